@@ -1,0 +1,17 @@
+/**
+ * Registers the adapters this package ships, so configuration can select them by name. The
+ * package entries import this module; the framework core never does.
+ */
+import { registerAdapter } from '../framework/adapter-registry.js';
+import { consoleActionSink, consoleErrorSink } from './console/console-sinks.js';
+import { fileActionSink, fileErrorSink } from './file/file-sinks.js';
+import { FileEventSource } from './file/file-event-source.js';
+import { MemoryContextBackend } from './memory/memory-context-backend.js';
+
+/** The path that means the standard stream (stdin, stdout or stderr). */
+const STANDARD_STREAM = '-';
+
+registerAdapter('source', 'file', (config) => new FileEventSource(config.input));
+registerAdapter('actions', 'file', (config) => (config.output === STANDARD_STREAM ? consoleActionSink() : fileActionSink(config.output)));
+registerAdapter('errors', 'file', (config) => (config.errors === STANDARD_STREAM ? consoleErrorSink() : fileErrorSink(config.errors)));
+registerAdapter('context', 'memory', () => new MemoryContextBackend());

@@ -1,0 +1,31 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CREW_METADATA, CrewDefinitionError, type CrewClass, type ProviderRegistration } from '../index.js';
+
+/** What a crews module gives the CLI. */
+export interface CrewModule {
+  readonly crews: CrewClass[];
+  readonly providers: ProviderRegistration[];
+}
+
+/**
+ * Imports a compiled crews module. Its crews are the `crews` array it exports, or else every
+ * exported `@Crew` class; an exported `providers` array is registered in the container.
+ *
+ * @throws CrewDefinitionError when the module cannot be imported or exports no crew.
+ */
+export async function loadCrewModule(path: string): Promise<CrewModule> {
+  let exports: Record<string, unknown>;
+  try {
+    exports = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new CrewDefinitionError(`cannot load crews module ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  const listed = exports['crews'];
+  const crews = Array.isArray(listed)
+    ? (listed as CrewClass[])
+    : Object.values(exports).filter((value): value is CrewClass => typeof value === 'function' && Reflect.hasOwnMetadata(CREW_METADATA, value));
+  if (crews.length === 0) throw new CrewDefinitionError(`${path} exports no @Crew class; export your crew classes (or an array named "crews")`);
+  const providers = Array.isArray(exports['providers']) ? (exports['providers'] as ProviderRegistration[]) : [];
+  return { crews, providers };
+}

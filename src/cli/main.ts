@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { LiveCrewError } from '../index.js';
+import { registerRunCommand } from './run-command.js';
+
+/** Exit codes: 0 done, 1 bad config, crews or input, 2 bad usage. */
+const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('live-crew')
+  .description('run crews of reactive logic over event streams, in deterministic time slices')
+  .version(version)
+  .exitOverride()
+  .showHelpAfterError();
+registerRunCommand(program);
+for (const command of program.commands) command.exitOverride();
+
+// A closed stdout (`live-crew run ... | head`) is the reader's choice, not a failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(EXIT.ok);
+  throw error;
+});
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = exitCodeOf(error);
+}
+
+function exitCodeOf(error: unknown): number {
+  if (error instanceof CommanderError) {
+    const informational = ['commander.helpDisplayed', 'commander.version', 'commander.help'];
+    return informational.includes(error.code) ? EXIT.ok : EXIT.usage;
+  }
+  if (error instanceof LiveCrewError) {
+    process.stderr.write(`live-crew: ${error.name}: ${error.message}\n`);
+    return EXIT.failed;
+  }
+  process.stderr.write(`live-crew: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return EXIT.failed;
+}

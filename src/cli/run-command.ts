@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { createLiveCrewApp } from '../index.js';
+import { loadCrewModule } from './load-crew-module.js';
+
+interface RunOptions {
+  crews: string;
+  config?: string;
+  out?: string;
+  errors?: string;
+  summary?: boolean;
+}
+
+/** `live-crew run <events> --crews <module>`: runs crews over an event file. */
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run crews over an event file (.jsonl or a .json array; - reads stdin)')
+    .argument('<events>', 'the events file, or - for stdin')
+    .requiredOption('--crews <module>', 'the compiled JS module exporting the @Crew classes')
+    .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
+    .option('--out <file>', 'write actions to this JSONL file instead of stdout')
+    .option('--errors <file>', 'write error records to this JSONL file instead of stderr')
+    .option('--summary', 'print the run summary as JSON on stderr when done')
+    .action(async (events: string, options: RunOptions) => {
+      const { crews, providers } = await loadCrewModule(options.crews);
+      const app = await createLiveCrewApp({
+        crews,
+        providers,
+        ...(options.config !== undefined ? { configFile: options.config } : {}),
+        config: {
+          input: events,
+          ...(options.out !== undefined ? { output: options.out } : {}),
+          ...(options.errors !== undefined ? { errors: options.errors } : {}),
+        },
+      });
+      const stop = () => void app.stop();
+      process.once('SIGINT', stop).once('SIGTERM', stop);
+      const summary = await app.run();
+      if (options.summary) process.stderr.write(`${JSON.stringify({ summary })}\n`);
+    });
+}

@@ -1,0 +1,40 @@
+import { ConfigError } from './errors.js';
+import { messages } from './messages.js';
+import type { ActionSink, AdapterFactory, ContextBackend, ErrorSink, EventSource } from './ports.js';
+
+/** The ports chosen by configuration, and the type each adapter provides. */
+export interface AdapterPorts {
+  source: EventSource;
+  actions: ActionSink;
+  errors: ErrorSink;
+  context: ContextBackend;
+}
+
+/** A port's adapter name: the config value that selects it (`file`, `memory`, ...). */
+export type AdapterName = string;
+
+const registry: { [P in keyof AdapterPorts]: Map<AdapterName, AdapterFactory<AdapterPorts[P]>> } = {
+  source: new Map(),
+  actions: new Map(),
+  errors: new Map(),
+  context: new Map(),
+};
+
+/**
+ * Makes an adapter selectable by configuration. The core never imports an adapter: each
+ * adapter package registers itself, and the package entry imports the built-in ones.
+ */
+export function registerAdapter<P extends keyof AdapterPorts>(port: P, name: AdapterName, factory: AdapterFactory<AdapterPorts[P]>): void {
+  registry[port].set(name, factory as never);
+}
+
+/**
+ * The factory registered for a port under a name.
+ *
+ * @throws ConfigError when none is, listing those that are.
+ */
+export function adapterFactory<P extends keyof AdapterPorts>(port: P, name: AdapterName): AdapterFactory<AdapterPorts[P]> {
+  const factory = registry[port].get(name) as AdapterFactory<AdapterPorts[P]> | undefined;
+  if (!factory) throw new ConfigError(messages.unknownAdapter(port, name, [...registry[port].keys()]));
+  return factory;
+}

@@ -1,0 +1,178 @@
+import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
+import { adapterFactory } from './adapter-registry.js';
+import type { LiveCrewConfig, LiveCrewConfigInput } from './config/config-schema.js';
+import { loadConfig } from './config/load-config.js';
+import type { CrewClass } from './discovery/crew-definition.js';
+import { buildCrewGraph } from './discovery/crew-graph.js';
+import { LiveCrewError } from './errors.js';
+import { EventDecoder } from './model/event.js';
+import type { ErrorReason } from './model/error-record.js';
+import type { Clock, ContextSnapshot } from './ports.js';
+import { CrewRunner } from './runtime/crew-runner.js';
+import { EventPipeline } from './runtime/event-pipeline.js';
+import { instantiateCrews } from './runtime/instantiate-crews.js';
+import { OutputBuffer } from './runtime/output-buffer.js';
+import { SliceEngine } from './scheduler/slice-engine.js';
+import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG } from './tokens.js';
+
+/**
+ * A DI registration: a token and how to provide it, as tsyringe takes it. A registration for a
+ * port token (`EVENT_SOURCE`, `ACTION_SINK`, `ERROR_SINK`, `CONTEXT_BACKEND`, `CLOCK`) replaces
+ * the adapter the configuration would choose.
+ */
+export type ProviderRegistration<T = unknown> = { token: InjectionToken<T> } & (
+  | { useValue: T }
+  | { useClass: new (...args: never[]) => T }
+  | { useFactory: (container: DependencyContainer) => T }
+  | { useToken: InjectionToken<T> }
+);
+
+/** Options of `createLiveCrewApp`. */
+export interface LiveCrewAppOptions {
+  /** The crew classes to run. */
+  crews: readonly CrewClass[];
+  /** Services, fakes and adapter overrides for the container. */
+  providers?: readonly ProviderRegistration[];
+  /** Configuration values; they win over the file and env vars. */
+  config?: LiveCrewConfigInput;
+  /** The YAML config file; default `live-config.yaml` if present; `false` for none. */
+  configFile?: string | false;
+  /** Env vars to read `LIVE_CREW_*` settings from; default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** The parent of the app's container; default tsyringe's root container. */
+  container?: DependencyContainer;
+}
+
+/** What a run did. */
+export interface RunSummary {
+  /** Valid events taken in. */
+  events: number;
+  /** Input records rejected as invalid events. */
+  invalid: number;
+  /** Actions emitted. */
+  actions: number;
+  /** Error records published, all reasons. */
+  errors: number;
+  /** Error records per reason. */
+  errorsByReason: Record<ErrorReason, number>;
+  /** Slices closed that held at least one event, across streams. */
+  slices: number;
+  /** Wall time of the run in ms. */
+  durationMs: number;
+}
+
+/** A live-crew app: crews bound to adapters, ready to run. */
+export interface LiveCrewApp {
+  /** The configuration in force. */
+  readonly config: Readonly<LiveCrewConfig>;
+  /** The app's DI container (a child of the one given). */
+  readonly container: DependencyContainer;
+  /**
+   * Runs until the source ends or `stop()` is called, then closes every slice, flushes and closes
+   * the adapters. One run per app.
+   */
+  run(): Promise<RunSummary>;
+  /** Stops reading, finishes in-flight work, closes slices and adapters; resolves when done. */
+  stop(): Promise<void>;
+  /** The merged context of a stream after its last closed slice. */
+  context(streamId: string): ContextSnapshot | undefined;
+}
+
+const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * Builds an app: resolves configuration (defaults < `live-config.yaml` < `LIVE_CREW_*` env <
+ * `config`), checks the crews and their dependency graph, binds the ports to adapters and
+ * constructs the crews through DI. Nothing runs before `run()`.
+ *
+ * @throws ConfigError for a bad configuration, naming the source and key.
+ * @throws CrewDefinitionError (or DependencyCycleError) for bad crews, listing every problem.
+ * @example
+ * ```ts
+ * const app = await createLiveCrewApp({ crews: [ScoreTracker], config: { input: 'match.jsonl' } });
+ * const summary = await app.run();
+ * ```
+ */
+export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<LiveCrewApp> {
+  const config = loadConfig({
+    file: options.configFile,
+    env: options.env ?? process.env,
+    values: options.config,
+  });
+  const graph = buildCrewGraph(options.crews);
+  const container = (options.container ?? rootContainer).createChildContainer();
+  bindPorts(container, config, options.providers ?? []);
+  const crews = instantiateCrews(graph, container);
+
+  const source = container.resolve(EVENT_SOURCE);
+  const actions = container.resolve(ACTION_SINK);
+  const errors = container.resolve(ERROR_SINK);
+  const backend = container.resolve(CONTEXT_BACKEND);
+  const clock = container.resolve(CLOCK);
+
+  const output = new OutputBuffer();
+  const runner = new CrewRunner(crews, backend, output, { payloadMaxBytes: config.payload_max_bytes });
+  const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: config.lateness_ms }, runner);
+  const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output);
+
+  let running: Promise<RunSummary> | undefined;
+  let stopping = false;
+  const closeAdapters = async () => {
+    await Promise.all([source.close(), actions.close(), errors.close(), backend.close()]);
+  };
+
+  const run = async (): Promise<RunSummary> => {
+    const started = clock.now();
+    try {
+      await pipeline.run(source, actions, errors, () => stopping);
+    } finally {
+      await closeAdapters();
+    }
+    const errorsByReason = { ...output.errorCounts };
+    return {
+      events: pipeline.counts.accepted,
+      invalid: pipeline.counts.invalid,
+      actions: output.actionCount,
+      errors: Object.values(errorsByReason).reduce((sum, n) => sum + n, 0),
+      errorsByReason,
+      slices: engine.slicesClosed,
+      durationMs: clock.now() - started,
+    };
+  };
+
+  return {
+    config,
+    container,
+    run() {
+      if (running) throw new LiveCrewError('this app has already run; create a new app for another run');
+      running = run();
+      return running;
+    },
+    async stop() {
+      stopping = true;
+      if (!running) return closeAdapters();
+      await source.close();
+      await running.then(
+        () => undefined,
+        () => undefined,
+      );
+    },
+    context: (streamId) => runner.contextOf(streamId)?.snapshot,
+  };
+}
+
+function bindPorts(container: DependencyContainer, config: LiveCrewConfig, providers: readonly ProviderRegistration[]): void {
+  container.register(LIVE_CREW_CONFIG, { useValue: config });
+  const provided = new Set(providers.map((p) => p.token));
+  const defaults = new Map<InjectionToken<unknown>, () => unknown>([
+    [EVENT_SOURCE, () => adapterFactory('source', config.transport)(config)],
+    [ACTION_SINK, () => adapterFactory('actions', config.transport)(config)],
+    [ERROR_SINK, () => adapterFactory('errors', config.transport)(config)],
+    [CONTEXT_BACKEND, () => adapterFactory('context', config.kv_backend)(config)],
+    [CLOCK, () => systemClock],
+  ]);
+  for (const [token, create] of defaults) {
+    if (!provided.has(token)) container.register(token, { useValue: create() });
+  }
+  for (const { token, ...provider } of providers) container.register(token, provider as never);
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+const positiveInt = (what: string) =>
+  z.number({ error: `must be a number (${what})` }).int({ error: 'must be an integer' }).positive({ error: 'must be > 0' });
+
+const path = z.string({ error: 'must be a string: a file path, or - for the standard stream' }).min(1, { error: 'must not be empty' });
+
+/**
+ * Every configuration key, without defaults: a layer (file, env, options) may set any subset.
+ * Adapter names list only what this build provides, so a typo is caught at start.
+ */
+export const configShape = {
+  /** Slice length in ms. */
+  slice_ms: positiveInt('milliseconds'),
+  /** How far behind the newest event another may arrive and still be processed, in ms. */
+  lateness_ms: z.number({ error: 'must be a number (milliseconds)' }).int({ error: 'must be an integer' }).min(0, { error: 'must be >= 0' }),
+  /** The largest context snapshot, as JSON bytes. */
+  context_max_bytes: positiveInt('bytes'),
+  /** The largest event or action payload, as JSON bytes. */
+  payload_max_bytes: positiveInt('bytes'),
+  /** Where events come from and actions go. */
+  transport: z.enum(['file']),
+  /** Where shared context is kept. */
+  kv_backend: z.enum(['memory']),
+  /** Who decides slice boundaries and readiness. */
+  scheduler: z.enum(['memory']),
+  /** The event file (`.json` array or `.jsonl`), or `-` for stdin. */
+  input: path,
+  /** The action file (JSONL), or `-` for stdout. */
+  output: path,
+  /** The error file (JSONL), or `-` for stderr. */
+  errors: path,
+} as const;
+
+/** The keys of the configuration. */
+export type ConfigKey = keyof typeof configShape;
+
+/** The settings a run uses, every key resolved. */
+export type LiveCrewConfig = { -readonly [K in ConfigKey]: z.infer<(typeof configShape)[K]> };
+
+/** A partial configuration, as one layer gives it. */
+export type LiveCrewConfigInput = Partial<LiveCrewConfig>;
+
+/** The defaults, the bottom layer. */
+export const CONFIG_DEFAULTS: LiveCrewConfig = {
+  slice_ms: 500,
+  lateness_ms: 0,
+  context_max_bytes: 4096,
+  payload_max_bytes: 65_536,
+  transport: 'file',
+  kv_backend: 'memory',
+  scheduler: 'memory',
+  input: '-',
+  output: '-',
+  errors: '-',
+};
+
+/** One layer: a strict partial object, so an unknown key is an error. */
+export const ConfigLayerSchema = z.strictObject(configShape).partial();
+
+/** The keys whose values are numbers: env vars for them are converted before checking. */
+export const NUMERIC_KEYS: ReadonlySet<ConfigKey> = new Set(['slice_ms', 'lateness_ms', 'context_max_bytes', 'payload_max_bytes']);

@@ -1,0 +1,100 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { messages, showValue } from '../messages.js';
+import {
+  CONFIG_DEFAULTS,
+  ConfigLayerSchema,
+  configShape,
+  NUMERIC_KEYS,
+  type ConfigKey,
+  type LiveCrewConfig,
+  type LiveCrewConfigInput,
+} from './config-schema.js';
+
+/** The file read when no other is named, if it exists in the working directory. */
+export const DEFAULT_CONFIG_FILE = 'live-config.yaml';
+
+/** The prefix of configuration env vars: `LIVE_CREW_SLICE_MS` sets `slice_ms`. */
+export const ENV_PREFIX = 'LIVE_CREW_';
+
+/** Where configuration comes from; each later source wins over the earlier ones. */
+export interface ConfigSources {
+  /**
+   * A YAML file. Default: `live-config.yaml` when it exists. A named file must exist.
+   * `false` reads no file.
+   */
+  file?: string | false;
+  /** Environment variables; only `LIVE_CREW_<KEY>` for known keys are read. Default: none. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Values given in code, the last word. */
+  values?: LiveCrewConfigInput;
+}
+
+/**
+ * Resolves the configuration: defaults, then the file, then env vars, then values in code.
+ *
+ * @throws ConfigError naming the source and key path of every problem (unknown key, bad value,
+ *   unreadable or non-YAML file).
+ */
+export function loadConfig(sources: ConfigSources = {}): LiveCrewConfig {
+  const fileLayer = readFileLayer(sources.file);
+  const envLayer = readEnvLayer(sources.env ?? {});
+  const valueLayer = checkLayer(sources.values ?? {}, 'config options', (key) => key);
+  return { ...CONFIG_DEFAULTS, ...fileLayer, ...envLayer, ...valueLayer };
+}
+
+function readFileLayer(file: string | false | undefined): LiveCrewConfigInput {
+  if (file === false) return {};
+  const path = file ?? DEFAULT_CONFIG_FILE;
+  if (file === undefined && !existsSync(path)) return {};
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(messages.configFileUnreadable(path, (error as Error).message), { cause: error });
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (error) {
+    const detail = error instanceof YAMLParseError && error.linePos ? `line ${error.linePos[0].line}: ${error.message}` : (error as Error).message;
+    throw new ConfigError(messages.configFileNotYaml(path, detail), { cause: error });
+  }
+  return checkLayer(data ?? {}, path, (key) => key);
+}
+
+function readEnvLayer(env: Readonly<Record<string, string | undefined>>): LiveCrewConfigInput {
+  const layer: Record<string, unknown> = {};
+  for (const key of Object.keys(configShape) as ConfigKey[]) {
+    const raw = env[envName(key)];
+    if (raw === undefined) continue;
+    layer[key] = NUMERIC_KEYS.has(key) && /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw;
+  }
+  return checkLayer(layer, 'environment', envName);
+}
+
+function envName(key: string): string {
+  return ENV_PREFIX + key.toUpperCase();
+}
+
+function checkLayer(data: unknown, where: string, nameOf: (key: string) => string): LiveCrewConfigInput {
+  const parsed = ConfigLayerSchema.safeParse(data, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(messages.configInvalid(where, describeConfigIssues(parsed.error, nameOf)));
+}
+
+function describeConfigIssues(error: z.ZodError, nameOf: (key: string) => string): string {
+  const known = Object.keys(configShape).map(nameOf).join(', ');
+  return error.issues
+    .flatMap((issue) => {
+      if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `  ${nameOf(key)}: unknown key (known keys: ${known})`);
+      const key = issue.path.length > 0 ? nameOf(String(issue.path[0])) : '(root)';
+      const got = issue.input !== undefined ? ` (got ${showValue(issue.input)})` : '';
+      return [`  ${key}: ${issue.message}${got}`];
+    })
+    .join('\n');
+}
+
+export type { LiveCrewConfig, LiveCrewConfigInput };

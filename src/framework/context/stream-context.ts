@@ -1,0 +1,86 @@
+import type { ContextSnapshot } from '../ports.js';
+
+/** Marks a key a crew deleted, so a deletion can win a merge like any write. */
+export const DELETED: unique symbol = Symbol('live-crew:deleted');
+
+interface WriteRecord {
+  value: unknown;
+  tsMs: number;
+}
+
+/** What one crew wrote in one slice of one stream. */
+export class CrewSliceWrites {
+  /** The value the crew last wrote per key, in call order: what its own later calls read. */
+  readonly latest = new Map<string, unknown>();
+  /** The write per key that wins the merge: the one of the latest event time, then arrival. */
+  readonly winning = new Map<string, WriteRecord>();
+
+  record(key: string, value: unknown, tsMs: number): void {
+    this.latest.set(key, value);
+    const current = this.winning.get(key);
+    // Arrival breaks ties: a later write at the same event time wins.
+    if (current === undefined || tsMs >= current.tsMs) this.winning.set(key, { value, tsMs });
+  }
+}
+
+/** The result of closing a slice that had writes. */
+export interface MergedSlice {
+  readonly snapshot: ContextSnapshot;
+  readonly changed: readonly string[];
+}
+
+/**
+ * The shared context of one stream: the merged snapshot of the last closed slice and the writes
+ * of the slices still open. Handlers of slice n read S(n-1) (plus their own crew's writes in n);
+ * closing n merges its writes, shallow per top-level key, last writer wins in crew run order,
+ * then event time, then arrival (DESIGN §4), so the result never depends on timing.
+ */
+export class StreamContext {
+  #snapshot: ContextSnapshot;
+  readonly #crewCount: number;
+  readonly #pending = new Map<number, Array<CrewSliceWrites | undefined>>();
+
+  constructor(initial: ContextSnapshot, crewCount: number) {
+    this.#snapshot = Object.freeze({ ...initial });
+    this.#crewCount = crewCount;
+  }
+
+  /** The snapshot of the last closed slice. */
+  get snapshot(): ContextSnapshot {
+    return this.#snapshot;
+  }
+
+  /** The writes of crew `crewIndex` (its run-order position) in `slice`, if it made any. */
+  peekWrites(slice: number, crewIndex: number): CrewSliceWrites | undefined {
+    return this.#pending.get(slice)?.[crewIndex];
+  }
+
+  /** The writes of crew `crewIndex` in `slice`, created on first use. */
+  writesOf(slice: number, crewIndex: number): CrewSliceWrites {
+    let byCrew = this.#pending.get(slice);
+    if (byCrew === undefined) {
+      byCrew = new Array<CrewSliceWrites | undefined>(this.#crewCount);
+      this.#pending.set(slice, byCrew);
+    }
+    return (byCrew[crewIndex] ??= new CrewSliceWrites());
+  }
+
+  /** Merges the writes of `slice` into the snapshot; undefined when it had none. */
+  close(slice: number): MergedSlice | undefined {
+    const byCrew = this.#pending.get(slice);
+    if (byCrew === undefined) return undefined;
+    this.#pending.delete(slice);
+    const next: Record<string, unknown> = { ...this.#snapshot };
+    const changed = new Set<string>();
+    for (const writes of byCrew) {
+      if (writes === undefined) continue;
+      for (const [key, { value }] of writes.winning) {
+        if (value === DELETED) delete next[key];
+        else next[key] = value;
+        changed.add(key);
+      }
+    }
+    this.#snapshot = Object.freeze(next);
+    return { snapshot: this.#snapshot, changed: [...changed] };
+  }
+}

@@ -1,0 +1,33 @@
+import { injectable } from 'tsyringe';
+import { CREW_METADATA } from './metadata-keys.js';
+
+/** Options of `@Crew`. Checked when the app starts; every problem is reported at once. */
+export interface CrewOptions {
+  /** The crew's unique id: a letter, then letters, digits, `_` or `-` (64 at most). */
+  id: string;
+  /**
+   * How many consecutive handler errors disable the crew for the rest of the run (default 3).
+   * A disabled crew publishes one `__error` with reason `disabled`; other crews go on.
+   */
+  maxErrors?: number;
+}
+
+/**
+ * Marks a class as a crew. The class becomes injectable: its constructor parameters are resolved
+ * by the app's tsyringe container, so crews receive services, clients and fakes through DI.
+ *
+ * @example
+ * ```ts
+ * @Crew({ id: 'score_tracker' })
+ * export class ScoreTracker {
+ *   constructor(private readonly rules: ScoringRules) {}
+ *   @OnEvent('goal_scored') onGoal(event: Event, ctx: CrewContext) { ... }
+ * }
+ * ```
+ */
+export function Crew(options: CrewOptions): ClassDecorator {
+  return (target) => {
+    Reflect.defineMetadata(CREW_METADATA, { ...options }, target);
+    injectable()(target as unknown as new (...args: unknown[]) => unknown);
+  };
+}

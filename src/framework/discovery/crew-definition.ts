@@ -1,0 +1,34 @@
+import type { ZodType } from 'zod';
+import type { Dependency } from '../model/dependency.js';
+
+/** A class that can be constructed by the DI container. */
+export type CrewClass = abstract new (...args: never[]) => object;
+
+/** The event kinds a handler listens to: a list, or every kind. */
+export type HandlerTrigger = { readonly any: true } | { readonly any: false; readonly kinds: readonly string[] };
+
+/** One `@OnEvent` method, checked. */
+export interface HandlerDefinition {
+  readonly method: string;
+  readonly trigger: HandlerTrigger;
+  readonly payload?: ZodType;
+}
+
+/** Everything the runtime needs to know about a crew, read from its decorators once at start. */
+export interface CrewDefinition {
+  readonly id: string;
+  readonly type: CrewClass;
+  /** The class name, for messages. */
+  readonly className: string;
+  readonly handlers: readonly HandlerDefinition[];
+  readonly dependencies: readonly Dependency[];
+  readonly maxErrors: number;
+}
+
+/**
+ * The crews of an app in run order: offset-0 dependencies first, ties broken by crew id. The
+ * same order decides whose context write wins a merge (DESIGN §4).
+ */
+export interface CrewGraph {
+  readonly crews: readonly CrewDefinition[];
+}

@@ -1,0 +1,36 @@
+/**
+ * The error classes live-crew throws. Every failure at start-up is one of these, so callers can
+ * tell a bad config from a bad crew without parsing messages. Message text is built in
+ * `messages.ts`.
+ */
+
+/** Base class of every error live-crew throws on purpose. */
+export class LiveCrewError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A configuration value (file, env var or option) is unknown or invalid. Nothing has run. */
+export class ConfigError extends LiveCrewError {}
+
+/** A crew class is not a valid crew: bad id, no handler, bad options, unresolvable constructor. */
+export class CrewDefinitionError extends LiveCrewError {}
+
+/** A cycle of offset-0 crew dependencies: no order inside a slice satisfies it. */
+export class DependencyCycleError extends CrewDefinitionError {
+  constructor(
+    message: string,
+    /** The crew ids of the cycle, first id repeated at the end: `['a', 'b', 'a']`. */
+    readonly cycle: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/** A value a handler tried to emit or store is not acceptable (bad kind, oversize payload). */
+export class HandlerOutputError extends LiveCrewError {}
+
+/** The input as a whole cannot be read (missing file, a JSON array that does not parse). */
+export class InputError extends LiveCrewError {}

@@ -1,0 +1,82 @@
+/**
+ * Every message text live-crew shows a user, in one place, so wording stays consistent and each
+ * message says what failed, where, and how to fix it.
+ */
+
+const MAX_SHOWN = 80;
+
+/** A value as it appears in a message: JSON, cut to a readable length. */
+export function showValue(value: unknown): string {
+  let text: string;
+  try {
+    text = value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text;
+}
+
+/** A zod-style issue path as `payload.items[2].name`; the empty path is `(root)`. */
+export function showPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  return path
+    .map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
+    .join('');
+}
+
+export const messages = {
+  notJson: (detail: string) => `not valid JSON: ${detail}`,
+  invalidEvent: (problems: string) => `invalid event: ${problems}`,
+  issue: (path: string, message: string, input: unknown, hasInput: boolean) =>
+    hasInput ? `${path}: ${message} (got ${showValue(input)})` : `${path}: ${message}`,
+  reservedKind: (kind: string) => `kind "${kind}" is reserved (kinds starting with "__" are live-crew's own)`,
+  payloadTooLarge: (bytes: number, max: number) =>
+    `payload is ${bytes} bytes, over the limit of ${max} (payload_max_bytes)`,
+  payloadNotJson: () => 'payload must be a JSON value (no functions, undefined, cycles, NaN or Infinity)',
+  lateEvent: (slice: number, openFrom: number) =>
+    `event belongs to slice ${slice}, already closed (slices below ${openFrom} are closed); raise lateness_ms to accept it`,
+  handlerPayloadInvalid: (crew: string, method: string, problems: string) =>
+    `payload rejected by ${crew}.${method}: ${problems}`,
+  handlerThrew: (crew: string, method: string, message: string) => `${crew}.${method} threw: ${message}`,
+  crewDisabled: (crew: string, errors: number) =>
+    `crew ${crew} disabled after ${errors} consecutive errors (maxErrors); other crews go on`,
+
+  configInvalid: (where: string, problems: string) => `invalid configuration in ${where}:\n${problems}`,
+  configFileUnreadable: (file: string, detail: string) => `cannot read config file ${file}: ${detail}`,
+  configFileNotYaml: (file: string, detail: string) => `config file ${file} is not valid YAML: ${detail}`,
+
+  crewDefinitions: (problems: readonly string[]) =>
+    `invalid crews (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+  notACrew: (name: string) => `${name} is not decorated with @Crew; add @Crew({ id: '...' }) to the class`,
+  duplicateCrewId: (id: string, classes: readonly string[]) =>
+    `crew id "${id}" is used by more than one class (${classes.join(', ')}); crew ids must be unique`,
+  crewOptions: (className: string, problems: string) => `@Crew options of ${className}: ${problems}`,
+  noHandlers: (id: string, className: string) =>
+    `crew "${id}" (${className}) has no @OnEvent handler, so nothing would ever trigger it`,
+  handlerOptions: (id: string, method: string, problems: string) => `@OnEvent on ${id}.${method}: ${problems}`,
+  handlerNotMethod: (id: string, method: string) => `@OnEvent on ${id}.${method}: not a method`,
+  dependencyInvalid: (id: string, problems: string) => `@DependsOn of crew "${id}": ${problems}`,
+  unknownCrewDependency: (id: string, target: string, known: readonly string[]) =>
+    `crew "${id}" depends on unknown crew "${target}" (known crews: ${known.join(', ') || 'none'})`,
+  dependencyCycle: (cycle: readonly string[]) =>
+    `offset-0 crew dependencies form a cycle: ${cycle.join(' -> ')}; make one of them offset -1 (read the previous slice)`,
+  missingParamTypes: (className: string, count: number) =>
+    `${className} takes ${count} constructor parameter(s) but has no design:paramtypes metadata. ` +
+    'Compile crews with tsc and "emitDecoratorMetadata": true (tsx and esbuild do not emit it), ' +
+    "and import 'reflect-metadata' once at start.",
+  unresolvableCrew: (id: string, className: string, detail: string) =>
+    `cannot construct crew "${id}" (${className}): ${detail}. Register the missing dependency in providers.`,
+  crewModuleExportsNothing: (module: string) =>
+    `${module} exports no @Crew class; export your crew classes (or an array named "crews")`,
+  unknownAdapter: (port: string, name: string, known: readonly string[]) =>
+    `no ${port} adapter named "${name}" (available: ${known.join(', ')})`,
+
+  emitInvalidKind: (kind: unknown) =>
+    `emit: action kind ${showValue(kind)} must match ^[a-zA-Z0-9_]{1,50}$ and not start with "__"`,
+  emitInvalidTtl: (ttl: unknown) => `emit: ttlMs ${showValue(ttl)} must be an integer from 1 to 300000`,
+  emitPayloadNotJson: (kind: string, detail: string) => `emit "${kind}": payload is not JSON-serialisable: ${detail}`,
+  emitPayloadTooLarge: (kind: string, bytes: number, max: number) =>
+    `emit "${kind}": payload is ${bytes} bytes, over the limit of ${max} (payload_max_bytes)`,
+  reflectMetadataMissing: () =>
+    "live-crew needs the reflect-metadata polyfill: add `import 'reflect-metadata';` as the first line of your entry file",
+} as const;

@@ -1,0 +1,160 @@
+import { z } from 'zod';
+import { messages, showPath } from '../messages.js';
+import { jsonBytesOver } from './json.js';
+import { isUserKind, KIND_PATTERN, RESERVED_KIND_PREFIX, STREAM_ID_PATTERN } from './patterns.js';
+import { canonicalUtc, parseCanonicalUtc } from './timestamp.js';
+
+/**
+ * An input event: something that happened on a stream at a point in event time.
+ *
+ * @typeParam P - the payload type, usually `z.infer` of the handler's payload schema.
+ */
+export interface Event<P = unknown> {
+  /** When it happened, ISO-8601 in UTC (`2024-05-01T12:00:00.000Z`). Event time is data. */
+  readonly ts: string;
+  /** What happened: `^[a-zA-Z0-9_]{1,50}$`, never starting with `__`. */
+  readonly kind: string;
+  /** Which stream it belongs to (a match, a ticker, a conversation): `^[a-zA-Z0-9_-]{1,100}$`. */
+  readonly stream_id: string;
+  /** The event's data: any JSON value, `{}` when the input has none. */
+  readonly payload: P;
+}
+
+/** What an event may look like before it is checked: `ts` may also be a `Date`. */
+export interface EventInput {
+  ts: string | Date;
+  kind: string;
+  stream_id: string;
+  payload?: unknown;
+}
+
+/** An accepted event with its timestamp in milliseconds, as the engine consumes it. */
+export interface DecodedEvent {
+  readonly event: Event;
+  readonly tsMs: number;
+}
+
+/** The result of checking one input value: an event, or the reason it was rejected. */
+export type DecodeResult = DecodedEvent | { readonly problem: string };
+
+const required = (what: string) => (issue: { input: unknown }) =>
+  issue.input === undefined ? 'is required' : what;
+
+/** Event kind: the pattern of DESIGN §3, reserved kinds excluded. */
+export const KindSchema = z
+  .string({ error: required('must be a string') })
+  .regex(KIND_PATTERN, { error: `must match ${KIND_PATTERN.source}` })
+  .refine((kind) => !kind.startsWith(RESERVED_KIND_PREFIX), { error: (i) => messages.reservedKind(String(i.input)) });
+
+/** Stream id: the pattern of DESIGN §3. */
+export const StreamIdSchema = z
+  .string({ error: required('must be a string') })
+  .regex(STREAM_ID_PATTERN, { error: `must match ${STREAM_ID_PATTERN.source}` });
+
+const TS_FORMAT = 'must be an ISO-8601 date-time with a UTC offset, e.g. 2024-05-01T12:00:00Z';
+
+/** Event timestamp: ISO-8601 text with an offset, or a `Date`; becomes epoch milliseconds. */
+export const TimestampSchema = z
+  .union([z.iso.datetime({ offset: true }), z.date()], { error: required(TS_FORMAT) })
+  .transform((ts, ctx) => {
+    const ms = typeof ts === 'string' ? Date.parse(ts) : ts.getTime();
+    if (!Number.isFinite(ms)) ctx.addIssue({ code: 'custom', message: TS_FORMAT, input: ts });
+    return ms;
+  });
+
+/**
+ * The schema of an input event for a given payload limit. Unknown top-level keys are dropped,
+ * so producers may add metadata without breaking consumers.
+ */
+export function eventSchema(payloadMaxBytes: number) {
+  return z.object({
+    ts: TimestampSchema,
+    kind: KindSchema,
+    stream_id: StreamIdSchema,
+    payload: z
+      .json({ error: messages.payloadNotJson() })
+      .optional()
+      .superRefine((payload, ctx) => {
+        if (payload === undefined) return;
+        const bytes = jsonBytesOver(JSON.stringify(payload), payloadMaxBytes);
+        if (bytes !== undefined) ctx.addIssue({ code: 'custom', message: messages.payloadTooLarge(bytes, payloadMaxBytes) });
+      }),
+  });
+}
+
+/** The problems of a failed zod parse as one line: `kind: must match … (got "a b"); ts: is required`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => messages.issue(showPath(issue.path), issue.message, issue.input, 'input' in issue && issue.input !== undefined))
+    .join('; ');
+}
+
+/**
+ * Checks input values and turns them into events. Most input is well-formed, so a cheap check
+ * runs first; only what it cannot vouch for goes through the zod schema, which decides and
+ * explains. Valid kinds and stream ids are remembered, so a pattern runs once per distinct name.
+ */
+export class EventDecoder {
+  readonly #schema: ReturnType<typeof eventSchema>;
+  readonly #payloadMaxBytes: number;
+  readonly #knownKinds = new Set<string>();
+  readonly #knownStreams = new Set<string>();
+
+  constructor(payloadMaxBytes: number) {
+    this.#payloadMaxBytes = payloadMaxBytes;
+    this.#schema = eventSchema(payloadMaxBytes);
+  }
+
+  /**
+   * Decodes a value parsed from JSON text of `textLength` code units (which bounds the payload
+   * size for free), or any value when `textLength` is undefined.
+   */
+  decode(value: unknown, textLength?: number): DecodeResult {
+    if (textLength !== undefined) {
+      const fast = this.#fast(value, textLength);
+      if (fast !== undefined) return fast;
+    }
+    return this.#full(value);
+  }
+
+  /** Decodes one line of JSON text. */
+  decodeText(text: string): DecodeResult {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      return { problem: messages.notJson((error as Error).message) };
+    }
+    return this.decode(value, text.length);
+  }
+
+  #fast(value: unknown, textLength: number): DecodedEvent | undefined {
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { ts, kind, stream_id, payload } = value as Record<string, unknown>;
+    if (typeof ts !== 'string' || typeof kind !== 'string' || typeof stream_id !== 'string') return undefined;
+    if (!this.#isKnown(this.#knownKinds, kind, isUserKind)) return undefined;
+    if (!this.#isKnown(this.#knownStreams, stream_id, isStreamId)) return undefined;
+    const tsMs = parseCanonicalUtc(ts);
+    if (Number.isNaN(tsMs)) return undefined;
+    if (textLength * 3 > this.#payloadMaxBytes && payload !== undefined) return undefined;
+    return { event: { ts, kind, stream_id, payload: payload === undefined ? {} : payload }, tsMs };
+  }
+
+  #full(value: unknown): DecodeResult {
+    const parsed = this.#schema.safeParse(value, { reportInput: true });
+    if (!parsed.success) return { problem: messages.invalidEvent(describeIssues(parsed.error)) };
+    const { ts, kind, stream_id, payload } = parsed.data;
+    return { event: { ts: canonicalUtc(ts), kind, stream_id, payload: payload === undefined ? {} : payload }, tsMs: ts };
+  }
+
+  #isKnown(known: Set<string>, name: string, isValid: (name: string) => boolean): boolean {
+    if (known.has(name)) return true;
+    if (!isValid(name)) return false;
+    if (known.size < 10_000) known.add(name);
+    return true;
+  }
+}
+
+function isStreamId(id: string): boolean {
+  return STREAM_ID_PATTERN.test(id);
+}

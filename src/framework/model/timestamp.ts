@@ -1,0 +1,48 @@
+/**
+ * Event timestamps. zod's ISO date-time check is the authority; `parseCanonicalUtc` is a cheap
+ * check for the form almost every producer sends (`2024-05-01T12:00:00.000Z`), so the hot path
+ * skips zod for well-formed input. It accepts a strict subset of what zod accepts.
+ */
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function digits(s: string, from: number, count: number): number {
+  let n = 0;
+  for (let i = from; i < from + count; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+function isLeap(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+/**
+ * Milliseconds since the epoch of `YYYY-MM-DDTHH:MM:SS.mmmZ` (exactly that form, a real calendar
+ * date), or NaN for anything else, which the caller then hands to the full zod check.
+ */
+export function parseCanonicalUtc(s: string): number {
+  if (s.length !== 24 || s.charCodeAt(23) !== 90 /* Z */) return NaN;
+  if (s[4] !== '-' || s[7] !== '-' || s[10] !== 'T' || s[13] !== ':' || s[16] !== ':' || s[19] !== '.') return NaN;
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 2);
+  const day = digits(s, 8, 2);
+  const hour = digits(s, 11, 2);
+  const minute = digits(s, 14, 2);
+  const second = digits(s, 17, 2);
+  const milli = digits(s, 20, 3);
+  // Date.UTC maps years 0-99 to 1900-1999; such rare stamps take the zod path.
+  if (year < 100 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return NaN;
+  if (minute < 0 || minute > 59 || second < 0 || second > 59 || milli < 0) return NaN;
+  const maxDay = month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1]!;
+  if (day > maxDay) return NaN;
+  return Date.UTC(year, month - 1, day, hour, minute, second, milli);
+}
+
+/** The canonical UTC text of an instant, as every event and action carries it. */
+export function canonicalUtc(ms: number): string {
+  return new Date(ms).toISOString();
+}

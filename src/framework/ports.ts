@@ -1,0 +1,94 @@
+/**
+ * The contracts between the live-crew core and the technologies it runs on. The core only ever
+ * talks to these; each adapter folder (`src/adapters/<technology>`) implements one or more.
+ * Methods that may complete at once return `T | Promise<T>` so in-process adapters cost no
+ * promise per call.
+ */
+import type { LiveCrewConfig } from './config/config-schema.js';
+import type { Action } from './model/action.js';
+import type { ErrorRecord } from './model/error-record.js';
+
+/** A value now, or later. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** Where a batch of input came from, to name it in error records. */
+export interface InputOrigin {
+  /** A short name: a file name, `stdin`, `nats:live.m1.events`. */
+  readonly name: string;
+  /** The location of one record: `events.jsonl:17`, `events.json[3]`, `nats:live.m1.events#42`. */
+  locate(position: number): string;
+}
+
+/** One input record: JSON text to parse, or a value already parsed. */
+export interface InputRecord {
+  /** The record's JSON text (a JSONL line, a message body). */
+  readonly text?: string;
+  /** The record's value, when the source parsed it or was given objects. */
+  readonly value?: unknown;
+  /** Its position in the origin: a line number, an index, a stream sequence. */
+  readonly position: number;
+}
+
+/** Records that arrived together. Sources batch so the per-record cost stays small. */
+export interface InputBatch {
+  readonly origin: InputOrigin;
+  readonly records: readonly InputRecord[];
+}
+
+/**
+ * Where events come from. Iterating pulls batches; a source reads ahead only a bounded amount,
+ * so a slow consumer slows the source down (backpressure) instead of filling memory.
+ */
+export interface EventSource {
+  /** The batches in arrival order; ends when the input ends. Breaking out stops reading. */
+  batches(): AsyncIterable<InputBatch>;
+  /** Releases what the source holds (files, subscriptions). Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** An action with its JSON line, serialised once when it was emitted. */
+export interface EmittedAction {
+  readonly action: Action;
+  /** `encodeAction(action)`: the bytes every sink writes. */
+  readonly json: string;
+}
+
+/** Where actions go. `write` resolves when the sink can take more (backpressure). */
+export interface ActionSink {
+  write(actions: readonly EmittedAction[]): MaybePromise<void>;
+  /** Flushes and releases the sink. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Where `__error` records go. */
+export interface ErrorSink {
+  write(errors: readonly ErrorRecord[]): MaybePromise<void>;
+  close(): Promise<void>;
+}
+
+/** A merged context snapshot S(n): top-level keys to JSON values. Never mutated once published. */
+export type ContextSnapshot = Readonly<Record<string, unknown>>;
+
+/**
+ * Keeps each stream's merged context. The core merges diffs (DESIGN §4) and hands every new
+ * snapshot to the backend; a backend may persist it so a restarted process resumes from it.
+ */
+export interface ContextBackend {
+  /** The last committed snapshot of a stream, or undefined when it has none. */
+  load(streamId: string): MaybePromise<ContextSnapshot | undefined>;
+  /**
+   * Stores S(slice), the snapshot after merging slice `slice`. `changed` lists the top-level
+   * keys that differ from the previous snapshot, for backends that write key by key.
+   */
+  commit(streamId: string, slice: number, snapshot: ContextSnapshot, changed: readonly string[]): MaybePromise<void>;
+  close(): Promise<void>;
+}
+
+/** Wall-clock time, injected so the engine can run on a fake clock in tests. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+/** Builds an adapter for the run's configuration. */
+export type AdapterFactory<T> = (config: LiveCrewConfig) => T;

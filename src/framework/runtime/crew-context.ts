@@ -1,0 +1,46 @@
+import type { ContextSnapshot } from '../ports.js';
+
+/**
+ * A stream's shared context as a handler sees it in slice n: the merged snapshot S(n-1), plus
+ * what its own crew wrote earlier in slice n. Writes of other crews in slice n become visible in
+ * slice n+1. Values are top-level keys holding JSON values.
+ */
+export interface ContextView {
+  /** The value of a key, or undefined. */
+  get<T = unknown>(key: string): T | undefined;
+  has(key: string): boolean;
+  /** Writes a key; merged into the shared context when the slice closes. */
+  set(key: string, value: unknown): void;
+  /** Removes a key when the slice closes. */
+  delete(key: string): void;
+  /** Every key as this handler sees it, as a frozen object. */
+  snapshot(): ContextSnapshot;
+}
+
+/** Options of `ctx.emit`. */
+export interface EmitOptions {
+  /** How long the action stays relevant, in ms: 1..300000, default 5000. */
+  ttlMs?: number;
+}
+
+/**
+ * What a handler receives beside the event: the stream's context and a way to emit actions.
+ * Actions and writes of a call take effect only if it returns (or resolves) normally: a call
+ * that throws leaves no trace but its error record.
+ */
+export interface CrewContext {
+  /** The crew's id. */
+  readonly crewId: string;
+  /** The stream the event belongs to. */
+  readonly streamId: string;
+  /** The slice the event belongs to. */
+  readonly slice: number;
+  /** The shared context of the stream. */
+  readonly context: ContextView;
+  /**
+   * Emits an action on this stream, stamped with the event's `ts`.
+   *
+   * @throws HandlerOutputError for a bad kind or ttl, or a payload that is not JSON or too large
+   */
+  emit(kind: string, payload?: unknown, options?: EmitOptions): void;
+}

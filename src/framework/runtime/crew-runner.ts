@@ -1,0 +1,191 @@
+import { describeIssues } from '../model/event.js';
+import { ERROR_KIND, ErrorReason, type ErrorDetails } from '../model/error-record.js';
+import { messages } from '../messages.js';
+import { isPromiseLike } from '../maybe-async.js';
+import type { ContextBackend, MaybePromise } from '../ports.js';
+import { StreamContext } from '../context/stream-context.js';
+import type { EventEnvelope, SliceTarget } from '../scheduler/slice-engine.js';
+import { CallScope } from './call-scope.js';
+import { RouteTable, type CrewRuntime, type Route } from './route-table.js';
+import type { RunOutput } from './run-output.js';
+
+/** Limits the runner enforces. */
+export interface RunnerLimits {
+  readonly payloadMaxBytes: number;
+}
+
+/** How a handler call ended. */
+interface CallOutcome {
+  readonly route: Route;
+  readonly scope: CallScope;
+  /** What the handler threw or rejected with; undefined when it succeeded. */
+  readonly failure?: { readonly error: unknown; readonly disabledCrew: boolean };
+}
+
+/**
+ * Runs crews' handlers for the slice engine: routes each event to the handlers its kind
+ * triggers, gives each call its `CrewContext`, and turns the outcome into actions, context
+ * writes or error records. A crew that throws affects only itself; after `maxErrors`
+ * consecutive errors it is disabled.
+ *
+ * Calls of different crews for one event run concurrently when handlers are async; their
+ * actions are published in run order all the same, so output never depends on timing.
+ */
+export class CrewRunner implements SliceTarget {
+  readonly #routes: RouteTable;
+  readonly #crewCount: number;
+  readonly #backend: ContextBackend;
+  readonly #output: RunOutput;
+  readonly #limits: RunnerLimits;
+  readonly #contexts = new Map<string, StreamContext>();
+
+  constructor(crews: readonly CrewRuntime[], backend: ContextBackend, output: RunOutput, limits: RunnerLimits) {
+    this.#routes = new RouteTable(crews);
+    this.#crewCount = crews.length;
+    this.#backend = backend;
+    this.#output = output;
+    this.#limits = limits;
+  }
+
+  /** The merged context of a stream after its last closed slice. */
+  contextOf(streamId: string): StreamContext | undefined {
+    return this.#contexts.get(streamId);
+  }
+
+  openStream(streamId: string): MaybePromise<void> {
+    const loaded = this.#backend.load(streamId);
+    const open = (initial: Readonly<Record<string, unknown>> | undefined) => {
+      this.#contexts.set(streamId, new StreamContext(initial ?? {}, this.#crewCount));
+    };
+    if (isPromiseLike(loaded)) return loaded.then(open);
+    open(loaded);
+  }
+
+  dispatch(streamId: string, slice: number, envelope: EventEnvelope): MaybePromise<void> {
+    const routes = this.#routes.routesFor(envelope.event.kind);
+    const context = this.#contexts.get(streamId)!;
+    // Synchronous outcomes are published at once; after the first pending call, outcomes wait
+    // in `ordered` so they are published in route order.
+    let ordered: Array<MaybePromise<CallOutcome | undefined>> | undefined;
+    let lastOfCrew: Map<CrewRuntime, Promise<unknown>> | undefined;
+    for (const route of routes) {
+      if (route.crew.disabled) continue;
+      const pendingSameCrew = lastOfCrew?.get(route.crew);
+      const outcome = pendingSameCrew
+        ? pendingSameCrew.then(() => this.#call(route, context, slice, envelope))
+        : this.#call(route, context, slice, envelope);
+      if (ordered === undefined && !isPromiseLike(outcome)) {
+        this.#publish(outcome, envelope, slice);
+        continue;
+      }
+      (ordered ??= []).push(outcome);
+      if (isPromiseLike(outcome)) (lastOfCrew ??= new Map()).set(route.crew, outcome);
+    }
+    if (ordered === undefined) return;
+    return Promise.all(ordered).then((outcomes) => {
+      for (const outcome of outcomes) this.#publish(outcome, envelope, slice);
+    });
+  }
+
+  closeSlice(streamId: string, slice: number): MaybePromise<void> {
+    const merged = this.#contexts.get(streamId)!.close(slice);
+    if (merged === undefined) return;
+    return this.#backend.commit(streamId, slice, merged.snapshot, merged.changed);
+  }
+
+  late(envelope: EventEnvelope, slice: number, openFrom: number): void {
+    this.#error(envelope, { reason: ErrorReason.LateEvent, message: messages.lateEvent(slice, openFrom), slice, event: envelope.event });
+  }
+
+  /**
+   * One handler call. Returns its outcome, or a promise of it for an async handler; undefined
+   * when the payload schema turned the event away (already reported). Context writes are
+   * recorded as soon as the call succeeds, so the crew's next call reads them.
+   */
+  #call(route: Route, context: StreamContext, slice: number, envelope: EventEnvelope): MaybePromise<CallOutcome | undefined> {
+    const crew = route.crew;
+    if (crew.disabled) return undefined;
+    let event = envelope.event;
+    if (route.handler.payload) {
+      const parsed = route.handler.payload.safeParse(event.payload, { reportInput: true });
+      if (!parsed.success) {
+        this.#error(envelope, {
+          reason: ErrorReason.InvalidEvent,
+          message: messages.handlerPayloadInvalid(crew.definition.id, route.handler.method, describeIssues(parsed.error)),
+          crew: crew.definition.id,
+          slice,
+          event,
+        });
+        return undefined;
+      }
+      event = { ...event, payload: parsed.data };
+    }
+    const scope = new CallScope(crew.definition.id, slice, envelope, context.snapshot, context.peekWrites(slice, crew.index), this.#limits.payloadMaxBytes);
+    let result: unknown;
+    try {
+      result = route.call(event, scope);
+    } catch (error) {
+      return this.#settle(route, context, slice, envelope, scope, error, true);
+    }
+    if (isPromiseLike(result)) {
+      return result.then(
+        () => this.#settle(route, context, slice, envelope, scope, undefined, false),
+        (error: unknown) => this.#settle(route, context, slice, envelope, scope, error, true),
+      );
+    }
+    return this.#settle(route, context, slice, envelope, scope, undefined, false);
+  }
+
+  /**
+   * Ends a call. Error counting happens here, at completion, so a crew disabled by this call
+   * runs no further call; what the call produced is published later, in route order.
+   */
+  #settle(route: Route, context: StreamContext, slice: number, envelope: EventEnvelope, scope: CallScope, error: unknown, failed: boolean): CallOutcome {
+    scope.end();
+    const crew = route.crew;
+    if (failed) {
+      crew.consecutiveErrors++;
+      const disabledCrew = !crew.disabled && crew.consecutiveErrors >= crew.definition.maxErrors;
+      if (disabledCrew) crew.disabled = true;
+      return { route, scope, failure: { error, disabledCrew } };
+    }
+    crew.consecutiveErrors = 0;
+    const writes = scope.writes;
+    if (writes !== undefined) {
+      const target = context.writesOf(slice, crew.index);
+      for (const [key, value] of writes) target.record(key, value, envelope.tsMs);
+    }
+    return { route, scope };
+  }
+
+  /** Publishes a call's actions, or its error records. */
+  #publish(outcome: CallOutcome | undefined, envelope: EventEnvelope, slice: number): void {
+    if (outcome === undefined) return;
+    const { route, scope, failure } = outcome;
+    if (failure === undefined) {
+      for (const action of scope.actions) this.#output.action(action);
+      return;
+    }
+    const crew = route.crew.definition;
+    const detail = failure.error instanceof Error ? failure.error.message : String(failure.error);
+    this.#error(envelope, {
+      reason: ErrorReason.HandlerError,
+      message: messages.handlerThrew(crew.id, route.handler.method, detail),
+      crew: crew.id,
+      slice,
+      event: envelope.event,
+    });
+    if (failure.disabledCrew) {
+      this.#error(envelope, { reason: ErrorReason.Disabled, message: messages.crewDisabled(crew.id, route.crew.consecutiveErrors), crew: crew.id, slice });
+    }
+  }
+
+  #error(envelope: EventEnvelope, details: Omit<ErrorDetails, 'source'>): void {
+    this.#output.error({
+      ts: envelope.event.ts,
+      kind: ERROR_KIND,
+      stream_id: envelope.event.stream_id,
+      payload: { ...details, source: envelope.origin.locate(envelope.position) },
+    });
+  }
+}

@@ -1,0 +1,108 @@
+import { ERROR_KIND, ErrorReason, UNKNOWN_STREAM } from '../model/error-record.js';
+import type { EventDecoder } from '../model/event.js';
+import { STREAM_ID_PATTERN } from '../model/patterns.js';
+import { isPromiseLike } from '../maybe-async.js';
+import type { ActionSink, ErrorSink, EventSource, InputOrigin, InputRecord } from '../ports.js';
+import type { SliceEngine } from '../scheduler/slice-engine.js';
+import type { OutputBuffer } from './output-buffer.js';
+
+/** How much of a rejected input an error record keeps. */
+const MAX_INPUT_SHOWN = 1000;
+const EPOCH_ISO = new Date(0).toISOString();
+
+/** Counts of what the pipeline took in. */
+export interface InputCounts {
+  accepted: number;
+  invalid: number;
+}
+
+/**
+ * Moves events from a source through the decoder into the slice engine, and what the engine
+ * produces out to the sinks, one batch at a time. A record that is not a valid event becomes an
+ * `invalid_event` error naming where it came from; the stream goes on.
+ */
+export class EventPipeline {
+  readonly counts: InputCounts = { accepted: 0, invalid: 0 };
+  readonly #decoder: EventDecoder;
+  readonly #engine: SliceEngine;
+  readonly #output: OutputBuffer;
+  /** The `ts` of the latest accepted event: the deterministic time of an invalid record's error. */
+  #lastTs = EPOCH_ISO;
+
+  constructor(decoder: EventDecoder, engine: SliceEngine, output: OutputBuffer) {
+    this.#decoder = decoder;
+    this.#engine = engine;
+    this.#output = output;
+  }
+
+  /**
+   * Consumes the source to its end (or until `stopped()` says so after a batch), then closes
+   * every open slice and flushes.
+   */
+  async run(source: EventSource, actions: ActionSink, errors: ErrorSink, stopped: () => boolean): Promise<void> {
+    for await (const batch of source.batches()) {
+      const { origin, records } = batch;
+      for (let i = 0; i < records.length; i++) {
+        const done = this.#take(origin, records[i]!);
+        if (done !== undefined) await done;
+      }
+      await this.#output.flush(actions, errors);
+      if (stopped()) break;
+    }
+    const finished = this.#engine.finish();
+    if (finished !== undefined) await finished;
+    await this.#output.flush(actions, errors);
+  }
+
+  #take(origin: InputOrigin, record: InputRecord): Promise<void> | undefined {
+    const decoded = record.text !== undefined ? this.#decoder.decodeText(record.text) : this.#decoder.decode(record.value);
+    if ('problem' in decoded) {
+      this.counts.invalid++;
+      this.#reject(origin, record, decoded.problem);
+      return undefined;
+    }
+    this.counts.accepted++;
+    this.#lastTs = decoded.event.ts;
+    const accepted = this.#engine.accept({ event: decoded.event, tsMs: decoded.tsMs, origin, position: record.position });
+    return isPromiseLike(accepted) ? accepted : undefined;
+  }
+
+  #reject(origin: InputOrigin, record: InputRecord, problem: string): void {
+    const raw = record.text ?? safeJson(record.value);
+    const streamId = streamIdOf(record.text !== undefined ? tryParse(record.text) : record.value);
+    this.#output.error({
+      ts: this.#lastTs,
+      kind: ERROR_KIND,
+      stream_id: streamId,
+      payload: {
+        reason: ErrorReason.InvalidEvent,
+        message: problem,
+        source: origin.locate(record.position),
+        input: raw.length > MAX_INPUT_SHOWN ? `${raw.slice(0, MAX_INPUT_SHOWN)}…` : raw,
+      },
+    });
+  }
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** The stream an invalid record names, when it names a valid one: its error belongs there. */
+function streamIdOf(value: unknown): string {
+  const id = typeof value === 'object' && value !== null ? (value as { stream_id?: unknown }).stream_id : undefined;
+  return typeof id === 'string' && STREAM_ID_PATTERN.test(id) ? id : UNKNOWN_STREAM;
+}
+
+function tryParse(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,46 @@
+import { ErrorReason, type ErrorRecord } from '../model/error-record.js';
+import type { ActionSink, EmittedAction, ErrorSink } from '../ports.js';
+import type { RunOutput } from './run-output.js';
+
+/** How many errors a run produced, per reason. */
+export type ErrorCounts = Record<ErrorReason, number>;
+
+/** Zero for every reason. */
+export function emptyErrorCounts(): ErrorCounts {
+  return Object.fromEntries(Object.values(ErrorReason).map((reason) => [reason, 0])) as ErrorCounts;
+}
+
+/**
+ * Collects what the runtime produces between two flushes and counts it. The app flushes after
+ * each input batch, so sinks see batches, not single records, and memory stays bounded.
+ */
+export class OutputBuffer implements RunOutput {
+  #actions: EmittedAction[] = [];
+  #errors: ErrorRecord[] = [];
+  actionCount = 0;
+  readonly errorCounts = emptyErrorCounts();
+
+  action(action: EmittedAction): void {
+    this.#actions.push(action);
+    this.actionCount++;
+  }
+
+  error(record: ErrorRecord): void {
+    this.#errors.push(record);
+    this.errorCounts[record.payload.reason]++;
+  }
+
+  /** Hands what was collected to the sinks; resolves when they accept more. */
+  async flush(actions: ActionSink, errors: ErrorSink): Promise<void> {
+    if (this.#errors.length > 0) {
+      const batch = this.#errors;
+      this.#errors = [];
+      await errors.write(batch);
+    }
+    if (this.#actions.length > 0) {
+      const batch = this.#actions;
+      this.#actions = [];
+      await actions.write(batch);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import type { CrewDefinition, HandlerDefinition } from '../discovery/crew-definition.js';
+
+/** A crew as it runs: its definition, instance and error state. */
+export interface CrewRuntime {
+  readonly definition: CrewDefinition;
+  /** Its position in run order: the merge priority of its context writes. */
+  readonly index: number;
+  readonly instance: object;
+  consecutiveErrors: number;
+  disabled: boolean;
+}
+
+/** One handler an event kind triggers. */
+export interface Route {
+  readonly crew: CrewRuntime;
+  readonly handler: HandlerDefinition;
+  readonly call: (event: unknown, ctx: unknown) => unknown;
+}
+
+/**
+ * Which handlers each event kind triggers, in crew run order, then declaration order. Built
+ * once per kind on first sight, so the per-event lookup is one map read.
+ */
+export class RouteTable {
+  readonly #crews: readonly CrewRuntime[];
+  readonly #byKind = new Map<string, readonly Route[]>();
+
+  constructor(crews: readonly CrewRuntime[]) {
+    this.#crews = crews;
+  }
+
+  routesFor(kind: string): readonly Route[] {
+    let routes = this.#byKind.get(kind);
+    if (routes === undefined) {
+      routes = this.#build(kind);
+      this.#byKind.set(kind, routes);
+    }
+    return routes;
+  }
+
+  #build(kind: string): Route[] {
+    const routes: Route[] = [];
+    for (const crew of this.#crews) {
+      for (const handler of crew.definition.handlers) {
+        if (!handler.trigger.any && !handler.trigger.kinds.includes(kind)) continue;
+        const method = (crew.instance as Record<string, (event: unknown, ctx: unknown) => unknown>)[handler.method]!;
+        routes.push({ crew, handler, call: method.bind(crew.instance) });
+      }
+    }
+    return routes;
+  }
+}

@@ -1,0 +1,55 @@
+import type { Action } from '../model/action.js';
+import type { ErrorRecord } from '../model/error-record.js';
+import type { ActionSink, EmittedAction, ErrorSink, EventSource, InputBatch, InputOrigin, InputRecord } from '../ports.js';
+
+const BATCH_SIZE = 1024;
+
+/**
+ * A source over values in memory. Strings are JSON text (as a JSONL line would be); anything
+ * else is an event value. Positions are indexes: errors name `input[3]`.
+ */
+export class ArrayEventSource implements EventSource {
+  readonly #records: readonly InputRecord[];
+  readonly #origin: InputOrigin;
+  #closed = false;
+
+  constructor(items: Iterable<unknown>, name = 'input') {
+    this.#records = [...items].map((item, position) => (typeof item === 'string' ? { text: item, position } : { value: item, position }));
+    this.#origin = { name, locate: (index) => `${name}[${index}]` };
+  }
+
+  async *batches(): AsyncGenerator<InputBatch> {
+    for (let start = 0; start < this.#records.length && !this.#closed; start += BATCH_SIZE) {
+      yield { origin: this.#origin, records: this.#records.slice(start, start + BATCH_SIZE) };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+}
+
+/**
+ * Keeps every action as a consumer of the JSON output would read it: each is parsed back from
+ * its line, so a test sees exactly what a sink receives.
+ */
+export class CollectingActionSink implements ActionSink {
+  readonly actions: Action[] = [];
+
+  write(actions: readonly EmittedAction[]): void {
+    for (const emitted of actions) this.actions.push(JSON.parse(emitted.json) as Action);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Keeps every error record. */
+export class CollectingErrorSink implements ErrorSink {
+  readonly errors: ErrorRecord[] = [];
+
+  write(errors: readonly ErrorRecord[]): void {
+    this.errors.push(...errors);
+  }
+
+  async close(): Promise<void> {}
+}

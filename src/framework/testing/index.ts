@@ -1,0 +1,2 @@
+export { createTestingApp, type TestingApp, type TestingAppOptions, type TestRunResult } from './testing-app.js';
+export { ArrayEventSource, CollectingActionSink, CollectingErrorSink } from './in-memory-ports.js';

@@ -1,0 +1,52 @@
+/**
+ * live-crew: run many crews of reactive logic over real-time event streams, in deterministic
+ * time slices, with shared context and declared dependencies.
+ */
+import 'reflect-metadata';
+import './adapters/builtin.js';
+
+export { Crew, type CrewOptions } from './framework/decorators/crew.js';
+export { OnEvent, type OnEventOptions } from './framework/decorators/on-event.js';
+export { DependsOn } from './framework/decorators/depends-on.js';
+export { CREW_METADATA, DEPENDENCIES_METADATA, HANDLERS_METADATA } from './framework/decorators/metadata-keys.js';
+
+export {
+  createLiveCrewApp,
+  type LiveCrewApp,
+  type LiveCrewAppOptions,
+  type ProviderRegistration,
+  type RunSummary,
+} from './framework/app.js';
+export type { CrewContext, ContextView, EmitOptions } from './framework/runtime/crew-context.js';
+
+export { type Event, type EventInput, EventDecoder, eventSchema, KindSchema, StreamIdSchema, TimestampSchema } from './framework/model/event.js';
+export { type Action, ActionSchema, ACTION_TTL, encodeAction } from './framework/model/action.js';
+export { type Dependency, type DependencyInput, DependencySchema, CrewIdSchema } from './framework/model/dependency.js';
+export { type ErrorRecord, type ErrorDetails, ErrorReason, ERROR_KIND, UNKNOWN_STREAM, encodeErrorRecord } from './framework/model/error-record.js';
+export { sliceIndex } from './framework/model/slice.js';
+export type { JsonValue } from './framework/model/json.js';
+
+export { loadConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX, type ConfigSources } from './framework/config/load-config.js';
+export { CONFIG_DEFAULTS, type LiveCrewConfig, type LiveCrewConfigInput, type ConfigKey } from './framework/config/config-schema.js';
+
+export { buildCrewGraph } from './framework/discovery/crew-graph.js';
+export type { CrewClass, CrewDefinition, CrewGraph, HandlerDefinition } from './framework/discovery/crew-definition.js';
+
+export {
+  LiveCrewError,
+  ConfigError,
+  CrewDefinitionError,
+  DependencyCycleError,
+  HandlerOutputError,
+  InputError,
+} from './framework/errors.js';
+
+export type * from './framework/ports.js';
+export { ACTION_SINK, CLOCK, CONTEXT_BACKEND, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG } from './framework/tokens.js';
+export { registerAdapter, type AdapterPorts } from './framework/adapter-registry.js';
+
+export { FileEventSource, type FileEventSourceOptions } from './adapters/file/file-event-source.js';
+export { JsonlSink } from './adapters/file/jsonl-sink.js';
+export { fileActionSink, fileErrorSink } from './adapters/file/file-sinks.js';
+export { consoleActionSink, consoleErrorSink } from './adapters/console/console-sinks.js';
+export { MemoryContextBackend } from './adapters/memory/memory-context-backend.js';

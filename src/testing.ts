@@ -1,0 +1,7 @@
+/**
+ * `live-crew/testing`: run crews in unit tests with DI fakes, on the production engine.
+ */
+import 'reflect-metadata';
+import './adapters/builtin.js';
+
+export * from './framework/testing/index.js';
