@@ -21,7 +21,7 @@ export type { CrewContext, ContextView, EmitOptions } from './framework/runtime/
 
 export { type Event, type EventInput, EventDecoder, eventSchema, KindSchema, StreamIdSchema, TimestampSchema } from './framework/model/event.js';
 export { type Action, ActionSchema, ACTION_TTL, encodeAction } from './framework/model/action.js';
-export { type Dependency, type DependencyInput, DependencySchema, CrewIdSchema } from './framework/model/dependency.js';
+export { type Dependency, type DependencyInput, CrewDependencySchema, EventDependencySchema, parseDependency, CrewIdSchema } from './framework/model/dependency.js';
 export { type ErrorRecord, type ErrorDetails, ErrorReason, ERROR_KIND, UNKNOWN_STREAM, encodeErrorRecord } from './framework/model/error-record.js';
 export { sliceIndex } from './framework/model/slice.js';
 export type { JsonValue } from './framework/model/json.js';

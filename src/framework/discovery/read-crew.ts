@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CREW_METADATA, DEPENDENCIES_METADATA, HANDLERS_METADATA } from '../decorators/metadata-keys.js';
 import type { HandlerMetadata } from '../decorators/on-event.js';
 import { describeIssues } from '../model/event.js';
-import { CrewIdSchema, DependencySchema, type Dependency } from '../model/dependency.js';
+import { CrewIdSchema, parseDependency, type Dependency } from '../model/dependency.js';
 import { isUserKind, KIND_PATTERN } from '../model/patterns.js';
 import { messages } from '../messages.js';
 import type { CrewClass, CrewDefinition, HandlerDefinition, HandlerTrigger } from './crew-definition.js';
@@ -84,7 +84,7 @@ function readDependencies(type: CrewClass, id: string, problems: string[]): Depe
   const inputs: readonly unknown[] = Reflect.getMetadata(DEPENDENCIES_METADATA, type) ?? [];
   const dependencies: Dependency[] = [];
   inputs.forEach((input, index) => {
-    const parsed = DependencySchema.safeParse(input, { reportInput: true });
+    const parsed = parseDependency(input);
     if (parsed.success) dependencies.push(parsed.data);
     else problems.push(messages.dependencyInvalid(id, `[${index}] ${describeIssues(parsed.error)}`));
   });

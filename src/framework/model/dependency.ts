@@ -22,11 +22,23 @@ export type Dependency =
 /** What `@DependsOn` accepts: `{ crew, offset? = -1 }` or `{ event, offset? = 0 }`. */
 export type DependencyInput = { crew: string; offset?: number } | { event: string; offset?: number };
 
-/** Validates a `DependencyInput` into a `Dependency`, applying the default offsets. */
-export const DependencySchema = z.union(
-  [
-    z.strictObject({ crew: CrewIdSchema, offset: Offset(-1) }).transform((d) => ({ type: 'crew' as const, ...d })),
-    z.strictObject({ event: KindSchema, offset: Offset(0) }).transform((d) => ({ type: 'event' as const, ...d })),
-  ],
-  { error: 'must be { crew: string, offset?: number } or { event: string, offset?: number }' },
-);
+/** A crew dependency: `{ crew, offset? = -1 }`. */
+export const CrewDependencySchema = z
+  .strictObject({ crew: CrewIdSchema, offset: Offset(-1) })
+  .transform((d): Dependency => ({ type: 'crew', ...d }));
+/** An event dependency: `{ event, offset? = 0 }`. */
+export const EventDependencySchema = z
+  .strictObject({ event: KindSchema, offset: Offset(0) })
+  .transform((d): Dependency => ({ type: 'event', ...d }));
+const SHAPE = 'must be { crew: string, offset?: number } or { event: string, offset?: number }';
+
+/**
+ * Parses one `@DependsOn` entry into a `Dependency`, applying the default offsets. The key present
+ * (`crew` or `event`) picks the schema, so its messages reach the user unwrapped.
+ */
+export function parseDependency(input: unknown) {
+  if (typeof input === 'object' && input !== null && 'crew' in input !== 'event' in input) {
+    return ('crew' in input ? CrewDependencySchema : EventDependencySchema).safeParse(input, { reportInput: true });
+  }
+  return z.never({ error: SHAPE }).safeParse(input, { reportInput: true });
+}

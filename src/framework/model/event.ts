@@ -55,12 +55,14 @@ const TS_FORMAT = 'must be an ISO-8601 date-time with a UTC offset, e.g. 2024-05
 
 /** Event timestamp: ISO-8601 text with an offset, or a `Date`; becomes epoch milliseconds. */
 export const TimestampSchema = z
-  .union([z.iso.datetime({ offset: true }), z.date()], { error: required(TS_FORMAT) })
+  .union([z.iso.datetime({ offset: true, error: required(TS_FORMAT) }), z.date({ error: required(TS_FORMAT) })], { error: required(TS_FORMAT) })
   .transform((ts, ctx) => {
     const ms = typeof ts === 'string' ? Date.parse(ts) : ts.getTime();
     if (!Number.isFinite(ms)) ctx.addIssue({ code: 'custom', message: TS_FORMAT, input: ts });
     return ms;
   });
+
+const JsonValueSchema = z.json();
 
 /**
  * The schema of an input event for a given payload limit. Unknown top-level keys are dropped,
@@ -71,14 +73,16 @@ export function eventSchema(payloadMaxBytes: number) {
     ts: TimestampSchema,
     kind: KindSchema,
     stream_id: StreamIdSchema,
-    payload: z
-      .json({ error: messages.payloadNotJson() })
-      .optional()
-      .superRefine((payload, ctx) => {
-        if (payload === undefined) return;
-        const bytes = jsonBytesOver(JSON.stringify(payload), payloadMaxBytes);
-        if (bytes !== undefined) ctx.addIssue({ code: 'custom', message: messages.payloadTooLarge(bytes, payloadMaxBytes) });
-      }),
+    payload: z.unknown().superRefine((payload, ctx) => {
+      if (payload === undefined) return;
+      if (!JsonValueSchema.safeParse(payload).success) {
+        ctx.addIssue({ code: 'custom', message: messages.payloadNotJson() });
+        return;
+      }
+      const bytes = jsonBytesOver(JSON.stringify(payload), payloadMaxBytes);
+      if (bytes !== undefined) ctx.addIssue({ code: 'custom', message: messages.payloadTooLarge(bytes, payloadMaxBytes) });
+    })
+    .optional(),
   });
 }
 

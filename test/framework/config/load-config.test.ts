@@ -1,0 +1,95 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_DEFAULTS } from '../../../src/framework/config/config-schema.js';
+import { loadConfig } from '../../../src/framework/config/load-config.js';
+import { ConfigError } from '../../../src/framework/errors.js';
+
+function yamlFile(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'live-crew-config-')), 'live-config.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('loadConfig', () => {
+  it('gives the defaults when nothing is set', () => {
+    expect(loadConfig({ file: false })).toEqual(CONFIG_DEFAULTS);
+    expect(CONFIG_DEFAULTS).toMatchObject({ slice_ms: 500, lateness_ms: 0, context_max_bytes: 4096, payload_max_bytes: 65536 });
+  });
+
+  it('layers file < env < values, each later source winning key by key', () => {
+    const file = yamlFile('slice_ms: 100\nlateness_ms: 10\ninput: from-file.jsonl\n');
+    const config = loadConfig({
+      file,
+      env: { LIVE_CREW_LATENESS_MS: '20', LIVE_CREW_INPUT: 'from-env.jsonl' },
+      values: { input: 'from-code.jsonl' },
+    });
+    expect(config).toMatchObject({ slice_ms: 100, lateness_ms: 20, input: 'from-code.jsonl' });
+  });
+
+  it('ignores LIVE_CREW_ variables that are not config keys (they belong to other tools)', () => {
+    expect(loadConfig({ file: false, env: { LIVE_CREW_REQUIRE_SERVERS: '1' } })).toEqual(CONFIG_DEFAULTS);
+  });
+
+  it('reads live-config.yaml from the working directory only when it exists', () => {
+    expect(() => loadConfig({})).not.toThrow();
+  });
+
+  it.each([
+    ['slice_ms', 0, /slice_ms: must be > 0 \(got 0\)/],
+    ['slice_ms', 1.5, /slice_ms: must be an integer \(got 1.5\)/],
+    ['slice_ms', 'fast', /slice_ms: must be a number \(milliseconds\) \(got "fast"\)/],
+    ['lateness_ms', -1, /lateness_ms: must be >= 0 \(got -1\)/],
+    ['context_max_bytes', 0, /context_max_bytes: must be > 0/],
+    ['payload_max_bytes', -5, /payload_max_bytes: must be > 0/],
+    ['transport', 'kafka', /transport: .*"file".* \(got "kafka"\)/],
+    ['kv_backend', 'etcd', /kv_backend: .*"memory".* \(got "etcd"\)/],
+    ['scheduler', 'cron', /scheduler: .*"memory".* \(got "cron"\)/],
+    ['input', '', /input: must not be empty/],
+    ['output', 42, /output: must be a string/],
+    ['errors', null, /errors: must be a string/],
+  ])('rejects %s = %j in a file, naming file and key', (key, value, message) => {
+    const file = yamlFile(`${key}: ${JSON.stringify(value)}\n`);
+    expect(() => loadConfig({ file })).toThrow(ConfigError);
+    expect(() => loadConfig({ file })).toThrow(new RegExp(`invalid configuration in ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expect(() => loadConfig({ file })).toThrow(message);
+  });
+
+  it('rejects an unknown key, listing the known ones', () => {
+    const file = yamlFile('slice_ms: 100\nslice_size: 5\n');
+    expect(() => loadConfig({ file })).toThrow(/slice_size: unknown key \(known keys: slice_ms, lateness_ms/);
+  });
+
+  it('rejects an unknown key given in code', () => {
+    expect(() => loadConfig({ file: false, values: { sliceMs: 5 } as never })).toThrow(/config options:\n {2}sliceMs: unknown key/);
+  });
+
+  it('names the env var of a bad env value', () => {
+    expect(() => loadConfig({ file: false, env: { LIVE_CREW_SLICE_MS: 'soon' } })).toThrow(/environment:\n {2}LIVE_CREW_SLICE_MS: must be a number .*\(got "soon"\)/);
+    expect(() => loadConfig({ file: false, env: { LIVE_CREW_LATENESS_MS: '-3' } })).toThrow(/LIVE_CREW_LATENESS_MS: must be >= 0/);
+  });
+
+  it('reports every problem of a layer at once', () => {
+    const file = yamlFile('slice_ms: -1\ntransport: kafka\n');
+    expect(() => loadConfig({ file })).toThrow(/slice_ms: .*\n {2}transport: /s);
+  });
+
+  it('rejects a named file that does not exist', () => {
+    expect(() => loadConfig({ file: '/nonexistent/live-config.yaml' })).toThrow(/cannot read config file \/nonexistent\/live-config.yaml: ENOENT/);
+  });
+
+  it('rejects a file that is not YAML, with the line', () => {
+    const file = yamlFile('slice_ms: 100\n  bad: [unclosed\n');
+    expect(() => loadConfig({ file })).toThrow(/is not valid YAML: line \d+/);
+  });
+
+  it('rejects YAML that is not a mapping', () => {
+    const file = yamlFile('- slice_ms\n- 100\n');
+    expect(() => loadConfig({ file })).toThrow(/\(root\): .*expected object/);
+  });
+
+  it('treats an empty file as setting nothing', () => {
+    expect(loadConfig({ file: yamlFile('') })).toEqual(CONFIG_DEFAULTS);
+  });
+});
