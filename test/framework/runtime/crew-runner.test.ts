@@ -1,0 +1,322 @@
+import { inject, injectable } from 'tsyringe';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { Crew, OnEvent, type CrewContext, type Event } from '../../../src/index.js';
+import { createTestingApp } from '../../../src/testing.js';
+
+const T0 = Date.parse('2024-05-01T12:00:00Z');
+const at = (ms: number, kind = 'tick', payload: unknown = {}, streamId = 'm1') => ({
+  ts: new Date(T0 + ms).toISOString(),
+  kind,
+  stream_id: streamId,
+  payload,
+});
+
+@Crew({ id: 'writer' })
+class Writer {
+  @OnEvent('tick')
+  on(event: Event<{ v?: number }>, ctx: CrewContext): void {
+    ctx.context.set('last', event.payload.v ?? event.ts);
+  }
+}
+
+@Crew({ id: 'reader' })
+class Reader {
+  @OnEvent('tick')
+  on(_event: Event, ctx: CrewContext): void {
+    ctx.emit('seen', { last: ctx.context.get('last') ?? null, slice: ctx.slice });
+  }
+}
+
+describe('context visibility (DESIGN §4)', () => {
+  it('a handler in slice n reads S(n-1): another crew\'s writes show from the next slice on', async () => {
+    const t = await createTestingApp({ crews: [Writer, Reader] });
+    const r = await t.run([at(0, 'tick', { v: 1 }), at(100, 'tick', { v: 2 }), at(600, 'tick', { v: 3 }), at(1700, 'tick', { v: 4 })]);
+    expect(r.actions.map((a) => a.payload)).toEqual([
+      { last: null, slice: 0 },
+      { last: null, slice: 0 },
+      { last: 2, slice: 1 },
+      { last: 3, slice: 3 },
+    ]);
+    expect(r.context('m1')).toEqual({ last: 4 });
+  });
+
+  it("a crew reads its own earlier writes of the same slice, so counters don't lose updates", async () => {
+    @Crew({ id: 'counter' })
+    class Counter {
+      @OnEvent('tick')
+      on(_e: Event, ctx: CrewContext): void {
+        ctx.context.set('n', (ctx.context.get<number>('n') ?? 0) + 1);
+        ctx.emit('count', { n: ctx.context.get('n') });
+      }
+    }
+    const r = await (await createTestingApp({ crews: [Counter] })).run([at(0), at(1), at(2), at(900)]);
+    expect(r.actions.map((a) => (a.payload as { n: number }).n)).toEqual([1, 2, 3, 4]);
+    expect(r.context('m1')).toEqual({ n: 4 });
+  });
+
+  it('merges last-writer-wins in crew run order, whatever the arrival order of crews\' calls', async () => {
+    const writerNamed = (id: string) => {
+      @Crew({ id })
+      class W {
+        @OnEvent('tick')
+        on(_e: Event, ctx: CrewContext): void {
+          ctx.context.set('owner', id);
+        }
+      }
+      return W;
+    };
+    const r = await (await createTestingApp({ crews: [writerNamed('zeta'), writerNamed('alpha')] })).run([at(0)]);
+    expect(r.context('m1')).toEqual({ owner: 'zeta' });
+  });
+
+  it('merges one crew\'s writes of a slice by event time, not arrival', async () => {
+    const r = await (await createTestingApp({ crews: [Writer], config: { lateness_ms: 1000 } })).run([at(0, 'tick', { v: 1 }), at(300, 'tick', { v: 3 }), at(200, 'tick', { v: 2 })]);
+    expect(r.context('m1')).toEqual({ last: 3 });
+  });
+
+  it('deletes keys and lets a deletion win a merge', async () => {
+    @Crew({ id: 'janitor' })
+    class Janitor {
+      @OnEvent('clear')
+      on(_e: Event, ctx: CrewContext): void {
+        ctx.context.delete('last');
+        ctx.emit('cleared', { has: ctx.context.has('last'), view: ctx.context.snapshot() });
+      }
+    }
+    const r = await (await createTestingApp({ crews: [Writer, Janitor] })).run([at(0, 'tick', { v: 1 }), at(600, 'clear')]);
+    expect(r.actions).toEqual([expect.objectContaining({ kind: 'cleared', payload: { has: false, view: {} } })]);
+    expect(r.context('m1')).toEqual({});
+  });
+
+  it('keeps each stream\'s context apart', async () => {
+    const r = await (await createTestingApp({ crews: [Writer] })).run([at(0, 'tick', { v: 1 }, 'a'), at(0, 'tick', { v: 2 }, 'b')]);
+    expect([r.context('a'), r.context('b'), r.context('c')]).toEqual([{ last: 1 }, { last: 2 }, undefined]);
+  });
+
+  it('gives handlers frozen snapshots', async () => {
+    @Crew({ id: 'vandal' })
+    class Vandal {
+      @OnEvent('tick')
+      on(_e: Event, ctx: CrewContext): void {
+        (ctx.context.snapshot() as Record<string, unknown>)['x'] = 1;
+      }
+    }
+    const r = await (await createTestingApp({ crews: [Vandal] })).run([at(0)]);
+    expect(r.errorsOf('handler_error')[0]!.payload.message).toMatch(/vandal\.on threw: .*read only|not extensible/);
+  });
+});
+
+describe('handler calls', () => {
+  it('calls each triggered handler once per event, in arrival order, with the action stamped with the event ts', async () => {
+    @Crew({ id: 'echo' })
+    class Echo {
+      @OnEvent(['a', 'b'])
+      on(event: Event, ctx: CrewContext): void {
+        ctx.emit('echo', { kind: event.kind }, { ttlMs: 1000 });
+      }
+      @OnEvent('*')
+      any(event: Event, ctx: CrewContext): void {
+        ctx.emit('any', { kind: event.kind });
+      }
+    }
+    // All three fall in slice 0 (epoch0 = the first event); lateness lets the older ones in.
+    const r = await (await createTestingApp({ crews: [Echo], config: { lateness_ms: 5000 } })).run([at(0, 'c'), at(300, 'b'), at(100, 'a')]);
+    expect(r.actions).toEqual([
+      { ts: at(0).ts, kind: 'any', stream_id: 'm1', payload: { kind: 'c' }, ttl_ms: 5000 },
+      { ts: at(300).ts, kind: 'echo', stream_id: 'm1', payload: { kind: 'b' }, ttl_ms: 1000 },
+      { ts: at(300).ts, kind: 'any', stream_id: 'm1', payload: { kind: 'b' }, ttl_ms: 5000 },
+      { ts: at(100).ts, kind: 'echo', stream_id: 'm1', payload: { kind: 'a' }, ttl_ms: 1000 },
+      { ts: at(100).ts, kind: 'any', stream_id: 'm1', payload: { kind: 'a' }, ttl_ms: 5000 },
+    ]);
+  });
+
+  it('awaits async handlers and publishes in crew run order even when a later crew finishes first', async () => {
+    const slowCrew = (id: string, delayMs: number) => {
+      @Crew({ id })
+      class Slow {
+        @OnEvent('tick')
+        async on(_e: Event, ctx: CrewContext): Promise<void> {
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+          ctx.context.set(id, true);
+          ctx.emit('done', { id });
+        }
+      }
+      return Slow;
+    };
+    const r = await (await createTestingApp({ crews: [slowCrew('b_fast', 1), slowCrew('a_slow', 20)] })).run([at(0), at(600)]);
+    expect(r.actions.map((a) => (a.payload as { id: string }).id)).toEqual(['a_slow', 'b_fast', 'a_slow', 'b_fast']);
+    expect(r.context('m1')).toEqual({ a_slow: true, b_fast: true });
+  });
+
+  it('rejects a payload failing the handler schema for that crew only, and passes parsed payloads', async () => {
+    @Crew({ id: 'strict' })
+    class Strict {
+      @OnEvent('goal', { payload: z.object({ minute: z.coerce.number().int() }) })
+      on(event: Event<{ minute: number }>, ctx: CrewContext): void {
+        ctx.emit('minute', { minute: event.payload.minute, type: typeof event.payload.minute });
+      }
+    }
+    @Crew({ id: 'lenient' })
+    class Lenient {
+      @OnEvent('goal')
+      on(_e: Event, ctx: CrewContext): void {
+        ctx.emit('seen', {});
+      }
+    }
+    const r = await (await createTestingApp({ crews: [Strict, Lenient] })).run([at(0, 'goal', { minute: '12' }), at(1, 'goal', { minute: 'late' })]);
+    expect(r.actions.map((a) => a.kind)).toEqual(['seen', 'minute', 'seen']);
+    expect(r.actions[1]!.payload).toEqual({ minute: 12, type: 'number' });
+    expect(r.errors).toEqual([
+      expect.objectContaining({
+        stream_id: 'm1',
+        payload: expect.objectContaining({ reason: 'invalid_event', crew: 'strict', slice: 0, source: 'input[1]', event: at(1, 'goal', { minute: 'late' }) }),
+      }),
+    ]);
+    expect(r.errors[0]!.payload.message).toMatch(/payload rejected by strict\.on: minute: .*expected number.*\(got NaN\)/);
+  });
+});
+
+describe('errors and isolation', () => {
+  @Crew({ id: 'fragile', maxErrors: 2 })
+  class Fragile {
+    @OnEvent('tick')
+    on(event: Event<{ fail?: boolean }>, ctx: CrewContext): void {
+      ctx.emit('before_throw', {});
+      ctx.context.set('fragile', event.ts);
+      if (event.payload.fail) throw new Error('boom');
+    }
+  }
+  @Crew({ id: 'steady' })
+  class Steady {
+    @OnEvent('tick')
+    on(_e: Event, ctx: CrewContext): void {
+      ctx.emit('steady', {});
+    }
+  }
+
+  it('a crew that throws loses that call\'s actions and writes; other crews go on', async () => {
+    const r = await (await createTestingApp({ crews: [Fragile, Steady] })).run([at(0, 'tick', { fail: true })]);
+    expect(r.actions.map((a) => a.kind)).toEqual(['steady']);
+    expect(r.context('m1')).toEqual({});
+    expect(r.errors).toEqual([
+      {
+        ts: at(0).ts,
+        kind: '__error',
+        stream_id: 'm1',
+        payload: expect.objectContaining({ reason: 'handler_error', message: 'fragile.on threw: boom', crew: 'fragile', slice: 0, source: 'input[0]' }),
+      },
+    ]);
+  });
+
+  it('disables a crew after maxErrors consecutive errors, once, and keeps the others running', async () => {
+    const r = await (await createTestingApp({ crews: [Fragile, Steady] })).run([
+      at(0, 'tick', { fail: true }),
+      at(1, 'tick', {}), // a success resets the count
+      at(2, 'tick', { fail: true }),
+      at(3, 'tick', { fail: true }), // second in a row: disabled
+      at(4, 'tick', {}),
+    ]);
+    expect(r.errors.map((e) => e.payload.reason)).toEqual(['handler_error', 'handler_error', 'handler_error', 'disabled']);
+    expect(r.errorsOf('disabled')[0]!.payload).toMatchObject({ crew: 'fragile', message: expect.stringMatching(/crew fragile disabled after 2 consecutive errors/) });
+    expect(r.actions.map((a) => a.kind)).toEqual(['steady', 'before_throw', 'steady', 'steady', 'steady', 'steady']);
+    expect(r.summary.errorsByReason).toMatchObject({ handler_error: 3, disabled: 1 });
+  });
+
+  it('treats a rejected promise like a throw', async () => {
+    @Crew({ id: 'rejecting' })
+    class Rejecting {
+      @OnEvent('tick')
+      async on(): Promise<void> {
+        throw new Error('async boom');
+      }
+    }
+    const r = await (await createTestingApp({ crews: [Rejecting, Steady] })).run([at(0)]);
+    expect(r.errors[0]!.payload.message).toBe('rejecting.on threw: async boom');
+    expect(r.actions.map((a) => a.kind)).toEqual(['steady']);
+  });
+
+  it.each([
+    ['a bad action kind', (ctx: CrewContext) => ctx.emit('has space'), /emit: action kind "has space" must match/],
+    ['a reserved action kind', (ctx: CrewContext) => ctx.emit('__error'), /emit: action kind "__error"/],
+    ['a ttl out of range', (ctx: CrewContext) => ctx.emit('ok', {}, { ttlMs: 300_001 }), /ttlMs 300001 must be an integer from 1 to 300000/],
+    ['a payload with a cycle', (ctx: CrewContext) => { const o: Record<string, unknown> = {}; o['self'] = o; ctx.emit('ok', o); }, /emit "ok": payload is not JSON-serialisable/],
+    ['an oversize payload', (ctx: CrewContext) => ctx.emit('ok', { s: 'x'.repeat(2000) }), /emit "ok": payload is \d+ bytes, over the limit of 1024/],
+    ['an undefined context value', (ctx: CrewContext) => ctx.context.set('k', undefined), /context.set\("k"\): value is undefined/],
+  ])('reports %s as a handler error', async (_what, act, message) => {
+    @Crew({ id: 'emitter' })
+    class Emitter {
+      @OnEvent('tick')
+      on(_e: Event, ctx: CrewContext): void {
+        act(ctx);
+      }
+    }
+    const r = await (await createTestingApp({ crews: [Emitter], config: { payload_max_bytes: 1024 } })).run([at(0)]);
+    expect(r.errorsOf('handler_error')[0]!.payload.message).toMatch(message);
+  });
+
+  it('refuses emits from a handler that kept ctx after finishing', async () => {
+    let kept: CrewContext | undefined;
+    @Crew({ id: 'leaky' })
+    class Leaky {
+      @OnEvent('tick')
+      on(_e: Event, ctx: CrewContext): void {
+        kept = ctx;
+      }
+    }
+    const r = await (await createTestingApp({ crews: [Leaky] })).run([at(0)]);
+    expect(r.actions).toEqual([]);
+    expect(() => kept!.emit('late_action')).toThrow(/emit after the handler finished/);
+  });
+});
+
+describe('dependency injection', () => {
+  @injectable()
+  class ScoringRules {
+    pointsFor(kind: string): number {
+      return kind === 'try' ? 5 : 1;
+    }
+  }
+  const BONUS = Symbol('bonus');
+
+  @Crew({ id: 'scorer' })
+  class Scorer {
+    constructor(
+      private readonly rules: ScoringRules,
+      @inject(BONUS) private readonly bonus: number,
+    ) {}
+
+    @OnEvent('*')
+    on(event: Event, ctx: CrewContext): void {
+      ctx.emit('points', { points: this.rules.pointsFor(event.kind) + this.bonus });
+    }
+  }
+
+  it('resolves constructor parameters through the container', async () => {
+    const r = await (await createTestingApp({ crews: [Scorer], providers: [{ token: BONUS, useValue: 0 }] })).run([at(0, 'try')]);
+    expect(r.actions[0]!.payload).toEqual({ points: 5 });
+  });
+
+  it('lets a test replace a dependency with a fake', async () => {
+    const fake = { pointsFor: () => 100 };
+    const t = await createTestingApp({ crews: [Scorer], providers: [{ token: ScoringRules, useValue: fake }, { token: BONUS, useValue: 1 }] });
+    expect((await t.run([at(0, 'try')])).actions[0]!.payload).toEqual({ points: 101 });
+  });
+
+  it('names the crew and the missing dependency when one cannot be resolved', async () => {
+    const t = await createTestingApp({ crews: [Scorer] });
+    await expect(t.run([])).rejects.toThrow(/cannot construct crew "scorer" \(Scorer\): .*Register the missing dependency in providers/);
+  });
+
+  it('explains missing decorator metadata instead of failing obscurely', async () => {
+    class Untyped {
+      constructor(readonly rules: ScoringRules) {}
+      on(): void {}
+    }
+    OnEvent('tick')(Untyped.prototype, 'on', Object.getOwnPropertyDescriptor(Untyped.prototype, 'on')!);
+    Crew({ id: 'untyped' })(Untyped);
+    Reflect.deleteMetadata('design:paramtypes', Untyped);
+    const t = await createTestingApp({ crews: [Untyped] });
+    await expect(t.run([])).rejects.toThrow(/Untyped takes 1 constructor parameter\(s\) but has no design:paramtypes metadata.*tsx and esbuild do not emit it/);
+  });
+});
