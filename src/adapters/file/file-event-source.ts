@@ -49,9 +49,8 @@ export class FileEventSource implements EventSource {
 
   async close(): Promise<void> {
     this.#closed = true;
-    // Ending the stream ends the iteration; stdin is left for the process to own.
-    if (this.#stream && this.#stream !== (this.#stdin ?? process.stdin)) this.#stream.destroy();
-    else this.#stream?.pause();
+    // Destroying the stream ends a pending read at once, even on a pipe that never ends.
+    this.#stream?.destroy();
   }
 
   async *#read(stream: Readable, name: string): AsyncGenerator<InputBatch> {
@@ -82,6 +81,11 @@ export class FileEventSource implements EventSource {
           yield { origin: lines, records };
           records = [];
         }
+      }
+      // What a chunk completed goes out now: live input (a pipe, a tail) must not wait for a full batch.
+      if (records.length > 0) {
+        yield { origin: lines, records };
+        records = [];
       }
     }
     if (format === 'array') {

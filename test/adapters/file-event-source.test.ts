@@ -1,0 +1,93 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { FileEventSource } from '../../src/adapters/file/file-event-source.js';
+import type { InputBatch } from '../../src/framework/ports.js';
+
+function file(name: string, text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'live-crew-src-')), name);
+  writeFileSync(path, text);
+  return path;
+}
+
+async function records(source: FileEventSource) {
+  const out: Array<{ where: string; text?: string; value?: unknown }> = [];
+  for await (const batch of source.batches()) {
+    for (const r of batch.records) out.push({ where: batch.origin.locate(r.position), ...(r.text !== undefined ? { text: r.text } : { value: r.value }) });
+  }
+  return out;
+}
+
+describe('FileEventSource', () => {
+  it('streams JSONL as lines named file:line, skipping blank lines and CRLF endings', async () => {
+    const path = file('events.jsonl', '{"a":1}\r\n\n   \n{"a":2}\n{"a":3}');
+    expect(await records(new FileEventSource(path))).toEqual([
+      { where: `${path}:1`, text: '{"a":1}' },
+      { where: `${path}:4`, text: '{"a":2}' },
+      { where: `${path}:5`, text: '{"a":3}' },
+    ]);
+  });
+
+  it('passes malformed lines on as text: judging them is the decoder\'s job', async () => {
+    const path = file('events.jsonl', '{"a":1}\nnot json\n');
+    expect((await records(new FileEventSource(path))).map((r) => r.text)).toEqual(['{"a":1}', 'not json']);
+  });
+
+  it('detects a JSON array by its first character, naming elements file[index]', async () => {
+    const path = file('events.json', '\n  [{"a":1}, {"a":2}]\n');
+    expect(await records(new FileEventSource(path))).toEqual([
+      { where: `${path}[0]`, value: { a: 1 } },
+      { where: `${path}[1]`, value: { a: 2 } },
+    ]);
+  });
+
+  it('batches records, never more than batchSize, losing none', async () => {
+    const path = file('events.jsonl', Array.from({ length: 25 }, (_, i) => `{"i":${i}}`).join('\n'));
+    const sizes: number[] = [];
+    for await (const batch of new FileEventSource(path, { batchSize: 10 }).batches()) sizes.push(batch.records.length);
+    expect(sizes.every((n) => n <= 10)).toBe(true);
+    expect(sizes.slice(0, 2)).toEqual([10, 10]);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(25);
+  });
+
+  it('reads stdin for "-", naming lines stdin:N', async () => {
+    const stdin = Readable.from(['{"a":', '1}\n{"a":2}\n']);
+    expect(await records(new FileEventSource('-', { stdin }))).toEqual([
+      { where: 'stdin:1', text: '{"a":1}' },
+      { where: 'stdin:2', text: '{"a":2}' },
+    ]);
+  });
+
+  it('yields lines as they arrive, before the input ends', async () => {
+    const stdin = new PassThrough();
+    const iterator = new FileEventSource('-', { stdin }).batches()[Symbol.asyncIterator]();
+    stdin.write('{"a":1}\n');
+    const first = (await iterator.next()).value as InputBatch;
+    expect(first.records.map((r) => r.text)).toEqual(['{"a":1}']);
+    stdin.end('{"a":2}\n');
+    expect(((await iterator.next()).value as InputBatch).records.map((r) => r.text)).toEqual(['{"a":2}']);
+    expect((await iterator.next()).done).toBe(true);
+  });
+
+  it('fails clearly for a file that does not exist', async () => {
+    await expect(records(new FileEventSource('/nonexistent/events.jsonl'))).rejects.toThrow(/cannot read events from \/nonexistent\/events.jsonl: ENOENT/);
+  });
+
+  it('fails clearly for a JSON array that does not parse', async () => {
+    const path = file('events.json', '[{"a":1}, {"a":');
+    await expect(records(new FileEventSource(path))).rejects.toThrow(/events.json starts with "\[" but is not a valid JSON array/);
+  });
+
+  it('ends the iteration when closed', async () => {
+    const stdin = new PassThrough();
+    const source = new FileEventSource('-', { stdin });
+    const reading = records(source);
+    stdin.write('{"a":1}\n');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await source.close();
+    stdin.end('{"a":2}\n');
+    expect((await reading).length).toBeLessThanOrEqual(1);
+  });
+});

@@ -1,0 +1,150 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import {
+  ACTION_SINK,
+  ConfigError,
+  Crew,
+  createLiveCrewApp,
+  ERROR_SINK,
+  EVENT_SOURCE,
+  FileEventSource,
+  OnEvent,
+  type CrewContext,
+  type Event,
+} from '../../src/index.js';
+import { CollectingActionSink, CollectingErrorSink } from '../../src/testing.js';
+
+@Crew({ id: 'echo' })
+class Echo {
+  @OnEvent('*')
+  on(event: Event, ctx: CrewContext): void {
+    ctx.emit('echo', { kind: event.kind });
+  }
+}
+
+const dir = () => mkdtempSync(join(tmpdir(), 'live-crew-app-'));
+const ev = (ms: number, kind = 'tick', extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ ts: new Date(Date.parse('2024-05-01T12:00:00Z') + ms).toISOString(), kind, stream_id: 'm1', payload: {}, ...extra });
+
+function collecting() {
+  const actions = new CollectingActionSink();
+  const errors = new CollectingErrorSink();
+  return { actions, errors, providers: [{ token: ACTION_SINK, useValue: actions }, { token: ERROR_SINK, useValue: errors }] };
+}
+
+describe('createLiveCrewApp', () => {
+  it('reports each malformed line with file:line and processes every good one', async () => {
+    const input = join(dir(), 'events.jsonl');
+    writeFileSync(
+      input,
+      [
+        ev(0),
+        '{"ts": oops',
+        JSON.stringify({ kind: 'tick', stream_id: 'm1' }),
+        ev(10, '__context'),
+        ev(20, 'tick', { ts: '2024-05-01 12:00' }),
+        ev(30, 'tick', { payload: { blob: 'x'.repeat(300) } }),
+        ev(40, 'tick', { stream_id: 'bad stream' }),
+        ev(50),
+      ].join('\n'),
+    );
+    const sinks = collecting();
+    const app = await createLiveCrewApp({ crews: [Echo], providers: sinks.providers, configFile: false, env: {}, config: { input, payload_max_bytes: 256 } });
+    const summary = await app.run();
+
+    expect(sinks.actions.actions).toHaveLength(2);
+    const invalid = sinks.errors.errors.map((e) => [e.payload.source, e.payload.message]);
+    expect(invalid).toEqual([
+      [`${input}:2`, expect.stringMatching(/^not valid JSON/)],
+      [`${input}:3`, expect.stringMatching(/ts: is required/)],
+      [`${input}:4`, expect.stringMatching(/kind "__context" is reserved/)],
+      [`${input}:5`, expect.stringMatching(/ts: must be an ISO-8601/)],
+      [`${input}:6`, expect.stringMatching(/payload is \d+ bytes, over the limit of 256/)],
+      [`${input}:7`, expect.stringMatching(/stream_id: must match/)],
+    ]);
+    expect(sinks.errors.errors.every((e) => e.payload.reason === 'invalid_event' && typeof e.payload.input === 'string')).toBe(true);
+    // An error belongs to the stream its input names, when that is valid; its time is the last good event's.
+    expect(sinks.errors.errors[1]).toMatchObject({ stream_id: 'm1', ts: '2024-05-01T12:00:00.000Z' });
+    expect(sinks.errors.errors[5]).toMatchObject({ stream_id: '_unknown' });
+    expect(summary).toMatchObject({ events: 2, invalid: 6, actions: 2, errors: 6, slices: 1 });
+  });
+
+  it('reports late events with the event attached', async () => {
+    const input = join(dir(), 'events.jsonl');
+    writeFileSync(input, [ev(0), ev(1000), ev(100)].join('\n'));
+    const sinks = collecting();
+    const summary = await (await createLiveCrewApp({ crews: [Echo], providers: sinks.providers, configFile: false, env: {}, config: { input } })).run();
+    expect(sinks.errors.errors).toEqual([
+      expect.objectContaining({
+        payload: expect.objectContaining({ reason: 'late_event', slice: 0, source: `${input}:3`, event: JSON.parse(ev(100)) }),
+      }),
+    ]);
+    expect(summary.errorsByReason.late_event).toBe(1);
+  });
+
+  it('writes actions and errors to the files the config names', async () => {
+    const d = dir();
+    const input = join(d, 'in.jsonl');
+    writeFileSync(input, [ev(0), 'junk'].join('\n'));
+    const app = await createLiveCrewApp({ crews: [Echo], configFile: false, env: {}, config: { input, output: join(d, 'out.jsonl'), errors: join(d, 'err.jsonl') } });
+    await app.run();
+    expect(readFileSync(join(d, 'out.jsonl'), 'utf8')).toBe('{"ts":"2024-05-01T12:00:00.000Z","kind":"echo","stream_id":"m1","payload":{"kind":"tick"},"ttl_ms":5000}\n');
+    expect(JSON.parse(readFileSync(join(d, 'err.jsonl'), 'utf8'))).toMatchObject({ payload: { reason: 'invalid_event', source: `${input}:2` } });
+  });
+
+  it('takes settings from the config file and LIVE_CREW_ env vars, code winning', async () => {
+    const d = dir();
+    const configFile = join(d, 'live-config.yaml');
+    writeFileSync(configFile, 'slice_ms: 100\nlateness_ms: 50\n');
+    const app = await createLiveCrewApp({ crews: [Echo], configFile, env: { LIVE_CREW_LATENESS_MS: '70', LIVE_CREW_SLICE_MS: '200' }, config: { slice_ms: 300 } });
+    expect(app.config).toMatchObject({ slice_ms: 300, lateness_ms: 70 });
+  });
+
+  it('stops at start-up on bad config, before anything runs', async () => {
+    await expect(createLiveCrewApp({ crews: [Echo], configFile: false, env: { LIVE_CREW_SLICE_MS: '0' } })).rejects.toThrow(ConfigError);
+  });
+
+  it('lets providers replace any port adapter', async () => {
+    const stdin = new PassThrough();
+    stdin.end(`${ev(0)}\n`);
+    const sinks = collecting();
+    const app = await createLiveCrewApp({
+      crews: [Echo],
+      configFile: false,
+      env: {},
+      providers: [{ token: EVENT_SOURCE, useValue: new FileEventSource('-', { stdin }) }, ...sinks.providers],
+    });
+    await app.run();
+    expect(sinks.actions.actions.map((a) => a.kind)).toEqual(['echo']);
+  });
+
+  it('stop() ends a run waiting on live input: in-flight work finishes, slices close, adapters close', async () => {
+    const stdin = new PassThrough();
+    const sinks = collecting();
+    const app = await createLiveCrewApp({
+      crews: [Echo],
+      configFile: false,
+      env: {},
+      providers: [{ token: EVENT_SOURCE, useValue: new FileEventSource('-', { stdin }) }, ...sinks.providers],
+    });
+    const running = app.run();
+    stdin.write(`${ev(0)}\n${ev(10)}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await app.stop();
+    const summary = await running;
+    expect(summary).toMatchObject({ events: 2, actions: 2, slices: 1 });
+    expect(() => app.run()).toThrow(/already run/);
+  });
+
+  it('counts the run in its summary', async () => {
+    const input = join(dir(), 'events.jsonl');
+    writeFileSync(input, [ev(0, 'a'), ev(600, 'b', { stream_id: 'm2' }), ev(700, 'c')].join('\n'));
+    const sinks = collecting();
+    const summary = await (await createLiveCrewApp({ crews: [Echo], providers: sinks.providers, configFile: false, env: {}, config: { input } })).run();
+    expect(summary).toMatchObject({ events: 3, invalid: 0, actions: 3, errors: 0, slices: 3 });
+    expect(summary.durationMs).toBeGreaterThanOrEqual(0);
+  });
+});
