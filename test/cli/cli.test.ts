@@ -1,0 +1,86 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// The built CLI, run as a user runs it (`npm test` builds first).
+const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'dist/cli/main.js');
+const HELLO = join(ROOT, 'examples/hello-world');
+
+function cli(args: string[], options: { input?: string; cwd?: string } = {}) {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, input: options.input, encoding: 'utf8', env: { ...process.env, LIVE_CREW_SLICE_MS: undefined } });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'live-crew-cli-'));
+
+describe('live-crew CLI', () => {
+  it('run: prints actions on stdout, errors on stderr, exits 0', () => {
+    const r = cli(['run', join(HELLO, 'events.jsonl'), '--crews', join(HELLO, 'dist/crews.js')]);
+    expect(r.code).toBe(0);
+    const actions = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; payload: unknown });
+    expect(actions.filter((a) => a.kind === 'greeting').map((a) => a.payload)).toEqual([{ message: 'Welcome Ada!' }, { message: 'Welcome Grace!' }]);
+    expect(JSON.parse(r.stderr)).toMatchObject({ kind: '__error', payload: { reason: 'invalid_event', crew: 'greeter' } });
+  });
+
+  it('run -: reads events from stdin', () => {
+    const input = `${readFileSync(join(HELLO, 'events.jsonl'), 'utf8').split('\n')[0]}\n`;
+    const r = cli(['run', '-', '--crews', join(HELLO, 'dist/crews.js')], { input });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('"Welcome Ada!"');
+  });
+
+  it('run --out --errors --summary: writes files and prints the summary', () => {
+    const d = tmp();
+    const r = cli(['run', join(HELLO, 'events.jsonl'), '--crews', join(HELLO, 'dist/crews.js'), '--out', join(d, 'a.jsonl'), '--errors', join(d, 'e.jsonl'), '--summary']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(readFileSync(join(d, 'a.jsonl'), 'utf8').trim().split('\n')).toHaveLength(13);
+    expect(readFileSync(join(d, 'e.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(r.stderr)).toMatchObject({ summary: { events: 7, actions: 13, errors: 1, invalid: 0 } });
+  });
+
+  it('reads live-config.yaml from the working directory, and --config names another', () => {
+    const d = tmp();
+    writeFileSync(join(d, 'live-config.yaml'), 'slice_ms: 0\n');
+    const r = cli(['run', join(HELLO, 'events.jsonl'), '--crews', join(HELLO, 'dist/crews.js')], { cwd: d });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ConfigError: invalid configuration in live-config.yaml:\n {2}slice_ms: must be > 0/);
+    writeFileSync(join(d, 'other.yaml'), 'transport: kafka\n');
+    expect(cli(['run', join(HELLO, 'events.jsonl'), '--crews', join(HELLO, 'dist/crews.js'), '--config', join(d, 'other.yaml')]).stderr).toMatch(/transport:/);
+  });
+
+  it('exits 1 for crews that are invalid, naming the problem', () => {
+    const r = cli(['run', join(HELLO, 'events.jsonl'), '--crews', join(ROOT, 'test/cli/fixtures/idle-crew.mjs')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/CrewDefinitionError: invalid crews \(1 problem\):\n {2}- crew "idle" \(Idle\) has no @OnEvent handler/);
+  });
+
+  it('exits 1 for a crews module that exports no crew, or cannot load', () => {
+    expect(cli(['run', '-', '--crews', join(ROOT, 'package.json')]).stderr).toMatch(/cannot load crews module/);
+    const r = cli(['run', '-', '--crews', join(ROOT, 'test/cli/fixtures/no-crews.mjs')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/exports no @Crew class/);
+  });
+
+  it('exits 1 for an events file that does not exist', () => {
+    const r = cli(['run', '/nonexistent/events.jsonl', '--crews', join(HELLO, 'dist/crews.js')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/InputError: cannot read events from \/nonexistent\/events.jsonl: ENOENT/);
+  });
+
+  it('exits 2 on usage errors', () => {
+    expect(cli(['run', 'x.jsonl']).code).toBe(2);
+    expect(cli(['frobnicate']).code).toBe(2);
+    expect(cli(['run', 'x.jsonl', '--crews', 'c.js', '--bogus']).code).toBe(2);
+  });
+
+  it('has --help on every command and --version, exiting 0', () => {
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(cli(['--version'])).toMatchObject({ code: 0, stdout: `${version}\n` });
+    expect(cli(['--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('run [options] <events>') });
+    expect(cli(['run', '--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('--crews <module>') });
+  });
+});
