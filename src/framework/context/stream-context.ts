@@ -3,23 +3,46 @@ import type { ContextSnapshot } from '../ports.js';
 /** Marks a key a crew deleted, so a deletion can win a merge like any write. */
 export const DELETED: unique symbol = Symbol('live-crew:deleted');
 
-interface WriteRecord {
-  value: unknown;
-  tsMs: number;
+/** One key's writes by one crew in one slice. */
+interface KeyWrites {
+  /** The value the crew wrote last, in call order: what its own later calls read. */
+  latest: unknown;
+  /** The write that wins the merge: the one of the latest event time, then arrival. */
+  winning: unknown;
+  winningTsMs: number;
 }
 
 /** What one crew wrote in one slice of one stream. */
 export class CrewSliceWrites {
-  /** The value the crew last wrote per key, in call order: what its own later calls read. */
-  readonly latest = new Map<string, unknown>();
-  /** The write per key that wins the merge: the one of the latest event time, then arrival. */
-  readonly winning = new Map<string, WriteRecord>();
+  readonly #keys = new Map<string, KeyWrites>();
+
+  /** The value the crew last wrote to `key` in this slice (`DELETED` for a deletion), if any. */
+  latest(key: string): unknown {
+    return this.#keys.get(key)?.latest;
+  }
 
   record(key: string, value: unknown, tsMs: number): void {
-    this.latest.set(key, value);
-    const current = this.winning.get(key);
+    const current = this.#keys.get(key);
+    if (current === undefined) {
+      this.#keys.set(key, { latest: value, winning: value, winningTsMs: tsMs });
+      return;
+    }
+    current.latest = value;
     // Arrival breaks ties: a later write at the same event time wins.
-    if (current === undefined || tsMs >= current.tsMs) this.winning.set(key, { value, tsMs });
+    if (tsMs >= current.winningTsMs) {
+      current.winning = value;
+      current.winningTsMs = tsMs;
+    }
+  }
+
+  /** Every key with the value the crew last wrote (its own view). */
+  *latestEntries(): IterableIterator<[string, unknown]> {
+    for (const [key, writes] of this.#keys) yield [key, writes.latest];
+  }
+
+  /** Every key with the value that wins the merge. */
+  *winningEntries(): IterableIterator<[string, unknown]> {
+    for (const [key, writes] of this.#keys) yield [key, writes.winning];
   }
 }
 
@@ -74,7 +97,7 @@ export class StreamContext {
     const changed = new Set<string>();
     for (const writes of byCrew) {
       if (writes === undefined) continue;
-      for (const [key, { value }] of writes.winning) {
+      for (const [key, value] of writes.winningEntries()) {
         if (value === DELETED) delete next[key];
         else next[key] = value;
         changed.add(key);

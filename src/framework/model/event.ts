@@ -3,6 +3,7 @@ import { messages, showPath } from '../messages.js';
 import { jsonBytesOver } from './json.js';
 import { isUserKind, KIND_PATTERN, RESERVED_KIND_PREFIX, STREAM_ID_PATTERN } from './patterns.js';
 import { canonicalUtc, parseCanonicalUtc } from './timestamp.js';
+import type { InputOrigin } from '../ports.js';
 
 /**
  * An input event: something that happened on a stream at a point in event time.
@@ -28,14 +29,20 @@ export interface EventInput {
   payload?: unknown;
 }
 
-/** An accepted event with its timestamp in milliseconds, as the engine consumes it. */
-export interface DecodedEvent {
+/** An accepted event with its time in ms and where it came from, as the engine consumes it. */
+export interface EventEnvelope {
   readonly event: Event;
   readonly tsMs: number;
+  readonly origin: InputOrigin;
+  /** Its position in the origin (line, index, sequence), for error records. */
+  readonly position: number;
 }
 
 /** The result of checking one input value: an event, or the reason it was rejected. */
-export type DecodeResult = DecodedEvent | { readonly problem: string };
+export type DecodeResult = EventEnvelope | { readonly problem: string };
+
+/** The origin of values decoded without one: errors name them `input[position]`. */
+export const CODE_ORIGIN: InputOrigin = { name: 'input', locate: (position) => `input[${position}]` };
 
 const required = (what: string) => (issue: { input: unknown }) =>
   issue.input === undefined ? 'is required' : what;
@@ -109,30 +116,26 @@ export class EventDecoder {
     this.#schema = eventSchema(payloadMaxBytes);
   }
 
-  /**
-   * Decodes a value parsed from JSON text of `textLength` code units (which bounds the payload
-   * size for free), or any value when `textLength` is undefined.
-   */
-  decode(value: unknown, textLength?: number): DecodeResult {
-    if (textLength !== undefined) {
-      const fast = this.#fast(value, textLength);
-      if (fast !== undefined) return fast;
-    }
-    return this.#full(value);
+  /** Decodes a value given in code (or parsed by a source) at `position` of `origin`. */
+  decode(value: unknown, origin: InputOrigin = CODE_ORIGIN, position = 0): DecodeResult {
+    return this.#full(value, origin, position);
   }
 
-  /** Decodes one line of JSON text. */
-  decodeText(text: string): DecodeResult {
+  /**
+   * Decodes one record of JSON text. The text's length bounds the payload size for free, which
+   * lets well-formed events skip the zod check.
+   */
+  decodeText(text: string, origin: InputOrigin = CODE_ORIGIN, position = 0): DecodeResult {
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (error) {
       return { problem: messages.notJson((error as Error).message) };
     }
-    return this.decode(value, text.length);
+    return this.#fast(value, text.length, origin, position) ?? this.#full(value, origin, position);
   }
 
-  #fast(value: unknown, textLength: number): DecodedEvent | undefined {
+  #fast(value: unknown, textLength: number, origin: InputOrigin, position: number): EventEnvelope | undefined {
     if (typeof value !== 'object' || value === null) return undefined;
     const { ts, kind, stream_id, payload } = value as Record<string, unknown>;
     if (typeof ts !== 'string' || typeof kind !== 'string' || typeof stream_id !== 'string') return undefined;
@@ -141,14 +144,14 @@ export class EventDecoder {
     const tsMs = parseCanonicalUtc(ts);
     if (Number.isNaN(tsMs)) return undefined;
     if (textLength * 3 > this.#payloadMaxBytes && payload !== undefined) return undefined;
-    return { event: { ts, kind, stream_id, payload: payload === undefined ? {} : payload }, tsMs };
+    return { event: { ts, kind, stream_id, payload: payload === undefined ? {} : payload }, tsMs, origin, position };
   }
 
-  #full(value: unknown): DecodeResult {
+  #full(value: unknown, origin: InputOrigin, position: number): DecodeResult {
     const parsed = this.#schema.safeParse(value, { reportInput: true });
     if (!parsed.success) return { problem: messages.invalidEvent(describeIssues(parsed.error)) };
     const { ts, kind, stream_id, payload } = parsed.data;
-    return { event: { ts: canonicalUtc(ts), kind, stream_id, payload: payload === undefined ? {} : payload }, tsMs: ts };
+    return { event: { ts: canonicalUtc(ts), kind, stream_id, payload: payload === undefined ? {} : payload }, tsMs: ts, origin, position };
   }
 
   #isKnown(known: Set<string>, name: string, isValid: (name: string) => boolean): boolean {

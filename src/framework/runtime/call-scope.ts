@@ -4,44 +4,59 @@ import { ACTION_TTL, encodeAction } from '../model/action.js';
 import { jsonBytesOver } from '../model/json.js';
 import { isUserKind } from '../model/patterns.js';
 import type { ContextSnapshot, EmittedAction } from '../ports.js';
-import { DELETED, type CrewSliceWrites } from '../context/stream-context.js';
-import type { EventEnvelope } from '../scheduler/slice-engine.js';
+import { DELETED, type StreamContext } from '../context/stream-context.js';
+import type { EventEnvelope } from '../model/event.js';
 import type { ContextView, CrewContext, EmitOptions } from './crew-context.js';
+import type { Route } from './route-table.js';
 
 /** Action kinds already checked, shared by every call: a pattern runs once per kind. */
 const checkedKinds = new Set<string>();
+const NO_ACTIONS: readonly EmittedAction[] = Object.freeze([]);
+
+/** How a failed call failed. */
+export interface CallFailure {
+  readonly error: unknown;
+  /** Whether this failure disabled the crew. */
+  readonly disabledCrew: boolean;
+}
 
 /**
  * One handler call: the `CrewContext` it was given, and the actions and writes it made, held
  * back until the call ends so a failed call leaves no trace.
  */
 export class CallScope implements CrewContext, ContextView {
-  readonly crewId: string;
-  readonly streamId: string;
+  /** The handler this call runs. */
+  readonly route: Route;
   readonly slice: number;
   readonly #envelope: EventEnvelope;
-  readonly #previous: ContextSnapshot;
-  readonly #crewWrites: CrewSliceWrites | undefined;
+  readonly #context: StreamContext;
   readonly #payloadMaxBytes: number;
-  #writes: Map<string, unknown> | undefined;
+  /** Keys and values written, flat (`[key, value, key, value, ...]`): most calls write one or two. */
+  #writes: unknown[] | undefined;
   #actions: EmittedAction[] | undefined;
   #open = true;
+  /** Set when the call threw or rejected. */
+  failure: CallFailure | undefined;
 
-  constructor(
-    crewId: string,
-    slice: number,
-    envelope: EventEnvelope,
-    previous: ContextSnapshot,
-    crewWrites: CrewSliceWrites | undefined,
-    payloadMaxBytes: number,
-  ) {
-    this.crewId = crewId;
-    this.streamId = envelope.event.stream_id;
+  /**
+   * The stream's context is read lazily: most handlers never touch it. What a read sees cannot
+   * change during the call: the crew's calls run one at a time, and a slice closes only after
+   * every call in it has ended.
+   */
+  constructor(route: Route, slice: number, envelope: EventEnvelope, context: StreamContext, payloadMaxBytes: number) {
+    this.route = route;
     this.slice = slice;
     this.#envelope = envelope;
-    this.#previous = previous;
-    this.#crewWrites = crewWrites;
+    this.#context = context;
     this.#payloadMaxBytes = payloadMaxBytes;
+  }
+
+  get crewId(): string {
+    return this.route.crew.definition.id;
+  }
+
+  get streamId(): string {
+    return this.#envelope.event.stream_id;
   }
 
   get context(): ContextView {
@@ -50,11 +65,11 @@ export class CallScope implements CrewContext, ContextView {
 
   /** The actions emitted, in order. */
   get actions(): readonly EmittedAction[] {
-    return this.#actions ?? [];
+    return this.#actions ?? NO_ACTIONS;
   }
 
-  /** The keys written by this call and their values (`DELETED` for a deletion). */
-  get writes(): ReadonlyMap<string, unknown> | undefined {
+  /** The writes of this call in order, flat: `[key, value, key, value, ...]` (`DELETED` for a deletion). */
+  get writes(): readonly unknown[] | undefined {
     return this.#writes;
   }
 
@@ -97,32 +112,39 @@ export class CallScope implements CrewContext, ContextView {
   set(key: string, value: unknown): void {
     this.#checkOpen('context.set');
     if (value === undefined) throw new HandlerOutputError(`context.set("${key}"): value is undefined; use context.delete to remove a key`);
-    (this.#writes ??= new Map()).set(key, value);
+    (this.#writes ??= []).push(key, value);
   }
 
   delete(key: string): void {
     this.#checkOpen('context.delete');
-    (this.#writes ??= new Map()).set(key, DELETED);
+    (this.#writes ??= []).push(key, DELETED);
   }
 
   snapshot(): ContextSnapshot {
-    const view: Record<string, unknown> = { ...this.#previous };
-    for (const layer of [this.#crewWrites?.latest, this.#writes]) {
-      if (layer === undefined) continue;
-      for (const [key, value] of layer) {
-        if (value === DELETED) delete view[key];
-        else view[key] = value;
-      }
-    }
+    const view: Record<string, unknown> = { ...this.#context.snapshot };
+    const apply = (key: string, value: unknown) => {
+      if (value === DELETED) delete view[key];
+      else view[key] = value;
+    };
+    for (const [key, value] of this.#crewWrites()?.latestEntries() ?? []) apply(key, value);
+    const writes = this.#writes ?? [];
+    for (let i = 0; i < writes.length; i += 2) apply(writes[i] as string, writes[i + 1]);
     return Object.freeze(view);
   }
 
   #read(key: string): unknown {
-    const own = this.#writes?.get(key);
-    if (own !== undefined) return own;
-    const earlier = this.#crewWrites?.latest.get(key);
+    const writes = this.#writes;
+    if (writes !== undefined) {
+      for (let i = writes.length - 2; i >= 0; i -= 2) if (writes[i] === key) return writes[i + 1];
+    }
+    const earlier = this.#crewWrites()?.latest(key);
     if (earlier !== undefined) return earlier;
-    return this.#previous[key];
+    return this.#context.snapshot[key];
+  }
+
+  /** What this crew wrote earlier in the slice. */
+  #crewWrites() {
+    return this.#context.peekWrites(this.slice, this.route.crew.index);
   }
 
   #checkOpen(what: string): void {

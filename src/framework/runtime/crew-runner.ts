@@ -4,7 +4,8 @@ import { messages } from '../messages.js';
 import { isPromiseLike } from '../maybe-async.js';
 import type { ContextBackend, MaybePromise } from '../ports.js';
 import { StreamContext } from '../context/stream-context.js';
-import type { EventEnvelope, SliceTarget } from '../scheduler/slice-engine.js';
+import type { EventEnvelope } from '../model/event.js';
+import type { SliceTarget } from '../scheduler/slice-engine.js';
 import { CallScope } from './call-scope.js';
 import { RouteTable, type CrewRuntime, type Route } from './route-table.js';
 import type { RunOutput } from './run-output.js';
@@ -12,14 +13,6 @@ import type { RunOutput } from './run-output.js';
 /** Limits the runner enforces. */
 export interface RunnerLimits {
   readonly payloadMaxBytes: number;
-}
-
-/** How a handler call ended. */
-interface CallOutcome {
-  readonly route: Route;
-  readonly scope: CallScope;
-  /** What the handler threw or rejected with; undefined when it succeeded. */
-  readonly failure?: { readonly error: unknown; readonly disabledCrew: boolean };
 }
 
 /**
@@ -66,7 +59,7 @@ export class CrewRunner implements SliceTarget {
     const context = this.#contexts.get(streamId)!;
     // Synchronous outcomes are published at once; after the first pending call, outcomes wait
     // in `ordered` so they are published in route order.
-    let ordered: Array<MaybePromise<CallOutcome | undefined>> | undefined;
+    let ordered: Array<MaybePromise<CallScope | undefined>> | undefined;
     let lastOfCrew: Map<CrewRuntime, Promise<unknown>> | undefined;
     for (const route of routes) {
       if (route.crew.disabled) continue;
@@ -98,11 +91,11 @@ export class CrewRunner implements SliceTarget {
   }
 
   /**
-   * One handler call. Returns its outcome, or a promise of it for an async handler; undefined
-   * when the payload schema turned the event away (already reported). Context writes are
-   * recorded as soon as the call succeeds, so the crew's next call reads them.
+   * One handler call. Returns its ended scope, or a promise of it for an async handler;
+   * undefined when the payload schema turned the event away (already reported). Context writes
+   * are recorded as soon as the call succeeds, so the crew's next call reads them.
    */
-  #call(route: Route, context: StreamContext, slice: number, envelope: EventEnvelope): MaybePromise<CallOutcome | undefined> {
+  #call(route: Route, context: StreamContext, slice: number, envelope: EventEnvelope): MaybePromise<CallScope | undefined> {
     const crew = route.crew;
     if (crew.disabled) return undefined;
     let event = envelope.event;
@@ -120,48 +113,53 @@ export class CrewRunner implements SliceTarget {
       }
       event = { ...event, payload: parsed.data };
     }
-    const scope = new CallScope(crew.definition.id, slice, envelope, context.snapshot, context.peekWrites(slice, crew.index), this.#limits.payloadMaxBytes);
+    const scope = new CallScope(route, slice, envelope, context, this.#limits.payloadMaxBytes);
     let result: unknown;
     try {
       result = route.call(event, scope);
     } catch (error) {
-      return this.#settle(route, context, slice, envelope, scope, error, true);
+      return this.#fail(scope, error);
     }
     if (isPromiseLike(result)) {
       return result.then(
-        () => this.#settle(route, context, slice, envelope, scope, undefined, false),
-        (error: unknown) => this.#settle(route, context, slice, envelope, scope, error, true),
+        () => this.#succeed(scope, context, slice, envelope),
+        (error: unknown) => this.#fail(scope, error),
       );
     }
-    return this.#settle(route, context, slice, envelope, scope, undefined, false);
+    return this.#succeed(scope, context, slice, envelope);
   }
 
-  /**
-   * Ends a call. Error counting happens here, at completion, so a crew disabled by this call
-   * runs no further call; what the call produced is published later, in route order.
-   */
-  #settle(route: Route, context: StreamContext, slice: number, envelope: EventEnvelope, scope: CallScope, error: unknown, failed: boolean): CallOutcome {
+  /** A call returned: its writes join the crew's writes of the slice; its error streak ends. */
+  #succeed(scope: CallScope, context: StreamContext, slice: number, envelope: EventEnvelope): CallScope {
     scope.end();
-    const crew = route.crew;
-    if (failed) {
-      crew.consecutiveErrors++;
-      const disabledCrew = !crew.disabled && crew.consecutiveErrors >= crew.definition.maxErrors;
-      if (disabledCrew) crew.disabled = true;
-      return { route, scope, failure: { error, disabledCrew } };
-    }
+    const crew = scope.route.crew;
     crew.consecutiveErrors = 0;
     const writes = scope.writes;
     if (writes !== undefined) {
       const target = context.writesOf(slice, crew.index);
-      for (const [key, value] of writes) target.record(key, value, envelope.tsMs);
+      for (let i = 0; i < writes.length; i += 2) target.record(writes[i] as string, writes[i + 1], envelope.tsMs);
     }
-    return { route, scope };
+    return scope;
+  }
+
+  /**
+   * A call threw. Errors are counted here, at completion, so a crew this call disables runs no
+   * further call; the error records are published later, in route order.
+   */
+  #fail(scope: CallScope, error: unknown): CallScope {
+    scope.end();
+    const crew = scope.route.crew;
+    crew.consecutiveErrors++;
+    const disabledCrew = !crew.disabled && crew.consecutiveErrors >= crew.definition.maxErrors;
+    if (disabledCrew) crew.disabled = true;
+    scope.failure = { error, disabledCrew };
+    return scope;
   }
 
   /** Publishes a call's actions, or its error records. */
-  #publish(outcome: CallOutcome | undefined, envelope: EventEnvelope, slice: number): void {
-    if (outcome === undefined) return;
-    const { route, scope, failure } = outcome;
+  #publish(scope: CallScope | undefined, envelope: EventEnvelope, slice: number): void {
+    if (scope === undefined) return;
+    const { route, failure } = scope;
     if (failure === undefined) {
       for (const action of scope.actions) this.#output.action(action);
       return;

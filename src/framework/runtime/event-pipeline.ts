@@ -55,7 +55,10 @@ export class EventPipeline {
   }
 
   #take(origin: InputOrigin, record: InputRecord): Promise<void> | undefined {
-    const decoded = record.text !== undefined ? this.#decoder.decodeText(record.text) : this.#decoder.decode(record.value);
+    const decoded =
+      record.text !== undefined
+        ? this.#decoder.decodeText(record.text, origin, record.position)
+        : this.#decoder.decode(record.value, origin, record.position);
     if ('problem' in decoded) {
       this.counts.invalid++;
       this.#reject(origin, record, decoded.problem);
@@ -63,7 +66,7 @@ export class EventPipeline {
     }
     this.counts.accepted++;
     this.#lastTs = decoded.event.ts;
-    const accepted = this.#engine.accept({ event: decoded.event, tsMs: decoded.tsMs, origin, position: record.position });
+    const accepted = this.#engine.accept(decoded);
     return isPromiseLike(accepted) ? accepted : undefined;
   }
 

@@ -1,12 +1,8 @@
-import type { DecodedEvent } from '../model/event.js';
-import type { InputOrigin, MaybePromise } from '../ports.js';
+import type { EventEnvelope } from '../model/event.js';
+import type { MaybePromise } from '../ports.js';
 import { andThen, runInOrder } from '../maybe-async.js';
 
-/** An accepted event with where it came from and its place in the arrival order. */
-export interface EventEnvelope extends DecodedEvent {
-  readonly origin: InputOrigin;
-  readonly position: number;
-}
+export type { EventEnvelope };
 
 /** What the engine drives: the crew runtime, or a test double. */
 export interface SliceTarget {

@@ -1,0 +1,57 @@
+/**
+ * The hand-written loop the framework is measured against: the same work as the three bench
+ * crews (parse, validate, bin, count, context read + write with merge at slice close, an action
+ * serialised to JSON), with no framework.
+ */
+
+const KIND = /^[a-zA-Z0-9_]{1,50}$/;
+const STREAM = /^[a-zA-Z0-9_-]{1,100}$/;
+const SLICE_MS = 500;
+
+interface StreamState {
+  epoch0: number;
+  slice: number;
+  snapshot: Record<string, unknown>;
+  pending: Map<string, unknown>;
+}
+
+/** Runs the loop; returns counts so no work can be optimised away. */
+export function runBaseline(lines: readonly string[]): { events: number; actions: number; bytes: number } {
+  const streams = new Map<string, StreamState>();
+  const counts = new Map<string, number>();
+  let events = 0;
+  let actions = 0;
+  let bytes = 0;
+  for (const line of lines) {
+    const v = JSON.parse(line) as { ts?: unknown; kind?: unknown; stream_id?: unknown; payload?: { v: number } };
+    if (typeof v !== 'object' || v === null) continue;
+    const { ts, kind, stream_id: streamId, payload } = v;
+    if (typeof kind !== 'string' || !KIND.test(kind) || kind.startsWith('__')) continue;
+    if (typeof streamId !== 'string' || !STREAM.test(streamId) || typeof ts !== 'string') continue;
+    const tsMs = Date.parse(ts);
+    if (Number.isNaN(tsMs) || payload === undefined) continue;
+    events++;
+
+    let stream = streams.get(streamId);
+    if (stream === undefined) {
+      stream = { epoch0: tsMs, slice: 0, snapshot: {}, pending: new Map() };
+      streams.set(streamId, stream);
+    }
+    const slice = Math.floor((tsMs - stream.epoch0) / SLICE_MS);
+    if (slice > stream.slice) {
+      if (stream.pending.size > 0) {
+        stream.snapshot = Object.freeze({ ...stream.snapshot, ...Object.fromEntries(stream.pending) });
+        stream.pending.clear();
+      }
+      stream.slice = slice;
+    }
+
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    const total = (stream.pending.get('total') ?? stream.snapshot['total'] ?? 0) as number;
+    stream.pending.set('total', total + payload.v);
+    const json = `{"ts":"${ts}","kind":"seen","stream_id":"${streamId}","payload":${JSON.stringify({ v: payload.v })},"ttl_ms":5000}`;
+    bytes += json.length;
+    actions++;
+  }
+  return { events, actions, bytes };
+}

@@ -1,0 +1,98 @@
+/**
+ * Throughput: N generated events (default 1M) through the app with three crews, against the
+ * hand-written baseline doing the same work, in the same process, rounds interleaved so noise
+ * hits both. Prints events/s of each and the ratio of their times.
+ *
+ *   npm run bench [-- --events 1000000 --rounds 3]
+ */
+import 'reflect-metadata';
+import { ACTION_SINK, createLiveCrewApp, ERROR_SINK, EVENT_SOURCE, type EmittedAction, type EventSource, type InputBatch } from 'live-crew';
+import { CollectingErrorSink } from 'live-crew/testing';
+import { runBaseline } from './baseline.js';
+import { crews } from './crews.js';
+import { eventLine } from './events.js';
+
+function arg(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+}
+
+const EVENTS = arg('events', 1_000_000);
+const ROUNDS = arg('rounds', 3);
+
+/** Sums what a real sink would write, and nothing more. */
+class MeasuringSink {
+  bytes = 0;
+  count = 0;
+  write(actions: readonly EmittedAction[]): void {
+    for (const a of actions) this.bytes += a.json.length;
+    this.count += actions.length;
+  }
+  async close(): Promise<void> {}
+}
+
+/** Lines from memory in batches built as they are read, as the file source builds them. */
+class LinesSource implements EventSource {
+  constructor(private readonly lines: readonly string[]) {}
+  async *batches(): AsyncGenerator<InputBatch> {
+    const origin = { name: 'bench', locate: (line: number) => `bench:${line}` };
+    for (let start = 0; start < this.lines.length; start += 1024) {
+      const end = Math.min(start + 1024, this.lines.length);
+      const records = [];
+      for (let i = start; i < end; i++) records.push({ text: this.lines[i]!, position: i + 1 });
+      yield { origin, records };
+    }
+  }
+  async close(): Promise<void> {}
+}
+
+async function runFramework(lines: readonly string[]): Promise<{ seconds: number; actions: number }> {
+  const sink = new MeasuringSink();
+  const errors = new CollectingErrorSink();
+  const app = await createLiveCrewApp({
+    crews,
+    configFile: false,
+    env: {},
+    providers: [
+      { token: EVENT_SOURCE, useValue: new LinesSource(lines) },
+      { token: ACTION_SINK, useValue: sink },
+      { token: ERROR_SINK, useValue: errors },
+    ],
+  });
+  const started = process.hrtime.bigint();
+  const summary = await app.run();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (summary.events !== lines.length || sink.count !== lines.length || errors.errors.length > 0) {
+    throw new Error(`framework run incomplete: ${JSON.stringify(summary)}`);
+  }
+  return { seconds, actions: sink.count };
+}
+
+function timeBaseline(lines: readonly string[]): number {
+  const started = process.hrtime.bigint();
+  const result = runBaseline(lines);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.events !== lines.length) throw new Error('baseline run incomplete');
+  return seconds;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const lines = Array.from({ length: EVENTS }, (_, i) => eventLine(i));
+// Warm both paths up so the JIT has seen them before anything is timed.
+await runFramework(lines.slice(0, 50_000));
+timeBaseline(lines.slice(0, 50_000));
+
+const framework: number[] = [];
+const baseline: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  framework.push((await runFramework(lines)).seconds);
+  baseline.push(timeBaseline(lines));
+}
+const f = median(framework);
+const b = median(baseline);
+const rate = (s: number) => Math.round(EVENTS / s).toLocaleString('en-US');
+console.log(`throughput: ${EVENTS.toLocaleString('en-US')} events, 3 crews (count, context read+write, emit), median of ${ROUNDS} rounds`);
+console.log(`  framework  ${rate(f).padStart(10)} events/s  (${f.toFixed(3)} s)`);
+console.log(`  baseline   ${rate(b).padStart(10)} events/s  (${b.toFixed(3)} s)`);
+console.log(`  framework time / baseline time = ${(f / b).toFixed(2)}x`);
