@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CREW_METADATA, CrewDefinitionError, type CrewClass, type ProviderRegistration } from '../index.js';
+import { messages } from '../framework/messages.js';
 
 /** What a crews module gives the CLI. */
 export interface CrewModule {
@@ -19,13 +20,13 @@ export async function loadCrewModule(path: string): Promise<CrewModule> {
   try {
     exports = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new CrewDefinitionError(`cannot load crews module ${path}: ${(error as Error).message}`, { cause: error });
+    throw new CrewDefinitionError(messages.crewModuleUnloadable(path, (error as Error).message), { cause: error });
   }
   const listed = exports['crews'];
   const crews = Array.isArray(listed)
     ? (listed as CrewClass[])
     : Object.values(exports).filter((value): value is CrewClass => typeof value === 'function' && Reflect.hasOwnMetadata(CREW_METADATA, value));
-  if (crews.length === 0) throw new CrewDefinitionError(`${path} exports no @Crew class; export your crew classes (or an array named "crews")`);
+  if (crews.length === 0) throw new CrewDefinitionError(messages.crewModuleExportsNothing(path));
   const providers = Array.isArray(exports['providers']) ? (exports['providers'] as ProviderRegistration[]) : [];
   return { crews, providers };
 }

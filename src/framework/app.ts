@@ -5,6 +5,7 @@ import { loadConfig } from './config/load-config.js';
 import type { CrewClass } from './discovery/crew-definition.js';
 import { buildCrewGraph } from './discovery/crew-graph.js';
 import { LiveCrewError } from './errors.js';
+import { messages } from './messages.js';
 import { EventDecoder } from './model/event.js';
 import type { ErrorReason } from './model/error-record.js';
 import type { Clock, ContextSnapshot } from './ports.js';
@@ -144,7 +145,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
     config,
     container,
     run() {
-      if (running) throw new LiveCrewError('this app has already run; create a new app for another run');
+      if (running) throw new LiveCrewError(messages.appAlreadyRan());
       running = run();
       return running;
     },

@@ -66,8 +66,12 @@ export const messages = {
     "and import 'reflect-metadata' once at start.",
   unresolvableCrew: (id: string, className: string, detail: string) =>
     `cannot construct crew "${id}" (${className}): ${detail}. Register the missing dependency in providers.`,
+  crewModuleUnloadable: (module: string, detail: string) => `cannot load crews module ${module}: ${detail}`,
   crewModuleExportsNothing: (module: string) =>
     `${module} exports no @Crew class; export your crew classes (or an array named "crews")`,
+  appAlreadyRan: () => 'this app has already run; create a new app for another run',
+  inputUnreadable: (name: string, detail: string) => `cannot read events from ${name}: ${detail}`,
+  inputArrayInvalid: (name: string, detail: string) => `${name} starts with "[" but is not a valid JSON array: ${detail}`,
   unknownAdapter: (port: string, name: string, known: readonly string[]) =>
     `no ${port} adapter named "${name}" (available: ${known.join(', ')})`,
 
@@ -77,6 +81,7 @@ export const messages = {
   emitPayloadNotJson: (kind: string, detail: string) => `emit "${kind}": payload is not JSON-serialisable: ${detail}`,
   emitPayloadTooLarge: (kind: string, bytes: number, max: number) =>
     `emit "${kind}": payload is ${bytes} bytes, over the limit of ${max} (payload_max_bytes)`,
-  reflectMetadataMissing: () =>
-    "live-crew needs the reflect-metadata polyfill: add `import 'reflect-metadata';` as the first line of your entry file",
+  contextValueUndefined: (key: string) => `context.set("${key}"): value is undefined; use context.delete to remove a key`,
+  callEnded: (crew: string, what: string) =>
+    `${crew}: ${what} after the handler finished; await your work inside the handler`,
 } as const;

@@ -29,6 +29,18 @@ const dir = () => mkdtempSync(join(tmpdir(), 'live-crew-app-'));
 const ev = (ms: number, kind = 'tick', extra: Record<string, unknown> = {}) =>
   JSON.stringify({ ts: new Date(Date.parse('2024-05-01T12:00:00Z') + ms).toISOString(), kind, stream_id: 'm1', payload: {}, ...extra });
 
+/** An app reading the given stream as stdin, with collecting sinks. */
+async function stdinApp(stdin: PassThrough) {
+  const sinks = collecting();
+  const app = await createLiveCrewApp({
+    crews: [Echo],
+    configFile: false,
+    env: {},
+    providers: [{ token: EVENT_SOURCE, useValue: new FileEventSource('-', { stdin }) }, ...sinks.providers],
+  });
+  return { app, sinks };
+}
+
 function collecting() {
   const actions = new CollectingActionSink();
   const errors = new CollectingErrorSink();
@@ -110,26 +122,14 @@ describe('createLiveCrewApp', () => {
   it('lets providers replace any port adapter', async () => {
     const stdin = new PassThrough();
     stdin.end(`${ev(0)}\n`);
-    const sinks = collecting();
-    const app = await createLiveCrewApp({
-      crews: [Echo],
-      configFile: false,
-      env: {},
-      providers: [{ token: EVENT_SOURCE, useValue: new FileEventSource('-', { stdin }) }, ...sinks.providers],
-    });
+    const { app, sinks } = await stdinApp(stdin);
     await app.run();
     expect(sinks.actions.actions.map((a) => a.kind)).toEqual(['echo']);
   });
 
   it('stop() ends a run waiting on live input: in-flight work finishes, slices close, adapters close', async () => {
     const stdin = new PassThrough();
-    const sinks = collecting();
-    const app = await createLiveCrewApp({
-      crews: [Echo],
-      configFile: false,
-      env: {},
-      providers: [{ token: EVENT_SOURCE, useValue: new FileEventSource('-', { stdin }) }, ...sinks.providers],
-    });
+    const { app } = await stdinApp(stdin);
     const running = app.run();
     stdin.write(`${ev(0)}\n${ev(10)}\n`);
     await new Promise((resolve) => setTimeout(resolve, 50));

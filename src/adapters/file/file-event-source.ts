@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { InputError } from '../../framework/errors.js';
+import { messages } from '../../framework/messages.js';
 import type { EventSource, InputBatch, InputOrigin, InputRecord } from '../../framework/ports.js';
 
 /** Options of `FileEventSource`. */
@@ -41,7 +42,7 @@ export class FileEventSource implements EventSource {
     } catch (error) {
       if (this.#closed) return;
       if (error instanceof InputError) throw error;
-      throw new InputError(`cannot read events from ${name}: ${(error as Error).message}`, { cause: error });
+      throw new InputError(messages.inputUnreadable(name, (error as Error).message), { cause: error });
     } finally {
       this.#stream = undefined;
     }
@@ -101,9 +102,9 @@ export class FileEventSource implements EventSource {
     try {
       values = JSON.parse(text);
     } catch (error) {
-      throw new InputError(`${name} starts with "[" but is not a valid JSON array: ${(error as Error).message}`, { cause: error });
+      throw new InputError(messages.inputArrayInvalid(name, (error as Error).message), { cause: error });
     }
-    if (!Array.isArray(values)) throw new InputError(`${name} starts with "[" but is not a JSON array`);
+    if (!Array.isArray(values)) throw new InputError(messages.inputArrayInvalid(name, 'the top-level value is not an array'));
     const origin: InputOrigin = { name, locate: (index) => `${name}[${index}]` };
     for (let start = 0; start < values.length; start += this.#batchSize) {
       const records = values.slice(start, start + this.#batchSize).map((value, i) => ({ value, position: start + i }));

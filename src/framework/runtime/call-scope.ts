@@ -111,7 +111,7 @@ export class CallScope implements CrewContext, ContextView {
 
   set(key: string, value: unknown): void {
     this.#checkOpen('context.set');
-    if (value === undefined) throw new HandlerOutputError(`context.set("${key}"): value is undefined; use context.delete to remove a key`);
+    if (value === undefined) throw new HandlerOutputError(messages.contextValueUndefined(key));
     (this.#writes ??= []).push(key, value);
   }
 
@@ -149,7 +149,7 @@ export class CallScope implements CrewContext, ContextView {
 
   #checkOpen(what: string): void {
     if (!this.#open) {
-      throw new HandlerOutputError(`${this.crewId}: ${what} after the handler finished; await your work inside the handler`);
+      throw new HandlerOutputError(messages.callEnded(this.crewId, what));
     }
   }
 }

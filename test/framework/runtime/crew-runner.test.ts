@@ -108,6 +108,16 @@ describe('context visibility (DESIGN §4)', () => {
 });
 
 describe('handler calls', () => {
+  it('takes events given in code with a Date ts, and JSON text lines', async () => {
+    const r = await (await createTestingApp({ crews: [Reader] })).run([
+      { ts: new Date(T0), kind: 'tick', stream_id: 'm1' },
+      JSON.stringify(at(10)),
+      '{broken',
+    ]);
+    expect(r.actions.map((a) => a.ts)).toEqual([at(0).ts, at(10).ts]);
+    expect(r.errorsOf('invalid_event')[0]!.payload).toMatchObject({ source: 'input[2]', message: expect.stringMatching(/^not valid JSON/) });
+  });
+
   it('calls each triggered handler once per event, in arrival order, with the action stamped with the event ts', async () => {
     @Crew({ id: 'echo' })
     class Echo {
