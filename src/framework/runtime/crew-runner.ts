@@ -1,10 +1,9 @@
-import { describeIssues } from '../model/event.js';
+import { describeIssues, type EventEnvelope } from '../model/event.js';
 import { ERROR_KIND, ErrorReason, type ErrorDetails } from '../model/error-record.js';
 import { messages } from '../messages.js';
 import { isPromiseLike } from '../maybe-async.js';
 import type { ContextBackend, MaybePromise } from '../ports.js';
 import { StreamContext } from '../context/stream-context.js';
-import type { EventEnvelope } from '../model/event.js';
 import type { SliceTarget } from '../scheduler/slice-engine.js';
 import { CallScope } from './call-scope.js';
 import { RouteTable, type CrewRuntime, type Route } from './route-table.js';
