@@ -1,0 +1,24 @@
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// The benchmarks must keep running; their figures are read by people, never asserted here.
+const ROOT = resolve(import.meta.dirname, '../..');
+
+function bench(script: string, args: string[]) {
+  return spawnSync(process.execPath, [join(ROOT, 'bench/dist', script), ...args], { cwd: ROOT, encoding: 'utf8' });
+}
+
+describe('benchmarks', () => {
+  it('throughput runs the framework and the baseline over the same events and prints both and the ratio', () => {
+    const r = bench('throughput.js', ['--events', '3000', '--rounds', '1']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/framework +[\d,]+ events\/s[\s\S]*baseline +[\d,]+ events\/s[\s\S]*framework time \/ baseline time = [\d.]+x/);
+  });
+
+  it('memory streams a generated file in a child process and prints its peak RSS', () => {
+    const r = bench('memory.js', ['--lines', '3000']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/events 3,000, actions 3,000[\s\S]*peak RSS \d+ MB/);
+  });
+});
