@@ -112,7 +112,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const clock = container.resolve(CLOCK);
 
   const output = new OutputBuffer();
-  const runner = new CrewRunner(crews, backend, output, { payloadMaxBytes: config.payload_max_bytes });
+  const runner = new CrewRunner(crews, backend, output, { payloadMaxBytes: config.payload_max_bytes, contextMaxBytes: config.context_max_bytes });
   const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: config.lateness_ms }, runner);
   const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output);
 

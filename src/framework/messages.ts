@@ -82,6 +82,12 @@ export const messages = {
   emitPayloadTooLarge: (kind: string, bytes: number, max: number) =>
     `emit "${kind}": payload is ${bytes} bytes, over the limit of ${max} (payload_max_bytes)`,
   contextValueUndefined: (key: string) => `context.set("${key}"): value is undefined; use context.delete to remove a key`,
+  contextValueNotJson: (where: string, path: string, what: string) =>
+    `${where}: ${path} is ${what}; context values must be JSON (plain objects, arrays, strings, finite numbers, booleans, null)`,
+  contextKeyInvalid: (key: unknown, max: number) => `context key ${showValue(key)} must be a non-empty string of at most ${max} characters`,
+  contextKeyForbidden: (key: string) => `context key "${key}" is not allowed (prototype keys are refused)`,
+  contextTruncated: (bytes: number, max: number, dropped: readonly string[]) =>
+    `context snapshot would be ${bytes} bytes, over context_max_bytes ${max}; this slice's writes to ${dropped.map((k) => `"${k}"`).join(', ')} were dropped`,
   callEnded: (crew: string, what: string) =>
     `${crew}: ${what} after the handler finished; await your work inside the handler`,
 } as const;

@@ -49,7 +49,12 @@ export class CrewSliceWrites {
 /** The result of closing a slice that had writes. */
 export interface MergedSlice {
   readonly snapshot: ContextSnapshot;
+  /** Keys whose value differs from the previous snapshot. */
   readonly changed: readonly string[];
+  /** Keys whose writes were dropped to keep the snapshot within `maxBytes`; empty when it fit. */
+  readonly dropped: readonly string[];
+  /** What the snapshot would have been, in JSON bytes, before any write was dropped. */
+  readonly bytes: number;
 }
 
 /**
@@ -61,11 +66,18 @@ export interface MergedSlice {
 export class StreamContext {
   #snapshot: ContextSnapshot;
   readonly #crewCount: number;
+  readonly #maxBytes: number;
   readonly #pending = new Map<number, Array<CrewSliceWrites | undefined>>();
 
-  constructor(initial: ContextSnapshot, crewCount: number) {
+  /**
+   * @param initial - the snapshot to start from (a backend's last committed one, or empty)
+   * @param crewCount - how many crews write, in run order
+   * @param maxBytes - the largest snapshot as JSON bytes (`context_max_bytes`)
+   */
+  constructor(initial: ContextSnapshot, crewCount: number, maxBytes: number) {
     this.#snapshot = Object.freeze({ ...initial });
     this.#crewCount = crewCount;
+    this.#maxBytes = maxBytes;
   }
 
   /** The snapshot of the last closed slice. */
@@ -88,22 +100,53 @@ export class StreamContext {
     return (byCrew[crewIndex] ??= new CrewSliceWrites());
   }
 
-  /** Merges the writes of `slice` into the snapshot; undefined when it had none. */
+  /**
+   * Merges the writes of `slice` into the snapshot; undefined when it had none. A snapshot over
+   * `maxBytes` is cut deterministically: this slice's writes are undone, the last merged first,
+   * until it fits, and the keys are reported in `dropped`.
+   */
   close(slice: number): MergedSlice | undefined {
     const byCrew = this.#pending.get(slice);
     if (byCrew === undefined) return undefined;
     this.#pending.delete(slice);
-    const next: Record<string, unknown> = { ...this.#snapshot };
-    const changed = new Set<string>();
+    const previous = this.#snapshot;
+    const next: Record<string, unknown> = { ...previous };
+    // Keys in the order of their last merge: the order in which they are undone if over the cap.
+    const mergeOrder = new Set<string>();
     for (const writes of byCrew) {
       if (writes === undefined) continue;
       for (const [key, value] of writes.winningEntries()) {
         if (value === DELETED) delete next[key];
         else next[key] = value;
-        changed.add(key);
+        mergeOrder.delete(key);
+        mergeOrder.add(key);
       }
     }
+    const bytes = jsonBytes(next);
+    const dropped = bytes > this.#maxBytes ? this.#fit(next, previous, [...mergeOrder].reverse()) : [];
     this.#snapshot = Object.freeze(next);
-    return { snapshot: this.#snapshot, changed: [...changed] };
+    const changed = [...mergeOrder].filter((key) => next[key] !== previous[key]);
+    return { snapshot: this.#snapshot, changed, dropped, bytes };
   }
+
+  /** Undoes writes (then, if the start was already over, drops keys by name) until `next` fits. */
+  #fit(next: Record<string, unknown>, previous: ContextSnapshot, undoOrder: readonly string[]): string[] {
+    const dropped: string[] = [];
+    for (const key of undoOrder) {
+      if (key in previous) next[key] = previous[key];
+      else delete next[key];
+      dropped.push(key);
+      if (jsonBytes(next) <= this.#maxBytes) return dropped;
+    }
+    for (const key of Object.keys(next).sort().reverse()) {
+      delete next[key];
+      dropped.push(key);
+      if (jsonBytes(next) <= this.#maxBytes) break;
+    }
+    return dropped;
+  }
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value), 'utf8');
 }

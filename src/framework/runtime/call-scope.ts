@@ -4,6 +4,7 @@ import { ACTION_TTL, encodeAction } from '../model/action.js';
 import { jsonBytesOver } from '../model/json.js';
 import { isUserKind } from '../model/patterns.js';
 import type { ContextSnapshot, EmittedAction } from '../ports.js';
+import { checkContextKey, frozenJsonCopy } from '../context/frozen-json.js';
 import { DELETED, type StreamContext } from '../context/stream-context.js';
 import type { EventEnvelope } from '../model/event.js';
 import type { ContextView, CrewContext, EmitOptions } from './crew-context.js';
@@ -111,12 +112,14 @@ export class CallScope implements CrewContext, ContextView {
 
   set(key: string, value: unknown): void {
     this.#checkOpen('context.set');
+    checkContextKey(key);
     if (value === undefined) throw new HandlerOutputError(messages.contextValueUndefined(key));
-    (this.#writes ??= []).push(key, value);
+    (this.#writes ??= []).push(key, frozenJsonCopy(value, key));
   }
 
   delete(key: string): void {
     this.#checkOpen('context.delete');
+    checkContextKey(key);
     (this.#writes ??= []).push(key, DELETED);
   }
 

@@ -1,6 +1,7 @@
 import { describeIssues, type EventEnvelope } from '../model/event.js';
 import { ERROR_KIND, ErrorReason, type ErrorDetails } from '../model/error-record.js';
 import { messages } from '../messages.js';
+import { canonicalUtc } from '../model/timestamp.js';
 import { isPromiseLike } from '../maybe-async.js';
 import type { ContextBackend, MaybePromise } from '../ports.js';
 import { StreamContext } from '../context/stream-context.js';
@@ -12,6 +13,7 @@ import type { RunOutput } from './run-output.js';
 /** Limits the runner enforces. */
 export interface RunnerLimits {
   readonly payloadMaxBytes: number;
+  readonly contextMaxBytes: number;
 }
 
 /**
@@ -47,7 +49,7 @@ export class CrewRunner implements SliceTarget {
   openStream(streamId: string): MaybePromise<void> {
     const loaded = this.#backend.load(streamId);
     const open = (initial: Readonly<Record<string, unknown>> | undefined) => {
-      this.#contexts.set(streamId, new StreamContext(initial ?? {}, this.#crewCount));
+      this.#contexts.set(streamId, new StreamContext(initial ?? {}, this.#crewCount, this.#limits.contextMaxBytes));
     };
     if (isPromiseLike(loaded)) return loaded.then(open);
     open(loaded);
@@ -79,9 +81,17 @@ export class CrewRunner implements SliceTarget {
     });
   }
 
-  closeSlice(streamId: string, slice: number): MaybePromise<void> {
+  closeSlice(streamId: string, slice: number, endMs: number): MaybePromise<void> {
     const merged = this.#contexts.get(streamId)!.close(slice);
     if (merged === undefined) return;
+    if (merged.dropped.length > 0) {
+      this.#output.error({
+        ts: canonicalUtc(endMs),
+        kind: ERROR_KIND,
+        stream_id: streamId,
+        payload: { reason: ErrorReason.CtxSize, message: messages.contextTruncated(merged.bytes, this.#limits.contextMaxBytes, merged.dropped), slice },
+      });
+    }
     return this.#backend.commit(streamId, slice, merged.snapshot, merged.changed);
   }
 

@@ -10,8 +10,11 @@ export interface SliceTarget {
   openStream(streamId: string): MaybePromise<void>;
   /** Runs the handlers an event triggers, in slice `slice`, whose inputs are now decided. */
   dispatch(streamId: string, slice: number, envelope: EventEnvelope): MaybePromise<void>;
-  /** Slice `slice` of a stream is closed: no more events will be dispatched into it. */
-  closeSlice(streamId: string, slice: number): MaybePromise<void>;
+  /**
+   * Slice `slice` of a stream is closed: no more events will be dispatched into it. `endMs` is
+   * its end in event time, the deterministic time of anything the close reports.
+   */
+  closeSlice(streamId: string, slice: number, endMs: number): MaybePromise<void>;
   /** An event arrived for a slice already closed. */
   late(envelope: EventEnvelope, slice: number, openFrom: number): void;
 }
@@ -145,7 +148,7 @@ export class SliceEngine {
   #closeOne(stream: StreamSlices, slice: number): MaybePromise<void> {
     return andThen(this.#drainQueue(stream, slice), () => {
       this.#slicesClosed++;
-      return this.#target.closeSlice(stream.id, slice);
+      return this.#target.closeSlice(stream.id, slice, stream.epoch0 + (slice + 1) * this.#timing.sliceMs);
     });
   }
 

@@ -94,6 +94,62 @@ describe('context visibility (DESIGN §4)', () => {
     expect([r.context('a'), r.context('b'), r.context('c')]).toEqual([{ last: 1 }, { last: 2 }, undefined]);
   });
 
+  it('stores copies: a handler can change neither what it stored nor what it reads', async () => {
+    @Crew({ id: 'mutator' })
+    class Mutator {
+      @OnEvent('set')
+      set(_e: Event, ctx: CrewContext): void {
+        const value = { list: [1] };
+        ctx.context.set('v', value);
+        value.list.push(2);
+      }
+      @OnEvent('mutate')
+      mutate(_e: Event, ctx: CrewContext): void {
+        (ctx.context.get<{ list: number[] }>('v')!.list).push(3);
+      }
+    }
+    const r = await (await createTestingApp({ crews: [Mutator] })).run([at(0, 'set'), at(600, 'mutate')]);
+    expect(r.context('m1')).toEqual({ v: { list: [1] } });
+    expect(r.errorsOf('handler_error')[0]!.payload.message).toMatch(/mutator\.mutate threw: .*not extensible|read only/);
+  });
+
+  it('refuses a context value that is not JSON, as a handler error naming key and path', async () => {
+    @Crew({ id: 'dater' })
+    class Dater {
+      @OnEvent('tick')
+      on(event: Event, ctx: CrewContext): void {
+        ctx.context.set('last', { at: new Date(event.ts) });
+      }
+    }
+    const r = await (await createTestingApp({ crews: [Dater] })).run([at(0)]);
+    expect(r.errors[0]!.payload.message).toMatch(/dater\.on threw: context\.set\("last"\): value\.at is a Date object/);
+    expect(r.context('m1')).toEqual({});
+  });
+
+  it('caps the snapshot at context_max_bytes and publishes ctx_size, naming the dropped keys', async () => {
+    @Crew({ id: 'hoarder' })
+    class Hoarder {
+      @OnEvent('tick')
+      on(event: Event<{ n: number }>, ctx: CrewContext): void {
+        ctx.context.set(`k${event.payload.n}`, 'x'.repeat(30));
+      }
+    }
+    const r = await (await createTestingApp({ crews: [Hoarder], config: { context_max_bytes: 100, slice_ms: 500 } })).run([
+      at(0, 'tick', { n: 1 }),
+      at(10, 'tick', { n: 2 }),
+      at(20, 'tick', { n: 3 }),
+    ]);
+    expect(Object.keys(r.context('m1')!)).toEqual(['k1', 'k2']);
+    expect(r.errorsOf('ctx_size')).toEqual([
+      {
+        ts: at(500).ts,
+        kind: '__error',
+        stream_id: 'm1',
+        payload: expect.objectContaining({ reason: 'ctx_size', slice: 0, message: expect.stringMatching(/over context_max_bytes 100; this slice's writes to "k3" were dropped/) }),
+      },
+    ]);
+  });
+
   it('gives handlers frozen snapshots', async () => {
     @Crew({ id: 'vandal' })
     class Vandal {
