@@ -13,6 +13,7 @@ import { CrewRunner } from './runtime/crew-runner.js';
 import { EventPipeline } from './runtime/event-pipeline.js';
 import { instantiateCrews } from './runtime/instantiate-crews.js';
 import { OutputBuffer } from './runtime/output-buffer.js';
+import { scheduleCrews } from './scheduler/crew-schedule.js';
 import { SliceEngine } from './scheduler/slice-engine.js';
 import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG } from './tokens.js';
 
@@ -113,7 +114,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
 
   const output = new OutputBuffer();
   const runner = new CrewRunner(crews, backend, output, { payloadMaxBytes: config.payload_max_bytes, contextMaxBytes: config.context_max_bytes });
-  const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: config.lateness_ms }, runner);
+  const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: config.lateness_ms }, scheduleCrews(graph.crews), runner);
   const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output);
 
   let running: Promise<RunSummary> | undefined;

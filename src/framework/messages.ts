@@ -38,6 +38,8 @@ export const messages = {
   handlerPayloadInvalid: (crew: string, method: string, problems: string) =>
     `payload rejected by ${crew}.${method}: ${problems}`,
   handlerThrew: (crew: string, method: string, message: string) => `${crew}.${method} threw: ${message}`,
+  dependencyUnmet: (crew: string, slice: number, unmet: readonly string[], events: number) =>
+    `crew ${crew} skipped slice ${slice} (${events} event${events === 1 ? '' : 's'} not processed): ${unmet.join('; ')}`,
   crewDisabled: (crew: string, errors: number) =>
     `crew ${crew} disabled after ${errors} consecutive errors (maxErrors); other crews go on`,
 

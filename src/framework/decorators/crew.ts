@@ -10,6 +10,23 @@ export interface CrewOptions {
    * A disabled crew publishes one `__error` with reason `disabled`; other crews go on.
    */
   maxErrors?: number;
+  /**
+   * When the crew runs a slice whose dependencies (`@DependsOn`) are not all met: `'all'` (the
+   * default) skips it, `'any'` runs if at least one is met, `'none'` always runs (dependencies
+   * then only order crews). A skipped slice is reported as `dependency_unmet`.
+   */
+  waitPolicy?: 'all' | 'any' | 'none';
+  /**
+   * Run only on every N-th slice (n % N == 0). Events of the slices in between are delivered, in
+   * arrival order, when the next run slice opens. Default 1.
+   */
+  sliceStride?: number;
+  /**
+   * What the crew gets of a backlog (events delivered together by a stride or by waiting for an
+   * offset-0 dependency): `'fifo'` (default) every event in arrival order, `'latest'` only the
+   * newest event of each kind.
+   */
+  backlogPolicy?: 'fifo' | 'latest';
 }
 
 /**

@@ -14,6 +14,12 @@ export interface HandlerDefinition {
   readonly payload?: ZodType;
 }
 
+/** When a crew with dependencies runs a slice: all met, any met, or regardless (order only). */
+export type WaitPolicy = 'all' | 'any' | 'none';
+
+/** What a crew gets of a backlog (events delivered together): all in order, or the newest per kind. */
+export type BacklogPolicy = 'fifo' | 'latest';
+
 /** Everything the runtime needs to know about a crew, read from its decorators once at start. */
 export interface CrewDefinition {
   readonly id: string;
@@ -23,6 +29,10 @@ export interface CrewDefinition {
   readonly handlers: readonly HandlerDefinition[];
   readonly dependencies: readonly Dependency[];
   readonly maxErrors: number;
+  readonly waitPolicy: WaitPolicy;
+  /** Runs on slices n with n % sliceStride == 0; events of the slices between wait for the next. */
+  readonly sliceStride: number;
+  readonly backlogPolicy: BacklogPolicy;
 }
 
 /**

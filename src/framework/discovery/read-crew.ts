@@ -10,9 +10,14 @@ import type { CrewClass, CrewDefinition, HandlerDefinition, HandlerTrigger } fro
 /** The default of `maxErrors`. */
 export const DEFAULT_MAX_ERRORS = 3;
 
+const positiveInt = z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).positive({ error: 'must be > 0' });
+
 const CrewOptionsSchema = z.strictObject({
   id: CrewIdSchema,
-  maxErrors: z.number().int({ error: 'must be an integer' }).positive({ error: 'must be > 0' }).default(DEFAULT_MAX_ERRORS),
+  maxErrors: positiveInt.default(DEFAULT_MAX_ERRORS),
+  waitPolicy: z.enum(['all', 'any', 'none']).default('all'),
+  sliceStride: positiveInt.default(1),
+  backlogPolicy: z.enum(['fifo', 'latest']).default('fifo'),
 });
 
 /** A crew read from its metadata, or the problems that make it invalid. */
@@ -37,14 +42,9 @@ export function readCrew(type: CrewClass): ReadResult | { readonly crew?: undefi
   if (handlers.length === 0 && problems.length === problemsBefore) problems.push(messages.noHandlers(id, className));
   const dependencies = readDependencies(type, id, problems);
 
-  const crew: CrewDefinition = {
-    id,
-    type,
-    className,
-    handlers,
-    dependencies,
-    maxErrors: parsed.success ? parsed.data.maxErrors : DEFAULT_MAX_ERRORS,
-  };
+  // An invalid crew is still returned (with defaults), so the graph checks can report on it too.
+  const { maxErrors, waitPolicy, sliceStride, backlogPolicy } = parsed.success ? parsed.data : CrewOptionsSchema.parse({ id: 'x' });
+  const crew: CrewDefinition = { id, type, className, handlers, dependencies, maxErrors, waitPolicy, sliceStride, backlogPolicy };
   return { crew, problems };
 }
 

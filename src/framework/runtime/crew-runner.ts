@@ -33,7 +33,10 @@ export class CrewRunner implements SliceTarget {
   readonly #limits: RunnerLimits;
   readonly #contexts = new Map<string, StreamContext>();
 
+  readonly #crews: readonly CrewRuntime[];
+
   constructor(crews: readonly CrewRuntime[], backend: ContextBackend, output: RunOutput, limits: RunnerLimits) {
+    this.#crews = crews;
     this.#routes = new RouteTable(crews);
     this.#crewCount = crews.length;
     this.#backend = backend;
@@ -55,15 +58,41 @@ export class CrewRunner implements SliceTarget {
     open(loaded);
   }
 
-  dispatch(streamId: string, slice: number, envelope: EventEnvelope): MaybePromise<void> {
+  isDisabled(crew: number): boolean {
+    return this.#crews[crew]!.disabled;
+  }
+
+  skipped(streamId: string, slice: number, crew: number, unmet: readonly string[], events: readonly EventEnvelope[]): void {
+    const id = this.#crews[crew]!.definition.id;
+    const first = events[0]!;
+    this.#output.error({
+      ts: first.event.ts,
+      kind: ERROR_KIND,
+      stream_id: streamId,
+      payload: {
+        reason: ErrorReason.DependencyUnmet,
+        message: messages.dependencyUnmet(id, slice, unmet, events.length),
+        crew: id,
+        slice,
+        source: first.origin.locate(first.position),
+        event: first.event,
+      },
+    });
+  }
+
+  dispatch(streamId: string, slice: number, envelope: EventEnvelope, crews: readonly number[]): MaybePromise<void> {
     const routes = this.#routes.routesFor(envelope.event.kind);
     const context = this.#contexts.get(streamId)!;
+    // `routes` and `crews` are both in run order: walk them together.
+    let wanted = 0;
     // Synchronous outcomes are published at once; after the first pending call, outcomes wait
     // in `ordered` so they are published in route order.
     let ordered: Array<MaybePromise<CallScope | undefined>> | undefined;
     let lastOfCrew: Map<CrewRuntime, Promise<unknown>> | undefined;
     for (const route of routes) {
-      if (route.crew.disabled) continue;
+      while (wanted < crews.length && crews[wanted]! < route.crew.index) wanted++;
+      if (wanted === crews.length) break;
+      if (crews[wanted] !== route.crew.index || route.crew.disabled) continue;
       const pendingSameCrew = lastOfCrew?.get(route.crew);
       const outcome = pendingSameCrew
         ? pendingSameCrew.then(() => this.#call(route, context, slice, envelope))

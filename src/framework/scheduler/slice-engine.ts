@@ -1,6 +1,7 @@
 import type { EventEnvelope } from '../model/event.js';
 import type { MaybePromise } from '../ports.js';
 import { andThen, runInOrder } from '../maybe-async.js';
+import { applyBacklogPolicy, nextRunSlice, type CrewSchedule, type ScheduledDependency } from './crew-schedule.js';
 
 export type { EventEnvelope };
 
@@ -8,8 +9,8 @@ export type { EventEnvelope };
 export interface SliceTarget {
   /** A stream's first event arrived; resolves when the stream's context is ready. */
   openStream(streamId: string): MaybePromise<void>;
-  /** Runs the handlers an event triggers, in slice `slice`, whose inputs are now decided. */
-  dispatch(streamId: string, slice: number, envelope: EventEnvelope): MaybePromise<void>;
+  /** Runs the handlers an event triggers in the given crews (run-order indexes, ascending), in slice `slice`. */
+  dispatch(streamId: string, slice: number, envelope: EventEnvelope, crews: readonly number[]): MaybePromise<void>;
   /**
    * Slice `slice` of a stream is closed: no more events will be dispatched into it. `endMs` is
    * its end in event time, the deterministic time of anything the close reports.
@@ -17,12 +18,32 @@ export interface SliceTarget {
   closeSlice(streamId: string, slice: number, endMs: number): MaybePromise<void>;
   /** An event arrived for a slice already closed. */
   late(envelope: EventEnvelope, slice: number, openFrom: number): void;
+  /** A crew skipped a slice: its dependencies were unmet; `events` were not processed. */
+  skipped(streamId: string, slice: number, crew: number, unmet: readonly string[], events: readonly EventEnvelope[]): void;
+  /** Whether a crew has been disabled (it then finishes no slice). */
+  isDisabled(crew: number): boolean;
 }
 
 /** The knobs of slicing. */
 export interface SliceTiming {
   readonly sliceMs: number;
   readonly latenessMs: number;
+}
+
+/** What the engine keeps of one slice of one stream; kept after closing only for dependency look-back. */
+interface SliceState {
+  /** Events that arrived before the slice became runnable, in arrival order. */
+  queued: EventEnvelope[] | undefined;
+  /** Per crew: events held for the slice's opening (stride backlog) or closing (offset-0 dependencies). */
+  held: Array<EventEnvelope[] | undefined> | undefined;
+  /** The kinds of the slice's events, for event dependencies. */
+  readonly kinds: Set<string>;
+  /** Per crew: its unmet dependencies, once decided ([] = ready). */
+  readonly decided: Array<readonly string[] | undefined>;
+  /** Per crew that skips the slice: the events it did not process. */
+  readonly skips: Map<number, EventEnvelope[]>;
+  /** Whether any event ran in it (the summary counts such slices). */
+  hadEvents: boolean;
 }
 
 /** The slicing state of one stream. */
@@ -34,34 +55,47 @@ interface StreamSlices {
   maxTs: number;
   /** The lowest slice still open; every slice below it is closed and merged. */
   openFrom: number;
-  /** Slices at or above `openFrom` that have had events dispatched, ascending. */
-  active: number[];
-  /** Events of slices above `openFrom`, waiting for the slices below them to close. */
-  readonly queued: Map<number, EventEnvelope[]>;
+  readonly slices: Map<number, SliceState>;
+}
+
+/** Which crews an event kind triggers, split by whether they may run at once. */
+interface KindPlan {
+  /** Every triggered crew, in run order. */
+  readonly crews: readonly CrewSchedule[];
+  /** Their indexes, when all are unconditional: the whole plan is one dispatch. */
+  readonly allAtOnce: readonly number[] | undefined;
 }
 
 /**
  * The in-process slice engine (DESIGN §4): bins events into slices per stream, advances each
  * stream's watermark (highest event time minus lateness), closes the slices it passes, and
- * decides when a handler call may run.
+ * decides when each crew's call for an event may run and whether its dependencies are met.
  *
  * A call for slice n needs S(n-1), so it may run once every slice below n is closed. Events of
  * the lowest open slice therefore run the moment they arrive (eager dispatch); events further
- * ahead, which only lateness allows, wait in a queue until the slices below them close. Empty
+ * ahead, which only lateness allows, wait until the slices below them close. A crew with an
+ * offset-0 dependency runs its calls for n when n closes, after the crews it depends on; a crew
+ * with a slice stride gets the events of skipped slices when its next run slice opens. Empty
  * slices cost nothing: closing jumps from one slice with events to the next.
  *
- * The engine is pure: it knows no crews, clocks or I/O, only the `SliceTarget` it drives. Calls
+ * The engine is pure: it knows no handlers, clocks or I/O, only the `SliceTarget` it drives. Calls
  * are sequential: the caller waits for a returned promise before passing the next event.
  */
 export class SliceEngine {
   readonly #timing: SliceTiming;
+  readonly #crews: readonly CrewSchedule[];
   readonly #target: SliceTarget;
   readonly #streams = new Map<string, StreamSlices>();
+  readonly #plans = new Map<string, KindPlan>();
+  /** How many closed slices a dependency may look back at. */
+  readonly #lookBack: number;
   #slicesClosed = 0;
 
-  constructor(timing: SliceTiming, target: SliceTarget) {
+  constructor(timing: SliceTiming, crews: readonly CrewSchedule[], target: SliceTarget) {
     this.#timing = timing;
+    this.#crews = crews;
     this.#target = target;
+    this.#lookBack = Math.max(0, ...crews.flatMap((crew) => crew.dependencies.map((dep) => -dep.offset)));
   }
 
   /** Slices closed so far, across streams, counting only slices that had events. */
@@ -77,7 +111,7 @@ export class SliceEngine {
     return this.#place(stream, envelope);
   }
 
-  /** The input ended: every open slice closes, queued events run first. */
+  /** The input ended: every open slice closes, held and queued events run first. */
   finish(): MaybePromise<void> {
     const streams = [...this.#streams.values()];
     return runInOrder(streams.length, (i) => this.#advance(streams[i]!, Number.POSITIVE_INFINITY));
@@ -91,8 +125,7 @@ export class SliceEngine {
       maxTs: envelope.tsMs,
       // Lateness keeps the slices just before epoch0 open for stragglers.
       openFrom: Math.floor(-latenessMs / sliceMs),
-      active: [],
-      queued: new Map(),
+      slices: new Map(),
     };
     this.#streams.set(streamId, stream);
     return andThen(this.#target.openStream(streamId), () => this.#place(stream, envelope));
@@ -109,64 +142,169 @@ export class SliceEngine {
       stream.maxTs = envelope.tsMs;
       const watermarkSlice = Math.floor((stream.maxTs - latenessMs - stream.epoch0) / sliceMs);
       if (watermarkSlice > stream.openFrom) {
-        return andThen(this.#advance(stream, watermarkSlice), () => this.#run(stream, slice, envelope));
+        return andThen(this.#advance(stream, watermarkSlice), () => this.#arrive(stream, slice, envelope));
       }
     }
-    return this.#run(stream, slice, envelope);
+    return this.#arrive(stream, slice, envelope);
   }
 
-  /** Dispatches now if the slice is the lowest open one, else queues. */
-  #run(stream: StreamSlices, slice: number, envelope: EventEnvelope): MaybePromise<void> {
-    if (slice === stream.openFrom) {
-      this.#markActive(stream, slice);
-      return this.#target.dispatch(stream.id, slice, envelope);
+  /** Runs an event of the lowest open slice now; queues one of a later slice. */
+  #arrive(stream: StreamSlices, slice: number, envelope: EventEnvelope): MaybePromise<void> {
+    const state = this.#state(stream, slice);
+    if (slice === stream.openFrom) return this.#runnable(stream, slice, state, envelope);
+    (state.queued ??= []).push(envelope);
+  }
+
+  /** An event of slice n, all slices below n being closed: each triggered crew runs, holds or skips it. */
+  #runnable(stream: StreamSlices, slice: number, state: SliceState, envelope: EventEnvelope): MaybePromise<void> {
+    state.hadEvents = true;
+    state.kinds.add(envelope.event.kind);
+    const plan = this.#planFor(envelope.event.kind);
+    if (plan.allAtOnce !== undefined) {
+      return plan.allAtOnce.length > 0 ? this.#target.dispatch(stream.id, slice, envelope, plan.allAtOnce) : undefined;
     }
-    const queue = stream.queued.get(slice);
-    if (queue === undefined) stream.queued.set(slice, [envelope]);
-    else queue.push(envelope);
+    const now: number[] = [];
+    for (const crew of plan.crews) {
+      const runSlice = nextRunSlice(slice, crew.sliceStride);
+      if (runSlice > slice) this.#hold(this.#state(stream, runSlice), crew, envelope);
+      else if (crew.waitsForClose) this.#hold(state, crew, envelope);
+      else if (this.#decide(stream, slice, state, crew).length === 0) now.push(crew.index);
+      else this.#skip(state, crew, [envelope]);
+    }
+    return now.length > 0 ? this.#target.dispatch(stream.id, slice, envelope, now) : undefined;
   }
 
-  /** Closes every slice below `openFrom`, in order, running queued events as their turn comes. */
+  /**
+   * Closes every slice below `openFrom`, in order: each opens (its held and queued events run),
+   * then closes. The next slice is looked up at each step, since running a slice's events may
+   * hold some of them for a later one.
+   */
   #advance(stream: StreamSlices, openFrom: number): MaybePromise<void> {
-    const closing = [...stream.active];
-    for (const slice of stream.queued.keys()) {
-      if (slice < openFrom && !closing.includes(slice)) closing.push(slice);
+    let next = Number.POSITIVE_INFINITY;
+    for (const slice of stream.slices.keys()) if (slice >= stream.openFrom && slice < openFrom && slice < next) next = slice;
+    if (next === Number.POSITIVE_INFINITY) {
+      stream.openFrom = openFrom;
+      return this.#open(stream, openFrom);
     }
-    closing.sort((a, b) => a - b);
-    const stillOpen = stream.active.filter((slice) => slice >= openFrom);
-    const closed = closing.filter((slice) => slice < openFrom);
+    stream.openFrom = next;
     return andThen(
-      runInOrder(closed.length, (i) => this.#closeOne(stream, closed[i]!)),
+      andThen(this.#open(stream, next), () => this.#close(stream, next)),
       () => {
-        stream.active = stillOpen;
-        stream.openFrom = openFrom;
-        return this.#drainQueue(stream, openFrom);
+        stream.openFrom = next + 1;
+        return this.#advance(stream, openFrom);
       },
     );
   }
 
-  #closeOne(stream: StreamSlices, slice: number): MaybePromise<void> {
-    return andThen(this.#drainQueue(stream, slice), () => {
-      this.#slicesClosed++;
-      return this.#target.closeSlice(stream.id, slice, stream.epoch0 + (slice + 1) * this.#timing.sliceMs);
-    });
+  /**
+   * Slice n became runnable: crews whose stride made them wait get their backlog (unless they
+   * wait for the close anyway), then the events that arrived early for n run in arrival order.
+   */
+  #open(stream: StreamSlices, slice: number): MaybePromise<void> {
+    const state = stream.slices.get(slice);
+    if (state === undefined) return;
+    const backlog = this.#crews.filter((crew) => !crew.waitsForClose && state.held?.[crew.index] !== undefined);
+    const queued = state.queued ?? [];
+    state.queued = undefined;
+    return andThen(
+      runInOrder(backlog.length, (i) => this.#runHeld(stream, slice, state, backlog[i]!)),
+      () => runInOrder(queued.length, (i) => this.#runnable(stream, slice, state, queued[i]!)),
+    );
   }
 
-  /** Dispatches the queued events of `slice`, which has just become the lowest open slice. */
-  #drainQueue(stream: StreamSlices, slice: number): MaybePromise<void> {
-    const queue = stream.queued.get(slice);
-    if (queue === undefined) return;
-    stream.queued.delete(slice);
-    this.#markActive(stream, slice);
-    return runInOrder(queue.length, (i) => this.#target.dispatch(stream.id, slice, queue[i]!));
+  /** Slice n closes: crews waiting for it run in run order, skips are reported, context merges. */
+  #close(stream: StreamSlices, slice: number): MaybePromise<void> {
+    const state = stream.slices.get(slice)!;
+    const waiting = this.#crews.filter((crew) => crew.waitsForClose && state.held?.[crew.index] !== undefined);
+    return andThen(
+      runInOrder(waiting.length, (i) => this.#runHeld(stream, slice, state, waiting[i]!)),
+      () => {
+        for (const [crew, events] of state.skips) {
+          this.#target.skipped(stream.id, slice, crew, state.decided[crew] ?? [], events);
+        }
+        if (state.hadEvents) this.#slicesClosed++;
+        this.#forgetBefore(stream, slice + 1 - this.#lookBack);
+        return this.#target.closeSlice(stream.id, slice, stream.epoch0 + (slice + 1) * this.#timing.sliceMs);
+      },
+    );
   }
 
-  #markActive(stream: StreamSlices, slice: number): void {
-    const active = stream.active;
-    if (active.length === 0 || active[active.length - 1]! < slice) active.push(slice);
-    else if (!active.includes(slice)) {
-      active.push(slice);
-      active.sort((a, b) => a - b);
+  /** Runs (or skips) what a crew held for this slice, as its backlog policy hands it over. */
+  #runHeld(stream: StreamSlices, slice: number, state: SliceState, crew: CrewSchedule): MaybePromise<void> {
+    const events = applyBacklogPolicy(state.held![crew.index]!, crew.backlogPolicy);
+    state.held![crew.index] = undefined;
+    if (this.#decide(stream, slice, state, crew).length > 0) {
+      this.#skip(state, crew, events);
+      return;
     }
+    state.hadEvents = true;
+    const only = [crew.index];
+    return runInOrder(events.length, (i) => this.#target.dispatch(stream.id, slice, events[i]!, only));
   }
+
+  /** A crew's unmet dependencies in a slice, per its wait policy ([] = it runs); decided once per slice. */
+  #decide(stream: StreamSlices, slice: number, state: SliceState, crew: CrewSchedule): readonly string[] {
+    let unmet = state.decided[crew.index];
+    if (unmet === undefined) {
+      const missing = crew.dependencies.filter((dep) => !this.#satisfied(stream, slice, dep));
+      const met = crew.dependencies.length - missing.length;
+      const decisive = crew.waitPolicy === 'none' || (crew.waitPolicy === 'any' && (met > 0 || crew.dependencies.length === 0));
+      unmet = decisive ? [] : missing.map((dep) => describeDependency(dep, slice + dep.offset));
+      state.decided[crew.index] = unmet;
+    }
+    return unmet;
+  }
+
+  /**
+   * `{crew, offset}`: the crew finished slice n + offset (slices before 0 count as finished; a
+   * crew that skipped it, or is disabled, did not). `{event, offset}`: an event of that kind ran
+   * in slice n + offset.
+   */
+  #satisfied(stream: StreamSlices, slice: number, dep: ScheduledDependency): boolean {
+    const target = slice + dep.offset;
+    if (dep.type === 'crew') {
+      if (target < 0) return true;
+      return !this.#target.isDisabled(dep.crewIndex) && stream.slices.get(target)?.skips.has(dep.crewIndex) !== true;
+    }
+    return stream.slices.get(target)?.kinds.has(dep.event) === true;
+  }
+
+  #hold(state: SliceState, crew: CrewSchedule, envelope: EventEnvelope): void {
+    const held = (state.held ??= new Array<EventEnvelope[] | undefined>(this.#crews.length));
+    (held[crew.index] ??= []).push(envelope);
+  }
+
+  #skip(state: SliceState, crew: CrewSchedule, events: readonly EventEnvelope[]): void {
+    const skipped = state.skips.get(crew.index);
+    if (skipped === undefined) state.skips.set(crew.index, [...events]);
+    else skipped.push(...events);
+  }
+
+  #state(stream: StreamSlices, slice: number): SliceState {
+    let state = stream.slices.get(slice);
+    if (state === undefined) {
+      state = { queued: undefined, held: undefined, kinds: new Set(), decided: new Array(this.#crews.length), skips: new Map(), hadEvents: false };
+      stream.slices.set(slice, state);
+    }
+    return state;
+  }
+
+  /** Drops the state of closed slices no dependency can look back at any more. */
+  #forgetBefore(stream: StreamSlices, slice: number): void {
+    for (const key of stream.slices.keys()) if (key < slice) stream.slices.delete(key);
+  }
+
+  #planFor(kind: string): KindPlan {
+    let plan = this.#plans.get(kind);
+    if (plan === undefined) {
+      const crews = this.#crews.filter((crew) => crew.anyKind || crew.kinds.has(kind));
+      plan = { crews, allAtOnce: crews.every((crew) => crew.unconditional) ? crews.map((crew) => crew.index) : undefined };
+      this.#plans.set(kind, plan);
+    }
+    return plan;
+  }
+}
+
+function describeDependency(dep: ScheduledDependency, slice: number): string {
+  return dep.type === 'crew' ? `crew ${dep.crew} has not finished slice ${slice}` : `no ${dep.event} event in slice ${slice}`;
 }

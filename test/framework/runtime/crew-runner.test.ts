@@ -1,7 +1,7 @@
 import { inject, injectable } from 'tsyringe';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { Crew, OnEvent, type CrewContext, type Event } from '../../../src/index.js';
+import { Crew, DependsOn, OnEvent, type CrewContext, type Event } from '../../../src/index.js';
 import { createTestingApp } from '../../../src/testing.js';
 
 const T0 = Date.parse('2024-05-01T12:00:00Z');
@@ -384,5 +384,58 @@ describe('dependency injection', () => {
     Reflect.deleteMetadata('design:paramtypes', Untyped);
     const t = await createTestingApp({ crews: [Untyped] });
     await expect(t.run([])).rejects.toThrow(/Untyped takes 1 constructor parameter\(s\) but has no design:paramtypes metadata.*tsx and esbuild do not emit it/);
+  });
+});
+
+describe('dependencies (DESIGN §4)', () => {
+  @Crew({ id: 'score_tracker', maxErrors: 1 })
+  class ScoreTracker {
+    @OnEvent('goal')
+    on(event: Event<{ team?: string }>, ctx: CrewContext): void {
+      if (!event.payload.team) throw new Error('goal without team');
+      const score = ctx.context.get<Record<string, number>>('score') ?? {};
+      ctx.context.set('score', { ...score, [event.payload.team]: (score[event.payload.team] ?? 0) + 1 });
+    }
+  }
+
+  @Crew({ id: 'commentator' })
+  @DependsOn({ crew: 'score_tracker', offset: -1 })
+  class Commentator {
+    @OnEvent('*')
+    on(_e: Event, ctx: CrewContext): void {
+      ctx.emit('line', { score: ctx.context.get('score') ?? null });
+    }
+  }
+
+  it('a crew depending on {crew, offset: -1} reads the score its dependency merged in the previous slice', async () => {
+    const r = await (await createTestingApp({ crews: [Commentator, ScoreTracker] })).run([at(0, 'goal', { team: 'home' }), at(600, 'tick')]);
+    expect(r.actions.map((a) => a.payload)).toEqual([{ score: null }, { score: { home: 1 } }]);
+  });
+
+  it('when the dependency is disabled, the dependent skips with a dependency_unmet record naming why', async () => {
+    const r = await (await createTestingApp({ crews: [Commentator, ScoreTracker] })).run([at(0, 'goal', {}), at(600, 'tick'), at(700, 'tick')]);
+    expect(r.actions.map((a) => a.kind)).toEqual(['line']);
+    expect(r.errorsOf('dependency_unmet')).toEqual([
+      {
+        ts: at(600).ts,
+        kind: '__error',
+        stream_id: 'm1',
+        payload: expect.objectContaining({
+          reason: 'dependency_unmet',
+          crew: 'commentator',
+          slice: 1,
+          source: 'input[1]',
+          message: 'crew commentator skipped slice 1 (2 events not processed): crew score_tracker has not finished slice 0',
+        }),
+      },
+    ]);
+  });
+
+  it('rejects bad knob values at start', async () => {
+    @Crew({ id: 'knobs', waitPolicy: 'some', sliceStride: 0, backlogPolicy: 'lifo' } as never)
+    class Knobs {
+      @OnEvent('tick') on(): void {}
+    }
+    await expect(createTestingApp({ crews: [Knobs] })).rejects.toThrow(/waitPolicy: .*"all".*sliceStride: must be > 0.*backlogPolicy: .*"fifo"/s);
   });
 });

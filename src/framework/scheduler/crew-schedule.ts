@@ -1,0 +1,71 @@
+import type { BacklogPolicy, CrewDefinition, WaitPolicy } from '../discovery/crew-definition.js';
+
+/** A dependency with its crew resolved to a run-order index. */
+export type ScheduledDependency =
+  | { readonly type: 'crew'; readonly crew: string; readonly crewIndex: number; readonly offset: number }
+  | { readonly type: 'event'; readonly event: string; readonly offset: number };
+
+/** What the slice engine needs to know of a crew: when it runs, never how. */
+export interface CrewSchedule {
+  readonly id: string;
+  /** Position in run order. */
+  readonly index: number;
+  /** Triggered by every kind. */
+  readonly anyKind: boolean;
+  readonly kinds: ReadonlySet<string>;
+  readonly dependencies: readonly ScheduledDependency[];
+  readonly waitPolicy: WaitPolicy;
+  readonly sliceStride: number;
+  readonly backlogPolicy: BacklogPolicy;
+  /** An offset-0 dependency is decided only when the slice closes, so the crew's calls wait for it. */
+  readonly waitsForClose: boolean;
+  /** No dependency and stride 1: every triggering event runs at once. */
+  readonly unconditional: boolean;
+}
+
+/** The schedules of crews given in run order. */
+export function scheduleCrews(crews: readonly CrewDefinition[]): CrewSchedule[] {
+  const indexOf = new Map(crews.map((crew, index) => [crew.id, index]));
+  return crews.map((crew, index) => {
+    const kinds = new Set<string>();
+    let anyKind = false;
+    for (const handler of crew.handlers) {
+      if (handler.trigger.any) anyKind = true;
+      else for (const kind of handler.trigger.kinds) kinds.add(kind);
+    }
+    const dependencies = crew.dependencies.map((dep): ScheduledDependency => (dep.type === 'crew' ? { ...dep, crewIndex: indexOf.get(dep.crew)! } : dep));
+    return {
+      id: crew.id,
+      index,
+      anyKind,
+      kinds,
+      dependencies,
+      waitPolicy: crew.waitPolicy,
+      sliceStride: crew.sliceStride,
+      backlogPolicy: crew.backlogPolicy,
+      waitsForClose: dependencies.some((dep) => dep.offset === 0),
+      unconditional: dependencies.length === 0 && crew.sliceStride === 1,
+    };
+  });
+}
+
+/** The first slice at or after `slice` on which a crew of stride `stride` runs. */
+export function nextRunSlice(slice: number, stride: number): number {
+  const remainder = ((slice % stride) + stride) % stride;
+  return remainder === 0 ? slice : slice + stride - remainder;
+}
+
+/** A backlog as the policy hands it over: all of it, or the newest event of each kind (by ts, then arrival). */
+export function applyBacklogPolicy<T extends { readonly event: { readonly kind: string }; readonly tsMs: number }>(
+  events: readonly T[],
+  policy: BacklogPolicy,
+): readonly T[] {
+  if (policy === 'fifo' || events.length < 2) return events;
+  const newest = new Map<string, T>();
+  for (const envelope of events) {
+    const current = newest.get(envelope.event.kind);
+    if (current === undefined || envelope.tsMs >= current.tsMs) newest.set(envelope.event.kind, envelope);
+  }
+  const kept = new Set(newest.values());
+  return events.filter((envelope) => kept.has(envelope));
+}
