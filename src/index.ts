@@ -42,7 +42,7 @@ export {
 } from './framework/errors.js';
 
 export type * from './framework/ports.js';
-export { ACTION_SINK, CLOCK, CONTEXT_BACKEND, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG } from './framework/tokens.js';
+export { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG } from './framework/tokens.js';
 export { registerAdapter, type AdapterPorts } from './framework/adapter-registry.js';
 
 export { FileEventSource, type FileEventSourceOptions } from './adapters/file/file-event-source.js';
@@ -50,3 +50,4 @@ export { JsonlSink } from './adapters/file/jsonl-sink.js';
 export { fileActionSink, fileErrorSink } from './adapters/file/file-sinks.js';
 export { consoleActionSink, consoleErrorSink } from './adapters/console/console-sinks.js';
 export { MemoryContextBackend } from './adapters/memory/memory-context-backend.js';
+export { JsonlDecisionJournal, type JsonlDecisionJournalOptions } from './adapters/file/jsonl-decision-journal.js';

@@ -6,6 +6,7 @@ import { registerAdapter } from '../framework/adapter-registry.js';
 import { consoleActionSink, consoleErrorSink } from './console/console-sinks.js';
 import { fileActionSink, fileErrorSink } from './file/file-sinks.js';
 import { FileEventSource } from './file/file-event-source.js';
+import { JsonlDecisionJournal } from './file/jsonl-decision-journal.js';
 import { MemoryContextBackend } from './memory/memory-context-backend.js';
 
 /** The path that means the standard stream (stdin, stdout or stderr). */
@@ -15,3 +16,4 @@ registerAdapter('source', 'file', (config) => new FileEventSource(config.input))
 registerAdapter('actions', 'file', (config) => (config.output === STANDARD_STREAM ? consoleActionSink() : fileActionSink(config.output)));
 registerAdapter('errors', 'file', (config) => (config.errors === STANDARD_STREAM ? consoleErrorSink() : fileErrorSink(config.errors)));
 registerAdapter('context', 'memory', () => new MemoryContextBackend());
+registerAdapter('journal', 'file', (config) => new JsonlDecisionJournal({ recordTo: config.journal, replayFrom: config.replay }));

@@ -8,6 +8,8 @@ interface RunOptions {
   out?: string;
   errors?: string;
   summary?: boolean;
+  journal?: string;
+  replay?: string;
 }
 
 /** `live-crew run <events> --crews <module>`: runs crews over an event file. */
@@ -21,6 +23,8 @@ export function registerRunCommand(program: Command): void {
     .option('--out <file>', 'write actions to this JSONL file instead of stdout')
     .option('--errors <file>', 'write error records to this JSONL file instead of stderr')
     .option('--summary', 'print the run summary as JSON on stderr when done')
+    .option('--journal <file>', 'record wall-clock decisions (call timeouts) to this JSONL file')
+    .option('--replay <file>', 'repeat the decisions of a recorded journal, taking none from the clock')
     .action(async (events: string, options: RunOptions) => {
       const { crews, providers } = await loadCrewModule(options.crews);
       const app = await createLiveCrewApp({
@@ -31,6 +35,8 @@ export function registerRunCommand(program: Command): void {
           input: events,
           ...(options.out !== undefined ? { output: options.out } : {}),
           ...(options.errors !== undefined ? { errors: options.errors } : {}),
+          ...(options.journal !== undefined ? { journal: options.journal } : {}),
+          ...(options.replay !== undefined ? { replay: options.replay } : {}),
         },
       });
       const stop = () => void app.stop();

@@ -1,6 +1,6 @@
 import { ConfigError } from './errors.js';
 import { messages } from './messages.js';
-import type { ActionSink, AdapterFactory, ContextBackend, ErrorSink, EventSource } from './ports.js';
+import type { ActionSink, AdapterFactory, ContextBackend, DecisionJournal, ErrorSink, EventSource } from './ports.js';
 
 /** The ports chosen by configuration, and the type each adapter provides. */
 export interface AdapterPorts {
@@ -8,6 +8,7 @@ export interface AdapterPorts {
   actions: ActionSink;
   errors: ErrorSink;
   context: ContextBackend;
+  journal: DecisionJournal;
 }
 
 /** A port's adapter name: the config value that selects it (`file`, `memory`, ...). */
@@ -18,6 +19,7 @@ const registry: { [P in keyof AdapterPorts]: Map<AdapterName, AdapterFactory<Ada
   actions: new Map(),
   errors: new Map(),
   context: new Map(),
+  journal: new Map(),
 };
 
 /**

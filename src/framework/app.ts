@@ -15,11 +15,11 @@ import { instantiateCrews } from './runtime/instantiate-crews.js';
 import { OutputBuffer } from './runtime/output-buffer.js';
 import { scheduleCrews } from './scheduler/crew-schedule.js';
 import { SliceEngine } from './scheduler/slice-engine.js';
-import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG } from './tokens.js';
+import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG } from './tokens.js';
 
 /**
  * A DI registration: a token and how to provide it, as tsyringe takes it. A registration for a
- * port token (`EVENT_SOURCE`, `ACTION_SINK`, `ERROR_SINK`, `CONTEXT_BACKEND`, `CLOCK`) replaces
+ * port token (`EVENT_SOURCE`, `ACTION_SINK`, `ERROR_SINK`, `CONTEXT_BACKEND`, `CLOCK`, `DECISION_JOURNAL`) replaces
  * the adapter the configuration would choose.
  */
 export type ProviderRegistration<T = unknown> = { token: InjectionToken<T> } & (
@@ -111,16 +111,23 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const errors = container.resolve(ERROR_SINK);
   const backend = container.resolve(CONTEXT_BACKEND);
   const clock = container.resolve(CLOCK);
+  const journal = container.resolve(DECISION_JOURNAL);
 
   const output = new OutputBuffer();
-  const runner = new CrewRunner(crews, backend, output, { payloadMaxBytes: config.payload_max_bytes, contextMaxBytes: config.context_max_bytes });
+  const runner = new CrewRunner(
+    crews,
+    backend,
+    output,
+    { payloadMaxBytes: config.payload_max_bytes, contextMaxBytes: config.context_max_bytes },
+    { journal, clock },
+  );
   const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: config.lateness_ms }, scheduleCrews(graph.crews), runner);
   const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output);
 
   let running: Promise<RunSummary> | undefined;
   let stopping = false;
   const closeAdapters = async () => {
-    await Promise.all([source.close(), actions.close(), errors.close(), backend.close()]);
+    await Promise.all([source.close(), actions.close(), errors.close(), backend.close(), journal.close()]);
   };
 
   const run = async (): Promise<RunSummary> => {
@@ -172,6 +179,7 @@ function bindPorts(container: DependencyContainer, config: LiveCrewConfig, provi
     [ERROR_SINK, () => adapterFactory('errors', config.transport)(config)],
     [CONTEXT_BACKEND, () => adapterFactory('context', config.kv_backend)(config)],
     [CLOCK, () => systemClock],
+    [DECISION_JOURNAL, () => adapterFactory('journal', config.transport)(config)],
   ]);
   for (const [token, create] of defaults) {
     if (!provided.has(token)) container.register(token, { useValue: create() });

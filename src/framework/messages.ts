@@ -72,6 +72,10 @@ export const messages = {
   crewModuleExportsNothing: (module: string) =>
     `${module} exports no @Crew class; export your crew classes (or an array named "crews")`,
   appAlreadyRan: () => 'this app has already run; create a new app for another run',
+  journalUnreadable: (path: string, detail: string) => `cannot read the journal to replay, ${path}: ${detail}`,
+  journalLineInvalid: (where: string, detail: string) => `${where}: not a journal line: ${detail}`,
+  callTimedOut: (crew: string, method: string, limitMs: number) =>
+    `${crew}.${method} took longer than timeoutMs ${limitMs}; its actions and writes were discarded`,
   inputUnreadable: (name: string, detail: string) => `cannot read events from ${name}: ${detail}`,
   inputArrayInvalid: (name: string, detail: string) => `${name} starts with "[" but is not a valid JSON array: ${detail}`,
   unknownAdapter: (port: string, name: string, known: readonly string[]) =>

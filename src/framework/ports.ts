@@ -84,6 +84,21 @@ export interface ContextBackend {
   close(): Promise<void>;
 }
 
+/**
+ * The record of decisions a run took from the wall clock (a handler call abandoned at its
+ * `timeoutMs`), so a replay given the same journal takes the same decisions and gives the
+ * same output. A journal either records (a live run) or replays (a re-run).
+ */
+export interface DecisionJournal {
+  /** True when decisions come from a recorded journal and the clock must not be consulted. */
+  readonly replaying: boolean;
+  /** Whether the recorded run took decision `key` (always false while recording). */
+  has(key: string): boolean;
+  /** Records that decision `key` was taken. */
+  record(key: string): MaybePromise<void>;
+  close(): Promise<void>;
+}
+
 /** Wall-clock time, injected so the engine can run on a fake clock in tests. */
 export interface Clock {
   /** Milliseconds since the epoch. */

@@ -1,6 +1,6 @@
 import type { InjectionToken } from 'tsyringe';
 import type { LiveCrewConfig } from './config/config-schema.js';
-import type { ActionSink, Clock, ContextBackend, ErrorSink, EventSource } from './ports.js';
+import type { ActionSink, Clock, ContextBackend, DecisionJournal, ErrorSink, EventSource } from './ports.js';
 
 /**
  * The DI tokens of the ports. The app binds each to the adapter its configuration names; a
@@ -11,5 +11,6 @@ export const ACTION_SINK: InjectionToken<ActionSink> = Symbol.for('live-crew:Act
 export const ERROR_SINK: InjectionToken<ErrorSink> = Symbol.for('live-crew:ErrorSink');
 export const CONTEXT_BACKEND: InjectionToken<ContextBackend> = Symbol.for('live-crew:ContextBackend');
 export const CLOCK: InjectionToken<Clock> = Symbol.for('live-crew:Clock');
+export const DECISION_JOURNAL: InjectionToken<DecisionJournal> = Symbol.for('live-crew:DecisionJournal');
 /** The resolved configuration, injectable into crews and services. */
 export const LIVE_CREW_CONFIG: InjectionToken<LiveCrewConfig> = Symbol.for('live-crew:Config');

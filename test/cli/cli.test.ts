@@ -71,6 +71,12 @@ describe('live-crew CLI', () => {
     expect(r.stderr).toMatch(/InputError: cannot read events from \/nonexistent\/events.jsonl: ENOENT/);
   });
 
+  it('run --replay: a journal that cannot be read stops the run with exit 1', () => {
+    const r = cli(['run', join(HELLO, 'events.jsonl'), '--crews', join(HELLO, 'dist/crews.js'), '--replay', '/nonexistent/journal.jsonl']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/InputError: cannot read the journal to replay, \/nonexistent\/journal.jsonl/);
+  });
+
   it('exits 2 on usage errors', () => {
     expect(cli(['run', 'x.jsonl']).code).toBe(2);
     expect(cli(['frobnicate']).code).toBe(2);

@@ -30,6 +30,10 @@ export const configShape = {
   output: path,
   /** The error file (JSONL), or `-` for stderr. */
   errors: path,
+  /** Where to record wall-clock decisions (JSONL), or null for nowhere. */
+  journal: path.nullable(),
+  /** A journal to replay: its decisions are repeated and none is taken from the clock. */
+  replay: path.nullable(),
 } as const;
 
 /** The keys of the configuration. */
@@ -53,6 +57,8 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   input: '-',
   output: '-',
   errors: '-',
+  journal: null,
+  replay: null,
 };
 
 /** One layer: a strict partial object, so an unknown key is an error. */

@@ -27,6 +27,12 @@ export interface CrewOptions {
    * newest event of each kind.
    */
   backlogPolicy?: 'fifo' | 'latest';
+  /**
+   * The longest a handler call may take, in ms of wall time. A call over it is abandoned: its
+   * actions and writes are discarded and a `timeout` error counts towards `maxErrors`. The
+   * decision is journaled, so a replay with the journal repeats it. Default: no limit.
+   */
+  timeoutMs?: number;
 }
 
 /**

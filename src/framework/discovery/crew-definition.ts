@@ -33,6 +33,8 @@ export interface CrewDefinition {
   /** Runs on slices n with n % sliceStride == 0; events of the slices between wait for the next. */
   readonly sliceStride: number;
   readonly backlogPolicy: BacklogPolicy;
+  /** The longest a handler call may take, in ms; undefined for no limit. */
+  readonly timeoutMs: number | undefined;
 }
 
 /**

@@ -18,6 +18,7 @@ const CrewOptionsSchema = z.strictObject({
   waitPolicy: z.enum(['all', 'any', 'none']).default('all'),
   sliceStride: positiveInt.default(1),
   backlogPolicy: z.enum(['fifo', 'latest']).default('fifo'),
+  timeoutMs: positiveInt.optional(),
 });
 
 /** A crew read from its metadata, or the problems that make it invalid. */
@@ -43,8 +44,8 @@ export function readCrew(type: CrewClass): ReadResult | { readonly crew?: undefi
   const dependencies = readDependencies(type, id, problems);
 
   // An invalid crew is still returned (with defaults), so the graph checks can report on it too.
-  const { maxErrors, waitPolicy, sliceStride, backlogPolicy } = parsed.success ? parsed.data : CrewOptionsSchema.parse({ id: 'x' });
-  const crew: CrewDefinition = { id, type, className, handlers, dependencies, maxErrors, waitPolicy, sliceStride, backlogPolicy };
+  const { maxErrors, waitPolicy, sliceStride, backlogPolicy, timeoutMs } = parsed.success ? parsed.data : CrewOptionsSchema.parse({ id: 'x' });
+  const crew: CrewDefinition = { id, type, className, handlers, dependencies, maxErrors, waitPolicy, sliceStride, backlogPolicy, timeoutMs };
   return { crew, problems };
 }
 

@@ -3,6 +3,7 @@ import { messages } from '../messages.js';
 import { ACTION_TTL, encodeAction } from '../model/action.js';
 import { jsonBytesOver } from '../model/json.js';
 import { isUserKind } from '../model/patterns.js';
+import type { ErrorReason } from '../model/error-record.js';
 import type { ContextSnapshot, EmittedAction } from '../ports.js';
 import { checkContextKey, frozenJsonCopy } from '../context/frozen-json.js';
 import { DELETED, type StreamContext } from '../context/stream-context.js';
@@ -14,8 +15,9 @@ import type { Route } from './route-table.js';
 const checkedKinds = new Set<string>();
 const NO_ACTIONS: readonly EmittedAction[] = Object.freeze([]);
 
-/** How a failed call failed. */
+/** How a failed call failed: it threw, or it ran past its `timeoutMs`. */
 export interface CallFailure {
+  readonly reason: typeof ErrorReason.HandlerError | typeof ErrorReason.Timeout;
   readonly error: unknown;
   /** Whether this failure disabled the crew. */
   readonly disabledCrew: boolean;
@@ -77,6 +79,11 @@ export class CallScope implements CrewContext, ContextView {
   /** Ends the call: later emits and writes (from a handler that kept `ctx`) throw. */
   end(): void {
     this.#open = false;
+  }
+
+  /** Whether the call has ended (returned, thrown or been abandoned). */
+  get ended(): boolean {
+    return !this.#open;
   }
 
   emit(kind: string, payload: unknown = {}, options?: EmitOptions): void {

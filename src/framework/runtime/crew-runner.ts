@@ -1,12 +1,12 @@
-import { describeIssues, type EventEnvelope } from '../model/event.js';
+import { describeIssues, type Event, type EventEnvelope } from '../model/event.js';
 import { ERROR_KIND, ErrorReason, type ErrorDetails } from '../model/error-record.js';
 import { messages } from '../messages.js';
 import { canonicalUtc } from '../model/timestamp.js';
 import { isPromiseLike } from '../maybe-async.js';
-import type { ContextBackend, MaybePromise } from '../ports.js';
+import type { Clock, ContextBackend, DecisionJournal, MaybePromise } from '../ports.js';
 import { StreamContext } from '../context/stream-context.js';
 import type { SliceTarget } from '../scheduler/slice-engine.js';
-import { CallScope } from './call-scope.js';
+import { CallScope, type CallFailure } from './call-scope.js';
 import { RouteTable, type CrewRuntime, type Route } from './route-table.js';
 import type { RunOutput } from './run-output.js';
 
@@ -35,8 +35,19 @@ export class CrewRunner implements SliceTarget {
 
   readonly #crews: readonly CrewRuntime[];
 
-  constructor(crews: readonly CrewRuntime[], backend: ContextBackend, output: RunOutput, limits: RunnerLimits) {
+  readonly #journal: DecisionJournal;
+  readonly #clock: Clock;
+
+  constructor(
+    crews: readonly CrewRuntime[],
+    backend: ContextBackend,
+    output: RunOutput,
+    limits: RunnerLimits,
+    time: { readonly journal: DecisionJournal; readonly clock: Clock },
+  ) {
     this.#crews = crews;
+    this.#journal = time.journal;
+    this.#clock = time.clock;
     this.#routes = new RouteTable(crews);
     this.#crewCount = crews.length;
     this.#backend = backend;
@@ -152,23 +163,64 @@ export class CrewRunner implements SliceTarget {
       event = { ...event, payload: parsed.data };
     }
     const scope = new CallScope(route, slice, envelope, context, this.#limits.payloadMaxBytes);
+    const limit = crew.definition.timeoutMs;
+    if (limit === undefined) return this.#run(route, event, scope, context, slice, envelope, undefined);
+    const decision = timeoutDecision(route, envelope, slice);
+    // A replay repeats the recorded run's timeouts and takes none from the clock.
+    if (this.#journal.replaying) {
+      return this.#journal.has(decision) ? this.#timeOut(scope, limit, undefined) : this.#run(route, event, scope, context, slice, envelope, undefined);
+    }
+    return this.#run(route, event, scope, context, slice, envelope, { limit, decision });
+  }
+
+  /** Calls the handler; with a deadline, a call that runs past it is abandoned and journaled. */
+  #run(
+    route: Route,
+    event: Event,
+    scope: CallScope,
+    context: StreamContext,
+    slice: number,
+    envelope: EventEnvelope,
+    deadline: { readonly limit: number; readonly decision: string } | undefined,
+  ): MaybePromise<CallScope> {
+    const started = deadline ? this.#clock.now() : 0;
     let result: unknown;
     try {
       result = route.call(event, scope);
     } catch (error) {
-      return this.#fail(scope, error);
+      return this.#fail(scope, error, ErrorReason.HandlerError);
     }
-    if (isPromiseLike(result)) {
-      return result.then(
-        () => this.#succeed(scope, context, slice, envelope),
-        (error: unknown) => this.#fail(scope, error),
-      );
+    if (!isPromiseLike(result)) {
+      if (deadline && this.#clock.now() - started > deadline.limit) return this.#timeOut(scope, deadline.limit, deadline.decision);
+      return this.#succeed(scope, context, slice, envelope);
     }
-    return this.#succeed(scope, context, slice, envelope);
+    const settled = result.then(
+      () => this.#succeed(scope, context, slice, envelope),
+      (error: unknown) => this.#fail(scope, error, ErrorReason.HandlerError),
+    );
+    if (!deadline) return settled;
+    const remaining = deadline.limit - (this.#clock.now() - started);
+    return new Promise<CallScope>((resolve) => {
+      const timer = setTimeout(() => resolve(this.#timeOut(scope, deadline.limit, deadline.decision)), Math.max(0, remaining));
+      void settled.then((ended) => {
+        clearTimeout(timer);
+        resolve(ended);
+      });
+    });
+  }
+
+  /** A call ran past its limit: abandoned like a failure; the decision is journaled when taken now. */
+  #timeOut(scope: CallScope, limit: number, decision: string | undefined): CallScope {
+    if (scope.ended) return scope;
+    if (decision !== undefined) void this.#journal.record(decision);
+    const { crew, handler } = scope.route;
+    return this.#fail(scope, new Error(messages.callTimedOut(crew.definition.id, handler.method, limit)), ErrorReason.Timeout);
   }
 
   /** A call returned: its writes join the crew's writes of the slice; its error streak ends. */
   #succeed(scope: CallScope, context: StreamContext, slice: number, envelope: EventEnvelope): CallScope {
+    // A call that settles after it was abandoned leaves no trace.
+    if (scope.ended) return scope;
     scope.end();
     const crew = scope.route.crew;
     crew.consecutiveErrors = 0;
@@ -184,13 +236,14 @@ export class CrewRunner implements SliceTarget {
    * A call threw. Errors are counted here, at completion, so a crew this call disables runs no
    * further call; the error records are published later, in route order.
    */
-  #fail(scope: CallScope, error: unknown): CallScope {
+  #fail(scope: CallScope, error: unknown, reason: CallFailure['reason']): CallScope {
+    if (scope.ended) return scope;
     scope.end();
     const crew = scope.route.crew;
     crew.consecutiveErrors++;
     const disabledCrew = !crew.disabled && crew.consecutiveErrors >= crew.definition.maxErrors;
     if (disabledCrew) crew.disabled = true;
-    scope.failure = { error, disabledCrew };
+    scope.failure = { reason, error, disabledCrew };
     return scope;
   }
 
@@ -205,8 +258,8 @@ export class CrewRunner implements SliceTarget {
     const crew = route.crew.definition;
     const detail = failure.error instanceof Error ? failure.error.message : String(failure.error);
     this.#error(envelope, {
-      reason: ErrorReason.HandlerError,
-      message: messages.handlerThrew(crew.id, route.handler.method, detail),
+      reason: failure.reason,
+      message: failure.reason === ErrorReason.Timeout ? detail : messages.handlerThrew(crew.id, route.handler.method, detail),
       crew: crew.id,
       slice,
       event: envelope.event,
@@ -224,4 +277,9 @@ export class CrewRunner implements SliceTarget {
       payload: { ...details, source: envelope.origin.locate(envelope.position) },
     });
   }
+}
+
+/** The journal key of a call's timeout: which handler, on which event of which slice. */
+function timeoutDecision(route: Route, envelope: EventEnvelope, slice: number): string {
+  return `timeout:${route.crew.definition.id}.${route.handler.method}:${envelope.event.stream_id}:${slice}:${envelope.position}`;
 }

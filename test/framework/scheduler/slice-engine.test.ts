@@ -37,6 +37,7 @@ function crew(id: string, options: Partial<Pick<CrewDefinition, 'waitPolicy' | '
     waitPolicy: options.waitPolicy ?? 'all',
     sliceStride: options.sliceStride ?? 1,
     backlogPolicy: options.backlogPolicy ?? 'fifo',
+    timeoutMs: undefined,
   };
 }
 

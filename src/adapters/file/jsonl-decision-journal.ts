@@ -1,0 +1,73 @@
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { z } from 'zod';
+import { InputError } from '../../framework/errors.js';
+import { messages } from '../../framework/messages.js';
+import type { DecisionJournal } from '../../framework/ports.js';
+
+const JournalLine = z.strictObject({ decision: z.string().min(1) });
+
+/** Where a journal records to and replays from; either may be absent. */
+export interface JsonlDecisionJournalOptions {
+  /** A JSONL file to write the decisions of this run to. */
+  recordTo?: string | null;
+  /** A JSONL file of a recorded run whose decisions this run repeats. */
+  replayFrom?: string | null;
+}
+
+/**
+ * A decision journal in JSONL files, one `{"decision": "<key>"}` line per decision. Replaying
+ * reads the whole file at start (journals are small: only wall-clock decisions are in them).
+ */
+export class JsonlDecisionJournal implements DecisionJournal {
+  readonly replaying: boolean;
+  readonly #recorded: ReadonlySet<string>;
+  readonly #recordTo: string | null;
+  #out: WriteStream | undefined;
+
+  /** @throws InputError naming file and line for a replay file that cannot be read or parsed */
+  constructor(options: JsonlDecisionJournalOptions = {}) {
+    this.#recordTo = options.recordTo ?? null;
+    this.replaying = options.replayFrom != null;
+    this.#recorded = options.replayFrom != null ? readJournal(options.replayFrom) : new Set();
+  }
+
+  has(key: string): boolean {
+    return this.#recorded.has(key);
+  }
+
+  record(key: string): void {
+    if (this.#recordTo === null) return;
+    this.#out ??= createWriteStream(this.#recordTo);
+    this.#out.write(`${JSON.stringify({ decision: key })}\n`);
+  }
+
+  async close(): Promise<void> {
+    if (this.#out === undefined) return;
+    this.#out.end();
+    await once(this.#out, 'finish');
+  }
+}
+
+function readJournal(path: string): Set<string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InputError(messages.journalUnreadable(path, (error as Error).message), { cause: error });
+  }
+  const decisions = new Set<string>();
+  text.split('\n').forEach((line, index) => {
+    if (line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      throw new InputError(messages.journalLineInvalid(`${path}:${index + 1}`, (error as Error).message));
+    }
+    const parsed = JournalLine.safeParse(value);
+    if (!parsed.success) throw new InputError(messages.journalLineInvalid(`${path}:${index + 1}`, 'expected {"decision": "<key>"}'));
+    decisions.add(parsed.data.decision);
+  });
+  return decisions;
+}
