@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CREW_METADATA, CrewDefinitionError, type CrewClass, type ProviderRegistration } from '../index.js';
+import { CrewDefinitionError, type CrewClass, type ProviderRegistration } from '../index.js';
+import { isCrewClass } from '../framework/discovery/read-crew.js';
 import { messages } from '../framework/messages.js';
 
 /** What a crews module gives the CLI. */
@@ -25,7 +26,7 @@ export async function loadCrewModule(path: string): Promise<CrewModule> {
   const listed = exports['crews'];
   const crews = Array.isArray(listed)
     ? (listed as CrewClass[])
-    : Object.values(exports).filter((value): value is CrewClass => typeof value === 'function' && Reflect.hasOwnMetadata(CREW_METADATA, value));
+    : Object.values(exports).filter(isCrewClass);
   if (crews.length === 0) throw new CrewDefinitionError(messages.crewModuleExportsNothing(path));
   const providers = Array.isArray(exports['providers']) ? (exports['providers'] as ProviderRegistration[]) : [];
   return { crews, providers };

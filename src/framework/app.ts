@@ -2,8 +2,10 @@ import { container as rootContainer, type DependencyContainer, type InjectionTok
 import { adapterFactory } from './adapter-registry.js';
 import type { LiveCrewConfig, LiveCrewConfigInput } from './config/config-schema.js';
 import { loadConfig } from './config/load-config.js';
+import { loadRuntimeOverrides } from './config/runtime-overrides.js';
 import type { CrewClass } from './discovery/crew-definition.js';
 import { buildCrewGraph } from './discovery/crew-graph.js';
+import { declaredCrewId } from './discovery/read-crew.js';
 import { LiveCrewError } from './errors.js';
 import { messages } from './messages.js';
 import { EventDecoder } from './model/event.js';
@@ -101,7 +103,8 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
     env: options.env ?? process.env,
     values: options.config,
   });
-  const graph = buildCrewGraph(options.crews);
+  const crewIds = options.crews.map(declaredCrewId).filter((id) => id !== undefined);
+  const graph = buildCrewGraph(options.crews, loadRuntimeOverrides(options.configFile, crewIds));
   const container = (options.container ?? rootContainer).createChildContainer();
   bindPorts(container, config, options.providers ?? []);
   const crews = instantiateCrews(graph, container);

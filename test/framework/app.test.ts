@@ -115,6 +115,37 @@ describe('createLiveCrewApp', () => {
     expect(app.config).toMatchObject({ slice_ms: 300, lateness_ms: 70 });
   });
 
+  it('<crew_id>.runtime.yaml beside the config overrides the crew\'s @Crew knobs', async () => {
+    @Crew({ id: 'brittle', maxErrors: 3 })
+    class Brittle {
+      @OnEvent('*')
+      on(): void {
+        throw new Error('no');
+      }
+    }
+    const d = dir();
+    const input = join(d, 'events.jsonl');
+    writeFileSync(input, [ev(0), ev(10), ev(20)].join('\n'));
+    writeFileSync(join(d, 'live-config.yaml'), 'slice_ms: 500\n');
+    writeFileSync(join(d, 'brittle.runtime.yaml'), 'maxErrors: 1\n');
+    writeFileSync(join(d, 'other_crew.runtime.yaml'), 'notAKnob: 1\n'); // another app's crew: left alone
+    const sinks = collecting();
+    const app = await createLiveCrewApp({ crews: [Brittle], providers: sinks.providers, configFile: join(d, 'live-config.yaml'), env: {}, config: { input } });
+    const summary = await app.run();
+    expect(summary.errorsByReason).toMatchObject({ handler_error: 1, disabled: 1 });
+  });
+
+  it('stops at start-up on a bad runtime.yaml, naming file and key', async () => {
+    const d = dir();
+    writeFileSync(join(d, 'live-config.yaml'), '');
+    writeFileSync(join(d, 'echo.runtime.yaml'), 'sliceStride: 0\nretries: 2\n');
+    const attempt = createLiveCrewApp({ crews: [Echo], configFile: join(d, 'live-config.yaml'), env: {} });
+    await expect(attempt).rejects.toThrow(ConfigError);
+    await expect(createLiveCrewApp({ crews: [Echo], configFile: join(d, 'live-config.yaml'), env: {} })).rejects.toThrow(
+      new RegExp(`invalid configuration in ${join(d, 'echo.runtime.yaml')}:\n  sliceStride: must be > 0 \\(got 0\\)\n  retries: unknown key \\(known keys: maxErrors, waitPolicy, sliceStride, backlogPolicy, timeoutMs\\)`),
+    );
+  });
+
   it('stops at start-up on bad config, before anything runs', async () => {
     await expect(createLiveCrewApp({ crews: [Echo], configFile: false, env: { LIVE_CREW_SLICE_MS: '0' } })).rejects.toThrow(ConfigError);
   });

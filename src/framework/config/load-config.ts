@@ -41,28 +41,54 @@ export interface ConfigSources {
 export function loadConfig(sources: ConfigSources = {}): LiveCrewConfig {
   const fileLayer = readFileLayer(sources.file);
   const envLayer = readEnvLayer(sources.env ?? {});
-  const valueLayer = checkLayer(sources.values ?? {}, 'config options', (key) => key);
+  const valueLayer = checkLayer(ConfigLayerSchema, sources.values ?? {}, 'config options');
   return { ...CONFIG_DEFAULTS, ...fileLayer, ...envLayer, ...valueLayer };
 }
 
-function readFileLayer(file: string | false | undefined): LiveCrewConfigInput {
-  if (file === false) return {};
-  const path = file ?? DEFAULT_CONFIG_FILE;
-  if (file === undefined && !existsSync(path)) return {};
+/**
+ * The file `loadConfig` reads for a `file` option: the named one, the default one when it
+ * exists, or none. Files next to it (`<crew_id>.runtime.yaml`) are looked for in its folder.
+ */
+export function resolveConfigFile(file: string | false | undefined): string | undefined {
+  if (file === false) return undefined;
+  if (file !== undefined) return file;
+  return existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined;
+}
+
+/**
+ * The data of a YAML file (an empty file is `{}`).
+ *
+ * @throws ConfigError when the file cannot be read or is not YAML, with the line
+ */
+export function readYamlFile(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new ConfigError(messages.configFileUnreadable(path, (error as Error).message), { cause: error });
   }
-  let data: unknown;
   try {
-    data = parseYaml(text);
+    return parseYaml(text) ?? {};
   } catch (error) {
     const detail = error instanceof YAMLParseError && error.linePos ? `line ${error.linePos[0].line}: ${error.message}` : (error as Error).message;
     throw new ConfigError(messages.configFileNotYaml(path, detail), { cause: error });
   }
-  return checkLayer(data ?? {}, path, (key) => key);
+}
+
+/**
+ * Checks data against a strict schema, as one layer of configuration.
+ *
+ * @throws ConfigError naming `where` and each offending key (as `nameOf` spells it), with its value
+ */
+export function checkLayer<T>(schema: z.ZodType<T>, data: unknown, where: string, nameOf: (key: string) => string = (key) => key): T {
+  const parsed = schema.safeParse(data, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(messages.configInvalid(where, describeLayerIssues(parsed.error, nameOf, schema)));
+}
+
+function readFileLayer(file: string | false | undefined): LiveCrewConfigInput {
+  const path = resolveConfigFile(file);
+  return path === undefined ? {} : checkLayer(ConfigLayerSchema, readYamlFile(path), path);
 }
 
 function readEnvLayer(env: Readonly<Record<string, string | undefined>>): LiveCrewConfigInput {
@@ -72,21 +98,16 @@ function readEnvLayer(env: Readonly<Record<string, string | undefined>>): LiveCr
     if (raw === undefined) continue;
     layer[key] = NUMERIC_KEYS.has(key) && /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw;
   }
-  return checkLayer(layer, 'environment', envName);
+  return checkLayer(ConfigLayerSchema, layer, 'environment', envName);
 }
 
 function envName(key: string): string {
   return ENV_PREFIX + key.toUpperCase();
 }
 
-function checkLayer(data: unknown, where: string, nameOf: (key: string) => string): LiveCrewConfigInput {
-  const parsed = ConfigLayerSchema.safeParse(data, { reportInput: true });
-  if (parsed.success) return parsed.data;
-  throw new ConfigError(messages.configInvalid(where, describeConfigIssues(parsed.error, nameOf)));
-}
-
-function describeConfigIssues(error: z.ZodError, nameOf: (key: string) => string): string {
-  const known = Object.keys(configShape).map(nameOf).join(', ');
+function describeLayerIssues(error: z.ZodError, nameOf: (key: string) => string, schema: z.ZodType): string {
+  const shape = (schema as unknown as { shape?: Record<string, unknown> }).shape ?? {};
+  const known = Object.keys(shape).map(nameOf).join(', ');
   return error.issues
     .flatMap((issue) => {
       if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `  ${nameOf(key)}: unknown key (known keys: ${known})`);

@@ -1,20 +1,22 @@
 import { CrewDefinitionError, DependencyCycleError } from '../errors.js';
 import { messages } from '../messages.js';
 import type { CrewClass, CrewDefinition, CrewGraph } from './crew-definition.js';
+import type { CrewKnobs } from './crew-knobs.js';
 import { readCrew } from './read-crew.js';
 
 /**
- * Reads crew classes into a checked `CrewGraph` in run order.
+ * Reads crew classes into a checked `CrewGraph` in run order. `overrides` are knobs per crew id
+ * that win over the `@Crew` options (from `<crew_id>.runtime.yaml`).
  *
  * @throws CrewDefinitionError listing every problem: classes without `@Crew`, bad ids and options,
  *   crews without handlers, bad `@OnEvent` kinds, duplicate ids, unknown crew dependencies.
  * @throws DependencyCycleError naming the cycle (`a -> b -> a`) of offset-0 crew dependencies.
  */
-export function buildCrewGraph(classes: readonly CrewClass[]): CrewGraph {
+export function buildCrewGraph(classes: readonly CrewClass[], overrides: ReadonlyMap<string, CrewKnobs> = new Map()): CrewGraph {
   const problems: string[] = [];
   const crews: CrewDefinition[] = [];
   for (const type of new Set(classes)) {
-    const { crew, problems: found } = readCrew(type);
+    const { crew, problems: found } = readCrew(type, (id) => overrides.get(id) ?? {});
     problems.push(...found);
     if (crew) crews.push(crew);
   }

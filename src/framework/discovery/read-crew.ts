@@ -6,29 +6,33 @@ import { CrewIdSchema, parseDependency, type Dependency } from '../model/depende
 import { isUserKind, KIND_PATTERN } from '../model/patterns.js';
 import { messages } from '../messages.js';
 import type { CrewClass, CrewDefinition, HandlerDefinition, HandlerTrigger } from './crew-definition.js';
+import { CrewKnobsSchema, KNOB_DEFAULTS, type CrewKnobs } from './crew-knobs.js';
 
-/** The default of `maxErrors`. */
-export const DEFAULT_MAX_ERRORS = 3;
+const CrewOptionsSchema = z.strictObject({ id: CrewIdSchema, ...CrewKnobsSchema.shape });
 
-const positiveInt = z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).positive({ error: 'must be > 0' });
+/** True for a class decorated with `@Crew` itself (not only through a parent). */
+export function isCrewClass(value: unknown): value is CrewClass {
+  return typeof value === 'function' && Reflect.hasOwnMetadata(CREW_METADATA, value);
+}
 
-const CrewOptionsSchema = z.strictObject({
-  id: CrewIdSchema,
-  maxErrors: positiveInt.default(DEFAULT_MAX_ERRORS),
-  waitPolicy: z.enum(['all', 'any', 'none']).default('all'),
-  sliceStride: positiveInt.default(1),
-  backlogPolicy: z.enum(['fifo', 'latest']).default('fifo'),
-  timeoutMs: positiveInt.optional(),
-});
+/** The id a `@Crew` class declares, if it declares a string one (checked later by `readCrew`). */
+export function declaredCrewId(type: CrewClass): string | undefined {
+  const id: unknown = (Reflect.getOwnMetadata(CREW_METADATA, type) as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' ? id : undefined;
+}
 
 /** A crew read from its metadata, or the problems that make it invalid. */
 export type ReadResult = { readonly crew: CrewDefinition; readonly problems: readonly string[] };
 
 /**
  * Reads one class's decorator metadata into a `CrewDefinition`, collecting every problem
- * instead of stopping at the first, so a user fixes them all in one go.
+ * instead of stopping at the first, so a user fixes them all in one go. Knobs resolve as
+ * defaults < `@Crew` options < `overrides` (a checked `<crew_id>.runtime.yaml`).
  */
-export function readCrew(type: CrewClass): ReadResult | { readonly crew?: undefined; readonly problems: readonly string[] } {
+export function readCrew(
+  type: CrewClass,
+  overrides: (id: string) => CrewKnobs = () => ({}),
+): ReadResult | { readonly crew?: undefined; readonly problems: readonly string[] } {
   const className = type.name || '(anonymous class)';
   const options: unknown = Reflect.getOwnMetadata(CREW_METADATA, type);
   if (options === undefined) return { problems: [messages.notACrew(className)] };
@@ -44,8 +48,9 @@ export function readCrew(type: CrewClass): ReadResult | { readonly crew?: undefi
   const dependencies = readDependencies(type, id, problems);
 
   // An invalid crew is still returned (with defaults), so the graph checks can report on it too.
-  const { maxErrors, waitPolicy, sliceStride, backlogPolicy, timeoutMs } = parsed.success ? parsed.data : CrewOptionsSchema.parse({ id: 'x' });
-  const crew: CrewDefinition = { id, type, className, handlers, dependencies, maxErrors, waitPolicy, sliceStride, backlogPolicy, timeoutMs };
+  const { id: _id, ...decoratorKnobs } = parsed.success ? parsed.data : { id };
+  const knobs = { ...KNOB_DEFAULTS, ...decoratorKnobs, ...overrides(id) };
+  const crew: CrewDefinition = { id, type, className, handlers, dependencies, ...knobs };
   return { crew, problems };
 }
 

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import type { BacklogPolicy, WaitPolicy } from './crew-definition.js';
+
+const positiveInt = z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).positive({ error: 'must be > 0' });
+
+/**
+ * The per-crew knobs of DESIGN §4, as `@Crew({...})` and `<crew_id>.runtime.yaml` both give
+ * them: one vocabulary, one set of rules.
+ */
+export const crewKnobsShape = {
+  maxErrors: positiveInt,
+  waitPolicy: z.enum(['all', 'any', 'none']),
+  sliceStride: positiveInt,
+  backlogPolicy: z.enum(['fifo', 'latest']),
+  timeoutMs: positiveInt,
+} as const;
+
+/** Knobs a source sets; the rest come from a lower source or the defaults. */
+export type CrewKnobs = Partial<{ -readonly [K in keyof typeof crewKnobsShape]: z.infer<(typeof crewKnobsShape)[K]> }>;
+
+/** Every knob resolved (`timeoutMs` undefined means no limit). */
+export interface ResolvedKnobs {
+  readonly maxErrors: number;
+  readonly waitPolicy: WaitPolicy;
+  readonly sliceStride: number;
+  readonly backlogPolicy: BacklogPolicy;
+  readonly timeoutMs: number | undefined;
+}
+
+/** The knobs of a crew that sets none. */
+export const KNOB_DEFAULTS: ResolvedKnobs = { maxErrors: 3, waitPolicy: 'all', sliceStride: 1, backlogPolicy: 'fifo', timeoutMs: undefined };
+
+/** A source of knobs: a strict partial object, so an unknown knob is an error. */
+export const CrewKnobsSchema = z.strictObject(crewKnobsShape).partial();
