@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { createLiveCrewApp } from '../index.js';
 import { loadCrewModule } from './load-crew-module.js';
 
@@ -10,6 +10,8 @@ interface RunOptions {
   summary?: boolean;
   journal?: string;
   replay?: string;
+  pace?: number;
+  live?: boolean;
 }
 
 /** `live-crew run <events> --crews <module>`: runs crews over an event file. */
@@ -23,6 +25,8 @@ export function registerRunCommand(program: Command): void {
     .option('--out <file>', 'write actions to this JSONL file instead of stdout')
     .option('--errors <file>', 'write error records to this JSONL file instead of stderr')
     .option('--summary', 'print the run summary as JSON on stderr when done')
+    .option('--pace <factor>', 'replay the file live at its recorded speed times factor (1 = real time, 10 = ten times faster)', parsePace)
+    .option('--live', 'live mode: wall-clock time closes slices too (for input arriving over time, e.g. on stdin)')
     .option('--journal <file>', 'record wall-clock decisions (call timeouts) to this JSONL file')
     .option('--replay <file>', 'repeat the decisions of a recorded journal, taking none from the clock')
     .action(async (events: string, options: RunOptions) => {
@@ -37,6 +41,8 @@ export function registerRunCommand(program: Command): void {
           ...(options.errors !== undefined ? { errors: options.errors } : {}),
           ...(options.journal !== undefined ? { journal: options.journal } : {}),
           ...(options.replay !== undefined ? { replay: options.replay } : {}),
+          ...(options.pace !== undefined ? { pace: options.pace } : {}),
+          ...(options.live ? { mode: 'live' as const } : {}),
         },
       });
       const stop = () => void app.stop();
@@ -44,4 +50,10 @@ export function registerRunCommand(program: Command): void {
       const summary = await app.run();
       if (options.summary) process.stderr.write(`${JSON.stringify({ summary })}\n`);
     });
+}
+
+function parsePace(value: string): number {
+  const pace = Number(value);
+  if (!Number.isFinite(pace) || pace <= 0) throw new InvalidArgumentError('must be a number > 0, e.g. 1 or 10');
+  return pace;
 }

@@ -15,6 +15,7 @@ import { CrewRunner } from './runtime/crew-runner.js';
 import { EventPipeline } from './runtime/event-pipeline.js';
 import { instantiateCrews } from './runtime/instantiate-crews.js';
 import { OutputBuffer } from './runtime/output-buffer.js';
+import { PacedEventSource } from './runtime/paced-event-source.js';
 import { scheduleCrews } from './scheduler/crew-schedule.js';
 import { SliceEngine } from './scheduler/slice-engine.js';
 import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG } from './tokens.js';
@@ -82,7 +83,7 @@ export interface LiveCrewApp {
   context(streamId: string): ContextSnapshot | undefined;
 }
 
-const systemClock: Clock = { now: () => Date.now() };
+const systemClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
 
 /**
  * Builds an app: resolves configuration (defaults < `live-config.yaml` < `LIVE_CREW_*` env <
@@ -124,7 +125,12 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
     { payloadMaxBytes: config.payload_max_bytes, contextMaxBytes: config.context_max_bytes },
     { journal, clock },
   );
-  const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: config.lateness_ms }, scheduleCrews(graph.crews), runner);
+  // A pace replays recorded input live; live mode lets wall time close slices.
+  const liveRate = config.mode === 'live' || config.pace !== null ? (config.pace ?? 1) : undefined;
+  const timing = { sliceMs: config.slice_ms, latenessMs: config.lateness_ms, liveRate, eager: config.eager_dispatch };
+  const engine = new SliceEngine(timing, scheduleCrews(graph.crews), runner, clock);
+  const input = config.pace !== null ? new PacedEventSource(source, config.pace, clock) : source;
+  const ticker = liveRate !== undefined ? { clock, intervalMs: Math.max(1, config.slice_ms / liveRate / 4) } : undefined;
   const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output);
 
   let running: Promise<RunSummary> | undefined;
@@ -136,7 +142,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const run = async (): Promise<RunSummary> => {
     const started = clock.now();
     try {
-      await pipeline.run(source, actions, errors, () => stopping);
+      await pipeline.run(input, actions, errors, () => stopping, ticker);
     } finally {
       await closeAdapters();
     }

@@ -99,10 +99,12 @@ export interface DecisionJournal {
   close(): Promise<void>;
 }
 
-/** Wall-clock time, injected so the engine can run on a fake clock in tests. */
+/** Wall-clock time, injected so live mode can run on a virtual clock in tests. */
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
+  /** Resolves once `ms` milliseconds of this clock have passed. */
+  sleep(ms: number): Promise<void>;
 }
 
 /** Builds an adapter for the run's configuration. */

@@ -30,6 +30,21 @@ export const configShape = {
   output: path,
   /** The error file (JSONL), or `-` for stderr. */
   errors: path,
+  /**
+   * `batch`: slices close by event time only (a file processed as fast as it is read). `live`:
+   * wall-clock progress closes slices too, so an idle stream still moves on.
+   */
+  mode: z.enum(['batch', 'live']),
+  /**
+   * In live mode, replay input at its recorded speed times this factor (1 = real time, 10 = ten
+   * times faster); null feeds events as they are read.
+   */
+  pace: z.number({ error: 'must be a number (a speed factor)' }).positive({ error: 'must be > 0' }).nullable(),
+  /**
+   * `true`: a call runs as soon as its inputs are decided (its event arrives, the previous slice
+   * is closed). `false`: every call waits for its slice to close: same output, higher latency.
+   */
+  eager_dispatch: z.boolean({ error: 'must be true or false' }),
   /** Where to record wall-clock decisions (JSONL), or null for nowhere. */
   journal: path.nullable(),
   /** A journal to replay: its decisions are repeated and none is taken from the clock. */
@@ -57,6 +72,9 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   input: '-',
   output: '-',
   errors: '-',
+  mode: 'batch',
+  pace: null,
+  eager_dispatch: true,
   journal: null,
   replay: null,
 };
@@ -65,4 +83,4 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
 export const ConfigLayerSchema = z.strictObject(configShape).partial();
 
 /** The keys whose values are numbers: env vars for them are converted before checking. */
-export const NUMERIC_KEYS: ReadonlySet<ConfigKey> = new Set(['slice_ms', 'lateness_ms', 'context_max_bytes', 'payload_max_bytes']);
+export const NUMERIC_KEYS: ReadonlySet<ConfigKey> = new Set(['slice_ms', 'lateness_ms', 'context_max_bytes', 'payload_max_bytes', 'pace']);

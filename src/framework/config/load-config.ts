@@ -96,9 +96,17 @@ function readEnvLayer(env: Readonly<Record<string, string | undefined>>): LiveCr
   for (const key of Object.keys(configShape) as ConfigKey[]) {
     const raw = env[envName(key)];
     if (raw === undefined) continue;
-    layer[key] = NUMERIC_KEYS.has(key) && /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw;
+    layer[key] = envValue(key, raw);
   }
   return checkLayer(ConfigLayerSchema, layer, 'environment', envName);
+}
+
+/** An env var's text as the value its key takes: numbers and booleans are converted when they read as such. */
+function envValue(key: ConfigKey, raw: string): unknown {
+  const text = raw.trim();
+  if (NUMERIC_KEYS.has(key) && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (key === 'eager_dispatch' && (text === 'true' || text === 'false')) return text === 'true';
+  return raw;
 }
 
 function envName(key: string): string {

@@ -2,13 +2,21 @@ import { ERROR_KIND, ErrorReason, UNKNOWN_STREAM } from '../model/error-record.j
 import type { EventDecoder } from '../model/event.js';
 import { STREAM_ID_PATTERN } from '../model/patterns.js';
 import { isPromiseLike } from '../maybe-async.js';
-import type { ActionSink, ErrorSink, EventSource, InputOrigin, InputRecord } from '../ports.js';
+import type { ActionSink, Clock, ErrorSink, EventSource, InputBatch, InputOrigin, InputRecord } from '../ports.js';
 import type { SliceEngine } from '../scheduler/slice-engine.js';
 import type { OutputBuffer } from './output-buffer.js';
 
 /** How much of a rejected input an error record keeps. */
 const MAX_INPUT_SHOWN = 1000;
 const EPOCH_ISO = new Date(0).toISOString();
+
+const TICK: unique symbol = Symbol('tick');
+
+/** How live mode ticks the engine. */
+export interface Ticker {
+  readonly clock: Clock;
+  readonly intervalMs: number;
+}
 
 /** Counts of what the pipeline took in. */
 export interface InputCounts {
@@ -37,21 +45,41 @@ export class EventPipeline {
 
   /**
    * Consumes the source to its end (or until `stopped()` says so after a batch), then closes
-   * every open slice and flushes.
+   * every open slice and flushes. With a `ticker` (live mode), the engine is ticked every
+   * `intervalMs` of clock time while the source has nothing, so idle streams close slices.
    */
-  async run(source: EventSource, actions: ActionSink, errors: ErrorSink, stopped: () => boolean): Promise<void> {
-    for await (const batch of source.batches()) {
-      const { origin, records } = batch;
-      for (let i = 0; i < records.length; i++) {
-        const done = this.#take(origin, records[i]!);
-        if (done !== undefined) await done;
+  async run(source: EventSource, actions: ActionSink, errors: ErrorSink, stopped: () => boolean, ticker?: Ticker): Promise<void> {
+    const batches = source.batches()[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await this.#nextBatch(batches, actions, errors, ticker);
+        if (next.done) break;
+        const { origin, records } = next.value;
+        for (let i = 0; i < records.length; i++) {
+          const done = this.#take(origin, records[i]!);
+          if (done !== undefined) await done;
+        }
+        await this.#output.flush(actions, errors);
+        if (stopped()) break;
       }
-      await this.#output.flush(actions, errors);
-      if (stopped()) break;
+    } finally {
+      await batches.return?.();
     }
     const finished = this.#engine.finish();
     if (finished !== undefined) await finished;
     await this.#output.flush(actions, errors);
+  }
+
+  /** The source's next batch; in live mode the engine ticks while it is awaited. */
+  async #nextBatch(batches: AsyncIterator<InputBatch>, actions: ActionSink, errors: ErrorSink, ticker: Ticker | undefined): Promise<IteratorResult<InputBatch>> {
+    const next = batches.next();
+    if (ticker === undefined) return next;
+    for (;;) {
+      const first = await Promise.race([next, ticker.clock.sleep(ticker.intervalMs).then((): typeof TICK => TICK)]);
+      if (first !== TICK) return first;
+      await this.#engine.tick();
+      await this.#output.flush(actions, errors);
+    }
   }
 
   #take(origin: InputOrigin, record: InputRecord): Promise<void> | undefined {

@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '../model/event.js';
-import type { MaybePromise } from '../ports.js';
+import type { Clock, MaybePromise } from '../ports.js';
 import { andThen, runInOrder } from '../maybe-async.js';
 import { applyBacklogPolicy, nextRunSlice, type CrewSchedule, type ScheduledDependency } from './crew-schedule.js';
 
@@ -28,6 +28,13 @@ export interface SliceTarget {
 export interface SliceTiming {
   readonly sliceMs: number;
   readonly latenessMs: number;
+  /**
+   * Live mode: how many ms of event time pass per ms of wall time (1 live, 10 for a replay ten
+   * times faster), so `tick()` closes slices as time passes. Undefined in batch mode.
+   */
+  readonly liveRate?: number;
+  /** False holds every call until its slice closes (no eager dispatch); the output is the same. Default true. */
+  readonly eager?: boolean;
 }
 
 /** What the engine keeps of one slice of one stream; kept after closing only for dependency look-back. */
@@ -56,6 +63,8 @@ interface StreamSlices {
   /** The lowest slice still open; every slice below it is closed and merged. */
   openFrom: number;
   readonly slices: Map<number, SliceState>;
+  /** Wall time when the first event arrived (live mode). */
+  readonly wallStart: number;
 }
 
 /** Which crews an event kind triggers, split by whether they may run at once. */
@@ -85,16 +94,21 @@ export class SliceEngine {
   readonly #timing: SliceTiming;
   readonly #crews: readonly CrewSchedule[];
   readonly #target: SliceTarget;
+  readonly #clock: Clock | undefined;
   readonly #streams = new Map<string, StreamSlices>();
   readonly #plans = new Map<string, KindPlan>();
   /** How many closed slices a dependency may look back at. */
   readonly #lookBack: number;
   #slicesClosed = 0;
 
-  constructor(timing: SliceTiming, crews: readonly CrewSchedule[], target: SliceTarget) {
+  /** @param clock - wall time, needed in live mode only */
+  constructor(timing: SliceTiming, crews: readonly CrewSchedule[], target: SliceTarget, clock?: Clock) {
+    if (timing.liveRate !== undefined && clock === undefined) throw new TypeError('live mode needs a clock');
     this.#timing = timing;
-    this.#crews = crews;
+    // Without eager dispatch, every crew waits for the close as an offset-0 dependency makes it.
+    this.#crews = timing.eager === false ? crews.map((crew) => ({ ...crew, waitsForClose: true, unconditional: false })) : crews;
     this.#target = target;
+    this.#clock = clock;
     this.#lookBack = Math.max(0, ...crews.flatMap((crew) => crew.dependencies.map((dep) => -dep.offset)));
   }
 
@@ -109,6 +123,22 @@ export class SliceEngine {
     const stream = this.#streams.get(streamId);
     if (stream === undefined) return this.#openStream(streamId, envelope);
     return this.#place(stream, envelope);
+  }
+
+  /**
+   * Live mode: advances every stream's watermark by the wall time passed since its first event,
+   * so slices close while a stream is idle. Does nothing in batch mode.
+   */
+  tick(): MaybePromise<void> {
+    const { liveRate, sliceMs, latenessMs } = this.#timing;
+    if (liveRate === undefined) return;
+    const now = this.#clock!.now();
+    const streams = [...this.#streams.values()];
+    return runInOrder(streams.length, (i) => {
+      const stream = streams[i]!;
+      const watermarkSlice = Math.floor(((now - stream.wallStart) * liveRate - latenessMs) / sliceMs);
+      return watermarkSlice > stream.openFrom ? this.#advance(stream, watermarkSlice) : undefined;
+    });
   }
 
   /** The input ended: every open slice closes, held and queued events run first. */
@@ -126,6 +156,7 @@ export class SliceEngine {
       // Lateness keeps the slices just before epoch0 open for stragglers.
       openFrom: Math.floor(-latenessMs / sliceMs),
       slices: new Map(),
+      wallStart: this.#clock?.now() ?? 0,
     };
     this.#streams.set(streamId, stream);
     return andThen(this.#target.openStream(streamId), () => this.#place(stream, envelope));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLOCK, Crew, DECISION_JOURNAL, JsonlDecisionJournal, OnEvent, type CrewContext, type Event } from '../../../src/index.js';
-import { createTestingApp } from '../../../src/testing.js';
+import { createTestingApp, ManualClock } from '../../../src/testing.js';
 
 const T0 = Date.parse('2024-05-01T12:00:00Z');
 const at = (ms: number, payload: Record<string, unknown> = {}) => ({ ts: new Date(T0 + ms).toISOString(), kind: 'tick', stream_id: 'm1', payload });
@@ -40,16 +40,16 @@ describe('timeoutMs (DESIGN §4)', () => {
   });
 
   it('times a synchronous call by the clock, and discards it when over', async () => {
-    let now = 0;
+    const clock = new ManualClock();
     @Crew({ id: 'busy', timeoutMs: 100 })
     class Busy {
       @OnEvent('tick')
       on(event: Event<{ cost: number }>, ctx: CrewContext): void {
-        now += event.payload.cost;
+        clock.advance(event.payload.cost);
         ctx.emit('done', { cost: event.payload.cost });
       }
     }
-    const t = await createTestingApp({ crews: [Busy], providers: [{ token: CLOCK, useValue: { now: () => now } }] });
+    const t = await createTestingApp({ crews: [Busy], providers: [{ token: CLOCK, useValue: clock }] });
     const r = await t.run([at(0, { cost: 50 }), at(1, { cost: 150 })]);
     expect(r.actions.map((a) => a.payload)).toEqual([{ cost: 50 }]);
     expect(r.errorsOf('timeout')).toHaveLength(1);

@@ -1,0 +1,59 @@
+import type { Clock, EventSource, InputBatch, InputRecord } from '../ports.js';
+
+/**
+ * Replays a source at its recorded speed times `pace`: each record is released when as much
+ * clock time has passed since the first as event time has between them, divided by `pace`
+ * (1 = real time, 10 = ten times faster). Records older than the first, or without a readable
+ * `ts`, are released at once; judging them is the decoder's job.
+ */
+export class PacedEventSource implements EventSource {
+  readonly #inner: EventSource;
+  readonly #pace: number;
+  readonly #clock: Clock;
+
+  constructor(inner: EventSource, pace: number, clock: Clock) {
+    this.#inner = inner;
+    this.#pace = pace;
+    this.#clock = clock;
+  }
+
+  async *batches(): AsyncGenerator<InputBatch> {
+    let start: { ts: number; wall: number } | undefined;
+    for await (const { origin, records } of this.#inner.batches()) {
+      let due: InputRecord[] = [];
+      for (const record of records) {
+        const ts = eventTimeOf(record);
+        if (ts !== undefined) {
+          start ??= { ts, wall: this.#clock.now() };
+          const wait = start.wall + (ts - start.ts) / this.#pace - this.#clock.now();
+          if (wait > 0) {
+            if (due.length > 0) yield { origin, records: due };
+            due = [];
+            await this.#clock.sleep(wait);
+          }
+        }
+        due.push(record);
+      }
+      if (due.length > 0) yield { origin, records: due };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}
+
+/** The event time of a record in ms, if it has a readable `ts`. */
+function eventTimeOf(record: InputRecord): number | undefined {
+  let value = record.value;
+  if (record.text !== undefined) {
+    try {
+      value = JSON.parse(record.text);
+    } catch {
+      return undefined;
+    }
+  }
+  const ts = typeof value === 'object' && value !== null ? (value as { ts?: unknown }).ts : undefined;
+  const ms = typeof ts === 'string' ? Date.parse(ts) : ts instanceof Date ? ts.getTime() : Number.NaN;
+  return Number.isFinite(ms) ? ms : undefined;
+}
