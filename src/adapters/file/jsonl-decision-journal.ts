@@ -42,8 +42,10 @@ export class JsonlDecisionJournal implements DecisionJournal {
     this.#out.write(`${JSON.stringify({ decision: key })}\n`);
   }
 
+  /** Ends the recording; a run that took no decision still leaves an (empty) journal to replay. */
   async close(): Promise<void> {
-    if (this.#out === undefined) return;
+    if (this.#recordTo === null) return;
+    this.#out ??= createWriteStream(this.#recordTo);
     this.#out.end();
     await once(this.#out, 'finish');
   }

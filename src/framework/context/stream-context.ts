@@ -3,46 +3,26 @@ import type { ContextSnapshot } from '../ports.js';
 /** Marks a key a crew deleted, so a deletion can win a merge like any write. */
 export const DELETED: unique symbol = Symbol('live-crew:deleted');
 
-/** One key's writes by one crew in one slice. */
-interface KeyWrites {
-  /** The value the crew wrote last, in call order: what its own later calls read. */
-  latest: unknown;
-  /** The write that wins the merge: the one of the latest event time, then arrival. */
-  winning: unknown;
-  winningTsMs: number;
-}
-
-/** What one crew wrote in one slice of one stream. */
+/**
+ * What one crew wrote in one slice of one stream: per key, its last write. A crew's calls in a
+ * slice run in arrival order and each reads the crew's earlier writes, so its last write is the
+ * value its own work built up; that is what it contributes to the merge.
+ */
 export class CrewSliceWrites {
-  readonly #keys = new Map<string, KeyWrites>();
+  readonly #latest = new Map<string, unknown>();
 
   /** The value the crew last wrote to `key` in this slice (`DELETED` for a deletion), if any. */
   latest(key: string): unknown {
-    return this.#keys.get(key)?.latest;
+    return this.#latest.get(key);
   }
 
-  record(key: string, value: unknown, tsMs: number): void {
-    const current = this.#keys.get(key);
-    if (current === undefined) {
-      this.#keys.set(key, { latest: value, winning: value, winningTsMs: tsMs });
-      return;
-    }
-    current.latest = value;
-    // Arrival breaks ties: a later write at the same event time wins.
-    if (tsMs >= current.winningTsMs) {
-      current.winning = value;
-      current.winningTsMs = tsMs;
-    }
+  record(key: string, value: unknown): void {
+    this.#latest.set(key, value);
   }
 
-  /** Every key with the value the crew last wrote (its own view). */
-  *latestEntries(): IterableIterator<[string, unknown]> {
-    for (const [key, writes] of this.#keys) yield [key, writes.latest];
-  }
-
-  /** Every key with the value that wins the merge. */
-  *winningEntries(): IterableIterator<[string, unknown]> {
-    for (const [key, writes] of this.#keys) yield [key, writes.winning];
+  /** Every key the crew wrote, with its last value. */
+  entries(): IterableIterator<[string, unknown]> {
+    return this.#latest.entries();
   }
 }
 
@@ -60,8 +40,9 @@ export interface MergedSlice {
 /**
  * The shared context of one stream: the merged snapshot of the last closed slice and the writes
  * of the slices still open. Handlers of slice n read S(n-1) (plus their own crew's writes in n);
- * closing n merges its writes, shallow per top-level key, last writer wins in crew run order,
- * then event time, then arrival (DESIGN §4), so the result never depends on timing.
+ * closing n merges its writes, shallow per top-level key: each crew's last write per key, crews
+ * applied in run order so the later crew wins. Arrival order is input, so the result never
+ * depends on timing.
  */
 export class StreamContext {
   #snapshot: ContextSnapshot;
@@ -115,7 +96,7 @@ export class StreamContext {
     const mergeOrder = new Set<string>();
     for (const writes of byCrew) {
       if (writes === undefined) continue;
-      for (const [key, value] of writes.winningEntries()) {
+      for (const [key, value] of writes.entries()) {
         if (value === DELETED) delete next[key];
         else next[key] = value;
         mergeOrder.delete(key);

@@ -71,9 +71,12 @@ export class CallScope implements CrewContext, ContextView {
     return this.#actions ?? NO_ACTIONS;
   }
 
-  /** The writes of this call in order, flat: `[key, value, key, value, ...]` (`DELETED` for a deletion). */
-  get writes(): readonly unknown[] | undefined {
-    return this.#writes;
+  /** Adds this call's writes to its crew's writes of the slice, where its next calls read them. */
+  commitWrites(): void {
+    const writes = this.#writes;
+    if (writes === undefined) return;
+    const target = this.#context.writesOf(this.slice, this.route.crew.index);
+    for (let i = 0; i < writes.length; i += 2) target.record(writes[i] as string, writes[i + 1]);
   }
 
   /** Ends the call: later emits and writes (from a handler that kept `ctx`) throw. */
@@ -136,7 +139,7 @@ export class CallScope implements CrewContext, ContextView {
       if (value === DELETED) delete view[key];
       else view[key] = value;
     };
-    for (const [key, value] of this.#crewWrites()?.latestEntries() ?? []) apply(key, value);
+    for (const [key, value] of this.#crewWrites()?.entries() ?? []) apply(key, value);
     const writes = this.#writes ?? [];
     for (let i = 0; i < writes.length; i += 2) apply(writes[i] as string, writes[i + 1]);
     return Object.freeze(view);

@@ -164,38 +164,30 @@ export class CrewRunner implements SliceTarget {
     }
     const scope = new CallScope(route, slice, envelope, context, this.#limits.payloadMaxBytes);
     const limit = crew.definition.timeoutMs;
-    if (limit === undefined) return this.#run(route, event, scope, context, slice, envelope, undefined);
+    if (limit === undefined) return this.#run(event, scope, undefined);
     const decision = timeoutDecision(route, envelope, slice);
     // A replay repeats the recorded run's timeouts and takes none from the clock.
     if (this.#journal.replaying) {
-      return this.#journal.has(decision) ? this.#timeOut(scope, limit, undefined) : this.#run(route, event, scope, context, slice, envelope, undefined);
+      return this.#journal.has(decision) ? this.#timeOut(scope, limit, undefined) : this.#run(event, scope, undefined);
     }
-    return this.#run(route, event, scope, context, slice, envelope, { limit, decision });
+    return this.#run(event, scope, { limit, decision });
   }
 
   /** Calls the handler; with a deadline, a call that runs past it is abandoned and journaled. */
-  #run(
-    route: Route,
-    event: Event,
-    scope: CallScope,
-    context: StreamContext,
-    slice: number,
-    envelope: EventEnvelope,
-    deadline: { readonly limit: number; readonly decision: string } | undefined,
-  ): MaybePromise<CallScope> {
+  #run(event: Event, scope: CallScope, deadline: { readonly limit: number; readonly decision: string } | undefined): MaybePromise<CallScope> {
     const started = deadline ? this.#clock.now() : 0;
     let result: unknown;
     try {
-      result = route.call(event, scope);
+      result = scope.route.call(event, scope);
     } catch (error) {
       return this.#fail(scope, error, ErrorReason.HandlerError);
     }
     if (!isPromiseLike(result)) {
       if (deadline && this.#clock.now() - started > deadline.limit) return this.#timeOut(scope, deadline.limit, deadline.decision);
-      return this.#succeed(scope, context, slice, envelope);
+      return this.#succeed(scope);
     }
     const settled = result.then(
-      () => this.#succeed(scope, context, slice, envelope),
+      () => this.#succeed(scope),
       (error: unknown) => this.#fail(scope, error, ErrorReason.HandlerError),
     );
     if (!deadline) return settled;
@@ -218,17 +210,12 @@ export class CrewRunner implements SliceTarget {
   }
 
   /** A call returned: its writes join the crew's writes of the slice; its error streak ends. */
-  #succeed(scope: CallScope, context: StreamContext, slice: number, envelope: EventEnvelope): CallScope {
+  #succeed(scope: CallScope): CallScope {
     // A call that settles after it was abandoned leaves no trace.
     if (scope.ended) return scope;
     scope.end();
-    const crew = scope.route.crew;
-    crew.consecutiveErrors = 0;
-    const writes = scope.writes;
-    if (writes !== undefined) {
-      const target = context.writesOf(slice, crew.index);
-      for (let i = 0; i < writes.length; i += 2) target.record(writes[i] as string, writes[i + 1], envelope.tsMs);
-    }
+    scope.route.crew.consecutiveErrors = 0;
+    scope.commitWrites();
     return scope;
   }
 

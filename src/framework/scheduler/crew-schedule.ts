@@ -17,14 +17,22 @@ export interface CrewSchedule {
   readonly waitPolicy: WaitPolicy;
   readonly sliceStride: number;
   readonly backlogPolicy: BacklogPolicy;
-  /** An offset-0 dependency is decided only when the slice closes, so the crew's calls wait for it. */
+  /**
+   * An offset-0 dependency is decided only when the slice closes, so the crew's calls wait for
+   * it, and what it gets then is a backlog (its backlog policy applies).
+   */
   readonly waitsForClose: boolean;
+  /** Its calls wait for the slice to close: `waitsForClose`, or eager dispatch is off. */
+  readonly holdsUntilClose: boolean;
   /** No dependency and stride 1: every triggering event runs at once. */
   readonly unconditional: boolean;
 }
 
-/** The schedules of crews given in run order. */
-export function scheduleCrews(crews: readonly CrewDefinition[]): CrewSchedule[] {
+/**
+ * The schedules of crews given in run order. With `eager` false every call is held until its
+ * slice closes; the output is the same.
+ */
+export function scheduleCrews(crews: readonly CrewDefinition[], eager = true): CrewSchedule[] {
   const indexOf = new Map(crews.map((crew, index) => [crew.id, index]));
   return crews.map((crew, index) => {
     const kinds = new Set<string>();
@@ -34,6 +42,7 @@ export function scheduleCrews(crews: readonly CrewDefinition[]): CrewSchedule[] 
       else for (const kind of handler.trigger.kinds) kinds.add(kind);
     }
     const dependencies = crew.dependencies.map((dep): ScheduledDependency => (dep.type === 'crew' ? { ...dep, crewIndex: indexOf.get(dep.crew)! } : dep));
+    const waitsForClose = dependencies.some((dep) => dep.offset === 0);
     return {
       id: crew.id,
       index,
@@ -43,8 +52,9 @@ export function scheduleCrews(crews: readonly CrewDefinition[]): CrewSchedule[] 
       waitPolicy: crew.waitPolicy,
       sliceStride: crew.sliceStride,
       backlogPolicy: crew.backlogPolicy,
-      waitsForClose: dependencies.some((dep) => dep.offset === 0),
-      unconditional: dependencies.length === 0 && crew.sliceStride === 1,
+      waitsForClose,
+      holdsUntilClose: waitsForClose || !eager,
+      unconditional: eager && dependencies.length === 0 && crew.sliceStride === 1,
     };
   });
 }

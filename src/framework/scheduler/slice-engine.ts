@@ -33,15 +33,15 @@ export interface SliceTiming {
    * times faster), so `tick()` closes slices as time passes. Undefined in batch mode.
    */
   readonly liveRate?: number;
-  /** False holds every call until its slice closes (no eager dispatch); the output is the same. Default true. */
-  readonly eager?: boolean;
 }
 
 /** What the engine keeps of one slice of one stream; kept after closing only for dependency look-back. */
 interface SliceState {
   /** Events that arrived before the slice became runnable, in arrival order. */
   queued: EventEnvelope[] | undefined;
-  /** Per crew: events held for the slice's opening (stride backlog) or closing (offset-0 dependencies). */
+  /** Per crew: events of earlier slices its stride skipped, delivered when this slice opens. */
+  backlog: Array<EventEnvelope[] | undefined> | undefined;
+  /** Per crew: events of this slice held until it closes (offset-0 dependencies, or eager dispatch off). */
   held: Array<EventEnvelope[] | undefined> | undefined;
   /** The kinds of the slice's events, for event dependencies. */
   readonly kinds: Set<string>;
@@ -105,8 +105,7 @@ export class SliceEngine {
   constructor(timing: SliceTiming, crews: readonly CrewSchedule[], target: SliceTarget, clock?: Clock) {
     if (timing.liveRate !== undefined && clock === undefined) throw new TypeError('live mode needs a clock');
     this.#timing = timing;
-    // Without eager dispatch, every crew waits for the close as an offset-0 dependency makes it.
-    this.#crews = timing.eager === false ? crews.map((crew) => ({ ...crew, waitsForClose: true, unconditional: false })) : crews;
+    this.#crews = crews;
     this.#target = target;
     this.#clock = clock;
     this.#lookBack = Math.max(0, ...crews.flatMap((crew) => crew.dependencies.map((dep) => -dep.offset)));
@@ -197,8 +196,10 @@ export class SliceEngine {
     const now: number[] = [];
     for (const crew of plan.crews) {
       const runSlice = nextRunSlice(slice, crew.sliceStride);
-      if (runSlice > slice) this.#hold(this.#state(stream, runSlice), crew, envelope);
-      else if (crew.waitsForClose) this.#hold(state, crew, envelope);
+      if (runSlice > slice) {
+        const later = this.#state(stream, runSlice);
+        later.backlog = hold(later.backlog, this.#crews.length, crew, envelope);
+      } else if (crew.holdsUntilClose) state.held = hold(state.held, this.#crews.length, crew, envelope);
       else if (this.#decide(stream, slice, state, crew).length === 0) now.push(crew.index);
       else this.#skip(state, crew, [envelope]);
     }
@@ -234,21 +235,32 @@ export class SliceEngine {
   #open(stream: StreamSlices, slice: number): MaybePromise<void> {
     const state = stream.slices.get(slice);
     if (state === undefined) return;
-    const backlog = this.#crews.filter((crew) => !crew.waitsForClose && state.held?.[crew.index] !== undefined);
+    const due = this.#crews.filter((crew) => !crew.waitsForClose && state.backlog?.[crew.index] !== undefined);
     const queued = state.queued ?? [];
     state.queued = undefined;
     return andThen(
-      runInOrder(backlog.length, (i) => this.#runHeld(stream, slice, state, backlog[i]!)),
+      runInOrder(due.length, (i) => {
+        const crew = due[i]!;
+        return this.#runHeld(stream, slice, state, crew, applyBacklogPolicy(take(state.backlog, crew), crew.backlogPolicy));
+      }),
       () => runInOrder(queued.length, (i) => this.#runnable(stream, slice, state, queued[i]!)),
     );
   }
 
-  /** Slice n closes: crews waiting for it run in run order, skips are reported, context merges. */
+  /**
+   * Slice n closes: crews holding events for it run in run order, skips are reported, context
+   * merges. A crew waiting on an offset-0 dependency gets its backlog and the slice's events as
+   * one backlog; events held only because eager dispatch is off all run, in order.
+   */
   #close(stream: StreamSlices, slice: number): MaybePromise<void> {
     const state = stream.slices.get(slice)!;
-    const waiting = this.#crews.filter((crew) => crew.waitsForClose && state.held?.[crew.index] !== undefined);
+    const waiting = this.#crews.filter((crew) => crew.holdsUntilClose && (state.held?.[crew.index] ?? state.backlog?.[crew.index]) !== undefined);
     return andThen(
-      runInOrder(waiting.length, (i) => this.#runHeld(stream, slice, state, waiting[i]!)),
+      runInOrder(waiting.length, (i) => {
+        const crew = waiting[i]!;
+        const events = [...take(state.backlog, crew), ...take(state.held, crew)];
+        return this.#runHeld(stream, slice, state, crew, crew.waitsForClose ? applyBacklogPolicy(events, crew.backlogPolicy) : events);
+      }),
       () => {
         for (const [crew, events] of state.skips) {
           this.#target.skipped(stream.id, slice, crew, state.decided[crew] ?? [], events);
@@ -260,10 +272,9 @@ export class SliceEngine {
     );
   }
 
-  /** Runs (or skips) what a crew held for this slice, as its backlog policy hands it over. */
-  #runHeld(stream: StreamSlices, slice: number, state: SliceState, crew: CrewSchedule): MaybePromise<void> {
-    const events = applyBacklogPolicy(state.held![crew.index]!, crew.backlogPolicy);
-    state.held![crew.index] = undefined;
+  /** Runs (or skips) the events a crew was holding for this slice. */
+  #runHeld(stream: StreamSlices, slice: number, state: SliceState, crew: CrewSchedule, events: readonly EventEnvelope[]): MaybePromise<void> {
+    if (events.length === 0) return;
     if (this.#decide(stream, slice, state, crew).length > 0) {
       this.#skip(state, crew, events);
       return;
@@ -300,11 +311,6 @@ export class SliceEngine {
     return stream.slices.get(target)?.kinds.has(dep.event) === true;
   }
 
-  #hold(state: SliceState, crew: CrewSchedule, envelope: EventEnvelope): void {
-    const held = (state.held ??= new Array<EventEnvelope[] | undefined>(this.#crews.length));
-    (held[crew.index] ??= []).push(envelope);
-  }
-
   #skip(state: SliceState, crew: CrewSchedule, events: readonly EventEnvelope[]): void {
     const skipped = state.skips.get(crew.index);
     if (skipped === undefined) state.skips.set(crew.index, [...events]);
@@ -314,7 +320,7 @@ export class SliceEngine {
   #state(stream: StreamSlices, slice: number): SliceState {
     let state = stream.slices.get(slice);
     if (state === undefined) {
-      state = { queued: undefined, held: undefined, kinds: new Set(), decided: new Array(this.#crews.length), skips: new Map(), hadEvents: false };
+      state = { queued: undefined, backlog: undefined, held: undefined, kinds: new Set(), decided: new Array(this.#crews.length), skips: new Map(), hadEvents: false };
       stream.slices.set(slice, state);
     }
     return state;
@@ -334,6 +340,20 @@ export class SliceEngine {
     }
     return plan;
   }
+}
+
+/** Adds an event to a crew's list in a per-crew table, creating what is missing. */
+function hold(table: Array<EventEnvelope[] | undefined> | undefined, crews: number, crew: CrewSchedule, envelope: EventEnvelope): Array<EventEnvelope[] | undefined> {
+  const lists = table ?? new Array<EventEnvelope[] | undefined>(crews);
+  (lists[crew.index] ??= []).push(envelope);
+  return lists;
+}
+
+/** Removes and returns a crew's list from a per-crew table. */
+function take(table: Array<EventEnvelope[] | undefined> | undefined, crew: CrewSchedule): EventEnvelope[] {
+  const list = table?.[crew.index] ?? [];
+  if (table !== undefined) table[crew.index] = undefined;
+  return list;
 }
 
 function describeDependency(dep: ScheduledDependency, slice: number): string {

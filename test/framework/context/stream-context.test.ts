@@ -2,16 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { DELETED, StreamContext } from '../../../src/framework/context/stream-context.js';
 
 describe('StreamContext', () => {
-  it('merges a slice: later crews in run order win, then later event time, then later arrival', () => {
+  it("merges a slice: each crew's last write in arrival order, later crews in run order winning", () => {
     const context = new StreamContext({ kept: 1 }, 2, 4096);
-    context.writesOf(0, 1).record('k', 'crew1', 10);
-    context.writesOf(0, 0).record('k', 'crew0-late-ts', 99);
-    context.writesOf(0, 0).record('j', 'ts20', 20);
-    context.writesOf(0, 0).record('j', 'ts10-arrived-later', 10);
-    context.writesOf(0, 0).record('i', 'first', 5);
-    context.writesOf(0, 0).record('i', 'second-same-ts', 5);
+    context.writesOf(0, 1).record('k', 'crew1');
+    context.writesOf(0, 0).record('k', 'crew0');
+    context.writesOf(0, 0).record('j', 'first');
+    context.writesOf(0, 0).record('j', 'second');
     const merged = context.close(0)!;
-    expect(merged.snapshot).toEqual({ kept: 1, k: 'crew1', j: 'ts20', i: 'second-same-ts' });
+    expect(merged.snapshot).toEqual({ kept: 1, k: 'crew1', j: 'second' });
     expect(Object.isFrozen(merged.snapshot)).toBe(true);
     expect(context.close(0)).toBeUndefined();
   });
@@ -19,17 +17,17 @@ describe('StreamContext', () => {
   it('reports the keys whose value changed', () => {
     const context = new StreamContext({ a: 1, b: 2 }, 1, 4096);
     const writes = context.writesOf(3, 0);
-    writes.record('a', 1, 0);
-    writes.record('b', DELETED, 0);
-    writes.record('c', 3, 0);
+    writes.record('a', 1);
+    writes.record('b', DELETED);
+    writes.record('c', 3);
     expect(context.close(3)).toMatchObject({ snapshot: { a: 1, c: 3 }, changed: ['b', 'c'], dropped: [] });
   });
 
   it('keeps the snapshot within maxBytes by undoing this slice\'s writes, last merged first', () => {
     const context = new StreamContext({ old: 'x'.repeat(20) }, 2, 80);
-    context.writesOf(0, 0).record('a', 'a'.repeat(20), 0);
-    context.writesOf(0, 1).record('b', 'b'.repeat(20), 0);
-    context.writesOf(0, 1).record('c', 'c'.repeat(20), 0);
+    context.writesOf(0, 0).record('a', 'a'.repeat(20));
+    context.writesOf(0, 1).record('b', 'b'.repeat(20));
+    context.writesOf(0, 1).record('c', 'c'.repeat(20));
     const merged = context.close(0)!;
     expect(merged.dropped).toEqual(['c', 'b']);
     expect(merged.snapshot).toEqual({ old: 'x'.repeat(20), a: 'a'.repeat(20) });
@@ -39,7 +37,7 @@ describe('StreamContext', () => {
 
   it('drops keys by name when even the previous snapshot is over the limit', () => {
     const context = new StreamContext({ a: 'a'.repeat(40), z: 'z'.repeat(40) }, 1, 60);
-    context.writesOf(0, 0).record('n', 1, 0);
+    context.writesOf(0, 0).record('n', 1);
     expect(context.close(0)!).toMatchObject({ dropped: ['n', 'z'], snapshot: { a: 'a'.repeat(40) } });
   });
 });

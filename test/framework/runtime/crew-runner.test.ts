@@ -70,9 +70,9 @@ describe('context visibility (DESIGN §4)', () => {
     expect(r.context('m1')).toEqual({ owner: 'zeta' });
   });
 
-  it('merges one crew\'s writes of a slice by event time, not arrival', async () => {
+  it("merges a crew's last write in arrival order: what its own calls built up, even from out-of-order events", async () => {
     const r = await (await createTestingApp({ crews: [Writer], config: { lateness_ms: 1000 } })).run([at(0, 'tick', { v: 1 }), at(300, 'tick', { v: 3 }), at(200, 'tick', { v: 2 })]);
-    expect(r.context('m1')).toEqual({ last: 3 });
+    expect(r.context('m1')).toEqual({ last: 2 });
   });
 
   it('deletes keys and lets a deletion win a merge', async () => {
