@@ -43,3 +43,31 @@ describe('examples', () => {
     expect(r.stderr).toMatch(/events: 3[\s\S]*\{ score: \{ home: 2, away: 1 \} \}/);
   });
 });
+
+describe('match-day example', () => {
+  // Relative to the repository root, as the README's command line has them (errors name the input path).
+  const CREWS = 'examples/match-day/dist/crews.js';
+  const EVENTS = 'examples/match-day/events.jsonl';
+
+  it('the generator writes the committed events', () => {
+    const r = node(['examples/match-day/dist/generate-events.js']);
+    expect(r.stdout).toBe(readFileSync(join(ROOT, EVENTS), 'utf8'));
+  });
+
+  it('runs with `npx live-crew run` as its README says, giving the pinned actions and errors', () => {
+    const r = node([join(ROOT, 'dist/cli/main.js'), 'run', EVENTS, '--crews', CREWS]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(readFileSync(join(ROOT, 'examples/match-day/expected-actions.jsonl'), 'utf8'));
+    expect(r.stderr).toBe(readFileSync(join(ROOT, 'examples/match-day/expected-errors.jsonl'), 'utf8'));
+  });
+
+  it('a paced live replay gives the same output as the batch run', () => {
+    const result = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'run', EVENTS, '--crews', CREWS, '--pace', '4000'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, LIVE_CREW_LATENESS_MS: '60000' },
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(readFileSync(join(ROOT, 'examples/match-day/expected-actions.jsonl'), 'utf8'));
+  });
+});
