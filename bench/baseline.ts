@@ -15,8 +15,11 @@ interface StreamState {
   pending: Map<string, unknown>;
 }
 
-/** Runs the loop; returns counts so no work can be optimised away. */
-export function runBaseline(lines: readonly string[]): { events: number; actions: number; bytes: number } {
+/**
+ * Runs the loop; returns counts so no work can be optimised away. With `withDependency`, the
+ * action also carries the total as of the previous slice, as the dependent bench crew's does.
+ */
+export function runBaseline(lines: readonly string[], withDependency = false): { events: number; actions: number; bytes: number } {
   const streams = new Map<string, StreamState>();
   const counts = new Map<string, number>();
   let events = 0;
@@ -49,7 +52,8 @@ export function runBaseline(lines: readonly string[]): { events: number; actions
     counts.set(kind, (counts.get(kind) ?? 0) + 1);
     const total = (stream.pending.get('total') ?? stream.snapshot['total'] ?? 0) as number;
     stream.pending.set('total', total + payload.v);
-    const json = `{"ts":"${ts}","kind":"seen","stream_id":"${streamId}","payload":${JSON.stringify({ v: payload.v })},"ttl_ms":5000}`;
+    const out = withDependency ? { v: payload.v, total: (stream.snapshot['total'] as number | undefined) ?? 0 } : { v: payload.v };
+    const json = `{"ts":"${ts}","kind":"seen","stream_id":"${streamId}","payload":${JSON.stringify(out)},"ttl_ms":5000}`;
     bytes += json.length;
     actions++;
   }

@@ -1,4 +1,4 @@
-import { Crew, OnEvent, type CrewContext, type Event } from 'live-crew';
+import { Crew, DependsOn, OnEvent, type CrewContext, type Event } from 'live-crew';
 
 /** The payload of a generated event. */
 export type Reading = { v: number };
@@ -32,4 +32,16 @@ export class Emitter {
   }
 }
 
+/** Emits an action for every event, with the total as of the previous slice: a dependency. */
+@Crew({ id: 'reporter' })
+@DependsOn({ crew: 'totaliser', offset: -1 })
+export class Reporter {
+  @OnEvent('*')
+  on(event: Event<Reading>, ctx: CrewContext): void {
+    ctx.emit('seen', { v: event.payload.v, total: ctx.context.get<number>('total') ?? 0 });
+  }
+}
+
 export const crews = [Counter, Totaliser, Emitter];
+/** The same work with the emitter depending on the totaliser and reading its merged total. */
+export const crewsWithDependency = [Counter, Totaliser, Reporter];

@@ -3,13 +3,16 @@
  * hand-written baseline doing the same work, in the same process, rounds interleaved so noise
  * hits both. Prints events/s of each and the ratio of their times.
  *
- *   npm run bench [-- --events 1000000 --rounds 3]
+ *   npm run bench [-- --events 1000000 --rounds 3] [-- --deps]
+ *
+ * `--deps` makes the emitting crew depend on the context-writing one (offset -1) and read its
+ * merged total: the dependency and merge paths of the engine, against the same by hand.
  */
 import 'reflect-metadata';
 import { ACTION_SINK, createLiveCrewApp, ERROR_SINK, EVENT_SOURCE, type EmittedAction, type EventSource, type InputBatch } from 'live-crew';
 import { CollectingErrorSink } from 'live-crew/testing';
 import { runBaseline } from './baseline.js';
-import { crews } from './crews.js';
+import { crews as plainCrews, crewsWithDependency } from './crews.js';
 import { eventLine } from './events.js';
 
 function arg(name: string, fallback: number): number {
@@ -19,6 +22,8 @@ function arg(name: string, fallback: number): number {
 
 const EVENTS = arg('events', 1_000_000);
 const ROUNDS = arg('rounds', 3);
+const WITH_DEPENDENCY = process.argv.includes('--deps');
+const crews = WITH_DEPENDENCY ? crewsWithDependency : plainCrews;
 
 /** Sums what a real sink would write, and nothing more. */
 class MeasuringSink {
@@ -70,7 +75,7 @@ async function runFramework(lines: readonly string[]): Promise<{ seconds: number
 
 function timeBaseline(lines: readonly string[]): number {
   const started = process.hrtime.bigint();
-  const result = runBaseline(lines);
+  const result = runBaseline(lines, WITH_DEPENDENCY);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (result.events !== lines.length) throw new Error('baseline run incomplete');
   return seconds;
@@ -92,7 +97,8 @@ for (let round = 0; round < ROUNDS; round++) {
 const f = median(framework);
 const b = median(baseline);
 const rate = (s: number) => Math.round(EVENTS / s).toLocaleString('en-US');
-console.log(`throughput: ${EVENTS.toLocaleString('en-US')} events, 3 crews (count, context read+write, emit), median of ${ROUNDS} rounds`);
+const emitter = WITH_DEPENDENCY ? 'emit with a dependency at -1 reading the merged total' : 'emit';
+console.log(`throughput: ${EVENTS.toLocaleString('en-US')} events, 3 crews (count, context read+write, ${emitter}), median of ${ROUNDS} rounds`);
 console.log(`  framework  ${rate(f).padStart(10)} events/s  (${f.toFixed(3)} s)`);
 console.log(`  baseline   ${rate(b).padStart(10)} events/s  (${b.toFixed(3)} s)`);
 console.log(`  framework time / baseline time = ${(f / b).toFixed(2)}x`);

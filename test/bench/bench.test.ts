@@ -16,6 +16,18 @@ describe('benchmarks', () => {
     expect(r.stdout).toMatch(/framework +[\d,]+ events\/s[\s\S]*baseline +[\d,]+ events\/s[\s\S]*framework time \/ baseline time = [\d.]+x/);
   });
 
+  it('throughput --deps runs the dependency variant', () => {
+    const r = bench('throughput.js', ['--events', '3000', '--rounds', '1', '--deps']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/with a dependency at -1[\s\S]*framework time \/ baseline time = [\d.]+x/);
+  });
+
+  it('latency runs the framework and the baseline at a paced rate and prints percentiles and the ratio', () => {
+    const r = bench('latency.js', ['--rate', '1000', '--seconds', '1']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/framework +p50 +[\d.]+ ms +p99 +[\d.]+ ms[\s\S]*baseline +p50[\s\S]*framework p99 \/ baseline p99 = [\d.]+x/);
+  });
+
   it('memory streams a generated file in a child process and prints its peak RSS', () => {
     const r = bench('memory.js', ['--lines', '3000']);
     expect(r.status).toBe(0);

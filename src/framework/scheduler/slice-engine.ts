@@ -63,6 +63,8 @@ interface StreamSlices {
   /** The lowest slice still open; every slice below it is closed and merged. */
   openFrom: number;
   readonly slices: Map<number, SliceState>;
+  /** The state last looked up: most events fall in the same slice as the one before. */
+  recent: { slice: number; state: SliceState } | undefined;
   /** Wall time when the first event arrived (live mode). */
   readonly wallStart: number;
 }
@@ -99,6 +101,8 @@ export class SliceEngine {
   readonly #plans = new Map<string, KindPlan>();
   /** How many closed slices a dependency may look back at. */
   readonly #lookBack: number;
+  /** Whether any crew has an event dependency, so slices must remember their kinds. */
+  readonly #tracksKinds: boolean;
   #slicesClosed = 0;
 
   /** @param clock - wall time, needed in live mode only */
@@ -109,6 +113,7 @@ export class SliceEngine {
     this.#target = target;
     this.#clock = clock;
     this.#lookBack = Math.max(0, ...crews.flatMap((crew) => crew.dependencies.map((dep) => -dep.offset)));
+    this.#tracksKinds = crews.some((crew) => crew.dependencies.some((dep) => dep.type === 'event'));
   }
 
   /** Slices closed so far, across streams, counting only slices that had events. */
@@ -155,6 +160,7 @@ export class SliceEngine {
       // Lateness keeps the slices just before epoch0 open for stragglers.
       openFrom: Math.floor(-latenessMs / sliceMs),
       slices: new Map(),
+      recent: undefined,
       wallStart: this.#clock?.now() ?? 0,
     };
     this.#streams.set(streamId, stream);
@@ -188,7 +194,7 @@ export class SliceEngine {
   /** An event of slice n, all slices below n being closed: each triggered crew runs, holds or skips it. */
   #runnable(stream: StreamSlices, slice: number, state: SliceState, envelope: EventEnvelope): MaybePromise<void> {
     state.hadEvents = true;
-    state.kinds.add(envelope.event.kind);
+    if (this.#tracksKinds) state.kinds.add(envelope.event.kind);
     const plan = this.#planFor(envelope.event.kind);
     if (plan.allAtOnce !== undefined) {
       return plan.allAtOnce.length > 0 ? this.#target.dispatch(stream.id, slice, envelope, plan.allAtOnce) : undefined;
@@ -318,17 +324,21 @@ export class SliceEngine {
   }
 
   #state(stream: StreamSlices, slice: number): SliceState {
+    const recent = stream.recent;
+    if (recent !== undefined && recent.slice === slice) return recent.state;
     let state = stream.slices.get(slice);
     if (state === undefined) {
       state = { queued: undefined, backlog: undefined, held: undefined, kinds: new Set(), decided: new Array(this.#crews.length), skips: new Map(), hadEvents: false };
       stream.slices.set(slice, state);
     }
+    stream.recent = { slice, state };
     return state;
   }
 
   /** Drops the state of closed slices no dependency can look back at any more. */
   #forgetBefore(stream: StreamSlices, slice: number): void {
     for (const key of stream.slices.keys()) if (key < slice) stream.slices.delete(key);
+    if (stream.recent !== undefined && stream.recent.slice < slice) stream.recent = undefined;
   }
 
   #planFor(kind: string): KindPlan {

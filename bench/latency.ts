@@ -1,0 +1,129 @@
+/**
+ * Latency: live mode at a fixed rate (default 10k events/s for 10 s) with the match-day crews;
+ * prints event→action latency p50 / p99 / max for the framework and for a hand-written handler
+ * fed by the same paced feed into the same sink, and the ratio of their p99.
+ *
+ *   npm run bench:latency [-- --rate 10000 --seconds 10]
+ */
+import 'reflect-metadata';
+import { performance } from 'node:perf_hooks';
+import { ACTION_SINK, createLiveCrewApp, ERROR_SINK, EVENT_SOURCE, type CrewClass, type EmittedAction, type EventSource, type InputBatch } from 'live-crew';
+import { CollectingErrorSink } from 'live-crew/testing';
+
+// The match-day example's crews, as built (this file runs from bench/dist).
+const { crews } = (await import(new URL('../../examples/match-day/dist/crews.js', import.meta.url).href)) as { crews: CrewClass[] };
+
+function arg(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+}
+
+const RATE = arg('rate', 10_000);
+const SECONDS = arg('seconds', 10);
+const T0 = Date.parse('2024-05-18T15:00:00Z');
+const KINDS = ['pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'shot', 'goal', 'card'];
+
+/** The i-th event: match-day kinds with goals and cards frequent enough to give many samples. */
+function eventLine(i: number): string {
+  const kind = KINDS[i % KINDS.length]!;
+  const team = i % 2 === 0 ? 'home' : 'away';
+  const payload = { team, player: `p${i % 11}`, minute: 1 + Math.floor(i / (RATE * 60)), on_target: true, colour: i % 18 === 8 ? 'red' : 'yellow' };
+  // Events are 1 ms of event time apart, so each action's ts names its event exactly. Above 1k
+  // events/s, event time then runs faster than the wall clock: slices close more often than in
+  // a real-time feed (a harder load, not an easier one).
+  return JSON.stringify({ ts: new Date(T0 + i).toISOString(), kind, stream_id: 'match_42', payload });
+}
+
+/** Releases the events due by now every millisecond, stamping when each arrived. */
+class PacedFeed implements EventSource {
+  readonly arrivals = new Map<string, number>();
+  constructor(private readonly lines: readonly string[]) {}
+  async *batches(): AsyncGenerator<InputBatch> {
+    const origin = { name: 'feed', locate: (n: number) => `feed:${n}` };
+    const start = performance.now();
+    let next = 0;
+    while (next < this.lines.length) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const due = Math.min(this.lines.length, Math.floor(((performance.now() - start) * RATE) / 1000));
+      if (due <= next) continue;
+      const now = performance.now();
+      const records = [];
+      for (; next < due; next++) {
+        const text = this.lines[next]!;
+        this.arrivals.set(text.slice(7, 31), now); // eventLine writes {"ts":"<24 characters>" first
+        records.push({ text, position: next + 1 });
+      }
+      yield { origin, records };
+    }
+  }
+  async close(): Promise<void> {}
+}
+
+/** Takes each action's latency from its event's arrival. */
+class LatencySink {
+  readonly samples: number[] = [];
+  constructor(private readonly arrivals: Map<string, number>) {}
+  write(actions: readonly EmittedAction[]): void {
+    const now = performance.now();
+    for (const { action } of actions) this.samples.push(now - this.arrivals.get(action.ts)!);
+  }
+  async close(): Promise<void> {}
+}
+
+async function runFramework(lines: readonly string[]): Promise<number[]> {
+  const feed = new PacedFeed(lines);
+  const sink = new LatencySink(feed.arrivals);
+  const app = await createLiveCrewApp({
+    crews,
+    configFile: false,
+    env: {},
+    config: { mode: 'live', context_max_bytes: 65_536 },
+    providers: [
+      { token: EVENT_SOURCE, useValue: feed },
+      { token: ACTION_SINK, useValue: sink },
+      { token: ERROR_SINK, useValue: new CollectingErrorSink() },
+    ],
+  });
+  await app.run();
+  return sink.samples;
+}
+
+/** The same work by hand: parse, check, keep the score, emit a commentary line and a goal overlay. */
+async function runBaseline(lines: readonly string[]): Promise<number[]> {
+  const feed = new PacedFeed(lines);
+  const sink = new LatencySink(feed.arrivals);
+  const score = { home: 0, away: 0 };
+  for await (const { records } of feed.batches()) {
+    const out: EmittedAction[] = [];
+    for (const { text } of records) {
+      const e = JSON.parse(text!) as { ts: string; kind: string; stream_id: string; payload: { team: 'home' | 'away'; player: string; minute: number; colour: string } };
+      if (typeof e.kind !== 'string' || typeof e.ts !== 'string' || !Number.isFinite(Date.parse(e.ts))) continue;
+      if (e.kind === 'goal') {
+        score[e.payload.team]++;
+        const action = { ts: e.ts, kind: 'overlay', stream_id: e.stream_id, payload: { team: e.payload.team, player: e.payload.player }, ttl_ms: 8000 };
+        out.push({ action, json: JSON.stringify(action) });
+      }
+      if (e.kind === 'goal' || e.kind === 'card') {
+        const action = { ts: e.ts, kind: 'commentary', stream_id: e.stream_id, payload: { line: `${e.payload.minute}' ${e.kind}`, score: { ...score } }, ttl_ms: 5000 };
+        out.push({ action, json: JSON.stringify(action) });
+      }
+    }
+    sink.write(out);
+  }
+  return sink.samples;
+}
+
+function describe(samples: number[]): { p50: number; p99: number; max: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
+}
+
+const lines = Array.from({ length: RATE * SECONDS }, (_, i) => eventLine(i));
+const framework = describe(await runFramework(lines));
+const baseline = describe(await runBaseline(lines));
+const ms = (x: number) => `${x.toFixed(3)} ms`.padStart(10);
+console.log(`latency: live mode, ${RATE.toLocaleString('en-US')} events/s for ${SECONDS} s (1 ms of event time apart), match-day crews; event arrival -> action at the sink`);
+console.log(`  framework  p50 ${ms(framework.p50)}  p99 ${ms(framework.p99)}  max ${ms(framework.max)}`);
+console.log(`  baseline   p50 ${ms(baseline.p50)}  p99 ${ms(baseline.p99)}  max ${ms(baseline.max)}`);
+console.log(`  framework p99 / baseline p99 = ${(framework.p99 / baseline.p99).toFixed(2)}x`);
