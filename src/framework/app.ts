@@ -128,7 +128,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   // A pace replays recorded input live; live mode lets wall time close slices.
   const liveRate = config.mode === 'live' || config.pace !== null ? (config.pace ?? 1) : undefined;
   const timing = { sliceMs: config.slice_ms, latenessMs: config.lateness_ms, liveRate };
-  const engine = new SliceEngine(timing, scheduleCrews(graph.crews, config.eager_dispatch), runner, clock);
+  const engine = new SliceEngine(timing, scheduleCrews(graph.crews, config.eager_dispatch), runner, clock, journal);
   const input = config.pace !== null ? new PacedEventSource(source, config.pace, clock) : source;
   const ticker = liveRate !== undefined ? { clock, intervalMs: Math.max(1, config.slice_ms / liveRate / 4) } : undefined;
   const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output);

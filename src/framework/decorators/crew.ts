@@ -13,9 +13,12 @@ export interface CrewOptions {
   /**
    * When the crew runs a slice whose dependencies (`@DependsOn`) are not all met: `'all'` (the
    * default) skips it, `'any'` runs if at least one is met, `'none'` always runs (dependencies
-   * then only order crews). A skipped slice is reported as `dependency_unmet`.
+   * then only order crews). `'timeout:<ms>'` runs with what is met after waiting at most `ms` of
+   * wall time: in live mode a crew held for an offset-0 dependency then runs before the slice
+   * closes; the decision is journaled, so a replay repeats it. A skipped slice is reported as
+   * `dependency_unmet`.
    */
-  waitPolicy?: 'all' | 'any' | 'none';
+  waitPolicy?: 'all' | 'any' | 'none' | `timeout:${number}`;
   /**
    * Run only on every N-th slice (n % N == 0). Events of the slices in between are delivered, in
    * arrival order, when the next run slice opens. Default 1.

@@ -14,8 +14,11 @@ export interface HandlerDefinition {
   readonly payload?: ZodType;
 }
 
-/** When a crew with dependencies runs a slice: all met, any met, or regardless (order only). */
-export type WaitPolicy = 'all' | 'any' | 'none';
+/**
+ * When a crew with dependencies runs a slice: all met, any met, regardless (order only), or
+ * `timeout:<ms>`: with what is met once `ms` of wall time have passed.
+ */
+export type WaitPolicy = 'all' | 'any' | 'none' | `timeout:${number}`;
 
 /** What a crew gets of a backlog (events delivered together): all in order, or the newest per kind. */
 export type BacklogPolicy = 'fifo' | 'latest';

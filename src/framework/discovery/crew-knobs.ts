@@ -9,7 +9,9 @@ const positiveInt = z.number({ error: 'must be a number' }).int({ error: 'must b
  */
 export const crewKnobsShape = {
   maxErrors: positiveInt,
-  waitPolicy: z.enum(['all', 'any', 'none']),
+  waitPolicy: z.union([z.enum(['all', 'any', 'none']), z.templateLiteral(['timeout:', z.number()]).refine((policy) => /^timeout:[1-9]\d*$/.test(policy))], {
+    error: "must be 'all', 'any', 'none' or 'timeout:<ms>' (ms a positive integer)",
+  }),
   sliceStride: positiveInt,
   backlogPolicy: z.enum(['fifo', 'latest']),
   timeoutMs: positiveInt,

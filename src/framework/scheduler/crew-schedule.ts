@@ -15,6 +15,8 @@ export interface CrewSchedule {
   readonly kinds: ReadonlySet<string>;
   readonly dependencies: readonly ScheduledDependency[];
   readonly waitPolicy: WaitPolicy;
+  /** With `timeout:<ms>`: the longest a held crew waits for its dependencies, in ms of wall time. */
+  readonly waitTimeoutMs: number | undefined;
   readonly sliceStride: number;
   readonly backlogPolicy: BacklogPolicy;
   /**
@@ -50,6 +52,7 @@ export function scheduleCrews(crews: readonly CrewDefinition[], eager = true): C
       kinds,
       dependencies,
       waitPolicy: crew.waitPolicy,
+      waitTimeoutMs: crew.waitPolicy.startsWith('timeout:') ? Number(crew.waitPolicy.slice('timeout:'.length)) : undefined,
       sliceStride: crew.sliceStride,
       backlogPolicy: crew.backlogPolicy,
       waitsForClose,

@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '../model/event.js';
-import type { Clock, MaybePromise } from '../ports.js';
+import type { Clock, DecisionJournal, MaybePromise } from '../ports.js';
 import { andThen, runInOrder } from '../maybe-async.js';
 import { applyBacklogPolicy, nextRunSlice, type CrewSchedule, type ScheduledDependency } from './crew-schedule.js';
 
@@ -49,6 +49,8 @@ interface SliceState {
   readonly decided: Array<readonly string[] | undefined>;
   /** Per crew that skips the slice: the events it did not process. */
   readonly skips: Map<number, EventEnvelope[]>;
+  /** Crews whose wait (`timeout:<ms>`) ended before the slice closed: their calls now run at once. */
+  readonly released: Set<number>;
   /** Whether any event ran in it (the summary counts such slices). */
   hadEvents: boolean;
 }
@@ -67,6 +69,15 @@ interface StreamSlices {
   recent: { slice: number; state: SliceState } | undefined;
   /** Wall time when the first event arrived (live mode). */
   readonly wallStart: number;
+}
+
+/** A crew held in an open slice under `timeout:<ms>`, and the wall time its wait ends. */
+interface WaitingCrew {
+  readonly stream: StreamSlices;
+  readonly slice: number;
+  readonly state: SliceState;
+  readonly crew: CrewSchedule;
+  readonly until: number;
 }
 
 /** Which crews an event kind triggers, split by whether they may run at once. */
@@ -104,14 +115,23 @@ export class SliceEngine {
   /** Whether any crew has an event dependency, so slices must remember their kinds. */
   readonly #tracksKinds: boolean;
   #slicesClosed = 0;
+  /** Events accepted so far: where in the input a wall-clock decision was taken. */
+  #accepted = 0;
+  readonly #journal: DecisionJournal | undefined;
+  /** Crews held under `timeout:<ms>` in an open slice, with the wall time their wait ends. */
+  readonly #waiting = new Set<WaitingCrew>();
 
-  /** @param clock - wall time, needed in live mode only */
-  constructor(timing: SliceTiming, crews: readonly CrewSchedule[], target: SliceTarget, clock?: Clock) {
+  /**
+   * @param clock - wall time, needed in live mode only
+   * @param journal - where wall-clock decisions are recorded, or replayed from
+   */
+  constructor(timing: SliceTiming, crews: readonly CrewSchedule[], target: SliceTarget, clock?: Clock, journal?: DecisionJournal) {
     if (timing.liveRate !== undefined && clock === undefined) throw new TypeError('live mode needs a clock');
     this.#timing = timing;
     this.#crews = crews;
     this.#target = target;
     this.#clock = clock;
+    this.#journal = journal;
     this.#lookBack = Math.max(0, ...crews.flatMap((crew) => crew.dependencies.map((dep) => -dep.offset)));
     this.#tracksKinds = crews.some((crew) => crew.dependencies.some((dep) => dep.type === 'event'));
   }
@@ -123,10 +143,14 @@ export class SliceEngine {
 
   /** Takes the next event in arrival order. */
   accept(envelope: EventEnvelope): MaybePromise<void> {
-    const streamId = envelope.event.stream_id;
-    const stream = this.#streams.get(streamId);
-    if (stream === undefined) return this.#openStream(streamId, envelope);
-    return this.#place(stream, envelope);
+    const released = this.#waiting.size > 0 && this.#journal?.replaying ? this.#releaseReplayed() : undefined;
+    return andThen(released, () => {
+      this.#accepted++;
+      const streamId = envelope.event.stream_id;
+      const stream = this.#streams.get(streamId);
+      if (stream === undefined) return this.#openStream(streamId, envelope);
+      return this.#place(stream, envelope);
+    });
   }
 
   /**
@@ -138,11 +162,35 @@ export class SliceEngine {
     if (liveRate === undefined) return;
     const now = this.#clock!.now();
     const streams = [...this.#streams.values()];
-    return runInOrder(streams.length, (i) => {
+    const advanced = runInOrder(streams.length, (i) => {
       const stream = streams[i]!;
       const watermarkSlice = Math.floor(((now - stream.wallStart) * liveRate - latenessMs) / sliceMs);
       return watermarkSlice > stream.openFrom ? this.#advance(stream, watermarkSlice) : undefined;
     });
+    return andThen(advanced, () => this.#releaseDue(now));
+  }
+
+  /** Live mode: crews whose wait has run out run what they hold now; the decision is journaled. */
+  #releaseDue(now: number): MaybePromise<void> {
+    if (this.#journal?.replaying) return;
+    const due = [...this.#waiting].filter((waiting) => waiting.until <= now);
+    return runInOrder(due.length, (i) => {
+      void this.#journal?.record(waitDecision(due[i]!, this.#accepted));
+      return this.#release(due[i]!);
+    });
+  }
+
+  /** Replay: releases the waits the recorded run ended at this point of the input. */
+  #releaseReplayed(): MaybePromise<void> {
+    const due = [...this.#waiting].filter((waiting) => this.#journal!.has(waitDecision(waiting, this.#accepted)));
+    return runInOrder(due.length, (i) => this.#release(due[i]!));
+  }
+
+  #release(waiting: WaitingCrew): MaybePromise<void> {
+    this.#waiting.delete(waiting);
+    const { stream, slice, state, crew } = waiting;
+    state.released.add(crew.index);
+    return this.#runHeld(stream, slice, state, crew, applyBacklogPolicy(take(state.held, crew), crew.backlogPolicy));
   }
 
   /** The input ended: every open slice closes, held and queued events run first. */
@@ -205,7 +253,10 @@ export class SliceEngine {
       if (runSlice > slice) {
         const later = this.#state(stream, runSlice);
         later.backlog = hold(later.backlog, this.#crews.length, crew, envelope);
-      } else if (crew.holdsUntilClose) state.held = hold(state.held, this.#crews.length, crew, envelope);
+      } else if (crew.holdsUntilClose && !state.released.has(crew.index)) {
+        state.held = hold(state.held, this.#crews.length, crew, envelope);
+        this.#startWait(stream, slice, state, crew);
+      }
       else if (this.#decide(stream, slice, state, crew).length === 0) now.push(crew.index);
       else this.#skip(state, crew, [envelope]);
     }
@@ -260,6 +311,7 @@ export class SliceEngine {
    */
   #close(stream: StreamSlices, slice: number): MaybePromise<void> {
     const state = stream.slices.get(slice)!;
+    for (const waiting of this.#waiting) if (waiting.state === state) this.#waiting.delete(waiting);
     const waiting = this.#crews.filter((crew) => crew.holdsUntilClose && (state.held?.[crew.index] ?? state.backlog?.[crew.index]) !== undefined);
     return andThen(
       runInOrder(waiting.length, (i) => {
@@ -290,13 +342,22 @@ export class SliceEngine {
     return runInOrder(events.length, (i) => this.#target.dispatch(stream.id, slice, events[i]!, only));
   }
 
+  /** A crew held for an offset-0 dependency under `timeout:<ms>` waits at most that long (live mode). */
+  #startWait(stream: StreamSlices, slice: number, state: SliceState, crew: CrewSchedule): void {
+    if (crew.waitTimeoutMs === undefined || !crew.waitsForClose || this.#timing.liveRate === undefined) return;
+    for (const waiting of this.#waiting) if (waiting.state === state && waiting.crew === crew) return;
+    this.#waiting.add({ stream, slice, state, crew, until: this.#clock!.now() + crew.waitTimeoutMs });
+  }
+
   /** A crew's unmet dependencies in a slice, per its wait policy ([] = it runs); decided once per slice. */
   #decide(stream: StreamSlices, slice: number, state: SliceState, crew: CrewSchedule): readonly string[] {
     let unmet = state.decided[crew.index];
     if (unmet === undefined) {
       const missing = crew.dependencies.filter((dep) => !this.#satisfied(stream, slice, dep));
       const met = crew.dependencies.length - missing.length;
-      const decisive = crew.waitPolicy === 'none' || (crew.waitPolicy === 'any' && (met > 0 || crew.dependencies.length === 0));
+      // `timeout:<ms>` runs with what is met: by now waiting would not change it.
+      const decisive =
+        crew.waitPolicy === 'none' || crew.waitTimeoutMs !== undefined || (crew.waitPolicy === 'any' && (met > 0 || crew.dependencies.length === 0));
       unmet = decisive ? [] : missing.map((dep) => describeDependency(dep, slice + dep.offset));
       state.decided[crew.index] = unmet;
     }
@@ -328,7 +389,16 @@ export class SliceEngine {
     if (recent !== undefined && recent.slice === slice) return recent.state;
     let state = stream.slices.get(slice);
     if (state === undefined) {
-      state = { queued: undefined, backlog: undefined, held: undefined, kinds: new Set(), decided: new Array(this.#crews.length), skips: new Map(), hadEvents: false };
+      state = {
+        queued: undefined,
+        backlog: undefined,
+        held: undefined,
+        kinds: new Set(),
+        decided: new Array(this.#crews.length),
+        skips: new Map(),
+        released: new Set(),
+        hadEvents: false,
+      };
       stream.slices.set(slice, state);
     }
     stream.recent = { slice, state };
@@ -364,6 +434,11 @@ function take(table: Array<EventEnvelope[] | undefined> | undefined, crew: CrewS
   const list = table?.[crew.index] ?? [];
   if (table !== undefined) table[crew.index] = undefined;
   return list;
+}
+
+/** The journal key of a wait ended early: which crew, which slice, after how many input events. */
+function waitDecision(waiting: WaitingCrew, accepted: number): string {
+  return `wait:${waiting.crew.id}:${waiting.stream.id}:${waiting.slice}:${accepted}`;
 }
 
 function describeDependency(dep: ScheduledDependency, slice: number): string {

@@ -431,11 +431,25 @@ describe('dependencies (DESIGN §4)', () => {
     ]);
   });
 
+  it("waitPolicy 'timeout:<ms>' runs with what is met instead of skipping", async () => {
+    @Crew({ id: 'patient', waitPolicy: 'timeout:50' })
+    @DependsOn({ crew: 'score_tracker', offset: -1 })
+    class Patient {
+      @OnEvent('tick')
+      on(_e: Event, ctx: CrewContext): void {
+        ctx.emit('went_ahead', { slice: ctx.slice });
+      }
+    }
+    const r = await (await createTestingApp({ crews: [Patient, ScoreTracker] })).run([at(0, 'goal', {}), at(600, 'tick')]);
+    expect(r.actions.map((a) => a.payload)).toEqual([{ slice: 1 }]);
+    expect(r.errorsOf('dependency_unmet')).toEqual([]);
+  });
+
   it('rejects bad knob values at start', async () => {
     @Crew({ id: 'knobs', waitPolicy: 'some', sliceStride: 0, backlogPolicy: 'lifo' } as never)
     class Knobs {
       @OnEvent('tick') on(): void {}
     }
-    await expect(createTestingApp({ crews: [Knobs] })).rejects.toThrow(/waitPolicy: .*"all".*sliceStride: must be > 0.*backlogPolicy: .*"fifo"/s);
+    await expect(createTestingApp({ crews: [Knobs] })).rejects.toThrow(/waitPolicy: must be 'all', 'any', 'none' or 'timeout:<ms>'.*sliceStride: must be > 0.*backlogPolicy: .*"fifo"/s);
   });
 });

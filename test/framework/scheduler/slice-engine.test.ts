@@ -5,6 +5,7 @@ import type { DependencyInput } from '../../../src/framework/model/dependency.js
 import { parseDependency, type Dependency } from '../../../src/framework/model/dependency.js';
 import { scheduleCrews } from '../../../src/framework/scheduler/crew-schedule.js';
 import { SliceEngine, type EventEnvelope, type SliceTarget } from '../../../src/framework/scheduler/slice-engine.js';
+import type { Clock, DecisionJournal } from '../../../src/framework/ports.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
 const origin = { name: 'test', locate: (p: number) => `test:${p}` };
@@ -45,7 +46,12 @@ function crew(id: string, options: Partial<Pick<CrewDefinition, 'waitPolicy' | '
  * Records what the engine asks for, in order; `async` makes every call resolve later. With one
  * crew, dispatches are recorded as `dispatch`; with several, as a `run` per crew.
  */
-function recorder(async = false, crews: readonly CrewDefinition[] = [crew('only')], disabled: ReadonlySet<string> = new Set()) {
+function recorder(
+  async = false,
+  crews: readonly CrewDefinition[] = [crew('only')],
+  disabled: ReadonlySet<string> = new Set(),
+  live?: { clock: Clock; journal: DecisionJournal },
+) {
   const steps: Step[] = [];
   const maybe = () => (async ? new Promise<void>((resolve) => setTimeout(resolve, 1)) : undefined);
   const at = (env: EventEnvelope) => (env.event.payload as { at: number }).at;
@@ -61,7 +67,7 @@ function recorder(async = false, crews: readonly CrewDefinition[] = [crew('only'
     skipped: (id, slice, i, unmet, events) => void steps.push(['skip', id, slice, crews[i]!.id, [...unmet], events.map(at)]),
     isDisabled: (i) => disabled.has(crews[i]!.id),
   };
-  const engine = (timing: { sliceMs: number; latenessMs: number }) => new SliceEngine(timing, scheduleCrews(crews), target);
+  const engine = (timing: { sliceMs: number; latenessMs: number; liveRate?: number }) => new SliceEngine(timing, scheduleCrews(crews), target, live?.clock, live?.journal);
   return { steps, target, engine };
 }
 
@@ -300,4 +306,69 @@ describe('SliceEngine dependencies and knobs (DESIGN §4)', () => {
       [4, 2100], // slice 4's own event runs as it arrives
     ]);
   });
+});
+
+describe("SliceEngine waitPolicy 'timeout:<ms>' (DESIGN §4)", () => {
+  const crews = [crew('a'), crew('b', { deps: [{ crew: 'a', offset: 0 }], waitPolicy: 'timeout:100' })];
+
+  /** A journal in memory. */
+  function memoryJournal(replay: readonly string[] | undefined) {
+    const recorded: string[] = [];
+    const journal: DecisionJournal = {
+      replaying: replay !== undefined,
+      has: (key) => replay?.includes(key) ?? false,
+      record: (key) => void recorded.push(key),
+      close: async () => {},
+    };
+    return { journal, recorded };
+  }
+
+  it('in live mode a held crew stops waiting after ms of wall time and runs before the slice closes; the decision is journaled', async () => {
+    let now = 0;
+    const clock: Clock = { now: () => now, sleep: async () => {} };
+    const { journal, recorded } = memoryJournal(undefined);
+    const { steps, engine: make } = recorder(false, crews, new Set(), { clock, journal });
+    const engine = make({ sliceMs: 500, latenessMs: 0, liveRate: 1 });
+    await engine.accept(envelope(0));
+    await engine.accept(envelope(10));
+    now = 50;
+    await engine.tick();
+    expect(steps.filter((s) => s[0] === 'run').map((s) => s[4])).toEqual(['a', 'a']);
+    now = 150;
+    await engine.tick();
+    await engine.accept(envelope(200));
+    await engine.finish();
+    expect(without(steps)).toEqual([
+      ['run', 's1', 0, 0, 'a'],
+      ['run', 's1', 0, 10, 'a'],
+      ['run', 's1', 0, 0, 'b'],
+      ['run', 's1', 0, 10, 'b'],
+      ['run', 's1', 0, 200, 'a'],
+      ['run', 's1', 0, 200, 'b'],
+      ['close', 's1', 0],
+    ]);
+    expect(recorded).toEqual(['wait:b:s1:0:2']);
+  });
+
+  it('a replay with the journal releases the wait at the same point of the input, without the clock', async () => {
+    const clock: Clock = { now: () => 0, sleep: async () => {} };
+    const { journal } = memoryJournal(['wait:b:s1:0:2']);
+    const { steps, engine: make } = recorder(false, crews, new Set(), { clock, journal });
+    const engine = make({ sliceMs: 500, latenessMs: 0, liveRate: 1 });
+    for (const e of [envelope(0), envelope(10), envelope(200)]) await engine.accept(e);
+    await engine.finish();
+    expect(without(steps)).toEqual([
+      ['run', 's1', 0, 0, 'a'],
+      ['run', 's1', 0, 10, 'a'],
+      ['run', 's1', 0, 0, 'b'],
+      ['run', 's1', 0, 10, 'b'],
+      ['run', 's1', 0, 200, 'a'],
+      ['run', 's1', 0, 200, 'b'],
+      ['close', 's1', 0],
+    ]);
+  });
+
+  function without(steps: Step[]) {
+    return steps.filter((s) => s[0] !== 'open');
+  }
 });
