@@ -143,14 +143,17 @@ export class SliceEngine {
 
   /** Takes the next event in arrival order. */
   accept(envelope: EventEnvelope): MaybePromise<void> {
-    const released = this.#waiting.size > 0 && this.#journal?.replaying ? this.#releaseReplayed() : undefined;
-    return andThen(released, () => {
-      this.#accepted++;
-      const streamId = envelope.event.stream_id;
-      const stream = this.#streams.get(streamId);
-      if (stream === undefined) return this.#openStream(streamId, envelope);
-      return this.#place(stream, envelope);
-    });
+    // A replay first ends the waits the recorded run ended at this point of the input.
+    if (this.#waiting.size > 0 && this.#journal?.replaying) return andThen(this.#releaseReplayed(), () => this.#take(envelope));
+    return this.#take(envelope);
+  }
+
+  #take(envelope: EventEnvelope): MaybePromise<void> {
+    this.#accepted++;
+    const streamId = envelope.event.stream_id;
+    const stream = this.#streams.get(streamId);
+    if (stream === undefined) return this.#openStream(streamId, envelope);
+    return this.#place(stream, envelope);
   }
 
   /**
@@ -256,8 +259,7 @@ export class SliceEngine {
       } else if (crew.holdsUntilClose && !state.released.has(crew.index)) {
         state.held = hold(state.held, this.#crews.length, crew, envelope);
         this.#startWait(stream, slice, state, crew);
-      }
-      else if (this.#decide(stream, slice, state, crew).length === 0) now.push(crew.index);
+      } else if (this.#decide(stream, slice, state, crew).length === 0) now.push(crew.index);
       else this.#skip(state, crew, [envelope]);
     }
     return now.length > 0 ? this.#target.dispatch(stream.id, slice, envelope, now) : undefined;
