@@ -50,4 +50,6 @@ export { JsonlSink } from './adapters/file/jsonl-sink.js';
 export { fileActionSink, fileErrorSink } from './adapters/file/file-sinks.js';
 export { consoleActionSink, consoleErrorSink } from './adapters/console/console-sinks.js';
 export { MemoryContextBackend } from './adapters/memory/memory-context-backend.js';
+export { RedisContextBackend, type RedisContextBackendOptions } from './adapters/redis/redis-context-backend.js';
+export { JetStreamContextBackend, type JetStreamContextBackendOptions } from './adapters/nats/jetstream-context-backend.js';
 export { JsonlDecisionJournal, type JsonlDecisionJournalOptions } from './adapters/file/jsonl-decision-journal.js';

@@ -8,6 +8,8 @@ import { fileActionSink, fileErrorSink } from './file/file-sinks.js';
 import { FileEventSource } from './file/file-event-source.js';
 import { JsonlDecisionJournal } from './file/jsonl-decision-journal.js';
 import { MemoryContextBackend } from './memory/memory-context-backend.js';
+import { JetStreamContextBackend } from './nats/jetstream-context-backend.js';
+import { RedisContextBackend } from './redis/redis-context-backend.js';
 
 /** The path that means the standard stream (stdin, stdout or stderr). */
 const STANDARD_STREAM = '-';
@@ -16,4 +18,6 @@ registerAdapter('source', 'file', (config) => new FileEventSource(config.input))
 registerAdapter('actions', 'file', (config) => (config.output === STANDARD_STREAM ? consoleActionSink() : fileActionSink(config.output)));
 registerAdapter('errors', 'file', (config) => (config.errors === STANDARD_STREAM ? consoleErrorSink() : fileErrorSink(config.errors)));
 registerAdapter('context', 'memory', () => new MemoryContextBackend());
+registerAdapter('context', 'redis', (config) => new RedisContextBackend(config.redis_url));
+registerAdapter('context', 'jetstream', (config) => new JetStreamContextBackend(config.nats_url));
 registerAdapter('journal', 'file', (config) => new JsonlDecisionJournal({ recordTo: config.journal, replayFrom: config.replay }));

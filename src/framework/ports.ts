@@ -70,17 +70,19 @@ export interface ErrorSink {
 export type ContextSnapshot = Readonly<Record<string, unknown>>;
 
 /**
- * Keeps each stream's merged context. The core merges diffs (DESIGN §4) and hands every new
- * snapshot to the backend; a backend may persist it so a restarted process resumes from it.
+ * Keeps each stream's merged context. The core merges writes (DESIGN §4) and hands every new
+ * snapshot to the backend; a backend that persists it lets a restarted process resume from it.
+ * Every backend passes the same contract suite (`test/integration/context-backend-contract.ts`).
  */
 export interface ContextBackend {
   /** The last committed snapshot of a stream, or undefined when it has none. */
   load(streamId: string): MaybePromise<ContextSnapshot | undefined>;
   /**
-   * Stores S(slice), the snapshot after merging slice `slice`. `changed` lists the top-level
-   * keys that differ from the previous snapshot, for backends that write key by key.
+   * Stores S(slice), the snapshot after merging slice `slice`, atomically. A commit of a slice at
+   * or below the last committed one is ignored, so a re-run after a crash never rolls context
+   * back; concurrent writers never interleave (a conflict is retried, no write is lost).
    */
-  commit(streamId: string, slice: number, snapshot: ContextSnapshot, changed: readonly string[]): MaybePromise<void>;
+  commit(streamId: string, slice: number, snapshot: ContextSnapshot): MaybePromise<void>;
   close(): Promise<void>;
 }
 

@@ -5,14 +5,15 @@ import type { ContextBackend, ContextSnapshot } from '../../framework/ports.js';
  * given the same instance again resumes from the snapshots it holds.
  */
 export class MemoryContextBackend implements ContextBackend {
-  readonly #snapshots = new Map<string, ContextSnapshot>();
+  readonly #committed = new Map<string, { readonly slice: number; readonly snapshot: ContextSnapshot }>();
 
   load(streamId: string): ContextSnapshot | undefined {
-    return this.#snapshots.get(streamId);
+    return this.#committed.get(streamId)?.snapshot;
   }
 
-  commit(streamId: string, _slice: number, snapshot: ContextSnapshot): void {
-    this.#snapshots.set(streamId, snapshot);
+  commit(streamId: string, slice: number, snapshot: ContextSnapshot): void {
+    const current = this.#committed.get(streamId);
+    if (current === undefined || slice > current.slice) this.#committed.set(streamId, { slice, snapshot });
   }
 
   async close(): Promise<void> {}

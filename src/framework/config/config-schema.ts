@@ -20,8 +20,12 @@ export const configShape = {
   payload_max_bytes: positiveInt('bytes'),
   /** Where events come from and actions go. */
   transport: z.enum(['file']),
-  /** Where shared context is kept. */
-  kv_backend: z.enum(['memory']),
+  /** Where shared context is kept: in process, in Redis, or in JetStream KV buckets. */
+  kv_backend: z.enum(['memory', 'redis', 'jetstream']),
+  /** The NATS server(s) for `jetstream`. */
+  nats_url: z.string().regex(/^(nats|tls|ws|wss):\/\/\S+$/, { error: 'must be a nats:// (or tls://, ws://) URL' }),
+  /** The Redis server for `redis`. */
+  redis_url: z.string().regex(/^rediss?:\/\/\S+$/, { error: 'must be a redis:// (or rediss://) URL' }),
   /** Who decides slice boundaries and readiness. */
   scheduler: z.enum(['memory']),
   /** The event file (`.json` array or `.jsonl`), or `-` for stdin. */
@@ -68,6 +72,8 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   payload_max_bytes: 65_536,
   transport: 'file',
   kv_backend: 'memory',
+  nats_url: 'nats://127.0.0.1:4222',
+  redis_url: 'redis://127.0.0.1:6379',
   scheduler: 'memory',
   input: '-',
   output: '-',

@@ -29,8 +29,6 @@ export class CrewSliceWrites {
 /** The result of closing a slice that had writes. */
 export interface MergedSlice {
   readonly snapshot: ContextSnapshot;
-  /** Keys whose value differs from the previous snapshot. */
-  readonly changed: readonly string[];
   /** Keys whose writes were dropped to keep the snapshot within `maxBytes`; empty when it fit. */
   readonly dropped: readonly string[];
   /** What the snapshot would have been, in JSON bytes, before any write was dropped. */
@@ -106,8 +104,7 @@ export class StreamContext {
     const bytes = jsonBytes(next);
     const dropped = bytes > this.#maxBytes ? this.#fit(next, previous, [...mergeOrder].reverse()) : [];
     this.#snapshot = Object.freeze(next);
-    const changed = [...mergeOrder].filter((key) => next[key] !== previous[key]);
-    return { snapshot: this.#snapshot, changed, dropped, bytes };
+    return { snapshot: this.#snapshot, dropped, bytes };
   }
 
   /** Undoes writes (then, if the start was already over, drops keys by name) until `next` fits. */

@@ -132,7 +132,7 @@ export class CrewRunner implements SliceTarget {
         payload: { reason: ErrorReason.CtxSize, message: messages.contextTruncated(merged.bytes, this.#limits.contextMaxBytes, merged.dropped), slice },
       });
     }
-    return this.#backend.commit(streamId, slice, merged.snapshot, merged.changed);
+    return this.#backend.commit(streamId, slice, merged.snapshot);
   }
 
   late(envelope: EventEnvelope, slice: number, openFrom: number): void {

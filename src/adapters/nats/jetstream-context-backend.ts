@@ -1,0 +1,101 @@
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { ContextBackend, ContextSnapshot } from '../../framework/ports.js';
+import { decodeCommitted, encodeCommitted, MAX_CONFLICT_RETRIES } from '../shared/committed-snapshot.js';
+
+/** Options of `JetStreamContextBackend`. */
+export interface JetStreamContextBackendOptions {
+  /** Bucket name prefix. Default `live_crew`. */
+  prefix?: string;
+}
+
+/** The key of the snapshot document in a stream's bucket. */
+const SNAPSHOT_KEY = 'snapshot';
+
+/**
+ * Keeps each stream's context in a JetStream KV bucket of its own (DESIGN §5). Bucket names may
+ * not hold dots, and stream ids never do (`[a-zA-Z0-9_-]`): stream `m-42` lives in bucket
+ * `live_crew_ctx_m-42`. The snapshot is one document under key `snapshot`, written with a
+ * revision-checked update: a concurrent writer makes it fail, and it is retried against what
+ * that writer stored; a slice at or below the stored one is ignored.
+ */
+export class JetStreamContextBackend implements ContextBackend {
+  readonly #connection: Promise<{ readonly nc: NatsConnection; readonly kvm: Kvm }>;
+  readonly #owned: boolean;
+  readonly #prefix: string;
+  readonly #buckets = new Map<string, Promise<KV>>();
+  /** What this backend last read or wrote per stream: the common case needs no read first. */
+  readonly #known = new Map<string, { readonly revision: number; readonly slice: number }>();
+
+  /**
+   * @param nc - a connection, or a `nats://` URL to connect to on first use (that connection is
+   *   drained by `close()`)
+   */
+  constructor(nc: NatsConnection | string, options: JetStreamContextBackendOptions = {}) {
+    this.#owned = typeof nc === 'string';
+    const connection = typeof nc === 'string' ? connect({ servers: nc }) : Promise.resolve(nc);
+    this.#connection = connection.then((c) => ({ nc: c, kvm: new Kvm(c) }));
+    // A connection failure surfaces on first use; until then it must not go unhandled.
+    this.#connection.catch(() => undefined);
+    this.#prefix = options.prefix ?? 'live_crew';
+  }
+
+  /** The bucket holding a stream's context. */
+  bucketName(streamId: string): string {
+    return `${this.#prefix}_ctx_${streamId}`;
+  }
+
+  async load(streamId: string): Promise<ContextSnapshot | undefined> {
+    const entry = await (await this.#bucket(streamId)).get(SNAPSHOT_KEY);
+    if (entry === null || entry.operation !== 'PUT') return undefined;
+    const committed = decodeCommitted(entry.string(), this.bucketName(streamId));
+    this.#known.set(streamId, { revision: entry.revision, slice: committed.slice });
+    return committed.context;
+  }
+
+  async commit(streamId: string, slice: number, snapshot: ContextSnapshot): Promise<void> {
+    const kv = await this.#bucket(streamId);
+    const data = encodeCommitted(slice, snapshot);
+    let known = this.#known.get(streamId);
+    for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
+      if (known !== undefined && known.slice >= slice) return;
+      try {
+        const revision = known === undefined ? await kv.create(SNAPSHOT_KEY, data) : await kv.update(SNAPSHOT_KEY, data, known.revision);
+        this.#known.set(streamId, { revision, slice });
+        return;
+      } catch (error) {
+        if (!isRevisionConflict(error)) throw error;
+        // Someone else wrote since: read what is there and decide again.
+        const entry = await kv.get(SNAPSHOT_KEY);
+        known =
+          entry === null || entry.operation !== 'PUT'
+            ? undefined
+            : { revision: entry.revision, slice: decodeCommitted(entry.string(), this.bucketName(streamId)).slice };
+      }
+    }
+    throw new Error(`context of stream ${streamId}: ${MAX_CONFLICT_RETRIES} write conflicts in a row in bucket ${this.bucketName(streamId)}`);
+  }
+
+  async close(): Promise<void> {
+    this.#buckets.clear();
+    if (this.#owned) await (await this.#connection.catch(() => undefined))?.nc.drain();
+  }
+
+  #bucket(streamId: string): Promise<KV> {
+    let bucket = this.#buckets.get(streamId);
+    if (bucket === undefined) {
+      bucket = this.#connection.then(({ kvm }) => kvm.create(this.bucketName(streamId), { history: 1 }));
+      this.#buckets.set(streamId, bucket);
+    }
+    return bucket;
+  }
+}
+
+/** A write refused because the key changed since the revision it was based on. */
+function isRevisionConflict(error: unknown): boolean {
+  return (
+    error instanceof JetStreamApiError &&
+    (error.code === JetStreamApiCodes.StreamWrongLastSequence || error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
+}
