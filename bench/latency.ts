@@ -101,11 +101,11 @@ async function runBaseline(lines: readonly string[]): Promise<number[]> {
       if (e.kind === 'goal') {
         score[e.payload.team]++;
         const action = { ts: e.ts, kind: 'overlay', stream_id: e.stream_id, payload: { team: e.payload.team, player: e.payload.player }, ttl_ms: 8000 };
-        out.push({ action, json: JSON.stringify(action) });
+        out.push({ action, json: JSON.stringify(action), id: `${e.ts}:overlay` });
       }
       if (e.kind === 'goal' || e.kind === 'card') {
         const action = { ts: e.ts, kind: 'commentary', stream_id: e.stream_id, payload: { line: `${e.payload.minute}' ${e.kind}`, score: { ...score } }, ttl_ms: 5000 };
-        out.push({ action, json: JSON.stringify(action) });
+        out.push({ action, json: JSON.stringify(action), id: `${e.ts}:commentary` });
       }
     }
     sink.write(out);

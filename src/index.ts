@@ -52,4 +52,6 @@ export { consoleActionSink, consoleErrorSink } from './adapters/console/console-
 export { MemoryContextBackend } from './adapters/memory/memory-context-backend.js';
 export { RedisContextBackend, type RedisContextBackendOptions } from './adapters/redis/redis-context-backend.js';
 export { JetStreamContextBackend, type JetStreamContextBackendOptions } from './adapters/nats/jetstream-context-backend.js';
+export { JetStreamEventSource, JetStreamSink, NatsLink, type JetStreamEventSourceOptions } from './adapters/nats/jetstream-transport.js';
+export { ensureLiveStreams, LIVE_STREAMS, liveSubject } from './adapters/nats/jetstream-streams.js';
 export { JsonlDecisionJournal, type JsonlDecisionJournalOptions } from './adapters/file/jsonl-decision-journal.js';

@@ -10,6 +10,19 @@ import { JsonlDecisionJournal } from './file/jsonl-decision-journal.js';
 import { MemoryContextBackend } from './memory/memory-context-backend.js';
 import { JetStreamContextBackend } from './nats/jetstream-context-backend.js';
 import { RedisContextBackend } from './redis/redis-context-backend.js';
+import { JetStreamEventSource, JetStreamSink, NatsLink } from './nats/jetstream-transport.js';
+import type { LiveCrewConfig } from '../framework/config/config-schema.js';
+
+/** One NATS connection per app: its source and sinks share it (an app's ports get one config object). */
+const natsLinks = new WeakMap<LiveCrewConfig, NatsLink>();
+function natsLinkFor(config: LiveCrewConfig): NatsLink {
+  let link = natsLinks.get(config);
+  if (link === undefined) {
+    link = new NatsLink(config.nats_url);
+    natsLinks.set(config, link);
+  }
+  return link;
+}
 
 /** The path that means the standard stream (stdin, stdout or stderr). */
 const STANDARD_STREAM = '-';
@@ -17,6 +30,10 @@ const STANDARD_STREAM = '-';
 registerAdapter('source', 'file', (config) => new FileEventSource(config.input));
 registerAdapter('actions', 'file', (config) => (config.output === STANDARD_STREAM ? consoleActionSink() : fileActionSink(config.output)));
 registerAdapter('errors', 'file', (config) => (config.errors === STANDARD_STREAM ? consoleErrorSink() : fileErrorSink(config.errors)));
+registerAdapter('source', 'nats', (config) => new JetStreamEventSource(natsLinkFor(config), { durable: config.nats_consumer }));
+registerAdapter('actions', 'nats', (config) => JetStreamSink.forActions(natsLinkFor(config)));
+registerAdapter('errors', 'nats', (config) => JetStreamSink.forErrors(natsLinkFor(config)));
+registerAdapter('journal', 'nats', (config) => new JsonlDecisionJournal({ recordTo: config.journal, replayFrom: config.replay }));
 registerAdapter('context', 'memory', () => new MemoryContextBackend());
 registerAdapter('context', 'redis', (config) => new RedisContextBackend(config.redis_url));
 registerAdapter('context', 'jetstream', (config) => new JetStreamContextBackend(config.nats_url));

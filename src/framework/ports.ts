@@ -33,6 +33,11 @@ export interface InputRecord {
 export interface InputBatch {
   readonly origin: InputOrigin;
   readonly records: readonly InputRecord[];
+  /**
+   * Called once everything the batch produced has been accepted by the sinks: a source with
+   * acknowledgements (JetStream) acks here, so a crash before it redelivers the batch.
+   */
+  ack?(): MaybePromise<void>;
 }
 
 /**
@@ -51,6 +56,11 @@ export interface EmittedAction {
   readonly action: Action;
   /** `encodeAction(action)`: the bytes every sink writes. */
   readonly json: string;
+  /**
+   * A deterministic id: `<stream>:<slice>:<crew>.<method>:<position>:<index>`. A re-run of the
+   * same input gives the same ids, so a sink with de-duplication (JetStream) stores each once.
+   */
+  readonly id: string;
 }
 
 /** Where actions go. `write` resolves when the sink can take more (backpressure). */

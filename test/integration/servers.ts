@@ -89,10 +89,11 @@ function ownedServer(binary: string, args: (port: number, dir: string) => string
   };
 }
 
-/** Starts `nats-server -js` on a free port with its own store dir, or undefined when absent. */
-export function natsServer(): (() => Promise<TestServer>) | undefined {
+/** Starts `nats-server -js` (or, for fault tests, without JetStream) on a free port with its own store dir; undefined when absent. */
+export function natsServer(options: { jetstream?: boolean } = {}): (() => Promise<TestServer>) | undefined {
   const binary = requireBinary('nats-server');
-  return binary === undefined ? undefined : ownedServer(binary, (port, dir) => ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], 'nats');
+  const js = options.jetstream === false ? [] : ['-js'];
+  return binary === undefined ? undefined : ownedServer(binary, (port, dir) => [...js, '-a', '127.0.0.1', '-p', String(port), '-sd', dir], 'nats');
 }
 
 /** Starts `redis-server` on a free port, persisting to its own dir, or undefined when absent. */

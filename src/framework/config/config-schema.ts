@@ -18,8 +18,10 @@ export const configShape = {
   context_max_bytes: positiveInt('bytes'),
   /** The largest event or action payload, as JSON bytes. */
   payload_max_bytes: positiveInt('bytes'),
-  /** Where events come from and actions go. */
-  transport: z.enum(['file']),
+  /** Where events come from and actions go: files (or stdin/stdout), or NATS JetStream. */
+  transport: z.enum(['file', 'nats']),
+  /** With `transport: nats`, the durable consumer's name: a restarted app goes on where it left off. */
+  nats_consumer: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, { error: 'must be 1-64 letters, digits, _ or -' }),
   /** Where shared context is kept: in process, in Redis, or in JetStream KV buckets. */
   kv_backend: z.enum(['memory', 'redis', 'jetstream']),
   /** The NATS server(s) for `jetstream`. */
@@ -71,6 +73,7 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   context_max_bytes: 4096,
   payload_max_bytes: 65_536,
   transport: 'file',
+  nats_consumer: 'live-crew',
   kv_backend: 'memory',
   nats_url: 'nats://127.0.0.1:4222',
   redis_url: 'redis://127.0.0.1:6379',

@@ -107,7 +107,8 @@ export class CallScope implements CrewContext, ContextView {
     const over = jsonBytesOver(payloadJson, this.#payloadMaxBytes);
     if (over !== undefined) throw new HandlerOutputError(messages.emitPayloadTooLarge(kind, over, this.#payloadMaxBytes));
     const action = { ts: this.#envelope.event.ts, kind, stream_id: this.streamId, payload, ttl_ms: ttl };
-    (this.#actions ??= []).push({ action, json: encodeAction(action, payloadJson) });
+    const actions = (this.#actions ??= []);
+    actions.push({ action, json: encodeAction(action, payloadJson), id: this.#actionId(actions.length) });
   }
 
   get<T = unknown>(key: string): T | undefined {
@@ -158,6 +159,11 @@ export class CallScope implements CrewContext, ContextView {
   /** What this crew wrote earlier in the slice. */
   #crewWrites() {
     return this.#context.peekWrites(this.slice, this.route.crew.index);
+  }
+
+  /** The index-th action of this call: unique per input record, handler and index. */
+  #actionId(index: number): string {
+    return `${this.streamId}:${this.slice}:${this.crewId}.${this.route.handler.method}:${this.#envelope.position}:${index}`;
   }
 
   #checkOpen(what: string): void {

@@ -60,6 +60,7 @@ export class EventPipeline {
           if (done !== undefined) await done;
         }
         await this.#output.flush(actions, errors);
+        await next.value.ack?.();
         if (stopped()) break;
       }
     } finally {

@@ -1,0 +1,40 @@
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+
+/** The JetStream streams live-crew uses, and the subjects each holds (DESIGN §5). */
+export const LIVE_STREAMS = {
+  events: { name: 'LIVE_EVENTS', subject: 'live.*.events' },
+  actions: { name: 'LIVE_ACTIONS', subject: 'live.*.actions' },
+  errors: { name: 'LIVE_ERRORS', subject: 'live.*.errors' },
+} as const;
+
+/** The subject of a stream's events, actions or errors: `live.<stream_id>.<what>`. */
+export function liveSubject(streamId: string, what: keyof typeof LIVE_STREAMS): string {
+  return `live.${streamId}.${what}`;
+}
+
+/**
+ * A JetStream manager with live-crew's streams in place: created when missing, checked when
+ * present. Actions are de-duplicated by message id within the streams' duplicate window.
+ *
+ * @throws Error when the server has no JetStream, or a stream exists with other subjects
+ */
+export async function ensureLiveStreams(nc: NatsConnection): Promise<JetStreamManager> {
+  let jsm: JetStreamManager;
+  try {
+    jsm = await jetstreamManager(nc);
+  } catch (error) {
+    throw new Error(`the NATS server at ${nc.getServer()} has no JetStream: start it with -js (${(error as Error).message})`, { cause: error });
+  }
+  for (const { name, subject } of Object.values(LIVE_STREAMS)) {
+    const existing = await jsm.streams.info(name).catch(() => undefined);
+    if (existing === undefined) {
+      await jsm.streams.add({ name, subjects: [subject] });
+      continue;
+    }
+    if (!existing.config.subjects?.includes(subject)) {
+      throw new Error(`JetStream stream ${name} exists with subjects ${JSON.stringify(existing.config.subjects)}; live-crew needs ${subject} in it`);
+    }
+  }
+  return jsm;
+}

@@ -1,0 +1,110 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLiveCrewApp, Crew, ensureLiveStreams, OnEvent, type CrewContext, type Event } from '../../src/index.js';
+import { createTestingApp } from '../../src/testing.js';
+import { natsServer, type TestServer } from './servers.js';
+
+const start = natsServer();
+const startWithoutJetStream = natsServer({ jetstream: false });
+
+@Crew({ id: 'scorer' })
+class Scorer {
+  @OnEvent('goal')
+  on(event: Event<{ team: string }>, ctx: CrewContext): void {
+    const goals = (ctx.context.get<number>(event.payload.team) ?? 0) + 1;
+    ctx.context.set(event.payload.team, goals);
+    ctx.emit('score', { team: event.payload.team, goals });
+  }
+}
+
+const T0 = Date.parse('2024-05-18T15:00:00Z');
+const goal = (ms: number, team: string) => JSON.stringify({ ts: new Date(T0 + ms).toISOString(), kind: 'goal', stream_id: 'm1', payload: { team } });
+const INPUT = [goal(0, 'home'), goal(300, 'away'), '{"oops": ', goal(900, 'home'), goal(1500, 'home')];
+
+async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe.skipIf(start === undefined)('JetStream transport against a real nats-server -js', () => {
+  let server: TestServer;
+  let nc: NatsConnection;
+
+  beforeAll(async () => {
+    server = await start!();
+    nc = await connect({ servers: server.url });
+    await ensureLiveStreams(nc);
+    for (const line of INPUT) await jetstream(nc).publish('live.m1.events', line);
+  });
+  afterAll(async () => {
+    await nc.close();
+    await server.stop();
+  });
+
+  /** The stored messages of a stream, in order. */
+  async function stored(stream: string): Promise<string[]> {
+    const jsm = await jetstreamManager(nc);
+    const { state } = await jsm.streams.info(stream);
+    const out: string[] = [];
+    for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) out.push((await jsm.streams.getMessage(stream, { seq }))!.string());
+    return out;
+  }
+
+  async function runOverNats(durable: string, expectedActions: number) {
+    const app = await createLiveCrewApp({ crews: [Scorer], configFile: false, env: {}, config: { transport: 'nats', nats_url: server.url, nats_consumer: durable, mode: 'live' } });
+    const running = app.run();
+    await until(async () => ((await stored('LIVE_ACTIONS')).length >= expectedActions ? true : undefined), `${expectedActions} actions`);
+    await app.stop();
+    return running;
+  }
+
+  it('consumes live.<stream>.events and publishes the same actions as the in-process run, errors to live.<stream>.errors', async () => {
+    const inProcess = await (await createTestingApp({ crews: [Scorer] })).run(INPUT);
+    const summary = await runOverNats('first', inProcess.actions.length);
+    const actions = (await stored('LIVE_ACTIONS')).map((line) => JSON.parse(line));
+    expect(actions).toEqual(inProcess.actions);
+    expect(summary).toMatchObject({ events: 4, invalid: 1 });
+    const errors = (await stored('LIVE_ERRORS')).map((line) => JSON.parse(line) as { payload: { reason: string; source: string } });
+    expect(errors).toEqual([expect.objectContaining({ payload: expect.objectContaining({ reason: 'invalid_event', source: 'nats:live.m1.events#3' }) })]);
+  });
+
+  it('a re-run of the same events stores no action twice: ids de-duplicate', async () => {
+    const before = await stored('LIVE_ACTIONS');
+    const app = await createLiveCrewApp({ crews: [Scorer], configFile: false, env: {}, config: { transport: 'nats', nats_url: server.url, nats_consumer: 'second', mode: 'live' } });
+    const running = app.run();
+    const jsm = await jetstreamManager(nc);
+    await until(async () => ((await jsm.consumers.info('LIVE_EVENTS', 'second').catch(() => undefined))?.ack_floor.stream_seq === INPUT.length ? true : undefined), 'all events acknowledged');
+    await app.stop();
+    const summary = await running;
+    expect(summary.events).toBe(4);
+    expect(await stored('LIVE_ACTIONS')).toEqual(before);
+  });
+
+  it('refuses a stream that exists with other subjects, naming it', async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete('LIVE_ERRORS');
+    await jsm.streams.add({ name: 'LIVE_ERRORS', subjects: ['elsewhere.>'] });
+    await expect(ensureLiveStreams(nc)).rejects.toThrow(/JetStream stream LIVE_ERRORS exists with subjects \["elsewhere.>"\]; live-crew needs live.\*.errors/);
+    await jsm.streams.delete('LIVE_ERRORS');
+    await ensureLiveStreams(nc);
+  });
+});
+
+describe.skipIf(startWithoutJetStream === undefined)('JetStream transport against a nats-server without JetStream', () => {
+  it('fails with a message that says so', async () => {
+    const server = await startWithoutJetStream!();
+    const nc = await connect({ servers: server.url });
+    try {
+      await expect(ensureLiveStreams(nc)).rejects.toThrow(/has no JetStream: start it with -js/);
+    } finally {
+      await nc.close();
+      await server.stop();
+    }
+  });
+});
