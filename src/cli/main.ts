@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { LiveCrewError } from '../index.js';
+import { registerPublishCommand } from './publish-command.js';
 import { registerRunCommand } from './run-command.js';
+import { registerTailCommand } from './tail-command.js';
 
 /** Exit codes: 0 done, 1 bad config, crews or input, 2 bad usage. */
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -15,6 +17,8 @@ const program = new Command('live-crew')
   .exitOverride()
   .showHelpAfterError();
 registerRunCommand(program);
+registerPublishCommand(program);
+registerTailCommand(program);
 for (const command of program.commands) command.exitOverride();
 
 // A closed stdout (`live-crew run ... | head`) is the reader's choice, not a failure.

@@ -1,6 +1,7 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { createLiveCrewApp } from '../index.js';
 import { loadCrewModule } from './load-crew-module.js';
+import { parsePace } from './options.js';
 
 interface RunOptions {
   crews: string;
@@ -12,6 +13,8 @@ interface RunOptions {
   replay?: string;
   pace?: number;
   live?: boolean;
+  transport?: 'file' | 'nats';
+  natsUrl?: string;
 }
 
 /** `live-crew run <events> --crews <module>`: runs crews over an event file. */
@@ -27,6 +30,8 @@ export function registerRunCommand(program: Command): void {
     .option('--summary', 'print the run summary as JSON on stderr when done')
     .option('--pace <factor>', 'replay the file live at its recorded speed times factor (1 = real time, 10 = ten times faster)', parsePace)
     .option('--live', 'live mode: wall-clock time closes slices too (for input arriving over time, e.g. on stdin)')
+    .option('--transport <name>', "file (the events argument) or nats (consume live.*.events; the argument is ignored, give -)")
+    .option('--nats-url <url>', 'the NATS server for --transport nats (default: nats_url from config)')
     .option('--journal <file>', 'record wall-clock decisions (call timeouts) to this JSONL file')
     .option('--replay <file>', 'repeat the decisions of a recorded journal, taking none from the clock')
     .action(async (events: string, options: RunOptions) => {
@@ -42,7 +47,9 @@ export function registerRunCommand(program: Command): void {
           ...(options.journal !== undefined ? { journal: options.journal } : {}),
           ...(options.replay !== undefined ? { replay: options.replay } : {}),
           ...(options.pace !== undefined ? { pace: options.pace } : {}),
-          ...(options.live ? { mode: 'live' as const } : {}),
+          ...(options.live || options.transport === 'nats' ? { mode: 'live' as const } : {}),
+          ...(options.transport !== undefined ? { transport: options.transport } : {}),
+          ...(options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {}),
         },
       });
       const stop = () => void app.stop();
@@ -52,8 +59,3 @@ export function registerRunCommand(program: Command): void {
     });
 }
 
-function parsePace(value: string): number {
-  const pace = Number(value);
-  if (!Number.isFinite(pace) || pace <= 0) throw new InvalidArgumentError('must be a number > 0, e.g. 1 or 10');
-  return pace;
-}

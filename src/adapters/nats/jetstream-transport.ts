@@ -33,6 +33,16 @@ export class NatsLink {
   }
 }
 
+/** The most messages handed over as one batch. */
+const MAX_BATCH = 256;
+/** The longest a message waits for others to join its batch, in ms. */
+const HAND_OVER_MS = 5;
+
+/** Resolves to undefined after `ms` (at once for ms <= 0). */
+function sleep(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), Math.max(0, ms)));
+}
+
 /** Options of `JetStreamEventSource`. */
 export interface JetStreamEventSourceOptions {
   /** The durable consumer's name: a restarted app goes on where it left off. Default `live-crew`. */
@@ -74,11 +84,22 @@ export class JetStreamEventSource implements EventSource {
       const consumer = await js.consumers.get(LIVE_STREAMS.events.name, this.#durable);
       const messages = await consumer.consume({ max_messages: this.#maxMessages });
       this.#stop = () => void messages.stop();
+      const incoming = messages[Symbol.asyncIterator]();
       let held: JsMsg[] = [];
-      for await (const message of messages) {
-        held.push(message);
-        // Hand over what has arrived as soon as nothing more is buffered: latency, not batch size.
-        if (messages.getPending() > 0 && held.length < this.#maxMessages) continue;
+      let next = incoming.next();
+      let handOverBy = 0;
+      for (;;) {
+        // A batch goes out when nothing more is buffered, when it is full (well below the
+        // server's max_ack_pending, 1000 by default, which would stop delivery), or at the
+        // latest HAND_OVER_MS after its first message: latency never waits for more traffic.
+        const arrived = held.length === 0 ? await next : await Promise.race([next, sleep(handOverBy - Date.now())]);
+        if (arrived !== undefined) {
+          if (arrived.done) break;
+          if (held.length === 0) handOverBy = Date.now() + HAND_OVER_MS;
+          held.push(arrived.value);
+          next = incoming.next();
+          if (messages.getPending() > 0 && held.length < MAX_BATCH && Date.now() < handOverBy) continue;
+        }
         const batch = held;
         held = [];
         yield { ...toBatch(batch), ack: () => batch.forEach((m) => m.ack()) };

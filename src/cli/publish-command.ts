@@ -1,0 +1,58 @@
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { Command } from 'commander';
+import { ensureLiveStreams, EventDecoder, FileEventSource, liveSubject, loadConfig } from '../index.js';
+import { PacedEventSource } from '../framework/runtime/paced-event-source.js';
+import { parsePace } from './options.js';
+
+interface PublishOptions {
+  stream?: string;
+  pace?: number;
+  config?: string;
+  natsUrl?: string;
+}
+
+/** `live-crew publish <events> [--stream id] [--pace f]`: feeds events into JetStream. */
+export function registerPublishCommand(program: Command): void {
+  program
+    .command('publish')
+    .description('publish events from a file (or - for stdin) to live.<stream>.events in JetStream')
+    .argument('<events>', 'the events file (.jsonl or .json array), or - for stdin')
+    .option('--stream <id>', 'publish only the events of this stream (others are reported and skipped)')
+    .option('--pace <factor>', 'publish at the recorded speed times factor (default: as fast as possible)', parsePace)
+    .option('--config <file>', 'the YAML config file (for nats_url)')
+    .option('--nats-url <url>', 'the NATS server (default: nats_url from config)')
+    .action(async (events: string, options: PublishOptions) => {
+      const config = loadConfig({ file: options.config, env: process.env, values: options.natsUrl ? { nats_url: options.natsUrl } : {} });
+      const decoder = new EventDecoder(config.payload_max_bytes);
+      const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) };
+      const file = new FileEventSource(events);
+      const source = options.pace === undefined ? file : new PacedEventSource(file, options.pace, clock);
+      const nc = await connect({ servers: config.nats_url });
+      let published = 0;
+      let skipped = 0;
+      try {
+        await ensureLiveStreams(nc);
+        const js = jetstream(nc);
+        for await (const { origin, records } of source.batches()) {
+          const acks: Promise<unknown>[] = [];
+          for (const record of records) {
+            const decoded = record.text !== undefined ? decoder.decodeText(record.text, origin, record.position) : decoder.decode(record.value, origin, record.position);
+            const where = origin.locate(record.position);
+            if ('problem' in decoded || (options.stream !== undefined && decoded.event.stream_id !== options.stream)) {
+              skipped++;
+              const why = 'problem' in decoded ? decoded.problem : `event of stream ${decoded.event.stream_id}, not ${options.stream}`;
+              process.stderr.write(`live-crew publish: ${where}: skipped: ${why}\n`);
+              continue;
+            }
+            acks.push(js.publish(liveSubject(decoded.event.stream_id, 'events'), JSON.stringify(decoded.event)));
+            published++;
+          }
+          await Promise.all(acks);
+        }
+      } finally {
+        await nc.drain();
+      }
+      process.stderr.write(`live-crew publish: ${published} published, ${skipped} skipped\n`);
+    });
+}

@@ -1,0 +1,59 @@
+import { AckPolicy, DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { Command } from 'commander';
+import { ensureLiveStreams, LIVE_STREAMS, liveSubject, loadConfig } from '../index.js';
+
+/** How long the server keeps a tail's consumer after the tail is gone: 30 s, in ns. */
+const INACTIVE_THRESHOLD_NS = 30_000_000_000;
+
+interface TailOptions {
+  actions?: boolean;
+  errors?: boolean;
+  all?: boolean;
+  count?: string;
+  config?: string;
+  natsUrl?: string;
+}
+
+/** `live-crew tail <stream> [--actions|--errors]`: prints a stream's actions or errors as they arrive. */
+export function registerTailCommand(program: Command): void {
+  program
+    .command('tail')
+    .description("print a stream's actions (or errors) from JetStream as JSON lines, as they arrive")
+    .argument('<stream>', 'the stream id')
+    .option('--actions', 'print actions (the default)')
+    .option('--errors', 'print error records instead')
+    .option('--all', 'start from the first stored message, not the next new one')
+    .option('--count <n>', 'exit after n messages')
+    .option('--config <file>', 'the YAML config file (for nats_url)')
+    .option('--nats-url <url>', 'the NATS server (default: nats_url from config)')
+    .action(async (stream: string, options: TailOptions) => {
+      const config = loadConfig({ file: options.config, env: process.env, values: options.natsUrl ? { nats_url: options.natsUrl } : {} });
+      const what = options.errors ? 'errors' : 'actions';
+      const limit = options.count === undefined ? Number.POSITIVE_INFINITY : Number(options.count);
+      const nc = await connect({ servers: config.nats_url });
+      try {
+        await ensureLiveStreams(nc);
+        // An ephemeral consumer the server removes once we are gone. Ordered consumers need
+        // `filter_subjects`, which nats-server 2.9 lacks; a single `filter_subject` works on it.
+        const js = jetstream(nc);
+        const { name } = await (await js.jetstreamManager()).consumers.add(LIVE_STREAMS[what].name, {
+          filter_subject: liveSubject(stream, what),
+          deliver_policy: options.all ? DeliverPolicy.All : DeliverPolicy.New,
+          ack_policy: AckPolicy.None,
+          inactive_threshold: INACTIVE_THRESHOLD_NS,
+        });
+        const consumer = await js.consumers.get(LIVE_STREAMS[what].name, name);
+        const messages = await consumer.consume();
+        const stop = () => void messages.stop();
+        process.once('SIGINT', stop).once('SIGTERM', stop);
+        let seen = 0;
+        for await (const message of messages) {
+          process.stdout.write(`${message.string()}\n`);
+          if (++seen >= limit) break;
+        }
+      } finally {
+        await nc.drain();
+      }
+    });
+}
