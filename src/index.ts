@@ -54,4 +54,5 @@ export { RedisContextBackend, type RedisContextBackendOptions } from './adapters
 export { JetStreamContextBackend, type JetStreamContextBackendOptions } from './adapters/nats/jetstream-context-backend.js';
 export { JetStreamEventSource, JetStreamSink, NatsLink, type JetStreamEventSourceOptions } from './adapters/nats/jetstream-transport.js';
 export { ensureLiveStreams, LIVE_STREAMS, liveSubject } from './adapters/nats/jetstream-streams.js';
+export { natsConnectOptions, type NatsSettings } from './adapters/nats/nats-connect.js';
 export { JsonlDecisionJournal, type JsonlDecisionJournalOptions } from './adapters/file/jsonl-decision-journal.js';

@@ -11,6 +11,7 @@ import { MemoryContextBackend } from './memory/memory-context-backend.js';
 import { JetStreamContextBackend } from './nats/jetstream-context-backend.js';
 import { RedisContextBackend } from './redis/redis-context-backend.js';
 import { JetStreamEventSource, JetStreamSink, NatsLink } from './nats/jetstream-transport.js';
+import { natsConnectOptions } from './nats/nats-connect.js';
 import type { LiveCrewConfig } from '../framework/config/config-schema.js';
 
 /** One NATS connection per app: its source and sinks share it (an app's ports get one config object). */
@@ -18,7 +19,7 @@ const natsLinks = new WeakMap<LiveCrewConfig, NatsLink>();
 function natsLinkFor(config: LiveCrewConfig): NatsLink {
   let link = natsLinks.get(config);
   if (link === undefined) {
-    link = new NatsLink(config.nats_url);
+    link = new NatsLink(natsConnectOptions(config));
     natsLinks.set(config, link);
   }
   return link;
@@ -36,5 +37,5 @@ registerAdapter('errors', 'nats', (config) => JetStreamSink.forErrors(natsLinkFo
 registerAdapter('journal', 'nats', (config) => new JsonlDecisionJournal({ recordTo: config.journal, replayFrom: config.replay }));
 registerAdapter('context', 'memory', () => new MemoryContextBackend());
 registerAdapter('context', 'redis', (config) => new RedisContextBackend(config.redis_url));
-registerAdapter('context', 'jetstream', (config) => new JetStreamContextBackend(config.nats_url));
+registerAdapter('context', 'jetstream', (config) => new JetStreamContextBackend(natsConnectOptions(config)));
 registerAdapter('journal', 'file', (config) => new JsonlDecisionJournal({ recordTo: config.journal, replayFrom: config.replay }));

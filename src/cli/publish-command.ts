@@ -1,5 +1,6 @@
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { natsConnectOptions } from '../adapters/nats/nats-connect.js';
 import type { Command } from 'commander';
 import { ensureLiveStreams, EventDecoder, FileEventSource, liveSubject, loadConfig } from '../index.js';
 import { PacedEventSource } from '../framework/runtime/paced-event-source.js';
@@ -28,7 +29,7 @@ export function registerPublishCommand(program: Command): void {
       const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) };
       const file = new FileEventSource(events);
       const source = options.pace === undefined ? file : new PacedEventSource(file, options.pace, clock);
-      const nc = await connect({ servers: config.nats_url });
+      const nc = await connect(natsConnectOptions(config));
       let published = 0;
       let skipped = 0;
       try {

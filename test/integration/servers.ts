@@ -90,10 +90,11 @@ function ownedServer(binary: string, args: (port: number, dir: string) => string
 }
 
 /** Starts `nats-server -js` (or, for fault tests, without JetStream) on a free port with its own store dir; undefined when absent. */
-export function natsServer(options: { jetstream?: boolean } = {}): (() => Promise<TestServer>) | undefined {
+export function natsServer(options: { jetstream?: boolean; args?: readonly string[] } = {}): (() => Promise<TestServer>) | undefined {
   const binary = requireBinary('nats-server');
   const js = options.jetstream === false ? [] : ['-js'];
-  return binary === undefined ? undefined : ownedServer(binary, (port, dir) => [...js, '-a', '127.0.0.1', '-p', String(port), '-sd', dir], 'nats');
+  const extra = options.args ?? [];
+  return binary === undefined ? undefined : ownedServer(binary, (port, dir) => [...js, '-a', '127.0.0.1', '-p', String(port), '-sd', dir, ...extra], 'nats');
 }
 
 /** Starts `redis-server` on a free port, persisting to its own dir, or undefined when absent. */

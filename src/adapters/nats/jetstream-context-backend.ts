@@ -1,8 +1,8 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { ContextBackend, ContextSnapshot } from '../../framework/ports.js';
-import { decodeCommitted, encodeCommitted, MAX_CONFLICT_RETRIES } from '../shared/committed-snapshot.js';
+import { conflictBackoff, decodeCommitted, encodeCommitted, MAX_CONFLICT_RETRIES } from '../shared/committed-snapshot.js';
 
 /** Options of `JetStreamContextBackend`. */
 export interface JetStreamContextBackendOptions {
@@ -29,12 +29,11 @@ export class JetStreamContextBackend implements ContextBackend {
   readonly #known = new Map<string, { readonly revision: number; readonly slice: number }>();
 
   /**
-   * @param nc - a connection, or a `nats://` URL to connect to on first use (that connection is
-   *   drained by `close()`)
+   * @param nc - a connection, or how to connect on first use (that connection is drained by `close()`)
    */
-  constructor(nc: NatsConnection | string, options: JetStreamContextBackendOptions = {}) {
-    this.#owned = typeof nc === 'string';
-    const connection = typeof nc === 'string' ? connect({ servers: nc }) : Promise.resolve(nc);
+  constructor(nc: NatsConnection | NodeConnectionOptions, options: JetStreamContextBackendOptions = {}) {
+    this.#owned = !isConnection(nc);
+    const connection = isConnection(nc) ? Promise.resolve(nc) : connect(nc);
     this.#connection = connection.then((c) => ({ nc: c, kvm: new Kvm(c) }));
     // A connection failure surfaces on first use; until then it must not go unhandled.
     this.#connection.catch(() => undefined);
@@ -67,6 +66,7 @@ export class JetStreamContextBackend implements ContextBackend {
       } catch (error) {
         if (!isRevisionConflict(error)) throw error;
         // Someone else wrote since: read what is there and decide again.
+        await conflictBackoff(attempt);
         const entry = await kv.get(SNAPSHOT_KEY);
         known =
           entry === null || entry.operation !== 'PUT'
@@ -98,4 +98,8 @@ function isRevisionConflict(error: unknown): boolean {
     error instanceof JetStreamApiError &&
     (error.code === JetStreamApiCodes.StreamWrongLastSequence || error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
   );
+}
+
+function isConnection(value: NatsConnection | NodeConnectionOptions): value is NatsConnection {
+  return typeof (value as NatsConnection).drain === 'function';
 }

@@ -1,23 +1,24 @@
 import { AckPolicy, DeliverPolicy, jetstream, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { encodeErrorRecord, type ErrorRecord } from '../../framework/model/error-record.js';
 import type { EmittedAction, EventSource, InputBatch, InputOrigin } from '../../framework/ports.js';
 import { ensureLiveStreams, LIVE_STREAMS, liveSubject } from './jetstream-streams.js';
 
 /** A NATS connection made on first use and shared by the transport's source and sinks. */
 export class NatsLink {
-  readonly #url: string;
+  readonly #options: NodeConnectionOptions;
   #ready: Promise<{ nc: NatsConnection; js: JetStreamClient }> | undefined;
   #users = 0;
 
-  constructor(url: string) {
-    this.#url = url;
+  /** @param options - how to connect (`natsConnectOptions(config)`) */
+  constructor(options: NodeConnectionOptions) {
+    this.#options = options;
   }
 
   /** The connection and its JetStream client, streams in place; one user more until `release()`. */
   acquire(): Promise<{ nc: NatsConnection; js: JetStreamClient }> {
     this.#users++;
-    this.#ready ??= connect({ servers: this.#url }).then(async (nc) => {
+    this.#ready ??= connect(this.#options).then(async (nc) => {
       await ensureLiveStreams(nc);
       return { nc, js: jetstream(nc) };
     });

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { ContextBackend, ContextSnapshot } from '../../framework/ports.js';
-import { decodeCommitted, encodeCommitted, MAX_CONFLICT_RETRIES } from '../shared/committed-snapshot.js';
+import { conflictBackoff, decodeCommitted, encodeCommitted, MAX_CONFLICT_RETRIES } from '../shared/committed-snapshot.js';
 
 /** Options of `RedisContextBackend`. */
 export interface RedisContextBackendOptions {
@@ -43,6 +43,7 @@ export class RedisContextBackend implements ContextBackend {
       }
       // null: another writer changed the key since WATCH; look again.
       if ((await this.#redis.multi().set(key, encodeCommitted(slice, snapshot)).exec()) !== null) return;
+      await conflictBackoff(attempt);
     }
     throw new Error(`context of stream ${streamId}: ${MAX_CONFLICT_RETRIES} write conflicts in a row at ${key}`);
   }

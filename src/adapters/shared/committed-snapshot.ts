@@ -26,3 +26,13 @@ export function decodeCommitted(text: string, where: string): CommittedSnapshot 
 
 /** How many times a revision-checked write is retried after a conflict before giving up. */
 export const MAX_CONFLICT_RETRIES = 20;
+
+/**
+ * Waits before retry `attempt` (0-based) after a conflict: a random part of an exponentially
+ * growing window (1, 2, 4 … 64 ms), so writers that keep colliding spread apart instead of
+ * colliding again in lockstep.
+ */
+export function conflictBackoff(attempt: number): Promise<void> {
+  const windowMs = 2 ** Math.min(attempt, 6);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * windowMs));
+}

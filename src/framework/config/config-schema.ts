@@ -26,6 +26,17 @@ export const configShape = {
   kv_backend: z.enum(['memory', 'redis', 'jetstream']),
   /** The NATS server(s) for `jetstream`. */
   nats_url: z.string().regex(/^(nats|tls|ws|wss):\/\/\S+$/, { error: 'must be a nats:// (or tls://, ws://) URL' }),
+  /** NATS user and password, or null. */
+  nats_user: z.string().min(1).nullable(),
+  nats_pass: z.string().nullable(),
+  /** NATS token, or null. */
+  nats_token: z.string().min(1).nullable(),
+  /** A NATS credentials file (JWT + nkey seed), or null. */
+  nats_creds: z.string().min(1).nullable(),
+  /** TLS files for NATS (CA, client certificate and key), or null. */
+  nats_tls_ca: z.string().min(1).nullable(),
+  nats_tls_cert: z.string().min(1).nullable(),
+  nats_tls_key: z.string().min(1).nullable(),
   /** The Redis server for `redis`. */
   redis_url: z.string().regex(/^rediss?:\/\/\S+$/, { error: 'must be a redis:// (or rediss://) URL' }),
   /** Who decides slice boundaries and readiness. */
@@ -76,6 +87,13 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   nats_consumer: 'live-crew',
   kv_backend: 'memory',
   nats_url: 'nats://127.0.0.1:4222',
+  nats_user: null,
+  nats_pass: null,
+  nats_token: null,
+  nats_creds: null,
+  nats_tls_ca: null,
+  nats_tls_cert: null,
+  nats_tls_key: null,
   redis_url: 'redis://127.0.0.1:6379',
   scheduler: 'memory',
   input: '-',

@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { credsAuthenticator, type NodeConnectionOptions } from '@nats-io/transport-node';
+import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
+import { ConfigError } from '../../framework/errors.js';
+
+/** The NATS settings of the configuration. */
+export type NatsSettings = Pick<
+  LiveCrewConfig,
+  'nats_url' | 'nats_user' | 'nats_pass' | 'nats_token' | 'nats_creds' | 'nats_tls_ca' | 'nats_tls_cert' | 'nats_tls_key'
+>;
+
+/**
+ * Connection options from the configuration: URL, user and password, token or credentials file,
+ * and TLS files. Every NATS connection live-crew makes is built here.
+ *
+ * @throws ConfigError for a credentials file that cannot be read
+ */
+export function natsConnectOptions(settings: NatsSettings): NodeConnectionOptions {
+  const options: NodeConnectionOptions = { servers: settings.nats_url, name: 'live-crew' };
+  if (settings.nats_user !== null) Object.assign(options, { user: settings.nats_user, pass: settings.nats_pass ?? '' });
+  if (settings.nats_token !== null) options.token = settings.nats_token;
+  if (settings.nats_creds !== null) options.authenticator = credsAuthenticator(readCreds(settings.nats_creds));
+  const tls = { caFile: settings.nats_tls_ca, certFile: settings.nats_tls_cert, keyFile: settings.nats_tls_key };
+  if (Object.values(tls).some((file) => file !== null)) {
+    options.tls = Object.fromEntries(Object.entries(tls).filter(([, file]) => file !== null));
+  }
+  return options;
+}
+
+function readCreds(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(`cannot read nats_creds file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
