@@ -1,30 +1,24 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { natsServer, type TestServer } from './servers.js';
+import { describe, expect, it } from 'vitest';
+import { natsServer, serverForSuite } from './servers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/cli/main.js');
 const start = natsServer();
 
 describe.skipIf(start === undefined)('the CLI over NATS: publish, run --transport nats, tail', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await start!();
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+  const server = serverForSuite(start!);
 
   it('runs the match-day crews unchanged over JetStream, with the same actions as file mode', async () => {
-    const publish = spawnSync(process.execPath, [CLI, 'publish', 'examples/match-day/events.jsonl', '--nats-url', server.url], { cwd: ROOT, encoding: 'utf8' });
+    const publish = spawnSync(process.execPath, [CLI, 'publish', 'examples/match-day/events.jsonl', '--nats-url', server().url], { cwd: ROOT, encoding: 'utf8' });
     expect(publish.status).toBe(0);
     expect(publish.stderr).toMatch(/4699 published, 0 skipped/);
 
-    const runner = spawn(process.execPath, [CLI, 'run', '-', '--crews', 'examples/match-day/dist/crews.js', '--transport', 'nats', '--nats-url', server.url], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const runner = spawn(process.execPath, [CLI, 'run', '-', '--crews', 'examples/match-day/dist/crews.js', '--transport', 'nats', '--nats-url', server().url], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     const expected = readFileSync(join(ROOT, 'examples/match-day/expected-actions.jsonl'), 'utf8');
-    const tail = spawnSync(process.execPath, [CLI, 'tail', 'match_42', '--all', '--count', String(expected.trim().split('\n').length), '--nats-url', server.url], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    const tail = spawnSync(process.execPath, [CLI, 'tail', 'match_42', '--all', '--count', String(expected.trim().split('\n').length), '--nats-url', server().url], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
     let runnerErr = '';
     runner.stderr!.on('data', (chunk) => (runnerErr += String(chunk)));
     const exited = new Promise<number | null>((done) => runner.once('exit', done));
@@ -35,7 +29,7 @@ describe.skipIf(start === undefined)('the CLI over NATS: publish, run --transpor
   });
 
   it('publish reports invalid lines with file:line and skips events of other streams', () => {
-    const r = spawnSync(process.execPath, [CLI, 'publish', '-', '--stream', 'a', '--nats-url', server.url], {
+    const r = spawnSync(process.execPath, [CLI, 'publish', '-', '--stream', 'a', '--nats-url', server().url], {
       cwd: ROOT,
       encoding: 'utf8',
       input: '{"ts":"2024-01-01T00:00:00Z","kind":"x","stream_id":"a"}\nnot json\n{"ts":"2024-01-01T00:00:00Z","kind":"x","stream_id":"b"}\n',

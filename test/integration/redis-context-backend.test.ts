@@ -1,27 +1,21 @@
-import { afterAll, beforeAll, describe } from 'vitest';
+import { describe } from 'vitest';
 import { RedisContextBackend } from '../../src/adapters/redis/redis-context-backend.js';
 import { describeContextBackendContract } from './context-backend-contract.js';
 import { itResumesContextThrough } from './resume-context.js';
-import { redisServer, type TestServer } from './servers.js';
+import { redisServer, serverForSuite } from './servers.js';
 
 const start = redisServer();
 
 describe.skipIf(start === undefined)('RedisContextBackend against a real redis-server', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await start!();
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+  const server = serverForSuite(start!);
 
-  itResumesContextThrough(() => ({ kv_backend: 'redis', redis_url: server.url }));
+  itResumesContextThrough(() => ({ kv_backend: 'redis', redis_url: server().url }));
 
   describeContextBackendContract('redis', () => ({
-    writer: async () => new RedisContextBackend(server.url),
+    writer: async () => new RedisContextBackend(server().url),
     restart: async () => {
-      await server.stop();
-      await server.start();
+      await server().stop();
+      await server().start();
     },
   }));
 });

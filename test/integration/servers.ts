@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 /** Where a server binary is: on PATH or in /usr/sbin (Debian puts nats-server there). */
 export function findBinary(name: string): string | undefined {
@@ -101,4 +102,16 @@ export function natsServer(options: { jetstream?: boolean; args?: readonly strin
 export function redisServer(): (() => Promise<TestServer>) | undefined {
   const binary = requireBinary('redis-server');
   return binary === undefined ? undefined : ownedServer(binary, (port, dir) => ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], 'redis');
+}
+
+/** Starts a server before the suite's tests and stops it after; call the result for the running server. */
+export function serverForSuite(start: () => Promise<TestServer>): () => TestServer {
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    server = await start();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => server!;
 }
