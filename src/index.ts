@@ -44,6 +44,7 @@ export {
 export type * from './framework/ports.js';
 export { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG } from './framework/tokens.js';
 export { registerAdapter, type AdapterPorts } from './framework/adapter-registry.js';
+export { systemClock } from './framework/system-clock.js';
 
 export { FileEventSource, type FileEventSourceOptions } from './adapters/file/file-event-source.js';
 export { JsonlSink } from './adapters/file/jsonl-sink.js';

@@ -25,6 +25,9 @@ function natsLinkFor(config: LiveCrewConfig): NatsLink {
   return link;
 }
 
+/** The journal is a JSONL file whatever the transport (keeping it in JetStream is issue 5's). */
+const fileJournal = (config: LiveCrewConfig) => new JsonlDecisionJournal({ recordTo: config.journal, replayFrom: config.replay });
+
 /** The path that means the standard stream (stdin, stdout or stderr). */
 const STANDARD_STREAM = '-';
 
@@ -34,8 +37,8 @@ registerAdapter('errors', 'file', (config) => (config.errors === STANDARD_STREAM
 registerAdapter('source', 'nats', (config) => new JetStreamEventSource(natsLinkFor(config), { durable: config.nats_consumer }));
 registerAdapter('actions', 'nats', (config) => JetStreamSink.forActions(natsLinkFor(config)));
 registerAdapter('errors', 'nats', (config) => JetStreamSink.forErrors(natsLinkFor(config)));
-registerAdapter('journal', 'nats', (config) => new JsonlDecisionJournal({ recordTo: config.journal, replayFrom: config.replay }));
+registerAdapter('journal', 'nats', fileJournal);
 registerAdapter('context', 'memory', () => new MemoryContextBackend());
 registerAdapter('context', 'redis', (config) => new RedisContextBackend(config.redis_url));
 registerAdapter('context', 'jetstream', (config) => new JetStreamContextBackend(natsConnectOptions(config)));
-registerAdapter('journal', 'file', (config) => new JsonlDecisionJournal({ recordTo: config.journal, replayFrom: config.replay }));
+registerAdapter('journal', 'file', fileJournal);

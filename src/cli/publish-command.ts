@@ -4,6 +4,7 @@ import { natsConnectOptions } from '../adapters/nats/nats-connect.js';
 import type { Command } from 'commander';
 import { ensureLiveStreams, EventDecoder, FileEventSource, liveSubject, loadConfig } from '../index.js';
 import { PacedEventSource } from '../framework/runtime/paced-event-source.js';
+import { systemClock } from '../framework/system-clock.js';
 import { parsePace } from './options.js';
 
 interface PublishOptions {
@@ -26,9 +27,8 @@ export function registerPublishCommand(program: Command): void {
     .action(async (events: string, options: PublishOptions) => {
       const config = loadConfig({ file: options.config, env: process.env, values: options.natsUrl ? { nats_url: options.natsUrl } : {} });
       const decoder = new EventDecoder(config.payload_max_bytes);
-      const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) };
       const file = new FileEventSource(events);
-      const source = options.pace === undefined ? file : new PacedEventSource(file, options.pace, clock);
+      const source = options.pace === undefined ? file : new PacedEventSource(file, options.pace, systemClock);
       const nc = await connect(natsConnectOptions(config));
       let published = 0;
       let skipped = 0;

@@ -10,7 +10,8 @@ import { LiveCrewError } from './errors.js';
 import { messages } from './messages.js';
 import { EventDecoder } from './model/event.js';
 import type { ErrorReason } from './model/error-record.js';
-import type { Clock, ContextSnapshot } from './ports.js';
+import type { ContextSnapshot } from './ports.js';
+import { systemClock } from './system-clock.js';
 import { CrewRunner } from './runtime/crew-runner.js';
 import { EventPipeline } from './runtime/event-pipeline.js';
 import { instantiateCrews } from './runtime/instantiate-crews.js';
@@ -83,7 +84,6 @@ export interface LiveCrewApp {
   context(streamId: string): ContextSnapshot | undefined;
 }
 
-const systemClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
 
 /**
  * Builds an app: resolves configuration (defaults < `live-config.yaml` < `LIVE_CREW_*` env <

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ActionSchema } from '../../src/index.js';
 
 // The built CLI, run as a user runs it (`npm test` builds first).
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -23,6 +24,13 @@ describe('live-crew CLI', () => {
     const actions = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; payload: unknown });
     expect(actions.filter((a) => a.kind === 'greeting').map((a) => a.payload)).toEqual([{ message: 'Welcome Ada!' }, { message: 'Welcome Grace!' }]);
     expect(JSON.parse(r.stderr)).toMatchObject({ kind: '__error', payload: { reason: 'invalid_event', crew: 'greeter' } });
+  });
+
+  it('prints action lines that ActionSchema, the published schema for consumers, accepts', () => {
+    const r = cli(['run', join(ROOT, 'examples/match-day/events.jsonl'), '--crews', join(ROOT, 'examples/match-day/dist/crews.js')]);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(ActionSchema.safeParse(JSON.parse(line)).error).toBeUndefined();
   });
 
   it('run -: reads events from stdin', () => {

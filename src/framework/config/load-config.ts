@@ -80,7 +80,7 @@ export function readYamlFile(path: string): unknown {
  *
  * @throws ConfigError naming `where` and each offending key (as `nameOf` spells it), with its value
  */
-export function checkLayer<T>(schema: z.ZodType<T>, data: unknown, where: string, nameOf: (key: string) => string = (key) => key): T {
+export function checkLayer<S extends z.ZodObject>(schema: S, data: unknown, where: string, nameOf: (key: string) => string = (key) => key): z.infer<S> {
   const parsed = schema.safeParse(data, { reportInput: true });
   if (parsed.success) return parsed.data;
   throw new ConfigError(messages.configInvalid(where, describeLayerIssues(parsed.error, nameOf, schema)));
@@ -113,9 +113,8 @@ function envName(key: string): string {
   return ENV_PREFIX + key.toUpperCase();
 }
 
-function describeLayerIssues(error: z.ZodError, nameOf: (key: string) => string, schema: z.ZodType): string {
-  const shape = (schema as unknown as { shape?: Record<string, unknown> }).shape ?? {};
-  const known = Object.keys(shape).map(nameOf).join(', ');
+function describeLayerIssues(error: z.ZodError, nameOf: (key: string) => string, schema: z.ZodObject): string {
+  const known = Object.keys(schema.shape).map(nameOf).join(', ');
   return error.issues
     .flatMap((issue) => {
       if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `  ${nameOf(key)}: unknown key (known keys: ${known})`);

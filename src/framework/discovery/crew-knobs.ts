@@ -7,7 +7,7 @@ const positiveInt = z.number({ error: 'must be a number' }).int({ error: 'must b
  * The per-crew knobs of DESIGN §4, as `@Crew({...})` and `<crew_id>.runtime.yaml` both give
  * them: one vocabulary, one set of rules.
  */
-export const crewKnobsShape = {
+const crewKnobsShape = {
   maxErrors: positiveInt,
   waitPolicy: z.union([z.enum(['all', 'any', 'none']), z.templateLiteral(['timeout:', z.number()]).refine((policy) => /^timeout:[1-9]\d*$/.test(policy))], {
     error: "must be 'all', 'any', 'none' or 'timeout:<ms>' (ms a positive integer)",
