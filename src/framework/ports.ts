@@ -79,14 +79,23 @@ export interface ErrorSink {
 /** A merged context snapshot S(n): top-level keys to JSON values. Never mutated once published. */
 export type ContextSnapshot = Readonly<Record<string, unknown>>;
 
+/** A stream's context as committed: S(slice), the snapshot after merging slice `slice`. */
+export interface CommittedContext {
+  readonly slice: number;
+  readonly context: ContextSnapshot;
+}
+
 /**
  * Keeps each stream's merged context. The core merges writes (DESIGN §4) and hands every new
  * snapshot to the backend; a backend that persists it lets a restarted process resume from it.
  * Every backend passes the same contract suite (`test/integration/context-backend-contract.ts`).
  */
 export interface ContextBackend {
-  /** The last committed snapshot of a stream, or undefined when it has none. */
-  load(streamId: string): MaybePromise<ContextSnapshot | undefined>;
+  /**
+   * The last committed snapshot of a stream and its slice, read together, or undefined when it
+   * has none. The slice tells a resuming process which slices are already merged.
+   */
+  load(streamId: string): MaybePromise<CommittedContext | undefined>;
   /**
    * Stores S(slice), the snapshot after merging slice `slice`, atomically. A commit of a slice at
    * or below the last committed one is ignored, so a re-run after a crash never rolls context

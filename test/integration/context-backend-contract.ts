@@ -29,7 +29,7 @@ export function describeContextBackendContract(name: string, fixture: () => Cont
       const id = stream();
       const snapshot = { score: { home: 2, away: 1 }, 'activity:ada': 3, 'with space.and.dots': [1, 'two', null, true], 'ünï©ødé': 'ok' };
       await backend.commit(id, 4, snapshot);
-      expect(await backend.load(id)).toEqual(snapshot);
+      expect(await backend.load(id)).toEqual({ slice: 4, context: snapshot });
       await backend.close();
     });
 
@@ -38,7 +38,7 @@ export function describeContextBackendContract(name: string, fixture: () => Cont
       const id = stream();
       await backend.commit(id, 1, { a: 1, b: 2 });
       await backend.commit(id, 2, { b: 3 });
-      expect(await backend.load(id)).toEqual({ b: 3 });
+      expect(await backend.load(id)).toEqual({ slice: 2, context: { b: 3 } });
       await backend.close();
     });
 
@@ -47,7 +47,7 @@ export function describeContextBackendContract(name: string, fixture: () => Cont
       const [x, y] = [stream(), stream()];
       await backend.commit(x, 1, { who: 'x' });
       await backend.commit(y, 1, { who: 'y' });
-      expect([await backend.load(x), await backend.load(y)]).toEqual([{ who: 'x' }, { who: 'y' }]);
+      expect([(await backend.load(x))?.context, (await backend.load(y))?.context]).toEqual([{ who: 'x' }, { who: 'y' }]);
       await backend.close();
     });
 
@@ -58,7 +58,7 @@ export function describeContextBackendContract(name: string, fixture: () => Cont
       await first.commit(id, 5, { at: 5 });
       await first.commit(id, 3, { at: 3 });
       await second.commit(id, 5, { at: 'rerun of 5' });
-      expect(await second.load(id)).toEqual({ at: 5 });
+      expect(await second.load(id)).toEqual({ slice: 5, context: { at: 5 } });
       await Promise.all([first.close(), second.close()]);
     });
 
@@ -71,7 +71,7 @@ export function describeContextBackendContract(name: string, fixture: () => Cont
           for (let slice = w; slice < 30; slice += writers.length) await writer.commit(id, slice, { slice, by: w, payload: 'x'.repeat(slice) });
         }),
       );
-      expect(await writers[0]!.load(id)).toEqual({ slice: 29, by: 29 % writers.length, payload: 'x'.repeat(29) });
+      expect(await writers[0]!.load(id)).toEqual({ slice: 29, context: { slice: 29, by: 29 % writers.length, payload: 'x'.repeat(29) } });
       await Promise.all(writers.map((writer) => writer.close()));
     });
 
@@ -84,7 +84,7 @@ export function describeContextBackendContract(name: string, fixture: () => Cont
       await backend.close();
       await fix.restart();
       const after = await fix.writer();
-      expect(await after.load(id)).toEqual({ kept: true });
+      expect(await after.load(id)).toEqual({ slice: 7, context: { kept: true } });
       await after.close();
     });
   });

@@ -12,7 +12,7 @@ describe.skipIf(start === undefined)('NATS credentials from config against a ser
   it('connects with the configured user and password', async () => {
     const backend = new JetStreamContextBackend(natsConnectOptions({ ...CONFIG_DEFAULTS, nats_url: server().url, nats_user: 'crew', nats_pass: 's3cret' }));
     await backend.commit('auth', 1, { ok: true });
-    expect(await backend.load('auth')).toEqual({ ok: true });
+    expect((await backend.load('auth'))?.context).toEqual({ ok: true });
     await backend.close();
   });
 

@@ -1,7 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
-import type { ContextBackend, ContextSnapshot } from '../../framework/ports.js';
+import type { CommittedContext, ContextBackend, ContextSnapshot } from '../../framework/ports.js';
 import { conflictBackoff, decodeCommitted, encodeCommitted, MAX_CONFLICT_RETRIES } from '../shared/committed-snapshot.js';
 
 /** Options of `JetStreamContextBackend`. */
@@ -45,12 +45,12 @@ export class JetStreamContextBackend implements ContextBackend {
     return `${this.#prefix}_ctx_${streamId}`;
   }
 
-  async load(streamId: string): Promise<ContextSnapshot | undefined> {
+  async load(streamId: string): Promise<CommittedContext | undefined> {
     const entry = await (await this.#bucket(streamId)).get(SNAPSHOT_KEY);
     if (entry === null || entry.operation !== 'PUT') return undefined;
     const committed = decodeCommitted(entry.string(), this.bucketName(streamId));
     this.#known.set(streamId, { revision: entry.revision, slice: committed.slice });
-    return committed.context;
+    return committed;
   }
 
   async commit(streamId: string, slice: number, snapshot: ContextSnapshot): Promise<void> {

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { ContextBackend, ContextSnapshot } from '../../framework/ports.js';
+import type { CommittedContext, ContextBackend, ContextSnapshot } from '../../framework/ports.js';
 import { conflictBackoff, decodeCommitted, encodeCommitted, MAX_CONFLICT_RETRIES } from '../shared/committed-snapshot.js';
 
 /** Options of `RedisContextBackend`. */
@@ -27,9 +27,9 @@ export class RedisContextBackend implements ContextBackend {
     this.#prefix = options.prefix ?? 'live-crew';
   }
 
-  async load(streamId: string): Promise<ContextSnapshot | undefined> {
+  async load(streamId: string): Promise<CommittedContext | undefined> {
     const text = await this.#redis.get(this.#key(streamId));
-    return text === null ? undefined : decodeCommitted(text, this.#key(streamId)).context;
+    return text === null ? undefined : decodeCommitted(text, this.#key(streamId));
   }
 
   async commit(streamId: string, slice: number, snapshot: ContextSnapshot): Promise<void> {

@@ -1,23 +1,18 @@
-import type { ContextSnapshot } from '../../framework/ports.js';
+import type { CommittedContext, ContextSnapshot } from '../../framework/ports.js';
 
 /**
- * How a persistent context backend stores a stream's context: the whole snapshot and the slice
- * it is the state after, as one JSON document, written in one atomic step. A snapshot is capped
+ * How a persistent context backend stores a stream's context (`CommittedContext`): the whole
+ * snapshot and the slice it is the state after, as one JSON document, written in one atomic step. A snapshot is capped
  * at `context_max_bytes`, so one document stays small, and no crash can leave half a slice.
  */
-export interface CommittedSnapshot {
-  readonly slice: number;
-  readonly context: ContextSnapshot;
-}
-
 /** The document's text. */
 export function encodeCommitted(slice: number, context: ContextSnapshot): string {
   return JSON.stringify({ slice, context });
 }
 
 /** The document of a stored text; throws on a text no backend wrote. */
-export function decodeCommitted(text: string, where: string): CommittedSnapshot {
-  const value = JSON.parse(text) as Partial<CommittedSnapshot>;
+export function decodeCommitted(text: string, where: string): CommittedContext {
+  const value = JSON.parse(text) as Partial<CommittedContext>;
   if (typeof value?.slice !== 'number' || typeof value.context !== 'object' || value.context === null) {
     throw new Error(`${where} does not hold a live-crew context snapshot`);
   }

@@ -3,7 +3,7 @@ import { ERROR_KIND, ErrorReason, type ErrorDetails } from '../model/error-recor
 import { messages } from '../messages.js';
 import { canonicalUtc } from '../model/timestamp.js';
 import { isPromiseLike } from '../maybe-async.js';
-import type { Clock, ContextBackend, DecisionJournal, MaybePromise } from '../ports.js';
+import type { Clock, CommittedContext, ContextBackend, DecisionJournal, MaybePromise } from '../ports.js';
 import { StreamContext } from '../context/stream-context.js';
 import type { SliceTarget } from '../scheduler/slice-engine.js';
 import { CallScope, type CallFailure } from './call-scope.js';
@@ -62,8 +62,8 @@ export class CrewRunner implements SliceTarget {
 
   openStream(streamId: string): MaybePromise<void> {
     const loaded = this.#backend.load(streamId);
-    const open = (initial: Readonly<Record<string, unknown>> | undefined) => {
-      this.#contexts.set(streamId, new StreamContext(initial ?? {}, this.#crewCount, this.#limits.contextMaxBytes));
+    const open = (committed: CommittedContext | undefined) => {
+      this.#contexts.set(streamId, new StreamContext(committed?.context ?? {}, this.#crewCount, this.#limits.contextMaxBytes));
     };
     if (isPromiseLike(loaded)) return loaded.then(open);
     open(loaded);
