@@ -54,6 +54,10 @@ export { MemoryContextBackend } from './adapters/memory/memory-context-backend.j
 export { RedisContextBackend, type RedisContextBackendOptions } from './adapters/redis/redis-context-backend.js';
 export { JetStreamContextBackend, type JetStreamContextBackendOptions } from './adapters/nats/jetstream-context-backend.js';
 export { JetStreamEventSource, JetStreamSink, NatsLink, type JetStreamEventSourceOptions } from './adapters/nats/jetstream-transport.js';
-export { ensureLiveStreams, LIVE_STREAMS, liveSubject } from './adapters/nats/jetstream-streams.js';
+export { ensureLiveStreams, LIVE_STREAMS, liveSubject, sliceSubject } from './adapters/nats/jetstream-streams.js';
 export { natsConnectOptions, type NatsSettings } from './adapters/nats/nats-connect.js';
+export { runDistributedScheduler, type DistributedSchedulerOptions, type SchedulerOutcome } from './adapters/nats/distributed-scheduler.js';
+export { runDistributedRunner, type DistributedRunnerOptions } from './adapters/nats/distributed-runner.js';
+export type { DistributedRunOptions } from './adapters/nats/distributed-run.js';
+export { publishEndOfStream, END_OF_STREAM_HEADER } from './adapters/nats/end-of-stream.js';
 export { JsonlDecisionJournal, type JsonlDecisionJournalOptions } from './adapters/file/jsonl-decision-journal.js';

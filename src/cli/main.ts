@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { LiveCrewError } from '../index.js';
+import { registerDistributedCommands } from './distributed-commands.js';
 import { registerPublishCommand } from './publish-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerTailCommand } from './tail-command.js';
@@ -19,6 +20,7 @@ const program = new Command('live-crew')
 registerRunCommand(program);
 registerPublishCommand(program);
 registerTailCommand(program);
+registerDistributedCommands(program);
 for (const command of program.commands) command.exitOverride();
 
 // A closed stdout (`live-crew run ... | head`) is the reader's choice, not a failure.

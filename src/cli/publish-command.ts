@@ -1,6 +1,7 @@
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { natsConnectOptions } from '../adapters/nats/nats-connect.js';
+import { publishEndOfStream } from '../adapters/nats/end-of-stream.js';
 import type { Command } from 'commander';
 import { ensureLiveStreams, EventDecoder, FileEventSource, liveSubject, loadConfig } from '../index.js';
 import { PacedEventSource } from '../framework/runtime/paced-event-source.js';
@@ -12,6 +13,7 @@ interface PublishOptions {
   pace?: number;
   config?: string;
   natsUrl?: string;
+  end?: boolean;
 }
 
 /** `live-crew publish <events> [--stream id] [--pace f]`: feeds events into JetStream. */
@@ -24,6 +26,7 @@ export function registerPublishCommand(program: Command): void {
     .option('--pace <factor>', 'publish at the recorded speed times factor (default: as fast as possible)', parsePace)
     .option('--config <file>', 'the YAML config file (for nats_url)')
     .option('--nats-url <url>', 'the NATS server (default: nats_url from config)')
+    .option('--end', "then mark the end of each stream published (a distributed run's scheduler closes its slices and finishes)")
     .action(async (events: string, options: PublishOptions) => {
       const config = loadConfig({ file: options.config, env: process.env, values: options.natsUrl ? { nats_url: options.natsUrl } : {} });
       const decoder = new EventDecoder(config.payload_max_bytes);
@@ -32,6 +35,7 @@ export function registerPublishCommand(program: Command): void {
       const nc = await connect(natsConnectOptions(config));
       let published = 0;
       let skipped = 0;
+      const streams = new Set<string>(options.stream !== undefined ? [options.stream] : []);
       try {
         await ensureLiveStreams(nc);
         const js = jetstream(nc);
@@ -46,11 +50,13 @@ export function registerPublishCommand(program: Command): void {
               process.stderr.write(`live-crew publish: ${where}: skipped: ${why}\n`);
               continue;
             }
+            streams.add(decoded.event.stream_id);
             acks.push(js.publish(liveSubject(decoded.event.stream_id, 'events'), JSON.stringify(decoded.event)));
             published++;
           }
           await Promise.all(acks);
         }
+        if (options.end) for (const stream of streams) await publishEndOfStream(js, stream);
       } finally {
         await nc.drain();
       }

@@ -3,10 +3,10 @@ import { adapterFactory } from './adapter-registry.js';
 import type { LiveCrewConfig, LiveCrewConfigInput } from './config/config-schema.js';
 import { loadConfig } from './config/load-config.js';
 import { loadRuntimeOverrides } from './config/runtime-overrides.js';
-import type { CrewClass } from './discovery/crew-definition.js';
+import type { CrewClass, CrewGraph } from './discovery/crew-definition.js';
 import { buildCrewGraph } from './discovery/crew-graph.js';
 import { declaredCrewId } from './discovery/read-crew.js';
-import { LiveCrewError } from './errors.js';
+import { ConfigError, LiveCrewError } from './errors.js';
 import { messages } from './messages.js';
 import { EventDecoder } from './model/event.js';
 import type { ErrorReason } from './model/error-record.js';
@@ -99,13 +99,8 @@ export interface LiveCrewApp {
  * ```
  */
 export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<LiveCrewApp> {
-  const config = loadConfig({
-    file: options.configFile,
-    env: options.env ?? process.env,
-    values: options.config,
-  });
-  const crewIds = options.crews.map(declaredCrewId).filter((id) => id !== undefined);
-  const graph = buildCrewGraph(options.crews, loadRuntimeOverrides(options.configFile, crewIds));
+  const { config, graph } = resolveCrews(options);
+  if (config.scheduler !== 'memory') throw new ConfigError(messages.distributedSchedulerNotInProcess());
   const container = (options.container ?? rootContainer).createChildContainer();
   bindPorts(container, config, options.providers ?? []);
   const crews = instantiateCrews(graph, container);
@@ -179,7 +174,20 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   };
 }
 
-function bindPorts(container: DependencyContainer, config: LiveCrewConfig, providers: readonly ProviderRegistration[]): void {
+/**
+ * The configuration and the checked crew graph of an app's options: what every way of running
+ * crews (in process, a distributed scheduler, a runner) starts from.
+ *
+ * @throws ConfigError, CrewDefinitionError or DependencyCycleError, as `createLiveCrewApp`
+ */
+export function resolveCrews(options: Pick<LiveCrewAppOptions, 'crews' | 'config' | 'configFile' | 'env'>): { config: LiveCrewConfig; graph: CrewGraph } {
+  const config = loadConfig({ file: options.configFile, env: options.env ?? process.env, values: options.config });
+  const crewIds = options.crews.map(declaredCrewId).filter((id) => id !== undefined);
+  return { config, graph: buildCrewGraph(options.crews, loadRuntimeOverrides(options.configFile, crewIds)) };
+}
+
+/** Registers the config and, for every port not given in `providers`, the adapter config chooses. */
+export function bindPorts(container: DependencyContainer, config: LiveCrewConfig, providers: readonly ProviderRegistration[]): void {
   container.register(LIVE_CREW_CONFIG, { useValue: config });
   const provided = new Set(providers.map((p) => p.token));
   const defaults = new Map<InjectionToken<unknown>, () => unknown>([

@@ -6,6 +6,7 @@
  */
 import type { LiveCrewConfig } from './config/config-schema.js';
 import type { Action } from './model/action.js';
+import type { Event } from './model/event.js';
 import type { ErrorRecord } from './model/error-record.js';
 
 /** A value now, or later. */
@@ -113,11 +114,59 @@ export interface ContextBackend {
 export interface DecisionJournal {
   /** True when decisions come from a recorded journal and the clock must not be consulted. */
   readonly replaying: boolean;
-  /** Whether the recorded run took decision `key` (always false while recording). */
+  /**
+   * Whether the journal holds decision `key`: taken by the recorded run (a replay), by an earlier
+   * process of the same run (a successor resuming it), or already by this one.
+   */
   has(key: string): boolean;
   /** Records that decision `key` was taken. */
   record(key: string): MaybePromise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * One unit of a crew's work in a slice of a stream, as the distributed scheduler hands it to the
+ * runner hosting the crew (DESIGN §5: `live.<stream>.slice.<n>.<crew>.ready`). A crew's work
+ * arrives in the order the in-process engine would run it: calls of slice n in arrival order,
+ * then `close`, then slice n+1's.
+ */
+export type CrewWork =
+  | {
+      readonly type: 'call';
+      readonly streamId: string;
+      readonly slice: number;
+      readonly crew: string;
+      readonly event: Event;
+      /** The event's position in its input: with the slice, it names the call. */
+      readonly position: number;
+      /** Where the event came from, for error records (`nats:live.m1.events#42`). */
+      readonly source: string;
+    }
+  | {
+      /** The slice is over for this crew: it reports what it wrote (`CrewSliceDone`). */
+      readonly type: 'close';
+      readonly streamId: string;
+      readonly slice: number;
+      readonly crew: string;
+    };
+
+/** A runner's report that a crew finished a slice (`live.<stream>.slice.<n>.<crew>.done`). */
+export interface CrewSliceDone {
+  readonly streamId: string;
+  readonly slice: number;
+  readonly crew: string;
+  /** The crew's last write per key in the slice: `[key, value]`, or `[key]` for a deletion. */
+  readonly writes: ReadonlyArray<readonly [string, unknown] | readonly [string]>;
+  /** Whether the crew is disabled at the end of the slice. */
+  readonly disabled: boolean;
+}
+
+/** Where the distributed scheduler sends crews' work. */
+export interface CrewWorkSink {
+  /** Sends one work item; resolves when more may be sent (backpressure). */
+  send(work: CrewWork): MaybePromise<void>;
+  /** Resolves when everything sent so far is stored. */
+  flush(): Promise<void>;
 }
 
 /** Wall-clock time, injected so live mode can run on a virtual clock in tests. */

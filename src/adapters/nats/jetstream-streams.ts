@@ -6,11 +6,23 @@ export const LIVE_STREAMS = {
   events: { name: 'LIVE_EVENTS', subject: 'live.*.events' },
   actions: { name: 'LIVE_ACTIONS', subject: 'live.*.actions' },
   errors: { name: 'LIVE_ERRORS', subject: 'live.*.errors' },
+  /** Distributed runs: the scheduler's work for crews and the runners' reports. */
+  slices: { name: 'LIVE_SLICES', subject: 'live.*.slice.>' },
+  /** Distributed runs: the wall-clock decisions of schedulers and runners. */
+  journal: { name: 'LIVE_JOURNAL', subject: 'live.*.journal' },
 } as const;
 
-/** The subject of a stream's events, actions or errors: `live.<stream_id>.<what>`. */
-export function liveSubject(streamId: string, what: keyof typeof LIVE_STREAMS): string {
+/** The subject of a stream's events, actions, errors or journal: `live.<stream_id>.<what>`. */
+export function liveSubject(streamId: string, what: 'events' | 'actions' | 'errors' | 'journal'): string {
   return `live.${streamId}.${what}`;
+}
+
+/**
+ * The subject of a crew's work in a slice (`ready`) or of its report (`done`):
+ * `live.<stream>.slice.<n>.<crew>.ready|done`. `*` for any slice or crew.
+ */
+export function sliceSubject(streamId: string, slice: number | '*', crew: string, what: 'ready' | 'done' | '*'): string {
+  return `live.${streamId}.slice.${slice}.${crew}.${what}`;
 }
 
 /**

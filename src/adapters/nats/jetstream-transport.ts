@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { AckPolicy, DeliverPolicy, jetstream, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { encodeErrorRecord, type ErrorRecord } from '../../framework/model/error-record.js';
 import type { EmittedAction, EventSource, InputBatch, InputOrigin } from '../../framework/ports.js';
 import { ensureLiveStreams, LIVE_STREAMS, liveSubject } from './jetstream-streams.js';
+import { batchMessages } from './jetstream-reading.js';
+import { publishInOrder, type OutgoingMessage } from './jetstream-publishing.js';
 
 /** A NATS connection made on first use and shared by the transport's source and sinks. */
 export class NatsLink {
@@ -32,16 +35,6 @@ export class NatsLink {
     this.#ready = undefined;
     await (await ready.catch(() => undefined))?.nc.drain();
   }
-}
-
-/** The most messages handed over as one batch. */
-const MAX_BATCH = 256;
-/** The longest a message waits for others to join its batch, in ms. */
-const HAND_OVER_MS = 5;
-
-/** Resolves to undefined after `ms` (at once for ms <= 0). */
-function sleep(ms: number): Promise<undefined> {
-  return new Promise((resolve) => setTimeout(() => resolve(undefined), Math.max(0, ms)));
 }
 
 /** Options of `JetStreamEventSource`. */
@@ -85,24 +78,7 @@ export class JetStreamEventSource implements EventSource {
       const consumer = await js.consumers.get(LIVE_STREAMS.events.name, this.#durable);
       const messages = await consumer.consume({ max_messages: this.#maxMessages });
       this.#stop = () => void messages.stop();
-      const incoming = messages[Symbol.asyncIterator]();
-      let held: JsMsg[] = [];
-      let next = incoming.next();
-      let handOverBy = 0;
-      for (;;) {
-        // A batch goes out when nothing more is buffered, when it is full (well below the
-        // server's max_ack_pending, 1000 by default, which would stop delivery), or at the
-        // latest HAND_OVER_MS after its first message: latency never waits for more traffic.
-        const arrived = held.length === 0 ? await next : await Promise.race([next, sleep(handOverBy - Date.now())]);
-        if (arrived !== undefined) {
-          if (arrived.done) break;
-          if (held.length === 0) handOverBy = Date.now() + HAND_OVER_MS;
-          held.push(arrived.value);
-          next = incoming.next();
-          if (messages.getPending() > 0 && held.length < MAX_BATCH && Date.now() < handOverBy) continue;
-        }
-        const batch = held;
-        held = [];
+      for await (const batch of batchMessages(messages)) {
         yield { ...toBatch(batch), ack: () => batch.forEach((m) => m.ack()) };
       }
     } finally {
@@ -116,24 +92,18 @@ export class JetStreamEventSource implements EventSource {
   }
 }
 
-function toBatch(messages: readonly JsMsg[]): Omit<InputBatch, 'ack'> {
+/** Stored messages as an input batch: positions are stream sequences. */
+export function toBatch(messages: readonly JsMsg[]): Omit<InputBatch, 'ack'> {
   const subject = messages[0]!.subject;
   const origin: InputOrigin = { name: `nats:${subject}`, locate: (seq) => `nats:${subject}#${seq}` };
   return { origin, records: messages.map((m) => ({ text: m.string(), position: m.seq })) };
 }
 
-/** What a record becomes on the wire. */
-interface OutgoingMessage {
-  readonly subject: string;
-  readonly data: string;
-  /** A deterministic id for JetStream's de-duplication, when the record has one. */
-  readonly msgID?: string;
-}
-
 /**
- * Publishes records to JetStream in order on one connection; `write` resolves when the server
- * has stored them all (the backpressure). Actions carry their id as `Nats-Msg-Id`, so a re-run
- * stores each once.
+ * Publishes records to JetStream on one connection; `write` resolves when the server has stored
+ * them all, in order (the backpressure), retrying across a server restart. Every record has a
+ * deterministic `Nats-Msg-Id` (an action its id; an error record a digest of its line), so a
+ * retry or a re-run stores each once.
  */
 export class JetStreamSink<T> {
   readonly #link: NatsLink;
@@ -152,19 +122,16 @@ export class JetStreamSink<T> {
     return new JetStreamSink(link, ({ action, json, id }) => ({ subject: liveSubject(action.stream_id, 'actions'), data: json, msgID: id }));
   }
 
-  /** Error records to `live.<stream>.errors`. */
+  /** Error records to `live.<stream>.errors`, de-duplicated by their content. */
   static forErrors(link: NatsLink): JetStreamSink<ErrorRecord> {
-    return new JetStreamSink(link, (record) => ({ subject: liveSubject(record.stream_id, 'errors'), data: encodeErrorRecord(record) }));
+    return new JetStreamSink(link, (record) => {
+      const data = encodeErrorRecord(record);
+      return { subject: liveSubject(record.stream_id, 'errors'), data, msgID: `${record.stream_id}:error:${createHash('sha256').update(data).digest('base64url')}` };
+    });
   }
 
   async write(records: readonly T[]): Promise<void> {
-    const js = await this.#js;
-    await Promise.all(
-      records.map((record) => {
-        const { subject, data, msgID } = this.#toMessage(record);
-        return js.publish(subject, data, msgID === undefined ? undefined : { msgID });
-      }),
-    );
+    await publishInOrder(await this.#js, records.map(this.#toMessage));
   }
 
   close(): Promise<void> {

@@ -39,8 +39,16 @@ export const configShape = {
   nats_tls_key: z.string().min(1).nullable(),
   /** The Redis server for `redis`. */
   redis_url: z.string().regex(/^rediss?:\/\/\S+$/, { error: 'must be a redis:// (or rediss://) URL' }),
-  /** Who decides slice boundaries and readiness. */
-  scheduler: z.enum(['memory']),
+  /**
+   * Who decides slice boundaries and readiness: this process (`memory`), or a distributed
+   * scheduler per stream over NATS (`nats`: `live-crew scheduler` and `live-crew runner`).
+   */
+  scheduler: z.enum(['memory', 'nats']),
+  /**
+   * Distributed runs: how long a scheduler's lease lasts without renewal, in ms. A standby takes
+   * over at most this long after the leader dies (at once when it stops cleanly).
+   */
+  lease_ms: z.number({ error: 'must be a number (milliseconds)' }).int({ error: 'must be an integer' }).min(300, { error: 'must be >= 300' }),
   /** The event file (`.json` array or `.jsonl`), or `-` for stdin. */
   input: path,
   /** The action file (JSONL), or `-` for stdout. */
@@ -96,6 +104,7 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   nats_tls_key: null,
   redis_url: 'redis://127.0.0.1:6379',
   scheduler: 'memory',
+  lease_ms: 5000,
   input: '-',
   output: '-',
   errors: '-',

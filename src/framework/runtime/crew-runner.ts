@@ -1,14 +1,14 @@
 import { describeIssues, type Event, type EventEnvelope } from '../model/event.js';
 import { ERROR_KIND, ErrorReason, type ErrorDetails } from '../model/error-record.js';
 import { messages } from '../messages.js';
-import { canonicalUtc } from '../model/timestamp.js';
 import { isPromiseLike } from '../maybe-async.js';
-import type { Clock, CommittedContext, ContextBackend, DecisionJournal, MaybePromise } from '../ports.js';
+import type { Clock, CommittedContext, ContextBackend, ContextSnapshot, DecisionJournal, MaybePromise } from '../ports.js';
 import { StreamContext } from '../context/stream-context.js';
 import type { SliceTarget } from '../scheduler/slice-engine.js';
 import { CallScope, type CallFailure } from './call-scope.js';
 import { RouteTable, type CrewRuntime, type Route } from './route-table.js';
 import type { RunOutput } from './run-output.js';
+import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord } from './slice-reports.js';
 
 /** Limits the runner enforces. */
 export interface RunnerLimits {
@@ -33,11 +33,13 @@ export class CrewRunner implements SliceTarget {
   readonly #limits: RunnerLimits;
   readonly #contexts = new Map<string, StreamContext>();
 
-  readonly #crews: readonly CrewRuntime[];
+  /** By run-order index; a distributed runner holds only the crews it hosts. */
+  readonly #crews: readonly (CrewRuntime | undefined)[];
 
   readonly #journal: DecisionJournal;
   readonly #clock: Clock;
 
+  /** @param crews - the crews to run, each at its run-order `index` (a runner may host only some) */
   constructor(
     crews: readonly CrewRuntime[],
     backend: ContextBackend,
@@ -45,11 +47,13 @@ export class CrewRunner implements SliceTarget {
     limits: RunnerLimits,
     time: { readonly journal: DecisionJournal; readonly clock: Clock },
   ) {
-    this.#crews = crews;
+    const byIndex: (CrewRuntime | undefined)[] = [];
+    for (const crew of crews) byIndex[crew.index] = crew;
+    this.#crews = byIndex;
     this.#journal = time.journal;
     this.#clock = time.clock;
     this.#routes = new RouteTable(crews);
-    this.#crewCount = crews.length;
+    this.#crewCount = byIndex.length;
     this.#backend = backend;
     this.#output = output;
     this.#limits = limits;
@@ -69,26 +73,25 @@ export class CrewRunner implements SliceTarget {
     open(loaded);
   }
 
+  /**
+   * A distributed runner starts slice n of a stream from S(n-1), the snapshot the scheduler
+   * merged; what the runner's crews wrote in earlier slices is in it.
+   */
+  resetContext(streamId: string, snapshot: ContextSnapshot): void {
+    this.#contexts.set(streamId, new StreamContext(snapshot, this.#crewCount, this.#limits.contextMaxBytes));
+  }
+
+  /** What a crew wrote in a slice of a stream: its last write per key (`DELETED` for a deletion). */
+  crewWrites(streamId: string, slice: number, crew: number): Iterable<[string, unknown]> {
+    return this.#contexts.get(streamId)?.peekWrites(slice, crew)?.entries() ?? [];
+  }
+
   isDisabled(crew: number): boolean {
     return this.#crews[crew]!.disabled;
   }
 
   skipped(streamId: string, slice: number, crew: number, unmet: readonly string[], events: readonly EventEnvelope[]): void {
-    const id = this.#crews[crew]!.definition.id;
-    const first = events[0]!;
-    this.#output.error({
-      ts: first.event.ts,
-      kind: ERROR_KIND,
-      stream_id: streamId,
-      payload: {
-        reason: ErrorReason.DependencyUnmet,
-        message: messages.dependencyUnmet(id, slice, unmet, events.length),
-        crew: id,
-        slice,
-        source: first.origin.locate(first.position),
-        event: first.event,
-      },
-    });
+    this.#output.error(dependencyUnmetRecord(streamId, slice, this.#crews[crew]!.definition.id, unmet, events));
   }
 
   dispatch(streamId: string, slice: number, envelope: EventEnvelope, crews: readonly number[]): MaybePromise<void> {
@@ -124,19 +127,12 @@ export class CrewRunner implements SliceTarget {
   closeSlice(streamId: string, slice: number, endMs: number): MaybePromise<void> {
     const merged = this.#contexts.get(streamId)!.close(slice);
     if (merged === undefined) return;
-    if (merged.dropped.length > 0) {
-      this.#output.error({
-        ts: canonicalUtc(endMs),
-        kind: ERROR_KIND,
-        stream_id: streamId,
-        payload: { reason: ErrorReason.CtxSize, message: messages.contextTruncated(merged.bytes, this.#limits.contextMaxBytes, merged.dropped), slice },
-      });
-    }
+    if (merged.dropped.length > 0) this.#output.error(contextTruncatedRecord(streamId, slice, endMs, merged, this.#limits.contextMaxBytes));
     return this.#backend.commit(streamId, slice, merged.snapshot);
   }
 
   late(envelope: EventEnvelope, slice: number, openFrom: number): void {
-    this.#error(envelope, { reason: ErrorReason.LateEvent, message: messages.lateEvent(slice, openFrom), slice, event: envelope.event });
+    this.#output.error(lateEventRecord(envelope, slice, openFrom));
   }
 
   /**
@@ -166,11 +162,10 @@ export class CrewRunner implements SliceTarget {
     const limit = crew.definition.timeoutMs;
     if (limit === undefined) return this.#run(event, scope, undefined);
     const decision = timeoutDecision(route, envelope, slice);
-    // A replay repeats the recorded run's timeouts and takes none from the clock.
-    if (this.#journal.replaying) {
-      return this.#journal.has(decision) ? this.#timeOut(scope, limit, undefined) : this.#run(event, scope, undefined);
-    }
-    return this.#run(event, scope, { limit, decision });
+    // A timeout the journal holds is repeated (a replay, or a runner re-running a slice); a
+    // replay takes no other from the clock.
+    if (this.#journal.has(decision)) return this.#timeOut(scope, limit, undefined);
+    return this.#run(event, scope, this.#journal.replaying ? undefined : { limit, decision });
   }
 
   /** Calls the handler; with a deadline, a call that runs past it is abandoned and journaled. */

@@ -36,11 +36,32 @@ export class EventPipeline {
   readonly #output: OutputBuffer;
   /** The `ts` of the latest accepted event: the deterministic time of an invalid record's error. */
   #lastTs = EPOCH_ISO;
+  readonly #quietBefore: number;
+  #resumePosition = 0;
+  #abandoned = false;
 
-  constructor(decoder: EventDecoder, engine: SliceEngine, output: OutputBuffer) {
+  /**
+   * @param quietBefore - records before this position were handled by a predecessor (a
+   *   scheduler taking over): they rebuild state, and their invalid records are not reported again
+   */
+  constructor(decoder: EventDecoder, engine: SliceEngine, output: OutputBuffer, quietBefore = Number.NEGATIVE_INFINITY) {
     this.#decoder = decoder;
     this.#engine = engine;
     this.#output = output;
+    this.#quietBefore = quietBefore;
+  }
+
+  /**
+   * Stops after the current batch without closing open slices or flushing: for a distributed
+   * scheduler that lost its lease, whose successor will close them.
+   */
+  abandon(): void {
+    this.#abandoned = true;
+  }
+
+  /** The first input position not yet fully handled: a successor resumes reporting there. */
+  get resumePosition(): number {
+    return this.#resumePosition;
   }
 
   /**
@@ -56,16 +77,19 @@ export class EventPipeline {
         if (next.done) break;
         const { origin, records } = next.value;
         for (let i = 0; i < records.length; i++) {
+          this.#resumePosition = records[i]!.position;
           const done = this.#take(origin, records[i]!);
           if (done !== undefined) await done;
         }
         await this.#output.flush(actions, errors);
         await next.value.ack?.();
-        if (stopped()) break;
+        if (stopped() || this.#abandoned) break;
       }
     } finally {
       await batches.return?.();
     }
+    if (this.#abandoned) return;
+    this.#resumePosition++;
     const finished = this.#engine.finish();
     if (finished !== undefined) await finished;
     await this.#output.flush(actions, errors);
@@ -90,7 +114,7 @@ export class EventPipeline {
         : this.#decoder.decode(record.value, origin, record.position);
     if ('problem' in decoded) {
       this.counts.invalid++;
-      this.#reject(origin, record, decoded.problem);
+      if (record.position >= this.#quietBefore) this.#reject(origin, record, decoded.problem);
       return undefined;
     }
     this.counts.accepted++;

@@ -5,13 +5,15 @@ import { messages } from '../messages.js';
 import type { CrewRuntime } from './route-table.js';
 
 /**
- * Constructs every crew of the graph through the container, in run order.
+ * Constructs the crews of the graph through the container, in run order: all of them, or those
+ * `hosted` picks (a distributed runner); each keeps its run-order index.
  *
  * @throws CrewDefinitionError when a constructor parameter cannot be resolved, or when the class
  *   was compiled without decorator metadata (tsx, esbuild), which would otherwise fail obscurely.
  */
-export function instantiateCrews(graph: CrewGraph, container: DependencyContainer): CrewRuntime[] {
-  return graph.crews.map((definition, index) => {
+export function instantiateCrews(graph: CrewGraph, container: DependencyContainer, hosted: (id: string) => boolean = () => true): CrewRuntime[] {
+  return graph.crews.flatMap((definition, index) => {
+    if (!hosted(definition.id)) return [];
     const type = definition.type as unknown as new (...args: unknown[]) => object;
     if (type.length > 0 && Reflect.getMetadata('design:paramtypes', type) === undefined) {
       throw new CrewDefinitionError(messages.missingParamTypes(definition.className, type.length));
@@ -23,6 +25,6 @@ export function instantiateCrews(graph: CrewGraph, container: DependencyContaine
       const detail = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
       throw new CrewDefinitionError(messages.unresolvableCrew(definition.id, definition.className, detail), { cause: error });
     }
-    return { definition, index, instance, consecutiveErrors: 0, disabled: false };
+    return [{ definition, index, instance, consecutiveErrors: 0, disabled: false }];
   });
 }

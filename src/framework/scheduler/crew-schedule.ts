@@ -24,6 +24,8 @@ export interface CrewSchedule {
    * it, and what it gets then is a backlog (its backlog policy applies).
    */
   readonly waitsForClose: boolean;
+  /** The run-order indexes of the crews it depends on at offset 0: they finish the slice first. */
+  readonly sameSliceCrews: readonly number[];
   /** Its calls wait for the slice to close: `waitsForClose`, or eager dispatch is off. */
   readonly holdsUntilClose: boolean;
   /** No dependency and stride 1: every triggering event runs at once. */
@@ -56,6 +58,7 @@ export function scheduleCrews(crews: readonly CrewDefinition[], eager = true): C
       sliceStride: crew.sliceStride,
       backlogPolicy: crew.backlogPolicy,
       waitsForClose,
+      sameSliceCrews: dependencies.flatMap((dep) => (dep.type === 'crew' && dep.offset === 0 ? [dep.crewIndex] : [])),
       holdsUntilClose: waitsForClose || !eager,
       unconditional: eager && dependencies.length === 0 && crew.sliceStride === 1,
     };

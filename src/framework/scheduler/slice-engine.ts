@@ -22,6 +22,12 @@ export interface SliceTarget {
   skipped(streamId: string, slice: number, crew: number, unmet: readonly string[], events: readonly EventEnvelope[]): void;
   /** Whether a crew has been disabled (it then finishes no slice). */
   isDisabled(crew: number): boolean;
+  /**
+   * Slice `slice` will dispatch no more events to `crews`: resolves when they have finished it,
+   * so that `isDisabled` is final for the slice. The engine calls it before deciding a crew that
+   * depends on them at offset 0. In process, calls end before the engine goes on: no-op.
+   */
+  settle?(streamId: string, slice: number, crews: readonly number[]): MaybePromise<void>;
 }
 
 /** The knobs of slicing. */
@@ -143,8 +149,9 @@ export class SliceEngine {
 
   /** Takes the next event in arrival order. */
   accept(envelope: EventEnvelope): MaybePromise<void> {
-    // A replay first ends the waits the recorded run ended at this point of the input.
-    if (this.#waiting.size > 0 && this.#journal?.replaying) return andThen(this.#releaseReplayed(), () => this.#take(envelope));
+    // First the waits the journal says were ended at this point of the input (a replay, or a
+    // successor scheduler going over its predecessor's input).
+    if (this.#waiting.size > 0 && this.#journal !== undefined) return andThen(this.#releaseJournaled(), () => this.#take(envelope));
     return this.#take(envelope);
   }
 
@@ -183,8 +190,8 @@ export class SliceEngine {
     });
   }
 
-  /** Replay: releases the waits the recorded run ended at this point of the input. */
-  #releaseReplayed(): MaybePromise<void> {
+  /** Releases the waits the journal says were ended at this point of the input. */
+  #releaseJournaled(): MaybePromise<void> {
     const due = [...this.#waiting].filter((waiting) => this.#journal!.has(waitDecision(waiting, this.#accepted)));
     return runInOrder(due.length, (i) => this.#release(due[i]!));
   }
@@ -319,7 +326,9 @@ export class SliceEngine {
       runInOrder(waiting.length, (i) => {
         const crew = waiting[i]!;
         const events = [...take(state.backlog, crew), ...take(state.held, crew)];
-        return this.#runHeld(stream, slice, state, crew, crew.waitsForClose ? applyBacklogPolicy(events, crew.backlogPolicy) : events);
+        const run = () => this.#runHeld(stream, slice, state, crew, crew.waitsForClose ? applyBacklogPolicy(events, crew.backlogPolicy) : events);
+        const settled = crew.sameSliceCrews.length > 0 ? this.#target.settle?.(stream.id, slice, crew.sameSliceCrews) : undefined;
+        return andThen(settled, run);
       }),
       () => {
         for (const [crew, events] of state.skips) {

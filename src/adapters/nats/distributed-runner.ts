@@ -1,0 +1,97 @@
+import { container as rootContainer } from 'tsyringe';
+import { z } from 'zod';
+import type { LiveCrewAppOptions } from '../../framework/app.js';
+import type { ErrorRecord } from '../../framework/model/error-record.js';
+import type { EmittedAction } from '../../framework/ports.js';
+import { ConfigError } from '../../framework/errors.js';
+import { CrewWorker, type CrewProgress } from '../../framework/runtime/crew-worker.js';
+import { instantiateCrews } from '../../framework/runtime/instantiate-crews.js';
+import type { CrewRuntime } from '../../framework/runtime/route-table.js';
+import { systemClock } from '../../framework/system-clock.js';
+import { LIVE_CREW_CONFIG } from '../../framework/tokens.js';
+import { decodeWork, encodeDone } from './crew-work-wire.js';
+import { openDistributedRun, type DistributedRun, type DistributedRunOptions } from './distributed-run.js';
+import { publishInOrder } from './jetstream-publishing.js';
+import { readSubject } from './jetstream-reading.js';
+import { LIVE_STREAMS, sliceSubject } from './jetstream-streams.js';
+import { JetStreamSink } from './jetstream-transport.js';
+
+/** JSON has no -Infinity: "no slice yet" is stored as null. */
+const sliceOrNone = z.number().nullable().transform((slice) => slice ?? Number.NEGATIVE_INFINITY);
+const Progress = z.object({
+  doneSlice: sliceOrNone,
+  workSeq: z.number().int().min(0),
+  consecutiveErrors: z.number().int().min(0),
+  disabled: z.boolean(),
+  published: z.object({ slice: z.number(), calls: z.number().int().min(0) }).optional(),
+});
+
+/** Options of `runDistributedRunner`. */
+export interface DistributedRunnerOptions extends DistributedRunOptions, Pick<LiveCrewAppOptions, 'providers' | 'container'> {
+  /** Which crews this runner hosts: those whose id the pattern matches (`LIVE_CREW_SELECTOR`). */
+  readonly selector: RegExp;
+}
+
+/**
+ * A runner of a distributed run (DESIGN §5): hosts the crews whose ids match the selector and,
+ * for each, runs the work the scheduler sends it, publishes its actions to
+ * `live.<stream>.actions`, and reports each finished slice. Each crew resumes where its progress
+ * (KV `crew.<id>`) says, so a runner killed at any point is replaced without a lost or repeated
+ * action. Runs until `signal` aborts.
+ *
+ * @throws ConfigError when the selector matches no crew
+ */
+export async function runDistributedRunner(options: DistributedRunnerOptions): Promise<void> {
+  const run = await openDistributedRun(options);
+  try {
+    const container = (options.container ?? rootContainer).createChildContainer();
+    container.register(LIVE_CREW_CONFIG, { useValue: run.config });
+    for (const { token, ...provider } of options.providers ?? []) container.register(token, provider as never);
+    const crews = instantiateCrews(run.graph, container, (id) => options.selector.test(id));
+    if (crews.length === 0) {
+      const ids = run.graph.crews.map((crew) => crew.id).join(', ');
+      throw new ConfigError(`selector ${options.selector} matches no crew (the crews are: ${ids})`);
+    }
+    options.log?.(`stream ${options.streamId}: hosting ${crews.map((crew) => crew.definition.id).join(', ')}`);
+    const actions = JetStreamSink.forActions(run.link);
+    const errors = JetStreamSink.forErrors(run.link);
+    try {
+      await Promise.all(crews.map((crew) => work(run, options, crew, actions, errors)));
+    } finally {
+      await Promise.all([actions.close(), errors.close()]);
+    }
+  } finally {
+    await run.close();
+  }
+}
+
+/** Runs one crew's work until the signal aborts. */
+async function work(
+  run: DistributedRun,
+  options: DistributedRunnerOptions,
+  crew: CrewRuntime,
+  actions: JetStreamSink<EmittedAction>,
+  errors: JetStreamSink<ErrorRecord>,
+): Promise<void> {
+  const id = crew.definition.id;
+  const key = `crew.${id}`;
+  const saved = await run.bucket.get(key, Progress);
+  const worker = new CrewWorker({
+    crew,
+    streamId: options.streamId,
+    backend: run.backend,
+    actions,
+    errors,
+    limits: { payloadMaxBytes: run.config.payload_max_bytes, contextMaxBytes: run.config.context_max_bytes },
+    journal: run.journal,
+    clock: systemClock,
+    progress: saved?.value satisfies CrewProgress | undefined,
+    report: (done) => publishInOrder(run.js, [encodeDone(done)]),
+    saveProgress: (progress) => run.bucket.put(key, progress),
+  });
+  const signal = options.signal ?? new AbortController().signal;
+  const subject = sliceSubject(options.streamId, '*', id, 'ready');
+  for await (const batch of readSubject(run.js, { stream: LIVE_STREAMS.slices.name, subject, fromSeq: worker.resumeAfter + 1, signal })) {
+    await worker.handle(batch.map((message) => ({ work: decodeWork(message.subject, message.string()), seq: message.seq })));
+  }
+}

@@ -1,0 +1,117 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { EventDecoder } from '../../framework/model/event.js';
+import type { ActionSink } from '../../framework/ports.js';
+import { EventPipeline } from '../../framework/runtime/event-pipeline.js';
+import { OutputBuffer } from '../../framework/runtime/output-buffer.js';
+import { scheduleCrews } from '../../framework/scheduler/crew-schedule.js';
+import { DistributedSliceTarget } from '../../framework/scheduler/distributed-slice-target.js';
+import { SliceEngine } from '../../framework/scheduler/slice-engine.js';
+import { systemClock } from '../../framework/system-clock.js';
+import { decodeDone } from './crew-work-wire.js';
+import { openDistributedRun, type DistributedRun, type DistributedRunOptions } from './distributed-run.js';
+import { JetStreamCrewWorkSink } from './jetstream-crew-work-sink.js';
+import { readSubject } from './jetstream-reading.js';
+import { JetStreamReplaySource } from './jetstream-replay-source.js';
+import { LIVE_STREAMS, sliceSubject } from './jetstream-streams.js';
+import { JetStreamSink } from './jetstream-transport.js';
+import { SchedulerLease } from './scheduler-lease.js';
+
+const RESUME_KEY = 'scheduler.resume';
+const Resume = z.object({ slice: z.number(), quietBefore: z.number() });
+
+/** How a scheduler's run ended. */
+export type SchedulerOutcome =
+  /** The stream's input ended (its end-of-stream marker) and every slice is committed. */
+  | 'finished'
+  /** Stopped (`signal`) before the end; a standby, or the next start, goes on. */
+  | 'stopped'
+  /** Another scheduler took the lease (this one was cut off too long): it goes on. */
+  | 'lost-lease';
+
+/** Options of `runDistributedScheduler`. */
+export interface DistributedSchedulerOptions extends DistributedRunOptions {
+  /** A name for this process in the lease, shown to standbys. Default `<host>:<pid>`. */
+  readonly holder?: string;
+}
+
+/**
+ * The scheduler of one stream in a distributed run (DESIGN §5). It waits for the stream's lease
+ * (a standby waits here), then reads the stream's events from the first, runs the slice engine
+ * on them exactly as in process, and sends each crew's calls to `live.<stream>.slice.<n>.<crew>.ready`
+ * for the runners; the runners' reports are merged into the context, slice by slice. A successor
+ * reads the same events and so takes the same decisions; what is committed is not sent again.
+ *
+ * The scheduler runs in live mode: wall time closes the slices of an idle stream. Its
+ * wall-clock decisions (`timeout:<ms>` waits) are journaled in JetStream for a successor.
+ */
+export async function runDistributedScheduler(options: DistributedSchedulerOptions): Promise<SchedulerOutcome> {
+  const run = await openDistributedRun(options);
+  const signal = options.signal ?? new AbortController().signal;
+  const log = options.log ?? (() => undefined);
+  const lease = new SchedulerLease(run.bucket, options.holder ?? `${hostname()}:${process.pid}`, run.config.lease_ms, systemClock);
+  try {
+    const leading = await lease.acquire(signal, (holder) => log(`standby for stream ${options.streamId}: ${holder} schedules it; waiting to take over`));
+    if (!leading) return 'stopped';
+    log(`scheduling stream ${options.streamId}`);
+    return await schedule(run, options.streamId, signal, lease, log);
+  } finally {
+    await lease.release();
+    await run.close();
+  }
+}
+
+async function schedule(run: DistributedRun, streamId: string, signal: AbortSignal, lease: SchedulerLease, log: (line: string) => void): Promise<SchedulerOutcome> {
+  const { config, graph } = run;
+  const resume = await run.bucket.get(RESUME_KEY, Resume);
+  const output = new OutputBuffer();
+  const errors = JetStreamSink.forErrors(run.link);
+  const noActions: ActionSink = { write: () => undefined, close: async () => undefined };
+  const schedules = scheduleCrews(graph.crews, config.eager_dispatch);
+  const target = new DistributedSliceTarget({
+    crews: schedules,
+    backend: run.backend,
+    work: new JetStreamCrewWorkSink(run.js),
+    output,
+    contextMaxBytes: config.context_max_bytes,
+    flushOutput: () => output.flush(noActions, errors),
+    committed: (_stream, slice): Promise<void> => run.bucket.put(RESUME_KEY, { slice, quietBefore: pipeline.resumePosition }),
+    resume: () => (resume === undefined ? undefined : { quietBefore: resume.value.quietBefore }),
+  });
+  const timing = { sliceMs: config.slice_ms, latenessMs: config.lateness_ms, liveRate: 1 };
+  const engine = new SliceEngine(timing, schedules, target, systemClock, run.journal);
+  const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output, resume?.value.quietBefore);
+  const source = new JetStreamReplaySource(run.js, streamId);
+
+  let outcome: SchedulerOutcome = 'finished';
+  const stop = (why: SchedulerOutcome) => {
+    if (outcome !== 'finished') return;
+    outcome = why;
+    pipeline.abandon();
+    void source.close();
+  };
+  const onAbort = () => stop('stopped');
+  signal.addEventListener('abort', onAbort, { once: true });
+  lease.keep(() => {
+    log(`stream ${streamId}: another scheduler took the lease; stopping`);
+    stop('lost-lease');
+  });
+
+  const reports = new AbortController();
+  const reading = (async () => {
+    const subject = sliceSubject(streamId, '*', '*', 'done');
+    for await (const batch of readSubject(run.js, { stream: LIVE_STREAMS.slices.name, subject, fromSeq: 1, signal: reports.signal })) {
+      for (const message of batch) target.receive(decodeDone(message.subject, message.string()));
+    }
+  })();
+  try {
+    await pipeline.run(source, noActions, errors, () => false, { clock: systemClock, intervalMs: Math.max(1, config.slice_ms / 4) });
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    reports.abort();
+    await reading;
+    await errors.close();
+  }
+  if (outcome === 'finished') log(`stream ${streamId}: input ended; every slice committed`);
+  return outcome;
+}

@@ -1,0 +1,86 @@
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { z } from 'zod';
+import { untilStored } from './jetstream-publishing.js';
+
+/** A stored value and the revision a conditional update must name. */
+export interface Revisioned<T> {
+  readonly value: T;
+  readonly revision: number;
+}
+
+/**
+ * The coordination state of one stream's distributed run, in a JetStream KV bucket of its own:
+ * `live_crew_run_<stream>` (bucket names hold no dots; stream ids never do). Keys:
+ * `scheduler.lease` (who schedules), `scheduler.resume` (where a successor resumes) and
+ * `crew.<id>` (a crew's progress, for a restarted runner). Values are JSON, checked on read.
+ */
+export class RunStateBucket {
+  readonly #kv: KV;
+  readonly name: string;
+
+  private constructor(kv: KV, name: string) {
+    this.#kv = kv;
+    this.name = name;
+  }
+
+  /** Opens (creating if needed) the bucket of a stream. */
+  static async open(nc: NatsConnection, streamId: string, prefix = 'live_crew'): Promise<RunStateBucket> {
+    const name = `${prefix}_run_${streamId}`;
+    const kv = await untilStored(() => new Kvm(nc).create(name, { history: 1 }), `opening KV bucket ${name}`);
+    return new RunStateBucket(kv, name);
+  }
+
+  /**
+   * The value under `key` and its revision; undefined when there is none.
+   *
+   * @throws Error naming bucket and key for a value that is not what `schema` expects
+   */
+  async get<T>(key: string, schema: z.ZodType<T>): Promise<Revisioned<T> | undefined> {
+    const entry = await untilStored(() => this.#kv.get(key), `reading ${this.name}/${key}`);
+    if (entry === null || entry.operation !== 'PUT') return undefined;
+    let json: unknown;
+    try {
+      json = entry.json();
+    } catch {
+      json = undefined;
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new Error(`KV ${this.name}/${key} holds ${JSON.stringify(entry.string()).slice(0, 200)}, not a live-crew ${key} record`);
+    return { value: parsed.data, revision: entry.revision };
+  }
+
+  /** Stores `value` under `key`, unconditionally. */
+  async put(key: string, value: unknown): Promise<void> {
+    await untilStored(() => this.#kv.put(key, JSON.stringify(value)), `writing ${this.name}/${key}`);
+  }
+
+  /**
+   * Stores `value` under `key` only if the key is still at `revision` (undefined: only if it
+   * does not exist). Returns the new revision, or undefined when someone else wrote first.
+   */
+  async swap(key: string, value: unknown, revision: number | undefined): Promise<number | undefined> {
+    const data = JSON.stringify(value);
+    try {
+      return await untilStored(() => (revision === undefined ? this.#kv.create(key, data) : this.#kv.update(key, data, revision)), `writing ${this.name}/${key}`);
+    } catch (error) {
+      if (isRevisionConflict(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Removes `key`. */
+  async delete(key: string): Promise<void> {
+    await untilStored(() => this.#kv.delete(key), `deleting ${this.name}/${key}`);
+  }
+}
+
+/** A write refused because the key changed since the revision it was based on. */
+export function isRevisionConflict(error: unknown): boolean {
+  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+  return (
+    cause instanceof JetStreamApiError &&
+    (cause.code === JetStreamApiCodes.StreamWrongLastSequence || cause.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
+}

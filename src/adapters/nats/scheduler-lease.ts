@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import type { Clock } from '../../framework/ports.js';
+import type { RunStateBucket } from './run-state-bucket.js';
+
+const LEASE_KEY = 'scheduler.lease';
+const Lease = z.object({ holder: z.string(), until: z.number() });
+
+/**
+ * Which scheduler schedules a stream (DESIGN §5): a lease in the run's KV bucket, taken and
+ * renewed only by revision-checked writes, so two schedulers never both believe they hold it.
+ * A standby waits until the holder lets it lapse (it died) or gives it up (it stopped), then
+ * takes it. The holder renews every third of the lease time; a renewal refused because someone
+ * else took the lease means this process lost it and must stop at once.
+ */
+export class SchedulerLease {
+  readonly #bucket: RunStateBucket;
+  readonly #holder: string;
+  readonly #ttlMs: number;
+  readonly #clock: Clock;
+  #revision: number | undefined;
+  #renewing: ReturnType<typeof setInterval> | undefined;
+
+  /** @param holder - a name for this process, shown to standbys */
+  constructor(bucket: RunStateBucket, holder: string, ttlMs: number, clock: Clock) {
+    this.#bucket = bucket;
+    this.#holder = holder;
+    this.#ttlMs = ttlMs;
+    this.#clock = clock;
+  }
+
+  /**
+   * Resolves once this process holds the lease; `waiting` is told who holds it meanwhile.
+   * Resolves false when `signal` aborts first.
+   */
+  async acquire(signal: AbortSignal, waiting: (holder: string) => void = () => undefined): Promise<boolean> {
+    let told: string | undefined;
+    while (!signal.aborted) {
+      const current = await this.#bucket.get(LEASE_KEY, Lease);
+      const now = this.#clock.now();
+      if (current === undefined || current.value.until <= now) {
+        this.#revision = await this.#bucket.swap(LEASE_KEY, this.#lease(), current?.revision);
+        if (this.#revision !== undefined) return true;
+        continue;
+      }
+      if (told !== current.value.holder) waiting((told = current.value.holder));
+      await Promise.race([this.#clock.sleep(Math.min(this.#ttlMs / 3, current.value.until - now + 1)), abortion(signal)]);
+    }
+    return false;
+  }
+
+  /** Renews the lease until `release()`; calls `lost` once if another process took it. */
+  keep(lost: () => void): void {
+    let renewal: Promise<void> = Promise.resolve();
+    this.#renewing = setInterval(() => {
+      renewal = renewal.then(async () => {
+        if (this.#revision === undefined) return;
+        const revision = await this.#bucket.swap(LEASE_KEY, this.#lease(), this.#revision).catch(() => this.#revision);
+        if (revision === undefined) {
+          this.#stopRenewing();
+          this.#revision = undefined;
+          lost();
+          return;
+        }
+        this.#revision = revision;
+      });
+    }, this.#ttlMs / 3);
+    this.#renewing.unref();
+  }
+
+  /** Gives the lease up, so a standby takes over at once instead of after it lapses. */
+  async release(): Promise<void> {
+    this.#stopRenewing();
+    if (this.#revision === undefined) return;
+    this.#revision = undefined;
+    await this.#bucket.delete(LEASE_KEY).catch(() => undefined);
+  }
+
+  #lease() {
+    return { holder: this.#holder, until: this.#clock.now() + this.#ttlMs };
+  }
+
+  #stopRenewing(): void {
+    if (this.#renewing !== undefined) clearInterval(this.#renewing);
+    this.#renewing = undefined;
+  }
+}
+
+function abortion(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}

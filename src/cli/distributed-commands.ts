@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { runDistributedRunner } from '../adapters/nats/distributed-runner.js';
+import { runDistributedScheduler } from '../adapters/nats/distributed-scheduler.js';
+import { ConfigError } from '../index.js';
+import { loadCrewModule } from './load-crew-module.js';
+
+interface DistributedOptions {
+  crews: string;
+  stream: string;
+  config?: string;
+  natsUrl?: string;
+}
+
+interface RunnerOptions extends DistributedOptions {
+  selector?: string;
+}
+
+/** How long a stopping process may take to wind down before it exits anyway, in ms. */
+const STOP_GRACE_MS = 5000;
+
+/** `live-crew scheduler` and `live-crew runner`: the two halves of a distributed run (DESIGN §5). */
+export function registerDistributedCommands(program: Command): void {
+  program
+    .command('scheduler')
+    .description("schedule a stream's slices for runners over NATS; a second one started is a standby that takes over")
+    .requiredOption('--crews <module>', 'the compiled JS module exporting the @Crew classes')
+    .requiredOption('--stream <id>', 'the stream to schedule')
+    .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
+    .option('--nats-url <url>', 'the NATS server (default: nats_url from config)')
+    .action(async (options: DistributedOptions) => {
+      const { crews } = await loadCrewModule(options.crews);
+      const outcome = await runDistributedScheduler({ ...common(options, crews), signal: stopSignal() });
+      // Lost the lease: another scheduler goes on; a supervisor restarting this one makes it a standby.
+      if (outcome === 'lost-lease') process.exitCode = 1;
+    });
+  program
+    .command('runner')
+    .description("run the crews a selector picks, for a stream's scheduler over NATS")
+    .requiredOption('--crews <module>', 'the compiled JS module exporting the @Crew classes')
+    .requiredOption('--stream <id>', 'the stream to run crews for')
+    .option('--selector <regex>', 'host the crews whose ids match (default: LIVE_CREW_SELECTOR, else every crew)')
+    .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
+    .option('--nats-url <url>', 'the NATS server (default: nats_url from config)')
+    .action(async (options: RunnerOptions) => {
+      const { crews, providers } = await loadCrewModule(options.crews);
+      const selector = parseSelector(options.selector ?? process.env['LIVE_CREW_SELECTOR'] ?? '.*');
+      await runDistributedRunner({ ...common(options, crews), providers, selector, signal: stopSignal() });
+    });
+}
+
+function common(options: DistributedOptions, crews: Awaited<ReturnType<typeof loadCrewModule>>['crews']) {
+  return {
+    crews,
+    streamId: options.stream,
+    ...(options.config !== undefined ? { configFile: options.config } : {}),
+    config: options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {},
+    log: (line: string) => process.stderr.write(`live-crew: ${line}\n`),
+  };
+}
+
+/** A selector matches a whole crew id: `scorer|stats` hosts exactly those two. */
+function parseSelector(pattern: string): RegExp {
+  try {
+    return new RegExp(`^(?:${pattern})$`);
+  } catch (error) {
+    throw new ConfigError(`--selector ${JSON.stringify(pattern)} is not a regular expression: ${(error as Error).message}`);
+  }
+}
+
+/** Aborts on SIGINT or SIGTERM; the process exits anyway if winding down takes too long. */
+function stopSignal(): AbortSignal {
+  const controller = new AbortController();
+  const stop = () => {
+    controller.abort();
+    setTimeout(() => process.exit(process.exitCode ?? 0), STOP_GRACE_MS).unref();
+  };
+  process.once('SIGINT', stop).once('SIGTERM', stop);
+  return controller.signal;
+}

@@ -1,0 +1,184 @@
+import { DELETED } from '../context/stream-context.js';
+import type { ErrorRecord } from '../model/error-record.js';
+import type { ActionSink, Clock, ContextBackend, CrewSliceDone, CrewWork, DecisionJournal, EmittedAction, ErrorSink } from '../ports.js';
+import { CrewRunner, type RunnerLimits } from './crew-runner.js';
+import type { CrewRuntime } from './route-table.js';
+import type { RunOutput } from './run-output.js';
+
+/** What a runner keeps of a crew's progress on a stream, so that a restarted runner resumes it. */
+export interface CrewProgress {
+  /** The last slice the crew reported done. */
+  readonly doneSlice: number;
+  /** Where that report's `close` item is in the work channel: a restart resumes after it. */
+  readonly workSeq: number;
+  /** The crew's error streak and status at the end of `doneSlice`. */
+  readonly consecutiveErrors: number;
+  readonly disabled: boolean;
+  /** Calls of the next slice whose output is published: a re-run of the slice publishes none of it again. */
+  readonly published?: { readonly slice: number; readonly calls: number };
+}
+
+/** A work item and where it is in the work channel. */
+export interface ReceivedWork {
+  readonly work: CrewWork;
+  readonly seq: number;
+}
+
+/** What a `CrewWorker` needs. */
+export interface CrewWorkerOptions {
+  readonly crew: CrewRuntime;
+  readonly streamId: string;
+  readonly backend: ContextBackend;
+  readonly actions: ActionSink;
+  readonly errors: ErrorSink;
+  readonly limits: RunnerLimits;
+  readonly journal: DecisionJournal;
+  readonly clock: Clock;
+  /** What an earlier runner of this crew finished; undefined for a fresh start. */
+  readonly progress: CrewProgress | undefined;
+  /** Publishes the crew's report that it finished a slice. */
+  readonly report: (done: CrewSliceDone) => Promise<void>;
+  readonly saveProgress: (progress: CrewProgress) => Promise<void>;
+}
+
+/** The slice a worker is running, and how much of it a predecessor already published. */
+interface OpenSlice {
+  readonly slice: number;
+  calls: number;
+  /** Event positions run in this slice: a work item sent twice runs once. */
+  readonly seen: Set<number>;
+  /** Calls whose output a predecessor published: run again (to rebuild writes), published never. */
+  readonly quietCalls: number;
+}
+
+/**
+ * Runs one crew's work on one stream in a distributed run (DESIGN §5): for each slice it starts
+ * from S(n-1) as the scheduler committed it, runs the calls it is sent with the in-process
+ * `CrewRunner`, publishes their actions, and on `close` reports the crew's writes. Progress is
+ * saved after each batch, so a runner killed at any point is replaced by one that re-runs the
+ * open slice from its start, publishing only what was not published: no action lost, none twice.
+ */
+export class CrewWorker {
+  readonly #options: CrewWorkerOptions;
+  readonly #runner: CrewRunner;
+  readonly #output = new WorkerOutput();
+  #doneSlice: number;
+  #workSeq: number;
+  #published: CrewProgress['published'];
+  #open: OpenSlice | undefined;
+  /** The crew's error streak and status when the open slice began: where a re-run of it starts. */
+  #streakAtOpen = 0;
+  #disabledAtOpen = false;
+
+  constructor(options: CrewWorkerOptions) {
+    this.#options = options;
+    const { crew, progress } = options;
+    crew.consecutiveErrors = progress?.consecutiveErrors ?? 0;
+    crew.disabled = progress?.disabled ?? false;
+    this.#doneSlice = progress?.doneSlice ?? Number.NEGATIVE_INFINITY;
+    this.#workSeq = progress?.workSeq ?? 0;
+    this.#published = progress?.published;
+    this.#runner = new CrewRunner([crew], options.backend, this.#output, options.limits, { journal: options.journal, clock: options.clock });
+  }
+
+  /** Where in the work channel this crew resumes: after the last slice it reported done. */
+  get resumeAfter(): number {
+    return this.#workSeq;
+  }
+
+  /** Runs a batch of work in order, then publishes its output and saves progress. */
+  async handle(batch: readonly ReceivedWork[]): Promise<void> {
+    for (const { work, seq } of batch) {
+      if (work.slice <= this.#doneSlice) continue;
+      if (this.#open?.slice !== work.slice && !(await this.#begin(work.slice))) continue;
+      if (work.type === 'call') await this.#call(work);
+      else await this.#close(work.slice, seq);
+    }
+    await this.#publish();
+  }
+
+  /** Starts slice n from S(n-1); false when n is already merged (a slice this crew reported before). */
+  async #begin(slice: number): Promise<boolean> {
+    const committed = await this.#options.backend.load(this.#options.streamId);
+    if (committed !== undefined && committed.slice >= slice) {
+      this.#doneSlice = committed.slice;
+      return false;
+    }
+    this.#runner.resetContext(this.#options.streamId, committed?.context ?? {});
+    const published = this.#published?.slice === slice ? this.#published.calls : 0;
+    this.#open = { slice, calls: 0, seen: new Set(), quietCalls: published };
+    this.#streakAtOpen = this.#options.crew.consecutiveErrors;
+    this.#disabledAtOpen = this.#options.crew.disabled;
+    return true;
+  }
+
+  async #call(work: Extract<CrewWork, { type: 'call' }>): Promise<void> {
+    const open = this.#open!;
+    if (open.seen.has(work.position)) return;
+    open.seen.add(work.position);
+    open.calls++;
+    this.#output.quiet = open.calls <= open.quietCalls;
+    const source = work.source;
+    const envelope = { event: work.event, tsMs: Date.parse(work.event.ts), origin: { name: source, locate: () => source }, position: work.position };
+    await this.#runner.dispatch(work.streamId, work.slice, envelope, [this.#options.crew.index]);
+    this.#output.quiet = false;
+  }
+
+  async #close(slice: number, seq: number): Promise<void> {
+    await this.#publish();
+    const { crew, streamId } = this.#options;
+    const writes = [...this.#runner.crewWrites(streamId, slice, crew.index)].map(([key, value]) => (value === DELETED ? ([key] as const) : ([key, value] as const)));
+    await this.#options.report({ streamId, slice, crew: crew.definition.id, writes, disabled: crew.disabled });
+    this.#doneSlice = slice;
+    this.#workSeq = seq;
+    this.#published = undefined;
+    this.#open = undefined;
+    await this.#options.saveProgress(this.#progress());
+  }
+
+  /** Publishes the output of the calls run so far; then saves how many calls of the slice are published. */
+  async #publish(): Promise<void> {
+    const { actions, errors } = this.#output.take();
+    if (actions.length === 0 && errors.length === 0) return;
+    if (errors.length > 0) await this.#options.errors.write(errors);
+    if (actions.length > 0) await this.#options.actions.write(actions);
+    const open = this.#open;
+    if (open === undefined) return;
+    this.#published = { slice: open.slice, calls: open.calls };
+    await this.#options.saveProgress(this.#progress());
+  }
+
+  #progress(): CrewProgress {
+    const { crew } = this.#options;
+    return {
+      doneSlice: this.#doneSlice,
+      workSeq: this.#workSeq,
+      // The streak at the end of the last reported slice: a re-run of the open slice starts from it.
+      consecutiveErrors: this.#open === undefined ? crew.consecutiveErrors : this.#streakAtOpen,
+      disabled: this.#open === undefined ? crew.disabled : this.#disabledAtOpen,
+      ...(this.#published !== undefined ? { published: this.#published } : {}),
+    };
+  }
+}
+
+/** Collects a worker's output between publishes; output of calls a predecessor published is dropped. */
+class WorkerOutput implements RunOutput {
+  quiet = false;
+  #actions: EmittedAction[] = [];
+  #errors: ErrorRecord[] = [];
+
+  action(action: EmittedAction): void {
+    if (!this.quiet) this.#actions.push(action);
+  }
+
+  error(record: ErrorRecord): void {
+    if (!this.quiet) this.#errors.push(record);
+  }
+
+  take(): { actions: EmittedAction[]; errors: ErrorRecord[] } {
+    const taken = { actions: this.#actions, errors: this.#errors };
+    this.#actions = [];
+    this.#errors = [];
+    return taken;
+  }
+}

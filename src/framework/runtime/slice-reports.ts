@@ -1,0 +1,53 @@
+import { messages } from '../messages.js';
+import type { EventEnvelope } from '../model/event.js';
+import { ERROR_KIND, ErrorReason, type ErrorRecord } from '../model/error-record.js';
+import { canonicalUtc } from '../model/timestamp.js';
+
+/**
+ * The error records the slicing itself produces (not a handler): one function per kind, so the
+ * in-process runner and the distributed scheduler report them identically.
+ */
+
+/** An event arrived for slice `slice`, already closed (`openFrom` is the lowest open one). */
+export function lateEventRecord(envelope: EventEnvelope, slice: number, openFrom: number): ErrorRecord {
+  return {
+    ts: envelope.event.ts,
+    kind: ERROR_KIND,
+    stream_id: envelope.event.stream_id,
+    payload: {
+      reason: ErrorReason.LateEvent,
+      message: messages.lateEvent(slice, openFrom),
+      slice,
+      source: envelope.origin.locate(envelope.position),
+      event: envelope.event,
+    },
+  };
+}
+
+/** Crew `crewId` skipped a slice: `unmet` names its unmet dependencies; `events` went unprocessed. */
+export function dependencyUnmetRecord(streamId: string, slice: number, crewId: string, unmet: readonly string[], events: readonly EventEnvelope[]): ErrorRecord {
+  const first = events[0]!;
+  return {
+    ts: first.event.ts,
+    kind: ERROR_KIND,
+    stream_id: streamId,
+    payload: {
+      reason: ErrorReason.DependencyUnmet,
+      message: messages.dependencyUnmet(crewId, slice, unmet, events.length),
+      crew: crewId,
+      slice,
+      source: first.origin.locate(first.position),
+      event: first.event,
+    },
+  };
+}
+
+/** The merge of a slice ending at `endMs` went over the cap: `dropped` keys were cut. */
+export function contextTruncatedRecord(streamId: string, slice: number, endMs: number, merged: { readonly bytes: number; readonly dropped: readonly string[] }, maxBytes: number): ErrorRecord {
+  return {
+    ts: canonicalUtc(endMs),
+    kind: ERROR_KIND,
+    stream_id: streamId,
+    payload: { reason: ErrorReason.CtxSize, message: messages.contextTruncated(merged.bytes, maxBytes, merged.dropped), slice },
+  };
+}

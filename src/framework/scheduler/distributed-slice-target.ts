@@ -1,0 +1,199 @@
+import { DELETED, StreamContext } from '../context/stream-context.js';
+import type { EventEnvelope } from '../model/event.js';
+import type { ContextBackend, CrewSliceDone, CrewWorkSink, MaybePromise } from '../ports.js';
+import { andThen, runInOrder } from '../maybe-async.js';
+import type { RunOutput } from '../runtime/run-output.js';
+import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord } from '../runtime/slice-reports.js';
+import type { CrewSchedule } from './crew-schedule.js';
+import type { SliceTarget } from './slice-engine.js';
+
+/** Where a scheduler resumes a stream: what its predecessor finished. */
+export interface SchedulerResume {
+  /** Input before this position was fully handled: its error records are not published again. */
+  readonly quietBefore: number;
+}
+
+/** What the distributed scheduler's target needs. */
+export interface DistributedSliceTargetOptions {
+  /** Every crew, in run order. */
+  readonly crews: readonly CrewSchedule[];
+  readonly backend: ContextBackend;
+  readonly work: CrewWorkSink;
+  /** Where the scheduler's own error records go (late events, skips, context cuts). */
+  readonly output: RunOutput;
+  readonly contextMaxBytes: number;
+  /** Publishes what `output` holds: error records of a slice go out before it is committed. */
+  readonly flushOutput: () => Promise<void>;
+  /** Called once slice `slice` of a stream is committed, so a successor can resume after it. */
+  readonly committed: (streamId: string, slice: number) => MaybePromise<void>;
+  /** What a predecessor finished, per stream; nothing for a fresh start. */
+  readonly resume?: (streamId: string) => MaybePromise<SchedulerResume | undefined>;
+}
+
+/** A stream as the distributed scheduler keeps it. */
+interface StreamWork {
+  readonly context: StreamContext;
+  /** The last slice committed; a successor going over earlier input sends nothing for it again. */
+  committed: number;
+  readonly quietBefore: number;
+  /** Per open slice: which crews got work in it, and which of those have been told it is over. */
+  readonly slices: Map<number, { readonly working: Set<number>; readonly closed: Set<number> }>;
+}
+
+/**
+ * The slice engine's target in a distributed run (DESIGN §5): instead of calling handlers, it
+ * sends each crew's calls to the runner hosting it, tells the crew when a slice is over, waits
+ * for its report (`receive`), and merges the reports in run order into S(n) as the in-process
+ * runner does, then commits it. The engine decides everything else, exactly as in process; this
+ * is why a distributed run gives the in-process output.
+ *
+ * A successor scheduler goes over the input from the start: for slices already committed it
+ * sends nothing and reports nothing, and input before its predecessor's resume point reports
+ * no error again, so a takeover neither loses nor repeats output.
+ */
+export class DistributedSliceTarget implements SliceTarget {
+  readonly #options: DistributedSliceTargetOptions;
+  readonly #streams = new Map<string, StreamWork>();
+  readonly #disabled: boolean[];
+  readonly #indexOf: ReadonlyMap<string, number>;
+  /** Reports received, by `stream:slice:crewIndex`, until the slice is merged. */
+  readonly #reports = new Map<string, CrewSliceDone>();
+  readonly #awaited = new Map<string, () => void>();
+
+  constructor(options: DistributedSliceTargetOptions) {
+    this.#options = options;
+    this.#disabled = options.crews.map(() => false);
+    this.#indexOf = new Map(options.crews.map((crew) => [crew.id, crew.index]));
+  }
+
+  /**
+   * A runner's report that a crew finished a slice, in the order reports were published. A
+   * successor gets its predecessor's reports too: those of merged slices only tell it which
+   * crews are disabled. A report counts only once its slice is reached, so that a crew's status
+   * is always the one the in-process engine would see.
+   */
+  receive(done: CrewSliceDone): void {
+    const index = this.#indexOf.get(done.crew);
+    if (index === undefined) return;
+    const stream = this.#streams.get(done.streamId);
+    if (stream !== undefined && done.slice <= stream.committed) {
+      this.#disabled[index] = done.disabled;
+      return;
+    }
+    const key = reportKey(done.streamId, done.slice, index);
+    if (this.#reports.has(key)) return;
+    this.#reports.set(key, done);
+    this.#awaited.get(key)?.();
+  }
+
+  openStream(streamId: string): MaybePromise<void> {
+    return andThen(this.#options.backend.load(streamId), (committed) =>
+      andThen(this.#options.resume?.(streamId), (resume) => {
+        const merged = committed?.slice ?? Number.NEGATIVE_INFINITY;
+        this.#streams.set(streamId, {
+          context: new StreamContext(committed?.context ?? {}, this.#options.crews.length, this.#options.contextMaxBytes),
+          committed: merged,
+          quietBefore: resume?.quietBefore ?? Number.NEGATIVE_INFINITY,
+          slices: new Map(),
+        });
+        for (const [key, done] of this.#reports) {
+          if (done.streamId !== streamId || done.slice > merged) continue;
+          this.#disabled[this.#indexOf.get(done.crew)!] = done.disabled;
+          this.#reports.delete(key);
+        }
+      }),
+    );
+  }
+
+  dispatch(streamId: string, slice: number, envelope: EventEnvelope, crews: readonly number[]): MaybePromise<void> {
+    const stream = this.#streams.get(streamId)!;
+    if (slice <= stream.committed) return;
+    const working = this.#slice(stream, slice).working;
+    const { event, position } = envelope;
+    const source = envelope.origin.locate(position);
+    return runInOrder(crews.length, (i) => {
+      const index = crews[i]!;
+      working.add(index);
+      return this.#options.work.send({ type: 'call', streamId, slice, crew: this.#options.crews[index]!.id, event, position, source });
+    });
+  }
+
+  late(envelope: EventEnvelope, slice: number, openFrom: number): void {
+    if (envelope.position < this.#streams.get(envelope.event.stream_id)!.quietBefore) return;
+    this.#options.output.error(lateEventRecord(envelope, slice, openFrom));
+  }
+
+  skipped(streamId: string, slice: number, crew: number, unmet: readonly string[], events: readonly EventEnvelope[]): void {
+    if (slice <= this.#streams.get(streamId)!.committed) return;
+    this.#options.output.error(dependencyUnmetRecord(streamId, slice, this.#options.crews[crew]!.id, unmet, events));
+  }
+
+  /** As of the latest report: a crew's status changes only where a runner reports a slice. */
+  isDisabled(crew: number): boolean {
+    return this.#disabled[crew]!;
+  }
+
+  settle(streamId: string, slice: number, crews: readonly number[]): MaybePromise<void> {
+    const stream = this.#streams.get(streamId)!;
+    if (slice <= stream.committed) return;
+    return this.#finish(stream, streamId, slice, crews);
+  }
+
+  async closeSlice(streamId: string, slice: number, endMs: number): Promise<void> {
+    const stream = this.#streams.get(streamId)!;
+    if (slice <= stream.committed) return;
+    const state = this.#slice(stream, slice);
+    await this.#finish(stream, streamId, slice, [...state.working]);
+    for (const index of state.working) {
+      const key = reportKey(streamId, slice, index);
+      const writes = stream.context.writesOf(slice, index);
+      for (const [name, ...value] of this.#reports.get(key)!.writes) writes.record(name, value.length === 0 ? DELETED : value[0]);
+      this.#reports.delete(key);
+    }
+    stream.slices.delete(slice);
+    const merged = stream.context.close(slice);
+    if (merged !== undefined && merged.dropped.length > 0) {
+      this.#options.output.error(contextTruncatedRecord(streamId, slice, endMs, merged, this.#options.contextMaxBytes));
+    }
+    await this.#options.flushOutput();
+    await this.#options.backend.commit(streamId, slice, stream.context.snapshot);
+    stream.committed = slice;
+    await this.#options.committed(streamId, slice);
+  }
+
+  /** Tells the crews that got work in the slice that it is over for them, and waits for their reports. */
+  async #finish(stream: StreamWork, streamId: string, slice: number, crews: readonly number[]): Promise<void> {
+    const state = this.#slice(stream, slice);
+    const closing = crews.filter((index) => state.working.has(index) && !state.closed.has(index));
+    for (const index of closing) {
+      state.closed.add(index);
+      await this.#options.work.send({ type: 'close', streamId, slice, crew: this.#options.crews[index]!.id });
+    }
+    await this.#options.work.flush();
+    await Promise.all(closing.map((index) => this.#report(reportKey(streamId, slice, index))));
+    for (const index of closing) this.#disabled[index] = this.#reports.get(reportKey(streamId, slice, index))!.disabled;
+  }
+
+  #report(key: string): Promise<void> {
+    if (this.#reports.has(key)) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#awaited.set(key, () => {
+        this.#awaited.delete(key);
+        resolve();
+      });
+    });
+  }
+
+  #slice(stream: StreamWork, slice: number) {
+    let state = stream.slices.get(slice);
+    if (state === undefined) {
+      state = { working: new Set<number>(), closed: new Set<number>() };
+      stream.slices.set(slice, state);
+    }
+    return state;
+  }
+}
+
+function reportKey(streamId: string, slice: number, crew: number): string {
+  return `${streamId}:${slice}:${crew}`;
+}
