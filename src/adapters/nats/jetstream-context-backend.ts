@@ -1,7 +1,7 @@
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { CommittedContext, ContextBackend, ContextSnapshot } from '../../framework/ports.js';
+import { isRevisionConflict, untilStored } from './jetstream-publishing.js';
 import { conflictBackoff, decodeCommitted, encodeCommitted, MAX_CONFLICT_RETRIES } from '../shared/committed-snapshot.js';
 
 /** Options of `JetStreamContextBackend`. */
@@ -46,7 +46,8 @@ export class JetStreamContextBackend implements ContextBackend {
   }
 
   async load(streamId: string): Promise<CommittedContext | undefined> {
-    const entry = await (await this.#bucket(streamId)).get(SNAPSHOT_KEY);
+    const kv = await this.#bucket(streamId);
+    const entry = await untilStored(() => kv.get(SNAPSHOT_KEY), `reading ${this.bucketName(streamId)}`);
     if (entry === null || entry.operation !== 'PUT') return undefined;
     const committed = decodeCommitted(entry.string(), this.bucketName(streamId));
     this.#known.set(streamId, { revision: entry.revision, slice: committed.slice });
@@ -60,14 +61,15 @@ export class JetStreamContextBackend implements ContextBackend {
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
       if (known !== undefined && known.slice >= slice) return;
       try {
-        const revision = known === undefined ? await kv.create(SNAPSHOT_KEY, data) : await kv.update(SNAPSHOT_KEY, data, known.revision);
+        const write = () => (known === undefined ? kv.create(SNAPSHOT_KEY, data) : kv.update(SNAPSHOT_KEY, data, known.revision));
+        const revision = await untilStored(write, `writing ${this.bucketName(streamId)}`);
         this.#known.set(streamId, { revision, slice });
         return;
       } catch (error) {
         if (!isRevisionConflict(error)) throw error;
         // Someone else wrote since: read what is there and decide again.
         await conflictBackoff(attempt);
-        const entry = await kv.get(SNAPSHOT_KEY);
+        const entry = await untilStored(() => kv.get(SNAPSHOT_KEY), `reading ${this.bucketName(streamId)}`);
         known =
           entry === null || entry.operation !== 'PUT'
             ? undefined
@@ -85,20 +87,13 @@ export class JetStreamContextBackend implements ContextBackend {
   #bucket(streamId: string): Promise<KV> {
     let bucket = this.#buckets.get(streamId);
     if (bucket === undefined) {
-      bucket = this.#connection.then(({ kvm }) => kvm.create(this.bucketName(streamId), { history: 1 }));
+      bucket = this.#connection.then(({ kvm }) => untilStored(() => kvm.create(this.bucketName(streamId), { history: 1 }), `opening ${this.bucketName(streamId)}`));
       this.#buckets.set(streamId, bucket);
     }
     return bucket;
   }
 }
 
-/** A write refused because the key changed since the revision it was based on. */
-function isRevisionConflict(error: unknown): boolean {
-  return (
-    error instanceof JetStreamApiError &&
-    (error.code === JetStreamApiCodes.StreamWrongLastSequence || error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-  );
-}
 
 function isConnection(value: NatsConnection | NodeConnectionOptions): value is NatsConnection {
   return typeof (value as NatsConnection).drain === 'function';

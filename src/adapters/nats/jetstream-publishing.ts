@@ -1,4 +1,4 @@
-import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import { ClosedConnectionError, DrainingConnectionError } from '@nats-io/transport-node';
 import { sleep } from './jetstream-reading.js';
 
@@ -47,4 +47,13 @@ export async function publishInOrder(js: JetStreamClient, messages: readonly Out
   for (const { subject, data, msgID } of messages.slice(first)) {
     await untilStored(() => js.publish(subject, data, { msgID }), `publishing to ${subject}`);
   }
+}
+
+/** A write refused because the key changed since the revision it was based on. */
+export function isRevisionConflict(error: unknown): boolean {
+  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+  return (
+    cause instanceof JetStreamApiError &&
+    (cause.code === JetStreamApiCodes.StreamWrongLastSequence || cause.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
 }

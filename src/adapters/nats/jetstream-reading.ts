@@ -22,8 +22,15 @@ export function sleep(ms: number): Promise<undefined> {
  */
 export async function* batchMessages(messages: ConsumerMessages): AsyncGenerator<JsMsg[]> {
   const incoming = messages[Symbol.asyncIterator]();
+  // The next message is asked for ahead of time; if the consumer fails (a server restart) while
+  // a batch is out, the failure must wait for the next await, not crash the process unhandled.
+  const ask = () => {
+    const asked = incoming.next();
+    asked.catch(() => undefined);
+    return asked;
+  };
   let held: JsMsg[] = [];
-  let next = incoming.next();
+  let next = ask();
   let handOverBy = 0;
   for (;;) {
     const arrived = held.length === 0 ? await next : await Promise.race([next, sleep(handOverBy - Date.now())]);
@@ -31,7 +38,7 @@ export async function* batchMessages(messages: ConsumerMessages): AsyncGenerator
       if (arrived.done) break;
       if (held.length === 0) handOverBy = Date.now() + HAND_OVER_MS;
       held.push(arrived.value);
-      next = incoming.next();
+      next = ask();
       if (messages.getPending() > 0 && held.length < MAX_BATCH && Date.now() < handOverBy) continue;
     }
     const batch = held;

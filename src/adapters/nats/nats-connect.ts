@@ -16,7 +16,8 @@ export type NatsSettings = Pick<
  * @throws ConfigError for a credentials file that cannot be read
  */
 export function natsConnectOptions(settings: NatsSettings): NodeConnectionOptions {
-  const options: NodeConnectionOptions = { servers: settings.nats_url, name: 'live-crew' };
+  // Long-running processes ride out a server restart: reconnect for as long as it takes.
+  const options: NodeConnectionOptions = { servers: settings.nats_url, name: 'live-crew', maxReconnectAttempts: -1, reconnectTimeWait: 250 };
   if (settings.nats_user !== null) Object.assign(options, { user: settings.nats_user, pass: settings.nats_pass ?? '' });
   if (settings.nats_token !== null) options.token = settings.nats_token;
   if (settings.nats_creds !== null) options.authenticator = credsAuthenticator(readCreds(settings.nats_creds));

@@ -1,8 +1,7 @@
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
-import { untilStored } from './jetstream-publishing.js';
+import { isRevisionConflict, untilStored } from './jetstream-publishing.js';
 
 /** A stored value and the revision a conditional update must name. */
 export interface Revisioned<T> {
@@ -74,13 +73,4 @@ export class RunStateBucket {
   async delete(key: string): Promise<void> {
     await untilStored(() => this.#kv.delete(key), `deleting ${this.name}/${key}`);
   }
-}
-
-/** A write refused because the key changed since the revision it was based on. */
-export function isRevisionConflict(error: unknown): boolean {
-  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
-  return (
-    cause instanceof JetStreamApiError &&
-    (cause.code === JetStreamApiCodes.StreamWrongLastSequence || cause.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-  );
 }

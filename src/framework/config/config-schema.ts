@@ -119,4 +119,9 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
 export const ConfigLayerSchema = z.strictObject(configShape).partial();
 
 /** The keys whose values are numbers: env vars for them are converted before checking. */
-export const NUMERIC_KEYS: ReadonlySet<ConfigKey> = new Set(['slice_ms', 'lateness_ms', 'context_max_bytes', 'payload_max_bytes', 'pace']);
+export const NUMERIC_KEYS: ReadonlySet<ConfigKey> = new Set(
+  (Object.keys(configShape) as ConfigKey[]).filter((key) => {
+    const schema: z.ZodType = configShape[key];
+    return schema instanceof z.ZodNumber || (schema instanceof z.ZodNullable && schema.unwrap() instanceof z.ZodNumber);
+  }),
+);

@@ -28,6 +28,11 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ slice_ms: 100, lateness_ms: 20, input: 'from-code.jsonl' });
   });
 
+  it('reads every numeric key from its env var as a number', () => {
+    const env = { LIVE_CREW_SLICE_MS: '250', LIVE_CREW_LEASE_MS: '1000', LIVE_CREW_PACE: '2.5', LIVE_CREW_CONTEXT_MAX_BYTES: '8192' };
+    expect(loadConfig({ file: false, env })).toMatchObject({ slice_ms: 250, lease_ms: 1000, pace: 2.5, context_max_bytes: 8192 });
+  });
+
   it('ignores LIVE_CREW_ variables that are not config keys (they belong to other tools)', () => {
     expect(loadConfig({ file: false, env: { LIVE_CREW_REQUIRE_SERVERS: '1' } })).toEqual(CONFIG_DEFAULTS);
   });
