@@ -48,6 +48,12 @@ function collecting() {
 }
 
 describe('createLiveCrewApp', () => {
+  it('refuses scheduler: nats, saying which commands run a distributed stream', async () => {
+    const app = createLiveCrewApp({ crews: [Echo], configFile: false, env: { LIVE_CREW_SCHEDULER: 'nats' } });
+    await expect(app).rejects.toThrow(ConfigError);
+    await expect(app).rejects.toThrow(/live-crew scheduler --stream <id>.*live-crew runner --stream <id> --selector <regex>/);
+  });
+
   it('reports each malformed line with file:line and processes every good one', async () => {
     const input = join(dir(), 'events.jsonl');
     writeFileSync(

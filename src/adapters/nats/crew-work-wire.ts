@@ -36,10 +36,19 @@ function parseSubject(subject: string): { streamId: string; slice: number; crew:
   return { streamId: streamId!, slice: Number(slice), crew: crew!, what: what! };
 }
 
+/** The body's JSON. @throws Error naming the subject when it is not JSON */
+function parseBody(subject: string, data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    throw new Error(`${subject}: not JSON: ${JSON.stringify(data.slice(0, 100))}`);
+  }
+}
+
 /** @throws Error naming the subject when the message is not a work item live-crew wrote */
 export function decodeWork(subject: string, data: string): CrewWork {
   const { streamId, slice, crew } = parseSubject(subject);
-  const body = JSON.parse(data) as unknown;
+  const body = parseBody(subject, data);
   const close = CloseBody.safeParse(body);
   if (close.success) return { type: 'close', streamId, slice, crew };
   const call = CallBody.parse(body, { error: () => `${subject}: not a live-crew work item` });
@@ -49,6 +58,6 @@ export function decodeWork(subject: string, data: string): CrewWork {
 /** @throws Error naming the subject when the message is not a report live-crew wrote */
 export function decodeDone(subject: string, data: string): CrewSliceDone {
   const { streamId, slice, crew } = parseSubject(subject);
-  const body = DoneBody.parse(JSON.parse(data), { error: () => `${subject}: not a live-crew slice report` });
+  const body = DoneBody.parse(parseBody(subject, data), { error: () => `${subject}: not a live-crew slice report` });
   return { streamId, slice, crew, writes: body.writes, disabled: body.disabled };
 }

@@ -3,6 +3,8 @@ import type { Clock } from '../../framework/ports.js';
 import type { RunStateBucket } from './run-state-bucket.js';
 
 const LEASE_KEY = 'scheduler.lease';
+/** How often a standby looks at the lease, in ms. */
+const STANDBY_POLL_MS = 500;
 const Lease = z.object({ holder: z.string(), until: z.number() });
 
 /**
@@ -43,7 +45,8 @@ export class SchedulerLease {
         continue;
       }
       if (told !== current.value.holder) waiting((told = current.value.holder));
-      await Promise.race([this.#clock.sleep(Math.min(this.#ttlMs / 3, current.value.until - now + 1)), abortion(signal)]);
+      // Looked at twice a second: a lease given up (a clean stop) is taken at once.
+      await Promise.race([this.#clock.sleep(Math.min(STANDBY_POLL_MS, current.value.until - now + 1)), abortion(signal)]);
     }
     return false;
   }

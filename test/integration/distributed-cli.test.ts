@@ -1,0 +1,49 @@
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
+import { MATCH_DAY_CREWS, runCli, startScheduler, stopAll, waitUntil } from './distributed-cluster.js';
+import { natsServer, serverForSuite } from './servers.js';
+
+const start = natsServer();
+
+describe.skipIf(start === undefined)('the scheduler and runner commands refuse bad input clearly', { timeout: 60_000 }, () => {
+  const server = serverForSuite(start!);
+  const runner = (stream: string, selector: string) => runCli(['runner', '--crews', MATCH_DAY_CREWS, '--stream', stream, '--selector', selector, '--nats-url', server().url]);
+
+  it('a selector that is no regex, or matches no crew', () => {
+    expect(runner('s1', '(')).toMatchObject({ status: 1, stderr: expect.stringMatching(/--selector "\(" is not a regular expression/) });
+    expect(runner('s1', 'nobody')).toMatchObject({
+      status: 1,
+      stderr: expect.stringMatching(/selector .*nobody.* matches no crew \(the crews are: commentator, graphics, referee_watch, score_tracker, stats\)/),
+    });
+  });
+
+  it('a stream id that is not one', () => {
+    const result = runCli(['scheduler', '--crews', MATCH_DAY_CREWS, '--stream', 'live.m1', '--nats-url', server().url]);
+    expect(result).toMatchObject({ status: 1, stderr: expect.stringMatching(/--stream "live\.m1": not a stream id/) });
+  });
+
+  it("a crew's stored progress that is not live-crew's, naming bucket and key", async () => {
+    const nc = await connect({ servers: server().url });
+    const kv = await new Kvm(nc).create('live_crew_run_garbled', { history: 1 });
+    await kv.put('crew.stats', '{"doneSlice":"yesterday"}');
+    await nc.close();
+    expect(runner('garbled', 'stats')).toMatchObject({ status: 1, stderr: expect.stringMatching(/KV live_crew_run_garbled\/crew\.stats holds .*yesterday.*, not a live-crew crew\.stats record/) });
+  });
+
+  it('a scheduler stopped cleanly hands over at once; a stream with only its end finishes with nothing to do', async () => {
+    const lease = { LIVE_CREW_LEASE_MS: '60000' };
+    const first = startScheduler(server().url, lease);
+    await waitUntil(() => /scheduling stream/.test(first.stderr()), 'the first scheduler');
+    const second = startScheduler(server().url, lease);
+    await waitUntil(() => /standby/.test(second.stderr()), 'the standby');
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    // Well within the 60 s lease: the first gave it up.
+    await waitUntil(() => /scheduling stream match_42/.test(second.stderr()), 'the takeover', 10_000);
+    expect(runCli(['publish', '-', '--stream', 'match_42', '--end', '--nats-url', server().url]).status).toBe(0);
+    expect(await second.exited, second.stderr()).toBe(0);
+    expect(second.stderr()).toMatch(/input ended; every slice committed/);
+    await stopAll([first, second]);
+  });
+});
