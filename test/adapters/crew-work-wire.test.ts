@@ -2,26 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { decodeDone, decodeWork, encodeDone, encodeWork } from '../../src/adapters/nats/crew-work-wire.js';
 import type { CrewSliceDone, CrewWork } from '../../src/index.js';
 
-const event = { ts: '2024-05-18T15:00:00.000Z', kind: 'goal', stream_id: 'm-1', payload: { team: 'home' } };
+const event = (n: number) => ({ ts: '2024-05-18T15:00:00.000Z', kind: 'goal', stream_id: 'm-1', payload: { n } });
+const call = (crew: string, slice: number, position: number): CrewWork => ({ type: 'call', streamId: 'm-1', slice, crew, event: event(position), position, source: `nats:live.m-1.events#${position}` });
+const close = (crew: string, slice: number): CrewWork => ({ type: 'close', streamId: 'm-1', slice, crew });
 
 describe('the crew work wire format', () => {
-  it('names stream, slice and crew in the subject and gives each item a deterministic id', () => {
-    const work: CrewWork = { type: 'call', streamId: 'm-1', slice: -2, crew: 'score_tracker', event, position: 42, source: 'nats:live.m-1.events#42' };
-    expect(encodeWork(work)).toEqual({
-      subject: 'live.m-1.slice.-2.score_tracker.ready',
-      data: JSON.stringify({ event, position: 42, source: 'nats:live.m-1.events#42' }),
-      msgID: 'm-1:-2:score_tracker:42',
-    });
-    expect(encodeWork({ type: 'close', streamId: 'm-1', slice: 7, crew: 'stats' }).msgID).toBe('m-1:7:stats:close');
+  it("puts a crew's consecutive calls of a slice in one message, on a subject naming stream, slice and crew", () => {
+    const messages = encodeWork([call('stats', -2, 4), call('score', -2, 4), call('stats', -2, 5), close('stats', -2), call('stats', -1, 6)]);
+    expect(messages.map(({ subject, msgID }) => ({ subject, msgID }))).toEqual([
+      { subject: 'live.m-1.slice.-2.stats.ready', msgID: 'm-1:-2:stats:4-5:2' },
+      { subject: 'live.m-1.slice.-2.score.ready', msgID: 'm-1:-2:score:4-4:1' },
+      { subject: 'live.m-1.slice.-2.stats.ready', msgID: 'm-1:-2:stats:close' },
+      { subject: 'live.m-1.slice.-1.stats.ready', msgID: 'm-1:-1:stats:6-6:1' },
+    ]);
   });
 
-  it('decodes what it encodes: calls, closes and reports, deletions included', () => {
-    const call: CrewWork = { type: 'call', streamId: 'm-1', slice: 3, crew: 'stats', event, position: 9, source: 'input[9]' };
-    const closing: CrewWork = { type: 'close', streamId: 'm-1', slice: 3, crew: 'stats' };
-    for (const work of [call, closing]) {
-      const { subject, data } = encodeWork(work);
-      expect(decodeWork(subject, data)).toEqual(work);
-    }
+  it('decodes what it encodes, in order: calls, closes and reports, deletions included', () => {
+    const items = [call('stats', 3, 9), call('stats', 3, 10), close('stats', 3)];
+    expect(encodeWork(items).flatMap(({ subject, data }) => decodeWork(subject, data))).toEqual(items);
     const done: CrewSliceDone = { streamId: 'm-1', slice: 3, crew: 'stats', writes: [['shots', { home: 2 }], ['gone']], disabled: true };
     const { subject, data, msgID } = encodeDone(done);
     expect(subject).toBe('live.m-1.slice.3.stats.done');
@@ -29,8 +27,17 @@ describe('the crew work wire format', () => {
     expect(decodeDone(subject, data)).toEqual(done);
   });
 
+  it('splits a run of calls that would make a message over 512 KB', () => {
+    const big = (position: number): CrewWork => ({ ...call('stats', 0, position), event: { ...event(position), payload: { text: 'x'.repeat(60_000) } } } as CrewWork);
+    const messages = encodeWork(Array.from({ length: 12 }, (_, i) => big(i)));
+    expect(messages.length).toBe(2);
+    expect(messages.every(({ data }) => data.length <= 512 * 1024)).toBe(true);
+    expect(messages.flatMap(({ subject, data }) => decodeWork(subject, data)).map((work) => (work as { position: number }).position)).toEqual([...Array(12).keys()]);
+  });
+
   it('refuses a message live-crew did not write, naming its subject', () => {
-    expect(() => decodeWork('live.m-1.slice.3.stats.ready', '{"position":"nine"}')).toThrow(/live\.m-1\.slice\.3\.stats\.ready: not a live-crew work item/);
+    expect(() => decodeWork('live.m-1.slice.3.stats.ready', '{"calls":[{"position":"nine"}]}')).toThrow(/live\.m-1\.slice\.3\.stats\.ready: not a live-crew work item/);
+    expect(() => decodeWork('live.m-1.slice.3.stats.ready', '{"calls":[]}')).toThrow(/not a live-crew work item/);
     expect(() => decodeDone('live.m-1.slice.3.stats.done', '{"writes":"all"}')).toThrow(/live\.m-1\.slice\.3\.stats\.done: not a live-crew slice report/);
     expect(() => decodeWork('live.m-1.slice.3.stats.ready', 'not json')).toThrow(/live\.m-1\.slice\.3\.stats\.ready: not JSON/);
   });

@@ -4,18 +4,10 @@
  * inject faults. A missing binary skips the suite with a loud notice, except under CI=true or
  * LIVE_CREW_REQUIRE_SERVERS=1, where it fails.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { findBinary, natsServerArgs, ownedServer, type LocalServer as TestServer } from '../../bench/local-servers.js';
 
-/** Where a server binary is: on PATH or in /usr/sbin (Debian puts nats-server there). */
-export function findBinary(name: string): string | undefined {
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
-  return dirs.map((dir) => join(dir, name)).find((path) => existsSync(path));
-}
+export { findBinary, type TestServer };
 
 /** Whether suites must fail rather than skip when a server is missing. */
 export const serversRequired = process.env['CI'] === 'true' || process.env['LIVE_CREW_REQUIRE_SERVERS'] === '1';
@@ -30,72 +22,10 @@ export function requireBinary(name: string, required = serversRequired): string 
   return undefined;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = new Socket();
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => (socket.destroy(), resolve(false)));
-      socket.connect(port, '127.0.0.1');
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`server on port ${port} did not start within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** A server a suite owns: its URL, and stop/start to inject faults (data survives in its dir). */
-export interface TestServer {
-  readonly url: string;
-  readonly port: number;
-  stop(): Promise<void>;
-  start(): Promise<void>;
-}
-
-function ownedServer(binary: string, args: (port: number, dir: string) => string[], scheme: string): () => Promise<TestServer> {
-  return async () => {
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'live-crew-server-'));
-    let child: ChildProcess | undefined;
-    const server: TestServer = {
-      url: `${scheme}://127.0.0.1:${port}`,
-      port,
-      async start() {
-        child = spawn(binary, args(port, dir), { stdio: 'ignore' });
-        await waitForPort(port);
-      },
-      async stop() {
-        const running = child;
-        child = undefined;
-        if (running === undefined || running.exitCode !== null) return;
-        const exited = new Promise((resolve) => running.once('exit', resolve));
-        running.kill('SIGTERM');
-        await exited;
-      },
-    };
-    await server.start();
-    return server;
-  };
-}
-
 /** Starts `nats-server -js` (or, for fault tests, without JetStream) on a free port with its own store dir; undefined when absent. */
 export function natsServer(options: { jetstream?: boolean; args?: readonly string[] } = {}): (() => Promise<TestServer>) | undefined {
   const binary = requireBinary('nats-server');
-  const js = options.jetstream === false ? [] : ['-js'];
-  const extra = options.args ?? [];
-  return binary === undefined ? undefined : ownedServer(binary, (port, dir) => [...js, '-a', '127.0.0.1', '-p', String(port), '-sd', dir, ...extra], 'nats');
+  return binary === undefined ? undefined : ownedServer(binary, natsServerArgs(options), 'nats');
 }
 
 /** Starts `redis-server` on a free port, persisting to its own dir, or undefined when absent. */

@@ -4,22 +4,75 @@ import { sliceSubject } from './jetstream-streams.js';
 import type { OutgoingMessage } from './jetstream-publishing.js';
 
 /**
- * How crews' work and reports travel (DESIGN §5). A work item goes to
- * `live.<stream>.slice.<n>.<crew>.ready` with a deterministic message id, so a scheduler that
- * re-sends it after a takeover is de-duplicated; a report goes to `…<crew>.done`. Subjects carry
- * stream, slice and crew; bodies carry the rest as JSON.
+ * How crews' work and reports travel (DESIGN §5). Work goes to
+ * `live.<stream>.slice.<n>.<crew>.ready`: a message holds a run of the crew's calls in order
+ * (`{"calls":[…]}`), or the slice's end (`{"close":true}`); a report goes to `…<crew>.done`.
+ * Subjects carry stream, slice and crew; bodies carry the rest as JSON. Every message has a
+ * deterministic id. A runner runs a call once even if it is sent again (it knows the call by
+ * slice and position), so a re-send after a takeover may group calls differently.
  */
 
+type CallWork = Extract<CrewWork, { type: 'call' }>;
 
-const CallBody = z.object({ event: z.record(z.string(), z.unknown()), position: z.number(), source: z.string() });
+const Call = z.object({ event: z.record(z.string(), z.unknown()), position: z.number(), source: z.string() });
+const CallsBody = z.object({ calls: z.array(Call).min(1) });
 const CloseBody = z.object({ close: z.literal(true) });
 const DoneBody = z.object({ writes: z.array(z.union([z.tuple([z.string(), z.unknown()]), z.tuple([z.string()])])), disabled: z.boolean() });
 
-export function encodeWork(work: CrewWork): OutgoingMessage {
-  const subject = sliceSubject(work.streamId, work.slice, work.crew, 'ready');
-  const id = `${work.streamId}:${work.slice}:${work.crew}`;
-  if (work.type === 'close') return { subject, data: '{"close":true}', msgID: `${id}:close` };
-  return { subject, data: JSON.stringify({ event: work.event, position: work.position, source: work.source }), msgID: `${id}:${work.position}` };
+/** The most call bytes one message carries (NATS' default max_payload is 1 MB). */
+const MAX_MESSAGE_BYTES = 512 * 1024;
+
+/** Consecutive calls of a crew in a slice, becoming one message. */
+class CallRun {
+  readonly calls: string[] = [];
+  bytes = 0;
+  #last = 0;
+
+  constructor(
+    readonly subject: string,
+    readonly first: CallWork,
+  ) {}
+
+  add(work: CallWork, call: string): void {
+    this.calls.push(call);
+    this.bytes += call.length;
+    this.#last = work.position;
+  }
+
+  message(): OutgoingMessage {
+    const { streamId, slice, crew, position } = this.first;
+    return { subject: this.subject, data: `{"calls":[${this.calls.join(',')}]}`, msgID: `${streamId}:${slice}:${crew}:${position}-${this.#last}:${this.calls.length}` };
+  }
+}
+
+/**
+ * Work items as messages, in order: consecutive calls of a crew in a slice share a message (up
+ * to MAX_MESSAGE_BYTES), so the cost per call stays far below a message's.
+ */
+export function encodeWork(items: readonly CrewWork[]): OutgoingMessage[] {
+  const ordered: Array<OutgoingMessage | CallRun> = [];
+  const open = new Map<string, CallRun>();
+  for (const work of items) {
+    const subject = sliceSubject(work.streamId, work.slice, work.crew, 'ready');
+    if (work.type === 'close') {
+      open.delete(subject);
+      ordered.push({ subject, data: '{"close":true}', msgID: `${work.streamId}:${work.slice}:${work.crew}:close` });
+      continue;
+    }
+    const call = encodeCall(work);
+    let run = open.get(subject);
+    if (run === undefined || run.bytes + call.length > MAX_MESSAGE_BYTES) {
+      run = new CallRun(subject, work);
+      open.set(subject, run);
+      ordered.push(run);
+    }
+    run.add(work, call);
+  }
+  return ordered.map((entry) => (entry instanceof CallRun ? entry.message() : entry));
+}
+
+function encodeCall(work: CallWork): string {
+  return JSON.stringify({ event: work.event, position: work.position, source: work.source });
 }
 
 export function encodeDone(done: CrewSliceDone): OutgoingMessage {
@@ -45,14 +98,13 @@ function parseBody(subject: string, data: string): unknown {
   }
 }
 
-/** @throws Error naming the subject when the message is not a work item live-crew wrote */
-export function decodeWork(subject: string, data: string): CrewWork {
+/** The work items of a message. @throws Error naming the subject when it is not work live-crew wrote */
+export function decodeWork(subject: string, data: string): CrewWork[] {
   const { streamId, slice, crew } = parseSubject(subject);
   const body = parseBody(subject, data);
-  const close = CloseBody.safeParse(body);
-  if (close.success) return { type: 'close', streamId, slice, crew };
-  const call = CallBody.parse(body, { error: () => `${subject}: not a live-crew work item` });
-  return { type: 'call', streamId, slice, crew, event: call.event as unknown as Extract<CrewWork, { type: 'call' }>['event'], position: call.position, source: call.source };
+  if (CloseBody.safeParse(body).success) return [{ type: 'close', streamId, slice, crew }];
+  const { calls } = CallsBody.parse(body, { error: () => `${subject}: not a live-crew work item` });
+  return calls.map((call) => ({ type: 'call', streamId, slice, crew, event: call.event as unknown as CallWork['event'], position: call.position, source: call.source }));
 }
 
 /** @throws Error naming the subject when the message is not a report live-crew wrote */

@@ -68,6 +68,9 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
   const errors = JetStreamSink.forErrors(run.link);
   const noActions: ActionSink = { write: () => undefined, close: async () => undefined };
   const schedules = scheduleCrews(graph.crews, config.eager_dispatch);
+  // The resume point is written behind the slices, in order, never holding the next slice up:
+  // a successor resuming from one slice earlier repeats error records the server de-duplicates.
+  let resumeWritten: Promise<void> = Promise.resolve();
   const target = new DistributedSliceTarget({
     crews: schedules,
     backend: run.backend,
@@ -75,7 +78,12 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     output,
     contextMaxBytes: config.context_max_bytes,
     flushOutput: () => output.flush(noActions, errors),
-    committed: (_stream, slice): Promise<void> => run.bucket.put(RESUME_KEY, { slice, quietBefore: pipeline.resumePosition }),
+    committed: (_stream, slice) => {
+      const point = { slice, quietBefore: pipeline.resumePosition };
+      resumeWritten = resumeWritten
+        .then(() => run.bucket.put(RESUME_KEY, point))
+        .catch((error: unknown) => log(`stream ${streamId}: resume point not written (a successor may repeat some error records): ${(error as Error).message}`));
+    },
     resume: () => (resume === undefined ? undefined : { quietBefore: resume.value.quietBefore }),
   });
   const timing = { sliceMs: config.slice_ms, latenessMs: config.lateness_ms, liveRate: 1 };
@@ -88,6 +96,7 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     if (outcome !== 'finished') return;
     outcome = why;
     pipeline.abandon();
+    target.cancel(new Error(`scheduler of stream ${streamId} ${why}`));
     void source.close();
   };
   const onAbort = () => stop('stopped');
@@ -106,10 +115,13 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
   })();
   try {
     await pipeline.run(source, noActions, errors, () => false, { clock: systemClock, intervalMs: Math.max(1, config.slice_ms / 4) });
+  } catch (error) {
+    // Stopping cancels a slice waiting on reports; only a failure of a run going on is one.
+    if (outcome === 'finished') throw error;
   } finally {
     signal.removeEventListener('abort', onAbort);
     reports.abort();
-    await reading;
+    await Promise.all([reading, resumeWritten]);
     await errors.close();
   }
   if (outcome === 'finished') log(`stream ${streamId}: input ended; every slice committed`);

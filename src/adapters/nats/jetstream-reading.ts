@@ -3,7 +3,7 @@ import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, 
 /** The most messages handed over as one batch. */
 const MAX_BATCH = 256;
 /** The longest a message waits for others to join its batch, in ms. */
-const HAND_OVER_MS = 5;
+const HAND_OVER_MS = 1;
 /** How long the server keeps a reader's consumer after the reader is gone: 30 s, in ns. */
 const INACTIVE_THRESHOLD_NS = 30_000_000_000;
 /** The pause before a reader whose consumer was lost (a server restart) makes a new one, in ms. */

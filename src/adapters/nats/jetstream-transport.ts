@@ -5,6 +5,7 @@ import { encodeErrorRecord, type ErrorRecord } from '../../framework/model/error
 import type { EmittedAction, EventSource, InputBatch, InputOrigin } from '../../framework/ports.js';
 import { ensureLiveStreams, LIVE_STREAMS, liveSubject } from './jetstream-streams.js';
 import { batchMessages } from './jetstream-reading.js';
+import { endsStream } from './end-of-stream.js';
 import { publishInOrder, type OutgoingMessage } from './jetstream-publishing.js';
 
 /** A NATS connection made on first use and shared by the transport's source and sinks. */
@@ -79,7 +80,11 @@ export class JetStreamEventSource implements EventSource {
       const messages = await consumer.consume({ max_messages: this.#maxMessages });
       this.#stop = () => void messages.stop();
       for await (const batch of batchMessages(messages)) {
-        yield { ...toBatch(batch), ack: () => batch.forEach((m) => m.ack()) };
+        // An end-of-stream marker is for a stream's distributed scheduler, not an event.
+        const events = batch.filter((message) => !endsStream(message));
+        const ack = () => batch.forEach((m) => m.ack());
+        if (events.length > 0) yield { ...toBatch(events), ack };
+        else ack();
       }
     } finally {
       await this.#link.release();

@@ -66,6 +66,13 @@ export class CrewWorker {
   #workSeq: number;
   #published: CrewProgress['published'];
   #open: OpenSlice | undefined;
+  /**
+   * Progress is saved behind the work, in order, never holding the next call up: a successor
+   * starting from a save one batch old repeats output published milliseconds before, which the
+   * server de-duplicates by id.
+   */
+  #saved: Promise<void> = Promise.resolve();
+  #saveFailure: unknown;
   /** The crew's error streak and status when the open slice began: where a re-run of it starts. */
   #streakAtOpen = 0;
   #disabledAtOpen = false;
@@ -86,8 +93,15 @@ export class CrewWorker {
     return this.#workSeq;
   }
 
+  /** Resolves when every progress save so far is stored; rejects if one failed. */
+  async settled(): Promise<void> {
+    await this.#saved;
+    if (this.#saveFailure !== undefined) throw this.#saveFailure;
+  }
+
   /** Runs a batch of work in order, then publishes its output and saves progress. */
   async handle(batch: readonly ReceivedWork[]): Promise<void> {
+    if (this.#saveFailure !== undefined) throw this.#saveFailure;
     for (const { work, seq } of batch) {
       if (work.slice <= this.#doneSlice) continue;
       if (this.#open?.slice !== work.slice && !(await this.#begin(work.slice))) continue;
@@ -133,7 +147,7 @@ export class CrewWorker {
     this.#workSeq = seq;
     this.#published = undefined;
     this.#open = undefined;
-    await this.#options.saveProgress(this.#progress());
+    this.#save();
   }
 
   /** Publishes the output of the calls run so far; then saves how many calls of the slice are published. */
@@ -145,7 +159,17 @@ export class CrewWorker {
     const open = this.#open;
     if (open === undefined) return;
     this.#published = { slice: open.slice, calls: open.calls };
-    await this.#options.saveProgress(this.#progress());
+    this.#save();
+  }
+
+  /** Saves the progress as it is now, after the saves before it; a failure stops the worker at its next batch. */
+  #save(): void {
+    const progress = this.#progress();
+    this.#saved = this.#saved
+      .then(() => this.#options.saveProgress(progress))
+      .catch((error: unknown) => {
+        this.#saveFailure ??= error;
+      });
   }
 
   #progress(): CrewProgress {

@@ -58,7 +58,8 @@ export class DistributedSliceTarget implements SliceTarget {
   readonly #indexOf: ReadonlyMap<string, number>;
   /** Reports received, by `stream:slice:crewIndex`, until the slice is merged. */
   readonly #reports = new Map<string, CrewSliceDone>();
-  readonly #awaited = new Map<string, () => void>();
+  readonly #awaited = new Map<string, { readonly resolve: () => void; readonly reject: (error: Error) => void }>();
+  #cancelled: Error | undefined;
 
   constructor(options: DistributedSliceTargetOptions) {
     this.#options = options;
@@ -83,7 +84,17 @@ export class DistributedSliceTarget implements SliceTarget {
     const key = reportKey(done.streamId, done.slice, index);
     if (this.#reports.has(key)) return;
     this.#reports.set(key, done);
-    this.#awaited.get(key)?.();
+    this.#awaited.get(key)?.resolve();
+  }
+
+  /**
+   * The scheduler is stopping: waits for reports end with `reason`, so the engine stops without
+   * merging or committing a slice whose reports are missing (a successor will).
+   */
+  cancel(reason: Error): void {
+    this.#cancelled = reason;
+    for (const { reject } of this.#awaited.values()) reject(reason);
+    this.#awaited.clear();
   }
 
   openStream(streamId: string): MaybePromise<void> {
@@ -176,10 +187,14 @@ export class DistributedSliceTarget implements SliceTarget {
 
   #report(key: string): Promise<void> {
     if (this.#reports.has(key)) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#awaited.set(key, () => {
-        this.#awaited.delete(key);
-        resolve();
+    if (this.#cancelled !== undefined) return Promise.reject(this.#cancelled);
+    return new Promise((resolve, reject) => {
+      this.#awaited.set(key, {
+        resolve: () => {
+          this.#awaited.delete(key);
+          resolve();
+        },
+        reject,
       });
     });
   }

@@ -76,6 +76,7 @@ describe('CrewWorker', () => {
     const first = worker(shared);
     await first.handle(WORK.slice(0, 1));
     await first.handle(WORK.slice(1, 2));
+    await first.settled();
     // Killed here: two calls of slice 0 published, slice 0 not reported.
     const progress = shared.saved.at(-1)!;
     expect(progress.published).toEqual({ slice: 0, calls: 2 });
@@ -98,7 +99,9 @@ describe('CrewWorker', () => {
   it("keeps the crew's error streak across a restart: the second failure disables it", async () => {
     const shared = fresh();
     const failing: ReceivedWork[] = [call(0, 1, -1), close(0), call(1, 2, -2), close(1)].map((work, i) => ({ work, seq: i + 1 }));
-    await worker(shared).handle(failing.slice(0, 2));
+    const first = worker(shared);
+    await first.handle(failing.slice(0, 2));
+    await first.settled();
     const successor = worker(shared, shared.saved.at(-1));
     await successor.handle(failing.filter(({ seq }) => seq > successor.resumeAfter));
     expect(shared.errors.errors.map((error) => error.payload.reason)).toEqual(['handler_error', 'handler_error', 'disabled']);

@@ -1,0 +1,210 @@
+/**
+ * End to end over NATS JetStream: events stored in JetStream -> crews -> actions stored in
+ * JetStream. Three pipelines do the same work over the same events, each on its own fresh
+ * nats-server (JetStream, file store) on this machine:
+ *
+ * - framework, in process: `transport: nats`, one process consumes, runs the crews, publishes;
+ * - framework, distributed: one scheduler and one runner (every call travels through
+ *   `live.<stream>.slice.<n>.<crew>.ready`, every slice is reported and committed in KV);
+ * - baseline: a hand-written nats.js pipeline: durable pull consumer, the bench crews' work by
+ *   hand (`BaselineProcessor`), publish with a message id, ack after the publishes are stored.
+ *
+ * Throughput: `--events` events are stored first; the figure is the time until every action is
+ * stored. Latency: events are published at each of `--rates` per second for `--seconds`; the
+ * figure is event published -> its action received by a subscriber, p50 and p99, and the highest
+ * rate at which p99 stays under 5 ms (on a shared 2-core machine the publisher, the server and
+ * the pipeline share the cores, so high rates saturate even the baseline).
+ *
+ *   node bench/dist/nats-e2e.js [--events 50000] [--rates 1000,2000,5000,10000] [--seconds 2]
+ */
+import { AckPolicy, jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { parseArgs } from 'node:util';
+import { createLiveCrewApp, ensureLiveStreams, publishEndOfStream, runDistributedRunner, runDistributedScheduler } from 'live-crew';
+import { BaselineProcessor } from './baseline.js';
+import { crews } from './crews.js';
+import { findBinary, natsServerArgs, ownedServer, type LocalServer } from './local-servers.js';
+
+const { values } = parseArgs({ options: { events: { type: 'string', default: '50000' }, rates: { type: 'string', default: '1000,2000,5000,10000' }, seconds: { type: 'string', default: '2' } } });
+const EVENTS = Number(values.events);
+const RATES = values.rates.split(',').map(Number);
+const SECONDS = Number(values.seconds);
+/** The latency target: event published -> action received, p99. */
+const TARGET_P99_MS = 5;
+const STREAM = 'bench';
+const KINDS = ['pass', 'shot', 'tackle'];
+const T0 = Date.parse('2024-05-01T12:00:00Z');
+
+const natsBinary = findBinary('nats-server');
+if (natsBinary === undefined) {
+  console.log('nats-e2e: nats-server not found on PATH or in /usr/sbin: skipped (apt-get install -y nats-server)');
+  process.exit(0);
+}
+const startServer = ownedServer(natsBinary, natsServerArgs(), 'nats');
+
+/** The i-th event; `ts` is given in the latency runs (wall time), else one event per ms from T0. */
+function eventLine(i: number, ts = new Date(T0 + i).toISOString()): string {
+  return `{"ts":"${ts}","kind":"${KINDS[i % 3]}","stream_id":"${STREAM}","payload":{"v":${i % 97}}}`;
+}
+
+/** A pipeline under test: started against a server; `stop` ends it. */
+interface Pipeline {
+  readonly name: string;
+  /** Starts consuming `live.bench.events` and publishing actions. */
+  start(url: string): Promise<{ stop(): Promise<void> }>;
+}
+
+const config = (url: string) => ({ crews, configFile: false as const, env: {}, config: { nats_url: url, context_max_bytes: 65_536 } });
+
+const inProcess: Pipeline = {
+  name: 'framework, in process (transport: nats)',
+  async start(url) {
+    const app = await createLiveCrewApp({ ...config(url), config: { ...config(url).config, transport: 'nats', mode: 'live' } });
+    const running = app.run();
+    return { stop: async () => void (await app.stop(), await running) };
+  },
+};
+
+const distributed: Pipeline = {
+  name: 'framework, distributed (1 scheduler + 1 runner)',
+  async start(url) {
+    const stop = new AbortController();
+    const runner = runDistributedRunner({ ...config(url), streamId: STREAM, selector: /.*/, signal: stop.signal });
+    const scheduler = runDistributedScheduler({ ...config(url), streamId: STREAM, signal: stop.signal });
+    return {
+      async stop() {
+        stop.abort();
+        await Promise.all([runner, scheduler]);
+      },
+    };
+  },
+};
+
+const baseline: Pipeline = {
+  name: 'baseline, hand-written nats.js',
+  async start(url) {
+    const nc = await connect({ servers: url });
+    const js = jetstream(nc);
+    await (await jetstreamManager(nc)).consumers.add('LIVE_EVENTS', { durable_name: 'baseline', ack_policy: AckPolicy.Explicit, filter_subject: 'live.*.events' });
+    const messages = await (await js.consumers.get('LIVE_EVENTS', 'baseline')).consume({ max_messages: 1024 });
+    const processor = new BaselineProcessor();
+    const loop = (async () => {
+      let stored: Promise<unknown>[] = [];
+      let unacked: { ack(): void }[] = [];
+      for await (const message of messages) {
+        unacked.push(message);
+        const json = message.data.length === 0 ? undefined : processor.take(message.string());
+        if (json !== undefined) stored.push(js.publish(`live.${STREAM}.actions`, json, { msgID: `${STREAM}:0:emitter.on:${message.seq}:0` }));
+        if (messages.getPending() > 0 && unacked.length < 256) continue;
+        await Promise.all(stored);
+        for (const m of unacked) m.ack();
+        stored = [];
+        unacked = [];
+      }
+    })();
+    return { stop: async () => void (await messages.close(), await loop, await nc.drain()) };
+  },
+};
+
+async function withServer<T>(run: (server: LocalServer, nc: NatsConnection, js: JetStreamClient) => Promise<T>): Promise<T> {
+  const server = await startServer();
+  const nc = await connect({ servers: server.url });
+  try {
+    await ensureLiveStreams(nc);
+    return await run(server, nc, jetstream(nc));
+  } finally {
+    await nc.close();
+    await server.stop();
+  }
+}
+
+async function storedActions(nc: NatsConnection): Promise<number> {
+  return (await (await jetstreamManager(nc)).streams.info('LIVE_ACTIONS')).state.messages;
+}
+
+/** Events per second until every action is stored. */
+async function throughput(pipeline: Pipeline): Promise<number> {
+  return withServer(async (server, nc, js) => {
+    for (let i = 0; i < EVENTS; i += 1000) {
+      await Promise.all(Array.from({ length: Math.min(1000, EVENTS - i) }, (_, k) => js.publish(`live.${STREAM}.events`, eventLine(i + k))));
+    }
+    await publishEndOfStream(js, STREAM);
+    const started = performance.now();
+    const running = await pipeline.start(server.url);
+    while ((await storedActions(nc)) < EVENTS) await new Promise((done) => setTimeout(done, 10));
+    const elapsed = performance.now() - started;
+    await running.stop();
+    return EVENTS / (elapsed / 1000);
+  });
+}
+
+/** Event published -> action received, in ms, at `rate` events/s for SECONDS. */
+async function latency(pipeline: Pipeline, rate: number): Promise<number[]> {
+  return withServer(async (server, nc, js) => {
+    const running = await pipeline.start(server.url);
+    const arrived = new Map<number, number>();
+    const subscription = nc.subscribe(`live.${STREAM}.actions`, {
+      callback: (_error, message) => {
+        const position = Number(message.headers?.get('Nats-Msg-Id').split(':')[3]);
+        if (!arrived.has(position)) arrived.set(position, performance.now());
+      },
+    });
+    await nc.flush();
+    const total = rate * SECONDS;
+    const sentAt = new Map<number, number>();
+    const started = performance.now();
+    const acks: Promise<unknown>[] = [];
+    for (let i = 0; i < total; ) {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+      for (; i < due; i++) {
+        const sent = performance.now();
+        acks.push(js.publish(`live.${STREAM}.events`, eventLine(i, new Date().toISOString())).then((ack) => void sentAt.set(ack.seq, sent)));
+      }
+      await new Promise((done) => setTimeout(done, 1));
+    }
+    await Promise.all(acks);
+    const deadline = performance.now() + 10_000;
+    while (arrived.size < total && performance.now() < deadline) await new Promise((done) => setTimeout(done, 20));
+    subscription.unsubscribe();
+    await running.stop();
+    return [...arrived].map(([seq, at]) => at - sentAt.get(seq)!);
+  });
+}
+
+function percentiles(samples: number[]): { p50: number; p99: number; n: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { p50: at(0.5), p99: at(0.99), n: sorted.length };
+}
+
+const rate = (x: number) => `${Math.round(x).toLocaleString('en-US')} events/s`.padStart(16);
+const ms = (x: number) => `${x.toFixed(2)} ms`.padStart(9);
+const pipelines = [inProcess, distributed, baseline];
+
+console.log(`nats-e2e throughput: ${EVENTS.toLocaleString('en-US')} events stored in JetStream -> bench crews (count, context, emit) -> ${EVENTS.toLocaleString('en-US')} actions stored`);
+const rates = new Map<Pipeline, number>();
+for (const pipeline of pipelines) rates.set(pipeline, await throughput(pipeline));
+for (const pipeline of pipelines) console.log(`  ${pipeline.name.padEnd(50)} ${rate(rates.get(pipeline)!)}`);
+for (const pipeline of [inProcess, distributed]) {
+  console.log(`  ${pipeline.name}: ${((rates.get(pipeline)! / rates.get(baseline)!) * 100).toFixed(0)}% of the baseline's throughput (target >= 80%)`);
+}
+
+console.log(`nats-e2e latency: event published -> action received, ${SECONDS} s at each rate (target p99 < ${TARGET_P99_MS} ms)`);
+const held = new Map<Pipeline, number>();
+for (const rate of RATES) {
+  console.log(`  at ${rate.toLocaleString('en-US')} events/s:`);
+  const p99s = new Map<Pipeline, number>();
+  for (const pipeline of pipelines) {
+    const { p50, p99, n } = percentiles(await latency(pipeline, rate));
+    p99s.set(pipeline, p99);
+    if (p99 < TARGET_P99_MS) held.set(pipeline, rate);
+    console.log(`    ${pipeline.name.padEnd(50)} p50 ${ms(p50)}  p99 ${ms(p99)}  (${n.toLocaleString('en-US')} of ${(rate * SECONDS).toLocaleString('en-US')} actions)`);
+  }
+  for (const pipeline of [inProcess, distributed]) {
+    console.log(`    ${pipeline.name}: p99 / baseline p99 = ${(p99s.get(pipeline)! / p99s.get(baseline)!).toFixed(2)}x`);
+  }
+}
+for (const pipeline of pipelines) {
+  const rate = held.get(pipeline);
+  console.log(`  ${pipeline.name.padEnd(50)} p99 < ${TARGET_P99_MS} ms up to ${rate === undefined ? 'none of the rates tried' : `${rate.toLocaleString('en-US')} events/s`}`);
+}
