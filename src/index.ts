@@ -8,7 +8,9 @@ import './adapters/builtin.js';
 export { Crew, type CrewOptions } from './framework/decorators/crew.js';
 export { OnEvent, type OnEventOptions } from './framework/decorators/on-event.js';
 export { DependsOn } from './framework/decorators/depends-on.js';
-export { CREW_METADATA, DEPENDENCIES_METADATA, HANDLERS_METADATA } from './framework/decorators/metadata-keys.js';
+export { UseInterceptors } from './framework/decorators/use-interceptors.js';
+export type { Interceptor, InterceptorClass, InterceptorRef, HandlerCall, CallNext } from './framework/runtime/interceptor.js';
+export { CREW_METADATA, DEPENDENCIES_METADATA, HANDLERS_METADATA, INTERCEPTORS_METADATA } from './framework/decorators/metadata-keys.js';
 
 export {
   createLiveCrewApp,

@@ -15,6 +15,7 @@ import { systemClock } from './system-clock.js';
 import { CrewRunner } from './runtime/crew-runner.js';
 import { EventPipeline } from './runtime/event-pipeline.js';
 import { instantiateCrews } from './runtime/instantiate-crews.js';
+import type { InterceptorRef } from './runtime/interceptor.js';
 import { OutputBuffer } from './runtime/output-buffer.js';
 import { PacedEventSource } from './runtime/paced-event-source.js';
 import { scheduleCrews } from './scheduler/crew-schedule.js';
@@ -47,6 +48,11 @@ export interface LiveCrewAppOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** The parent of the app's container; default tsyringe's root container. */
   container?: DependencyContainer;
+  /**
+   * Interceptors around every handler call of every crew, outermost first, before each crew's
+   * own `@UseInterceptors`. Classes are constructed through the app's container.
+   */
+  interceptors?: readonly InterceptorRef[];
 }
 
 /** What a run did. */
@@ -103,7 +109,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   if (config.scheduler !== 'memory') throw new ConfigError(messages.distributedSchedulerNotInProcess());
   const container = (options.container ?? rootContainer).createChildContainer();
   bindPorts(container, config, options.providers ?? []);
-  const crews = instantiateCrews(graph, container);
+  const crews = instantiateCrews(graph, container, () => true, options.interceptors);
 
   const source = container.resolve(EVENT_SOURCE);
   const actions = container.resolve(ACTION_SINK);

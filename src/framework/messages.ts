@@ -92,6 +92,8 @@ export const messages = {
     `${where}: ${path} is ${what}; context values must be JSON (plain objects, arrays, strings, finite numbers, booleans, null)`,
   contextKeyInvalid: (key: unknown, max: number) => `context key ${showValue(key)} must be a non-empty string of at most ${max} characters`,
   contextKeyForbidden: (key: string) => `context key "${key}" is not allowed (prototype keys are refused)`,
+  unresolvableInterceptor: (crew: string, name: string, detail: string) => `crew ${crew}: interceptor ${name} cannot be constructed: ${detail}`,
+  notAnInterceptor: (crew: string, name: string) => `crew ${crew}: interceptor ${name} has no intercept(call, next) method`,
   distributedSchedulerNotInProcess: () =>
     'scheduler: nats runs as separate processes: `live-crew scheduler --stream <id>` and `live-crew runner --stream <id> --selector <regex>` (an app created in process uses scheduler: memory)',
   contextTruncated: (bytes: number, max: number, dropped: readonly string[]) =>

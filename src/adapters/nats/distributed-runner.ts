@@ -27,7 +27,7 @@ const Progress = z.object({
 });
 
 /** Options of `runDistributedRunner`. */
-export interface DistributedRunnerOptions extends DistributedRunOptions, Pick<LiveCrewAppOptions, 'providers' | 'container'> {
+export interface DistributedRunnerOptions extends DistributedRunOptions, Pick<LiveCrewAppOptions, 'providers' | 'container' | 'interceptors'> {
   /** Which crews this runner hosts: those whose id the pattern matches (`LIVE_CREW_SELECTOR`). */
   readonly selector: RegExp;
 }
@@ -47,7 +47,7 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
     const container = (options.container ?? rootContainer).createChildContainer();
     container.register(LIVE_CREW_CONFIG, { useValue: run.config });
     for (const { token, ...provider } of options.providers ?? []) container.register(token, provider as never);
-    const crews = instantiateCrews(run.graph, container, (id) => options.selector.test(id));
+    const crews = instantiateCrews(run.graph, container, (id) => options.selector.test(id), options.interceptors);
     if (crews.length === 0) {
       const ids = run.graph.crews.map((crew) => crew.id).join(', ');
       throw new ConfigError(`selector ${options.selector} matches no crew (the crews are: ${ids})`);

@@ -8,3 +8,5 @@ export const CREW_METADATA = 'live-crew:crew';
 export const HANDLERS_METADATA = 'live-crew:handlers';
 /** `@DependsOn` dependency inputs, on the class. */
 export const DEPENDENCIES_METADATA = 'live-crew:dependencies';
+/** `@UseInterceptors` lists: on the class (every handler) or on the prototype per method. */
+export const INTERCEPTORS_METADATA = 'live-crew:interceptors';

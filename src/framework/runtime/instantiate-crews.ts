@@ -3,6 +3,8 @@ import type { CrewGraph } from '../discovery/crew-definition.js';
 import { CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
 import type { CrewRuntime } from './route-table.js';
+import type { Interceptor, InterceptorClass, InterceptorRef } from './interceptor.js';
+import { INTERCEPTORS_METADATA } from '../decorators/metadata-keys.js';
 
 /**
  * Constructs the crews of the graph through the container, in run order: all of them, or those
@@ -11,7 +13,13 @@ import type { CrewRuntime } from './route-table.js';
  * @throws CrewDefinitionError when a constructor parameter cannot be resolved, or when the class
  *   was compiled without decorator metadata (tsx, esbuild), which would otherwise fail obscurely.
  */
-export function instantiateCrews(graph: CrewGraph, container: DependencyContainer, hosted: (id: string) => boolean = () => true): CrewRuntime[] {
+export function instantiateCrews(
+  graph: CrewGraph,
+  container: DependencyContainer,
+  hosted: (id: string) => boolean = () => true,
+  appInterceptors: readonly InterceptorRef[] = [],
+): CrewRuntime[] {
+  const resolve = interceptorResolver(container);
   return graph.crews.flatMap((definition, index) => {
     if (!hosted(definition.id)) return [];
     const type = definition.type as unknown as new (...args: unknown[]) => object;
@@ -25,6 +33,41 @@ export function instantiateCrews(graph: CrewGraph, container: DependencyContaine
       const detail = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
       throw new CrewDefinitionError(messages.unresolvableCrew(definition.id, definition.className, detail), { cause: error });
     }
-    return [{ definition, index, instance, consecutiveErrors: 0, disabled: false }];
+    const interceptors = new Map<string, readonly Interceptor[]>();
+    const around = [...appInterceptors, ...declaredInterceptors(definition.type)];
+    for (const { method } of definition.handlers) {
+      const refs = [...around, ...declaredInterceptors(definition.type.prototype as object, method)];
+      interceptors.set(method, refs.map((ref) => resolve(ref, definition.id)));
+    }
+    return [{ definition, index, instance, interceptors, consecutiveErrors: 0, disabled: false }];
   });
+}
+
+/** The `@UseInterceptors` of a class, or of one of its methods. */
+function declaredInterceptors(target: object, method?: string): readonly InterceptorRef[] {
+  return Reflect.getOwnMetadata(INTERCEPTORS_METADATA, target, method as string) ?? [];
+}
+
+/** Resolves interceptor classes through the container, one instance per class for the app. */
+function interceptorResolver(container: DependencyContainer): (ref: InterceptorRef, crew: string) => Interceptor {
+  const instances = new Map<InterceptorClass, Interceptor>();
+  return (ref, crew) => {
+    if (typeof ref !== 'function') return checked(ref, crew, 'an object');
+    let instance = instances.get(ref);
+    if (instance === undefined) {
+      try {
+        instance = checked(container.resolve(ref as unknown as new () => Interceptor), crew, ref.name);
+      } catch (error) {
+        if (error instanceof CrewDefinitionError) throw error;
+        throw new CrewDefinitionError(messages.unresolvableInterceptor(crew, ref.name, (error as Error).message.replace(/\s+/g, ' ')), { cause: error });
+      }
+      instances.set(ref, instance);
+    }
+    return instance;
+  };
+}
+
+function checked(candidate: unknown, crew: string, name: string): Interceptor {
+  if (typeof (candidate as Interceptor | undefined)?.intercept !== 'function') throw new CrewDefinitionError(messages.notAnInterceptor(crew, name));
+  return candidate as Interceptor;
 }

@@ -1,4 +1,5 @@
 import type { CrewDefinition, HandlerDefinition } from '../discovery/crew-definition.js';
+import { intercepted, type Interceptor } from './interceptor.js';
 
 /** A crew as it runs: its definition, instance and error state. */
 export interface CrewRuntime {
@@ -6,6 +7,8 @@ export interface CrewRuntime {
   /** Its position in run order: the merge priority of its context writes. */
   readonly index: number;
   readonly instance: object;
+  /** Per handler method: the interceptors around its calls, outermost first. */
+  readonly interceptors: ReadonlyMap<string, readonly Interceptor[]>;
   consecutiveErrors: number;
   disabled: boolean;
 }
@@ -44,7 +47,8 @@ export class RouteTable {
       for (const handler of crew.definition.handlers) {
         if (!handler.trigger.any && !handler.trigger.kinds.includes(kind)) continue;
         const method = (crew.instance as Record<string, (event: unknown, ctx: unknown) => unknown>)[handler.method]!;
-        routes.push({ crew, handler, call: method.bind(crew.instance) });
+        const chain = crew.interceptors.get(handler.method) ?? [];
+        routes.push({ crew, handler, call: intercepted(chain, method.bind(crew.instance), { crew: crew.definition.id, handler: handler.method }) });
       }
     }
     return routes;
