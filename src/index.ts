@@ -44,7 +44,7 @@ export {
 } from './framework/errors.js';
 
 export type * from './framework/ports.js';
-export { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG } from './framework/tokens.js';
+export { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MONITOR } from './framework/tokens.js';
 export { registerAdapter, type AdapterPorts } from './framework/adapter-registry.js';
 export { systemClock } from './framework/system-clock.js';
 
@@ -58,6 +58,8 @@ export { JetStreamContextBackend, type JetStreamContextBackendOptions } from './
 export { JetStreamEventSource, JetStreamSink, NatsLink, type JetStreamEventSourceOptions } from './adapters/nats/jetstream-transport.js';
 export { ensureLiveStreams, LIVE_STREAMS, liveSubject, sliceSubject } from './adapters/nats/jetstream-streams.js';
 export { natsConnectOptions, type NatsSettings } from './adapters/nats/nats-connect.js';
+export { PrometheusMonitor } from './adapters/prometheus/prometheus-monitor.js';
+export { pinoLogger, type PinoLoggerOptions } from './adapters/pino/pino-logger.js';
 export { runDistributedScheduler, type DistributedSchedulerOptions, type SchedulerOutcome } from './adapters/nats/distributed-scheduler.js';
 export { runDistributedRunner, type DistributedRunnerOptions } from './adapters/nats/distributed-runner.js';
 export type { DistributedRunOptions } from './adapters/nats/distributed-run.js';

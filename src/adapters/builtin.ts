@@ -13,6 +13,8 @@ import { RedisContextBackend } from './redis/redis-context-backend.js';
 import { JetStreamEventSource, JetStreamSink, NatsLink } from './nats/jetstream-transport.js';
 import { natsConnectOptions } from './nats/nats-connect.js';
 import type { LiveCrewConfig } from '../framework/config/config-schema.js';
+import { PrometheusMonitor } from './prometheus/prometheus-monitor.js';
+import { pinoLogger } from './pino/pino-logger.js';
 
 /** One NATS connection per app: its source and sinks share it (an app's ports get one config object). */
 const natsLinks = new WeakMap<LiveCrewConfig, NatsLink>();
@@ -42,3 +44,5 @@ registerAdapter('context', 'memory', () => new MemoryContextBackend());
 registerAdapter('context', 'redis', (config) => new RedisContextBackend(config.redis_url));
 registerAdapter('context', 'jetstream', (config) => new JetStreamContextBackend(natsConnectOptions(config)));
 registerAdapter('journal', 'file', fileJournal);
+registerAdapter('monitor', 'prometheus', (config) => new PrometheusMonitor(config.metrics_port ?? undefined));
+registerAdapter('logger', 'pino', (config) => pinoLogger({ level: config.log_level }));

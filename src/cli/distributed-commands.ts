@@ -3,12 +3,14 @@ import { runDistributedRunner } from '../adapters/nats/distributed-runner.js';
 import { runDistributedScheduler } from '../adapters/nats/distributed-scheduler.js';
 import { ConfigError } from '../index.js';
 import { loadCrewModule } from './load-crew-module.js';
+import { parsePort } from './options.js';
 
 interface DistributedOptions {
   crews: string;
   stream: string;
   config?: string;
   natsUrl?: string;
+  metricsPort?: number;
 }
 
 interface RunnerOptions extends DistributedOptions {
@@ -27,6 +29,7 @@ export function registerDistributedCommands(program: Command): void {
     .requiredOption('--stream <id>', 'the stream to schedule')
     .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
     .option('--nats-url <url>', 'the NATS server (default: nats_url from config)')
+    .option('--metrics-port <port>', 'serve Prometheus /metrics on this port (default: metrics_port from config)', parsePort)
     .action(async (options: DistributedOptions) => {
       const { crews } = await loadCrewModule(options.crews);
       const outcome = await runDistributedScheduler({ ...common(options, crews), signal: stopSignal() });
@@ -41,6 +44,7 @@ export function registerDistributedCommands(program: Command): void {
     .option('--selector <regex>', 'host the crews whose ids match (default: LIVE_CREW_SELECTOR, else every crew)')
     .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
     .option('--nats-url <url>', 'the NATS server (default: nats_url from config)')
+    .option('--metrics-port <port>', 'serve Prometheus /metrics on this port (default: metrics_port from config)', parsePort)
     .action(async (options: RunnerOptions) => {
       const { crews, providers } = await loadCrewModule(options.crews);
       const selector = parseSelector(options.selector ?? process.env['LIVE_CREW_SELECTOR'] ?? '.*');
@@ -53,8 +57,10 @@ function common(options: DistributedOptions, crews: Awaited<ReturnType<typeof lo
     crews,
     streamId: options.stream,
     ...(options.config !== undefined ? { configFile: options.config } : {}),
-    config: options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {},
-    log: (line: string) => process.stderr.write(`live-crew: ${line}\n`),
+    config: {
+      ...(options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {}),
+      ...(options.metricsPort !== undefined ? { metrics_port: options.metricsPort } : {}),
+    },
   };
 }
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { LiveCrewError } from '../index.js';
 import { registerDistributedCommands } from './distributed-commands.js';
+import { registerInspectCommands } from './inspect-commands.js';
 import { registerPublishCommand } from './publish-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerTailCommand } from './tail-command.js';
@@ -21,6 +22,7 @@ registerRunCommand(program);
 registerPublishCommand(program);
 registerTailCommand(program);
 registerDistributedCommands(program);
+registerInspectCommands(program);
 for (const command of program.commands) command.exitOverride();
 
 // A closed stdout (`live-crew run ... | head`) is the reader's choice, not a failure.

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createLiveCrewApp } from '../index.js';
 import { loadCrewModule } from './load-crew-module.js';
-import { parsePace } from './options.js';
+import { parsePace, parsePort } from './options.js';
 
 interface RunOptions {
   crews: string;
@@ -15,6 +15,7 @@ interface RunOptions {
   live?: boolean;
   transport?: 'file' | 'nats';
   natsUrl?: string;
+  metricsPort?: number;
 }
 
 /** `live-crew run <events> --crews <module>`: runs crews over an event file. */
@@ -32,6 +33,7 @@ export function registerRunCommand(program: Command): void {
     .option('--live', 'live mode: wall-clock time closes slices too (for input arriving over time, e.g. on stdin)')
     .option('--transport <name>', "file (the events argument) or nats (consume live.*.events; the argument is ignored, give -)")
     .option('--nats-url <url>', 'the NATS server for --transport nats (default: nats_url from config)')
+    .option('--metrics-port <port>', 'serve Prometheus /metrics on this port while running (default: metrics_port from config)', parsePort)
     .option('--journal <file>', 'record wall-clock decisions (call timeouts) to this JSONL file')
     .option('--replay <file>', 'repeat the decisions of a recorded journal, taking none from the clock')
     .action(async (events: string, options: RunOptions) => {
@@ -40,6 +42,8 @@ export function registerRunCommand(program: Command): void {
         crews,
         providers,
         ...(options.config !== undefined ? { configFile: options.config } : {}),
+        // stderr carries the error records: only warnings are logged there unless asked.
+        configDefaults: { log_level: 'warn' },
         config: {
           input: events,
           ...(options.out !== undefined ? { output: options.out } : {}),
@@ -50,6 +54,7 @@ export function registerRunCommand(program: Command): void {
           ...(options.live || options.transport === 'nats' ? { mode: 'live' as const } : {}),
           ...(options.transport !== undefined ? { transport: options.transport } : {}),
           ...(options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {}),
+          ...(options.metricsPort !== undefined ? { metrics_port: options.metricsPort } : {}),
         },
       });
       const stop = () => void app.stop();

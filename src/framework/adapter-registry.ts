@@ -1,6 +1,6 @@
 import { ConfigError } from './errors.js';
 import { messages } from './messages.js';
-import type { ActionSink, AdapterFactory, ContextBackend, DecisionJournal, ErrorSink, EventSource } from './ports.js';
+import type { ActionSink, AdapterFactory, ContextBackend, DecisionJournal, ErrorSink, EventSource, Logger, Monitor } from './ports.js';
 
 /** The ports chosen by configuration, and the type each adapter provides. */
 export interface AdapterPorts {
@@ -9,6 +9,8 @@ export interface AdapterPorts {
   errors: ErrorSink;
   context: ContextBackend;
   journal: DecisionJournal;
+  monitor: Monitor;
+  logger: Logger;
 }
 
 /** A port's adapter name: the config value that selects it (`file`, `memory`, ...). */
@@ -20,6 +22,8 @@ const registry: { [P in keyof AdapterPorts]: Map<AdapterName, AdapterFactory<Ada
   errors: new Map(),
   context: new Map(),
   journal: new Map(),
+  monitor: new Map(),
+  logger: new Map(),
 };
 
 /**

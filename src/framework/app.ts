@@ -20,7 +20,8 @@ import { OutputBuffer } from './runtime/output-buffer.js';
 import { PacedEventSource } from './runtime/paced-event-source.js';
 import { scheduleCrews } from './scheduler/crew-schedule.js';
 import { SliceEngine } from './scheduler/slice-engine.js';
-import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG } from './tokens.js';
+import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MONITOR } from './tokens.js';
+import { Heartbeat, NO_MONITOR } from './runtime/heartbeat.js';
 
 /**
  * A DI registration: a token and how to provide it, as tsyringe takes it. A registration for a
@@ -42,6 +43,8 @@ export interface LiveCrewAppOptions {
   providers?: readonly ProviderRegistration[];
   /** Configuration values; they win over the file and env vars. */
   config?: LiveCrewConfigInput;
+  /** Defaults under the file and env vars (`createTestingApp` logs nothing unless told to). */
+  configDefaults?: LiveCrewConfigInput;
   /** The YAML config file; default `live-config.yaml` if present; `false` for none. */
   configFile?: string | false;
   /** Env vars to read `LIVE_CREW_*` settings from; default `process.env`. */
@@ -109,7 +112,9 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   if (config.scheduler !== 'memory') throw new ConfigError(messages.distributedSchedulerNotInProcess());
   const container = (options.container ?? rootContainer).createChildContainer();
   bindPorts(container, config, options.providers ?? []);
-  const crews = instantiateCrews(graph, container, () => true, options.interceptors);
+  const monitor = container.resolve(MONITOR);
+  const logger = container.resolve(LOGGER);
+  const crews = instantiateCrews(graph, container, () => true, [...(monitor.interceptor ? [monitor.interceptor] : []), ...(options.interceptors ?? [])]);
 
   const source = container.resolve(EVENT_SOURCE);
   const actions = container.resolve(ACTION_SINK);
@@ -118,13 +123,13 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const clock = container.resolve(CLOCK);
   const journal = container.resolve(DECISION_JOURNAL);
 
-  const output = new OutputBuffer();
+  const output = new OutputBuffer(monitor);
   const runner = new CrewRunner(
     crews,
     backend,
     output,
     { payloadMaxBytes: config.payload_max_bytes, contextMaxBytes: config.context_max_bytes },
-    { journal, clock },
+    { journal, clock, observer: monitor },
   );
   // A pace replays recorded input live; live mode lets wall time close slices.
   const liveRate = config.mode === 'live' || config.pace !== null ? (config.pace ?? 1) : undefined;
@@ -132,23 +137,28 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const engine = new SliceEngine(timing, scheduleCrews(graph.crews, config.eager_dispatch), runner, clock, journal);
   const input = config.pace !== null ? new PacedEventSource(source, config.pace, clock) : source;
   const ticker = liveRate !== undefined ? { clock, intervalMs: Math.max(1, config.slice_ms / liveRate / 4) } : undefined;
-  const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output);
+  const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output, { observer: monitor });
+  const heartbeat = new Heartbeat({ intervalMs: config.heartbeat_s * 1000, clock, logger, monitor, beat: (seq) => logger.info({ kind: '__hb', seq }, '__hb') });
 
   let running: Promise<RunSummary> | undefined;
   let stopping = false;
   const closeAdapters = async () => {
-    await Promise.all([source.close(), actions.close(), errors.close(), backend.close(), journal.close()]);
+    heartbeat.stop();
+    await Promise.all([source.close(), actions.close(), errors.close(), backend.close(), journal.close(), monitor.close()]);
   };
 
   const run = async (): Promise<RunSummary> => {
     const started = clock.now();
     try {
+      await monitor.start?.();
+      logger.info({ transport: config.transport, crews: crews.length }, 'run started');
+      heartbeat.start();
       await pipeline.run(input, actions, errors, () => stopping, ticker);
     } finally {
       await closeAdapters();
     }
     const errorsByReason = { ...output.errorCounts };
-    return {
+    const summary = {
       events: pipeline.counts.accepted,
       invalid: pipeline.counts.invalid,
       actions: output.actionCount,
@@ -157,6 +167,8 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
       slices: engine.slicesClosed,
       durationMs: clock.now() - started,
     };
+    logger.info({ events: summary.events, invalid: summary.invalid, actions: summary.actions, errors: summary.errors, slices: summary.slices, t_ms: summary.durationMs }, 'run finished');
+    return summary;
   };
 
   return {
@@ -186,8 +198,8 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
  *
  * @throws ConfigError, CrewDefinitionError or DependencyCycleError, as `createLiveCrewApp`
  */
-export function resolveCrews(options: Pick<LiveCrewAppOptions, 'crews' | 'config' | 'configFile' | 'env'>): { config: LiveCrewConfig; graph: CrewGraph } {
-  const config = loadConfig({ file: options.configFile, env: options.env ?? process.env, values: options.config });
+export function resolveCrews(options: Pick<LiveCrewAppOptions, 'crews' | 'config' | 'configFile' | 'env' | 'configDefaults'>): { config: LiveCrewConfig; graph: CrewGraph } {
+  const config = loadConfig({ file: options.configFile, env: options.env ?? process.env, values: options.config, defaults: options.configDefaults });
   const crewIds = options.crews.map(declaredCrewId).filter((id) => id !== undefined);
   return { config, graph: buildCrewGraph(options.crews, loadRuntimeOverrides(options.configFile, crewIds)) };
 }
@@ -203,6 +215,8 @@ export function bindPorts(container: DependencyContainer, config: LiveCrewConfig
     [CONTEXT_BACKEND, () => adapterFactory('context', config.kv_backend)(config)],
     [CLOCK, () => systemClock],
     [DECISION_JOURNAL, () => adapterFactory('journal', config.transport)(config)],
+    [MONITOR, () => (config.metrics_port === null ? NO_MONITOR : adapterFactory('monitor', 'prometheus')(config))],
+    [LOGGER, () => adapterFactory('logger', 'pino')(config)],
   ]);
   for (const [token, create] of defaults) {
     if (!provided.has(token)) container.register(token, { useValue: create() });

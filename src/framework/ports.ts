@@ -7,6 +7,7 @@
 import type { LiveCrewConfig } from './config/config-schema.js';
 import type { Action } from './model/action.js';
 import type { Event } from './model/event.js';
+import type { Interceptor } from './runtime/interceptor.js';
 import type { ErrorRecord } from './model/error-record.js';
 
 /** A value now, or later. */
@@ -169,6 +170,54 @@ export interface CrewWorkSink {
   flush(): Promise<void>;
 }
 
+/**
+ * What a monitor learns from the engine (DESIGN §6), beside what its interceptor sees of handler
+ * calls. Every hook is optional and must be cheap: they run on the hot path.
+ */
+export interface RunObserver {
+  /** A valid event was taken in (it may still turn out late). */
+  eventAccepted?(event: Event): void;
+  /** Actions were accepted by the action sink. */
+  actionsSent?(actions: readonly EmittedAction[]): void;
+  /** Error records were accepted by the error sink. */
+  errorsSent?(errors: readonly ErrorRecord[]): void;
+  /** A slice was merged: the stream's context is now `bytes` of JSON. */
+  contextMerged?(streamId: string, slice: number, bytes: number): void;
+  /** The process sent a heartbeat. */
+  heartbeat?(): void;
+  /** The process's heartbeats were `gapMs` apart: more than 3 beats (a blocked event loop, a stall). */
+  heartbeatGap?(gapMs: number): void;
+}
+
+/** Watches a process: engine hooks, an interceptor around every handler call, and what it serves (`/metrics`). */
+export interface Monitor extends RunObserver {
+  readonly interceptor?: Interceptor;
+  /** Starts serving (`/metrics`), when it serves. */
+  start?(): Promise<void>;
+  /** Stops serving. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** The fields of a log line beside its message (DESIGN §6): where it happened, and how long it took. */
+export interface LogFields {
+  readonly stream?: string;
+  readonly slice?: number;
+  readonly crew?: string;
+  /** A duration in ms. */
+  readonly t_ms?: number;
+  readonly [field: string]: unknown;
+}
+
+/** JSON log lines (`ts, level, msg` and the fields). The framework logs only through this. */
+export interface Logger {
+  debug(fields: LogFields, msg: string): void;
+  info(fields: LogFields, msg: string): void;
+  warn(fields: LogFields, msg: string): void;
+  error(fields: LogFields, msg: string): void;
+  /** A logger adding `fields` to every line. */
+  child(fields: LogFields): Logger;
+}
+
 /** Wall-clock time, injected so live mode can run on a virtual clock in tests. */
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -179,3 +228,4 @@ export interface Clock {
 
 /** Builds an adapter for the run's configuration. */
 export type AdapterFactory<T> = (config: LiveCrewConfig) => T;
+

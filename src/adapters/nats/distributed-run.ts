@@ -5,7 +5,10 @@ import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
 import type { CrewGraph } from '../../framework/discovery/crew-definition.js';
 import { ConfigError } from '../../framework/errors.js';
 import { StreamIdSchema } from '../../framework/model/event.js';
-import type { ContextBackend } from '../../framework/ports.js';
+import type { ContextBackend, Logger, Monitor } from '../../framework/ports.js';
+import { adapterFactory } from '../../framework/adapter-registry.js';
+import { Heartbeat, NO_MONITOR } from '../../framework/runtime/heartbeat.js';
+import { systemClock } from '../../framework/system-clock.js';
 import { RedisContextBackend } from '../redis/redis-context-backend.js';
 import { JetStreamContextBackend } from './jetstream-context-backend.js';
 import { JetStreamDecisionJournal } from './jetstream-decision-journal.js';
@@ -19,8 +22,10 @@ export interface DistributedRunOptions extends Pick<LiveCrewAppOptions, 'crews' 
   readonly streamId: string;
   /** Stops the process's work (SIGTERM); state stays in JetStream for a successor. */
   readonly signal?: AbortSignal;
-  /** Where progress lines go (the CLI: stderr); default nowhere. */
-  readonly log?: (line: string) => void;
+  /** The process's logger; default pino on stderr at `log_level`. */
+  readonly logger?: Logger;
+  /** The process's monitor; default Prometheus on `metrics_port` when set, else none. */
+  readonly monitor?: Monitor;
 }
 
 /** The parts a distributed process shares: config, crews, connection, context, journal, run state. */
@@ -33,17 +38,19 @@ export interface DistributedRun {
   readonly backend: ContextBackend;
   readonly journal: JetStreamDecisionJournal;
   readonly bucket: RunStateBucket;
+  readonly logger: Logger;
+  readonly monitor: Monitor;
   close(): Promise<void>;
 }
 
 /**
  * Resolves config and crews and connects: live-crew's streams are checked, the run's KV bucket
- * and journal opened. Context goes to Redis when `kv_backend: redis`, else to JetStream KV
+ * and journal opened, the monitor started and the heartbeat (`live.<stream>.heartbeats`) begun. Context goes to Redis when `kv_backend: redis`, else to JetStream KV
  * (process memory cannot be shared between processes).
  *
  * @throws ConfigError for an invalid stream id, and as `createLiveCrewApp` for config and crews
  */
-export async function openDistributedRun(options: DistributedRunOptions): Promise<DistributedRun> {
+export async function openDistributedRun(options: DistributedRunOptions, role: string): Promise<DistributedRun> {
   const stream = StreamIdSchema.safeParse(options.streamId);
   if (!stream.success) throw new ConfigError(`--stream ${JSON.stringify(options.streamId)}: not a stream id (1-100 letters, digits, _ or -)`);
   const { config, graph } = resolveCrews(options);
@@ -52,6 +59,18 @@ export async function openDistributedRun(options: DistributedRunOptions): Promis
   const js = jetstream(nc);
   const backend = config.kv_backend === 'redis' ? new RedisContextBackend(config.redis_url) : new JetStreamContextBackend(nc);
   const [journal, bucket] = await Promise.all([JetStreamDecisionJournal.open(js, options.streamId), RunStateBucket.open(nc, options.streamId)]);
+  const logger = (options.logger ?? adapterFactory('logger', 'pino')(config)).child({ stream: options.streamId });
+  const monitor = options.monitor ?? (config.metrics_port === null ? NO_MONITOR : adapterFactory('monitor', 'prometheus')(config));
+  await monitor.start?.();
+  const subject = `live.${options.streamId}.heartbeats`;
+  const heartbeat = new Heartbeat({
+    intervalMs: config.heartbeat_s * 1000,
+    clock: systemClock,
+    logger,
+    monitor,
+    beat: (seq) => nc.publish(subject, JSON.stringify({ ts: new Date().toISOString(), kind: '__hb', stream_id: options.streamId, payload: { process: role, seq } })),
+  });
+  heartbeat.start();
   return {
     config,
     graph,
@@ -61,8 +80,11 @@ export async function openDistributedRun(options: DistributedRunOptions): Promis
     backend,
     journal,
     bucket,
+    logger,
+    monitor,
     async close() {
-      await Promise.all([backend.close(), journal.close()]);
+      heartbeat.stop();
+      await Promise.all([backend.close(), journal.close(), monitor.close()]);
       await link.release();
     },
   };

@@ -42,17 +42,18 @@ export interface DistributedRunnerOptions extends DistributedRunOptions, Pick<Li
  * @throws ConfigError when the selector matches no crew
  */
 export async function runDistributedRunner(options: DistributedRunnerOptions): Promise<void> {
-  const run = await openDistributedRun(options);
+  const run = await openDistributedRun(options, `runner ${options.selector}`);
   try {
     const container = (options.container ?? rootContainer).createChildContainer();
     container.register(LIVE_CREW_CONFIG, { useValue: run.config });
     for (const { token, ...provider } of options.providers ?? []) container.register(token, provider as never);
-    const crews = instantiateCrews(run.graph, container, (id) => options.selector.test(id), options.interceptors);
+    const interceptors = [...(run.monitor.interceptor ? [run.monitor.interceptor] : []), ...(options.interceptors ?? [])];
+    const crews = instantiateCrews(run.graph, container, (id) => options.selector.test(id), interceptors);
     if (crews.length === 0) {
       const ids = run.graph.crews.map((crew) => crew.id).join(', ');
       throw new ConfigError(`selector ${options.selector} matches no crew (the crews are: ${ids})`);
     }
-    options.log?.(`stream ${options.streamId}: hosting ${crews.map((crew) => crew.definition.id).join(', ')}`);
+    run.logger.info({ crews: crews.map((crew) => crew.definition.id) }, `stream ${options.streamId}: hosting ${crews.map((crew) => crew.definition.id).join(', ')}`);
     const actions = JetStreamSink.forActions(run.link);
     const errors = JetStreamSink.forErrors(run.link);
     try {
@@ -85,6 +86,7 @@ async function work(
     limits: { payloadMaxBytes: run.config.payload_max_bytes, contextMaxBytes: run.config.context_max_bytes },
     journal: run.journal,
     clock: systemClock,
+    observer: run.monitor,
     progress: saved?.value satisfies CrewProgress | undefined,
     report: (done) => publishInOrder(run.js, [encodeDone(done)]),
     saveProgress: (progress) => run.bucket.put(key, progress),

@@ -46,25 +46,25 @@ export interface DistributedSchedulerOptions extends DistributedRunOptions {
  * wall-clock decisions (`timeout:<ms>` waits) are journaled in JetStream for a successor.
  */
 export async function runDistributedScheduler(options: DistributedSchedulerOptions): Promise<SchedulerOutcome> {
-  const run = await openDistributedRun(options);
+  const run = await openDistributedRun(options, 'scheduler');
   const signal = options.signal ?? new AbortController().signal;
-  const log = options.log ?? (() => undefined);
+  const logger = run.logger;
   const lease = new SchedulerLease(run.bucket, options.holder ?? `${hostname()}:${process.pid}`, run.config.lease_ms, systemClock);
   try {
-    const leading = await lease.acquire(signal, (holder) => log(`standby for stream ${options.streamId}: ${holder} schedules it; waiting to take over`));
+    const leading = await lease.acquire(signal, (holder) => logger.info({ holder }, `standby for stream ${options.streamId}: ${holder} schedules it; waiting to take over`));
     if (!leading) return 'stopped';
-    log(`scheduling stream ${options.streamId}`);
-    return await schedule(run, options.streamId, signal, lease, log);
+    logger.info({}, `scheduling stream ${options.streamId}`);
+    return await schedule(run, options.streamId, signal, lease);
   } finally {
     await lease.release();
     await run.close();
   }
 }
 
-async function schedule(run: DistributedRun, streamId: string, signal: AbortSignal, lease: SchedulerLease, log: (line: string) => void): Promise<SchedulerOutcome> {
-  const { config, graph } = run;
+async function schedule(run: DistributedRun, streamId: string, signal: AbortSignal, lease: SchedulerLease): Promise<SchedulerOutcome> {
+  const { config, graph, logger, monitor } = run;
   const resume = await run.bucket.get(RESUME_KEY, Resume);
-  const output = new OutputBuffer();
+  const output = new OutputBuffer(monitor);
   const errors = JetStreamSink.forErrors(run.link);
   const noActions: ActionSink = { write: () => undefined, close: async () => undefined };
   const schedules = scheduleCrews(graph.crews, config.eager_dispatch);
@@ -77,18 +77,19 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     work: new JetStreamCrewWorkSink(run.js),
     output,
     contextMaxBytes: config.context_max_bytes,
+    observer: monitor,
     flushOutput: () => output.flush(noActions, errors),
     committed: (_stream, slice) => {
       const point = { slice, quietBefore: pipeline.resumePosition };
       resumeWritten = resumeWritten
         .then(() => run.bucket.put(RESUME_KEY, point))
-        .catch((error: unknown) => log(`stream ${streamId}: resume point not written (a successor may repeat some error records): ${(error as Error).message}`));
+        .catch((error: unknown) => logger.warn({ slice }, `resume point not written (a successor may repeat some error records): ${(error as Error).message}`));
     },
     resume: () => (resume === undefined ? undefined : { quietBefore: resume.value.quietBefore }),
   });
   const timing = { sliceMs: config.slice_ms, latenessMs: config.lateness_ms, liveRate: 1 };
   const engine = new SliceEngine(timing, schedules, target, systemClock, run.journal);
-  const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output, resume?.value.quietBefore);
+  const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output, { quietBefore: resume?.value.quietBefore, observer: monitor });
   const source = new JetStreamReplaySource(run.js, streamId);
 
   let outcome: SchedulerOutcome = 'finished';
@@ -102,7 +103,7 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
   const onAbort = () => stop('stopped');
   signal.addEventListener('abort', onAbort, { once: true });
   lease.keep(() => {
-    log(`stream ${streamId}: another scheduler took the lease; stopping`);
+    logger.warn({}, `another scheduler took the lease of stream ${streamId}; stopping`);
     stop('lost-lease');
   });
 
@@ -124,6 +125,6 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     await Promise.all([reading, resumeWritten]);
     await errors.close();
   }
-  if (outcome === 'finished') log(`stream ${streamId}: input ended; every slice committed`);
+  if (outcome === 'finished') logger.info({ events: pipeline.counts.accepted }, `stream ${streamId}: input ended; every slice committed`);
   return outcome;
 }

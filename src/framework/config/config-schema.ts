@@ -74,6 +74,12 @@ export const configShape = {
   journal: path.nullable(),
   /** A journal to replay: its decisions are repeated and none is taken from the clock. */
   replay: path.nullable(),
+  /** The port `/metrics` (Prometheus) is served on by `run`, `scheduler` and `runner`; null: not served. */
+  metrics_port: z.number({ error: 'must be a port number' }).int({ error: 'must be an integer' }).min(0, { error: 'must be 0-65535' }).max(65_535, { error: 'must be 0-65535' }).nullable(),
+  /** The lowest level logged (JSON lines on stderr). */
+  log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  /** Seconds between a process's heartbeats (`__hb`); a gap over 3 beats is reported. */
+  heartbeat_s: z.number({ error: 'must be a number (seconds)' }).positive({ error: 'must be > 0' }),
 } as const;
 
 /** The keys of the configuration. */
@@ -113,6 +119,9 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   eager_dispatch: true,
   journal: null,
   replay: null,
+  metrics_port: null,
+  log_level: 'info',
+  heartbeat_s: 5,
 };
 
 /** One layer: a strict partial object, so an unknown key is an error. */

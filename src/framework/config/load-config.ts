@@ -30,10 +30,16 @@ export interface ConfigSources {
   env?: Readonly<Record<string, string | undefined>>;
   /** Values given in code, the last word. */
   values?: LiveCrewConfigInput;
+  /**
+   * Defaults of the caller's own, under everything else: the `run` command logs only warnings
+   * by default, since stderr carries its error records.
+   */
+  defaults?: LiveCrewConfigInput;
 }
 
 /**
- * Resolves the configuration: defaults, then the file, then env vars, then values in code.
+ * Resolves the configuration: defaults (the caller's over the built-in), then the file, then env
+ * vars, then values in code.
  *
  * @throws ConfigError naming the source and key path of every problem (unknown key, bad value,
  *   unreadable or non-YAML file).
@@ -42,7 +48,8 @@ export function loadConfig(sources: ConfigSources = {}): LiveCrewConfig {
   const fileLayer = readFileLayer(sources.file);
   const envLayer = readEnvLayer(sources.env ?? {});
   const valueLayer = checkLayer(ConfigLayerSchema, sources.values ?? {}, 'config options');
-  return { ...CONFIG_DEFAULTS, ...fileLayer, ...envLayer, ...valueLayer };
+  const defaultLayer = checkLayer(ConfigLayerSchema, sources.defaults ?? {}, 'config defaults');
+  return { ...CONFIG_DEFAULTS, ...defaultLayer, ...fileLayer, ...envLayer, ...valueLayer };
 }
 
 /**

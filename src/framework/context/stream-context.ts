@@ -33,6 +33,8 @@ export interface MergedSlice {
   readonly dropped: readonly string[];
   /** What the snapshot would have been, in JSON bytes, before any write was dropped. */
   readonly bytes: number;
+  /** The snapshot's size in JSON bytes. */
+  readonly size: number;
 }
 
 /**
@@ -104,7 +106,7 @@ export class StreamContext {
     const bytes = jsonBytes(next);
     const dropped = bytes > this.#maxBytes ? this.#fit(next, previous, [...mergeOrder].reverse()) : [];
     this.#snapshot = Object.freeze(next);
-    return { snapshot: this.#snapshot, dropped, bytes };
+    return { snapshot: this.#snapshot, dropped, bytes, size: dropped.length > 0 ? jsonBytes(next) : bytes };
   }
 
   /** Undoes writes (then, if the start was already over, drops keys by name) until `next` fits. */

@@ -2,7 +2,7 @@ import { describeIssues, type Event, type EventEnvelope } from '../model/event.j
 import { ERROR_KIND, ErrorReason, type ErrorDetails } from '../model/error-record.js';
 import { messages } from '../messages.js';
 import { isPromiseLike } from '../maybe-async.js';
-import type { Clock, CommittedContext, ContextBackend, ContextSnapshot, DecisionJournal, MaybePromise } from '../ports.js';
+import type { Clock, CommittedContext, ContextBackend, ContextSnapshot, DecisionJournal, MaybePromise, RunObserver } from '../ports.js';
 import { StreamContext } from '../context/stream-context.js';
 import type { SliceTarget } from '../scheduler/slice-engine.js';
 import { CallScope, type CallFailure } from './call-scope.js';
@@ -38,6 +38,7 @@ export class CrewRunner implements SliceTarget {
 
   readonly #journal: DecisionJournal;
   readonly #clock: Clock;
+  readonly #observer: RunObserver | undefined;
 
   /** @param crews - the crews to run, each at its run-order `index` (a runner may host only some) */
   constructor(
@@ -45,13 +46,14 @@ export class CrewRunner implements SliceTarget {
     backend: ContextBackend,
     output: RunOutput,
     limits: RunnerLimits,
-    time: { readonly journal: DecisionJournal; readonly clock: Clock },
+    time: { readonly journal: DecisionJournal; readonly clock: Clock; readonly observer?: RunObserver },
   ) {
     const byIndex: (CrewRuntime | undefined)[] = [];
     for (const crew of crews) byIndex[crew.index] = crew;
     this.#crews = byIndex;
     this.#journal = time.journal;
     this.#clock = time.clock;
+    this.#observer = time.observer;
     this.#routes = new RouteTable(crews);
     this.#crewCount = byIndex.length;
     this.#backend = backend;
@@ -128,6 +130,7 @@ export class CrewRunner implements SliceTarget {
     const merged = this.#contexts.get(streamId)!.close(slice);
     if (merged === undefined) return;
     if (merged.dropped.length > 0) this.#output.error(contextTruncatedRecord(streamId, slice, endMs, merged, this.#limits.contextMaxBytes));
+    this.#observer?.contextMerged?.(streamId, slice, merged.size);
     return this.#backend.commit(streamId, slice, merged.snapshot);
   }
 

@@ -1,6 +1,6 @@
 import { DELETED } from '../context/stream-context.js';
 import type { ErrorRecord } from '../model/error-record.js';
-import type { ActionSink, Clock, ContextBackend, CrewSliceDone, CrewWork, DecisionJournal, EmittedAction, ErrorSink } from '../ports.js';
+import type { ActionSink, Clock, ContextBackend, CrewSliceDone, CrewWork, DecisionJournal, EmittedAction, ErrorSink, RunObserver } from '../ports.js';
 import { CrewRunner, type RunnerLimits } from './crew-runner.js';
 import type { CrewRuntime } from './route-table.js';
 import type { RunOutput } from './run-output.js';
@@ -34,6 +34,8 @@ export interface CrewWorkerOptions {
   readonly limits: RunnerLimits;
   readonly journal: DecisionJournal;
   readonly clock: Clock;
+  /** Told what the sinks accepted, and of the crew's calls' context. */
+  readonly observer?: RunObserver;
   /** What an earlier runner of this crew finished; undefined for a fresh start. */
   readonly progress: CrewProgress | undefined;
   /** Publishes the crew's report that it finished a slice. */
@@ -154,8 +156,14 @@ export class CrewWorker {
   async #publish(): Promise<void> {
     const { actions, errors } = this.#output.take();
     if (actions.length === 0 && errors.length === 0) return;
-    if (errors.length > 0) await this.#options.errors.write(errors);
-    if (actions.length > 0) await this.#options.actions.write(actions);
+    if (errors.length > 0) {
+      await this.#options.errors.write(errors);
+      this.#options.observer?.errorsSent?.(errors);
+    }
+    if (actions.length > 0) {
+      await this.#options.actions.write(actions);
+      this.#options.observer?.actionsSent?.(actions);
+    }
     const open = this.#open;
     if (open === undefined) return;
     this.#published = { slice: open.slice, calls: open.calls };

@@ -2,7 +2,7 @@ import { ERROR_KIND, ErrorReason, UNKNOWN_STREAM } from '../model/error-record.j
 import type { EventDecoder } from '../model/event.js';
 import { STREAM_ID_PATTERN } from '../model/patterns.js';
 import { isPromiseLike } from '../maybe-async.js';
-import type { ActionSink, Clock, ErrorSink, EventSource, InputBatch, InputOrigin, InputRecord } from '../ports.js';
+import type { ActionSink, Clock, ErrorSink, EventSource, InputBatch, InputOrigin, InputRecord, RunObserver } from '../ports.js';
 import type { SliceEngine } from '../scheduler/slice-engine.js';
 import type { OutputBuffer } from './output-buffer.js';
 
@@ -37,18 +37,21 @@ export class EventPipeline {
   /** The `ts` of the latest accepted event: the deterministic time of an invalid record's error. */
   #lastTs = EPOCH_ISO;
   readonly #quietBefore: number;
+  readonly #observer: RunObserver | undefined;
   #resumePosition = 0;
   #abandoned = false;
 
   /**
-   * @param quietBefore - records before this position were handled by a predecessor (a
+   * @param options.quietBefore - records before this position were handled by a predecessor (a
    *   scheduler taking over): they rebuild state, and their invalid records are not reported again
+   * @param options.observer - told of each accepted event
    */
-  constructor(decoder: EventDecoder, engine: SliceEngine, output: OutputBuffer, quietBefore = Number.NEGATIVE_INFINITY) {
+  constructor(decoder: EventDecoder, engine: SliceEngine, output: OutputBuffer, options: { readonly quietBefore?: number; readonly observer?: RunObserver } = {}) {
     this.#decoder = decoder;
     this.#engine = engine;
     this.#output = output;
-    this.#quietBefore = quietBefore;
+    this.#quietBefore = options.quietBefore ?? Number.NEGATIVE_INFINITY;
+    this.#observer = options.observer;
   }
 
   /**
@@ -119,6 +122,7 @@ export class EventPipeline {
     }
     this.counts.accepted++;
     this.#lastTs = decoded.event.ts;
+    this.#observer?.eventAccepted?.(decoded.event);
     const accepted = this.#engine.accept(decoded);
     return isPromiseLike(accepted) ? accepted : undefined;
   }

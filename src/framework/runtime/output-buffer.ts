@@ -1,5 +1,5 @@
 import { ErrorReason, type ErrorRecord } from '../model/error-record.js';
-import type { ActionSink, EmittedAction, ErrorSink } from '../ports.js';
+import type { ActionSink, EmittedAction, ErrorSink, RunObserver } from '../ports.js';
 import type { RunOutput } from './run-output.js';
 
 /** How many errors a run produced, per reason. */
@@ -19,6 +19,12 @@ export class OutputBuffer implements RunOutput {
   #errors: ErrorRecord[] = [];
   actionCount = 0;
   readonly errorCounts = emptyErrorCounts();
+  readonly #observer: RunObserver | undefined;
+
+  /** @param observer - told what the sinks accepted */
+  constructor(observer?: RunObserver) {
+    this.#observer = observer;
+  }
 
   action(action: EmittedAction): void {
     this.#actions.push(action);
@@ -36,11 +42,13 @@ export class OutputBuffer implements RunOutput {
       const batch = this.#errors;
       this.#errors = [];
       await errors.write(batch);
+      this.#observer?.errorsSent?.(batch);
     }
     if (this.#actions.length > 0) {
       const batch = this.#actions;
       this.#actions = [];
       await actions.write(batch);
+      this.#observer?.actionsSent?.(batch);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { DELETED, StreamContext } from '../context/stream-context.js';
 import type { EventEnvelope } from '../model/event.js';
-import type { ContextBackend, CrewSliceDone, CrewWorkSink, MaybePromise } from '../ports.js';
+import type { ContextBackend, CrewSliceDone, CrewWorkSink, MaybePromise, RunObserver } from '../ports.js';
 import { andThen, runInOrder } from '../maybe-async.js';
 import type { RunOutput } from '../runtime/run-output.js';
 import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord } from '../runtime/slice-reports.js';
@@ -26,6 +26,8 @@ export interface DistributedSliceTargetOptions {
   readonly flushOutput: () => Promise<void>;
   /** Called once slice `slice` of a stream is committed, so a successor can resume after it. */
   readonly committed: (streamId: string, slice: number) => MaybePromise<void>;
+  /** Told of each merge. */
+  readonly observer?: RunObserver;
   /** What a predecessor finished, per stream; nothing for a fresh start. */
   readonly resume?: (streamId: string) => MaybePromise<SchedulerResume | undefined>;
 }
@@ -166,6 +168,7 @@ export class DistributedSliceTarget implements SliceTarget {
     if (merged !== undefined && merged.dropped.length > 0) {
       this.#options.output.error(contextTruncatedRecord(streamId, slice, endMs, merged, this.#options.contextMaxBytes));
     }
+    if (merged !== undefined) this.#options.observer?.contextMerged?.(streamId, slice, merged.size);
     await this.#options.flushOutput();
     await this.#options.backend.commit(streamId, slice, stream.context.snapshot);
     stream.committed = slice;

@@ -57,6 +57,7 @@ export async function createTestingApp(options: TestingAppOptions): Promise<Test
         ...options,
         configFile: false,
         env: {},
+        configDefaults: { log_level: 'silent' },
         providers: [
           { token: EVENT_SOURCE, useValue: new ArrayEventSource(events) },
           { token: ACTION_SINK, useValue: actions },

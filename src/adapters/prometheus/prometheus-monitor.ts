@@ -1,0 +1,129 @@
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ErrorRecord } from '../../framework/model/error-record.js';
+import type { Event } from '../../framework/model/event.js';
+import type { EmittedAction, Monitor } from '../../framework/ports.js';
+import type { CallNext, HandlerCall, Interceptor } from '../../framework/runtime/interceptor.js';
+
+/**
+ * Prometheus metrics for a live-crew process (DESIGN §6), with a registry of its own:
+ *
+ * - `live_crew_events_total{stream,outcome}`: `accepted` valid events taken in; of them `late`
+ *   arrived after their slice closed; `invalid` records were rejected;
+ * - `live_crew_actions_sent_total{kind}`, `live_crew_errors_total{crew,reason}` (crew `""` for
+ *   errors of no crew);
+ * - `live_crew_handler_duration_seconds{crew}` (histogram) and `live_crew_slice_lag_seconds{crew}`
+ *   (wall time minus the event time of the crew's latest call: how far behind live it runs);
+ * - `live_crew_context_bytes{stream}` after each merge, `live_crew_crew_disabled{crew}` (0/1);
+ * - `live_crew_heartbeats_total`, `live_crew_heartbeat_gaps_total`.
+ *
+ * Handler calls are measured by its interceptor; the rest by the engine's hooks.
+ */
+export class PrometheusMonitor implements Monitor {
+  readonly registry = new Registry();
+  readonly interceptor: Interceptor;
+  readonly #events = new Counter({ name: 'live_crew_events_total', help: 'Input records by outcome: accepted (valid), late (of the accepted, after their slice closed), invalid', labelNames: ['stream', 'outcome'], registers: [this.registry] });
+  readonly #actions = new Counter({ name: 'live_crew_actions_sent_total', help: 'Actions accepted by the action sink', labelNames: ['kind'], registers: [this.registry] });
+  readonly #errors = new Counter({ name: 'live_crew_errors_total', help: 'Error records accepted by the error sink', labelNames: ['crew', 'reason'], registers: [this.registry] });
+  readonly #duration = new Histogram({ name: 'live_crew_handler_duration_seconds', help: 'Handler call duration, interceptors inside the monitor included', labelNames: ['crew'], buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
+  readonly #lag = new Gauge({ name: 'live_crew_slice_lag_seconds', help: "Wall time minus the event time of the crew's latest call", labelNames: ['crew'], registers: [this.registry] });
+  readonly #contextBytes = new Gauge({ name: 'live_crew_context_bytes', help: "Size of the stream's merged context as JSON", labelNames: ['stream'], registers: [this.registry] });
+  readonly #disabled = new Gauge({ name: 'live_crew_crew_disabled', help: '1 when the crew has been disabled after maxErrors errors in a row', labelNames: ['crew'], registers: [this.registry] });
+  readonly heartbeats = new Counter({ name: 'live_crew_heartbeats_total', help: 'Heartbeats this process sent', registers: [this.registry] });
+  readonly heartbeatGaps = new Counter({ name: 'live_crew_heartbeat_gaps_total', help: 'Gaps of more than 3 beats between heartbeats', registers: [this.registry] });
+  #server: Server | undefined;
+  readonly #port: number | undefined;
+
+  /** @param port - where `start()` serves `/metrics` (0: any free port); undefined: it does not serve */
+  constructor(port?: number) {
+    this.#port = port;
+    const duration = this.#duration;
+    const lag = this.#lag;
+    this.interceptor = {
+      intercept(call: HandlerCall, next: CallNext) {
+        lag.labels(call.crew).set((Date.now() - Date.parse(call.event.ts)) / 1000);
+        const stop = duration.startTimer({ crew: call.crew });
+        let result: unknown;
+        try {
+          result = next();
+        } catch (error) {
+          stop();
+          throw error;
+        }
+        if (result instanceof Promise) return result.finally(stop);
+        stop();
+        return result;
+      },
+    };
+  }
+
+  eventAccepted(event: Event): void {
+    this.#events.labels(event.stream_id, 'accepted').inc();
+  }
+
+  actionsSent(actions: readonly EmittedAction[]): void {
+    for (const { action } of actions) this.#actions.labels(action.kind).inc();
+  }
+
+  errorsSent(errors: readonly ErrorRecord[]): void {
+    for (const { stream_id: stream, payload } of errors) {
+      this.#errors.labels(payload.crew ?? '', payload.reason).inc();
+      if (payload.reason === 'invalid_event' && payload.crew === undefined) this.#events.labels(stream, 'invalid').inc();
+      if (payload.reason === 'late_event') this.#events.labels(stream, 'late').inc();
+      if (payload.reason === 'disabled' && payload.crew !== undefined) this.#disabled.labels(payload.crew).set(1);
+    }
+  }
+
+  contextMerged(streamId: string, _slice: number, bytes: number): void {
+    this.#contextBytes.labels(streamId).set(bytes);
+  }
+
+  heartbeat(): void {
+    this.heartbeats.inc();
+  }
+
+  heartbeatGap(): void {
+    this.heartbeatGaps.inc();
+  }
+
+  async start(): Promise<void> {
+    if (this.#port !== undefined && this.#server === undefined) await this.listen(this.#port);
+  }
+
+  /** The port `/metrics` is served on, once started. */
+  get port(): number | undefined {
+    return (this.#server?.address() as { port: number } | null | undefined)?.port;
+  }
+
+  /** The exposition text, as `/metrics` serves it. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Serves `/metrics` on `port` (0: any free port); resolves to the port. */
+  async listen(port: number, host = '0.0.0.0'): Promise<number> {
+    const server = createServer((request, response) => {
+      if (request.url !== '/metrics') {
+        response.writeHead(404).end('live-crew serves /metrics\n');
+        return;
+      }
+      this.registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+        (error: unknown) => response.writeHead(500).end(String(error)),
+      );
+    });
+    server.listen(port, host);
+    await once(server, 'listening');
+    this.#server = server;
+    return (server.address() as { port: number }).port;
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    if (server === undefined) return;
+    server.closeAllConnections();
+    await new Promise((done) => server.close(done));
+  }
+}

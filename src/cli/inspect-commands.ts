@@ -1,0 +1,100 @@
+import { Option, type Command } from 'commander';
+import { container as rootContainer } from 'tsyringe';
+import { buildCrewGraph, loadConfig, type CrewDefinition, type CrewGraph, type ProviderRegistration } from '../index.js';
+import { loadRuntimeOverrides } from '../framework/config/runtime-overrides.js';
+import type { CrewKnobs } from '../framework/discovery/crew-knobs.js';
+import { declaredCrewId } from '../framework/discovery/read-crew.js';
+import { instantiateCrews } from '../framework/runtime/instantiate-crews.js';
+import { LIVE_CREW_CONFIG } from '../framework/tokens.js';
+import { loadCrewModule } from './load-crew-module.js';
+
+interface InspectOptions {
+  crews: string;
+  config?: string;
+  format?: 'text' | 'mermaid' | 'dot';
+}
+
+/** `live-crew validate` and `live-crew graph`: check an app without running it, and draw its dependencies. */
+export function registerInspectCommands(program: Command): void {
+  program
+    .command('validate')
+    .description('check the config, the <crew>.runtime.yaml files and the crews (graph, DI) and print every problem with its location')
+    .requiredOption('--crews <module>', 'the compiled JS module exporting the @Crew classes')
+    .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
+    .action(async (options: InspectOptions) => {
+      const { crews, providers } = await loadCrewModule(options.crews);
+      const problems: string[] = [];
+      const attempt = <T>(check: () => T): T | undefined => {
+        try {
+          return check();
+        } catch (error) {
+          problems.push((error as Error).message);
+          return undefined;
+        }
+      };
+      const config = attempt(() => loadConfig({ file: options.config, env: process.env }));
+      const overrides = new Map<string, CrewKnobs>();
+      for (const id of crews.map(declaredCrewId).filter((id) => id !== undefined)) {
+        for (const [crew, knobs] of attempt(() => loadRuntimeOverrides(options.config, [id])) ?? []) overrides.set(crew, knobs);
+      }
+      const graph = attempt(() => buildCrewGraph(crews, overrides));
+      if (graph !== undefined && config !== undefined) attempt(() => constructAll(graph, providers, config));
+      if (problems.length > 0) {
+        process.stderr.write(`live-crew validate: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`).join('\n')}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(`ok: ${graph!.crews.length} crews (${graph!.crews.map((crew) => crew.id).join(', ')}), config ${options.config ?? 'live-config.yaml or defaults'}\n`);
+    });
+  program
+    .command('graph')
+    .description('print the crews in run order and their dependencies with offsets')
+    .requiredOption('--crews <module>', 'the compiled JS module exporting the @Crew classes')
+    .option('--config <file>', 'the YAML config file, for <crew>.runtime.yaml beside it')
+    .addOption(new Option('--format <format>', 'how to print it').choices(['text', 'mermaid', 'dot']).default('text'))
+    .action(async (options: InspectOptions) => {
+      const { crews } = await loadCrewModule(options.crews);
+      const ids = crews.map(declaredCrewId).filter((id) => id !== undefined);
+      const graph = buildCrewGraph(crews, loadRuntimeOverrides(options.config, ids));
+      process.stdout.write(FORMATS[options.format ?? 'text'](graph));
+    });
+}
+
+/** Constructs every crew through DI as an app would, so a missing provider shows now. */
+function constructAll(graph: CrewGraph, providers: readonly ProviderRegistration[], config: unknown): void {
+  const container = rootContainer.createChildContainer();
+  container.register(LIVE_CREW_CONFIG, { useValue: config as never });
+  for (const { token, ...provider } of providers) container.register(token, provider as never);
+  instantiateCrews(graph, container);
+}
+
+/** One dependency edge: from what is needed to the crew that needs it. */
+function edges(crew: CrewDefinition): Array<{ from: string; label: string; event: boolean }> {
+  return crew.dependencies.map((dep) => (dep.type === 'crew' ? { from: dep.crew, label: String(dep.offset), event: false } : { from: `event:${dep.event}`, label: String(dep.offset), event: true }));
+}
+
+const FORMATS: Record<NonNullable<InspectOptions['format']>, (graph: CrewGraph) => string> = {
+  text: (graph) =>
+    `${graph.crews
+      .map((crew, i) => {
+        const needs = crew.dependencies.map((dep) => (dep.type === 'crew' ? `crew ${dep.crew} (offset ${dep.offset})` : `event ${dep.event} (offset ${dep.offset})`));
+        return `${i + 1}. ${crew.id}${needs.length > 0 ? ` <- ${needs.join(', ')}` : ''}`;
+      })
+      .join('\n')}\n`,
+  mermaid: (graph) => {
+    const lines = ['graph LR'];
+    for (const crew of graph.crews) {
+      lines.push(`  ${crew.id}[${crew.id}]`);
+      for (const edge of edges(crew)) lines.push(`  ${edge.event ? `${edge.from.replace(':', '_')}([${edge.from}])` : edge.from} -->|${edge.label}| ${crew.id}`);
+    }
+    return `${lines.join('\n')}\n`;
+  },
+  dot: (graph) => {
+    const lines = ['digraph live_crew {', '  rankdir=LR;'];
+    for (const crew of graph.crews) {
+      lines.push(`  "${crew.id}";`);
+      for (const edge of edges(crew)) lines.push(`  "${edge.from}"${edge.event ? ' [shape=ellipse]' : ''};`, `  "${edge.from}" -> "${crew.id}" [label="${edge.label}"];`);
+    }
+    return `${lines.join('\n')}\n}\n`;
+  },
+};

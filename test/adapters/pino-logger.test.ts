@@ -1,0 +1,83 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { ACTION_SINK, createLiveCrewApp, Crew, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, OnEvent, pinoLogger, type CrewContext, type Event, type Logger, type LogFields } from '../../src/index.js';
+import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, ManualClock } from '../../src/testing.js';
+import { Heartbeat } from '../../src/framework/runtime/heartbeat.js';
+
+/** A pino destination keeping each JSON line. */
+function capture(): { lines: Record<string, unknown>[]; destination: Writable } {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      for (const text of String(chunk).split('\n')) if (text !== '') lines.push(JSON.parse(text) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, destination };
+}
+
+@Crew({ id: 'echo' })
+class Echo {
+  @OnEvent('*')
+  on(event: Event, ctx: CrewContext): void {
+    ctx.emit('echo', { kind: event.kind });
+  }
+}
+
+describe('pino logs', () => {
+  it('writes JSON lines with ts, level, msg and the fields stream, slice, crew, t_ms; below the level nothing', () => {
+    const { lines, destination } = capture();
+    const logger = pinoLogger({ level: 'info', destination });
+    logger.child({ stream: 'm1' }).info({ slice: 4, crew: 'scorer', t_ms: 12 }, 'slice merged');
+    logger.debug({}, 'not shown');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toEqual({ level: 'info', ts: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), stream: 'm1', slice: 4, crew: 'scorer', t_ms: 12, msg: 'slice merged' });
+    expect(Object.keys(lines[0]!).slice(0, 2)).toEqual(['level', 'ts']);
+  });
+
+  it('an app logs its start and its summary with t_ms, at the configured level', async () => {
+    const { lines, destination } = capture();
+    const app = await createLiveCrewApp({
+      crews: [Echo],
+      configFile: false,
+      env: { LIVE_CREW_LOG_LEVEL: 'info' },
+      providers: [
+        { token: EVENT_SOURCE, useValue: new ArrayEventSource([{ ts: '2024-01-01T00:00:00Z', kind: 'a', stream_id: 's' }]) },
+        { token: ACTION_SINK, useValue: new CollectingActionSink() },
+        { token: ERROR_SINK, useValue: new CollectingErrorSink() },
+        { token: LOGGER, useFactory: (c) => pinoLogger({ level: c.resolve(LIVE_CREW_CONFIG).log_level, destination }) },
+      ],
+    });
+    await app.run();
+    expect(lines.map((line) => line['msg'])).toEqual(['run started', 'run finished']);
+    expect(lines[1]).toMatchObject({ level: 'info', events: 1, actions: 1, errors: 0, t_ms: expect.any(Number) });
+  });
+});
+
+describe('Heartbeat', () => {
+  it('beats, and reports a gap of more than 3 beats as an error and to the monitor', () => {
+    const clock = new ManualClock(0);
+    const logged: Array<[string, LogFields, string]> = [];
+    const logger: Logger = {
+      debug: (f, m) => logged.push(['debug', f, m]),
+      info: (f, m) => logged.push(['info', f, m]),
+      warn: (f, m) => logged.push(['warn', f, m]),
+      error: (f, m) => logged.push(['error', f, m]),
+      child: () => logger,
+    };
+    const beats: number[] = [];
+    const gaps: number[] = [];
+    const heartbeat = new Heartbeat({ intervalMs: 1000, clock, logger, monitor: { close: async () => undefined, heartbeatGap: (ms) => gaps.push(ms) }, beat: (seq) => beats.push(seq) });
+    heartbeat.start();
+    clock.advance(1000);
+    heartbeat.tick();
+    clock.advance(3000);
+    heartbeat.tick();
+    clock.advance(3500);
+    heartbeat.tick();
+    heartbeat.stop();
+    expect(beats).toEqual([1, 2, 3]);
+    expect(gaps).toEqual([3500]);
+    expect(logged).toEqual([['error', { t_ms: 3500 }, 'heartbeat gap: 3500 ms since the last beat (more than 3 beats of 1000 ms)']]);
+  });
+});

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ACTION_SINK,
+  createLiveCrewApp,
+  Crew,
+  ERROR_SINK,
+  EVENT_SOURCE,
+  MONITOR,
+  OnEvent,
+  PrometheusMonitor,
+  type CrewContext,
+  type Event,
+  type EventSource,
+  type InputBatch,
+} from '../../src/index.js';
+import { CollectingActionSink, CollectingErrorSink } from '../../src/testing.js';
+
+@Crew({ id: 'scorer', maxErrors: 1 })
+class Scorer {
+  @OnEvent('goal')
+  on(event: Event<{ team: string }>, ctx: CrewContext): void {
+    if (event.payload.team === 'nobody') throw new Error('no such team');
+    ctx.context.set('last', event.payload.team);
+    ctx.emit('overlay', { team: event.payload.team });
+  }
+}
+
+/** One batch of lines, then open until `end()`: the app keeps running while the test scrapes. */
+class HeldSource implements EventSource {
+  #end!: () => void;
+  readonly #ended = new Promise<void>((resolve) => (this.#end = resolve));
+  constructor(readonly lines: readonly string[]) {}
+  async *batches(): AsyncGenerator<InputBatch> {
+    yield { origin: { name: 'held', locate: (i) => `held:${i}` }, records: this.lines.map((text, position) => ({ text, position })) };
+    await this.#ended;
+  }
+  end(): void {
+    this.#end();
+  }
+  async close(): Promise<void> {
+    this.#end();
+  }
+}
+
+/** The samples of a Prometheus text exposition: `name{labels}` -> value; HELP/TYPE lines checked. */
+function parseExposition(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    if (line.startsWith('#')) {
+      expect(line).toMatch(/^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$/);
+      continue;
+    }
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    expect(match, `a sample line: ${line}`).not.toBeNull();
+    samples.set(match![1]!, Number(match![2]));
+  }
+  return samples;
+}
+
+const line = (second: number, kind: string, payload: object) => JSON.stringify({ ts: new Date(Date.UTC(2024, 4, 18, 15, 0, second)).toISOString(), kind, stream_id: 'm1', payload });
+
+describe('PrometheusMonitor', () => {
+  it('serves /metrics over HTTP while the app runs: events, actions, errors, handler durations, lag, context size, disabled crews', async () => {
+    const monitor = new PrometheusMonitor(0);
+    const source = new HeldSource([line(0, 'goal', { team: 'home' }), 'not json', line(2, 'goal', { team: 'away' }), line(3, 'goal', { team: 'nobody' }), line(1, 'goal', { team: 'late' })]);
+    const app = await createLiveCrewApp({
+      crews: [Scorer],
+      configFile: false,
+      env: {},
+      configDefaults: { log_level: 'silent' },
+      providers: [
+        { token: EVENT_SOURCE, useValue: source },
+        { token: ACTION_SINK, useValue: new CollectingActionSink() },
+        { token: ERROR_SINK, useValue: new CollectingErrorSink() },
+        { token: MONITOR, useValue: monitor },
+      ],
+    });
+    const running = app.run();
+    let samples = new Map<string, number>();
+    for (let tries = 0; tries < 100 && !(samples.get('live_crew_actions_sent_total{kind="overlay"}') === 2); tries++) {
+      await new Promise((done) => setTimeout(done, 20));
+      if (monitor.port === undefined) continue;
+      const response = await fetch(`http://127.0.0.1:${monitor.port}/metrics`);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+      samples = parseExposition(await response.text());
+    }
+    expect(samples.get('live_crew_events_total{stream="m1",outcome="accepted"}')).toBe(4);
+    expect(samples.get('live_crew_events_total{stream="_unknown",outcome="invalid"}')).toBe(1);
+    expect(samples.get('live_crew_events_total{stream="m1",outcome="late"}')).toBe(1);
+    expect(samples.get('live_crew_actions_sent_total{kind="overlay"}')).toBe(2);
+    expect(samples.get('live_crew_errors_total{crew="scorer",reason="handler_error"}')).toBe(1);
+    expect(samples.get('live_crew_errors_total{crew="",reason="invalid_event"}')).toBe(1);
+    expect(samples.get('live_crew_crew_disabled{crew="scorer"}')).toBe(1);
+    expect(samples.get('live_crew_handler_duration_seconds_count{crew="scorer"}')).toBe(3);
+    // The events are from 2024: the crew runs that far behind the wall clock.
+    expect(samples.get('live_crew_slice_lag_seconds{crew="scorer"}')).toBeGreaterThan(3600 * 24 * 365);
+    expect(samples.get('live_crew_context_bytes{stream="m1"}')).toBe(Buffer.byteLength(JSON.stringify({ last: 'home' })));
+    expect((await fetch(`http://127.0.0.1:${monitor.port}/other`)).status).toBe(404);
+
+    const port = monitor.port!;
+    source.end();
+    await running;
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+  });
+
+  it('counts heartbeats and heartbeat gaps', async () => {
+    const monitor = new PrometheusMonitor();
+    monitor.heartbeat();
+    monitor.heartbeat();
+    monitor.heartbeatGap();
+    const samples = parseExposition(await monitor.metrics());
+    expect(samples.get('live_crew_heartbeats_total')).toBe(2);
+    expect(samples.get('live_crew_heartbeat_gaps_total')).toBe(1);
+  });
+});
