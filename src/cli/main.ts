@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { LiveCrewError } from '../index.js';
 import { registerDistributedCommands } from './distributed-commands.js';
 import { registerInspectCommands } from './inspect-commands.js';
+import { registerScaffoldCommands } from './scaffold-commands.js';
 import { registerPublishCommand } from './publish-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerTailCommand } from './tail-command.js';
@@ -23,7 +24,11 @@ registerPublishCommand(program);
 registerTailCommand(program);
 registerDistributedCommands(program);
 registerInspectCommands(program);
-for (const command of program.commands) command.exitOverride();
+registerScaffoldCommands(program);
+for (const command of program.commands) {
+  command.exitOverride();
+  for (const sub of command.commands) sub.exitOverride();
+}
 
 // A closed stdout (`live-crew run ... | head`) is the reader's choice, not a failure.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

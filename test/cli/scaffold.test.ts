@@ -1,0 +1,82 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'dist/cli/main.js');
+
+function run(command: string, args: readonly string[], cwd: string) {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 180_000, env: { ...process.env, CI: 'true', NO_COLOR: '1' } });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+const cli = (args: readonly string[], cwd = ROOT) => run(process.execPath, [CLI, ...args], cwd);
+
+describe('live-crew new and generate crew', { timeout: 240_000 }, () => {
+  let tarball: string;
+  beforeAll(() => {
+    const dir = mkdtempSync(join(tmpdir(), 'live-crew-pack-'));
+    const packed = run('npm', ['pack', '--pack-destination', dir], ROOT);
+    expect(packed.code, packed.stderr).toBe(0);
+    tarball = join(dir, readdirSync(dir).find((file) => file.endsWith('.tgz'))!);
+  });
+
+  it('scaffolds an app whose tests pass against this package (packed, installed from the tarball), then adds a crew and its test', () => {
+    const app = join(mkdtempSync(join(tmpdir(), 'live-crew-new-')), 'my-app');
+    const created = cli(['new', app, '--live-crew', `file:${tarball}`]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(readdirSync(app).sort()).toEqual(['README.md', 'events.jsonl', 'live-config.yaml', 'package.json', 'src', 'test', 'tsconfig.json']);
+    expect(JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'))).toMatchObject({ name: 'my-app', dependencies: { 'live-crew': `file:${tarball}` } });
+
+    // live-crew comes from the tarball; its dependencies and the dev tools from npm's cache first.
+    const installed = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], app);
+    expect(installed.code, installed.stderr).toBe(0);
+    const tested = run('npm', ['test'], app);
+    expect(tested.code, tested.stdout + tested.stderr).toBe(0);
+    expect(tested.stdout).toMatch(/1 passed/);
+    const started = run('npm', ['start', '--silent'], app);
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stdout.trim().split('\n').map((line) => JSON.parse(line).payload.text)).toEqual(['Welcome, Ada!', 'Welcome, Lin!', 'Welcome, Sam!']);
+
+    const generated = cli(['generate', 'crew', 'referee_watch'], app);
+    expect(generated.code, generated.stderr).toBe(0);
+    expect(readFileSync(join(app, 'src/crews.ts'), 'utf8')).toMatch(/export \* from '\.\/referee_watch\.js';\n$/);
+    const retested = run('npm', ['test'], app);
+    expect(retested.code, retested.stdout + retested.stderr).toBe(0);
+    expect(retested.stdout).toMatch(/Test Files +2 passed/);
+  });
+
+  it('refuses a folder that is not empty, a crew name that is no id, and a crew that exists', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'live-crew-new-'));
+    writeFileSync(join(dir, 'keep.txt'), 'mine');
+    expect(cli(['new', dir])).toMatchObject({ code: 1, stderr: expect.stringMatching(/exists and is not empty/) });
+    expect(cli(['generate', 'crew', '9lives'], dir)).toMatchObject({ code: 1, stderr: expect.stringMatching(/"9lives" is not a crew id/) });
+    expect(cli(['generate', 'crew', 'watch'], dir).code).toBe(0);
+    expect(cli(['generate', 'crew', 'watch'], dir)).toMatchObject({ code: 1, stderr: expect.stringMatching(/src\/watch\.ts exists already/) });
+  });
+});
+
+describe('live-crew validate and graph', () => {
+  const MATCH_DAY = 'examples/match-day/dist/crews.js';
+
+  it('validate: ok for a sound app; every problem with its location otherwise, exit 1', () => {
+    expect(cli(['validate', '--crews', MATCH_DAY])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok: 5 crews \(commentator, graphics, referee_watch, score_tracker, stats\)/) });
+    const dir = mkdtempSync(join(tmpdir(), 'live-crew-validate-'));
+    writeFileSync(join(dir, 'live-config.yaml'), 'slice_ms: -5\nsilce: 3\n');
+    writeFileSync(join(dir, 'stats.runtime.yaml'), 'maxErrors: lots\n');
+    const r = cli(['validate', '--crews', MATCH_DAY, '--config', join(dir, 'live-config.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/live-crew validate: 2 problems/);
+    expect(r.stderr).toMatch(/live-config\.yaml[\s\S]*slice_ms: must be > 0/);
+    expect(r.stderr).toMatch(/silce/);
+    expect(r.stderr).toMatch(/stats\.runtime\.yaml[\s\S]*maxErrors/);
+  });
+
+  it('graph: crews in run order with their dependencies and offsets, as text, mermaid or dot', () => {
+    expect(cli(['graph', '--crews', MATCH_DAY]).stdout).toBe('1. commentator <- crew score_tracker (offset -1)\n2. graphics\n3. referee_watch\n4. score_tracker\n5. stats\n');
+    expect(cli(['graph', '--crews', MATCH_DAY, '--format', 'mermaid']).stdout).toMatch(/^graph LR\n[\s\S]*  score_tracker -->\|-1\| commentator\n/);
+    expect(cli(['graph', '--crews', MATCH_DAY, '--format', 'dot']).stdout).toMatch(/^digraph live_crew \{[\s\S]*"score_tracker" -> "commentator" \[label="-1"\];[\s\S]*\}\n$/);
+    expect(cli(['graph', '--crews', MATCH_DAY, '--format', 'svg'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/Allowed choices are text, mermaid, dot/) });
+  });
+});
