@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createLiveCrewApp } from '../index.js';
 import { loadCrewModule } from './load-crew-module.js';
 import { parsePace, parsePort } from './options.js';
+import { progressLine } from './progress.js';
 
 interface RunOptions {
   crews: string;
@@ -16,6 +17,7 @@ interface RunOptions {
   transport?: 'file' | 'nats';
   natsUrl?: string;
   metricsPort?: number;
+  progress?: boolean;
 }
 
 /** `live-crew run <events> --crews <module>`: runs crews over an event file. */
@@ -29,6 +31,7 @@ export function registerRunCommand(program: Command): void {
     .option('--out <file>', 'write actions to this JSONL file instead of stdout')
     .option('--errors <file>', 'write error records to this JSONL file instead of stderr')
     .option('--summary', 'print the run summary as JSON on stderr when done')
+    .option('--progress', 'show events, actions and errors so far on stderr (only when stderr is a terminal)')
     .option('--pace <factor>', 'replay the file live at its recorded speed times factor (1 = real time, 10 = ten times faster)', parsePace)
     .option('--live', 'live mode: wall-clock time closes slices too (for input arriving over time, e.g. on stdin)')
     .option('--transport <name>', "file (the events argument) or nats (consume live.*.events; the argument is ignored, give -)")
@@ -38,9 +41,11 @@ export function registerRunCommand(program: Command): void {
     .option('--replay <file>', 'repeat the decisions of a recorded journal, taking none from the clock')
     .action(async (events: string, options: RunOptions) => {
       const { crews, providers } = await loadCrewModule(options.crews);
+      const progress = options.progress ? progressLine() : undefined;
       const app = await createLiveCrewApp({
         crews,
         providers,
+        ...(progress !== undefined ? { observer: progress.observer } : {}),
         ...(options.config !== undefined ? { configFile: options.config } : {}),
         // stderr carries the error records: only warnings are logged there unless asked.
         configDefaults: { log_level: 'warn' },
@@ -59,7 +64,7 @@ export function registerRunCommand(program: Command): void {
       });
       const stop = () => void app.stop();
       process.once('SIGINT', stop).once('SIGTERM', stop);
-      const summary = await app.run();
+      const summary = await app.run().finally(() => progress?.stop());
       if (options.summary) process.stderr.write(`${JSON.stringify({ summary })}\n`);
     });
 }

@@ -10,7 +10,7 @@ import { ConfigError, LiveCrewError } from './errors.js';
 import { messages } from './messages.js';
 import { EventDecoder } from './model/event.js';
 import type { ErrorReason } from './model/error-record.js';
-import type { ContextSnapshot } from './ports.js';
+import type { ContextSnapshot, Monitor, RunObserver } from './ports.js';
 import { systemClock } from './system-clock.js';
 import { CrewRunner } from './runtime/crew-runner.js';
 import { EventPipeline } from './runtime/event-pipeline.js';
@@ -56,6 +56,8 @@ export interface LiveCrewAppOptions {
    * own `@UseInterceptors`. Classes are constructed through the app's container.
    */
   interceptors?: readonly InterceptorRef[];
+  /** Told what the run takes in and sends out, beside the monitor (the CLI's `--progress`). */
+  observer?: RunObserver;
 }
 
 /** What a run did. */
@@ -112,7 +114,8 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   if (config.scheduler !== 'memory') throw new ConfigError(messages.distributedSchedulerNotInProcess());
   const container = (options.container ?? rootContainer).createChildContainer();
   bindPorts(container, config, options.providers ?? []);
-  const monitor = container.resolve(MONITOR);
+  const configured = container.resolve(MONITOR);
+  const monitor = options.observer === undefined ? configured : alsoObserving(configured, options.observer);
   const logger = container.resolve(LOGGER);
   const crews = instantiateCrews(graph, container, () => true, [...(monitor.interceptor ? [monitor.interceptor] : []), ...(options.interceptors ?? [])]);
 
@@ -189,6 +192,26 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
       );
     },
     context: (streamId) => runner.contextOf(streamId)?.snapshot,
+  };
+}
+
+/** A monitor that also tells `observer` everything it is told. */
+function alsoObserving(monitor: Monitor, observer: RunObserver): Monitor {
+  const both = <K extends keyof RunObserver>(hook: K) =>
+    ((...args: unknown[]) => {
+      (monitor[hook] as ((...a: unknown[]) => void) | undefined)?.(...args);
+      (observer[hook] as ((...a: unknown[]) => void) | undefined)?.(...args);
+    }) as NonNullable<RunObserver[K]>;
+  return {
+    ...(monitor.interceptor ? { interceptor: monitor.interceptor } : {}),
+    start: () => monitor.start?.() ?? Promise.resolve(),
+    close: () => monitor.close(),
+    eventAccepted: both('eventAccepted'),
+    actionsSent: both('actionsSent'),
+    errorsSent: both('errorsSent'),
+    contextMerged: both('contextMerged'),
+    heartbeat: both('heartbeat'),
+    heartbeatGap: both('heartbeatGap'),
   };
 }
 
