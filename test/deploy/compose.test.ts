@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { PrometheusMonitor } from '../../src/index.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+
+interface Service {
+  image?: string;
+  build?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  ports?: string[];
+}
+const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const liveCrewServices = Object.entries(compose.services).filter(([, service]) => service.build === '.');
+
+function help(command: string): string {
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), command, '--help'], { encoding: 'utf8' });
+  expect(r.status, `live-crew ${command} --help`).toBe(0);
+  return r.stdout;
+}
+
+describe('docker-compose.yml', () => {
+  it('has NATS with JetStream on a volume, a scheduler, two runners with selectors, the publisher, Prometheus and Grafana', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['grafana', 'nats', 'prometheus', 'publisher', 'runner-media', 'runner-score', 'scheduler']);
+    expect(compose.services['nats']!.command).toEqual(expect.arrayContaining(['-js', '-sd', '/data']));
+    expect(compose.services['nats']!.volumes).toEqual(['nats-data:/data']);
+    expect(compose.volumes).toHaveProperty('nats-data');
+    const selectors = ['runner-score', 'runner-media'].map((name) => {
+      const command = compose.services[name]!.command!;
+      return command[command.indexOf('--selector') + 1];
+    });
+    expect(selectors).toEqual(['score_tracker|stats|commentator', 'graphics|referee_watch']);
+  });
+
+  it('runs only commands and options the CLI has, against the compose NATS', () => {
+    for (const [name, service] of liveCrewServices) {
+      const [command, ...args] = service.command!;
+      const text = help(command!);
+      for (const option of args.filter((arg) => arg.startsWith('--'))) expect(text, `${name}: ${command} ${option}`).toContain(option);
+      expect(service.environment?.['LIVE_CREW_NATS_URL']).toBe('nats://nats:4222');
+    }
+  });
+
+  it('Prometheus scrapes exactly the metrics port of every long-running live-crew process', () => {
+    const longRunning = liveCrewServices.filter(([name]) => name !== 'publisher');
+    const targets = longRunning.map(([name, service]) => `${name}:${service.command![service.command!.indexOf('--metrics-port') + 1]}`);
+    const prometheus = parse(read('deploy/prometheus.yml')) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
+    expect(prometheus.scrape_configs.flatMap((job) => job.static_configs.flatMap((c) => c.targets)).sort()).toEqual(targets.sort());
+    expect(compose.services['prometheus']!.volumes).toContain('./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
+  });
+
+  it("the Grafana dashboard charts only metrics live-crew exports, and every one of them", async () => {
+    const exported = (await new PrometheusMonitor().registry.getMetricsAsJSON()).map((metric) => metric.name);
+    const dashboard = JSON.parse(read('deploy/grafana/dashboards/live-crew.json')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const charted = new Set(dashboard.panels.flatMap((panel) => panel.targets.flatMap((target) => target.expr.match(/live_crew_[a-z_]+/g) ?? [])).map((name) => name.replace(/_(bucket|sum|count)$/, '')));
+    expect([...charted].sort()).toEqual([...exported].sort());
+  });
+
+  it('the Dockerfile builds in two stages on node:20-slim and runs production dependencies as a non-root user', () => {
+    const dockerfile = read('Dockerfile');
+    expect(dockerfile.match(/^FROM node:20-slim/gm)).toHaveLength(2);
+    expect(dockerfile).toMatch(/^RUN npm ci --omit=dev/m);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "dist\/cli\/main\.js"\]$/m);
+  });
+
+  const composeAvailable = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0;
+  it.skipIf(!composeAvailable)('docker compose config accepts it', () => {
+    const r = spawnSync('docker', ['compose', 'config', '--quiet'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+  });
+});
