@@ -22,6 +22,7 @@ import { scheduleCrews } from './scheduler/crew-schedule.js';
 import { SliceEngine } from './scheduler/slice-engine.js';
 import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MONITOR } from './tokens.js';
 import { Heartbeat, NO_MONITOR } from './runtime/heartbeat.js';
+import { logObserver } from './runtime/log-observer.js';
 
 /**
  * A DI registration: a token and how to provide it, as tsyringe takes it. A registration for a
@@ -114,9 +115,8 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   if (config.scheduler !== 'memory') throw new ConfigError(messages.distributedSchedulerNotInProcess());
   const container = (options.container ?? rootContainer).createChildContainer();
   bindPorts(container, config, options.providers ?? []);
-  const configured = container.resolve(MONITOR);
-  const monitor = options.observer === undefined ? configured : alsoObserving(configured, options.observer);
   const logger = container.resolve(LOGGER);
+  const monitor = alsoObserving(container.resolve(MONITOR), [logObserver(logger), ...(options.observer ? [options.observer] : [])]);
   const crews = instantiateCrews(graph, container, () => true, [...(monitor.interceptor ? [monitor.interceptor] : []), ...(options.interceptors ?? [])]);
 
   const source = container.resolve(EVENT_SOURCE);
@@ -195,13 +195,15 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   };
 }
 
-/** A monitor that also tells `observer` everything it is told. */
-function alsoObserving(monitor: Monitor, observer: RunObserver): Monitor {
-  const both = <K extends keyof RunObserver>(hook: K) =>
-    ((...args: unknown[]) => {
-      (monitor[hook] as ((...a: unknown[]) => void) | undefined)?.(...args);
-      (observer[hook] as ((...a: unknown[]) => void) | undefined)?.(...args);
+/** A monitor that also tells `observers` everything it is told. */
+export function alsoObserving(monitor: Monitor, observers: readonly RunObserver[]): Monitor {
+  const all = [monitor, ...observers];
+  const both = <K extends keyof RunObserver>(hook: K) => {
+    const hooks = all.flatMap((observer) => (observer[hook] ? [(observer[hook] as (...a: unknown[]) => void).bind(observer)] : []));
+    return ((...args: unknown[]) => {
+      for (const call of hooks) call(...args);
     }) as NonNullable<RunObserver[K]>;
+  };
   return {
     ...(monitor.interceptor ? { interceptor: monitor.interceptor } : {}),
     start: () => monitor.start?.() ?? Promise.resolve(),

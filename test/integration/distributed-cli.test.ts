@@ -1,7 +1,8 @@
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { MATCH_DAY_CREWS, runCli, startScheduler, stopAll, waitUntil } from './distributed-cluster.js';
+import { freePort } from '../../bench/local-servers.js';
+import { MATCH_DAY_CREWS, runCli, startCli, startScheduler, stopAll, waitUntil } from './distributed-cluster.js';
 import { natsServer, serverForSuite } from './servers.js';
 
 const start = natsServer();
@@ -29,6 +30,28 @@ describe.skipIf(start === undefined)('the scheduler and runner commands refuse b
     await kv.put('crew.stats', '{"doneSlice":"yesterday"}');
     await nc.close();
     expect(runner('garbled', 'stats')).toMatchObject({ status: 1, stderr: expect.stringMatching(/KV live_crew_run_garbled\/crew\.stats holds .*yesterday.*, not a live-crew crew\.stats record/) });
+  });
+
+  it('a scheduler and a runner serve /metrics and beat on live.<stream>.heartbeats', async () => {
+    const [schedulerPort, runnerPort] = [await freePort(), await freePort()];
+    const nc = await connect({ servers: server().url });
+    const beats: Array<{ kind: string; stream_id: string; payload: { process: string; seq: number } }> = [];
+    nc.subscribe('live.beating.heartbeats', { callback: (_error, message) => void beats.push(message.json()) });
+    const env = { LIVE_CREW_HEARTBEAT_S: '0.2' };
+    const scheduler = startCli(['scheduler', '--crews', MATCH_DAY_CREWS, '--stream', 'beating', '--metrics-port', String(schedulerPort), '--nats-url', server().url], env);
+    const runner = startCli(['runner', '--crews', MATCH_DAY_CREWS, '--stream', 'beating', '--selector', 'stats', '--metrics-port', String(runnerPort), '--nats-url', server().url], env);
+    try {
+      await waitUntil(() => new Set(beats.map((beat) => beat.payload.process)).size === 2, 'beats of both');
+      expect(new Set(beats.map((beat) => beat.payload.process))).toEqual(new Set(['scheduler', 'runner /^(?:stats)$/']));
+      expect(beats[0]).toMatchObject({ kind: '__hb', stream_id: 'beating' });
+      for (const port of [schedulerPort, runnerPort]) {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        expect(text).toMatch(/^live_crew_heartbeats_total [1-9]\d*$/m);
+      }
+    } finally {
+      await stopAll([scheduler, runner]);
+      await nc.close();
+    }
   });
 
   it('a scheduler stopped cleanly hands over at once; a stream with only its end finishes with nothing to do', async () => {

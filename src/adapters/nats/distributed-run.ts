@@ -1,6 +1,7 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { resolveCrews, type LiveCrewAppOptions } from '../../framework/app.js';
+import { alsoObserving, resolveCrews, type LiveCrewAppOptions } from '../../framework/app.js';
+import { logObserver } from '../../framework/runtime/log-observer.js';
 import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
 import type { CrewGraph } from '../../framework/discovery/crew-definition.js';
 import { ConfigError } from '../../framework/errors.js';
@@ -60,7 +61,8 @@ export async function openDistributedRun(options: DistributedRunOptions, role: s
   const backend = config.kv_backend === 'redis' ? new RedisContextBackend(config.redis_url) : new JetStreamContextBackend(nc);
   const [journal, bucket] = await Promise.all([JetStreamDecisionJournal.open(js, options.streamId), RunStateBucket.open(nc, options.streamId)]);
   const logger = (options.logger ?? adapterFactory('logger', 'pino')(config)).child({ stream: options.streamId });
-  const monitor = options.monitor ?? (config.metrics_port === null ? NO_MONITOR : adapterFactory('monitor', 'prometheus')(config));
+  const configured = options.monitor ?? (config.metrics_port === null ? NO_MONITOR : adapterFactory('monitor', 'prometheus')(config));
+  const monitor = alsoObserving(configured, [logObserver(logger)]);
   await monitor.start?.();
   const subject = `live.${options.streamId}.heartbeats`;
   const heartbeat = new Heartbeat({
