@@ -22,34 +22,32 @@ const STOP_GRACE_MS = 5000;
 
 /** `live-crew scheduler` and `live-crew runner`: the two halves of a distributed run (DESIGN §5). */
 export function registerDistributedCommands(program: Command): void {
-  program
-    .command('scheduler')
-    .description("schedule a stream's slices for runners over NATS; a second one started is a standby that takes over")
-    .requiredOption('--crews <module>', 'the compiled JS module exporting the @Crew classes')
-    .requiredOption('--stream <id>', 'the stream to schedule')
-    .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
-    .option('--nats-url <url>', 'the NATS server (default: nats_url from config)')
-    .option('--metrics-port <port>', 'serve Prometheus /metrics on this port (default: metrics_port from config)', parsePort)
+  distributedCommand(program, 'scheduler', "schedule a stream's slices for runners over NATS; a second one started is a standby that takes over")
     .action(async (options: DistributedOptions) => {
       const { crews } = await loadCrewModule(options.crews);
       const outcome = await runDistributedScheduler({ ...common(options, crews), signal: stopSignal() });
       // Lost the lease: another scheduler goes on; a supervisor restarting this one makes it a standby.
       if (outcome === 'lost-lease') process.exitCode = 1;
     });
-  program
-    .command('runner')
-    .description("run the crews a selector picks, for a stream's scheduler over NATS")
-    .requiredOption('--crews <module>', 'the compiled JS module exporting the @Crew classes')
-    .requiredOption('--stream <id>', 'the stream to run crews for')
+  distributedCommand(program, 'runner', "run the crews a selector picks, for a stream's scheduler over NATS")
     .option('--selector <regex>', 'host the crews whose ids match (default: LIVE_CREW_SELECTOR, else every crew)')
-    .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
-    .option('--nats-url <url>', 'the NATS server (default: nats_url from config)')
-    .option('--metrics-port <port>', 'serve Prometheus /metrics on this port (default: metrics_port from config)', parsePort)
     .action(async (options: RunnerOptions) => {
       const { crews, providers } = await loadCrewModule(options.crews);
       const selector = parseSelector(options.selector ?? process.env['LIVE_CREW_SELECTOR'] ?? '.*');
       await runDistributedRunner({ ...common(options, crews), providers, selector, signal: stopSignal() });
     });
+}
+
+/** A distributed command with the options both have. */
+function distributedCommand(program: Command, name: string, description: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .requiredOption('--crews <module>', 'the compiled JS module exporting the @Crew classes')
+    .requiredOption('--stream <id>', 'the stream it serves')
+    .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
+    .option('--nats-url <url>', 'the NATS server (default: nats_url from config)')
+    .option('--metrics-port <port>', 'serve Prometheus /metrics on this port (default: metrics_port from config)', parsePort);
 }
 
 function common(options: DistributedOptions, crews: Awaited<ReturnType<typeof loadCrewModule>>['crews']) {
