@@ -142,6 +142,11 @@ export type CrewWork =
       readonly position: number;
       /** Where the event came from, for error records (`nats:live.m1.events#42`). */
       readonly source: string;
+      /**
+       * S(slice-1), on the crew's first call of the slice: the runner starts the slice from it
+       * without reading the context backend (one round trip less at every slice boundary).
+       */
+      readonly context?: ContextSnapshot;
     }
   | {
       /** The slice is over for this crew: it reports what it wrote (`CrewSliceDone`). */

@@ -18,7 +18,8 @@ describe('the crew work wire format', () => {
   });
 
   it('decodes what it encodes, in order: calls, closes and reports, deletions included', () => {
-    const items = [call('stats', 3, 9), call('stats', 3, 10), close('stats', 3)];
+    // The slice's first call carries S(n-1).
+    const items = [{ ...call('stats', 3, 9), context: { score: { home: 1 } } } as CrewWork, call('stats', 3, 10), close('stats', 3)];
     expect(encodeWork(items).flatMap(({ subject, data }) => decodeWork(subject, data))).toEqual(items);
     const done: CrewSliceDone = { streamId: 'm-1', slice: 3, crew: 'stats', writes: [['shots', { home: 2 }], ['gone']], disabled: true };
     const { subject, data, msgID } = encodeDone(done);

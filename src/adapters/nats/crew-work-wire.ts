@@ -15,7 +15,7 @@ import type { OutgoingMessage } from './jetstream-publishing.js';
 type CallWork = Extract<CrewWork, { type: 'call' }>;
 
 const Call = z.object({ event: z.record(z.string(), z.unknown()), position: z.number(), source: z.string() });
-const CallsBody = z.object({ calls: z.array(Call).min(1) });
+const CallsBody = z.object({ context: z.record(z.string(), z.unknown()).optional(), calls: z.array(Call).min(1) });
 const CloseBody = z.object({ close: z.literal(true) });
 const DoneBody = z.object({ writes: z.array(z.union([z.tuple([z.string(), z.unknown()]), z.tuple([z.string()])])), disabled: z.boolean() });
 
@@ -40,8 +40,9 @@ class CallRun {
   }
 
   message(): OutgoingMessage {
-    const { streamId, slice, crew, position } = this.first;
-    return { subject: this.subject, data: `{"calls":[${this.calls.join(',')}]}`, msgID: `${streamId}:${slice}:${crew}:${position}-${this.#last}:${this.calls.length}` };
+    const { streamId, slice, crew, position, context } = this.first;
+    const head = context === undefined ? '' : `"context":${JSON.stringify(context)},`;
+    return { subject: this.subject, data: `{${head}"calls":[${this.calls.join(',')}]}`, msgID: `${streamId}:${slice}:${crew}:${position}-${this.#last}:${this.calls.length}` };
   }
 }
 
@@ -103,8 +104,17 @@ export function decodeWork(subject: string, data: string): CrewWork[] {
   const { streamId, slice, crew } = parseSubject(subject);
   const body = parseBody(subject, data);
   if (CloseBody.safeParse(body).success) return [{ type: 'close', streamId, slice, crew }];
-  const { calls } = CallsBody.parse(body, { error: () => `${subject}: not a live-crew work item` });
-  return calls.map((call) => ({ type: 'call', streamId, slice, crew, event: call.event as unknown as CallWork['event'], position: call.position, source: call.source }));
+  const { calls, context } = CallsBody.parse(body, { error: () => `${subject}: not a live-crew work item` });
+  return calls.map((call, i) => ({
+    type: 'call',
+    streamId,
+    slice,
+    crew,
+    event: call.event as unknown as CallWork['event'],
+    position: call.position,
+    source: call.source,
+    ...(i === 0 && context !== undefined ? { context } : {}),
+  }));
 }
 
 /** @throws Error naming the subject when the message is not a report live-crew wrote */

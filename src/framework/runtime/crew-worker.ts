@@ -106,21 +106,29 @@ export class CrewWorker {
     if (this.#saveFailure !== undefined) throw this.#saveFailure;
     for (const { work, seq } of batch) {
       if (work.slice <= this.#doneSlice) continue;
-      if (this.#open?.slice !== work.slice && !(await this.#begin(work.slice))) continue;
+      if (this.#open?.slice !== work.slice && !(await this.#begin(work))) continue;
       if (work.type === 'call') await this.#call(work);
       else await this.#close(work.slice, seq);
     }
     await this.#publish();
   }
 
-  /** Starts slice n from S(n-1); false when n is already merged (a slice this crew reported before). */
-  async #begin(slice: number): Promise<boolean> {
-    const committed = await this.#options.backend.load(this.#options.streamId);
-    if (committed !== undefined && committed.slice >= slice) {
-      this.#doneSlice = committed.slice;
-      return false;
+  /**
+   * Starts slice n from S(n-1): the one its first call carries, else the context backend's; false
+   * when the backend shows n already merged (a slice this crew reported before).
+   */
+  async #begin(work: CrewWork): Promise<boolean> {
+    const slice = work.slice;
+    let context = work.type === 'call' ? work.context : undefined;
+    if (context === undefined) {
+      const committed = await this.#options.backend.load(this.#options.streamId);
+      if (committed !== undefined && committed.slice >= slice) {
+        this.#doneSlice = committed.slice;
+        return false;
+      }
+      context = committed?.context ?? {};
     }
-    this.#runner.resetContext(this.#options.streamId, committed?.context ?? {});
+    this.#runner.resetContext(this.#options.streamId, context);
     const published = this.#published?.slice === slice ? this.#published.calls : 0;
     this.#open = { slice, calls: 0, seen: new Set(), quietCalls: published };
     this.#streakAtOpen = this.#options.crew.consecutiveErrors;

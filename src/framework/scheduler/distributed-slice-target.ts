@@ -126,8 +126,11 @@ export class DistributedSliceTarget implements SliceTarget {
     const source = envelope.origin.locate(position);
     return runInOrder(crews.length, (i) => {
       const index = crews[i]!;
+      const first = !working.has(index);
       working.add(index);
-      return this.#options.work.send({ type: 'call', streamId, slice, crew: this.#options.crews[index]!.id, event, position, source });
+      const call = { type: 'call' as const, streamId, slice, crew: this.#options.crews[index]!.id, event, position, source };
+      // Every slice below this one is merged: the context is S(slice-1).
+      return this.#options.work.send(first ? { ...call, context: stream.context.snapshot } : call);
     });
   }
 
