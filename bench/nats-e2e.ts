@@ -54,7 +54,8 @@ interface Pipeline {
   start(url: string): Promise<{ stop(): Promise<void> }>;
 }
 
-const config = (url: string) => ({ crews, configFile: false as const, env: {}, config: { nats_url: url, context_max_bytes: 65_536 } });
+// Logs would interleave with the figures: warnings only.
+const config = (url: string) => ({ crews, configFile: false as const, env: {}, config: { nats_url: url, context_max_bytes: 65_536, log_level: 'warn' as const } });
 
 const inProcess: Pipeline = {
   name: 'framework, in process (transport: nats)',
