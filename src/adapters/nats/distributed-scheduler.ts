@@ -116,6 +116,7 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
   })();
   try {
     await pipeline.run(source, noActions, errors, () => false, { clock: systemClock, intervalMs: Math.max(1, config.slice_ms / 4) });
+    await target.settled();
   } catch (error) {
     // Stopping cancels a slice waiting on reports; only a failure of a run going on is one.
     if (outcome === 'finished') throw error;

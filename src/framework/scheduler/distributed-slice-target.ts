@@ -62,6 +62,9 @@ export class DistributedSliceTarget implements SliceTarget {
   readonly #reports = new Map<string, CrewSliceDone>();
   readonly #awaited = new Map<string, { readonly resolve: () => void; readonly reject: (error: Error) => void }>();
   #cancelled: Error | undefined;
+  /** The commits under way, in slice order. */
+  #commits: Promise<void> = Promise.resolve();
+  #commitFailure: unknown;
 
   constructor(options: DistributedSliceTargetOptions) {
     this.#options = options;
@@ -173,9 +176,26 @@ export class DistributedSliceTarget implements SliceTarget {
     }
     if (merged !== undefined) this.#options.observer?.contextMerged?.(streamId, slice, merged.size);
     await this.#options.flushOutput();
-    await this.#options.backend.commit(streamId, slice, stream.context.snapshot);
     stream.committed = slice;
-    await this.#options.committed(streamId, slice);
+    // Runners start the next slice from the S(n) its work carries, not from the backend: the
+    // commit goes on behind the slices, in order. A successor resuming from an older commit
+    // merges the runners' reports of the slices after it again, and commits the same.
+    const snapshot = stream.context.snapshot;
+    if (this.#commitFailure !== undefined) throw this.#commitFailure;
+    this.#commits = this.#commits
+      .then(async () => {
+        await this.#options.backend.commit(streamId, slice, snapshot);
+        await this.#options.committed(streamId, slice);
+      })
+      .catch((error: unknown) => {
+        this.#commitFailure ??= error;
+      });
+  }
+
+  /** Resolves when every slice merged so far is committed; rejects if a commit failed. */
+  async settled(): Promise<void> {
+    await this.#commits;
+    if (this.#commitFailure !== undefined) throw this.#commitFailure;
   }
 
   /** Tells the crews that got work in the slice that it is over for them, and waits for their reports. */

@@ -135,6 +135,7 @@ async function runDistributed(events: readonly object[]) {
   const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: config.lateness_ms }, schedules, target);
   const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output);
   await pipeline.run(new ArrayEventSource(events), noActions, errors, () => false);
+  await target.settled();
   await Promise.all([...queues.values()].map((queue) => queue.done));
   return { actions: actions.actions, errors: errors.errors, context: (await backend.load('s1'))?.context };
 }
