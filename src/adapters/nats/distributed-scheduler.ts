@@ -78,6 +78,8 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     output,
     contextMaxBytes: config.context_max_bytes,
     observer: monitor,
+    stalled: (_stream, slice, crews, waitedMs) =>
+      logger.warn({ slice, crews, t_ms: waitedMs }, `slice ${slice} waits for the report of ${crews.join(', ')}: is a runner hosting ${crews.length === 1 ? 'it' : 'them'} running?`),
     flushOutput: () => output.flush(noActions, errors),
     committed: (_stream, slice) => {
       const point = { slice, quietBefore: pipeline.resumePosition };

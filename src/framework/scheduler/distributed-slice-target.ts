@@ -28,6 +28,12 @@ export interface DistributedSliceTargetOptions {
   readonly committed: (streamId: string, slice: number) => MaybePromise<void>;
   /** Told of each merge. */
   readonly observer?: RunObserver;
+  /**
+   * Told, every `stalledAfterMs` (default 10 s), of the crews whose report of a slice is still
+   * awaited: a runner hosting them may be down, or none may match them.
+   */
+  readonly stalled?: (streamId: string, slice: number, crews: readonly string[], waitedMs: number) => void;
+  readonly stalledAfterMs?: number;
   /** What a predecessor finished, per stream; nothing for a fresh start. */
   readonly resume?: (streamId: string) => MaybePromise<SchedulerResume | undefined>;
 }
@@ -207,7 +213,20 @@ export class DistributedSliceTarget implements SliceTarget {
       await this.#options.work.send({ type: 'close', streamId, slice, crew: this.#options.crews[index]!.id });
     }
     await this.#options.work.flush();
-    await Promise.all(closing.map((index) => this.#report(reportKey(streamId, slice, index))));
+    const { stalled, stalledAfterMs = 10_000 } = this.#options;
+    const started = Date.now();
+    const watch =
+      stalled === undefined
+        ? undefined
+        : setInterval(() => {
+            const missing = closing.filter((index) => !this.#reports.has(reportKey(streamId, slice, index))).map((index) => this.#options.crews[index]!.id);
+            if (missing.length > 0) stalled(streamId, slice, missing, Date.now() - started);
+          }, stalledAfterMs);
+    try {
+      await Promise.all(closing.map((index) => this.#report(reportKey(streamId, slice, index))));
+    } finally {
+      clearInterval(watch);
+    }
     for (const index of closing) this.#disabled[index] = this.#reports.get(reportKey(streamId, slice, index))!.disabled;
   }
 

@@ -165,3 +165,32 @@ describe('the distributed slice target', () => {
     expect([...reasons].sort()).toEqual(['ctx_size', 'dependency_unmet', 'disabled', 'handler_error', 'late_event']);
   });
 });
+
+describe('the distributed slice target, waiting on runners', () => {
+  it('tells which crews a slice still waits on, until they report or the scheduler stops', async () => {
+    const { config, graph } = resolveCrews({ crews: CREWS, config: CONFIG, configFile: false, env: {} });
+    const schedules = scheduleCrews(graph.crews);
+    const stalls: Array<{ slice: number; crews: readonly string[] }> = [];
+    const output = new OutputBuffer();
+    const target = new DistributedSliceTarget({
+      crews: schedules,
+      backend: new MemoryContextBackend(),
+      // No runner: work goes nowhere.
+      work: { send: () => undefined, flush: async () => undefined },
+      output,
+      contextMaxBytes: config.context_max_bytes,
+      flushOutput: async () => undefined,
+      committed: () => undefined,
+      stalled: (_stream, slice, crews) => void stalls.push({ slice, crews }),
+      stalledAfterMs: 20,
+    });
+    const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: 0 }, schedules, target);
+    const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output);
+    const noActions = { write: () => undefined, close: async () => undefined };
+    const running = pipeline.run(new ArrayEventSource([{ ts: new Date(T0).toISOString(), kind: 'c', stream_id: 's1', payload: { v: 1 } }]), noActions, noActions, () => false);
+    while (stalls.length < 2) await new Promise((done) => setTimeout(done, 10));
+    expect(stalls[0]).toEqual({ slice: 0, crews: ['follower', 'fragile', 'sampler', 'tally'] });
+    target.cancel(new Error('stopping'));
+    await expect(running).rejects.toThrow('stopping');
+  });
+});
