@@ -77,7 +77,7 @@ async function runFramework(lines: readonly string[]): Promise<number[]> {
     crews,
     configFile: false,
     env: {},
-    config: { mode: 'live', context_max_bytes: 65_536 },
+    config: { mode: 'live', context_max_bytes: 65_536, log_level: 'warn' },
     providers: [
       { token: EVENT_SOURCE, useValue: feed },
       { token: ACTION_SINK, useValue: sink },

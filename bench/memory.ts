@@ -36,7 +36,7 @@ async function generate(path: string, lines: number): Promise<void> {
 
 /** The measured run: prints its figures as JSON for the parent. */
 async function child(input: string): Promise<void> {
-  const app = await createLiveCrewApp({ crews, configFile: false, env: {}, config: { input, output: '/dev/null' } });
+  const app = await createLiveCrewApp({ crews, configFile: false, env: {}, config: { input, output: '/dev/null', log_level: 'warn' } });
   const summary = await app.run();
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   console.log(JSON.stringify({ events: summary.events, actions: summary.actions, seconds: summary.durationMs / 1000, peakRssMb }));

@@ -58,6 +58,8 @@ async function runFramework(lines: readonly string[]): Promise<{ seconds: number
     crews,
     configFile: false,
     env: {},
+    // Log lines would interleave with the figures.
+    configDefaults: { log_level: 'warn' },
     providers: [
       { token: EVENT_SOURCE, useValue: new LinesSource(lines) },
       { token: ACTION_SINK, useValue: sink },

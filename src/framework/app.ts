@@ -195,26 +195,28 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   };
 }
 
-/** A monitor that also tells `observers` everything it is told. */
+const OBSERVER_HOOKS = ['eventAccepted', 'actionsSent', 'errorsSent', 'contextMerged', 'heartbeat', 'heartbeatGap'] as const;
+
+/**
+ * A monitor that also tells `observers` everything it is told. A hook nobody has stays absent,
+ * and one only one observer has is that observer's own: the hot path pays for no fan-out.
+ */
 export function alsoObserving(monitor: Monitor, observers: readonly RunObserver[]): Monitor {
   const all = [monitor, ...observers];
-  const both = <K extends keyof RunObserver>(hook: K) => {
-    const hooks = all.flatMap((observer) => (observer[hook] ? [(observer[hook] as (...a: unknown[]) => void).bind(observer)] : []));
-    return ((...args: unknown[]) => {
-      for (const call of hooks) call(...args);
-    }) as NonNullable<RunObserver[K]>;
-  };
-  return {
+  const combined: Monitor = {
     ...(monitor.interceptor ? { interceptor: monitor.interceptor } : {}),
     start: () => monitor.start?.() ?? Promise.resolve(),
     close: () => monitor.close(),
-    eventAccepted: both('eventAccepted'),
-    actionsSent: both('actionsSent'),
-    errorsSent: both('errorsSent'),
-    contextMerged: both('contextMerged'),
-    heartbeat: both('heartbeat'),
-    heartbeatGap: both('heartbeatGap'),
   };
+  for (const hook of OBSERVER_HOOKS) {
+    const calls = all.flatMap((observer) => (observer[hook] ? [(observer[hook] as (...args: unknown[]) => void).bind(observer)] : []));
+    if (calls.length === 0) continue;
+    const fanOut = (...args: unknown[]) => {
+      for (const call of calls) call(...args);
+    };
+    Object.assign(combined, { [hook]: calls.length === 1 ? calls[0] : fanOut });
+  }
+  return combined;
 }
 
 /**

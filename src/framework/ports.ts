@@ -233,4 +233,3 @@ export interface Clock {
 
 /** Builds an adapter for the run's configuration. */
 export type AdapterFactory<T> = (config: LiveCrewConfig) => T;
-

@@ -16,6 +16,7 @@ import { JetStreamDecisionJournal } from './jetstream-decision-journal.js';
 import { NatsLink } from './jetstream-transport.js';
 import { natsConnectOptions } from './nats-connect.js';
 import { RunStateBucket } from './run-state-bucket.js';
+import { liveSubject } from './jetstream-streams.js';
 
 /** What a distributed scheduler or runner is given. */
 export interface DistributedRunOptions extends Pick<LiveCrewAppOptions, 'crews' | 'config' | 'configFile' | 'env'> {
@@ -46,7 +47,8 @@ export interface DistributedRun {
 
 /**
  * Resolves config and crews and connects: live-crew's streams are checked, the run's KV bucket
- * and journal opened, the monitor started and the heartbeat (`live.<stream>.heartbeats`) begun. Context goes to Redis when `kv_backend: redis`, else to JetStream KV
+ * and journal opened, the monitor started and the heartbeat (`live.<stream>.heartbeats`, core
+ * NATS, not stored) begun. Context goes to Redis when `kv_backend: redis`, else to JetStream KV
  * (process memory cannot be shared between processes).
  *
  * @throws ConfigError for an invalid stream id, and as `createLiveCrewApp` for config and crews
@@ -64,7 +66,7 @@ export async function openDistributedRun(options: DistributedRunOptions, role: s
   const configured = options.monitor ?? (config.metrics_port === null ? NO_MONITOR : adapterFactory('monitor', 'prometheus')(config));
   const monitor = alsoObserving(configured, [logObserver(logger)]);
   await monitor.start?.();
-  const subject = `live.${options.streamId}.heartbeats`;
+  const subject = liveSubject(options.streamId, 'heartbeats');
   const heartbeat = new Heartbeat({
     intervalMs: config.heartbeat_s * 1000,
     clock: systemClock,

@@ -68,9 +68,6 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
   const errors = JetStreamSink.forErrors(run.link);
   const noActions: ActionSink = { write: () => undefined, close: async () => undefined };
   const schedules = scheduleCrews(graph.crews, config.eager_dispatch);
-  // The resume point is written behind the slices, in order, never holding the next slice up:
-  // a successor resuming from one slice earlier repeats error records the server de-duplicates.
-  let resumeWritten: Promise<void> = Promise.resolve();
   const target = new DistributedSliceTarget({
     crews: schedules,
     backend: run.backend,
@@ -81,12 +78,11 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     stalled: (_stream, slice, crews, waitedMs) =>
       logger.warn({ slice, crews, t_ms: waitedMs }, `slice ${slice} waits for the report of ${crews.join(', ')}: is a runner hosting ${crews.length === 1 ? 'it' : 'them'} running?`),
     flushOutput: () => output.flush(noActions, errors),
-    committed: (_stream, slice) => {
-      const point = { slice, quietBefore: pipeline.resumePosition };
-      resumeWritten = resumeWritten
-        .then(() => run.bucket.put(RESUME_KEY, point))
-        .catch((error: unknown) => logger.warn({ slice }, `resume point not written (a successor may repeat some error records): ${(error as Error).message}`));
-    },
+    position: (): number => pipeline.resumePosition,
+    // Written after its slice's commit, in order; a successor resuming from an older point
+    // repeats error records the server de-duplicates.
+    committed: (_stream, slice, point) =>
+      run.bucket.put(RESUME_KEY, { slice, ...point }).catch((error: unknown) => logger.warn({ slice }, `resume point not written (a successor may repeat some error records): ${(error as Error).message}`)),
     resume: () => (resume === undefined ? undefined : { quietBefore: resume.value.quietBefore }),
   });
   const timing = { sliceMs: config.slice_ms, latenessMs: config.lateness_ms, liveRate: 1 };
@@ -125,7 +121,8 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
   } finally {
     signal.removeEventListener('abort', onAbort);
     reports.abort();
-    await Promise.all([reading, resumeWritten]);
+    // A stopping scheduler still commits what it merged: less for its successor to redo.
+    await Promise.all([reading, target.settled().catch(() => undefined)]);
     await errors.close();
   }
   if (outcome === 'finished') logger.info({ events: pipeline.counts.accepted }, `stream ${streamId}: input ended; every slice committed`);

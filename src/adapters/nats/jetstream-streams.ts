@@ -12,8 +12,8 @@ export const LIVE_STREAMS = {
   journal: { name: 'LIVE_JOURNAL', subject: 'live.*.journal' },
 } as const;
 
-/** The subject of a stream's events, actions, errors or journal: `live.<stream_id>.<what>`. */
-export function liveSubject(streamId: string, what: 'events' | 'actions' | 'errors' | 'journal'): string {
+/** The subject of a stream's events, actions, errors, journal or heartbeats: `live.<stream_id>.<what>`. */
+export function liveSubject(streamId: string, what: 'events' | 'actions' | 'errors' | 'journal' | 'heartbeats'): string {
   return `live.${streamId}.${what}`;
 }
 

@@ -36,6 +36,8 @@ export class SchedulerLease {
    */
   async acquire(signal: AbortSignal, waiting: (holder: string) => void = () => undefined): Promise<boolean> {
     let told: string | undefined;
+    // One listener for the whole wait: a standby may wait for hours.
+    const aborted = abortion(signal);
     while (!signal.aborted) {
       const current = await this.#bucket.get(LEASE_KEY, Lease);
       const now = this.#clock.now();
@@ -46,7 +48,7 @@ export class SchedulerLease {
       }
       if (told !== current.value.holder) waiting((told = current.value.holder));
       // Looked at twice a second: a lease given up (a clean stop) is taken at once.
-      await Promise.race([this.#clock.sleep(Math.min(STANDBY_POLL_MS, current.value.until - now + 1)), abortion(signal)]);
+      await Promise.race([this.#clock.sleep(Math.min(STANDBY_POLL_MS, current.value.until - now + 1)), aborted]);
     }
     return false;
   }

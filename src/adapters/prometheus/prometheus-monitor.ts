@@ -30,8 +30,8 @@ export class PrometheusMonitor implements Monitor {
   readonly #lag = new Gauge({ name: 'live_crew_slice_lag_seconds', help: "Wall time minus the event time of the crew's latest call", labelNames: ['crew'], registers: [this.registry] });
   readonly #contextBytes = new Gauge({ name: 'live_crew_context_bytes', help: "Size of the stream's merged context as JSON", labelNames: ['stream'], registers: [this.registry] });
   readonly #disabled = new Gauge({ name: 'live_crew_crew_disabled', help: '1 when the crew has been disabled after maxErrors errors in a row', labelNames: ['crew'], registers: [this.registry] });
-  readonly heartbeats = new Counter({ name: 'live_crew_heartbeats_total', help: 'Heartbeats this process sent', registers: [this.registry] });
-  readonly heartbeatGaps = new Counter({ name: 'live_crew_heartbeat_gaps_total', help: 'Gaps of more than 3 beats between heartbeats', registers: [this.registry] });
+  readonly #heartbeats = new Counter({ name: 'live_crew_heartbeats_total', help: 'Heartbeats this process sent', registers: [this.registry] });
+  readonly #heartbeatGaps = new Counter({ name: 'live_crew_heartbeat_gaps_total', help: 'Gaps of more than 3 beats between heartbeats', registers: [this.registry] });
   #server: Server | undefined;
   readonly #port: number | undefined;
 
@@ -80,11 +80,11 @@ export class PrometheusMonitor implements Monitor {
   }
 
   heartbeat(): void {
-    this.heartbeats.inc();
+    this.#heartbeats.inc();
   }
 
   heartbeatGap(): void {
-    this.heartbeatGaps.inc();
+    this.#heartbeatGaps.inc();
   }
 
   async start(): Promise<void> {

@@ -46,14 +46,14 @@ export class CrewRunner implements SliceTarget {
     backend: ContextBackend,
     output: RunOutput,
     limits: RunnerLimits,
-    time: { readonly journal: DecisionJournal; readonly clock: Clock; readonly observer?: RunObserver },
+    services: { readonly journal: DecisionJournal; readonly clock: Clock; readonly observer?: RunObserver },
   ) {
     const byIndex: (CrewRuntime | undefined)[] = [];
     for (const crew of crews) byIndex[crew.index] = crew;
     this.#crews = byIndex;
-    this.#journal = time.journal;
-    this.#clock = time.clock;
-    this.#observer = time.observer;
+    this.#journal = services.journal;
+    this.#clock = services.clock;
+    this.#observer = services.observer;
     this.#routes = new RouteTable(crews);
     this.#crewCount = byIndex.length;
     this.#backend = backend;

@@ -24,8 +24,13 @@ export interface DistributedSliceTargetOptions {
   readonly contextMaxBytes: number;
   /** Publishes what `output` holds: error records of a slice go out before it is committed. */
   readonly flushOutput: () => Promise<void>;
+  /**
+   * The first input position not yet fully handled (`EventPipeline.resumePosition`), read as a
+   * slice is merged: a successor reports no error of the input before it again.
+   */
+  readonly position: () => number;
   /** Called once slice `slice` of a stream is committed, so a successor can resume after it. */
-  readonly committed: (streamId: string, slice: number) => MaybePromise<void>;
+  readonly committed: (streamId: string, slice: number, resume: SchedulerResume) => MaybePromise<void>;
   /** Told of each merge. */
   readonly observer?: RunObserver;
   /**
@@ -187,11 +192,13 @@ export class DistributedSliceTarget implements SliceTarget {
     // commit goes on behind the slices, in order. A successor resuming from an older commit
     // merges the runners' reports of the slices after it again, and commits the same.
     const snapshot = stream.context.snapshot;
+    // Read now: by the time the commit runs, later input may be taken but its errors unsent.
+    const resume = { quietBefore: this.#options.position() };
     if (this.#commitFailure !== undefined) throw this.#commitFailure;
     this.#commits = this.#commits
       .then(async () => {
         await this.#options.backend.commit(streamId, slice, snapshot);
-        await this.#options.committed(streamId, slice);
+        await this.#options.committed(streamId, slice, resume);
       })
       .catch((error: unknown) => {
         this.#commitFailure ??= error;

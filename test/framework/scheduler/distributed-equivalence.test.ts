@@ -130,6 +130,7 @@ async function runDistributed(events: readonly object[]) {
     output,
     contextMaxBytes: config.context_max_bytes,
     flushOutput: () => output.flush(noActions, errors),
+    position: () => 0,
     committed: () => undefined,
   });
   const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: config.lateness_ms }, schedules, target);
@@ -180,7 +181,8 @@ describe('the distributed slice target, waiting on runners', () => {
       output,
       contextMaxBytes: config.context_max_bytes,
       flushOutput: async () => undefined,
-      committed: () => undefined,
+      position: () => 0,
+    committed: () => undefined,
       stalled: (_stream, slice, crews) => void stalls.push({ slice, crews }),
       stalledAfterMs: 20,
     });
