@@ -21,7 +21,7 @@ export {
 } from './framework/app.js';
 export type { CrewContext, ContextView, EmitOptions } from './framework/runtime/crew-context.js';
 
-export { type Event, type EventInput, EventDecoder, eventSchema, KindSchema, StreamIdSchema, TimestampSchema } from './framework/model/event.js';
+export { type Event, type EventInput, type InputLimits, EventDecoder, eventSchema, KindSchema, StreamIdSchema, TimestampSchema } from './framework/model/event.js';
 export { type Action, ActionSchema, ACTION_TTL, encodeAction } from './framework/model/action.js';
 export { type Dependency, type DependencyInput, CrewDependencySchema, EventDependencySchema, parseDependency, CrewIdSchema } from './framework/model/dependency.js';
 export { type ErrorRecord, type ErrorDetails, ErrorReason, ERROR_KIND, UNKNOWN_STREAM, encodeErrorRecord } from './framework/model/error-record.js';
@@ -29,6 +29,7 @@ export { sliceIndex } from './framework/model/slice.js';
 export type { JsonValue } from './framework/model/json.js';
 
 export { loadConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX, type ConfigSources } from './framework/config/load-config.js';
+export { inputLimits } from './framework/config/limits.js';
 export { CONFIG_DEFAULTS, type LiveCrewConfig, type LiveCrewConfigInput, type ConfigKey } from './framework/config/config-schema.js';
 
 export { buildCrewGraph } from './framework/discovery/crew-graph.js';
@@ -48,7 +49,7 @@ export { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVEN
 export { registerAdapter, type AdapterPorts } from './framework/adapter-registry.js';
 export { systemClock } from './framework/system-clock.js';
 
-export { FileEventSource, type FileEventSourceOptions } from './adapters/file/file-event-source.js';
+export { FileEventSource, fileEventSource, type FileEventSourceOptions, type InputFormat } from './adapters/file/file-event-source.js';
 export { JsonlSink } from './adapters/file/jsonl-sink.js';
 export { fileActionSink, fileErrorSink } from './adapters/file/file-sinks.js';
 export { consoleActionSink, consoleErrorSink } from './adapters/console/console-sinks.js';

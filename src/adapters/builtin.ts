@@ -5,7 +5,7 @@
 import { registerAdapter } from '../framework/adapter-registry.js';
 import { consoleActionSink, consoleErrorSink } from './console/console-sinks.js';
 import { fileActionSink, fileErrorSink } from './file/file-sinks.js';
-import { FileEventSource } from './file/file-event-source.js';
+import { fileEventSource } from './file/file-event-source.js';
 import { JsonlDecisionJournal } from './file/jsonl-decision-journal.js';
 import { MemoryContextBackend } from './memory/memory-context-backend.js';
 import { JetStreamContextBackend } from './nats/jetstream-context-backend.js';
@@ -33,7 +33,7 @@ const fileJournal = (config: LiveCrewConfig) => new JsonlDecisionJournal({ recor
 /** The path that means the standard stream (stdin, stdout or stderr). */
 const STANDARD_STREAM = '-';
 
-registerAdapter('source', 'file', (config) => new FileEventSource(config.input));
+registerAdapter('source', 'file', (config) => fileEventSource(config.input, config));
 registerAdapter('actions', 'file', (config) => (config.output === STANDARD_STREAM ? consoleActionSink() : fileActionSink(config.output)));
 registerAdapter('errors', 'file', (config) => (config.errors === STANDARD_STREAM ? consoleErrorSink() : fileErrorSink(config.errors)));
 registerAdapter('source', 'nats', (config) => new JetStreamEventSource(natsLinkFor(config), { durable: config.nats_consumer }));

@@ -3,7 +3,8 @@ import { runDistributedRunner } from '../adapters/nats/distributed-runner.js';
 import { runDistributedScheduler } from '../adapters/nats/distributed-scheduler.js';
 import { ConfigError } from '../index.js';
 import { loadCrewModule } from './load-crew-module.js';
-import { parsePort } from './options.js';
+import { parsePort, parseStreamId } from './options.js';
+import { onStopSignal } from './stop-signals.js';
 
 interface DistributedOptions {
   crews: string;
@@ -44,7 +45,7 @@ function distributedCommand(program: Command, name: string, description: string)
     .command(name)
     .description(description)
     .requiredOption('--crews <module>', 'the compiled JS module exporting the @Crew classes')
-    .requiredOption('--stream <id>', 'the stream it serves')
+    .requiredOption('--stream <id>', 'the stream it serves', parseStreamId)
     .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
     .option('--nats-url <url>', 'the NATS server (default: nats_url from config)')
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port (default: metrics_port from config)', parsePort);
@@ -74,10 +75,6 @@ function parseSelector(pattern: string): RegExp {
 /** Aborts on SIGINT or SIGTERM; the process exits anyway if winding down takes too long. */
 function stopSignal(): AbortSignal {
   const controller = new AbortController();
-  const stop = () => {
-    controller.abort();
-    setTimeout(() => process.exit(process.exitCode ?? 0), STOP_GRACE_MS).unref();
-  };
-  process.once('SIGINT', stop).once('SIGTERM', stop);
+  onStopSignal(() => controller.abort(), STOP_GRACE_MS);
   return controller.signal;
 }

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { STREAM_ID_PATTERN } from '../framework/model/patterns.js';
 
 /** `--pace <factor>`: a number > 0. */
 export function parsePace(value: string): number {
@@ -12,4 +13,16 @@ export function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError('must be a port number, 0-65535');
   return port;
+}
+
+/** `--format <format>`: how an events file is read. */
+export function parseInputFormat(value: string): 'jsonl' | 'json' {
+  if (value !== 'jsonl' && value !== 'json') throw new InvalidArgumentError('must be jsonl or json');
+  return value;
+}
+
+/** `--stream <id>`: a stream id as DESIGN §3 spells it (it becomes part of NATS subjects). */
+export function parseStreamId(value: string): string {
+  if (!STREAM_ID_PATTERN.test(value)) throw new InvalidArgumentError(`must match ${STREAM_ID_PATTERN.source} (no dots, wildcards or spaces)`);
+  return value;
 }

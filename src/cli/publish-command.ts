@@ -3,10 +3,10 @@ import { connect } from '@nats-io/transport-node';
 import { natsConnectOptions } from '../adapters/nats/nats-connect.js';
 import { publishEndOfStream } from '../adapters/nats/end-of-stream.js';
 import type { Command } from 'commander';
-import { ensureLiveStreams, EventDecoder, FileEventSource, liveSubject, loadConfig } from '../index.js';
+import { ensureLiveStreams, EventDecoder, fileEventSource, inputLimits, liveSubject, loadConfig } from '../index.js';
 import { PacedEventSource } from '../framework/runtime/paced-event-source.js';
 import { systemClock } from '../framework/system-clock.js';
-import { parsePace } from './options.js';
+import { parseInputFormat, parsePace } from './options.js';
 
 interface PublishOptions {
   stream?: string;
@@ -14,6 +14,7 @@ interface PublishOptions {
   config?: string;
   natsUrl?: string;
   end?: boolean;
+  format?: 'jsonl' | 'json';
 }
 
 /** `live-crew publish <events> [--stream id] [--pace f]`: feeds events into JetStream. */
@@ -25,12 +26,17 @@ export function registerPublishCommand(program: Command): void {
     .option('--stream <id>', 'publish only the events of this stream (others are reported and skipped)')
     .option('--pace <factor>', 'publish at the recorded speed times factor (default: as fast as possible)', parsePace)
     .option('--config <file>', 'the YAML config file (for nats_url)')
+    .option('--format <format>', 'jsonl or json (default: by extension, .json is one array; stdin is JSONL)', parseInputFormat)
     .option('--nats-url <url>', 'the NATS server (default: nats_url from config)')
     .option('--end', "then mark the end of each stream published (a distributed run's scheduler closes its slices and finishes)")
     .action(async (events: string, options: PublishOptions) => {
-      const config = loadConfig({ file: options.config, env: process.env, values: options.natsUrl ? { nats_url: options.natsUrl } : {} });
-      const decoder = new EventDecoder(config.payload_max_bytes);
-      const file = new FileEventSource(events);
+      const config = loadConfig({
+        file: options.config,
+        env: process.env,
+        values: { ...(options.natsUrl ? { nats_url: options.natsUrl } : {}), ...(options.format ? { input_format: options.format } : {}) },
+      });
+      const decoder = new EventDecoder(inputLimits(config));
+      const file = fileEventSource(events, config);
       const source = options.pace === undefined ? file : new PacedEventSource(file, options.pace, systemClock);
       const nc = await connect(natsConnectOptions(config));
       let published = 0;
@@ -42,7 +48,7 @@ export function registerPublishCommand(program: Command): void {
         for await (const { origin, records } of source.batches()) {
           const acks: Promise<unknown>[] = [];
           for (const record of records) {
-            const decoded = record.text !== undefined ? decoder.decodeText(record.text, origin, record.position) : decoder.decode(record.value, origin, record.position);
+            const decoded = decoder.decodeRecord(record, origin);
             const where = origin.locate(record.position);
             if ('problem' in decoded || (options.stream !== undefined && decoded.event.stream_id !== options.stream)) {
               skipped++;

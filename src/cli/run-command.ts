@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
 import { createLiveCrewApp } from '../index.js';
 import { loadCrewModule } from './load-crew-module.js';
-import { parsePace, parsePort } from './options.js';
+import { parseInputFormat, parsePace, parsePort } from './options.js';
 import { progressLine } from './progress.js';
+import { onStopSignal } from './stop-signals.js';
+
+/** How long after its stop timeout a stopping run may take to close adapters before it exits anyway. */
+const STOP_GRACE_MS = 5000;
 
 interface RunOptions {
   crews: string;
@@ -18,6 +22,7 @@ interface RunOptions {
   natsUrl?: string;
   metricsPort?: number;
   progress?: boolean;
+  format?: 'jsonl' | 'json';
 }
 
 /** `live-crew run <events> --crews <module>`: runs crews over an event file. */
@@ -28,6 +33,7 @@ export function registerRunCommand(program: Command): void {
     .argument('<events>', 'the events file, or - for stdin')
     .requiredOption('--crews <module>', 'the compiled JS module exporting the @Crew classes')
     .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
+    .option('--format <format>', 'jsonl or json (default: by extension, .json is one array; stdin is JSONL)', parseInputFormat)
     .option('--out <file>', 'write actions to this JSONL file instead of stdout')
     .option('--errors <file>', 'write error records to this JSONL file instead of stderr')
     .option('--summary', 'print the run summary as JSON on stderr when done')
@@ -51,6 +57,7 @@ export function registerRunCommand(program: Command): void {
         configDefaults: { log_level: 'warn' },
         config: {
           input: events,
+          ...(options.format !== undefined ? { input_format: options.format } : {}),
           ...(options.out !== undefined ? { output: options.out } : {}),
           ...(options.errors !== undefined ? { errors: options.errors } : {}),
           ...(options.journal !== undefined ? { journal: options.journal } : {}),
@@ -62,10 +69,13 @@ export function registerRunCommand(program: Command): void {
           ...(options.metricsPort !== undefined ? { metrics_port: options.metricsPort } : {}),
         },
       });
-      const stop = () => void app.stop();
-      process.once('SIGINT', stop).once('SIGTERM', stop);
+      onStopSignal(() => void app.stop(), app.config.stop_timeout_ms + STOP_GRACE_MS);
       const summary = await app.run().finally(() => progress?.stop());
       if (options.summary) process.stderr.write(`${JSON.stringify({ summary })}\n`);
+      if (summary.abandoned > 0) {
+        process.stderr.write(`live-crew: ${summary.abandoned} handler call(s) never finished and were failed (see their handler_error records)\n`);
+        process.exitCode = 1;
+      }
     });
 }
 

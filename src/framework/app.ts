@@ -1,6 +1,7 @@
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
 import { adapterFactory } from './adapter-registry.js';
 import type { LiveCrewConfig, LiveCrewConfigInput } from './config/config-schema.js';
+import { inputLimits, runnerLimits } from './config/limits.js';
 import { loadConfig } from './config/load-config.js';
 import { loadRuntimeOverrides } from './config/runtime-overrides.js';
 import type { CrewClass, CrewGraph } from './discovery/crew-definition.js';
@@ -22,6 +23,8 @@ import { scheduleCrews } from './scheduler/crew-schedule.js';
 import { SliceEngine } from './scheduler/slice-engine.js';
 import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MONITOR } from './tokens.js';
 import { Heartbeat, NO_MONITOR } from './runtime/heartbeat.js';
+import { describeThrown } from './runtime/describe-thrown.js';
+import { trapStrayFaults } from './runtime/stray-faults.js';
 import { logObserver } from './runtime/log-observer.js';
 
 /**
@@ -75,6 +78,11 @@ export interface RunSummary {
   errorsByReason: Record<ErrorReason, number>;
   /** Slices closed that held at least one event, across streams. */
   slices: number;
+  /**
+   * Handler calls that never finished: their promise could never settle, or they were still
+   * running `stop_timeout_ms` after a stop. Each failed as a `handler_error`; the CLI exits 1.
+   */
+  abandoned: number;
   /** Wall time of the run in ms. */
   durationMs: number;
 }
@@ -131,7 +139,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
     crews,
     backend,
     output,
-    { payloadMaxBytes: config.payload_max_bytes, contextMaxBytes: config.context_max_bytes },
+    runnerLimits(config),
     { journal, clock, observer: monitor },
   );
   // A pace replays recorded input live; live mode lets wall time close slices.
@@ -140,7 +148,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const engine = new SliceEngine(timing, scheduleCrews(graph.crews, config.eager_dispatch), runner, clock, journal);
   const input = config.pace !== null ? new PacedEventSource(source, config.pace, clock) : source;
   const ticker = liveRate !== undefined ? { clock, intervalMs: Math.max(1, config.slice_ms / liveRate / 4) } : undefined;
-  const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output, { observer: monitor });
+  const pipeline = new EventPipeline(new EventDecoder(inputLimits(config)), engine, output, { observer: monitor });
   const heartbeat = new Heartbeat({ intervalMs: config.heartbeat_s * 1000, clock, logger, monitor, beat: (seq) => logger.info({ kind: '__hb', seq }, '__hb') });
 
   let running: Promise<RunSummary> | undefined;
@@ -150,14 +158,24 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
     await Promise.all([source.close(), actions.close(), errors.close(), backend.close(), journal.close(), monitor.close()]);
   };
 
+  let abandoned = 0;
+  // A call whose promise can never settle would otherwise let the event loop empty and the
+  // process exit (code 13) with the batch's output lost: fail such calls and go on.
+  const onLoopEmpty = () => {
+    abandoned += runner.abandonInFlight(messages.callNeverSettled);
+  };
   const run = async (): Promise<RunSummary> => {
     const started = clock.now();
+    const untrap = trapStrayFaults((error, kind) => logger.error({ fault: kind, error: describeThrown(error) }, messages.unattributedFault(kind)));
+    process.on('beforeExit', onLoopEmpty);
     try {
       await monitor.start?.();
       logger.info({ transport: config.transport, crews: crews.length }, 'run started');
       heartbeat.start();
       await pipeline.run(input, actions, errors, () => stopping, ticker);
     } finally {
+      process.off('beforeExit', onLoopEmpty);
+      untrap();
       await closeAdapters();
     }
     const errorsByReason = { ...output.errorCounts };
@@ -168,6 +186,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
       errors: Object.values(errorsByReason).reduce((sum, n) => sum + n, 0),
       errorsByReason,
       slices: engine.slicesClosed,
+      abandoned,
       durationMs: clock.now() - started,
     };
     logger.info({ events: summary.events, invalid: summary.invalid, actions: summary.actions, errors: summary.errors, slices: summary.slices, t_ms: summary.durationMs }, 'run finished');
@@ -186,10 +205,18 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
       stopping = true;
       if (!running) return closeAdapters();
       await source.close();
-      await running.then(
-        () => undefined,
-        () => undefined,
+      const settled = running.then(
+        () => true,
+        () => true,
       );
+      // Calls still running after stop_timeout_ms are abandoned, so a stop always ends.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), config.stop_timeout_ms)));
+      if (!(await Promise.race([settled, timedOut]))) {
+        abandoned += runner.abandonInFlight((crew, method) => messages.callAbandonedAtStop(crew, method, config.stop_timeout_ms));
+      }
+      clearTimeout(timer);
+      await settled;
     },
     context: (streamId) => runner.contextOf(streamId)?.snapshot,
   };

@@ -26,6 +26,8 @@ export function showPath(path: readonly PropertyKey[]): string {
 
 export const messages = {
   notJson: (detail: string) => `not valid JSON: ${detail}`,
+  lineTooLong: (bytes: number, max: number) =>
+    `record is ${bytes} bytes, over line_max_bytes ${max}; it was skipped (raise line_max_bytes or payload_max_bytes to accept it)`,
   invalidEvent: (problems: string) => `invalid event: ${problems}`,
   issue: (path: string, message: string, input: unknown, hasInput: boolean) =>
     hasInput ? `${path}: ${message} (got ${showValue(input)})` : `${path}: ${message}`,
@@ -68,6 +70,8 @@ export const messages = {
     "and import 'reflect-metadata' once at start.",
   unresolvableCrew: (id: string, className: string, detail: string) =>
     `cannot construct crew "${id}" (${className}): ${detail}. Register the missing dependency in providers.`,
+  crewConstructorThrew: (id: string, className: string, detail: string) =>
+    `cannot construct crew "${id}" (${className}): its constructor, or the constructor of a service it injects, threw: ${detail}. Fix that constructor; nothing has run.`,
   crewModuleUnloadable: (module: string, detail: string) => `cannot load crews module ${module}: ${detail}`,
   crewModuleExportsNothing: (module: string) =>
     `${module} exports no @Crew class; export your crew classes (or an array named "crews")`,
@@ -77,19 +81,22 @@ export const messages = {
   callTimedOut: (crew: string, method: string, limitMs: number) =>
     `${crew}.${method} took longer than timeoutMs ${limitMs}; its actions and writes were discarded`,
   inputUnreadable: (name: string, detail: string) => `cannot read events from ${name}: ${detail}`,
-  inputArrayInvalid: (name: string, detail: string) => `${name} starts with "[" but is not a valid JSON array: ${detail}`,
+  inputArrayInvalid: (name: string, detail: string) =>
+    `${name} is read as one JSON array (a .json file, or --format json) but is not one: ${detail}; for JSON lines name it .jsonl or pass --format jsonl`,
+  inputArrayTooLarge: (name: string, max: number) =>
+    `${name} is read as one JSON array, which is parsed whole, and is over ${max} bytes; write it as JSON lines (.jsonl), which stream`,
   unknownAdapter: (port: string, name: string, known: readonly string[]) =>
     `no ${port} adapter named "${name}" (available: ${known.join(', ')})`,
 
   emitInvalidKind: (kind: unknown) =>
     `emit: action kind ${showValue(kind)} must match ^[a-zA-Z0-9_]{1,50}$ and not start with "__"`,
   emitInvalidTtl: (ttl: unknown) => `emit: ttlMs ${showValue(ttl)} must be an integer from 1 to 300000`,
-  emitPayloadNotJson: (kind: string, detail: string) => `emit "${kind}": payload is not JSON-serialisable: ${detail}`,
   emitPayloadTooLarge: (kind: string, bytes: number, max: number) =>
     `emit "${kind}": payload is ${bytes} bytes, over the limit of ${max} (payload_max_bytes)`,
   contextValueUndefined: (key: string) => `context.set("${key}"): value is undefined; use context.delete to remove a key`,
-  contextValueNotJson: (where: string, path: string, what: string) =>
-    `${where}: ${path} is ${what}; context values must be JSON (plain objects, arrays, strings, finite numbers, booleans, null)`,
+  jsonValueRefused: (where: string, path: string, what: string, noun: string) =>
+    `${where}${path} is ${what}; ${noun} must be JSON (plain objects, arrays, strings, finite numbers, booleans, null)`,
+  jsonTooDeep: (max: number) => `nested deeper than ${max} levels (payload_max_depth)`,
   contextKeyInvalid: (key: unknown, max: number) => `context key ${showValue(key)} must be a non-empty string of at most ${max} characters`,
   contextKeyForbidden: (key: string) => `context key "${key}" is not allowed (prototype keys are refused)`,
   unresolvableInterceptor: (crew: string, name: string, detail: string) => `crew ${crew}: interceptor ${name} cannot be constructed: ${detail}`,
@@ -99,5 +106,15 @@ export const messages = {
   contextTruncated: (bytes: number, max: number, dropped: readonly string[]) =>
     `context snapshot would be ${bytes} bytes, over context_max_bytes ${max}; this slice's writes to ${dropped.map((k) => `"${k}"`).join(', ')} were dropped`,
   callEnded: (crew: string, what: string) =>
-    `${crew}: ${what} after the handler finished; await your work inside the handler`,
+    `${crew}: ${what} after the handler finished was ignored; await your work inside the handler`,
+  strayFault: (crew: string, method: string, detail: string) =>
+    `${crew}.${method}: work it left running failed after the call (a promise nobody awaited, a timer): ${detail}`,
+  unattributedFault: (kind: 'rejection' | 'exception') =>
+    kind === 'rejection'
+      ? 'a promise rejected and nobody handled it, outside any handler call; the run goes on'
+      : 'an exception was thrown outside any handler call (a timer, an event listener); the run goes on',
+  callNeverSettled: (crew: string, method: string) =>
+    `${crew}.${method} returned a promise that can never settle (nothing left in the event loop could settle it); the call failed and the stream goes on`,
+  callAbandonedAtStop: (crew: string, method: string, waitedMs: number) =>
+    `${crew}.${method} was still running ${waitedMs} ms after the app began to stop (stop_timeout_ms); it was abandoned, its actions and writes discarded`,
 } as const;

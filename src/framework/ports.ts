@@ -29,6 +29,11 @@ export interface InputRecord {
   readonly value?: unknown;
   /** Its position in the origin: a line number, an index, a stream sequence. */
   readonly position: number;
+  /**
+   * Set when the source refused the record itself (a line over `line_max_bytes`, skipped while it
+   * streamed): why, for its `invalid_event` record; `text` then holds only its start.
+   */
+  readonly refused?: string;
 }
 
 /** Records that arrived together. Sources batch so the per-record cost stays small. */

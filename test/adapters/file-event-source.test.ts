@@ -77,7 +77,7 @@ describe('FileEventSource', () => {
 
   it('fails clearly for a JSON array that does not parse', async () => {
     const path = file('events.json', '[{"a":1}, {"a":');
-    await expect(records(new FileEventSource(path))).rejects.toThrow(/events.json starts with "\[" but is not a valid JSON array/);
+    await expect(records(new FileEventSource(path))).rejects.toThrow(/events.json is read as one JSON array \(a .json file, or --format json\) but is not one: .*pass --format jsonl/);
   });
 
   it('ends the iteration when closed', async () => {

@@ -1,6 +1,7 @@
 import { container as rootContainer } from 'tsyringe';
 import { z } from 'zod';
 import type { LiveCrewAppOptions } from '../../framework/app.js';
+import { runnerLimits } from '../../framework/config/limits.js';
 import type { ErrorRecord } from '../../framework/model/error-record.js';
 import type { EmittedAction } from '../../framework/ports.js';
 import { ConfigError } from '../../framework/errors.js';
@@ -83,7 +84,7 @@ async function work(
     backend: run.backend,
     actions,
     errors,
-    limits: { payloadMaxBytes: run.config.payload_max_bytes, contextMaxBytes: run.config.context_max_bytes },
+    limits: runnerLimits(run.config),
     journal: run.journal,
     clock: systemClock,
     observer: run.monitor,

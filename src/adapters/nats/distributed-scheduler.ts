@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { EventDecoder } from '../../framework/model/event.js';
+import { inputLimits } from '../../framework/config/limits.js';
 import type { ActionSink } from '../../framework/ports.js';
 import { EventPipeline } from '../../framework/runtime/event-pipeline.js';
 import { OutputBuffer } from '../../framework/runtime/output-buffer.js';
@@ -87,7 +88,7 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
   });
   const timing = { sliceMs: config.slice_ms, latenessMs: config.lateness_ms, liveRate: 1 };
   const engine = new SliceEngine(timing, schedules, target, systemClock, run.journal);
-  const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output, { quietBefore: resume?.value.quietBefore, observer: monitor });
+  const pipeline = new EventPipeline(new EventDecoder(inputLimits(config)), engine, output, { quietBefore: resume?.value.quietBefore, observer: monitor });
   const source = new JetStreamReplaySource(run.js, streamId);
 
   let outcome: SchedulerOutcome = 'finished';

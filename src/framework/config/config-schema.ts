@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationMs } from './durations.js';
 
 const positiveInt = (what: string) =>
   z.number({ error: `must be a number (${what})` }).int({ error: 'must be an integer' }).positive({ error: 'must be > 0' });
@@ -11,13 +12,41 @@ const path = z.string({ error: 'must be a string: a file path, or - for the stan
  */
 export const configShape = {
   /** Slice length in ms. */
-  slice_ms: positiveInt('milliseconds'),
+  slice_ms: durationMs(1),
   /** How far behind the newest event another may arrive and still be processed, in ms. */
-  lateness_ms: z.number({ error: 'must be a number (milliseconds)' }).int({ error: 'must be an integer' }).min(0, { error: 'must be >= 0' }),
+  lateness_ms: durationMs(0),
   /** The largest context snapshot, as JSON bytes. */
   context_max_bytes: positiveInt('bytes'),
   /** The largest event or action payload, as JSON bytes. */
   payload_max_bytes: positiveInt('bytes'),
+  /** The deepest nesting of arrays and objects in an event or action payload or a context value. */
+  payload_max_depth: positiveInt('levels').max(1000, { error: 'must be at most 1000 (deeper values overflow recursive JSON tools)' }),
+  /**
+   * The longest input line (a JSONL line, a message body), in bytes; a longer one is skipped while
+   * it streams and reported. null: `payload_max_bytes` plus 16 KiB for the event's other fields.
+   */
+  line_max_bytes: positiveInt('bytes').nullable(),
+  /** How `input` is read: by its extension (`.json`: one JSON array; anything else and stdin: JSONL), or as named. */
+  input_format: z.enum(['auto', 'jsonl', 'json']),
+  /**
+   * Live mode: an event stamped more than this ahead of the wall clock is refused (a producer
+   * with a broken clock); null: no limit.
+   */
+  max_future_ms: durationMs(0).nullable(),
+  /**
+   * An event more than this ahead of its stream's newest event is held apart until a later event
+   * of the stream confirms the jump (lands within this of it); an event back on the old timeline
+   * refutes it and it is refused. null: no guard.
+   */
+  max_jump_ms: durationMs(1).nullable(),
+  /**
+   * A stream whose slices are all closed and that has had no event for this long is forgotten by
+   * the engine (its context stays in the backend, reloaded if it comes back). Event time of the
+   * newest event of any stream in batch mode, wall time in live mode. null: never.
+   */
+  stream_idle_ms: durationMs(1).nullable(),
+  /** How long a stopping app (SIGTERM, end of input) waits for calls in flight before it reports them and gives up. */
+  stop_timeout_ms: durationMs(0),
   /** Where events come from and actions go: files (or stdin/stdout), or NATS JetStream. */
   transport: z.enum(['file', 'nats']),
   /** With `transport: nats`, the durable consumer's name: a restarted app goes on where it left off. */
@@ -48,7 +77,7 @@ export const configShape = {
    * Distributed runs: how long a scheduler's lease lasts without renewal, in ms. A standby takes
    * over at most this long after the leader dies (at once when it stops cleanly).
    */
-  lease_ms: z.number({ error: 'must be a number (milliseconds)' }).int({ error: 'must be an integer' }).min(300, { error: 'must be >= 300' }),
+  lease_ms: durationMs(300),
   /** The event file (`.json` array or `.jsonl`), or `-` for stdin. */
   input: path,
   /** The action file (JSONL), or `-` for stdout. */
@@ -79,7 +108,10 @@ export const configShape = {
   /** The lowest level logged (JSON lines on stderr). */
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
   /** Seconds between a process's heartbeats (`__hb`); a gap over 3 beats is reported. */
-  heartbeat_s: z.number({ error: 'must be a number (seconds)' }).positive({ error: 'must be > 0' }),
+  heartbeat_s: z
+    .number({ error: 'must be a number (seconds)' })
+    .positive({ error: 'must be > 0' })
+    .max(2_147_483, { error: 'must be at most 2147483 (the longest timer Node accepts)' }),
 } as const;
 
 /** The keys of the configuration. */
@@ -97,6 +129,13 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   lateness_ms: 0,
   context_max_bytes: 4096,
   payload_max_bytes: 65_536,
+  payload_max_depth: 64,
+  line_max_bytes: null,
+  input_format: 'auto',
+  max_future_ms: 60_000,
+  max_jump_ms: 3_600_000,
+  stream_idle_ms: 600_000,
+  stop_timeout_ms: 10_000,
   transport: 'file',
   nats_consumer: 'live-crew',
   kv_backend: 'memory',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationMs, MAX_TIMER_MS } from '../config/durations.js';
 import type { BacklogPolicy, WaitPolicy } from './crew-definition.js';
 
 const positiveInt = z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).positive({ error: 'must be > 0' });
@@ -9,12 +10,12 @@ const positiveInt = z.number({ error: 'must be a number' }).int({ error: 'must b
  */
 const crewKnobsShape = {
   maxErrors: positiveInt,
-  waitPolicy: z.union([z.enum(['all', 'any', 'none']), z.templateLiteral(['timeout:', z.number()]).refine((policy) => /^timeout:[1-9]\d*$/.test(policy))], {
-    error: "must be 'all', 'any', 'none' or 'timeout:<ms>' (ms a positive integer)",
+  waitPolicy: z.union([z.enum(['all', 'any', 'none']), z.templateLiteral(['timeout:', z.number()]).refine((policy) => /^timeout:[1-9]\d*$/.test(policy) && Number(policy.slice(8)) <= MAX_TIMER_MS)], {
+    error: `must be 'all', 'any', 'none' or 'timeout:<ms>' (ms an integer from 1 to ${MAX_TIMER_MS})`,
   }),
   sliceStride: positiveInt,
   backlogPolicy: z.enum(['fifo', 'latest']),
-  timeoutMs: positiveInt,
+  timeoutMs: durationMs(1),
 } as const;
 
 /** Knobs a source sets; the rest come from a lower source or the defaults. */

@@ -33,6 +33,6 @@ export const ActionSchema = z.strictObject({
  * `payloadJson` is the payload already serialised (the emitter measured it).
  */
 export function encodeAction(action: Action, payloadJson: string): string {
-  // ts, kind and stream_id are checked against patterns that need no JSON escaping.
-  return `{"ts":"${action.ts}","kind":"${action.kind}","stream_id":"${action.stream_id}","payload":${payloadJson},"ttl_ms":${action.ttl_ms}}`;
+  // Every field is encoded as JSON, checked or not: no value can end a string early or add a key.
+  return `{"ts":${JSON.stringify(action.ts)},"kind":${JSON.stringify(action.kind)},"stream_id":${JSON.stringify(action.stream_id)},"payload":${payloadJson},"ttl_ms":${JSON.stringify(action.ttl_ms)}}`;
 }

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { messages, showPath } from '../messages.js';
 import { jsonBytesOver } from './json.js';
+import { DEFAULT_MAX_DEPTH, freezeParsedJson, frozenJsonCopy } from './frozen-json.js';
+import { HandlerOutputError } from '../errors.js';
 import { isUserKind, KIND_PATTERN, RESERVED_KIND_PREFIX, STREAM_ID_PATTERN } from './patterns.js';
 import { canonicalUtc, parseCanonicalUtc } from './timestamp.js';
-import type { InputOrigin } from '../ports.js';
+import type { InputOrigin, InputRecord } from '../ports.js';
 
 /**
  * An input event: something that happened on a stream at a point in event time.
@@ -36,6 +38,16 @@ export interface EventEnvelope {
   readonly origin: InputOrigin;
   /** Its position in the origin (line, index, sequence), for error records. */
   readonly position: number;
+}
+
+/** What the decoder accepts (`inputLimits(config)`). */
+export interface InputLimits {
+  /** The largest payload, as JSON bytes. */
+  readonly payloadMaxBytes: number;
+  /** The deepest nesting of arrays and objects in a payload. */
+  readonly payloadMaxDepth: number;
+  /** The longest record text (a line, a message body), in bytes. */
+  readonly lineMaxBytes: number;
 }
 
 /** The result of checking one input value: an event, or the reason it was rejected. */
@@ -104,20 +116,42 @@ export function describeIssues(error: z.ZodError): string {
  * Checks input values and turns them into events. Most input is well-formed, so a cheap check
  * runs first; only what it cannot vouch for goes through the zod schema, which decides and
  * explains. Valid kinds and stream ids are remembered, so a pattern runs once per distinct name.
+ *
+ * Every accepted event is deeply frozen, so no crew can change what another sees. Its payload
+ * is checked for what the zod schema would recurse into first: nesting deeper than
+ * `payloadMaxDepth` and numbers `JSON.parse` turned into Infinity (`1e400`) are refused alike,
+ * whatever the record's length.
  */
 export class EventDecoder {
   readonly #schema: ReturnType<typeof eventSchema>;
-  readonly #payloadMaxBytes: number;
+  readonly #limits: InputLimits;
   readonly #knownKinds = new Set<string>();
   readonly #knownStreams = new Set<string>();
 
-  constructor(payloadMaxBytes: number) {
-    this.#payloadMaxBytes = payloadMaxBytes;
-    this.#schema = eventSchema(payloadMaxBytes);
+  constructor(limits: Partial<InputLimits> & Pick<InputLimits, 'payloadMaxBytes'>) {
+    this.#limits = { payloadMaxDepth: DEFAULT_MAX_DEPTH, lineMaxBytes: limits.payloadMaxBytes + 16_384, ...limits };
+    this.#schema = eventSchema(limits.payloadMaxBytes);
   }
 
-  /** Decodes a value given in code (or parsed by a source) at `position` of `origin`. */
+  /** Decodes one record of a source: its text, its value, or the refusal the source made of it. */
+  decodeRecord(record: InputRecord, origin: InputOrigin): DecodeResult {
+    if (record.refused !== undefined) return { problem: record.refused };
+    return record.text !== undefined ? this.decodeText(record.text, origin, record.position) : this.decode(record.value, origin, record.position);
+  }
+
+  /**
+   * Decodes a value given in code (or parsed by a source) at `position` of `origin`. The payload
+   * is copied, so the caller's objects are neither frozen nor shared with crews.
+   */
   decode(value: unknown, origin: InputOrigin = CODE_ORIGIN, position = 0): DecodeResult {
+    if (typeof value === 'object' && value !== null && (value as { payload?: unknown }).payload !== undefined) {
+      try {
+        value = { ...value, payload: frozenJsonCopy((value as { payload: unknown }).payload, { call: 'event', name: 'payload' }, this.#limits.payloadMaxDepth) };
+      } catch (error) {
+        if (error instanceof HandlerOutputError) return { problem: messages.invalidEvent(error.message) };
+        throw error;
+      }
+    }
     return this.#full(value, origin, position);
   }
 
@@ -126,11 +160,18 @@ export class EventDecoder {
    * lets well-formed events skip the zod check.
    */
   decodeText(text: string, origin: InputOrigin = CODE_ORIGIN, position = 0): DecodeResult {
+    const over = jsonBytesOver(text, this.#limits.lineMaxBytes);
+    if (over !== undefined) return { problem: messages.lineTooLong(over, this.#limits.lineMaxBytes) };
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (error) {
       return { problem: messages.notJson((error as Error).message) };
+    }
+    const payload = typeof value === 'object' && value !== null ? (value as { payload?: unknown }).payload : undefined;
+    if (payload !== undefined) {
+      const problem = freezeParsedJson(payload, this.#limits.payloadMaxDepth, 'payload');
+      if (problem !== undefined) return { problem: messages.invalidEvent(problem) };
     }
     return this.#fast(value, text.length, origin, position) ?? this.#full(value, origin, position);
   }
@@ -143,15 +184,15 @@ export class EventDecoder {
     if (!this.#isKnown(this.#knownStreams, stream_id, isStreamId)) return undefined;
     const tsMs = parseCanonicalUtc(ts);
     if (Number.isNaN(tsMs)) return undefined;
-    if (textLength * 3 > this.#payloadMaxBytes && payload !== undefined) return undefined;
-    return { event: { ts, kind, stream_id, payload: payload === undefined ? {} : payload }, tsMs, origin, position };
+    if (textLength * 3 > this.#limits.payloadMaxBytes && payload !== undefined) return undefined;
+    return { event: Object.freeze({ ts, kind, stream_id, payload: payload === undefined ? EMPTY_PAYLOAD : payload }), tsMs, origin, position };
   }
 
   #full(value: unknown, origin: InputOrigin, position: number): DecodeResult {
     const parsed = this.#schema.safeParse(value, { reportInput: true });
     if (!parsed.success) return { problem: messages.invalidEvent(describeIssues(parsed.error)) };
     const { ts, kind, stream_id, payload } = parsed.data;
-    return { event: { ts: canonicalUtc(ts), kind, stream_id, payload: payload === undefined ? {} : payload }, tsMs: ts, origin, position };
+    return { event: Object.freeze({ ts: canonicalUtc(ts), kind, stream_id, payload: payload === undefined ? EMPTY_PAYLOAD : payload }), tsMs: ts, origin, position };
   }
 
   #isKnown(known: Set<string>, name: string, isValid: (name: string) => boolean): boolean {
@@ -161,6 +202,9 @@ export class EventDecoder {
     return true;
   }
 }
+
+/** The payload of an event that has none: one frozen object serves them all. */
+const EMPTY_PAYLOAD = Object.freeze({});
 
 function isStreamId(id: string): boolean {
   return STREAM_ID_PATTERN.test(id);

@@ -5,15 +5,32 @@ import { jsonBytesOver } from '../model/json.js';
 import { isUserKind } from '../model/patterns.js';
 import type { ErrorReason } from '../model/error-record.js';
 import type { ContextSnapshot, EmittedAction } from '../ports.js';
-import { checkContextKey, frozenJsonCopy } from '../context/frozen-json.js';
+import { checkContextKey, frozenJsonCopy } from '../model/frozen-json.js';
 import { DELETED, type StreamContext } from '../context/stream-context.js';
 import type { EventEnvelope } from '../model/event.js';
 import type { ContextView, CrewContext, EmitOptions } from './crew-context.js';
 import type { Route } from './route-table.js';
+import type { FaultingCall } from './stray-faults.js';
 
 /** Action kinds already checked, shared by every call: a pattern runs once per kind. */
 const checkedKinds = new Set<string>();
 const NO_ACTIONS: readonly EmittedAction[] = Object.freeze([]);
+
+/** What a call may hand out: payload and context values, by JSON size and nesting. */
+export interface OutputLimits {
+  readonly payloadMaxBytes: number;
+  readonly payloadMaxDepth: number;
+}
+
+/** What a call needs of the runner that made it. */
+export interface CallHost {
+  readonly limits: OutputLimits;
+  /**
+   * Something escaped a call: output after it ended, a rejection nobody handled, an exception
+   * from a timer it set. Reported as the crew's error; the call's outcome stands.
+   */
+  strayFault(scope: CallScope, error: unknown): void;
+}
 
 /** How a failed call failed: it threw, or it ran past its `timeoutMs`. */
 export interface CallFailure {
@@ -27,17 +44,19 @@ export interface CallFailure {
  * One handler call: the `CrewContext` it was given, and the actions and writes it made, held
  * back until the call ends so a failed call leaves no trace.
  */
-export class CallScope implements CrewContext, ContextView {
+export class CallScope implements CrewContext, ContextView, FaultingCall {
   /** The handler this call runs. */
   readonly route: Route;
   readonly slice: number;
   readonly #envelope: EventEnvelope;
   readonly #context: StreamContext;
-  readonly #payloadMaxBytes: number;
+  readonly #host: CallHost;
   /** Keys and values written, flat (`[key, value, key, value, ...]`): most calls write one or two. */
   #writes: unknown[] | undefined;
   #actions: EmittedAction[] | undefined;
   #open = true;
+  #strayReported = false;
+  #discarded = false;
   /** Set when the call threw or rejected. */
   failure: CallFailure | undefined;
 
@@ -46,12 +65,12 @@ export class CallScope implements CrewContext, ContextView {
    * change during the call: the crew's calls run one at a time, and a slice closes only after
    * every call in it has ended.
    */
-  constructor(route: Route, slice: number, envelope: EventEnvelope, context: StreamContext, payloadMaxBytes: number) {
+  constructor(route: Route, slice: number, envelope: EventEnvelope, context: StreamContext, host: CallHost) {
     this.route = route;
     this.slice = slice;
     this.#envelope = envelope;
     this.#context = context;
-    this.#payloadMaxBytes = payloadMaxBytes;
+    this.#host = host;
   }
 
   get crewId(): string {
@@ -79,9 +98,14 @@ export class CallScope implements CrewContext, ContextView {
     for (let i = 0; i < writes.length; i += 2) target.record(writes[i] as string, writes[i + 1]);
   }
 
-  /** Ends the call: later emits and writes (from a handler that kept `ctx`) throw. */
-  end(): void {
+  /**
+   * Ends the call: later emits and writes (from a handler that kept `ctx`) are dropped. Those of
+   * a call that failed or was abandoned (`discarded`) are dropped silently: its output is
+   * discarded anyway, and a call abandoned at its timeout may well still be running.
+   */
+  end(discarded = false): void {
     this.#open = false;
+    this.#discarded = discarded;
   }
 
   /** Whether the call has ended (returned, thrown or been abandoned). */
@@ -89,24 +113,29 @@ export class CallScope implements CrewContext, ContextView {
     return !this.#open;
   }
 
+  /** The event the call is for. */
+  get envelope(): EventEnvelope {
+    return this.#envelope;
+  }
+
+  strayFault(error: unknown): void {
+    if (!this.#discarded) this.#host.strayFault(this, error);
+  }
+
   emit(kind: string, payload: unknown = {}, options?: EmitOptions): void {
-    this.#checkOpen('emit');
+    if (!this.#isOpen('emit')) return;
     if (!checkedKinds.has(kind)) {
       if (typeof kind !== 'string' || !isUserKind(kind)) throw new HandlerOutputError(messages.emitInvalidKind(kind));
       if (checkedKinds.size < 10_000) checkedKinds.add(kind);
     }
     const ttl = options?.ttlMs ?? ACTION_TTL.default;
     if (!Number.isInteger(ttl) || ttl < ACTION_TTL.min || ttl > ACTION_TTL.max) throw new HandlerOutputError(messages.emitInvalidTtl(ttl));
-    let payloadJson: string | undefined;
-    try {
-      payloadJson = JSON.stringify(payload);
-    } catch (error) {
-      throw new HandlerOutputError(messages.emitPayloadNotJson(kind, (error as Error).message), { cause: error });
-    }
-    if (payloadJson === undefined) throw new HandlerOutputError(messages.emitPayloadNotJson(kind, `got ${typeof payload}`));
-    const over = jsonBytesOver(payloadJson, this.#payloadMaxBytes);
-    if (over !== undefined) throw new HandlerOutputError(messages.emitPayloadTooLarge(kind, over, this.#payloadMaxBytes));
-    const action = { ts: this.#envelope.event.ts, kind, stream_id: this.streamId, payload, ttl_ms: ttl };
+    // A frozen copy: what was checked and encoded is what every consumer of the action sees.
+    const frozen = frozenJsonCopy(payload, { call: 'emit', name: kind }, this.#host.limits.payloadMaxDepth);
+    const payloadJson = JSON.stringify(frozen);
+    const over = jsonBytesOver(payloadJson, this.#host.limits.payloadMaxBytes);
+    if (over !== undefined) throw new HandlerOutputError(messages.emitPayloadTooLarge(kind, over, this.#host.limits.payloadMaxBytes));
+    const action = { ts: this.#envelope.event.ts, kind, stream_id: this.streamId, payload: frozen, ttl_ms: ttl };
     const actions = (this.#actions ??= []);
     actions.push({ action, json: encodeAction(action, payloadJson), id: this.#actionId(actions.length) });
   }
@@ -122,14 +151,14 @@ export class CallScope implements CrewContext, ContextView {
   }
 
   set(key: string, value: unknown): void {
-    this.#checkOpen('context.set');
+    if (!this.#isOpen('context.set')) return;
     checkContextKey(key);
     if (value === undefined) throw new HandlerOutputError(messages.contextValueUndefined(key));
-    (this.#writes ??= []).push(key, frozenJsonCopy(value, key));
+    (this.#writes ??= []).push(key, frozenJsonCopy(value, { call: 'context.set', name: key }, this.#host.limits.payloadMaxDepth));
   }
 
   delete(key: string): void {
-    this.#checkOpen('context.delete');
+    if (!this.#isOpen('context.delete')) return;
     checkContextKey(key);
     (this.#writes ??= []).push(key, DELETED);
   }
@@ -166,9 +195,17 @@ export class CallScope implements CrewContext, ContextView {
     return `${this.streamId}:${this.slice}:${this.crewId}.${this.route.handler.method}:${this.#envelope.position}:${index}`;
   }
 
-  #checkOpen(what: string): void {
-    if (!this.#open) {
-      throw new HandlerOutputError(messages.callEnded(this.crewId, what));
+  /**
+   * Output after the call ended (from a timer, a promise nobody awaited) is dropped, and reported
+   * once as the crew's error. It does not throw: a throw there would have nowhere to go but the
+   * process.
+   */
+  #isOpen(what: string): boolean {
+    if (this.#open) return true;
+    if (!this.#strayReported && !this.#discarded) {
+      this.#strayReported = true;
+      this.#host.strayFault(this, new HandlerOutputError(messages.callEnded(this.crewId, what)));
     }
+    return false;
   }
 }

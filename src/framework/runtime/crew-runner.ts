@@ -1,18 +1,20 @@
 import { describeIssues, type Event, type EventEnvelope } from '../model/event.js';
 import { ERROR_KIND, ErrorReason, type ErrorDetails } from '../model/error-record.js';
 import { messages } from '../messages.js';
-import { isPromiseLike } from '../maybe-async.js';
+import { andThen, isPromiseLike } from '../maybe-async.js';
 import type { Clock, CommittedContext, ContextBackend, ContextSnapshot, DecisionJournal, MaybePromise, RunObserver } from '../ports.js';
 import { StreamContext } from '../context/stream-context.js';
 import type { SliceTarget } from '../scheduler/slice-engine.js';
-import { CallScope, type CallFailure } from './call-scope.js';
+import { CallScope, type CallFailure, type CallHost, type OutputLimits } from './call-scope.js';
+import { runAsCall } from './stray-faults.js';
+import { HandlerOutputError } from '../errors.js';
+import { describeThrown } from './describe-thrown.js';
 import { RouteTable, type CrewRuntime, type Route } from './route-table.js';
 import type { RunOutput } from './run-output.js';
 import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord } from './slice-reports.js';
 
 /** Limits the runner enforces. */
-export interface RunnerLimits {
-  readonly payloadMaxBytes: number;
+export interface RunnerLimits extends OutputLimits {
   readonly contextMaxBytes: number;
 }
 
@@ -39,6 +41,9 @@ export class CrewRunner implements SliceTarget {
   readonly #journal: DecisionJournal;
   readonly #clock: Clock;
   readonly #observer: RunObserver | undefined;
+  readonly #host: CallHost;
+  /** Async calls not settled yet, with what ends each one. */
+  readonly #inFlight = new Map<CallScope, (ended: CallScope) => void>();
 
   /** @param crews - the crews to run, each at its run-order `index` (a runner may host only some) */
   constructor(
@@ -59,6 +64,24 @@ export class CrewRunner implements SliceTarget {
     this.#backend = backend;
     this.#output = output;
     this.#limits = limits;
+    this.#host = { limits, strayFault: (scope, error) => this.#strayFault(scope, error) };
+  }
+
+  /** How many async calls have not settled. */
+  get callsInFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /**
+   * Fails every call in flight (a promise that will never settle, or a run that must stop now):
+   * each becomes a `handler_error` with `message(crew, method)`, and the stream goes on.
+   *
+   * @returns how many calls were abandoned
+   */
+  abandonInFlight(message: (crew: string, method: string) => string): number {
+    const abandoned = [...this.#inFlight].filter(([scope]) => !scope.ended);
+    for (const [scope, end] of abandoned) end(this.#fail(scope, new Error(message(scope.crewId, scope.route.handler.method)), ErrorReason.HandlerError));
+    return abandoned.length;
   }
 
   /** The merged context of a stream after its last closed slice. */
@@ -114,7 +137,7 @@ export class CrewRunner implements SliceTarget {
         ? pendingSameCrew.then(() => this.#call(route, context, slice, envelope))
         : this.#call(route, context, slice, envelope);
       if (ordered === undefined && !isPromiseLike(outcome)) {
-        this.#publish(outcome, envelope, slice);
+        this.#publish(outcome, envelope);
         continue;
       }
       (ordered ??= []).push(outcome);
@@ -122,7 +145,7 @@ export class CrewRunner implements SliceTarget {
     }
     if (ordered === undefined) return;
     return Promise.all(ordered).then((outcomes) => {
-      for (const outcome of outcomes) this.#publish(outcome, envelope, slice);
+      for (const outcome of outcomes) this.#publish(outcome, envelope);
     });
   }
 
@@ -159,9 +182,9 @@ export class CrewRunner implements SliceTarget {
         });
         return undefined;
       }
-      event = { ...event, payload: parsed.data };
+      event = Object.freeze({ ...event, payload: parsed.data });
     }
-    const scope = new CallScope(route, slice, envelope, context, this.#limits.payloadMaxBytes);
+    const scope = new CallScope(route, slice, envelope, context, this.#host);
     const limit = crew.definition.timeoutMs;
     if (limit === undefined) return this.#run(event, scope, undefined);
     const decision = timeoutDecision(route, envelope, slice);
@@ -174,9 +197,10 @@ export class CrewRunner implements SliceTarget {
   /** Calls the handler; with a deadline, a call that runs past it is abandoned and journaled. */
   #run(event: Event, scope: CallScope, deadline: { readonly limit: number; readonly decision: string } | undefined): MaybePromise<CallScope> {
     const started = deadline ? this.#clock.now() : 0;
+    const route = scope.route;
     let result: unknown;
     try {
-      result = scope.route.call(event, scope);
+      result = route.leavesWork ? runAsCall(scope, () => route.call(event, scope)) : route.call(event, scope);
     } catch (error) {
       return this.#fail(scope, error, ErrorReason.HandlerError);
     }
@@ -184,27 +208,45 @@ export class CrewRunner implements SliceTarget {
       if (deadline && this.#clock.now() - started > deadline.limit) return this.#timeOut(scope, deadline.limit, deadline.decision);
       return this.#succeed(scope);
     }
-    const settled = result.then(
-      () => this.#succeed(scope),
-      (error: unknown) => this.#fail(scope, error, ErrorReason.HandlerError),
-    );
-    if (!deadline) return settled;
-    const remaining = deadline.limit - (this.#clock.now() - started);
-    return new Promise<CallScope>((resolve) => {
-      const timer = setTimeout(() => resolve(this.#timeOut(scope, deadline.limit, deadline.decision)), Math.max(0, remaining));
-      void settled.then((ended) => {
-        clearTimeout(timer);
+    // From now on its calls run as themselves: what they leave running is theirs.
+    route.leavesWork = true;
+    return new Promise<CallScope>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const end = (ended: CallScope) => {
+        if (!this.#inFlight.delete(scope)) return;
+        if (timer !== undefined) clearTimeout(timer);
         resolve(ended);
-      });
+      };
+      this.#inFlight.set(scope, end);
+      if (deadline) {
+        // A journal that cannot store the decision fails the run: its replay could not be exact.
+        const timeOut = () => Promise.resolve(this.#timeOut(scope, deadline.limit, deadline.decision)).then(end, reject);
+        timer = setTimeout(timeOut, Math.max(0, deadline.limit - (this.#clock.now() - started)));
+      }
+      // A call that timed out or was abandoned has ended; what it settles to later is ignored.
+      result.then(
+        () => scope.ended || end(this.#succeed(scope)),
+        (error: unknown) => scope.ended || end(this.#fail(scope, error, ErrorReason.HandlerError)),
+      );
     });
   }
 
-  /** A call ran past its limit: abandoned like a failure; the decision is journaled when taken now. */
-  #timeOut(scope: CallScope, limit: number, decision: string | undefined): CallScope {
-    if (scope.ended) return scope;
-    if (decision !== undefined) void this.#journal.record(decision);
+  /** Something escaped a call after the fact: the crew's error, counted like any other. */
+  #strayFault(scope: CallScope, error: unknown): void {
     const { crew, handler } = scope.route;
-    return this.#fail(scope, new Error(messages.callTimedOut(crew.definition.id, handler.method, limit)), ErrorReason.Timeout);
+    const detail = error instanceof HandlerOutputError ? error.message : messages.strayFault(crew.definition.id, handler.method, describeThrown(error));
+    this.#report(scope.envelope, scope, { reason: ErrorReason.HandlerError, error: new Error(detail), disabledCrew: countError(crew) }, detail);
+  }
+
+  /** A call ran past its limit: abandoned like a failure; the decision is journaled when taken now. */
+  #timeOut(scope: CallScope, limit: number, decision: string | undefined): MaybePromise<CallScope> {
+    if (scope.ended) return scope;
+    scope.end(true);
+    const { crew, handler } = scope.route;
+    const failed = () => this.#failEnded(scope, new Error(messages.callTimedOut(crew.definition.id, handler.method, limit)), ErrorReason.Timeout);
+    // The decision is stored before anything acts on it: a replay, or a successor, must find every
+    // timeout whose record went out.
+    return decision === undefined ? failed() : andThen(this.#journal.record(decision), failed);
   }
 
   /** A call returned: its writes join the crew's writes of the slice; its error streak ends. */
@@ -223,34 +265,34 @@ export class CrewRunner implements SliceTarget {
    */
   #fail(scope: CallScope, error: unknown, reason: CallFailure['reason']): CallScope {
     if (scope.ended) return scope;
-    scope.end();
-    const crew = scope.route.crew;
-    crew.consecutiveErrors++;
-    const disabledCrew = !crew.disabled && crew.consecutiveErrors >= crew.definition.maxErrors;
-    if (disabledCrew) crew.disabled = true;
-    scope.failure = { reason, error, disabledCrew };
+    scope.end(true);
+    return this.#failEnded(scope, error, reason);
+  }
+
+  #failEnded(scope: CallScope, error: unknown, reason: CallFailure['reason']): CallScope {
+    scope.failure = { reason, error, disabledCrew: countError(scope.route.crew) };
     return scope;
   }
 
   /** Publishes a call's actions, or its error records. */
-  #publish(scope: CallScope | undefined, envelope: EventEnvelope, slice: number): void {
+  #publish(scope: CallScope | undefined, envelope: EventEnvelope): void {
     if (scope === undefined) return;
     const { route, failure } = scope;
     if (failure === undefined) {
       for (const action of scope.actions) this.#output.action(action);
       return;
     }
-    const crew = route.crew.definition;
-    const detail = failure.error instanceof Error ? failure.error.message : String(failure.error);
-    this.#error(envelope, {
-      reason: failure.reason,
-      message: failure.reason === ErrorReason.Timeout ? detail : messages.handlerThrew(crew.id, route.handler.method, detail),
-      crew: crew.id,
-      slice,
-      event: envelope.event,
-    });
+    const detail = describeThrown(failure.error);
+    this.#report(envelope, scope, failure, failure.reason === ErrorReason.Timeout ? detail : messages.handlerThrew(route.crew.definition.id, route.handler.method, detail));
+  }
+
+  /** A call's error record, and the crew's `disabled` record when the error disabled it. */
+  #report(envelope: EventEnvelope, scope: CallScope, failure: CallFailure, message: string): void {
+    const crew = scope.route.crew;
+    const id = crew.definition.id;
+    this.#error(envelope, { reason: failure.reason, message, crew: id, slice: scope.slice, event: envelope.event });
     if (failure.disabledCrew) {
-      this.#error(envelope, { reason: ErrorReason.Disabled, message: messages.crewDisabled(crew.id, route.crew.consecutiveErrors), crew: crew.id, slice });
+      this.#error(envelope, { reason: ErrorReason.Disabled, message: messages.crewDisabled(id, crew.consecutiveErrors), crew: id, slice: scope.slice });
     }
   }
 
@@ -262,6 +304,14 @@ export class CrewRunner implements SliceTarget {
       payload: { ...details, source: envelope.origin.locate(envelope.position) },
     });
   }
+}
+
+/** Counts an error of a crew; true when it is the one that disables the crew (`maxErrors`). */
+function countError(crew: CrewRuntime): boolean {
+  crew.consecutiveErrors++;
+  const disables = !crew.disabled && crew.consecutiveErrors >= crew.definition.maxErrors;
+  if (disables) crew.disabled = true;
+  return disables;
 }
 
 /** The journal key of a call's timeout: which handler, on which event of which slice. */

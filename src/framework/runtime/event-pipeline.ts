@@ -111,10 +111,7 @@ export class EventPipeline {
   }
 
   #take(origin: InputOrigin, record: InputRecord): Promise<void> | undefined {
-    const decoded =
-      record.text !== undefined
-        ? this.#decoder.decodeText(record.text, origin, record.position)
-        : this.#decoder.decode(record.value, origin, record.position);
+    const decoded = this.#decoder.decodeRecord(record, origin);
     if ('problem' in decoded) {
       this.counts.invalid++;
       if (record.position >= this.#quietBefore) this.#reject(origin, record, decoded.problem);

@@ -2,6 +2,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { CrewGraph } from '../discovery/crew-definition.js';
 import { CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
+import { describeThrown } from './describe-thrown.js';
 import type { CrewRuntime } from './route-table.js';
 import type { Interceptor, InterceptorClass, InterceptorRef } from './interceptor.js';
 import { INTERCEPTORS_METADATA } from '../decorators/metadata-keys.js';
@@ -30,8 +31,11 @@ export function instantiateCrews(
     try {
       instance = container.resolve(type);
     } catch (error) {
-      const detail = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
-      throw new CrewDefinitionError(messages.unresolvableCrew(definition.id, definition.className, detail), { cause: error });
+      const detail = describeThrown(error).replace(/\s+/g, ' ');
+      // tsyringe says so when a parameter has no provider; anything else was thrown by a constructor.
+      const unresolved = /TypeInfo not known|unregistered dependency token/.test(detail);
+      const message = unresolved ? messages.unresolvableCrew : messages.crewConstructorThrew;
+      throw new CrewDefinitionError(message(definition.id, definition.className, detail), { cause: error });
     }
     const interceptors = new Map<string, readonly Interceptor[]>();
     const around = [...appInterceptors, ...declaredInterceptors(definition.type)];
@@ -59,7 +63,7 @@ function interceptorResolver(container: DependencyContainer): (ref: InterceptorR
         instance = checked(container.resolve(ref as unknown as new () => Interceptor), crew, ref.name);
       } catch (error) {
         if (error instanceof CrewDefinitionError) throw error;
-        throw new CrewDefinitionError(messages.unresolvableInterceptor(crew, ref.name, (error as Error).message.replace(/\s+/g, ' ')), { cause: error });
+        throw new CrewDefinitionError(messages.unresolvableInterceptor(crew, ref.name, describeThrown(error).replace(/\s+/g, ' ')), { cause: error });
       }
       instances.set(ref, instance);
     }

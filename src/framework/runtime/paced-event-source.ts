@@ -19,7 +19,8 @@ export class PacedEventSource implements EventSource {
 
   async *batches(): AsyncGenerator<InputBatch> {
     let start: { ts: number; wall: number } | undefined;
-    for await (const { origin, records } of this.#inner.batches()) {
+    for await (const batch of this.#inner.batches()) {
+      const { origin, records } = batch;
       let due: InputRecord[] = [];
       for (const record of records) {
         const ts = eventTimeOf(record);
@@ -34,7 +35,8 @@ export class PacedEventSource implements EventSource {
         }
         due.push(record);
       }
-      if (due.length > 0) yield { origin, records: due };
+      // The batch is acknowledged with its last part: by then every part before it is handled.
+      if (due.length > 0 || batch.ack !== undefined) yield { origin, records: due, ...(batch.ack ? { ack: () => batch.ack!() } : {}) };
     }
   }
 

@@ -18,6 +18,11 @@ export interface Route {
   readonly crew: CrewRuntime;
   readonly handler: HandlerDefinition;
   readonly call: (event: unknown, ctx: unknown) => unknown;
+  /**
+   * Whether its calls may leave work running (the handler is async, or has returned a promise):
+   * such calls run as themselves, so what escapes them is theirs (`runAsCall`).
+   */
+  leavesWork: boolean;
 }
 
 /**
@@ -48,7 +53,8 @@ export class RouteTable {
         if (!handler.trigger.any && !handler.trigger.kinds.includes(kind)) continue;
         const method = (crew.instance as Record<string, (event: unknown, ctx: unknown) => unknown>)[handler.method]!;
         const chain = crew.interceptors.get(handler.method) ?? [];
-        routes.push({ crew, handler, call: intercepted(chain, method.bind(crew.instance), { crew: crew.definition.id, handler: handler.method }) });
+        const call = intercepted(chain, method.bind(crew.instance), { crew: crew.definition.id, handler: handler.method });
+        routes.push({ crew, handler, call, leavesWork: method.constructor.name === 'AsyncFunction' });
       }
     }
     return routes;

@@ -184,10 +184,8 @@ export class SliceEngine {
   #releaseDue(now: number): MaybePromise<void> {
     if (this.#journal?.replaying) return;
     const due = [...this.#waiting].filter((waiting) => waiting.until <= now);
-    return runInOrder(due.length, (i) => {
-      void this.#journal?.record(waitDecision(due[i]!, this.#accepted));
-      return this.#release(due[i]!);
-    });
+    // The decision is stored before it is acted on, so a replay finds every release that happened.
+    return runInOrder(due.length, (i) => andThen(this.#journal?.record(waitDecision(due[i]!, this.#accepted)), () => this.#release(due[i]!)));
   }
 
   /** Releases the waits the journal says were ended at this point of the input. */

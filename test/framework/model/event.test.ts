@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { EventDecoder, eventSchema } from '../../../src/framework/model/event.js';
 import { parseCanonicalUtc } from '../../../src/framework/model/timestamp.js';
 
-const decoder = new EventDecoder(1024);
+const decoder = new EventDecoder({ payloadMaxBytes: 1024 });
 const good = { ts: '2024-05-01T12:00:00.000Z', kind: 'goal_scored', stream_id: 'match-42', payload: { team: 'home' } };
 const line = (value: unknown) => JSON.stringify(value);
 
@@ -83,7 +83,7 @@ describe('EventDecoder', () => {
   });
 
   it('rejects a payload that is not JSON when given values in code', () => {
-    expect(problemOf(decoder.decode({ ...good, payload: { f: () => 1 } }))).toMatch(/payload: payload must be a JSON value/);
+    expect(problemOf(decoder.decode({ ...good, payload: { f: () => 1 } }))).toMatch(/invalid event: payload\.f is a function; event payloads must be JSON/);
   });
 
   it('truncates a long offending value in the message', () => {

@@ -306,7 +306,7 @@ describe('errors and isolation', () => {
     ['a bad action kind', (ctx: CrewContext) => ctx.emit('has space'), /emit: action kind "has space" must match/],
     ['a reserved action kind', (ctx: CrewContext) => ctx.emit('__error'), /emit: action kind "__error"/],
     ['a ttl out of range', (ctx: CrewContext) => ctx.emit('ok', {}, { ttlMs: 300_001 }), /ttlMs 300001 must be an integer from 1 to 300000/],
-    ['a payload with a cycle', (ctx: CrewContext) => { const o: Record<string, unknown> = {}; o['self'] = o; ctx.emit('ok', o); }, /emit "ok": payload is not JSON-serialisable/],
+    ['a payload with a cycle', (ctx: CrewContext) => { const o: Record<string, unknown> = {}; o['self'] = o; ctx.emit('ok', o); }, /emit "ok": payload\.self is a reference to itself \(a cycle\); action payloads must be JSON/],
     ['an oversize payload', (ctx: CrewContext) => ctx.emit('ok', { s: 'x'.repeat(2000) }), /emit "ok": payload is \d+ bytes, over the limit of 1024/],
     ['an undefined context value', (ctx: CrewContext) => ctx.context.set('k', undefined), /context.set\("k"\): value is undefined/],
   ])('reports %s as a handler error', async (_what, act, message) => {
@@ -321,18 +321,27 @@ describe('errors and isolation', () => {
     expect(r.errorsOf('handler_error')[0]!.payload.message).toMatch(message);
   });
 
-  it('refuses emits from a handler that kept ctx after finishing', async () => {
+  it('drops output made through a ctx kept past its call, and reports it once as the crew\'s handler_error', async () => {
     let kept: CrewContext | undefined;
     @Crew({ id: 'leaky' })
     class Leaky {
       @OnEvent('tick')
       on(_e: Event, ctx: CrewContext): void {
-        kept = ctx;
+        if (kept === undefined) kept = ctx;
+        else {
+          kept.emit('late_action');
+          kept.context.set('late', 1);
+          ctx.emit('ok');
+        }
       }
     }
-    const r = await (await createTestingApp({ crews: [Leaky] })).run([at(0)]);
-    expect(r.actions).toEqual([]);
-    expect(() => kept!.emit('late_action')).toThrow(/emit after the handler finished/);
+    const r = await (await createTestingApp({ crews: [Leaky] })).run([at(0), at(100)]);
+    expect(r.actions.map((a) => a.kind)).toEqual(['ok']);
+    expect(r.context('m1')).toEqual({});
+    expect(r.errors.map((e) => [e.payload.reason, e.payload.crew, e.payload.message])).toEqual([
+      ['handler_error', 'leaky', expect.stringMatching(/leaky: emit after the handler finished was ignored; await your work inside the handler/)],
+    ]);
+    expect(() => kept!.emit('after_the_run')).not.toThrow();
   });
 });
 

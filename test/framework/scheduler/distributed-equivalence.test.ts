@@ -5,6 +5,7 @@ import { Crew, DependsOn, OnEvent, JsonlDecisionJournal, MemoryContextBackend, t
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, createTestingApp } from '../../../src/testing.js';
 import { resolveCrews } from '../../../src/framework/app.js';
 import { EventDecoder } from '../../../src/framework/model/event.js';
+import { inputLimits, runnerLimits } from '../../../src/framework/config/limits.js';
 import { CrewWorker } from '../../../src/framework/runtime/crew-worker.js';
 import { EventPipeline } from '../../../src/framework/runtime/event-pipeline.js';
 import { instantiateCrews } from '../../../src/framework/runtime/instantiate-crews.js';
@@ -102,7 +103,7 @@ async function runDistributed(events: readonly object[]) {
       backend,
       actions,
       errors,
-      limits: { payloadMaxBytes: config.payload_max_bytes, contextMaxBytes: config.context_max_bytes },
+      limits: runnerLimits(config),
       journal,
       clock: systemClock,
       progress: undefined,
@@ -134,7 +135,7 @@ async function runDistributed(events: readonly object[]) {
     committed: () => undefined,
   });
   const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: config.lateness_ms }, schedules, target);
-  const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output);
+  const pipeline = new EventPipeline(new EventDecoder(inputLimits(config)), engine, output);
   await pipeline.run(new ArrayEventSource(events), noActions, errors, () => false);
   await target.settled();
   await Promise.all([...queues.values()].map((queue) => queue.done));
@@ -187,7 +188,7 @@ describe('the distributed slice target, waiting on runners', () => {
       stalledAfterMs: 20,
     });
     const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: 0 }, schedules, target);
-    const pipeline = new EventPipeline(new EventDecoder(config.payload_max_bytes), engine, output);
+    const pipeline = new EventPipeline(new EventDecoder(inputLimits(config)), engine, output);
     const noActions = { write: () => undefined, close: async () => undefined };
     const running = pipeline.run(new ArrayEventSource([{ ts: new Date(T0).toISOString(), kind: 'c', stream_id: 's1', payload: { v: 1 } }]), noActions, noActions, () => false);
     while (stalls.length < 2) await new Promise((done) => setTimeout(done, 10));
