@@ -47,6 +47,9 @@ export const messages = {
 
   configInvalid: (where: string, problems: string) => `invalid configuration in ${where}:\n${problems}`,
   configFileUnreadable: (file: string, detail: string) => `cannot read config file ${file}: ${detail}`,
+  configFileNotRegular: (file: string) => `cannot read config file ${file}: not a regular file (a device, a pipe or a directory); name a YAML file`,
+  configFileTooLarge: (file: string, bytes: number, max: number) =>
+    `cannot read config file ${file}: it is ${bytes} bytes, over the ${max} a config file may have`,
   configFileNotYaml: (file: string, detail: string) => `config file ${file} is not valid YAML: ${detail}`,
 
   crewDefinitions: (problems: readonly string[]) =>

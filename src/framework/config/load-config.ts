@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
@@ -15,6 +15,9 @@ import {
 
 /** The file read when no other is named, if it exists in the working directory. */
 export const DEFAULT_CONFIG_FILE = 'live-config.yaml';
+
+/** The largest config or runtime YAML file read. */
+export const CONFIG_FILE_MAX_BYTES = 1024 * 1024;
 
 /** The prefix of configuration env vars: `LIVE_CREW_SLICE_MS` sets `slice_ms`. */
 export const ENV_PREFIX = 'LIVE_CREW_';
@@ -70,8 +73,13 @@ export function resolveConfigFile(file: string | false | undefined): string | un
 export function readYamlFile(path: string): unknown {
   let text: string;
   try {
+    // Only a regular file of sane size is read: `/dev/zero` or a FIFO would never end.
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new ConfigError(messages.configFileNotRegular(path));
+    if (stat.size > CONFIG_FILE_MAX_BYTES) throw new ConfigError(messages.configFileTooLarge(path, stat.size, CONFIG_FILE_MAX_BYTES));
     text = readFileSync(path, 'utf8');
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw new ConfigError(messages.configFileUnreadable(path, (error as Error).message), { cause: error });
   }
   try {

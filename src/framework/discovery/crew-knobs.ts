@@ -4,15 +4,21 @@ import type { BacklogPolicy, WaitPolicy } from './crew-definition.js';
 
 const positiveInt = z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).positive({ error: 'must be > 0' });
 
+const WAIT_POLICY_FORMAT = `must be 'all', 'any', 'none' or 'timeout:<ms>' (ms an integer from 1 to ${MAX_TIMER_MS})`;
+
 /**
  * The per-crew knobs of DESIGN §4, as `@Crew({...})` and `<crew_id>.runtime.yaml` both give
  * them: one vocabulary, one set of rules.
  */
 const crewKnobsShape = {
   maxErrors: positiveInt,
-  waitPolicy: z.union([z.enum(['all', 'any', 'none']), z.templateLiteral(['timeout:', z.number()]).refine((policy) => /^timeout:[1-9]\d*$/.test(policy) && Number(policy.slice(8)) <= MAX_TIMER_MS)], {
-    error: `must be 'all', 'any', 'none' or 'timeout:<ms>' (ms an integer from 1 to ${MAX_TIMER_MS})`,
-  }),
+  waitPolicy: z.union(
+    [
+      z.enum(['all', 'any', 'none']),
+      z.templateLiteral(['timeout:', z.number()]).refine((policy) => /^timeout:[1-9]\d*$/.test(policy) && Number(policy.slice(8)) <= MAX_TIMER_MS, { error: WAIT_POLICY_FORMAT }),
+    ],
+    { error: WAIT_POLICY_FORMAT },
+  ),
   sliceStride: positiveInt,
   backlogPolicy: z.enum(['fifo', 'latest']),
   timeoutMs: durationMs(1),

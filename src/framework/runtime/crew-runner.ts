@@ -80,7 +80,7 @@ export class CrewRunner implements SliceTarget {
    */
   abandonInFlight(message: (crew: string, method: string) => string): number {
     const abandoned = [...this.#inFlight].filter(([scope]) => !scope.ended);
-    for (const [scope, end] of abandoned) end(this.#fail(scope, new Error(message(scope.crewId, scope.route.handler.method)), ErrorReason.HandlerError));
+    for (const [scope, end] of abandoned) end(this.#fail(scope, new FrameworkVerdict(message(scope.crewId, scope.route.handler.method)), ErrorReason.HandlerError));
     return abandoned.length;
   }
 
@@ -283,7 +283,8 @@ export class CrewRunner implements SliceTarget {
       return;
     }
     const detail = describeThrown(failure.error);
-    this.#report(envelope, scope, failure, failure.reason === ErrorReason.Timeout ? detail : messages.handlerThrew(route.crew.definition.id, route.handler.method, detail));
+    const ours = failure.reason === ErrorReason.Timeout || failure.error instanceof FrameworkVerdict;
+    this.#report(envelope, scope, failure, ours ? detail : messages.handlerThrew(route.crew.definition.id, route.handler.method, detail));
   }
 
   /** A call's error record, and the crew's `disabled` record when the error disabled it. */
@@ -305,6 +306,9 @@ export class CrewRunner implements SliceTarget {
     });
   }
 }
+
+/** A call failed by the framework (abandoned), not by what its handler threw: its message stands alone. */
+class FrameworkVerdict extends Error {}
 
 /** Counts an error of a crew; true when it is the one that disables the crew (`maxErrors`). */
 function countError(crew: CrewRuntime): boolean {

@@ -54,6 +54,12 @@ describe('loadConfig', () => {
     ['input', '', /input: must not be empty/],
     ['output', 42, /output: must be a string/],
     ['errors', null, /errors: must be a string/],
+    // Durations past what a Node timer takes would fire after 1 ms: refused, not overflowed.
+    ['lease_ms', 3_000_000_000, /lease_ms: must be at most 2147483647 ms \(about 24\.8 days, the longest timer Node accepts\)/],
+    ['stop_timeout_ms', 2_147_483_648, /stop_timeout_ms: must be at most 2147483647/],
+    ['heartbeat_s', 3_000_000, /heartbeat_s: must be at most 2147483/],
+    ['payload_max_depth', 5000, /payload_max_depth: must be at most 1000/],
+    ['input_format', 'xml', /input_format: .*"jsonl".* \(got "xml"\)/],
   ])('rejects %s = %j in a file, naming file and key', (key, value, message) => {
     const file = yamlFile(`${key}: ${JSON.stringify(value)}\n`);
     expect(() => loadConfig({ file })).toThrow(ConfigError);
@@ -92,6 +98,16 @@ describe('loadConfig', () => {
   it('rejects YAML that is not a mapping', () => {
     const file = yamlFile('- slice_ms\n- 100\n');
     expect(() => loadConfig({ file })).toThrow(/\(root\): .*expected object/);
+  });
+
+  it('refuses to read a config path that is not a regular file (/dev/zero would never end)', () => {
+    expect(() => loadConfig({ file: '/dev/zero' })).toThrow(/cannot read config file \/dev\/zero: not a regular file/);
+    expect(() => loadConfig({ file: tmpdir() })).toThrow(/not a regular file/);
+  });
+
+  it('refuses a config file over 1 MiB, before reading it', () => {
+    const file = yamlFile(`# ${'x'.repeat(1024 * 1024)}\nslice_ms: 100\n`);
+    expect(() => loadConfig({ file })).toThrow(/it is \d+ bytes, over the 1048576 a config file may have/);
   });
 
   it('treats an empty file as setting nothing', () => {

@@ -92,6 +92,50 @@ describe('EventDecoder', () => {
     expect(problem.length).toBeLessThan(250);
   });
 
+  describe('bounds what it parses, the same way whatever the line length', () => {
+    const deep = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+    const withPayload = (payloadJson: string, pad = 0) => `{"ts":"${good.ts}","kind":"k","stream_id":"m1","pad":"${'x'.repeat(pad)}","payload":${payloadJson}}`;
+
+    it.each([0, 5000])('refuses a payload nested 2,000 levels (padding %i), naming the limit, before anything recurses', (pad) => {
+      expect(problemOf(decoder.decodeText(withPayload(deep(2000), pad)))).toMatch(/^invalid event: payload(\[0\]){64} is nested deeper than 64 levels \(payload_max_depth\)$/);
+    });
+
+    it('accepts exactly payload_max_depth levels, and refuses one more', () => {
+      const at = new EventDecoder({ payloadMaxBytes: 65_536, payloadMaxDepth: 10 });
+      expect('event' in at.decodeText(withPayload(deep(10)))).toBe(true);
+      expect(problemOf(at.decodeText(withPayload(deep(11))))).toMatch(/nested deeper than 10 levels/);
+    });
+
+    it.each([0, 5000])('refuses a number JSON.parse turns into Infinity (padding %i)', (pad) => {
+      expect(problemOf(decoder.decodeText(withPayload('{"n":1e400}', pad)))).toBe('invalid event: payload.n is Infinity (a number out of range)');
+      expect(problemOf(decoder.decodeText(withPayload('[-1e999]', pad)))).toMatch(/^invalid event: payload\[0\] is -Infinity \(a number out of range\)$/);
+      expect(problemOf(decoder.decodeText(withPayload('1e400', pad)))).toMatch(/^invalid event: payload is Infinity/);
+    });
+
+    it('refuses values in code the same way: too deep, non-finite, not plain', () => {
+      let value: unknown = 1;
+      for (let i = 0; i < 2000; i++) value = [value];
+      expect(problemOf(decoder.decode({ ...good, payload: value }))).toMatch(/invalid event: payload(\[0\]){64} is nested deeper than 64 levels/);
+      expect(problemOf(decoder.decode({ ...good, payload: { n: Number.POSITIVE_INFINITY } }))).toMatch(/invalid event: payload\.n is Infinity/);
+      expect(problemOf(decoder.decode({ ...good, payload: { at: new Date(0) } }))).toMatch(/invalid event: payload\.at is a Date object/);
+    });
+
+    it('refuses a record over lineMaxBytes, giving its size', () => {
+      const small = new EventDecoder({ payloadMaxBytes: 1024, lineMaxBytes: 200 });
+      expect(problemOf(small.decodeText(withPayload('"é"', 300)))).toMatch(/^record is \d+ bytes, over line_max_bytes 200; it was skipped/);
+    });
+
+    it('hands out deeply frozen events, and leaves values given in code unfrozen', () => {
+      const fromText = decoder.decodeText(line({ ...good, payload: { team: { name: 'home', players: ['a'] } } })) as { event: { payload: { team: { players: string[] } } } };
+      expect(Object.isFrozen(fromText.event) && Object.isFrozen(fromText.event.payload.team.players)).toBe(true);
+      const mine = { ...good, payload: { team: 'home' } };
+      const fromCode = decoder.decode(mine) as { event: { payload: object } };
+      expect(Object.isFrozen(fromCode.event.payload)).toBe(true);
+      expect(Object.isFrozen(mine.payload)).toBe(false);
+      expect(fromCode.event.payload).not.toBe(mine.payload);
+    });
+  });
+
   it('decides exactly as the zod schema does, for any input (the fast check is only a shortcut)', () => {
     const schema = eventSchema(1024);
     const tsArb = fc.oneof(

@@ -5,6 +5,13 @@ import { Crew, DependsOn, OnEvent, type CrewContext, type Event } from '../../..
 import { createTestingApp } from '../../../src/testing.js';
 
 const T0 = Date.parse('2024-05-01T12:00:00Z');
+/** `{a: {a: ... {}}}`, `levels` objects deep. */
+const nested = (levels: number): object => {
+  let value: object = {};
+  for (let i = 1; i < levels; i++) value = { a: value };
+  return value;
+};
+
 const at = (ms: number, kind = 'tick', payload: unknown = {}, streamId = 'm1') => ({
   ts: new Date(T0 + ms).toISOString(),
   kind,
@@ -309,6 +316,14 @@ describe('errors and isolation', () => {
     ['a payload with a cycle', (ctx: CrewContext) => { const o: Record<string, unknown> = {}; o['self'] = o; ctx.emit('ok', o); }, /emit "ok": payload\.self is a reference to itself \(a cycle\); action payloads must be JSON/],
     ['an oversize payload', (ctx: CrewContext) => ctx.emit('ok', { s: 'x'.repeat(2000) }), /emit "ok": payload is \d+ bytes, over the limit of 1024/],
     ['an undefined context value', (ctx: CrewContext) => ctx.context.set('k', undefined), /context.set\("k"\): value is undefined/],
+    // What JSON.stringify would silently turn into something else, or drop:
+    ['a Date in a payload', (ctx: CrewContext) => ctx.emit('ok', { at: new Date(0) }), /emit "ok": payload\.at is a Date object; action payloads must be JSON/],
+    ['a Map payload', (ctx: CrewContext) => ctx.emit('ok', new Map([['a', 1]])), /emit "ok": payload is a Map object/],
+    ['an undefined field in a payload', (ctx: CrewContext) => ctx.emit('ok', { a: 1, b: undefined }), /emit "ok": payload\.b is undefined/],
+    ['a __proto__ key in a payload', (ctx: CrewContext) => ctx.emit('ok', JSON.parse('{"x":{"__proto__":{"polluted":1}}}')), /emit "ok": payload\.x\.__proto__ is a prototype key/],
+    ['a NaN in a payload', (ctx: CrewContext) => ctx.emit('ok', [1, Number.NaN]), /emit "ok": payload\[1\] is NaN/],
+    ['a payload nested too deep', (ctx: CrewContext) => ctx.emit('ok', nested(65)), /emit "ok": payload(\.a){64} is nested deeper than 64 levels \(payload_max_depth\)/],
+    ['a context value nested too deep', (ctx: CrewContext) => ctx.context.set('k', nested(2000)), /context.set\("k"\): value(\.a){64} is nested deeper than 64 levels/],
   ])('reports %s as a handler error', async (_what, act, message) => {
     @Crew({ id: 'emitter' })
     class Emitter {
@@ -319,6 +334,39 @@ describe('errors and isolation', () => {
     }
     const r = await (await createTestingApp({ crews: [Emitter], config: { payload_max_bytes: 1024 } })).run([at(0)]);
     expect(r.errorsOf('handler_error')[0]!.payload.message).toMatch(message);
+  });
+
+  it('hands every crew the same immutable event: a crew that tries to change it fails alone', async () => {
+    const seen: unknown[] = [];
+    @Crew({ id: 'tamperer' })
+    class Tamperer {
+      @OnEvent('tick')
+      on(event: Event<{ team: string }>): void {
+        (event as { kind: string }).kind = 'goal';
+      }
+      @OnEvent('note')
+      onNote(event: Event<{ team: string }>): void {
+        (event.payload as { team: string }).team = 'away';
+      }
+    }
+    @Crew({ id: 'reader' })
+    class Reader {
+      @OnEvent('*')
+      on(event: Event, ctx: CrewContext): void {
+        seen.push(structuredClone(event));
+        ctx.emit('seen', { kind: event.kind, stream: event.stream_id });
+      }
+    }
+    const r = await (await createTestingApp({ crews: [Tamperer, Reader] })).run([at(0), at(10, 'note', { team: 'home' })]);
+    expect(r.errorsOf('handler_error').map((e) => e.payload.message)).toEqual([
+      expect.stringMatching(/tamperer.on threw: Cannot assign to read only property 'kind'/),
+      expect.stringMatching(/tamperer.onNote threw: Cannot assign to read only property 'team'/),
+    ]);
+    expect(seen).toEqual([
+      expect.objectContaining({ kind: 'tick', stream_id: 'm1' }),
+      expect.objectContaining({ kind: 'note', payload: { team: 'home' } }),
+    ]);
+    expect(r.actions.map((a) => a.payload)).toEqual([{ kind: 'tick', stream: 'm1' }, { kind: 'note', stream: 'm1' }]);
   });
 
   it('drops output made through a ctx kept past its call, and reports it once as the crew\'s handler_error', async () => {

@@ -86,4 +86,17 @@ describe('timeoutMs (DESIGN §4)', () => {
     }
     await expect(createTestingApp({ crews: [Bad] })).rejects.toThrow(/timeoutMs: must be > 0/);
   });
+
+  it('rejects a timeoutMs or wait timeout past what a timer accepts (it would fire after 1 ms)', async () => {
+    @Crew({ id: 'huge', timeoutMs: 3_000_000_000 })
+    class Huge {
+      @OnEvent('tick') on(): void {}
+    }
+    await expect(createTestingApp({ crews: [Huge] })).rejects.toThrow(/timeoutMs: must be at most 2147483647 ms/);
+    @Crew({ id: 'patient', waitPolicy: 'timeout:3000000000' })
+    class Patient {
+      @OnEvent('tick') on(): void {}
+    }
+    await expect(createTestingApp({ crews: [Patient] })).rejects.toThrow(/waitPolicy: must be .*'timeout:<ms>' \(ms an integer from 1 to 2147483647\)/);
+  });
 });
