@@ -1,6 +1,5 @@
 import { jetstream } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import { natsConnectOptions } from '../adapters/nats/nats-connect.js';
+import { connectNats, natsConnectOptions } from '../adapters/nats/nats-connect.js';
 import { publishEndOfStream } from '../adapters/nats/end-of-stream.js';
 import type { Command } from 'commander';
 import { ensureLiveStreams, EventDecoder, fileEventSource, inputLimits, liveSubject, loadConfig } from '../index.js';
@@ -38,7 +37,7 @@ export function registerPublishCommand(program: Command): void {
       const decoder = new EventDecoder(inputLimits(config));
       const file = fileEventSource(events, config);
       const source = options.pace === undefined ? file : new PacedEventSource(file, options.pace, systemClock);
-      const nc = await connect(natsConnectOptions(config));
+      const nc = await connectNats(natsConnectOptions(config));
       let published = 0;
       let skipped = 0;
       const streams = new Set<string>(options.stream !== undefined ? [options.stream] : []);

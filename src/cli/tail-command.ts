@@ -1,6 +1,5 @@
 import { AckPolicy, DeliverPolicy, jetstream } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import { natsConnectOptions } from '../adapters/nats/nats-connect.js';
+import { connectNats, natsConnectOptions } from '../adapters/nats/nats-connect.js';
 import type { Command } from 'commander';
 import { ensureLiveStreams, LIVE_STREAMS, liveSubject, loadConfig } from '../index.js';
 
@@ -32,7 +31,7 @@ export function registerTailCommand(program: Command): void {
       const config = loadConfig({ file: options.config, env: process.env, values: options.natsUrl ? { nats_url: options.natsUrl } : {} });
       const what = options.errors ? 'errors' : 'actions';
       const limit = options.count === undefined ? Number.POSITIVE_INFINITY : Number(options.count);
-      const nc = await connect(natsConnectOptions(config));
+      const nc = await connectNats(natsConnectOptions(config));
       try {
         await ensureLiveStreams(nc);
         // An ephemeral consumer the server removes once we are gone. Ordered consumers need

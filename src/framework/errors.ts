@@ -34,3 +34,12 @@ export class HandlerOutputError extends LiveCrewError {}
 
 /** The input as a whole cannot be read (missing file, a JSON array that does not parse). */
 export class InputError extends LiveCrewError {}
+
+/**
+ * A server live-crew needs (NATS, JetStream, Redis) cannot be reached or lacks what it needs.
+ * The message names the server's URL and what to do.
+ */
+export class ConnectionError extends LiveCrewError {}
+
+/** Output cannot be written where the configuration says (a missing folder, a full disk). */
+export class OutputError extends LiveCrewError {}

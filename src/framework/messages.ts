@@ -88,12 +88,24 @@ export const messages = {
     `${name} is read as one JSON array (a .json file, or --format json) but is not one: ${detail}; for JSON lines name it .jsonl or pass --format jsonl`,
   inputArrayTooLarge: (name: string, max: number) =>
     `${name} is read as one JSON array, which is parsed whole, and is over ${max} bytes; write it as JSON lines (.jsonl), which stream`,
+  natsUnreachable: (url: string, detail: string) =>
+    `cannot connect to NATS at ${url}: ${detail}. Is nats-server running there (with -js)? Set nats_url (LIVE_CREW_NATS_URL) or --nats-url.`,
+  natsNoJetStream: (url: string, detail: string) =>
+    `the NATS server at ${url} has no JetStream (${detail}): start nats-server with -js (and a store directory, -sd)`,
+  jetStreamStreamMismatch: (name: string, subjects: unknown, needed: string) =>
+    `JetStream stream ${name} exists with subjects ${JSON.stringify(subjects)}; live-crew needs ${needed} in it (delete or fix the stream)`,
+  outputNotWritable: (what: string, key: string, path: string, detail: string) =>
+    `cannot write ${what} to ${path} (${key}): ${detail}`,
+  outputFolderMissing: (folder: string) => `the folder ${folder} does not exist; create it first`,
+  outputIsFolder: () => 'it is a folder; name a file in it',
   unknownAdapter: (port: string, name: string, known: readonly string[]) =>
     `no ${port} adapter named "${name}" (available: ${known.join(', ')})`,
 
   emitInvalidKind: (kind: unknown) =>
     `emit: action kind ${showValue(kind)} must match ^[a-zA-Z0-9_]{1,50}$ and not start with "__"`,
   emitInvalidTtl: (ttl: unknown) => `emit: ttlMs ${showValue(ttl)} must be an integer from 1 to 300000`,
+  tooManyActions: (kind: string, max: number) =>
+    `emit "${kind}": the call has already emitted ${max} actions (max_actions_per_call); a call's actions are held until it ends, so emit fewer or raise the limit`,
   emitPayloadTooLarge: (kind: string, bytes: number, max: number) =>
     `emit "${kind}": payload is ${bytes} bytes, over the limit of ${max} (payload_max_bytes)`,
   contextValueUndefined: (key: string) => `context.set("${key}"): value is undefined; use context.delete to remove a key`,

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { JsonlSink } from '../../src/adapters/file/jsonl-sink.js';
-import { fileErrorSink } from '../../src/adapters/file/file-sinks.js';
+import { fileActionSink, fileErrorSink } from '../../src/adapters/file/file-sinks.js';
+import { OutputError } from '../../src/framework/errors.js';
 import { ERROR_KIND, ErrorReason, type ErrorRecord } from '../../src/framework/model/error-record.js';
 import { isPromiseLike } from '../../src/framework/maybe-async.js';
 
@@ -51,10 +52,38 @@ describe('JsonlSink', () => {
     expect(chunks).toEqual(['"a long enough line to fill the buffer"\n']);
   });
 
-  it('reports a file it cannot create on write, not as a crash', async () => {
-    const sink = fileErrorSink('/nonexistent-dir/errors.jsonl');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(() => sink.write([record])).toThrow(/ENOENT/);
-    await expect(sink.close()).rejects.toThrow(/ENOENT/);
+  it('refuses at once a file in a folder that does not exist, or a path that is a folder, saying which key and what to do', () => {
+    expect(() => fileErrorSink('/nonexistent-dir/errors.jsonl')).toThrow(OutputError);
+    expect(() => fileErrorSink('/nonexistent-dir/errors.jsonl')).toThrow('cannot write error records to /nonexistent-dir/errors.jsonl (errors, --errors): the folder /nonexistent-dir does not exist; create it first');
+    expect(() => fileActionSink(tmpdir())).toThrow(`cannot write actions to ${tmpdir()} (output, --out): it is a folder; name a file in it`);
+  });
+
+  it('reports a stream that fails later (a full disk) as an OutputError naming the file', async () => {
+    const failing = new Writable({ write: (_chunk, _encoding, done) => done(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })) });
+    const sink = new JsonlSink<string>(failing, (s) => JSON.stringify(s), false, { name: '/mnt/full/actions.jsonl', target: { what: 'actions', key: 'output, --out' } });
+    const writeTwice = async () => {
+      await sink.write(['a']);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      await sink.write(['b']);
+    };
+    await expect(writeTwice()).rejects.toThrow(new OutputError('cannot write actions to /mnt/full/actions.jsonl (output, --out): ENOSPC: no space left on device'));
+  });
+
+  it('writes a batch larger than any string can be in bounded chunks, losing nothing', async () => {
+    // 9,000 lines of 60 KB: 540 MB, over V8's longest string (512 MB).
+    const line = 'x'.repeat(60_000);
+    let bytes = 0;
+    let largest = 0;
+    const sinkStream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        bytes += chunk.length;
+        largest = Math.max(largest, chunk.length);
+        done();
+      },
+    });
+    const sink = new JsonlSink<string>(sinkStream, (s) => s, false);
+    await sink.write(Array.from({ length: 9000 }, () => line));
+    expect(bytes).toBe(9000 * 60_001);
+    expect(largest).toBeLessThan(2 * 1024 * 1024);
   });
 });

@@ -73,6 +73,14 @@ describe('live-crew CLI', () => {
     expect(r.stderr).toMatch(/exports no @Crew class/);
   });
 
+  it('exits 1 with what to do when --out or --errors cannot be written', () => {
+    const r = cli(['run', join(HELLO, 'events.jsonl'), '--crews', join(HELLO, 'dist/crews.js'), '--out', '/nonexistent-dir/actions.jsonl']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('live-crew: OutputError: cannot write actions to /nonexistent-dir/actions.jsonl (output, --out): the folder /nonexistent-dir does not exist; create it first\n');
+    const folder = cli(['run', join(HELLO, 'events.jsonl'), '--crews', join(HELLO, 'dist/crews.js'), '--errors', tmpdir()]);
+    expect(folder.stderr).toMatch(/OutputError: cannot write error records to .* \(errors, --errors\): it is a folder; name a file in it/);
+  });
+
   it('exits 1 for an events file that does not exist', () => {
     const r = cli(['run', '/nonexistent/events.jsonl', '--crews', join(HELLO, 'dist/crews.js')]);
     expect(r.code).toBe(1);

@@ -15,7 +15,7 @@ import {
   type CrewContext,
   type Event,
 } from '../../src/index.js';
-import { CollectingActionSink, CollectingErrorSink } from '../../src/testing.js';
+import { ArrayEventSource, CollectingActionSink, CollectingErrorSink } from '../../src/testing.js';
 
 @Crew({ id: 'echo' })
 class Echo {
@@ -47,7 +47,33 @@ function collecting() {
   return { actions, errors, providers: [{ token: ACTION_SINK, useValue: actions }, { token: ERROR_SINK, useValue: errors }] };
 }
 
+/** Emits one 60 KB action per event. */
+@Crew({ id: 'bulky' })
+class Bulky {
+  @OnEvent('*')
+  on(_event: Event, ctx: CrewContext): void {
+    ctx.emit('bulk', { text: 'x'.repeat(60_000) });
+  }
+}
+
 describe('createLiveCrewApp', () => {
+  it('hands a batch\'s output to the sink in parts once it grows large, so memory stays bounded', async () => {
+    const writes: number[] = [];
+    const actions = { write: (batch: readonly unknown[]) => void writes.push(batch.length), close: async () => undefined };
+    const events = Array.from({ length: 300 }, (_, i) => ev(i));
+    const app = await createLiveCrewApp({
+      crews: [Bulky],
+      configFile: false,
+      env: {},
+      providers: [{ token: EVENT_SOURCE, useValue: new ArrayEventSource(events) }, { token: ACTION_SINK, useValue: actions }, { token: ERROR_SINK, useValue: new CollectingErrorSink() }],
+    });
+    await app.run();
+    // One input batch of 300 (18 MB of actions), written in parts of about 4 MB.
+    expect(writes.reduce((a, b) => a + b, 0)).toBe(300);
+    expect(writes.length).toBeGreaterThanOrEqual(4);
+    expect(Math.max(...writes)).toBeLessThan(100);
+  });
+
   it('refuses scheduler: nats, saying which commands run a distributed stream', async () => {
     const app = createLiveCrewApp({ crews: [Echo], configFile: false, env: { LIVE_CREW_SCHEDULER: 'nats' } });
     await expect(app).rejects.toThrow(ConfigError);

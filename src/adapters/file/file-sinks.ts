@@ -2,12 +2,20 @@ import type { ActionSink, EmittedAction, ErrorSink } from '../../framework/ports
 import { encodeErrorRecord, type ErrorRecord } from '../../framework/model/error-record.js';
 import { JsonlSink } from './jsonl-sink.js';
 
-/** Actions as JSON lines in a new file at `path`. */
+/**
+ * Actions as JSON lines in a new file at `path`.
+ *
+ * @throws OutputError when the path is a folder or its folder does not exist
+ */
 export function fileActionSink(path: string): ActionSink {
-  return JsonlSink.toFile<EmittedAction>(path, (emitted) => emitted.json);
+  return JsonlSink.toFile<EmittedAction>(path, (emitted) => emitted.json, { what: 'actions', key: 'output, --out' });
 }
 
-/** Error records as JSON lines in a new file at `path`. */
+/**
+ * Error records as JSON lines in a new file at `path`.
+ *
+ * @throws OutputError when the path is a folder or its folder does not exist
+ */
 export function fileErrorSink(path: string): ErrorSink {
-  return JsonlSink.toFile<ErrorRecord>(path, encodeErrorRecord);
+  return JsonlSink.toFile<ErrorRecord>(path, encodeErrorRecord, { what: 'error records', key: 'errors, --errors' });
 }

@@ -59,6 +59,16 @@ export async function openDistributedRun(options: DistributedRunOptions, role: s
   const { config, graph } = resolveCrews(options);
   const link = new NatsLink(natsConnectOptions(config));
   const { nc } = await link.acquire();
+  try {
+    return await openOn(options, role, config, graph, link, nc);
+  } catch (error) {
+    // A failure half-way (a bucket, the monitor's port) must not leave the connection open.
+    await link.release();
+    throw error;
+  }
+}
+
+async function openOn(options: DistributedRunOptions, role: string, config: LiveCrewConfig, graph: CrewGraph, link: NatsLink, nc: NatsConnection): Promise<DistributedRun> {
   const js = jetstream(nc);
   const backend = config.kv_backend === 'redis' ? new RedisContextBackend(config.redis_url) : new JetStreamContextBackend(nc);
   const [journal, bucket] = await Promise.all([JetStreamDecisionJournal.open(js, options.streamId), RunStateBucket.open(nc, options.streamId)]);

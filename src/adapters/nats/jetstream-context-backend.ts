@@ -1,5 +1,6 @@
 import { Kvm, type KV } from '@nats-io/kv';
-import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
+import { connectNats } from './nats-connect.js';
 import type { CommittedContext, ContextBackend, ContextSnapshot } from '../../framework/ports.js';
 import { isRevisionConflict, untilStored } from './jetstream-publishing.js';
 import { conflictBackoff, decodeCommitted, encodeCommitted, MAX_CONFLICT_RETRIES } from '../shared/committed-snapshot.js';
@@ -33,7 +34,7 @@ export class JetStreamContextBackend implements ContextBackend {
    */
   constructor(nc: NatsConnection | NodeConnectionOptions, options: JetStreamContextBackendOptions = {}) {
     this.#owned = !isConnection(nc);
-    const connection = isConnection(nc) ? Promise.resolve(nc) : connect(nc);
+    const connection = isConnection(nc) ? Promise.resolve(nc) : connectNats(nc);
     this.#connection = connection.then((c) => ({ nc: c, kvm: new Kvm(c) }));
     // A connection failure surfaces on first use; until then it must not go unhandled.
     this.#connection.catch(() => undefined);

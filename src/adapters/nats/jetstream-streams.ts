@@ -1,5 +1,7 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { ConnectionError } from '../../framework/errors.js';
+import { messages } from '../../framework/messages.js';
 
 /** The JetStream streams live-crew uses, and the subjects each holds (DESIGN §5). */
 export const LIVE_STREAMS = {
@@ -29,14 +31,14 @@ export function sliceSubject(streamId: string, slice: number | '*', crew: string
  * A JetStream manager with live-crew's streams in place: created when missing, checked when
  * present. Actions are de-duplicated by message id within the streams' duplicate window.
  *
- * @throws Error when the server has no JetStream, or a stream exists with other subjects
+ * @throws ConnectionError when the server has no JetStream, or a stream exists with other subjects
  */
 export async function ensureLiveStreams(nc: NatsConnection): Promise<JetStreamManager> {
   let jsm: JetStreamManager;
   try {
     jsm = await jetstreamManager(nc);
   } catch (error) {
-    throw new Error(`the NATS server at ${nc.getServer()} has no JetStream: start it with -js (${(error as Error).message})`, { cause: error });
+    throw new ConnectionError(messages.natsNoJetStream(nc.getServer(), (error as Error).message), { cause: error });
   }
   for (const { name, subject } of Object.values(LIVE_STREAMS)) {
     const existing = await jsm.streams.info(name).catch(() => undefined);
@@ -45,7 +47,7 @@ export async function ensureLiveStreams(nc: NatsConnection): Promise<JetStreamMa
       continue;
     }
     if (!existing.config.subjects?.includes(subject)) {
-      throw new Error(`JetStream stream ${name} exists with subjects ${JSON.stringify(existing.config.subjects)}; live-crew needs ${subject} in it`);
+      throw new ConnectionError(messages.jetStreamStreamMismatch(name, existing.config.subjects, subject));
     }
   }
   return jsm;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AckPolicy, DeliverPolicy, jetstream, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
-import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
+import { connectNats } from './nats-connect.js';
 import { encodeErrorRecord, type ErrorRecord } from '../../framework/model/error-record.js';
 import type { EmittedAction, EventSource, InputBatch, InputOrigin } from '../../framework/ports.js';
 import { ensureLiveStreams, LIVE_STREAMS, liveSubject } from './jetstream-streams.js';
@@ -22,8 +23,14 @@ export class NatsLink {
   /** The connection and its JetStream client, streams in place; one user more until `release()`. */
   acquire(): Promise<{ nc: NatsConnection; js: JetStreamClient }> {
     this.#users++;
-    this.#ready ??= connect(this.#options).then(async (nc) => {
-      await ensureLiveStreams(nc);
+    this.#ready ??= connectNats(this.#options).then(async (nc) => {
+      try {
+        await ensureLiveStreams(nc);
+      } catch (error) {
+        // Nothing else will close it: the link never became ready.
+        await nc.close();
+        throw error;
+      }
       return { nc, js: jetstream(nc) };
     });
     return this.#ready;

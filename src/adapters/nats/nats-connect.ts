@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { credsAuthenticator, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
-import { ConfigError } from '../../framework/errors.js';
+import { ConfigError, ConnectionError } from '../../framework/errors.js';
+import { messages } from '../../framework/messages.js';
 
 /** The NATS settings of the configuration. */
 export type NatsSettings = Pick<
@@ -26,6 +27,21 @@ export function natsConnectOptions(settings: NatsSettings): NodeConnectionOption
     options.tls = Object.fromEntries(Object.entries(tls).filter(([, file]) => file !== null));
   }
   return options;
+}
+
+/**
+ * Connects to NATS. The first connection must succeed (reconnects are forever once it has):
+ * a refused or unreachable server fails at once, saying where and what to do.
+ *
+ * @throws ConnectionError naming the server's URL
+ */
+export async function connectNats(options: NodeConnectionOptions): Promise<NatsConnection> {
+  try {
+    return await connect(options);
+  } catch (error) {
+    const url = Array.isArray(options.servers) ? options.servers.join(', ') : String(options.servers);
+    throw new ConnectionError(messages.natsUnreachable(url, (error as Error).message), { cause: error });
+  }
 }
 
 function readCreds(path: string): Uint8Array {

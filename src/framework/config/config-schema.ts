@@ -19,6 +19,8 @@ export const configShape = {
   context_max_bytes: positiveInt('bytes'),
   /** The largest event or action payload, as JSON bytes. */
   payload_max_bytes: positiveInt('bytes'),
+  /** The most actions one handler call may emit (they are held until it ends). */
+  max_actions_per_call: positiveInt('actions'),
   /** The deepest nesting of arrays and objects in an event or action payload or a context value. */
   payload_max_depth: positiveInt('levels').max(1000, { error: 'must be at most 1000 (deeper values overflow recursive JSON tools)' }),
   /**
@@ -130,6 +132,7 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   context_max_bytes: 4096,
   payload_max_bytes: 65_536,
   payload_max_depth: 64,
+  max_actions_per_call: 10_000,
   line_max_bytes: null,
   input_format: 'auto',
   max_future_ms: 60_000,

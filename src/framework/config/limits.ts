@@ -16,5 +16,10 @@ export function inputLimits(config: LiveCrewConfig): InputLimits {
 
 /** What crews may hand out, per the configuration. */
 export function runnerLimits(config: LiveCrewConfig): RunnerLimits {
-  return { payloadMaxBytes: config.payload_max_bytes, payloadMaxDepth: config.payload_max_depth, contextMaxBytes: config.context_max_bytes };
+  return {
+    payloadMaxBytes: config.payload_max_bytes,
+    payloadMaxDepth: config.payload_max_depth,
+    maxActionsPerCall: config.max_actions_per_call,
+    contextMaxBytes: config.context_max_bytes,
+  };
 }

@@ -20,6 +20,8 @@ const NO_ACTIONS: readonly EmittedAction[] = Object.freeze([]);
 export interface OutputLimits {
   readonly payloadMaxBytes: number;
   readonly payloadMaxDepth: number;
+  /** The most actions one call may emit: a call's output is held until it ends. */
+  readonly maxActionsPerCall: number;
 }
 
 /** What a call needs of the runner that made it. */
@@ -137,6 +139,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     if (over !== undefined) throw new HandlerOutputError(messages.emitPayloadTooLarge(kind, over, this.#host.limits.payloadMaxBytes));
     const action = { ts: this.#envelope.event.ts, kind, stream_id: this.streamId, payload: frozen, ttl_ms: ttl };
     const actions = (this.#actions ??= []);
+    if (actions.length >= this.#host.limits.maxActionsPerCall) throw new HandlerOutputError(messages.tooManyActions(kind, this.#host.limits.maxActionsPerCall));
     actions.push({ action, json: encodeAction(action, payloadJson), id: this.#actionId(actions.length) });
   }
 

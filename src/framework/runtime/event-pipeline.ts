@@ -6,6 +6,12 @@ import type { ActionSink, Clock, ErrorSink, EventSource, InputBatch, InputOrigin
 import type { SliceEngine } from '../scheduler/slice-engine.js';
 import type { OutputBuffer } from './output-buffer.js';
 
+/**
+ * Output held past this many characters is flushed before the batch ends: a batch of large
+ * actions goes out in parts instead of piling up in memory.
+ */
+const FLUSH_AT_CHARS = 4 * 1024 * 1024;
+
 /** How much of a rejected input an error record keeps. */
 const MAX_INPUT_SHOWN = 1000;
 const EPOCH_ISO = new Date(0).toISOString();
@@ -83,6 +89,7 @@ export class EventPipeline {
           this.#resumePosition = records[i]!.position;
           const done = this.#take(origin, records[i]!);
           if (done !== undefined) await done;
+          if (this.#output.pendingChars > FLUSH_AT_CHARS) await this.#output.flush(actions, errors);
         }
         await this.#output.flush(actions, errors);
         await next.value.ack?.();

@@ -18,6 +18,8 @@ export class OutputBuffer implements RunOutput {
   #actions: EmittedAction[] = [];
   #errors: ErrorRecord[] = [];
   actionCount = 0;
+  /** Characters of action JSON held since the last flush. */
+  pendingChars = 0;
   readonly errorCounts = emptyErrorCounts();
   readonly #observer: RunObserver | undefined;
 
@@ -29,6 +31,7 @@ export class OutputBuffer implements RunOutput {
   action(action: EmittedAction): void {
     this.#actions.push(action);
     this.actionCount++;
+    this.pendingChars += action.json.length;
   }
 
   error(record: ErrorRecord): void {
@@ -47,6 +50,7 @@ export class OutputBuffer implements RunOutput {
     if (this.#actions.length > 0) {
       const batch = this.#actions;
       this.#actions = [];
+      this.pendingChars = 0;
       await actions.write(batch);
       this.#observer?.actionsSent?.(batch);
     }

@@ -323,6 +323,7 @@ describe('errors and isolation', () => {
     ['a __proto__ key in a payload', (ctx: CrewContext) => ctx.emit('ok', JSON.parse('{"x":{"__proto__":{"polluted":1}}}')), /emit "ok": payload\.x\.__proto__ is a prototype key/],
     ['a NaN in a payload', (ctx: CrewContext) => ctx.emit('ok', [1, Number.NaN]), /emit "ok": payload\[1\] is NaN/],
     ['a payload nested too deep', (ctx: CrewContext) => ctx.emit('ok', nested(65)), /emit "ok": payload(\.a){64} is nested deeper than 64 levels \(payload_max_depth\)/],
+    ['more actions than max_actions_per_call', (ctx: CrewContext) => { for (let i = 0; i <= 10_000; i++) ctx.emit('ok'); }, /emit "ok": the call has already emitted 10000 actions \(max_actions_per_call\)/],
     ['a context value nested too deep', (ctx: CrewContext) => ctx.context.set('k', nested(2000)), /context.set\("k"\): value(\.a){64} is nested deeper than 64 levels/],
   ])('reports %s as a handler error', async (_what, act, message) => {
     @Crew({ id: 'emitter' })
@@ -429,6 +430,19 @@ describe('dependency injection', () => {
   it('names the crew and the missing dependency when one cannot be resolved', async () => {
     const t = await createTestingApp({ crews: [Scorer] });
     await expect(t.run([])).rejects.toThrow(/cannot construct crew "scorer" \(Scorer\): .*Register the missing dependency in providers/);
+  });
+
+  it('says a crew\'s constructor threw, with what it threw, instead of blaming a missing dependency', async () => {
+    @Crew({ id: 'fragile' })
+    class Fragile {
+      constructor() {
+        throw new Error('no API key');
+      }
+      @OnEvent('tick') on(): void {}
+    }
+    const t = await createTestingApp({ crews: [Fragile] });
+    const failure = t.run([]);
+    await expect(failure).rejects.toThrow('cannot construct crew "fragile" (Fragile): its constructor, or the constructor of a service it injects, threw: no API key. Fix that constructor; nothing has run.');
   });
 
   it('explains missing decorator metadata instead of failing obscurely', async () => {
