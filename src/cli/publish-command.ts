@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { ensureLiveStreams, EventDecoder, fileEventSource, inputLimits, liveSubject, loadConfig } from '../index.js';
 import { PacedEventSource } from '../framework/runtime/paced-event-source.js';
 import { systemClock } from '../framework/system-clock.js';
-import { parseInputFormat, parsePace } from './options.js';
+import { parseInputFormat, parsePace, parseStreamId } from './options.js';
 
 interface PublishOptions {
   stream?: string;
@@ -22,7 +22,7 @@ export function registerPublishCommand(program: Command): void {
     .command('publish')
     .description('publish events from a file (or - for stdin) to live.<stream>.events in JetStream')
     .argument('<events>', 'the events file (.jsonl or .json array), or - for stdin')
-    .option('--stream <id>', 'publish only the events of this stream (others are reported and skipped)')
+    .option('--stream <id>', 'publish only the events of this stream (others are reported and skipped)', parseStreamId)
     .option('--pace <factor>', 'publish at the recorded speed times factor (default: as fast as possible)', parsePace)
     .option('--config <file>', 'the YAML config file (for nats_url)')
     .option('--format <format>', 'jsonl or json (default: by extension, .json is one array; stdin is JSONL)', parseInputFormat)
@@ -48,7 +48,7 @@ export function registerPublishCommand(program: Command): void {
           const acks: Promise<unknown>[] = [];
           for (const record of records) {
             const decoded = decoder.decodeRecord(record, origin);
-            const where = origin.locate(record.position);
+            const where = origin.locate(record.position, record.stream);
             if ('problem' in decoded || (options.stream !== undefined && decoded.event.stream_id !== options.stream)) {
               skipped++;
               const why = 'problem' in decoded ? decoded.problem : `event of stream ${decoded.event.stream_id}, not ${options.stream}`;

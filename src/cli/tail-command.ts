@@ -2,6 +2,11 @@ import { AckPolicy, DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connectNats, natsConnectOptions } from '../adapters/nats/nats-connect.js';
 import type { Command } from 'commander';
 import { ensureLiveStreams, LIVE_STREAMS, liveSubject, loadConfig } from '../index.js';
+import { parseStreamId } from './options.js';
+import { onStopSignal } from './stop-signals.js';
+
+/** How long a stopping tail may take to close its consumer before it exits anyway, in ms. */
+const STOP_GRACE_MS = 5000;
 
 /** How long the server keeps a tail's consumer after the tail is gone: 30 s, in ns. */
 const INACTIVE_THRESHOLD_NS = 30_000_000_000;
@@ -20,7 +25,7 @@ export function registerTailCommand(program: Command): void {
   program
     .command('tail')
     .description("print a stream's actions (or errors) from JetStream as JSON lines, as they arrive")
-    .argument('<stream>', 'the stream id')
+    .argument('<stream>', 'the stream id', parseStreamId)
     .option('--actions', 'print actions (the default)')
     .option('--errors', 'print error records instead')
     .option('--all', 'start from the first stored message, not the next new one')
@@ -37,7 +42,13 @@ export function registerTailCommand(program: Command): void {
         // An ephemeral consumer the server removes once we are gone. Ordered consumers need
         // `filter_subjects`, which nats-server 2.9 lacks; a single `filter_subject` works on it.
         const js = jetstream(nc);
-        const { name } = await (await js.jetstreamManager()).consumers.add(LIVE_STREAMS[what].name, {
+        const jsm = await js.jetstreamManager();
+        const known = await jsm.streams.getMessage(LIVE_STREAMS.events.name, { last_by_subj: liveSubject(stream, 'events') }).then(
+          (message) => message !== null && message !== undefined,
+          () => false,
+        );
+        if (!known) process.stderr.write(`live-crew tail: stream "${stream}" has no events in JetStream (nothing on ${liveSubject(stream, 'events')}); waiting for its ${what} (Ctrl-C to stop)\n`);
+        const { name } = await jsm.consumers.add(LIVE_STREAMS[what].name, {
           filter_subject: liveSubject(stream, what),
           deliver_policy: options.all ? DeliverPolicy.All : DeliverPolicy.New,
           ack_policy: AckPolicy.None,
@@ -45,8 +56,7 @@ export function registerTailCommand(program: Command): void {
         });
         const consumer = await js.consumers.get(LIVE_STREAMS[what].name, name);
         const messages = await consumer.consume();
-        const stop = () => void messages.stop();
-        process.once('SIGINT', stop).once('SIGTERM', stop);
+        onStopSignal(() => void messages.stop(), STOP_GRACE_MS);
         let seen = 0;
         for await (const message of messages) {
           process.stdout.write(`${message.string()}\n`);

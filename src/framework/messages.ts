@@ -26,6 +26,8 @@ export function showPath(path: readonly PropertyKey[]): string {
 
 export const messages = {
   notJson: (detail: string) => `not valid JSON: ${detail}`,
+  streamMismatch: (named: string, where: string) =>
+    `event names stream "${named}" but came in on ${where.replace(/#\d+$/, '')}: a stream's events must be published on its own subject (live.${named}.events)`,
   lineTooLong: (bytes: number, max: number) =>
     `record is ${bytes} bytes, over line_max_bytes ${max}; it was skipped (raise line_max_bytes or payload_max_bytes to accept it)`,
   invalidEvent: (problems: string) => `invalid event: ${problems}`,

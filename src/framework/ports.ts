@@ -17,8 +17,12 @@ export type MaybePromise<T> = T | Promise<T>;
 export interface InputOrigin {
   /** A short name: a file name, `stdin`, `nats:live.m1.events`. */
   readonly name: string;
-  /** The location of one record: `events.jsonl:17`, `events.json[3]`, `nats:live.m1.events#42`. */
-  locate(position: number): string;
+  /**
+   * The location of one record: `events.jsonl:17`, `events.json[3]`, `nats:live.m1.events#42`.
+   * `streamId` is the stream the record came in on, where the origin carries several (a NATS
+   * consumer of `live.*.events`).
+   */
+  locate(position: number, streamId?: string): string;
 }
 
 /** One input record: JSON text to parse, or a value already parsed. */
@@ -34,6 +38,12 @@ export interface InputRecord {
    * streamed): why, for its `invalid_event` record; `text` then holds only its start.
    */
   readonly refused?: string;
+  /**
+   * The stream the transport received the record on (its subject), when it binds records to
+   * streams: an event naming another stream is refused, so a producer cannot write into a
+   * stream it was not given.
+   */
+  readonly stream?: string;
 }
 
 /** Records that arrived together. Sources batch so the per-record cost stays small. */

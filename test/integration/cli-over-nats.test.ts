@@ -28,6 +28,24 @@ describe.skipIf(start === undefined)('the CLI over NATS: publish, run --transpor
     expect(tail.stdout).toBe(expected);
   });
 
+  it.each(['*', '>', 'a.b', ''])('tail refuses %j as a stream id, with usage exit 2 and no stack', (stream) => {
+    const r = spawnSync(process.execPath, [CLI, 'tail', stream, '--nats-url', server().url], { cwd: ROOT, encoding: 'utf8', timeout: 10_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/error: command-argument value '.*' is invalid for argument 'stream'\. must match \^\[a-zA-Z0-9_-\]\{1,100\}\$ \(no dots, wildcards or spaces\)/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('tail of a stream JetStream has never seen says so, then waits', async () => {
+    const tail = spawn(process.execPath, [CLI, 'tail', 'nobody_here', '--nats-url', server().url], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    tail.stderr!.on('data', (chunk) => (stderr += String(chunk)));
+    for (let waited = 0; !stderr.includes('\n') && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    const exited = new Promise<number | null>((done) => tail.once('exit', done));
+    tail.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toBe('live-crew tail: stream "nobody_here" has no events in JetStream (nothing on live.nobody_here.events); waiting for its actions (Ctrl-C to stop)\n');
+  });
+
   it('publish reports invalid lines with file:line and skips events of other streams', () => {
     const r = spawnSync(process.execPath, [CLI, 'publish', '-', '--stream', 'a', '--nats-url', server().url], {
       cwd: ROOT,

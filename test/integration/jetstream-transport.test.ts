@@ -86,6 +86,22 @@ describe.skipIf(start === undefined)('JetStream transport against a real nats-se
     expect(await stored('LIVE_ACTIONS')).toEqual(before);
   });
 
+  it('refuses an event naming another stream than its subject\'s, naming the subject it came on', async () => {
+    const forged = JSON.stringify({ ts: new Date(T0).toISOString(), kind: 'goal', stream_id: 'm1', payload: { team: 'away' } });
+    const { seq } = await jetstream(nc).publish('live.m0.events', forged);
+    const app = await createLiveCrewApp({ crews: [Scorer], configFile: false, env: {}, config: { transport: 'nats', nats_url: server.url, nats_consumer: 'forged', mode: 'live' } });
+    const running = app.run();
+    const errorOf = async () => (await stored('LIVE_ERRORS')).map((line) => JSON.parse(line) as { stream_id: string; payload: { reason: string; source: string; message: string } }).find((e) => e.payload.source === `nats:live.m0.events#${seq}`);
+    const error = await until(errorOf, 'the forged event\'s error record');
+    await app.stop();
+    await running;
+    expect(error).toMatchObject({
+      stream_id: 'm1',
+      payload: { reason: 'invalid_event', message: 'event names stream "m1" but came in on nats:live.m0.events: a stream\'s events must be published on its own subject (live.m1.events)' },
+    });
+    expect((await stored('LIVE_ACTIONS')).filter((line) => line.includes('"away"') && line.includes('"goals":2'))).toEqual([]);
+  });
+
   it('refuses a stream that exists with other subjects, naming it', async () => {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete('LIVE_ERRORS');
@@ -101,7 +117,7 @@ describe.skipIf(startWithoutJetStream === undefined)('JetStream transport agains
     const server = await startWithoutJetStream!();
     const nc = await connect({ servers: server.url });
     try {
-      await expect(ensureLiveStreams(nc)).rejects.toThrow(/has no JetStream: start it with -js/);
+      await expect(ensureLiveStreams(nc)).rejects.toThrow(/has no JetStream \(.*\): start nats-server with -js/);
     } finally {
       await nc.close();
       await server.stop();

@@ -104,11 +104,23 @@ export class JetStreamEventSource implements EventSource {
   }
 }
 
-/** Stored messages as an input batch: positions are stream sequences. */
+/** Where stored events come from: `nats:live.m1.events#42`, the subject each came in on. */
+const EVENTS_ORIGIN: InputOrigin = {
+  name: `nats:${LIVE_STREAMS.events.subject}`,
+  locate: (seq, streamId) => `nats:${streamId === undefined ? LIVE_STREAMS.events.subject : liveSubject(streamId, 'events')}#${seq}`,
+};
+
+/**
+ * Stored messages as an input batch: positions are stream sequences, and each record is bound
+ * to the stream its subject names (an event naming another stream is refused).
+ */
 export function toBatch(messages: readonly JsMsg[]): Omit<InputBatch, 'ack'> {
-  const subject = messages[0]!.subject;
-  const origin: InputOrigin = { name: `nats:${subject}`, locate: (seq) => `nats:${subject}#${seq}` };
-  return { origin, records: messages.map((m) => ({ text: m.string(), position: m.seq })) };
+  return { origin: EVENTS_ORIGIN, records: messages.map((m) => ({ text: m.string(), position: m.seq, stream: streamOfSubject(m.subject) })) };
+}
+
+/** `m1` of `live.m1.events`. */
+function streamOfSubject(subject: string): string {
+  return subject.slice(subject.indexOf('.') + 1, subject.lastIndexOf('.'));
 }
 
 /**

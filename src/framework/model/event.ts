@@ -40,6 +40,11 @@ export interface EventEnvelope {
   readonly position: number;
 }
 
+/** Where an accepted event came from, for its error records: `events.jsonl:17`, `nats:live.m1.events#42`. */
+export function locateEnvelope(envelope: EventEnvelope): string {
+  return envelope.origin.locate(envelope.position, envelope.event.stream_id);
+}
+
 /** What the decoder accepts (`inputLimits(config)`). */
 export interface InputLimits {
   /** The largest payload, as JSON bytes. */
@@ -136,7 +141,9 @@ export class EventDecoder {
   /** Decodes one record of a source: its text, its value, or the refusal the source made of it. */
   decodeRecord(record: InputRecord, origin: InputOrigin): DecodeResult {
     if (record.refused !== undefined) return { problem: record.refused };
-    return record.text !== undefined ? this.decodeText(record.text, origin, record.position) : this.decode(record.value, origin, record.position);
+    const decoded = record.text !== undefined ? this.decodeText(record.text, origin, record.position) : this.decode(record.value, origin, record.position);
+    if (record.stream === undefined || 'problem' in decoded || decoded.event.stream_id === record.stream) return decoded;
+    return { problem: messages.streamMismatch(decoded.event.stream_id, origin.locate(record.position, record.stream)) };
   }
 
   /**

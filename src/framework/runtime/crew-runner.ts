@@ -1,4 +1,4 @@
-import { describeIssues, type Event, type EventEnvelope } from '../model/event.js';
+import { describeIssues, locateEnvelope, type Event, type EventEnvelope } from '../model/event.js';
 import { ERROR_KIND, ErrorReason, type ErrorDetails } from '../model/error-record.js';
 import { messages } from '../messages.js';
 import { andThen, isPromiseLike } from '../maybe-async.js';
@@ -302,7 +302,7 @@ export class CrewRunner implements SliceTarget {
       ts: envelope.event.ts,
       kind: ERROR_KIND,
       stream_id: envelope.event.stream_id,
-      payload: { ...details, source: envelope.origin.locate(envelope.position) },
+      payload: { ...details, source: locateEnvelope(envelope) },
     });
   }
 }

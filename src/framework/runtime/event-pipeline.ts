@@ -141,7 +141,7 @@ export class EventPipeline {
       payload: {
         reason: ErrorReason.InvalidEvent,
         message: problem,
-        source: origin.locate(record.position),
+        source: origin.locate(record.position, record.stream),
         input: raw.length > MAX_INPUT_SHOWN ? `${raw.slice(0, MAX_INPUT_SHOWN)}…` : raw,
       },
     });

@@ -1,5 +1,5 @@
 import { messages } from '../messages.js';
-import type { EventEnvelope } from '../model/event.js';
+import { locateEnvelope, type EventEnvelope } from '../model/event.js';
 import { ERROR_KIND, ErrorReason, type ErrorRecord } from '../model/error-record.js';
 import { canonicalUtc } from '../model/timestamp.js';
 
@@ -18,7 +18,7 @@ export function lateEventRecord(envelope: EventEnvelope, slice: number, openFrom
       reason: ErrorReason.LateEvent,
       message: messages.lateEvent(slice, openFrom),
       slice,
-      source: envelope.origin.locate(envelope.position),
+      source: locateEnvelope(envelope),
       event: envelope.event,
     },
   };
@@ -36,7 +36,7 @@ export function dependencyUnmetRecord(streamId: string, slice: number, crewId: s
       message: messages.dependencyUnmet(crewId, slice, unmet, events.length),
       crew: crewId,
       slice,
-      source: first.origin.locate(first.position),
+      source: locateEnvelope(first),
       event: first.event,
     },
   };

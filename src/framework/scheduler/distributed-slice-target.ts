@@ -1,5 +1,5 @@
 import { DELETED, StreamContext } from '../context/stream-context.js';
-import type { EventEnvelope } from '../model/event.js';
+import { locateEnvelope, type EventEnvelope } from '../model/event.js';
 import type { ContextBackend, CrewSliceDone, CrewWorkSink, MaybePromise, RunObserver } from '../ports.js';
 import { andThen, runInOrder } from '../maybe-async.js';
 import type { RunOutput } from '../runtime/run-output.js';
@@ -137,7 +137,7 @@ export class DistributedSliceTarget implements SliceTarget {
     if (slice <= stream.committed) return;
     const working = this.#slice(stream, slice).working;
     const { event, position } = envelope;
-    const source = envelope.origin.locate(position);
+    const source = locateEnvelope(envelope);
     return runInOrder(crews.length, (i) => {
       const index = crews[i]!;
       const first = !working.has(index);
