@@ -36,6 +36,12 @@ export function registerTailCommand(program: Command): void {
       const config = loadConfig({ file: options.config, env: process.env, values: options.natsUrl ? { nats_url: options.natsUrl } : {} });
       const what = options.errors ? 'errors' : 'actions';
       const limit = options.count === undefined ? Number.POSITIVE_INFINITY : Number(options.count);
+      // Signals are taken from the start: a tail stopped while it connects or waits ends cleanly.
+      let stopped = false;
+      let stopReading = () => {
+        stopped = true;
+      };
+      onStopSignal(() => stopReading(), STOP_GRACE_MS);
       const nc = await connectNats(natsConnectOptions(config));
       try {
         await ensureLiveStreams(nc);
@@ -56,7 +62,8 @@ export function registerTailCommand(program: Command): void {
         });
         const consumer = await js.consumers.get(LIVE_STREAMS[what].name, name);
         const messages = await consumer.consume();
-        onStopSignal(() => void messages.stop(), STOP_GRACE_MS);
+        stopReading = () => void messages.stop();
+        if (stopped) stopReading();
         let seen = 0;
         for await (const message of messages) {
           process.stdout.write(`${message.string()}\n`);

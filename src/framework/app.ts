@@ -20,7 +20,7 @@ import type { InterceptorRef } from './runtime/interceptor.js';
 import { OutputBuffer } from './runtime/output-buffer.js';
 import { PacedEventSource } from './runtime/paced-event-source.js';
 import { scheduleCrews } from './scheduler/crew-schedule.js';
-import { SliceEngine } from './scheduler/slice-engine.js';
+import { SliceEngine, type SliceTiming } from './scheduler/slice-engine.js';
 import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MONITOR } from './tokens.js';
 import { Heartbeat, NO_MONITOR } from './runtime/heartbeat.js';
 import { describeThrown } from './runtime/describe-thrown.js';
@@ -144,7 +144,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   );
   // A pace replays recorded input live; live mode lets wall time close slices.
   const liveRate = config.mode === 'live' || config.pace !== null ? (config.pace ?? 1) : undefined;
-  const timing = { sliceMs: config.slice_ms, latenessMs: config.lateness_ms, liveRate };
+  const timing = sliceTiming(config, liveRate);
   const engine = new SliceEngine(timing, scheduleCrews(graph.crews, config.eager_dispatch), runner, clock, journal);
   const input = config.pace !== null ? new PacedEventSource(source, config.pace, clock) : source;
   const ticker = liveRate !== undefined ? { clock, intervalMs: Math.max(1, config.slice_ms / liveRate / 4) } : undefined;
@@ -218,7 +218,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
       clearTimeout(timer);
       await settled;
     },
-    context: (streamId) => runner.contextOf(streamId)?.snapshot,
+    context: (streamId) => runner.snapshotOf(streamId),
   };
 }
 
@@ -244,6 +244,22 @@ export function alsoObserving(monitor: Monitor, observers: readonly RunObserver[
     Object.assign(combined, { [hook]: calls.length === 1 ? calls[0] : fanOut });
   }
   return combined;
+}
+
+/**
+ * The slicing knobs of a configuration. `liveRate` is set in live mode (and for a paced replay);
+ * the wall-clock guard `max_future_ms` applies to live input only, never to a replay of recorded
+ * events.
+ */
+export function sliceTiming(config: LiveCrewConfig, liveRate: number | undefined): SliceTiming {
+  return {
+    sliceMs: config.slice_ms,
+    latenessMs: config.lateness_ms,
+    ...(liveRate !== undefined ? { liveRate } : {}),
+    ...(config.max_jump_ms !== null ? { maxJumpMs: config.max_jump_ms } : {}),
+    ...(config.max_future_ms !== null && config.mode === 'live' && config.pace === null ? { maxFutureMs: config.max_future_ms } : {}),
+    ...(config.stream_idle_ms !== null ? { streamIdleMs: config.stream_idle_ms } : {}),
+  };
 }
 
 /**

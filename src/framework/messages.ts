@@ -37,6 +37,10 @@ export const messages = {
   payloadTooLarge: (bytes: number, max: number) =>
     `payload is ${bytes} bytes, over the limit of ${max} (payload_max_bytes)`,
   payloadNotJson: () => 'payload must be a JSON value (no functions, undefined, cycles, NaN or Infinity)',
+  eventFromFuture: (aheadMs: number, max: number) =>
+    `event is stamped ${aheadMs} ms ahead of the wall clock, over max_future_ms ${max} (a producer's clock is wrong?); refused`,
+  timeJumpRefused: (aheadMs: number, max: number, newest: string) =>
+    `event jumps ${aheadMs} ms ahead of the stream's newest event (${newest}), over max_jump_ms ${max}, and no later event confirmed the jump; refused so one bad clock cannot make the rest of the stream late (raise max_jump_ms for streams with longer pauses)`,
   lateEvent: (slice: number, openFrom: number) =>
     `event belongs to slice ${slice}, already closed (slices below ${openFrom} are closed); raise lateness_ms to accept it`,
   handlerPayloadInvalid: (crew: string, method: string, problems: string) =>

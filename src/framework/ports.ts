@@ -18,6 +18,11 @@ export interface InputOrigin {
   /** A short name: a file name, `stdin`, `nats:live.m1.events`. */
   readonly name: string;
   /**
+   * Whether positions name the same records across restarts (JetStream sequences): a restarted
+   * process skips the events its committed context already holds.
+   */
+  readonly durable?: boolean;
+  /**
    * The location of one record: `events.jsonl:17`, `events.json[3]`, `nats:live.m1.events#42`.
    * `streamId` is the stream the record came in on, where the origin carries several (a NATS
    * consumer of `live.*.events`).
@@ -51,8 +56,9 @@ export interface InputBatch {
   readonly origin: InputOrigin;
   readonly records: readonly InputRecord[];
   /**
-   * Called once everything the batch produced has been accepted by the sinks: a source with
-   * acknowledgements (JetStream) acks here, so a crash before it redelivers the batch.
+   * Called once everything the batch produced has been accepted by the sinks and the slices
+   * holding its events are merged and committed: a source with acknowledgements (JetStream)
+   * acks here, so a crash before it redelivers the batch and no context write is lost.
    */
   ack?(): MaybePromise<void>;
 }
@@ -100,6 +106,16 @@ export type ContextSnapshot = Readonly<Record<string, unknown>>;
 export interface CommittedContext {
   readonly slice: number;
   readonly context: ContextSnapshot;
+  /** The stream's epoch0 (absent in documents written before it was kept). */
+  readonly epoch0?: number;
+  /** Every event of the stream at or before this input position is merged (or was refused). */
+  readonly position?: number;
+}
+
+/** What a commit records beside the snapshot: where the stream's slices start, and how far its input is merged. */
+export interface CommitProgress {
+  readonly epoch0: number;
+  readonly position: number;
 }
 
 /**
@@ -118,7 +134,7 @@ export interface ContextBackend {
    * or below the last committed one is ignored, so a re-run after a crash never rolls context
    * back; concurrent writers never interleave (a conflict is retried, no write is lost).
    */
-  commit(streamId: string, slice: number, snapshot: ContextSnapshot): MaybePromise<void>;
+  commit(streamId: string, slice: number, snapshot: ContextSnapshot, progress?: CommitProgress): MaybePromise<void>;
   close(): Promise<void>;
 }
 

@@ -21,7 +21,7 @@ describe.skipIf(start === undefined)('the scheduler and runner commands refuse b
 
   it('a stream id that is not one', () => {
     const result = runCli(['scheduler', '--crews', MATCH_DAY_CREWS, '--stream', 'live.m1', '--nats-url', server().url]);
-    expect(result).toMatchObject({ status: 1, stderr: expect.stringMatching(/--stream "live\.m1": not a stream id/) });
+    expect(result).toMatchObject({ status: 2, stderr: expect.stringMatching(/option '--stream <id>' argument 'live\.m1' is invalid\. must match .* \(no dots, wildcards or spaces\)/) });
   });
 
   it("a crew's stored progress that is not live-crew's, naming bucket and key", async () => {

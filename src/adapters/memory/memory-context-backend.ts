@@ -1,4 +1,4 @@
-import type { CommittedContext, ContextBackend, ContextSnapshot } from '../../framework/ports.js';
+import type { CommitProgress, CommittedContext, ContextBackend, ContextSnapshot } from '../../framework/ports.js';
 
 /**
  * Keeps each stream's context snapshot in process memory. Nothing survives the process; an app
@@ -11,9 +11,9 @@ export class MemoryContextBackend implements ContextBackend {
     return this.#committed.get(streamId);
   }
 
-  commit(streamId: string, slice: number, snapshot: ContextSnapshot): void {
+  commit(streamId: string, slice: number, snapshot: ContextSnapshot, progress?: CommitProgress): void {
     const current = this.#committed.get(streamId);
-    if (current === undefined || slice > current.slice) this.#committed.set(streamId, { slice, context: snapshot });
+    if (current === undefined || slice > current.slice) this.#committed.set(streamId, { slice, context: snapshot, ...progress });
   }
 
   async close(): Promise<void> {}

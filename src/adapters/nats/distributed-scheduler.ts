@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { EventDecoder } from '../../framework/model/event.js';
+import { sliceTiming } from '../../framework/app.js';
 import { inputLimits } from '../../framework/config/limits.js';
 import type { ActionSink } from '../../framework/ports.js';
 import { EventPipeline } from '../../framework/runtime/event-pipeline.js';
@@ -86,7 +87,8 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
       run.bucket.put(RESUME_KEY, { slice, ...point }).catch((error: unknown) => logger.warn({ slice }, `resume point not written (a successor may repeat some error records): ${(error as Error).message}`)),
     resume: () => (resume === undefined ? undefined : { quietBefore: resume.value.quietBefore }),
   });
-  const timing = { sliceMs: config.slice_ms, latenessMs: config.lateness_ms, liveRate: 1 };
+  // Live, for its one stream: a stream it forgot as idle would come back from the backend, not from the journal and reports a successor replays.
+  const timing = sliceTiming({ ...config, mode: 'live', stream_idle_ms: null }, 1);
   const engine = new SliceEngine(timing, schedules, target, systemClock, run.journal);
   const pipeline = new EventPipeline(new EventDecoder(inputLimits(config)), engine, output, { quietBefore: resume?.value.quietBefore, observer: monitor });
   const source = new JetStreamReplaySource(run.js, streamId);

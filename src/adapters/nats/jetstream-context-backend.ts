@@ -1,7 +1,7 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
 import { connectNats } from './nats-connect.js';
-import type { CommittedContext, ContextBackend, ContextSnapshot } from '../../framework/ports.js';
+import type { CommitProgress, CommittedContext, ContextBackend, ContextSnapshot } from '../../framework/ports.js';
 import { isRevisionConflict, untilStored } from './jetstream-publishing.js';
 import { conflictBackoff, decodeCommitted, encodeCommitted, MAX_CONFLICT_RETRIES } from '../shared/committed-snapshot.js';
 
@@ -55,9 +55,9 @@ export class JetStreamContextBackend implements ContextBackend {
     return committed;
   }
 
-  async commit(streamId: string, slice: number, snapshot: ContextSnapshot): Promise<void> {
+  async commit(streamId: string, slice: number, snapshot: ContextSnapshot, progress?: CommitProgress): Promise<void> {
     const kv = await this.#bucket(streamId);
-    const data = encodeCommitted(slice, snapshot);
+    const data = encodeCommitted(slice, snapshot, progress);
     let known = this.#known.get(streamId);
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
       if (known !== undefined && known.slice >= slice) return;

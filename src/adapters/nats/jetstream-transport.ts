@@ -45,6 +45,11 @@ export class NatsLink {
   }
 }
 
+/** How long an event may stay unacknowledged before the server redelivers it: 1 h, in ns. */
+const ACK_WAIT_NS = 3_600_000_000_000;
+/** The most events delivered and not yet acknowledged (those of open slices, across streams). */
+const MAX_ACK_PENDING = 20_000;
+
 /** Options of `JetStreamEventSource`. */
 export interface JetStreamEventSourceOptions {
   /** The durable consumer's name: a restarted app goes on where it left off. Default `live-crew`. */
@@ -54,9 +59,10 @@ export interface JetStreamEventSourceOptions {
 }
 
 /**
- * Consumes `live.*.events` through a durable pull consumer with explicit acks. Messages are
- * acknowledged when the pipeline has flushed what their batch produced (`InputBatch.ack`), and
- * at most `maxMessages` are held at once, so a slow app slows the consumer, not memory.
+ * Consumes `live.*.events` through a durable pull consumer with explicit acks. A batch is
+ * acknowledged once the slices holding its events are merged and committed (`InputBatch.ack`),
+ * so a process killed mid-slice gets them again; at most `maxMessages` are buffered at once, so
+ * a slow app slows the consumer, not memory.
  * Positions are stream sequences: errors name `nats:live.m1.events#42`.
  */
 export class JetStreamEventSource implements EventSource {
@@ -77,11 +83,22 @@ export class JetStreamEventSource implements EventSource {
     const { js } = await this.#link.acquire();
     try {
       const jsm = await js.jetstreamManager();
+      // Messages a process took but never acknowledged (it died before their slices were
+      // committed) would come back only after ack_wait, behind newer ones. Made again at its ack
+      // floor, the consumer delivers them at once and in order; what is already merged the
+      // engine skips by its committed position.
+      const existing = await jsm.consumers.info(LIVE_STREAMS.events.name, this.#durable).catch(() => undefined);
+      if (existing !== undefined) await jsm.consumers.delete(LIVE_STREAMS.events.name, this.#durable);
       await jsm.consumers.add(LIVE_STREAMS.events.name, {
         durable_name: this.#durable,
         ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: (existing?.ack_floor.stream_seq ?? 0) + 1,
         filter_subject: LIVE_STREAMS.events.subject,
+        // Events stay unacknowledged while their slice is open; a live process acknowledges
+        // them, a restarted one takes them again from the ack floor.
+        ack_wait: ACK_WAIT_NS,
+        max_ack_pending: MAX_ACK_PENDING,
       });
       const consumer = await js.consumers.get(LIVE_STREAMS.events.name, this.#durable);
       const messages = await consumer.consume({ max_messages: this.#maxMessages });
@@ -107,6 +124,7 @@ export class JetStreamEventSource implements EventSource {
 /** Where stored events come from: `nats:live.m1.events#42`, the subject each came in on. */
 const EVENTS_ORIGIN: InputOrigin = {
   name: `nats:${LIVE_STREAMS.events.subject}`,
+  durable: true,
   locate: (seq, streamId) => `nats:${streamId === undefined ? LIVE_STREAMS.events.subject : liveSubject(streamId, 'events')}#${seq}`,
 };
 

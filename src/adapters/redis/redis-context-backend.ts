@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { CommittedContext, ContextBackend, ContextSnapshot } from '../../framework/ports.js';
+import type { CommitProgress, CommittedContext, ContextBackend, ContextSnapshot } from '../../framework/ports.js';
 import { conflictBackoff, decodeCommitted, encodeCommitted, MAX_CONFLICT_RETRIES } from '../shared/committed-snapshot.js';
 
 /** Options of `RedisContextBackend`. */
@@ -32,7 +32,7 @@ export class RedisContextBackend implements ContextBackend {
     return text === null ? undefined : decodeCommitted(text, this.#key(streamId));
   }
 
-  async commit(streamId: string, slice: number, snapshot: ContextSnapshot): Promise<void> {
+  async commit(streamId: string, slice: number, snapshot: ContextSnapshot, progress?: CommitProgress): Promise<void> {
     const key = this.#key(streamId);
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
       await this.#redis.watch(key);
@@ -42,7 +42,7 @@ export class RedisContextBackend implements ContextBackend {
         return;
       }
       // null: another writer changed the key since WATCH; look again.
-      if ((await this.#redis.multi().set(key, encodeCommitted(slice, snapshot)).exec()) !== null) return;
+      if ((await this.#redis.multi().set(key, encodeCommitted(slice, snapshot, progress)).exec()) !== null) return;
       await conflictBackoff(attempt);
     }
     throw new Error(`context of stream ${streamId}: ${MAX_CONFLICT_RETRIES} write conflicts in a row at ${key}`);

@@ -1,4 +1,4 @@
-import type { CommittedContext, ContextSnapshot } from '../../framework/ports.js';
+import type { CommitProgress, CommittedContext, ContextSnapshot } from '../../framework/ports.js';
 
 /**
  * How a persistent context backend stores a stream's context (`CommittedContext`): the whole
@@ -6,8 +6,8 @@ import type { CommittedContext, ContextSnapshot } from '../../framework/ports.js
  * at `context_max_bytes`, so one document stays small, and no crash can leave half a slice.
  */
 /** The document's text. */
-export function encodeCommitted(slice: number, context: ContextSnapshot): string {
-  return JSON.stringify({ slice, context });
+export function encodeCommitted(slice: number, context: ContextSnapshot, progress?: CommitProgress): string {
+  return JSON.stringify({ slice, context, ...progress });
 }
 
 /** The document of a stored text; throws on a text no backend wrote. */
@@ -16,7 +16,8 @@ export function decodeCommitted(text: string, where: string): CommittedContext {
   if (typeof value?.slice !== 'number' || typeof value.context !== 'object' || value.context === null) {
     throw new Error(`${where} does not hold a live-crew context snapshot`);
   }
-  return { slice: value.slice, context: value.context };
+  const progress = typeof value.epoch0 === 'number' && typeof value.position === 'number' ? { epoch0: value.epoch0, position: value.position } : {};
+  return { slice: value.slice, context: value.context, ...progress };
 }
 
 /** How many times a revision-checked write is retried after a conflict before giving up. */

@@ -4,14 +4,14 @@ import { messages } from '../messages.js';
 import { andThen, isPromiseLike } from '../maybe-async.js';
 import type { Clock, CommittedContext, ContextBackend, ContextSnapshot, DecisionJournal, MaybePromise, RunObserver } from '../ports.js';
 import { StreamContext } from '../context/stream-context.js';
-import type { SliceTarget } from '../scheduler/slice-engine.js';
+import type { SliceTarget, StreamProgress, StreamResume } from '../scheduler/slice-engine.js';
 import { CallScope, type CallFailure, type CallHost, type OutputLimits } from './call-scope.js';
 import { runAsCall } from './stray-faults.js';
 import { HandlerOutputError } from '../errors.js';
 import { describeThrown } from './describe-thrown.js';
 import { RouteTable, type CrewRuntime, type Route } from './route-table.js';
 import type { RunOutput } from './run-output.js';
-import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord } from './slice-reports.js';
+import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord, refusedEventRecord } from './slice-reports.js';
 
 /** Limits the runner enforces. */
 export interface RunnerLimits extends OutputLimits {
@@ -89,13 +89,32 @@ export class CrewRunner implements SliceTarget {
     return this.#contexts.get(streamId);
   }
 
-  openStream(streamId: string): MaybePromise<void> {
-    const loaded = this.#backend.load(streamId);
-    const open = (committed: CommittedContext | undefined) => {
+  /**
+   * A stream's merged context: from memory while the stream is open, else from the backend when
+   * it answers at once (an idle stream the engine forgot keeps its context there).
+   */
+  snapshotOf(streamId: string): ContextSnapshot | undefined {
+    const open = this.#contexts.get(streamId);
+    if (open !== undefined) return open.snapshot;
+    const stored = this.#backend.load(streamId);
+    return isPromiseLike(stored) ? undefined : stored?.context;
+  }
+
+  /** Loads the stream's committed context; a stream that has one (a restart, a stream back from idle) goes on from it. */
+  openStream(streamId: string): MaybePromise<StreamResume | undefined> {
+    return andThen(this.#backend.load(streamId), (committed: CommittedContext | undefined) => {
       this.#contexts.set(streamId, new StreamContext(committed?.context ?? {}, this.#crewCount, this.#limits.contextMaxBytes));
-    };
-    if (isPromiseLike(loaded)) return loaded.then(open);
-    open(loaded);
+      if (committed?.epoch0 === undefined) return undefined;
+      return { epoch0: committed.epoch0, slice: committed.slice, ...(committed.position !== undefined ? { position: committed.position } : {}) };
+    });
+  }
+
+  forgetStream(streamId: string): void {
+    this.#contexts.delete(streamId);
+  }
+
+  refused(envelope: EventEnvelope, message: string): void {
+    this.#output.error(refusedEventRecord(envelope, message));
   }
 
   /**
@@ -149,12 +168,12 @@ export class CrewRunner implements SliceTarget {
     });
   }
 
-  closeSlice(streamId: string, slice: number, endMs: number): MaybePromise<void> {
+  closeSlice(streamId: string, slice: number, endMs: number, progress: StreamProgress): MaybePromise<void> {
     const merged = this.#contexts.get(streamId)!.close(slice);
     if (merged === undefined) return;
     if (merged.dropped.length > 0) this.#output.error(contextTruncatedRecord(streamId, slice, endMs, merged, this.#limits.contextMaxBytes));
     this.#observer?.contextMerged?.(streamId, slice, merged.size);
-    return this.#backend.commit(streamId, slice, merged.snapshot);
+    return this.#backend.commit(streamId, slice, merged.snapshot, progress);
   }
 
   late(envelope: EventEnvelope, slice: number, openFrom: number): void {

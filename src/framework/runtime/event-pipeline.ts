@@ -2,7 +2,7 @@ import { ERROR_KIND, ErrorReason, UNKNOWN_STREAM } from '../model/error-record.j
 import type { EventDecoder } from '../model/event.js';
 import { STREAM_ID_PATTERN } from '../model/patterns.js';
 import { isPromiseLike } from '../maybe-async.js';
-import type { ActionSink, Clock, ErrorSink, EventSource, InputBatch, InputOrigin, InputRecord, RunObserver } from '../ports.js';
+import type { ActionSink, Clock, ErrorSink, EventSource, InputBatch, InputOrigin, InputRecord, MaybePromise, RunObserver } from '../ports.js';
 import type { SliceEngine } from '../scheduler/slice-engine.js';
 import type { OutputBuffer } from './output-buffer.js';
 
@@ -46,6 +46,10 @@ export class EventPipeline {
   readonly #observer: RunObserver | undefined;
   #resumePosition = 0;
   #abandoned = false;
+  /** Batches acknowledged only once their events' slices are committed, oldest first. */
+  readonly #unacked: Array<{ readonly ack: () => MaybePromise<void>; readonly needs: Map<string, number> }> = [];
+  /** Per stream, the newest position the batch being taken needs committed before its acknowledgement. */
+  #needs: Map<string, number> | undefined;
 
   /**
    * @param options.quietBefore - records before this position were handled by a predecessor (a
@@ -84,7 +88,8 @@ export class EventPipeline {
       for (;;) {
         const next = await this.#nextBatch(batches, actions, errors, ticker);
         if (next.done) break;
-        const { origin, records } = next.value;
+        const { origin, records, ack } = next.value;
+        this.#needs = ack !== undefined ? new Map() : undefined;
         for (let i = 0; i < records.length; i++) {
           this.#resumePosition = records[i]!.position;
           const done = this.#take(origin, records[i]!);
@@ -92,7 +97,10 @@ export class EventPipeline {
           if (this.#output.pendingChars > FLUSH_AT_CHARS) await this.#output.flush(actions, errors);
         }
         await this.#output.flush(actions, errors);
-        await next.value.ack?.();
+        if (ack !== undefined) {
+          this.#unacked.push({ ack: () => ack.call(next.value), needs: this.#needs! });
+          await this.#ackCommitted();
+        }
         if (stopped() || this.#abandoned) break;
       }
     } finally {
@@ -103,6 +111,25 @@ export class EventPipeline {
     const finished = this.#engine.finish();
     if (finished !== undefined) await finished;
     await this.#output.flush(actions, errors);
+    await this.#ackCommitted();
+  }
+
+  /**
+   * Acknowledges the batches whose events are all in committed slices (or were refused): a
+   * process killed before a slice is committed gets its events again, so no context write of an
+   * open slice is lost.
+   */
+  async #ackCommitted(): Promise<void> {
+    for (let i = 0; i < this.#unacked.length; ) {
+      const { ack, needs } = this.#unacked[i]!;
+      for (const [stream, position] of needs) if (this.#engine.committedThrough(stream) >= position) needs.delete(stream);
+      if (needs.size > 0) {
+        i++;
+        continue;
+      }
+      this.#unacked.splice(i, 1);
+      await ack();
+    }
   }
 
   /** The source's next batch; in live mode the engine ticks while it is awaited. */
@@ -114,6 +141,7 @@ export class EventPipeline {
       if (first !== TICK) return first;
       await this.#engine.tick();
       await this.#output.flush(actions, errors);
+      await this.#ackCommitted();
     }
   }
 
@@ -127,6 +155,7 @@ export class EventPipeline {
     this.counts.accepted++;
     this.#lastTs = decoded.event.ts;
     this.#observer?.eventAccepted?.(decoded.event);
+    this.#needs?.set(decoded.event.stream_id, record.position);
     const accepted = this.#engine.accept(decoded);
     return isPromiseLike(accepted) ? accepted : undefined;
   }

@@ -24,6 +24,16 @@ export function lateEventRecord(envelope: EventEnvelope, slice: number, openFrom
   };
 }
 
+/** An event a timestamp guard refused: an `invalid_event` naming why, with the event attached. */
+export function refusedEventRecord(envelope: EventEnvelope, message: string): ErrorRecord {
+  return {
+    ts: envelope.event.ts,
+    kind: ERROR_KIND,
+    stream_id: envelope.event.stream_id,
+    payload: { reason: ErrorReason.InvalidEvent, message, source: locateEnvelope(envelope), event: envelope.event },
+  };
+}
+
 /** Crew `crewId` skipped a slice: `unmet` names its unmet dependencies; `events` went unprocessed. */
 export function dependencyUnmetRecord(streamId: string, slice: number, crewId: string, unmet: readonly string[], events: readonly EventEnvelope[]): ErrorRecord {
   const first = events[0]!;

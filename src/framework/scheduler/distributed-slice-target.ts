@@ -3,9 +3,9 @@ import { locateEnvelope, type EventEnvelope } from '../model/event.js';
 import type { ContextBackend, CrewSliceDone, CrewWorkSink, MaybePromise, RunObserver } from '../ports.js';
 import { andThen, runInOrder } from '../maybe-async.js';
 import type { RunOutput } from '../runtime/run-output.js';
-import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord } from '../runtime/slice-reports.js';
+import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord, refusedEventRecord } from '../runtime/slice-reports.js';
 import type { CrewSchedule } from './crew-schedule.js';
-import type { SliceTarget } from './slice-engine.js';
+import type { SliceTarget, StreamProgress } from './slice-engine.js';
 
 /** Where a scheduler resumes a stream: what its predecessor finished. */
 export interface SchedulerResume {
@@ -149,8 +149,18 @@ export class DistributedSliceTarget implements SliceTarget {
   }
 
   late(envelope: EventEnvelope, slice: number, openFrom: number): void {
-    if (envelope.position < this.#streams.get(envelope.event.stream_id)!.quietBefore) return;
+    if (this.#quiet(envelope)) return;
     this.#options.output.error(lateEventRecord(envelope, slice, openFrom));
+  }
+
+  refused(envelope: EventEnvelope, message: string): void {
+    if (this.#quiet(envelope)) return;
+    this.#options.output.error(refusedEventRecord(envelope, message));
+  }
+
+  /** An event a predecessor already reported on (a stream not open yet has no predecessor's). */
+  #quiet(envelope: EventEnvelope): boolean {
+    return envelope.position < (this.#streams.get(envelope.event.stream_id)?.quietBefore ?? Number.NEGATIVE_INFINITY);
   }
 
   skipped(streamId: string, slice: number, crew: number, unmet: readonly string[], events: readonly EventEnvelope[]): void {
@@ -169,7 +179,7 @@ export class DistributedSliceTarget implements SliceTarget {
     return this.#finish(stream, streamId, slice, crews);
   }
 
-  async closeSlice(streamId: string, slice: number, endMs: number): Promise<void> {
+  async closeSlice(streamId: string, slice: number, endMs: number, progress: StreamProgress): Promise<void> {
     const stream = this.#streams.get(streamId)!;
     if (slice <= stream.committed) return;
     const state = this.#slice(stream, slice);
@@ -197,7 +207,7 @@ export class DistributedSliceTarget implements SliceTarget {
     if (this.#commitFailure !== undefined) throw this.#commitFailure;
     this.#commits = this.#commits
       .then(async () => {
-        await this.#options.backend.commit(streamId, slice, snapshot);
+        await this.#options.backend.commit(streamId, slice, snapshot, progress);
         await this.#options.committed(streamId, slice, resume);
       })
       .catch((error: unknown) => {

@@ -1,23 +1,32 @@
 import type { EventEnvelope } from '../model/event.js';
 import type { Clock, DecisionJournal, MaybePromise } from '../ports.js';
-import { andThen, runInOrder } from '../maybe-async.js';
+import { andThen, isPromiseLike, runInOrder } from '../maybe-async.js';
+import { messages } from '../messages.js';
+import { canonicalUtc } from '../model/timestamp.js';
 import { applyBacklogPolicy, nextRunSlice, type CrewSchedule, type ScheduledDependency } from './crew-schedule.js';
 
 export type { EventEnvelope };
 
 /** What the engine drives: the crew runtime, or a test double. */
 export interface SliceTarget {
-  /** A stream's first event arrived; resolves when the stream's context is ready. */
-  openStream(streamId: string): MaybePromise<void>;
+  /**
+   * A stream's first event arrived (or its first after it was forgotten as idle); resolves when
+   * the stream's context is ready, with where a stream the backend already holds goes on from.
+   */
+  openStream(streamId: string): MaybePromise<StreamResume | undefined | void>;
   /** Runs the handlers an event triggers in the given crews (run-order indexes, ascending), in slice `slice`. */
   dispatch(streamId: string, slice: number, envelope: EventEnvelope, crews: readonly number[]): MaybePromise<void>;
   /**
    * Slice `slice` of a stream is closed: no more events will be dispatched into it. `endMs` is
    * its end in event time, the deterministic time of anything the close reports.
    */
-  closeSlice(streamId: string, slice: number, endMs: number): MaybePromise<void>;
+  closeSlice(streamId: string, slice: number, endMs: number, progress: StreamProgress): MaybePromise<void>;
   /** An event arrived for a slice already closed. */
   late(envelope: EventEnvelope, slice: number, openFrom: number): void;
+  /** An event was refused by a timestamp guard (`max_jump_ms`, `max_future_ms`); `message` says why. */
+  refused(envelope: EventEnvelope, message: string): void;
+  /** The engine forgot an idle stream (every slice closed and merged); its per-stream state may go. */
+  forgetStream?(streamId: string): void;
   /** A crew skipped a slice: its dependencies were unmet; `events` were not processed. */
   skipped(streamId: string, slice: number, crew: number, unmet: readonly string[], events: readonly EventEnvelope[]): void;
   /** Whether a crew has been disabled (it then finishes no slice). */
@@ -30,10 +39,38 @@ export interface SliceTarget {
   settle?(streamId: string, slice: number, crews: readonly number[]): MaybePromise<void>;
 }
 
+/** Where a stream the backend already holds goes on: its epoch0, last merged slice and input position. */
+export interface StreamResume {
+  readonly epoch0: number;
+  /** The last slice merged and committed. */
+  readonly slice: number;
+  /** Every event of the stream at or before this input position is merged (or was refused). */
+  readonly position?: number;
+}
+
+/** What a commit of slice n records beside the snapshot, so a restart can go on exactly. */
+export interface StreamProgress {
+  readonly epoch0: number;
+  /** Every event of the stream at or before this input position is in a merged slice (or was refused). */
+  readonly position: number;
+}
+
 /** The knobs of slicing. */
 export interface SliceTiming {
   readonly sliceMs: number;
   readonly latenessMs: number;
+  /**
+   * An event more than this ahead of its stream's newest event is held apart until a later event
+   * confirms the jump (lands within this of it) or refutes it (is back on the old timeline).
+   */
+  readonly maxJumpMs?: number;
+  /** Live mode: an event more than this ahead of the wall clock is refused (journaled). */
+  readonly maxFutureMs?: number;
+  /**
+   * A stream with no event for this long (event time of the newest event of any stream in batch
+   * mode, wall time in live mode), its slices closed, is forgotten until it comes back.
+   */
+  readonly streamIdleMs?: number;
   /**
    * Live mode: how many ms of event time pass per ms of wall time (1 live, 10 for a replay ten
    * times faster), so `tick()` closes slices as time passes. Undefined in batch mode.
@@ -59,6 +96,8 @@ interface SliceState {
   readonly released: Set<number>;
   /** Whether any event ran in it (the summary counts such slices). */
   hadEvents: boolean;
+  /** The input position of its first event: nothing before it is still open. */
+  firstPosition: number;
 }
 
 /** The slicing state of one stream. */
@@ -75,6 +114,18 @@ interface StreamSlices {
   recent: { slice: number; state: SliceState } | undefined;
   /** Wall time when the first event arrived (live mode). */
   readonly wallStart: number;
+  /** Events held by the jump guard until a later one confirms or refutes their jump. */
+  suspects: EventEnvelope[] | undefined;
+  /** When the stream last had an event: event time in batch mode, wall time in live mode. */
+  lastSeen: number;
+  /** The input position of its newest event. */
+  lastPosition: number;
+  /** The position of the event being placed, while it is (it is in no slice yet). */
+  placing: number | undefined;
+  /** Events at or before this position of a durable origin are merged already (a restart going over them). */
+  readonly resumeThrough: number;
+  /** Every event at or before this position is merged and committed. */
+  committedThrough: number;
 }
 
 /** A crew held in an open slice under `timeout:<ms>`, and the wall time its wait ends. */
@@ -126,6 +177,10 @@ export class SliceEngine {
   readonly #journal: DecisionJournal | undefined;
   /** Crews held under `timeout:<ms>` in an open slice, with the wall time their wait ends. */
   readonly #waiting = new Set<WaitingCrew>();
+  /** The newest event time of any stream (batch-mode idleness is measured against it). */
+  #newestTs = Number.NEGATIVE_INFINITY;
+  /** When idle streams are next looked for (event time in batch mode, wall time in live mode). */
+  #sweepAt = Number.NEGATIVE_INFINITY;
 
   /**
    * @param clock - wall time, needed in live mode only
@@ -157,10 +212,106 @@ export class SliceEngine {
 
   #take(envelope: EventEnvelope): MaybePromise<void> {
     this.#accepted++;
+    if (this.#timing.maxFutureMs !== undefined) {
+      const decision = futureDecision(envelope);
+      if (this.#journal?.has(decision) || (this.#journal?.replaying !== true && envelope.tsMs - this.#clock!.now() > this.#timing.maxFutureMs)) {
+        return this.#refuseFuture(envelope, decision);
+      }
+    }
     const streamId = envelope.event.stream_id;
     const stream = this.#streams.get(streamId);
-    if (stream === undefined) return this.#openStream(streamId, envelope);
-    return this.#place(stream, envelope);
+    const taken = stream === undefined ? this.#openStream(streamId, envelope) : this.#arrived(stream, envelope);
+    if (this.#timing.streamIdleMs === undefined || this.#timing.liveRate !== undefined) return taken;
+    return andThen(taken, () => this.#forgetIdleByEventTime(envelope.tsMs));
+  }
+
+  /** Every event at or before this input position of a stream is merged and committed; Infinity for a stream forgotten as idle. */
+  committedThrough(streamId: string): number {
+    return this.#streams.get(streamId)?.committedThrough ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Live mode: an event stamped too far ahead of the wall clock; the decision is stored before it is acted on. */
+  #refuseFuture(envelope: EventEnvelope, decision: string): MaybePromise<void> {
+    const ahead = envelope.tsMs - (this.#journal?.replaying ? envelope.tsMs : this.#clock!.now());
+    const recorded = this.#journal?.has(decision) ? undefined : this.#journal?.record(decision);
+    return andThen(recorded, () => this.#target.refused(envelope, messages.eventFromFuture(ahead, this.#timing.maxFutureMs!)));
+  }
+
+  /** An event of a known stream: skipped if a restart goes over it again, guarded, then placed. */
+  #arrived(stream: StreamSlices, envelope: EventEnvelope): MaybePromise<void> {
+    if (envelope.position <= stream.resumeThrough && envelope.origin.durable === true) return;
+    stream.lastSeen = this.#timing.liveRate === undefined ? envelope.tsMs : this.#clock!.now();
+    stream.lastPosition = envelope.position;
+    const maxJump = this.#timing.maxJumpMs;
+    stream.placing = envelope.position;
+    const placed =
+      maxJump !== undefined && (stream.suspects !== undefined || envelope.tsMs - stream.maxTs > maxJump) ? this.#guardJump(stream, envelope, maxJump) : this.#place(stream, envelope);
+    if (isPromiseLike(placed)) return placed.then(() => void (stream.placing = undefined));
+    stream.placing = undefined;
+  }
+
+  /**
+   * One bad clock must not make every later event of its stream late: an event that jumps more
+   * than `maxJump` ahead of the stream's newest is held apart. The next event decides: back on
+   * the old timeline, the held ones are refused; within `maxJump` of the last held one, the
+   * jump is real (a long pause) and they all go on in arrival order; far from both, the held
+   * ones are refused and it is held in turn.
+   */
+  #guardJump(stream: StreamSlices, envelope: EventEnvelope, maxJump: number): MaybePromise<void> {
+    const suspects = stream.suspects;
+    if (suspects === undefined) {
+      stream.suspects = [envelope];
+      return;
+    }
+    const onOldTimeline = envelope.tsMs - stream.maxTs <= maxJump;
+    if (!onOldTimeline && Math.abs(envelope.tsMs - suspects[suspects.length - 1]!.tsMs) <= maxJump) {
+      stream.suspects = undefined;
+      const confirmed = [...suspects, envelope];
+      return runInOrder(confirmed.length, (i) => this.#place(stream, confirmed[i]!));
+    }
+    this.#refuseSuspects(stream);
+    if (onOldTimeline) return this.#place(stream, envelope);
+    stream.suspects = [envelope];
+  }
+
+  #refuseSuspects(stream: StreamSlices): void {
+    for (const suspect of stream.suspects ?? []) {
+      this.#target.refused(suspect, messages.timeJumpRefused(suspect.tsMs - stream.maxTs, this.#timing.maxJumpMs!, canonicalUtc(stream.maxTs)));
+    }
+    stream.suspects = undefined;
+  }
+
+  /** Batch mode: streams with no event for `streamIdleMs` of the newest event time close their slices and are forgotten. */
+  #forgetIdleByEventTime(tsMs: number): MaybePromise<void> {
+    if (tsMs > this.#newestTs) this.#newestTs = tsMs;
+    if (this.#newestTs < this.#sweepAt) return;
+    const idleMs = this.#timing.streamIdleMs!;
+    this.#sweepAt = this.#newestTs + idleMs / 4;
+    const idle = [...this.#streams.values()].filter((stream) => this.#newestTs - stream.lastSeen >= idleMs && this.#mayForget(stream));
+    return runInOrder(idle.length, (i) => andThen(this.#advance(idle[i]!, Number.POSITIVE_INFINITY), () => this.#forget(idle[i]!)));
+  }
+
+  /** Live mode: streams idle for `streamIdleMs` of wall time, every slice closed, are forgotten. */
+  #forgetIdleByWallTime(now: number): void {
+    const idleMs = this.#timing.streamIdleMs;
+    if (idleMs === undefined || now < this.#sweepAt) return;
+    this.#sweepAt = now + idleMs / 4;
+    for (const stream of [...this.#streams.values()]) {
+      const allClosed = [...stream.slices.keys()].every((slice) => slice < stream.openFrom);
+      if (now - stream.lastSeen >= idleMs && allClosed && this.#mayForget(stream)) this.#forget(stream);
+    }
+  }
+
+  /** Nothing of the stream is pending: no held jump, no crew waiting on a wall-clock timeout. */
+  #mayForget(stream: StreamSlices): boolean {
+    if (stream.suspects !== undefined) return false;
+    for (const waiting of this.#waiting) if (waiting.stream === stream) return false;
+    return true;
+  }
+
+  #forget(stream: StreamSlices): void {
+    this.#streams.delete(stream.id);
+    this.#target.forgetStream?.(stream.id);
   }
 
   /**
@@ -177,7 +328,10 @@ export class SliceEngine {
       const watermarkSlice = Math.floor(((now - stream.wallStart) * liveRate - latenessMs) / sliceMs);
       return watermarkSlice > stream.openFrom ? this.#advance(stream, watermarkSlice) : undefined;
     });
-    return andThen(advanced, () => this.#releaseDue(now));
+    return andThen(advanced, () => {
+      this.#forgetIdleByWallTime(now);
+      return this.#releaseDue(now);
+    });
   }
 
   /** Live mode: crews whose wait has run out run what they hold now; the decision is journaled. */
@@ -204,23 +358,42 @@ export class SliceEngine {
   /** The input ended: every open slice closes, held and queued events run first. */
   finish(): MaybePromise<void> {
     const streams = [...this.#streams.values()];
+    // A jump nothing confirmed by the end of the input stays refused.
+    for (const stream of streams) this.#refuseSuspects(stream);
     return runInOrder(streams.length, (i) => this.#advance(streams[i]!, Number.POSITIVE_INFINITY));
   }
 
+  /**
+   * A stream's first event, or its first since it was forgotten or the process restarted: a
+   * stream the backend holds goes on from its epoch0 and last merged slice.
+   */
   #openStream(streamId: string, envelope: EventEnvelope): MaybePromise<void> {
-    const { sliceMs, latenessMs } = this.#timing;
-    const stream: StreamSlices = {
-      id: streamId,
-      epoch0: envelope.tsMs,
-      maxTs: envelope.tsMs,
-      // Lateness keeps the slices just before epoch0 open for stragglers.
-      openFrom: Math.floor(-latenessMs / sliceMs),
-      slices: new Map(),
-      recent: undefined,
-      wallStart: this.#clock?.now() ?? 0,
-    };
-    this.#streams.set(streamId, stream);
-    return andThen(this.#target.openStream(streamId), () => this.#place(stream, envelope));
+    return andThen(this.#target.openStream(streamId), (resume) => {
+      const { sliceMs, latenessMs, liveRate } = this.#timing;
+      const epoch0 = resume ? resume.epoch0 : envelope.tsMs;
+      const now = this.#clock?.now() ?? 0;
+      const through = resume?.position ?? Number.NEGATIVE_INFINITY;
+      const stream: StreamSlices = {
+        id: streamId,
+        epoch0,
+        // A resumed stream's watermark is where its merged slices end.
+        maxTs: resume ? Math.max(epoch0, epoch0 + (resume.slice + 1) * sliceMs + latenessMs - 1) : envelope.tsMs,
+        // Lateness keeps the slices just before epoch0 open for stragglers.
+        openFrom: resume ? resume.slice + 1 : Math.floor(-latenessMs / sliceMs),
+        slices: new Map(),
+        recent: undefined,
+        // Live ticks count event time from here: for a resumed stream, from where this event is.
+        wallStart: resume && liveRate !== undefined ? now - (envelope.tsMs - epoch0) / liveRate : now,
+        suspects: undefined,
+        lastSeen: liveRate === undefined ? envelope.tsMs : now,
+        lastPosition: envelope.position,
+        placing: undefined,
+        resumeThrough: through,
+        committedThrough: through,
+      };
+      this.#streams.set(streamId, stream);
+      return this.#arrived(stream, envelope);
+    });
   }
 
   #place(stream: StreamSlices, envelope: EventEnvelope): MaybePromise<void> {
@@ -242,7 +415,7 @@ export class SliceEngine {
 
   /** Runs an event of the lowest open slice now; queues one of a later slice. */
   #arrive(stream: StreamSlices, slice: number, envelope: EventEnvelope): MaybePromise<void> {
-    const state = this.#state(stream, slice);
+    const state = this.#state(stream, slice, envelope.position);
     if (slice === stream.openFrom) return this.#runnable(stream, slice, state, envelope);
     (state.queued ??= []).push(envelope);
   }
@@ -259,7 +432,7 @@ export class SliceEngine {
     for (const crew of plan.crews) {
       const runSlice = nextRunSlice(slice, crew.sliceStride);
       if (runSlice > slice) {
-        const later = this.#state(stream, runSlice);
+        const later = this.#state(stream, runSlice, envelope.position);
         later.backlog = hold(later.backlog, this.#crews.length, crew, envelope);
       } else if (crew.holdsUntilClose && !state.released.has(crew.index)) {
         state.held = hold(state.held, this.#crews.length, crew, envelope);
@@ -280,6 +453,10 @@ export class SliceEngine {
     for (const slice of stream.slices.keys()) if (slice >= stream.openFrom && slice < openFrom && slice < next) next = slice;
     if (next === Number.POSITIVE_INFINITY) {
       stream.openFrom = openFrom;
+      // Nothing open or held: every event taken is merged, or was refused.
+      if (stream.placing === undefined && stream.suspects === undefined && ![...stream.slices.keys()].some((slice) => slice >= openFrom)) {
+        stream.committedThrough = stream.lastPosition;
+      }
       return this.#open(stream, openFrom);
     }
     stream.openFrom = next;
@@ -334,9 +511,24 @@ export class SliceEngine {
         }
         if (state.hadEvents) this.#slicesClosed++;
         this.#forgetBefore(stream, slice + 1 - this.#lookBack);
-        return this.#target.closeSlice(stream.id, slice, stream.epoch0 + (slice + 1) * this.#timing.sliceMs);
+        const progress = { epoch0: stream.epoch0, position: this.#mergedThrough(stream, slice) };
+        return andThen(this.#target.closeSlice(stream.id, slice, stream.epoch0 + (slice + 1) * this.#timing.sliceMs, progress), () => {
+          stream.committedThrough = progress.position;
+        });
       },
     );
+  }
+
+  /**
+   * Once slice n is merged, the input position at or before which every event of the stream is
+   * merged (or refused): just before the first event of a slice still open or held apart.
+   */
+  #mergedThrough(stream: StreamSlices, slice: number): number {
+    let first = Number.POSITIVE_INFINITY;
+    for (const [key, state] of stream.slices) if (key > slice && state.firstPosition < first) first = state.firstPosition;
+    for (const suspect of stream.suspects ?? []) if (suspect.position < first) first = suspect.position;
+    if (stream.placing !== undefined && stream.placing < first) first = stream.placing;
+    return first === Number.POSITIVE_INFINITY ? stream.lastPosition : first - 1;
   }
 
   /** Runs (or skips) the events a crew was holding for this slice. */
@@ -393,7 +585,8 @@ export class SliceEngine {
     else skipped.push(...events);
   }
 
-  #state(stream: StreamSlices, slice: number): SliceState {
+  /** The state of a slice, made when an event (at input `position`) first needs it. */
+  #state(stream: StreamSlices, slice: number, position: number): SliceState {
     const recent = stream.recent;
     if (recent !== undefined && recent.slice === slice) return recent.state;
     let state = stream.slices.get(slice);
@@ -407,6 +600,7 @@ export class SliceEngine {
         skips: new Map(),
         released: new Set(),
         hadEvents: false,
+        firstPosition: position,
       };
       stream.slices.set(slice, state);
     }
@@ -443,6 +637,11 @@ function take(table: Array<EventEnvelope[] | undefined> | undefined, crew: CrewS
   const list = table?.[crew.index] ?? [];
   if (table !== undefined) table[crew.index] = undefined;
   return list;
+}
+
+/** The journal key of an event refused for being stamped too far ahead of the wall clock. */
+function futureDecision(envelope: EventEnvelope): string {
+  return `future:${envelope.event.stream_id}:${envelope.position}`;
 }
 
 /** The journal key of a wait ended early: which crew, which slice, after how many input events. */

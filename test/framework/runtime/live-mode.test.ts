@@ -33,7 +33,8 @@ class TrickleSource implements EventSource {
 
 describe('live mode (DESIGN §4)', () => {
   it('wall-clock progress closes the slices of an idle stream: a straggler is then late', async () => {
-    const clock = new ManualClock();
+    // Live input is stamped about now: a clock far behind it would refuse it (max_future_ms).
+    const clock = new ManualClock(T0);
     const steps = [
       { waitMs: 0, events: [at(0)] },
       { waitMs: 1200, events: [at(100)] }, // slice 0 ended 700 ms of wall time ago

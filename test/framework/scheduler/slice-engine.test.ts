@@ -22,6 +22,7 @@ type Step =
   | ['dispatch', string, number, number]
   | ['close', string, number]
   | ['late', string, number, number]
+  | ['refused', string, number, string]
   | ['run', string, number, number, string]
   | ['skip', string, number, string, string[], number[]];
 
@@ -64,6 +65,7 @@ function recorder(
     },
     closeSlice: (id, slice) => (steps.push(['close', id, slice]), maybe()),
     late: (env, slice, openFrom) => void steps.push(['late', env.event.stream_id, slice, openFrom]),
+    refused: (env, message) => void steps.push(['refused', env.event.stream_id, at(env), message]),
     skipped: (id, slice, i, unmet, events) => void steps.push(['skip', id, slice, crews[i]!.id, [...unmet], events.map(at)]),
     isDisabled: (i) => disabled.has(crews[i]!.id),
   };
