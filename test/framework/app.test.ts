@@ -5,17 +5,19 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   ACTION_SINK,
+  CONTEXT_BACKEND,
   ConfigError,
   Crew,
   createLiveCrewApp,
   ERROR_SINK,
   EVENT_SOURCE,
   FileEventSource,
+  MemoryContextBackend,
   OnEvent,
   type CrewContext,
   type Event,
 } from '../../src/index.js';
-import { ArrayEventSource, CollectingActionSink, CollectingErrorSink } from '../../src/testing.js';
+import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, createTestingApp } from '../../src/testing.js';
 
 @Crew({ id: 'echo' })
 class Echo {
@@ -209,5 +211,40 @@ describe('createLiveCrewApp', () => {
     const summary = await (await createLiveCrewApp({ crews: [Echo], providers: sinks.providers, configFile: false, env: {}, config: { input } })).run();
     expect(summary).toMatchObject({ events: 3, invalid: 0, actions: 3, errors: 0, slices: 3 });
     expect(summary.durationMs).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('createLiveCrewApp: timestamps and restarts (issue 10)', () => {
+  @Crew({ id: 'counter' })
+  class Counter {
+    @OnEvent('*')
+    on(event: Event, ctx: CrewContext): void {
+      const n = (ctx.context.get<number>('n') ?? 0) + 1;
+      ctx.context.set('n', n);
+      ctx.emit('count', { n, slice: ctx.slice, kind: event.kind });
+    }
+  }
+  const at = (iso: string, kind = 'tick') => ({ ts: iso, kind, stream_id: 'm1', payload: {} });
+
+  it('refuses one event stamped 9999-12-31 and processes the rest of its stream as if it were not there', async () => {
+    const events = [at('2024-05-01T12:00:00.000Z'), at('9999-12-31T00:00:00.000Z', 'poison'), at('2024-05-01T12:00:00.600Z'), at('2024-05-01T12:00:01.200Z')];
+    const clean = await (await createTestingApp({ crews: [Counter] })).run(events.filter((e) => e.kind !== 'poison'));
+    const r = await (await createTestingApp({ crews: [Counter] })).run(events);
+    expect(r.actions).toEqual(clean.actions);
+    expect(r.errors.map((e) => [e.payload.reason, e.payload.event?.kind, e.payload.message])).toEqual([
+      ['invalid_event', 'poison', expect.stringMatching(/over max_jump_ms 3600000, and no later event confirmed the jump/)],
+    ]);
+  });
+
+  it('a restarted app on the same backend goes on with the stream\'s epoch0 and context, not from slice 0', async () => {
+    const backend = new MemoryContextBackend();
+    const run = async (events: unknown[]) => (await createTestingApp({ crews: [Counter], providers: [{ token: CONTEXT_BACKEND, useValue: backend }] })).run(events);
+    await run([at('2024-05-01T12:00:00.000Z'), at('2024-05-01T12:00:00.600Z')]);
+    const second = await run([at('2024-05-01T12:00:01.200Z')]);
+    expect(second.actions.map((a) => a.payload)).toEqual([{ n: 3, slice: 2, kind: 'tick' }]);
+    // The second run's end closed slice 2: its slices are merged and stay so.
+    const third = await run([at('2024-05-01T12:00:01.300Z'), at('2024-05-01T12:00:01.700Z')]);
+    expect(third.actions.map((a) => a.payload)).toEqual([{ n: 4, slice: 3, kind: 'tick' }]);
+    expect(third.errors.map((e) => [e.payload.reason, e.payload.slice])).toEqual([['late_event', 2]]);
   });
 });

@@ -3,18 +3,31 @@ import type { Event } from '../../../src/framework/model/event.js';
 import type { CrewDefinition } from '../../../src/framework/discovery/crew-definition.js';
 import type { DependencyInput } from '../../../src/framework/model/dependency.js';
 import { parseDependency, type Dependency } from '../../../src/framework/model/dependency.js';
+import { andThen } from '../../../src/framework/maybe-async.js';
 import { scheduleCrews } from '../../../src/framework/scheduler/crew-schedule.js';
-import { SliceEngine, type EventEnvelope, type SliceTarget } from '../../../src/framework/scheduler/slice-engine.js';
+import { SliceEngine, type EventEnvelope, type SliceTarget, type SliceTiming, type StreamProgress, type StreamResume } from '../../../src/framework/scheduler/slice-engine.js';
 import type { Clock, DecisionJournal } from '../../../src/framework/ports.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
 const origin = { name: 'test', locate: (p: number) => `test:${p}` };
 let position = 0;
 
-function envelope(offsetMs: number, streamId = 's1', kind = 'tick'): EventEnvelope {
+function envelope(offsetMs: number, streamId = 's1', kind = 'tick', from = origin): EventEnvelope {
   const tsMs = T0 + offsetMs;
   const event: Event = { ts: new Date(tsMs).toISOString(), kind, stream_id: streamId, payload: { at: offsetMs } };
-  return { event, tsMs, origin, position: position++ };
+  return { event, tsMs, origin: from, position: position++ };
+}
+
+/** A journal in memory. */
+function memoryJournal(replay: readonly string[] | undefined) {
+  const recorded: string[] = [];
+  const journal: DecisionJournal = {
+    replaying: replay !== undefined,
+    has: (key) => (replay ?? recorded).includes(key),
+    record: (key) => void recorded.push(key),
+    close: async () => {},
+  };
+  return { journal, recorded };
 }
 
 type Step =
@@ -23,6 +36,7 @@ type Step =
   | ['close', string, number]
   | ['late', string, number, number]
   | ['refused', string, number, string]
+  | ['forget', string]
   | ['run', string, number, number, string]
   | ['skip', string, number, string, string[], number[]];
 
@@ -52,25 +66,28 @@ function recorder(
   crews: readonly CrewDefinition[] = [crew('only')],
   disabled: ReadonlySet<string> = new Set(),
   live?: { clock: Clock; journal: DecisionJournal },
+  resumes: ReadonlyMap<string, StreamResume> = new Map(),
 ) {
   const steps: Step[] = [];
+  const progress: Array<[string, number, StreamProgress]> = [];
   const maybe = () => (async ? new Promise<void>((resolve) => setTimeout(resolve, 1)) : undefined);
   const at = (env: EventEnvelope) => (env.event.payload as { at: number }).at;
   const target: SliceTarget = {
-    openStream: (id) => (steps.push(['open', id]), maybe()),
+    openStream: (id) => (steps.push(['open', id]), andThen(maybe(), () => resumes.get(id))),
     dispatch: (id, slice, env, indexes) => {
       if (crews.length === 1) steps.push(['dispatch', id, slice, at(env)]);
       else for (const i of indexes) steps.push(['run', id, slice, at(env), crews[i]!.id]);
       return maybe();
     },
-    closeSlice: (id, slice) => (steps.push(['close', id, slice]), maybe()),
+    closeSlice: (id, slice, _end, committed) => (steps.push(['close', id, slice]), progress.push([id, slice, committed]), maybe()),
+    forgetStream: (id) => void steps.push(['forget', id]),
     late: (env, slice, openFrom) => void steps.push(['late', env.event.stream_id, slice, openFrom]),
     refused: (env, message) => void steps.push(['refused', env.event.stream_id, at(env), message]),
     skipped: (id, slice, i, unmet, events) => void steps.push(['skip', id, slice, crews[i]!.id, [...unmet], events.map(at)]),
     isDisabled: (i) => disabled.has(crews[i]!.id),
   };
-  const engine = (timing: { sliceMs: number; latenessMs: number; liveRate?: number }) => new SliceEngine(timing, scheduleCrews(crews), target, live?.clock, live?.journal);
-  return { steps, target, engine };
+  const engine = (timing: SliceTiming) => new SliceEngine(timing, scheduleCrews(crews), target, live?.clock, live?.journal);
+  return { steps, target, engine, progress };
 }
 
 async function feed(engine: SliceEngine, envelopes: EventEnvelope[]): Promise<void> {
@@ -323,18 +340,6 @@ describe("SliceEngine waitPolicy 'timeout:<ms>' (DESIGN §4)", () => {
     ['close', 's1', 0],
   ];
 
-  /** A journal in memory. */
-  function memoryJournal(replay: readonly string[] | undefined) {
-    const recorded: string[] = [];
-    const journal: DecisionJournal = {
-      replaying: replay !== undefined,
-      has: (key) => replay?.includes(key) ?? false,
-      record: (key) => void recorded.push(key),
-      close: async () => {},
-    };
-    return { journal, recorded };
-  }
-
   it('in live mode a held crew stops waiting after ms of wall time and runs before the slice closes; the decision is journaled', async () => {
     let now = 0;
     const clock: Clock = { now: () => now, sleep: async () => {} };
@@ -367,4 +372,96 @@ describe("SliceEngine waitPolicy 'timeout:<ms>' (DESIGN §4)", () => {
   function without(steps: Step[]) {
     return steps.filter((s) => s[0] !== 'open');
   }
+});
+
+describe('SliceEngine: guards against bad clocks, resumption, idle streams (issue 10)', () => {
+  const HOUR = 3_600_000;
+  const dispatched = (steps: Step[]) => steps.filter((s) => s[0] === 'dispatch').map((s) => [s[2], s[3]]);
+
+  it('holds an event that jumps past maxJumpMs; the next event, back on the old timeline, refutes it', async () => {
+    const { steps, engine } = recorder();
+    const poison = Date.parse('9999-12-31T00:00:00Z') - T0;
+    await feed(engine({ sliceMs: 500, latenessMs: 0, maxJumpMs: HOUR }), [envelope(0), envelope(100), envelope(poison), envelope(200), envelope(700)]);
+    expect(dispatched(steps)).toEqual([[0, 0], [0, 100], [0, 200], [1, 700]]);
+    expect(steps.filter((s) => s[0] === 'late')).toEqual([]);
+    expect(steps.filter((s) => s[0] === 'refused')).toEqual([
+      ['refused', 's1', poison, expect.stringMatching(/^event jumps \d+ ms ahead of the stream's newest event \(2024-01-01T00:00:00\.100Z\), over max_jump_ms 3600000, and no later event confirmed the jump; refused/)],
+    ]);
+  });
+
+  it('lets a real long pause through once the next event confirms it: slices go on from there', async () => {
+    const { steps, engine } = recorder();
+    await feed(engine({ sliceMs: 500, latenessMs: 0, maxJumpMs: HOUR }), [envelope(0), envelope(2 * HOUR), envelope(2 * HOUR + 100), envelope(2 * HOUR + 600)]);
+    expect(dispatched(steps)).toEqual([[0, 0], [14_400, 2 * HOUR], [14_400, 2 * HOUR + 100], [14_401, 2 * HOUR + 600]]);
+    expect(steps.filter((s) => s[0] === 'refused' || s[0] === 'late')).toEqual([]);
+  });
+
+  it('refuses a jump nothing confirmed by the end of the input, and one a further jump leaves behind', async () => {
+    const { steps, engine } = recorder();
+    await feed(engine({ sliceMs: 500, latenessMs: 0, maxJumpMs: HOUR }), [envelope(0), envelope(10 * HOUR), envelope(30 * HOUR)]);
+    expect(dispatched(steps)).toEqual([[0, 0]]);
+    expect(steps.filter((s) => s[0] === 'refused').map((s) => s[2])).toEqual([10 * HOUR, 30 * HOUR]);
+  });
+
+  it('without maxJumpMs, one far-future event makes the rest of the stream late (the guard is what prevents it)', async () => {
+    const { steps, engine } = recorder();
+    await feed(engine({ sliceMs: 500, latenessMs: 0 }), [envelope(0), envelope(10 * HOUR), envelope(100)]);
+    expect(steps.filter((s) => s[0] === 'late')).toHaveLength(1);
+  });
+
+  it('in live mode refuses an event stamped more than maxFutureMs ahead of the clock, journaling it; a replay refuses the same one', async () => {
+    const clock: Clock = { now: () => T0, sleep: async () => {} };
+    const { journal, recorded } = memoryJournal(undefined);
+    const live = recorder(false, [crew('only')], new Set(), { clock, journal });
+    const input = [envelope(0), envelope(120_000), envelope(30_000)];
+    await feed(live.engine({ sliceMs: 500, latenessMs: 0, liveRate: 1, maxFutureMs: 60_000 }), input);
+    expect(live.steps.filter((s) => s[0] === 'refused')).toEqual([['refused', 's1', 120_000, 'event is stamped 120000 ms ahead of the wall clock, over max_future_ms 60000 (a producer\'s clock is wrong?); refused']]);
+    expect(recorded).toEqual([`future:s1:${input[1]!.position}`]);
+
+    const later: Clock = { now: () => T0 + 10 * HOUR, sleep: async () => {} };
+    const replay = recorder(false, [crew('only')], new Set(), { clock: later, journal: memoryJournal(recorded).journal });
+    await feed(replay.engine({ sliceMs: 500, latenessMs: 0, liveRate: 1, maxFutureMs: 60_000 }), input);
+    expect(replay.steps.filter((s) => s[0] === 'refused').map((s) => s[2])).toEqual([120_000]);
+  });
+
+  it('goes on from a stream the backend holds: its epoch0 and slices, skipping what a durable origin already merged', async () => {
+    const durable = { ...origin, durable: true };
+    const events = [0, 1, 2, 3].map((i) => envelope(1000 + i * 500, 's1', 'tick', durable));
+    const resume = { epoch0: T0 - 5000, slice: 13, position: events[1]!.position };
+    const { steps, engine } = recorder(false, [crew('only')], new Set(), undefined, new Map([['s1', resume]]));
+    await feed(engine({ sliceMs: 500, latenessMs: 0 }), events);
+    // Slices count from the stored epoch0; events at or before the stored position are not run again.
+    expect(steps.filter((s) => s[0] === 'late')).toEqual([]);
+    expect(dispatched(steps)).toEqual([[14, 2000], [15, 2500]]);
+  });
+
+  it('reports late, not skipped, an event of a merged slice that a non-durable origin brings again', async () => {
+    const events = [envelope(1000), envelope(4000)];
+    const { steps, engine } = recorder(false, [crew('only')], new Set(), undefined, new Map([['s1', { epoch0: T0, slice: 3, position: events[0]!.position }]]));
+    await feed(engine({ sliceMs: 500, latenessMs: 0 }), events);
+    expect(steps.filter((s) => s[0] === 'late')).toEqual([['late', 's1', 2, 4]]);
+    expect(dispatched(steps)).toEqual([[8, 4000]]);
+  });
+
+  it('commits with each slice the input position before which everything is merged: not past an event still queued', async () => {
+    const { progress, engine } = recorder();
+    const [a, b, c, d] = [envelope(0), envelope(1200), envelope(600), envelope(2000)];
+    await feed(engine({ sliceMs: 500, latenessMs: 1000 }), [a!, b!, c!, d!]);
+    // d closes slices 0 and 1; b, taken before c, is in slice 2, still open: only a counts as
+    // merged until slice 2 closes, so a restart would get b (and what follows) again.
+    expect(progress.map(([, slice, p]) => [slice, p.position - a!.position, p.epoch0])).toEqual([
+      [0, 0, T0],
+      [1, 0, T0],
+      [2, 2, T0],
+      [4, 3, T0],
+    ]);
+  });
+
+  it('forgets a stream idle for streamIdleMs of event time (its slices closed), and opens it again when it comes back', async () => {
+    const { steps, engine } = recorder();
+    const idle = 10 * 60_000;
+    await feed(engine({ sliceMs: 500, latenessMs: 0, streamIdleMs: idle }), [envelope(0, 's1'), envelope(0, 's2'), envelope(idle + 1000, 's2'), envelope(idle + 1200, 's1')]);
+    const s1 = steps.filter((s) => s[1] === 's1').map((s) => s[0]);
+    expect(s1).toEqual(['open', 'dispatch', 'close', 'forget', 'open', 'dispatch', 'close']);
+  });
 });
