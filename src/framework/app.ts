@@ -140,7 +140,8 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
     backend,
     output,
     runnerLimits(config),
-    { journal, clock, observer: monitor },
+    // With a backend that outlives the process, a slice's output goes out before its commit.
+    { journal, clock, observer: monitor, ...(config.kv_backend !== 'memory' ? { flushOutput: () => output.flush(actions, errors) } : {}) },
   );
   // A pace replays recorded input live; live mode lets wall time close slices.
   const liveRate = config.mode === 'live' || config.pace !== null ? (config.pace ?? 1) : undefined;

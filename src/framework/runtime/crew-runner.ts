@@ -42,6 +42,7 @@ export class CrewRunner implements SliceTarget {
   readonly #clock: Clock;
   readonly #observer: RunObserver | undefined;
   readonly #host: CallHost;
+  readonly #flushOutput: (() => MaybePromise<void>) | undefined;
   /** Async calls not settled yet, with what ends each one. */
   readonly #inFlight = new Map<CallScope, (ended: CallScope) => void>();
 
@@ -51,7 +52,16 @@ export class CrewRunner implements SliceTarget {
     backend: ContextBackend,
     output: RunOutput,
     limits: RunnerLimits,
-    services: { readonly journal: DecisionJournal; readonly clock: Clock; readonly observer?: RunObserver },
+    services: {
+      readonly journal: DecisionJournal;
+      readonly clock: Clock;
+      readonly observer?: RunObserver;
+      /**
+       * Hands the output held so far to the sinks. Given when the backend persists: a slice's
+       * actions then go out before its commit, so no commit covers output a crash could lose.
+       */
+      readonly flushOutput?: () => MaybePromise<void>;
+    },
   ) {
     const byIndex: (CrewRuntime | undefined)[] = [];
     for (const crew of crews) byIndex[crew.index] = crew;
@@ -59,6 +69,7 @@ export class CrewRunner implements SliceTarget {
     this.#journal = services.journal;
     this.#clock = services.clock;
     this.#observer = services.observer;
+    this.#flushOutput = services.flushOutput;
     this.#routes = new RouteTable(crews);
     this.#crewCount = byIndex.length;
     this.#backend = backend;
@@ -173,7 +184,8 @@ export class CrewRunner implements SliceTarget {
     if (merged === undefined) return;
     if (merged.dropped.length > 0) this.#output.error(contextTruncatedRecord(streamId, slice, endMs, merged, this.#limits.contextMaxBytes));
     this.#observer?.contextMerged?.(streamId, slice, merged.size);
-    return this.#backend.commit(streamId, slice, merged.snapshot, progress);
+    if (this.#flushOutput === undefined) return this.#backend.commit(streamId, slice, merged.snapshot, progress);
+    return andThen(this.#flushOutput(), () => this.#backend.commit(streamId, slice, merged.snapshot, progress));
   }
 
   late(envelope: EventEnvelope, slice: number, openFrom: number): void {
