@@ -222,7 +222,7 @@ export class SliceEngine {
     const stream = this.#streams.get(streamId);
     const taken = stream === undefined ? this.#openStream(streamId, envelope) : this.#arrived(stream, envelope);
     if (this.#timing.streamIdleMs === undefined || this.#timing.liveRate !== undefined) return taken;
-    return andThen(taken, () => this.#forgetIdleByEventTime(envelope.tsMs));
+    return andThen(taken, () => this.#forgetIdleByEventTime());
   }
 
   /** Every event at or before this input position of a stream is merged and committed; Infinity for a stream forgotten as idle. */
@@ -282,8 +282,7 @@ export class SliceEngine {
   }
 
   /** Batch mode: streams with no event for `streamIdleMs` of the newest event time close their slices and are forgotten. */
-  #forgetIdleByEventTime(tsMs: number): MaybePromise<void> {
-    if (tsMs > this.#newestTs) this.#newestTs = tsMs;
+  #forgetIdleByEventTime(): MaybePromise<void> {
     if (this.#newestTs < this.#sweepAt) return;
     const idleMs = this.#timing.streamIdleMs!;
     this.#sweepAt = this.#newestTs + idleMs / 4;
@@ -398,6 +397,8 @@ export class SliceEngine {
 
   #place(stream: StreamSlices, envelope: EventEnvelope): MaybePromise<void> {
     const { sliceMs, latenessMs } = this.#timing;
+    // Only placed events move time on: one held apart by the jump guard must not age every stream.
+    if (envelope.tsMs > this.#newestTs) this.#newestTs = envelope.tsMs;
     const slice = Math.floor((envelope.tsMs - stream.epoch0) / sliceMs);
     if (slice < stream.openFrom) {
       this.#target.late(envelope, slice, stream.openFrom);

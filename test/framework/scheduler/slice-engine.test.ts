@@ -457,6 +457,13 @@ describe('SliceEngine: guards against bad clocks, resumption, idle streams (issu
     ]);
   });
 
+  it('does not let an event held apart by the jump guard age the other streams into idleness', async () => {
+    const { steps, engine } = recorder();
+    await feed(engine({ sliceMs: 500, latenessMs: 0, maxJumpMs: HOUR, streamIdleMs: 60_000 }), [envelope(0, 's1'), envelope(0, 's2'), envelope(100 * HOUR, 's2'), envelope(100, 's1'), envelope(100, 's2')]);
+    expect(steps.filter((s) => s[0] === 'forget' || s[0] === 'late')).toEqual([]);
+    expect(steps.filter((s) => s[0] === 'refused').map((s) => [s[1], s[2]])).toEqual([['s2', 100 * HOUR]]);
+  });
+
   it('forgets a stream idle for streamIdleMs of event time (its slices closed), and opens it again when it comes back', async () => {
     const { steps, engine } = recorder();
     const idle = 10 * 60_000;
