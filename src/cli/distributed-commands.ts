@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { runDistributedRunner } from '../adapters/nats/distributed-runner.js';
 import { runDistributedScheduler } from '../adapters/nats/distributed-scheduler.js';
-import { ConfigError } from '../index.js';
 import { loadCrewModule } from './load-crew-module.js';
-import { parsePort, parseStreamId } from './options.js';
+import { parsePort, parseSelector, parseStreamId } from './options.js';
 import { onStopSignal } from './stop-signals.js';
 
 interface DistributedOptions {
@@ -61,15 +60,6 @@ function common(options: DistributedOptions, crews: Awaited<ReturnType<typeof lo
       ...(options.metricsPort !== undefined ? { metrics_port: options.metricsPort } : {}),
     },
   };
-}
-
-/** A selector matches a whole crew id: `scorer|stats` hosts exactly those two. */
-function parseSelector(pattern: string): RegExp {
-  try {
-    return new RegExp(`^(?:${pattern})$`);
-  } catch (error) {
-    throw new ConfigError(`--selector ${JSON.stringify(pattern)} is not a regular expression: ${(error as Error).message}`);
-  }
 }
 
 /** Aborts on SIGINT or SIGTERM; the process exits anyway if winding down takes too long. */

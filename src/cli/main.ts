@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { LiveCrewError } from '../index.js';
+import { registerAclCommand } from './acl-command.js';
 import { registerDistributedCommands } from './distributed-commands.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { registerScaffoldCommands } from './scaffold-commands.js';
@@ -23,6 +24,7 @@ registerRunCommand(program);
 registerPublishCommand(program);
 registerTailCommand(program);
 registerDistributedCommands(program);
+registerAclCommand(program);
 registerInspectCommands(program);
 registerScaffoldCommands(program);
 for (const command of program.commands) {

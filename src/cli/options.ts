@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { ConfigError } from '../framework/errors.js';
 import { STREAM_ID_PATTERN } from '../framework/model/patterns.js';
 
 /** `--pace <factor>`: a number > 0. */
@@ -25,4 +26,17 @@ export function parseInputFormat(value: string): 'jsonl' | 'json' {
 export function parseStreamId(value: string): string {
   if (!STREAM_ID_PATTERN.test(value)) throw new InvalidArgumentError(`must match ${STREAM_ID_PATTERN.source} (no dots, wildcards or spaces)`);
   return value;
+}
+
+/**
+ * A selector matches a whole crew id: `scorer|stats` hosts exactly those two.
+ *
+ * @throws ConfigError for a pattern that is not a regular expression
+ */
+export function parseSelector(pattern: string): RegExp {
+  try {
+    return new RegExp(`^(?:${pattern})$`);
+  } catch (error) {
+    throw new ConfigError(`--selector ${JSON.stringify(pattern)} is not a regular expression: ${(error as Error).message}`);
+  }
 }

@@ -32,9 +32,9 @@ export function startCli(args: readonly string[], env: Record<string, string> = 
 }
 
 /** Runs `live-crew <args>` to its end. */
-export function runCli(args: readonly string[]): { status: number | null; stderr: string } {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
-  return { status: result.status, stderr: result.stderr };
+export function runCli(args: readonly string[], env: Record<string, string> = {}): { status: number | null; stderr: string; stdout: string } {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+  return { status: result.status, stderr: result.stderr, stdout: result.stdout };
 }
 
 /** The scheduler of the match-day stream. */
@@ -43,13 +43,13 @@ export function startScheduler(url: string, env: Record<string, string> = {}): C
 }
 
 /** A runner of the match-day crews the selector picks. */
-export function startRunner(url: string, selector: string): CliProcess {
-  return startCli(['runner', '--crews', MATCH_DAY_CREWS, '--stream', MATCH_DAY_STREAM, '--selector', selector, '--nats-url', url]);
+export function startRunner(url: string, selector: string, env: Record<string, string> = {}): CliProcess {
+  return startCli(['runner', '--crews', MATCH_DAY_CREWS, '--stream', MATCH_DAY_STREAM, '--selector', selector, '--nats-url', url], env);
 }
 
 /** Publishes the match-day events and the end of the stream. */
-export function publishMatchDay(url: string): void {
-  const published = runCli(['publish', MATCH_DAY_EVENTS, '--end', '--nats-url', url]);
+export function publishMatchDay(url: string, env: Record<string, string> = {}): void {
+  const published = runCli(['publish', MATCH_DAY_EVENTS, '--end', '--nats-url', url], env);
   if (published.status !== 0) throw new Error(`publish failed: ${published.stderr}`);
 }
 
@@ -77,8 +77,8 @@ export async function storedCount(url: string, stream: string): Promise<number> 
 }
 
 /** Every message a JetStream stream holds, in order, as text. */
-export async function storedMessages(url: string, stream: string): Promise<string[]> {
-  const nc = await connect({ servers: url });
+export async function storedMessages(url: string, stream: string, auth: { user?: string; pass?: string } = {}): Promise<string[]> {
+  const nc = await connect({ servers: url, ...auth });
   try {
     const jsm = await jetstreamManager(nc);
     const info = await jsm.consumers.add(stream, { ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All });

@@ -2,6 +2,7 @@ import { AckPolicy, DeliverPolicy, type JetStreamClient } from '@nats-io/jetstre
 import type { DecisionJournal } from '../../framework/ports.js';
 import { LIVE_STREAMS, liveSubject } from './jetstream-streams.js';
 import { publishInOrder } from './jetstream-publishing.js';
+import { readerName } from './jetstream-reading.js';
 
 /**
  * The wall-clock decisions of a distributed run of one stream, kept in JetStream on
@@ -43,7 +44,7 @@ export class JetStreamDecisionJournal implements DecisionJournal {
 async function readAll(js: JetStreamClient, subject: string): Promise<string[]> {
   const stream = LIVE_STREAMS.journal.name;
   const jsm = await js.jetstreamManager();
-  const info = await jsm.consumers.add(stream, { filter_subject: subject, ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, mem_storage: true });
+  const info = await jsm.consumers.add(stream, { name: readerName(), filter_subject: subject, ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, mem_storage: true });
   try {
     const texts: string[] = [];
     if (info.num_pending === 0) return texts;

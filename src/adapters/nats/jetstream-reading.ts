@@ -1,4 +1,5 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { nuid } from '@nats-io/transport-node';
 
 /** The most messages handed over as one batch. */
 const MAX_BATCH = 256;
@@ -8,6 +9,15 @@ const HAND_OVER_MS = 1;
 const INACTIVE_THRESHOLD_NS = 30_000_000_000;
 /** The pause before a reader whose consumer was lost (a server restart) makes a new one, in ms. */
 const RECREATE_PAUSE_MS = 250;
+
+/**
+ * A reader consumer's name. Named consumers are made through the API subject that carries their
+ * filter (`$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`), so a NATS user can be allowed to
+ * read only its own subjects (`live-crew acl`).
+ */
+export function readerName(): string {
+  return `lc_${nuid.next()}`;
+}
 
 /** Resolves to undefined after `ms` (at once for ms <= 0). */
 export function sleep(ms: number): Promise<undefined> {
@@ -75,6 +85,7 @@ export async function* readSubject(js: JetStreamClient, reading: SubjectReading)
     try {
       const jsm = await js.jetstreamManager();
       const { name } = await jsm.consumers.add(reading.stream, {
+        name: readerName(),
         filter_subject: reading.subject,
         ack_policy: AckPolicy.None,
         ...(nextSeq > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: nextSeq } : { deliver_policy: DeliverPolicy.All }),
