@@ -102,6 +102,19 @@ describe.skipIf(start === undefined)('JetStream transport against a real nats-se
     expect((await stored('LIVE_ACTIONS')).filter((line) => line.includes('"away"') && line.includes('"goals":2'))).toEqual([]);
   });
 
+  it('reports a poison message (2,000 levels deep) and acknowledges it: no crash, no redelivery loop', async () => {
+    const deep = `{"ts":"${new Date(T0).toISOString()}","kind":"goal","stream_id":"m1","payload":${'['.repeat(2000)}${']'.repeat(2000)}}`;
+    const { seq } = await jetstream(nc).publish('live.m1.events', deep);
+    const app = await createLiveCrewApp({ crews: [Scorer], configFile: false, env: {}, config: { transport: 'nats', nats_url: server.url, nats_consumer: 'poison', mode: 'live' } });
+    const running = app.run();
+    const jsm = await jetstreamManager(nc);
+    await until(async () => ((await jsm.consumers.info('LIVE_EVENTS', 'poison').catch(() => undefined))?.ack_floor.stream_seq ?? 0) >= seq ? true : undefined, 'the poison message acknowledged');
+    await app.stop();
+    await running;
+    const errors = (await stored('LIVE_ERRORS')).map((line) => JSON.parse(line) as { payload: { reason: string; source: string; message: string } });
+    expect(errors.find((e) => e.payload.source === `nats:live.m1.events#${seq}`)?.payload).toMatchObject({ reason: 'invalid_event', message: expect.stringMatching(/nested deeper than 64 levels/) });
+  });
+
   it('refuses a stream that exists with other subjects, naming it', async () => {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete('LIVE_ERRORS');
