@@ -34,5 +34,17 @@ export const ActionSchema = z.strictObject({
  */
 export function encodeAction(action: Action, payloadJson: string): string {
   // Every field is encoded as JSON, checked or not: no value can end a string early or add a key.
-  return `{"ts":${JSON.stringify(action.ts)},"kind":${JSON.stringify(action.kind)},"stream_id":${JSON.stringify(action.stream_id)},"payload":${payloadJson},"ttl_ms":${JSON.stringify(action.ttl_ms)}}`;
+  const ttl = Number.isInteger(action.ttl_ms) ? String(action.ttl_ms) : JSON.stringify(action.ttl_ms);
+  return `{"ts":${jsonString(action.ts)},"kind":${jsonString(action.kind)},"stream_id":${jsonString(action.stream_id)},"payload":${payloadJson},"ttl_ms":${ttl}}`;
+}
+
+/** A string as JSON: quoted as it is when nothing in it needs escaping (the hot path: ts, kinds, stream ids), else by JSON.stringify. */
+function jsonString(text: string): string {
+  if (typeof text !== 'string') return JSON.stringify(text);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // A quote, a backslash, a control character or a surrogate (a lone one is escaped) needs JSON.stringify.
+    if (c === 34 || c === 92 || c < 32 || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(text);
+  }
+  return `"${text}"`;
 }

@@ -153,7 +153,7 @@ export class EventDecoder {
   decode(value: unknown, origin: InputOrigin = CODE_ORIGIN, position = 0): DecodeResult {
     if (typeof value === 'object' && value !== null && (value as { payload?: unknown }).payload !== undefined) {
       try {
-        value = { ...value, payload: frozenJsonCopy((value as { payload: unknown }).payload, { call: 'event', name: 'payload' }, this.#limits.payloadMaxDepth) };
+        value = { ...value, payload: frozenJsonCopy((value as { payload: unknown }).payload, 'event', 'payload', this.#limits.payloadMaxDepth) };
       } catch (error) {
         if (error instanceof HandlerOutputError) return { problem: messages.invalidEvent(error.message) };
         throw error;

@@ -26,12 +26,8 @@ export function checkContextKey(key: unknown): asserts key is string {
   if (FORBIDDEN_KEYS.has(key)) throw new HandlerOutputError(messages.contextKeyForbidden(key));
 }
 
-/** Where a value a handler hands out goes, for messages: `context.set("score")`, `emit "goal"`. */
-export interface JsonDestination {
-  readonly call: keyof typeof DESTINATIONS;
-  /** The context key, or the action kind. */
-  readonly name: string;
-}
+/** Where a value goes, for messages: `context.set("score")`, `emit "goal"`, an event's payload. */
+export type JsonDestination = keyof typeof DESTINATIONS;
 
 /** Per destination: how a refusal names the call, the value, and what such values are. */
 const DESTINATIONS = {
@@ -48,26 +44,42 @@ const DESTINATIONS = {
  * nesting deeper than `maxDepth`.
  *
  * @param value - the value to copy
- * @param to - where it goes, to name in messages
+ * @param to - where it goes, and `name` the key or kind, to name in messages
  * @param maxDepth - the deepest nesting of arrays and objects allowed
  * @throws HandlerOutputError naming the path of the first offending part
  */
-export function frozenJsonCopy(value: unknown, to: JsonDestination, maxDepth = DEFAULT_MAX_DEPTH): unknown {
+export function frozenJsonCopy(value: unknown, to: JsonDestination, name: string, maxDepth = DEFAULT_MAX_DEPTH): unknown {
   if (typeof value !== 'object' || value === null) {
     if (isJsonPrimitive(value)) return value;
   } else {
     const copy = quickCopy(value, 1, maxDepth);
     if (copy !== REFUSED) return copy;
   }
-  // Something is wrong: walk again, keeping the path, to say what and where.
+  throw refusalOf(value, to, name, maxDepth);
+}
+
+/**
+ * Checks what `frozenJsonCopy` checks, without copying: for a value that is serialised at once
+ * and not kept (an action payload), so `JSON.stringify` can neither drop nor change anything.
+ *
+ * @throws HandlerOutputError naming the path of the first offending part
+ */
+export function checkJson(value: unknown, to: JsonDestination, name: string, maxDepth = DEFAULT_MAX_DEPTH): void {
+  if (typeof value !== 'object' || value === null ? isJsonPrimitive(value) : quickCheck(value, 1, maxDepth)) return;
+  throw refusalOf(value, to, name, maxDepth);
+}
+
+/** Something is wrong with a value: walks it again, keeping the path, to say what and where. */
+function refusalOf(value: unknown, to: JsonDestination, name: string, maxDepth: number): HandlerOutputError {
   const walk: Walk = { path: [], ancestors: new Set(), maxDepth, copy: true };
   try {
-    return walkValue(value, walk, 0);
+    walkValue(value, walk, 0);
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
-    const { where, value: name, noun } = DESTINATIONS[to.call](to.name);
-    throw new HandlerOutputError(messages.jsonValueRefused(where, `${name}${showWalkPath(walk.path)}`, error.what, noun));
+    const { where, value: root, noun } = DESTINATIONS[to](name);
+    return new HandlerOutputError(messages.jsonValueRefused(where, `${root}${showWalkPath(walk.path)}`, error.what, noun));
   }
+  throw new TypeError('refusalOf called on an acceptable value');
 }
 
 /**
@@ -129,6 +141,26 @@ function quickCopy(value: object, depth: number, maxDepth: number): unknown {
 function quickCopyValue(value: unknown, depth: number, maxDepth: number): unknown {
   if (typeof value === 'object' && value !== null) return quickCopy(value, depth + 1, maxDepth);
   return isJsonPrimitive(value) ? value : REFUSED;
+}
+
+/** The common case of `checkJson`: true when the value is plain JSON within the depth (a cycle runs into it). */
+function quickCheck(value: object, depth: number, maxDepth: number): boolean {
+  if (depth > maxDepth) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!quickCheckValue(value[i], depth, maxDepth)) return false;
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const name in value) {
+    if (!Object.hasOwn(value, name)) continue;
+    if (FORBIDDEN_KEYS.has(name) || !quickCheckValue((value as Record<string, unknown>)[name], depth, maxDepth)) return false;
+  }
+  return true;
+}
+
+function quickCheckValue(value: unknown, depth: number, maxDepth: number): boolean {
+  return typeof value === 'object' && value !== null ? quickCheck(value, depth + 1, maxDepth) : isJsonPrimitive(value);
 }
 
 /** The common case of `freezeParsedJson`: true when the value is fine (and now frozen). */

@@ -5,7 +5,7 @@ import { jsonBytesOver } from '../model/json.js';
 import { isUserKind } from '../model/patterns.js';
 import type { ErrorReason } from '../model/error-record.js';
 import type { ContextSnapshot, EmittedAction } from '../ports.js';
-import { checkContextKey, frozenJsonCopy } from '../model/frozen-json.js';
+import { checkContextKey, checkJson, frozenJsonCopy } from '../model/frozen-json.js';
 import { DELETED, type StreamContext } from '../context/stream-context.js';
 import type { EventEnvelope } from '../model/event.js';
 import type { ContextView, CrewContext, EmitOptions } from './crew-context.js';
@@ -23,6 +23,10 @@ export interface OutputLimits {
   /** The most actions one call may emit: a call's output is held until it ends. */
   readonly maxActionsPerCall: number;
 }
+
+/** Where a call is: running; ended; failed or abandoned (its output discarded); ended and output after it reported. */
+const Phase = { Open: 0, Ended: 1, Discarded: 2, StrayReported: 3 } as const;
+type Phase = (typeof Phase)[keyof typeof Phase];
 
 /** What a call needs of the runner that made it. */
 export interface CallHost {
@@ -56,9 +60,8 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   /** Keys and values written, flat (`[key, value, key, value, ...]`): most calls write one or two. */
   #writes: unknown[] | undefined;
   #actions: EmittedAction[] | undefined;
-  #open = true;
-  #strayReported = false;
-  #discarded = false;
+  /** One field, not three: a scope is made per call. */
+  #phase: Phase = Phase.Open;
   /** Set when the call threw or rejected. */
   failure: CallFailure | undefined;
 
@@ -106,13 +109,12 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
    * discarded anyway, and a call abandoned at its timeout may well still be running.
    */
   end(discarded = false): void {
-    this.#open = false;
-    this.#discarded = discarded;
+    this.#phase = discarded ? Phase.Discarded : Phase.Ended;
   }
 
   /** Whether the call has ended (returned, thrown or been abandoned). */
   get ended(): boolean {
-    return !this.#open;
+    return this.#phase !== Phase.Open;
   }
 
   /** The event the call is for. */
@@ -121,7 +123,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   }
 
   strayFault(error: unknown): void {
-    if (!this.#discarded) this.#host.strayFault(this, error);
+    if (this.#phase !== Phase.Discarded) this.#host.strayFault(this, error);
   }
 
   emit(kind: string, payload: unknown = {}, options?: EmitOptions): void {
@@ -132,12 +134,12 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     }
     const ttl = options?.ttlMs ?? ACTION_TTL.default;
     if (!Number.isInteger(ttl) || ttl < ACTION_TTL.min || ttl > ACTION_TTL.max) throw new HandlerOutputError(messages.emitInvalidTtl(ttl));
-    // A frozen copy: what was checked and encoded is what every consumer of the action sees.
-    const frozen = frozenJsonCopy(payload, { call: 'emit', name: kind }, this.#host.limits.payloadMaxDepth);
-    const payloadJson = JSON.stringify(frozen);
+    // Checked, not copied: the JSON made now is what every sink writes.
+    checkJson(payload, 'emit', kind, this.#host.limits.payloadMaxDepth);
+    const payloadJson = JSON.stringify(payload);
     const over = jsonBytesOver(payloadJson, this.#host.limits.payloadMaxBytes);
     if (over !== undefined) throw new HandlerOutputError(messages.emitPayloadTooLarge(kind, over, this.#host.limits.payloadMaxBytes));
-    const action = { ts: this.#envelope.event.ts, kind, stream_id: this.streamId, payload: frozen, ttl_ms: ttl };
+    const action = { ts: this.#envelope.event.ts, kind, stream_id: this.streamId, payload, ttl_ms: ttl };
     const actions = (this.#actions ??= []);
     if (actions.length >= this.#host.limits.maxActionsPerCall) throw new HandlerOutputError(messages.tooManyActions(kind, this.#host.limits.maxActionsPerCall));
     actions.push({ action, json: encodeAction(action, payloadJson), id: this.#actionId(actions.length) });
@@ -157,7 +159,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     if (!this.#isOpen('context.set')) return;
     checkContextKey(key);
     if (value === undefined) throw new HandlerOutputError(messages.contextValueUndefined(key));
-    (this.#writes ??= []).push(key, frozenJsonCopy(value, { call: 'context.set', name: key }, this.#host.limits.payloadMaxDepth));
+    (this.#writes ??= []).push(key, frozenJsonCopy(value, 'context.set', key, this.#host.limits.payloadMaxDepth));
   }
 
   delete(key: string): void {
@@ -204,9 +206,9 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
    * process.
    */
   #isOpen(what: string): boolean {
-    if (this.#open) return true;
-    if (!this.#strayReported && !this.#discarded) {
-      this.#strayReported = true;
+    if (this.#phase === Phase.Open) return true;
+    if (this.#phase === Phase.Ended) {
+      this.#phase = Phase.StrayReported;
       this.#host.strayFault(this, new HandlerOutputError(messages.callEnded(this.crewId, what)));
     }
     return false;

@@ -222,8 +222,11 @@ export class SliceEngine {
     const stream = this.#streams.get(streamId);
     const taken = stream === undefined ? this.#openStream(streamId, envelope) : this.#arrived(stream, envelope);
     if (this.#timing.streamIdleMs === undefined || this.#timing.liveRate !== undefined) return taken;
-    return andThen(taken, () => this.#forgetIdleByEventTime());
+    return isPromiseLike(taken) ? taken.then(this.#forgetIdle) : this.#forgetIdleByEventTime();
   }
+
+  /** `#forgetIdleByEventTime`, bound once: no closure per event. */
+  readonly #forgetIdle = (): MaybePromise<void> => this.#forgetIdleByEventTime();
 
   /** Every event at or before this input position of a stream is merged and committed; Infinity for a stream forgotten as idle. */
   committedThrough(streamId: string): number {
