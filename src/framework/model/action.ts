@@ -30,10 +30,13 @@ export const ActionSchema = z.strictObject({
 
 /**
  * The JSON line of an action, keys in the fixed order `ts, kind, stream_id, payload, ttl_ms`.
- * `payloadJson` is the payload already serialised (the emitter measured it).
+ * `payloadJson` is the payload already serialised (the emitter measured it). Every field is
+ * encoded as JSON, so no value can end a string early or add a key; `checked` says the caller
+ * vouches that `ts`, `kind` and `stream_id` match their patterns (which need no escaping) and
+ * `ttl_ms` is an integer, as `ctx.emit` does for a frozen event's fields.
  */
-export function encodeAction(action: Action, payloadJson: string): string {
-  // Every field is encoded as JSON, checked or not: no value can end a string early or add a key.
+export function encodeAction(action: Action, payloadJson: string, checked = false): string {
+  if (checked) return `{"ts":"${action.ts}","kind":"${action.kind}","stream_id":"${action.stream_id}","payload":${payloadJson},"ttl_ms":${action.ttl_ms}}`;
   const ttl = Number.isInteger(action.ttl_ms) ? String(action.ttl_ms) : JSON.stringify(action.ttl_ms);
   return `{"ts":${jsonString(action.ts)},"kind":${jsonString(action.kind)},"stream_id":${jsonString(action.stream_id)},"payload":${payloadJson},"ttl_ms":${ttl}}`;
 }

@@ -142,7 +142,8 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     const action = { ts: this.#envelope.event.ts, kind, stream_id: this.streamId, payload, ttl_ms: ttl };
     const actions = (this.#actions ??= []);
     if (actions.length >= this.#host.limits.maxActionsPerCall) throw new HandlerOutputError(messages.tooManyActions(kind, this.#host.limits.maxActionsPerCall));
-    actions.push({ action, json: encodeAction(action, payloadJson), id: this.#actionId(actions.length) });
+    // The kind and ttl are checked above; ts and stream_id are the frozen event's, checked when it was decoded.
+    actions.push({ action, json: encodeAction(action, payloadJson, true), id: this.#actionId(actions.length) });
   }
 
   get<T = unknown>(key: string): T | undefined {

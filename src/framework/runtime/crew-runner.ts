@@ -231,7 +231,8 @@ export class CrewRunner implements SliceTarget {
     const route = scope.route;
     let result: unknown;
     try {
-      result = route.leavesWork ? runAsCall(scope, () => route.call(event, scope)) : route.call(event, scope);
+      // Arguments, not a closure: a closure would make every call allocate a context for them.
+      result = route.leavesWork ? runAsCall(scope, route.call, event, scope) : route.call(event, scope);
     } catch (error) {
       return this.#fail(scope, error, ErrorReason.HandlerError);
     }

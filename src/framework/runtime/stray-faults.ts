@@ -17,8 +17,8 @@ const currentCall = new AsyncLocalStorage<FaultingCall>();
 const unattributed = new Set<UnattributedFault>();
 
 /** Runs `fn` as part of `call`: a rejection nobody handles, or an exception thrown from a timer it set, is reported as its error. */
-export function runAsCall<T>(call: FaultingCall, fn: () => T): T {
-  return currentCall.run(call, fn);
+export function runAsCall<A extends unknown[], T>(call: FaultingCall, fn: (...args: A) => T, ...args: A): T {
+  return currentCall.run(call, fn, ...args);
 }
 
 function onFault(kind: 'rejection' | 'exception') {

@@ -249,7 +249,13 @@ export class SliceEngine {
     stream.placing = envelope.position;
     const placed =
       maxJump !== undefined && (stream.suspects !== undefined || envelope.tsMs - stream.maxTs > maxJump) ? this.#guardJump(stream, envelope, maxJump) : this.#place(stream, envelope);
-    if (isPromiseLike(placed)) return placed.then(() => void (stream.placing = undefined));
+    if (isPromiseLike(placed)) return this.#placedLater(stream, placed);
+    stream.placing = undefined;
+  }
+
+  /** Apart from `#arrived`, so the synchronous path captures nothing (no context object per event). */
+  async #placedLater(stream: StreamSlices, placed: Promise<void>): Promise<void> {
+    await placed;
     stream.placing = undefined;
   }
 
