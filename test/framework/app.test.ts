@@ -227,12 +227,14 @@ describe('createLiveCrewApp: timestamps and restarts (issue 10)', () => {
   const at = (iso: string, kind = 'tick') => ({ ts: iso, kind, stream_id: 'm1', payload: {} });
 
   it('refuses one event stamped 9999-12-31 and processes the rest of its stream as if it were not there', async () => {
-    const events = [at('2024-05-01T12:00:00.000Z'), at('9999-12-31T00:00:00.000Z', 'poison'), at('2024-05-01T12:00:00.600Z'), at('2024-05-01T12:00:01.200Z')];
-    const clean = await (await createTestingApp({ crews: [Counter] })).run(events.filter((e) => e.kind !== 'poison'));
+    const events = [at('2024-05-01T12:00:00.000Z'), at('9999-12-31T00:00:00.000Z', 'poison'), 'not json', at('2024-05-01T12:00:00.600Z'), at('2024-05-01T12:00:01.200Z')];
+    const clean = await (await createTestingApp({ crews: [Counter] })).run(events.filter((e) => typeof e === 'object' && e.kind !== 'poison'));
     const r = await (await createTestingApp({ crews: [Counter] })).run(events);
     expect(r.actions).toEqual(clean.actions);
-    expect(r.errors.map((e) => [e.payload.reason, e.payload.event?.kind, e.payload.message])).toEqual([
-      ['invalid_event', 'poison', expect.stringMatching(/over max_jump_ms 3600000, and no later event confirmed the jump/)],
+    // Both records carry the stream's own time, never the bad clock's.
+    expect(r.errors.map((e) => [e.ts, e.payload.reason, e.payload.event?.kind, e.payload.message])).toEqual([
+      ['2024-05-01T12:00:00.000Z', 'invalid_event', undefined, expect.stringMatching(/^not valid JSON/)],
+      ['2024-05-01T12:00:00.000Z', 'invalid_event', 'poison', expect.stringMatching(/over max_jump_ms 3600000, and no later event confirmed the jump/)],
     ]);
   });
 

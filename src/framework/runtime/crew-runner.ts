@@ -124,8 +124,8 @@ export class CrewRunner implements SliceTarget {
     this.#contexts.delete(streamId);
   }
 
-  refused(envelope: EventEnvelope, message: string): void {
-    this.#output.error(refusedEventRecord(envelope, message));
+  refused(envelope: EventEnvelope, message: string, ts: string): void {
+    this.#output.error(refusedEventRecord(envelope, message, ts));
   }
 
   /**

@@ -40,8 +40,6 @@ export class EventPipeline {
   readonly #decoder: EventDecoder;
   readonly #engine: SliceEngine;
   readonly #output: OutputBuffer;
-  /** The `ts` of the latest accepted event: the deterministic time of an invalid record's error. */
-  #lastTs = EPOCH_ISO;
   readonly #quietBefore: number;
   readonly #observer: RunObserver | undefined;
   #resumePosition = 0;
@@ -153,7 +151,6 @@ export class EventPipeline {
       return undefined;
     }
     this.counts.accepted++;
-    this.#lastTs = decoded.event.ts;
     this.#observer?.eventAccepted?.(decoded.event);
     this.#needs?.set(decoded.event.stream_id, record.position);
     const accepted = this.#engine.accept(decoded);
@@ -164,7 +161,8 @@ export class EventPipeline {
     const raw = record.text ?? safeJson(record.value);
     const streamId = streamIdOf(record.text !== undefined ? tryParse(record.text) : record.value);
     this.#output.error({
-      ts: this.#lastTs,
+      // The latest event placed in a slice: deterministic, and never a refused event's bad clock.
+      ts: this.#engine.lastPlacedTs ?? EPOCH_ISO,
       kind: ERROR_KIND,
       stream_id: streamId,
       payload: {

@@ -24,10 +24,10 @@ export function lateEventRecord(envelope: EventEnvelope, slice: number, openFrom
   };
 }
 
-/** An event a timestamp guard refused: an `invalid_event` naming why, with the event attached. */
-export function refusedEventRecord(envelope: EventEnvelope, message: string): ErrorRecord {
+/** An event a timestamp guard refused: an `invalid_event` naming why, with the event attached, at `ts`. */
+export function refusedEventRecord(envelope: EventEnvelope, message: string, ts: string): ErrorRecord {
   return {
-    ts: envelope.event.ts,
+    ts,
     kind: ERROR_KIND,
     stream_id: envelope.event.stream_id,
     payload: { reason: ErrorReason.InvalidEvent, message, source: locateEnvelope(envelope), event: envelope.event },

@@ -153,9 +153,9 @@ export class DistributedSliceTarget implements SliceTarget {
     this.#options.output.error(lateEventRecord(envelope, slice, openFrom));
   }
 
-  refused(envelope: EventEnvelope, message: string): void {
+  refused(envelope: EventEnvelope, message: string, ts: string): void {
     if (this.#quiet(envelope)) return;
-    this.#options.output.error(refusedEventRecord(envelope, message));
+    this.#options.output.error(refusedEventRecord(envelope, message, ts));
   }
 
   /** An event a predecessor already reported on (a stream not open yet has no predecessor's). */

@@ -23,8 +23,11 @@ export interface SliceTarget {
   closeSlice(streamId: string, slice: number, endMs: number, progress: StreamProgress): MaybePromise<void>;
   /** An event arrived for a slice already closed. */
   late(envelope: EventEnvelope, slice: number, openFrom: number): void;
-  /** An event was refused by a timestamp guard (`max_jump_ms`, `max_future_ms`); `message` says why. */
-  refused(envelope: EventEnvelope, message: string): void;
+  /**
+   * An event was refused by a timestamp guard (`max_jump_ms`, `max_future_ms`); `message` says
+   * why, `ts` is the time its record carries (the stream's newest event's, not the bad clock's).
+   */
+  refused(envelope: EventEnvelope, message: string, ts: string): void;
   /** The engine forgot an idle stream (every slice closed and merged); its per-stream state may go. */
   forgetStream?(streamId: string): void;
   /** A crew skipped a slice: its dependencies were unmet; `events` were not processed. */
@@ -179,6 +182,8 @@ export class SliceEngine {
   readonly #waiting = new Set<WaitingCrew>();
   /** The newest event time of any stream (batch-mode idleness is measured against it). */
   #newestTs = Number.NEGATIVE_INFINITY;
+  /** The `ts` of the latest event placed in a slice, in arrival order. */
+  #lastPlacedTs: string | undefined;
   /** When idle streams are next looked for (event time in batch mode, wall time in live mode). */
   #sweepAt = Number.NEGATIVE_INFINITY;
 
@@ -228,6 +233,15 @@ export class SliceEngine {
   /** `#forgetIdleByEventTime`, bound once: no closure per event. */
   readonly #forgetIdle = (): MaybePromise<void> => this.#forgetIdleByEventTime();
 
+  /**
+   * The `ts` of the latest event placed in a slice, in arrival order: the deterministic time of
+   * records about input that is not an event of its own (an invalid line). Events refused for
+   * their clock never set it.
+   */
+  get lastPlacedTs(): string | undefined {
+    return this.#lastPlacedTs;
+  }
+
   /** Every event at or before this input position of a stream is merged and committed; Infinity for a stream forgotten as idle. */
   committedThrough(streamId: string): number {
     return this.#streams.get(streamId)?.committedThrough ?? Number.POSITIVE_INFINITY;
@@ -237,7 +251,7 @@ export class SliceEngine {
   #refuseFuture(envelope: EventEnvelope, decision: string): MaybePromise<void> {
     const ahead = envelope.tsMs - (this.#journal?.replaying ? envelope.tsMs : this.#clock!.now());
     const recorded = this.#journal?.has(decision) ? undefined : this.#journal?.record(decision);
-    return andThen(recorded, () => this.#target.refused(envelope, messages.eventFromFuture(ahead, this.#timing.maxFutureMs!)));
+    return andThen(recorded, () => this.#target.refused(envelope, messages.eventFromFuture(ahead, this.#timing.maxFutureMs!), this.#lastPlacedTs ?? canonicalUtc(0)));
   }
 
   /** An event of a known stream: skipped if a restart goes over it again, guarded, then placed. */
@@ -285,7 +299,8 @@ export class SliceEngine {
 
   #refuseSuspects(stream: StreamSlices): void {
     for (const suspect of stream.suspects ?? []) {
-      this.#target.refused(suspect, messages.timeJumpRefused(suspect.tsMs - stream.maxTs, this.#timing.maxJumpMs!, canonicalUtc(stream.maxTs)));
+      const newest = canonicalUtc(stream.maxTs);
+      this.#target.refused(suspect, messages.timeJumpRefused(suspect.tsMs - stream.maxTs, this.#timing.maxJumpMs!, newest), newest);
     }
     stream.suspects = undefined;
   }
@@ -408,6 +423,7 @@ export class SliceEngine {
     const { sliceMs, latenessMs } = this.#timing;
     // Only placed events move time on: one held apart by the jump guard must not age every stream.
     if (envelope.tsMs > this.#newestTs) this.#newestTs = envelope.tsMs;
+    this.#lastPlacedTs = envelope.event.ts;
     const slice = Math.floor((envelope.tsMs - stream.epoch0) / sliceMs);
     if (slice < stream.openFrom) {
       this.#target.late(envelope, slice, stream.openFrom);

@@ -82,7 +82,7 @@ function recorder(
     closeSlice: (id, slice, _end, committed) => (steps.push(['close', id, slice]), progress.push([id, slice, committed]), maybe()),
     forgetStream: (id) => void steps.push(['forget', id]),
     late: (env, slice, openFrom) => void steps.push(['late', env.event.stream_id, slice, openFrom]),
-    refused: (env, message) => void steps.push(['refused', env.event.stream_id, at(env), message]),
+    refused: (env, message, ts) => void steps.push(['refused', env.event.stream_id, at(env), `${message} @${ts}`]),
     skipped: (id, slice, i, unmet, events) => void steps.push(['skip', id, slice, crews[i]!.id, [...unmet], events.map(at)]),
     isDisabled: (i) => disabled.has(crews[i]!.id),
   };
@@ -385,7 +385,7 @@ describe('SliceEngine: guards against bad clocks, resumption, idle streams (issu
     expect(dispatched(steps)).toEqual([[0, 0], [0, 100], [0, 200], [1, 700]]);
     expect(steps.filter((s) => s[0] === 'late')).toEqual([]);
     expect(steps.filter((s) => s[0] === 'refused')).toEqual([
-      ['refused', 's1', poison, expect.stringMatching(/^event jumps \d+ ms ahead of the stream's newest event \(2024-01-01T00:00:00\.100Z\), over max_jump_ms 3600000, and no later event confirmed the jump; refused/)],
+      ['refused', 's1', poison, expect.stringMatching(/^event jumps \d+ ms ahead of the stream's newest event \(2024-01-01T00:00:00\.100Z\), over max_jump_ms 3600000, and no later event confirmed the jump; refused.* @2024-01-01T00:00:00\.100Z$/)],
     ]);
   });
 
@@ -415,7 +415,7 @@ describe('SliceEngine: guards against bad clocks, resumption, idle streams (issu
     const live = recorder(false, [crew('only')], new Set(), { clock, journal });
     const input = [envelope(0), envelope(120_000), envelope(30_000)];
     await feed(live.engine({ sliceMs: 500, latenessMs: 0, liveRate: 1, maxFutureMs: 60_000 }), input);
-    expect(live.steps.filter((s) => s[0] === 'refused')).toEqual([['refused', 's1', 120_000, 'event is stamped 120000 ms ahead of the wall clock, over max_future_ms 60000 (a producer\'s clock is wrong?); refused']]);
+    expect(live.steps.filter((s) => s[0] === 'refused')).toEqual([['refused', 's1', 120_000, 'event is stamped 120000 ms ahead of the wall clock, over max_future_ms 60000 (a producer\'s clock is wrong?); refused @2024-01-01T00:00:00.000Z']]);
     expect(recorded).toEqual([`future:s1:${input[1]!.position}`]);
 
     const later: Clock = { now: () => T0 + 10 * HOUR, sleep: async () => {} };
