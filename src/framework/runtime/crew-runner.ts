@@ -4,7 +4,7 @@ import { messages } from '../messages.js';
 import { andThen, isPromiseLike } from '../maybe-async.js';
 import type { Clock, CommittedContext, ContextBackend, ContextSnapshot, DecisionJournal, MaybePromise, RunObserver } from '../ports.js';
 import { StreamContext } from '../context/stream-context.js';
-import type { SliceTarget, StreamProgress, StreamResume } from '../scheduler/slice-engine.js';
+import type { SliceTarget, StreamProgress, StreamResume } from '../scheduler/slice-target.js';
 import { CallScope, type CallFailure, type CallHost, type OutputLimits } from './call-scope.js';
 import { runAsCall } from './stray-faults.js';
 import { HandlerOutputError } from '../errors.js';

@@ -5,7 +5,7 @@ import { andThen, runInOrder } from '../maybe-async.js';
 import type { RunOutput } from '../runtime/run-output.js';
 import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord, refusedEventRecord } from '../runtime/slice-reports.js';
 import type { CrewSchedule } from './crew-schedule.js';
-import type { SliceTarget, StreamProgress } from './slice-engine.js';
+import type { SliceTarget, StreamProgress } from './slice-target.js';
 
 /** Where a scheduler resumes a stream: what its predecessor finished. */
 export interface SchedulerResume {

@@ -5,7 +5,8 @@ import type { DependencyInput } from '../../../src/framework/model/dependency.js
 import { parseDependency, type Dependency } from '../../../src/framework/model/dependency.js';
 import { andThen } from '../../../src/framework/maybe-async.js';
 import { scheduleCrews } from '../../../src/framework/scheduler/crew-schedule.js';
-import { SliceEngine, type EventEnvelope, type SliceTarget, type SliceTiming, type StreamProgress, type StreamResume } from '../../../src/framework/scheduler/slice-engine.js';
+import { SliceEngine, type EventEnvelope } from '../../../src/framework/scheduler/slice-engine.js';
+import type { SliceTarget, SliceTiming, StreamProgress, StreamResume } from '../../../src/framework/scheduler/slice-target.js';
 import type { Clock, DecisionJournal } from '../../../src/framework/ports.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
