@@ -1,8 +1,7 @@
 import type { EventEnvelope } from '../model/event.js';
 import type { MaybePromise } from '../ports.js';
 
-/** The contracts of the slice engine: what it drives (`SliceTarget`) and the knobs it runs with. */
-
+// The contracts of the slice engine: what it drives (`SliceTarget`) and the knobs it runs with.
 
 /** What the engine drives: the crew runtime, or a test double. */
 export interface SliceTarget {
