@@ -80,6 +80,13 @@ describe('a run facing hostile input and crews (issue 10)', () => {
     expect(stderr).toMatch(/"reason":"handler_error".*hang\.on was still running 300 ms after the app began to stop \(stop_timeout_ms\)/);
   });
 
+  it('fails a call that can never settle even while /metrics is served (the exporter keeps nothing waiting)', () => {
+    const r = run([event(0, 'tick'), event(1, 'hang'), event(2, 'tick')], ['--metrics-port', '0']);
+    expect(r.actions.map((a) => a.payload.kind)).toEqual(['tick', 'hang', 'tick']);
+    expect(r.errors.map((e) => [e.payload.crew, e.payload.reason])).toEqual([['hang', 'handler_error']]);
+    expect(r.code).toBe(1);
+  });
+
   it('exits 0 when every call finished, whatever they threw', () => {
     const r = run([event(0, 'throw_bare'), event(1, 'tick')]);
     expect(r.code).toBe(0);

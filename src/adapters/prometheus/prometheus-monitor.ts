@@ -115,6 +115,9 @@ export class PrometheusMonitor implements Monitor {
     });
     server.listen(port, host);
     await once(server, 'listening');
+    // The run's own work keeps the process alive, not the exporter: a run whose last call can never
+    // settle must still reach the point where that is noticed (the event loop empties).
+    server.unref();
     this.#server = server;
     return (server.address() as { port: number }).port;
   }
