@@ -3,7 +3,7 @@ import { runDistributedRunner } from '../adapters/nats/distributed-runner.js';
 import { runDistributedScheduler } from '../adapters/nats/distributed-scheduler.js';
 import { loadCrewModule } from './load-crew-module.js';
 import { parsePort, parseSelector, parseStreamId } from './options.js';
-import { onStopSignal } from './stop-signals.js';
+import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
 
 interface DistributedOptions {
   crews: string;
@@ -17,8 +17,6 @@ interface RunnerOptions extends DistributedOptions {
   selector?: string;
 }
 
-/** How long a stopping process may take to wind down before it exits anyway, in ms. */
-const STOP_GRACE_MS = 5000;
 
 /** `live-crew scheduler` and `live-crew runner`: the two halves of a distributed run (DESIGN §5). */
 export function registerDistributedCommands(program: Command): void {

@@ -3,10 +3,8 @@ import { createLiveCrewApp } from '../index.js';
 import { loadCrewModule } from './load-crew-module.js';
 import { parseInputFormat, parsePace, parsePort } from './options.js';
 import { progressLine } from './progress.js';
-import { onStopSignal } from './stop-signals.js';
+import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
 
-/** How long after its stop timeout a stopping run may take to close adapters before it exits anyway. */
-const STOP_GRACE_MS = 5000;
 
 interface RunOptions {
   crews: string;

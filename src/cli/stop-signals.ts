@@ -1,3 +1,6 @@
+/** How long a stopping command may take to wind down (close adapters, drain) before it exits anyway, in ms. */
+export const STOP_GRACE_MS = 5000;
+
 /** Exit codes of a process ended by a second signal, as shells report them. */
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 

@@ -3,10 +3,8 @@ import { connectNats, natsConnectOptions } from '../adapters/nats/nats-connect.j
 import type { Command } from 'commander';
 import { ensureLiveStreams, LIVE_STREAMS, liveSubject, loadConfig } from '../index.js';
 import { parseStreamId } from './options.js';
-import { onStopSignal } from './stop-signals.js';
+import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
 
-/** How long a stopping tail may take to close its consumer before it exits anyway, in ms. */
-const STOP_GRACE_MS = 5000;
 
 /** How long the server keeps a tail's consumer after the tail is gone: 30 s, in ns. */
 const INACTIVE_THRESHOLD_NS = 30_000_000_000;

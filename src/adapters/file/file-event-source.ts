@@ -3,6 +3,8 @@ import { extname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
 import { inputLimits } from '../../framework/config/limits.js';
+import { CONFIG_DEFAULTS } from '../../framework/config/config-schema.js';
+import { defaultLineMaxBytes } from '../../framework/model/json.js';
 import { InputError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
 import type { EventSource, InputBatch, InputOrigin, InputRecord } from '../../framework/ports.js';
@@ -50,7 +52,7 @@ export class FileEventSource implements EventSource {
     this.#stdin = options.stdin;
     const format = options.format ?? 'auto';
     this.#format = format !== 'auto' ? format : path !== '-' && extname(path).toLowerCase() === '.json' ? 'json' : 'jsonl';
-    this.#lineMaxBytes = options.lineMaxBytes ?? 81_920;
+    this.#lineMaxBytes = options.lineMaxBytes ?? defaultLineMaxBytes(CONFIG_DEFAULTS.payload_max_bytes);
   }
 
   async *batches(): AsyncGenerator<InputBatch> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { messages, showPath } from '../messages.js';
-import { jsonBytesOver } from './json.js';
+import { defaultLineMaxBytes, jsonBytesOver } from './json.js';
 import { DEFAULT_MAX_DEPTH, freezeParsedJson, frozenJsonCopy } from './frozen-json.js';
 import { HandlerOutputError } from '../errors.js';
 import { isUserKind, KIND_PATTERN, RESERVED_KIND_PREFIX, STREAM_ID_PATTERN } from './patterns.js';
@@ -134,7 +134,7 @@ export class EventDecoder {
   readonly #knownStreams = new Set<string>();
 
   constructor(limits: Partial<InputLimits> & Pick<InputLimits, 'payloadMaxBytes'>) {
-    this.#limits = { payloadMaxDepth: DEFAULT_MAX_DEPTH, lineMaxBytes: limits.payloadMaxBytes + 16_384, ...limits };
+    this.#limits = { payloadMaxDepth: DEFAULT_MAX_DEPTH, lineMaxBytes: defaultLineMaxBytes(limits.payloadMaxBytes), ...limits };
     this.#schema = eventSchema(limits.payloadMaxBytes);
   }
 

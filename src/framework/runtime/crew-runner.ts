@@ -78,11 +78,6 @@ export class CrewRunner implements SliceTarget {
     this.#host = { limits, strayFault: (scope, error) => this.#strayFault(scope, error) };
   }
 
-  /** How many async calls have not settled. */
-  get callsInFlight(): number {
-    return this.#inFlight.size;
-  }
-
   /**
    * Fails every call in flight (a promise that will never settle, or a run that must stop now):
    * each becomes a `handler_error` with `message(crew, method)`, and the stream goes on.
@@ -93,11 +88,6 @@ export class CrewRunner implements SliceTarget {
     const abandoned = [...this.#inFlight].filter(([scope]) => !scope.ended);
     for (const [scope, end] of abandoned) end(this.#fail(scope, new FrameworkVerdict(message(scope.crewId, scope.route.handler.method)), ErrorReason.HandlerError));
     return abandoned.length;
-  }
-
-  /** The merged context of a stream after its last closed slice. */
-  contextOf(streamId: string): StreamContext | undefined {
-    return this.#contexts.get(streamId);
   }
 
   /**

@@ -458,6 +458,21 @@ describe('SliceEngine: guards against bad clocks, resumption, idle streams (issu
     ]);
   });
 
+  it('in live mode forgets a stream idle for streamIdleMs of wall time once its slices are closed, and ticks no longer visit it', async () => {
+    let now = T0;
+    const clock: Clock = { now: () => now, sleep: async () => {} };
+    const { steps, engine: make } = recorder(false, [crew('only')], new Set(), { clock, journal: memoryJournal(undefined).journal });
+    const engine = make({ sliceMs: 500, latenessMs: 0, liveRate: 1, streamIdleMs: 10_000 });
+    await engine.accept(envelope(0, 's1'));
+    now += 5_000;
+    await engine.tick();
+    expect(steps.filter((s) => s[0] === 'forget')).toEqual([]);
+    now += 6_000;
+    await engine.tick();
+    expect(steps.filter((s) => s[0] === 'close' || s[0] === 'forget')).toEqual([['close', 's1', 0], ['forget', 's1']]);
+    expect(engine.committedThrough('s1')).toBe(Number.POSITIVE_INFINITY);
+  });
+
   it('does not let an event held apart by the jump guard age the other streams into idleness', async () => {
     const { steps, engine } = recorder();
     await feed(engine({ sliceMs: 500, latenessMs: 0, maxJumpMs: HOUR, streamIdleMs: 60_000 }), [envelope(0, 's1'), envelope(0, 's2'), envelope(100 * HOUR, 's2'), envelope(100, 's1'), envelope(100, 's2')]);
