@@ -136,21 +136,26 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const journal = container.resolve(DECISION_JOURNAL);
 
   const output = new OutputBuffer(monitor);
-  const runner = new CrewRunner(
-    crews,
-    backend,
-    output,
-    runnerLimits(config),
-    // With a backend that outlives the process, a slice's output goes out before its commit.
-    { journal, clock, observer: monitor, ...(config.kv_backend !== 'memory' ? { flushOutput: () => output.flush(actions, errors) } : {}) },
-  );
   // A pace replays recorded input live; live mode lets wall time close slices.
   const liveRate = config.mode === 'live' || config.pace !== null ? (config.pace ?? 1) : undefined;
+  // Output of calls that end between input batches goes out through the pipeline, made below.
+  let flushSoon = (): void => {};
+  const runner = new CrewRunner(crews, backend, output, runnerLimits(config), {
+    journal,
+    clock,
+    observer: monitor,
+    // With a backend that outlives the process, a slice's output goes out before its commit.
+    ...(config.kv_backend !== 'memory' ? { flushOutput: () => output.flush(actions, errors) } : {}),
+    // Batch output is the same whatever the timing; live output goes out as calls end.
+    ordered: liveRate === undefined,
+    outputReady: () => flushSoon(),
+  });
   const timing = sliceTiming(config, liveRate);
   const engine = new SliceEngine(timing, scheduleCrews(graph.crews, config.eager_dispatch), runner, clock, journal);
   const input = config.pace !== null ? new PacedEventSource(source, config.pace, clock) : source;
   const ticker = liveRate !== undefined ? { clock, intervalMs: Math.max(1, config.slice_ms / liveRate / 4) } : undefined;
   const pipeline = new EventPipeline(new EventDecoder(inputLimits(config)), engine, output, { observer: monitor });
+  flushSoon = () => pipeline.flushSoon();
   const heartbeat = new Heartbeat({ intervalMs: config.heartbeat_s * 1000, clock, logger, monitor, beat: (seq) => logger.info({ kind: '__hb', seq }, '__hb') });
 
   let running: Promise<RunSummary> | undefined;
@@ -206,6 +211,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
     async stop() {
       stopping = true;
       if (!running) return closeAdapters();
+      runner.stop();
       await source.close();
       const settled = running.then(
         () => true,

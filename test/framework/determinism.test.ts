@@ -13,10 +13,26 @@ const T0 = Date.parse('2024-05-01T12:00:00Z');
 type Payload = { v: number; slow?: boolean };
 type Input = { ts: string; kind: string; stream_id: string; payload: Payload };
 
+/**
+ * Per-call delays for property (e): while set, every handler ends after the delay it gives for
+ * (crew, event), as an async crew would; unset, every handler is synchronous.
+ */
+let delayOf: ((crew: string, event: Event<Payload>) => number) | undefined;
+
+/** Runs a handler's body at once, or after the call's delay. */
+function delayed(crew: string, event: Event<Payload>, body: () => void): void | Promise<void> {
+  if (delayOf === undefined) return body();
+  return new Promise((resolve) => setTimeout(resolve, delayOf!(crew, event))).then(body);
+}
+
 @Crew({ id: 'tally' })
 class Tally {
   @OnEvent('*')
-  on(event: Event<Payload>, ctx: CrewContext): void {
+  on(event: Event<Payload>, ctx: CrewContext): void | Promise<void> {
+    return delayed('tally', event, () => this.#count(event, ctx));
+  }
+
+  #count(event: Event<Payload>, ctx: CrewContext): void {
     const key = `count_${event.kind}`;
     const count = (ctx.context.get<number>(key) ?? 0) + 1;
     ctx.context.set(key, count);
@@ -29,8 +45,8 @@ class Tally {
 @DependsOn({ crew: 'tally', offset: -1 })
 class Commentator {
   @OnEvent(['a', 'b'])
-  on(_event: Event, ctx: CrewContext): void {
-    ctx.emit('comment', { a: ctx.context.get('count_a') ?? 0, max: ctx.context.get('max') ?? null });
+  on(event: Event<Payload>, ctx: CrewContext): void | Promise<void> {
+    return delayed('commentator', event, () => ctx.emit('comment', { a: ctx.context.get('count_a') ?? 0, max: ctx.context.get('max') ?? null }));
   }
 }
 
@@ -38,8 +54,8 @@ class Commentator {
 @DependsOn({ crew: 'tally', offset: 0 }, { event: 'c', offset: -1 })
 class Closer {
   @OnEvent('*')
-  on(event: Event<Payload>, ctx: CrewContext): void {
-    ctx.emit('closing', { slice: ctx.slice, v: event.payload.v });
+  on(event: Event<Payload>, ctx: CrewContext): void | Promise<void> {
+    return delayed('closer', event, () => ctx.emit('closing', { slice: ctx.slice, v: event.payload.v }));
   }
 }
 
@@ -48,6 +64,30 @@ class Sampler {
   @OnEvent(['a', 'c'])
   on(event: Event<Payload>, ctx: CrewContext): void {
     ctx.emit('sampled', { slice: ctx.slice, v: event.payload.v });
+  }
+}
+
+/** Lags a slice: its writes of slice n merge at the close of n+1; it reads its own before that. */
+@Crew({ id: 'chronicler', lag: 1, maxErrors: 1000 })
+class Chronicler {
+  @OnEvent(['b', 'c'])
+  on(event: Event<Payload>, ctx: CrewContext): void | Promise<void> {
+    return delayed('chronicler', event, () => {
+      if (event.payload.v % 17 === 0) throw new Error(`v ${event.payload.v}`);
+      const seen = (ctx.context.get<number>('chronicled') ?? 0) + 1;
+      ctx.context.set('chronicled', seen);
+      ctx.emit('chronicle', { seen, a: ctx.context.get('count_a') ?? 0 });
+    });
+  }
+}
+
+/** Waits for the lagging crew's slice before its own (offset -1 is inside its lag). */
+@Crew({ id: 'reviewer' })
+@DependsOn({ crew: 'chronicler', offset: -1 })
+class Reviewer {
+  @OnEvent('c')
+  on(event: Event<Payload>, ctx: CrewContext): void | Promise<void> {
+    return delayed('reviewer', event, () => ctx.emit('review', { chronicled: ctx.context.get('chronicled') ?? 0 }));
   }
 }
 
@@ -64,8 +104,8 @@ const eventsArb = fc
     });
   });
 
-async function run(events: readonly Input[], config: Record<string, unknown> = {}, providers: ProviderRegistration[] = []): Promise<TestRunResult> {
-  return (await createTestingApp({ crews: CREWS, config: { slice_ms: 500, ...config }, providers })).run(events);
+async function run(events: readonly Input[], config: Record<string, unknown> = {}, providers: ProviderRegistration[] = [], crews = CREWS): Promise<TestRunResult> {
+  return (await createTestingApp({ crews, config: { slice_ms: 500, ...config }, providers })).run(events);
 }
 
 /** Each (action kind, stream)'s actions in order: the order DESIGN promises. */
@@ -130,6 +170,26 @@ describe('determinism (property-based)', () => {
         expect(replay.context(events[0]!.stream_id)).toEqual(first.context(events[0]!.stream_id));
       }),
       { numRuns: 6 },
+    );
+  });
+
+  it('(e) calls that take random time in lanes, with a lagging crew, give the output of a run where every call ends at once, byte for byte', async () => {
+    const crews = [...CREWS, Chronicler, Reviewer];
+    await fc.assert(
+      fc.asyncProperty(eventsArb, fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 7, maxLength: 7 }), async (events, delays) => {
+        delayOf = undefined;
+        const instant = await run(events, {}, [], crews);
+        delayOf = (crew, event) => delays[(event.payload.v + crew.length) % delays.length]!;
+        try {
+          const timed = await run(events, {}, [], crews);
+          expect(timed.actions).toEqual(instant.actions);
+          expect(timed.errors).toEqual(instant.errors);
+          expect(contexts(timed)).toEqual(contexts(instant));
+        } finally {
+          delayOf = undefined;
+        }
+      }),
+      { numRuns: 25 },
     );
   });
 

@@ -21,6 +21,11 @@ export const configShape = {
   payload_max_bytes: positiveInt('bytes'),
   /** The most actions one handler call may emit (they are held until it ends). */
   max_actions_per_call: positiveInt('actions'),
+  /**
+   * The most handler calls queued or running at once in the process; past it, input pauses until
+   * calls end (backpressure). Synchronous calls end at once and never count.
+   */
+  max_in_flight: positiveInt('calls'),
   /** The deepest nesting of arrays and objects in an event or action payload or a context value. */
   payload_max_depth: positiveInt('levels').max(1000, { error: 'must be at most 1000 (deeper values overflow recursive JSON tools)' }),
   /**
@@ -133,6 +138,7 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   payload_max_bytes: 65_536,
   payload_max_depth: 64,
   max_actions_per_call: 10_000,
+  max_in_flight: 10_000,
   line_max_bytes: null,
   input_format: 'auto',
   max_future_ms: 60_000,

@@ -19,5 +19,6 @@ export function runnerLimits(config: LiveCrewConfig): RunnerLimits {
     payloadMaxDepth: config.payload_max_depth,
     maxActionsPerCall: config.max_actions_per_call,
     contextMaxBytes: config.context_max_bytes,
+    maxInFlight: config.max_in_flight,
   };
 }

@@ -36,6 +36,19 @@ export interface CrewOptions {
    * decision is journaled, so a replay with the journal repeats it. Default: no limit.
    */
   timeoutMs?: number;
+  /**
+   * How many slices the crew may lag (default 0): its calls of slice n read S(n-1) plus its own
+   * earlier writes, and its writes of slice n merge at the close of slice n + lag, so a slow
+   * crew (a model call) holds no slice close up for `lag` slices. Dependents that must not wait
+   * for it declare `offset <= -(lag + 1)`. The merge point is configuration, not timing: output
+   * stays deterministic.
+   */
+  lag?: number;
+  /**
+   * The most calls of this crew in flight at once across streams (a model's rate limit).
+   * Default: no cap; a crew's calls on one stream always run one at a time, in arrival order.
+   */
+  concurrency?: number;
 }
 
 /**

@@ -38,6 +38,10 @@ export interface CrewDefinition {
   readonly backlogPolicy: BacklogPolicy;
   /** The longest a handler call may take, in ms; undefined for no limit. */
   readonly timeoutMs: number | undefined;
+  /** Its writes of slice n merge at the close of slice n + lag (DESIGN §8); 0 by default. */
+  readonly lag: number;
+  /** The most calls it has in flight at once across streams; undefined for one per stream, no cap. */
+  readonly concurrency: number | undefined;
 }
 
 /**

@@ -4,6 +4,9 @@ import type { BacklogPolicy, WaitPolicy } from './crew-definition.js';
 
 const positiveInt = z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).positive({ error: 'must be > 0' });
 
+/** The most slices a crew may lag: each lagged slice keeps its writes in memory until it merges. */
+const MAX_LAG = 1000;
+
 const WAIT_POLICY_FORMAT = `must be 'all', 'any', 'none' or 'timeout:<ms>' (ms an integer from 1 to ${MAX_TIMER_MS})`;
 
 /**
@@ -22,6 +25,8 @@ const crewKnobsShape = {
   sliceStride: positiveInt,
   backlogPolicy: z.enum(['fifo', 'latest']),
   timeoutMs: durationMs(1),
+  lag: z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).min(0, { error: 'must be >= 0' }).max(MAX_LAG, { error: `must be at most ${MAX_LAG}` }),
+  concurrency: positiveInt,
 } as const;
 
 /** Knobs a source sets; the rest come from a lower source or the defaults. */
@@ -34,10 +39,14 @@ export interface ResolvedKnobs {
   readonly sliceStride: number;
   readonly backlogPolicy: BacklogPolicy;
   readonly timeoutMs: number | undefined;
+  /** Its writes of slice n merge at the close of slice n + lag. */
+  readonly lag: number;
+  /** The most calls it has in flight across streams; undefined for no cap. */
+  readonly concurrency: number | undefined;
 }
 
 /** The knobs of a crew that sets none. */
-export const KNOB_DEFAULTS: ResolvedKnobs = { maxErrors: 3, waitPolicy: 'all', sliceStride: 1, backlogPolicy: 'fifo', timeoutMs: undefined };
+export const KNOB_DEFAULTS: ResolvedKnobs = { maxErrors: 3, waitPolicy: 'all', sliceStride: 1, backlogPolicy: 'fifo', timeoutMs: undefined, lag: 0, concurrency: undefined };
 
 /** A source of knobs: a strict partial object, so an unknown knob is an error. */
 export const CrewKnobsSchema = z.strictObject(crewKnobsShape).partial();

@@ -6,10 +6,11 @@ import { isUserKind } from '../model/patterns.js';
 import type { ErrorReason } from '../model/error-record.js';
 import type { ContextSnapshot, EmittedAction } from '../ports.js';
 import { checkContextKey, checkJson, frozenJsonCopy } from '../model/frozen-json.js';
-import { DELETED, type StreamContext } from '../context/stream-context.js';
+import { DELETED, type CrewSliceWrites, type StreamContext } from '../context/stream-context.js';
 import type { EventEnvelope } from '../model/event.js';
 import type { ContextView, CrewContext, EmitOptions } from './crew-context.js';
 import type { Route } from './route-table.js';
+import type { Lane } from './lanes.js';
 import type { FaultingCall } from './stray-faults.js';
 
 /** Action kinds already checked, shared by every call: a pattern runs once per kind. */
@@ -54,28 +55,52 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   /** The handler this call runs. */
   readonly route: Route;
   readonly slice: number;
+  /** Its crew's lane on its stream: where its error counts. */
+  readonly lane: Lane;
   readonly #envelope: EventEnvelope;
   readonly #context: StreamContext;
+  /** S(n-1), as it was when the call started: a lagging crew's slice may merge while it runs. */
+  readonly #base: ContextSnapshot;
+  /**
+   * A lagging crew's own earlier writes, by merge slice n .. n + lag, as they were when the call
+   * started: those merging before n + lag may merge (and leave the context) while it runs.
+   */
+  readonly #lagged: readonly (CrewSliceWrites | undefined)[] | undefined;
   readonly #host: CallHost;
   /** Keys and values written, flat (`[key, value, key, value, ...]`): most calls write one or two. */
   #writes: unknown[] | undefined;
   #actions: EmittedAction[] | undefined;
   /** One field, not three: a scope is made per call. */
   #phase: Phase = Phase.Open;
+  /** Made on first use of `signal`: most handlers never ask for it. */
+  #abort: AbortController | undefined;
   /** Set when the call threw or rejected. */
   failure: CallFailure | undefined;
 
   /**
-   * The stream's context is read lazily: most handlers never touch it. What a read sees cannot
-   * change during the call: the crew's calls run one at a time, and a slice closes only after
-   * every call in it has ended.
+   * What a read sees cannot change during the call: the crew's calls on a stream run one at a
+   * time, slice n-1 is merged before any call of slice n starts, and what may merge while it
+   * runs (a lagging crew's) is taken as it was at the start.
    */
-  constructor(route: Route, slice: number, envelope: EventEnvelope, context: StreamContext, host: CallHost) {
+  constructor(route: Route, slice: number, envelope: EventEnvelope, lane: Lane, host: CallHost) {
     this.route = route;
     this.slice = slice;
+    this.lane = lane;
     this.#envelope = envelope;
-    this.#context = context;
+    this.#context = lane.stream.context;
+    this.#base = this.#context.snapshot;
+    this.#lagged = lane.lag === 0 ? undefined : Array.from({ length: lane.lag + 1 }, (_, i) => this.#context.peekWrites(slice + i, route.crew.index));
     this.#host = host;
+  }
+
+  get signal(): AbortSignal {
+    return (this.#abort ??= new AbortController()).signal;
+  }
+
+  /** Aborts the call's signal (a timeout, a stop, an abandoned call); the first reason stays. */
+  abort(reason: unknown): void {
+    const controller = (this.#abort ??= new AbortController());
+    if (!controller.signal.aborted) controller.abort(reason);
   }
 
   get crewId(): string {
@@ -99,7 +124,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   commitWrites(): void {
     const writes = this.#writes;
     if (writes === undefined) return;
-    const target = this.#context.writesOf(this.slice, this.route.crew.index);
+    const target = this.#context.writesOf(this.slice + this.lane.lag, this.route.crew.index);
     for (let i = 0; i < writes.length; i += 2) target.record(writes[i] as string, writes[i + 1]);
   }
 
@@ -170,12 +195,14 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   }
 
   snapshot(): ContextSnapshot {
-    const view: Record<string, unknown> = { ...this.#context.snapshot };
+    const view: Record<string, unknown> = { ...this.#base };
     const apply = (key: string, value: unknown) => {
       if (value === DELETED) delete view[key];
       else view[key] = value;
     };
-    for (const [key, value] of this.#crewWrites()?.entries() ?? []) apply(key, value);
+    for (let merge = this.slice; merge <= this.slice + this.lane.lag; merge++) {
+      for (const [key, value] of this.#crewWrites(merge)?.entries() ?? []) apply(key, value);
+    }
     const writes = this.#writes ?? [];
     for (let i = 0; i < writes.length; i += 2) apply(writes[i] as string, writes[i + 1]);
     return Object.freeze(view);
@@ -186,14 +213,17 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     if (writes !== undefined) {
       for (let i = writes.length - 2; i >= 0; i -= 2) if (writes[i] === key) return writes[i + 1];
     }
-    const earlier = this.#crewWrites()?.latest(key);
-    if (earlier !== undefined) return earlier;
-    return this.#context.snapshot[key];
+    // A lagging crew's own writes not merged yet are under the slices they merge in: newest first.
+    for (let merge = this.slice + this.lane.lag; merge >= this.slice; merge--) {
+      const earlier = this.#crewWrites(merge)?.latest(key);
+      if (earlier !== undefined) return earlier;
+    }
+    return this.#base[key];
   }
 
-  /** What this crew wrote earlier in the slice. */
-  #crewWrites() {
-    return this.#context.peekWrites(this.slice, this.route.crew.index);
+  /** What this crew wrote earlier that merges in slice `merge`. */
+  #crewWrites(merge: number): CrewSliceWrites | undefined {
+    return this.#lagged === undefined ? this.#context.peekWrites(merge, this.route.crew.index) : this.#lagged[merge - this.slice];
   }
 
   /** The index-th action of this call: unique per input record, handler and index. */

@@ -38,6 +38,12 @@ export interface CrewContext {
   /** The shared context of the stream. */
   readonly context: ContextView;
   /**
+   * Aborted when the call is given up: at its `timeoutMs`, when the app stops, or when the call
+   * is abandoned (its crew disabled, a promise that can never settle). Pass it to `fetch`, model
+   * and database calls so they end with the call instead of running on unseen.
+   */
+  readonly signal: AbortSignal;
+  /**
    * Emits an action on this stream, stamped with the event's `ts`.
    *
    * @throws HandlerOutputError for a bad kind or ttl, or a payload that is not JSON or too large

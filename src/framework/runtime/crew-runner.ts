@@ -3,6 +3,8 @@ import { ERROR_KIND, ErrorReason, type ErrorDetails } from '../model/error-recor
 import { messages } from '../messages.js';
 import { andThen, isPromiseLike } from '../maybe-async.js';
 import type { Clock, CommittedContext, ContextBackend, ContextSnapshot, DecisionJournal, MaybePromise, RunObserver } from '../ports.js';
+import { CrewGate, Lane, StreamLanes } from './lanes.js';
+import { OutputSequence, type OutputSlot } from './output-sequence.js';
 import { StreamContext } from '../context/stream-context.js';
 import type { SliceTarget, StreamProgress, StreamResume } from '../scheduler/slice-target.js';
 import { CallScope, type CallFailure, type CallHost, type OutputLimits } from './call-scope.js';
@@ -13,81 +15,128 @@ import { RouteTable, type CrewRuntime, type Route } from './route-table.js';
 import type { RunOutput } from './run-output.js';
 import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord, refusedEventRecord } from './slice-reports.js';
 
+/**
+ * How many merged slices of a stream may wait for their commit before the engine waits too: the
+ * input runs at most this far ahead of what a backend that outlives the process holds.
+ */
+const COMMITS_AHEAD = 1;
+
 /** Limits the runner enforces. */
 export interface RunnerLimits extends OutputLimits {
   readonly contextMaxBytes: number;
+  /** The most calls queued or running at once (`max_in_flight`); past it, `dispatch` makes the engine wait. */
+  readonly maxInFlight: number;
+}
+
+/** What a runner works with besides the crews, the backend, the output and its limits. */
+export interface RunnerServices {
+  readonly journal: DecisionJournal;
+  readonly clock: Clock;
+  readonly observer?: RunObserver;
+  /**
+   * Hands the output held so far to the sinks. Given when the backend persists: a slice's
+   * actions then go out before its commit, so no commit covers output a crash could lose.
+   */
+  readonly flushOutput?: () => MaybePromise<void>;
+  /**
+   * Batch mode: output keeps the order of a run where every call ended at once (byte-identical
+   * run to run). Otherwise a call's output goes out when it ends.
+   */
+  readonly ordered?: boolean;
+  /** Told when a call that ended asynchronously (or a slice merged after it) left output to send. */
+  readonly outputReady?: () => void;
 }
 
 /**
- * Runs crews' handlers for the slice engine: routes each event to the handlers its kind
- * triggers, gives each call its `CrewContext`, and turns the outcome into actions, context
- * writes or error records. A crew that throws affects only itself; after `maxErrors`
- * consecutive errors it is disabled.
+ * Runs crews' handlers for the slice engine (DESIGN §4, §8): routes each event to the handlers
+ * its kind triggers, gives each call its `CrewContext`, and turns the outcome into actions,
+ * context writes or error records. A crew that throws affects only itself; after `maxErrors`
+ * consecutive errors on a stream it is disabled there.
  *
- * Calls of different crews for one event run concurrently when handlers are async; their
- * actions are published in run order all the same, so output never depends on timing.
+ * Calls run in lanes, one per (stream, crew): a lane runs one call at a time in arrival order,
+ * lanes run concurrently. A synchronous call runs at once, as the engine dispatches it, and
+ * costs no promise. A call of slice n starts only once slice n-1 is merged (it reads S(n-1));
+ * a slice merges, in the background, once the calls whose writes it takes have ended: those of
+ * the slice, and those of slice n - lag of a lagging crew. The engine never waits for a call,
+ * only for room when `maxInFlight` calls are queued or running, and for a persistent backend
+ * whose commits fall behind.
  */
 export class CrewRunner implements SliceTarget {
+  readonly closesInBackground = true;
   readonly #routes: RouteTable;
   readonly #crewCount: number;
   readonly #backend: ContextBackend;
-  readonly #output: RunOutput;
+  readonly #output: OutputSequence;
   readonly #limits: RunnerLimits;
-  readonly #contexts = new Map<string, StreamContext>();
-
+  readonly #streams = new Map<string, StreamLanes>();
   /** By run-order index; a distributed runner holds only the crews it hosts. */
   readonly #crews: readonly (CrewRuntime | undefined)[];
-
+  /** By run-order index, for crews with a `concurrency` cap. */
+  readonly #gates: readonly (CrewGate | undefined)[];
   readonly #journal: DecisionJournal;
   readonly #clock: Clock;
   readonly #observer: RunObserver | undefined;
   readonly #host: CallHost;
   readonly #flushOutput: (() => MaybePromise<void>) | undefined;
+  readonly #outputReady: (() => void) | undefined;
   /** Async calls not settled yet, with what ends each one. */
   readonly #inFlight = new Map<CallScope, (ended: CallScope) => void>();
+  /** Calls queued or running asynchronously, across streams. */
+  #pending = 0;
+  /** The engine waiting for `#pending` to drop below `maxInFlight`. */
+  #room: { readonly promise: Promise<void>; readonly resolve: () => void; readonly reject: (error: unknown) => void } | undefined;
+  /** What broke the runner (a journal that could not store a decision); every waiter fails with it. */
+  #broken: { readonly error: unknown } | undefined;
+  /** Set by `stop()`: the signal of every call from now on is aborted with it. */
+  #stopReason: Error | undefined;
 
   /** @param crews - the crews to run, each at its run-order `index` (a runner may host only some) */
-  constructor(
-    crews: readonly CrewRuntime[],
-    backend: ContextBackend,
-    output: RunOutput,
-    limits: RunnerLimits,
-    services: {
-      readonly journal: DecisionJournal;
-      readonly clock: Clock;
-      readonly observer?: RunObserver;
-      /**
-       * Hands the output held so far to the sinks. Given when the backend persists: a slice's
-       * actions then go out before its commit, so no commit covers output a crash could lose.
-       */
-      readonly flushOutput?: () => MaybePromise<void>;
-    },
-  ) {
+  constructor(crews: readonly CrewRuntime[], backend: ContextBackend, output: RunOutput, limits: RunnerLimits, services: RunnerServices) {
     const byIndex: (CrewRuntime | undefined)[] = [];
-    for (const crew of crews) byIndex[crew.index] = crew;
+    const gates: (CrewGate | undefined)[] = [];
+    for (const crew of crews) {
+      byIndex[crew.index] = crew;
+      if (crew.definition.concurrency !== undefined) gates[crew.index] = new CrewGate(crew.definition.concurrency);
+    }
     this.#crews = byIndex;
+    this.#gates = gates;
     this.#journal = services.journal;
     this.#clock = services.clock;
     this.#observer = services.observer;
     this.#flushOutput = services.flushOutput;
+    this.#outputReady = services.outputReady;
     this.#routes = new RouteTable(crews);
     this.#crewCount = byIndex.length;
     this.#backend = backend;
-    this.#output = output;
+    this.#output = new OutputSequence(output, services.ordered ?? false);
     this.#limits = limits;
     this.#host = { limits, strayFault: (scope, error) => this.#strayFault(scope, error) };
   }
 
   /**
    * Fails every call in flight (a promise that will never settle, or a run that must stop now):
-   * each becomes a `handler_error` with `message(crew, method)`, and the stream goes on.
+   * each becomes a `handler_error` with `message(crew, method)`, its signal aborts, and the
+   * stream goes on.
    *
    * @returns how many calls were abandoned
    */
   abandonInFlight(message: (crew: string, method: string) => string): number {
     const abandoned = [...this.#inFlight].filter(([scope]) => !scope.ended);
-    for (const [scope, end] of abandoned) end(this.#fail(scope, new FrameworkVerdict(message(scope.crewId, scope.route.handler.method)), ErrorReason.HandlerError));
+    for (const [scope, end] of abandoned) {
+      const verdict = new FrameworkVerdict(message(scope.crewId, scope.route.handler.method));
+      end(this.#fail(scope, verdict, ErrorReason.HandlerError));
+      scope.abort(verdict);
+    }
     return abandoned.length;
+  }
+
+  /**
+   * The app is stopping: the signal of every call in flight, and of every call started from now
+   * on, aborts, so model calls and fetches that honour it end now.
+   */
+  stop(): void {
+    this.#stopReason ??= new DOMException('the app is stopping', 'AbortError');
+    for (const scope of this.#inFlight.keys()) scope.abort(this.#stopReason);
   }
 
   /**
@@ -95,8 +144,8 @@ export class CrewRunner implements SliceTarget {
    * it answers at once (an idle stream the engine forgot keeps its context there).
    */
   snapshotOf(streamId: string): ContextSnapshot | undefined {
-    const open = this.#contexts.get(streamId);
-    if (open !== undefined) return open.snapshot;
+    const open = this.#streams.get(streamId);
+    if (open !== undefined) return open.context.snapshot;
     const stored = this.#backend.load(streamId);
     return isPromiseLike(stored) ? undefined : stored?.context;
   }
@@ -104,14 +153,14 @@ export class CrewRunner implements SliceTarget {
   /** Loads the stream's committed context; a stream that has one (a restart, a stream back from idle) goes on from it. */
   openStream(streamId: string): MaybePromise<StreamResume | undefined> {
     return andThen(this.#backend.load(streamId), (committed: CommittedContext | undefined) => {
-      this.#contexts.set(streamId, new StreamContext(committed?.context ?? {}, this.#crewCount, this.#limits.contextMaxBytes));
+      this.#streams.set(streamId, new StreamLanes(streamId, this.#newContext(committed?.context ?? {}), this.#crewCount));
       if (committed?.epoch0 === undefined) return undefined;
       return { epoch0: committed.epoch0, slice: committed.slice, ...(committed.position !== undefined ? { position: committed.position } : {}) };
     });
   }
 
   forgetStream(streamId: string): void {
-    this.#contexts.delete(streamId);
+    this.#streams.delete(streamId);
   }
 
   refused(envelope: EventEnvelope, message: string, ts: string): void {
@@ -120,66 +169,238 @@ export class CrewRunner implements SliceTarget {
 
   /**
    * A distributed runner starts slice n of a stream from S(n-1), the snapshot the scheduler
-   * merged; what the runner's crews wrote in earlier slices is in it.
+   * merged; what the runner's crews wrote in earlier slices is in it. The crews' error streaks
+   * on the stream carry on.
    */
   resetContext(streamId: string, snapshot: ContextSnapshot): void {
-    this.#contexts.set(streamId, new StreamContext(snapshot, this.#crewCount, this.#limits.contextMaxBytes));
+    const stream = this.#streams.get(streamId);
+    if (stream === undefined) this.#streams.set(streamId, new StreamLanes(streamId, this.#newContext(snapshot), this.#crewCount));
+    else stream.context = this.#newContext(snapshot);
   }
 
-  /** What a crew wrote in a slice of a stream: its last write per key (`DELETED` for a deletion). */
+  /** What a crew wrote in slice `slice` of a stream: its last write per key (`DELETED` for a deletion). */
   crewWrites(streamId: string, slice: number, crew: number): Iterable<[string, unknown]> {
-    return this.#contexts.get(streamId)?.peekWrites(slice, crew)?.entries() ?? [];
+    return this.#streams.get(streamId)?.context.peekWrites(slice + this.#crews[crew]!.definition.lag, crew)?.entries() ?? [];
   }
 
-  isDisabled(crew: number): boolean {
-    return this.#crews[crew]!.disabled;
+  /** A crew's error streak on a stream, and whether it is disabled there. */
+  laneStatus(streamId: string, crew: number): { readonly consecutiveErrors: number; readonly disabled: boolean } {
+    const lane = this.#streams.get(streamId)?.lanes[crew];
+    return { consecutiveErrors: lane?.consecutiveErrors ?? 0, disabled: lane?.disabled ?? false };
+  }
+
+  /** Sets a crew's error streak and status on a stream: a distributed runner resuming a predecessor's work. */
+  restoreLane(streamId: string, crew: number, status: { readonly consecutiveErrors: number; readonly disabled: boolean }): void {
+    const stream = this.#streams.get(streamId)!;
+    const lane = stream.lanes[crew] ?? this.#newLane(stream, this.#crews[crew]!);
+    lane.consecutiveErrors = status.consecutiveErrors;
+    lane.disabled = status.disabled;
+    lane.disabledAt = status.disabled ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  }
+
+  isDisabled(streamId: string, crew: number, slice: number): boolean {
+    const lane = this.#streams.get(streamId)?.lanes[crew];
+    return lane !== undefined && lane.disabledAt <= slice;
   }
 
   skipped(streamId: string, slice: number, crew: number, unmet: readonly string[], events: readonly EventEnvelope[]): void {
     this.#output.error(dependencyUnmetRecord(streamId, slice, this.#crews[crew]!.definition.id, unmet, events));
   }
 
+  late(envelope: EventEnvelope, slice: number, openFrom: number): void {
+    this.#output.error(lateEventRecord(envelope, slice, openFrom));
+  }
+
   dispatch(streamId: string, slice: number, envelope: EventEnvelope, crews: readonly number[]): MaybePromise<void> {
+    const stream = this.#streams.get(streamId)!;
     const routes = this.#routes.routesFor(envelope.event.kind);
-    const context = this.#contexts.get(streamId)!;
     // `routes` and `crews` are both in run order: walk them together.
     let wanted = 0;
-    // Synchronous outcomes are published at once; after the first pending call, outcomes wait
-    // in `ordered` so they are published in route order.
-    let ordered: Array<MaybePromise<CallScope | undefined>> | undefined;
-    let lastOfCrew: Map<CrewRuntime, Promise<unknown>> | undefined;
     for (const route of routes) {
       while (wanted < crews.length && crews[wanted]! < route.crew.index) wanted++;
       if (wanted === crews.length) break;
-      if (crews[wanted] !== route.crew.index || route.crew.disabled) continue;
-      const pendingSameCrew = lastOfCrew?.get(route.crew);
-      const outcome = pendingSameCrew
-        ? pendingSameCrew.then(() => this.#call(route, context, slice, envelope))
-        : this.#call(route, context, slice, envelope);
-      if (ordered === undefined && !isPromiseLike(outcome)) {
-        this.#publish(outcome, envelope);
+      if (crews[wanted] !== route.crew.index) continue;
+      const lane = stream.lanes[route.crew.index] ?? this.#newLane(stream, route.crew);
+      if (lane.disabled) continue;
+      const gate = this.#gates[route.crew.index];
+      if (lane.idle && stream.mayStart(slice) && (gate === undefined || gate.open)) {
+        if (this.#start(lane, route, slice, envelope, undefined)) this.#count(stream, 1);
         continue;
       }
-      (ordered ??= []).push(outcome);
-      if (isPromiseLike(outcome)) (lastOfCrew ??= new Map()).set(route.crew, outcome);
+      lane.push({ route, slice, envelope, slot: this.#output.reserve() });
+      this.#count(stream, 1);
+      this.#pump(lane);
     }
-    if (ordered === undefined) return;
-    return Promise.all(ordered).then((outcomes) => {
-      for (const outcome of outcomes) this.#publish(outcome, envelope);
-    });
+    if (stream.commitsQueued > COMMITS_AHEAD) return stream.committing;
+    if (this.#pending < this.#limits.maxInFlight) return;
+    return this.#roomForMore();
   }
 
+  /**
+   * Merges slice n once the calls whose writes it takes have ended: at once when they have (the
+   * synchronous path), else in the background. Resolves when the merged slice is committed.
+   */
   closeSlice(streamId: string, slice: number, endMs: number, progress: StreamProgress): MaybePromise<void> {
-    const merged = this.#contexts.get(streamId)!.close(slice);
-    if (merged === undefined) return;
-    if (merged.dropped.length > 0) this.#output.error(contextTruncatedRecord(streamId, slice, endMs, merged, this.#limits.contextMaxBytes));
-    this.#observer?.contextMerged?.(streamId, slice, merged.size);
-    if (this.#flushOutput === undefined) return this.#backend.commit(streamId, slice, merged.snapshot, progress);
-    return andThen(this.#flushOutput(), () => this.#backend.commit(streamId, slice, merged.snapshot, progress));
+    const stream = this.#streams.get(streamId)!;
+    if (stream.closes.length === 0 && stream.mayMerge(slice)) return this.#merge(stream, slice, endMs, progress, undefined);
+    if (this.#broken !== undefined) throw this.#broken.error;
+    const slot = this.#output.reserve();
+    return new Promise((resolve, reject) => stream.closes.push({ slice, endMs, progress, slot, resolve, reject }));
   }
 
-  late(envelope: EventEnvelope, slice: number, openFrom: number): void {
-    this.#output.error(lateEventRecord(envelope, slice, openFrom));
+  settle(streamId: string, slice: number, crews: readonly number[]): MaybePromise<void> {
+    const stream = this.#streams.get(streamId)!;
+    if (stream.finished(slice, crews)) return;
+    return new Promise((resolve) => stream.settleWaits.push({ slice, crews, resolve }));
+  }
+
+  #newContext(snapshot: ContextSnapshot): StreamContext {
+    return new StreamContext(snapshot, this.#crewCount, this.#limits.contextMaxBytes);
+  }
+
+  #newLane(stream: StreamLanes, crew: CrewRuntime): Lane {
+    const lane = new Lane(crew, stream);
+    stream.lanes[crew.index] = lane;
+    return lane;
+  }
+
+  /**
+   * Runs a call now. A synchronous one is published at once; true when it goes on
+   * asynchronously: its lane is busy until it ends, and its output waits in `slot` (reserved
+   * now if it has none yet).
+   */
+  #start(lane: Lane, route: Route, slice: number, envelope: EventEnvelope, slot: OutputSlot | undefined): boolean {
+    const out = slot ?? this.#output;
+    const outcome = this.#call(route, lane, slice, envelope, out);
+    if (!isPromiseLike(outcome)) {
+      this.#publish(outcome, envelope, out);
+      slot?.done();
+      return false;
+    }
+    const held = slot ?? this.#output.reserve();
+    lane.running = slice;
+    const gate = this.#gates[lane.crew.index];
+    if (gate !== undefined) gate.inFlight++;
+    outcome.then(
+      (scope) => {
+        this.#publish(scope, envelope, held);
+        held.done();
+        this.#ended(lane);
+      },
+      (error: unknown) => this.#break(error),
+    );
+    return true;
+  }
+
+  /** Starts the lane's waiting calls while its crew's cap and the merges allow; the synchronous ones all run now. */
+  #pump(lane: Lane): void {
+    const stream = lane.stream;
+    const gate = this.#gates[lane.crew.index];
+    while (lane.running === undefined) {
+      const call = lane.peek();
+      if (call === undefined || !stream.mayStart(call.slice)) return;
+      if (gate !== undefined && !gate.open && !lane.disabled) {
+        gate.wait(lane);
+        return;
+      }
+      lane.shift();
+      if (this.#start(lane, call.route, call.slice, call.envelope, call.slot)) return;
+      this.#count(stream, -1);
+    }
+  }
+
+  /** A call that ran asynchronously ended: its lane goes on, a waiting lane of its crew may start, a slice may merge. */
+  #ended(lane: Lane): void {
+    lane.running = undefined;
+    const stream = lane.stream;
+    this.#count(stream, -1);
+    this.#pump(lane);
+    const gate = this.#gates[lane.crew.index];
+    if (gate !== undefined) {
+      gate.inFlight--;
+      for (let next = gate.next(); next !== undefined; next = gate.next()) this.#pump(next);
+    }
+    this.#mergeReady(stream);
+    this.#outputReady?.();
+  }
+
+  /** Merges the stream's closed slices whose calls have all ended, in order, and wakes what waited for them. */
+  #mergeReady(stream: StreamLanes): void {
+    for (;;) {
+      for (let i = 0; i < stream.settleWaits.length; ) {
+        const wait = stream.settleWaits[i]!;
+        if (!stream.finished(wait.slice, wait.crews)) i++;
+        else {
+          stream.settleWaits.splice(i, 1);
+          wait.resolve();
+        }
+      }
+      const close = stream.closes[0];
+      if (close === undefined || !stream.mayMerge(close.slice)) return;
+      stream.closes.shift();
+      Promise.resolve(this.#merge(stream, close.slice, close.endMs, close.progress, close.slot)).then(close.resolve, close.reject);
+      for (const lane of stream.lanes) if (lane !== undefined) this.#pump(lane);
+    }
+  }
+
+  /**
+   * Merges a slice's writes into the stream's context and commits it, after the commits before
+   * it; resolves when committed. A `ctx_size` record goes to `slot` (or the output).
+   */
+  #merge(stream: StreamLanes, slice: number, endMs: number, progress: StreamProgress, slot: OutputSlot | undefined): MaybePromise<void> {
+    const merged = stream.context.close(slice);
+    if (merged !== undefined && merged.dropped.length > 0) (slot ?? this.#output).error(contextTruncatedRecord(stream.id, slice, endMs, merged, this.#limits.contextMaxBytes));
+    slot?.done();
+    if (merged === undefined) return stream.committing;
+    this.#observer?.contextMerged?.(stream.id, slice, merged.size);
+    const commit = (): MaybePromise<void> => {
+      if (this.#flushOutput === undefined) return this.#backend.commit(stream.id, slice, merged.snapshot, progress);
+      return andThen(this.#flushOutput(), () => this.#backend.commit(stream.id, slice, merged.snapshot, progress));
+    };
+    const committed = stream.committing === undefined ? commit() : stream.committing.then(commit);
+    if (!isPromiseLike(committed)) return;
+    stream.commitsQueued++;
+    const tracked: Promise<void> = committed.then(() => {
+      stream.commitsQueued--;
+      if (stream.committing === tracked) stream.committing = undefined;
+    });
+    stream.committing = tracked;
+    return tracked;
+  }
+
+  /** Counts calls queued or running; the engine waiting for room goes on once there is. */
+  #count(stream: StreamLanes, delta: number): void {
+    this.#pending += delta;
+    stream.outstanding += delta;
+    if (delta < 0 && this.#room !== undefined && this.#pending < this.#limits.maxInFlight) {
+      const room = this.#room;
+      this.#room = undefined;
+      room.resolve();
+    }
+  }
+
+  #roomForMore(): Promise<void> {
+    if (this.#broken !== undefined) return Promise.reject(this.#broken.error);
+    if (this.#room === undefined) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.#room = { promise, resolve, reject };
+    }
+    return this.#room.promise;
+  }
+
+  /** A failure no call owns (a journal that cannot store a decision): everything waiting on the runner fails with it. */
+  #break(error: unknown): void {
+    this.#broken ??= { error };
+    this.#room?.reject(error);
+    this.#room = undefined;
+    for (const stream of this.#streams.values()) {
+      for (const close of stream.closes.splice(0)) close.reject(error);
+    }
   }
 
   /**
@@ -187,14 +408,14 @@ export class CrewRunner implements SliceTarget {
    * undefined when the payload schema turned the event away (already reported). Context writes
    * are recorded as soon as the call succeeds, so the crew's next call reads them.
    */
-  #call(route: Route, context: StreamContext, slice: number, envelope: EventEnvelope): MaybePromise<CallScope | undefined> {
+  #call(route: Route, lane: Lane, slice: number, envelope: EventEnvelope, out: RunOutput): MaybePromise<CallScope | undefined> {
     const crew = route.crew;
-    if (crew.disabled) return undefined;
+    if (lane.disabled) return undefined;
     let event = envelope.event;
     if (route.handler.payload) {
       const parsed = route.handler.payload.safeParse(event.payload, { reportInput: true });
       if (!parsed.success) {
-        this.#error(envelope, {
+        this.#error(out, envelope, {
           reason: ErrorReason.InvalidEvent,
           message: messages.handlerPayloadInvalid(crew.definition.id, route.handler.method, describeIssues(parsed.error)),
           crew: crew.definition.id,
@@ -205,7 +426,8 @@ export class CrewRunner implements SliceTarget {
       }
       event = Object.freeze({ ...event, payload: parsed.data });
     }
-    const scope = new CallScope(route, slice, envelope, context, this.#host);
+    const scope = new CallScope(route, slice, envelope, lane, this.#host);
+    if (this.#stopReason !== undefined) scope.abort(this.#stopReason);
     const limit = crew.definition.timeoutMs;
     if (limit === undefined) return this.#run(event, scope, undefined);
     const decision = timeoutDecision(route, envelope, slice);
@@ -257,7 +479,7 @@ export class CrewRunner implements SliceTarget {
   #strayFault(scope: CallScope, error: unknown): void {
     const { crew, handler } = scope.route;
     const detail = error instanceof HandlerOutputError ? error.message : messages.strayFault(crew.definition.id, handler.method, describeThrown(error));
-    this.#report(scope.envelope, scope, { reason: ErrorReason.HandlerError, error: new Error(detail), disabledCrew: countError(crew) }, detail);
+    this.#report(this.#output, scope.envelope, scope, { reason: ErrorReason.HandlerError, error: new Error(detail), disabledCrew: scope.lane.countError(scope.slice) }, detail);
   }
 
   /** A call ran past its limit: abandoned like a failure; the decision is journaled when taken now. */
@@ -265,7 +487,9 @@ export class CrewRunner implements SliceTarget {
     if (scope.ended) return scope;
     scope.end(true);
     const { crew, handler } = scope.route;
-    const failed = () => this.#failEnded(scope, new Error(messages.callTimedOut(crew.definition.id, handler.method, limit)), ErrorReason.Timeout);
+    const message = messages.callTimedOut(crew.definition.id, handler.method, limit);
+    scope.abort(new DOMException(message, 'TimeoutError'));
+    const failed = () => this.#failEnded(scope, new Error(message), ErrorReason.Timeout);
     // The decision is stored before anything acts on it: a replay, or a successor, must find every
     // timeout whose record went out.
     return decision === undefined ? failed() : andThen(this.#journal.record(decision), failed);
@@ -276,7 +500,7 @@ export class CrewRunner implements SliceTarget {
     // A call that settles after it was abandoned leaves no trace.
     if (scope.ended) return scope;
     scope.end();
-    scope.route.crew.consecutiveErrors = 0;
+    scope.lane.consecutiveErrors = 0;
     scope.commitWrites();
     return scope;
   }
@@ -292,35 +516,34 @@ export class CrewRunner implements SliceTarget {
   }
 
   #failEnded(scope: CallScope, error: unknown, reason: CallFailure['reason']): CallScope {
-    scope.failure = { reason, error, disabledCrew: countError(scope.route.crew) };
+    scope.failure = { reason, error, disabledCrew: scope.lane.countError(scope.slice) };
     return scope;
   }
 
-  /** Publishes a call's actions, or its error records. */
-  #publish(scope: CallScope | undefined, envelope: EventEnvelope): void {
+  /** Publishes a call's actions, or its error records, to `out`. */
+  #publish(scope: CallScope | undefined, envelope: EventEnvelope, out: RunOutput): void {
     if (scope === undefined) return;
     const { route, failure } = scope;
     if (failure === undefined) {
-      for (const action of scope.actions) this.#output.action(action);
+      for (const action of scope.actions) out.action(action);
       return;
     }
     const detail = describeThrown(failure.error);
     const ours = failure.reason === ErrorReason.Timeout || failure.error instanceof FrameworkVerdict;
-    this.#report(envelope, scope, failure, ours ? detail : messages.handlerThrew(route.crew.definition.id, route.handler.method, detail));
+    this.#report(out, envelope, scope, failure, ours ? detail : messages.handlerThrew(route.crew.definition.id, route.handler.method, detail));
   }
 
   /** A call's error record, and the crew's `disabled` record when the error disabled it. */
-  #report(envelope: EventEnvelope, scope: CallScope, failure: CallFailure, message: string): void {
-    const crew = scope.route.crew;
-    const id = crew.definition.id;
-    this.#error(envelope, { reason: failure.reason, message, crew: id, slice: scope.slice, event: envelope.event });
+  #report(out: RunOutput, envelope: EventEnvelope, scope: CallScope, failure: CallFailure, message: string): void {
+    const id = scope.route.crew.definition.id;
+    this.#error(out, envelope, { reason: failure.reason, message, crew: id, slice: scope.slice, event: envelope.event });
     if (failure.disabledCrew) {
-      this.#error(envelope, { reason: ErrorReason.Disabled, message: messages.crewDisabled(id, crew.consecutiveErrors), crew: id, slice: scope.slice });
+      this.#error(out, envelope, { reason: ErrorReason.Disabled, message: messages.crewDisabled(id, scope.lane.consecutiveErrors), crew: id, slice: scope.slice });
     }
   }
 
-  #error(envelope: EventEnvelope, details: Omit<ErrorDetails, 'source'>): void {
-    this.#output.error({
+  #error(out: RunOutput, envelope: EventEnvelope, details: Omit<ErrorDetails, 'source'>): void {
+    out.error({
       ts: envelope.event.ts,
       kind: ERROR_KIND,
       stream_id: envelope.event.stream_id,
@@ -331,14 +554,6 @@ export class CrewRunner implements SliceTarget {
 
 /** A call failed by the framework (abandoned), not by what its handler threw: its message stands alone. */
 class FrameworkVerdict extends Error {}
-
-/** Counts an error of a crew; true when it is the one that disables the crew (`maxErrors`). */
-function countError(crew: CrewRuntime): boolean {
-  crew.consecutiveErrors++;
-  const disables = !crew.disabled && crew.consecutiveErrors >= crew.definition.maxErrors;
-  if (disables) crew.disabled = true;
-  return disables;
-}
 
 /** The journal key of a call's timeout: which handler, on which event of which slice. */
 function timeoutDecision(route: Route, envelope: EventEnvelope, slice: number): string {

@@ -78,16 +78,17 @@ export class CrewWorker {
   /** The crew's error streak and status when the open slice began: where a re-run of it starts. */
   #streakAtOpen = 0;
   #disabledAtOpen = false;
+  /** A predecessor's streak and status, set on the crew's lane when the first slice begins. */
+  #restore: { readonly consecutiveErrors: number; readonly disabled: boolean } | undefined;
 
   constructor(options: CrewWorkerOptions) {
     this.#options = options;
     const { crew, progress } = options;
-    crew.consecutiveErrors = progress?.consecutiveErrors ?? 0;
-    crew.disabled = progress?.disabled ?? false;
+    if (progress !== undefined) this.#restore = { consecutiveErrors: progress.consecutiveErrors, disabled: progress.disabled };
     this.#doneSlice = progress?.doneSlice ?? Number.NEGATIVE_INFINITY;
     this.#workSeq = progress?.workSeq ?? 0;
     this.#published = progress?.published;
-    this.#runner = new CrewRunner([crew], options.backend, this.#output, options.limits, { journal: options.journal, clock: options.clock });
+    this.#runner = new CrewRunner([crew], options.backend, this.#output, options.limits, { journal: options.journal, clock: options.clock, ordered: true });
   }
 
   /** Where in the work channel this crew resumes: after the last slice it reported done. */
@@ -128,11 +129,15 @@ export class CrewWorker {
       }
       context = committed?.context ?? {};
     }
-    this.#runner.resetContext(this.#options.streamId, context);
+    const { streamId, crew } = this.#options;
+    this.#runner.resetContext(streamId, context);
+    if (this.#restore !== undefined) this.#runner.restoreLane(streamId, crew.index, this.#restore);
+    this.#restore = undefined;
     const published = this.#published?.slice === slice ? this.#published.calls : 0;
     this.#open = { slice, calls: 0, seen: new Set(), quietCalls: published };
-    this.#streakAtOpen = this.#options.crew.consecutiveErrors;
-    this.#disabledAtOpen = this.#options.crew.disabled;
+    const status = this.#runner.laneStatus(streamId, crew.index);
+    this.#streakAtOpen = status.consecutiveErrors;
+    this.#disabledAtOpen = status.disabled;
     return true;
   }
 
@@ -144,7 +149,9 @@ export class CrewWorker {
     this.#output.quiet = open.calls <= open.quietCalls;
     const source = work.source;
     const envelope = { event: work.event, tsMs: Date.parse(work.event.ts), origin: { name: source, locate: () => source }, position: work.position };
-    await this.#runner.dispatch(work.streamId, work.slice, envelope, [this.#options.crew.index]);
+    const crew = [this.#options.crew.index];
+    await this.#runner.dispatch(work.streamId, work.slice, envelope, crew);
+    await this.#runner.settle(work.streamId, work.slice, crew);
     this.#output.quiet = false;
   }
 
@@ -152,7 +159,7 @@ export class CrewWorker {
     await this.#publish();
     const { crew, streamId } = this.#options;
     const writes = [...this.#runner.crewWrites(streamId, slice, crew.index)].map(([key, value]) => (value === DELETED ? ([key] as const) : ([key, value] as const)));
-    await this.#options.report({ streamId, slice, crew: crew.definition.id, writes, disabled: crew.disabled });
+    await this.#options.report({ streamId, slice, crew: crew.definition.id, writes, disabled: this.#runner.laneStatus(streamId, crew.index).disabled });
     this.#doneSlice = slice;
     this.#workSeq = seq;
     this.#published = undefined;
@@ -189,13 +196,14 @@ export class CrewWorker {
   }
 
   #progress(): CrewProgress {
-    const { crew } = this.#options;
+    const { crew, streamId } = this.#options;
+    const status = this.#runner.laneStatus(streamId, crew.index);
     return {
       doneSlice: this.#doneSlice,
       workSeq: this.#workSeq,
       // The streak at the end of the last reported slice: a re-run of the open slice starts from it.
-      consecutiveErrors: this.#open === undefined ? crew.consecutiveErrors : this.#streakAtOpen,
-      disabled: this.#open === undefined ? crew.disabled : this.#disabledAtOpen,
+      consecutiveErrors: this.#open === undefined ? status.consecutiveErrors : this.#streakAtOpen,
+      disabled: this.#open === undefined ? status.disabled : this.#disabledAtOpen,
       ...(this.#published !== undefined ? { published: this.#published } : {}),
     };
   }

@@ -48,6 +48,11 @@ export class EventPipeline {
   readonly #unacked: Array<{ readonly ack: () => MaybePromise<void>; readonly needs: Map<string, number> }> = [];
   /** Per stream, the newest position the batch being taken needs committed before its acknowledgement. */
   #needs: Map<string, number> | undefined;
+  /** The sinks of the run under way, for output of calls that end between batches. */
+  #sinks: { readonly actions: ActionSink; readonly errors: ErrorSink } | undefined;
+  #flushScheduled = false;
+  /** A flush between batches that failed: the run fails with it. */
+  #flushFailure: { readonly error: unknown } | undefined;
 
   /**
    * @param options.quietBefore - records before this position were handled by a predecessor (a
@@ -70,6 +75,22 @@ export class EventPipeline {
     this.#abandoned = true;
   }
 
+  /**
+   * Output is waiting that no batch will flush soon (a call ended in the background): it goes
+   * to the sinks on the next turn of the event loop, after what is already going out.
+   */
+  flushSoon(): void {
+    if (this.#flushScheduled || this.#sinks === undefined) return;
+    this.#flushScheduled = true;
+    const { actions, errors } = this.#sinks;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#output.flush(actions, errors).catch((error: unknown) => {
+        this.#flushFailure ??= { error };
+      });
+    });
+  }
+
   /** The first input position not yet fully handled: a successor resumes reporting there. */
   get resumePosition(): number {
     return this.#resumePosition;
@@ -82,6 +103,7 @@ export class EventPipeline {
    */
   async run(source: EventSource, actions: ActionSink, errors: ErrorSink, stopped: () => boolean, ticker?: Ticker): Promise<void> {
     const batches = source.batches()[Symbol.asyncIterator]();
+    this.#sinks = { actions, errors };
     try {
       for (;;) {
         const next = await this.#nextBatch(batches, actions, errors, ticker);
@@ -95,6 +117,7 @@ export class EventPipeline {
           if (this.#output.pendingChars > FLUSH_AT_CHARS) await this.#output.flush(actions, errors);
         }
         await this.#output.flush(actions, errors);
+        if (this.#flushFailure !== undefined) throw this.#flushFailure.error;
         if (ack !== undefined) {
           this.#unacked.push({ ack: () => ack.call(next.value), needs: this.#needs! });
           await this.#ackCommitted();
@@ -109,6 +132,7 @@ export class EventPipeline {
     const finished = this.#engine.finish();
     if (finished !== undefined) await finished;
     await this.#output.flush(actions, errors);
+    if (this.#flushFailure !== undefined) throw this.#flushFailure.error;
     await this.#ackCommitted();
   }
 

@@ -43,7 +43,7 @@ export function instantiateCrews(
       const refs = [...around, ...declaredInterceptors(definition.type.prototype as object, method)];
       interceptors.set(method, refs.map((ref) => resolve(ref, definition.id)));
     }
-    return [{ definition, index, instance, interceptors, consecutiveErrors: 0, disabled: false }];
+    return [{ definition, index, instance, interceptors }];
   });
 }
 

@@ -22,6 +22,8 @@ export class OutputBuffer implements RunOutput {
   pendingChars = 0;
   readonly errorCounts = emptyErrorCounts();
   readonly #observer: RunObserver | undefined;
+  /** The flush under way: flushes run one after another, so sinks get batches in order. */
+  #flushing: Promise<void> | undefined;
 
   /** @param observer - told what the sinks accepted */
   constructor(observer?: RunObserver) {
@@ -39,8 +41,21 @@ export class OutputBuffer implements RunOutput {
     this.errorCounts[record.payload.reason]++;
   }
 
-  /** Hands what was collected to the sinks; resolves when they accept more. */
-  async flush(actions: ActionSink, errors: ErrorSink): Promise<void> {
+  /**
+   * Hands what was collected to the sinks; resolves when they accept more. A flush asked for
+   * while one is under way runs after it (calls that end in the background flush too).
+   */
+  flush(actions: ActionSink, errors: ErrorSink): Promise<void> {
+    const previous = this.#flushing;
+    const flushed: Promise<void> = previous === undefined ? this.#write(actions, errors) : previous.then(() => this.#write(actions, errors));
+    const tracked = flushed.finally(() => {
+      if (this.#flushing === tracked) this.#flushing = undefined;
+    });
+    this.#flushing = tracked;
+    return tracked;
+  }
+
+  async #write(actions: ActionSink, errors: ErrorSink): Promise<void> {
     if (this.#errors.length > 0) {
       const batch = this.#errors;
       this.#errors = [];

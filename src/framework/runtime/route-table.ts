@@ -1,7 +1,7 @@
 import type { CrewDefinition, HandlerDefinition } from '../discovery/crew-definition.js';
 import { intercepted, type Interceptor } from './interceptor.js';
 
-/** A crew as it runs: its definition, instance and error state. */
+/** A crew as it runs: its definition and instance (its error streak is per stream, in its lanes). */
 export interface CrewRuntime {
   readonly definition: CrewDefinition;
   /** Its position in run order: the merge priority of its context writes. */
@@ -9,8 +9,6 @@ export interface CrewRuntime {
   readonly instance: object;
   /** Per handler method: the interceptors around its calls, outermost first. */
   readonly interceptors: ReadonlyMap<string, readonly Interceptor[]>;
-  consecutiveErrors: number;
-  disabled: boolean;
 }
 
 /** One handler an event kind triggers. */

@@ -19,13 +19,16 @@ export interface CrewSchedule {
   readonly waitTimeoutMs: number | undefined;
   readonly sliceStride: number;
   readonly backlogPolicy: BacklogPolicy;
+  /** Its writes of slice n merge at the close of n + lag. */
+  readonly lag: number;
   /**
-   * An offset-0 dependency is decided only when the slice closes, so the crew's calls wait for
-   * it, and what it gets then is a backlog (its backlog policy applies).
+   * An offset-0 dependency, or one on a lagged crew whose slice n + offset is not merged by the
+   * time slice n runs, is decided only when the slice closes, so the crew's calls wait for it,
+   * and what it gets then is a backlog (its backlog policy applies).
    */
   readonly waitsForClose: boolean;
-  /** The run-order indexes of the crews it depends on at offset 0: they finish the slice first. */
-  readonly sameSliceCrews: readonly number[];
+  /** The crews it waits for, with the slice offset each must have finished when slice n closes. */
+  readonly settleFirst: readonly { readonly crewIndex: number; readonly offset: number }[];
   /** Its calls wait for the slice to close: `waitsForClose`, or eager dispatch is off. */
   readonly holdsUntilClose: boolean;
   /** No dependency and stride 1: every triggering event runs at once. */
@@ -46,7 +49,8 @@ export function scheduleCrews(crews: readonly CrewDefinition[], eager = true): C
       else for (const kind of handler.trigger.kinds) kinds.add(kind);
     }
     const dependencies = crew.dependencies.map((dep): ScheduledDependency => (dep.type === 'crew' ? { ...dep, crewIndex: indexOf.get(dep.crew)! } : dep));
-    const waitsForClose = dependencies.some((dep) => dep.offset === 0);
+    const settleFirst = dependencies.flatMap((dep) => (dep.type === 'crew' && waitsOn(dep, crews[dep.crewIndex]!.lag) ? [{ crewIndex: dep.crewIndex, offset: dep.offset }] : []));
+    const waitsForClose = dependencies.some((dep) => dep.offset === 0) || settleFirst.length > 0;
     return {
       id: crew.id,
       index,
@@ -57,12 +61,22 @@ export function scheduleCrews(crews: readonly CrewDefinition[], eager = true): C
       waitTimeoutMs: crew.waitPolicy.startsWith('timeout:') ? Number(crew.waitPolicy.slice('timeout:'.length)) : undefined,
       sliceStride: crew.sliceStride,
       backlogPolicy: crew.backlogPolicy,
+      lag: crew.lag,
       waitsForClose,
-      sameSliceCrews: dependencies.flatMap((dep) => (dep.type === 'crew' && dep.offset === 0 ? [dep.crewIndex] : [])),
+      settleFirst,
       holdsUntilClose: waitsForClose || !eager,
       unconditional: eager && dependencies.length === 0 && crew.sliceStride === 1,
     };
   });
+}
+
+/**
+ * Whether a crew dependency makes the dependent wait for the crew to finish a slice: at offset 0
+ * (it runs first), or on a crew lagging `lag` slices whose slice n + offset is not yet merged
+ * when slice n runs (`offset > -(lag + 1)`).
+ */
+export function waitsOn(dep: { readonly offset: number }, lag: number): boolean {
+  return dep.offset > -(lag + 1);
 }
 
 /** The first slice at or after `slice` on which a crew of stride `stride` runs. */

@@ -168,8 +168,8 @@ export class DistributedSliceTarget implements SliceTarget {
     this.#options.output.error(dependencyUnmetRecord(streamId, slice, this.#options.crews[crew]!.id, unmet, events));
   }
 
-  /** As of the latest report: a crew's status changes only where a runner reports a slice. */
-  isDisabled(crew: number): boolean {
+  /** As of the latest report merged: a crew's status changes only where a runner reports a slice (one stream per scheduler). */
+  isDisabled(_streamId: string, crew: number): boolean {
     return this.#disabled[crew]!;
   }
 

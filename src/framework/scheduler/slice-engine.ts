@@ -57,6 +57,10 @@ interface StreamSlices {
   readonly resumeThrough: number;
   /** Every event at or before this position is merged and committed. */
   committedThrough: number;
+  /** Slices closed in the background (`SliceTarget.closesInBackground`) and not committed yet. */
+  closing: number;
+  /** Found idle with closes still under way: forgotten once they end, unless an event comes first. */
+  forgetWhenClosed: boolean;
 }
 
 /** A crew held in an open slice under `timeout:<ms>`, and the wall time its wait ends. */
@@ -74,6 +78,8 @@ interface KindPlan {
   readonly crews: readonly CrewSchedule[];
   /** Their indexes, when all are unconditional: the whole plan is one dispatch. */
   readonly allAtOnce: readonly number[] | undefined;
+  /** The lags of its lagging crews, each once: the slices their writes merge in must close. */
+  readonly lags: readonly number[];
 }
 
 /**
@@ -114,6 +120,10 @@ export class SliceEngine {
   #lastPlacedTs: string | undefined;
   /** When idle streams are next looked for (event time in batch mode, wall time in live mode). */
   #sweepAt = Number.NEGATIVE_INFINITY;
+  /** Closes going on in the background, until committed. */
+  readonly #closing = new Set<Promise<void>>();
+  /** The first background close that failed: the run fails with it at the next step. */
+  #closeFailure: { readonly error: unknown } | undefined;
 
   /**
    * @param clock - wall time, needed in live mode only
@@ -137,6 +147,7 @@ export class SliceEngine {
 
   /** Takes the next event in arrival order. */
   accept(envelope: EventEnvelope): MaybePromise<void> {
+    if (this.#closeFailure !== undefined) throw this.#closeFailure.error;
     // First the waits the journal says were ended at this point of the input (a replay, or a
     // successor scheduler going over its predecessor's input).
     if (this.#waiting.size > 0 && this.#journal !== undefined) return andThen(this.#releaseJournaled(), () => this.#take(envelope));
@@ -187,6 +198,7 @@ export class SliceEngine {
     if (envelope.position <= stream.resumeThrough && envelope.origin.durable === true) return;
     stream.lastSeen = this.#timing.liveRate === undefined ? envelope.tsMs : this.#clock!.now();
     stream.lastPosition = envelope.position;
+    stream.forgetWhenClosed = false;
     const maxJump = this.#timing.maxJumpMs;
     stream.placing = envelope.position;
     const placed =
@@ -239,7 +251,12 @@ export class SliceEngine {
     const idleMs = this.#timing.streamIdleMs!;
     this.#sweepAt = this.#newestTs + idleMs / 4;
     const idle = [...this.#streams.values()].filter((stream) => this.#newestTs - stream.lastSeen >= idleMs && this.#mayForget(stream));
-    return runInOrder(idle.length, (i) => andThen(this.#advance(idle[i]!, Number.POSITIVE_INFINITY), () => this.#forget(idle[i]!)));
+    return runInOrder(idle.length, (i) =>
+      andThen(this.#advance(idle[i]!, Number.POSITIVE_INFINITY), () => {
+        if (idle[i]!.closing === 0) this.#forget(idle[i]!);
+        else idle[i]!.forgetWhenClosed = true;
+      }),
+    );
   }
 
   /** Live mode: streams idle for `streamIdleMs` of wall time, every slice closed, are forgotten. */
@@ -253,9 +270,9 @@ export class SliceEngine {
     }
   }
 
-  /** Nothing of the stream is pending: no held jump, no crew waiting on a wall-clock timeout. */
+  /** Nothing of the stream is pending: no held jump, no close under way, no crew waiting on a wall-clock timeout. */
   #mayForget(stream: StreamSlices): boolean {
-    if (stream.suspects !== undefined) return false;
+    if (stream.suspects !== undefined || stream.closing > 0) return false;
     for (const waiting of this.#waiting) if (waiting.stream === stream) return false;
     return true;
   }
@@ -270,6 +287,7 @@ export class SliceEngine {
    * so slices close while a stream is idle. Does nothing in batch mode.
    */
   tick(): MaybePromise<void> {
+    if (this.#closeFailure !== undefined) throw this.#closeFailure.error;
     const { liveRate, sliceMs, latenessMs } = this.#timing;
     if (liveRate === undefined) return;
     const now = this.#clock!.now();
@@ -311,7 +329,16 @@ export class SliceEngine {
     const streams = [...this.#streams.values()];
     // A jump nothing confirmed by the end of the input stays refused.
     for (const stream of streams) this.#refuseSuspects(stream);
-    return runInOrder(streams.length, (i) => this.#advance(streams[i]!, Number.POSITIVE_INFINITY));
+    return andThen(
+      runInOrder(streams.length, (i) => this.#advance(streams[i]!, Number.POSITIVE_INFINITY)),
+      () => this.#closed(),
+    );
+  }
+
+  /** Resolves when every slice closed in the background is committed; rejects with the first failure. */
+  async #closed(): Promise<void> {
+    while (this.#closing.size > 0) await Promise.all(this.#closing);
+    if (this.#closeFailure !== undefined) throw this.#closeFailure.error;
   }
 
   /**
@@ -341,6 +368,8 @@ export class SliceEngine {
         placing: undefined,
         resumeThrough: through,
         committedThrough: through,
+        closing: 0,
+        forgetWhenClosed: false,
       };
       this.#streams.set(streamId, stream);
       return this.#arrived(stream, envelope);
@@ -379,6 +408,7 @@ export class SliceEngine {
     state.hadEvents = true;
     if (this.#tracksKinds) state.kinds.add(envelope.event.kind);
     const plan = this.#planFor(envelope.event.kind);
+    for (const lag of plan.lags) this.#mergeSlice(stream, slice + lag);
     if (plan.allAtOnce !== undefined) {
       return plan.allAtOnce.length > 0 ? this.#target.dispatch(stream.id, slice, envelope, plan.allAtOnce) : undefined;
     }
@@ -407,10 +437,7 @@ export class SliceEngine {
     for (const slice of stream.slices.keys()) if (slice >= stream.openFrom && slice < openFrom && slice < next) next = slice;
     if (next === Number.POSITIVE_INFINITY) {
       stream.openFrom = openFrom;
-      // Nothing open or held: every event taken is merged, or was refused.
-      if (stream.placing === undefined && stream.suspects === undefined && ![...stream.slices.keys()].some((slice) => slice >= openFrom)) {
-        stream.committedThrough = stream.lastPosition;
-      }
+      this.#noteAllCommitted(stream);
       return this.#open(stream, openFrom);
     }
     stream.openFrom = next;
@@ -456,8 +483,11 @@ export class SliceEngine {
         const crew = waiting[i]!;
         const events = [...take(state.backlog, crew), ...take(state.held, crew)];
         const run = () => this.#runHeld(stream, slice, state, crew, crew.waitsForClose ? applyBacklogPolicy(events, crew.backlogPolicy) : events);
-        const settled = crew.sameSliceCrews.length > 0 ? this.#target.settle?.(stream.id, slice, crew.sameSliceCrews) : undefined;
-        return andThen(settled, run);
+        const first = crew.settleFirst;
+        return andThen(
+          runInOrder(first.length, (d) => this.#target.settle?.(stream.id, slice + first[d]!.offset, [first[d]!.crewIndex])),
+          run,
+        );
       }),
       () => {
         for (const [crew, events] of state.skips) {
@@ -466,11 +496,44 @@ export class SliceEngine {
         if (state.hadEvents) this.#slicesClosed++;
         this.#forgetBefore(stream, slice + 1 - this.#lookBack);
         const progress = { epoch0: stream.epoch0, position: this.#mergedThrough(stream, slice) };
-        return andThen(this.#target.closeSlice(stream.id, slice, stream.epoch0 + (slice + 1) * this.#timing.sliceMs, progress), () => {
+        const closed = this.#target.closeSlice(stream.id, slice, stream.epoch0 + (slice + 1) * this.#timing.sliceMs, progress);
+        if (!isPromiseLike(closed)) {
+          stream.committedThrough = progress.position;
+          return;
+        }
+        if (this.#target.closesInBackground === true) return this.#closeInBackground(stream, closed, progress.position);
+        return closed.then(() => {
           stream.committedThrough = progress.position;
         });
       },
     );
+  }
+
+  /** Notes a close going on in the background; the stream's commit point moves when it ends. */
+  #closeInBackground(stream: StreamSlices, closed: Promise<void>, position: number): void {
+    stream.closing++;
+    const tracked: Promise<void> = closed.then(
+      () => {
+        this.#closing.delete(tracked);
+        stream.closing--;
+        stream.committedThrough = Math.max(stream.committedThrough, position);
+        this.#noteAllCommitted(stream);
+        if (stream.closing === 0 && stream.forgetWhenClosed && this.#streams.get(stream.id) === stream) this.#forget(stream);
+      },
+      (error: unknown) => {
+        this.#closing.delete(tracked);
+        stream.closing--;
+        this.#closeFailure ??= { error };
+      },
+    );
+    this.#closing.add(tracked);
+  }
+
+  /** Nothing open, held or closing: every event the stream took is merged and committed, or was refused. */
+  #noteAllCommitted(stream: StreamSlices): void {
+    if (stream.placing !== undefined || stream.suspects !== undefined || stream.closing > 0) return;
+    for (const slice of stream.slices.keys()) if (slice >= stream.openFrom) return;
+    stream.committedThrough = stream.lastPosition;
   }
 
   /**
@@ -493,6 +556,7 @@ export class SliceEngine {
       return;
     }
     state.hadEvents = true;
+    if (crew.lag > 0) this.#mergeSlice(stream, slice + crew.lag);
     const only = [crew.index];
     return runInOrder(events.length, (i) => this.#target.dispatch(stream.id, slice, events[i]!, only));
   }
@@ -528,7 +592,7 @@ export class SliceEngine {
     const target = slice + dep.offset;
     if (dep.type === 'crew') {
       if (target < 0) return true;
-      return !this.#target.isDisabled(dep.crewIndex) && stream.slices.get(target)?.skips.has(dep.crewIndex) !== true;
+      return !this.#target.isDisabled(stream.id, dep.crewIndex, target) && stream.slices.get(target)?.skips.has(dep.crewIndex) !== true;
     }
     return stream.slices.get(target)?.kinds.has(dep.event) === true;
   }
@@ -539,11 +603,21 @@ export class SliceEngine {
     else skipped.push(...events);
   }
 
+  /**
+   * Makes sure slice `slice` will close, events or not: a lagging crew's writes merge there. It
+   * holds no event, so it sets no input position a commit must stay behind.
+   */
+  #mergeSlice(stream: StreamSlices, slice: number): void {
+    if (!stream.slices.has(slice)) this.#state(stream, slice, Number.POSITIVE_INFINITY);
+  }
+
   /** The state of a slice, made when an event (at input `position`) first needs it. */
   #state(stream: StreamSlices, slice: number, position: number): SliceState {
     const recent = stream.recent;
     if (recent !== undefined && recent.slice === slice) return recent.state;
     let state = stream.slices.get(slice);
+    // A slice made ahead for a lagging crew's merge gets its input position from its first event.
+    if (state !== undefined && position < state.firstPosition) state.firstPosition = position;
     if (state === undefined) {
       state = {
         queued: undefined,
@@ -572,7 +646,11 @@ export class SliceEngine {
     let plan = this.#plans.get(kind);
     if (plan === undefined) {
       const crews = this.#crews.filter((crew) => crew.anyKind || crew.kinds.has(kind));
-      plan = { crews, allAtOnce: crews.every((crew) => crew.unconditional) ? crews.map((crew) => crew.index) : undefined };
+      plan = {
+        crews,
+        allAtOnce: crews.every((crew) => crew.unconditional) ? crews.map((crew) => crew.index) : undefined,
+        lags: [...new Set(crews.filter((crew) => crew.lag > 0).map((crew) => crew.lag))],
+      };
       this.#plans.set(kind, plan);
     }
     return plan;

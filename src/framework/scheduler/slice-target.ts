@@ -28,14 +28,25 @@ export interface SliceTarget {
   forgetStream?(streamId: string): void;
   /** A crew skipped a slice: its dependencies were unmet; `events` were not processed. */
   skipped(streamId: string, slice: number, crew: number, unmet: readonly string[], events: readonly EventEnvelope[]): void;
-  /** Whether a crew has been disabled (it then finishes no slice). */
-  isDisabled(crew: number): boolean;
+  /**
+   * Whether a crew was disabled on a stream by the end of slice `slice` (it then finishes no
+   * slice). The engine asks only about slices the crew has finished: merged, or settled.
+   */
+  isDisabled(streamId: string, crew: number, slice: number): boolean;
   /**
    * Slice `slice` will dispatch no more events to `crews`: resolves when they have finished it,
    * so that `isDisabled` is final for the slice. The engine calls it before deciding a crew that
-   * depends on them at offset 0. In process, calls end before the engine goes on: no-op.
+   * waits on them (an offset-0 dependency, or one on a lagged crew).
    */
   settle?(streamId: string, slice: number, crews: readonly number[]): MaybePromise<void>;
+  /**
+   * Whether `closeSlice` works in the background: it returns at once, or with a promise that
+   * resolves once the slice is committed, and holds the calls of later slices back until the
+   * merge itself. The engine then goes on without waiting (it only notes the commit), so one
+   * stream's slow call never stops another stream's events. Otherwise the engine waits for
+   * `closeSlice` before it dispatches any later slice of the stream.
+   */
+  readonly closesInBackground?: boolean;
 }
 
 /** Where a stream the backend already holds goes on: its epoch0, last merged slice and input position. */

@@ -41,7 +41,7 @@ function worker(shared: { backend: MemoryContextBackend; actions: CollectingActi
     backend: shared.backend,
     actions: shared.actions,
     errors: shared.errors,
-    limits: { payloadMaxBytes: 65_536, payloadMaxDepth: 64, maxActionsPerCall: 10_000, contextMaxBytes: 4096 },
+    limits: { payloadMaxBytes: 65_536, payloadMaxDepth: 64, maxActionsPerCall: 10_000, contextMaxBytes: 4096, maxInFlight: 10_000 },
     journal: new JsonlDecisionJournal(),
     clock: systemClock,
     progress,

@@ -55,6 +55,8 @@ function crew(id: string, options: Partial<Pick<CrewDefinition, 'waitPolicy' | '
     sliceStride: options.sliceStride ?? 1,
     backlogPolicy: options.backlogPolicy ?? 'fifo',
     timeoutMs: undefined,
+    lag: 0,
+    concurrency: undefined,
   };
 }
 
@@ -85,7 +87,7 @@ function recorder(
     late: (env, slice, openFrom) => void steps.push(['late', env.event.stream_id, slice, openFrom]),
     refused: (env, message, ts) => void steps.push(['refused', env.event.stream_id, at(env), `${message} @${ts}`]),
     skipped: (id, slice, i, unmet, events) => void steps.push(['skip', id, slice, crews[i]!.id, [...unmet], events.map(at)]),
-    isDisabled: (i) => disabled.has(crews[i]!.id),
+    isDisabled: (_id, i) => disabled.has(crews[i]!.id),
   };
   const engine = (timing: SliceTiming) => new SliceEngine(timing, scheduleCrews(crews), target, live?.clock, live?.journal);
   return { steps, target, engine, progress };
