@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { container as rootContainer } from 'tsyringe';
 import { buildCrewGraph, loadConfig, type CrewDefinition, type CrewGraph, type ProviderRegistration } from '../index.js';
 import { loadRuntimeOverrides } from '../framework/config/runtime-overrides.js';
+import { lagWarnings } from '../framework/discovery/crew-graph.js';
 import type { CrewKnobs } from '../framework/discovery/crew-knobs.js';
 import { declaredCrewId } from '../framework/discovery/read-crew.js';
 import { instantiateCrews } from '../framework/runtime/instantiate-crews.js';
@@ -44,6 +45,8 @@ export function registerInspectCommands(program: Command): void {
         process.exitCode = 1;
         return;
       }
+      const warnings = lagWarnings(graph!);
+      if (warnings.length > 0) process.stderr.write(`${warnings.map((w) => `warning: ${w}`).join('\n')}\n`);
       process.stdout.write(`ok: ${graph!.crews.length} crews (${graph!.crews.map((crew) => crew.id).join(', ')}), config ${options.config ?? 'live-config.yaml or defaults'}\n`);
     });
   program
@@ -68,6 +71,12 @@ function constructAll(graph: CrewGraph, providers: readonly ProviderRegistration
   instantiateCrews(graph, container);
 }
 
+/** A crew's name as the graph shows it: with its lag and concurrency when it has them. */
+function label(crew: CrewDefinition): string {
+  const knobs = [...(crew.lag > 0 ? [`lag ${crew.lag}`] : []), ...(crew.concurrency !== undefined ? [`concurrency ${crew.concurrency}`] : [])];
+  return knobs.length > 0 ? `${crew.id} (${knobs.join(', ')})` : crew.id;
+}
+
 /** One dependency edge: from what is needed to the crew that needs it. */
 function edges(crew: CrewDefinition): Array<{ from: string; label: string; event: boolean }> {
   return crew.dependencies.map((dep) => (dep.type === 'crew' ? { from: dep.crew, label: String(dep.offset), event: false } : { from: `event:${dep.event}`, label: String(dep.offset), event: true }));
@@ -78,13 +87,13 @@ const FORMATS: Record<NonNullable<InspectOptions['format']>, (graph: CrewGraph) 
     `${graph.crews
       .map((crew, i) => {
         const needs = crew.dependencies.map((dep) => (dep.type === 'crew' ? `crew ${dep.crew} (offset ${dep.offset})` : `event ${dep.event} (offset ${dep.offset})`));
-        return `${i + 1}. ${crew.id}${needs.length > 0 ? ` <- ${needs.join(', ')}` : ''}`;
+        return `${i + 1}. ${label(crew)}${needs.length > 0 ? ` <- ${needs.join(', ')}` : ''}`;
       })
       .join('\n')}\n`,
   mermaid: (graph) => {
     const lines = ['graph LR'];
     for (const crew of graph.crews) {
-      lines.push(`  ${crew.id}[${crew.id}]`);
+      lines.push(label(crew) === crew.id ? `  ${crew.id}[${crew.id}]` : `  ${crew.id}["${label(crew)}"]`);
       for (const edge of edges(crew)) lines.push(`  ${edge.event ? `${edge.from.replace(':', '_')}([${edge.from}])` : edge.from} -->|${edge.label}| ${crew.id}`);
     }
     return `${lines.join('\n')}\n`;
@@ -92,7 +101,7 @@ const FORMATS: Record<NonNullable<InspectOptions['format']>, (graph: CrewGraph) 
   dot: (graph) => {
     const lines = ['digraph live_crew {', '  rankdir=LR;'];
     for (const crew of graph.crews) {
-      lines.push(`  "${crew.id}";`);
+      lines.push(`  "${crew.id}"${label(crew) !== crew.id ? ` [label="${label(crew)}"]` : ''};`);
       for (const edge of edges(crew)) lines.push(`  "${edge.from}"${edge.event ? ' [shape=ellipse]' : ''};`, `  "${edge.from}" -> "${crew.id}" [label="${edge.label}"];`);
     }
     return `${lines.join('\n')}\n}\n`;

@@ -48,6 +48,8 @@ export const messages = {
   handlerThrew: (crew: string, method: string, message: string) => `${crew}.${method} threw: ${message}`,
   dependencyUnmet: (crew: string, slice: number, unmet: readonly string[], events: number) =>
     `crew ${crew} skipped slice ${slice} (${events} event${events === 1 ? '' : 's'} not processed): ${unmet.join('; ')}`,
+  waitsOnLaggedCrew: (crew: string, lagging: string, offset: number, lag: number) =>
+    `crew ${crew} depends on ${lagging} at offset ${offset}, inside ${lagging}'s lag of ${lag}: each slice of ${crew} waits until ${lagging} has finished its slice n${offset === 0 ? '' : ` - ${-offset}`}, so ${crew} is as slow as ${lagging}; declare offset ${-(lag + 1)} or lower to use its merged output without waiting`,
   crewDisabled: (crew: string, errors: number) =>
     `crew ${crew} disabled after ${errors} consecutive errors (maxErrors); other crews go on`,
 

@@ -3,6 +3,7 @@ import { messages } from '../messages.js';
 import type { CrewClass, CrewDefinition, CrewGraph } from './crew-definition.js';
 import type { CrewKnobs } from './crew-knobs.js';
 import { readCrew } from './read-crew.js';
+import { waitsOn } from '../model/dependency.js';
 
 /**
  * Reads crew classes into a checked `CrewGraph` in run order. `overrides` are knobs per crew id
@@ -34,6 +35,20 @@ export function buildCrewGraph(classes: readonly CrewClass[], overrides: Readonl
   }
   if (problems.length > 0) throw new CrewDefinitionError(messages.crewDefinitions(problems));
   return { crews: runOrder(crews) };
+}
+
+/**
+ * What is legal but likely not meant: a crew depending on a lagging crew at an offset that makes
+ * it wait for that crew's slow slices (DESIGN §8), one warning per such dependency.
+ */
+export function lagWarnings(graph: CrewGraph): string[] {
+  const lagOf = new Map(graph.crews.map((crew) => [crew.id, crew.lag]));
+  return graph.crews.flatMap((crew) =>
+    crew.dependencies.flatMap((dep) => {
+      const lag = dep.type === 'crew' ? lagOf.get(dep.crew)! : 0;
+      return dep.type === 'crew' && lag > 0 && waitsOn(dep, lag) ? [messages.waitsOnLaggedCrew(crew.id, dep.crew, dep.offset, lag)] : [];
+    }),
+  );
 }
 
 /** The ids each crew must follow inside a slice: its offset-0 crew dependencies. */

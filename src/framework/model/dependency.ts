@@ -42,3 +42,12 @@ export function parseDependency(input: unknown) {
   }
   return z.never({ error: SHAPE }).safeParse(input, { reportInput: true });
 }
+
+/**
+ * Whether a crew dependency makes the dependent wait for that crew to finish slice n + offset
+ * before it runs slice n: at offset 0 (it runs first), or on a crew lagging `lag` slices, whose
+ * slice n + offset is not merged yet when slice n runs (`offset > -(lag + 1)`).
+ */
+export function waitsOn(dep: { readonly offset: number }, lag: number): boolean {
+  return dep.offset > -(lag + 1);
+}

@@ -1,4 +1,5 @@
 import type { BacklogPolicy, CrewDefinition, WaitPolicy } from '../discovery/crew-definition.js';
+import { waitsOn } from '../model/dependency.js';
 
 /** A dependency with its crew resolved to a run-order index. */
 export type ScheduledDependency =
@@ -68,15 +69,6 @@ export function scheduleCrews(crews: readonly CrewDefinition[], eager = true): C
       unconditional: eager && dependencies.length === 0 && crew.sliceStride === 1,
     };
   });
-}
-
-/**
- * Whether a crew dependency makes the dependent wait for the crew to finish a slice: at offset 0
- * (it runs first), or on a crew lagging `lag` slices whose slice n + offset is not yet merged
- * when slice n runs (`offset > -(lag + 1)`).
- */
-export function waitsOn(dep: { readonly offset: number }, lag: number): boolean {
-  return dep.offset > -(lag + 1);
 }
 
 /** The first slice at or after `slice` on which a crew of stride `stride` runs. */

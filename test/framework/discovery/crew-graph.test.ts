@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Crew } from '../../../src/framework/decorators/crew.js';
 import { DependsOn } from '../../../src/framework/decorators/depends-on.js';
 import { OnEvent } from '../../../src/framework/decorators/on-event.js';
-import { buildCrewGraph } from '../../../src/framework/discovery/crew-graph.js';
+import { buildCrewGraph, lagWarnings } from '../../../src/framework/discovery/crew-graph.js';
 import { CrewDefinitionError, DependencyCycleError } from '../../../src/framework/errors.js';
 import type { DependencyInput } from '../../../src/framework/model/dependency.js';
 
@@ -140,5 +140,27 @@ describe('buildCrewGraph', () => {
       @OnEvent('b') onB(): void {}
     }
     expect(buildCrewGraph([Child]).crews[0]!.handlers.map((h) => h.method)).toEqual(['onA', 'onB']);
+  });
+});
+
+describe('lagWarnings (DESIGN §8)', () => {
+  it('warns about each dependency that makes a crew wait for a lagging crew, and about no other', () => {
+    @Crew({ id: 'model', lag: 2 })
+    class Model {
+      @OnEvent('tick') on(): void {}
+    }
+    const graph = buildCrewGraph([Model, crew('same_slice', { crew: 'model', offset: 0 }), crew('inside', { crew: 'model', offset: -2 }), crew('outside', { crew: 'model', offset: -3 }), crew('plain', { crew: 'inside' })]);
+    expect(lagWarnings(graph)).toEqual([
+      expect.stringMatching(/^crew inside depends on model at offset -2, inside model's lag of 2: .* declare offset -3 or lower/),
+      expect.stringMatching(/^crew same_slice depends on model at offset 0, inside model's lag of 2/),
+    ]);
+  });
+
+  it('refuses a lag that is negative or not an integer, and a concurrency below 1, naming the knob', () => {
+    @Crew({ id: 'bad', lag: -1, concurrency: 0 })
+    class Bad {
+      @OnEvent('tick') on(): void {}
+    }
+    expect(() => buildCrewGraph([Bad])).toThrow(/lag: must be >= 0[\s\S]*concurrency: must be > 0/);
   });
 });
