@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { authorizationConfig, deploymentUsers } from '../adapters/nats/nats-authorization.js';
 import { buildCrewGraph, ConfigError } from '../index.js';
-import { loadCrewModule } from './load-crew-module.js';
+import { loadCrewModule } from '../framework/discovery/crew-module.js';
 import { parseSelector, parseStreamId } from './options.js';
 
 interface AclOptions {

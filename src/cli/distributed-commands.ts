@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { runDistributedRunner } from '../adapters/nats/distributed-runner.js';
 import { runDistributedScheduler } from '../adapters/nats/distributed-scheduler.js';
-import { loadCrewModule } from './load-crew-module.js';
+import { loadCrewModule } from '../framework/discovery/crew-module.js';
 import { parsePort, parseSelector, parseStreamId } from './options.js';
 import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
 

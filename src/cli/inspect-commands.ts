@@ -7,7 +7,7 @@ import type { CrewKnobs } from '../framework/discovery/crew-knobs.js';
 import { declaredCrewId } from '../framework/discovery/read-crew.js';
 import { instantiateCrews } from '../framework/runtime/instantiate-crews.js';
 import { LIVE_CREW_CONFIG } from '../framework/tokens.js';
-import { loadCrewModule } from './load-crew-module.js';
+import { loadCrewModule } from '../framework/discovery/crew-module.js';
 
 interface InspectOptions {
   crews: string;

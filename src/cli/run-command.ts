@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createLiveCrewApp } from '../index.js';
-import { loadCrewModule } from './load-crew-module.js';
+import { loadCrewModule } from '../framework/discovery/crew-module.js';
 import { parseInputFormat, parsePace, parsePort } from './options.js';
 import { progressLine } from './progress.js';
 import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
@@ -49,6 +49,7 @@ export function registerRunCommand(program: Command): void {
       const app = await createLiveCrewApp({
         crews,
         providers,
+        crewsModule: options.crews,
         ...(progress !== undefined ? { observer: progress.observer } : {}),
         ...(options.config !== undefined ? { configFile: options.config } : {}),
         // stderr carries the error records: only warnings are logged there unless asked.

@@ -27,6 +27,7 @@ import { Heartbeat, NO_MONITOR } from './runtime/heartbeat.js';
 import { describeThrown } from './runtime/describe-thrown.js';
 import { trapStrayFaults } from './runtime/stray-faults.js';
 import { logObserver } from './runtime/log-observer.js';
+import { IsolatedCrews, withIsolation } from './isolation/isolated-crews.js';
 
 /**
  * A DI registration: a token and how to provide it, as tsyringe takes it. A registration for a
@@ -63,6 +64,11 @@ export interface LiveCrewAppOptions {
   interceptors?: readonly InterceptorRef[];
   /** Told what the run takes in and sends out, beside the monitor (the CLI's `--progress`). */
   observer?: RunObserver;
+  /**
+   * The compiled module (`.js`) exporting the crews, as the CLI's `--crews`: needed by crews with
+   * `isolation: worker` or `process`, which are constructed from it in their worker or process.
+   */
+  crewsModule?: string;
 }
 
 /** What a run did. */
@@ -126,13 +132,14 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   bindPorts(container, config, options.providers ?? []);
   const logger = container.resolve(LOGGER);
   const monitor = alsoObserving(container.resolve(MONITOR), [logObserver(logger), ...(options.observer ? [options.observer] : [])]);
-  const crews = instantiateCrews(graph, container, () => true, [...(monitor.interceptor ? [monitor.interceptor] : []), ...(options.interceptors ?? [])]);
+  const clock = container.resolve(CLOCK);
+  const isolation = new IsolatedCrews(graph, options.crewsModule, config, clock);
+  const crews = instantiateCrews(graph, container, () => true, [...(monitor.interceptor ? [monitor.interceptor] : []), ...(options.interceptors ?? [])], isolation.standIn);
 
   const source = container.resolve(EVENT_SOURCE);
   const actions = container.resolve(ACTION_SINK);
   const errors = container.resolve(ERROR_SINK);
   const backend = container.resolve(CONTEXT_BACKEND);
-  const clock = container.resolve(CLOCK);
   const journal = container.resolve(DECISION_JOURNAL);
 
   const output = new OutputBuffer(monitor);
@@ -162,7 +169,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   let stopping = false;
   const closeAdapters = async () => {
     heartbeat.stop();
-    await Promise.all([source.close(), actions.close(), errors.close(), backend.close(), journal.close(), monitor.close()]);
+    await Promise.all([source.close(), actions.close(), errors.close(), backend.close(), journal.close(), monitor.close(), isolation.close()]);
   };
 
   let abandoned = 0;
@@ -177,6 +184,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
     process.on('beforeExit', onLoopEmpty);
     try {
       await monitor.start?.();
+      await isolation.start();
       logger.info({ transport: config.transport, crews: crews.length }, 'run started');
       heartbeat.start();
       await pipeline.run(input, actions, errors, () => stopping, ticker);
@@ -279,7 +287,7 @@ export function sliceTiming(config: LiveCrewConfig, liveRate: number | undefined
 export function resolveCrews(options: Pick<LiveCrewAppOptions, 'crews' | 'config' | 'configFile' | 'env' | 'configDefaults'>): { config: LiveCrewConfig; graph: CrewGraph } {
   const config = loadConfig({ file: options.configFile, env: options.env ?? process.env, values: options.config, defaults: options.configDefaults });
   const crewIds = options.crews.map(declaredCrewId).filter((id) => id !== undefined);
-  return { config, graph: buildCrewGraph(options.crews, loadRuntimeOverrides(options.configFile, crewIds)) };
+  return { config, graph: withIsolation(buildCrewGraph(options.crews, loadRuntimeOverrides(options.configFile, crewIds)), config) };
 }
 
 /** Registers the config and, for every port not given in `providers`, the adapter config chooses. */

@@ -136,6 +136,15 @@ export const messages = {
     kind === 'rejection'
       ? 'a promise rejected and nobody handled it, outside any handler call; the run goes on'
       : 'an exception was thrown outside any handler call (a timer, an event listener); the run goes on',
+  isolateEnded: (crew: string, kind: 'worker' | 'process', how: string) =>
+    `crew ${crew}'s ${kind === 'worker' ? 'worker thread' : 'child process'} ${how}; the call it was running failed and a new one starts`,
+  isolateSentGarbage: (crew: string, kind: 'worker' | 'process') =>
+    `sent a message that is not live-crew's isolation protocol (crew ${crew} must not use the ${kind === 'worker' ? 'worker port' : 'IPC channel'} itself)`,
+  isolatedCrewNotInModule: (crew: string, module: string) =>
+    `crew ${crew} runs isolated, so it is loaded from ${module}, which does not export it: export it there (in \`crews\`, or as an @Crew class)`,
+  isolatedCrewCannotStart: (crew: string, detail: string) => `crew ${crew} runs isolated and could not start there: ${detail}`,
+  isolationNeedsModule: (crews: readonly string[]) =>
+    `crew${crews.length === 1 ? '' : 's'} ${crews.join(', ')} run${crews.length === 1 ? 's' : ''} isolated (isolation: worker or process), which loads ${crews.length === 1 ? 'it' : 'them'} from ${crews.length === 1 ? 'its' : 'their'} compiled module in a worker or child process: give createLiveCrewApp({ crewsModule: '<path of that .js module>' }) (the CLI passes its --crews module), or set isolation: none`,
   callNeverSettled: (crew: string, method: string) =>
     `${crew}.${method} returned a promise that can never settle (nothing left in the event loop could settle it); the call failed and the stream goes on`,
   callAbandonedAtStop: (crew: string, method: string, waitedMs: number) =>

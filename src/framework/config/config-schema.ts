@@ -54,6 +54,16 @@ export const configShape = {
   stream_idle_ms: durationMs(1).nullable(),
   /** How long a stopping app (SIGTERM, end of input) waits for calls in flight before it reports them and gives up. */
   stop_timeout_ms: durationMs(0),
+  /**
+   * Where a crew that sets no `isolation` runs: in this process (`none`), in a worker thread
+   * (`worker`), or in a child process (`process`). Isolated crews can be stopped mid-call.
+   */
+  isolation: z.enum(['none', 'worker', 'process']),
+  /**
+   * Paths a crew with `isolation: process` may write to (Node's permission model); nothing else
+   * is writable, and it may start no process or worker. From env: paths separated by `:`.
+   */
+  isolation_allow_write: z.array(path),
   /** Where events come from and actions go: files (or stdin/stdout), or NATS JetStream. */
   transport: z.enum(['file', 'nats']),
   /** With `transport: nats`, the durable consumer's name: a restarted app goes on where it left off. */
@@ -145,6 +155,8 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   max_jump_ms: 3_600_000,
   stream_idle_ms: 600_000,
   stop_timeout_ms: 10_000,
+  isolation: 'none',
+  isolation_allow_write: [],
   transport: 'file',
   nats_consumer: 'live-crew',
   kv_backend: 'memory',

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { delimiter } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
@@ -121,6 +122,7 @@ function envValue(key: ConfigKey, raw: string): unknown {
   const text = raw.trim();
   if (NUMERIC_KEYS.has(key) && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   if (key === 'eager_dispatch' && (text === 'true' || text === 'false')) return text === 'true';
+  if (key === 'isolation_allow_write') return text === '' ? [] : text.split(delimiter);
   return raw;
 }
 

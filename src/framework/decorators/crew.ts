@@ -49,6 +49,18 @@ export interface CrewOptions {
    * Default: no cap; a crew's calls on one stream always run one at a time, in arrival order.
    */
   concurrency?: number;
+  /**
+   * Where the crew runs: `'none'` in the app's process, `'worker'` in a worker thread,
+   * `'process'` in a child process (sandboxed by Node's permission model: no file writes
+   * outside `isolation_allow_write`, no child processes). An isolated crew can be stopped
+   * mid-call: `timeoutMs` ends even a synchronous loop, and a crash (out of memory,
+   * `process.exit`) fails only its call in flight. It runs from its module, so the app needs
+   * `crewsModule` (the CLI's `--crews`), and it gets `concurrency` (default 1) workers or
+   * processes, each one call at a time. Default: the config's `isolation` (`none`).
+   */
+  isolation?: 'none' | 'worker' | 'process';
+  /** The heap limit of an isolated crew's worker or child process, in MiB: past it, the call in flight fails and it restarts. */
+  memoryLimitMb?: number;
 }
 
 /**

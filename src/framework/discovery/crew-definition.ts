@@ -1,5 +1,6 @@
 import type { ZodType } from 'zod';
 import type { Dependency } from '../model/dependency.js';
+import type { Isolation } from './crew-knobs.js';
 
 /** A class that can be constructed by the DI container. */
 export type CrewClass = abstract new (...args: never[]) => object;
@@ -42,6 +43,10 @@ export interface CrewDefinition {
   readonly lag: number;
   /** The most calls it has in flight at once across streams; undefined for one per stream, no cap. */
   readonly concurrency: number | undefined;
+  /** Where it runs (DESIGN §8); undefined: the config's `isolation`. */
+  readonly isolation: Isolation | undefined;
+  /** The heap limit of its worker or child process, in MiB; undefined: Node's default. */
+  readonly memoryLimitMb: number | undefined;
 }
 
 /**

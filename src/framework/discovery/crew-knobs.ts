@@ -4,6 +4,9 @@ import type { BacklogPolicy, WaitPolicy } from './crew-definition.js';
 
 const positiveInt = z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).positive({ error: 'must be > 0' });
 
+/** The largest heap an isolated crew may be given, in MiB (1 TiB). */
+const MAX_MEMORY_MB = 1_048_576;
+
 /** The most slices a crew may lag: each lagged slice keeps its writes in memory until it merges. */
 const MAX_LAG = 1000;
 
@@ -27,6 +30,8 @@ const crewKnobsShape = {
   timeoutMs: durationMs(1),
   lag: z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).min(0, { error: 'must be >= 0' }).max(MAX_LAG, { error: `must be at most ${MAX_LAG}` }),
   concurrency: positiveInt,
+  isolation: z.enum(['none', 'worker', 'process']),
+  memoryLimitMb: positiveInt.max(MAX_MEMORY_MB, { error: `must be at most ${MAX_MEMORY_MB}` }),
 } as const;
 
 /** Knobs a source sets; the rest come from a lower source or the defaults. */
@@ -43,10 +48,17 @@ export interface ResolvedKnobs {
   readonly lag: number;
   /** The most calls it has in flight across streams; undefined for no cap. */
   readonly concurrency: number | undefined;
+  /** Where it runs; undefined: the config's `isolation`. */
+  readonly isolation: Isolation | undefined;
+  /** The heap limit of its worker or child process, in MiB; undefined: Node's default. */
+  readonly memoryLimitMb: number | undefined;
 }
 
+/** Where a crew runs: in the app's process, a worker thread, or a child process. */
+export type Isolation = 'none' | 'worker' | 'process';
+
 /** The knobs of a crew that sets none. */
-export const KNOB_DEFAULTS: ResolvedKnobs = { maxErrors: 3, waitPolicy: 'all', sliceStride: 1, backlogPolicy: 'fifo', timeoutMs: undefined, lag: 0, concurrency: undefined };
+export const KNOB_DEFAULTS: ResolvedKnobs = { maxErrors: 3, waitPolicy: 'all', sliceStride: 1, backlogPolicy: 'fifo', timeoutMs: undefined, lag: 0, concurrency: undefined, isolation: undefined, memoryLimitMb: undefined };
 
 /** A source of knobs: a strict partial object, so an unknown knob is an error. */
 export const CrewKnobsSchema = z.strictObject(crewKnobsShape).partial();

@@ -76,6 +76,10 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   #abort: AbortController | undefined;
   /** Set when the call threw or rejected. */
   failure: CallFailure | undefined;
+  /** The clock of its `timeoutMs`, set by the runner once the call runs asynchronously with one. */
+  timeoutClock: { stop(): void; restart(): void } | undefined;
+  /** Whether its timeout is not counting now (`pauseTimeout`). */
+  timeoutPaused = false;
 
   /**
    * What a read sees cannot change during the call: the crew's calls on a stream run one at a
@@ -91,6 +95,20 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     this.#base = this.#context.snapshot;
     this.#lagged = lane.lag === 0 ? undefined : Array.from({ length: lane.lag + 1 }, (_, i) => this.#context.peekWrites(slice + i, route.crew.index));
     this.#host = host;
+  }
+
+  /**
+   * The call waits for what will run it (an isolated crew's worker starting after a crash): its
+   * timeout is not counted until the returned function is called, and then counts in full, so
+   * `timeoutMs` measures the handler, not the wait.
+   */
+  pauseTimeout(): () => void {
+    this.timeoutPaused = true;
+    this.timeoutClock?.stop();
+    return () => {
+      this.timeoutPaused = false;
+      this.timeoutClock?.restart();
+    };
   }
 
   get signal(): AbortSignal {

@@ -11,6 +11,7 @@ import { CallScope, type CallFailure, type CallHost, type OutputLimits } from '.
 import { runAsCall } from './stray-faults.js';
 import { HandlerOutputError } from '../errors.js';
 import { describeThrown } from './describe-thrown.js';
+import { FrameworkVerdict } from './framework-verdict.js';
 import { RouteTable, type CrewRuntime, type Route } from './route-table.js';
 import type { RunOutput } from './run-output.js';
 import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord, refusedEventRecord } from './slice-reports.js';
@@ -465,7 +466,14 @@ export class CrewRunner implements SliceTarget {
       if (deadline) {
         // A journal that cannot store the decision fails the run: its replay could not be exact.
         const timeOut = () => Promise.resolve(this.#timeOut(scope, deadline.limit, deadline.decision)).then(end, reject);
-        timer = setTimeout(timeOut, Math.max(0, deadline.limit - (this.#clock.now() - started)));
+        if (!scope.timeoutPaused) timer = setTimeout(timeOut, Math.max(0, deadline.limit - (this.#clock.now() - started)));
+        scope.timeoutClock = {
+          stop: () => clearTimeout(timer),
+          restart: () => {
+            clearTimeout(timer);
+            if (!scope.ended) timer = setTimeout(timeOut, deadline.limit);
+          },
+        };
       }
       // A call that timed out or was abandoned has ended; what it settles to later is ignored.
       result.then(
@@ -551,9 +559,6 @@ export class CrewRunner implements SliceTarget {
     });
   }
 }
-
-/** A call failed by the framework (abandoned), not by what its handler threw: its message stands alone. */
-class FrameworkVerdict extends Error {}
 
 /** The journal key of a call's timeout: which handler, on which event of which slice. */
 function timeoutDecision(route: Route, envelope: EventEnvelope, slice: number): string {

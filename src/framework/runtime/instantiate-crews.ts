@@ -1,5 +1,5 @@
 import type { DependencyContainer } from 'tsyringe';
-import type { CrewGraph } from '../discovery/crew-definition.js';
+import type { CrewDefinition, CrewGraph } from '../discovery/crew-definition.js';
 import { CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
 import { describeThrown } from './describe-thrown.js';
@@ -9,7 +9,9 @@ import { INTERCEPTORS_METADATA } from '../decorators/metadata-keys.js';
 
 /**
  * Constructs the crews of the graph through the container, in run order: all of them, or those
- * `hosted` picks (a distributed runner); each keeps its run-order index.
+ * `hosted` picks (a distributed runner); each keeps its run-order index. A crew `standIn` gives
+ * an object for (an isolated crew) is not constructed here: the object stands in for it, inside
+ * the app's interceptors only (its own run where it is constructed).
  *
  * @throws CrewDefinitionError when a constructor parameter cannot be resolved, or when the class
  *   was compiled without decorator metadata (tsx, esbuild), which would otherwise fail obscurely.
@@ -19,10 +21,16 @@ export function instantiateCrews(
   container: DependencyContainer,
   hosted: (id: string) => boolean = () => true,
   appInterceptors: readonly InterceptorRef[] = [],
+  standIn: (definition: CrewDefinition) => object | undefined = () => undefined,
 ): CrewRuntime[] {
   const resolve = interceptorResolver(container);
   return graph.crews.flatMap((definition, index) => {
     if (!hosted(definition.id)) return [];
+    const stand = standIn(definition);
+    if (stand !== undefined) {
+      const around = appInterceptors.map((ref) => resolve(ref, definition.id));
+      return [{ definition, index, instance: stand, interceptors: new Map(definition.handlers.map(({ method }) => [method, around])) }];
+    }
     const type = definition.type as unknown as new (...args: unknown[]) => object;
     if (type.length > 0 && Reflect.getMetadata('design:paramtypes', type) === undefined) {
       throw new CrewDefinitionError(messages.missingParamTypes(definition.className, type.length));

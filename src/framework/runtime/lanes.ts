@@ -31,10 +31,11 @@ export class Lane {
   /** The slice whose call disabled the crew on this stream. */
   disabledAt = Number.POSITIVE_INFINITY;
 
-  constructor(crew: CrewRuntime, stream: StreamLanes) {
+  /** @param lag - default: the crew's; an isolated crew's worker runs with 0 (its calls bring their own view) */
+  constructor(crew: CrewRuntime, stream: StreamLanes, lag = crew.definition.lag) {
     this.crew = crew;
     this.stream = stream;
-    this.lag = crew.definition.lag;
+    this.lag = lag;
   }
 
   /** No call running or waiting. */

@@ -48,13 +48,17 @@ export class RouteTable {
     const routes: Route[] = [];
     for (const crew of this.#crews) {
       for (const handler of crew.definition.handlers) {
-        if (!handler.trigger.any && !handler.trigger.kinds.includes(kind)) continue;
-        const method = (crew.instance as Record<string, (event: unknown, ctx: unknown) => unknown>)[handler.method]!;
-        const chain = crew.interceptors.get(handler.method) ?? [];
-        const call = intercepted(chain, method.bind(crew.instance), { crew: crew.definition.id, handler: handler.method });
-        routes.push({ crew, handler, call, leavesWork: method.constructor.name === 'AsyncFunction' });
+        if (handler.trigger.any || handler.trigger.kinds.includes(kind)) routes.push(routeTo(crew, handler));
       }
     }
     return routes;
   }
+}
+
+/** The route to one handler of a crew: its method, bound, inside its interceptors. */
+export function routeTo(crew: CrewRuntime, handler: HandlerDefinition): Route {
+  const method = (crew.instance as Record<string, (event: unknown, ctx: unknown) => unknown>)[handler.method]!;
+  const chain = crew.interceptors.get(handler.method) ?? [];
+  const call = intercepted(chain, method.bind(crew.instance), { crew: crew.definition.id, handler: handler.method });
+  return { crew, handler, call, leavesWork: method.constructor.name === 'AsyncFunction' };
 }

@@ -1,3 +1,4 @@
+import { KNOB_DEFAULTS } from '../../../src/framework/discovery/crew-knobs.js';
 import { describe, expect, it } from 'vitest';
 import type { Event } from '../../../src/framework/model/event.js';
 import type { CrewDefinition } from '../../../src/framework/discovery/crew-definition.js';
@@ -50,13 +51,10 @@ function crew(id: string, options: Partial<Pick<CrewDefinition, 'waitPolicy' | '
     className: id,
     handlers: [{ method: 'on', trigger: options.kinds ? { any: false, kinds: options.kinds } : { any: true } }],
     dependencies,
-    maxErrors: 3,
+    ...KNOB_DEFAULTS,
     waitPolicy: options.waitPolicy ?? 'all',
     sliceStride: options.sliceStride ?? 1,
     backlogPolicy: options.backlogPolicy ?? 'fifo',
-    timeoutMs: undefined,
-    lag: 0,
-    concurrency: undefined,
   };
 }
 

@@ -1,17 +1,20 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CrewDefinitionError, type CrewClass, type ProviderRegistration } from '../index.js';
-import { isCrewClass } from '../framework/discovery/read-crew.js';
-import { messages } from '../framework/messages.js';
+import type { ProviderRegistration } from '../app.js';
+import { CrewDefinitionError } from '../errors.js';
+import { messages } from '../messages.js';
+import type { CrewClass } from './crew-definition.js';
+import { isCrewClass } from './read-crew.js';
 
-/** What a crews module gives the CLI. */
+/** What a crews module gives: its crews, and the providers their constructors need. */
 export interface CrewModule {
   readonly crews: CrewClass[];
   readonly providers: ProviderRegistration[];
 }
 
 /**
- * Imports a compiled crews module. Its crews are the `crews` array it exports, or else every
+ * Imports a compiled crews module (the CLI's `--crews`; what an isolated crew's worker or child
+ * process loads). Its crews are the `crews` array it exports, or else every
  * exported `@Crew` class; an exported `providers` array is registered in the container.
  *
  * @throws CrewDefinitionError when the module cannot be imported or exports no crew.

@@ -1,0 +1,89 @@
+import 'reflect-metadata';
+import { isMainThread, parentPort } from 'node:worker_threads';
+import { container as rootContainer } from 'tsyringe';
+import { runnerLimits } from '../config/limits.js';
+import { DELETED, StreamContext } from '../context/stream-context.js';
+import { loadCrewModule } from '../discovery/crew-module.js';
+import { buildCrewGraph } from '../discovery/crew-graph.js';
+import { CrewDefinitionError } from '../errors.js';
+import { messages } from '../messages.js';
+import type { EventEnvelope } from '../model/event.js';
+import { CallScope, type CallHost } from '../runtime/call-scope.js';
+import { describeThrown } from '../runtime/describe-thrown.js';
+import { instantiateCrews } from '../runtime/instantiate-crews.js';
+import { Lane, StreamLanes } from '../runtime/lanes.js';
+import { routeTo, type CrewRuntime, type Route } from '../runtime/route-table.js';
+import { runAsCall, trapStrayFaults } from '../runtime/stray-faults.js';
+import { LIVE_CREW_CONFIG } from '../tokens.js';
+import type { IsolateInit, IsolateMessage, IsolatedCall } from './isolation-protocol.js';
+
+// The program an isolated crew's worker thread or child process runs (DESIGN §8): it constructs
+// the crew from its module, as the app would, then runs the calls it is sent, one at a time, and
+// answers each with what the call emitted and wrote.
+
+/** The isolate's end of the channel: the worker's port, or the child's IPC. */
+const channel = isMainThread
+  ? { send: (message: IsolateMessage) => process.send!(message), on: (listener: (message: unknown) => void) => process.on('message', listener) }
+  : { send: (message: IsolateMessage) => parentPort!.postMessage(message), on: (listener: (message: unknown) => void) => parentPort!.on('message', listener) };
+
+/** The crew, ready to run calls. */
+interface Hosted {
+  readonly crew: CrewRuntime;
+  readonly routes: ReadonlyMap<string, Route>;
+  readonly crewCount: number;
+  readonly host: CallHost;
+}
+
+const callIds = new WeakMap<CallScope, number>();
+let hosted: Hosted | undefined;
+
+channel.on((message) => {
+  const type = (message as { type?: unknown }).type;
+  if (type === 'init') void start(message as IsolateInit);
+  else if (type === 'call' && hosted !== undefined) void run(hosted, message as IsolatedCall);
+});
+
+async function start(init: IsolateInit): Promise<void> {
+  try {
+    const { crews, providers } = await loadCrewModule(init.crewsModule);
+    const graph = buildCrewGraph(crews);
+    if (!graph.crews.some((crew) => crew.id === init.crewId)) throw new CrewDefinitionError(messages.isolatedCrewNotInModule(init.crewId, init.crewsModule));
+    const container = rootContainer.createChildContainer();
+    container.register(LIVE_CREW_CONFIG, { useValue: init.config });
+    for (const { token, ...provider } of providers) container.register(token, provider as never);
+    const [crew] = instantiateCrews(graph, container, (id) => id === init.crewId);
+    const routes = new Map(crew!.definition.handlers.map((handler) => [handler.method, routeTo(crew!, handler)]));
+    const host: CallHost = {
+      limits: runnerLimits(init.config),
+      strayFault: (scope, error) => channel.send({ type: 'stray', id: callIds.get(scope) ?? -1, error: describeThrown(error) }),
+    };
+    // What escapes a call is its error; what escapes nothing goes to stderr, and the isolate goes on.
+    trapStrayFaults((error, kind) => process.stderr.write(`${messages.unattributedFault(kind)}: ${describeThrown(error)}\n`));
+    hosted = { crew: crew!, routes, crewCount: graph.crews.length, host };
+    channel.send({ type: 'ready' });
+  } catch (error) {
+    channel.send({ type: 'fatal', error: describeThrown(error) });
+  }
+}
+
+/** Runs one call on the view it was sent, and answers with its actions and writes, or its failure. */
+async function run({ crew, routes, crewCount, host }: Hosted, call: IsolatedCall): Promise<void> {
+  const stream = new StreamLanes(call.streamId, new StreamContext(call.context, crewCount, Number.MAX_SAFE_INTEGER), crewCount);
+  // Lag 0: the view it was sent already holds its own writes not merged yet.
+  const lane = new Lane(crew, stream, 0);
+  const envelope: EventEnvelope = { event: call.event, tsMs: Date.parse(call.event.ts), origin: { name: call.source, locate: () => call.source }, position: call.position };
+  const scope = new CallScope(routes.get(call.method)!, call.slice, envelope, lane, host);
+  callIds.set(scope, call.id);
+  try {
+    await runAsCall(scope, scope.route.call, call.event, scope);
+  } catch (error) {
+    scope.end(true);
+    channel.send({ type: 'failed', id: call.id, error: describeThrown(error) });
+    return;
+  }
+  scope.end();
+  scope.commitWrites();
+  const writes = [...(stream.context.peekWrites(call.slice, crew.index)?.entries() ?? [])].map(([key, value]): [string] | [string, unknown] => (value === DELETED ? [key] : [key, value]));
+  const actions = scope.actions.map(({ action }) => ({ kind: action.kind, payload: action.payload, ttlMs: action.ttl_ms }));
+  channel.send({ type: 'done', id: call.id, actions, writes });
+}

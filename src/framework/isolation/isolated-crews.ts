@@ -1,0 +1,60 @@
+import { resolve } from 'node:path';
+import type { LiveCrewConfig } from '../config/config-schema.js';
+import type { CrewDefinition, CrewGraph } from '../discovery/crew-definition.js';
+import { ConfigError, CrewDefinitionError } from '../errors.js';
+import { messages } from '../messages.js';
+import type { Clock } from '../ports.js';
+import { describeThrown } from '../runtime/describe-thrown.js';
+import { IsolatedCrew } from './isolated-crew.js';
+
+/**
+ * The graph with every crew's isolation resolved: its own, else the config's `isolation`. An
+ * isolated crew runs `concurrency` isolates, one call each, so its concurrency defaults to 1.
+ */
+export function withIsolation(graph: CrewGraph, config: LiveCrewConfig): CrewGraph {
+  return {
+    crews: graph.crews.map((crew) => {
+      const isolation = crew.isolation ?? config.isolation;
+      return { ...crew, isolation, concurrency: isolation === 'none' ? crew.concurrency : (crew.concurrency ?? 1) };
+    }),
+  };
+}
+
+/** The isolated crews of an app (DESIGN §8), started with it and ended with it. */
+export class IsolatedCrews {
+  readonly #crews = new Map<string, IsolatedCrew>();
+
+  /** @throws ConfigError when a crew is isolated and no `crewsModule` says where to load it from */
+  constructor(graph: CrewGraph, crewsModule: string | undefined, config: LiveCrewConfig, clock: Clock) {
+    const isolated = graph.crews.filter((crew) => crew.isolation === 'worker' || crew.isolation === 'process');
+    if (isolated.length === 0) return;
+    if (crewsModule === undefined) throw new ConfigError(messages.isolationNeedsModule(isolated.map((crew) => crew.id)));
+    for (const crew of isolated) {
+      this.#crews.set(crew.id, new IsolatedCrew(crew, { kind: crew.isolation as 'worker' | 'process', crewsModule: resolve(crewsModule), config, clock }));
+    }
+  }
+
+  /** What stands in for an isolated crew's instance in the app; undefined for a crew run in process. */
+  readonly standIn = (definition: CrewDefinition): object | undefined => this.#crews.get(definition.id)?.instance;
+
+  /**
+   * Starts an isolate of each crew, so one that cannot start stops the app now.
+   *
+   * @throws CrewDefinitionError naming the crew and why
+   */
+  async start(): Promise<void> {
+    await Promise.all(
+      [...this.#crews].map(async ([id, crew]) => {
+        try {
+          await crew.start();
+        } catch (error) {
+          throw new CrewDefinitionError(messages.isolatedCrewCannotStart(id, describeThrown(error)), { cause: error });
+        }
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#crews.values()].map((crew) => crew.close()));
+  }
+}

@@ -1,0 +1,136 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+// The built package, as a user runs it: isolates load the built framework and the crews module.
+import { ACTION_SINK, ConfigError, createLiveCrewApp, ERROR_SINK, EVENT_SOURCE } from '../../dist/index.js';
+import { ArrayEventSource, CollectingActionSink, CollectingErrorSink } from '../../dist/testing.js';
+import { crews } from './fixtures/isolated-crews.js';
+
+const MODULE = join(import.meta.dirname, 'fixtures', 'isolated-crews.js');
+const T0 = Date.parse('2024-05-01T12:00:00Z');
+const at = (ms: number, kind = 'tick', payload: Record<string, unknown> = {}) => ({ ts: new Date(T0 + ms).toISOString(), kind, stream_id: 'm1', payload });
+
+async function run(isolation: 'none' | 'worker' | 'process', events: readonly unknown[], config: Record<string, unknown> = {}) {
+  const actions = new CollectingActionSink();
+  const errors = new CollectingErrorSink();
+  const app = await createLiveCrewApp({
+    crews,
+    crewsModule: MODULE,
+    configFile: false,
+    env: {},
+    config: { isolation, log_level: 'silent', ...config },
+    providers: [
+      { token: EVENT_SOURCE, useValue: new ArrayEventSource(events) },
+      { token: ACTION_SINK, useValue: actions },
+      { token: ERROR_SINK, useValue: errors },
+    ],
+  });
+  const summary = await app.run();
+  return { actions: actions.actions, errors: errors.errors, summary, context: app.context('m1') };
+}
+
+const kinds = (records: readonly { payload: { reason?: string } }[]) => records.map((r) => r.payload.reason);
+
+describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (isolation) => {
+  it('gives the output of the same crews run in process: reads S(n-1) and its own writes, merges its writes', async () => {
+    const events = [at(0), at(100), at(600), at(1200), at(1300)];
+    const inProcess = await run('none', events);
+    const isolated = await run(isolation, events);
+    expect(isolated.actions).toEqual(inProcess.actions);
+    expect(isolated.errors).toEqual([]);
+    expect(isolated.context).toEqual(inProcess.context);
+    expect(isolated.context).toEqual({ seen: 5, bystander: 'tick' });
+  });
+
+  it('stops a synchronous infinite loop at timeoutMs, records a timeout, and the next call runs in a new isolate', async () => {
+    const r = await run(isolation, [at(0), at(10, 'loop'), at(20), at(700)]);
+    expect(kinds(r.errors)).toEqual(['timeout']);
+    expect(r.errors[0]!.payload).toMatchObject({ crew: 'agent', message: 'agent.loop took longer than timeoutMs 300; its actions and writes were discarded' });
+    expect(r.actions.filter((a) => a.kind === 'counted').map((a) => (a.payload as { seen: number }).seen)).toEqual([1, 2, 3]);
+  });
+
+  it('fails only the call in flight when its isolate exits, counts it towards maxErrors, and restarts it', async () => {
+    const r = await run(isolation, [at(0, 'exit'), at(10), at(20, 'exit'), at(30), at(40, 'exit'), at(50, 'exit'), at(60, 'exit'), at(70)]);
+    const what = isolation === 'worker' ? 'worker thread' : 'child process';
+    const crashed = { reason: 'handler_error', crew: 'agent', message: `crew agent's ${what} exited with code 3; the call it was running failed and a new one starts` };
+    // Calls between the crashes succeed, so the streak starts again; three crashes in a row disable it.
+    expect(r.errors.map((e) => e.payload)).toEqual([
+      expect.objectContaining(crashed),
+      expect.objectContaining(crashed),
+      expect.objectContaining(crashed),
+      expect.objectContaining(crashed),
+      expect.objectContaining(crashed),
+      expect.objectContaining({ reason: 'disabled', crew: 'agent' }),
+    ]);
+    expect(r.actions.filter((a) => a.kind === 'counted')).toHaveLength(2);
+    expect(r.actions.filter((a) => a.kind === 'seen')).toHaveLength(8);
+  });
+
+  it('fails the call that runs its isolate out of memoryLimitMb, and the next call runs', async () => {
+    const r = await run(isolation, [at(0, 'hog'), at(10)]);
+    const what = isolation === 'worker' ? 'worker thread' : 'child process';
+    expect(r.errors.map((e) => e.payload)).toEqual([expect.objectContaining({ reason: 'handler_error', crew: 'hoarder', message: expect.stringMatching(new RegExp(`^crew hoarder's ${what} `)) })]);
+    expect(r.actions.filter((a) => a.kind === 'hoarder_ok')).toHaveLength(1);
+  });
+
+  it('ends the call in flight when the app stops, even one that never looks at its signal', async () => {
+    const actions = new CollectingActionSink();
+    const errors = new CollectingErrorSink();
+    const { PushSource } = await import('./fixtures/push-source.js');
+    const source = new PushSource();
+    const app = await createLiveCrewApp({
+      crews,
+      crewsModule: MODULE,
+      configFile: false,
+      env: {},
+      config: { isolation, mode: 'live', max_future_ms: null, log_level: 'silent' },
+      providers: [
+        { token: EVENT_SOURCE, useValue: source },
+        { token: ACTION_SINK, useValue: actions },
+        { token: ERROR_SINK, useValue: errors },
+      ],
+    });
+    const running = app.run();
+    source.push({ ...at(Date.now() - T0, 'loop') });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const stopping = Date.now();
+    await app.stop();
+    await running;
+    expect(Date.now() - stopping).toBeLessThan(5000);
+    expect(kinds(errors.errors)).toEqual(['handler_error']);
+  });
+});
+
+describe('isolation: process sandbox', () => {
+  it('lets the crew write only where isolation_allow_write says, and start no process', async () => {
+    const allowed = mkdtempSync(join(tmpdir(), 'live-crew-allowed-'));
+    const elsewhere = mkdtempSync(join(tmpdir(), 'live-crew-elsewhere-'));
+    const r = await run('process', [at(0, 'write', { path: join(allowed, 'ok.txt') }), at(10, 'write', { path: join(elsewhere, 'no.txt') }), at(20, 'spawn')], { isolation_allow_write: [allowed] });
+    expect(r.actions.filter((a) => a.kind !== 'seen').map((a) => [a.kind, a.payload])).toEqual([
+      ['wrote', { path: join(allowed, 'ok.txt') }],
+      ['refused', { what: 'write', code: 'ERR_ACCESS_DENIED' }],
+      ['refused', { what: 'spawn', code: 'ERR_ACCESS_DENIED' }],
+    ]);
+  });
+});
+
+describe('isolation: set-up', () => {
+  it('refuses isolated crews without the module to load them from, naming them and what to give', async () => {
+    await expect(createLiveCrewApp({ crews, configFile: false, env: {}, config: { isolation: 'worker', log_level: 'silent' } })).rejects.toThrow(ConfigError);
+    await expect(createLiveCrewApp({ crews, configFile: false, env: {}, config: { isolation: 'worker', log_level: 'silent' } })).rejects.toThrow(/crews agent, hoarder run isolated \(isolation: worker or process\).*crewsModule/);
+  });
+
+  it('stops the run at start when the module does not export the crew, naming crew and module', async () => {
+    const other = join(import.meta.dirname, '..', 'cli', 'fixtures', 'hostile-crews.js');
+    const app = await createLiveCrewApp({
+      crews,
+      crewsModule: other,
+      configFile: false,
+      env: {},
+      config: { isolation: 'worker', log_level: 'silent' },
+      providers: [{ token: EVENT_SOURCE, useValue: new ArrayEventSource([at(0)]) }],
+    });
+    await expect(app.run()).rejects.toThrow(/crew agent runs isolated and could not start there: crew agent runs isolated, so it is loaded from .*hostile-crews\.js, which does not export it/);
+  });
+});
