@@ -131,6 +131,6 @@ describe('isolation: set-up', () => {
       config: { isolation: 'worker', log_level: 'silent' },
       providers: [{ token: EVENT_SOURCE, useValue: new ArrayEventSource([at(0)]) }],
     });
-    await expect(app.run()).rejects.toThrow(/crew agent runs isolated and could not start there: crew agent runs isolated, so it is loaded from .*hostile-crews\.js, which does not export it/);
+    await expect(app.run()).rejects.toThrow(/^crew agent runs isolated and could not start there: crew agent runs isolated, so it is loaded from .*hostile-crews\.js, which does not export it.*\ncrew hoarder runs isolated and could not start there/);
   });
 });

@@ -40,18 +40,13 @@ export class IsolatedCrews {
   /**
    * Starts an isolate of each crew, so one that cannot start stops the app now.
    *
-   * @throws CrewDefinitionError naming the crew and why
+   * @throws CrewDefinitionError naming each crew that could not start (in run order) and why
    */
   async start(): Promise<void> {
-    await Promise.all(
-      [...this.#crews].map(async ([id, crew]) => {
-        try {
-          await crew.start();
-        } catch (error) {
-          throw new CrewDefinitionError(messages.isolatedCrewCannotStart(id, describeThrown(error)), { cause: error });
-        }
-      }),
-    );
+    const crews = [...this.#crews];
+    const started = await Promise.allSettled(crews.map(([, crew]) => crew.start()));
+    const failed = started.flatMap((outcome, i) => (outcome.status === 'rejected' ? [messages.isolatedCrewCannotStart(crews[i]![0], describeThrown(outcome.reason))] : []));
+    if (failed.length > 0) throw new CrewDefinitionError(failed.join('\n'));
   }
 
   async close(): Promise<void> {
