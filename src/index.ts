@@ -45,6 +45,7 @@ export {
 } from './framework/errors.js';
 
 export type * from './framework/ports.js';
+export type * from './framework/distributed/runner-protocol.js';
 export { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MONITOR } from './framework/tokens.js';
 export { registerAdapter, type AdapterPorts } from './framework/adapter-registry.js';
 export { systemClock } from './framework/system-clock.js';

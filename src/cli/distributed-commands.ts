@@ -51,6 +51,7 @@ function distributedCommand(program: Command, name: string, description: string)
 function common(options: DistributedOptions, crews: Awaited<ReturnType<typeof loadCrewModule>>['crews']) {
   return {
     crews,
+    crewsModule: options.crews,
     streamId: options.stream,
     ...(options.config !== undefined ? { configFile: options.config } : {}),
     config: {

@@ -292,18 +292,37 @@ export function resolveCrews(options: Pick<LiveCrewAppOptions, 'crews' | 'config
 
 /** Registers the config and, for every port not given in `providers`, the adapter config chooses. */
 export function bindPorts(container: DependencyContainer, config: LiveCrewConfig, providers: readonly ProviderRegistration[]): void {
-  container.register(LIVE_CREW_CONFIG, { useValue: config });
-  const provided = new Set(providers.map((p) => p.token));
-  const defaults = new Map<InjectionToken<unknown>, () => unknown>([
+  registerPorts(container, config, providers, [
     [EVENT_SOURCE, () => adapterFactory('source', config.transport)(config)],
     [ACTION_SINK, () => adapterFactory('actions', config.transport)(config)],
     [ERROR_SINK, () => adapterFactory('errors', config.transport)(config)],
     [CONTEXT_BACKEND, () => adapterFactory('context', config.kv_backend)(config)],
-    [CLOCK, () => systemClock],
     [DECISION_JOURNAL, () => adapterFactory('journal', config.transport)(config)],
+    ...serviceDefaults(config),
+  ]);
+}
+
+/** The ports every kind of process has, bound as the config says: clock, monitor, logger. */
+export function serviceDefaults(config: LiveCrewConfig): Array<[InjectionToken<unknown>, () => unknown]> {
+  return [
+    [CLOCK, () => systemClock],
     [MONITOR, () => (config.metrics_port === null ? NO_MONITOR : adapterFactory('monitor', 'prometheus')(config))],
     [LOGGER, () => adapterFactory('logger', 'pino')(config)],
-  ]);
+  ];
+}
+
+/**
+ * Registers the config, then `providers`, and for each port of `defaults` none of them gives,
+ * the adapter its factory makes (only those are made: a port a provider replaces never opens).
+ */
+export function registerPorts(
+  container: DependencyContainer,
+  config: LiveCrewConfig,
+  providers: readonly ProviderRegistration[],
+  defaults: ReadonlyArray<readonly [InjectionToken<unknown>, () => unknown]>,
+): void {
+  container.register(LIVE_CREW_CONFIG, { useValue: config });
+  const provided = new Set(providers.map((p) => p.token));
   for (const [token, create] of defaults) {
     if (!provided.has(token)) container.register(token, { useValue: create() });
   }

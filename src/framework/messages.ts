@@ -124,6 +124,8 @@ export const messages = {
   contextKeyForbidden: (key: string) => `context key "${key}" is not allowed (prototype keys are refused)`,
   unresolvableInterceptor: (crew: string, name: string, detail: string) => `crew ${crew}: interceptor ${name} cannot be constructed: ${detail}`,
   notAnInterceptor: (crew: string, name: string) => `crew ${crew}: interceptor ${name} has no intercept(call, next) method`,
+  distributedNeedsSharedContext: () =>
+    'kv_backend: memory keeps the context inside one process, and a distributed run shares it between its scheduler and runners: use kv_backend: jetstream (the default for `live-crew scheduler` and `runner`) or redis',
   distributedSchedulerNotInProcess: () =>
     'scheduler: nats runs as separate processes: `live-crew scheduler --stream <id>` and `live-crew runner --stream <id> --selector <regex>` (an app created in process uses scheduler: memory)',
   contextTruncated: (bytes: number, max: number, dropped: readonly string[]) =>

@@ -157,56 +157,6 @@ export interface DecisionJournal {
 }
 
 /**
- * One unit of a crew's work in a slice of a stream, as the distributed scheduler hands it to the
- * runner hosting the crew (DESIGN §5: `live.<stream>.slice.<n>.<crew>.ready`). A crew's work
- * arrives in the order the in-process engine would run it: calls of slice n in arrival order,
- * then `close`, then slice n+1's.
- */
-export type CrewWork =
-  | {
-      readonly type: 'call';
-      readonly streamId: string;
-      readonly slice: number;
-      readonly crew: string;
-      readonly event: Event;
-      /** The event's position in its input: with the slice, it names the call. */
-      readonly position: number;
-      /** Where the event came from, for error records (`nats:live.m1.events#42`). */
-      readonly source: string;
-      /**
-       * S(slice-1), on the crew's first call of the slice: the runner starts the slice from it
-       * without reading the context backend (one round trip less at every slice boundary).
-       */
-      readonly context?: ContextSnapshot;
-    }
-  | {
-      /** The slice is over for this crew: it reports what it wrote (`CrewSliceDone`). */
-      readonly type: 'close';
-      readonly streamId: string;
-      readonly slice: number;
-      readonly crew: string;
-    };
-
-/** A runner's report that a crew finished a slice (`live.<stream>.slice.<n>.<crew>.done`). */
-export interface CrewSliceDone {
-  readonly streamId: string;
-  readonly slice: number;
-  readonly crew: string;
-  /** The crew's last write per key in the slice: `[key, value]`, or `[key]` for a deletion. */
-  readonly writes: ReadonlyArray<readonly [string, unknown] | readonly [string]>;
-  /** Whether the crew is disabled at the end of the slice. */
-  readonly disabled: boolean;
-}
-
-/** Where the distributed scheduler sends crews' work. */
-export interface CrewWorkSink {
-  /** Sends one work item; resolves when more may be sent (backpressure). */
-  send(work: CrewWork): MaybePromise<void>;
-  /** Resolves when everything sent so far is stored. */
-  flush(): Promise<void>;
-}
-
-/**
  * What a monitor learns from the engine (DESIGN §6), beside what its interceptor sees of handler
  * calls. Every hook is optional and must be cheap: they run on the hot path.
  */
@@ -258,8 +208,8 @@ export interface Logger {
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
-  /** Resolves once `ms` milliseconds of this clock have passed. */
-  sleep(ms: number): Promise<void>;
+  /** Resolves once `ms` milliseconds of this clock have passed, or at once when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** Builds an adapter for the run's configuration. */

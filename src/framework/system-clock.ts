@@ -7,8 +7,21 @@ export const systemClock: Clock = {
   sleep,
 };
 
-/** A sleep of any length: a timer past its maximum would fire after 1 ms, so a long one is taken in steps. */
-function sleep(ms: number): Promise<void> {
-  if (ms <= MAX_TIMER_MS) return new Promise((resolve) => setTimeout(resolve, ms));
-  return new Promise<void>((resolve) => setTimeout(resolve, MAX_TIMER_MS)).then(() => sleep(ms - MAX_TIMER_MS));
+/**
+ * A sleep of any length, ended early by `signal`: a timer past its maximum would fire after
+ * 1 ms, so a long one is taken in steps.
+ */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  const step = Math.min(ms, MAX_TIMER_MS);
+  const slept = new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, step);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+  return ms <= MAX_TIMER_MS ? slept : slept.then(() => sleep(ms - MAX_TIMER_MS, signal));
 }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ACTION_SINK, ConfigError, createLiveCrewApp, ERROR_SINK, EVENT_SOURCE } from '../../dist/index.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink } from '../../dist/testing.js';
 import { crews } from './fixtures/isolated-crews.js';
+import { PushSource } from './fixtures/push-source.js';
 
 const MODULE = join(import.meta.dirname, 'fixtures', 'isolated-crews.js');
 const T0 = Date.parse('2024-05-01T12:00:00Z');
@@ -77,7 +78,6 @@ describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (iso
   it('ends the call in flight when the app stops, even one that never looks at its signal', async () => {
     const actions = new CollectingActionSink();
     const errors = new CollectingErrorSink();
-    const { PushSource } = await import('./fixtures/push-source.js');
     const source = new PushSource();
     const app = await createLiveCrewApp({
       crews,

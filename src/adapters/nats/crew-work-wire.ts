@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CrewSliceDone, CrewWork } from '../../framework/ports.js';
+import type { CrewSliceDone, CrewWork } from '../../framework/distributed/runner-protocol.js';
 import { sliceSubject } from './jetstream-streams.js';
 import type { OutgoingMessage } from './jetstream-publishing.js';
 

@@ -1,16 +1,17 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { alsoObserving, resolveCrews, type LiveCrewAppOptions } from '../../framework/app.js';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { alsoObserving, registerPorts, resolveCrews, serviceDefaults, type LiveCrewAppOptions } from '../../framework/app.js';
 import { logObserver } from '../../framework/runtime/log-observer.js';
 import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
 import type { CrewGraph } from '../../framework/discovery/crew-definition.js';
 import { ConfigError } from '../../framework/errors.js';
+import { messages } from '../../framework/messages.js';
 import { StreamIdSchema } from '../../framework/model/event.js';
-import type { ContextBackend, Logger, Monitor } from '../../framework/ports.js';
+import type { Clock, ContextBackend, DecisionJournal, Logger, Monitor } from '../../framework/ports.js';
 import { adapterFactory } from '../../framework/adapter-registry.js';
-import { Heartbeat, NO_MONITOR } from '../../framework/runtime/heartbeat.js';
-import { systemClock } from '../../framework/system-clock.js';
-import { RedisContextBackend } from '../redis/redis-context-backend.js';
+import { Heartbeat } from '../../framework/runtime/heartbeat.js';
+import { CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, LOGGER, MONITOR } from '../../framework/tokens.js';
 import { JetStreamContextBackend } from './jetstream-context-backend.js';
 import { JetStreamDecisionJournal } from './jetstream-decision-journal.js';
 import { NatsLink } from './jetstream-transport.js';
@@ -19,44 +20,46 @@ import { RunStateBucket } from './run-state-bucket.js';
 import { liveSubject } from './jetstream-streams.js';
 
 /** What a distributed scheduler or runner is given. */
-export interface DistributedRunOptions extends Pick<LiveCrewAppOptions, 'crews' | 'config' | 'configFile' | 'env'> {
+export interface DistributedRunOptions extends Pick<LiveCrewAppOptions, 'crews' | 'config' | 'configFile' | 'env' | 'providers' | 'container' | 'crewsModule'> {
   /** The stream this process serves. */
   readonly streamId: string;
   /** Stops the process's work (SIGTERM); state stays in JetStream for a successor. */
   readonly signal?: AbortSignal;
-  /** The process's logger; default pino on stderr at `log_level`. */
-  readonly logger?: Logger;
-  /** The process's monitor; default Prometheus on `metrics_port` when set, else none. */
-  readonly monitor?: Monitor;
 }
 
-/** The parts a distributed process shares: config, crews, connection, context, journal, run state. */
+/** The parts a distributed process shares: config, crews, container, connection, context, journal, run state. */
 export interface DistributedRun {
   readonly config: LiveCrewConfig;
   readonly graph: CrewGraph;
+  /** The process's container: its ports bound as in `createLiveCrewApp`, `providers` winning. */
+  readonly container: DependencyContainer;
   readonly link: NatsLink;
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly backend: ContextBackend;
-  readonly journal: JetStreamDecisionJournal;
+  readonly journal: DecisionJournal;
   readonly bucket: RunStateBucket;
   readonly logger: Logger;
   readonly monitor: Monitor;
+  readonly clock: Clock;
   close(): Promise<void>;
 }
 
 /**
  * Resolves config and crews and connects: live-crew's streams are checked, the run's KV bucket
  * and journal opened, the monitor started and the heartbeat (`live.<stream>.heartbeats`, core
- * NATS, not stored) begun. Context goes to Redis when `kv_backend: redis`, else to JetStream KV
- * (process memory cannot be shared between processes).
+ * NATS, not stored) begun. Ports are bound as `createLiveCrewApp` binds them, a provider for a
+ * port token replacing the default: context in JetStream KV (`kv_backend` defaults to
+ * `jetstream` here) or Redis, the journal in JetStream, the system clock, pino, Prometheus.
  *
- * @throws ConfigError for an invalid stream id, and as `createLiveCrewApp` for config and crews
+ * @throws ConfigError for an invalid stream id, for `kv_backend: memory` (process memory cannot
+ *   be shared between processes), and as `createLiveCrewApp` for config and crews
  */
 export async function openDistributedRun(options: DistributedRunOptions, role: string): Promise<DistributedRun> {
   const stream = StreamIdSchema.safeParse(options.streamId);
   if (!stream.success) throw new ConfigError(`--stream ${JSON.stringify(options.streamId)}: not a stream id (1-100 letters, digits, _ or -)`);
-  const { config, graph } = resolveCrews(options);
+  const { config, graph } = resolveCrews({ ...options, configDefaults: { kv_backend: 'jetstream' } });
+  if (config.kv_backend === 'memory') throw new ConfigError(messages.distributedNeedsSharedContext());
   const link = new NatsLink(natsConnectOptions(config));
   const { nc } = await link.acquire();
   try {
@@ -70,24 +73,35 @@ export async function openDistributedRun(options: DistributedRunOptions, role: s
 
 async function openOn(options: DistributedRunOptions, role: string, config: LiveCrewConfig, graph: CrewGraph, link: NatsLink, nc: NatsConnection): Promise<DistributedRun> {
   const js = jetstream(nc);
-  const backend = config.kv_backend === 'redis' ? new RedisContextBackend(config.redis_url) : new JetStreamContextBackend(nc);
-  const [journal, bucket] = await Promise.all([JetStreamDecisionJournal.open(js, options.streamId), RunStateBucket.open(nc, options.streamId)]);
-  const logger = (options.logger ?? adapterFactory('logger', 'pino')(config)).child({ stream: options.streamId });
-  const configured = options.monitor ?? (config.metrics_port === null ? NO_MONITOR : adapterFactory('monitor', 'prometheus')(config));
-  const monitor = alsoObserving(configured, [logObserver(logger)]);
+  const providers = options.providers ?? [];
+  const journalGiven = providers.some((provider) => provider.token === DECISION_JOURNAL);
+  const [streamJournal, bucket] = await Promise.all([journalGiven ? undefined : JetStreamDecisionJournal.open(js, options.streamId), RunStateBucket.open(nc, options.streamId)]);
+  const container = (options.container ?? rootContainer).createChildContainer();
+  registerPorts(container, config, providers, [
+    // JetStream KV shares this process's connection.
+    [CONTEXT_BACKEND, () => (config.kv_backend === 'jetstream' ? new JetStreamContextBackend(nc) : adapterFactory('context', config.kv_backend)(config))],
+    [DECISION_JOURNAL, () => streamJournal],
+    ...serviceDefaults(config),
+  ]);
+  const backend = container.resolve(CONTEXT_BACKEND);
+  const journal = container.resolve(DECISION_JOURNAL);
+  const clock = container.resolve(CLOCK);
+  const logger = container.resolve(LOGGER).child({ stream: options.streamId });
+  const monitor = alsoObserving(container.resolve(MONITOR), [logObserver(logger)]);
   await monitor.start?.();
   const subject = liveSubject(options.streamId, 'heartbeats');
   const heartbeat = new Heartbeat({
     intervalMs: config.heartbeat_s * 1000,
-    clock: systemClock,
+    clock,
     logger,
     monitor,
-    beat: (seq) => nc.publish(subject, JSON.stringify({ ts: new Date().toISOString(), kind: '__hb', stream_id: options.streamId, payload: { process: role, seq } })),
+    beat: (seq) => nc.publish(subject, JSON.stringify({ ts: new Date(clock.now()).toISOString(), kind: '__hb', stream_id: options.streamId, payload: { process: role, seq } })),
   });
   heartbeat.start();
   return {
     config,
     graph,
+    container,
     link,
     nc,
     js,
@@ -96,6 +110,7 @@ async function openOn(options: DistributedRunOptions, role: string, config: Live
     bucket,
     logger,
     monitor,
+    clock,
     async close() {
       heartbeat.stop();
       await Promise.all([backend.close(), journal.close(), monitor.close()]);

@@ -1,15 +1,13 @@
-import { container as rootContainer } from 'tsyringe';
 import { z } from 'zod';
 import type { LiveCrewAppOptions } from '../../framework/app.js';
 import { runnerLimits } from '../../framework/config/limits.js';
 import type { ErrorRecord } from '../../framework/model/error-record.js';
 import type { EmittedAction } from '../../framework/ports.js';
 import { ConfigError } from '../../framework/errors.js';
-import { CrewWorker, type CrewProgress } from '../../framework/runtime/crew-worker.js';
+import { CrewWorker, type CrewProgress } from '../../framework/distributed/crew-worker.js';
 import { instantiateCrews } from '../../framework/runtime/instantiate-crews.js';
 import type { CrewRuntime } from '../../framework/runtime/route-table.js';
-import { systemClock } from '../../framework/system-clock.js';
-import { LIVE_CREW_CONFIG } from '../../framework/tokens.js';
+import { IsolatedCrews } from '../../framework/isolation/isolated-crews.js';
 import { decodeWork, encodeDone } from './crew-work-wire.js';
 import { openDistributedRun, type DistributedRun, type DistributedRunOptions } from './distributed-run.js';
 import { publishInOrder } from './jetstream-publishing.js';
@@ -28,7 +26,7 @@ const Progress = z.object({
 });
 
 /** Options of `runDistributedRunner`. */
-export interface DistributedRunnerOptions extends DistributedRunOptions, Pick<LiveCrewAppOptions, 'providers' | 'container' | 'interceptors'> {
+export interface DistributedRunnerOptions extends DistributedRunOptions, Pick<LiveCrewAppOptions, 'interceptors'> {
   /** Which crews this runner hosts: those whose id the pattern matches (`LIVE_CREW_SELECTOR`). */
   readonly selector: RegExp;
 }
@@ -45,11 +43,10 @@ export interface DistributedRunnerOptions extends DistributedRunOptions, Pick<Li
 export async function runDistributedRunner(options: DistributedRunnerOptions): Promise<void> {
   const run = await openDistributedRun(options, `runner ${options.selector}`);
   try {
-    const container = (options.container ?? rootContainer).createChildContainer();
-    container.register(LIVE_CREW_CONFIG, { useValue: run.config });
-    for (const { token, ...provider } of options.providers ?? []) container.register(token, provider as never);
+    const hosted = (id: string) => options.selector.test(id);
+    const isolation = new IsolatedCrews({ crews: run.graph.crews.filter((crew) => hosted(crew.id)) }, options.crewsModule, run.config, run.clock);
     const interceptors = [...(run.monitor.interceptor ? [run.monitor.interceptor] : []), ...(options.interceptors ?? [])];
-    const crews = instantiateCrews(run.graph, container, (id) => options.selector.test(id), interceptors);
+    const crews = instantiateCrews(run.graph, run.container, hosted, interceptors, isolation.standIn);
     if (crews.length === 0) {
       const ids = run.graph.crews.map((crew) => crew.id).join(', ');
       throw new ConfigError(`selector ${options.selector} matches no crew (the crews are: ${ids})`);
@@ -58,9 +55,10 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
     const actions = JetStreamSink.forActions(run.link);
     const errors = JetStreamSink.forErrors(run.link);
     try {
+      await isolation.start();
       await Promise.all(crews.map((crew) => work(run, options, crew, actions, errors)));
     } finally {
-      await Promise.all([actions.close(), errors.close()]);
+      await Promise.all([actions.close(), errors.close(), isolation.close()]);
     }
   } finally {
     await run.close();
@@ -86,7 +84,7 @@ async function work(
     errors,
     limits: runnerLimits(run.config),
     journal: run.journal,
-    clock: systemClock,
+    clock: run.clock,
     observer: run.monitor,
     progress: saved?.value satisfies CrewProgress | undefined,
     report: (done) => publishInOrder(run.js, [encodeDone(done)]),

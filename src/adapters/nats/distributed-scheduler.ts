@@ -7,9 +7,8 @@ import type { ActionSink } from '../../framework/ports.js';
 import { EventPipeline } from '../../framework/runtime/event-pipeline.js';
 import { OutputBuffer } from '../../framework/runtime/output-buffer.js';
 import { scheduleCrews } from '../../framework/scheduler/crew-schedule.js';
-import { DistributedSliceTarget } from '../../framework/scheduler/distributed-slice-target.js';
+import { DistributedSliceTarget } from '../../framework/distributed/distributed-slice-target.js';
 import { SliceEngine } from '../../framework/scheduler/slice-engine.js';
-import { systemClock } from '../../framework/system-clock.js';
 import { decodeDone } from './crew-work-wire.js';
 import { openDistributedRun, type DistributedRun, type DistributedRunOptions } from './distributed-run.js';
 import { JetStreamCrewWorkSink } from './jetstream-crew-work-sink.js';
@@ -51,7 +50,7 @@ export async function runDistributedScheduler(options: DistributedSchedulerOptio
   const run = await openDistributedRun(options, 'scheduler');
   const signal = options.signal ?? new AbortController().signal;
   const logger = run.logger;
-  const lease = new SchedulerLease(run.bucket, options.holder ?? `${hostname()}:${process.pid}`, run.config.lease_ms, systemClock);
+  const lease = new SchedulerLease(run.bucket, options.holder ?? `${hostname()}:${process.pid}`, run.config.lease_ms, run.clock);
   try {
     const leading = await lease.acquire(signal, (holder) => logger.info({ holder }, `standby for stream ${options.streamId}: ${holder} schedules it; waiting to take over`));
     if (!leading) return 'stopped';
@@ -77,6 +76,7 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     output,
     contextMaxBytes: config.context_max_bytes,
     observer: monitor,
+    clock: run.clock,
     stalled: (_stream, slice, crews, waitedMs) =>
       logger.warn({ slice, crews, t_ms: waitedMs }, `slice ${slice} waits for the report of ${crews.join(', ')}: is a runner hosting ${crews.length === 1 ? 'it' : 'them'} running?`),
     flushOutput: () => output.flush(noActions, errors),
@@ -89,7 +89,7 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
   });
   // Live, for its one stream: a stream it forgot as idle would come back from the backend, not from the journal and reports a successor replays.
   const timing = sliceTiming({ ...config, mode: 'live', stream_idle_ms: null }, 1);
-  const engine = new SliceEngine(timing, schedules, target, systemClock, run.journal);
+  const engine = new SliceEngine(timing, schedules, target, run.clock, run.journal);
   const pipeline = new EventPipeline(new EventDecoder(inputLimits(config)), engine, output, { quietBefore: resume?.value.quietBefore, observer: monitor });
   const source = new JetStreamReplaySource(run.js, streamId);
 
@@ -116,7 +116,7 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     }
   })();
   try {
-    await pipeline.run(source, noActions, errors, () => false, { clock: systemClock, intervalMs: Math.max(1, config.slice_ms / 4) });
+    await pipeline.run(source, noActions, errors, () => false, { clock: run.clock, intervalMs: Math.max(1, config.slice_ms / 4) });
     await target.settled();
   } catch (error) {
     // Stopping cancels a slice waiting on reports; only a failure of a run going on is one.

@@ -1,5 +1,5 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { CrewWork, CrewWorkSink } from '../../framework/ports.js';
+import type { CrewWork, CrewWorkSink } from '../../framework/distributed/runner-protocol.js';
 import { encodeWork } from './crew-work-wire.js';
 import { publishInOrder } from './jetstream-publishing.js';
 

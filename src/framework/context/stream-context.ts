@@ -49,21 +49,51 @@ export class StreamContext {
   readonly #crewCount: number;
   readonly #maxBytes: number;
   readonly #pending = new Map<number, Array<CrewSliceWrites | undefined>>();
+  /** How many slices a crew may lag: merges that recent are remembered for its calls that start late. */
+  readonly #keep: number;
+  /** Recent merges, oldest first: the slice, the snapshot before it, and the writes it took. */
+  #history: Array<{ readonly slice: number; readonly before: ContextSnapshot; readonly writes: Array<CrewSliceWrites | undefined> }> = [];
 
   /**
    * @param initial - the snapshot to start from (a backend's last committed one, or empty)
    * @param crewCount - how many crews write, in run order
    * @param maxBytes - the largest snapshot as JSON bytes (`context_max_bytes`)
+   * @param keep - the largest lag of a crew: a lagging crew's call of slice n may start after
+   *   slices n .. n + lag - 1 merged, and must still read S(n-1) and its own writes
    */
-  constructor(initial: ContextSnapshot, crewCount: number, maxBytes: number) {
+  constructor(initial: ContextSnapshot, crewCount: number, maxBytes: number, keep = 0) {
     this.#snapshot = Object.freeze({ ...initial });
     this.#crewCount = crewCount;
     this.#maxBytes = maxBytes;
+    this.#keep = keep;
+  }
+
+  /** S(slice - 1): the snapshot a call of `slice` reads, even when later slices have merged since. */
+  snapshotBefore(slice: number): ContextSnapshot {
+    for (const merge of this.#history) if (merge.slice >= slice) return merge.before;
+    return this.#snapshot;
+  }
+
+  /** What crew `crewIndex` wrote that merges in slice `merge`, whether it has merged (recently) or not. */
+  writesMergingIn(merge: number, crewIndex: number): CrewSliceWrites | undefined {
+    const pending = this.#pending.get(merge);
+    if (pending !== undefined) return pending[crewIndex];
+    for (const recent of this.#history) if (recent.slice === merge) return recent.writes[crewIndex];
+    return undefined;
   }
 
   /** The snapshot of the last closed slice. */
   get snapshot(): ContextSnapshot {
     return this.#snapshot;
+  }
+
+  /**
+   * Starts again from `snapshot` (S(n-1) as merged elsewhere), keeping the writes that merge in
+   * slice `from` or later: a lagging crew's own writes not merged yet.
+   */
+  rebase(snapshot: ContextSnapshot, from: number): void {
+    this.#snapshot = Object.freeze({ ...snapshot });
+    for (const slice of this.#pending.keys()) if (slice < from) this.#pending.delete(slice);
   }
 
   /** The writes of crew `crewIndex` (its run-order position) in `slice`, if it made any. */
@@ -87,10 +117,12 @@ export class StreamContext {
    * until it fits, and the keys are reported in `dropped`.
    */
   close(slice: number): MergedSlice | undefined {
+    this.#history = this.#history.filter((merge) => merge.slice > slice - this.#keep);
     const byCrew = this.#pending.get(slice);
     if (byCrew === undefined) return undefined;
     this.#pending.delete(slice);
     const previous = this.#snapshot;
+    if (this.#keep > 0) this.#history.push({ slice, before: previous, writes: byCrew });
     const next: Record<string, unknown> = { ...previous };
     // Keys in the order of their last merge: the order in which they are undone if over the cap.
     const mergeOrder = new Set<string>();

@@ -92,8 +92,9 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     this.lane = lane;
     this.#envelope = envelope;
     this.#context = lane.stream.context;
-    this.#base = this.#context.snapshot;
-    this.#lagged = lane.lag === 0 ? undefined : Array.from({ length: lane.lag + 1 }, (_, i) => this.#context.peekWrites(slice + i, route.crew.index));
+    // A lagging crew's call may start after slices it does not see have merged.
+    this.#base = lane.lag === 0 ? this.#context.snapshot : this.#context.snapshotBefore(slice);
+    this.#lagged = lane.lag === 0 ? undefined : Array.from({ length: lane.lag + 1 }, (_, i) => this.#context.writesMergingIn(slice + i, route.crew.index));
     this.#host = host;
   }
 

@@ -74,6 +74,8 @@ export class CrewRunner implements SliceTarget {
   readonly #crews: readonly (CrewRuntime | undefined)[];
   /** By run-order index, for crews with a `concurrency` cap. */
   readonly #gates: readonly (CrewGate | undefined)[];
+  /** The most slices a crew lags. */
+  readonly #maxLag: number;
   readonly #journal: DecisionJournal;
   readonly #clock: Clock;
   readonly #observer: RunObserver | undefined;
@@ -101,6 +103,7 @@ export class CrewRunner implements SliceTarget {
     }
     this.#crews = byIndex;
     this.#gates = gates;
+    this.#maxLag = Math.max(0, ...crews.map((crew) => crew.definition.lag));
     this.#journal = services.journal;
     this.#clock = services.clock;
     this.#observer = services.observer;
@@ -170,13 +173,13 @@ export class CrewRunner implements SliceTarget {
 
   /**
    * A distributed runner starts slice n of a stream from S(n-1), the snapshot the scheduler
-   * merged; what the runner's crews wrote in earlier slices is in it. The crews' error streaks
-   * on the stream carry on.
+   * merged: what the runner's crews wrote in earlier slices is in it, but for a lagging crew's
+   * writes that merge later, which it keeps. The crews' error streaks on the stream carry on.
    */
-  resetContext(streamId: string, snapshot: ContextSnapshot): void {
+  resetContext(streamId: string, snapshot: ContextSnapshot, slice: number): void {
     const stream = this.#streams.get(streamId);
     if (stream === undefined) this.#streams.set(streamId, new StreamLanes(streamId, this.#newContext(snapshot), this.#crewCount));
-    else stream.context = this.#newContext(snapshot);
+    else stream.context.rebase(snapshot, slice);
   }
 
   /** What a crew wrote in slice `slice` of a stream: its last write per key (`DELETED` for a deletion). */
@@ -256,7 +259,7 @@ export class CrewRunner implements SliceTarget {
   }
 
   #newContext(snapshot: ContextSnapshot): StreamContext {
-    return new StreamContext(snapshot, this.#crewCount, this.#limits.contextMaxBytes);
+    return new StreamContext(snapshot, this.#crewCount, this.#limits.contextMaxBytes, this.#maxLag);
   }
 
   #newLane(stream: StreamLanes, crew: CrewRuntime): Lane {

@@ -38,9 +38,19 @@ export class ManualClock implements Clock {
     this.#now += ms;
   }
 
-  sleep(ms: number): Promise<void> {
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
-      this.#timers.push({ due: this.#now + Math.max(0, ms), order: this.#order++, resolve });
+      const timer: Timer = { due: this.#now + Math.max(0, ms), order: this.#order++, resolve };
+      this.#timers.push(timer);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.#timers = this.#timers.filter((t) => t !== timer);
+          resolve();
+        },
+        { once: true },
+      );
       void this.#run();
     });
   }

@@ -9,10 +9,9 @@ import {
   OnEvent,
   type CrewContext,
   type Event,
-  type EventSource,
-  type InputBatch,
 } from '../../../src/index.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, createTestingApp } from '../../../src/testing.js';
+import { PushSource } from '../fixtures/push-source.js';
 
 const T0 = Date.parse('2024-05-01T12:00:00Z');
 const at = (ms: number, stream = 'm1', payload: Record<string, unknown> = {}, kind = 'tick') => ({ ts: new Date(T0 + ms).toISOString(), kind, stream_id: stream, payload });
@@ -37,39 +36,6 @@ class InFlight {
       this.now--;
       this.perStream.set(stream, this.perStream.get(stream)! - 1);
     }
-  }
-}
-
-/** A source a test feeds event by event, as a live source would. */
-class PushSource implements EventSource {
-  readonly #waiting: Array<(batch: IteratorResult<InputBatch>) => void> = [];
-  readonly #queued: InputBatch[] = [];
-  #position = 0;
-  #ended = false;
-
-  push(...events: unknown[]): void {
-    const batch = { origin: { name: 'push', locate: (i: number) => `push[${i}]` }, records: events.map((value) => ({ value, position: this.#position++ })) };
-    const waiter = this.#waiting.shift();
-    if (waiter) waiter({ value: batch, done: false });
-    else this.#queued.push(batch);
-  }
-
-  batches(): AsyncIterable<InputBatch> {
-    return {
-      [Symbol.asyncIterator]: () => ({
-        next: () => {
-          const queued = this.#queued.shift();
-          if (queued) return Promise.resolve({ value: queued, done: false });
-          if (this.#ended) return Promise.resolve({ value: undefined, done: true });
-          return new Promise((resolve) => this.#waiting.push(resolve));
-        },
-      }),
-    };
-  }
-
-  async close(): Promise<void> {
-    this.#ended = true;
-    for (const waiter of this.#waiting.splice(0)) waiter({ value: undefined, done: true });
   }
 }
 

@@ -1,9 +1,10 @@
 import { DELETED } from '../context/stream-context.js';
 import type { ErrorRecord } from '../model/error-record.js';
-import type { ActionSink, Clock, ContextBackend, CrewSliceDone, CrewWork, DecisionJournal, EmittedAction, ErrorSink, RunObserver } from '../ports.js';
-import { CrewRunner, type RunnerLimits } from './crew-runner.js';
-import type { CrewRuntime } from './route-table.js';
-import type { RunOutput } from './run-output.js';
+import type { ActionSink, Clock, ContextBackend, DecisionJournal, EmittedAction, ErrorSink, RunObserver } from '../ports.js';
+import { CrewRunner, type RunnerLimits } from '../runtime/crew-runner.js';
+import type { CrewRuntime } from '../runtime/route-table.js';
+import type { RunOutput } from '../runtime/run-output.js';
+import type { CrewSliceDone, CrewWork } from './runner-protocol.js';
 
 /** What a runner keeps of a crew's progress on a stream, so that a restarted runner resumes it. */
 export interface CrewProgress {
@@ -130,7 +131,7 @@ export class CrewWorker {
       context = committed?.context ?? {};
     }
     const { streamId, crew } = this.#options;
-    this.#runner.resetContext(streamId, context);
+    this.#runner.resetContext(streamId, context, slice);
     if (this.#restore !== undefined) this.#runner.restoreLane(streamId, crew.index, this.#restore);
     this.#restore = undefined;
     const published = this.#published?.slice === slice ? this.#published.calls : 0;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Crew, JsonlDecisionJournal, MemoryContextBackend, OnEvent, type CrewContext, type CrewSliceDone, type CrewWork, type Event } from '../../../src/index.js';
 import { CollectingActionSink, CollectingErrorSink } from '../../../src/testing.js';
 import { buildCrewGraph } from '../../../src/framework/discovery/crew-graph.js';
-import { CrewWorker, type CrewProgress, type ReceivedWork } from '../../../src/framework/runtime/crew-worker.js';
+import { CrewWorker, type CrewProgress, type ReceivedWork } from '../../../src/framework/distributed/crew-worker.js';
 import { instantiateCrews } from '../../../src/framework/runtime/instantiate-crews.js';
 import { systemClock } from '../../../src/framework/system-clock.js';
 

@@ -6,12 +6,12 @@ import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, createTest
 import { resolveCrews } from '../../../src/framework/app.js';
 import { EventDecoder } from '../../../src/framework/model/event.js';
 import { inputLimits, runnerLimits } from '../../../src/framework/config/limits.js';
-import { CrewWorker } from '../../../src/framework/runtime/crew-worker.js';
+import { CrewWorker } from '../../../src/framework/distributed/crew-worker.js';
 import { EventPipeline } from '../../../src/framework/runtime/event-pipeline.js';
 import { instantiateCrews } from '../../../src/framework/runtime/instantiate-crews.js';
 import { OutputBuffer } from '../../../src/framework/runtime/output-buffer.js';
 import { scheduleCrews } from '../../../src/framework/scheduler/crew-schedule.js';
-import { DistributedSliceTarget } from '../../../src/framework/scheduler/distributed-slice-target.js';
+import { DistributedSliceTarget } from '../../../src/framework/distributed/distributed-slice-target.js';
 import { SliceEngine } from '../../../src/framework/scheduler/slice-engine.js';
 import { systemClock } from '../../../src/framework/system-clock.js';
 import type { CrewClass } from '../../../src/framework/discovery/crew-definition.js';
@@ -72,7 +72,31 @@ class Sampler {
   }
 }
 
+/** Lags two slices and takes a few ms per call, failing on some. */
+@Crew({ id: 'chronicle', lag: 2, maxErrors: 4 })
+class Chronicle {
+  @OnEvent(['b', 'c'])
+  async on(event: Event<Payload>, ctx: CrewContext): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, (event.payload.v * 7) % 4));
+    if (event.payload.v % 13 === 0) throw new Error(`unlucky ${event.payload.v}`);
+    const chronicled = (ctx.context.get<number>('chronicled') ?? 0) + 1;
+    ctx.context.set('chronicled', chronicled);
+    ctx.emit('chronicle', { chronicled, a: ctx.context.get('n_a') ?? 0 });
+  }
+}
+
+/** Waits for the lagging crew (offset -1 is inside its lag), and reads what of it has merged. */
+@Crew({ id: 'reviewer' })
+@DependsOn({ crew: 'chronicle', offset: -1 })
+class Reviewer {
+  @OnEvent('a')
+  on(_event: Event, ctx: CrewContext): void {
+    ctx.emit('reviewed', { chronicled: ctx.context.get('chronicled') ?? 0 });
+  }
+}
+
 const CREWS: CrewClass[] = [Tally, Echo, Fragile, Follower, Sampler];
+const LAGGING_CREWS: CrewClass[] = [...CREWS, Chronicle, Reviewer];
 const CONFIG = { slice_ms: 500, lateness_ms: 300, context_max_bytes: 220 };
 
 /** One stream's events, mostly in time order: gaps up to 1.2 slices, some steps back (late or within lateness). */
@@ -87,8 +111,8 @@ const eventsArb = fc
   });
 
 /** Runs the crews the distributed way, in memory: one `CrewWorker` per crew, each running its work on its own queue. */
-async function runDistributed(events: readonly object[]) {
-  const { config, graph } = resolveCrews({ crews: CREWS, config: CONFIG, configFile: false, env: {} });
+async function runDistributed(events: readonly object[], crews = CREWS) {
+  const { config, graph } = resolveCrews({ crews, config: CONFIG, configFile: false, env: {} });
   const backend = new MemoryContextBackend();
   const actions = new CollectingActionSink();
   const errors = new CollectingErrorSink();
@@ -133,6 +157,7 @@ async function runDistributed(events: readonly object[]) {
     flushOutput: () => output.flush(noActions, errors),
     position: () => 0,
     committed: () => undefined,
+    clock: systemClock,
   });
   const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: config.lateness_ms }, schedules, target);
   const pipeline = new EventPipeline(new EventDecoder(inputLimits(config)), engine, output);
@@ -168,6 +193,26 @@ describe('the distributed slice target', () => {
   });
 });
 
+describe('the distributed slice target, with a lagging crew whose calls take time', () => {
+  it('gives the in-process output: the lagging crew\'s writes merge at n + lag, its dependent waits for it', async () => {
+    const app = await createTestingApp({ crews: LAGGING_CREWS, config: CONFIG });
+    await fc.assert(
+      fc.asyncProperty(eventsArb, async (events) => {
+        const inProcess = await app.run(events);
+        const distributed = await runDistributed(events, LAGGING_CREWS);
+        const sorted = (items: readonly unknown[]) => items.map((item) => JSON.stringify(item)).sort();
+        expect(sorted(distributed.actions)).toEqual(sorted(inProcess.actions));
+        for (const kind of ['tallied', 'echoed', 'fine', 'followed', 'sampled', 'chronicle', 'reviewed']) {
+          expect(byKind(distributed.actions, kind)).toEqual(byKind(inProcess.actions, kind));
+        }
+        expect(sorted(distributed.errors)).toEqual(sorted(inProcess.errors));
+        expect(distributed.context).toStrictEqual(inProcess.context('s1'));
+      }),
+      { numRuns: 40, seed: 20261129 },
+    );
+  });
+});
+
 describe('the distributed slice target, waiting on runners', () => {
   it('tells which crews a slice still waits on, until they report or the scheduler stops', async () => {
     const { config, graph } = resolveCrews({ crews: CREWS, config: CONFIG, configFile: false, env: {} });
@@ -186,6 +231,7 @@ describe('the distributed slice target, waiting on runners', () => {
     committed: () => undefined,
       stalled: (_stream, slice, crews) => void stalls.push({ slice, crews }),
       stalledAfterMs: 20,
+      clock: systemClock,
     });
     const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: 0 }, schedules, target);
     const pipeline = new EventPipeline(new EventDecoder(inputLimits(config)), engine, output);

@@ -1,11 +1,12 @@
 import { DELETED, StreamContext } from '../context/stream-context.js';
 import { locateEnvelope, type EventEnvelope } from '../model/event.js';
-import type { ContextBackend, CrewSliceDone, CrewWorkSink, MaybePromise, RunObserver } from '../ports.js';
+import type { Clock, ContextBackend, MaybePromise, RunObserver } from '../ports.js';
+import type { CrewSliceDone, CrewWorkSink } from './runner-protocol.js';
 import { andThen, runInOrder } from '../maybe-async.js';
 import type { RunOutput } from '../runtime/run-output.js';
 import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord, refusedEventRecord } from '../runtime/slice-reports.js';
-import type { CrewSchedule } from './crew-schedule.js';
-import type { SliceTarget, StreamProgress } from './slice-target.js';
+import type { CrewSchedule } from '../scheduler/crew-schedule.js';
+import type { SliceTarget, StreamProgress } from '../scheduler/slice-target.js';
 
 /** Where a scheduler resumes a stream: what its predecessor finished. */
 export interface SchedulerResume {
@@ -33,6 +34,8 @@ export interface DistributedSliceTargetOptions {
   readonly committed: (streamId: string, slice: number, resume: SchedulerResume) => MaybePromise<void>;
   /** Told of each merge. */
   readonly observer?: RunObserver;
+  /** Times how long reports are awaited. */
+  readonly clock: Clock;
   /**
    * Told, every `stalledAfterMs` (default 10 s), of the crews whose report of a slice is still
    * awaited: a runner hosting them may be down, or none may match them.
@@ -67,7 +70,10 @@ interface StreamWork {
 export class DistributedSliceTarget implements SliceTarget {
   readonly #options: DistributedSliceTargetOptions;
   readonly #streams = new Map<string, StreamWork>();
-  readonly #disabled: boolean[];
+  /** Per crew, the first slice whose report says it is disabled; Infinity while none has. */
+  readonly #disabledFrom: number[];
+  /** The most slices any crew lags: how long a slice's state is kept after it merges. */
+  readonly #maxLag: number;
   readonly #indexOf: ReadonlyMap<string, number>;
   /** Reports received, by `stream:slice:crewIndex`, until the slice is merged. */
   readonly #reports = new Map<string, CrewSliceDone>();
@@ -79,24 +85,22 @@ export class DistributedSliceTarget implements SliceTarget {
 
   constructor(options: DistributedSliceTargetOptions) {
     this.#options = options;
-    this.#disabled = options.crews.map(() => false);
+    this.#disabledFrom = options.crews.map(() => Number.POSITIVE_INFINITY);
+    this.#maxLag = Math.max(0, ...options.crews.map((crew) => crew.lag));
     this.#indexOf = new Map(options.crews.map((crew) => [crew.id, crew.index]));
   }
 
   /**
    * A runner's report that a crew finished a slice, in the order reports were published. A
-   * successor gets its predecessor's reports too: those of merged slices only tell it which
-   * crews are disabled. A report counts only once its slice is reached, so that a crew's status
-   * is always the one the in-process engine would see.
+   * successor gets its predecessor's reports too: those of merged slices only tell it when
+   * crews were disabled. A crew's writes of slice n merge at n + its lag.
    */
   receive(done: CrewSliceDone): void {
     const index = this.#indexOf.get(done.crew);
     if (index === undefined) return;
+    if (done.disabled) this.#disabledFrom[index] = Math.min(this.#disabledFrom[index]!, done.slice);
     const stream = this.#streams.get(done.streamId);
-    if (stream !== undefined && done.slice <= stream.committed) {
-      this.#disabled[index] = done.disabled;
-      return;
-    }
+    if (stream !== undefined && done.slice + this.#options.crews[index]!.lag <= stream.committed) return;
     const key = reportKey(done.streamId, done.slice, index);
     if (this.#reports.has(key)) return;
     this.#reports.set(key, done);
@@ -124,9 +128,7 @@ export class DistributedSliceTarget implements SliceTarget {
           slices: new Map(),
         });
         for (const [key, done] of this.#reports) {
-          if (done.streamId !== streamId || done.slice > merged) continue;
-          this.#disabled[this.#indexOf.get(done.crew)!] = done.disabled;
-          this.#reports.delete(key);
+          if (done.streamId === streamId && done.slice + this.#options.crews[this.#indexOf.get(done.crew)!]!.lag <= merged) this.#reports.delete(key);
         }
       }),
     );
@@ -168,9 +170,9 @@ export class DistributedSliceTarget implements SliceTarget {
     this.#options.output.error(dependencyUnmetRecord(streamId, slice, this.#options.crews[crew]!.id, unmet, events));
   }
 
-  /** As of the latest report merged: a crew's status changes only where a runner reports a slice (one stream per scheduler). */
-  isDisabled(_streamId: string, crew: number): boolean {
-    return this.#disabled[crew]!;
+  /** As its reports say (one stream per scheduler): the engine asks only about slices reported. */
+  isDisabled(_streamId: string, crew: number, slice: number): boolean {
+    return this.#disabledFrom[crew]! <= slice;
   }
 
   settle(streamId: string, slice: number, crews: readonly number[]): MaybePromise<void> {
@@ -179,18 +181,30 @@ export class DistributedSliceTarget implements SliceTarget {
     return this.#finish(stream, streamId, slice, crews);
   }
 
+  /**
+   * Slice n merges each crew's writes of slice n - its lag: the crews that got work there, with
+   * the slice whose report holds them.
+   */
+  #merging(stream: StreamWork, slice: number): Array<{ readonly from: number; readonly index: number }> {
+    return this.#options.crews.flatMap((crew) => (stream.slices.get(slice - crew.lag)?.working.has(crew.index) ? [{ from: slice - crew.lag, index: crew.index }] : []));
+  }
+
   async closeSlice(streamId: string, slice: number, endMs: number, progress: StreamProgress): Promise<void> {
     const stream = this.#streams.get(streamId)!;
     if (slice <= stream.committed) return;
-    const state = this.#slice(stream, slice);
-    await this.#finish(stream, streamId, slice, [...state.working]);
-    for (const index of state.working) {
-      const key = reportKey(streamId, slice, index);
+    // The slice is over for every crew that got work in it; a lagging crew's report merges later.
+    await this.#sendCloses(stream, streamId, slice, [...this.#slice(stream, slice).working]);
+    const merging = this.#merging(stream, slice);
+    const bySlice = new Map<number, number[]>();
+    for (const { from, index } of merging) bySlice.set(from, [...(bySlice.get(from) ?? []), index]);
+    await Promise.all([...bySlice].map(([from, crews]) => this.#awaitReports(streamId, from, crews)));
+    for (const { from, index } of merging) {
+      const key = reportKey(streamId, from, index);
       const writes = stream.context.writesOf(slice, index);
       for (const [name, ...value] of this.#reports.get(key)!.writes) writes.record(name, value.length === 0 ? DELETED : value[0]);
       this.#reports.delete(key);
     }
-    stream.slices.delete(slice);
+    for (const key of stream.slices.keys()) if (key + this.#maxLag <= slice) stream.slices.delete(key);
     const merged = stream.context.close(slice);
     if (merged !== undefined && merged.dropped.length > 0) {
       this.#options.output.error(contextTruncatedRecord(streamId, slice, endMs, merged, this.#options.contextMaxBytes));
@@ -223,28 +237,45 @@ export class DistributedSliceTarget implements SliceTarget {
 
   /** Tells the crews that got work in the slice that it is over for them, and waits for their reports. */
   async #finish(stream: StreamWork, streamId: string, slice: number, crews: readonly number[]): Promise<void> {
+    const working = this.#slice(stream, slice).working;
+    await this.#sendCloses(stream, streamId, slice, crews);
+    await this.#awaitReports(streamId, slice, crews.filter((index) => working.has(index)));
+  }
+
+  /** Tells each of `crews` that got work in the slice, once, that it is over for them. */
+  async #sendCloses(stream: StreamWork, streamId: string, slice: number, crews: readonly number[]): Promise<void> {
     const state = this.#slice(stream, slice);
-    const closing = crews.filter((index) => state.working.has(index) && !state.closed.has(index));
-    for (const index of closing) {
+    for (const index of crews) {
+      if (!state.working.has(index) || state.closed.has(index)) continue;
       state.closed.add(index);
       await this.#options.work.send({ type: 'close', streamId, slice, crew: this.#options.crews[index]!.id });
     }
     await this.#options.work.flush();
-    const { stalled, stalledAfterMs = 10_000 } = this.#options;
-    const started = Date.now();
-    const watch =
-      stalled === undefined
-        ? undefined
-        : setInterval(() => {
-            const missing = closing.filter((index) => !this.#reports.has(reportKey(streamId, slice, index))).map((index) => this.#options.crews[index]!.id);
-            if (missing.length > 0) stalled(streamId, slice, missing, Date.now() - started);
-          }, stalledAfterMs);
+  }
+
+  /** Resolves once each of `crews` has reported slice `slice`; tells `stalled` while some have not. */
+  async #awaitReports(streamId: string, slice: number, crews: readonly number[]): Promise<void> {
+    const watch = new AbortController();
+    const watching = this.#watchStall(streamId, slice, crews, watch.signal);
     try {
-      await Promise.all(closing.map((index) => this.#report(reportKey(streamId, slice, index))));
+      await Promise.all(crews.map((index) => this.#report(reportKey(streamId, slice, index))));
     } finally {
-      clearInterval(watch);
+      watch.abort();
+      await watching;
     }
-    for (const index of closing) this.#disabled[index] = this.#reports.get(reportKey(streamId, slice, index))!.disabled;
+  }
+
+  /** Every `stalledAfterMs` until `signal` aborts, tells `stalled` which of `crews` have not reported slice `slice`. */
+  async #watchStall(streamId: string, slice: number, crews: readonly number[], signal: AbortSignal): Promise<void> {
+    const { stalled, stalledAfterMs = 10_000, clock } = this.#options;
+    if (stalled === undefined) return;
+    const started = clock.now();
+    for (;;) {
+      await clock.sleep(stalledAfterMs, signal);
+      if (signal.aborted) return;
+      const missing = crews.filter((index) => !this.#reports.has(reportKey(streamId, slice, index))).map((index) => this.#options.crews[index]!.id);
+      if (missing.length > 0) stalled(streamId, slice, missing, clock.now() - started);
+    }
   }
 
   #report(key: string): Promise<void> {
