@@ -82,9 +82,39 @@ export class RefereeWatch {
   }
 }
 
+/**
+ * A pundit: on each goal it asks a (simulated) model for a take, which takes 1-2 s. It runs in a
+ * worker thread (`isolation: 'worker'`: a runaway call is stopped at `timeoutMs`), and lags 4
+ * slices, so the slices it is still thinking about close without it and no other crew's action
+ * waits for it. Its takes are deterministic: batch output is the same on every run.
+ * `MATCH_DAY_PUNDIT_MS` sets the model's delay (the tests use 0).
+ */
+@Crew({ id: 'pundit', lag: 4, isolation: 'worker', timeoutMs: 10_000 })
+export class Pundit {
+  @OnEvent('goal', { payload: Play })
+  async onGoal(event: Event<z.infer<typeof Play>>, ctx: CrewContext): Promise<void> {
+    const { player, team, minute } = event.payload;
+    const goals = (ctx.context.get<number>('pundit_goals') ?? 0) + 1;
+    const take = await simulatedModel(`${player} for the ${team} side at ${minute}'`, goals, ctx.signal);
+    ctx.context.set('pundit_goals', goals);
+    ctx.emit('pundit', { take });
+  }
+}
+
+/** Stands in for a model call: answers after `MATCH_DAY_PUNDIT_MS` (default 1-2 s, by the prompt), or fails when `signal` aborts. */
+async function simulatedModel(prompt: string, goals: number, signal: AbortSignal): Promise<string> {
+  const configured = process.env['MATCH_DAY_PUNDIT_MS'];
+  const delay = configured !== undefined ? Number(configured) : 1000 + ((prompt.length * 97) % 1000);
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, delay);
+    signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason as Error)), { once: true });
+  });
+  return `${prompt}: goal number ${goals} of the match, and what a finish.`;
+}
+
 function possession(stats: Stats): number {
   const total = stats.passes.home + stats.passes.away;
   return total === 0 ? 50 : Math.round((100 * stats.passes.home) / total);
 }
 
-export const crews = [ScoreTracker, MatchStats, Commentator, Graphics, RefereeWatch];
+export const crews = [ScoreTracker, MatchStats, Commentator, Graphics, RefereeWatch, Pundit];

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 // Examples run from their built output and import `live-crew` by name, as an application does.
@@ -61,13 +62,61 @@ describe('match-day example', () => {
     expect(r.stderr).toBe(readFileSync(join(ROOT, 'examples/match-day/expected-errors.jsonl'), 'utf8'));
   });
 
-  it('a paced live replay gives the same output as the batch run', () => {
+  it('a paced live replay gives the batch run\'s actions, each crew\'s in the same order (live output goes out as calls end)', () => {
     const result = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'run', EVENTS, '--crews', CREWS, '--pace', '4000'], {
       cwd: ROOT,
       encoding: 'utf8',
       env: { ...process.env, LIVE_CREW_LATENESS_MS: '60000' },
     });
     expect(result.status).toBe(0);
-    expect(result.stdout).toBe(readFileSync(join(ROOT, 'examples/match-day/expected-actions.jsonl'), 'utf8'));
+    const byKind = (text: string) => {
+      const kinds = new Map<string, string[]>();
+      for (const line of text.trim().split('\n')) {
+        const kind = (JSON.parse(line) as { kind: string }).kind;
+        kinds.set(kind, [...(kinds.get(kind) ?? []), line]);
+      }
+      return kinds;
+    };
+    expect(byKind(result.stdout)).toEqual(byKind(readFileSync(join(ROOT, 'examples/match-day/expected-actions.jsonl'), 'utf8')));
   });
+
+  it("the pundit's 1-2 s model calls, in a worker, move no other crew's action: each goal's overlay is out at once", async () => {
+    const { ACTION_SINK, createLiveCrewApp, ERROR_SINK, EVENT_SOURCE } = await import('../../dist/index.js');
+    const { CollectingErrorSink } = await import('../../dist/testing.js');
+    const { crews } = (await import(pathToFileURL(join(ROOT, CREWS)).href)) as { crews: import('../../dist/index.js').CrewClass[] };
+    const { PushSource } = await import('../framework/fixtures/push-source.js');
+    const arrived: Array<{ kind: string; at: number }> = [];
+    const source = new PushSource();
+    const app = await createLiveCrewApp({
+      crews,
+      crewsModule: join(ROOT, CREWS),
+      configFile: false,
+      env: {},
+      config: { mode: 'live', log_level: 'silent' },
+      providers: [
+        { token: EVENT_SOURCE, useValue: source },
+        { token: ACTION_SINK, useValue: { write: (actions: readonly { action: { kind: string } }[]) => void arrived.push(...actions.map(({ action }) => ({ kind: action.kind, at: Date.now() }))), close: async () => undefined } },
+        { token: ERROR_SINK, useValue: new CollectingErrorSink() },
+      ],
+    });
+    const previous = process.env['MATCH_DAY_PUNDIT_MS'];
+    delete process.env['MATCH_DAY_PUNDIT_MS'];
+    try {
+      const running = app.run();
+      const goal = (player: string) => ({ ts: new Date().toISOString(), kind: 'goal', stream_id: 'match_42', payload: { team: 'home', player, minute: 10 } });
+      source.push(goal('Moreau'));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      source.push(goal('Okafor'));
+      while (arrived.filter((a) => a.kind === 'pundit').length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+      await app.stop();
+      await running;
+    } finally {
+      process.env['MATCH_DAY_PUNDIT_MS'] = previous;
+    }
+    const overlays = arrived.filter((a) => a.kind === 'overlay');
+    const takes = arrived.filter((a) => a.kind === 'pundit');
+    expect(overlays).toHaveLength(2);
+    // Both overlays were out before the first take: the second goal did not wait for the pundit.
+    expect(Math.max(...overlays.map((a) => a.at))).toBeLessThan(Math.min(...takes.map((a) => a.at)));
+  }, 20_000);
 });
