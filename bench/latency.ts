@@ -1,5 +1,5 @@
 /**
- * Latency: live mode at a fixed rate (default 10k events/s for 10 s) with the match-day crews;
+ * Latency: live mode at a fixed rate (default 10k events/s for 10 s) with the match-day rules;
  * prints event→action latency p50 / p99 / max for the framework and for a hand-written handler
  * fed by the same paced feed into the same sink, and the ratio of their p99.
  *
@@ -7,11 +7,14 @@
  */
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
-import { ACTION_SINK, createLiveCrewApp, ERROR_SINK, EVENT_SOURCE, type CrewClass, type EmittedAction, type EventSource, type InputBatch } from 'live-crew';
+import { ACTION_SINK, createLiveCrewApp, ERROR_SINK, EVENT_SOURCE, type CrewClass, type EmittedAction } from 'live-crew';
 import { CollectingErrorSink } from 'live-crew/testing';
+import { PacedFeed, percentiles } from './paced-feed.js';
 
-// The match-day example's crews, as built (this file runs from bench/dist).
-const { crews } = (await import(new URL('../../examples/match-day/dist/crews.js', import.meta.url).href)) as { crews: CrewClass[] };
+// The match-day example's rules, as built (this file runs from bench/dist); not its pundit, a
+// simulated model call that has no hand-written twin in the baseline.
+const { crews: matchDay, Pundit } = (await import(new URL('../../examples/match-day/dist/crews.js', import.meta.url).href)) as { crews: CrewClass[]; Pundit: CrewClass };
+const crews = matchDay.filter((crew) => crew !== Pundit);
 
 function arg(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -34,31 +37,6 @@ function eventLine(i: number): string {
   return JSON.stringify({ ts: new Date(T0 + i).toISOString(), kind, stream_id: 'match_42', payload });
 }
 
-/** Releases the events due by now every millisecond, stamping when each arrived. */
-class PacedFeed implements EventSource {
-  readonly arrivals = new Map<string, number>();
-  constructor(private readonly lines: readonly string[]) {}
-  async *batches(): AsyncGenerator<InputBatch> {
-    const origin = { name: 'feed', locate: (n: number) => `feed:${n}` };
-    const start = performance.now();
-    let next = 0;
-    while (next < this.lines.length) {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      const due = Math.min(this.lines.length, Math.floor(((performance.now() - start) * RATE) / 1000));
-      if (due <= next) continue;
-      const now = performance.now();
-      const records = [];
-      for (; next < due; next++) {
-        const text = this.lines[next]!;
-        this.arrivals.set(text.slice(7, 31), now); // eventLine writes {"ts":"<24 characters>" first
-        records.push({ text, position: next + 1 });
-      }
-      yield { origin, records };
-    }
-  }
-  async close(): Promise<void> {}
-}
-
 /** Takes each action's latency from its event's arrival. */
 class LatencySink {
   readonly samples: number[] = [];
@@ -71,7 +49,7 @@ class LatencySink {
 }
 
 async function runFramework(lines: readonly string[]): Promise<number[]> {
-  const feed = new PacedFeed(lines);
+  const feed = new PacedFeed(lines, RATE);
   const sink = new LatencySink(feed.arrivals);
   const app = await createLiveCrewApp({
     crews,
@@ -90,7 +68,7 @@ async function runFramework(lines: readonly string[]): Promise<number[]> {
 
 /** The same work by hand: parse, check, keep the score, emit a commentary line and a goal overlay. */
 async function runBaseline(lines: readonly string[]): Promise<number[]> {
-  const feed = new PacedFeed(lines);
+  const feed = new PacedFeed(lines, RATE);
   const sink = new LatencySink(feed.arrivals);
   const score = { home: 0, away: 0 };
   for await (const { records } of feed.batches()) {
@@ -113,17 +91,12 @@ async function runBaseline(lines: readonly string[]): Promise<number[]> {
   return sink.samples;
 }
 
-function describe(samples: number[]): { p50: number; p99: number; max: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
-}
 
 const lines = Array.from({ length: RATE * SECONDS }, (_, i) => eventLine(i));
-const framework = describe(await runFramework(lines));
-const baseline = describe(await runBaseline(lines));
+const framework = percentiles(await runFramework(lines));
+const baseline = percentiles(await runBaseline(lines));
 const ms = (x: number) => `${x.toFixed(3)} ms`.padStart(10);
-console.log(`latency: live mode, ${RATE.toLocaleString('en-US')} events/s for ${SECONDS} s (1 ms of event time apart), match-day crews; event arrival -> action at the sink`);
+console.log(`latency: live mode, ${RATE.toLocaleString('en-US')} events/s for ${SECONDS} s (1 ms of event time apart), match-day rules; event arrival -> action at the sink`);
 console.log(`  framework  p50 ${ms(framework.p50)}  p99 ${ms(framework.p99)}  max ${ms(framework.max)}`);
 console.log(`  baseline   p50 ${ms(baseline.p50)}  p99 ${ms(baseline.p99)}  max ${ms(baseline.max)}`);
 console.log(`  framework p99 / baseline p99 = ${(framework.p99 / baseline.p99).toFixed(2)}x`);

@@ -15,9 +15,10 @@
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { ACTION_SINK, createLiveCrewApp, ERROR_SINK, EVENT_SOURCE, type CrewClass, type EmittedAction, type EventSource, type InputBatch, type LiveCrewConfigInput } from 'live-crew';
+import { ACTION_SINK, createLiveCrewApp, ERROR_SINK, EVENT_SOURCE, type CrewClass, type EmittedAction, type EventSource, type LiveCrewConfigInput } from 'live-crew';
 import { ArrayEventSource, CollectingErrorSink } from 'live-crew/testing';
 import { fastCrews, Model, SLOW_CALL_MS, Trivial } from './timed-crews.js';
+import { PacedFeed, percentiles } from './paced-feed.js';
 
 function arg(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -33,31 +34,6 @@ const CREWS_MODULE = fileURLToPath(new URL('./timed-crews.js', import.meta.url))
 function eventLine(i: number, start: number): string {
   const kind = i % 40 === 39 ? 'question' : 'tick';
   return JSON.stringify({ ts: new Date(start + Math.round((i * 1000) / RATE)).toISOString(), kind, stream_id: STREAMS[i % STREAMS.length], payload: { i } });
-}
-
-/** Releases the events due by now every millisecond, stamping when each arrived (by its ts). */
-class PacedFeed implements EventSource {
-  readonly arrivals = new Map<string, number>();
-  constructor(private readonly lines: readonly string[]) {}
-  async *batches(): AsyncGenerator<InputBatch> {
-    const origin = { name: 'feed', locate: (n: number) => `feed:${n}` };
-    const start = performance.now();
-    let next = 0;
-    while (next < this.lines.length) {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      const due = Math.min(this.lines.length, Math.floor(((performance.now() - start) * RATE) / 1000));
-      if (due <= next) continue;
-      const now = performance.now();
-      const records = [];
-      for (; next < due; next++) {
-        const text = this.lines[next]!;
-        this.arrivals.set(text.slice(7, 31), now);
-        records.push({ text, position: next + 1 });
-      }
-      yield { origin, records };
-    }
-  }
-  async close(): Promise<void> {}
 }
 
 /** Keeps each fast action's latency from its event's arrival, and counts the answers. */
@@ -93,17 +69,12 @@ async function app(crews: readonly CrewClass[], source: EventSource, sink: { wri
 async function latency(crews: readonly CrewClass[]): Promise<{ fast: number[]; answers: number }> {
   const start = Date.now();
   const lines = Array.from({ length: RATE * SECONDS }, (_, i) => eventLine(i, start));
-  const feed = new PacedFeed(lines);
+  const feed = new PacedFeed(lines, RATE);
   const sink = new LatencySink(feed.arrivals);
   await (await app(crews, feed, sink, { mode: 'live' })).run();
   return sink;
 }
 
-function percentiles(samples: readonly number[]): { p50: number; p99: number; max: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
-}
 
 /** Counts what reaches the sink. */
 class CountingSink {

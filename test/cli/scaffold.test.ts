@@ -61,7 +61,7 @@ describe('live-crew validate and graph', () => {
   const MATCH_DAY = 'examples/match-day/dist/crews.js';
 
   it('validate: ok for a sound app; every problem with its location otherwise, exit 1', () => {
-    expect(cli(['validate', '--crews', MATCH_DAY])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok: 5 crews \(commentator, graphics, referee_watch, score_tracker, stats\)/) });
+    expect(cli(['validate', '--crews', MATCH_DAY])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok: 6 crews \(commentator, graphics, pundit, referee_watch, score_tracker, stats\)/) });
     const dir = mkdtempSync(join(tmpdir(), 'live-crew-validate-'));
     writeFileSync(join(dir, 'live-config.yaml'), 'slice_ms: -5\nsilce: 3\n');
     writeFileSync(join(dir, 'stats.runtime.yaml'), 'maxErrors: lots\n');
@@ -74,9 +74,13 @@ describe('live-crew validate and graph', () => {
   });
 
   it('graph: crews in run order with their dependencies and offsets, as text, mermaid or dot', () => {
-    expect(cli(['graph', '--crews', MATCH_DAY]).stdout).toBe('1. commentator <- crew score_tracker (offset -1)\n2. graphics\n3. referee_watch\n4. score_tracker\n5. stats\n');
-    expect(cli(['graph', '--crews', MATCH_DAY, '--format', 'mermaid']).stdout).toMatch(/^graph LR\n[\s\S]*  score_tracker -->\|-1\| commentator\n/);
-    expect(cli(['graph', '--crews', MATCH_DAY, '--format', 'dot']).stdout).toMatch(/^digraph live_crew \{[\s\S]*"score_tracker" -> "commentator" \[label="-1"\];[\s\S]*\}\n$/);
+    expect(cli(['graph', '--crews', MATCH_DAY]).stdout).toBe('1. commentator <- crew score_tracker (offset -1)\n2. graphics\n3. pundit (lag 4)\n4. referee_watch\n5. score_tracker\n6. stats\n');
+    const mermaid = cli(['graph', '--crews', MATCH_DAY, '--format', 'mermaid']).stdout;
+    expect(mermaid).toMatch(/^graph LR\n[\s\S]*  score_tracker -->\|-1\| commentator\n/);
+    expect(mermaid).toContain('  pundit["pundit (lag 4)"]\n');
+    const dot = cli(['graph', '--crews', MATCH_DAY, '--format', 'dot']).stdout;
+    expect(dot).toMatch(/^digraph live_crew \{[\s\S]*"score_tracker" -> "commentator" \[label="-1"\];[\s\S]*\}\n$/);
+    expect(dot).toContain('  "pundit" [label="pundit (lag 4)"];\n');
     expect(cli(['graph', '--crews', MATCH_DAY, '--format', 'svg'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/Allowed choices are text, mermaid, dot/) });
   });
 });

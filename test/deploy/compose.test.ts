@@ -35,7 +35,7 @@ describe('docker-compose.yml', () => {
       const command = compose.services[name]!.command!;
       return command[command.indexOf('--selector') + 1];
     });
-    expect(selectors).toEqual(['score_tracker|stats|commentator', 'graphics|referee_watch']);
+    expect(selectors).toEqual(['score_tracker|stats|commentator', 'graphics|referee_watch|pundit']);
   });
 
   it('runs only commands and options the CLI has, against the compose NATS', () => {

@@ -1,11 +1,39 @@
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { freePort } from '../../bench/local-servers.js';
-import { MATCH_DAY_CREWS, runCli, startCli, startScheduler, stopAll, waitUntil } from './distributed-cluster.js';
+import { LOGGER, runDistributedRunner, type CrewClass, type Logger } from '../../src/index.js';
+import { MATCH_DAY_CREWS, ROOT, runCli, startCli, startScheduler, stopAll, waitUntil } from './distributed-cluster.js';
 import { natsServer, serverForSuite } from './servers.js';
 
 const start = natsServer();
+
+describe.skipIf(start === undefined)('a runner built in code', { timeout: 60_000 }, () => {
+  const server = serverForSuite(start!);
+
+  it('binds its ports as createLiveCrewApp does: a provider for a port token replaces the default', async () => {
+    const { crews } = (await import(pathToFileURL(join(ROOT, MATCH_DAY_CREWS)).href)) as { crews: CrewClass[] };
+    const lines: string[] = [];
+    const logger: Logger = { debug: () => undefined, info: (_fields, message) => void lines.push(message), warn: () => undefined, error: () => undefined, child: () => logger };
+    const stop = new AbortController();
+    const running = runDistributedRunner({
+      crews,
+      crewsModule: join(ROOT, MATCH_DAY_CREWS),
+      streamId: 'provided',
+      selector: /^stats$/,
+      configFile: false,
+      env: {},
+      config: { nats_url: server().url },
+      providers: [{ token: LOGGER, useValue: logger }],
+      signal: stop.signal,
+    });
+    await waitUntil(() => lines.some((line) => line === 'stream provided: hosting stats'), 'the runner logging through the provided logger');
+    stop.abort();
+    await running;
+  });
+});
 
 describe.skipIf(start === undefined)('the scheduler and runner commands refuse bad input clearly', { timeout: 60_000 }, () => {
   const server = serverForSuite(start!);
@@ -15,8 +43,13 @@ describe.skipIf(start === undefined)('the scheduler and runner commands refuse b
     expect(runner('s1', '(')).toMatchObject({ status: 1, stderr: expect.stringMatching(/--selector "\(" is not a regular expression/) });
     expect(runner('s1', 'nobody')).toMatchObject({
       status: 1,
-      stderr: expect.stringMatching(/selector .*nobody.* matches no crew \(the crews are: commentator, graphics, referee_watch, score_tracker, stats\)/),
+      stderr: expect.stringMatching(/selector .*nobody.* matches no crew \(the crews are: commentator, graphics, pundit, referee_watch, score_tracker, stats\)/),
     });
+  });
+
+  it('kv_backend: memory, which cannot share context between processes, naming what to use', () => {
+    const result = runCli(['scheduler', '--crews', MATCH_DAY_CREWS, '--stream', 's1', '--nats-url', server().url], { LIVE_CREW_KV_BACKEND: 'memory' });
+    expect(result).toMatchObject({ status: 1, stderr: expect.stringMatching(/kv_backend: memory keeps the context inside one process.*use kv_backend: jetstream/) });
   });
 
   it('a stream id that is not one', () => {

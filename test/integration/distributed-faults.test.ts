@@ -18,7 +18,7 @@ import { natsServer, type TestServer } from './servers.js';
 
 const start = natsServer();
 const RUNNER_A = 'score_tracker|stats|commentator';
-const RUNNER_B = 'graphics|referee_watch';
+const RUNNER_B = 'graphics|referee_watch|pundit';
 /** Actions stored before a fault is injected: well into the match, well before its end. */
 const MID_STREAM = 8;
 
@@ -78,7 +78,7 @@ describe.skipIf(start === undefined)('a distributed run over NATS gives the in-p
     expect(await scheduler.exited, scheduler.stderr()).toBe(0);
     await expectInProcessOutput();
     expect(runnerA.stderr()).toMatch(/hosting commentator, score_tracker, stats/);
-    expect(runnerB.stderr()).toMatch(/hosting graphics, referee_watch/);
+    expect(runnerB.stderr()).toMatch(/hosting graphics, pundit, referee_watch/);
   });
 
   it('a runner killed with SIGKILL mid-stream and started again: nothing lost, nothing twice, past the dedup window', async () => {

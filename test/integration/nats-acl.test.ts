@@ -22,7 +22,7 @@ import {
 } from './distributed-cluster.js';
 import { requireBinary, natsServer, type TestServer } from './servers.js';
 
-const RUNNERS = { a: 'score_tracker|stats|commentator', b: 'graphics|referee_watch' };
+const RUNNERS = { a: 'score_tracker|stats|commentator', b: 'graphics|referee_watch|pundit' };
 const ADMIN = { user: 'admin', password: 'admin-secret' };
 
 /** The users `live-crew acl` gives the match-day deployment, plus an admin for the test's own reads. */

@@ -3,7 +3,8 @@ import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { crews as matchDayCrews } from '../../examples/match-day/crews.js';
-import { createTestingApp } from '../../src/testing.js';
+// The built package: the pundit's worker runs the built framework.
+import { createTestingApp } from '../../dist/testing.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inProcessOutput, MATCH_DAY_CREWS, MATCH_DAY_EVENTS, MATCH_DAY_STREAM, ofKind, publishMatchDay, ROOT, startCli, storedCount, storedMessages, waitUntil, withPosition } from './distributed-cluster.js';
@@ -73,7 +74,7 @@ describe.skipIf(start === undefined)('run --transport nats through SIGKILLs (iss
 
     // The context in KV is the uninterrupted run's, with its epoch0.
     const events = readFileSync(join(ROOT, MATCH_DAY_EVENTS), 'utf8').split('\n').filter(Boolean);
-    const reference = await (await createTestingApp({ crews: matchDayCrews })).run(events);
+    const reference = await (await createTestingApp({ crews: matchDayCrews, crewsModule: join(ROOT, MATCH_DAY_CREWS) })).run(events);
     const nc = await connect({ servers: server().url });
     try {
       const entry = await (await new Kvm(nc).open(`live_crew_ctx_${MATCH_DAY_STREAM}`)).get('snapshot');
