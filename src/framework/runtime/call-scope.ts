@@ -25,6 +25,25 @@ export interface OutputLimits {
   readonly maxActionsPerCall: number;
 }
 
+/** A lagging crew's call's view of the context, taken when it started. */
+interface LaggedView {
+  readonly base: ContextSnapshot;
+  readonly writes: readonly (CrewSliceWrites | undefined)[];
+}
+
+/** Stops and restarts the clock of a call's `timeoutMs`. */
+export interface TimeoutClock {
+  stop(): void;
+  restart(): void;
+}
+
+/** What few calls need: their abort signal, and a timeout clock that waits may pause. */
+interface CallControl {
+  abort: AbortController | undefined;
+  timeoutClock: TimeoutClock | undefined;
+  paused: boolean;
+}
+
 /** Where a call is: running; ended; failed or abandoned (its output discarded); ended and output after it reported. */
 const Phase = { Open: 0, Ended: 1, Discarded: 2, StrayReported: 3 } as const;
 type Phase = (typeof Phase)[keyof typeof Phase];
@@ -59,27 +78,22 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   readonly lane: Lane;
   readonly #envelope: EventEnvelope;
   readonly #context: StreamContext;
-  /** S(n-1), as it was when the call started: a lagging crew's slice may merge while it runs. */
-  readonly #base: ContextSnapshot;
   /**
-   * A lagging crew's own earlier writes, by merge slice n .. n + lag, as they were when the call
-   * started: those merging before n + lag may merge (and leave the context) while it runs.
+   * A lagging crew's view as it was when the call started (slices may merge while it runs):
+   * S(n-1), and its own writes by merge slice n .. n + lag. Undefined without lag: the call then
+   * reads the context as it is, which cannot change while it runs.
    */
-  readonly #lagged: readonly (CrewSliceWrites | undefined)[] | undefined;
+  readonly #lagged: LaggedView | undefined;
   readonly #host: CallHost;
   /** Keys and values written, flat (`[key, value, key, value, ...]`): most calls write one or two. */
   #writes: unknown[] | undefined;
   #actions: EmittedAction[] | undefined;
   /** One field, not three: a scope is made per call. */
   #phase: Phase = Phase.Open;
-  /** Made on first use of `signal`: most handlers never ask for it. */
-  #abort: AbortController | undefined;
+  /** Made on first use of `signal` or of the timeout's clock: most calls never need it. */
+  #control: CallControl | undefined;
   /** Set when the call threw or rejected. */
   failure: CallFailure | undefined;
-  /** The clock of its `timeoutMs`, set by the runner once the call runs asynchronously with one. */
-  timeoutClock: { stop(): void; restart(): void } | undefined;
-  /** Whether its timeout is not counting now (`pauseTimeout`). */
-  timeoutPaused = false;
 
   /**
    * What a read sees cannot change during the call: the crew's calls on a stream run one at a
@@ -93,8 +107,10 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     this.#envelope = envelope;
     this.#context = lane.stream.context;
     // A lagging crew's call may start after slices it does not see have merged.
-    this.#base = lane.lag === 0 ? this.#context.snapshot : this.#context.snapshotBefore(slice);
-    this.#lagged = lane.lag === 0 ? undefined : Array.from({ length: lane.lag + 1 }, (_, i) => this.#context.writesMergingIn(slice + i, route.crew.index));
+    this.#lagged =
+      lane.lag === 0
+        ? undefined
+        : { base: this.#context.snapshotBefore(slice), writes: Array.from({ length: lane.lag + 1 }, (_, i) => this.#context.writesMergingIn(slice + i, route.crew.index)) };
     this.#host = host;
   }
 
@@ -104,22 +120,37 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
    * `timeoutMs` measures the handler, not the wait.
    */
   pauseTimeout(): () => void {
-    this.timeoutPaused = true;
-    this.timeoutClock?.stop();
+    const control = this.#controls();
+    control.paused = true;
+    control.timeoutClock?.stop();
     return () => {
-      this.timeoutPaused = false;
-      this.timeoutClock?.restart();
+      control.paused = false;
+      control.timeoutClock?.restart();
     };
   }
 
+  /**
+   * The runner's clock of the call's `timeoutMs`, once it runs asynchronously with one; returns
+   * whether it counts now (not paused).
+   */
+  setTimeoutClock(clock: TimeoutClock): boolean {
+    const control = this.#controls();
+    control.timeoutClock = clock;
+    return !control.paused;
+  }
+
   get signal(): AbortSignal {
-    return (this.#abort ??= new AbortController()).signal;
+    return (this.#controls().abort ??= new AbortController()).signal;
   }
 
   /** Aborts the call's signal (a timeout, a stop, an abandoned call); the first reason stays. */
   abort(reason: unknown): void {
-    const controller = (this.#abort ??= new AbortController());
+    const controller = (this.#controls().abort ??= new AbortController());
     if (!controller.signal.aborted) controller.abort(reason);
+  }
+
+  #controls(): CallControl {
+    return (this.#control ??= { abort: undefined, timeoutClock: undefined, paused: false });
   }
 
   get crewId(): string {
@@ -214,7 +245,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   }
 
   snapshot(): ContextSnapshot {
-    const view: Record<string, unknown> = { ...this.#base };
+    const view: Record<string, unknown> = { ...(this.#lagged?.base ?? this.#context.snapshot) };
     const apply = (key: string, value: unknown) => {
       if (value === DELETED) delete view[key];
       else view[key] = value;
@@ -237,12 +268,12 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
       const earlier = this.#crewWrites(merge)?.latest(key);
       if (earlier !== undefined) return earlier;
     }
-    return this.#base[key];
+    return (this.#lagged?.base ?? this.#context.snapshot)[key];
   }
 
   /** What this crew wrote earlier that merges in slice `merge`. */
   #crewWrites(merge: number): CrewSliceWrites | undefined {
-    return this.#lagged === undefined ? this.#context.peekWrites(merge, this.route.crew.index) : this.#lagged[merge - this.slice];
+    return this.#lagged === undefined ? this.#context.peekWrites(merge, this.route.crew.index) : this.#lagged.writes[merge - this.slice];
   }
 
   /** The index-th action of this call: unique per input record, handler and index. */

@@ -3,7 +3,7 @@ import { ERROR_KIND, ErrorReason, type ErrorDetails } from '../model/error-recor
 import { messages } from '../messages.js';
 import { andThen, isPromiseLike } from '../maybe-async.js';
 import type { Clock, CommittedContext, ContextBackend, ContextSnapshot, DecisionJournal, MaybePromise, RunObserver } from '../ports.js';
-import { CrewGate, Lane, StreamLanes } from './lanes.js';
+import { CrewGate, Lane, StreamLanes, type QueuedCall } from './lanes.js';
 import { OutputSequence, type OutputSlot } from './output-sequence.js';
 import { StreamContext } from '../context/stream-context.js';
 import type { SliceTarget, StreamProgress, StreamResume } from '../scheduler/slice-target.js';
@@ -228,7 +228,13 @@ export class CrewRunner implements SliceTarget {
       if (lane.disabled) continue;
       const gate = this.#gates[route.crew.index];
       if (lane.idle && stream.mayStart(slice) && (gate === undefined || gate.open)) {
-        if (this.#start(lane, route, slice, envelope, undefined)) this.#count(stream, 1);
+        // The synchronous path, inline: most calls end here.
+        const outcome = this.#call(route, lane, slice, envelope, this.#output);
+        if (!isPromiseLike(outcome)) this.#publish(outcome, envelope, this.#output);
+        else {
+          this.#running(lane, slice, outcome, envelope, this.#output.reserve());
+          this.#count(stream, 1);
+        }
         continue;
       }
       lane.push({ route, slice, envelope, slot: this.#output.reserve() });
@@ -268,20 +274,20 @@ export class CrewRunner implements SliceTarget {
     return lane;
   }
 
-  /**
-   * Runs a call now. A synchronous one is published at once; true when it goes on
-   * asynchronously: its lane is busy until it ends, and its output waits in `slot` (reserved
-   * now if it has none yet).
-   */
-  #start(lane: Lane, route: Route, slice: number, envelope: EventEnvelope, slot: OutputSlot | undefined): boolean {
-    const out = slot ?? this.#output;
-    const outcome = this.#call(route, lane, slice, envelope, out);
+  /** Runs a call that waited in its lane; true when it goes on asynchronously (its lane is busy until it ends). */
+  #start(lane: Lane, { route, slice, envelope, slot }: QueuedCall): boolean {
+    const outcome = this.#call(route, lane, slice, envelope, slot);
     if (!isPromiseLike(outcome)) {
-      this.#publish(outcome, envelope, out);
-      slot?.done();
+      this.#publish(outcome, envelope, slot);
+      slot.done();
       return false;
     }
-    const held = slot ?? this.#output.reserve();
+    this.#running(lane, slice, outcome, envelope, slot);
+    return true;
+  }
+
+  /** A call goes on asynchronously: its lane is busy until it ends, its output waits in `held`. */
+  #running(lane: Lane, slice: number, outcome: Promise<CallScope | undefined>, envelope: EventEnvelope, held: OutputSlot): void {
     lane.running = slice;
     const gate = this.#gates[lane.crew.index];
     if (gate !== undefined) gate.inFlight++;
@@ -293,7 +299,6 @@ export class CrewRunner implements SliceTarget {
       },
       (error: unknown) => this.#break(error),
     );
-    return true;
   }
 
   /** Starts the lane's waiting calls while its crew's cap and the merges allow; the synchronous ones all run now. */
@@ -308,7 +313,7 @@ export class CrewRunner implements SliceTarget {
         return;
       }
       lane.shift();
-      if (this.#start(lane, call.route, call.slice, call.envelope, call.slot)) return;
+      if (this.#start(lane, call)) return;
       this.#count(stream, -1);
     }
   }
@@ -469,14 +474,14 @@ export class CrewRunner implements SliceTarget {
       if (deadline) {
         // A journal that cannot store the decision fails the run: its replay could not be exact.
         const timeOut = () => Promise.resolve(this.#timeOut(scope, deadline.limit, deadline.decision)).then(end, reject);
-        if (!scope.timeoutPaused) timer = setTimeout(timeOut, Math.max(0, deadline.limit - (this.#clock.now() - started)));
-        scope.timeoutClock = {
+        const counting = scope.setTimeoutClock({
           stop: () => clearTimeout(timer),
           restart: () => {
             clearTimeout(timer);
             if (!scope.ended) timer = setTimeout(timeOut, deadline.limit);
           },
-        };
+        });
+        if (counting) timer = setTimeout(timeOut, Math.max(0, deadline.limit - (this.#clock.now() - started)));
       }
       // A call that timed out or was abandoned has ended; what it settles to later is ignored.
       result.then(

@@ -408,7 +408,7 @@ export class SliceEngine {
     state.hadEvents = true;
     if (this.#tracksKinds) state.kinds.add(envelope.event.kind);
     const plan = this.#planFor(envelope.event.kind);
-    for (const lag of plan.lags) this.#mergeSlice(stream, slice + lag);
+    if (plan.lags.length > 0) for (const lag of plan.lags) this.#mergeSlice(stream, slice + lag);
     if (plan.allAtOnce !== undefined) {
       return plan.allAtOnce.length > 0 ? this.#target.dispatch(stream.id, slice, envelope, plan.allAtOnce) : undefined;
     }
