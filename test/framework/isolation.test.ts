@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +100,27 @@ describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (iso
     await running;
     expect(Date.now() - stopping).toBeLessThan(5000);
     expect(kinds(errors.errors)).toEqual(['handler_error']);
+  });
+});
+
+describe('isolation: determinism (property-based)', () => {
+  it('a crew run in worker threads gives the in-process output for any input: actions in order, errors, context', async () => {
+    const eventsArb = fc
+      .array(fc.record({ gap: fc.integer({ min: 0, max: 700 }), stream: fc.constantFrom('m1', 'm2') }), { minLength: 1, maxLength: 25 })
+      .map((items) => {
+        let ts = T0;
+        return items.map(({ gap, stream }) => ({ ts: new Date((ts += gap)).toISOString(), kind: 'tick', stream_id: stream, payload: {} }));
+      });
+    await fc.assert(
+      fc.asyncProperty(eventsArb, async (events) => {
+        const inProcess = await run('none', events);
+        const isolated = await run('worker', events);
+        expect(isolated.actions).toEqual(inProcess.actions);
+        expect(isolated.errors).toEqual(inProcess.errors);
+        expect(isolated.context).toEqual(inProcess.context);
+      }),
+      { numRuns: 8 },
+    );
   });
 });
 

@@ -92,7 +92,16 @@ export class IsolatedCrew {
     let outcome;
     try {
       outcome = await isolate.call(
-        { method, streamId: scope.streamId, slice: scope.slice, event, position: scope.envelope.position, source: locateEnvelope(scope.envelope), context: scope.context.snapshot() },
+        {
+          method,
+          crew: this.#definition.id,
+          streamId: scope.streamId,
+          slice: scope.slice,
+          event,
+          position: scope.envelope.position,
+          source: locateEnvelope(scope.envelope),
+          context: scope.context.snapshot(),
+        },
         id,
         scope.signal,
       );

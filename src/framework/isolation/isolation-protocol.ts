@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { LiveCrewConfig } from '../config/config-schema.js';
-import type { Event } from '../model/event.js';
+import type { CrewWork } from '../distributed/runner-protocol.js';
 import type { ContextSnapshot } from '../ports.js';
 
-// What the app and an isolated crew's worker thread or child process say to each other. A call
-// goes out with the view of the context its crew would read in process; what comes back is what
-// the call emitted and wrote, which the app applies as if the call had run in process. Writes
-// come back per call, so a crash loses only the call in flight.
+// What the app and an isolated crew's worker thread or child process say to each other: the
+// runner protocol's `call` work items, each answered when it ends. A NATS runner reports a crew's
+// writes once per slice; an isolate answers each call with what it emitted and wrote, which the
+// app applies as if the call had run in process, so a crash loses only the call in flight.
 
 /** What an isolate is told first: which crew, from which module, with which configuration. */
 export interface IsolateInit {
@@ -16,20 +16,18 @@ export interface IsolateInit {
   readonly config: LiveCrewConfig;
 }
 
-/** One handler call for an isolate: the `call` work item of the runner protocol, with the crew's view. */
-export interface IsolatedCall {
-  readonly type: 'call';
+/**
+ * One handler call for an isolate: the runner protocol's `call` work item (DESIGN §5), naming the
+ * handler and carrying the crew's whole view, since an isolate keeps nothing between calls.
+ */
+export type IsolatedCall = Extract<CrewWork, { readonly type: 'call' }> & {
+  /** Names the call in the isolate's answer. */
   readonly id: number;
+  /** The handler to run: the work item names the crew, an isolate hosts one. */
   readonly method: string;
-  readonly streamId: string;
-  readonly slice: number;
-  readonly event: Event;
-  readonly position: number;
-  /** Where the event came from (`file:line`), for records the call makes. */
-  readonly source: string;
   /** S(n-1) with the crew's own writes not merged yet: what its reads see. */
   readonly context: ContextSnapshot;
-}
+};
 
 /** A write as it travels: `[key, value]`, or `[key]` for a deletion. */
 const WireWrite = z.union([z.tuple([z.string()]), z.tuple([z.string(), z.unknown()])]);
