@@ -1,18 +1,13 @@
-import { describeIssues, locateEnvelope, type Event, type EventEnvelope } from '../model/event.js';
-import { ERROR_KIND, ErrorReason, type ErrorDetails } from '../model/error-record.js';
-import { messages } from '../messages.js';
+import type { EventEnvelope } from '../model/event.js';
 import { andThen, isPromiseLike } from '../maybe-async.js';
 import type { Clock, CommittedContext, ContextBackend, ContextSnapshot, DecisionJournal, MaybePromise, RunObserver } from '../ports.js';
 import { CrewGate, Lane, StreamLanes, type QueuedCall } from './lanes.js';
 import { OutputSequence, type OutputSlot } from './output-sequence.js';
 import { StreamContext } from '../context/stream-context.js';
 import type { SliceTarget, StreamProgress, StreamResume } from '../scheduler/slice-target.js';
-import { CallScope, type CallFailure, type CallHost, type OutputLimits } from './call-scope.js';
-import { runAsCall } from './stray-faults.js';
-import { HandlerOutputError } from '../errors.js';
-import { describeThrown } from './describe-thrown.js';
-import { FrameworkVerdict } from './framework-verdict.js';
-import { RouteTable, type CrewRuntime, type Route } from './route-table.js';
+import type { CallScope, OutputLimits } from './call-scope.js';
+import { CallExecutor } from './call-executor.js';
+import { RouteTable, type CrewRuntime } from './route-table.js';
 import type { RunOutput } from './run-output.js';
 import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord, refusedEventRecord } from './slice-reports.js';
 
@@ -50,9 +45,9 @@ export interface RunnerServices {
 
 /**
  * Runs crews' handlers for the slice engine (DESIGN §4, §8): routes each event to the handlers
- * its kind triggers, gives each call its `CrewContext`, and turns the outcome into actions,
- * context writes or error records. A crew that throws affects only itself; after `maxErrors`
- * consecutive errors on a stream it is disabled there.
+ * its kind triggers, runs each call (a `CallExecutor` turns it into actions, context writes or
+ * error records), and merges and commits each stream's slices. A crew that throws affects only
+ * itself; after `maxErrors` consecutive errors on a stream it is disabled there.
  *
  * Calls run in lanes, one per (stream, crew): a lane runs one call at a time in arrival order,
  * lanes run concurrently. A synchronous call runs at once, as the engine dispatches it, and
@@ -76,22 +71,16 @@ export class CrewRunner implements SliceTarget {
   readonly #gates: readonly (CrewGate | undefined)[];
   /** The most slices a crew lags. */
   readonly #maxLag: number;
-  readonly #journal: DecisionJournal;
-  readonly #clock: Clock;
+  readonly #calls: CallExecutor;
   readonly #observer: RunObserver | undefined;
-  readonly #host: CallHost;
   readonly #flushOutput: (() => MaybePromise<void>) | undefined;
   readonly #outputReady: (() => void) | undefined;
-  /** Async calls not settled yet, with what ends each one. */
-  readonly #inFlight = new Map<CallScope, (ended: CallScope) => void>();
   /** Calls queued or running asynchronously, across streams. */
   #pending = 0;
   /** The engine waiting for `#pending` to drop below `maxInFlight`. */
   #room: { readonly promise: Promise<void>; readonly resolve: () => void; readonly reject: (error: unknown) => void } | undefined;
   /** What broke the runner (a journal that could not store a decision); every waiter fails with it. */
   #broken: { readonly error: unknown } | undefined;
-  /** Set by `stop()`: the signal of every call from now on is aborted with it. */
-  #stopReason: Error | undefined;
 
   /** @param crews - the crews to run, each at its run-order `index` (a runner may host only some) */
   constructor(crews: readonly CrewRuntime[], backend: ContextBackend, output: RunOutput, limits: RunnerLimits, services: RunnerServices) {
@@ -104,8 +93,6 @@ export class CrewRunner implements SliceTarget {
     this.#crews = byIndex;
     this.#gates = gates;
     this.#maxLag = Math.max(0, ...crews.map((crew) => crew.definition.lag));
-    this.#journal = services.journal;
-    this.#clock = services.clock;
     this.#observer = services.observer;
     this.#flushOutput = services.flushOutput;
     this.#outputReady = services.outputReady;
@@ -114,7 +101,7 @@ export class CrewRunner implements SliceTarget {
     this.#backend = backend;
     this.#output = new OutputSequence(output, services.ordered ?? false);
     this.#limits = limits;
-    this.#host = { limits, strayFault: (scope, error) => this.#strayFault(scope, error) };
+    this.#calls = new CallExecutor(limits, { journal: services.journal, clock: services.clock, output: this.#output });
   }
 
   /**
@@ -125,22 +112,12 @@ export class CrewRunner implements SliceTarget {
    * @returns how many calls were abandoned
    */
   abandonInFlight(message: (crew: string, method: string) => string): number {
-    const abandoned = [...this.#inFlight].filter(([scope]) => !scope.ended);
-    for (const [scope, end] of abandoned) {
-      const verdict = new FrameworkVerdict(message(scope.crewId, scope.route.handler.method));
-      end(this.#fail(scope, verdict, ErrorReason.HandlerError));
-      scope.abort(verdict);
-    }
-    return abandoned.length;
+    return this.#calls.abandonInFlight(message);
   }
 
-  /**
-   * The app is stopping: the signal of every call in flight, and of every call started from now
-   * on, aborts, so model calls and fetches that honour it end now.
-   */
+  /** The app is stopping: the signal of every call in flight, and of every call started from now on, aborts. */
   stop(): void {
-    this.#stopReason ??= new DOMException('the app is stopping', 'AbortError');
-    for (const scope of this.#inFlight.keys()) scope.abort(this.#stopReason);
+    this.#calls.stop();
   }
 
   /**
@@ -229,8 +206,8 @@ export class CrewRunner implements SliceTarget {
       const gate = this.#gates[route.crew.index];
       if (lane.idle && stream.mayStart(slice) && (gate === undefined || gate.open)) {
         // The synchronous path, inline: most calls end here.
-        const outcome = this.#call(route, lane, slice, envelope, this.#output);
-        if (!isPromiseLike(outcome)) this.#publish(outcome, envelope, this.#output);
+        const outcome = this.#calls.call(route, lane, slice, envelope, this.#output);
+        if (!isPromiseLike(outcome)) this.#calls.publish(outcome, envelope, this.#output);
         else {
           this.#running(lane, slice, outcome, envelope, this.#output.reserve());
           this.#count(stream, 1);
@@ -276,9 +253,9 @@ export class CrewRunner implements SliceTarget {
 
   /** Runs a call that waited in its lane; true when it goes on asynchronously (its lane is busy until it ends). */
   #start(lane: Lane, { route, slice, envelope, slot }: QueuedCall): boolean {
-    const outcome = this.#call(route, lane, slice, envelope, slot);
+    const outcome = this.#calls.call(route, lane, slice, envelope, slot);
     if (!isPromiseLike(outcome)) {
-      this.#publish(outcome, envelope, slot);
+      this.#calls.publish(outcome, envelope, slot);
       slot.done();
       return false;
     }
@@ -293,7 +270,7 @@ export class CrewRunner implements SliceTarget {
     if (gate !== undefined) gate.inFlight++;
     outcome.then(
       (scope) => {
-        this.#publish(scope, envelope, held);
+        this.#calls.publish(scope, envelope, held);
         held.done();
         this.#ended(lane);
       },
@@ -411,164 +388,4 @@ export class CrewRunner implements SliceTarget {
       for (const close of stream.closes.splice(0)) close.reject(error);
     }
   }
-
-  /**
-   * One handler call. Returns its ended scope, or a promise of it for an async handler;
-   * undefined when the payload schema turned the event away (already reported). Context writes
-   * are recorded as soon as the call succeeds, so the crew's next call reads them.
-   */
-  #call(route: Route, lane: Lane, slice: number, envelope: EventEnvelope, out: RunOutput): MaybePromise<CallScope | undefined> {
-    const crew = route.crew;
-    if (lane.disabled) return undefined;
-    let event = envelope.event;
-    if (route.handler.payload) {
-      const parsed = route.handler.payload.safeParse(event.payload, { reportInput: true });
-      if (!parsed.success) {
-        this.#error(out, envelope, {
-          reason: ErrorReason.InvalidEvent,
-          message: messages.handlerPayloadInvalid(crew.definition.id, route.handler.method, describeIssues(parsed.error)),
-          crew: crew.definition.id,
-          slice,
-          event,
-        });
-        return undefined;
-      }
-      event = Object.freeze({ ...event, payload: parsed.data });
-    }
-    const scope = new CallScope(route, slice, envelope, lane, this.#host);
-    if (this.#stopReason !== undefined) scope.abort(this.#stopReason);
-    const limit = crew.definition.timeoutMs;
-    if (limit === undefined) return this.#run(event, scope, undefined);
-    const decision = timeoutDecision(route, envelope, slice);
-    // A timeout the journal holds is repeated (a replay, or a runner re-running a slice); a
-    // replay takes no other from the clock.
-    if (this.#journal.has(decision)) return this.#timeOut(scope, limit, undefined);
-    return this.#run(event, scope, this.#journal.replaying ? undefined : { limit, decision });
-  }
-
-  /** Calls the handler; with a deadline, a call that runs past it is abandoned and journaled. */
-  #run(event: Event, scope: CallScope, deadline: { readonly limit: number; readonly decision: string } | undefined): MaybePromise<CallScope> {
-    const started = deadline ? this.#clock.now() : 0;
-    const route = scope.route;
-    let result: unknown;
-    try {
-      // Arguments, not a closure: a closure would make every call allocate a context for them.
-      result = route.leavesWork ? runAsCall(scope, route.call, event, scope) : route.call(event, scope);
-    } catch (error) {
-      return this.#fail(scope, error, ErrorReason.HandlerError);
-    }
-    if (!isPromiseLike(result)) {
-      if (deadline && this.#clock.now() - started > deadline.limit) return this.#timeOut(scope, deadline.limit, deadline.decision);
-      return this.#succeed(scope);
-    }
-    // From now on its calls run as themselves: what they leave running is theirs.
-    route.leavesWork = true;
-    return new Promise<CallScope>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const end = (ended: CallScope) => {
-        if (!this.#inFlight.delete(scope)) return;
-        if (timer !== undefined) clearTimeout(timer);
-        resolve(ended);
-      };
-      this.#inFlight.set(scope, end);
-      if (deadline) {
-        // A journal that cannot store the decision fails the run: its replay could not be exact.
-        const timeOut = () => Promise.resolve(this.#timeOut(scope, deadline.limit, deadline.decision)).then(end, reject);
-        const counting = scope.setTimeoutClock({
-          stop: () => clearTimeout(timer),
-          restart: () => {
-            clearTimeout(timer);
-            if (!scope.ended) timer = setTimeout(timeOut, deadline.limit);
-          },
-        });
-        if (counting) timer = setTimeout(timeOut, Math.max(0, deadline.limit - (this.#clock.now() - started)));
-      }
-      // A call that timed out or was abandoned has ended; what it settles to later is ignored.
-      result.then(
-        () => scope.ended || end(this.#succeed(scope)),
-        (error: unknown) => scope.ended || end(this.#fail(scope, error, ErrorReason.HandlerError)),
-      );
-    });
-  }
-
-  /** Something escaped a call after the fact: the crew's error, counted like any other. */
-  #strayFault(scope: CallScope, error: unknown): void {
-    const { crew, handler } = scope.route;
-    const detail = error instanceof HandlerOutputError ? error.message : messages.strayFault(crew.definition.id, handler.method, describeThrown(error));
-    this.#report(this.#output, scope.envelope, scope, { reason: ErrorReason.HandlerError, error: new Error(detail), disabledCrew: scope.lane.countError(scope.slice) }, detail);
-  }
-
-  /** A call ran past its limit: abandoned like a failure; the decision is journaled when taken now. */
-  #timeOut(scope: CallScope, limit: number, decision: string | undefined): MaybePromise<CallScope> {
-    if (scope.ended) return scope;
-    scope.end(true);
-    const { crew, handler } = scope.route;
-    const message = messages.callTimedOut(crew.definition.id, handler.method, limit);
-    scope.abort(new DOMException(message, 'TimeoutError'));
-    const failed = () => this.#failEnded(scope, new Error(message), ErrorReason.Timeout);
-    // The decision is stored before anything acts on it: a replay, or a successor, must find every
-    // timeout whose record went out.
-    return decision === undefined ? failed() : andThen(this.#journal.record(decision), failed);
-  }
-
-  /** A call returned: its writes join the crew's writes of the slice; its error streak ends. */
-  #succeed(scope: CallScope): CallScope {
-    // A call that settles after it was abandoned leaves no trace.
-    if (scope.ended) return scope;
-    scope.end();
-    scope.lane.consecutiveErrors = 0;
-    scope.commitWrites();
-    return scope;
-  }
-
-  /**
-   * A call threw. Errors are counted here, at completion, so a crew this call disables runs no
-   * further call; the error records are published later, in route order.
-   */
-  #fail(scope: CallScope, error: unknown, reason: CallFailure['reason']): CallScope {
-    if (scope.ended) return scope;
-    scope.end(true);
-    return this.#failEnded(scope, error, reason);
-  }
-
-  #failEnded(scope: CallScope, error: unknown, reason: CallFailure['reason']): CallScope {
-    scope.failure = { reason, error, disabledCrew: scope.lane.countError(scope.slice) };
-    return scope;
-  }
-
-  /** Publishes a call's actions, or its error records, to `out`. */
-  #publish(scope: CallScope | undefined, envelope: EventEnvelope, out: RunOutput): void {
-    if (scope === undefined) return;
-    const { route, failure } = scope;
-    if (failure === undefined) {
-      for (const action of scope.actions) out.action(action);
-      return;
-    }
-    const detail = describeThrown(failure.error);
-    const ours = failure.reason === ErrorReason.Timeout || failure.error instanceof FrameworkVerdict;
-    this.#report(out, envelope, scope, failure, ours ? detail : messages.handlerThrew(route.crew.definition.id, route.handler.method, detail));
-  }
-
-  /** A call's error record, and the crew's `disabled` record when the error disabled it. */
-  #report(out: RunOutput, envelope: EventEnvelope, scope: CallScope, failure: CallFailure, message: string): void {
-    const id = scope.route.crew.definition.id;
-    this.#error(out, envelope, { reason: failure.reason, message, crew: id, slice: scope.slice, event: envelope.event });
-    if (failure.disabledCrew) {
-      this.#error(out, envelope, { reason: ErrorReason.Disabled, message: messages.crewDisabled(id, scope.lane.consecutiveErrors), crew: id, slice: scope.slice });
-    }
-  }
-
-  #error(out: RunOutput, envelope: EventEnvelope, details: Omit<ErrorDetails, 'source'>): void {
-    out.error({
-      ts: envelope.event.ts,
-      kind: ERROR_KIND,
-      stream_id: envelope.event.stream_id,
-      payload: { ...details, source: locateEnvelope(envelope) },
-    });
-  }
-}
-
-/** The journal key of a call's timeout: which handler, on which event of which slice. */
-function timeoutDecision(route: Route, envelope: EventEnvelope, slice: number): string {
-  return `timeout:${route.crew.definition.id}.${route.handler.method}:${envelope.event.stream_id}:${slice}:${envelope.position}`;
 }

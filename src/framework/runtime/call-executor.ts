@@ -1,0 +1,226 @@
+import { HandlerOutputError } from '../errors.js';
+import { messages } from '../messages.js';
+import { andThen, isPromiseLike } from '../maybe-async.js';
+import { ERROR_KIND, ErrorReason, type ErrorDetails } from '../model/error-record.js';
+import { describeIssues, locateEnvelope, type Event, type EventEnvelope } from '../model/event.js';
+import type { Clock, DecisionJournal, MaybePromise } from '../ports.js';
+import { CallScope, type CallFailure, type CallHost, type OutputLimits } from './call-scope.js';
+import { describeThrown } from './describe-thrown.js';
+import { FrameworkVerdict } from './framework-verdict.js';
+import type { Lane } from './lanes.js';
+import type { Route } from './route-table.js';
+import type { RunOutput } from './run-output.js';
+import { runAsCall } from './stray-faults.js';
+
+/**
+ * Runs one handler call at a time for the runner (DESIGN §4): checks the event against the
+ * handler's payload schema, gives the call its `CrewContext`, holds it to its `timeoutMs` (the
+ * decision journaled), and turns its outcome into actions or error records, counting errors
+ * towards `maxErrors` in the call's lane. Output that escapes a call after it ended, and calls
+ * abandoned at a stop, are reported here too.
+ */
+export class CallExecutor {
+  readonly #journal: DecisionJournal;
+  readonly #clock: Clock;
+  readonly #host: CallHost;
+  /** Where records of faults that escaped a call go: they belong to no slot. */
+  readonly #output: RunOutput;
+  /** Async calls not settled yet, with what ends each one. */
+  readonly #inFlight = new Map<CallScope, (ended: CallScope) => void>();
+  /** Set by `stop()`: the signal of every call from now on is aborted with it. */
+  #stopReason: Error | undefined;
+
+  constructor(limits: OutputLimits, services: { readonly journal: DecisionJournal; readonly clock: Clock; readonly output: RunOutput }) {
+    this.#journal = services.journal;
+    this.#clock = services.clock;
+    this.#output = services.output;
+    this.#host = { limits, strayFault: (scope, error) => this.#strayFault(scope, error) };
+  }
+
+  /**
+   * Fails every call in flight (a promise that will never settle, or a run that must stop now):
+   * each becomes a `handler_error` with `message(crew, method)`, its signal aborts, and the
+   * stream goes on.
+   *
+   * @returns how many calls were abandoned
+   */
+  abandonInFlight(message: (crew: string, method: string) => string): number {
+    const abandoned = [...this.#inFlight].filter(([scope]) => !scope.ended);
+    for (const [scope, end] of abandoned) {
+      const verdict = new FrameworkVerdict(message(scope.crewId, scope.route.handler.method));
+      end(this.#fail(scope, verdict, ErrorReason.HandlerError));
+      scope.abort(verdict);
+    }
+    return abandoned.length;
+  }
+
+  /**
+   * The app is stopping: the signal of every call in flight, and of every call started from now
+   * on, aborts, so model calls and fetches that honour it end now.
+   */
+  stop(): void {
+    this.#stopReason ??= new DOMException('the app is stopping', 'AbortError');
+    for (const scope of this.#inFlight.keys()) scope.abort(this.#stopReason);
+  }
+
+
+  /**
+   * One handler call. Returns its ended scope, or a promise of it for an async handler;
+   * undefined when the payload schema turned the event away (already reported). Context writes
+   * are recorded as soon as the call succeeds, so the crew's next call reads them.
+   */
+  call(route: Route, lane: Lane, slice: number, envelope: EventEnvelope, out: RunOutput): MaybePromise<CallScope | undefined> {
+    const crew = route.crew;
+    if (lane.disabled) return undefined;
+    let event = envelope.event;
+    if (route.handler.payload) {
+      const parsed = route.handler.payload.safeParse(event.payload, { reportInput: true });
+      if (!parsed.success) {
+        this.#error(out, envelope, {
+          reason: ErrorReason.InvalidEvent,
+          message: messages.handlerPayloadInvalid(crew.definition.id, route.handler.method, describeIssues(parsed.error)),
+          crew: crew.definition.id,
+          slice,
+          event,
+        });
+        return undefined;
+      }
+      event = Object.freeze({ ...event, payload: parsed.data });
+    }
+    const scope = new CallScope(route, slice, envelope, lane, this.#host);
+    if (this.#stopReason !== undefined) scope.abort(this.#stopReason);
+    const limit = crew.definition.timeoutMs;
+    if (limit === undefined) return this.#run(event, scope, undefined);
+    const decision = timeoutDecision(route, envelope, slice);
+    // A timeout the journal holds is repeated (a replay, or a runner re-running a slice); a
+    // replay takes no other from the clock.
+    if (this.#journal.has(decision)) return this.#timeOut(scope, limit, undefined);
+    return this.#run(event, scope, this.#journal.replaying ? undefined : { limit, decision });
+  }
+
+  /** Calls the handler; with a deadline, a call that runs past it is abandoned and journaled. */
+  #run(event: Event, scope: CallScope, deadline: { readonly limit: number; readonly decision: string } | undefined): MaybePromise<CallScope> {
+    const started = deadline ? this.#clock.now() : 0;
+    const route = scope.route;
+    let result: unknown;
+    try {
+      // Arguments, not a closure: a closure would make every call allocate a context for them.
+      result = route.leavesWork ? runAsCall(scope, route.call, event, scope) : route.call(event, scope);
+    } catch (error) {
+      return this.#fail(scope, error, ErrorReason.HandlerError);
+    }
+    if (!isPromiseLike(result)) {
+      if (deadline && this.#clock.now() - started > deadline.limit) return this.#timeOut(scope, deadline.limit, deadline.decision);
+      return this.#succeed(scope);
+    }
+    // From now on its calls run as themselves: what they leave running is theirs.
+    route.leavesWork = true;
+    return new Promise<CallScope>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const end = (ended: CallScope) => {
+        if (!this.#inFlight.delete(scope)) return;
+        if (timer !== undefined) clearTimeout(timer);
+        resolve(ended);
+      };
+      this.#inFlight.set(scope, end);
+      if (deadline) {
+        // A journal that cannot store the decision fails the run: its replay could not be exact.
+        const timeOut = () => Promise.resolve(this.#timeOut(scope, deadline.limit, deadline.decision)).then(end, reject);
+        const counting = scope.setTimeoutClock({
+          stop: () => clearTimeout(timer),
+          restart: () => {
+            clearTimeout(timer);
+            if (!scope.ended) timer = setTimeout(timeOut, deadline.limit);
+          },
+        });
+        if (counting) timer = setTimeout(timeOut, Math.max(0, deadline.limit - (this.#clock.now() - started)));
+      }
+      // A call that timed out or was abandoned has ended; what it settles to later is ignored.
+      result.then(
+        () => scope.ended || end(this.#succeed(scope)),
+        (error: unknown) => scope.ended || end(this.#fail(scope, error, ErrorReason.HandlerError)),
+      );
+    });
+  }
+
+  /** Something escaped a call after the fact: the crew's error, counted like any other. */
+  #strayFault(scope: CallScope, error: unknown): void {
+    const { crew, handler } = scope.route;
+    const detail = error instanceof HandlerOutputError ? error.message : messages.strayFault(crew.definition.id, handler.method, describeThrown(error));
+    this.#report(this.#output, scope.envelope, scope, { reason: ErrorReason.HandlerError, error: new Error(detail), disabledCrew: scope.lane.countError(scope.slice) }, detail);
+  }
+
+  /** A call ran past its limit: abandoned like a failure; the decision is journaled when taken now. */
+  #timeOut(scope: CallScope, limit: number, decision: string | undefined): MaybePromise<CallScope> {
+    if (scope.ended) return scope;
+    scope.end(true);
+    const { crew, handler } = scope.route;
+    const message = messages.callTimedOut(crew.definition.id, handler.method, limit);
+    scope.abort(new DOMException(message, 'TimeoutError'));
+    const failed = () => this.#failEnded(scope, new Error(message), ErrorReason.Timeout);
+    // The decision is stored before anything acts on it: a replay, or a successor, must find every
+    // timeout whose record went out.
+    return decision === undefined ? failed() : andThen(this.#journal.record(decision), failed);
+  }
+
+  /** A call returned: its writes join the crew's writes of the slice; its error streak ends. */
+  #succeed(scope: CallScope): CallScope {
+    // A call that settles after it was abandoned leaves no trace.
+    if (scope.ended) return scope;
+    scope.end();
+    scope.lane.consecutiveErrors = 0;
+    scope.commitWrites();
+    return scope;
+  }
+
+  /**
+   * A call threw. Errors are counted here, at completion, so a crew this call disables runs no
+   * further call; the error records are published later, in route order.
+   */
+  #fail(scope: CallScope, error: unknown, reason: CallFailure['reason']): CallScope {
+    if (scope.ended) return scope;
+    scope.end(true);
+    return this.#failEnded(scope, error, reason);
+  }
+
+  #failEnded(scope: CallScope, error: unknown, reason: CallFailure['reason']): CallScope {
+    scope.failure = { reason, error, disabledCrew: scope.lane.countError(scope.slice) };
+    return scope;
+  }
+
+  /** Publishes a call's actions, or its error records, to `out`. */
+  publish(scope: CallScope | undefined, envelope: EventEnvelope, out: RunOutput): void {
+    if (scope === undefined) return;
+    const { route, failure } = scope;
+    if (failure === undefined) {
+      for (const action of scope.actions) out.action(action);
+      return;
+    }
+    const detail = describeThrown(failure.error);
+    const ours = failure.reason === ErrorReason.Timeout || failure.error instanceof FrameworkVerdict;
+    this.#report(out, envelope, scope, failure, ours ? detail : messages.handlerThrew(route.crew.definition.id, route.handler.method, detail));
+  }
+
+  /** A call's error record, and the crew's `disabled` record when the error disabled it. */
+  #report(out: RunOutput, envelope: EventEnvelope, scope: CallScope, failure: CallFailure, message: string): void {
+    const id = scope.route.crew.definition.id;
+    this.#error(out, envelope, { reason: failure.reason, message, crew: id, slice: scope.slice, event: envelope.event });
+    if (failure.disabledCrew) {
+      this.#error(out, envelope, { reason: ErrorReason.Disabled, message: messages.crewDisabled(id, scope.lane.consecutiveErrors), crew: id, slice: scope.slice });
+    }
+  }
+
+  #error(out: RunOutput, envelope: EventEnvelope, details: Omit<ErrorDetails, 'source'>): void {
+    out.error({
+      ts: envelope.event.ts,
+      kind: ERROR_KIND,
+      stream_id: envelope.event.stream_id,
+      payload: { ...details, source: locateEnvelope(envelope) },
+    });
+  }
+}
+
+/** The journal key of a call's timeout: which handler, on which event of which slice. */
+function timeoutDecision(route: Route, envelope: EventEnvelope, slice: number): string {
+  return `timeout:${route.crew.definition.id}.${route.handler.method}:${envelope.event.stream_id}:${slice}:${envelope.position}`;
+}
