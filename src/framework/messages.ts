@@ -147,6 +147,8 @@ export const messages = {
   isolatedCrewCannotStart: (crew: string, detail: string) => `crew ${crew} runs isolated and could not start there: ${detail}`,
   isolationNeedsModule: (crews: readonly string[]) =>
     `crew${crews.length === 1 ? '' : 's'} ${crews.join(', ')} run${crews.length === 1 ? 's' : ''} isolated (isolation: worker or process), which loads ${crews.length === 1 ? 'it' : 'them'} from ${crews.length === 1 ? 'its' : 'their'} compiled module in a worker or child process: give createLiveCrewApp({ crewsModule: '<path of that .js module>' }) (the CLI passes its --crews module), or set isolation: none`,
+  callStopped: (crew: string, method: string) =>
+    `${crew}.${method} was ended by the app stopping (its ctx.signal aborted); its actions and writes were discarded`,
   callNeverSettled: (crew: string, method: string) =>
     `${crew}.${method} returned a promise that can never settle (nothing left in the event loop could settle it); the call failed and the stream goes on`,
   callAbandonedAtStop: (crew: string, method: string, waitedMs: number) =>

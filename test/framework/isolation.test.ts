@@ -99,7 +99,9 @@ describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (iso
     await app.stop();
     await running;
     expect(Date.now() - stopping).toBeLessThan(5000);
-    expect(kinds(errors.errors)).toEqual(['handler_error']);
+    expect(errors.errors.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ reason: 'handler_error', crew: 'agent', message: 'agent.loop was ended by the app stopping (its ctx.signal aborted); its actions and writes were discarded' }),
+    ]);
   });
 });
 

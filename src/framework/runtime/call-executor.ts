@@ -196,9 +196,12 @@ export class CallExecutor {
       for (const action of scope.actions) out.action(action);
       return;
     }
+    const { id } = route.crew.definition;
+    // A call that failed with the stop's own reason was ended by the stop, not by its handler.
+    if (failure.error === this.#stopReason && failure.error !== undefined) return this.#report(out, envelope, scope, failure, messages.callStopped(id, route.handler.method));
     const detail = describeThrown(failure.error);
     const ours = failure.reason === ErrorReason.Timeout || failure.error instanceof FrameworkVerdict;
-    this.#report(out, envelope, scope, failure, ours ? detail : messages.handlerThrew(route.crew.definition.id, route.handler.method, detail));
+    this.#report(out, envelope, scope, failure, ours ? detail : messages.handlerThrew(id, route.handler.method, detail));
   }
 
   /** A call's error record, and the crew's `disabled` record when the error disabled it. */

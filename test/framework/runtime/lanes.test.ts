@@ -286,6 +286,6 @@ describe('ctx.signal (DESIGN §8)', () => {
     await app.stop();
     const summary = await running;
     expect(summary.abandoned).toBe(0);
-    expect(errors.errors.map((e) => e.payload.message)).toEqual(['listener.on threw: the app is stopping']);
+    expect(errors.errors.map((e) => e.payload.message)).toEqual(['listener.on was ended by the app stopping (its ctx.signal aborted); its actions and writes were discarded']);
   });
 });
