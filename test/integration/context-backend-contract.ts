@@ -41,6 +41,15 @@ export function describeContextBackendContract(name: string, fixture: () => Cont
       await backend.close();
     });
 
+    it("keeps lagging crews' writes that merge in a later slice with the snapshot, deletions too", async () => {
+      const backend = await fixture().writer();
+      const id = stream();
+      const lagging = [{ crew: 'pundit', slice: 9, writes: [['takes', 3], ['draft']] as const }];
+      await backend.commit(id, 7, { n: 1 }, { epoch0: 1_714_564_800_000, position: 42, lagging });
+      expect(await backend.load(id)).toEqual({ slice: 7, context: { n: 1 }, epoch0: 1_714_564_800_000, position: 42, lagging: [{ crew: 'pundit', slice: 9, writes: [['takes', 3], ['draft']] }] });
+      await backend.close();
+    });
+
     it("replaces the snapshot with a later slice's: deleted keys are gone", async () => {
       const backend = await fixture().writer();
       const id = stream();

@@ -1,4 +1,4 @@
-import type { CommitProgress, CommittedContext, ContextSnapshot } from '../../framework/ports.js';
+import type { CommitProgress, CommittedContext, ContextSnapshot, LaggingWrites } from '../../framework/ports.js';
 
 /**
  * How a persistent context backend stores a stream's context (`CommittedContext`): the whole
@@ -17,7 +17,18 @@ export function decodeCommitted(text: string, where: string): CommittedContext {
     throw new Error(`${where} does not hold a live-crew context snapshot`);
   }
   const progress = typeof value.epoch0 === 'number' && typeof value.position === 'number' ? { epoch0: value.epoch0, position: value.position } : {};
-  return { slice: value.slice, context: value.context, ...progress };
+  if (value.lagging !== undefined && !isLaggingWrites(value.lagging)) throw new Error(`${where} holds lagging writes that are not live-crew's`);
+  return { slice: value.slice, context: value.context, ...progress, ...(value.lagging !== undefined ? { lagging: value.lagging } : {}) };
+}
+
+function isLaggingWrites(value: unknown): value is LaggingWrites {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (entry: { crew?: unknown; slice?: unknown; writes?: unknown }) =>
+        typeof entry?.crew === 'string' && typeof entry.slice === 'number' && Array.isArray(entry.writes) && entry.writes.every((write: unknown) => Array.isArray(write) && typeof write[0] === 'string'),
+    )
+  );
 }
 
 /** How many times a revision-checked write is retried after a conflict before giving up. */

@@ -96,6 +96,12 @@ export class StreamContext {
     for (const slice of this.#pending.keys()) if (slice < from) this.#pending.delete(slice);
   }
 
+  /** Puts back a crew's writes that merge in `slice` (a restart resuming a lagging crew's work). */
+  restoreWrites(slice: number, crewIndex: number, writes: Iterable<readonly [string, unknown] | readonly [string]>): void {
+    const target = this.writesOf(slice, crewIndex);
+    for (const [key, ...value] of writes) target.record(key, value.length === 0 ? DELETED : value[0]);
+  }
+
   /** The writes of crew `crewIndex` (its run-order position) in `slice`, if it made any. */
   peekWrites(slice: number, crewIndex: number): CrewSliceWrites | undefined {
     return this.#pending.get(slice)?.[crewIndex];

@@ -1,9 +1,9 @@
 import type { EventEnvelope } from '../model/event.js';
 import { andThen, isPromiseLike } from '../maybe-async.js';
-import type { Clock, CommittedContext, ContextBackend, ContextSnapshot, DecisionJournal, MaybePromise, RunObserver } from '../ports.js';
+import type { Clock, CommittedContext, ContextBackend, ContextSnapshot, DecisionJournal, LaggingWrites, MaybePromise, RunObserver } from '../ports.js';
 import { CrewGate, Lane, StreamLanes, type QueuedCall } from './lanes.js';
 import { OutputSequence, type OutputSlot } from './output-sequence.js';
-import { StreamContext } from '../context/stream-context.js';
+import { DELETED, StreamContext } from '../context/stream-context.js';
 import type { SliceTarget, StreamProgress, StreamResume } from '../scheduler/slice-target.js';
 import type { CallScope, OutputLimits } from './call-scope.js';
 import { CallExecutor } from './call-executor.js';
@@ -71,6 +71,8 @@ export class CrewRunner implements SliceTarget {
   readonly #gates: readonly (CrewGate | undefined)[];
   /** The most slices a crew lags. */
   readonly #maxLag: number;
+  /** The run-order indexes of the lagging crews. */
+  readonly #lagging: readonly number[];
   readonly #calls: CallExecutor;
   readonly #observer: RunObserver | undefined;
   readonly #flushOutput: (() => MaybePromise<void>) | undefined;
@@ -93,6 +95,7 @@ export class CrewRunner implements SliceTarget {
     this.#crews = byIndex;
     this.#gates = gates;
     this.#maxLag = Math.max(0, ...crews.map((crew) => crew.definition.lag));
+    this.#lagging = crews.filter((crew) => crew.definition.lag > 0).map((crew) => crew.index);
     this.#observer = services.observer;
     this.#flushOutput = services.flushOutput;
     this.#outputReady = services.outputReady;
@@ -134,7 +137,12 @@ export class CrewRunner implements SliceTarget {
   /** Loads the stream's committed context; a stream that has one (a restart, a stream back from idle) goes on from it. */
   openStream(streamId: string): MaybePromise<StreamResume | undefined> {
     return andThen(this.#backend.load(streamId), (committed: CommittedContext | undefined) => {
-      this.#streams.set(streamId, new StreamLanes(streamId, this.#newContext(committed?.context ?? {}), this.#crewCount));
+      const context = this.#newContext(committed?.context ?? {});
+      for (const { crew, slice, writes } of committed?.lagging ?? []) {
+        const index = this.#crews.findIndex((runtime) => runtime?.definition.id === crew);
+        if (index >= 0) context.restoreWrites(slice, index, writes);
+      }
+      this.#streams.set(streamId, new StreamLanes(streamId, context, this.#crewCount));
       if (committed?.epoch0 === undefined) return undefined;
       return { epoch0: committed.epoch0, slice: committed.slice, ...(committed.position !== undefined ? { position: committed.position } : {}) };
     });
@@ -339,10 +347,12 @@ export class CrewRunner implements SliceTarget {
     slot?.done();
     if (merged === undefined) return stream.committing;
     this.#observer?.contextMerged?.(stream.id, slice, merged.size);
-    const commit = (): MaybePromise<void> => {
-      if (this.#flushOutput === undefined) return this.#backend.commit(stream.id, slice, merged.snapshot, progress);
-      return andThen(this.#flushOutput(), () => this.#backend.commit(stream.id, slice, merged.snapshot, progress));
-    };
+    const commit = (): MaybePromise<void> =>
+      andThen(this.#laggingWrites(stream, slice), (lagging) => {
+        const full = lagging === undefined ? progress : { ...progress, lagging };
+        if (this.#flushOutput === undefined) return this.#backend.commit(stream.id, slice, merged.snapshot, full);
+        return andThen(this.#flushOutput(), () => this.#backend.commit(stream.id, slice, merged.snapshot, full));
+      });
     const committed = stream.committing === undefined ? commit() : stream.committing.then(commit);
     if (!isPromiseLike(committed)) return;
     stream.commitsQueued++;
@@ -352,6 +362,26 @@ export class CrewRunner implements SliceTarget {
     });
     stream.committing = tracked;
     return tracked;
+  }
+
+  /**
+   * What lagging crews wrote in slices up to `slice` that merges later, once their calls of those
+   * slices have ended (undefined with no lagging crew): committed with S(slice), so a restart
+   * after the commit, whose input resumes after slice `slice`, loses none of it.
+   */
+  #laggingWrites(stream: StreamLanes, slice: number): MaybePromise<LaggingWrites | undefined> {
+    if (this.#lagging.length === 0) return undefined;
+    const ended = stream.finished(slice, this.#lagging) ? undefined : new Promise<void>((resolve) => stream.settleWaits.push({ slice, crews: this.#lagging, resolve }));
+    return andThen(ended, () =>
+      this.#lagging.flatMap((index) => {
+        const crew = this.#crews[index]!.definition;
+        return Array.from({ length: crew.lag }, (_, i) => slice + 1 + i).flatMap((merge) => {
+          const writes = stream.context.writesMergingIn(merge, index);
+          if (writes === undefined) return [];
+          return [{ crew: crew.id, slice: merge, writes: [...writes.entries()].map(([key, value]): [string] | [string, unknown] => (value === DELETED ? [key] : [key, value])) }];
+        });
+      }),
+    );
   }
 
   /** Counts calls queued or running; the engine waiting for room goes on once there is. */

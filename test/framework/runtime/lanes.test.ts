@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   ACTION_SINK,
+  CONTEXT_BACKEND,
   createLiveCrewApp,
+  MemoryContextBackend,
+  type CommitProgress,
+  type ContextSnapshot,
   Crew,
   DependsOn,
   ERROR_SINK,
@@ -216,6 +220,27 @@ describe('lag (DESIGN §8)', () => {
       { n: 4, slice: 3, notes: [0, 1, 2] },
     ]);
     expect(r.context('m1')).toEqual({ notes: [0, 1, 2, 3, 4] });
+  });
+
+  it("commits a lagging crew's writes not merged yet with the snapshot: a restart from that commit loses none", async () => {
+    const commits: Array<{ slice: number; snapshot: ContextSnapshot; progress: CommitProgress | undefined }> = [];
+    class RecordingBackend extends MemoryContextBackend {
+      override commit(streamId: string, slice: number, snapshot: ContextSnapshot, progress?: CommitProgress): void {
+        commits.push({ slice, snapshot, progress });
+        super.commit(streamId, slice, snapshot, progress);
+      }
+    }
+    const events = [0, 600, 1200, 1800, 2400].map((ms, n) => at(ms, 'm1', { n }));
+    const whole = await (await createTestingApp({ crews: [Scribe, Reader], providers: [{ token: CONTEXT_BACKEND, useValue: new RecordingBackend() }] })).run(events);
+    // S(1) leaves the scribe's write of slice 1 to merge at slice 2: it travels with the commit.
+    const crash = commits.find((commit) => commit.slice === 1)!;
+    expect(crash.progress?.lagging).toEqual([{ crew: 'scribe', slice: 2, writes: [['notes', [0, 1]]] }]);
+    const restarted = new MemoryContextBackend();
+    restarted.commit('m1', crash.slice, crash.snapshot, crash.progress);
+    const rest = events.slice(crash.progress!.position + 1);
+    const resumed = await (await createTestingApp({ crews: [Scribe, Reader], providers: [{ token: CONTEXT_BACKEND, useValue: restarted }] })).run(rest);
+    expect(resumed.context('m1')).toEqual(whole.context('m1'));
+    expect(resumed.actions).toEqual(whole.actions.slice(whole.actions.length - rest.length));
   });
 
   it('makes a dependent at an offset inside the lag wait for the lagging crew, and decide on its status', async () => {
