@@ -312,8 +312,8 @@ export function serviceDefaults(config: LiveCrewConfig): Array<[InjectionToken<u
 }
 
 /**
- * Registers the config, then `providers`, and for each port of `defaults` none of them gives,
- * the adapter its factory makes (only those are made: a port a provider replaces never opens).
+ * Registers the config, the adapter each port of `defaults` gets from its factory unless a
+ * provider gives that port (a replaced adapter is never made, so it never opens), and `providers`.
  */
 export function registerPorts(
   container: DependencyContainer,

@@ -119,7 +119,10 @@ export interface CommittedContext {
  * slice: per crew and merge slice, its last write per key (`[key]` for a deletion). A restart
  * puts them back, so a crash between a lagging call and its merge loses nothing.
  */
-export type LaggingWrites = ReadonlyArray<{ readonly crew: string; readonly slice: number; readonly writes: ReadonlyArray<readonly [string, unknown] | readonly [string]> }>;
+export type LaggingWrites = ReadonlyArray<{ readonly crew: string; readonly slice: number; readonly writes: readonly ContextWrite[] }>;
+
+/** A context write as it is stored or travels between processes: `[key, value]`, or `[key]` for a deletion. */
+export type ContextWrite = readonly [string, unknown] | readonly [string];
 
 /** What a commit records beside the snapshot: where the stream's slices start, and how far its input is merged. */
 export interface CommitProgress {

@@ -73,6 +73,15 @@ describe('live-crew validate and graph', () => {
     expect(r.stderr).toMatch(/stats\.runtime\.yaml[\s\S]*maxErrors/);
   });
 
+  it('validate: warns about a dependency that waits inside a lagging crew\'s lag, and still passes', () => {
+    const r = cli(['validate', '--crews', 'test/cli/fixtures/lagging-crews.js']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ok: 3 crews/);
+    expect(r.stderr).toBe(
+      "warning: crew eager depends on model at offset -1, inside model's lag of 2: each slice of eager waits until model has finished its slice n - 1, so eager is as slow as model; declare offset -3 or lower to use its merged output without waiting\n",
+    );
+  });
+
   it('graph: crews in run order with their dependencies and offsets, as text, mermaid or dot', () => {
     expect(cli(['graph', '--crews', MATCH_DAY]).stdout).toBe('1. commentator <- crew score_tracker (offset -1)\n2. graphics\n3. pundit (lag 4)\n4. referee_watch\n5. score_tracker\n6. stats\n');
     const mermaid = cli(['graph', '--crews', MATCH_DAY, '--format', 'mermaid']).stdout;

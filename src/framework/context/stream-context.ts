@@ -1,4 +1,4 @@
-import type { ContextSnapshot } from '../ports.js';
+import type { ContextSnapshot, ContextWrite } from '../ports.js';
 
 /** Marks a key a crew deleted, so a deletion can win a merge like any write. */
 export const DELETED: unique symbol = Symbol('live-crew:deleted');
@@ -23,6 +23,16 @@ export class CrewSliceWrites {
   /** Every key the crew wrote, with its last value. */
   entries(): IterableIterator<[string, unknown]> {
     return this.#latest.entries();
+  }
+
+  /** Its writes as they are stored or travel (a deletion is `[key]`). */
+  toWire(): ContextWrite[] {
+    return [...this.#latest].map(([key, value]): ContextWrite => (value === DELETED ? [key] : [key, value]));
+  }
+
+  /** Records writes that were stored or travelled, in order. */
+  recordWire(writes: Iterable<ContextWrite>): void {
+    for (const [key, ...value] of writes) this.record(key, value.length === 0 ? DELETED : value[0]);
   }
 }
 
@@ -94,12 +104,6 @@ export class StreamContext {
   rebase(snapshot: ContextSnapshot, from: number): void {
     this.#snapshot = Object.freeze({ ...snapshot });
     for (const slice of this.#pending.keys()) if (slice < from) this.#pending.delete(slice);
-  }
-
-  /** Puts back a crew's writes that merge in `slice` (a restart resuming a lagging crew's work). */
-  restoreWrites(slice: number, crewIndex: number, writes: Iterable<readonly [string, unknown] | readonly [string]>): void {
-    const target = this.writesOf(slice, crewIndex);
-    for (const [key, ...value] of writes) target.record(key, value.length === 0 ? DELETED : value[0]);
   }
 
   /** The writes of crew `crewIndex` (its run-order position) in `slice`, if it made any. */

@@ -1,4 +1,3 @@
-import { DELETED } from '../context/stream-context.js';
 import type { ErrorRecord } from '../model/error-record.js';
 import type { ActionSink, Clock, ContextBackend, DecisionJournal, EmittedAction, ErrorSink, RunObserver } from '../ports.js';
 import { CrewRunner, type RunnerLimits } from '../runtime/crew-runner.js';
@@ -159,7 +158,7 @@ export class CrewWorker {
   async #close(slice: number, seq: number): Promise<void> {
     await this.#publish();
     const { crew, streamId } = this.#options;
-    const writes = [...this.#runner.crewWrites(streamId, slice, crew.index)].map(([key, value]) => (value === DELETED ? ([key] as const) : ([key, value] as const)));
+    const writes = this.#runner.crewWrites(streamId, slice, crew.index);
     await this.#options.report({ streamId, slice, crew: crew.definition.id, writes, disabled: this.#runner.laneStatus(streamId, crew.index).disabled });
     this.#doneSlice = slice;
     this.#workSeq = seq;

@@ -1,4 +1,4 @@
-import { DELETED, StreamContext } from '../context/stream-context.js';
+import { StreamContext } from '../context/stream-context.js';
 import { locateEnvelope, type EventEnvelope } from '../model/event.js';
 import type { Clock, ContextBackend, MaybePromise, RunObserver } from '../ports.js';
 import type { CrewSliceDone, CrewWorkSink } from './runner-protocol.js';
@@ -200,8 +200,7 @@ export class DistributedSliceTarget implements SliceTarget {
     await Promise.all([...bySlice].map(([from, crews]) => this.#awaitReports(streamId, from, crews)));
     for (const { from, index } of merging) {
       const key = reportKey(streamId, from, index);
-      const writes = stream.context.writesOf(slice, index);
-      for (const [name, ...value] of this.#reports.get(key)!.writes) writes.record(name, value.length === 0 ? DELETED : value[0]);
+      stream.context.writesOf(slice, index).recordWire(this.#reports.get(key)!.writes);
       this.#reports.delete(key);
     }
     for (const key of stream.slices.keys()) if (key + this.#maxLag <= slice) stream.slices.delete(key);

@@ -1,5 +1,5 @@
 import type { Event } from '../model/event.js';
-import type { ContextSnapshot, MaybePromise } from '../ports.js';
+import type { ContextSnapshot, ContextWrite, MaybePromise } from '../ports.js';
 
 // The runner protocol (DESIGN §5, §8): the work a scheduler hands the runner hosting a crew, and
 // the runner's report that the crew finished a slice. NATS carries it between processes
@@ -43,7 +43,7 @@ export interface CrewSliceDone {
   readonly slice: number;
   readonly crew: string;
   /** The crew's last write per key in the slice: `[key, value]`, or `[key]` for a deletion. */
-  readonly writes: ReadonlyArray<readonly [string, unknown] | readonly [string]>;
+  readonly writes: readonly ContextWrite[];
   /** Whether the crew is disabled at the end of the slice. */
   readonly disabled: boolean;
 }

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { container as rootContainer } from 'tsyringe';
 import { runnerLimits } from '../config/limits.js';
-import { DELETED, StreamContext } from '../context/stream-context.js';
+import { StreamContext } from '../context/stream-context.js';
 import { loadCrewModule } from '../discovery/crew-module.js';
 import { buildCrewGraph } from '../discovery/crew-graph.js';
 import { CrewDefinitionError } from '../errors.js';
@@ -83,7 +83,7 @@ async function run({ crew, routes, crewCount, host }: Hosted, call: IsolatedCall
   }
   scope.end();
   scope.commitWrites();
-  const writes = [...(stream.context.peekWrites(call.slice, crew.index)?.entries() ?? [])].map(([key, value]): [string] | [string, unknown] => (value === DELETED ? [key] : [key, value]));
+  const writes = stream.context.peekWrites(call.slice, crew.index)?.toWire() ?? [];
   const actions = scope.actions.map(({ action }) => ({ kind: action.kind, payload: action.payload, ttlMs: action.ttl_ms }));
   channel.send({ type: 'done', id: call.id, actions, writes });
 }

@@ -164,7 +164,7 @@ export class Isolate {
     const child: ChildProcess = fork(ISOLATE_MAIN, [], {
       execArgv: sandboxFlags(this.#spec),
       serialization: 'json',
-      // Its stdout is the app's stderr: a crew's console.log must not mix into actions on stdout.
+      // Its stdout is the app's stderr: what a crew prints must not mix into actions on stdout.
       stdio: ['ignore', 2, 'inherit', 'ipc'],
     });
     child.on('message', (message: unknown) => this.#received(message));

@@ -30,7 +30,7 @@ export type IsolatedCall = Extract<CrewWork, { readonly type: 'call' }> & {
 };
 
 /** A write as it travels: `[key, value]`, or `[key]` for a deletion. */
-const WireWrite = z.union([z.tuple([z.string()]), z.tuple([z.string(), z.unknown()])]);
+const WireWrite = z.union([z.tuple([z.string()]).readonly(), z.tuple([z.string(), z.unknown()]).readonly()]);
 
 /**
  * Messages from an isolate, checked on arrival (what runs there is crew code): it is ready; it

@@ -1,9 +1,9 @@
 import type { EventEnvelope } from '../model/event.js';
 import { andThen, isPromiseLike } from '../maybe-async.js';
-import type { Clock, CommittedContext, ContextBackend, ContextSnapshot, DecisionJournal, LaggingWrites, MaybePromise, RunObserver } from '../ports.js';
+import type { Clock, CommittedContext, ContextBackend, ContextSnapshot, ContextWrite, DecisionJournal, LaggingWrites, MaybePromise, RunObserver } from '../ports.js';
 import { CrewGate, Lane, StreamLanes, type QueuedCall } from './lanes.js';
 import { OutputSequence, type OutputSlot } from './output-sequence.js';
-import { DELETED, StreamContext } from '../context/stream-context.js';
+import { StreamContext } from '../context/stream-context.js';
 import type { SliceTarget, StreamProgress, StreamResume } from '../scheduler/slice-target.js';
 import type { CallScope, OutputLimits } from './call-scope.js';
 import { CallExecutor } from './call-executor.js';
@@ -140,7 +140,7 @@ export class CrewRunner implements SliceTarget {
       const context = this.#newContext(committed?.context ?? {});
       for (const { crew, slice, writes } of committed?.lagging ?? []) {
         const index = this.#crews.findIndex((runtime) => runtime?.definition.id === crew);
-        if (index >= 0) context.restoreWrites(slice, index, writes);
+        if (index >= 0) context.writesOf(slice, index).recordWire(writes);
       }
       this.#streams.set(streamId, new StreamLanes(streamId, context, this.#crewCount));
       if (committed?.epoch0 === undefined) return undefined;
@@ -167,9 +167,9 @@ export class CrewRunner implements SliceTarget {
     else stream.context.rebase(snapshot, slice);
   }
 
-  /** What a crew wrote in slice `slice` of a stream: its last write per key (`DELETED` for a deletion). */
-  crewWrites(streamId: string, slice: number, crew: number): Iterable<[string, unknown]> {
-    return this.#streams.get(streamId)?.context.peekWrites(slice + this.#crews[crew]!.definition.lag, crew)?.entries() ?? [];
+  /** What a crew wrote in slice `slice` of a stream: its last write per key, as it travels. */
+  crewWrites(streamId: string, slice: number, crew: number): ContextWrite[] {
+    return this.#streams.get(streamId)?.context.peekWrites(slice + this.#crews[crew]!.definition.lag, crew)?.toWire() ?? [];
   }
 
   /** A crew's error streak on a stream, and whether it is disabled there. */
@@ -378,7 +378,7 @@ export class CrewRunner implements SliceTarget {
         return Array.from({ length: crew.lag }, (_, i) => slice + 1 + i).flatMap((merge) => {
           const writes = stream.context.writesMergingIn(merge, index);
           if (writes === undefined) return [];
-          return [{ crew: crew.id, slice: merge, writes: [...writes.entries()].map(([key, value]): [string] | [string, unknown] => (value === DELETED ? [key] : [key, value])) }];
+          return [{ crew: crew.id, slice: merge, writes: writes.toWire() }];
         });
       }),
     );

@@ -100,7 +100,7 @@ export interface SettleWait {
 /** One stream as the runner keeps it: its context, its lanes, the closes waiting to merge. */
 export class StreamLanes {
   readonly id: string;
-  context: StreamContext;
+  readonly context: StreamContext;
   /** By crew run-order index, made on a crew's first call. */
   readonly lanes: Array<Lane | undefined>;
   /** Closes not merged yet, in slice order. */

@@ -408,7 +408,7 @@ export class SliceEngine {
     state.hadEvents = true;
     if (this.#tracksKinds) state.kinds.add(envelope.event.kind);
     const plan = this.#planFor(envelope.event.kind);
-    if (plan.lags.length > 0) for (const lag of plan.lags) this.#mergeSlice(stream, slice + lag);
+    for (const lag of plan.lags) this.#mergeSlice(stream, slice + lag);
     if (plan.allAtOnce !== undefined) {
       return plan.allAtOnce.length > 0 ? this.#target.dispatch(stream.id, slice, envelope, plan.allAtOnce) : undefined;
     }
@@ -608,7 +608,7 @@ export class SliceEngine {
    * holds no event, so it sets no input position a commit must stay behind.
    */
   #mergeSlice(stream: StreamSlices, slice: number): void {
-    if (!stream.slices.has(slice)) this.#state(stream, slice, Number.POSITIVE_INFINITY);
+    if (!stream.slices.has(slice)) stream.slices.set(slice, this.#newState(Number.POSITIVE_INFINITY));
   }
 
   /** The state of a slice, made when an event (at input `position`) first needs it. */
@@ -616,24 +616,29 @@ export class SliceEngine {
     const recent = stream.recent;
     if (recent !== undefined && recent.slice === slice) return recent.state;
     let state = stream.slices.get(slice);
-    // A slice made ahead for a lagging crew's merge gets its input position from its first event.
-    if (state !== undefined && position < state.firstPosition) state.firstPosition = position;
     if (state === undefined) {
-      state = {
-        queued: undefined,
-        backlog: undefined,
-        held: undefined,
-        kinds: new Set(),
-        decided: new Array(this.#crews.length),
-        skips: new Map(),
-        released: new Set(),
-        hadEvents: false,
-        firstPosition: position,
-      };
+      state = this.#newState(position);
       stream.slices.set(slice, state);
+    } else if (position < state.firstPosition) {
+      // A slice made ahead for a lagging crew's merge gets its input position from its first event.
+      state.firstPosition = position;
     }
     stream.recent = { slice, state };
     return state;
+  }
+
+  #newState(firstPosition: number): SliceState {
+    return {
+      queued: undefined,
+      backlog: undefined,
+      held: undefined,
+      kinds: new Set(),
+      decided: new Array(this.#crews.length),
+      skips: new Map(),
+      released: new Set(),
+      hadEvents: false,
+      firstPosition,
+    };
   }
 
   /** Drops the state of closed slices no dependency can look back at any more. */
