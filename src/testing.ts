@@ -5,3 +5,4 @@ import 'reflect-metadata';
 import './adapters/builtin.js';
 
 export * from './framework/testing/index.js';
+export { scriptedModel, type ScriptedModel, type ScriptedModelOptions, type ScriptedReply } from './adapters/ai/scripted-model.js';

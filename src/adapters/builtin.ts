@@ -15,6 +15,7 @@ import { natsConnectOptions } from './nats/nats-connect.js';
 import type { LiveCrewConfig } from '../framework/config/config-schema.js';
 import { PrometheusMonitor } from './prometheus/prometheus-monitor.js';
 import { pinoLogger } from './pino/pino-logger.js';
+import { AiSdkModelProvider } from './ai/ai-sdk-model-provider.js';
 
 /** One NATS connection per app: its source and sinks share it (an app's ports get one config object). */
 const natsLinks = new WeakMap<LiveCrewConfig, NatsLink>();
@@ -46,3 +47,4 @@ registerAdapter('context', 'jetstream', (config) => new JetStreamContextBackend(
 registerAdapter('journal', 'file', fileJournal);
 registerAdapter('monitor', 'prometheus', (config) => new PrometheusMonitor(config.metrics_port ?? undefined));
 registerAdapter('logger', 'pino', (config) => pinoLogger({ level: config.log_level }));
+registerAdapter('models', 'ai-sdk', (config) => new AiSdkModelProvider(config.models));

@@ -22,6 +22,12 @@ export function parseInputFormat(value: string): 'jsonl' | 'json' {
   return value;
 }
 
+/** `--replay-missing <policy>`: what a replay does with a model call its journal lacks. */
+export function parseReplayMissing(value: string): 'fail' | 'live' {
+  if (value !== 'fail' && value !== 'live') throw new InvalidArgumentError('must be fail or live');
+  return value;
+}
+
 /** `--stream <id>`: a stream id as DESIGN §3 spells it (it becomes part of NATS subjects). */
 export function parseStreamId(value: string): string {
   if (!STREAM_ID_PATTERN.test(value)) throw new InvalidArgumentError(`must match ${STREAM_ID_PATTERN.source} (no dots, wildcards or spaces)`);

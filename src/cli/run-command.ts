@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createLiveCrewApp } from '../index.js';
 import { loadCrewModule } from '../framework/discovery/crew-module.js';
-import { parseInputFormat, parsePace, parsePort } from './options.js';
+import { parseInputFormat, parsePace, parsePort, parseReplayMissing } from './options.js';
 import { progressLine } from './progress.js';
 import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
 
@@ -14,6 +14,7 @@ interface RunOptions {
   summary?: boolean;
   journal?: string;
   replay?: string;
+  replayMissing?: 'fail' | 'live';
   pace?: number;
   live?: boolean;
   transport?: 'file' | 'nats';
@@ -41,8 +42,9 @@ export function registerRunCommand(program: Command): void {
     .option('--transport <name>', "file (the events argument) or nats (consume live.*.events; the argument is ignored, give -)")
     .option('--nats-url <url>', 'the NATS server for --transport nats (default: nats_url from config)')
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port while running (default: metrics_port from config)', parsePort)
-    .option('--journal <file>', 'record wall-clock decisions (call timeouts) to this JSONL file')
-    .option('--replay <file>', 'repeat the decisions of a recorded journal, taking none from the clock')
+    .option('--journal <file>', 'record wall-clock decisions (call timeouts) and model answers to this JSONL file')
+    .option('--replay <file>', 'repeat the decisions and model answers of a recorded journal, taking none from the clock or the network')
+    .option('--replay-missing <policy>', 'with --replay, a model call the journal lacks: fail (a replay_divergence error) or live (call the model)', parseReplayMissing)
     .action(async (events: string, options: RunOptions) => {
       const { crews, providers } = await loadCrewModule(options.crews);
       const progress = options.progress ? progressLine() : undefined;
@@ -61,6 +63,7 @@ export function registerRunCommand(program: Command): void {
           ...(options.errors !== undefined ? { errors: options.errors } : {}),
           ...(options.journal !== undefined ? { journal: options.journal } : {}),
           ...(options.replay !== undefined ? { replay: options.replay } : {}),
+          ...(options.replayMissing !== undefined ? { replay_missing: options.replayMissing } : {}),
           ...(options.pace !== undefined ? { pace: options.pace } : {}),
           ...(options.live || options.transport === 'nats' ? { mode: 'live' as const } : {}),
           ...(options.transport !== undefined ? { transport: options.transport } : {}),

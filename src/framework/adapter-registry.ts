@@ -1,6 +1,6 @@
 import { ConfigError } from './errors.js';
 import { messages } from './messages.js';
-import type { ActionSink, AdapterFactory, ContextBackend, DecisionJournal, ErrorSink, EventSource, Logger, Monitor } from './ports.js';
+import type { ActionSink, AdapterFactory, ContextBackend, DecisionJournal, ErrorSink, EventSource, Logger, ModelProvider, Monitor } from './ports.js';
 
 /** The ports chosen by configuration, and the type each adapter provides. */
 export interface AdapterPorts {
@@ -11,6 +11,7 @@ export interface AdapterPorts {
   journal: DecisionJournal;
   monitor: Monitor;
   logger: Logger;
+  models: ModelProvider;
 }
 
 /** A port's adapter name: the config value that selects it (`file`, `memory`, ...). */
@@ -24,6 +25,7 @@ const registry: { [P in keyof AdapterPorts]: Map<AdapterName, AdapterFactory<Ada
   journal: new Map(),
   monitor: new Map(),
   logger: new Map(),
+  models: new Map(),
 };
 
 /**

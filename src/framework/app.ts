@@ -1,3 +1,4 @@
+import type { LanguageModelV3 } from '@ai-sdk/provider';
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
 import { adapterFactory } from './adapter-registry.js';
 import type { LiveCrewConfig, LiveCrewConfigInput } from './config/config-schema.js';
@@ -11,7 +12,7 @@ import { ConfigError, LiveCrewError } from './errors.js';
 import { messages } from './messages.js';
 import { EventDecoder } from './model/event.js';
 import type { ErrorReason } from './model/error-record.js';
-import type { ContextSnapshot, Monitor, RunObserver } from './ports.js';
+import type { Clock, ContextSnapshot, DecisionJournal, Logger, Monitor, RunObserver } from './ports.js';
 import { systemClock } from './system-clock.js';
 import { CrewRunner } from './runtime/crew-runner.js';
 import { EventPipeline } from './runtime/event-pipeline.js';
@@ -22,7 +23,9 @@ import { PacedEventSource } from './runtime/paced-event-source.js';
 import { scheduleCrews } from './scheduler/crew-schedule.js';
 import { SliceEngine } from './scheduler/slice-engine.js';
 import type { SliceTiming } from './scheduler/slice-target.js';
-import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MONITOR } from './tokens.js';
+import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MODEL_PROVIDER, MONITOR } from './tokens.js';
+import { ModelCalls, NO_MODELS, unknownCrewModels, withModels } from './models/model-calls.js';
+import { DEFAULT_MODEL_RETRIES } from './config/model-config.js';
 import { Heartbeat, NO_MONITOR } from './runtime/heartbeat.js';
 import { describeThrown } from './runtime/describe-thrown.js';
 import { trapStrayFaults } from './runtime/stray-faults.js';
@@ -69,6 +72,12 @@ export interface LiveCrewAppOptions {
    * `isolation: worker` or `process`, which are constructed from it in their worker or process.
    */
   crewsModule?: string;
+  /**
+   * Language models by name, beside (and winning over) those of `models:` in the config: an AI
+   * SDK model, a provider's or a fake (`scriptedModel`, the SDK's `MockLanguageModelV3`). Crews
+   * reach them as `ctx.model(name)`, journaled and budgeted like configured ones.
+   */
+  models?: Readonly<Record<string, LanguageModelV3>>;
 }
 
 /** What a run did. */
@@ -135,12 +144,13 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const clock = container.resolve(CLOCK);
   const isolation = new IsolatedCrews(graph, options.crewsModule, config, clock);
   const crews = instantiateCrews(graph, container, () => true, [...(monitor.interceptor ? [monitor.interceptor] : []), ...(options.interceptors ?? [])], isolation.standIn);
+  const journal = container.resolve(DECISION_JOURNAL);
+  const models = await openModelCalls(container, config, graph, { given: options.models, journal, clock, observer: monitor, logger });
 
   const source = container.resolve(EVENT_SOURCE);
   const actions = container.resolve(ACTION_SINK);
   const errors = container.resolve(ERROR_SINK);
   const backend = container.resolve(CONTEXT_BACKEND);
-  const journal = container.resolve(DECISION_JOURNAL);
 
   const output = new OutputBuffer(monitor);
   // A pace replays recorded input live; live mode lets wall time close slices.
@@ -151,6 +161,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
     journal,
     clock,
     observer: monitor,
+    models,
     // With a backend that outlives the process, a slice's output goes out before its commit.
     ...(config.kv_backend !== 'memory' ? { flushOutput: () => output.flush(actions, errors) } : {}),
     // Batch output is the same whatever the timing; live output goes out as calls end.
@@ -238,7 +249,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   };
 }
 
-const OBSERVER_HOOKS = ['eventAccepted', 'actionsSent', 'errorsSent', 'contextMerged', 'heartbeat', 'heartbeatGap'] as const;
+const OBSERVER_HOOKS = ['eventAccepted', 'actionsSent', 'errorsSent', 'contextMerged', 'heartbeat', 'heartbeatGap', 'modelCalled'] as const;
 
 /**
  * A monitor that also tells `observers` everything it is told. A hook nobody has stays absent,
@@ -308,7 +319,36 @@ export function serviceDefaults(config: LiveCrewConfig): Array<[InjectionToken<u
     [CLOCK, () => systemClock],
     [MONITOR, () => (config.metrics_port === null ? NO_MONITOR : adapterFactory('monitor', 'prometheus')(config))],
     [LOGGER, () => adapterFactory('logger', 'pino')(config)],
+    [MODEL_PROVIDER, () => (Object.keys(config.models).length === 0 ? NO_MODELS : adapterFactory('models', 'ai-sdk')(config))],
   ];
+}
+
+/**
+ * The model calls of a process that runs crews: the container's `MODEL_PROVIDER` (the config's
+ * `models:`) with the `given` models winning, opened, and checked against the crews' `model`.
+ *
+ * @throws ConfigError for a model that cannot be made (a key not set, a package missing), or a crew naming a model not configured
+ */
+export async function openModelCalls(
+  container: DependencyContainer,
+  config: LiveCrewConfig,
+  graph: CrewGraph,
+  services: { given?: Readonly<Record<string, LanguageModelV3>> | undefined; journal: DecisionJournal; clock: Clock; observer?: RunObserver; logger?: Logger },
+): Promise<ModelCalls> {
+  const provider = withModels(container.resolve(MODEL_PROVIDER), services.given ?? {});
+  await provider.open();
+  const unknown = unknownCrewModels(graph, provider);
+  if (unknown.length > 0) throw new ConfigError(messages.configInvalid('the crews', unknown.map((problem) => `  ${problem}`).join('\n')));
+  const specs = config.models;
+  return new ModelCalls({
+    provider,
+    journal: services.journal,
+    clock: services.clock,
+    replayMissing: config.replay_missing,
+    maxRetries: (name) => specs[name]?.max_retries ?? DEFAULT_MODEL_RETRIES,
+    ...(services.observer ? { observer: services.observer } : {}),
+    ...(services.logger ? { logger: services.logger } : {}),
+  });
 }
 
 /**

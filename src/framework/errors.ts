@@ -43,3 +43,9 @@ export class ConnectionError extends LiveCrewError {}
 
 /** Output cannot be written where the configuration says (a missing folder, a full disk). */
 export class OutputError extends LiveCrewError {}
+
+/**
+ * A model call failed (the provider refused it, or kept failing after its retries). A replay
+ * raises the same error from the journal, so a handler that catches it behaves the same.
+ */
+export class ModelCallError extends LiveCrewError {}

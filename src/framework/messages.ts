@@ -53,6 +53,22 @@ export const messages = {
   crewDisabled: (crew: string, errors: number) =>
     `crew ${crew} disabled after ${errors} consecutive errors (maxErrors); other crews go on`,
 
+  modelOverBudget: (call: string, why: string) => `${call} refused: over the crew's model budget (${why}); the handler call fails as budget`,
+  replayDiverged: (call: string, parts: readonly string[]) =>
+    `${call} differs from the recording: ${parts.join(', ')} changed since it was recorded; the recorded answer is not used (re-record the journal, or run with --replay-missing live to call the model)`,
+  replayMissing: (call: string) =>
+    `${call} is not in the journal being replayed: the recorded run made no such call; run with --replay-missing live to call the model`,
+  modelCallFailed: (call: string, detail: string, retries: number) => `${call} failed${retries > 0 ? ` after ${retries} ${retries === 1 ? 'retry' : 'retries'}` : ''}: ${detail}`,
+  recordedCallUnreadable: (call: string) => `${call}: its journal entry holds no answer; the journal is damaged or from another version`,
+  unknownModel: (crew: string, name: string, known: readonly string[]) =>
+    `crew ${crew} asked for model "${name}", which is not configured: ${known.length === 0 ? 'no model is (add one under models: in live-config.yaml)' : `models: has ${known.join(', ')}`}`,
+  noDefaultModel: (crew: string, known: readonly string[]) =>
+    `crew ${crew} called ctx.model() without a name, and has no default: ${known.length === 0 ? 'no model is configured (add one under models: in live-config.yaml)' : `name one of ${known.join(', ')}, set @Crew({ model }), or configure one named "default"`}`,
+  crewModelUnknown: (crew: string, name: string, known: readonly string[]) =>
+    `crew ${crew}: model "${name}" is not configured (${known.length === 0 ? 'models: is empty' : `models: has ${known.join(', ')}`})`,
+  modelsInIsolation: (crew: string) =>
+    `crew ${crew} runs isolated (worker or process): ctx.model() is not available there yet, since its answers could not be journaled; run model crews with isolation: none (their calls are async and do not block other crews)`,
+
   configInvalid: (where: string, problems: string) => `invalid configuration in ${where}:\n${problems}`,
   configFileUnreadable: (file: string, detail: string) => `cannot read config file ${file}: ${detail}`,
   configFileNotRegular: (file: string) => `cannot read config file ${file}: not a regular file (a device, a pipe or a directory); name a YAML file`,

@@ -9,6 +9,7 @@ import type { Action } from './model/action.js';
 import type { Event } from './model/event.js';
 import type { Interceptor } from './runtime/interceptor.js';
 import type { ErrorRecord } from './model/error-record.js';
+import type { LanguageModelV3 } from '@ai-sdk/provider';
 
 /** A value now, or later. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -152,9 +153,10 @@ export interface ContextBackend {
 }
 
 /**
- * The record of decisions a run took from the wall clock (a handler call abandoned at its
- * `timeoutMs`), so a replay given the same journal takes the same decisions and gives the
- * same output. A journal either records (a live run) or replays (a re-run).
+ * The record of decisions a run took from the wall clock or the outside world (a handler call
+ * abandoned at its `timeoutMs`, a model's answer), so a replay given the same journal takes the
+ * same decisions and gives the same output. A journal either records (a live run) or replays (a
+ * re-run).
  */
 export interface DecisionJournal {
   /** True when decisions come from a recorded journal and the clock must not be consulted. */
@@ -164,8 +166,10 @@ export interface DecisionJournal {
    * process of the same run (a successor resuming it), or already by this one.
    */
   has(key: string): boolean;
-  /** Records that decision `key` was taken. */
-  record(key: string): MaybePromise<void>;
+  /** The value recorded with decision `key` (a model's answer), or undefined. */
+  value(key: string): unknown;
+  /** Records that decision `key` was taken, with a JSON `value` where the decision has one. */
+  record(key: string, value?: unknown): MaybePromise<void>;
   close(): Promise<void>;
 }
 
@@ -186,6 +190,42 @@ export interface RunObserver {
   heartbeat?(): void;
   /** The process's heartbeats were `gapMs` apart: more than 3 beats (a blocked event loop, a stall). */
   heartbeatGap?(gapMs: number): void;
+  /** A handler's model call ended. */
+  modelCalled?(call: ModelCallReport): void;
+}
+
+/** How a model call ended: answered, failed, refused by the crew's budget, served from the journal, or refused as a replay divergence. */
+export type ModelCallOutcome = 'ok' | 'error' | 'budget' | 'replayed' | 'divergence';
+
+/** One model call, as monitors see it: never its prompt. */
+export interface ModelCallReport {
+  readonly crew: string;
+  /** The model's name in `models:`. */
+  readonly model: string;
+  readonly outcome: ModelCallOutcome;
+  /** Tokens the provider reported (a call served from the journal reports none: it cost nothing). */
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** Wall time of the call, retries included, in seconds. */
+  readonly seconds: number;
+}
+
+/**
+ * The language models of a run by the names `models:` gives them, as the AI SDK's provider
+ * packages make them (DESIGN §9). The core wraps each one for every handler call (journal,
+ * budget, metrics, the call's signal); an adapter only builds them.
+ */
+export interface ModelProvider {
+  /** The names it holds, in configuration order. */
+  readonly names: readonly string[];
+  /**
+   * Loads what the models need (provider packages, API keys), before anything runs.
+   *
+   * @throws ConfigError naming the `models.<name>` key of a model that cannot be made
+   */
+  open(): Promise<void>;
+  /** The model named `name`, or undefined when it has none by that name. */
+  languageModel(name: string): LanguageModelV3 | undefined;
 }
 
 /** Watches a process: engine hooks, an interceptor around every handler call, and what it serves (`/metrics`). */

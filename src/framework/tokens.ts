@@ -1,6 +1,6 @@
 import type { InjectionToken } from 'tsyringe';
 import type { LiveCrewConfig } from './config/config-schema.js';
-import type { ActionSink, Clock, ContextBackend, DecisionJournal, ErrorSink, EventSource, Logger, Monitor } from './ports.js';
+import type { ActionSink, Clock, ContextBackend, DecisionJournal, ErrorSink, EventSource, Logger, ModelProvider, Monitor } from './ports.js';
 
 /**
  * The DI tokens of the ports. The app binds each to the adapter its configuration names; a
@@ -14,5 +14,6 @@ export const CLOCK: InjectionToken<Clock> = Symbol.for('live-crew:Clock');
 export const DECISION_JOURNAL: InjectionToken<DecisionJournal> = Symbol.for('live-crew:DecisionJournal');
 export const MONITOR: InjectionToken<Monitor> = Symbol.for('live-crew:Monitor');
 export const LOGGER: InjectionToken<Logger> = Symbol.for('live-crew:Logger');
+export const MODEL_PROVIDER: InjectionToken<ModelProvider> = Symbol.for('live-crew:ModelProvider');
 /** The resolved configuration, injectable into crews and services. */
 export const LIVE_CREW_CONFIG: InjectionToken<LiveCrewConfig> = Symbol.for('live-crew:Config');

@@ -5,7 +5,7 @@ import { InputError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
 import type { DecisionJournal } from '../../framework/ports.js';
 
-const JournalLine = z.strictObject({ decision: z.string().min(1) });
+const JournalLine = z.strictObject({ decision: z.string().min(1), value: z.unknown().optional() });
 
 /** Where a journal records to and replays from; either may be absent. */
 export interface JsonlDecisionJournalOptions {
@@ -16,12 +16,13 @@ export interface JsonlDecisionJournalOptions {
 }
 
 /**
- * A decision journal in JSONL files, one `{"decision": "<key>"}` line per decision. Replaying
- * reads the whole file at start (journals are small: only wall-clock decisions are in them).
+ * A decision journal in JSONL files, one `{"decision": "<key>", "value": ...}` line per decision
+ * (`value` only where the decision has one: a model's answer). Replaying reads the whole file at
+ * start: journals hold decisions and answers, not events.
  */
 export class JsonlDecisionJournal implements DecisionJournal {
   readonly replaying: boolean;
-  readonly #recorded: ReadonlySet<string>;
+  readonly #recorded: ReadonlyMap<string, unknown>;
   readonly #recordTo: string | null;
   #out: WriteStream | undefined;
 
@@ -29,17 +30,21 @@ export class JsonlDecisionJournal implements DecisionJournal {
   constructor(options: JsonlDecisionJournalOptions = {}) {
     this.#recordTo = options.recordTo ?? null;
     this.replaying = options.replayFrom != null;
-    this.#recorded = options.replayFrom != null ? readJournal(options.replayFrom) : new Set();
+    this.#recorded = options.replayFrom != null ? readJournal(options.replayFrom) : new Map();
   }
 
   has(key: string): boolean {
     return this.#recorded.has(key);
   }
 
-  record(key: string): void {
+  value(key: string): unknown {
+    return this.#recorded.get(key);
+  }
+
+  record(key: string, value?: unknown): void {
     if (this.#recordTo === null) return;
     this.#out ??= createWriteStream(this.#recordTo);
-    this.#out.write(`${JSON.stringify({ decision: key })}\n`);
+    this.#out.write(`${JSON.stringify(value === undefined ? { decision: key } : { decision: key, value })}\n`);
   }
 
   /** Ends the recording; a run that took no decision still leaves an (empty) journal to replay. */
@@ -51,14 +56,14 @@ export class JsonlDecisionJournal implements DecisionJournal {
   }
 }
 
-function readJournal(path: string): Set<string> {
+function readJournal(path: string): Map<string, unknown> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new InputError(messages.journalUnreadable(path, (error as Error).message), { cause: error });
   }
-  const decisions = new Set<string>();
+  const decisions = new Map<string, unknown>();
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '') return;
     let value: unknown;
@@ -68,8 +73,8 @@ function readJournal(path: string): Set<string> {
       throw new InputError(messages.journalLineInvalid(`${path}:${index + 1}`, (error as Error).message));
     }
     const parsed = JournalLine.safeParse(value);
-    if (!parsed.success) throw new InputError(messages.journalLineInvalid(`${path}:${index + 1}`, 'expected {"decision": "<key>"}'));
-    decisions.add(parsed.data.decision);
+    if (!parsed.success) throw new InputError(messages.journalLineInvalid(`${path}:${index + 1}`, 'expected {"decision": "<key>", "value"?: <JSON>}'));
+    decisions.set(parsed.data.decision, parsed.data.value);
   });
   return decisions;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { LiveCrewAppOptions } from '../../framework/app.js';
+import { openModelCalls, type LiveCrewAppOptions } from '../../framework/app.js';
+import type { ModelCalls } from '../../framework/models/model-calls.js';
 import { runnerLimits } from '../../framework/config/limits.js';
 import type { ErrorRecord } from '../../framework/model/error-record.js';
 import type { EmittedAction } from '../../framework/ports.js';
@@ -26,7 +27,7 @@ const Progress = z.object({
 });
 
 /** Options of `runDistributedRunner`. */
-export interface DistributedRunnerOptions extends DistributedRunOptions, Pick<LiveCrewAppOptions, 'interceptors'> {
+export interface DistributedRunnerOptions extends DistributedRunOptions, Pick<LiveCrewAppOptions, 'interceptors' | 'models'> {
   /** Which crews this runner hosts: those whose id the pattern matches (`LIVE_CREW_SELECTOR`). */
   readonly selector: RegExp;
 }
@@ -51,12 +52,13 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
       const ids = run.graph.crews.map((crew) => crew.id).join(', ');
       throw new ConfigError(`selector ${options.selector} matches no crew (the crews are: ${ids})`);
     }
+    const models = await openModelCalls(run.container, run.config, run.graph, { given: options.models, journal: run.journal, clock: run.clock, observer: run.monitor, logger: run.logger });
     run.logger.info({ crews: crews.map((crew) => crew.definition.id) }, `stream ${options.streamId}: hosting ${crews.map((crew) => crew.definition.id).join(', ')}`);
     const actions = JetStreamSink.forActions(run.link);
     const errors = JetStreamSink.forErrors(run.link);
     try {
       await isolation.start();
-      await Promise.all(crews.map((crew) => work(run, options, crew, actions, errors)));
+      await Promise.all(crews.map((crew) => work(run, options, crew, models, actions, errors)));
     } finally {
       await Promise.all([actions.close(), errors.close(), isolation.close()]);
     }
@@ -70,6 +72,7 @@ async function work(
   run: DistributedRun,
   options: DistributedRunnerOptions,
   crew: CrewRuntime,
+  models: ModelCalls,
   actions: JetStreamSink<EmittedAction>,
   errors: JetStreamSink<ErrorRecord>,
 ): Promise<void> {
@@ -85,6 +88,7 @@ async function work(
     limits: runnerLimits(run.config),
     journal: run.journal,
     clock: run.clock,
+    models,
     observer: run.monitor,
     progress: saved?.value satisfies CrewProgress | undefined,
     report: (done) => publishInOrder(run.js, [encodeDone(done)]),

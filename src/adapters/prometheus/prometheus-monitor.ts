@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorRecord } from '../../framework/model/error-record.js';
 import type { Event } from '../../framework/model/event.js';
-import type { EmittedAction, Monitor } from '../../framework/ports.js';
+import type { EmittedAction, ModelCallReport, Monitor } from '../../framework/ports.js';
 import type { CallNext, HandlerCall, Interceptor } from '../../framework/runtime/interceptor.js';
 
 /**
@@ -16,7 +16,10 @@ import type { CallNext, HandlerCall, Interceptor } from '../../framework/runtime
  * - `live_crew_handler_duration_seconds{crew}` (histogram) and `live_crew_slice_lag_seconds{crew}`
  *   (wall time minus the event time of the crew's latest call: how far behind live it runs);
  * - `live_crew_context_bytes{stream}` after each merge, `live_crew_crew_disabled{crew}` (0/1);
- * - `live_crew_heartbeats_total`, `live_crew_heartbeat_gaps_total`.
+ * - `live_crew_heartbeats_total`, `live_crew_heartbeat_gaps_total`;
+ * - `live_crew_model_calls_total{crew,model,outcome}`, `live_crew_model_tokens_total{crew,model,type}`
+ *   (`input`, `output`; calls served from the journal cost none) and
+ *   `live_crew_model_call_seconds{crew,model}` (histogram, retries included).
  *
  * Handler calls are measured by its interceptor; the rest by the engine's hooks.
  */
@@ -32,6 +35,9 @@ export class PrometheusMonitor implements Monitor {
   readonly #disabled = new Gauge({ name: 'live_crew_crew_disabled', help: '1 when the crew has been disabled after maxErrors errors in a row', labelNames: ['crew'], registers: [this.registry] });
   readonly #heartbeats = new Counter({ name: 'live_crew_heartbeats_total', help: 'Heartbeats this process sent', registers: [this.registry] });
   readonly #heartbeatGaps = new Counter({ name: 'live_crew_heartbeat_gaps_total', help: 'Gaps of more than 3 beats between heartbeats', registers: [this.registry] });
+  readonly #modelCalls = new Counter({ name: 'live_crew_model_calls_total', help: 'Model calls by outcome: ok, error, budget, replayed (from the journal), divergence', labelNames: ['crew', 'model', 'outcome'], registers: [this.registry] });
+  readonly #modelTokens = new Counter({ name: 'live_crew_model_tokens_total', help: 'Tokens models reported, by type: input, output', labelNames: ['crew', 'model', 'type'], registers: [this.registry] });
+  readonly #modelSeconds = new Histogram({ name: 'live_crew_model_call_seconds', help: 'Model call duration, retries included', labelNames: ['crew', 'model'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry] });
   #server: Server | undefined;
   readonly #port: number | undefined;
 
@@ -85,6 +91,14 @@ export class PrometheusMonitor implements Monitor {
 
   heartbeatGap(): void {
     this.#heartbeatGaps.inc();
+  }
+
+  modelCalled(call: ModelCallReport): void {
+    const labels = { crew: call.crew, model: call.model };
+    this.#modelCalls.labels({ ...labels, outcome: call.outcome }).inc();
+    if (call.inputTokens > 0) this.#modelTokens.labels({ ...labels, type: 'input' }).inc(call.inputTokens);
+    if (call.outputTokens > 0) this.#modelTokens.labels({ ...labels, type: 'output' }).inc(call.outputTokens);
+    this.#modelSeconds.labels(labels).observe(call.seconds);
   }
 
   async start(): Promise<void> {

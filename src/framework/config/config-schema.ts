@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationMs } from './durations.js';
+import { ModelsSchema } from './model-config.js';
 
 const positiveInt = (what: string) =>
   z.number({ error: `must be a number (${what})` }).int({ error: 'must be an integer' }).positive({ error: 'must be > 0' });
@@ -120,6 +121,13 @@ export const configShape = {
   journal: path.nullable(),
   /** A journal to replay: its decisions are repeated and none is taken from the clock. */
   replay: path.nullable(),
+  /**
+   * What a replay does with a model call the journal lacks: `fail` it as `replay_divergence`, or
+   * call the model (`live`).
+   */
+  replay_missing: z.enum(['fail', 'live']),
+  /** The language models crews call, by name: `{ provider, model, api_key_env, base_url }` (DESIGN §9). */
+  models: ModelsSchema,
   /** The port `/metrics` (Prometheus) is served on by `run`, `scheduler` and `runner`; null: not served. */
   metrics_port: z.number({ error: 'must be a port number' }).int({ error: 'must be an integer' }).min(0, { error: 'must be 0-65535' }).max(65_535, { error: 'must be 0-65535' }).nullable(),
   /** The lowest level logged (JSON lines on stderr). */
@@ -179,6 +187,8 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   eager_dispatch: true,
   journal: null,
   replay: null,
+  replay_missing: 'fail',
+  models: {},
   metrics_port: null,
   log_level: 'info',
   heartbeat_s: 5,

@@ -3,7 +3,7 @@ import { delimiter } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { messages, showValue } from '../messages.js';
+import { messages, showPath, showValue } from '../messages.js';
 import {
   CONFIG_DEFAULTS,
   ConfigLayerSchema,
@@ -135,7 +135,7 @@ function describeLayerIssues(error: z.ZodError, nameOf: (key: string) => string,
   return error.issues
     .flatMap((issue) => {
       if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `  ${nameOf(key)}: unknown key (known keys: ${known})`);
-      const key = issue.path.length > 0 ? nameOf(String(issue.path[0])) : '(root)';
+      const key = showPath(issue.path.length > 0 ? [nameOf(String(issue.path[0])), ...issue.path.slice(1)] : []);
       const got = issue.input !== undefined ? ` (got ${showValue(issue.input)})` : '';
       return [`  ${key}: ${issue.message}${got}`];
     })

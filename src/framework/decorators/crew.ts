@@ -61,6 +61,19 @@ export interface CrewOptions {
   isolation?: 'none' | 'worker' | 'process';
   /** The heap limit of an isolated crew's worker or child process, in MiB: past it, the call in flight fails and it restarts. */
   memoryLimitMb?: number;
+  /**
+   * The most model tokens (input plus output, as the provider reports them) the crew's calls of
+   * one slice of a stream may use. A model call once the slice's budget is spent fails its
+   * handler call as `budget`, counted like any error. Deterministic: usage is part of the answer.
+   */
+  maxTokensPerSlice?: number;
+  /**
+   * The most model calls the crew may start in any minute of wall time, across streams. A call
+   * past it fails its handler call as `budget`; the refusal is journaled, so a replay repeats it.
+   */
+  maxCallsPerMinute?: number;
+  /** The model (its name in `models:`) that `ctx.model()` gives without a name. Default: the only one configured, or the one named `default`. */
+  model?: string;
 }
 
 /**

@@ -47,6 +47,12 @@ export interface CrewDefinition {
   readonly isolation: Isolation | undefined;
   /** The heap limit of its worker or child process, in MiB; undefined: Node's default. */
   readonly memoryLimitMb: number | undefined;
+  /** Its model budget per slice of a stream, in tokens (DESIGN §9); undefined: none. */
+  readonly maxTokensPerSlice: number | undefined;
+  /** Its model calls per minute of wall time, across streams; undefined: no cap. */
+  readonly maxCallsPerMinute: number | undefined;
+  /** The model its `ctx.model()` gives without a name; undefined: the only one configured, or `default`. */
+  readonly model: string | undefined;
 }
 
 /**

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { durationMs, MAX_TIMER_MS } from '../config/durations.js';
 import type { BacklogPolicy, WaitPolicy } from './crew-definition.js';
 
+/** A model's name in `models:`. */
+export const MODEL_NAME_PATTERN = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;
+
 const positiveInt = z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).positive({ error: 'must be > 0' });
 
 /** The largest heap an isolated crew may be given, in MiB (1 TiB). */
@@ -32,6 +35,9 @@ const crewKnobsShape = {
   concurrency: positiveInt,
   isolation: z.enum(['none', 'worker', 'process']),
   memoryLimitMb: positiveInt.max(MAX_MEMORY_MB, { error: `must be at most ${MAX_MEMORY_MB}` }),
+  maxTokensPerSlice: positiveInt,
+  maxCallsPerMinute: positiveInt,
+  model: z.string({ error: 'must be a model name from models:' }).regex(MODEL_NAME_PATTERN, { error: 'must be a model name from models: (a letter, then letters, digits, _ or -)' }),
 } as const;
 
 /** Knobs a source sets; the rest come from a lower source or the defaults. */
@@ -52,13 +58,19 @@ export interface ResolvedKnobs {
   readonly isolation: Isolation | undefined;
   /** The heap limit of its worker or child process, in MiB; undefined: Node's default. */
   readonly memoryLimitMb: number | undefined;
+  /** The most model tokens (input + output) its calls of one slice of a stream may use; undefined: no cap. */
+  readonly maxTokensPerSlice: number | undefined;
+  /** The most model calls it may start in any minute of wall time, across streams; undefined: no cap. */
+  readonly maxCallsPerMinute: number | undefined;
+  /** The model `ctx.model()` gives without a name; undefined: the only one configured, or `default`. */
+  readonly model: string | undefined;
 }
 
 /** Where a crew runs: in the app's process, a worker thread, or a child process. */
 export type Isolation = 'none' | 'worker' | 'process';
 
 /** The knobs of a crew that sets none. */
-export const KNOB_DEFAULTS: ResolvedKnobs = { maxErrors: 3, waitPolicy: 'all', sliceStride: 1, backlogPolicy: 'fifo', timeoutMs: undefined, lag: 0, concurrency: undefined, isolation: undefined, memoryLimitMb: undefined };
+export const KNOB_DEFAULTS: ResolvedKnobs = { maxErrors: 3, waitPolicy: 'all', sliceStride: 1, backlogPolicy: 'fifo', timeoutMs: undefined, lag: 0, concurrency: undefined, isolation: undefined, memoryLimitMb: undefined, maxTokensPerSlice: undefined, maxCallsPerMinute: undefined, model: undefined };
 
 /** A source of knobs: a strict partial object, so an unknown knob is an error. */
 export const CrewKnobsSchema = z.strictObject(crewKnobsShape).partial();

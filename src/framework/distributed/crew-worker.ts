@@ -1,4 +1,5 @@
 import type { ErrorRecord } from '../model/error-record.js';
+import type { ModelCalls } from '../models/model-calls.js';
 import type { ActionSink, Clock, ContextBackend, DecisionJournal, EmittedAction, ErrorSink, RunObserver } from '../ports.js';
 import { CrewRunner, type RunnerLimits } from '../runtime/crew-runner.js';
 import type { CrewRuntime } from '../runtime/route-table.js';
@@ -34,6 +35,8 @@ export interface CrewWorkerOptions {
   readonly limits: RunnerLimits;
   readonly journal: DecisionJournal;
   readonly clock: Clock;
+  /** The run's models, for `ctx.model()`. */
+  readonly models?: ModelCalls;
   /** Told what the sinks accepted, and of the crew's calls' context. */
   readonly observer?: RunObserver;
   /** What an earlier runner of this crew finished; undefined for a fresh start. */
@@ -88,7 +91,7 @@ export class CrewWorker {
     this.#doneSlice = progress?.doneSlice ?? Number.NEGATIVE_INFINITY;
     this.#workSeq = progress?.workSeq ?? 0;
     this.#published = progress?.published;
-    this.#runner = new CrewRunner([crew], options.backend, this.#output, options.limits, { journal: options.journal, clock: options.clock, ordered: true });
+    this.#runner = new CrewRunner([crew], options.backend, this.#output, options.limits, { journal: options.journal, clock: options.clock, ordered: true, ...(options.models ? { models: options.models } : {}) });
   }
 
   /** Where in the work channel this crew resumes: after the last slice it reported done. */

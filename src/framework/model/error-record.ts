@@ -9,6 +9,10 @@ export const ErrorReason = {
   Disabled: 'disabled',
   CtxSize: 'ctx_size',
   DependencyUnmet: 'dependency_unmet',
+  /** A model call over the crew's `maxTokensPerSlice` or `maxCallsPerMinute`: its handler call fails. */
+  Budget: 'budget',
+  /** A replayed model call whose request differs from the recorded one, or that the journal lacks. */
+  ReplayDivergence: 'replay_divergence',
 } as const;
 export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
 

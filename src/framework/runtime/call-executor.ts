@@ -11,6 +11,7 @@ import type { Lane } from './lanes.js';
 import type { Route } from './route-table.js';
 import type { RunOutput } from './run-output.js';
 import { runAsCall } from './stray-faults.js';
+import type { ModelCalls } from '../models/model-calls.js';
 
 /**
  * Runs one handler call at a time for the runner (DESIGN §4): checks the event against the
@@ -30,11 +31,11 @@ export class CallExecutor {
   /** Set by `stop()`: the signal of every call from now on is aborted with it. */
   #stopReason: Error | undefined;
 
-  constructor(limits: OutputLimits, services: { readonly journal: DecisionJournal; readonly clock: Clock; readonly output: RunOutput }) {
+  constructor(limits: OutputLimits, services: { readonly journal: DecisionJournal; readonly clock: Clock; readonly output: RunOutput; readonly models?: ModelCalls | undefined }) {
     this.#journal = services.journal;
     this.#clock = services.clock;
     this.#output = services.output;
-    this.#host = { limits, strayFault: (scope, error) => this.#strayFault(scope, error) };
+    this.#host = { limits, strayFault: (scope, error) => this.#strayFault(scope, error), ...(services.models ? { models: services.models } : {}) };
   }
 
   /**
@@ -167,6 +168,8 @@ export class CallExecutor {
   #succeed(scope: CallScope): CallScope {
     // A call that settles after it was abandoned leaves no trace.
     if (scope.ended) return scope;
+    const verdict = scope.verdict;
+    if (verdict !== undefined) return this.#fail(scope, verdict, verdict.reason);
     scope.end();
     scope.lane.consecutiveErrors = 0;
     scope.commitWrites();
@@ -180,7 +183,9 @@ export class CallExecutor {
   #fail(scope: CallScope, error: unknown, reason: CallFailure['reason']): CallScope {
     if (scope.ended) return scope;
     scope.end(true);
-    return this.#failEnded(scope, error, reason);
+    // A verdict from inside the call wins over what the handler made of it (rethrown, wrapped).
+    const verdict = scope.verdict ?? (error instanceof FrameworkVerdict ? error : undefined);
+    return verdict === undefined ? this.#failEnded(scope, error, reason) : this.#failEnded(scope, verdict, verdict.reason);
   }
 
   #failEnded(scope: CallScope, error: unknown, reason: CallFailure['reason']): CallScope {

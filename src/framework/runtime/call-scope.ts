@@ -3,7 +3,6 @@ import { messages } from '../messages.js';
 import { ACTION_TTL, encodeAction } from '../model/action.js';
 import { jsonBytesOver } from '../model/json.js';
 import { isUserKind } from '../model/patterns.js';
-import type { ErrorReason } from '../model/error-record.js';
 import type { ContextSnapshot, EmittedAction } from '../ports.js';
 import { checkContextKey, checkJson, frozenJsonCopy } from '../model/frozen-json.js';
 import { DELETED, type CrewSliceWrites, type StreamContext } from '../context/stream-context.js';
@@ -12,6 +11,9 @@ import type { ContextView, CrewContext, EmitOptions } from './crew-context.js';
 import type { Route } from './route-table.js';
 import type { Lane } from './lanes.js';
 import type { FaultingCall } from './stray-faults.js';
+import type { CallFailureReason, FrameworkVerdict } from './framework-verdict.js';
+import type { ModelCalls } from '../models/model-calls.js';
+import type { LanguageModelV3 } from '@ai-sdk/provider';
 
 /** Action kinds already checked, shared by every call: a pattern runs once per kind. */
 const checkedKinds = new Set<string>();
@@ -37,11 +39,15 @@ export interface TimeoutClock {
   restart(): void;
 }
 
-/** What few calls need: their abort signal, and a timeout clock that waits may pause. */
+/** What few calls need: their abort signal, a timeout clock that waits may pause, a verdict, their model calls. */
 interface CallControl {
   abort: AbortController | undefined;
   timeoutClock: TimeoutClock | undefined;
   paused: boolean;
+  /** Set when the framework failed the call from inside (a model call over budget): it fails whatever the handler does. */
+  verdict: FrameworkVerdict | undefined;
+  /** Model calls made so far: the next one's number in its journal key. */
+  modelCalls: number;
 }
 
 /** Where a call is: running; ended; failed or abandoned (its output discarded); ended and output after it reported. */
@@ -51,6 +57,8 @@ type Phase = (typeof Phase)[keyof typeof Phase];
 /** What a call needs of the runner that made it. */
 export interface CallHost {
   readonly limits: OutputLimits;
+  /** The run's models; absent where calls cannot be journaled (an isolated crew's worker). */
+  readonly models?: ModelCalls;
   /**
    * Something escaped a call: output after it ended, a rejection nobody handled, an exception
    * from a timer it set. Reported as the crew's error; the call's outcome stands.
@@ -60,7 +68,7 @@ export interface CallHost {
 
 /** How a failed call failed: it threw, or it ran past its `timeoutMs`. */
 export interface CallFailure {
-  readonly reason: typeof ErrorReason.HandlerError | typeof ErrorReason.Timeout;
+  readonly reason: CallFailureReason;
   readonly error: unknown;
   /** Whether this failure disabled the crew. */
   readonly disabledCrew: boolean;
@@ -139,6 +147,24 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     return !control.paused;
   }
 
+  /**
+   * Fails the call from inside, whatever its handler does next (it may catch what the framework
+   * threw at it): a model call over budget, a replay that diverged. The first verdict stays.
+   */
+  failWith(verdict: FrameworkVerdict): void {
+    this.#controls().verdict ??= verdict;
+  }
+
+  /** The verdict the call was failed with from inside, if any. */
+  get verdict(): FrameworkVerdict | undefined {
+    return this.#control?.verdict;
+  }
+
+  /** Numbers the call's model calls, 0, 1, 2, ... in the order they start: their journal keys. */
+  nextModelCall(): number {
+    return this.#controls().modelCalls++;
+  }
+
   get signal(): AbortSignal {
     return (this.#controls().abort ??= new AbortController()).signal;
   }
@@ -150,7 +176,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   }
 
   #controls(): CallControl {
-    return (this.#control ??= { abort: undefined, timeoutClock: undefined, paused: false });
+    return (this.#control ??= { abort: undefined, timeoutClock: undefined, paused: false, verdict: undefined, modelCalls: 0 });
   }
 
   get crewId(): string {
@@ -219,6 +245,12 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     if (actions.length >= this.#host.limits.maxActionsPerCall) throw new HandlerOutputError(messages.tooManyActions(kind, this.#host.limits.maxActionsPerCall));
     // The kind and ttl are checked above; ts and stream_id are the frozen event's, checked when it was decoded.
     actions.push({ action, json: encodeAction(action, payloadJson, true), id: this.#actionId(actions.length) });
+  }
+
+  model(name?: string): LanguageModelV3 {
+    const models = this.#host.models;
+    if (models === undefined) throw new HandlerOutputError(messages.modelsInIsolation(this.crewId));
+    return models.languageModel(this, name);
   }
 
   get<T = unknown>(key: string): T | undefined {

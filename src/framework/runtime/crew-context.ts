@@ -1,3 +1,4 @@
+import type { LanguageModelV3 } from '@ai-sdk/provider';
 import type { ContextSnapshot } from '../ports.js';
 
 /**
@@ -49,4 +50,15 @@ export interface CrewContext {
    * @throws HandlerOutputError for a bad kind or ttl, or a payload that is not JSON or too large
    */
   emit(kind: string, payload?: unknown, options?: EmitOptions): void;
+  /**
+   * A model configured under `models:` (DESIGN §9), for the AI SDK: `generateText({ model:
+   * ctx.model('commentator'), prompt, abortSignal: ctx.signal })`, `generateObject`, `streamText`.
+   * Every answer is journaled and replayed exactly; the call ends with `ctx.signal`; the crew's
+   * `maxTokensPerSlice` and `maxCallsPerMinute` apply (over them the handler call fails as
+   * `budget`); 429s and 5xx are retried. Without a name: the crew's `model`, else the only model
+   * configured, else the one named `default`.
+   *
+   * @throws HandlerOutputError for a name that is not configured
+   */
+  model(name?: string): LanguageModelV3;
 }

@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '../model/event.js';
 import { andThen, isPromiseLike } from '../maybe-async.js';
+import type { ModelCalls } from '../models/model-calls.js';
 import type { Clock, CommittedContext, ContextBackend, ContextSnapshot, ContextWrite, DecisionJournal, LaggingWrites, MaybePromise, RunObserver } from '../ports.js';
 import { CrewGate, Lane, StreamLanes, type QueuedCall } from './lanes.js';
 import { OutputSequence, type OutputSlot } from './output-sequence.js';
@@ -29,6 +30,8 @@ export interface RunnerServices {
   readonly journal: DecisionJournal;
   readonly clock: Clock;
   readonly observer?: RunObserver;
+  /** The run's models, for `ctx.model()`. */
+  readonly models?: ModelCalls;
   /**
    * Hands the output held so far to the sinks. Given when the backend persists: a slice's
    * actions then go out before its commit, so no commit covers output a crash could lose.
@@ -104,7 +107,7 @@ export class CrewRunner implements SliceTarget {
     this.#backend = backend;
     this.#output = new OutputSequence(output, services.ordered ?? false);
     this.#limits = limits;
-    this.#calls = new CallExecutor(limits, { journal: services.journal, clock: services.clock, output: this.#output });
+    this.#calls = new CallExecutor(limits, { journal: services.journal, clock: services.clock, output: this.#output, models: services.models });
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Action } from '../model/action.js';
 import type { ErrorRecord } from '../model/error-record.js';
-import type { ActionSink, EmittedAction, ErrorSink, EventSource, InputBatch, InputOrigin, InputRecord } from '../ports.js';
+import type { ActionSink, DecisionJournal, EmittedAction, ErrorSink, EventSource, InputBatch, InputOrigin, InputRecord } from '../ports.js';
 
 const BATCH_SIZE = 1024;
 
@@ -49,6 +49,37 @@ export class CollectingErrorSink implements ErrorSink {
 
   write(errors: readonly ErrorRecord[]): void {
     this.errors.push(...errors);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * A decision journal in memory: records into `recorded`, or replays the decisions it was given.
+ * Hand a recorded run's `recorded` to a second run to replay it (timeouts, model answers).
+ */
+export class MemoryDecisionJournal implements DecisionJournal {
+  readonly replaying: boolean;
+  /** The decisions this run took, in order, with their values. */
+  readonly recorded = new Map<string, unknown>();
+  readonly #replay: ReadonlyMap<string, unknown> | undefined;
+
+  /** @param replay the decisions of a recorded run to repeat; none for a recording run */
+  constructor(replay?: ReadonlyMap<string, unknown>) {
+    this.replaying = replay !== undefined;
+    this.#replay = replay;
+  }
+
+  has(key: string): boolean {
+    return (this.#replay ?? this.recorded).has(key);
+  }
+
+  value(key: string): unknown {
+    return (this.#replay ?? this.recorded).get(key);
+  }
+
+  record(key: string, value?: unknown): void {
+    this.recorded.set(key, value);
   }
 
   async close(): Promise<void> {}

@@ -9,6 +9,7 @@ import { scheduleCrews } from '../../../src/framework/scheduler/crew-schedule.js
 import { SliceEngine, type EventEnvelope } from '../../../src/framework/scheduler/slice-engine.js';
 import type { SliceTarget, SliceTiming, StreamProgress, StreamResume } from '../../../src/framework/scheduler/slice-target.js';
 import type { Clock, DecisionJournal } from '../../../src/framework/ports.js';
+import { MemoryDecisionJournal } from '../../../src/framework/testing/in-memory-ports.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
 const origin = { name: 'test', locate: (p: number) => `test:${p}` };
@@ -22,14 +23,8 @@ function envelope(offsetMs: number, streamId = 's1', kind = 'tick', from = origi
 
 /** A journal in memory. */
 function memoryJournal(replay: readonly string[] | undefined) {
-  const recorded: string[] = [];
-  const journal: DecisionJournal = {
-    replaying: replay !== undefined,
-    has: (key) => (replay ?? recorded).includes(key),
-    record: (key) => void recorded.push(key),
-    close: async () => {},
-  };
-  return { journal, recorded };
+  const journal = new MemoryDecisionJournal(replay && new Map(replay.map((key) => [key, undefined])));
+  return { journal, recorded: journal.recorded };
 }
 
 type Step =
@@ -357,7 +352,7 @@ describe("SliceEngine waitPolicy 'timeout:<ms>' (DESIGN §4)", () => {
     await engine.accept(envelope(200));
     await engine.finish();
     expect(without(steps)).toEqual(RELEASED_EARLY);
-    expect(recorded).toEqual(['wait:b:s1:0:2']);
+    expect([...recorded.keys()]).toEqual(['wait:b:s1:0:2']);
   });
 
   it('a replay with the journal releases the wait at the same point of the input, without the clock', async () => {
@@ -417,10 +412,10 @@ describe('SliceEngine: guards against bad clocks, resumption, idle streams (issu
     const input = [envelope(0), envelope(120_000), envelope(30_000)];
     await feed(live.engine({ sliceMs: 500, latenessMs: 0, liveRate: 1, maxFutureMs: 60_000 }), input);
     expect(live.steps.filter((s) => s[0] === 'refused')).toEqual([['refused', 's1', 120_000, 'event is stamped 120000 ms ahead of the wall clock, over max_future_ms 60000 (a producer\'s clock is wrong?); refused @2024-01-01T00:00:00.000Z']]);
-    expect(recorded).toEqual([`future:s1:${input[1]!.position}`]);
+    expect([...recorded.keys()]).toEqual([`future:s1:${input[1]!.position}`]);
 
     const later: Clock = { now: () => T0 + 10 * HOUR, sleep: async () => {} };
-    const replay = recorder(false, [crew('only')], new Set(), { clock: later, journal: memoryJournal(recorded).journal });
+    const replay = recorder(false, [crew('only')], new Set(), { clock: later, journal: memoryJournal([...recorded.keys()]).journal });
     await feed(replay.engine({ sliceMs: 500, latenessMs: 0, liveRate: 1, maxFutureMs: 60_000 }), input);
     expect(replay.steps.filter((s) => s[0] === 'refused').map((s) => s[2])).toEqual([120_000]);
   });
