@@ -69,6 +69,12 @@ export const messages = {
   modelsInIsolation: (crew: string) =>
     `crew ${crew} runs isolated (worker or process): ctx.model() is not available there yet, since its answers could not be journaled; run model crews with isolation: none (their calls are async and do not block other crews)`,
 
+  crewFileInvalid: (path: string, problems: string) => `invalid YAML crew ${path}:\n${problems}`,
+  unknownTool: (tool: string, known: readonly string[]) =>
+    `unknown tool "${tool}" (${known.length === 0 ? 'no tools are available yet: vector_search and fact_insert come with vector search' : `known tools: ${known.join(', ')}`})`,
+  triggersMismatch: (crew: string, declared: string, given: string) =>
+    `crew ${crew}: triggers in its runtime file (${given}) differ from its handlers' @OnEvent kinds (${declared}); a crew with several handlers can only list the kinds they have`,
+  runtimeFileOtherCrew: (named: string) => `crew: names crew "${named}"; a runtime file is <crew_id>.runtime.yaml and names its own crew`,
   configInvalid: (where: string, problems: string) => `invalid configuration in ${where}:\n${problems}`,
   configFileUnreadable: (file: string, detail: string) => `cannot read config file ${file}: ${detail}`,
   configFileNotRegular: (file: string) => `cannot read config file ${file}: not a regular file (a device, a pipe or a directory); name a YAML file`,
@@ -101,7 +107,7 @@ export const messages = {
     `cannot construct crew "${id}" (${className}): its constructor, or the constructor of a service it injects, threw: ${detail}. Fix that constructor; nothing has run.`,
   crewModuleUnloadable: (module: string, detail: string) => `cannot load crews module ${module}: ${detail}`,
   crewModuleExportsNothing: (module: string) =>
-    `${module} exports no @Crew class; export your crew classes (or an array named "crews")`,
+    `${module} gives no crew: a module exports @Crew classes (or an array named "crews"), a folder holds such modules or <id>.crew.yaml files`,
   appAlreadyRan: () => 'this app has already run; create a new app for another run',
   journalUnreadable: (path: string, detail: string) => `cannot read the journal to replay, ${path}: ${detail}`,
   journalLineInvalid: (where: string, detail: string) => `${where}: not a journal line: ${detail}`,

@@ -70,7 +70,7 @@ describe('live-crew CLI', () => {
     expect(cli(['run', '-', '--crews', join(ROOT, 'package.json')]).stderr).toMatch(/cannot load crews module/);
     const r = cli(['run', '-', '--crews', join(ROOT, 'test/cli/fixtures/no-crews.mjs')]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/exports no @Crew class/);
+    expect(r.stderr).toMatch(/gives no crew: a module exports @Crew classes/);
   });
 
   it('exits 1 with what to do when --out or --errors cannot be written', () => {

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { delimiter } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { readYamlDocument, type YamlDocument } from './yaml-document.js';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { messages, showPath, showValue } from '../messages.js';
@@ -16,9 +16,6 @@ import {
 
 /** The file read when no other is named, if it exists in the working directory. */
 export const DEFAULT_CONFIG_FILE = 'live-config.yaml';
-
-/** The largest config or runtime YAML file read. */
-export const CONFIG_FILE_MAX_BYTES = 1024 * 1024;
 
 /** The prefix of configuration env vars: `LIVE_CREW_SLICE_MS` sets `slice_ms`. */
 export const ENV_PREFIX = 'LIVE_CREW_';
@@ -67,44 +64,27 @@ export function resolveConfigFile(file: string | false | undefined): string | un
 }
 
 /**
- * The data of a YAML file (an empty file is `{}`).
- *
- * @throws ConfigError when the file cannot be read or is not YAML, with the line
- */
-export function readYamlFile(path: string): unknown {
-  let text: string;
-  try {
-    // Only a regular file of sane size is read: `/dev/zero` or a FIFO would never end.
-    const stat = statSync(path);
-    if (!stat.isFile()) throw new ConfigError(messages.configFileNotRegular(path));
-    if (stat.size > CONFIG_FILE_MAX_BYTES) throw new ConfigError(messages.configFileTooLarge(path, stat.size, CONFIG_FILE_MAX_BYTES));
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    throw new ConfigError(messages.configFileUnreadable(path, (error as Error).message), { cause: error });
-  }
-  try {
-    return parseYaml(text) ?? {};
-  } catch (error) {
-    const detail = error instanceof YAMLParseError && error.linePos ? `line ${error.linePos[0].line}: ${error.message}` : (error as Error).message;
-    throw new ConfigError(messages.configFileNotYaml(path, detail), { cause: error });
-  }
-}
-
-/**
  * Checks data against a strict schema, as one layer of configuration.
  *
  * @throws ConfigError naming `where` and each offending key (as `nameOf` spells it), with its value
  */
-export function checkLayer<S extends z.ZodObject>(schema: S, data: unknown, where: string, nameOf: (key: string) => string = (key) => key): z.infer<S> {
+export function checkLayer<S extends z.ZodObject>(
+  schema: S,
+  data: unknown,
+  where: string,
+  nameOf: (key: string) => string = (key) => key,
+  lineOf?: YamlDocument['lineOf'],
+): z.infer<S> {
   const parsed = schema.safeParse(data, { reportInput: true });
   if (parsed.success) return parsed.data;
-  throw new ConfigError(messages.configInvalid(where, describeLayerIssues(parsed.error, nameOf, schema)));
+  throw new ConfigError(messages.configInvalid(where, describeLayerIssues(parsed.error, nameOf, schema, lineOf)));
 }
 
 function readFileLayer(file: string | false | undefined): LiveCrewConfigInput {
   const path = resolveConfigFile(file);
-  return path === undefined ? {} : checkLayer(ConfigLayerSchema, readYamlFile(path), path);
+  if (path === undefined) return {};
+  const document = readYamlDocument(path);
+  return checkLayer(ConfigLayerSchema, document.data, path, undefined, document.lineOf);
 }
 
 function readEnvLayer(env: Readonly<Record<string, string | undefined>>): LiveCrewConfigInput {
@@ -130,14 +110,19 @@ function envName(key: string): string {
   return ENV_PREFIX + key.toUpperCase();
 }
 
-function describeLayerIssues(error: z.ZodError, nameOf: (key: string) => string, schema: z.ZodObject): string {
+/** Each issue on a line: `  key.path: message (got value)`, with `(line N)` after the key when the data came from a file. */
+function describeLayerIssues(error: z.ZodError, nameOf: (key: string) => string, schema: z.ZodObject, lineOf: YamlDocument['lineOf'] | undefined): string {
   const known = Object.keys(schema.shape).map(nameOf).join(', ');
+  const at = (path: readonly PropertyKey[]) => {
+    const line = lineOf?.(path);
+    return line === undefined ? '' : ` (line ${line})`;
+  };
   return error.issues
     .flatMap((issue) => {
-      if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `  ${nameOf(key)}: unknown key (known keys: ${known})`);
+      if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `  ${nameOf(key)}${at([...issue.path, key])}: unknown key (known keys: ${known})`);
       const key = showPath(issue.path.length > 0 ? [nameOf(String(issue.path[0])), ...issue.path.slice(1)] : []);
       const got = issue.input !== undefined ? ` (got ${showValue(issue.input)})` : '';
-      return [`  ${key}: ${issue.message}${got}`];
+      return [`  ${key}${at(issue.path)}: ${issue.message}${got}`];
     })
     .join('\n');
 }

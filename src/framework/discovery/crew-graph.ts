@@ -1,7 +1,7 @@
+import type { CrewOverrides } from './read-crew.js';
 import { CrewDefinitionError, DependencyCycleError } from '../errors.js';
 import { messages } from '../messages.js';
 import type { CrewClass, CrewDefinition, CrewGraph } from './crew-definition.js';
-import type { CrewKnobs } from './crew-knobs.js';
 import { readCrew } from './read-crew.js';
 import { waitsOn } from '../model/dependency.js';
 
@@ -13,7 +13,7 @@ import { waitsOn } from '../model/dependency.js';
  *   crews without handlers, bad `@OnEvent` kinds, duplicate ids, unknown crew dependencies.
  * @throws DependencyCycleError naming the cycle (`a -> b -> a`) of offset-0 crew dependencies.
  */
-export function buildCrewGraph(classes: readonly CrewClass[], overrides: ReadonlyMap<string, CrewKnobs> = new Map()): CrewGraph {
+export function buildCrewGraph(classes: readonly CrewClass[], overrides: ReadonlyMap<string, CrewOverrides> = new Map()): CrewGraph {
   const problems: string[] = [];
   const crews: CrewDefinition[] = [];
   for (const type of new Set(classes)) {

@@ -1,8 +1,11 @@
-import { resolve } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ProviderRegistration } from '../app.js';
 import { CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
+import { CREW_FILE_SUFFIX, readCrewFile } from '../yaml-crews/yaml-crew-file.js';
+import { yamlCrewClass, type YamlCrew } from '../yaml-crews/yaml-crew-class.js';
 import type { CrewClass } from './crew-definition.js';
 import { isCrewClass } from './read-crew.js';
 
@@ -10,16 +13,44 @@ import { isCrewClass } from './read-crew.js';
 export interface CrewModule {
   readonly crews: CrewClass[];
   readonly providers: ProviderRegistration[];
+  /** The YAML crews among `crews`, for `run --watch` to reload. */
+  readonly yamlCrews: YamlCrew[];
 }
 
+/** The JavaScript modules `--crews` imports from a folder. */
+const MODULE_SUFFIXES = ['.js', '.mjs'];
+
 /**
- * Imports a compiled crews module (the CLI's `--crews`; what an isolated crew's worker or child
- * process loads). Its crews are the `crews` array it exports, or else every
- * exported `@Crew` class; an exported `providers` array is registered in the container.
+ * Loads crews as the CLI's `--crews` names them (what an isolated crew's worker or runner loads
+ * too): a compiled module (`.js`), a YAML crew (`.crew.yaml`), or a folder holding either (its
+ * own files, not its subfolders, in name order). A module's crews are the `crews` array it
+ * exports, or else every exported `@Crew` class; an exported `providers` array is registered in
+ * the container.
  *
- * @throws CrewDefinitionError when the module cannot be imported or exports no crew.
+ * @throws CrewDefinitionError when a module cannot be imported, or nothing yields a crew
+ * @throws ConfigError naming file, line and key for a YAML crew that is not valid
  */
 export async function loadCrewModule(path: string): Promise<CrewModule> {
+  const folder = isFolder(path);
+  const files = folder ? readdirSync(path).sort().map((name) => join(path, name)) : [path];
+  const loaded: CrewModule = { crews: [], providers: [], yamlCrews: [] };
+  for (const file of files) {
+    if (file.endsWith(CREW_FILE_SUFFIX)) {
+      const crew = yamlCrewClass(readCrewFile(file));
+      loaded.crews.push(crew.type);
+      loaded.yamlCrews.push(crew);
+    } else if (!folder || (MODULE_SUFFIXES.some((suffix) => file.endsWith(suffix)) && !isFolder(file))) {
+      const module = await importCrews(file, !folder);
+      loaded.crews.push(...module.crews);
+      loaded.providers.push(...module.providers);
+    }
+  }
+  if (loaded.crews.length === 0) throw new CrewDefinitionError(messages.crewModuleExportsNothing(path));
+  return loaded;
+}
+
+/** The crews and providers a JS module exports; `required`: a module that exports no crew is an error. */
+async function importCrews(path: string, required: boolean): Promise<Pick<CrewModule, 'crews' | 'providers'>> {
   let exports: Record<string, unknown>;
   try {
     exports = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
@@ -27,10 +58,16 @@ export async function loadCrewModule(path: string): Promise<CrewModule> {
     throw new CrewDefinitionError(messages.crewModuleUnloadable(path, (error as Error).message), { cause: error });
   }
   const listed = exports['crews'];
-  const crews = Array.isArray(listed)
-    ? (listed as CrewClass[])
-    : Object.values(exports).filter(isCrewClass);
-  if (crews.length === 0) throw new CrewDefinitionError(messages.crewModuleExportsNothing(path));
+  const crews = Array.isArray(listed) ? (listed as CrewClass[]) : Object.values(exports).filter(isCrewClass);
+  if (required && crews.length === 0) throw new CrewDefinitionError(messages.crewModuleExportsNothing(path));
   const providers = Array.isArray(exports['providers']) ? (exports['providers'] as ProviderRegistration[]) : [];
   return { crews, providers };
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

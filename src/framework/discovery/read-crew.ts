@@ -7,6 +7,7 @@ import { isUserKind, KIND_PATTERN } from '../model/patterns.js';
 import { messages } from '../messages.js';
 import type { CrewClass, CrewDefinition, HandlerDefinition, HandlerTrigger } from './crew-definition.js';
 import { CrewKnobsSchema, KNOB_DEFAULTS, type CrewKnobs } from './crew-knobs.js';
+import type { CrewWiring } from './crew-spec-keys.js';
 
 const CrewOptionsSchema = z.strictObject({ id: CrewIdSchema, ...CrewKnobsSchema.shape });
 
@@ -21,6 +22,9 @@ export function declaredCrewId(type: CrewClass): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
+/** What a `<crew_id>.runtime.yaml` sets: knobs, and the spec's `triggers` and `needs`. */
+export type CrewOverrides = CrewKnobs & CrewWiring;
+
 /** A crew read from its metadata, or the problems that make it invalid. */
 export type ReadResult = { readonly crew: CrewDefinition; readonly problems: readonly string[] };
 
@@ -31,7 +35,7 @@ export type ReadResult = { readonly crew: CrewDefinition; readonly problems: rea
  */
 export function readCrew(
   type: CrewClass,
-  overrides: (id: string) => CrewKnobs = () => ({}),
+  overrides: (id: string) => CrewOverrides = () => ({}),
 ): ReadResult | { readonly crew?: undefined; readonly problems: readonly string[] } {
   const className = type.name || '(anonymous class)';
   const options: unknown = Reflect.getOwnMetadata(CREW_METADATA, type);
@@ -43,13 +47,14 @@ export function readCrew(
   const id = parsed.success ? parsed.data.id : String((options as { id?: unknown }).id);
 
   const problemsBefore = problems.length;
-  const handlers = readHandlers(type, id, problems);
+  const { triggers, needs, ...overridden } = overrides(id);
+  const handlers = withTriggers(readHandlers(type, id, problems), triggers, id, problems);
   if (handlers.length === 0 && problems.length === problemsBefore) problems.push(messages.noHandlers(id, className));
-  const dependencies = readDependencies(type, id, problems);
+  const dependencies = needs !== undefined ? [...needs] : readDependencies(type, id, problems);
 
   // An invalid crew is still returned (with defaults), so the graph checks can report on it too.
   const { id: _id, ...decoratorKnobs } = parsed.success ? parsed.data : { id };
-  const knobs = { ...KNOB_DEFAULTS, ...decoratorKnobs, ...overrides(id) };
+  const knobs = { ...KNOB_DEFAULTS, ...decoratorKnobs, ...overridden };
   const crew: CrewDefinition = { id, type, className, handlers, dependencies, ...knobs };
   return { crew, problems };
 }
@@ -69,6 +74,20 @@ function readHandlers(type: CrewClass, id: string, problems: string[]): HandlerD
     }
     handlers.push({ method: record.method, trigger, ...(record.payload ? { payload: record.payload } : {}) });
   }
+  return handlers;
+}
+
+/**
+ * The handlers with a runtime file's `triggers` applied: they replace the trigger of a crew's
+ * only handler; a crew with several handlers must list the kinds they already have.
+ */
+function withTriggers(handlers: HandlerDefinition[], triggers: CrewWiring['triggers'], id: string, problems: string[]): HandlerDefinition[] {
+  if (triggers === undefined || handlers.length === 0) return handlers;
+  const trigger: HandlerTrigger = triggers === '*' ? { any: true } : { any: false, kinds: triggers };
+  if (handlers.length === 1) return [{ ...handlers[0]!, trigger }];
+  const declared = handlers.some((handler) => handler.trigger.any) ? '*' : [...new Set(handlers.flatMap((handler) => (handler.trigger.any ? [] : handler.trigger.kinds)))].sort().join(',');
+  const given = triggers === '*' ? '*' : [...triggers].sort().join(',');
+  if (declared !== given) problems.push(messages.triggersMismatch(id, declared, given));
   return handlers;
 }
 

@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { NeedsSchema, snakeKnobsShape, TriggersSchema } from '../discovery/crew-spec-keys.js';
+import type { Dependency } from '../model/dependency.js';
+import { CrewIdSchema } from '../model/dependency.js';
+import { KindSchema, describeIssues } from '../model/event.js';
+import { ConfigError } from '../errors.js';
+import { messages } from '../messages.js';
+import { isUserKind } from '../model/patterns.js';
+import { parseYamlText, readYamlDocument, type YamlDocument } from '../config/yaml-document.js';
+import { compileText, compileValue, TemplateError, type CompiledValue, type TemplateScope } from './templates.js';
+import type { CrewKnobs } from '../discovery/crew-knobs.js';
+import { knobsOf } from '../discovery/crew-spec-keys.js';
+
+/** The suffix of a YAML crew's file: `commentator.crew.yaml`. */
+export const CREW_FILE_SUFFIX = '.crew.yaml';
+
+/**
+ * The tools a YAML crew may name (DESIGN §10's `vector_search` and `fact_insert` arrive with
+ * vector search); until then every name is refused, so a crew never runs without a tool it expects.
+ */
+export const KNOWN_TOOLS: readonly string[] = [];
+
+const UserKind = KindSchema.refine(isUserKind, { error: 'must not start with "__" (kinds starting with "__" are live-crew\'s own)' });
+
+const OutputSchema = z.strictObject({
+  /** The action's kind. */
+  kind: UserKind,
+  /** Its payload: JSON, with templates in its strings. */
+  payload: z.unknown().optional(),
+  /** How long the action stays relevant, in ms (default 5000). */
+  ttl_ms: z.number({ error: 'must be a number of ms' }).int({ error: 'must be an integer' }).min(1, { error: 'must be 1..300000' }).max(300_000, { error: 'must be 1..300000' }).optional(),
+});
+
+const { isolation: _isolation, memory_limit_mb: _memory, ...knobs } = snakeKnobsShape;
+
+/** `<id>.crew.yaml` (DESIGN §9): the spec's snake_case keys. */
+export const CrewFileSchema = z
+  .strictObject({
+    id: CrewIdSchema,
+    triggers: TriggersSchema,
+    needs: NeedsSchema.optional(),
+    ...z.object(knobs).partial().shape,
+    system_prompt: z.string({ error: 'must be text (a LiquidJS template)' }).optional(),
+    user_template: z.string({ error: 'must be text (a LiquidJS template)' }).optional(),
+    outputs: z.array(OutputSchema, { error: 'must be a list of { kind, payload?, ttl_ms? }' }).optional(),
+    patch: z.record(z.string(), z.unknown(), { error: 'must map context keys to values (templates in strings; null deletes the key)' }).optional(),
+    tools: z
+      .array(z.string({ error: 'must be a tool name' }), { error: 'must be a list of tool names' })
+      .superRefine((tools, context) => {
+        tools.forEach((tool, index) => {
+          if (!KNOWN_TOOLS.includes(tool)) context.addIssue({ code: 'custom', path: [index], input: tool, message: messages.unknownTool(tool, KNOWN_TOOLS) });
+        });
+      })
+      .optional(),
+  })
+  .superRefine((file, context) => {
+    if (file.system_prompt !== undefined && file.user_template === undefined) {
+      context.addIssue({ code: 'custom', path: ['system_prompt'], message: 'needs a user_template: the model is called with both' });
+    }
+    if (file.outputs === undefined && file.patch === undefined) {
+      context.addIssue({ code: 'custom', path: [], message: 'does nothing: give outputs (actions to emit) or patch (context to write), or both' });
+    }
+  });
+
+/** What a YAML crew does on each event, compiled: the part a reload may replace. */
+export interface CrewBehaviour {
+  /** The model it calls (its name in `models:`); undefined: the crew's default. */
+  readonly model: string | undefined;
+  readonly systemPrompt: ((scope: TemplateScope) => Promise<string>) | undefined;
+  /** Undefined for a crew that calls no model. */
+  readonly userTemplate: ((scope: TemplateScope) => Promise<string>) | undefined;
+  readonly outputs: ReadonlyArray<{ readonly kind: string; readonly payload: CompiledValue; readonly ttlMs: number | undefined }>;
+  readonly patch: ReadonlyArray<readonly [string, CompiledValue]>;
+}
+
+/** A YAML crew file, checked and compiled. */
+export interface CrewFile {
+  readonly path: string;
+  readonly id: string;
+  readonly triggers: '*' | readonly string[];
+  readonly needs: readonly Dependency[];
+  readonly knobs: CrewKnobs;
+  readonly behaviour: CrewBehaviour;
+  /** The file's text: what a reload journals, so a replay runs the same version. */
+  readonly text: string;
+}
+
+/**
+ * Reads and compiles a YAML crew file.
+ *
+ * @throws ConfigError naming the file, and the line and key of every problem (bad key or value, a template that does not parse)
+ */
+export function readCrewFile(path: string): CrewFile {
+  return compileCrewFile(readYamlDocument(path));
+}
+
+/** Compiles a YAML crew from its text (a reload, or a version replayed from the journal). */
+export function parseCrewFile(text: string, path: string): CrewFile {
+  return compileCrewFile(parseYamlText(text, path));
+}
+
+function compileCrewFile(document: YamlDocument): CrewFile {
+  const { path } = document;
+  const where = (at: readonly PropertyKey[]) => `${path}:${document.lineOf(at) ?? 1}`;
+  const parsed = CrewFileSchema.safeParse(document.data, { reportInput: true });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.flatMap((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => `  ${where([...issue.path, key])} ${key}: unknown key (known keys: ${Object.keys(CrewFileSchema.shape).join(', ')})`)
+        : [`  ${where(issue.path)} ${describeIssues(new z.ZodError([issue]))}`],
+    );
+    throw new ConfigError(messages.crewFileInvalid(path, problems.join('\n')));
+  }
+  const file = parsed.data;
+  const compile = <T>(at: readonly PropertyKey[], make: () => T): T => {
+    try {
+      return make();
+    } catch (error) {
+      const inner = error instanceof TemplateError ? error.path : [];
+      throw new ConfigError(messages.crewFileInvalid(path, `  ${where([...at, ...inner])} ${[...at, ...inner].join('.')}: template does not parse: ${(error as Error).message}`));
+    }
+  };
+  const behaviour: CrewBehaviour = {
+    model: file.model,
+    systemPrompt: file.system_prompt === undefined ? undefined : compile(['system_prompt'], () => compileText(file.system_prompt!)),
+    userTemplate: file.user_template === undefined ? undefined : compile(['user_template'], () => compileText(file.user_template!)),
+    outputs: (file.outputs ?? []).map((output, index) => ({ kind: output.kind, payload: compile(['outputs', index, 'payload'], () => compileValue(output.payload ?? {})), ttlMs: output.ttl_ms })),
+    patch: Object.entries(file.patch ?? {}).map(([key, value]) => [key, compile(['patch', key], () => compileValue(value))] as const),
+  };
+  return { path, id: file.id, triggers: file.triggers, needs: file.needs ?? [], knobs: knobsOf(file), behaviour, text: document.text };
+}
