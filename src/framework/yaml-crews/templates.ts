@@ -29,7 +29,8 @@ export interface TemplateScope {
 /**
  * A value with templates in it, checked at load: a string is rendered as text, except one that
  * is a single `{{ expression }}`, which gives the expression's value as is (a number, an object);
- * arrays and objects are rendered leaf by leaf; anything else is itself.
+ * arrays and objects are rendered leaf by leaf (an expression naming nothing is left out of an
+ * object, null in a list); anything else is itself.
  */
 export type CompiledValue = (scope: TemplateScope) => Promise<unknown>;
 
@@ -65,13 +66,17 @@ export function compileValue(value: unknown, path: readonly PropertyKey[] = []):
   }
   if (Array.isArray(value)) {
     const items = value.map((item, index) => compileValue(item, [...path, index]));
-    return async (scope) => Promise.all(items.map((item) => item(scope)));
+    // What names nothing is left out, as JSON leaves it out: a null in a list, no field in an object.
+    return async (scope) => (await Promise.all(items.map((item) => item(scope)))).map((item) => item ?? null);
   }
   if (value !== null && typeof value === 'object') {
     const fields = Object.entries(value).map(([key, field]) => [key, compileValue(field, [...path, key])] as const);
     return async (scope) => {
       const out: Record<string, unknown> = {};
-      for (const [key, field] of fields) out[key] = await field(scope);
+      for (const [key, field] of fields) {
+        const rendered = await field(scope);
+        if (rendered !== undefined) out[key] = rendered;
+      }
       return out;
     };
   }

@@ -5,7 +5,6 @@ import { CrewIdSchema } from '../model/dependency.js';
 import { KindSchema, describeIssues } from '../model/event.js';
 import { ConfigError } from '../errors.js';
 import { messages } from '../messages.js';
-import { isUserKind } from '../model/patterns.js';
 import { parseYamlText, readYamlDocument, type YamlDocument } from '../config/yaml-document.js';
 import { compileText, compileValue, TemplateError, type CompiledValue, type TemplateScope } from './templates.js';
 import type { CrewKnobs } from '../discovery/crew-knobs.js';
@@ -20,11 +19,9 @@ export const CREW_FILE_SUFFIX = '.crew.yaml';
  */
 export const KNOWN_TOOLS: readonly string[] = [];
 
-const UserKind = KindSchema.refine(isUserKind, { error: 'must not start with "__" (kinds starting with "__" are live-crew\'s own)' });
-
 const OutputSchema = z.strictObject({
   /** The action's kind. */
-  kind: UserKind,
+  kind: KindSchema,
   /** Its payload: JSON, with templates in its strings. */
   payload: z.unknown().optional(),
   /** How long the action stays relevant, in ms (default 5000). */
