@@ -3,8 +3,10 @@ import { container as rootContainer } from 'tsyringe';
 import { buildCrewGraph, loadConfig, type CrewDefinition, type CrewGraph, type ProviderRegistration } from '../index.js';
 import { loadRuntimeOverrides } from '../framework/config/runtime-overrides.js';
 import { lagWarnings } from '../framework/discovery/crew-graph.js';
-import type { CrewKnobs } from '../framework/discovery/crew-knobs.js';
-import { declaredCrewId } from '../framework/discovery/read-crew.js';
+import { declaredCrewId, type CrewOverrides } from '../framework/discovery/read-crew.js';
+import { adapterFactory } from '../framework/adapter-registry.js';
+import type { LiveCrewConfig } from '../framework/config/config-schema.js';
+import { NO_MODELS, unknownCrewModels } from '../framework/models/model-calls.js';
 import { instantiateCrews } from '../framework/runtime/instantiate-crews.js';
 import { LIVE_CREW_CONFIG } from '../framework/tokens.js';
 import { loadCrewModule } from '../framework/discovery/crew-module.js';
@@ -34,12 +36,15 @@ export function registerInspectCommands(program: Command): void {
         }
       };
       const config = attempt(() => loadConfig({ file: options.config, env: process.env }));
-      const overrides = new Map<string, CrewKnobs>();
+      const overrides = new Map<string, CrewOverrides>();
       for (const id of crews.map(declaredCrewId).filter((id) => id !== undefined)) {
         for (const [crew, knobs] of attempt(() => loadRuntimeOverrides(options.config, [id])) ?? []) overrides.set(crew, knobs);
       }
       const graph = attempt(() => buildCrewGraph(crews, overrides));
-      if (graph !== undefined && config !== undefined) attempt(() => constructAll(graph, providers, config));
+      if (graph !== undefined && config !== undefined) {
+        attempt(() => constructAll(graph, providers, config));
+        problems.push(...(await modelProblems(graph, config)));
+      }
       if (problems.length > 0) {
         process.stderr.write(`live-crew validate: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`).join('\n')}\n`);
         process.exitCode = 1;
@@ -61,6 +66,17 @@ export function registerInspectCommands(program: Command): void {
       const graph = buildCrewGraph(crews, loadRuntimeOverrides(options.config, ids));
       process.stdout.write(FORMATS[options.format ?? 'text'](graph));
     });
+}
+
+/** What is wrong with the models: one that cannot be made (a key not set), a crew naming one not configured. */
+async function modelProblems(graph: CrewGraph, config: LiveCrewConfig): Promise<string[]> {
+  const provider = Object.keys(config.models).length === 0 ? NO_MODELS : adapterFactory('models', 'ai-sdk')(config);
+  try {
+    await provider.open();
+  } catch (error) {
+    return [(error as Error).message];
+  }
+  return unknownCrewModels(graph, provider);
 }
 
 /** Constructs every crew through DI as an app would, so a missing provider shows now. */

@@ -44,7 +44,7 @@ export function registerRunCommand(program: Command): void {
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port while running (default: metrics_port from config)', parsePort)
     .option('--journal <file>', 'record wall-clock decisions (call timeouts) and model answers to this JSONL file')
     .option('--replay <file>', 'repeat the decisions and model answers of a recorded journal, taking none from the clock or the network')
-    .option('--replay-missing <policy>', 'with --replay, a model call the journal lacks: fail (a replay_divergence error) or live (call the model)', parseReplayMissing)
+    .option('--replay-missing <policy>', 'with --replay, a model call the journal lacks or whose request changed: fail (a replay_divergence error) or live (ask the model again)', parseReplayMissing)
     .action(async (events: string, options: RunOptions) => {
       const { crews, providers } = await loadCrewModule(options.crews);
       const progress = options.progress ? progressLine() : undefined;

@@ -55,7 +55,7 @@ export const messages = {
 
   modelOverBudget: (call: string, why: string) => `${call} refused: over the crew's model budget (${why}); the handler call fails as budget`,
   replayDiverged: (call: string, parts: readonly string[]) =>
-    `${call} differs from the recording: ${parts.join(', ')} changed since it was recorded; the recorded answer is not used (re-record the journal, or run with --replay-missing live to call the model)`,
+    `${call} differs from the recording: ${parts.join(', ')} changed since it was recorded; the recorded answer is not used (re-record the journal, or run with --replay-missing live to ask the model again)`,
   replayMissing: (call: string) =>
     `${call} is not in the journal being replayed: the recorded run made no such call; run with --replay-missing live to call the model`,
   modelCallFailed: (call: string, detail: string, retries: number) => `${call} failed${retries > 0 ? ` after ${retries} ${retries === 1 ? 'retry' : 'retries'}` : ''}: ${detail}`,

@@ -28,4 +28,20 @@ describe.skipIf(start === undefined)('JetStreamDecisionJournal', () => {
     expect(stored.state.messages).toBe(2);
     await nc.close();
   });
+
+  it('keeps the value of a decision (a model answer) for a successor: it never pays for a call twice', async () => {
+    const nc = await connect({ servers: server().url });
+    await ensureLiveStreams(nc);
+    const js = jetstream(nc);
+    const first = await JetStreamDecisionJournal.open(js, 'j2');
+    const answer = { request: { model: 'abc' }, result: { content: [{ type: 'text', text: 'Goal! {"json": true}' }] } };
+    await first.record('model:j2:0:pundit.on:1:0', answer);
+    await first.record('budget:model:j2:0:pundit.on:2:0', '3 model calls started in the last minute');
+    await first.record('timeout:x.on:j2:4:20');
+    const successor = await JetStreamDecisionJournal.open(js, 'j2');
+    expect(successor.value('model:j2:0:pundit.on:1:0')).toEqual(answer);
+    expect(successor.value('budget:model:j2:0:pundit.on:2:0')).toBe('3 model calls started in the last minute');
+    expect([successor.has('timeout:x.on:j2:4:20'), successor.value('timeout:x.on:j2:4:20')]).toEqual([true, undefined]);
+    await nc.close();
+  });
 });

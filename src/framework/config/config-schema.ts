@@ -122,8 +122,8 @@ export const configShape = {
   /** A journal to replay: its decisions are repeated and none is taken from the clock. */
   replay: path.nullable(),
   /**
-   * What a replay does with a model call the journal lacks: `fail` it as `replay_divergence`, or
-   * call the model (`live`).
+   * What a replay does with a model call the journal lacks, or whose request changed since it was
+   * recorded: `fail` it as `replay_divergence`, or ask the model again (`live`).
    */
   replay_missing: z.enum(['fail', 'live']),
   /** The language models crews call, by name: `{ provider, model, api_key_env, base_url }` (DESIGN §9). */

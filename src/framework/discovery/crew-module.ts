@@ -2,7 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ProviderRegistration } from '../app.js';
-import { CrewDefinitionError } from '../errors.js';
+import { ConfigError, CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
 import { CREW_FILE_SUFFIX, readCrewFile } from '../yaml-crews/yaml-crew-file.js';
 import { yamlCrewClass, type YamlCrew } from '../yaml-crews/yaml-crew-class.js';
@@ -34,17 +34,25 @@ export async function loadCrewModule(path: string): Promise<CrewModule> {
   const folder = isFolder(path);
   const files = folder ? readdirSync(path).sort().map((name) => join(path, name)) : [path];
   const loaded: CrewModule = { crews: [], providers: [], yamlCrews: [] };
+  const invalid: string[] = [];
   for (const file of files) {
     if (file.endsWith(CREW_FILE_SUFFIX)) {
-      const crew = yamlCrewClass(readCrewFile(file));
-      loaded.crews.push(crew.type);
-      loaded.yamlCrews.push(crew);
+      // Every bad YAML crew of a folder is reported at once, so a user fixes them in one go.
+      try {
+        const crew = yamlCrewClass(readCrewFile(file));
+        loaded.crews.push(crew.type);
+        loaded.yamlCrews.push(crew);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        invalid.push(error.message);
+      }
     } else if (!folder || (MODULE_SUFFIXES.some((suffix) => file.endsWith(suffix)) && !isFolder(file))) {
       const module = await importCrews(file, !folder);
       loaded.crews.push(...module.crews);
       loaded.providers.push(...module.providers);
     }
   }
+  if (invalid.length > 0) throw new ConfigError(invalid.join('\n'));
   if (loaded.crews.length === 0) throw new CrewDefinitionError(messages.crewModuleExportsNothing(path));
   return loaded;
 }

@@ -18,7 +18,7 @@ import { fromJournalValue, toJournalValue } from './journal-value.js';
 import type { ModelBudgets } from './model-budget.js';
 import { differingParts, digestRequest, type RequestDigest } from './request-digest.js';
 
-/** What replaying does with a model call the journal lacks: fail it as `replay_divergence`, or call the model. */
+/** What replaying does with a model call the journal lacks or whose request changed: fail it as `replay_divergence`, or ask the model again. */
 export type ReplayMissing = 'fail' | 'live';
 
 /** What every recorded model of a run shares. */
@@ -146,15 +146,14 @@ export class RecordedModel implements LanguageModelV3 {
     const refusal = `budget:${key}`;
     if (journal.has(refusal)) throw refuse(ErrorReason.Budget, 'budget', messages.modelOverBudget(call, String(journal.value(refusal))));
 
-    let recorded: RecordedCall;
+    let recorded = journal.value(key) as RecordedCall | undefined;
     let outcome: ModelCallOutcome = 'replayed';
-    if (journal.has(key)) {
-      recorded = journal.value(key) as RecordedCall;
-      const differs = differingParts(recorded.request, request);
-      if (differs.length > 0) throw refuse(ErrorReason.ReplayDivergence, 'divergence', messages.replayDiverged(call, differs));
-    } else if (journal.replaying && this.#services.replayMissing === 'fail') {
-      throw refuse(ErrorReason.ReplayDivergence, 'divergence', messages.replayMissing(call));
-    } else {
+    // A recorded answer to another request is no answer: with `replay_missing: live` it is asked again.
+    const differs = recorded === undefined ? [] : differingParts(recorded.request, request);
+    const strict = this.#services.replayMissing === 'fail';
+    if (differs.length > 0 && strict) throw refuse(ErrorReason.ReplayDivergence, 'divergence', messages.replayDiverged(call, differs));
+    if (recorded === undefined && journal.replaying && strict) throw refuse(ErrorReason.ReplayDivergence, 'divergence', messages.replayMissing(call));
+    if (recorded === undefined || differs.length > 0) {
       const rate = budgets.startCall(crew, clock.now());
       if (rate !== undefined) {
         await journal.record(refusal, rate);

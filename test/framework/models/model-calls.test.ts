@@ -122,7 +122,7 @@ describe('recorded model calls: journal and replay (DESIGN §9)', () => {
     const [divergence] = r.errorsOf('replay_divergence');
     expect(divergence!.payload).toMatchObject({ crew: 'commentator', slice: 0, event: { payload: { player: 'Odegaard' } } });
     expect(divergence!.payload.message).toBe(
-      'model call 0 of commentator.onGoal (commentator, slice 0) differs from the recording: prompt changed since it was recorded; the recorded answer is not used (re-record the journal, or run with --replay-missing live to call the model)',
+      'model call 0 of commentator.onGoal (commentator, slice 0) differs from the recording: prompt changed since it was recorded; the recorded answer is not used (re-record the journal, or run with --replay-missing live to ask the model again)',
     );
   });
 
@@ -229,5 +229,46 @@ describe('budgets and resilience', () => {
       { crew: 'commentator', model: 'commentator', outcome: 'ok', inputTokens: 3, outputTokens: 1 },
       { crew: 'commentator', model: 'commentator', outcome: 'replayed', inputTokens: 0, outputTokens: 0 },
     ]);
+  });
+});
+
+describe('the JSONL journal keeps model answers', () => {
+  it('a run recorded to a file replays from it exactly, dates and all; a damaged line names file and line', async () => {
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { JsonlDecisionJournal, InputError } = await import('../../../src/index.js');
+    const path = join(mkdtempSync(join(tmpdir(), 'live-crew-journal-')), 'journal.jsonl');
+    @Crew({ id: 'stamper' })
+    class Stamper {
+      @OnEvent('goal')
+      async on(_event: Event, ctx: CrewContext) {
+        const { text, response } = await generateText({ model: ctx.model(), prompt: 'now?' });
+        ctx.emit('line', { text, at: response.timestamp.toISOString(), isDate: response.timestamp instanceof Date });
+      }
+    }
+    const stamped = new MockLanguageModelV3({
+      doGenerate: async () => ({
+        content: [{ type: 'text', text: 'now' }],
+        finishReason: { unified: 'stop', raw: 'stop' },
+        usage: { inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 1, text: 1, reasoning: 0 } },
+        response: { id: 'r1', timestamp: new Date(), modelId: 'mock' },
+        warnings: [],
+      }),
+    });
+    const live = await (await createTestingApp({ crews: [Stamper], models: { m: stamped }, providers: [{ token: DECISION_JOURNAL, useValue: new JsonlDecisionJournal({ recordTo: path }) }] })).run([goals[0]]);
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ decision: 'model:m1:0:stamper.on:0:0', value: { result: { response: { timestamp: { $date: expect.any(String) } } } } });
+    // The same model (the digest names provider and model id), which would now fail: only the journal answers.
+    const failing = new MockLanguageModelV3({ doGenerate: async () => Promise.reject(new Error('offline')) });
+    const replayed = await (await createTestingApp({ crews: [Stamper], models: { m: failing }, providers: [{ token: DECISION_JOURNAL, useValue: new JsonlDecisionJournal({ replayFrom: path }) }] })).run([goals[0]]);
+    expect(replayed.errors).toEqual([]);
+    expect(replayed.actions).toEqual(live.actions);
+    expect(replayed.actions[0]!.payload).toMatchObject({ isDate: true });
+
+    writeFileSync(path, `${lines[0]}\n{"decision": "model:x", "value": {"request": \n`);
+    expect(() => new JsonlDecisionJournal({ replayFrom: path })).toThrow(InputError);
+    expect(() => new JsonlDecisionJournal({ replayFrom: path })).toThrow(`${path}:2: not a journal line`);
   });
 });

@@ -1,0 +1,104 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startChatCompletionsServer, type ChatCompletionsServer } from '../../src/testing.js';
+
+// The built CLI, run as a user runs it; asynchronously, so the model server in this process can answer.
+const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'dist/cli/main.js');
+
+function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, LIVE_CREW_SLICE_MS: undefined } }, (error, stdout, stderr) => {
+      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const COMMENTATOR = `id: commentator
+triggers: goal_scored
+lag: 1
+model: pundit
+system_prompt: You are a football commentator.
+user_template: "{{ event.payload.player }} scores! Score was {{ ctx.goals | default: 0 }}."
+outputs:
+  - kind: commentary
+    payload: { line: "{{ outputs.text }}", player: "{{ event.payload.player }}" }
+patch:
+  goals: "{{ ctx.goals | default: 0 | plus: 1 }}"
+`;
+
+const EVENTS = ['Kane', 'Saka', 'Rice', 'Foden']
+  .map((player, i) => JSON.stringify({ ts: new Date(Date.parse('2024-05-01T12:00:00Z') + i * 700).toISOString(), kind: 'goal_scored', stream_id: 'm1', payload: { player } }))
+  .join('\n');
+
+describe('live-crew run with a YAML model crew, --journal and --replay', () => {
+  let server: ChatCompletionsServer;
+  let dir: string;
+  beforeAll(async () => {
+    server = await startChatCompletionsServer({ reply: (request) => `Live from the model: ${String(request.messages.at(-1)!.content)}` });
+    dir = mkdtempSync(join(tmpdir(), 'live-crew-models-cli-'));
+    mkdirSync(join(dir, 'crews'));
+    writeFileSync(join(dir, 'crews', 'commentator.crew.yaml'), COMMENTATOR);
+    writeFileSync(join(dir, 'live-config.yaml'), `models:\n  pundit:\n    provider: openai-compatible\n    model: local-model\n    base_url: ${server.url}\n`);
+    writeFileSync(join(dir, 'events.jsonl'), `${EVENTS}\n`);
+  });
+  afterAll(() => server.close());
+
+  it('records every answer, then replays with no server: the same bytes out; a changed input is a replay_divergence', async () => {
+    const live = await cli(['run', 'events.jsonl', '--crews', 'crews', '--out', 'live.jsonl', '--journal', 'journal.jsonl'], dir);
+    expect(live.stderr).toBe('');
+    expect(live.code).toBe(0);
+    const recorded = readFileSync(join(dir, 'live.jsonl'), 'utf8');
+    // A crew reads its own writes at once, lag or not.
+    expect(recorded.trim().split('\n').map((line) => JSON.parse(line).payload)).toEqual([
+      { line: 'Live from the model: Kane scores! Score was 0.', player: 'Kane' },
+      { line: 'Live from the model: Saka scores! Score was 1.', player: 'Saka' },
+      { line: 'Live from the model: Rice scores! Score was 2.', player: 'Rice' },
+      { line: 'Live from the model: Foden scores! Score was 3.', player: 'Foden' },
+    ]);
+    expect(server.requests).toHaveLength(4);
+    // The journal keeps answers, and of the request only digests: no prompt text.
+    expect(readFileSync(join(dir, 'journal.jsonl'), 'utf8')).not.toContain('You are a football commentator');
+
+    // The journal and no server: the model's base URL now points nowhere.
+    writeFileSync(join(dir, 'offline.yaml'), 'models:\n  pundit:\n    provider: openai-compatible\n    model: local-model\n    base_url: http://127.0.0.1:9/v1\n');
+    const replay = await cli(['run', 'events.jsonl', '--crews', 'crews', '--config', 'offline.yaml', '--out', 'replay.jsonl', '--replay', 'journal.jsonl'], dir);
+    expect(replay).toMatchObject({ code: 0, stderr: '' });
+    expect(readFileSync(join(dir, 'replay.jsonl'), 'utf8')).toBe(recorded);
+    expect(server.requests).toHaveLength(4);
+
+    writeFileSync(join(dir, 'changed.jsonl'), `${EVENTS.replace('Rice', 'Odegaard')}\n`);
+    const changed = await cli(['run', 'changed.jsonl', '--crews', 'crews', '--config', 'offline.yaml', '--out', 'changed-out.jsonl', '--replay', 'journal.jsonl'], dir);
+    const errors = changed.stderr.trim().split('\n').map((line) => JSON.parse(line));
+    // Rice's call diverges and fails, so the goal count Foden's prompt shows differs too.
+    expect(errors.map((e) => [e.payload.reason, e.payload.crew, e.payload.slice, e.payload.source])).toEqual([
+      ['replay_divergence', 'commentator', 2, 'changed.jsonl:3'],
+      ['replay_divergence', 'commentator', 4, 'changed.jsonl:4'],
+    ]);
+    expect(errors[0].payload.message).toContain('prompt changed since it was recorded');
+
+    // --replay-missing live asks the model again for what the journal cannot answer, and only that.
+    const healed = await cli(['run', 'changed.jsonl', '--crews', 'crews', '--out', 'healed.jsonl', '--replay', 'journal.jsonl', '--replay-missing', 'live'], dir);
+    expect(healed).toMatchObject({ code: 0, stderr: '' });
+    expect(server.requests.map((r) => r.messages.at(-1)!.content)).toEqual([
+      ...['Kane scores! Score was 0.', 'Saka scores! Score was 1.', 'Rice scores! Score was 2.', 'Foden scores! Score was 3.'],
+      'Odegaard scores! Score was 2.',
+    ]);
+  });
+
+  it('validate and graph cover YAML crews and their models', async () => {
+    expect(await cli(['validate', '--crews', 'crews'], dir)).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok: 1 crews \(commentator\)/) });
+    expect((await cli(['graph', '--crews', 'crews'], dir)).stdout).toBe('1. commentator (lag 1)\n');
+    writeFileSync(join(dir, 'nomodel.yaml'), 'slice_ms: 500\n');
+    const missing = await cli(['validate', '--crews', 'crews', '--config', 'nomodel.yaml'], dir);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('crew commentator: model "pundit" is not configured (models: is empty)');
+    writeFileSync(join(dir, 'crews', 'broken.crew.yaml'), 'id: broken\ntriggers: x\noutputs:\n  - kind: ok\n    payload: { a: "{{ x | nope }}" }\n');
+    const broken = await cli(['validate', '--crews', 'crews'], dir);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain('broken.crew.yaml:5 outputs.0.payload.a: template does not parse: undefined filter: nope');
+  });
+});
