@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import { createLiveCrewApp } from '../index.js';
 import { loadCrewModule } from '../framework/discovery/crew-module.js';
+import { CrewReloads } from '../framework/yaml-crews/crew-reloads.js';
+import { DECISION_JOURNAL, LOGGER } from '../framework/tokens.js';
+import { resolveConfigFile } from '../framework/config/load-config.js';
+import { dirname } from 'node:path';
 import { parseInputFormat, parsePace, parsePort, parseReplayMissing } from './options.js';
 import { progressLine } from './progress.js';
 import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
@@ -22,6 +26,7 @@ interface RunOptions {
   metricsPort?: number;
   progress?: boolean;
   format?: 'jsonl' | 'json';
+  watch?: boolean;
 }
 
 /** `live-crew run <events> --crews <module>`: runs crews over an event file. */
@@ -44,9 +49,10 @@ export function registerRunCommand(program: Command): void {
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port while running (default: metrics_port from config)', parsePort)
     .option('--journal <file>', 'record wall-clock decisions (call timeouts) and model answers to this JSONL file')
     .option('--replay <file>', 'repeat the decisions and model answers of a recorded journal, taking none from the clock or the network')
+    .option('--watch', 'reload changed <id>.crew.yaml files at the next slice of each stream (the reload is journaled, so --replay repeats it)')
     .option('--replay-missing <policy>', 'with --replay, a model call the journal lacks or whose request changed: fail (a replay_divergence error) or live (ask the model again)', parseReplayMissing)
     .action(async (events: string, options: RunOptions) => {
-      const { crews, providers } = await loadCrewModule(options.crews);
+      const { crews, providers, yamlCrews } = await loadCrewModule(options.crews);
       const progress = options.progress ? progressLine() : undefined;
       const app = await createLiveCrewApp({
         crews,
@@ -54,8 +60,8 @@ export function registerRunCommand(program: Command): void {
         crewsModule: options.crews,
         ...(progress !== undefined ? { observer: progress.observer } : {}),
         ...(options.config !== undefined ? { configFile: options.config } : {}),
-        // stderr carries the error records: only warnings are logged there unless asked.
-        configDefaults: { log_level: 'warn' },
+        // stderr carries the error records: only warnings are logged there unless asked (or watching, a developer's run).
+        configDefaults: { log_level: options.watch ? 'info' : 'warn' },
         config: {
           input: events,
           ...(options.format !== undefined ? { input_format: options.format } : {}),
@@ -71,8 +77,14 @@ export function registerRunCommand(program: Command): void {
           ...(options.metricsPort !== undefined ? { metrics_port: options.metricsPort } : {}),
         },
       });
+      const reloads = new CrewReloads(yamlCrews, app.container.resolve(DECISION_JOURNAL), app.container.resolve(LOGGER));
+      reloads.installRecorded();
+      if (options.watch) await reloads.watch(runtimeFolder(options.config));
       onStopSignal(() => void app.stop(), app.config.stop_timeout_ms + STOP_GRACE_MS);
-      const summary = await app.run().finally(() => progress?.stop());
+      const summary = await app.run().finally(() => {
+        progress?.stop();
+        reloads.close();
+      });
       if (options.summary) process.stderr.write(`${JSON.stringify({ summary })}\n`);
       if (summary.abandoned > 0) {
         process.stderr.write(`live-crew: ${summary.abandoned} handler call(s) never finished and were failed (see their handler_error records)\n`);
@@ -81,3 +93,9 @@ export function registerRunCommand(program: Command): void {
     });
 }
 
+
+/** The folder of the config file, where `<crew>.runtime.yaml` files are. */
+function runtimeFolder(config: string | undefined): string {
+  const file = resolveConfigFile(config);
+  return file === undefined ? '.' : dirname(file);
+}

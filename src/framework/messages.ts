@@ -75,6 +75,12 @@ export const messages = {
   triggersMismatch: (crew: string, declared: string, given: string) =>
     `crew ${crew}: triggers in its runtime file (${given}) differ from its handlers' @OnEvent kinds (${declared}); a crew with several handlers can only list the kinds they have`,
   runtimeFileOtherCrew: (named: string) => `crew: names crew "${named}"; a runtime file is <crew_id>.runtime.yaml and names its own crew`,
+  reloadRefused: (file: string, detail: string) => `${file} changed but cannot be loaded; the running version goes on:\n${detail}`,
+  reloadNeedsRestart: (file: string, keys: readonly string[]) =>
+    `${file} changed ${keys.join(', ')}, which shape the crew graph and schedule: restart to apply it; the running version goes on (a reload takes prompts, templates, model, outputs and patch)`,
+  reloadNotJournaled: (file: string, detail: string) => `${file} was reloaded but its reload point could not be journaled, so a replay will not repeat it: ${detail}`,
+  reloadNewCrew: (file: string) => `${file} is not one of the crews this run started with: new crews are taken at the next start`,
+  runtimeFileChanged: (file: string) => `${file} changed: runtime knobs shape the schedule and take effect when the app restarts`,
   configInvalid: (where: string, problems: string) => `invalid configuration in ${where}:\n${problems}`,
   configFileUnreadable: (file: string, detail: string) => `cannot read config file ${file}: ${detail}`,
   configFileNotRegular: (file: string) => `cannot read config file ${file}: not a regular file (a device, a pipe or a directory); name a YAML file`,

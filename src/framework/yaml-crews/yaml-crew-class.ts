@@ -23,11 +23,6 @@ export class CrewBehaviours {
     this.#versions = [{ behaviour: initial, from: new Map() }];
   }
 
-  /** How many versions there are (1 before any reload). */
-  get count(): number {
-    return this.#versions.length;
-  }
-
   /** The behaviour in force for a call of `slice` on `streamId`; notes the call. */
   forCall(streamId: string, slice: number): CrewBehaviour {
     if (slice > (this.#seen.get(streamId) ?? Number.NEGATIVE_INFINITY)) this.#seen.set(streamId, slice);

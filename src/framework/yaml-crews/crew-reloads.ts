@@ -1,0 +1,137 @@
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { messages } from '../messages.js';
+import type { DecisionJournal, Logger } from '../ports.js';
+import type { YamlCrew } from './yaml-crew-class.js';
+import { CREW_FILE_SUFFIX, parseCrewFile, type CrewFile } from './yaml-crew-file.js';
+import { RUNTIME_FILE_SUFFIX } from '../config/runtime-overrides.js';
+
+/** What a reload's journal entry holds: the file as it was, and from which slice of each stream it runs. */
+const RecordedReload = z.object({ text: z.string(), from: z.record(z.string(), z.number()) });
+
+/** Editors write a file in several steps: a change is read once this long after the last one. */
+const SETTLE_MS = 100;
+
+/**
+ * Hot reload of YAML crews (DESIGN §9, `run --watch`): a changed `<id>.crew.yaml` replaces what
+ * the crew does (prompts, templates, model, outputs, patch) from each stream's next slice. The
+ * reload point is a journaled decision holding the file's text, so a replay of the journal runs
+ * the same versions at the same slices whether or not the files changed since. A file that does
+ * not parse, or that changes what shapes the schedule (id, triggers, needs, knobs), is reported
+ * and the version running goes on.
+ */
+export class CrewReloads {
+  readonly #crews: ReadonlyMap<string, YamlCrew>;
+  readonly #journal: DecisionJournal;
+  readonly #logger: Logger;
+  readonly #watchers: FSWatcher[] = [];
+  readonly #pending = new Map<string, ReturnType<typeof setTimeout>>();
+  /** The number of each crew's next reload. */
+  readonly #next = new Map<YamlCrew, number>();
+
+  constructor(crews: readonly YamlCrew[], journal: DecisionJournal, logger: Logger) {
+    this.#crews = new Map(crews.map((crew) => [resolve(crew.file.path), crew]));
+    this.#journal = journal;
+    this.#logger = logger;
+  }
+
+  /**
+   * Installs the versions the journal holds (a replay, or a successor of the recording run), in
+   * order: the version a watched run started with (version 0, so the replay does not depend on the
+   * file as it is now), then each reload.
+   */
+  installRecorded(): void {
+    for (const crew of this.#crews.values()) {
+      for (let version = this.#journal.has(reloadKey(crew, 0)) ? 0 : 1; this.#journal.has(reloadKey(crew, version)); version++) {
+        const { text, from } = RecordedReload.parse(this.#journal.value(reloadKey(crew, version)));
+        crew.behaviours.install(parseCrewFile(text, crew.file.path).behaviour, from);
+        this.#next.set(crew, version + 1);
+      }
+    }
+  }
+
+  /**
+   * Watches the crews' files until `close()`, and `runtimeFolder` for `<crew>.runtime.yaml`
+   * changes, which are reported: they take effect at the next start. Each crew's version now is
+   * journaled first (unless it came from the journal), so a replay starts from it too.
+   */
+  async watch(runtimeFolder: string): Promise<void> {
+    for (const crew of this.#crews.values()) {
+      if (this.#next.has(crew)) continue;
+      await this.#journal.record(reloadKey(crew, 0), { text: crew.file.text, from: {} });
+      this.#next.set(crew, 1);
+    }
+    for (const folder of new Set([...[...this.#crews.keys()].map((path) => dirname(path)), resolve(runtimeFolder)])) {
+      const watcher = watch(folder, (_event, name) => {
+        if (name === null) return;
+        const path = resolve(folder, name);
+        if (name.endsWith(RUNTIME_FILE_SUFFIX) && folder === resolve(runtimeFolder)) return this.#settled(path, () => this.#logger.warn({ file: path }, messages.runtimeFileChanged(path)));
+        if (!name.endsWith(CREW_FILE_SUFFIX)) return;
+        const crew = this.#crews.get(path);
+        if (crew === undefined) {
+          this.#logger.warn({ file: path }, messages.reloadNewCrew(path));
+          return;
+        }
+        this.#settled(path, () => void this.#reload(crew));
+      });
+      // Watching alone must not keep a run alive, nor hide a call that can never settle.
+      watcher.unref();
+      this.#watchers.push(watcher);
+    }
+  }
+
+  /** Runs `then` once `path` has not changed for `SETTLE_MS`. */
+  #settled(path: string, then: () => void): void {
+    clearTimeout(this.#pending.get(path));
+    this.#pending.set(path, setTimeout(then, SETTLE_MS).unref());
+  }
+
+  close(): void {
+    for (const watcher of this.#watchers.splice(0)) watcher.close();
+    for (const timer of this.#pending.values()) clearTimeout(timer);
+    this.#pending.clear();
+  }
+
+  async #reload(crew: YamlCrew): Promise<void> {
+    const path = crew.file.path;
+    let file: CrewFile;
+    try {
+      file = parseCrewFile(readFileSync(path, 'utf8'), path);
+    } catch (error) {
+      this.#logger.error({ crew: crew.file.id, file: path }, messages.reloadRefused(path, (error as Error).message));
+      return;
+    }
+    const reshaped = scheduleChanges(crew.file, file);
+    if (reshaped.length > 0) {
+      this.#logger.error({ crew: crew.file.id, file: path }, messages.reloadNeedsRestart(path, reshaped));
+      return;
+    }
+    const version = this.#next.get(crew) ?? 1;
+    this.#next.set(crew, version + 1);
+    const key = reloadKey(crew, version);
+    const from = crew.behaviours.reloadPoint();
+    // Installed at once, before any other call can start: the point recorded is the point taken.
+    crew.behaviours.install(file.behaviour, from);
+    try {
+      await this.#journal.record(key, { text: file.text, from });
+    } catch (error) {
+      this.#logger.error({ crew: crew.file.id, file: path }, messages.reloadNotJournaled(path, (error as Error).message));
+      return;
+    }
+    this.#logger.info({ crew: crew.file.id, file: path, from }, `reloaded ${basename(path)}`);
+  }
+}
+
+/** The journal key of a crew's `version`-th version (0 the one a watched run started with, 1 the first reload). */
+function reloadKey(crew: YamlCrew, version: number): string {
+  return `reload:${crew.file.id}:${version}`;
+}
+
+/** What changed between two versions of a crew file that a reload cannot take: what the graph and schedule are made of. */
+function scheduleChanges(before: CrewFile, after: CrewFile): string[] {
+  const shape = (file: CrewFile) => ({ id: file.id, triggers: file.triggers, needs: file.needs, ...file.knobs, model: undefined });
+  const a = shape(before) as Record<string, unknown>;
+  const b = shape(after) as Record<string, unknown>;
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key])).sort();
+}
