@@ -1,11 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { authorizationConfig, deploymentUsers } from '../adapters/nats/nats-authorization.js';
 import { buildCrewGraph, ConfigError } from '../index.js';
-import { loadCrewModule } from '../framework/discovery/crew-module.js';
-import { parseSelector, parseStreamId } from './options.js';
+import { loadCrews } from '../framework/discovery/crew-module.js';
+import { crewsOption, parseSelector, parseStreamId } from './options.js';
 
 interface AclOptions {
-  crews: string;
+  crews: string[];
   stream: string;
   runner: Array<{ name: string; selector: string }>;
   json?: boolean;
@@ -24,12 +24,12 @@ export function registerAclCommand(program: Command): void {
   program
     .command('acl')
     .description("print the nats-server authorization for one stream's scheduler, runners (by selector) and producer: each user may touch only its own subjects and buckets")
-    .requiredOption('--crews <module>', 'the compiled JS module exporting the @Crew classes')
+    .addOption(crewsOption())
     .requiredOption('--stream <id>', 'the stream the deployment serves', parseStreamId)
     .option('--runner <name=selector>', 'a runner and the crews it hosts (repeatable; default: one runner "all" hosting every crew)', parseRunner)
     .option('--json', 'print the users as JSON instead of a nats-server config block')
     .action(async (options: AclOptions) => {
-      const { crews } = await loadCrewModule(options.crews);
+      const { crews } = await loadCrews(options.crews);
       const ids = buildCrewGraph(crews).crews.map((crew) => crew.id);
       const runners = (options.runner ?? [{ name: 'all', selector: '.*' }]).map(({ name, selector }) => {
         const pattern = parseSelector(selector);

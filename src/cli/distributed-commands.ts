@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { runDistributedRunner } from '../adapters/nats/distributed-runner.js';
 import { runDistributedScheduler } from '../adapters/nats/distributed-scheduler.js';
-import { loadCrewModule } from '../framework/discovery/crew-module.js';
-import { parsePort, parseSelector, parseStreamId } from './options.js';
+import { isolatedCrewsModule, loadCrews } from '../framework/discovery/crew-module.js';
+import { crewsOption, parsePort, parseSelector, parseStreamId } from './options.js';
 import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
 
 interface DistributedOptions {
-  crews: string;
+  crews: string[];
   stream: string;
   config?: string;
   natsUrl?: string;
@@ -22,7 +22,7 @@ interface RunnerOptions extends DistributedOptions {
 export function registerDistributedCommands(program: Command): void {
   distributedCommand(program, 'scheduler', "schedule a stream's slices for runners over NATS; a second one started is a standby that takes over")
     .action(async (options: DistributedOptions) => {
-      const { crews } = await loadCrewModule(options.crews);
+      const { crews } = await loadCrews(options.crews);
       const outcome = await runDistributedScheduler({ ...common(options, crews), signal: stopSignal() });
       // Lost the lease: another scheduler goes on; a supervisor restarting this one makes it a standby.
       if (outcome === 'lost-lease') process.exitCode = 1;
@@ -30,7 +30,7 @@ export function registerDistributedCommands(program: Command): void {
   distributedCommand(program, 'runner', "run the crews a selector picks, for a stream's scheduler over NATS")
     .option('--selector <regex>', 'host the crews whose ids match (default: LIVE_CREW_SELECTOR, else every crew)')
     .action(async (options: RunnerOptions) => {
-      const { crews, providers } = await loadCrewModule(options.crews);
+      const { crews, providers } = await loadCrews(options.crews);
       const selector = parseSelector(options.selector ?? process.env['LIVE_CREW_SELECTOR'] ?? '.*');
       await runDistributedRunner({ ...common(options, crews), providers, selector, signal: stopSignal() });
     });
@@ -41,17 +41,17 @@ function distributedCommand(program: Command, name: string, description: string)
   return program
     .command(name)
     .description(description)
-    .requiredOption('--crews <module>', 'the compiled JS module exporting the @Crew classes')
+    .addOption(crewsOption())
     .requiredOption('--stream <id>', 'the stream it serves', parseStreamId)
     .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
     .option('--nats-url <url>', 'the NATS server (default: nats_url from config)')
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port (default: metrics_port from config)', parsePort);
 }
 
-function common(options: DistributedOptions, crews: Awaited<ReturnType<typeof loadCrewModule>>['crews']) {
+function common(options: DistributedOptions, crews: Awaited<ReturnType<typeof loadCrews>>['crews']) {
   return {
     crews,
-    crewsModule: options.crews,
+    crewsModule: isolatedCrewsModule(options.crews),
     streamId: options.stream,
     ...(options.config !== undefined ? { configFile: options.config } : {}),
     config: {

@@ -9,10 +9,11 @@ import type { LiveCrewConfig } from '../framework/config/config-schema.js';
 import { NO_MODELS, unknownCrewModels } from '../framework/models/model-calls.js';
 import { instantiateCrews } from '../framework/runtime/instantiate-crews.js';
 import { LIVE_CREW_CONFIG } from '../framework/tokens.js';
-import { loadCrewModule } from '../framework/discovery/crew-module.js';
+import { loadCrews } from '../framework/discovery/crew-module.js';
+import { crewsOption } from './options.js';
 
 interface InspectOptions {
-  crews: string;
+  crews: string[];
   config?: string;
   format?: 'text' | 'mermaid' | 'dot';
 }
@@ -22,10 +23,10 @@ export function registerInspectCommands(program: Command): void {
   program
     .command('validate')
     .description('check the config, the <crew>.runtime.yaml files and the crews (graph, DI) and print every problem with its location')
-    .requiredOption('--crews <module>', 'the compiled JS module exporting the @Crew classes')
+    .addOption(crewsOption())
     .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
     .action(async (options: InspectOptions) => {
-      const { crews, providers } = await loadCrewModule(options.crews);
+      const { crews, providers } = await loadCrews(options.crews);
       const problems: string[] = [];
       const attempt = <T>(check: () => T): T | undefined => {
         try {
@@ -57,11 +58,11 @@ export function registerInspectCommands(program: Command): void {
   program
     .command('graph')
     .description('print the crews in run order and their dependencies with offsets')
-    .requiredOption('--crews <module>', 'the compiled JS module exporting the @Crew classes')
+    .addOption(crewsOption())
     .option('--config <file>', 'the YAML config file, for <crew>.runtime.yaml beside it')
     .addOption(new Option('--format <format>', 'how to print it').choices(['text', 'mermaid', 'dot']).default('text'))
     .action(async (options: InspectOptions) => {
-      const { crews } = await loadCrewModule(options.crews);
+      const { crews } = await loadCrews(options.crews);
       const ids = crews.map(declaredCrewId).filter((id) => id !== undefined);
       const graph = buildCrewGraph(crews, loadRuntimeOverrides(options.config, ids));
       process.stdout.write(FORMATS[options.format ?? 'text'](graph));

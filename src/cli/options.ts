@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../framework/errors.js';
 import { STREAM_ID_PATTERN } from '../framework/model/patterns.js';
 
@@ -45,4 +45,14 @@ export function parseSelector(pattern: string): RegExp {
   } catch (error) {
     throw new ConfigError(`--selector ${JSON.stringify(pattern)} is not a regular expression: ${(error as Error).message}`);
   }
+}
+
+/**
+ * `--crews <path>`, required and repeatable: a compiled module, a `.crew.yaml` file, or a folder
+ * of either (`--crews dist/crews.js --crews crews`).
+ */
+export function crewsOption(): Option {
+  return new Option('--crews <path>', 'the crews: a compiled JS module exporting @Crew classes, an <id>.crew.yaml file, or a folder of either; repeat for more')
+    .argParser((path: string, earlier: string[] | undefined) => [...(earlier ?? []), path])
+    .makeOptionMandatory();
 }

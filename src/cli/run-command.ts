@@ -1,17 +1,17 @@
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { createLiveCrewApp } from '../index.js';
-import { loadCrewModule } from '../framework/discovery/crew-module.js';
+import { isolatedCrewsModule, loadCrews } from '../framework/discovery/crew-module.js';
 import { CrewReloads } from '../framework/yaml-crews/crew-reloads.js';
 import { DECISION_JOURNAL, LOGGER } from '../framework/tokens.js';
 import { resolveConfigFile } from '../framework/config/load-config.js';
-import { dirname } from 'node:path';
-import { parseInputFormat, parsePace, parsePort, parseReplayMissing } from './options.js';
+import { crewsOption, parseInputFormat, parsePace, parsePort, parseReplayMissing } from './options.js';
 import { progressLine } from './progress.js';
 import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
 
 
 interface RunOptions {
-  crews: string;
+  crews: string[];
   config?: string;
   out?: string;
   errors?: string;
@@ -29,13 +29,13 @@ interface RunOptions {
   watch?: boolean;
 }
 
-/** `live-crew run <events> --crews <module>`: runs crews over an event file. */
+/** `live-crew run <events> --crews <path>`: runs crews over an event file. */
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
     .description('run crews over an event file (.jsonl or a .json array; - reads stdin)')
     .argument('<events>', 'the events file, or - for stdin')
-    .requiredOption('--crews <module>', 'the compiled JS module exporting the @Crew classes')
+    .addOption(crewsOption())
     .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
     .option('--format <format>', 'jsonl or json (default: by extension, .json is one array; stdin is JSONL)', parseInputFormat)
     .option('--out <file>', 'write actions to this JSONL file instead of stdout')
@@ -52,12 +52,12 @@ export function registerRunCommand(program: Command): void {
     .option('--watch', 'reload changed <id>.crew.yaml files at the next slice of each stream (the reload is journaled, so --replay repeats it)')
     .option('--replay-missing <policy>', 'with --replay, a model call the journal lacks or whose request changed: fail (a replay_divergence error) or live (ask the model again)', parseReplayMissing)
     .action(async (events: string, options: RunOptions) => {
-      const { crews, providers, yamlCrews } = await loadCrewModule(options.crews);
+      const { crews, providers, yamlCrews } = await loadCrews(options.crews);
       const progress = options.progress ? progressLine() : undefined;
       const app = await createLiveCrewApp({
         crews,
         providers,
-        crewsModule: options.crews,
+        crewsModule: isolatedCrewsModule(options.crews),
         ...(progress !== undefined ? { observer: progress.observer } : {}),
         ...(options.config !== undefined ? { configFile: options.config } : {}),
         // stderr carries the error records: only warnings are logged there unless asked (or watching, a developer's run).

@@ -55,9 +55,9 @@ describe('live-crew CLI', () => {
     writeFileSync(join(d, 'live-config.yaml'), 'slice_ms: 0\n');
     const r = cli(['run', join(HELLO, 'events.jsonl'), '--crews', join(HELLO, 'dist/crews.js')], { cwd: d });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/ConfigError: invalid configuration in live-config.yaml:\n {2}slice_ms: must be > 0/);
+    expect(r.stderr).toMatch(/ConfigError: invalid configuration in live-config.yaml:\n {2}slice_ms \(line 1\): must be > 0/);
     writeFileSync(join(d, 'other.yaml'), 'transport: kafka\n');
-    expect(cli(['run', join(HELLO, 'events.jsonl'), '--crews', join(HELLO, 'dist/crews.js'), '--config', join(d, 'other.yaml')]).stderr).toMatch(/transport:/);
+    expect(cli(['run', join(HELLO, 'events.jsonl'), '--crews', join(HELLO, 'dist/crews.js'), '--config', join(d, 'other.yaml')]).stderr).toMatch(/transport \(line 1\): Invalid option/);
   });
 
   it('exits 1 for crews that are invalid, naming the problem', () => {
@@ -103,6 +103,6 @@ describe('live-crew CLI', () => {
     const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     expect(cli(['--version'])).toMatchObject({ code: 0, stdout: `${version}\n` });
     expect(cli(['--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('run [options] <events>') });
-    expect(cli(['run', '--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('--crews <module>') });
+    expect(cli(['run', '--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('--crews <path>') });
   });
 });

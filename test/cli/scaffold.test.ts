@@ -68,7 +68,7 @@ describe('live-crew validate and graph', () => {
     const r = cli(['validate', '--crews', MATCH_DAY, '--config', join(dir, 'live-config.yaml')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/live-crew validate: 2 problems/);
-    expect(r.stderr).toMatch(/live-config\.yaml[\s\S]*slice_ms: must be > 0/);
+    expect(r.stderr).toMatch(/live-config\.yaml:\n {4}slice_ms \(line 1\): must be > 0/);
     expect(r.stderr).toMatch(/silce/);
     expect(r.stderr).toMatch(/stats\.runtime\.yaml[\s\S]*maxErrors/);
   });

@@ -57,6 +57,26 @@ export async function loadCrewModule(path: string): Promise<CrewModule> {
   return loaded;
 }
 
+/**
+ * Loads the crews of several `--crews` paths (a module, YAML crews, a folder of either), in the
+ * order given: one app's crews and providers.
+ */
+export async function loadCrews(paths: readonly string[]): Promise<CrewModule> {
+  const loaded: CrewModule = { crews: [], providers: [], yamlCrews: [] };
+  for (const path of paths) {
+    const module = await loadCrewModule(path);
+    loaded.crews.push(...module.crews);
+    loaded.providers.push(...module.providers);
+    loaded.yamlCrews.push(...module.yamlCrews);
+  }
+  return loaded;
+}
+
+/** The path an isolated crew's worker loads its crew from: the first that is a module or folder, not a YAML crew. */
+export function isolatedCrewsModule(paths: readonly string[]): string | undefined {
+  return paths.find((path) => !path.endsWith(CREW_FILE_SUFFIX));
+}
+
 /** The crews and providers a JS module exports; `required`: a module that exports no crew is an error. */
 async function importCrews(path: string, required: boolean): Promise<Pick<CrewModule, 'crews' | 'providers'>> {
   let exports: Record<string, unknown>;
