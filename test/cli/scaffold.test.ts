@@ -26,7 +26,7 @@ describe('live-crew new and generate crew', { timeout: 240_000 }, () => {
     const app = join(mkdtempSync(join(tmpdir(), 'live-crew-new-')), 'my-app');
     const created = cli(['new', app, '--live-crew', `file:${tarball}`]);
     expect(created.code, created.stderr).toBe(0);
-    expect(readdirSync(app).sort()).toEqual(['README.md', 'events.jsonl', 'live-config.yaml', 'package.json', 'src', 'test', 'tsconfig.json']);
+    expect(readdirSync(app).sort()).toEqual(['README.md', 'crews', 'events.jsonl', 'live-config.yaml', 'package.json', 'src', 'test', 'tsconfig.json']);
     expect(JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'))).toMatchObject({ name: 'my-app', dependencies: { 'live-crew': `file:${tarball}` } });
 
     // live-crew comes from the tarball; its dependencies and the dev tools from npm's cache first.
@@ -37,7 +37,10 @@ describe('live-crew new and generate crew', { timeout: 240_000 }, () => {
     expect(tested.stdout).toMatch(/1 passed/);
     const started = run('npm', ['start', '--silent'], app);
     expect(started.code, started.stderr).toBe(0);
-    expect(started.stdout.trim().split('\n').map((line) => JSON.parse(line).payload.text)).toEqual(['Welcome, Ada!', 'Welcome, Lin!', 'Welcome, Sam!']);
+    const actions = started.stdout.trim().split('\n').map((line) => JSON.parse(line) as { kind: string; payload: { text: string } });
+    expect(actions.filter((a) => a.kind !== 'cheer').map((a) => a.payload.text)).toEqual(['Welcome, Ada!', 'Welcome, Lin!', 'Welcome, Sam!']);
+    // The YAML crew beside the TypeScript one.
+    expect(actions.filter((a) => a.kind === 'cheer').map((a) => a.payload.text)).toEqual(['Everyone, say hi to Ada!', 'Everyone, say hi to Lin!', 'Everyone, say hi to Sam!']);
 
     const generated = cli(['generate', 'crew', 'referee_watch'], app);
     expect(generated.code, generated.stderr).toBe(0);
