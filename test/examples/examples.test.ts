@@ -62,6 +62,16 @@ describe('match-day example', () => {
     expect(r.stderr).toBe(readFileSync(join(ROOT, 'examples/match-day/expected-errors.jsonl'), 'utf8'));
   });
 
+  it('with the YAML colour commentator and its scripted model, as its README runs it: the same actions, plus one colour line per goal and card', () => {
+    const r = node([join(ROOT, 'dist/cli/main.js'), 'run', EVENTS, '--crews', CREWS, '--crews', 'examples/match-day/crews', '--config', 'examples/match-day/live-config.yaml']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n').filter((line) => line !== '');
+    const colour = lines.filter((line) => line.includes('"kind":"colour"'));
+    expect(`${colour.join('\n')}\n`).toBe(readFileSync(join(ROOT, 'examples/match-day/expected-colour.jsonl'), 'utf8'));
+    expect(`${lines.filter((line) => !colour.includes(line)).join('\n')}\n`).toBe(readFileSync(join(ROOT, 'examples/match-day/expected-actions.jsonl'), 'utf8'));
+    expect(r.stderr).toBe(readFileSync(join(ROOT, 'examples/match-day/expected-errors.jsonl'), 'utf8'));
+  });
+
   it('a paced live replay gives the batch run\'s actions, each crew\'s in the same order (live output goes out as calls end)', () => {
     const result = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'run', EVENTS, '--crews', CREWS, '--pace', '4000'], {
       cwd: ROOT,
