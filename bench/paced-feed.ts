@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { EventSource, InputBatch } from 'live-crew';
+import type { EmittedAction, EventSource, InputBatch } from 'live-crew';
 
 /**
  * Releases JSON event lines at `rate` per second, every millisecond what is due, stamping when
@@ -41,4 +41,19 @@ export function percentiles(samples: readonly number[]): { p50: number; p99: num
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
   return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
+}
+
+/** Keeps each `fast` action's latency from its event's arrival (`PacedFeed.arrivals`), and counts the other actions. */
+export class LatencySink {
+  readonly fast: number[] = [];
+  answers = 0;
+  constructor(private readonly arrivals: Map<string, number>) {}
+  write(actions: readonly EmittedAction[]): void {
+    const now = performance.now();
+    for (const { action } of actions) {
+      if (action.kind === 'fast') this.fast.push(now - this.arrivals.get(action.ts)!);
+      else this.answers++;
+    }
+  }
+  async close(): Promise<void> {}
 }

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { ACTION_SINK, createLiveCrewApp, ERROR_SINK, EVENT_SOURCE, type CrewClass, type EmittedAction, type EventSource, type LiveCrewConfigInput } from 'live-crew';
 import { ArrayEventSource, CollectingErrorSink } from 'live-crew/testing';
 import { fastCrews, Model, SLOW_CALL_MS, Trivial } from './timed-crews.js';
-import { PacedFeed, percentiles } from './paced-feed.js';
+import { LatencySink, PacedFeed, percentiles } from './paced-feed.js';
 
 function arg(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -34,21 +34,6 @@ const CREWS_MODULE = fileURLToPath(new URL('./timed-crews.js', import.meta.url))
 function eventLine(i: number, start: number): string {
   const kind = i % 40 === 39 ? 'question' : 'tick';
   return JSON.stringify({ ts: new Date(start + Math.round((i * 1000) / RATE)).toISOString(), kind, stream_id: STREAMS[i % STREAMS.length], payload: { i } });
-}
-
-/** Keeps each fast action's latency from its event's arrival, and counts the answers. */
-class LatencySink {
-  readonly fast: number[] = [];
-  answers = 0;
-  constructor(private readonly arrivals: Map<string, number>) {}
-  write(actions: readonly EmittedAction[]): void {
-    const now = performance.now();
-    for (const { action } of actions) {
-      if (action.kind === 'fast') this.fast.push(now - this.arrivals.get(action.ts)!);
-      else this.answers++;
-    }
-  }
-  async close(): Promise<void> {}
 }
 
 async function app(crews: readonly CrewClass[], source: EventSource, sink: { write(actions: readonly EmittedAction[]): void; close(): Promise<void> }, config: LiveCrewConfigInput) {

@@ -65,7 +65,7 @@ export class AiSdkModelProvider implements ModelProvider {
     try {
       create = ((await import(hosted.pkg)) as Record<string, ProviderFactory>)[hosted.factory]!;
     } catch (error) {
-      throw new ConfigError(`models.${name}.provider: ${spec.provider} needs the package ${hosted.pkg}, which cannot be loaded (npm install ${hosted.pkg} ai): ${(error as Error).message}`, { cause: error });
+      throw new ConfigError(`models.${name}.provider: ${spec.provider} needs the package ${hosted.pkg}, which cannot be loaded (npm install ${hosted.pkg}): ${(error as Error).message}`, { cause: error });
     }
     const settings = {
       ...(apiKey ? { apiKey } : {}),
