@@ -13,7 +13,7 @@ import {
   type EventSource,
   type InputBatch,
 } from '../../src/index.js';
-import { CollectingActionSink, CollectingErrorSink } from '../../src/testing.js';
+import { CollectingActionSink, CollectingErrorSink, scriptedModel } from '../../src/testing.js';
 
 @Crew({ id: 'scorer', maxErrors: 1 })
 class Scorer {
@@ -112,5 +112,45 @@ describe('PrometheusMonitor', () => {
     const samples = parseExposition(await monitor.metrics());
     expect(samples.get('live_crew_heartbeats_total')).toBe(2);
     expect(samples.get('live_crew_heartbeat_gaps_total')).toBe(1);
+  });
+});
+
+describe('PrometheusMonitor: model calls', () => {
+  @Crew({ id: 'talker', maxTokensPerSlice: 5 })
+  class Talker {
+    @OnEvent('goal')
+    async on(_event: Event, ctx: CrewContext): Promise<void> {
+      const answer = await ctx.model().doGenerate({ prompt: [{ role: 'user', content: [{ type: 'text', text: 'twelve chars' }] }] });
+      ctx.emit('said', { parts: answer.content.length });
+    }
+  }
+
+  it('counts calls by crew, model and outcome, tokens by type, and times them; an app run feeds it', async () => {
+    const monitor = new PrometheusMonitor();
+    const app = await createLiveCrewApp({
+      crews: [Talker],
+      configFile: false,
+      env: {},
+      configDefaults: { log_level: 'silent' },
+      models: { chat: scriptedModel('a reply of 24 characters') },
+      providers: [
+        { token: EVENT_SOURCE, useValue: new HeldSource([line(0, 'goal', {}), line(0, 'goal', {})]) },
+        { token: ACTION_SINK, useValue: new CollectingActionSink() },
+        { token: ERROR_SINK, useValue: new CollectingErrorSink() },
+        { token: MONITOR, useValue: monitor },
+      ],
+    });
+    const running = app.run();
+    for (let tries = 0; tries < 100 && !(await monitor.metrics()).includes('outcome="budget"'); tries++) await new Promise((done) => setTimeout(done, 20));
+    await app.stop();
+    await running;
+    const samples = parseExposition(await monitor.metrics());
+    // The first call spends 3 + 6 tokens of the slice's 5: the second is refused.
+    expect(samples.get('live_crew_model_calls_total{crew="talker",model="chat",outcome="ok"}')).toBe(1);
+    expect(samples.get('live_crew_model_calls_total{crew="talker",model="chat",outcome="budget"}')).toBe(1);
+    expect(samples.get('live_crew_model_tokens_total{crew="talker",model="chat",type="input"}')).toBe(3);
+    expect(samples.get('live_crew_model_tokens_total{crew="talker",model="chat",type="output"}')).toBe(6);
+    expect(samples.get('live_crew_model_call_seconds_count{crew="talker",model="chat"}')).toBe(2);
+    expect(samples.get('live_crew_errors_total{crew="talker",reason="budget"}')).toBe(1);
   });
 });

@@ -97,6 +97,19 @@ describe('recorded model calls: journal and replay (DESIGN §9)', () => {
     expect(replayed.context('m1')).toEqual(recorded.context('m1'));
   });
 
+  it('a successor that opens the run\'s journal (not a replay: it records too) reuses every answer there and pays for none again', async () => {
+    const journal = new MemoryDecisionJournal();
+    const model = shouting();
+    const app = () => createTestingApp({ crews: [Commentator], models: { commentator: model }, providers: [{ token: DECISION_JOURNAL, useValue: journal }] });
+    const first = await (await app()).run(goals.slice(0, 2));
+    expect(model.prompts).toHaveLength(2);
+    // The successor runs the whole stream again, as a runner re-running slices after a crash does.
+    const again = await (await app()).run(goals);
+    expect(journal.replaying).toBe(false);
+    expect(model.prompts).toEqual(['Goal by Kane', 'Goal by Saka', 'Goal by Rice']);
+    expect(again.actions.slice(0, 2)).toEqual(first.actions);
+  });
+
   it('streamText is recorded and replayed part by part', async () => {
     @Crew({ id: 'streamer' })
     class Streamer {
@@ -270,5 +283,20 @@ describe('the JSONL journal keeps model answers', () => {
     writeFileSync(path, `${lines[0]}\n{"decision": "model:x", "value": {"request": \n`);
     expect(() => new JsonlDecisionJournal({ replayFrom: path })).toThrow(InputError);
     expect(() => new JsonlDecisionJournal({ replayFrom: path })).toThrow(`${path}:2: not a journal line`);
+  });
+});
+
+describe('model call log lines', () => {
+  it('one info line per call with crew, model, outcome, tokens and time; the prompt only at debug', async () => {
+    const { LOGGER } = await import('../../../src/index.js');
+    const lines: Array<{ level: string; fields: Record<string, unknown>; msg: string }> = [];
+    const at = (level: string) => (fields: Record<string, unknown>, msg: string) => void lines.push({ level, fields, msg });
+    const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+    await (await createTestingApp({ crews: [Commentator], models: { commentator: shouting() }, providers: [{ token: LOGGER, useValue: logger }] })).run([goals[0]]);
+    const call = lines.find((line) => line.msg === 'model call')!;
+    expect(call.level).toBe('info');
+    expect(call.fields).toMatchObject({ stream: 'm1', slice: 0, crew: 'commentator', model: 'commentator', outcome: 'ok', input_tokens: 3, output_tokens: 3, retries: 0, t_ms: expect.any(Number) });
+    expect(JSON.stringify(lines.filter((line) => line.level !== 'debug'))).not.toContain('Goal by Kane');
+    expect(lines.find((line) => line.msg === 'model request')).toMatchObject({ level: 'debug', fields: { prompt: [{ role: 'user', content: [{ type: 'text', text: 'Goal by Kane' }] }] } });
   });
 });
