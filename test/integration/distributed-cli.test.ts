@@ -29,7 +29,9 @@ describe.skipIf(start === undefined)('a runner built in code', { timeout: 60_000
       providers: [{ token: LOGGER, useValue: logger }],
       signal: stop.signal,
     });
-    await waitUntil(() => lines.some((line) => line === 'stream provided: hosting stats'), 'the runner logging through the provided logger');
+    // A runner that fails says why at once, not after the wait's timeout.
+    const failed = running.then(() => Promise.reject(new Error('the runner ended before it logged')));
+    await Promise.race([waitUntil(() => lines.some((line) => line === 'stream provided: hosting stats'), 'the runner logging through the provided logger'), failed]);
     stop.abort();
     await running;
   });

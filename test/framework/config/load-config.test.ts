@@ -60,16 +60,16 @@ describe('loadConfig', () => {
     ['heartbeat_s', 3_000_000, /heartbeat_s: must be at most 2147483/],
     ['payload_max_depth', 5000, /payload_max_depth: must be at most 1000/],
     ['input_format', 'xml', /input_format: .*"jsonl".* \(got "xml"\)/],
-  ])('rejects %s = %j in a file, naming file and key', (key, value, message) => {
-    const file = yamlFile(`${key}: ${JSON.stringify(value)}\n`);
+  ])('rejects %s = %j in a file, naming file, line and key', (key, value, message) => {
+    const file = yamlFile(`# a comment\n${key}: ${JSON.stringify(value)}\n`);
     expect(() => loadConfig({ file })).toThrow(ConfigError);
     expect(() => loadConfig({ file })).toThrow(new RegExp(`invalid configuration in ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-    expect(() => loadConfig({ file })).toThrow(message);
+    expect(() => loadConfig({ file })).toThrow(new RegExp(message.source.replace(/^(\w+): /, '$1 \\(line 2\\): ')));
   });
 
   it('rejects an unknown key, listing the known ones', () => {
     const file = yamlFile('slice_ms: 100\nslice_size: 5\n');
-    expect(() => loadConfig({ file })).toThrow(/slice_size: unknown key \(known keys: slice_ms, lateness_ms/);
+    expect(() => loadConfig({ file })).toThrow(/slice_size \(line 2\): unknown key \(known keys: slice_ms, lateness_ms/);
   });
 
   it('rejects an unknown key given in code', () => {
@@ -83,7 +83,7 @@ describe('loadConfig', () => {
 
   it('reports every problem of a layer at once', () => {
     const file = yamlFile('slice_ms: -1\ntransport: kafka\n');
-    expect(() => loadConfig({ file })).toThrow(/slice_ms: .*\n {2}transport: /s);
+    expect(() => loadConfig({ file })).toThrow(/slice_ms \(line 1\): .*\n {2}transport \(line 2\): /s);
   });
 
   it('rejects a named file that does not exist', () => {
@@ -97,7 +97,7 @@ describe('loadConfig', () => {
 
   it('rejects YAML that is not a mapping', () => {
     const file = yamlFile('- slice_ms\n- 100\n');
-    expect(() => loadConfig({ file })).toThrow(/\(root\): .*expected object/);
+    expect(() => loadConfig({ file })).toThrow(/\(root\) \(line 1\): .*expected object/);
   });
 
   it('refuses to read a config path that is not a regular file (/dev/zero would never end)', () => {
