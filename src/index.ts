@@ -42,11 +42,14 @@ export {
   DependencyCycleError,
   HandlerOutputError,
   InputError,
+  ModelCallError,
 } from './framework/errors.js';
 
 export type * from './framework/ports.js';
 export type * from './framework/distributed/runner-protocol.js';
-export { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MONITOR } from './framework/tokens.js';
+export { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MODEL_PROVIDER, MONITOR } from './framework/tokens.js';
+export { loadCrews, type CrewModule } from './framework/discovery/crew-module.js';
+export type { ModelSpec } from './framework/config/model-config.js';
 export { registerAdapter, type AdapterPorts } from './framework/adapter-registry.js';
 export { systemClock } from './framework/system-clock.js';
 
@@ -61,6 +64,7 @@ export { JetStreamEventSource, JetStreamSink, NatsLink, type JetStreamEventSourc
 export { ensureLiveStreams, LIVE_STREAMS, liveSubject, sliceSubject } from './adapters/nats/jetstream-streams.js';
 export { natsConnectOptions, type NatsSettings } from './adapters/nats/nats-connect.js';
 export { PrometheusMonitor } from './adapters/prometheus/prometheus-monitor.js';
+export { AiSdkModelProvider } from './adapters/ai/ai-sdk-model-provider.js';
 export { pinoLogger, type PinoLoggerOptions } from './adapters/pino/pino-logger.js';
 export { runDistributedScheduler, type DistributedSchedulerOptions, type SchedulerOutcome } from './adapters/nats/distributed-scheduler.js';
 export { runDistributedRunner, type DistributedRunnerOptions } from './adapters/nats/distributed-runner.js';
