@@ -9,8 +9,10 @@
  * 2. Replay of that run from its journal with the server closed: wall time (goal < 1 s) and
  *    whether the output is identical.
  * 3. Other crews: live mode, 200 events/s on 3 streams for 10 s, 4 fast crews; then the same
- *    beside the model crew (a call on every 40th event, lag 2). The fast crews' event→action p99
- *    in both runs and the ratio (as `bench:slow`).
+ *    beside the model crew (a call on every 40th event, lag 2), and beside the same crew calling
+ *    the provider without `ctx.model()`. The fast crews' event→action p99 in each run and the
+ *    ratios: to the fast crews alone (as `bench:slow`), and to the direct calls (what live-crew's
+ *    wrapper adds to what the SDK's HTTP and JSON work costs the event loop).
  *
  *   npm run bench:models [-- --calls 1000 --latency 200 --rate 200 --seconds 10]
  */
@@ -39,6 +41,19 @@ class Analyst {
   @OnEvent('question')
   async on(event: Event<{ i: number }>, ctx: CrewContext): Promise<void> {
     const { text } = await generateText({ model: ctx.model(), prompt: `What about event ${event.payload.i}?`, abortSignal: ctx.signal });
+    ctx.emit('answer', { text });
+  }
+}
+
+/** The provider's own model, for a crew that calls it without `ctx.model()`: no journal, no budget. */
+let direct: Parameters<typeof generateText>[0]['model'] | undefined;
+
+/** The same calls as `Analyst`, made straight through the provider: what the SDK costs without live-crew's wrapper. */
+@Crew({ id: 'analyst', lag: 2, concurrency: CONCURRENCY })
+class DirectAnalyst {
+  @OnEvent('question')
+  async on(event: Event<{ i: number }>, ctx: CrewContext): Promise<void> {
+    const { text } = await generateText({ model: direct!, prompt: `What about event ${event.payload.i}?`, abortSignal: ctx.signal });
     ctx.emit('answer', { text });
   }
 }
@@ -112,12 +127,16 @@ async function latency(crews: readonly CrewClass[], url: string): Promise<{ fast
   return sink;
 }
 const answering = await startChatCompletionsServer({ latencyMs: LATENCY_MS });
+const { createOpenAICompatible } = await import('@ai-sdk/openai-compatible');
+direct = createOpenAICompatible({ name: 'local', baseURL: answering.url })('bench');
 const alone = percentiles((await latency(fastCrews, answering.url)).fast);
 const beside = await latency([...fastCrews, Analyst], answering.url);
 const besideP = percentiles(beside.fast);
+const besideDirect = percentiles((await latency([...fastCrews, DirectAnalyst], answering.url)).fast);
 await answering.close();
 const ms = (x: number) => `${x.toFixed(1)} ms`.padStart(10);
 console.log(`other crews: live mode, ${RATE} events/s on 3 streams for ${SECONDS} s, 4 fast crews; the model crew asks on every 40th event (lag 2)`);
 console.log(`  fast crews alone        p50 ${ms(alone.p50)}  p99 ${ms(alone.p99)}  max ${ms(alone.max)}`);
 console.log(`  beside the model crew   p50 ${ms(besideP.p50)}  p99 ${ms(besideP.p99)}  max ${ms(besideP.max)}  (${beside.answers} answers)`);
-console.log(`  p99 beside the model crew / p99 alone = ${(besideP.p99 / alone.p99).toFixed(2)}x`);
+console.log(`  beside the same crew calling the provider directly (no ctx.model: no journal, no budget)  p50 ${ms(besideDirect.p50)}  p99 ${ms(besideDirect.p99)}  max ${ms(besideDirect.max)}`);
+console.log(`  p99 beside the model crew / p99 alone = ${(besideP.p99 / alone.p99).toFixed(2)}x; / p99 beside the direct crew = ${(besideP.p99 / besideDirect.p99).toFixed(2)}x`);
