@@ -66,8 +66,7 @@ export const messages = {
     `crew ${crew} called ctx.model() without a name, and has no default: ${known.length === 0 ? 'no model is configured (add one under models: in live-config.yaml)' : `name one of ${known.join(', ')}, set @Crew({ model }), or configure one named "default"`}`,
   crewModelUnknown: (crew: string, name: string, known: readonly string[]) =>
     `crew ${crew}: model "${name}" is not configured (${known.length === 0 ? 'models: is empty' : `models: has ${known.join(', ')}`})`,
-  modelsInIsolation: (crew: string) =>
-    `crew ${crew} runs isolated (worker or process): ctx.model() is not available there yet, since its answers could not be journaled; run model crews with isolation: none (their calls are async and do not block other crews)`,
+  noModelsHere: (crew: string) => `crew ${crew} called ctx.model(), but this runner was made without models (give it the run's ModelCalls)`,
 
   crewFileInvalid: (path: string, problems: string) => `invalid YAML crew ${path}:\n${problems}`,
   unknownTool: (tool: string, known: readonly string[]) =>

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 // The built package, as a user runs it: isolates load the built framework and the crews module.
-import { ACTION_SINK, ConfigError, createLiveCrewApp, ERROR_SINK, EVENT_SOURCE, type EventSource } from '../../dist/index.js';
-import { ArrayEventSource, CollectingActionSink, CollectingErrorSink } from '../../dist/testing.js';
+import { ACTION_SINK, ConfigError, createLiveCrewApp, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, type EventSource, type LiveCrewAppOptions } from '../../dist/index.js';
+import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, MemoryDecisionJournal, scriptedModel } from '../../dist/testing.js';
 import { crews } from './fixtures/isolated-crews.js';
 import { PushSource } from './fixtures/push-source.js';
 
@@ -16,7 +16,7 @@ const at = (ms: number, kind = 'tick', payload: Record<string, unknown> = {}) =>
 type Isolation = 'none' | 'worker' | 'process';
 
 /** An app of the fixture crews over `source`, collecting what it sends. */
-async function appOver(isolation: Isolation, source: EventSource, config: Record<string, unknown> = {}) {
+async function appOver(isolation: Isolation, source: EventSource, config: Record<string, unknown> = {}, extra: Pick<LiveCrewAppOptions, 'models' | 'providers'> = {}) {
   const actions = new CollectingActionSink();
   const errors = new CollectingErrorSink();
   const app = await createLiveCrewApp({
@@ -25,17 +25,19 @@ async function appOver(isolation: Isolation, source: EventSource, config: Record
     configFile: false,
     env: {},
     config: { isolation, log_level: 'silent', ...config },
+    ...(extra.models ? { models: extra.models } : {}),
     providers: [
       { token: EVENT_SOURCE, useValue: source },
       { token: ACTION_SINK, useValue: actions },
       { token: ERROR_SINK, useValue: errors },
+      ...(extra.providers ?? []),
     ],
   });
   return { app, actions, errors };
 }
 
-async function run(isolation: Isolation, events: readonly unknown[], config: Record<string, unknown> = {}) {
-  const { app, actions, errors } = await appOver(isolation, new ArrayEventSource(events), config);
+async function run(isolation: Isolation, events: readonly unknown[], config: Record<string, unknown> = {}, extra: Pick<LiveCrewAppOptions, 'models' | 'providers'> = {}) {
+  const { app, actions, errors } = await appOver(isolation, new ArrayEventSource(events), config, extra);
   const summary = await app.run();
   return { actions: actions.actions, errors: errors.errors, summary, context: app.context('m1') };
 }
@@ -51,6 +53,22 @@ describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (iso
     expect(isolated.errors).toEqual([]);
     expect(isolated.context).toEqual(inProcess.context);
     expect(isolated.context).toEqual({ seen: 5, bystander: 'tick' });
+  });
+
+  it('makes its model calls through the app: journaled there, answered alike, replayed exactly without the model', async () => {
+    const events = [at(0, 'ask', { q: 'kane' }), at(600, 'ask', { q: 'saka' })];
+    const journal = new MemoryDecisionJournal();
+    const live = await run(isolation, events, {}, { models: { m: scriptedModel((prompt) => prompt.toUpperCase()) }, providers: [{ token: DECISION_JOURNAL, useValue: journal }] });
+    expect(live.errors).toEqual([]);
+    expect(live.actions.filter((a) => a.kind === 'answered').map((a) => a.payload)).toEqual([
+      { text: 'KANE', at: false },
+      { text: 'SAKA', at: false },
+    ]);
+    expect([...journal.recorded.keys()]).toEqual(['model:m1:0:agent.ask:0:0', 'model:m1:1:agent.ask:1:0']);
+    const unused = scriptedModel('other');
+    const replay = await run(isolation, events, {}, { models: { m: unused }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] });
+    expect(unused.prompts).toEqual([]);
+    expect(replay.actions).toEqual(live.actions);
   });
 
   it('stops a synchronous infinite loop at timeoutMs, records a timeout, and the next call runs in a new isolate', async () => {

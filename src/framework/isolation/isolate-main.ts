@@ -15,11 +15,12 @@ import { Lane, StreamLanes } from '../runtime/lanes.js';
 import { routeTo, type CrewRuntime, type Route } from '../runtime/route-table.js';
 import { runAsCall, trapStrayFaults } from '../runtime/stray-faults.js';
 import { LIVE_CREW_CONFIG } from '../tokens.js';
-import type { IsolateInit, IsolateMessage, IsolatedCall } from './isolation-protocol.js';
+import type { IsolateInit, IsolateMessage, IsolatedCall, IsolatedModelAnswer } from './isolation-protocol.js';
+import { ModelsByMessage } from './isolated-models.js';
 
 // The program an isolated crew's worker thread or child process runs (DESIGN §8): it constructs
 // the crew from its module, as the app would, then runs the calls it is sent, one at a time, and
-// answers each with what the call emitted and wrote.
+// answers each with what the call emitted and wrote. Its model calls are made by the app.
 
 /** The isolate's end of the channel: the worker's port, or the child's IPC. */
 const channel = isMainThread
@@ -37,10 +38,14 @@ interface Hosted {
 const callIds = new WeakMap<CallScope, number>();
 let hosted: Hosted | undefined;
 
+/** The app makes the crew's model calls (`ctx.model()`), so they are journaled and budgeted there. */
+const models = new ModelsByMessage((message) => channel.send(message), (scope) => callIds.get(scope) ?? -1);
+
 channel.on((message) => {
   const type = (message as { type?: unknown }).type;
   if (type === 'init') void start(message as IsolateInit);
   else if (type === 'call' && hosted !== undefined) void run(hosted, message as IsolatedCall);
+  else if (type === 'answer') models.answered(message as IsolatedModelAnswer);
 });
 
 async function start(init: IsolateInit): Promise<void> {
@@ -56,6 +61,7 @@ async function start(init: IsolateInit): Promise<void> {
     const host: CallHost = {
       limits: runnerLimits(init.config),
       strayFault: (scope, error) => channel.send({ type: 'stray', id: callIds.get(scope) ?? -1, error: describeThrown(error) }),
+      models,
     };
     // What escapes a call is its error; what escapes nothing goes to stderr, and the isolate goes on.
     trapStrayFaults((error, kind) => process.stderr.write(`${messages.unattributedFault(kind)}: ${describeThrown(error)}\n`));

@@ -5,6 +5,7 @@ import { locateEnvelope } from '../model/event.js';
 import type { Clock } from '../ports.js';
 import type { CallScope } from '../runtime/call-scope.js';
 import { Isolate, type IsolateSpec } from './isolate.js';
+import { answerModelRequest } from './isolated-models.js';
 
 /** The first restart after a crash waits this long; each further one twice as long, up to `MAX_BACKOFF_MS`. */
 const FIRST_BACKOFF_MS = 100;
@@ -162,6 +163,7 @@ export class IsolatedCrew {
     };
     const isolate = await Isolate.start(spec);
     isolate.onStray = (id, error) => this.#calls.get(id)?.strayFault(new Error(error));
+    isolate.onModel = (request) => answerModelRequest(this.#calls.get(request.id), request);
     return isolate;
   }
 

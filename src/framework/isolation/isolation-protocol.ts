@@ -4,7 +4,8 @@ import type { CrewWork } from '../distributed/runner-protocol.js';
 import type { ContextSnapshot } from '../ports.js';
 
 // What the app and an isolated crew's worker thread or child process say to each other: the
-// runner protocol's `call` work items, each answered when it ends. A NATS runner reports a crew's
+// runner protocol's `call` work items, each answered when it ends; and the model calls a call
+// makes, which the app makes for it, so they are journaled and budgeted as in process. A NATS runner reports a crew's
 // writes once per slice; an isolate answers each call with what it emitted and wrote, which the
 // app applies as if the call had run in process, so a crash loses only the call in flight.
 
@@ -48,9 +49,31 @@ export const IsolateMessageSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('failed'), id: z.number().int(), error: z.string() }),
   z.strictObject({ type: z.literal('stray'), id: z.number().int(), error: z.string() }),
+  z.strictObject({
+    type: z.literal('model'),
+    id: z.number().int(),
+    request: z.number().int(),
+    name: z.string().nullable(),
+    mode: z.enum(['generate', 'stream']),
+    options: z.unknown(),
+  }),
 ]);
 
 export type IsolateMessage = z.infer<typeof IsolateMessageSchema>;
+
+/** A model call a handler in an isolate makes: the app makes it, journaled and budgeted in the call's own scope. */
+export type IsolatedModelRequest = Extract<IsolateMessage, { type: 'model' }>;
+
+/**
+ * The app's answer to a model request: the model's answer in its journal form (`toJournalValue`
+ * of the generate result, or of the stream's parts), or why there is none.
+ */
+export interface IsolatedModelAnswer {
+  readonly type: 'answer';
+  readonly request: number;
+  readonly result?: unknown;
+  readonly error?: string;
+}
 
 /** What a call that ended in an isolate did. */
 export type IsolatedOutcome = Extract<IsolateMessage, { type: 'done' }>;

@@ -22,11 +22,16 @@ export interface ModelCallOptions {
   readonly logger?: Logger;
 }
 
+/** What gives a handler call its models (`ctx.model()`): the run's `ModelCalls`, or an isolate's stand-ins. */
+export interface ModelAccess {
+  languageModel(scope: CallScope, name: string | undefined): LanguageModelV3;
+}
+
 /**
  * The model calls of a run (DESIGN §9): hands each handler call its view of a configured model
  * (`ctx.model(name?)`), every view sharing the run's journal, budgets, metrics and logs.
  */
-export class ModelCalls {
+export class ModelCalls implements ModelAccess {
   readonly #provider: ModelProvider;
   readonly #services: ModelCallServices;
   readonly #maxRetries: (name: string) => number;

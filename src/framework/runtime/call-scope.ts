@@ -12,7 +12,7 @@ import type { Route } from './route-table.js';
 import type { Lane } from './lanes.js';
 import type { FaultingCall } from './stray-faults.js';
 import type { CallFailureReason, FrameworkVerdict } from './framework-verdict.js';
-import type { ModelCalls } from '../models/model-calls.js';
+import type { ModelAccess } from '../models/model-calls.js';
 import type { LanguageModelV3 } from '@ai-sdk/provider';
 
 /** Action kinds already checked, shared by every call: a pattern runs once per kind. */
@@ -57,8 +57,8 @@ type Phase = (typeof Phase)[keyof typeof Phase];
 /** What a call needs of the runner that made it. */
 export interface CallHost {
   readonly limits: OutputLimits;
-  /** The run's models; absent where calls cannot be journaled (an isolated crew's worker). */
-  readonly models?: ModelCalls;
+  /** The run's models; absent in a runner made without them. */
+  readonly models?: ModelAccess;
   /**
    * Something escaped a call: output after it ended, a rejection nobody handled, an exception
    * from a timer it set. Reported as the crew's error; the call's outcome stands.
@@ -249,7 +249,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
 
   model(name?: string): LanguageModelV3 {
     const models = this.#host.models;
-    if (models === undefined) throw new HandlerOutputError(messages.modelsInIsolation(this.crewId));
+    if (models === undefined) throw new HandlerOutputError(messages.noModelsHere(this.crewId));
     return models.languageModel(this, name);
   }
 
