@@ -195,7 +195,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
     process.on('beforeExit', onLoopEmpty);
     try {
       await monitor.start?.();
-      await isolation.start();
+      await isolation.start(models);
       logger.info({ transport: config.transport, crews: crews.length }, 'run started');
       heartbeat.start();
       await pipeline.run(input, actions, errors, () => stopping, ticker);

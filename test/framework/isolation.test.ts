@@ -71,6 +71,17 @@ describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (iso
     expect(replay.actions).toEqual(live.actions);
   });
 
+  it('journals its recorded effects in the app: a replay returns what the effect returned without running it', async () => {
+    const events = [at(0, 'roll'), at(600, 'roll')];
+    const journal = new MemoryDecisionJournal();
+    const live = await run(isolation, events, {}, { providers: [{ token: DECISION_JOURNAL, useValue: journal }] });
+    const rolled = live.actions.filter((a) => a.kind === 'rolled');
+    expect(rolled).toHaveLength(2);
+    expect(journal.recorded.get('effect:m1:0:agent.roll:0:0')).toEqual({ name: 'dice', result: (rolled[0]!.payload as { value: number }).value });
+    const replay = await run(isolation, events, {}, { providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] });
+    expect(replay.actions).toEqual(live.actions);
+  });
+
   it('stops a synchronous infinite loop at timeoutMs, records a timeout, and the next call runs in a new isolate', async () => {
     const r = await run(isolation, [at(0), at(10, 'loop'), at(20), at(700)]);
     expect(kinds(r.errors)).toEqual(['timeout']);

@@ -57,7 +57,7 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
     const actions = JetStreamSink.forActions(run.link);
     const errors = JetStreamSink.forErrors(run.link);
     try {
-      await isolation.start();
+      await isolation.start(models);
       await Promise.all(crews.map((crew) => work(run, options, crew, models, actions, errors)));
     } finally {
       await Promise.all([actions.close(), errors.close(), isolation.close()]);

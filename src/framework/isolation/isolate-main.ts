@@ -15,7 +15,7 @@ import { Lane, StreamLanes } from '../runtime/lanes.js';
 import { routeTo, type CrewRuntime, type Route } from '../runtime/route-table.js';
 import { runAsCall, trapStrayFaults } from '../runtime/stray-faults.js';
 import { LIVE_CREW_CONFIG } from '../tokens.js';
-import type { IsolateInit, IsolateMessage, IsolatedCall, IsolatedModelAnswer } from './isolation-protocol.js';
+import type { IsolateInit, IsolateMessage, IsolatedAnswer, IsolatedCall } from './isolation-protocol.js';
 import { ModelsByMessage } from './isolated-models.js';
 
 // The program an isolated crew's worker thread or child process runs (DESIGN §8): it constructs
@@ -38,14 +38,14 @@ interface Hosted {
 const callIds = new WeakMap<CallScope, number>();
 let hosted: Hosted | undefined;
 
-/** The app makes the crew's model calls (`ctx.model()`), so they are journaled and budgeted there. */
+/** The app makes the crew's model calls (`ctx.model()`) and journals its effects (`ctx.recorded`). */
 const models = new ModelsByMessage((message) => channel.send(message), (scope) => callIds.get(scope) ?? -1);
 
 channel.on((message) => {
   const type = (message as { type?: unknown }).type;
   if (type === 'init') void start(message as IsolateInit);
   else if (type === 'call' && hosted !== undefined) void run(hosted, message as IsolatedCall);
-  else if (type === 'answer') models.answered(message as IsolatedModelAnswer);
+  else if (type === 'answer') models.answered(message as IsolatedAnswer);
 });
 
 async function start(init: IsolateInit): Promise<void> {

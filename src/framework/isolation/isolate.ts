@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { messages } from '../messages.js';
 import { describeThrown } from '../runtime/describe-thrown.js';
 import { FrameworkVerdict } from '../runtime/framework-verdict.js';
-import { IsolateMessageSchema, type IsolateInit, type IsolatedCall, type IsolatedModelAnswer, type IsolatedModelRequest, type IsolatedOutcome, type IsolateMessage } from './isolation-protocol.js';
+import { IsolateMessageSchema, type IsolateInit, type IsolatedCall, type IsolatedAnswer, type IsolatedRequest, type IsolatedOutcome, type IsolateMessage } from './isolation-protocol.js';
 
 /** The script an isolate runs: beside this module in the build. */
 const ISOLATE_MAIN = fileURLToPath(new URL('./isolate-main.js', import.meta.url));
@@ -52,8 +52,8 @@ export class Isolate {
   readonly #exited: Promise<void>;
   /** Told of output or a fault that escaped call `id` after it ended. */
   onStray: ((id: number, error: string) => void) | undefined;
-  /** Makes a model call a handler in the isolate asked for; the answer is sent back. */
-  onModel: ((request: IsolatedModelRequest) => Promise<IsolatedModelAnswer>) | undefined;
+  /** Answers what a handler in the isolate asks the app (a model call, a recorded effect); the answer is sent back. */
+  onRequest: ((request: IsolatedRequest) => Promise<IsolatedAnswer>) | undefined;
 
   private constructor(spec: IsolateSpec) {
     this.#spec = spec;
@@ -130,7 +130,9 @@ export class Isolate {
         this.onStray?.(message.id, message.error);
         return;
       case 'model':
-        void this.onModel?.(message).then((answer) => this.#link.send(answer));
+      case 'effect':
+      case 'effect-outcome':
+        void this.onRequest?.(message).then((answer) => this.#link.send(answer));
         return;
       case 'done':
         if (this.#running?.id === message.id) this.#running.resolve(message);

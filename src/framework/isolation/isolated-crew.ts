@@ -5,7 +5,8 @@ import { locateEnvelope } from '../model/event.js';
 import type { Clock } from '../ports.js';
 import type { CallScope } from '../runtime/call-scope.js';
 import { Isolate, type IsolateSpec } from './isolate.js';
-import { answerModelRequest } from './isolated-models.js';
+import { answerRequest } from './isolated-models.js';
+import type { ModelCalls } from '../models/model-calls.js';
 
 /** The first restart after a crash waits this long; each further one twice as long, up to `MAX_BACKOFF_MS`. */
 const FIRST_BACKOFF_MS = 100;
@@ -45,6 +46,8 @@ export class IsolatedCrew {
   /** Recent calls by id, for faults that escape them after they end. */
   readonly #calls = new Map<number, CallScope>();
   #closed = false;
+  /** The app's models and journal: its isolates' model calls and effects go through them. */
+  #models: ModelCalls | undefined;
 
   constructor(definition: CrewDefinition, options: IsolatedCrewOptions) {
     this.#definition = definition;
@@ -62,11 +65,12 @@ export class IsolatedCrew {
 
   /**
    * Starts one isolate, so a module that cannot load or a crew that cannot be constructed there
-   * stops the app before it runs.
+   * stops the app before it runs; `models` make its model calls and journal its effects.
    *
    * @throws FrameworkVerdict naming the crew and the problem
    */
-  async start(): Promise<void> {
+  async start(models: ModelCalls): Promise<void> {
+    this.#models = models;
     this.#count++;
     try {
       this.#idle.push(await this.#spawn());
@@ -163,7 +167,7 @@ export class IsolatedCrew {
     };
     const isolate = await Isolate.start(spec);
     isolate.onStray = (id, error) => this.#calls.get(id)?.strayFault(new Error(error));
-    isolate.onModel = (request) => answerModelRequest(this.#calls.get(request.id), request);
+    isolate.onRequest = (request) => answerRequest(this.#calls.get(request.id), this.#models, request);
     return isolate;
   }
 

@@ -1,3 +1,4 @@
+import type { ModelCalls } from '../models/model-calls.js';
 import { resolve } from 'node:path';
 import type { LiveCrewConfig } from '../config/config-schema.js';
 import type { CrewDefinition, CrewGraph } from '../discovery/crew-definition.js';
@@ -42,9 +43,9 @@ export class IsolatedCrews {
    *
    * @throws CrewDefinitionError naming each crew that could not start (in run order) and why
    */
-  async start(): Promise<void> {
+  async start(models: ModelCalls): Promise<void> {
     const crews = [...this.#crews];
-    const started = await Promise.allSettled(crews.map(([, crew]) => crew.start()));
+    const started = await Promise.allSettled(crews.map(([, crew]) => crew.start(models)));
     const failed = started.flatMap((outcome, i) => (outcome.status === 'rejected' ? [messages.isolatedCrewCannotStart(crews[i]![0], describeThrown(outcome.reason))] : []));
     if (failed.length > 0) throw new CrewDefinitionError(failed.join('\n'));
   }

@@ -1,39 +1,56 @@
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3StreamPart, LanguageModelV3StreamResult } from '@ai-sdk/provider';
 import { ModelCallError } from '../errors.js';
 import { fromJournalValue, toJournalValue } from '../models/journal-value.js';
-import type { ModelAccess } from '../models/model-calls.js';
+import type { ModelAccess, ModelCalls } from '../models/model-calls.js';
+import { messages } from '../messages.js';
+import { effectResult, type EffectOutcome } from '../models/recorded-effect.js';
 import type { CallScope } from '../runtime/call-scope.js';
 import { describeThrown } from '../runtime/describe-thrown.js';
-import type { IsolatedModelAnswer, IsolatedModelRequest, IsolateMessage } from './isolation-protocol.js';
+import type { IsolatedAnswer, IsolatedRequest, IsolateMessage } from './isolation-protocol.js';
 
 /**
- * Makes an isolate's model request in the app, through the call's own `ctx.model()`: journaled,
- * budgeted and ended with the call's signal as in process. The answer travels back in its
- * journal form; a refusal (budget, replay divergence) also fails the call in the app.
+ * Answers what a handler in an isolate asks the app, through the call's own scope, so it is
+ * journaled, budgeted and ended with the call's signal as in process: a model call (its answer
+ * travels back in its journal form), an effect's journal entry, an effect's outcome to record. A
+ * refusal (budget, replay divergence) also fails the call in the app.
  */
-export async function answerModelRequest(scope: CallScope | undefined, request: IsolatedModelRequest): Promise<IsolatedModelAnswer> {
-  const answer = (result: Omit<IsolatedModelAnswer, 'type' | 'request'>): IsolatedModelAnswer => ({ type: 'answer', request: request.request, ...result });
-  if (scope === undefined || scope.ended) return answer({ error: 'the call this model request belongs to has ended' });
+export async function answerRequest(scope: CallScope | undefined, models: ModelCalls | undefined, request: IsolatedRequest): Promise<IsolatedAnswer> {
+  const answer = (result: Omit<IsolatedAnswer, 'type' | 'request'>): IsolatedAnswer => ({ type: 'answer', request: request.request, ...result });
+  if (scope === undefined || scope.ended) return answer({ error: 'the call this request belongs to has ended' });
+  if (models === undefined) return answer({ error: messages.noModelsHere(scope.crewId) });
   try {
-    const model = scope.model(request.name ?? undefined);
-    const options = { ...(fromJournalValue(request.options) as LanguageModelV3CallOptions), abortSignal: scope.signal };
-    if (request.mode === 'generate') return answer({ result: toJournalValue(await model.doGenerate(options)) });
-    const parts: LanguageModelV3StreamPart[] = [];
-    for await (const part of (await model.doStream(options)).stream) parts.push(part);
-    return answer({ result: toJournalValue(parts) });
+    switch (request.type) {
+      case 'effect':
+        return answer({ effect: models.lookUpEffect(scope, request.name) });
+      case 'effect-outcome':
+        await models.storeEffect({ key: request.key, what: request.what }, request.name, request.outcome);
+        return answer({});
+      case 'model': {
+        const model = scope.model(request.name ?? undefined);
+        const options = { ...(fromJournalValue(request.options) as LanguageModelV3CallOptions), abortSignal: scope.signal };
+        if (request.mode === 'generate') return answer({ result: toJournalValue(await model.doGenerate(options)) });
+        const parts: LanguageModelV3StreamPart[] = [];
+        for await (const part of (await model.doStream(options)).stream) parts.push(part);
+        return answer({ result: toJournalValue(parts) });
+      }
+    }
   } catch (error) {
     return answer({ error: describeThrown(error) });
   }
 }
 
+/** What a request leaves to the isolate to say: everything but its type and number. */
+type RequestBody = IsolatedRequest extends infer R ? (R extends IsolatedRequest ? Omit<R, 'request'> : never) : never;
+
 /**
- * The models of an isolate: each `ctx.model()` is a stand-in whose calls the app makes (the
- * journal, budgets and metrics are the app's), answered by message.
+ * The models and recorded effects of an isolate: each `ctx.model()` is a stand-in whose calls the
+ * app makes, and each `ctx.recorded` asks the app's journal first (the journal, budgets and
+ * metrics are the app's); the effect itself runs here.
  */
 export class ModelsByMessage implements ModelAccess {
   readonly #send: (message: IsolateMessage) => void;
   readonly #callId: (scope: CallScope) => number;
-  readonly #pending = new Map<number, { resolve: (result: unknown) => void; reject: (error: unknown) => void }>();
+  readonly #pending = new Map<number, { resolve: (answer: IsolatedAnswer) => void; reject: (error: unknown) => void }>();
   #next = 0;
 
   constructor(send: (message: IsolateMessage) => void, callId: (scope: CallScope) => number) {
@@ -42,32 +59,52 @@ export class ModelsByMessage implements ModelAccess {
   }
 
   languageModel(scope: CallScope, name: string | undefined): LanguageModelV3 {
-    const ask = (mode: IsolatedModelRequest['mode'], options: LanguageModelV3CallOptions) =>
-      new Promise<unknown>((resolve, reject) => {
-        const request = this.#next++;
-        this.#pending.set(request, { resolve, reject });
-        // The signal stays here: the app ends the call with its own.
-        const { abortSignal: _signal, ...sent } = options;
-        this.#send({ type: 'model', id: this.#callId(scope), request, name: name ?? null, mode, options: toJournalValue(sent) });
-      });
+    const ask = async (mode: 'generate' | 'stream', options: LanguageModelV3CallOptions) => {
+      // The signal stays here: the app ends the call with its own.
+      const { abortSignal: _signal, ...sent } = options;
+      return fromJournalValue((await this.#ask({ type: 'model', id: this.#callId(scope), name: name ?? null, mode, options: toJournalValue(sent) })).result);
+    };
     return {
       specificationVersion: 'v3',
       provider: 'live-crew-isolate',
       modelId: name ?? 'default',
       supportedUrls: {},
-      doGenerate: async (options) => fromJournalValue(await ask('generate', options)) as LanguageModelV3GenerateResult,
+      doGenerate: async (options) => (await ask('generate', options)) as LanguageModelV3GenerateResult,
       doStream: async (options): Promise<LanguageModelV3StreamResult> => {
-        const parts = fromJournalValue(await ask('stream', options)) as LanguageModelV3StreamPart[];
+        const parts = (await ask('stream', options)) as LanguageModelV3StreamPart[];
         return { stream: new ReadableStream({ start: (controller) => (parts.forEach((part) => controller.enqueue(part)), controller.close()) }) };
       },
     };
   }
 
+  async recorded<T>(scope: CallScope, name: string, effect: () => T | Promise<T>): Promise<T> {
+    const id = this.#callId(scope);
+    const { key, what, outcome: recorded } = (await this.#ask({ type: 'effect', id, name })).effect!;
+    let outcome: EffectOutcome | undefined = recorded;
+    if (outcome === undefined) {
+      try {
+        outcome = { result: toJournalValue(await effect()) };
+      } catch (error) {
+        outcome = { error: describeThrown(error) };
+      }
+      await this.#ask({ type: 'effect-outcome', id, name, key, what, outcome });
+    }
+    return effectResult(outcome, what) as T;
+  }
+
   /** The app answered a request. */
-  answered(answer: IsolatedModelAnswer): void {
+  answered(answer: IsolatedAnswer): void {
     const pending = this.#pending.get(answer.request);
     this.#pending.delete(answer.request);
     if (answer.error !== undefined) pending?.reject(new ModelCallError(answer.error));
-    else pending?.resolve(answer.result);
+    else pending?.resolve(answer);
+  }
+
+  #ask(body: RequestBody): Promise<IsolatedAnswer> {
+    return new Promise((resolve, reject) => {
+      const request = this.#next++;
+      this.#pending.set(request, { resolve, reject });
+      this.#send({ ...body, request } as IsolateMessage);
+    });
   }
 }

@@ -57,21 +57,37 @@ export const IsolateMessageSchema = z.discriminatedUnion('type', [
     mode: z.enum(['generate', 'stream']),
     options: z.unknown(),
   }),
+  z.strictObject({ type: z.literal('effect'), id: z.number().int(), request: z.number().int(), name: z.string() }),
+  z.strictObject({
+    type: z.literal('effect-outcome'),
+    id: z.number().int(),
+    request: z.number().int(),
+    name: z.string(),
+    key: z.string(),
+    what: z.string(),
+    outcome: z.strictObject({ result: z.unknown().optional(), error: z.string().optional() }),
+  }),
 ]);
 
 export type IsolateMessage = z.infer<typeof IsolateMessageSchema>;
 
-/** A model call a handler in an isolate makes: the app makes it, journaled and budgeted in the call's own scope. */
-export type IsolatedModelRequest = Extract<IsolateMessage, { type: 'model' }>;
+/**
+ * What a handler in an isolate asks the app, which holds the journal: a model call (the app makes
+ * it, journaled and budgeted in the call's own scope); whether an effect (`ctx.recorded`) is in
+ * the journal; the outcome of one the isolate ran, to record.
+ */
+export type IsolatedRequest = Extract<IsolateMessage, { type: 'model' | 'effect' | 'effect-outcome' }>;
 
 /**
- * The app's answer to a model request: the model's answer in its journal form (`toJournalValue`
- * of the generate result, or of the stream's parts), or why there is none.
+ * The app's answer to a request: a model's answer in its journal form (`toJournalValue` of the
+ * generate result, or of the stream's parts); an effect's journal entry (its outcome, when
+ * recorded); or why there is none.
  */
-export interface IsolatedModelAnswer {
+export interface IsolatedAnswer {
   readonly type: 'answer';
   readonly request: number;
   readonly result?: unknown;
+  readonly effect?: { readonly key: string; readonly what: string; readonly outcome?: { readonly result?: unknown; readonly error?: string } | undefined };
   readonly error?: string;
 }
 

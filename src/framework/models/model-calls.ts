@@ -6,6 +6,7 @@ import type { Clock, DecisionJournal, Logger, ModelProvider, RunObserver } from 
 import type { CallScope } from '../runtime/call-scope.js';
 import { ModelBudgets } from './model-budget.js';
 import { RecordedModel, type ModelCallServices, type ReplayMissing } from './recorded-model.js';
+import { lookUpEffect, recordEffect, storeEffect, type EffectEntry, type EffectOutcome } from './recorded-effect.js';
 
 /** The name `ctx.model()` falls back to when the crew names no default and several models are configured. */
 export const DEFAULT_MODEL = 'default';
@@ -25,6 +26,8 @@ export interface ModelCallOptions {
 /** What gives a handler call its models (`ctx.model()`): the run's `ModelCalls`, or an isolate's stand-ins. */
 export interface ModelAccess {
   languageModel(scope: CallScope, name: string | undefined): LanguageModelV3;
+  /** Runs `effect` once, journaled (`ctx.recorded`). */
+  recorded<T>(scope: CallScope, name: string, effect: () => T | Promise<T>): Promise<T>;
 }
 
 /**
@@ -63,6 +66,20 @@ export class ModelCalls implements ModelAccess {
     const model = this.#provider.languageModel(chosen);
     if (model === undefined) throw new HandlerOutputError(messages.unknownModel(crew.id, chosen, known));
     return new RecordedModel(model, { name: chosen, maxRetries: this.#maxRetries(chosen) }, scope, this.#services);
+  }
+
+  recorded<T>(scope: CallScope, name: string, effect: () => T | Promise<T>): Promise<T> {
+    return recordEffect(this.#services, scope, name, effect);
+  }
+
+  /** The journal's entry for the call's next effect (an isolated crew runs the effect itself). */
+  lookUpEffect(scope: CallScope, name: string): EffectEntry {
+    return lookUpEffect(this.#services, scope, name);
+  }
+
+  /** Records the outcome of an effect an isolated crew ran. */
+  storeEffect(entry: Pick<EffectEntry, 'key' | 'what'>, name: string, outcome: EffectOutcome): Promise<void> {
+    return storeEffect(this.#services, entry, name, outcome);
   }
 }
 

@@ -48,6 +48,8 @@ interface CallControl {
   verdict: FrameworkVerdict | undefined;
   /** Model calls made so far: the next one's number in its journal key. */
   modelCalls: number;
+  /** Recorded effects run so far (`recorded`): the next one's number. */
+  effects: number;
 }
 
 /** Where a call is: running; ended; failed or abandoned (its output discarded); ended and output after it reported. */
@@ -165,6 +167,11 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     return this.#controls().modelCalls++;
   }
 
+  /** Numbers the call's recorded effects, 0, 1, 2, ... in the order they start: their journal keys. */
+  nextEffect(): number {
+    return this.#controls().effects++;
+  }
+
   get signal(): AbortSignal {
     return (this.#controls().abort ??= new AbortController()).signal;
   }
@@ -176,7 +183,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   }
 
   #controls(): CallControl {
-    return (this.#control ??= { abort: undefined, timeoutClock: undefined, paused: false, verdict: undefined, modelCalls: 0 });
+    return (this.#control ??= { abort: undefined, timeoutClock: undefined, paused: false, verdict: undefined, modelCalls: 0, effects: 0 });
   }
 
   get crewId(): string {
@@ -248,9 +255,17 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   }
 
   model(name?: string): LanguageModelV3 {
+    return this.#models().languageModel(this, name);
+  }
+
+  recorded<T>(name: string, effect: () => T | Promise<T>): Promise<T> {
+    return this.#models().recorded(this, name, effect);
+  }
+
+  #models(): ModelAccess {
     const models = this.#host.models;
     if (models === undefined) throw new HandlerOutputError(messages.noModelsHere(this.crewId));
-    return models.languageModel(this, name);
+    return models;
   }
 
   get<T = unknown>(key: string): T | undefined {

@@ -61,4 +61,16 @@ export interface CrewContext {
    * @throws HandlerOutputError for a name that is not configured
    */
   model(name?: string): LanguageModelV3;
+  /**
+   * Runs `effect` (a fetch, a tool, a database read: anything outside) and journals its result,
+   * a JSON value: with `--journal` it is recorded, and a `--replay` (or a successor resuming the
+   * run) returns the recorded result, or throws the recorded failure, without running it. Use it
+   * for what an AI SDK tool's `execute` does, so an agent's replay is exact.
+   *
+   * @example
+   * ```ts
+   * const weather = await ctx.recorded('weather', () => fetch(url, { signal: ctx.signal }).then((r) => r.json()));
+   * ```
+   */
+  recorded<T>(name: string, effect: () => T | Promise<T>): Promise<T>;
 }

@@ -300,3 +300,61 @@ describe('model call log lines', () => {
     expect(lines.find((line) => line.msg === 'model request')).toMatchObject({ level: 'debug', fields: { prompt: [{ role: 'user', content: [{ type: 'text', text: 'Goal by Kane' }] }] } });
   });
 });
+
+describe('ctx.recorded: effects journaled like model answers', () => {
+  /** Looks the weather up "outside": a counter stands in for the world, changing every call. */
+  function weatherCrew(world: { calls: number; fail?: boolean }, name = 'weather') {
+    @Crew({ id: 'forecaster' })
+    class Forecaster {
+      @OnEvent('goal')
+      async on(_event: Event, ctx: CrewContext) {
+        try {
+          const weather = await ctx.recorded(name, async () => {
+            world.calls++;
+            if (world.fail) throw new Error('the weather service is down');
+            return { temperature: 10 + world.calls, at: new Date(Date.UTC(2024, 4, 1, 12, world.calls)) };
+          });
+          ctx.emit('weather', { temperature: weather.temperature, isDate: weather.at instanceof Date });
+        } catch (error) {
+          ctx.emit('no_weather', { why: (error as Error).message });
+        }
+      }
+    }
+    return Forecaster;
+  }
+
+  it('runs an effect once; a replay returns what it returned, or throws what it threw, without running it', async () => {
+    const world = { calls: 0 };
+    const journal = new MemoryDecisionJournal();
+    const live = await (await createTestingApp({ crews: [weatherCrew(world)], providers: [{ token: DECISION_JOURNAL, useValue: journal }] })).run(goals);
+    expect(live.actions.map((a) => a.payload)).toEqual([
+      { temperature: 11, isDate: true },
+      { temperature: 12, isDate: true },
+      { temperature: 13, isDate: true },
+    ]);
+    expect(journal.recorded.get('effect:m1:0:forecaster.on:0:0')).toMatchObject({ name: 'weather', result: { temperature: 11 } });
+    const replay = await (await createTestingApp({ crews: [weatherCrew(world)], providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })).run(goals);
+    expect(world.calls).toBe(3);
+    expect(replay.actions).toEqual(live.actions);
+
+    const down = { calls: 0, fail: true };
+    const failing = new MemoryDecisionJournal();
+    const failed = await (await createTestingApp({ crews: [weatherCrew(down)], providers: [{ token: DECISION_JOURNAL, useValue: failing }] })).run([goals[0]]);
+    expect(failed.actions.map((a) => a.payload)).toEqual([{ why: 'recorded effect 0 ("weather") of forecaster.on (slice 0) failed: the weather service is down' }]);
+    const again = await (await createTestingApp({ crews: [weatherCrew({ calls: 0 })], providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(failing.recorded) }] })).run([goals[0]]);
+    expect(again.actions).toEqual(failed.actions);
+  });
+
+  it('a replay that reaches another effect, or one the journal lacks, is a replay_divergence; replay_missing live runs it', async () => {
+    const journal = new MemoryDecisionJournal();
+    await (await createTestingApp({ crews: [weatherCrew({ calls: 0 })], providers: [{ token: DECISION_JOURNAL, useValue: journal }] })).run(goals.slice(0, 2));
+    const renamed = await (await createTestingApp({ crews: [weatherCrew({ calls: 0 }, 'forecast')], providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })).run([goals[0]]);
+    expect(renamed.actions).toEqual([]);
+    expect(renamed.errorsOf('replay_divergence')[0]!.payload.message).toContain('recorded effect 0 ("forecast") of forecaster.on (slice 0) differs from the recording, which has "weather" there');
+    const longer = await (await createTestingApp({ crews: [weatherCrew({ calls: 0 })], providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })).run(goals);
+    expect(longer.errorsOf('replay_divergence').map((e) => e.payload.slice)).toEqual([1]);
+    const world = { calls: 0 };
+    const healed = await (await createTestingApp({ crews: [weatherCrew(world)], config: { replay_missing: 'live' }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })).run(goals);
+    expect([healed.errors, world.calls]).toEqual([[], 1]);
+  });
+});

@@ -1,0 +1,80 @@
+import { ModelCallError } from '../errors.js';
+import { messages } from '../messages.js';
+import { ErrorReason } from '../model/error-record.js';
+import type { CallScope } from '../runtime/call-scope.js';
+import { describeThrown } from '../runtime/describe-thrown.js';
+import { FrameworkVerdict } from '../runtime/framework-verdict.js';
+import { fromJournalValue, toJournalValue } from './journal-value.js';
+import type { ModelCallServices } from './recorded-model.js';
+
+/** What the journal holds of one recorded effect: its name, and its result or why it failed. */
+export interface EffectOutcome {
+  readonly result?: unknown;
+  readonly error?: string;
+}
+
+/** An effect looked up in the journal: its key and description, and its outcome if recorded. */
+export interface EffectEntry {
+  readonly key: string;
+  /** `recorded effect 0 ("weather") of crew.method (slice 3)`, for messages. */
+  readonly what: string;
+  readonly outcome: EffectOutcome | undefined;
+}
+
+/**
+ * Runs `effect` once and journals its result (`ctx.recorded`, DESIGN §9's recorded decisions
+ * for anything outside: a fetch, a tool, a database read). A replay, or a successor that finds
+ * it in the journal, gets the recorded result (or failure) without running it.
+ */
+export async function recordEffect<T>(services: ModelCallServices, scope: CallScope, name: string, effect: () => T | Promise<T>): Promise<T> {
+  const entry = lookUpEffect(services, scope, name);
+  return effectResult(entry.outcome ?? (await runEffect(services, scope, entry, name, effect)), entry.what) as T;
+}
+
+/**
+ * The journal's entry for the call's next effect, named `name`. Effects are numbered per handler
+ * call in the order they start.
+ *
+ * @throws FrameworkVerdict (`replay_divergence`, failing the call) when a replay's journal has another effect there, or none
+ */
+export function lookUpEffect(services: ModelCallServices, scope: CallScope, name: string): EffectEntry {
+  const index = scope.nextEffect();
+  const key = `effect:${scope.streamId}:${scope.slice}:${scope.crewId}.${scope.route.handler.method}:${scope.envelope.position}:${index}`;
+  const what = `recorded effect ${index} ("${name}") of ${scope.crewId}.${scope.route.handler.method} (slice ${scope.slice})`;
+  const recorded = services.journal.value(key) as (EffectOutcome & { readonly name: string }) | undefined;
+  const strict = services.replayMissing === 'fail';
+  if (recorded !== undefined && recorded.name !== name && strict) refuse(scope, messages.effectDiverged(what, recorded.name));
+  if (recorded === undefined && services.journal.replaying && strict) refuse(scope, messages.effectMissing(what));
+  return { key, what, outcome: recorded?.name === name ? recorded : undefined };
+}
+
+/** Runs an effect the journal lacks and records its outcome. */
+export async function runEffect(services: ModelCallServices, scope: CallScope, entry: EffectEntry, name: string, effect: () => unknown): Promise<EffectOutcome> {
+  let outcome: EffectOutcome;
+  try {
+    outcome = { result: toJournalValue(await effect()) };
+  } catch (error) {
+    // An effect cut short by the call's end is not an outcome: nothing to record.
+    if (scope.ended) throw error;
+    outcome = { error: describeThrown(error) };
+  }
+  await storeEffect(services, entry, name, outcome);
+  return outcome;
+}
+
+/** Records an effect's outcome (run here, or in the call's isolate). */
+export async function storeEffect(services: ModelCallServices, entry: Pick<EffectEntry, 'key'>, name: string, outcome: EffectOutcome): Promise<void> {
+  await services.journal.record(entry.key, { name, ...outcome });
+}
+
+/** What the handler gets of an outcome: its result, or its failure thrown again. */
+export function effectResult(outcome: EffectOutcome, what: string): unknown {
+  if (outcome.error !== undefined) throw new ModelCallError(messages.effectFailed(what, outcome.error));
+  return fromJournalValue(outcome.result);
+}
+
+function refuse(scope: CallScope, message: string): never {
+  const verdict = new FrameworkVerdict(message, ErrorReason.ReplayDivergence);
+  scope.failWith(verdict);
+  throw verdict;
+}
