@@ -58,6 +58,8 @@ export function registerRunCommand(program: Command): void {
         crews,
         providers,
         crewsModule: isolatedCrewsModule(options.crews),
+        // A watched run reloads knobs; a replay may be of one that did.
+        reloadable: options.watch === true || options.replay !== undefined,
         ...(progress !== undefined ? { observer: progress.observer } : {}),
         ...(options.config !== undefined ? { configFile: options.config } : {}),
         // stderr carries the error records: only warnings are logged there unless asked (or watching, a developer's run).
@@ -77,7 +79,7 @@ export function registerRunCommand(program: Command): void {
           ...(options.metricsPort !== undefined ? { metrics_port: options.metricsPort } : {}),
         },
       });
-      const reloads = new CrewReloads(yamlCrews, app.container.resolve(DECISION_JOURNAL), app.container.resolve(LOGGER));
+      const reloads = new CrewReloads(yamlCrews, app.container.resolve(DECISION_JOURNAL), app.container.resolve(LOGGER), app.reloadableKnobs);
       reloads.installRecorded();
       if (options.watch) await reloads.watch(runtimeFolder(options.config));
       onStopSignal(() => void app.stop(), app.config.stop_timeout_ms + STOP_GRACE_MS);

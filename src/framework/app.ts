@@ -5,7 +5,9 @@ import type { LiveCrewConfig, LiveCrewConfigInput } from './config/config-schema
 import { inputLimits, runnerLimits } from './config/limits.js';
 import { loadConfig } from './config/load-config.js';
 import { loadRuntimeOverrides } from './config/runtime-overrides.js';
-import type { CrewClass, CrewGraph } from './discovery/crew-definition.js';
+import type { CrewClass, CrewDefinition, CrewGraph } from './discovery/crew-definition.js';
+import { reloadableKnobsOf, type ReloadableKnobs } from './discovery/crew-knobs.js';
+import { Versions } from './runtime/versions.js';
 import { buildCrewGraph } from './discovery/crew-graph.js';
 import { declaredCrewId } from './discovery/read-crew.js';
 import { ConfigError, LiveCrewError } from './errors.js';
@@ -78,6 +80,12 @@ export interface LiveCrewAppOptions {
    * reach them as `ctx.model(name)`, journaled and budgeted like configured ones.
    */
   models?: Readonly<Record<string, LanguageModelV3>>;
+  /**
+   * The crews' reloadable knobs (`timeoutMs`, `maxErrors`, `maxTokensPerSlice`,
+   * `maxCallsPerMinute`, `model`) may take new values while the app runs, by version
+   * (`LiveCrewApp.reloadableKnobs`): what `run --watch` does with a changed runtime file.
+   */
+  reloadable?: boolean;
 }
 
 /** What a run did. */
@@ -118,6 +126,8 @@ export interface LiveCrewApp {
   stop(): Promise<void>;
   /** The merged context of a stream after its last closed slice. */
   context(streamId: string): ContextSnapshot | undefined;
+  /** With `reloadable`, each crew's definition and its reloadable knobs by version; else empty. */
+  readonly reloadableKnobs: ReadonlyMap<string, { readonly definition: CrewDefinition; readonly knobs: Versions<ReloadableKnobs> }>;
 }
 
 
@@ -143,7 +153,8 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const monitor = alsoObserving(container.resolve(MONITOR), [logObserver(logger), ...(options.observer ? [options.observer] : [])]);
   const clock = container.resolve(CLOCK);
   const isolation = new IsolatedCrews(graph, options.crewsModule, config, clock);
-  const crews = instantiateCrews(graph, container, () => true, [...(monitor.interceptor ? [monitor.interceptor] : []), ...(options.interceptors ?? [])], isolation.standIn);
+  const instantiated = instantiateCrews(graph, container, () => true, [...(monitor.interceptor ? [monitor.interceptor] : []), ...(options.interceptors ?? [])], isolation.standIn);
+  const crews = options.reloadable ? instantiated.map((crew) => ({ ...crew, knobs: new Versions(reloadableKnobsOf(crew.definition)) })) : instantiated;
   const journal = container.resolve(DECISION_JOURNAL);
   const models = await openModelCalls(container, config, graph, { given: options.models, journal, clock, observer: monitor, logger });
 
@@ -246,6 +257,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
       await settled;
     },
     context: (streamId) => runner.snapshotOf(streamId),
+    reloadableKnobs: new Map(crews.flatMap((crew) => (crew.knobs ? [[crew.definition.id, { definition: crew.definition, knobs: crew.knobs }] as const] : []))),
   };
 }
 

@@ -76,10 +76,9 @@ export const messages = {
   runtimeFileOtherCrew: (named: string) => `crew: names crew "${named}"; a runtime file is <crew_id>.runtime.yaml and names its own crew`,
   reloadRefused: (file: string, detail: string) => `${file} changed but cannot be loaded; the running version goes on:\n${detail}`,
   reloadNeedsRestart: (file: string, keys: readonly string[]) =>
-    `${file} changed ${keys.join(', ')}, which shape the crew graph and schedule: restart to apply it; the running version goes on (a reload takes prompts, templates, model, outputs and patch)`,
+    `${file} changed ${keys.join(', ')}, which shape the crew graph and schedule: restart to apply it; the running version goes on (a reload takes a YAML crew's prompts, templates, model, outputs and patch, and the knobs timeoutMs, maxErrors, maxTokensPerSlice, maxCallsPerMinute and model)`,
   reloadNotJournaled: (file: string, detail: string) => `${file} was reloaded but its reload point could not be journaled, so a replay will not repeat it: ${detail}`,
   reloadNewCrew: (file: string) => `${file} is not one of the crews this run started with: new crews are taken at the next start`,
-  runtimeFileChanged: (file: string) => `${file} changed: runtime knobs shape the schedule and take effect when the app restarts`,
   effectDiverged: (what: string, recorded: string) => `${what} differs from the recording, which has "${recorded}" there; the recorded result is not used (re-record the journal, or run with --replay-missing live)`,
   effectMissing: (what: string) => `${what} is not in the journal being replayed: the recorded run did not run it; run with --replay-missing live to run it`,
   effectFailed: (what: string, detail: string) => `${what} failed: ${detail}`,

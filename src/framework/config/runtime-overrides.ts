@@ -39,7 +39,12 @@ export function loadRuntimeOverrides(configFile: string | false | undefined, cre
   return overrides;
 }
 
-function readRuntimeFile(path: string, id: string): CrewOverrides {
+/**
+ * Reads one crew's runtime file.
+ *
+ * @throws ConfigError naming file, line and key of each problem
+ */
+export function readRuntimeFile(path: string, id: string): CrewOverrides {
   const document = readYamlDocument(path);
   const data = checkLayer(RuntimeFileSchema, document.data, path, undefined, document.lineOf);
   const twice = knobSpelledTwice(data);

@@ -66,6 +66,20 @@ export interface ResolvedKnobs {
   readonly model: string | undefined;
 }
 
+/**
+ * The knobs a running crew can take new values of (`run --watch` reloading its runtime file):
+ * those read per call. The rest shape the graph and schedule, and wait for a restart.
+ */
+export const RELOADABLE_KNOBS = ['timeoutMs', 'maxErrors', 'maxTokensPerSlice', 'maxCallsPerMinute', 'model'] as const;
+
+/** The reloadable knobs' values. */
+export type ReloadableKnobs = Pick<ResolvedKnobs, (typeof RELOADABLE_KNOBS)[number]>;
+
+/** The reloadable knobs of a crew's knobs. */
+export function reloadableKnobsOf(knobs: ReloadableKnobs): ReloadableKnobs {
+  return Object.fromEntries(RELOADABLE_KNOBS.map((knob) => [knob, knobs[knob]])) as unknown as ReloadableKnobs;
+}
+
 /** Where a crew runs: in the app's process, a worker thread, or a child process. */
 export type Isolation = 'none' | 'worker' | 'process';
 

@@ -1,7 +1,10 @@
-import type { CrewDefinition } from '../discovery/crew-definition.js';
+import type { ReloadableKnobs } from '../discovery/crew-knobs.js';
 import type { Lane } from '../runtime/lanes.js';
 
 const MINUTE_MS = 60_000;
+
+/** A crew's budget as it is for a call: its id, and its knobs then. */
+export type Budget = { readonly id: string } & Pick<ReloadableKnobs, 'maxTokensPerSlice' | 'maxCallsPerMinute'>;
 
 /**
  * The model budgets of a run's crews (DESIGN §9). Tokens per slice are counted per lane, whose
@@ -15,7 +18,7 @@ export class ModelBudgets {
   readonly #starts = new Map<string, number[]>();
 
   /** Why the lane's calls of `slice` may not call a model now (their tokens are spent), or undefined. */
-  tokensSpent(crew: CrewDefinition, lane: Lane, slice: number): string | undefined {
+  tokensSpent(crew: Budget, lane: Lane, slice: number): string | undefined {
     const limit = crew.maxTokensPerSlice;
     if (limit === undefined) return undefined;
     const used = this.#usage(lane, slice).used;
@@ -23,7 +26,7 @@ export class ModelBudgets {
   }
 
   /** Counts tokens an answer used against the lane's slice. */
-  spend(crew: CrewDefinition, lane: Lane, slice: number, tokens: number): void {
+  spend(crew: Budget, lane: Lane, slice: number, tokens: number): void {
     if (crew.maxTokensPerSlice !== undefined) this.#usage(lane, slice).used += tokens;
   }
 
@@ -31,7 +34,7 @@ export class ModelBudgets {
    * Takes a call start at `now` if the crew's `maxCallsPerMinute` allows it; otherwise says why
    * (and the start is not counted).
    */
-  startCall(crew: CrewDefinition, now: number): string | undefined {
+  startCall(crew: Budget, now: number): string | undefined {
     const limit = crew.maxCallsPerMinute;
     if (limit === undefined) return undefined;
     let starts = this.#starts.get(crew.id);

@@ -61,7 +61,7 @@ export class ModelCalls implements ModelAccess {
   languageModel(scope: CallScope, name: string | undefined): LanguageModelV3 {
     const crew = scope.route.crew.definition;
     const known = this.#provider.names;
-    const chosen = name ?? crew.model ?? (known.length === 1 ? known[0] : known.includes(DEFAULT_MODEL) ? DEFAULT_MODEL : undefined);
+    const chosen = name ?? scope.knobs().model ?? (known.length === 1 ? known[0] : known.includes(DEFAULT_MODEL) ? DEFAULT_MODEL : undefined);
     if (chosen === undefined) throw new HandlerOutputError(messages.noDefaultModel(crew.id, known));
     const model = this.#provider.languageModel(chosen);
     if (model === undefined) throw new HandlerOutputError(messages.unknownModel(crew.id, chosen, known));

@@ -126,7 +126,7 @@ export class RecordedModel implements LanguageModelV3 {
     live: (call: LanguageModelV3CallOptions, retries: FailedAttempt[]) => Promise<Pick<RecordedCall, 'result' | 'parts'>>,
   ): Promise<T> {
     const scope = this.#scope;
-    const crew = scope.route.crew.definition;
+    const crew = { id: scope.crewId, ...scope.knobs() };
     const { journal, budgets, clock } = this.#services;
     const index = scope.nextModelCall();
     const key = modelCallKey(scope, index);
@@ -188,7 +188,7 @@ export class RecordedModel implements LanguageModelV3 {
     const parts = mode === 'stream' ? (fromJournalValue(recorded.parts ?? []) as LanguageModelV3StreamPart[]) : undefined;
     const usage = result?.usage ?? parts?.find((part): part is Extract<LanguageModelV3StreamPart, { type: 'finish' }> => part.type === 'finish')?.usage;
     if (result === undefined && parts === undefined) throw new ModelCallError(messages.recordedCallUnreadable(call));
-    this.#services.budgets.spend(scope.route.crew.definition, scope.lane, scope.slice, totalTokens(usage));
+    this.#services.budgets.spend({ id: scope.crewId, ...scope.knobs() }, scope.lane, scope.slice, totalTokens(usage));
     this.#report(outcome, started, outcome === 'replayed' ? undefined : usage, recorded.retries?.length ?? 0);
     if (result !== undefined) return result;
     return { stream: new ReadableStream<LanguageModelV3StreamPart>({ start: (controller) => (parts!.forEach((part) => controller.enqueue(part)), controller.close()) }) };

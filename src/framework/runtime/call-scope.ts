@@ -14,6 +14,7 @@ import type { FaultingCall } from './stray-faults.js';
 import type { CallFailureReason, FrameworkVerdict } from './framework-verdict.js';
 import type { ModelAccess } from '../models/model-calls.js';
 import type { LanguageModelV3 } from '@ai-sdk/provider';
+import type { ReloadableKnobs } from '../discovery/crew-knobs.js';
 
 /** Action kinds already checked, shared by every call: a pattern runs once per kind. */
 const checkedKinds = new Set<string>();
@@ -160,6 +161,12 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   /** The verdict the call was failed with from inside, if any. */
   get verdict(): FrameworkVerdict | undefined {
     return this.#control?.verdict;
+  }
+
+  /** The crew's reloadable knobs as they are for this call (`run --watch` may have reloaded them). */
+  knobs(): ReloadableKnobs {
+    const crew = this.route.crew;
+    return crew.knobs === undefined ? crew.definition : crew.knobs.forCall(this.streamId, this.slice);
   }
 
   /** Numbers the call's model calls, 0, 1, 2, ... in the order they start: their journal keys. */

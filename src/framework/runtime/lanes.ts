@@ -70,7 +70,8 @@ export class Lane {
   /** Counts an error; true when it is the one that disables the crew on this stream (`maxErrors`). */
   countError(slice: number): boolean {
     this.consecutiveErrors++;
-    const disables = !this.disabled && this.consecutiveErrors >= this.crew.definition.maxErrors;
+    const maxErrors = this.crew.knobs === undefined ? this.crew.definition.maxErrors : this.crew.knobs.forCall(this.stream.id, slice).maxErrors;
+    const disables = !this.disabled && this.consecutiveErrors >= maxErrors;
     if (disables) {
       this.disabled = true;
       this.disabledAt = slice;

@@ -1,5 +1,7 @@
 import type { CrewDefinition, HandlerDefinition } from '../discovery/crew-definition.js';
 import { intercepted, type Interceptor } from './interceptor.js';
+import type { ReloadableKnobs } from '../discovery/crew-knobs.js';
+import type { Versions } from './versions.js';
 
 /** A crew as it runs: its definition and instance (its error streak is per stream, in its lanes). */
 export interface CrewRuntime {
@@ -9,6 +11,11 @@ export interface CrewRuntime {
   readonly instance: object;
   /** Per handler method: the interceptors around its calls, outermost first. */
   readonly interceptors: ReadonlyMap<string, readonly Interceptor[]>;
+  /**
+   * Its reloadable knobs by version, when the run can reload them (`run --watch`, or a replay of
+   * such a run); otherwise its definition's hold for the whole run.
+   */
+  readonly knobs?: Versions<ReloadableKnobs>;
 }
 
 /** One handler an event kind triggers. */

@@ -1,25 +1,35 @@
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { messages } from '../messages.js';
 import type { DecisionJournal, Logger } from '../ports.js';
 import type { YamlCrew } from './yaml-crew-class.js';
 import { CREW_FILE_SUFFIX, parseCrewFile, type CrewFile } from './yaml-crew-file.js';
-import { RUNTIME_FILE_SUFFIX } from '../config/runtime-overrides.js';
+import { readRuntimeFile, RUNTIME_FILE_SUFFIX } from '../config/runtime-overrides.js';
+import type { CrewDefinition } from '../discovery/crew-definition.js';
+import { RELOADABLE_KNOBS, reloadableKnobsOf, type ReloadableKnobs } from '../discovery/crew-knobs.js';
+import { readCrew } from '../discovery/read-crew.js';
+import type { Versions } from '../runtime/versions.js';
 
 /** What a reload's journal entry holds: the file as it was, and from which slice of each stream it runs. */
 const RecordedReload = z.object({ text: z.string(), from: z.record(z.string(), z.number()) });
+/** What a knobs reload's journal entry holds: the reloadable knobs, and from which slice of each stream they hold. */
+const RecordedKnobs = z.object({ knobs: z.record(z.string(), z.unknown()), from: z.record(z.string(), z.number()) });
+
+/** A crew whose reloadable knobs can change: its definition as it started, and its knobs by version. */
+type KnobbedCrew = { readonly definition: CrewDefinition; readonly knobs: Versions<ReloadableKnobs> };
 
 /** Editors write a file in several steps: a change is read once this long after the last one. */
 const SETTLE_MS = 100;
 
 /**
- * Hot reload of YAML crews (DESIGN §9, `run --watch`): a changed `<id>.crew.yaml` replaces what
- * the crew does (prompts, templates, model, outputs, patch) from each stream's next slice. The
- * reload point is a journaled decision holding the file's text, so a replay of the journal runs
- * the same versions at the same slices whether or not the files changed since. A file that does
- * not parse, or that changes what shapes the schedule (id, triggers, needs, knobs), is reported
- * and the version running goes on.
+ * Hot reload (DESIGN §9, `run --watch`), from each stream's next slice: a changed `<id>.crew.yaml`
+ * replaces what the crew does (prompts, templates, model, outputs, patch); a changed
+ * `<crew>.runtime.yaml` its reloadable knobs (`timeoutMs`, `maxErrors`, `maxTokensPerSlice`,
+ * `maxCallsPerMinute`, `model`). Each reload point is a journaled decision holding what was
+ * loaded, so a replay of the journal runs the same versions at the same slices whether or not the
+ * files changed since. A file that does not load, or that changes what shapes the graph and
+ * schedule (triggers, needs, lag, stride...), is reported and the version running goes on.
  */
 export class CrewReloads {
   readonly #crews: ReadonlyMap<string, YamlCrew>;
@@ -30,10 +40,16 @@ export class CrewReloads {
   /** The number of each crew's next reload. */
   readonly #next = new Map<YamlCrew, number>();
 
-  constructor(crews: readonly YamlCrew[], journal: DecisionJournal, logger: Logger) {
+  readonly #knobbed: ReadonlyMap<string, KnobbedCrew>;
+  /** The number of each crew's next knobs reload, by crew id. */
+  readonly #nextKnobs = new Map<string, number>();
+
+  /** @param knobbed the crews whose knobs can reload, by id (`LiveCrewApp.reloadableKnobs`) */
+  constructor(crews: readonly YamlCrew[], journal: DecisionJournal, logger: Logger, knobbed: ReadonlyMap<string, KnobbedCrew> = new Map()) {
     this.#crews = new Map(crews.map((crew) => [resolve(crew.file.path), crew]));
     this.#journal = journal;
     this.#logger = logger;
+    this.#knobbed = knobbed;
   }
 
   /**
@@ -49,6 +65,13 @@ export class CrewReloads {
         this.#next.set(crew, version + 1);
       }
     }
+    for (const [id, { knobs }] of this.#knobbed) {
+      for (let version = this.#journal.has(knobsKey(id, 0)) ? 0 : 1; this.#journal.has(knobsKey(id, version)); version++) {
+        const recorded = RecordedKnobs.parse(this.#journal.value(knobsKey(id, version)));
+        knobs.install(recorded.knobs as unknown as ReloadableKnobs, recorded.from);
+        this.#nextKnobs.set(id, version + 1);
+      }
+    }
   }
 
   /**
@@ -62,11 +85,17 @@ export class CrewReloads {
       await this.#journal.record(reloadKey(crew, 0), { text: crew.file.text, from: {} });
       this.#next.set(crew, 1);
     }
+    for (const [id, { knobs }] of this.#knobbed) {
+      if (this.#nextKnobs.has(id)) continue;
+      await this.#journal.record(knobsKey(id, 0), { knobs: knobs.latest, from: {} });
+      this.#nextKnobs.set(id, 1);
+    }
     for (const folder of new Set([...[...this.#crews.keys()].map((path) => dirname(path)), resolve(runtimeFolder)])) {
       const watcher = watch(folder, (_event, name) => {
         if (name === null) return;
         const path = resolve(folder, name);
-        if (name.endsWith(RUNTIME_FILE_SUFFIX) && folder === resolve(runtimeFolder)) return this.#settled(path, () => this.#logger.warn({ file: path }, messages.runtimeFileChanged(path)));
+        const knobbed = name.endsWith(RUNTIME_FILE_SUFFIX) && folder === resolve(runtimeFolder) ? this.#knobbed.get(name.slice(0, -RUNTIME_FILE_SUFFIX.length)) : undefined;
+        if (knobbed !== undefined) return this.#settled(path, () => void this.#reloadKnobs(knobbed, path));
         if (!name.endsWith(CREW_FILE_SUFFIX)) return;
         const crew = this.#crews.get(path);
         if (crew === undefined) {
@@ -79,6 +108,41 @@ export class CrewReloads {
       watcher.unref();
       this.#watchers.push(watcher);
     }
+  }
+
+  /** A crew's runtime file changed: its reloadable knobs take the new values from each stream's next slice. */
+  async #reloadKnobs({ definition, knobs }: KnobbedCrew, path: string): Promise<void> {
+    const id = definition.id;
+    let read: ReturnType<typeof readCrew>;
+    try {
+      const overrides = existsSync(path) ? readRuntimeFile(path, id) : {};
+      read = readCrew(definition.type, () => overrides);
+    } catch (error) {
+      this.#logger.error({ crew: id, file: path }, messages.reloadRefused(path, (error as Error).message));
+      return;
+    }
+    if (read.crew === undefined || read.problems.length > 0) {
+      this.#logger.error({ crew: id, file: path }, messages.reloadRefused(path, read.problems.join('\n')));
+      return;
+    }
+    const reshaped = definitionChanges(definition, read.crew);
+    if (reshaped.length > 0) {
+      this.#logger.error({ crew: id, file: path }, messages.reloadNeedsRestart(path, reshaped));
+      return;
+    }
+    const next = reloadableKnobsOf(read.crew);
+    if (JSON.stringify(next) === JSON.stringify(knobs.latest)) return;
+    const version = this.#nextKnobs.get(id) ?? 1;
+    this.#nextKnobs.set(id, version + 1);
+    const from = knobs.reloadPoint();
+    knobs.install(next, from);
+    try {
+      await this.#journal.record(knobsKey(id, version), { knobs: next, from });
+    } catch (error) {
+      this.#logger.error({ crew: id, file: path }, messages.reloadNotJournaled(path, (error as Error).message));
+      return;
+    }
+    this.#logger.info({ crew: id, file: path, from }, `reloaded ${basename(path)}`);
   }
 
   /** Runs `then` once `path` has not changed for `SETTLE_MS`. */
@@ -123,6 +187,23 @@ export class CrewReloads {
   }
 }
 
+/** The journal key of a crew's `version`-th knobs (0 those a watched run started with). */
+function knobsKey(id: string, version: number): string {
+  return `knobs:${id}:${version}`;
+}
+
+/** What differs between two definitions of a crew beyond its reloadable knobs: what the graph and schedule are made of. */
+function definitionChanges(before: CrewDefinition, after: CrewDefinition): string[] {
+  const shape = (crew: CrewDefinition): Record<string, unknown> => {
+    const { type: _type, className: _name, handlers, ...rest } = crew;
+    const fixed: Record<string, unknown> = { ...rest, triggers: handlers.map((handler) => handler.trigger) };
+    for (const knob of RELOADABLE_KNOBS) delete fixed[knob];
+    return fixed;
+  };
+  // The running definition has the config's isolation filled in where the crew sets none.
+  return changedKeys(shape(before), shape({ ...after, isolation: after.isolation ?? before.isolation }));
+}
+
 /** The journal key of a crew's `version`-th version (0 the one a watched run started with, 1 the first reload). */
 function reloadKey(crew: YamlCrew, version: number): string {
   return `reload:${crew.file.id}:${version}`;
@@ -130,8 +211,11 @@ function reloadKey(crew: YamlCrew, version: number): string {
 
 /** What changed between two versions of a crew file that a reload cannot take: what the graph and schedule are made of. */
 function scheduleChanges(before: CrewFile, after: CrewFile): string[] {
-  const shape = (file: CrewFile) => ({ id: file.id, triggers: file.triggers, needs: file.needs, ...file.knobs, model: undefined });
-  const a = shape(before) as Record<string, unknown>;
-  const b = shape(after) as Record<string, unknown>;
+  const shape = (file: CrewFile): Record<string, unknown> => ({ id: file.id, triggers: file.triggers, needs: file.needs, ...file.knobs, model: undefined });
+  return changedKeys(shape(before), shape(after));
+}
+
+/** The keys whose values differ between two records, sorted. */
+function changedKeys(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): string[] {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key])).sort();
 }

@@ -2,10 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ACTION_SINK, createLiveCrewApp, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LOGGER, type LogFields, type Logger } from '../../../src/index.js';
+import { ACTION_SINK, createLiveCrewApp, Crew, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LOGGER, OnEvent, type CrewContext, type Event, type EventSource, type LogFields, type Logger } from '../../../src/index.js';
 import { loadCrewModule } from '../../../src/framework/discovery/crew-module.js';
 import { CrewReloads } from '../../../src/framework/yaml-crews/crew-reloads.js';
-import { CollectingActionSink, CollectingErrorSink, createTestingApp, MemoryDecisionJournal } from '../../../src/testing.js';
+import { CollectingActionSink, CollectingErrorSink, createTestingApp, MemoryDecisionJournal, scriptedModel } from '../../../src/testing.js';
 import { PushSource } from '../fixtures/push-source.js';
 
 const T0 = Date.parse('2024-05-01T12:00:00Z');
@@ -80,5 +80,77 @@ describe('hot reload of YAML crews (run --watch)', () => {
     const all = [tick(0, 1), tick(600, 2), tick(0, 10, 'm2'), tick(700, 3), tick(1100, 4), tick(1600, 5), tick(100, 11, 'm2'), tick(600, 12, 'm2')];
     const replay = await (await createTestingApp({ crews: replayed.map((crew) => crew.type), providers: [{ token: DECISION_JOURNAL, useValue: replayJournal }] })).run(all);
     expect(replay.actions.map((a) => (a.payload as { text: string }).text).sort()).toEqual([...byStream('m1'), ...byStream('m2')].sort());
+  });
+});
+
+describe("hot reload of a crew's runtime file", () => {
+  @Crew({ id: 'picker' })
+  class Picker {
+    @OnEvent('tick')
+    async on(event: Event<{ n: number }>, ctx: CrewContext) {
+      const answer = await ctx.model().doGenerate({ prompt: [{ role: 'user', content: [{ type: 'text', text: String(event.payload.n) }] }] });
+      ctx.emit('picked', { text: answer.content.map((part) => (part.type === 'text' ? part.text : '')).join('') });
+    }
+  }
+  const models = () => ({ a: scriptedModel((n) => `a ${n}`), b: scriptedModel((n) => `b ${n}`) });
+
+  async function app(dir: string, source: EventSource, actions: CollectingActionSink, journal: MemoryDecisionJournal, lines: string[]) {
+    return createLiveCrewApp({
+      crews: [Picker],
+      configFile: join(dir, 'live-config.yaml'),
+      env: {},
+      reloadable: true,
+      models: models(),
+      providers: [
+        { token: EVENT_SOURCE, useValue: source },
+        { token: ACTION_SINK, useValue: actions },
+        { token: ERROR_SINK, useValue: new CollectingErrorSink() },
+        { token: DECISION_JOURNAL, useValue: journal },
+        { token: LOGGER, useValue: keepingLogger(lines) },
+      ],
+    });
+  }
+
+  it("takes new reloadable knobs (here: model) from each stream's next slice, journaled; a schedule change waits for a restart", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'live-crew-reload-knobs-'));
+    writeFileSync(join(dir, 'live-config.yaml'), '');
+    const runtime = join(dir, 'picker.runtime.yaml');
+    writeFileSync(runtime, 'model: a\n');
+    const source = new PushSource();
+    const actions = new CollectingActionSink();
+    const journal = new MemoryDecisionJournal();
+    const lines: string[] = [];
+    const live = await app(dir, source, actions, journal, lines);
+    const reloads = new CrewReloads([], journal, keepingLogger(lines), live.reloadableKnobs);
+    await reloads.watch(dir);
+    const running = live.run();
+    source.push(tick(0, 1), tick(600, 2));
+    await until(() => actions.actions.length === 2);
+
+    writeFileSync(runtime, 'model: b\ntimeout_ms: 5000\n');
+    await until(() => journal.recorded.has('knobs:picker:1'));
+    expect(journal.recorded.get('knobs:picker:1')).toEqual({ knobs: { timeoutMs: 5000, maxErrors: 3, model: 'b' }, from: { m1: 2 } });
+    writeFileSync(runtime, 'model: b\ntimeout_ms: 5000\nlag: 2\n');
+    await until(() => lines.some((line) => line.includes('picker.runtime.yaml changed lag, which shape the crew graph and schedule: restart to apply it')));
+
+    source.push(tick(700, 3), tick(1100, 4), tick(1600, 5));
+    await source.close();
+    await running;
+    reloads.close();
+    const picked = actions.actions.map((a) => (a.payload as { text: string }).text);
+    expect(picked).toEqual(['a 1', 'a 2', 'a 3', 'b 4', 'b 5']);
+
+    // A replay takes the same knobs at the same slices, whatever the runtime file says now.
+    writeFileSync(runtime, 'model: a\n');
+    const replayJournal = new MemoryDecisionJournal(journal.recorded);
+    const replayed = new CollectingActionSink();
+    const replaySource = new PushSource();
+    const replay = await app(dir, replaySource, replayed, replayJournal, []);
+    new CrewReloads([], replayJournal, keepingLogger([]), replay.reloadableKnobs).installRecorded();
+    const replaying = replay.run();
+    replaySource.push(tick(0, 1), tick(600, 2), tick(700, 3), tick(1100, 4), tick(1600, 5));
+    await replaySource.close();
+    await replaying;
+    expect(replayed.actions).toEqual(actions.actions);
   });
 });
