@@ -16,7 +16,8 @@ describe.skipIf(start === undefined)('a runner built in code', { timeout: 60_000
   it('binds its ports as createLiveCrewApp does: a provider for a port token replaces the default', async () => {
     const { crews } = (await import(pathToFileURL(join(ROOT, MATCH_DAY_CREWS)).href)) as { crews: CrewClass[] };
     const lines: string[] = [];
-    const logger: Logger = { debug: () => undefined, info: (_fields, message) => void lines.push(message), warn: () => undefined, error: () => undefined, child: () => logger };
+    const at = (level: string) => (_fields: object, message: string) => void lines.push(level === 'info' ? message : `${level}: ${message}`);
+    const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
     const stop = new AbortController();
     const running = runDistributedRunner({
       crews,
@@ -31,7 +32,11 @@ describe.skipIf(start === undefined)('a runner built in code', { timeout: 60_000
     });
     // A runner that fails says why at once, not after the wait's timeout.
     const failed = running.then(() => Promise.reject(new Error('the runner ended before it logged')));
-    await Promise.race([waitUntil(() => lines.some((line) => line === 'stream provided: hosting stats'), 'the runner logging through the provided logger'), failed]);
+    const logged = waitUntil(() => lines.some((line) => line === 'stream provided: hosting stats'), 'the runner logging through the provided logger', 50_000).catch((error: Error) => {
+      throw new Error(`${error.message}; it logged: ${JSON.stringify(lines)}`);
+    });
+    await Promise.race([logged, failed]);
+    // Stopped at once, while it may still be making its consumers: it must end all the same.
     stop.abort();
     await running;
   });

@@ -2,6 +2,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { JetStreamDecisionJournal } from '../../src/adapters/nats/jetstream-decision-journal.js';
+import { readSubject } from '../../src/adapters/nats/jetstream-reading.js';
 import { ensureLiveStreams } from '../../src/index.js';
 import { natsServer, serverForSuite } from './servers.js';
 
@@ -42,6 +43,22 @@ describe.skipIf(start === undefined)('JetStreamDecisionJournal', () => {
     expect(successor.value('model:j2:0:pundit.on:1:0')).toEqual(answer);
     expect(successor.value('budget:model:j2:0:pundit.on:2:0')).toBe('3 model calls started in the last minute');
     expect([successor.has('timeout:x.on:j2:4:20'), successor.value('timeout:x.on:j2:4:20')]).toEqual([true, undefined]);
+    await nc.close();
+  });
+});
+
+describe.skipIf(start === undefined)('readSubject', () => {
+  const server = serverForSuite(start!);
+
+  it('ends when its signal aborts while it is still making its consumer (a runner stopped as it starts)', async () => {
+    const nc = await connect({ servers: server().url });
+    await ensureLiveStreams(nc);
+    const stop = new AbortController();
+    const reading = readSubject(jetstream(nc), { stream: 'LIVE_SLICES', subject: 'live.r1.slice.*.x.ready', fromSeq: 1, signal: stop.signal })[Symbol.asyncIterator]();
+    const next = reading.next();
+    stop.abort();
+    const ended = await Promise.race([next.then((result) => result.done), new Promise((resolve) => setTimeout(() => resolve('still reading after 5 s'), 5000))]);
+    expect(ended).toBe(true);
     await nc.close();
   });
 });

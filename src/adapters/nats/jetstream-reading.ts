@@ -95,6 +95,9 @@ export async function* readSubject(js: JetStreamClient, reading: SubjectReading)
       const consumer = await js.consumers.get(reading.stream, name);
       messages = await consumer.consume({ max_messages: reading.maxMessages ?? 1024, abort_on_missing_resource: true });
       reading.signal.addEventListener('abort', stop, { once: true });
+      // An abort while the consumer was being made fired before the listener: stop now, or the
+      // reading would wait for messages forever.
+      if (reading.signal.aborted) stop();
       for await (const batch of batchMessages(messages)) {
         nextSeq = batch[batch.length - 1]!.seq + 1;
         yield batch;
