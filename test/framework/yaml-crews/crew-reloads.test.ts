@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ACTION_SINK, createLiveCrewApp, Crew, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LOGGER, OnEvent, type CrewContext, type Event, type EventSource, type LogFields, type Logger } from '../../../src/index.js';
+import { ACTION_SINK, createLiveCrewApp, Crew, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LOGGER, OnEvent, type CrewContext, type Event, type EventSource, type LiveCrewAppOptions, type LogFields, type Logger } from '../../../src/index.js';
 import { loadCrewModule } from '../../../src/framework/discovery/crew-module.js';
 import { CrewReloads } from '../../../src/framework/yaml-crews/crew-reloads.js';
 import { CollectingActionSink, CollectingErrorSink, createTestingApp, MemoryDecisionJournal, scriptedModel } from '../../../src/testing.js';
@@ -24,6 +24,29 @@ async function until(condition: () => boolean): Promise<void> {
   expect(condition()).toBe(true);
 }
 
+/** What a live app of these tests is fed through and sends to. */
+interface Wiring {
+  readonly source: EventSource;
+  readonly actions: CollectingActionSink;
+  readonly journal: MemoryDecisionJournal;
+  readonly lines: string[];
+}
+
+/** A live-fed app of `crews`, its output, journal and log lines collected. */
+function liveApp(options: Pick<LiveCrewAppOptions, 'crews' | 'configFile' | 'reloadable' | 'models'>, { source, actions, journal, lines }: Wiring) {
+  return createLiveCrewApp({
+    ...options,
+    env: {},
+    providers: [
+      { token: EVENT_SOURCE, useValue: source },
+      { token: ACTION_SINK, useValue: actions },
+      { token: ERROR_SINK, useValue: new CollectingErrorSink() },
+      { token: DECISION_JOURNAL, useValue: journal },
+      { token: LOGGER, useValue: keepingLogger(lines) },
+    ],
+  });
+}
+
 describe('hot reload of YAML crews (run --watch)', () => {
   it("takes a changed file from each stream's next slice, journals the point, and a replay repeats it whatever the file says now", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'live-crew-reload-'));
@@ -34,18 +57,7 @@ describe('hot reload of YAML crews (run --watch)', () => {
     const actions = new CollectingActionSink();
     const journal = new MemoryDecisionJournal();
     const lines: string[] = [];
-    const app = await createLiveCrewApp({
-      crews,
-      configFile: false,
-      env: {},
-      providers: [
-        { token: EVENT_SOURCE, useValue: source },
-        { token: ACTION_SINK, useValue: actions },
-        { token: ERROR_SINK, useValue: new CollectingErrorSink() },
-        { token: DECISION_JOURNAL, useValue: journal },
-        { token: LOGGER, useValue: keepingLogger(lines) },
-      ],
-    });
+    const app = await liveApp({ crews, configFile: false }, { source, actions, journal, lines });
     const reloads = new CrewReloads(yamlCrews, journal, keepingLogger(lines));
     await reloads.watch(dir);
     const running = app.run();
@@ -94,22 +106,8 @@ describe("hot reload of a crew's runtime file", () => {
   }
   const models = () => ({ a: scriptedModel((n) => `a ${n}`), b: scriptedModel((n) => `b ${n}`) });
 
-  async function app(dir: string, source: EventSource, actions: CollectingActionSink, journal: MemoryDecisionJournal, lines: string[]) {
-    return createLiveCrewApp({
-      crews: [Picker],
-      configFile: join(dir, 'live-config.yaml'),
-      env: {},
-      reloadable: true,
-      models: models(),
-      providers: [
-        { token: EVENT_SOURCE, useValue: source },
-        { token: ACTION_SINK, useValue: actions },
-        { token: ERROR_SINK, useValue: new CollectingErrorSink() },
-        { token: DECISION_JOURNAL, useValue: journal },
-        { token: LOGGER, useValue: keepingLogger(lines) },
-      ],
-    });
-  }
+  const app = (dir: string, source: EventSource, actions: CollectingActionSink, journal: MemoryDecisionJournal, lines: string[]) =>
+    liveApp({ crews: [Picker], configFile: join(dir, 'live-config.yaml'), reloadable: true, models: models() }, { source, actions, journal, lines });
 
   it("takes new reloadable knobs (here: model) from each stream's next slice, journaled; a schedule change waits for a restart", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'live-crew-reload-knobs-'));
