@@ -1,3 +1,4 @@
+import { streamOf } from '../../framework/models/journal-value.js';
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3Prompt, LanguageModelV3StreamPart, LanguageModelV3Usage } from '@ai-sdk/provider';
 
 /** One rule of a scripted model: when `when` matches the prompt's last user text (or always, without it), reply `text`. */
@@ -64,7 +65,7 @@ export function scriptedModel(script: string | ScriptedReply['text'] | readonly 
         { type: 'text-end', id: '0' },
         { type: 'finish', usage, finishReason: { unified: 'stop', raw: 'stop' } },
       ];
-      return { stream: new ReadableStream({ start: (controller) => (parts.forEach((part) => controller.enqueue(part)), controller.close()) }) };
+      return { stream: streamOf(parts) };
     },
   };
 }

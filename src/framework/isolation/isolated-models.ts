@@ -1,6 +1,6 @@
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3StreamPart, LanguageModelV3StreamResult } from '@ai-sdk/provider';
 import { ModelCallError } from '../errors.js';
-import { fromJournalValue, toJournalValue } from '../models/journal-value.js';
+import { fromJournalValue, streamOf, toJournalValue } from '../models/journal-value.js';
 import type { ModelAccess, ModelCalls } from '../models/model-calls.js';
 import { messages } from '../messages.js';
 import { effectResult, type EffectOutcome } from '../models/recorded-effect.js';
@@ -72,7 +72,7 @@ export class ModelsByMessage implements ModelAccess {
       doGenerate: async (options) => (await ask('generate', options)) as LanguageModelV3GenerateResult,
       doStream: async (options): Promise<LanguageModelV3StreamResult> => {
         const parts = (await ask('stream', options)) as LanguageModelV3StreamPart[];
-        return { stream: new ReadableStream({ start: (controller) => (parts.forEach((part) => controller.enqueue(part)), controller.close()) }) };
+        return { stream: streamOf(parts) };
       },
     };
   }

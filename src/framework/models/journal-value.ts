@@ -34,3 +34,13 @@ export function fromJournalValue(value: unknown): unknown {
   }
   return value;
 }
+
+/** A stream of recorded parts, as a model's `doStream` hands them over. */
+export function streamOf<T>(parts: readonly T[]): ReadableStream<T> {
+  return new ReadableStream<T>({
+    start(controller) {
+      for (const part of parts) controller.enqueue(part);
+      controller.close();
+    },
+  });
+}

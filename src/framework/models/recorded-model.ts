@@ -14,7 +14,7 @@ import type { Clock, DecisionJournal, Logger, ModelCallOutcome, RunObserver } fr
 import type { CallScope } from '../runtime/call-scope.js';
 import { describeThrown } from '../runtime/describe-thrown.js';
 import { FrameworkVerdict, type CallFailureReason } from '../runtime/framework-verdict.js';
-import { fromJournalValue, toJournalValue } from './journal-value.js';
+import { fromJournalValue, streamOf, toJournalValue } from './journal-value.js';
 import type { ModelBudgets } from './model-budget.js';
 import { differingParts, digestRequest, type RequestDigest } from './request-digest.js';
 
@@ -191,7 +191,7 @@ export class RecordedModel implements LanguageModelV3 {
     this.#services.budgets.spend({ id: scope.crewId, ...scope.knobs() }, scope.lane, scope.slice, totalTokens(usage));
     this.#report(outcome, started, outcome === 'replayed' ? undefined : usage, recorded.retries?.length ?? 0);
     if (result !== undefined) return result;
-    return { stream: new ReadableStream<LanguageModelV3StreamPart>({ start: (controller) => (parts!.forEach((part) => controller.enqueue(part)), controller.close()) }) };
+    return { stream: streamOf(parts!) };
   }
 
   /** Calls the provider, again after a 429 or 5xx while retries are left, waiting as it asks (or backing off). */
