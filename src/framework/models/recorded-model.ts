@@ -15,7 +15,7 @@ import type { CallScope } from '../runtime/call-scope.js';
 import { describeThrown } from '../runtime/describe-thrown.js';
 import { FrameworkVerdict, type CallFailureReason } from '../runtime/framework-verdict.js';
 import { fromJournalValue, streamOf, toJournalValue } from './journal-value.js';
-import type { ModelBudgets } from './model-budget.js';
+import type { Budget, ModelBudgets } from './model-budget.js';
 import { differingParts, digestRequest, type RequestDigest } from './request-digest.js';
 
 /** What replaying does with a model call the journal lacks or whose request changed: fail it as `replay_divergence`, or ask the model again. */
@@ -174,11 +174,11 @@ export class RecordedModel implements LanguageModelV3 {
       await journal.record(key, recorded);
       outcome = recorded.error === undefined ? 'ok' : 'error';
     }
-    return this.#answer(recorded, mode, outcome, started, call) as T;
+    return this.#answer(recorded, mode, outcome, started, call, crew) as T;
   }
 
   /** The journal's form of an answer as the SDK takes it; a recorded failure is thrown again. */
-  #answer(recorded: RecordedCall, mode: Mode, outcome: ModelCallOutcome, started: number, call: string): LanguageModelV3GenerateResult | LanguageModelV3StreamResult {
+  #answer(recorded: RecordedCall, mode: Mode, outcome: ModelCallOutcome, started: number, call: string, crew: Budget): LanguageModelV3GenerateResult | LanguageModelV3StreamResult {
     const scope = this.#scope;
     if (recorded.error !== undefined) {
       this.#report(outcome, started, undefined, recorded.retries?.length ?? 0);
@@ -188,7 +188,7 @@ export class RecordedModel implements LanguageModelV3 {
     const parts = mode === 'stream' ? (fromJournalValue(recorded.parts ?? []) as LanguageModelV3StreamPart[]) : undefined;
     const usage = result?.usage ?? parts?.find((part): part is Extract<LanguageModelV3StreamPart, { type: 'finish' }> => part.type === 'finish')?.usage;
     if (result === undefined && parts === undefined) throw new ModelCallError(messages.recordedCallUnreadable(call));
-    this.#services.budgets.spend({ id: scope.crewId, ...scope.knobs() }, scope.lane, scope.slice, totalTokens(usage));
+    this.#services.budgets.spend(crew, scope.lane, scope.slice, totalTokens(usage));
     this.#report(outcome, started, outcome === 'replayed' ? undefined : usage, recorded.retries?.length ?? 0);
     if (result !== undefined) return result;
     return { stream: streamOf(parts!) };
