@@ -19,7 +19,7 @@ export {
   type ProviderRegistration,
   type RunSummary,
 } from './framework/app.js';
-export type { CrewContext, ContextView, EmitOptions } from './framework/runtime/crew-context.js';
+export type { CrewContext, ContextView, EmitOptions, VectorCollection, VectorDocument, VectorSearchOptions } from './framework/runtime/crew-context.js';
 
 export { type Event, type EventInput, type InputLimits, EventDecoder, eventSchema, KindSchema, StreamIdSchema, TimestampSchema } from './framework/model/event.js';
 export { type Action, ActionSchema, ACTION_TTL, encodeAction } from './framework/model/action.js';
@@ -43,13 +43,15 @@ export {
   HandlerOutputError,
   InputError,
   ModelCallError,
+  VectorStoreError,
 } from './framework/errors.js';
 
 export type * from './framework/ports.js';
 export type * from './framework/distributed/runner-protocol.js';
-export { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MODEL_PROVIDER, MONITOR } from './framework/tokens.js';
+export { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MODEL_PROVIDER, MONITOR, VECTOR_STORE } from './framework/tokens.js';
 export { loadCrews, type CrewModule } from './framework/discovery/crew-module.js';
-export type { ModelSpec } from './framework/config/model-config.js';
+export type { EmbedderSpec, ModelSpec } from './framework/config/model-config.js';
+export type { VectorConfig } from './framework/config/vector-config.js';
 export { registerAdapter, type AdapterPorts } from './framework/adapter-registry.js';
 export { systemClock } from './framework/system-clock.js';
 
@@ -65,6 +67,8 @@ export { ensureLiveStreams, LIVE_STREAMS, liveSubject, sliceSubject } from './ad
 export { natsConnectOptions, type NatsSettings } from './adapters/nats/nats-connect.js';
 export { PrometheusMonitor } from './adapters/prometheus/prometheus-monitor.js';
 export { AiSdkModelProvider } from './adapters/ai/ai-sdk-model-provider.js';
+export { hashEmbedder, type HashEmbedderOptions } from './adapters/ai/hash-embedder.js';
+export { MemoryVectorStore } from './adapters/memory/memory-vector-store.js';
 export { pinoLogger, type PinoLoggerOptions } from './adapters/pino/pino-logger.js';
 export { runDistributedScheduler, type DistributedSchedulerOptions, type SchedulerOutcome } from './adapters/nats/distributed-scheduler.js';
 export { runDistributedRunner, type DistributedRunnerOptions } from './adapters/nats/distributed-runner.js';

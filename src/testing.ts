@@ -6,3 +6,4 @@ import './adapters/builtin.js';
 
 export * from './framework/testing/index.js';
 export { scriptedModel, type ScriptedModel, type ScriptedModelOptions, type ScriptedReply } from './adapters/ai/scripted-model.js';
+export { hashEmbedder, type HashEmbedderOptions } from './adapters/ai/hash-embedder.js';

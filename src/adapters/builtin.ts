@@ -8,6 +8,7 @@ import { fileActionSink, fileErrorSink } from './file/file-sinks.js';
 import { fileEventSource } from './file/file-event-source.js';
 import { JsonlDecisionJournal } from './file/jsonl-decision-journal.js';
 import { MemoryContextBackend } from './memory/memory-context-backend.js';
+import { MemoryVectorStore } from './memory/memory-vector-store.js';
 import { JetStreamContextBackend } from './nats/jetstream-context-backend.js';
 import { RedisContextBackend } from './redis/redis-context-backend.js';
 import { JetStreamEventSource, JetStreamSink, NatsLink } from './nats/jetstream-transport.js';
@@ -47,4 +48,5 @@ registerAdapter('context', 'jetstream', (config) => new JetStreamContextBackend(
 registerAdapter('journal', 'file', fileJournal);
 registerAdapter('monitor', 'prometheus', (config) => new PrometheusMonitor(config.metrics_port ?? undefined));
 registerAdapter('logger', 'pino', (config) => pinoLogger({ level: config.log_level }));
-registerAdapter('models', 'ai-sdk', (config) => new AiSdkModelProvider(config.models));
+registerAdapter('vectors', 'memory', () => new MemoryVectorStore());
+registerAdapter('models', 'ai-sdk', (config) => new AiSdkModelProvider(config.models, config.embedders));

@@ -4,9 +4,9 @@ import { buildCrewGraph, loadConfig, type CrewDefinition, type CrewGraph, type P
 import { loadRuntimeOverrides } from '../framework/config/runtime-overrides.js';
 import { lagWarnings } from '../framework/discovery/crew-graph.js';
 import { declaredCrewId, type CrewOverrides } from '../framework/discovery/read-crew.js';
-import { adapterFactory } from '../framework/adapter-registry.js';
+import { configuredModels } from '../framework/app.js';
 import type { LiveCrewConfig } from '../framework/config/config-schema.js';
-import { NO_MODELS, unknownCrewModels } from '../framework/models/model-calls.js';
+import { unknownCrewModels, unknownVectorEmbedders } from '../framework/models/model-calls.js';
 import { instantiateCrews } from '../framework/runtime/instantiate-crews.js';
 import { LIVE_CREW_CONFIG } from '../framework/tokens.js';
 import { loadCrews } from '../framework/discovery/crew-module.js';
@@ -71,13 +71,13 @@ export function registerInspectCommands(program: Command): void {
 
 /** What is wrong with the models: one that cannot be made (a key not set), a crew naming one not configured. */
 async function modelProblems(graph: CrewGraph, config: LiveCrewConfig): Promise<string[]> {
-  const provider = Object.keys(config.models).length === 0 ? NO_MODELS : adapterFactory('models', 'ai-sdk')(config);
+  const provider = configuredModels(config);
   try {
     await provider.open();
   } catch (error) {
     return [(error as Error).message];
   }
-  return unknownCrewModels(graph, provider);
+  return [...unknownCrewModels(graph, provider), ...unknownVectorEmbedders(config.vector, provider)];
 }
 
 /** Constructs every crew through DI as an app would, so a missing provider shows now. */

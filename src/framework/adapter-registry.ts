@@ -1,6 +1,6 @@
 import { ConfigError } from './errors.js';
 import { messages } from './messages.js';
-import type { ActionSink, AdapterFactory, ContextBackend, DecisionJournal, ErrorSink, EventSource, Logger, ModelProvider, Monitor } from './ports.js';
+import type { ActionSink, AdapterFactory, ContextBackend, DecisionJournal, ErrorSink, EventSource, Logger, ModelProvider, Monitor, VectorStore } from './ports.js';
 
 /** The ports chosen by configuration, and the type each adapter provides. */
 export interface AdapterPorts {
@@ -12,6 +12,7 @@ export interface AdapterPorts {
   monitor: Monitor;
   logger: Logger;
   models: ModelProvider;
+  vectors: VectorStore;
 }
 
 /** A port's adapter name: the config value that selects it (`file`, `memory`, ...). */
@@ -26,6 +27,7 @@ const registry: { [P in keyof AdapterPorts]: Map<AdapterName, AdapterFactory<Ada
   monitor: new Map(),
   logger: new Map(),
   models: new Map(),
+  vectors: new Map(),
 };
 
 /**

@@ -1,4 +1,4 @@
-import type { LanguageModelV3 } from '@ai-sdk/provider';
+import type { EmbeddingModelV3, LanguageModelV3 } from '@ai-sdk/provider';
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
 import { adapterFactory } from './adapter-registry.js';
 import type { LiveCrewConfig, LiveCrewConfigInput } from './config/config-schema.js';
@@ -14,7 +14,7 @@ import { ConfigError, LiveCrewError } from './errors.js';
 import { messages } from './messages.js';
 import { EventDecoder } from './model/event.js';
 import type { ErrorReason } from './model/error-record.js';
-import type { Clock, ContextSnapshot, DecisionJournal, Logger, Monitor, RunObserver } from './ports.js';
+import type { Clock, ContextSnapshot, DecisionJournal, Logger, ModelProvider, Monitor, RunObserver } from './ports.js';
 import { systemClock } from './system-clock.js';
 import { CrewRunner } from './runtime/crew-runner.js';
 import { EventPipeline } from './runtime/event-pipeline.js';
@@ -25,8 +25,9 @@ import { PacedEventSource } from './runtime/paced-event-source.js';
 import { scheduleCrews } from './scheduler/crew-schedule.js';
 import { SliceEngine } from './scheduler/slice-engine.js';
 import type { SliceTiming } from './scheduler/slice-target.js';
-import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MODEL_PROVIDER, MONITOR } from './tokens.js';
-import { ModelCalls, NO_MODELS, unknownCrewModels, withModels } from './models/model-calls.js';
+import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MODEL_PROVIDER, MONITOR, VECTOR_STORE } from './tokens.js';
+import { ModelCalls, NO_MODELS, unknownCrewModels, unknownVectorEmbedders, withModels, type GivenModels } from './models/model-calls.js';
+import { VectorConfigSchema } from './config/vector-config.js';
 import { DEFAULT_MODEL_RETRIES } from './config/model-config.js';
 import { Heartbeat, NO_MONITOR } from './runtime/heartbeat.js';
 import { describeThrown } from './runtime/describe-thrown.js';
@@ -80,6 +81,12 @@ export interface LiveCrewAppOptions {
    * reach them as `ctx.model(name)`, journaled and budgeted like configured ones.
    */
   models?: Readonly<Record<string, LanguageModelV3>>;
+  /**
+   * Embedding models by name, beside (and winning over) those of `embedders:`: an AI SDK model, a
+   * provider's or a fake (`hashEmbedder`). Crews reach them as `ctx.embedder(name)` and through
+   * `ctx.vectors()`, journaled like configured ones.
+   */
+  embedders?: Readonly<Record<string, EmbeddingModelV3>>;
   /**
    * The crews' reloadable knobs (`timeoutMs`, `maxErrors`, `maxTokensPerSlice`,
    * `maxCallsPerMinute`, `model`) may take new values while the app runs, by version
@@ -156,7 +163,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const instantiated = instantiateCrews(graph, container, () => true, [...(monitor.interceptor ? [monitor.interceptor] : []), ...(options.interceptors ?? [])], isolation.standIn);
   const crews = options.reloadable ? instantiated.map((crew) => ({ ...crew, knobs: new Versions(reloadableKnobsOf(crew.definition)) })) : instantiated;
   const journal = container.resolve(DECISION_JOURNAL);
-  const models = await openModelCalls(container, config, graph, { given: options.models, journal, clock, observer: monitor, logger });
+  const models = await openModelCalls(container, config, graph, { given: options, journal, clock, observer: monitor, logger });
 
   const source = container.resolve(EVENT_SOURCE);
   const actions = container.resolve(ACTION_SINK);
@@ -191,7 +198,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   let stopping = false;
   const closeAdapters = async () => {
     heartbeat.stop();
-    await Promise.all([source.close(), actions.close(), errors.close(), backend.close(), journal.close(), monitor.close(), isolation.close()]);
+    await Promise.all([source.close(), actions.close(), errors.close(), backend.close(), journal.close(), monitor.close(), isolation.close(), models.close()]);
   };
 
   let abandoned = 0;
@@ -322,6 +329,7 @@ export function bindPorts(container: DependencyContainer, config: LiveCrewConfig
     [CONTEXT_BACKEND, () => adapterFactory('context', config.kv_backend)(config)],
     [DECISION_JOURNAL, () => adapterFactory('journal', config.transport)(config)],
     ...serviceDefaults(config),
+    ...(config.vector !== null ? [[VECTOR_STORE, () => adapterFactory('vectors', config.vector!.backend)(config)] as const] : []),
   ]);
 }
 
@@ -331,36 +339,47 @@ export function serviceDefaults(config: LiveCrewConfig): Array<[InjectionToken<u
     [CLOCK, () => systemClock],
     [MONITOR, () => (config.metrics_port === null ? NO_MONITOR : adapterFactory('monitor', 'prometheus')(config))],
     [LOGGER, () => adapterFactory('logger', 'pino')(config)],
-    [MODEL_PROVIDER, () => (Object.keys(config.models).length === 0 ? NO_MODELS : adapterFactory('models', 'ai-sdk')(config))],
+    [MODEL_PROVIDER, () => configuredModels(config)],
   ];
+}
+
+/** The models and embedders of `models:` and `embedders:`, made by the AI SDK adapter; none loaded when neither is set. */
+export function configuredModels(config: LiveCrewConfig): ModelProvider {
+  return Object.keys(config.models).length === 0 && Object.keys(config.embedders).length === 0 ? NO_MODELS : adapterFactory('models', 'ai-sdk')(config);
 }
 
 /**
  * The model calls of a process that runs crews: the container's `MODEL_PROVIDER` (the config's
- * `models:`) with the `given` models winning, opened, and checked against the crews' `model`.
+ * `models:` and `embedders:`) with the `given` models winning, opened, and checked against the
+ * crews' `model` and `vector:`'s embedders; and, with `vector:` (or a `VECTOR_STORE` provider),
+ * the vector store, opened.
  *
- * @throws ConfigError for a model that cannot be made (a key not set, a package missing), or a crew naming a model not configured
+ * @throws ConfigError for a model that cannot be made (a key not set, a package missing), a crew or `vector:` naming a model not configured, a vector store that cannot be opened
  */
 export async function openModelCalls(
   container: DependencyContainer,
   config: LiveCrewConfig,
   graph: CrewGraph,
-  services: { given?: Readonly<Record<string, LanguageModelV3>> | undefined; journal: DecisionJournal; clock: Clock; observer?: RunObserver; logger?: Logger },
+  services: { given?: GivenModels | undefined; journal: DecisionJournal; clock: Clock; observer?: RunObserver; logger?: Logger },
 ): Promise<ModelCalls> {
   const provider = withModels(container.resolve(MODEL_PROVIDER), services.given ?? {});
   await provider.open();
-  const unknown = unknownCrewModels(graph, provider);
+  const unknown = [...unknownCrewModels(graph, provider), ...unknownVectorEmbedders(config.vector, provider)];
   if (unknown.length > 0) throw new ConfigError(messages.configInvalid('the crews', unknown.map((problem) => `  ${problem}`).join('\n')));
   const specs = config.models;
-  return new ModelCalls({
+  const vector = config.vector ?? (container.isRegistered(VECTOR_STORE, true) ? VectorConfigSchema.parse({ backend: 'memory' }) : null);
+  const models = new ModelCalls({
     provider,
     journal: services.journal,
     clock: services.clock,
     replayMissing: config.replay_missing,
     maxRetries: (name) => specs[name]?.max_retries ?? DEFAULT_MODEL_RETRIES,
+    ...(vector !== null ? { vectors: { store: container.resolve(VECTOR_STORE), config: vector, limits: { payloadMaxBytes: config.payload_max_bytes, payloadMaxDepth: config.payload_max_depth } } } : {}),
     ...(services.observer ? { observer: services.observer } : {}),
     ...(services.logger ? { logger: services.logger } : {}),
   });
+  await models.vectorCalls?.open();
+  return models;
 }
 
 /**

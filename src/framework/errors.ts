@@ -49,3 +49,6 @@ export class OutputError extends LiveCrewError {}
  * raises the same error from the journal, so a handler that catches it behaves the same.
  */
 export class ModelCallError extends LiveCrewError {}
+
+/** A vector store refused an operation: a collection of another shape, a backend that cannot be reached. */
+export class VectorStoreError extends LiveCrewError {}

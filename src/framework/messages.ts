@@ -3,6 +3,8 @@
  * message says what failed, where, and how to fix it.
  */
 
+import type { VectorCollectionShape } from './ports.js';
+
 const MAX_SHOWN = 80;
 
 /** A value as it appears in a message: JSON, cut to a readable length. */
@@ -80,6 +82,24 @@ export const messages = {
   reloadNotJournaled: (file: string, detail: string) => `${file} was reloaded but its reload point could not be journaled, so a replay will not repeat it: ${detail}`,
   reloadNewCrew: (file: string) => `${file} is not one of the crews this run started with: new crews are taken at the next start`,
   effectDiverged: (what: string, recorded: string) => `${what} differs from the recording, which has "${recorded}" there; the recorded result is not used (re-record the journal, or run with --replay-missing live)`,
+  vectorsOff: (crew: string) => `crew ${crew} called ctx.vectors(), but vector search is off: add vector: { backend: pglite } (or memory, pgvector, qdrant) to live-config.yaml`,
+  collectionNameInvalid: (crew: string, name: unknown) =>
+    `crew ${crew} called ctx.vectors(${showValue(name)}): a collection name is a lower-case letter, then lower-case letters, digits or _ (48 at most)`,
+  vectorCallInvalid: (crew: string, call: string, detail: string) => `crew ${crew}: ${call}: ${detail}`,
+  vectorDimension: (collection: string, got: number, expected: number) => `collection ${collection} holds vectors of dimension ${expected}, not ${got}`,
+  unknownEmbedder: (crew: string, name: string, known: readonly string[]) =>
+    `crew ${crew} asked for embedder "${name}", which is not configured: ${known.length === 0 ? 'no embedder is (add one under embedders: in live-config.yaml, e.g. { provider: hash, dimensions: 384 })' : `embedders: has ${known.join(', ')}`}`,
+  noDefaultEmbedder: (crew: string, known: readonly string[]) =>
+    `crew ${crew} needs an embedder and names none: ${known.length === 0 ? 'no embedder is configured (add one under embedders: in live-config.yaml, e.g. { provider: hash, dimensions: 384 })' : `set vector.embedder to one of ${known.join(', ')}, or configure one named "default"`}`,
+  embedderNotConfigured: (key: string, name: string, known: readonly string[]) =>
+    `${key}: embedder "${name}" is not configured (${known.length === 0 ? 'embedders: is empty' : `embedders: has ${known.join(', ')}`})`,
+  embeddingCountMismatch: (model: string, asked: number, got: number) => `embedder ${model} gave ${got} vectors for ${asked} texts`,
+  collectionShapeDiffers: (collection: string, has: VectorCollectionShape, asked: VectorCollectionShape) =>
+    `collection ${collection} exists with ${has.dimension}-dimensional vectors by ${has.metric}, not ${asked.dimension}-dimensional by ${asked.metric}: use another collection name, or drop it first`,
+  vectorBackendPackage: (backend: string, packages: string, detail: string) =>
+    `vector.backend: ${backend} needs ${packages}, which cannot be loaded (npm install ${packages}): ${detail}`,
+  vectorBackendUnreachable: (backend: string, where: string, detail: string) => `vector.backend: ${backend} at ${where} cannot be reached: ${detail}`,
+  effectRequestChanged: (what: string) => `${what} asks something else than when it was recorded; the recorded result is not used (re-record the journal, or run with --replay-missing live)`,
   effectMissing: (what: string) => `${what} is not in the journal being replayed: the recorded run did not run it; run with --replay-missing live to run it`,
   effectFailed: (what: string, detail: string) => `${what} failed: ${detail}`,
   configInvalid: (where: string, problems: string) => `invalid configuration in ${where}:\n${problems}`,

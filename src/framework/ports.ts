@@ -9,7 +9,8 @@ import type { Action } from './model/action.js';
 import type { Event } from './model/event.js';
 import type { Interceptor } from './runtime/interceptor.js';
 import type { ErrorRecord } from './model/error-record.js';
-import type { LanguageModelV3 } from '@ai-sdk/provider';
+import type { EmbeddingModelV3, LanguageModelV3 } from '@ai-sdk/provider';
+import type { JsonValue } from './model/json.js';
 
 /** A value now, or later. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -211,13 +212,16 @@ export interface ModelCallReport {
 }
 
 /**
- * The language models of a run by the names `models:` gives them, as the AI SDK's provider
- * packages make them (DESIGN §9). The core wraps each one for every handler call (journal,
- * budget, metrics, the call's signal); an adapter only builds them.
+ * The models of a run by the names `models:` (language models, DESIGN §9) and `embedders:`
+ * (embedding models, DESIGN §10) give them, as the AI SDK's provider packages make them. The core
+ * wraps each one for every handler call (journal, budget, metrics, the call's signal); an adapter
+ * only builds them.
  */
 export interface ModelProvider {
-  /** The names it holds, in configuration order. */
+  /** The language models' names, in configuration order. */
   readonly names: readonly string[];
+  /** The embedding models' names, in configuration order. */
+  readonly embedderNames: readonly string[];
   /**
    * Loads what the models need (provider packages, API keys), before anything runs.
    *
@@ -226,6 +230,80 @@ export interface ModelProvider {
   open(): Promise<void>;
   /** The model named `name`, or undefined when it has none by that name. */
   languageModel(name: string): LanguageModelV3 | undefined;
+  /** The embedding model named `name`, or undefined when it has none by that name. */
+  embeddingModel(name: string): EmbeddingModelV3 | undefined;
+}
+
+/** How a vector collection measures nearness. */
+export type VectorMetric = 'cosine' | 'dot' | 'euclidean';
+
+/** What every vector of a collection has: its length, and how nearness is measured. */
+export interface VectorCollectionShape {
+  readonly dimension: number;
+  readonly metric: VectorMetric;
+}
+
+/** A JSON object: a point's payload. */
+export type VectorPayload = Readonly<Record<string, JsonValue>>;
+
+/** A point of a collection: its id, its vector, the text it was embedded from (if any), its payload. */
+export interface VectorPoint {
+  readonly id: string;
+  readonly vector: readonly number[];
+  readonly text?: string;
+  readonly payload: VectorPayload;
+}
+
+/** A value a payload key is matched against. */
+export type VectorFilterValue = string | number | boolean;
+
+/**
+ * A payload filter: every key named must match, a value by equality, a list by holding any of
+ * its values (`{ kind: ['goal', 'chance'], team: 'home' }`). Keys are top-level payload keys.
+ */
+export type VectorFilter = Readonly<Record<string, VectorFilterValue | readonly VectorFilterValue[]>>;
+
+/** What a query asks for: the `topK` nearest points whose payload matches `filter`. */
+export interface VectorQuery {
+  readonly topK: number;
+  readonly filter?: VectorFilter;
+}
+
+/**
+ * A point found by a query. `score` is higher the nearer: the cosine similarity, the dot product,
+ * or the negated Euclidean distance, by the collection's metric.
+ */
+export interface VectorHit {
+  readonly id: string;
+  readonly score: number;
+  readonly text?: string;
+  readonly payload: VectorPayload;
+}
+
+/**
+ * Keeps vector collections and finds the points nearest a vector (DESIGN §10). The core calls it
+ * from handler calls (queries, journaled as decisions) and at slice merges (upserts and deletes,
+ * in merge order). Every backend passes the same contract suite (`test/integration/vector-store-contract.ts`).
+ */
+export interface VectorStore {
+  /** Connects, or opens the embedded database, before anything runs. */
+  open(): Promise<void>;
+  /** The shape of a collection, or undefined when it does not exist. */
+  describe(collection: string): Promise<VectorCollectionShape | undefined>;
+  /**
+   * Creates a collection with that shape; one that exists with the same shape is kept.
+   *
+   * @throws VectorStoreError when it exists with another shape
+   */
+  ensureCollection(collection: string, shape: VectorCollectionShape): Promise<void>;
+  /** Inserts points, or replaces those with the same id, in order (the last of an id wins). The collection exists. */
+  upsert(collection: string, points: readonly VectorPoint[]): Promise<void>;
+  /** The `topK` points nearest `vector` whose payload matches the filter, nearest first (ties by id); none for a collection that does not exist. */
+  query(collection: string, vector: readonly number[], query: VectorQuery): Promise<VectorHit[]>;
+  /** Removes the points with these ids; ids it does not hold are ignored. */
+  delete(collection: string, ids: readonly string[]): Promise<void>;
+  /** Releases connections, or closes the database. Safe to call twice. */
+  close(): Promise<void>;
 }
 
 /** Watches a process: engine hooks, an interceptor around every handler call, and what it serves (`/metrics`). */

@@ -1,6 +1,6 @@
 import type { InjectionToken } from 'tsyringe';
 import type { LiveCrewConfig } from './config/config-schema.js';
-import type { ActionSink, Clock, ContextBackend, DecisionJournal, ErrorSink, EventSource, Logger, ModelProvider, Monitor } from './ports.js';
+import type { ActionSink, Clock, ContextBackend, DecisionJournal, ErrorSink, EventSource, Logger, ModelProvider, Monitor, VectorStore } from './ports.js';
 
 /**
  * The DI tokens of the ports. The app binds each to the adapter its configuration names; a
@@ -15,5 +15,7 @@ export const DECISION_JOURNAL: InjectionToken<DecisionJournal> = Symbol.for('liv
 export const MONITOR: InjectionToken<Monitor> = Symbol.for('live-crew:Monitor');
 export const LOGGER: InjectionToken<Logger> = Symbol.for('live-crew:Logger');
 export const MODEL_PROVIDER: InjectionToken<ModelProvider> = Symbol.for('live-crew:ModelProvider');
+/** The vector store of `vector:`; registered only when vector search is on (or given as a provider). */
+export const VECTOR_STORE: InjectionToken<VectorStore> = Symbol.for('live-crew:VectorStore');
 /** The resolved configuration, injectable into crews and services. */
 export const LIVE_CREW_CONFIG: InjectionToken<LiveCrewConfig> = Symbol.for('live-crew:Config');

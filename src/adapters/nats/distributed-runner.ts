@@ -27,7 +27,7 @@ const Progress = z.object({
 });
 
 /** Options of `runDistributedRunner`. */
-export interface DistributedRunnerOptions extends DistributedRunOptions, Pick<LiveCrewAppOptions, 'interceptors' | 'models'> {
+export interface DistributedRunnerOptions extends DistributedRunOptions, Pick<LiveCrewAppOptions, 'interceptors' | 'models' | 'embedders'> {
   /** Which crews this runner hosts: those whose id the pattern matches (`LIVE_CREW_SELECTOR`). */
   readonly selector: RegExp;
 }
@@ -52,7 +52,7 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
       const ids = run.graph.crews.map((crew) => crew.id).join(', ');
       throw new ConfigError(`selector ${options.selector} matches no crew (the crews are: ${ids})`);
     }
-    const models = await openModelCalls(run.container, run.config, run.graph, { given: options.models, journal: run.journal, clock: run.clock, observer: run.monitor, logger: run.logger });
+    const models = await openModelCalls(run.container, run.config, run.graph, { given: options, journal: run.journal, clock: run.clock, observer: run.monitor, logger: run.logger });
     run.logger.info({ crews: crews.map((crew) => crew.definition.id) }, `stream ${options.streamId}: hosting ${crews.map((crew) => crew.definition.id).join(', ')}`);
     const actions = JetStreamSink.forActions(run.link);
     const errors = JetStreamSink.forErrors(run.link);
@@ -60,7 +60,7 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
       await isolation.start(models);
       await Promise.all(crews.map((crew) => work(run, options, crew, models, actions, errors)));
     } finally {
-      await Promise.all([actions.close(), errors.close(), isolation.close()]);
+      await Promise.all([actions.close(), errors.close(), isolation.close(), models.close()]);
     }
   } finally {
     await run.close();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationMs } from './durations.js';
-import { ModelsSchema } from './model-config.js';
+import { EmbeddersSchema, ModelsSchema } from './model-config.js';
+import { VectorConfigSchema } from './vector-config.js';
 
 const positiveInt = (what: string) =>
   z.number({ error: `must be a number (${what})` }).int({ error: 'must be an integer' }).positive({ error: 'must be > 0' });
@@ -128,6 +129,10 @@ export const configShape = {
   replay_missing: z.enum(['fail', 'live']),
   /** The language models crews call, by name: `{ provider, model, api_key_env, base_url }` (DESIGN §9). */
   models: ModelsSchema,
+  /** The embedding models, by name: `{ provider, model, dimensions }` (DESIGN §10); `hash` is an offline one. */
+  embedders: EmbeddersSchema,
+  /** Vector search (`ctx.vectors`): `{ backend, path | url, embedder, collections }`; null: off (DESIGN §10). */
+  vector: VectorConfigSchema.nullable(),
   /** The port `/metrics` (Prometheus) is served on by `run`, `scheduler` and `runner`; null: not served. */
   metrics_port: z.number({ error: 'must be a port number' }).int({ error: 'must be an integer' }).min(0, { error: 'must be 0-65535' }).max(65_535, { error: 'must be 0-65535' }).nullable(),
   /** The lowest level logged (JSON lines on stderr). */
@@ -189,6 +194,8 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   replay: null,
   replay_missing: 'fail',
   models: {},
+  embedders: {},
+  vector: null,
   metrics_port: null,
   log_level: 'info',
   heartbeat_s: 5,

@@ -57,12 +57,35 @@ export const ModelSpecSchema = z.discriminatedUnion(
 /** One configured model. */
 export type ModelSpec = z.infer<typeof ModelSpecSchema>;
 
+/** A model's name in `models:` or `embedders:`. */
+const modelName = z.string().regex(MODEL_NAME_PATTERN, { error: 'a model name is a letter, then letters, digits, _ or - (64 at most)' });
+
 /** `models:`: each model by the name crews use. */
-export const ModelsSchema = z.record(
-  z.string().regex(MODEL_NAME_PATTERN, { error: 'a model name is a letter, then letters, digits, _ or - (64 at most)' }),
-  ModelSpecSchema,
-  { error: 'must map model names to { provider, model, ... }' },
+export const ModelsSchema = z.record(modelName, ModelSpecSchema, { error: 'must map model names to { provider, model, ... }' });
+
+/** The length of the vectors an embedding model gives. */
+const dimensions = z.number({ error: 'must be a number (the vector length)' }).int({ error: 'must be an integer' }).min(1, { error: 'must be >= 1' }).max(16_000, { error: 'must be at most 16000' });
+
+/**
+ * One entry of `embedders:` (DESIGN §10), by provider, as `models:` takes them. `hash` is
+ * live-crew's offline embedder for demos and tests: deterministic, no network, no key; texts
+ * sharing words come out near, but it knows no meaning (see `hashEmbedder`).
+ */
+export const EmbedderSpecSchema = z.discriminatedUnion(
+  'provider',
+  [
+    z.strictObject({ provider: z.literal('openai'), ...hosted, dimensions: dimensions.optional() }),
+    z.strictObject({ provider: z.literal('openai-compatible'), ...hosted, base_url: baseUrl, dimensions: dimensions.optional() }),
+    z.strictObject({ provider: z.literal('hash'), dimensions }),
+  ],
+  { error: "must name a provider: 'openai' (text-embedding-3-small), 'openai-compatible' (Ollama, vLLM, LM Studio) or 'hash' (offline, deterministic)" },
 );
+
+/** One configured embedding model. */
+export type EmbedderSpec = z.infer<typeof EmbedderSpecSchema>;
+
+/** `embedders:`: each embedding model by the name crews and `vector.embedder` use. */
+export const EmbeddersSchema = z.record(modelName, EmbedderSpecSchema, { error: 'must map embedder names to { provider, model, ... }' });
 
 /** Retries of a model's 429s and 5xx when its entry sets none. */
 export const DEFAULT_MODEL_RETRIES = 2;

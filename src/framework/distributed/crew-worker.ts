@@ -161,6 +161,8 @@ export class CrewWorker {
   async #close(slice: number, seq: number): Promise<void> {
     await this.#publish();
     const { crew, streamId } = this.#options;
+    // The scheduler merges context, but each runner applies its crew's vector writes, before it reports the slice done.
+    await this.#options.models?.vectorCalls?.merged(streamId, slice);
     const writes = this.#runner.crewWrites(streamId, slice, crew.index);
     await this.#options.report({ streamId, slice, crew: crew.definition.id, writes, disabled: this.#runner.laneStatus(streamId, crew.index).disabled });
     this.#doneSlice = slice;

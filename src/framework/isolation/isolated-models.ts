@@ -1,4 +1,4 @@
-import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3StreamPart, LanguageModelV3StreamResult } from '@ai-sdk/provider';
+import type { EmbeddingModelV3, EmbeddingModelV3Result, SharedV3ProviderOptions, LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3StreamPart, LanguageModelV3StreamResult } from '@ai-sdk/provider';
 import { ModelCallError } from '../errors.js';
 import { fromJournalValue, streamOf, toJournalValue } from '../models/journal-value.js';
 import type { ModelAccess, ModelCalls } from '../models/model-calls.js';
@@ -6,6 +6,10 @@ import { messages } from '../messages.js';
 import { effectResult, type EffectOutcome } from '../models/recorded-effect.js';
 import type { CallScope } from '../runtime/call-scope.js';
 import { describeThrown } from '../runtime/describe-thrown.js';
+import type { VectorHit } from '../ports.js';
+import type { VectorCollection } from '../runtime/crew-context.js';
+import { FrameworkVerdict } from '../runtime/framework-verdict.js';
+import { ErrorReason } from '../model/error-record.js';
 import type { IsolatedAnswer, IsolatedRequest, IsolateMessage } from './isolation-protocol.js';
 
 /**
@@ -25,6 +29,14 @@ export async function answerRequest(scope: CallScope | undefined, models: ModelC
       case 'effect-outcome':
         await models.storeEffect({ key: request.key, what: request.what }, request.name, request.outcome);
         return answer({});
+      case 'embed': {
+        const options = { values: request.values, abortSignal: scope.signal, ...(request.providerOptions !== undefined ? { providerOptions: request.providerOptions as SharedV3ProviderOptions } : {}) };
+        return answer({ result: toJournalValue(await scope.embedder(request.name ?? undefined).doEmbed(options)) });
+      }
+      case 'vectors': {
+        const collection = scope.vectors(request.collection) as unknown as Record<typeof request.op, (...args: unknown[]) => unknown>;
+        return answer({ result: toJournalValue((await collection[request.op](...request.args)) ?? null) });
+      }
       case 'model': {
         const model = scope.model(request.name ?? undefined);
         const options = { ...(fromJournalValue(request.options) as LanguageModelV3CallOptions), abortSignal: scope.signal };
@@ -76,6 +88,32 @@ export class ModelsByMessage implements ModelAccess {
       },
     };
   }
+
+  embeddingModel(scope: CallScope, name: string | undefined): EmbeddingModelV3 {
+    return {
+      specificationVersion: 'v3',
+      provider: 'live-crew-isolate',
+      modelId: name ?? 'default',
+      maxEmbeddingsPerCall: undefined,
+      supportsParallelCalls: true,
+      doEmbed: async ({ values, providerOptions }) =>
+        fromJournalValue((await this.#ask({ type: 'embed', id: this.#callId(scope), name: name ?? null, values, providerOptions: toJournalValue(providerOptions) })).result) as EmbeddingModelV3Result,
+    };
+  }
+
+  vectors(scope: CallScope, collection: string): VectorCollection {
+    const ask = async (op: 'search' | 'upsert' | 'delete', args: unknown[]) => fromJournalValue((await this.#ask({ type: 'vectors', id: this.#callId(scope), collection, op, args: toJournalValue(args) as unknown[] })).result);
+    return {
+      name: collection,
+      search: async (query, options) => (await ask('search', [query, options])) as VectorHit[],
+      upsert: async (documents) => (await ask('upsert', [documents])) as string[],
+      // The app holds it in the call's scope; a failure shows when the call ends, as a write's would.
+      delete: (ids) => void ask('delete', [ids]).catch((error: unknown) => scope.failWith(new FrameworkVerdict(describeThrown(error), ErrorReason.HandlerError))),
+    };
+  }
+
+  /** An isolate holds no vector writes: its calls' go to the app's scope as they are made. */
+  holdVectorWrites(): void {}
 
   async recorded<T>(scope: CallScope, name: string, effect: () => T | Promise<T>): Promise<T> {
     const id = this.#callId(scope);

@@ -67,16 +67,33 @@ export const IsolateMessageSchema = z.discriminatedUnion('type', [
     what: z.string(),
     outcome: z.strictObject({ result: z.unknown().optional(), error: z.string().optional() }),
   }),
+  z.strictObject({
+    type: z.literal('embed'),
+    id: z.number().int(),
+    request: z.number().int(),
+    name: z.string().nullable(),
+    values: z.array(z.string()),
+    providerOptions: z.unknown(),
+  }),
+  z.strictObject({
+    type: z.literal('vectors'),
+    id: z.number().int(),
+    request: z.number().int(),
+    collection: z.string(),
+    op: z.enum(['search', 'upsert', 'delete']),
+    args: z.array(z.unknown()),
+  }),
 ]);
 
 export type IsolateMessage = z.infer<typeof IsolateMessageSchema>;
 
 /**
- * What a handler in an isolate asks the app, which holds the journal: a model call (the app makes
- * it, journaled and budgeted in the call's own scope); whether an effect (`ctx.recorded`) is in
- * the journal; the outcome of one the isolate ran, to record.
+ * What a handler in an isolate asks the app, which holds the journal and the vector store: a model
+ * or embedding call (the app makes it, journaled and budgeted in the call's own scope); whether an
+ * effect (`ctx.recorded`) is in the journal; the outcome of one the isolate ran, to record; a
+ * vector search, upsert or delete (held in the call's own scope until its slice merges).
  */
-export type IsolatedRequest = Extract<IsolateMessage, { type: 'model' | 'effect' | 'effect-outcome' }>;
+export type IsolatedRequest = Extract<IsolateMessage, { type: 'model' | 'effect' | 'effect-outcome' | 'embed' | 'vectors' }>;
 
 /**
  * The app's answer to a request: a model's answer in its journal form (`toJournalValue` of the

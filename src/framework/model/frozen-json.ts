@@ -34,6 +34,7 @@ const DESTINATIONS = {
   'context.set': (name: string) => ({ where: `context.set("${name}"): `, value: 'value', noun: 'context values' }),
   emit: (name: string) => ({ where: `emit "${name}": `, value: 'payload', noun: 'action payloads' }),
   event: () => ({ where: '', value: 'payload', noun: 'event payloads' }),
+  upsert: (name: string) => ({ where: `vectors("${name}").upsert: `, value: 'payload', noun: 'point payloads' }),
 } as const;
 
 /**

@@ -1,11 +1,15 @@
-import type { LanguageModelV3 } from '@ai-sdk/provider';
+import type { EmbeddingModelV3, LanguageModelV3 } from '@ai-sdk/provider';
 import type { CrewGraph } from '../discovery/crew-definition.js';
 import { HandlerOutputError } from '../errors.js';
 import { messages } from '../messages.js';
-import type { Clock, DecisionJournal, Logger, ModelProvider, RunObserver } from '../ports.js';
+import type { Clock, DecisionJournal, Logger, ModelProvider, RunObserver, VectorStore } from '../ports.js';
 import type { CallScope } from '../runtime/call-scope.js';
 import { ModelBudgets } from './model-budget.js';
 import { RecordedModel, type ModelCallServices, type ReplayMissing } from './recorded-model.js';
+import type { VectorConfig } from '../config/vector-config.js';
+import type { VectorCollection } from '../runtime/crew-context.js';
+import { VectorCalls, type VectorCallOptions, type VectorWrite } from '../vectors/vector-calls.js';
+import { recordedEmbeddingModel } from '../vectors/recorded-embedding-model.js';
 import { lookUpEffect, recordEffect, storeEffect, type EffectEntry, type EffectOutcome } from './recorded-effect.js';
 
 /** The name `ctx.model()` falls back to when the crew names no default and several models are configured. */
@@ -14,6 +18,8 @@ export const DEFAULT_MODEL = 'default';
 /** What model calls of a run need: the models, and where their answers and reports go. */
 export interface ModelCallOptions {
   readonly provider: ModelProvider;
+  /** `vector:` when vector search is on: its store, its collections and embedder. */
+  readonly vectors?: { readonly store: VectorStore; readonly config: VectorConfig; readonly limits: VectorCallOptions['limits'] };
   readonly journal: DecisionJournal;
   readonly clock: Clock;
   readonly replayMissing: ReplayMissing;
@@ -28,6 +34,12 @@ export interface ModelAccess {
   languageModel(scope: CallScope, name: string | undefined): LanguageModelV3;
   /** Runs `effect` once, journaled (`ctx.recorded`). */
   recorded<T>(scope: CallScope, name: string, effect: () => T | Promise<T>): Promise<T>;
+  /** The embedding model `name` (`ctx.embedder()`), journaled. */
+  embeddingModel(scope: CallScope, name: string | undefined): EmbeddingModelV3;
+  /** A vector collection (`ctx.vectors()`). */
+  vectors(scope: CallScope, collection: string): VectorCollection;
+  /** Keeps a call's vector writes for its slice's merge. */
+  holdVectorWrites(scope: CallScope, slice: number, writes: readonly VectorWrite[]): void;
 }
 
 /**
@@ -38,6 +50,9 @@ export class ModelCalls implements ModelAccess {
   readonly #provider: ModelProvider;
   readonly #services: ModelCallServices;
   readonly #maxRetries: (name: string) => number;
+  /** The run's vector search; undefined when `vector:` is off. */
+  readonly vectorCalls: VectorCalls | undefined;
+  readonly #defaultEmbedder: string | undefined;
 
   constructor(options: ModelCallOptions) {
     this.#provider = options.provider;
@@ -50,6 +65,53 @@ export class ModelCalls implements ModelAccess {
       ...(options.observer ? { observer: options.observer } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     };
+    const vectors = options.vectors;
+    this.#defaultEmbedder = vectors?.config.embedder;
+    this.vectorCalls =
+      vectors === undefined
+        ? undefined
+        : new VectorCalls({
+            ...vectors,
+            services: this.#services,
+            embedder: {
+              name: (crew, collection) => vectors.config.collections?.[collection]?.embedder ?? this.#embedderName(crew, undefined),
+              raw: (crew, name) => this.#embedder(crew, name),
+              recorded: (scope, name) => this.embeddingModel(scope, name),
+            },
+          });
+  }
+
+  /** Closes the vector store, once the writes of every merged slice are applied. */
+  async close(): Promise<void> {
+    await this.vectorCalls?.close();
+  }
+
+  embeddingModel(scope: CallScope, name: string | undefined): EmbeddingModelV3 {
+    const chosen = this.#embedderName(scope.crewId, name);
+    return recordedEmbeddingModel(this.#embedder(scope.crewId, chosen), chosen, scope, this.#services);
+  }
+
+  vectors(scope: CallScope, collection: string): VectorCollection {
+    if (this.vectorCalls === undefined) throw new HandlerOutputError(messages.vectorsOff(scope.crewId));
+    return this.vectorCalls.collection(scope, collection);
+  }
+
+  holdVectorWrites(scope: CallScope, slice: number, writes: readonly VectorWrite[]): void {
+    this.vectorCalls?.hold(scope.streamId, slice, scope.route.crew.index, writes);
+  }
+
+  /** The embedder a crew gets without naming one: `vector.embedder`, else the only one, else `default`. */
+  #embedderName(crew: string, name: string | undefined): string {
+    const known = this.#provider.embedderNames;
+    const chosen = name ?? this.#defaultEmbedder ?? (known.length === 1 ? known[0] : known.includes(DEFAULT_MODEL) ? DEFAULT_MODEL : undefined);
+    if (chosen === undefined) throw new HandlerOutputError(messages.noDefaultEmbedder(crew, known));
+    return chosen;
+  }
+
+  #embedder(crew: string, name: string): EmbeddingModelV3 {
+    const model = this.#provider.embeddingModel(name);
+    if (model === undefined) throw new HandlerOutputError(messages.unknownEmbedder(crew, name, this.#provider.embedderNames));
+    return model;
   }
 
   /**
@@ -88,20 +150,38 @@ export function unknownCrewModels(graph: CrewGraph, provider: Pick<ModelProvider
   return graph.crews.flatMap((crew) => (crew.model === undefined || provider.names.includes(crew.model) ? [] : [messages.crewModelUnknown(crew.id, crew.model, provider.names)]));
 }
 
+/** Problems of `vector:` naming embedders not configured (`vector.embedder`, a collection's `embedder`): reported at start. */
+export function unknownVectorEmbedders(vector: VectorConfig | null, provider: Pick<ModelProvider, 'embedderNames'>): string[] {
+  if (vector === null) return [];
+  const named: Array<[string, string | undefined]> = [['vector.embedder', vector.embedder], ...Object.entries(vector.collections ?? {}).map(([name, shape]): [string, string | undefined] => [`vector.collections.${name}.embedder`, shape.embedder])];
+  return named.flatMap(([key, name]) => (name === undefined || provider.embedderNames.includes(name) ? [] : [messages.embedderNotConfigured(key, name, provider.embedderNames)]));
+}
+
 /** A provider with no models: what a run without `models:` gets. */
 export const NO_MODELS: ModelProvider = {
   names: [],
+  embedderNames: [],
   open: async () => {},
   languageModel: () => undefined,
+  embeddingModel: () => undefined,
 };
 
+/** Models given in code (`createLiveCrewApp({ models, embedders })`). */
+export interface GivenModels {
+  readonly models?: Readonly<Record<string, LanguageModelV3>> | undefined;
+  readonly embedders?: Readonly<Record<string, EmbeddingModelV3>> | undefined;
+}
+
 /** `provider` with `given` models beside its own, the given winning; opening opens `provider`. */
-export function withModels(provider: ModelProvider, given: Readonly<Record<string, LanguageModelV3>>): ModelProvider {
-  const names = Object.keys(given);
-  if (names.length === 0) return provider;
+export function withModels(provider: ModelProvider, given: GivenModels): ModelProvider {
+  const models = given.models ?? {};
+  const embedders = given.embedders ?? {};
+  if (Object.keys(models).length === 0 && Object.keys(embedders).length === 0) return provider;
   return {
-    names: [...new Set([...provider.names, ...names])],
+    names: [...new Set([...provider.names, ...Object.keys(models)])],
+    embedderNames: [...new Set([...provider.embedderNames, ...Object.keys(embedders)])],
     open: () => provider.open(),
-    languageModel: (name) => given[name] ?? provider.languageModel(name),
+    languageModel: (name) => models[name] ?? provider.languageModel(name),
+    embeddingModel: (name) => embedders[name] ?? provider.embeddingModel(name),
   };
 }

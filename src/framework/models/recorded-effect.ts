@@ -7,7 +7,7 @@ import { FrameworkVerdict } from '../runtime/framework-verdict.js';
 import { fromJournalValue, toJournalValue } from './journal-value.js';
 import type { ModelCallServices } from './recorded-model.js';
 
-/** What the journal holds of one recorded effect: its name, and its result or why it failed. */
+/** What the journal holds of one recorded effect: its result or why it failed (beside its name and request digest). */
 export interface EffectOutcome {
   readonly result?: unknown;
   readonly error?: string;
@@ -26,30 +26,35 @@ export interface EffectEntry {
  * for anything outside: a fetch, a tool, a database read). A replay, or a successor that finds
  * it in the journal, gets the recorded result (or failure) without running it.
  */
-export async function recordEffect<T>(services: ModelCallServices, scope: CallScope, name: string, effect: () => T | Promise<T>): Promise<T> {
-  const entry = lookUpEffect(services, scope, name);
-  return effectResult(entry.outcome ?? (await runEffect(services, scope, entry, name, effect)), entry.what) as T;
+export async function recordEffect<T>(services: ModelCallServices, scope: CallScope, name: string, effect: () => T | Promise<T>, request?: string): Promise<T> {
+  const entry = lookUpEffect(services, scope, name, request);
+  return effectResult(entry.outcome ?? (await runEffect(services, scope, entry, name, effect, request)), entry.what) as T;
 }
 
+/** An effect as the journal holds it: its name, the digest of its request where it has one, and its outcome. */
+type RecordedEffect = EffectOutcome & { readonly name: string; readonly request?: string };
+
 /**
- * The journal's entry for the call's next effect, named `name`. Effects are numbered per handler
- * call in the order they start.
+ * The journal's entry for the call's next effect, named `name`; `request` is a digest of what it
+ * asks (a vector search's query), so a replay asking something else is not given the recorded
+ * answer. Effects are numbered per handler call in the order they start.
  *
  * @throws FrameworkVerdict (`replay_divergence`, failing the call) when a replay's journal has another effect there, or none
  */
-export function lookUpEffect(services: ModelCallServices, scope: CallScope, name: string): EffectEntry {
+export function lookUpEffect(services: ModelCallServices, scope: CallScope, name: string, request?: string): EffectEntry {
   const index = scope.nextEffect();
   const key = `effect:${scope.streamId}:${scope.slice}:${scope.crewId}.${scope.route.handler.method}:${scope.envelope.position}:${index}`;
   const what = `recorded effect ${index} ("${name}") of ${scope.crewId}.${scope.route.handler.method} (slice ${scope.slice})`;
-  const recorded = services.journal.value(key) as (EffectOutcome & { readonly name: string }) | undefined;
+  const recorded = services.journal.value(key) as RecordedEffect | undefined;
   const strict = services.replayMissing === 'fail';
-  if (recorded !== undefined && recorded.name !== name && strict) refuse(scope, messages.effectDiverged(what, recorded.name));
+  const same = recorded !== undefined && recorded.name === name && recorded.request === request;
+  if (recorded !== undefined && !same && strict) refuse(scope, recorded.name !== name ? messages.effectDiverged(what, recorded.name) : messages.effectRequestChanged(what));
   if (recorded === undefined && services.journal.replaying && strict) refuse(scope, messages.effectMissing(what));
-  return { key, what, outcome: recorded?.name === name ? recorded : undefined };
+  return { key, what, outcome: same ? recorded : undefined };
 }
 
 /** Runs an effect the journal lacks and records its outcome. */
-export async function runEffect(services: ModelCallServices, scope: CallScope, entry: EffectEntry, name: string, effect: () => unknown): Promise<EffectOutcome> {
+export async function runEffect(services: ModelCallServices, scope: CallScope, entry: EffectEntry, name: string, effect: () => unknown, request?: string): Promise<EffectOutcome> {
   let outcome: EffectOutcome;
   try {
     outcome = { result: toJournalValue(await effect()) };
@@ -58,13 +63,13 @@ export async function runEffect(services: ModelCallServices, scope: CallScope, e
     if (scope.ended) throw error;
     outcome = { error: describeThrown(error) };
   }
-  await storeEffect(services, entry, name, outcome);
+  await storeEffect(services, entry, name, outcome, request);
   return outcome;
 }
 
 /** Records an effect's outcome (run here, or in the call's isolate). */
-export async function storeEffect(services: ModelCallServices, entry: Pick<EffectEntry, 'key'>, name: string, outcome: EffectOutcome): Promise<void> {
-  await services.journal.record(entry.key, { name, ...outcome });
+export async function storeEffect(services: ModelCallServices, entry: Pick<EffectEntry, 'key'>, name: string, outcome: EffectOutcome, request?: string): Promise<void> {
+  await services.journal.record(entry.key, { name, ...(request !== undefined ? { request } : {}), ...outcome });
 }
 
 /** What the handler gets of an outcome: its result, or its failure thrown again. */

@@ -26,6 +26,11 @@ export function differingParts(recorded: RequestDigest, now: RequestDigest): str
   return [...parts].filter((part) => recorded[part] !== now[part]).sort();
 }
 
+/** A short digest of a JSON value: what a recorded effect keeps of its request. */
+export function digestValue(value: unknown): string {
+  return hash(JSON.stringify(value) ?? 'null');
+}
+
 function hash(text: string): string {
   return createHash('sha256').update(text).digest('base64url').slice(0, 16);
 }

@@ -7,13 +7,14 @@ import type { ContextSnapshot, EmittedAction } from '../ports.js';
 import { checkContextKey, checkJson, frozenJsonCopy } from '../model/frozen-json.js';
 import { DELETED, type CrewSliceWrites, type StreamContext } from '../context/stream-context.js';
 import type { EventEnvelope } from '../model/event.js';
-import type { ContextView, CrewContext, EmitOptions } from './crew-context.js';
+import type { ContextView, CrewContext, EmitOptions, VectorCollection } from './crew-context.js';
+import type { VectorWrite } from '../vectors/vector-calls.js';
 import type { Route } from './route-table.js';
 import type { Lane } from './lanes.js';
 import type { FaultingCall } from './stray-faults.js';
 import type { CallFailureReason, FrameworkVerdict } from './framework-verdict.js';
 import type { ModelAccess } from '../models/model-calls.js';
-import type { LanguageModelV3 } from '@ai-sdk/provider';
+import type { EmbeddingModelV3, LanguageModelV3 } from '@ai-sdk/provider';
 import type { ReloadableKnobs } from '../discovery/crew-knobs.js';
 
 /** Action kinds already checked, shared by every call: a pattern runs once per kind. */
@@ -51,6 +52,10 @@ interface CallControl {
   modelCalls: number;
   /** Recorded effects run so far (`recorded`): the next one's number. */
   effects: number;
+  /** Vector upserts and deletes, held until the call's slice merges. */
+  vectorWrites: VectorWrite[] | undefined;
+  /** Points upserted without an id so far: the next one's number in its id. */
+  vectorIds: number;
 }
 
 /** Where a call is: running; ended; failed or abandoned (its output discarded); ended and output after it reported. */
@@ -179,6 +184,16 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     return this.#controls().effects++;
   }
 
+  /** The id of the call's next point upserted without one: the same in every run of the same input. */
+  nextVectorId(): string {
+    return this.#actionId(this.#controls().vectorIds++);
+  }
+
+  /** Holds a vector upsert or delete until the call's slice merges; dropped if the call fails. */
+  holdVectorWrite(write: VectorWrite): void {
+    if (this.#isOpen('vectors')) (this.#controls().vectorWrites ??= []).push(write);
+  }
+
   get signal(): AbortSignal {
     return (this.#controls().abort ??= new AbortController()).signal;
   }
@@ -190,7 +205,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   }
 
   #controls(): CallControl {
-    return (this.#control ??= { abort: undefined, timeoutClock: undefined, paused: false, verdict: undefined, modelCalls: 0, effects: 0 });
+    return (this.#control ??= { abort: undefined, timeoutClock: undefined, paused: false, verdict: undefined, modelCalls: 0, effects: 0, vectorWrites: undefined, vectorIds: 0 });
   }
 
   get crewId(): string {
@@ -210,8 +225,10 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     return this.#actions ?? NO_ACTIONS;
   }
 
-  /** Adds this call's writes to its crew's writes of the slice, where its next calls read them. */
+  /** Adds this call's writes to its crew's writes of the slice, where its next calls read them; its vector writes wait for the same merge. */
   commitWrites(): void {
+    const vectorWrites = this.#control?.vectorWrites;
+    if (vectorWrites !== undefined) this.#host.models?.holdVectorWrites(this, this.slice + this.lane.lag, vectorWrites);
     const writes = this.#writes;
     if (writes === undefined) return;
     const target = this.#context.writesOf(this.slice + this.lane.lag, this.route.crew.index);
@@ -267,6 +284,14 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
 
   recorded<T>(name: string, effect: () => T | Promise<T>): Promise<T> {
     return this.#models().recorded(this, name, effect);
+  }
+
+  embedder(name?: string): EmbeddingModelV3 {
+    return this.#models().embeddingModel(this, name);
+  }
+
+  vectors(collection: string): VectorCollection {
+    return this.#models().vectors(this, collection);
   }
 
   #models(): ModelAccess {
@@ -330,7 +355,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     return this.#lagged === undefined ? this.#context.peekWrites(merge, this.route.crew.index) : this.#lagged.writes[merge - this.slice];
   }
 
-  /** The index-th action of this call: unique per input record, handler and index. */
+  /** The index-th action (or point without an id) of this call: unique per input record, handler and index. */
   #actionId(index: number): string {
     return `${this.streamId}:${this.slice}:${this.crewId}.${this.route.handler.method}:${this.#envelope.position}:${index}`;
   }

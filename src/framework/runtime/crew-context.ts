@@ -1,5 +1,5 @@
-import type { LanguageModelV3 } from '@ai-sdk/provider';
-import type { ContextSnapshot } from '../ports.js';
+import type { EmbeddingModelV3, LanguageModelV3 } from '@ai-sdk/provider';
+import type { ContextSnapshot, VectorFilter, VectorHit, VectorPayload } from '../ports.js';
 
 /**
  * A stream's shared context as a handler sees it in slice n: the merged snapshot S(n-1), plus
@@ -22,6 +22,51 @@ export interface ContextView {
 export interface EmitOptions {
   /** How long the action stays relevant, in ms: 1..300000, default 5000. */
   ttlMs?: number;
+}
+
+/** A point to upsert: its text (embedded by the collection's embedder), or its vector, or both. */
+export interface VectorDocument {
+  /** Default: made from the call (`<stream>:<slice>:<crew>.<method>:<position>:<n>`), the same in a replay. */
+  readonly id?: string;
+  /** The text the point stands for; embedded unless `vector` is given, and returned with hits. */
+  readonly text?: string;
+  readonly vector?: readonly number[];
+  /** JSON kept with the point, returned with hits and matched by filters. */
+  readonly payload?: VectorPayload;
+}
+
+/** Options of a search. */
+export interface VectorSearchOptions {
+  /** How many points, at most (1..1000, default 10). */
+  readonly topK?: number;
+  /** Only points whose payload matches: `{ kind: 'goal' }`, `{ kind: ['goal', 'card'] }`. */
+  readonly filter?: VectorFilter;
+}
+
+/**
+ * A vector collection as a handler call sees it (`ctx.vectors(name)`, DESIGN §10). A search is a
+ * recorded decision: a replay gets the recorded hits even though the store has changed since.
+ * Upserts and deletes are held until the call's slice merges, then applied in merge order; a call
+ * that fails or times out applies none. A search sees what every slice before the call's has
+ * applied, not its own slice's.
+ */
+export interface VectorCollection {
+  readonly name: string;
+  /**
+   * The points nearest a text (embedded by the collection's embedder) or a vector, nearest first.
+   *
+   * @throws HandlerOutputError for a bad query or options
+   */
+  search(query: string | readonly number[], options?: VectorSearchOptions): Promise<VectorHit[]>;
+  /**
+   * Holds points to insert or replace when the call's slice merges; texts are embedded now.
+   * Resolves with their ids.
+   *
+   * @throws HandlerOutputError for a bad document (no text or vector, a vector of another dimension, a payload that is not JSON)
+   */
+  upsert(documents: VectorDocument | readonly VectorDocument[]): Promise<string[]>;
+  /** Holds the removal of points when the call's slice merges. */
+  delete(ids: string | readonly string[]): void;
 }
 
 /**
@@ -73,4 +118,24 @@ export interface CrewContext {
    * ```
    */
   recorded<T>(name: string, effect: () => T | Promise<T>): Promise<T>;
+  /**
+   * An embedding model configured under `embedders:` (DESIGN §10), for the AI SDK: `embed({
+   * model: ctx.embedder(), value })`. Every answer is journaled and replayed exactly. Without a
+   * name: `vector.embedder`, else the only embedder configured, else the one named `default`.
+   *
+   * @throws HandlerOutputError for a name that is not configured
+   */
+  embedder(name?: string): EmbeddingModelV3;
+  /**
+   * A collection of the vector store configured under `vector:` (DESIGN §10): search it, upsert
+   * to it, delete from it, deterministically (see `VectorCollection`).
+   *
+   * @example
+   * ```ts
+   * const similar = await ctx.vectors('moments').search(event.payload.text, { topK: 3, filter: { kind: 'goal' } });
+   * await ctx.vectors('moments').upsert({ text: event.payload.text, payload: { kind: event.kind } });
+   * ```
+   * @throws HandlerOutputError when vector search is off (no `vector:`), or for a bad collection name
+   */
+  vectors(collection: string): VectorCollection;
 }

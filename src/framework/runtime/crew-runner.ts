@@ -1,6 +1,7 @@
 import type { EventEnvelope } from '../model/event.js';
 import { andThen, isPromiseLike } from '../maybe-async.js';
 import type { ModelCalls } from '../models/model-calls.js';
+import type { VectorCalls } from '../vectors/vector-calls.js';
 import type { Clock, CommittedContext, ContextBackend, ContextSnapshot, ContextWrite, DecisionJournal, LaggingWrites, MaybePromise, RunObserver } from '../ports.js';
 import { CrewGate, Lane, StreamLanes, type QueuedCall } from './lanes.js';
 import { OutputSequence, type OutputSlot } from './output-sequence.js';
@@ -77,6 +78,8 @@ export class CrewRunner implements SliceTarget {
   /** The run-order indexes of the lagging crews. */
   readonly #lagging: readonly number[];
   readonly #calls: CallExecutor;
+  /** The run's vector search, whose held writes each merge applies; undefined when off. */
+  readonly #vectors: VectorCalls | undefined;
   readonly #observer: RunObserver | undefined;
   readonly #flushOutput: (() => MaybePromise<void>) | undefined;
   readonly #outputReady: (() => void) | undefined;
@@ -108,6 +111,7 @@ export class CrewRunner implements SliceTarget {
     this.#output = new OutputSequence(output, services.ordered ?? false);
     this.#limits = limits;
     this.#calls = new CallExecutor(limits, { journal: services.journal, clock: services.clock, output: this.#output, models: services.models });
+    this.#vectors = services.models?.vectorCalls;
   }
 
   /**
@@ -348,14 +352,21 @@ export class CrewRunner implements SliceTarget {
     const merged = stream.context.close(slice);
     if (merged !== undefined && merged.dropped.length > 0) (slot ?? this.#output).error(contextTruncatedRecord(stream.id, slice, endMs, merged, this.#limits.contextMaxBytes));
     slot?.done();
-    if (merged === undefined) return stream.committing;
+    // The slice's vector writes go to the store before its commit: a restart re-runs them, and upserts are idempotent.
+    const vectorsApplied = this.#vectors?.merged(stream.id, slice);
+    if (merged === undefined) return vectorsApplied === undefined ? stream.committing : this.#afterCommits(stream, () => vectorsApplied);
     this.#observer?.contextMerged?.(stream.id, slice, merged.size);
-    const commit = (): MaybePromise<void> =>
-      andThen(this.#laggingWrites(stream, slice), (lagging) => {
+    return this.#afterCommits(stream, () =>
+      andThen(andThen(vectorsApplied, () => this.#laggingWrites(stream, slice)), (lagging) => {
         const full = lagging === undefined ? progress : { ...progress, lagging };
         if (this.#flushOutput === undefined) return this.#backend.commit(stream.id, slice, merged.snapshot, full);
         return andThen(this.#flushOutput(), () => this.#backend.commit(stream.id, slice, merged.snapshot, full));
-      });
+      }),
+    );
+  }
+
+  /** Runs `commit` after the stream's commits before it; resolves when it is done (at once when it all completes synchronously). */
+  #afterCommits(stream: StreamLanes, commit: () => MaybePromise<void>): MaybePromise<void> {
     const committed = stream.committing === undefined ? commit() : stream.committing.then(commit);
     if (!isPromiseLike(committed)) return;
     stream.commitsQueued++;

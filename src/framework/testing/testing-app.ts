@@ -8,7 +8,7 @@ import { ACTION_SINK, ERROR_SINK, EVENT_SOURCE } from '../tokens.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink } from './in-memory-ports.js';
 
 /** Options of `createTestingApp`: those of `createLiveCrewApp`, minus file and env. */
-export type TestingAppOptions = Pick<LiveCrewAppOptions, 'crews' | 'providers' | 'config' | 'container' | 'interceptors' | 'crewsModule' | 'models' | 'observer'>;
+export type TestingAppOptions = Pick<LiveCrewAppOptions, 'crews' | 'providers' | 'config' | 'container' | 'interceptors' | 'crewsModule' | 'models' | 'embedders' | 'observer'>;
 
 /** What one test run produced. */
 export interface TestRunResult {

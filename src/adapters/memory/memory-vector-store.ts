@@ -1,0 +1,103 @@
+import { VectorStoreError } from '../../framework/errors.js';
+import { messages } from '../../framework/messages.js';
+import type { VectorCollectionShape, VectorFilter, VectorHit, VectorMetric, VectorPayload, VectorPoint, VectorQuery, VectorStore } from '../../framework/ports.js';
+
+/** A point as the memory store keeps it: its vector as floats, with its norm for cosine. */
+interface StoredPoint {
+  readonly id: string;
+  readonly vector: Float64Array;
+  readonly norm: number;
+  readonly text: string | undefined;
+  readonly payload: VectorPayload;
+}
+
+interface Collection {
+  readonly shape: VectorCollectionShape;
+  readonly points: Map<string, StoredPoint>;
+}
+
+/**
+ * A vector store in this process's memory (`vector: { backend: memory }`): exact search, a scan
+ * of every point, kept until the process ends. For tests, demos and small collections (a scan of
+ * 100k points of d = 384 takes tens of ms); the reference the indexed backends are measured against.
+ */
+export class MemoryVectorStore implements VectorStore {
+  readonly #collections = new Map<string, Collection>();
+
+  async open(): Promise<void> {}
+
+  async describe(collection: string): Promise<VectorCollectionShape | undefined> {
+    return this.#collections.get(collection)?.shape;
+  }
+
+  async ensureCollection(collection: string, shape: VectorCollectionShape): Promise<void> {
+    const existing = this.#collections.get(collection);
+    if (existing === undefined) this.#collections.set(collection, { shape: { ...shape }, points: new Map() });
+    else if (existing.shape.dimension !== shape.dimension || existing.shape.metric !== shape.metric) {
+      throw new VectorStoreError(messages.collectionShapeDiffers(collection, existing.shape, shape));
+    }
+  }
+
+  async upsert(collection: string, points: readonly VectorPoint[]): Promise<void> {
+    const { shape, points: stored } = this.#collection(collection);
+    for (const point of points) {
+      if (point.vector.length !== shape.dimension) throw new VectorStoreError(messages.vectorDimension(collection, point.vector.length, shape.dimension));
+      const vector = Float64Array.from(point.vector);
+      stored.set(point.id, { id: point.id, vector, norm: Math.sqrt(dot(vector, vector)), text: point.text, payload: point.payload });
+    }
+  }
+
+  async query(collection: string, vector: readonly number[], query: VectorQuery): Promise<VectorHit[]> {
+    const found = this.#collections.get(collection);
+    if (found === undefined) return [];
+    const target = Float64Array.from(vector);
+    const targetNorm = Math.sqrt(dot(target, target));
+    const hits: Array<{ point: StoredPoint; score: number }> = [];
+    for (const point of found.points.values()) {
+      if (query.filter !== undefined && !matchesFilter(point.payload, query.filter)) continue;
+      hits.push({ point, score: score(found.shape.metric, target, targetNorm, point) });
+    }
+    hits.sort((a, b) => b.score - a.score || (a.point.id < b.point.id ? -1 : a.point.id > b.point.id ? 1 : 0));
+    return hits.slice(0, query.topK).map(({ point, score }) => ({ id: point.id, score, ...(point.text !== undefined ? { text: point.text } : {}), payload: point.payload }));
+  }
+
+  async delete(collection: string, ids: readonly string[]): Promise<void> {
+    const found = this.#collections.get(collection);
+    for (const id of ids) found?.points.delete(id);
+  }
+
+  async close(): Promise<void> {}
+
+  #collection(collection: string): Collection {
+    const found = this.#collections.get(collection);
+    if (found === undefined) throw new VectorStoreError(`collection ${collection} does not exist: ensureCollection first`);
+    return found;
+  }
+}
+
+/** Whether a payload matches a filter: each key equal to its value, or to one of its list's. */
+export function matchesFilter(payload: VectorPayload, filter: VectorFilter): boolean {
+  for (const [key, wanted] of Object.entries(filter)) {
+    const value = payload[key];
+    if (Array.isArray(wanted) ? !wanted.includes(value as never) : value !== wanted) return false;
+  }
+  return true;
+}
+
+/** Higher is nearer, as every backend scores: cosine similarity, dot product, or negated Euclidean distance. */
+function score(metric: VectorMetric, target: Float64Array, targetNorm: number, point: StoredPoint): number {
+  if (metric === 'dot') return dot(target, point.vector);
+  if (metric === 'cosine') return targetNorm === 0 || point.norm === 0 ? 0 : dot(target, point.vector) / (targetNorm * point.norm);
+  let sum = 0;
+  for (let i = 0; i < target.length; i++) {
+    const d = target[i]! - point.vector[i]!;
+    sum += d * d;
+  }
+  return -Math.sqrt(sum);
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
+  return sum;
+}
