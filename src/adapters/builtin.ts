@@ -9,6 +9,10 @@ import { fileEventSource } from './file/file-event-source.js';
 import { JsonlDecisionJournal } from './file/jsonl-decision-journal.js';
 import { MemoryContextBackend } from './memory/memory-context-backend.js';
 import { MemoryVectorStore } from './memory/memory-vector-store.js';
+import { PGliteVectorStore } from './postgres/pglite-vector-store.js';
+import { PgVectorStore } from './postgres/pg-vector-store.js';
+import { QdrantVectorStore } from './qdrant/qdrant-vector-store.js';
+import { ConfigError } from '../framework/errors.js';
 import { JetStreamContextBackend } from './nats/jetstream-context-backend.js';
 import { RedisContextBackend } from './redis/redis-context-backend.js';
 import { JetStreamEventSource, JetStreamSink, NatsLink } from './nats/jetstream-transport.js';
@@ -32,6 +36,14 @@ function natsLinkFor(config: LiveCrewConfig): NatsLink {
 /** The journal is a JSONL file whatever the transport (keeping it in JetStream is issue 5's). */
 const fileJournal = (config: LiveCrewConfig) => new JsonlDecisionJournal({ recordTo: config.journal, replayFrom: config.replay });
 
+/** Qdrant's API key from the env var `vector.api_key_env` names. */
+function qdrantApiKey(env: string | undefined): { apiKey?: string } {
+  if (env === undefined) return {};
+  const apiKey = process.env[env];
+  if (!apiKey) throw new ConfigError(`vector.api_key_env: the environment variable ${env} holding qdrant's API key is not set`);
+  return { apiKey };
+}
+
 /** The path that means the standard stream (stdin, stdout or stderr). */
 const STANDARD_STREAM = '-';
 
@@ -49,4 +61,7 @@ registerAdapter('journal', 'file', fileJournal);
 registerAdapter('monitor', 'prometheus', (config) => new PrometheusMonitor(config.metrics_port ?? undefined));
 registerAdapter('logger', 'pino', (config) => pinoLogger({ level: config.log_level }));
 registerAdapter('vectors', 'memory', () => new MemoryVectorStore());
+registerAdapter('vectors', 'pglite', (config) => new PGliteVectorStore(config.vector?.path !== undefined ? { path: config.vector.path } : {}));
+registerAdapter('vectors', 'pgvector', (config) => new PgVectorStore(config.vector!.url!));
+registerAdapter('vectors', 'qdrant', (config) => new QdrantVectorStore({ url: config.vector!.url!, ...qdrantApiKey(config.vector!.api_key_env) }));
 registerAdapter('models', 'ai-sdk', (config) => new AiSdkModelProvider(config.models, config.embedders));

@@ -1,0 +1,42 @@
+import { ConfigError, ConnectionError } from '../../framework/errors.js';
+import { messages } from '../../framework/messages.js';
+import { PostgresVectorStore, SESSION_SETTINGS } from './postgres-vector-store.js';
+
+/** Connections the store keeps open: searches of concurrent calls go in parallel. */
+const POOL_SIZE = 4;
+
+/**
+ * A vector store in any Postgres server with the pgvector extension (`vector: { backend:
+ * pgvector, url }`, DESIGN §10), through `pg`. The extension is created if the server has it.
+ */
+export class PgVectorStore extends PostgresVectorStore {
+  constructor(url: string) {
+    super(async () => {
+      let pg: typeof import('pg').default;
+      try {
+        pg = (await import('pg')).default;
+      } catch (error) {
+        throw new ConfigError(messages.vectorBackendPackage('pgvector', 'pg', (error as Error).message), { cause: error });
+      }
+      const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE });
+      // An idle connection that breaks is replaced by the pool; the query that meets it fails and is reported.
+      pool.on('error', () => {});
+      // Queued on each new connection before the query that asked for it.
+      pool.on('connect', (client) => void client.query(SESSION_SETTINGS).catch(() => {}));
+      try {
+        await pool.query('CREATE EXTENSION IF NOT EXISTS vector');
+      } catch (error) {
+        await pool.end();
+        throw new ConnectionError(messages.vectorBackendUnreachable('pgvector', withoutPassword(url), (error as Error).message), { cause: error });
+      }
+      return { client: pool, close: () => pool.end() };
+    });
+  }
+}
+
+/** A URL as messages and logs may show it. */
+function withoutPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password !== '') parsed.password = '***';
+  return parsed.toString();
+}

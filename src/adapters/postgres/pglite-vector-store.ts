@@ -1,0 +1,33 @@
+import { mkdirSync } from 'node:fs';
+import { ConfigError } from '../../framework/errors.js';
+import { messages } from '../../framework/messages.js';
+import { PostgresVectorStore, SESSION_SETTINGS } from './postgres-vector-store.js';
+
+/** Options of the embedded store. */
+export interface PGliteVectorStoreOptions {
+  /** The data directory (made if missing); absent, the database lives in memory and is gone at exit. */
+  readonly path?: string;
+}
+
+/**
+ * The default vector store (`vector: { backend: pglite, path }`, DESIGN §10): Postgres with
+ * pgvector compiled to WebAssembly (`@electric-sql/pglite`), in this process, on a data directory:
+ * no server to start. One process at a time may open a data directory.
+ */
+export class PGliteVectorStore extends PostgresVectorStore {
+  constructor(options: PGliteVectorStoreOptions = {}) {
+    super(async () => {
+      let modules: [typeof import('@electric-sql/pglite'), typeof import('@electric-sql/pglite-pgvector')];
+      try {
+        modules = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-pgvector')]);
+      } catch (error) {
+        throw new ConfigError(messages.vectorBackendPackage('pglite', '@electric-sql/pglite @electric-sql/pglite-pgvector', (error as Error).message), { cause: error });
+      }
+      const [{ PGlite }, { vector }] = modules;
+      if (options.path !== undefined) mkdirSync(options.path, { recursive: true });
+      const db = await PGlite.create({ ...(options.path !== undefined ? { dataDir: options.path } : {}), extensions: { vector } });
+      await db.exec(`CREATE EXTENSION IF NOT EXISTS vector; ${SESSION_SETTINGS}`);
+      return { client: db, close: () => db.close() };
+    });
+  }
+}

@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { describe, expect, it } from 'vitest';
+import { PGliteVectorStore } from '../../src/adapters/postgres/pglite-vector-store.js';
+import { PgVectorStore } from '../../src/adapters/postgres/pg-vector-store.js';
+import { ConnectionError } from '../../src/framework/errors.js';
+import { describeVectorStoreContract } from './vector-store-contract.js';
+
+describeVectorStoreContract('pglite (in memory)', () => ({ open: async () => openStore(new PGliteVectorStore()) }));
+
+describe('pglite on a data directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'live-crew-pglite-'));
+  describeVectorStoreContract('pglite (data directory)', () => ({
+    open: async () => openStore(new PGliteVectorStore({ path: join(dir, 'vectors') })),
+    reopen: async (store) => {
+      await store.close();
+      return openStore(new PGliteVectorStore({ path: join(dir, 'vectors') }));
+    },
+    close: async () => rmSync(dir, { recursive: true, force: true }),
+  }));
+});
+
+/**
+ * The `pgvector` backend speaks the Postgres wire protocol through `pg`: here to PGlite served over
+ * a socket on 127.0.0.1 (`@electric-sql/pglite-socket`), a real Postgres protocol server with the
+ * extension, started by the suite.
+ */
+describeVectorStoreContract('pgvector (pg, over the wire to a PGlite socket server)', () => {
+  let served: { db: PGlite; server: PGLiteSocketServer } | undefined;
+  return {
+    open: async () => {
+      const db = await PGlite.create({ extensions: { vector } });
+      const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 8 });
+      await server.start();
+      served = { db, server };
+      return openStore(new PgVectorStore(`postgres://postgres@${server.getServerConn()}/postgres`));
+    },
+    close: async () => {
+      await served?.server.stop();
+      await served?.db.close();
+    },
+  };
+});
+
+const externalUrl = process.env['PGVECTOR_URL'];
+if (externalUrl === undefined) process.stderr.write('\n*** PGVECTOR_URL is not set: the pgvector contract against an external Postgres server is SKIPPED (it runs against a PGlite socket server instead) ***\n\n');
+describe.runIf(externalUrl !== undefined)('pgvector against PGVECTOR_URL', () => {
+  describeVectorStoreContract(`pgvector (${externalUrl})`, () => ({ open: async () => openStore(new PgVectorStore(externalUrl!)) }));
+});
+
+describe('pgvector: a server it cannot reach', () => {
+  it('fails to open naming the backend and the URL, without its password', async () => {
+    const store = new PgVectorStore('postgres://app:secret@127.0.0.1:1/db');
+    const opened = store.open();
+    await expect(opened).rejects.toThrow(ConnectionError);
+    await expect(new PgVectorStore('postgres://app:secret@127.0.0.1:1/db').open()).rejects.toThrow(/^vector\.backend: pgvector at postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/db cannot be reached: /);
+  });
+});
+
+async function openStore<T extends { open(): Promise<void> }>(store: T): Promise<T> {
+  await store.open();
+  return store;
+}
