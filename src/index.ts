@@ -68,6 +68,7 @@ export { natsConnectOptions, type NatsSettings } from './adapters/nats/nats-conn
 export { PrometheusMonitor } from './adapters/prometheus/prometheus-monitor.js';
 export { AiSdkModelProvider } from './adapters/ai/ai-sdk-model-provider.js';
 export { hashEmbedder, type HashEmbedderOptions } from './adapters/ai/hash-embedder.js';
+export { vectorTools, type VectorTools, type VectorToolOptions, type CrewTool, type FoundDocument } from './framework/vectors/vector-tools.js';
 export { MemoryVectorStore } from './adapters/memory/memory-vector-store.js';
 export { pinoLogger, type PinoLoggerOptions } from './adapters/pino/pino-logger.js';
 export { runDistributedScheduler, type DistributedSchedulerOptions, type SchedulerOutcome } from './adapters/nats/distributed-scheduler.js';

@@ -72,7 +72,7 @@ export const messages = {
 
   crewFileInvalid: (path: string, problems: string) => `invalid YAML crew ${path}:\n${problems}`,
   unknownTool: (tool: string, known: readonly string[]) =>
-    `unknown tool "${tool}" (${known.length === 0 ? 'no tools are available yet: vector_search and fact_insert come with vector search' : `known tools: ${known.join(', ')}`})`,
+    `unknown tool "${tool}" (known tools: ${known.join(', ')})`,
   triggersMismatch: (crew: string, declared: string, given: string) =>
     `crew ${crew}: triggers in its runtime file (${given}) differ from its handlers' @OnEvent kinds (${declared}); a crew with several handlers can only list the kinds they have`,
   runtimeFileOtherCrew: (named: string) => `crew: names crew "${named}"; a runtime file is <crew_id>.runtime.yaml and names its own crew`,

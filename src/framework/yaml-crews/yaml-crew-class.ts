@@ -1,4 +1,8 @@
-import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
+import type { JSONSchema7, JSONValue, LanguageModelV3, LanguageModelV3FunctionTool, LanguageModelV3GenerateResult, LanguageModelV3Prompt, LanguageModelV3ToolResultOutput, LanguageModelV3ToolResultPart } from '@ai-sdk/provider';
+import { z } from 'zod';
+import { describeIssues } from '../model/event.js';
+import { describeThrown } from '../runtime/describe-thrown.js';
+import { vectorTools, type CrewTool, type VectorToolName } from '../vectors/vector-tools.js';
 import { Crew } from '../decorators/crew.js';
 import { DependsOn } from '../decorators/depends-on.js';
 import { OnEvent } from '../decorators/on-event.js';
@@ -38,6 +42,48 @@ export function yamlCrewClass(file: CrewFile): YamlCrew {
   return { type, file, behaviours };
 }
 
+/** The most model calls one event's tool loop makes: the model may call tools this many times less one, then must answer. */
+const MAX_TOOL_STEPS = 5;
+
+/**
+ * Asks the model, offering the crew's tools; while it calls tools (and steps remain), runs them
+ * and asks again with their results, as the AI SDK's `generateText` with `stopWhen` does. A tool
+ * that fails, or a call it cannot parse, goes back to the model as an error it may recover from.
+ */
+async function askWithTools(model: LanguageModelV3, prompt: LanguageModelV3Prompt, offered: CrewBehaviour['tools'], ctx: CrewContext): Promise<LanguageModelV3GenerateResult> {
+  const tools = new Map(offered.map(({ name, options }) => [name, vectorTools(ctx, options)[name] as CrewTool<unknown, unknown>]));
+  const functions: LanguageModelV3FunctionTool[] = [...tools].map(([name, tool]) => ({ type: 'function', name, description: tool.description, inputSchema: z.toJSONSchema(tool.inputSchema) as JSONSchema7 }));
+  for (let step = 1; ; step++) {
+    const answer = await model.doGenerate({ prompt, abortSignal: ctx.signal, ...(functions.length > 0 ? { tools: functions } : {}) });
+    const calls = answer.content.filter((part) => part.type === 'tool-call');
+    if (calls.length === 0 || step === MAX_TOOL_STEPS) return answer;
+    prompt.push({ role: 'assistant', content: calls.map(({ toolCallId, toolName, input }) => ({ type: 'tool-call', toolCallId, toolName, input: parsedOrText(input) })) });
+    const results: LanguageModelV3ToolResultPart[] = [];
+    for (const { toolCallId, toolName, input } of calls) results.push({ type: 'tool-result', toolCallId, toolName, output: await runTool(tools.get(toolName as VectorToolName), toolName, input) });
+    prompt.push({ role: 'tool', content: results });
+  }
+}
+
+async function runTool(tool: CrewTool<unknown, unknown> | undefined, name: string, input: string): Promise<LanguageModelV3ToolResultOutput> {
+  if (tool === undefined) return { type: 'error-text', value: `there is no tool "${name}"` };
+  const parsed = tool.inputSchema.safeParse(parsedOrText(input));
+  if (!parsed.success) return { type: 'error-text', value: `invalid input for ${name}: ${describeIssues(parsed.error)}` };
+  try {
+    return { type: 'json', value: (await tool.execute(parsed.data)) as JSONValue };
+  } catch (error) {
+    return { type: 'error-text', value: `${name} failed: ${describeThrown(error)}` };
+  }
+}
+
+/** A tool call's input as the model wrote it: JSON, or the text when it is not. */
+function parsedOrText(input: string): unknown {
+  try {
+    return JSON.parse(input);
+  } catch {
+    return input;
+  }
+}
+
 async function runBehaviour(behaviour: CrewBehaviour, startModel: string | undefined, event: Event, ctx: CrewContext): Promise<void> {
   const scope: { -readonly [K in keyof TemplateScope]: TemplateScope[K] } = { ctx: ctx.context.snapshot(), event, slice: ctx.slice, stream_id: ctx.streamId, outputs: {} };
   if (behaviour.userTemplate !== undefined) {
@@ -45,7 +91,8 @@ async function runBehaviour(behaviour: CrewBehaviour, startModel: string | undef
     if (behaviour.systemPrompt !== undefined) prompt.push({ role: 'system', content: await behaviour.systemPrompt(scope) });
     prompt.push({ role: 'user', content: [{ type: 'text', text: await behaviour.userTemplate(scope) }] });
     // The crew's `model` knob (the file's, or its runtime file's) unless a reload of the file changed it.
-    const answer = await ctx.model(behaviour.model === startModel ? undefined : behaviour.model).doGenerate({ prompt, abortSignal: ctx.signal });
+    const model = ctx.model(behaviour.model === startModel ? undefined : behaviour.model);
+    const answer = await askWithTools(model, prompt, behaviour.tools, ctx);
     const text = answer.content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('');
     scope.outputs = { text, json: jsonOfReply(text) };
   }

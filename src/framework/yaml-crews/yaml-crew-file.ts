@@ -9,15 +9,29 @@ import { parseYamlText, readYamlDocument, type YamlDocument } from '../config/ya
 import { compileText, compileValue, TemplateError, type CompiledValue, type TemplateScope } from './templates.js';
 import type { CrewKnobs } from '../discovery/crew-knobs.js';
 import { knobsOf } from '../discovery/crew-spec-keys.js';
+import { COLLECTION_NAME_PATTERN } from '../config/vector-config.js';
+import { VECTOR_TOOL_NAMES, type VectorToolName, type VectorToolOptions } from '../vectors/vector-tools.js';
 
 /** The suffix of a YAML crew's file: `commentator.crew.yaml`. */
 export const CREW_FILE_SUFFIX = '.crew.yaml';
 
-/**
- * The tools a YAML crew may name (DESIGN §10's `vector_search` and `fact_insert` arrive with
- * vector search); until then every name is refused, so a crew never runs without a tool it expects.
- */
-export const KNOWN_TOOLS: readonly string[] = [];
+/** The tools a YAML crew may name: the built-in vector tools (DESIGN §10). */
+export const KNOWN_TOOLS: readonly string[] = VECTOR_TOOL_NAMES;
+
+const ToolNameSchema = z.enum(VECTOR_TOOL_NAMES, { error: (issue) => messages.unknownTool(String(issue.input), KNOWN_TOOLS) });
+
+/** A tool, by name (on the `facts` collection), or with the collection it works on and its most documents. */
+const ToolSchema = z.union(
+  [
+    ToolNameSchema,
+    z.strictObject({
+      name: ToolNameSchema,
+      collection: z.string({ error: 'must be a collection name' }).regex(COLLECTION_NAME_PATTERN, { error: 'a collection name is a lower-case letter, then lower-case letters, digits or _ (48 at most)' }).optional(),
+      top_k: z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).min(1, { error: 'must be 1..50' }).max(50, { error: 'must be 1..50' }).optional(),
+    }),
+  ],
+  { error: (issue) => (typeof issue.input === 'string' ? messages.unknownTool(issue.input, KNOWN_TOOLS) : 'must be a tool name, or { name, collection?, top_k? }') },
+);
 
 const OutputSchema = z.strictObject({
   /** The action's kind. */
@@ -42,10 +56,13 @@ export const CrewFileSchema = z
     outputs: z.array(OutputSchema, { error: 'must be a list of { kind, payload?, ttl_ms? }' }).optional(),
     patch: z.record(z.string(), z.unknown(), { error: 'must map context keys to values (templates in strings; null deletes the key)' }).optional(),
     tools: z
-      .array(z.string({ error: 'must be a tool name' }), { error: 'must be a list of tool names' })
+      .array(ToolSchema, { error: 'must be a list of tools' })
       .superRefine((tools, context) => {
+        const seen = new Set<string>();
         tools.forEach((tool, index) => {
-          if (!KNOWN_TOOLS.includes(tool)) context.addIssue({ code: 'custom', path: [index], input: tool, message: messages.unknownTool(tool, KNOWN_TOOLS) });
+          const name = typeof tool === 'string' ? tool : tool.name;
+          if (seen.has(name)) context.addIssue({ code: 'custom', path: [index], message: `lists ${name} twice` });
+          seen.add(name);
         });
       })
       .optional(),
@@ -53,6 +70,9 @@ export const CrewFileSchema = z
   .superRefine((file, context) => {
     if (file.system_prompt !== undefined && file.user_template === undefined) {
       context.addIssue({ code: 'custom', path: ['system_prompt'], message: 'needs a user_template: the model is called with both' });
+    }
+    if (file.tools !== undefined && file.user_template === undefined) {
+      context.addIssue({ code: 'custom', path: ['tools'], message: 'needs a user_template: tools are offered to the model' });
     }
     if (file.outputs === undefined && file.patch === undefined) {
       context.addIssue({ code: 'custom', path: [], message: 'does nothing: give outputs (actions to emit) or patch (context to write), or both' });
@@ -68,6 +88,8 @@ export interface CrewBehaviour {
   readonly userTemplate: ((scope: TemplateScope) => Promise<string>) | undefined;
   readonly outputs: ReadonlyArray<{ readonly kind: string; readonly payload: CompiledValue; readonly ttlMs: number | undefined }>;
   readonly patch: ReadonlyArray<readonly [string, CompiledValue]>;
+  /** The tools offered to the model, with their options. */
+  readonly tools: ReadonlyArray<{ readonly name: VectorToolName; readonly options: VectorToolOptions }>;
 }
 
 /** A YAML crew file, checked and compiled. */
@@ -123,6 +145,11 @@ function compileCrewFile(document: YamlDocument): CrewFile {
     userTemplate: file.user_template === undefined ? undefined : compile(['user_template'], () => compileText(file.user_template!)),
     outputs: (file.outputs ?? []).map((output, index) => ({ kind: output.kind, payload: compile(['outputs', index, 'payload'], () => compileValue(output.payload ?? {})), ttlMs: output.ttl_ms })),
     patch: Object.entries(file.patch ?? {}).map(([key, value]) => [key, compile(['patch', key], () => compileValue(value))] as const),
+    tools: (file.tools ?? []).map((tool) =>
+      typeof tool === 'string'
+        ? { name: tool, options: {} }
+        : { name: tool.name, options: { ...(tool.collection !== undefined ? { collection: tool.collection } : {}), ...(tool.top_k !== undefined ? { topK: tool.top_k } : {}) } },
+    ),
   };
   return { path, id: file.id, triggers: file.triggers, needs: file.needs ?? [], knobs: knobsOf(file), behaviour, text: document.text };
 }

@@ -147,8 +147,8 @@ describe('YAML crew files that are not valid', () => {
   });
 
   it('unknown tools, a crew that does nothing, a system prompt without a user template, YAML that does not parse', async () => {
-    expect(await refused('id: bad\ntriggers: x\ntools: [vector_search]\npatch: { a: 1 }\n')).toContain(
-      'bad.crew.yaml:3 tools[0]: unknown tool "vector_search" (no tools are available yet: vector_search and fact_insert come with vector search)',
+    expect(await refused('id: bad\ntriggers: x\ntools: [web_search]\npatch: { a: 1 }\n')).toContain(
+      'bad.crew.yaml:3 tools[0]: unknown tool "web_search" (known tools: vector_search, fact_insert)',
     );
     expect(await refused('id: bad\ntriggers: x\n')).toContain('bad.crew.yaml:1 (root): does nothing: give outputs (actions to emit) or patch (context to write), or both');
     expect(await refused('id: bad\ntriggers: x\nsystem_prompt: hi\npatch: { a: 1 }\n')).toContain('bad.crew.yaml:3 system_prompt: needs a user_template');
