@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { delimiter } from 'node:path';
 import { readYamlDocument, type YamlDocument } from './yaml-document.js';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { messages, showPath, showValue } from '../messages.js';
 import {
@@ -119,12 +119,30 @@ function describeLayerIssues(error: z.ZodError, nameOf: (key: string) => string,
   };
   return error.issues
     .flatMap((issue) => {
-      if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `  ${nameOf(key)}${at([...issue.path, key])}: unknown key (known keys: ${known})`);
+      if (issue.code === 'unrecognized_keys') {
+        if (issue.path.length === 0) return issue.keys.map((key) => `  ${nameOf(key)}${at([key])}: unknown key (known keys: ${known})`);
+        const nested = keysAt(schema, issue.path);
+        return issue.keys.map((key) => `  ${showPath([nameOf(String(issue.path[0])), ...issue.path.slice(1), key])}${at([...issue.path, key])}: unknown key${nested ? ` (known keys: ${nested.join(', ')})` : ''}`);
+      }
       const key = showPath(issue.path.length > 0 ? [nameOf(String(issue.path[0])), ...issue.path.slice(1)] : []);
       const got = issue.input !== undefined ? ` (got ${showValue(issue.input)})` : '';
       return [`  ${key}${at(issue.path)}: ${issue.message}${got}`];
     })
     .join('\n');
+}
+
+/** The keys of the object `schema` takes at `path` (through optional, nullable and defaulted values and records), if it is one. */
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  let at: z.ZodType = schema;
+  for (let i = 0; ; i++) {
+    while (at instanceof z.ZodOptional || at instanceof z.ZodNullable || at instanceof z.ZodDefault) at = at.unwrap() as z.ZodType;
+    if (at instanceof z.ZodPipe) at = at.in as z.ZodType;
+    if (i === path.length) return at instanceof z.ZodObject ? Object.keys(at.shape) : undefined;
+    if (at instanceof z.ZodObject) at = at.shape[String(path[i])] as z.ZodType;
+    else if (at instanceof z.ZodRecord) at = at.valueType as z.ZodType;
+    else return undefined;
+    if (at === undefined) return undefined;
+  }
 }
 
 export type { LiveCrewConfig, LiveCrewConfigInput };

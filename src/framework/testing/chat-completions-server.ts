@@ -17,22 +17,33 @@ export interface ChatCompletionsServerOptions {
   readonly latencyMs?: number;
   /** The first `count` requests fail with `status` (429, 503...) and a `retry-after-ms` of `retryAfterMs`. */
   readonly failFirst?: { readonly count: number; readonly status: number; readonly retryAfterMs?: number };
+  /** The embedding of a text (default: its characters counted into `dimensions` buckets, normalised; 8 without `dimensions`). */
+  readonly embed?: (text: string, dimensions: number) => number[];
+}
+
+/** One request to `POST /v1/embeddings`. */
+export interface EmbeddingsRequest {
+  readonly model: string;
+  readonly input: readonly string[];
+  readonly dimensions?: number;
 }
 
 /** A running local chat-completions server. */
 export interface ChatCompletionsServer {
   /** The API root to give a provider as its base URL: `http://127.0.0.1:<port>/v1`. */
   readonly url: string;
-  /** Every request received, in order. */
+  /** Every chat-completions request received, in order. */
   readonly requests: readonly ChatCompletionsRequest[];
+  /** Every embeddings request received, in order. */
+  readonly embeddingRequests: readonly EmbeddingsRequest[];
   close(): Promise<void>;
 }
 
 /**
  * A local HTTP server speaking the OpenAI chat-completions protocol (`POST /v1/chat/completions`,
- * plain and streamed), on 127.0.0.1: tests and benchmarks call a model through a real provider
- * package (`@ai-sdk/openai-compatible`, `@ai-sdk/openai`) with no outside network. Usage is
- * counted as one token per 4 characters.
+ * plain and streamed) and its embeddings protocol (`POST /v1/embeddings`), on 127.0.0.1: tests and
+ * benchmarks call a model through a real provider package (`@ai-sdk/openai-compatible`,
+ * `@ai-sdk/openai`) with no outside network. Usage is counted as one token per 4 characters.
  *
  * @example
  * ```ts
@@ -42,6 +53,7 @@ export interface ChatCompletionsServer {
  */
 export async function startChatCompletionsServer(options: ChatCompletionsServerOptions = {}): Promise<ChatCompletionsServer> {
   const requests: ChatCompletionsRequest[] = [];
+  const embeddingRequests: EmbeddingsRequest[] = [];
   let failures = options.failFirst?.count ?? 0;
   const server = createServer((request, response) => {
     void handle(request, response).catch((error: unknown) => {
@@ -50,13 +62,22 @@ export async function startChatCompletionsServer(options: ChatCompletionsServerO
     });
   });
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (request.method === 'POST' && request.url === '/v1/embeddings') {
+      const body = JSON.parse(await readBody(request)) as { model?: unknown; input?: unknown; dimensions?: unknown };
+      const input = (Array.isArray(body.input) ? body.input : [body.input]).map(String);
+      const dimensions = typeof body.dimensions === 'number' ? body.dimensions : undefined;
+      embeddingRequests.push({ model: String(body.model), input, ...(dimensions !== undefined ? { dimensions } : {}) });
+      const embed = options.embed ?? countedCharacters;
+      const data = input.map((text, index) => ({ object: 'embedding', index, embedding: embed(text, dimensions ?? 8) }));
+      const used = tokens(input.join(''));
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data, model: String(body.model), usage: { prompt_tokens: used, total_tokens: used } }));
+      return;
+    }
     if (request.method !== 'POST' || request.url !== '/v1/chat/completions') {
       response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${request.method} ${request.url}`, type: 'invalid_request_error' } }));
       return;
     }
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+    const body = JSON.parse(await readBody(request)) as Record<string, unknown>;
     const received: ChatCompletionsRequest = { model: String(body['model']), messages: (body['messages'] ?? []) as ChatCompletionsRequest['messages'], stream: body['stream'] === true, body };
     requests.push(received);
     if (failures > 0) {
@@ -87,6 +108,7 @@ export async function startChatCompletionsServer(options: ChatCompletionsServerO
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
+    embeddingRequests,
     async close() {
       server.closeAllConnections();
       await new Promise((done) => server.close(done));
@@ -99,6 +121,20 @@ function echoLastUser(request: ChatCompletionsRequest): string {
   const content = last?.content;
   if (typeof content === 'string') return content;
   return Array.isArray(content) ? content.map((part: { text?: unknown }) => (typeof part.text === 'string' ? part.text : '')).join('') : '';
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A stand-in embedding: each character counted into one of `dimensions` buckets, normalised. */
+function countedCharacters(text: string, dimensions: number): number[] {
+  const vector = new Array<number>(dimensions).fill(0);
+  for (const char of text.toLowerCase()) vector[char.codePointAt(0)! % dimensions]! += 1;
+  const norm = Math.hypot(...vector) || 1;
+  return vector.map((x) => x / norm);
 }
 
 function tokens(text: string): number {
