@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 // The built package, as a user runs it: isolates load the built framework and the crews module.
 import { ACTION_SINK, ConfigError, createLiveCrewApp, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, type EventSource, type LiveCrewAppOptions } from '../../dist/index.js';
-import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, MemoryDecisionJournal, scriptedModel } from '../../dist/testing.js';
+import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, hashEmbedder, MemoryDecisionJournal, scriptedModel } from '../../dist/testing.js';
 import { crews } from './fixtures/isolated-crews.js';
 import { PushSource } from './fixtures/push-source.js';
 
@@ -16,7 +16,7 @@ const at = (ms: number, kind = 'tick', payload: Record<string, unknown> = {}) =>
 type Isolation = 'none' | 'worker' | 'process';
 
 /** An app of the fixture crews over `source`, collecting what it sends. */
-async function appOver(isolation: Isolation, source: EventSource, config: Record<string, unknown> = {}, extra: Pick<LiveCrewAppOptions, 'models' | 'providers'> = {}) {
+async function appOver(isolation: Isolation, source: EventSource, config: Record<string, unknown> = {}, extra: Pick<LiveCrewAppOptions, 'models' | 'embedders' | 'providers'> = {}) {
   const actions = new CollectingActionSink();
   const errors = new CollectingErrorSink();
   const app = await createLiveCrewApp({
@@ -26,6 +26,7 @@ async function appOver(isolation: Isolation, source: EventSource, config: Record
     env: {},
     config: { isolation, log_level: 'silent', ...config },
     ...(extra.models ? { models: extra.models } : {}),
+    ...(extra.embedders ? { embedders: extra.embedders } : {}),
     providers: [
       { token: EVENT_SOURCE, useValue: source },
       { token: ACTION_SINK, useValue: actions },
@@ -36,7 +37,7 @@ async function appOver(isolation: Isolation, source: EventSource, config: Record
   return { app, actions, errors };
 }
 
-async function run(isolation: Isolation, events: readonly unknown[], config: Record<string, unknown> = {}, extra: Pick<LiveCrewAppOptions, 'models' | 'providers'> = {}) {
+async function run(isolation: Isolation, events: readonly unknown[], config: Record<string, unknown> = {}, extra: Pick<LiveCrewAppOptions, 'models' | 'embedders' | 'providers'> = {}) {
   const { app, actions, errors } = await appOver(isolation, new ArrayEventSource(events), config, extra);
   const summary = await app.run();
   return { actions: actions.actions, errors: errors.errors, summary, context: app.context('m1') };
@@ -69,6 +70,31 @@ describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (iso
     const replay = await run(isolation, events, {}, { models: { m: unused }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] });
     expect(unused.prompts).toEqual([]);
     expect(replay.actions).toEqual(live.actions);
+  });
+
+  it('searches, upserts and deletes vectors through the app: held in the call\'s scope there, as in process, and replayed exactly', async () => {
+    const events = [
+      at(0, 'remember', { text: 'Kane header from a corner', n: 1 }),
+      at(100, 'remember', { text: 'Saka shot over the bar', n: 2 }),
+      at(200, 'forget', { id: 'm1:0:agent.remember:0:0', fail: true }),
+      at(600, 'recall', { text: 'a header by Kane' }),
+      at(700, 'forget', { id: 'm1:0:agent.remember:0:0' }),
+      at(1200, 'recall', { text: 'a header by Kane' }),
+    ];
+    const options = { embedders: { default: hashEmbedder({ dimensions: 32 }) } };
+    const config = { vector: { backend: 'memory' } };
+    const inProcess = await run('none', events, config, options);
+    const journal = new MemoryDecisionJournal();
+    const isolated = await run(isolation, events, config, { ...options, providers: [{ token: DECISION_JOURNAL, useValue: journal }] });
+    expect(isolated.errors.map((e) => e.payload.message)).toEqual(['agent.forget threw: forgetting fails']);
+    expect(isolated.actions).toEqual(inProcess.actions);
+    const recalled = isolated.actions.filter((a) => a.kind === 'recalled').map((a) => a.payload);
+    expect(recalled).toEqual([
+      { ids: ['m1:0:agent.remember:0:0', 'm1:0:agent.remember:1:0'], texts: ['Kane header from a corner', 'Saka shot over the bar'], length: 32 },
+      { ids: ['m1:0:agent.remember:1:0'], texts: ['Saka shot over the bar'], length: 32 },
+    ]);
+    const replay = await run(isolation, events, config, { embedders: { default: { ...hashEmbedder({ dimensions: 32 }), doEmbed: () => Promise.reject(new Error('a replay must not embed')) } }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] });
+    expect(replay.actions).toEqual(isolated.actions);
   });
 
   it('journals its recorded effects in the app: a replay returns what the effect returned without running it', async () => {

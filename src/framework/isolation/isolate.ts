@@ -132,6 +132,8 @@ export class Isolate {
       case 'model':
       case 'effect':
       case 'effect-outcome':
+      case 'embed':
+      case 'vectors':
         void this.onRequest?.(message).then((answer) => this.#link.send(answer));
         return;
       case 'done':
@@ -140,6 +142,9 @@ export class Isolate {
       case 'failed':
         if (this.#running?.id === message.id) this.#running.reject(new Error(message.error));
         return;
+      default:
+        // Every message type is handled above: a new one fails to compile here until it is.
+        return message satisfies never;
     }
   }
 

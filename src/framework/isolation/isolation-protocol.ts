@@ -73,7 +73,7 @@ export const IsolateMessageSchema = z.discriminatedUnion('type', [
     request: z.number().int(),
     name: z.string().nullable(),
     values: z.array(z.string()),
-    providerOptions: z.unknown(),
+    providerOptions: z.unknown().optional(),
   }),
   z.strictObject({
     type: z.literal('vectors'),
