@@ -329,17 +329,17 @@ export function bindPorts(container: DependencyContainer, config: LiveCrewConfig
     [CONTEXT_BACKEND, () => adapterFactory('context', config.kv_backend)(config)],
     [DECISION_JOURNAL, () => adapterFactory('journal', config.transport)(config)],
     ...serviceDefaults(config),
-    ...(config.vector !== null ? [[VECTOR_STORE, () => adapterFactory('vectors', config.vector!.backend)(config)] as const] : []),
   ]);
 }
 
-/** The ports every kind of process has, bound as the config says: clock, monitor, logger. */
+/** The ports every kind of process has, bound as the config says: clock, monitor, logger, models, and the vector store when `vector:` is on. */
 export function serviceDefaults(config: LiveCrewConfig): Array<[InjectionToken<unknown>, () => unknown]> {
   return [
     [CLOCK, () => systemClock],
     [MONITOR, () => (config.metrics_port === null ? NO_MONITOR : adapterFactory('monitor', 'prometheus')(config))],
     [LOGGER, () => adapterFactory('logger', 'pino')(config)],
     [MODEL_PROVIDER, () => configuredModels(config)],
+    ...(config.vector !== null ? [[VECTOR_STORE, () => adapterFactory('vectors', config.vector!.backend)(config)] as [InjectionToken<unknown>, () => unknown]] : []),
   ];
 }
 

@@ -98,6 +98,8 @@ export const messages = {
     `collection ${collection} exists with ${has.dimension}-dimensional vectors by ${has.metric}, not ${asked.dimension}-dimensional by ${asked.metric}: use another collection name, or drop it first`,
   vectorBackendPackage: (backend: string, packages: string, detail: string) =>
     `vector.backend: ${backend} needs ${packages}, which cannot be loaded (npm install ${packages}): ${detail}`,
+  vectorStorePerProcess: (backend: string) =>
+    `vector.backend ${backend} keeps its store in this runner's process: crews on other runners neither see its points nor it theirs (use pgvector or qdrant for a store runners share)`,
   vectorBackendUnreachable: (backend: string, where: string, detail: string) => `vector.backend: ${backend} at ${where} cannot be reached: ${detail}`,
   effectRequestChanged: (what: string) => `${what} asks something else than when it was recorded; the recorded result is not used (re-record the journal, or run with --replay-missing live)`,
   effectMissing: (what: string) => `${what} is not in the journal being replayed: the recorded run did not run it; run with --replay-missing live to run it`,

@@ -4,6 +4,7 @@ import type { ModelCalls } from '../../framework/models/model-calls.js';
 import { runnerLimits } from '../../framework/config/limits.js';
 import type { ErrorRecord } from '../../framework/model/error-record.js';
 import type { EmittedAction } from '../../framework/ports.js';
+import { messages } from '../../framework/messages.js';
 import { ConfigError } from '../../framework/errors.js';
 import { CrewWorker, type CrewProgress } from '../../framework/distributed/crew-worker.js';
 import { instantiateCrews } from '../../framework/runtime/instantiate-crews.js';
@@ -54,6 +55,8 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
     }
     const models = await openModelCalls(run.container, run.config, run.graph, { given: options, journal: run.journal, clock: run.clock, observer: run.monitor, logger: run.logger });
     run.logger.info({ crews: crews.map((crew) => crew.definition.id) }, `stream ${options.streamId}: hosting ${crews.map((crew) => crew.definition.id).join(', ')}`);
+    const backend = run.config.vector?.backend;
+    if (backend === 'memory' || backend === 'pglite') run.logger.warn({ backend }, messages.vectorStorePerProcess(backend));
     const actions = JetStreamSink.forActions(run.link);
     const errors = JetStreamSink.forErrors(run.link);
     try {

@@ -18,11 +18,10 @@ export class PgVectorStore extends PostgresVectorStore {
       } catch (error) {
         throw new ConfigError(messages.vectorBackendPackage('pgvector', 'pg', (error as Error).message), { cause: error });
       }
-      const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE });
+      // Every connection starts with the session settings, as startup options.
+      const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, options: Object.entries(SESSION_SETTINGS).map(([name, value]) => `-c ${name}=${value}`).join(' ') });
       // An idle connection that breaks is replaced by the pool; the query that meets it fails and is reported.
       pool.on('error', () => {});
-      // Queued on each new connection before the query that asked for it.
-      pool.on('connect', (client) => void client.query(SESSION_SETTINGS).catch(() => {}));
       try {
         await pool.query('CREATE EXTENSION IF NOT EXISTS vector');
       } catch (error) {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { ConfigError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
-import { PostgresVectorStore, SESSION_SETTINGS } from './postgres-vector-store.js';
+import { PostgresVectorStore, sessionSettingsSql } from './postgres-vector-store.js';
 
 /** Options of the embedded store. */
 export interface PGliteVectorStoreOptions {
@@ -26,7 +26,7 @@ export class PGliteVectorStore extends PostgresVectorStore {
       const [{ PGlite }, { vector }] = modules;
       if (options.path !== undefined) mkdirSync(options.path, { recursive: true });
       const db = await PGlite.create({ ...(options.path !== undefined ? { dataDir: options.path } : {}), extensions: { vector } });
-      await db.exec(`CREATE EXTENSION IF NOT EXISTS vector; ${SESSION_SETTINGS}`);
+      await db.exec(`CREATE EXTENSION IF NOT EXISTS vector; ${sessionSettingsSql()}`);
       return { client: db, close: () => db.close() };
     });
   }

@@ -32,7 +32,14 @@ const REGISTRY = 'live_crew_vector_collections';
  * Session settings every connection takes: more HNSW candidates, and iterative index scans, so a
  * filtered query still finds `topK` points when few match (pgvector 0.8).
  */
-export const SESSION_SETTINGS = `SET hnsw.ef_search = ${EF_SEARCH}; SET hnsw.iterative_scan = strict_order`;
+export const SESSION_SETTINGS: Readonly<Record<string, string>> = { 'hnsw.ef_search': String(EF_SEARCH), 'hnsw.iterative_scan': 'strict_order' };
+
+/** The session settings as SQL statements. */
+export function sessionSettingsSql(): string {
+  return Object.entries(SESSION_SETTINGS)
+    .map(([name, value]) => `SET ${name} = ${value}`)
+    .join('; ');
+}
 
 /**
  * A vector store in Postgres with the pgvector extension (DESIGN §10): one table per collection
