@@ -30,7 +30,7 @@ describe.skipIf(start === undefined)('vector search across distributed runners',
     const moments = [
       ['chance', 3, 'Kane header over the bar from a corner'],
       ['goal', 9, 'Kane scores a header from a corner'],
-      ['goal', 20, 'Saka curls it in from the edge of the box'],
+      ['question', 20, 'any header from a corner'],
     ] as const;
     const events = moments.map(([kind, minute, text], n) => JSON.stringify({ ts: new Date(Date.parse('2024-05-01T12:00:00Z') + n * 600).toISOString(), kind, stream_id: STREAM, payload: { minute, text } }));
     writeFileSync(join(dir, 'events.jsonl'), `${events.join('\n')}\n`);
@@ -55,7 +55,7 @@ describe.skipIf(start === undefined)('vector search across distributed runners',
     const published = (await storedMessages(url, 'LIVE_ACTIONS')).map((text) => JSON.parse(text).payload);
     expect(published).toEqual([
       { minute: 9, ids: expect.arrayContaining(['chance-3']) },
-      { minute: 20, ids: ['chance-3', 'goal-9'] },
+      { minute: 20, ids: expect.toSatisfy((ids: string[]) => [...ids].sort().join() === 'chance-3,goal-9') },
     ]);
   });
 });
