@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -70,6 +71,21 @@ describe('match-day example', () => {
     expect(`${colour.join('\n')}\n`).toBe(readFileSync(join(ROOT, 'examples/match-day/expected-colour.jsonl'), 'utf8'));
     expect(`${lines.filter((line) => !colour.includes(line)).join('\n')}\n`).toBe(readFileSync(join(ROOT, 'examples/match-day/expected-actions.jsonl'), 'utf8'));
     expect(r.stderr).toBe(readFileSync(join(ROOT, 'examples/match-day/expected-errors.jsonl'), 'utf8'));
+  });
+
+  it('the clip finder indexes every moment in embedded pgvector and, on each goal, emits the 3 most similar past moments; its replay is byte for byte', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'live-crew-clips-'));
+    const args = [join(ROOT, 'dist/cli/main.js'), 'run', EVENTS, '--crews', 'examples/match-day/dist/clips.js', '--config', 'examples/match-day/clips-config.yaml'];
+    const live = node([...args, '--journal', join(dir, 'journal.jsonl')]);
+    expect(live.code, live.stderr).toBe(0);
+    expect(live.stdout).toBe(readFileSync(join(ROOT, 'examples/match-day/expected-clips.jsonl'), 'utf8'));
+    const actions = live.stdout.trim().split('\n').map((line) => JSON.parse(line) as { ts: string; payload: { goal: string; clips: Array<{ moment: string; at: string }> } });
+    expect(actions.map((action) => action.payload.clips.length)).toEqual([3, 3, 3, 3, 3]);
+    // Only moments before the goal's own slice are found.
+    for (const { ts, payload } of actions) for (const found of payload.clips) expect(Date.parse(found.at)).toBeLessThan(Date.parse(ts));
+    const replay = node([...args, '--replay', join(dir, 'journal.jsonl')]);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.stdout).toBe(live.stdout);
   });
 
   it('a paced live replay gives the batch run\'s actions, each crew\'s in the same order (live output goes out as calls end)', () => {
