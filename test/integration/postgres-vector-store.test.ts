@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { PGliteVectorStore } from '../../src/adapters/postgres/pglite-vector-store.js';
 import { PgVectorStore } from '../../src/adapters/postgres/pg-vector-store.js';
 import { ConnectionError } from '../../src/framework/errors.js';
-import { describeVectorStoreContract } from './vector-store-contract.js';
+import { describeVectorStoreContract, seededVectors } from './vector-store-contract.js';
 
 describeVectorStoreContract('pglite (in memory)', () => ({ open: async () => openStore(new PGliteVectorStore()) }));
 
@@ -65,3 +65,25 @@ async function openStore<T extends { open(): Promise<void> }>(store: T): Promise
   await store.open();
   return store;
 }
+
+describe('pgvector: the HNSW index', () => {
+  it('is built once a collection holds 5,000 points, not before, with the operator class of its metric', async () => {
+    const db = await PGlite.create({ extensions: { vector } });
+    const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 4 });
+    await server.start();
+    const store = await openStore(new PgVectorStore(`postgres://postgres@${server.getServerConn()}/postgres`));
+    try {
+      const indexes = async () => (await db.query<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE tablename = 'lcv_plays'")).rows.map((row) => row.indexdef).filter((def) => def.includes('hnsw'));
+      await store.ensureCollection('plays', { dimension: 4, metric: 'dot' });
+      const points = seededVectors(5_000, 4, 5).map((vector, i) => ({ id: `p${i}`, vector, payload: {} }));
+      await store.upsert('plays', points.slice(0, 4_999));
+      expect(await indexes()).toEqual([]);
+      await store.upsert('plays', points.slice(4_999));
+      expect(await indexes()).toEqual([expect.stringContaining('USING hnsw (embedding vector_ip_ops)')]);
+    } finally {
+      await store.close();
+      await server.stop();
+      await db.close();
+    }
+  });
+});

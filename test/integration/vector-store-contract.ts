@@ -120,6 +120,27 @@ export function describeVectorStoreContract(name: string, fixture: () => VectorS
       expect(hits.map((hit) => hit.id).sort()).toEqual(['p0', 'p100', 'p200', 'p300', 'p400', 'p500']);
     });
 
+    it('a big collection (past where an index is built) still ranks as exact search does, filters and all', async () => {
+      const name = collection();
+      const vectors = seededVectors(6_000, 8, 11);
+      const reference = new MemoryVectorStore();
+      for (const target of [store, reference]) {
+        await target.ensureCollection(name, { dimension: 8, metric: 'cosine' });
+        // Two loads: the first as big as the collection, the second into it.
+        await target.upsert(name, vectors.slice(0, 5_000).map((vector, i) => point(`p${i}`, vector, { rare: i % 500 === 0 })));
+        await target.upsert(name, vectors.slice(5_000).map((vector, i) => point(`p${5_000 + i}`, vector, { rare: (5_000 + i) % 500 === 0 })));
+      }
+      let found = 0;
+      for (const query of seededVectors(20, 8, 12)) {
+        const [got, expected] = await Promise.all([store.query(name, query, { topK: 10 }), reference.query(name, query, { topK: 10 })]);
+        const exact = new Set(expected.map((hit) => hit.id));
+        found += got.filter((hit) => exact.has(hit.id)).length;
+      }
+      expect(found / 200).toBeGreaterThanOrEqual(0.95);
+      const rare = await store.query(name, vectors[3]!, { topK: 12, filter: { rare: true } });
+      expect(rare.map((hit) => hit.id).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `p${i * 500}`).sort());
+    }, 120_000);
+
     it.each<[VectorMetric]>([['cosine'], ['dot'], ['euclidean']])('ranks and scores as exact search does, by %s', async (metric) => {
       const name = collection();
       const vectors = seededVectors(200, 8, metric.length);

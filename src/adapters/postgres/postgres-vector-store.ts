@@ -17,6 +17,12 @@ const METRICS: Record<VectorMetric, { readonly operator: string; readonly opclas
 
 /** pgvector indexes `vector` columns of at most this many dimensions; longer ones are searched exactly. */
 const HNSW_MAX_DIMENSION = 2000;
+/**
+ * A collection is searched exactly (a scan: exact, and a few ms) until it holds this many points;
+ * then it gets its HNSW index. Building an index over loaded points is several times faster than
+ * growing it point by point, as pgvector's documentation advises for bulk loads.
+ */
+const INDEX_MIN_POINTS = 5_000;
 /** Rows per INSERT: big enough to amortise the round trip, small enough for any server's parameter size. */
 const UPSERT_BATCH = 500;
 /**
@@ -51,6 +57,8 @@ export class PostgresVectorStore implements VectorStore {
   readonly #connect: () => Promise<{ client: SqlClient; close(): Promise<void> }>;
   #connection: { client: SqlClient; close(): Promise<void> } | undefined;
   readonly #shapes = new Map<string, VectorCollectionShape>();
+  /** Per collection: whether it has its index, and about how many points it holds (upserts of existing ids count too). */
+  readonly #indexes = new Map<string, { indexed: boolean; points: number }>();
 
   /** @param connect opens the connection, with the vector extension created and the session settings applied */
   constructor(connect: () => Promise<{ client: SqlClient; close(): Promise<void> }>) {
@@ -77,11 +85,7 @@ export class PostgresVectorStore implements VectorStore {
       if (existing.dimension !== shape.dimension || existing.metric !== shape.metric) throw new VectorStoreError(messages.collectionShapeDiffers(collection, existing, shape));
       return;
     }
-    const table = tableOf(collection);
-    await this.#sql.query(`CREATE TABLE IF NOT EXISTS ${table} (id text PRIMARY KEY, embedding vector(${shape.dimension}) NOT NULL, text text, payload jsonb NOT NULL DEFAULT '{}')`);
-    if (shape.dimension <= HNSW_MAX_DIMENSION) {
-      await this.#sql.query(`CREATE INDEX IF NOT EXISTS ${indexOf(collection)} ON ${table} USING hnsw (embedding ${METRICS[shape.metric].opclass})`);
-    }
+    await this.#sql.query(`CREATE TABLE IF NOT EXISTS ${tableOf(collection)} (id text PRIMARY KEY, embedding vector(${shape.dimension}) NOT NULL, text text, payload jsonb NOT NULL DEFAULT '{}')`);
     await this.#sql.query(`INSERT INTO ${REGISTRY} (name, dimension, metric) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, [collection, shape.dimension, shape.metric]);
     // Another process may have made it first, with another shape.
     this.#shapes.delete(collection);
@@ -90,6 +94,12 @@ export class PostgresVectorStore implements VectorStore {
   }
 
   async upsert(collection: string, points: readonly VectorPoint[]): Promise<void> {
+    const index = await this.#indexOf(collection);
+    // A load as big as the collection goes in without the index, which is built again after it.
+    if (index.indexed && points.length >= INDEX_MIN_POINTS && points.length >= index.points) {
+      await this.#sql.query(`DROP INDEX IF EXISTS ${indexOf(collection)}`);
+      index.indexed = false;
+    }
     // One statement cannot touch a row twice: the last point of an id wins, as upserts in order would.
     const last = [...new Map(points.map((point) => [point.id, point])).values()];
     for (let start = 0; start < last.length; start += UPSERT_BATCH) {
@@ -101,6 +111,26 @@ export class PostgresVectorStore implements VectorStore {
         [batch.map((point) => point.id), batch.map((point) => JSON.stringify(point.vector)), batch.map((point) => point.text ?? null), batch.map((point) => JSON.stringify(point.payload))],
       );
     }
+    index.points += last.length;
+    const shape = (await this.describe(collection))!;
+    if (!index.indexed && index.points >= INDEX_MIN_POINTS && shape.dimension <= HNSW_MAX_DIMENSION) {
+      await this.#sql.query(`CREATE INDEX IF NOT EXISTS ${indexOf(collection)} ON ${tableOf(collection)} USING hnsw (embedding ${METRICS[shape.metric].opclass})`);
+      index.indexed = true;
+    }
+  }
+
+  /** Whether a collection has its index and how many points it holds, read once, then kept up to date. */
+  async #indexOf(collection: string): Promise<{ indexed: boolean; points: number }> {
+    let index = this.#indexes.get(collection);
+    if (index === undefined) {
+      const [{ rows: counted }, { rows: indexes }] = await Promise.all([
+        this.#sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${tableOf(collection)}`),
+        this.#sql.query(`SELECT 1 FROM pg_indexes WHERE tablename = $1 AND indexname = $2`, [tableOf(collection), indexOf(collection)]),
+      ]);
+      index = { indexed: indexes.length > 0, points: counted[0]!.n };
+      this.#indexes.set(collection, index);
+    }
+    return index;
   }
 
   async query(collection: string, vector: readonly number[], query: VectorQuery): Promise<VectorHit[]> {
