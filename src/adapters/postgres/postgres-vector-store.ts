@@ -51,7 +51,13 @@ export function sessionSettingsSql(): string {
  * A vector store in Postgres with the pgvector extension (DESIGN §10): one table per collection
  * (`lcv_<name>`: id, vector, text, JSONB payload) with an HNSW index for its metric, and a
  * registry of the collections' shapes. The `pglite` (embedded) and `pgvector` (a server) backends
- * are this store over their own connection.
+ * are this store over their own connection; give it yours (a `pg` pool, a PGlite) with `connect`.
+ *
+ * @example
+ * ```ts
+ * const store = new PostgresVectorStore(async () => ({ client: pool, close: async () => {} }));
+ * await createLiveCrewApp({ crews, providers: [{ token: VECTOR_STORE, useValue: store }] });
+ * ```
  */
 export class PostgresVectorStore implements VectorStore {
   readonly #connect: () => Promise<{ client: SqlClient; close(): Promise<void> }>;

@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 const db = await PGlite.create({ extensions: { vector } });
 await db.exec('CREATE EXTENSION vector; CREATE TABLE t (id text primary key, embedding vector(384), text text, payload jsonb)');
-const d = 384, n = Number(process.argv[2] ?? 5000);
+const d = 384, n = Number(process.argv[2] ?? 5000), mwm = process.argv[3] ?? '64MB';
 let seed = 1; const rnd = () => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return ((seed >>> 0) / 2 ** 32) * 2 - 1; };
 let t0 = performance.now();
 for (let i = 0; i < n; i += 500) {
@@ -12,7 +12,7 @@ for (let i = 0; i < n; i += 500) {
 }
 console.log('no index: ', (n / ((performance.now() - t0) / 1000)).toFixed(0), '/s');
 t0 = performance.now();
-await db.exec("SET maintenance_work_mem = '512MB'");
+await db.exec(`SET maintenance_work_mem = '${mwm}'`);
 await db.exec('CREATE INDEX ON t USING hnsw (embedding vector_cosine_ops)');
-console.log('index build ms', (performance.now() - t0).toFixed(0));
+console.log('index build', mwm, 'ms', (performance.now() - t0).toFixed(0));
 await db.close();

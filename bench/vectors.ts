@@ -1,0 +1,153 @@
+/**
+ * Vector search (DESIGN §10): 100,000 points of d = 384 in each embedded store.
+ *
+ * Data: a seeded mixture of 500 clusters (each point a cluster centre plus noise), as embeddings of
+ * real texts cluster by topic; queries are new points from the same mixture.
+ *
+ * 1. Bulk load: every point in one upsert (the store defers the HNSW index and builds it after):
+ *    points/s, index build included.
+ * 2. Live upserts: 500 upserts of one point into the loaded collection, as slice merges apply
+ *    them: points/s.
+ * 3. Queries: top-10 for each query, one at a time: p50 and p99, and recall@10 against the memory
+ *    store's exact search in the same run (goal ≥ 0.95 with an index).
+ * 4. The same queries hand-written against the same PGlite (the SQL the store runs, no store
+ *    code): the ratio of the store's p50 to it.
+ * 5. Through a crew: `ctx.vectors().search` in a handler call (a recorded decision, journaled in
+ *    memory) against the memory store, beside the store's own query: what the framework adds.
+ *
+ *   npm run bench:vectors [-- --points 100000 --dim 384 --queries 200]
+ */
+import 'reflect-metadata';
+import { performance } from 'node:perf_hooks';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { Crew, DECISION_JOURNAL, MemoryVectorStore, OnEvent, PostgresVectorStore, VECTOR_STORE, type CrewContext, type Event, type VectorHit, type VectorPoint, type VectorStore } from 'live-crew';
+import { createTestingApp, MemoryDecisionJournal } from 'live-crew/testing';
+import { percentiles } from './paced-feed.js';
+
+function arg(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+}
+
+const POINTS = arg('points', 100_000);
+const DIM = arg('dim', 384);
+const QUERIES = arg('queries', 200);
+const LIVE_UPSERTS = 500;
+const CLUSTERS = 500;
+const TOP_K = 10;
+
+/** A seeded generator of normal deviates (xorshift + Box-Muller): the same data on every run. */
+function normals(seed: number): () => number {
+  let state = seed;
+  const uniform = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return ((state >>> 0) + 1) / 0x1_0000_0002;
+  };
+  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+const normal = normals(42);
+const centres = Array.from({ length: CLUSTERS }, () => Array.from({ length: DIM }, normal));
+const near = (centre: number[]) => centre.map((x) => x + 0.6 * normal());
+const points: VectorPoint[] = Array.from({ length: POINTS }, (_, i) => ({ id: `p${i}`, vector: near(centres[i % CLUSTERS]!), payload: { cluster: i % CLUSTERS } }));
+const queries = Array.from({ length: QUERIES }, (_, i) => near(centres[(i * 7) % CLUSTERS]!));
+const live: VectorPoint[] = Array.from({ length: LIVE_UPSERTS }, (_, i) => ({ id: `live${i}`, vector: near(centres[i % CLUSTERS]!), payload: { cluster: i % CLUSTERS } }));
+
+const rate = (count: number, ms: number) => `${Math.round(count / (ms / 1000)).toLocaleString('en')}/s`;
+const ms = (value: number) => `${value.toFixed(2)} ms`;
+
+interface Measured {
+  readonly name: string;
+  readonly bulkMs: number;
+  readonly liveMs: number;
+  readonly latencies: number[];
+  readonly hits: VectorHit[][];
+}
+
+async function measure(name: string, store: VectorStore): Promise<Measured> {
+  await store.open();
+  await store.ensureCollection('bench', { dimension: DIM, metric: 'cosine' });
+  let started = performance.now();
+  await store.upsert('bench', points);
+  const bulkMs = performance.now() - started;
+  started = performance.now();
+  for (const point of live) await store.upsert('bench', [point]);
+  const liveMs = performance.now() - started;
+  const latencies: number[] = [];
+  const hits: VectorHit[][] = [];
+  for (const query of queries) {
+    const at = performance.now();
+    hits.push(await store.query('bench', query, { topK: TOP_K }));
+    latencies.push(performance.now() - at);
+  }
+  return { name, bulkMs, liveMs, latencies, hits };
+}
+
+function recall(got: VectorHit[][], exact: VectorHit[][]): number {
+  let found = 0;
+  got.forEach((hits, i) => {
+    const truth = new Set(exact[i]!.map((hit) => hit.id));
+    found += hits.filter((hit) => truth.has(hit.id)).length;
+  });
+  return found / (exact.length * TOP_K);
+}
+
+/** The store's query, hand-written: the same SQL on the same database, no store code. */
+async function handWritten(db: PGlite): Promise<number[]> {
+  const latencies: number[] = [];
+  for (const query of queries) {
+    const at = performance.now();
+    await db.query('SELECT id, text, payload, embedding <=> $1::vector AS distance FROM lcv_bench ORDER BY embedding <=> $1::vector LIMIT $2', [JSON.stringify(query), TOP_K]);
+    latencies.push(performance.now() - at);
+  }
+  return latencies;
+}
+
+/** `ctx.vectors().search` in handler calls, one event per query, against `store`; the summed time inside `search`. */
+async function throughCrew(store: VectorStore): Promise<number[]> {
+  const latencies: number[] = [];
+  @Crew({ id: 'searcher' })
+  class Searcher {
+    @OnEvent('query')
+    async on(event: Event<{ i: number }>, ctx: CrewContext) {
+      const at = performance.now();
+      await ctx.vectors('bench').search(queries[event.payload.i]!, { topK: TOP_K });
+      latencies.push(performance.now() - at);
+    }
+  }
+  const t = await createTestingApp({
+    crews: [Searcher],
+    config: { vector: { backend: 'memory' } },
+    providers: [
+      { token: VECTOR_STORE, useValue: store },
+      { token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal() },
+    ],
+  });
+  const events = queries.map((_, i) => ({ ts: new Date(Date.parse('2024-05-01T12:00:00Z') + i).toISOString(), kind: 'query', stream_id: 's', payload: { i } }));
+  const r = await t.run(events);
+  if (r.errors.length > 0) throw new Error(JSON.stringify(r.errors[0]));
+  return latencies;
+}
+
+console.log(`vector search: ${POINTS.toLocaleString('en')} points of d = ${DIM} (${CLUSTERS} clusters), ${QUERIES} queries of top-${TOP_K}\n`);
+const memory = new MemoryVectorStore();
+const reference = await measure('memory (exact)', memory);
+// The pglite backend's own setup (PGliteVectorStore), on a database the hand-written queries share.
+const db = await PGlite.create({ extensions: { vector } });
+await db.exec("CREATE EXTENSION IF NOT EXISTS vector; SET hnsw.ef_search = 100; SET hnsw.iterative_scan = strict_order; SET maintenance_work_mem = '512MB'");
+const pglite = await measure('pglite (HNSW)', new PostgresVectorStore(async () => ({ client: db, close: async () => {} })));
+console.log('store            bulk load        live upserts   query p50    query p99    recall@10');
+for (const run of [reference, pglite]) {
+  const { p50, p99 } = percentiles(run.latencies);
+  console.log(`${run.name.padEnd(16)} ${rate(POINTS, run.bulkMs).padEnd(16)} ${rate(LIVE_UPSERTS, run.liveMs).padEnd(14)} ${ms(p50).padEnd(12)} ${ms(p99).padEnd(12)} ${recall(run.hits, reference.hits).toFixed(3)}`);
+}
+const hand = percentiles(await handWritten(db));
+await db.close();
+const store = percentiles(pglite.latencies);
+console.log(`\nhand-written PGlite query: p50 ${ms(hand.p50)}, p99 ${ms(hand.p99)}; the pglite store: ${(store.p50 / hand.p50).toFixed(2)}× at p50, ${(store.p99 / hand.p99).toFixed(2)}× at p99`);
+const crew = percentiles(await throughCrew(memory));
+const direct = percentiles(reference.latencies);
+console.log(`ctx.vectors().search in a crew (memory store, journaled): p50 ${ms(crew.p50)}, p99 ${ms(crew.p99)}; the store's own query: p50 ${ms(direct.p50)}; ${(crew.p50 / direct.p50).toFixed(2)}× at p50`);
