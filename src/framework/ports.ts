@@ -193,6 +193,19 @@ export interface RunObserver {
   heartbeatGap?(gapMs: number): void;
   /** A handler's model call ended. */
   modelCalled?(call: ModelCallReport): void;
+  /** A handler's vector search ended. */
+  vectorSearched?(search: VectorSearchReport): void;
+}
+
+/** One vector search, as monitors see it: never its query. */
+export interface VectorSearchReport {
+  readonly crew: string;
+  readonly collection: string;
+  /** Answered by the store, failed, or served from the journal (a replay, a successor). */
+  readonly outcome: 'ok' | 'error' | 'replayed';
+  readonly hits: number;
+  /** Wall time of the search, embedding included, in seconds. */
+  readonly seconds: number;
 }
 
 /** How a model call ended: answered, failed, refused by the crew's budget, served from the journal, or refused as a replay divergence. */

@@ -154,3 +154,17 @@ describe('PrometheusMonitor: model calls', () => {
     expect(samples.get('live_crew_errors_total{crew="talker",reason="budget"}')).toBe(1);
   });
 });
+
+describe('PrometheusMonitor: vector searches', () => {
+  it('counts searches by crew, collection and outcome and times those the store answered; replayed ones are counted as such', async () => {
+    const monitor = new PrometheusMonitor();
+    monitor.vectorSearched({ crew: 'finder', collection: 'moments', outcome: 'ok', hits: 3, seconds: 0.004 });
+    monitor.vectorSearched({ crew: 'finder', collection: 'moments', outcome: 'replayed', hits: 3, seconds: 0 });
+    monitor.vectorSearched({ crew: 'finder', collection: 'moments', outcome: 'error', hits: 0, seconds: 0.002 });
+    const samples = parseExposition(await monitor.metrics());
+    expect(samples.get('live_crew_vector_searches_total{crew="finder",collection="moments",outcome="ok"}')).toBe(1);
+    expect(samples.get('live_crew_vector_searches_total{crew="finder",collection="moments",outcome="replayed"}')).toBe(1);
+    expect(samples.get('live_crew_vector_searches_total{crew="finder",collection="moments",outcome="error"}')).toBe(1);
+    expect(samples.get('live_crew_vector_search_seconds_count{crew="finder",collection="moments"}')).toBe(2);
+  });
+});

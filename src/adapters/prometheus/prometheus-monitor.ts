@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorRecord } from '../../framework/model/error-record.js';
 import type { Event } from '../../framework/model/event.js';
-import type { EmittedAction, ModelCallReport, Monitor } from '../../framework/ports.js';
+import type { EmittedAction, ModelCallReport, VectorSearchReport, Monitor } from '../../framework/ports.js';
 import type { CallNext, HandlerCall, Interceptor } from '../../framework/runtime/interceptor.js';
 
 /**
@@ -20,6 +20,8 @@ import type { CallNext, HandlerCall, Interceptor } from '../../framework/runtime
  * - `live_crew_model_calls_total{crew,model,outcome}`, `live_crew_model_tokens_total{crew,model,type}`
  *   (`input`, `output`; calls served from the journal cost none) and
  *   `live_crew_model_call_seconds{crew,model}` (histogram, retries included).
+ * - `live_crew_vector_searches_total{crew,collection,outcome}` (`ok`, `error`, `replayed`) and
+ *   `live_crew_vector_search_seconds{crew,collection}` (histogram, embedding included).
  *
  * Handler calls are measured by its interceptor; the rest by the engine's hooks.
  */
@@ -38,6 +40,8 @@ export class PrometheusMonitor implements Monitor {
   readonly #modelCalls = new Counter({ name: 'live_crew_model_calls_total', help: 'Model calls by outcome: ok, error, budget, replayed (from the journal), divergence', labelNames: ['crew', 'model', 'outcome'], registers: [this.registry] });
   readonly #modelTokens = new Counter({ name: 'live_crew_model_tokens_total', help: 'Tokens models reported, by type: input, output', labelNames: ['crew', 'model', 'type'], registers: [this.registry] });
   readonly #modelSeconds = new Histogram({ name: 'live_crew_model_call_seconds', help: 'Model call duration, retries included', labelNames: ['crew', 'model'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry] });
+  readonly #vectorSearches = new Counter({ name: 'live_crew_vector_searches_total', help: 'Vector searches by outcome: ok, error, replayed (from the journal)', labelNames: ['crew', 'collection', 'outcome'], registers: [this.registry] });
+  readonly #vectorSeconds = new Histogram({ name: 'live_crew_vector_search_seconds', help: 'Vector search duration, embedding included', labelNames: ['crew', 'collection'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: [this.registry] });
   #server: Server | undefined;
   readonly #port: number | undefined;
 
@@ -99,6 +103,12 @@ export class PrometheusMonitor implements Monitor {
     if (call.inputTokens > 0) this.#modelTokens.labels({ ...labels, type: 'input' }).inc(call.inputTokens);
     if (call.outputTokens > 0) this.#modelTokens.labels({ ...labels, type: 'output' }).inc(call.outputTokens);
     this.#modelSeconds.labels(labels).observe(call.seconds);
+  }
+
+  vectorSearched(search: VectorSearchReport): void {
+    const labels = { crew: search.crew, collection: search.collection };
+    this.#vectorSearches.labels({ ...labels, outcome: search.outcome }).inc();
+    if (search.outcome !== 'replayed') this.#vectorSeconds.labels(labels).observe(search.seconds);
   }
 
   async start(): Promise<void> {

@@ -48,12 +48,12 @@ export const VectorConfigSchema = z
   .superRefine((vector, context) => {
     const scheme = vector.url?.split(':')[0];
     if (vector.backend === 'pgvector' && (scheme === undefined || !scheme.startsWith('postgres'))) {
-      context.addIssue({ code: 'custom', path: ['url'], message: 'the pgvector backend needs url: a postgres://user@host:5432/db URL' });
+      context.addIssue({ code: 'custom', path: ['url'], input: vector.url, message: 'the pgvector backend needs url: a postgres://user@host:5432/db URL' });
     }
     if (vector.backend === 'qdrant' && (scheme === undefined || !scheme.startsWith('http'))) {
-      context.addIssue({ code: 'custom', path: ['url'], message: 'the qdrant backend needs url: the server\'s http(s):// URL (http://127.0.0.1:6333)' });
+      context.addIssue({ code: 'custom', path: ['url'], input: vector.url, message: 'the qdrant backend needs url: the server\'s http(s):// URL (http://127.0.0.1:6333)' });
     }
-    if (vector.path !== undefined && vector.backend !== 'pglite') context.addIssue({ code: 'custom', path: ['path'], message: `is for the pglite backend; ${vector.backend} does not take one` });
+    if (vector.path !== undefined && vector.backend !== 'pglite') context.addIssue({ code: 'custom', path: ['path'], input: vector.path, message: `is for the pglite backend; ${vector.backend} does not take one` });
   });
 
 /** The `vector:` section as configured. */

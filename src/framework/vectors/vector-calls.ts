@@ -4,13 +4,13 @@ import { HandlerOutputError } from '../errors.js';
 import { messages } from '../messages.js';
 import { frozenJsonCopy } from '../model/frozen-json.js';
 import { jsonBytesOver } from '../model/json.js';
-import type { VectorCollectionShape, VectorHit, VectorPayload, VectorPoint, VectorStore } from '../ports.js';
+import type { VectorCollectionShape, VectorHit, VectorPayload, VectorPoint, VectorSearchReport, VectorStore } from '../ports.js';
 import type { CallScope } from '../runtime/call-scope.js';
 import type { VectorCollection, VectorDocument, VectorSearchOptions } from '../runtime/crew-context.js';
 import { recordEffect } from '../models/recorded-effect.js';
 import type { ModelCallServices } from '../models/recorded-model.js';
 import { digestValue } from '../models/request-digest.js';
-import { checkCollectionName, checkDocuments, checkIds, checkSearch } from './vector-input.js';
+import { checkCollectionName, checkDocuments, checkIds, checkSearch, type SearchInput } from './vector-input.js';
 
 /** What a call holds for its slice's merge: points to upsert into a collection, or ids to delete from it. */
 export type VectorWrite =
@@ -116,15 +116,33 @@ export class VectorCalls {
     }
   }
 
-  #search(scope: CallScope, collection: string, query: string | readonly number[], options: VectorSearchOptions | undefined): Promise<VectorHit[]> {
+  async #search(scope: CallScope, collection: string, query: string | readonly number[], options: VectorSearchOptions | undefined): Promise<VectorHit[]> {
     const input = checkSearch(scope.crewId, collection, query, options);
     const embedder = typeof input.query === 'string' ? this.#options.embedder.name(scope.crewId, collection) : undefined;
     const request = digestValue({ collection, ...input, ...(embedder !== undefined ? { embedder } : {}) });
+    const { observer, clock } = this.#options.services;
+    const started = clock.now();
+    let searched = false;
+    const report = (outcome: VectorSearchReport['outcome'], hits: number) =>
+      observer?.vectorSearched?.({ crew: scope.crewId, collection, outcome: searched ? outcome : 'replayed', hits, seconds: (clock.now() - started) / 1000 });
+    try {
+      const hits = await this.#recordedSearch(scope, collection, input, embedder, request, () => (searched = true));
+      report('ok', hits.length);
+      return hits;
+    } catch (error) {
+      report('error', 0);
+      throw error;
+    }
+  }
+
+  /** The search as a recorded effect: run (`ran` is told) unless the journal has it. */
+  #recordedSearch(scope: CallScope, collection: string, input: SearchInput, embedder: string | undefined, request: string, ran: () => void): Promise<VectorHit[]> {
     return recordEffect(
       this.#options.services,
       scope,
       'vectors.search',
       async () => {
+        ran();
         const vector = typeof input.query === 'string' ? (await this.#embed(this.#options.embedder.raw(scope.crewId, embedder!), [input.query], scope.signal))[0]! : input.query;
         const shape = await this.#shape(collection);
         if (shape !== undefined && shape.dimension !== vector.length) throw new HandlerOutputError(messages.vectorDimension(collection, vector.length, shape.dimension));

@@ -1,6 +1,6 @@
 import { embed } from 'ai';
 import { describe, expect, it } from 'vitest';
-import { Crew, DECISION_JOURNAL, OnEvent, VECTOR_STORE, MemoryVectorStore, type CrewContext, type Event, type VectorHit } from '../../../src/index.js';
+import { Crew, DECISION_JOURNAL, OnEvent, VECTOR_STORE, MemoryVectorStore, type CrewContext, type Event, type VectorHit, type VectorSearchReport } from '../../../src/index.js';
 import { createTestingApp, hashEmbedder, MemoryDecisionJournal } from '../../../src/testing.js';
 
 const T0 = Date.parse('2024-05-01T12:00:00Z');
@@ -122,6 +122,21 @@ describe('ctx.vectors(): vector search in handlers (DESIGN §10)', () => {
     expect(embedded).toBe(0);
     // The upserts were applied again (from their recorded vectors): the store is rebuilt.
     expect((await changed.query('moments', intruder!, { topK: 10 })).map((hit) => hit.id).sort()).toEqual(['card-5', 'chance-3', 'goal-20', 'goal-9', 'intruder']);
+  });
+
+  it('tells the run\'s observers of each search: answered by the store, or served from the journal', async () => {
+    const live: VectorSearchReport[] = [];
+    const journal = new MemoryDecisionJournal();
+    await (await createTestingApp({ crews: [Indexer, Finder], embedders, config: vectorConfig, observer: { vectorSearched: (s) => live.push(s) }, providers: [{ token: DECISION_JOURNAL, useValue: journal }] })).run(match);
+    expect(live.map(({ crew, collection, outcome, hits }) => ({ crew, collection, outcome, hits }))).toEqual([
+      { crew: 'finder', collection: 'moments', outcome: 'ok', hits: 2 },
+      { crew: 'finder', collection: 'moments', outcome: 'ok', hits: 2 },
+    ]);
+    const replayed: VectorSearchReport[] = [];
+    await (
+      await createTestingApp({ crews: [Indexer, Finder], embedders, config: vectorConfig, observer: { vectorSearched: (s) => replayed.push(s) }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })
+    ).run(match);
+    expect(replayed.map((s) => s.outcome)).toEqual(['replayed', 'replayed']);
   });
 
   it('a replay whose search asks something else is a replay_divergence naming the call', async () => {
