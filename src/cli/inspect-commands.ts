@@ -5,6 +5,7 @@ import { loadRuntimeOverrides } from '../framework/config/runtime-overrides.js';
 import { lagWarnings } from '../framework/discovery/crew-graph.js';
 import { declaredCrewId, type CrewOverrides } from '../framework/discovery/read-crew.js';
 import { configuredModels } from '../framework/app.js';
+import { adapterFactory } from '../framework/adapter-registry.js';
 import type { LiveCrewConfig } from '../framework/config/config-schema.js';
 import { unknownCrewModels, unknownVectorEmbedders } from '../framework/models/model-calls.js';
 import { instantiateCrews } from '../framework/runtime/instantiate-crews.js';
@@ -69,11 +70,12 @@ export function registerInspectCommands(program: Command): void {
     });
 }
 
-/** What is wrong with the models: one that cannot be made (a key not set), a crew naming one not configured. */
+/** What is wrong with the models and the vector store: one that cannot be made (a key not set, a package missing), a crew or `vector:` naming one not configured. */
 async function modelProblems(graph: CrewGraph, config: LiveCrewConfig): Promise<string[]> {
   const provider = configuredModels(config);
   try {
     await provider.open();
+    if (config.vector !== null) await adapterFactory('vectors', config.vector.backend)(config).check();
   } catch (error) {
     return [(error as Error).message];
   }

@@ -299,6 +299,12 @@ export interface VectorHit {
  * in merge order). Every backend passes the same contract suite (`test/integration/vector-store-contract.ts`).
  */
 export interface VectorStore {
+  /**
+   * Finds what `open` needs without opening or connecting (`live-crew validate`).
+   *
+   * @throws ConfigError naming the package to install, for one that cannot be loaded
+   */
+  check(): Promise<void>;
   /** Connects, or opens the embedded database, before anything runs. */
   open(): Promise<void>;
   /** The shape of a collection, or undefined when it does not exist. */

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,5 +100,15 @@ describe('live-crew run with a YAML model crew, --journal and --replay', () => {
     const broken = await cli(['validate', '--crews', 'crews'], dir);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain('broken.crew.yaml:5 outputs.0.payload.a: template does not parse: undefined filter: nope');
+  });
+
+  it('validate checks vector search: its embedder is configured, its backend\'s package loads (without connecting)', async () => {
+    rmSync(join(dir, 'crews', 'broken.crew.yaml'), { force: true });
+    writeFileSync(join(dir, 'vectors.yaml'), `${readFileSync(join(dir, 'live-config.yaml'), 'utf8')}embedders:\n  local: { provider: hash, dimensions: 8 }\nvector:\n  backend: pgvector\n  url: postgres://app@127.0.0.1:1/nowhere\n  embedder: local\n`);
+    expect(await cli(['validate', '--crews', 'crews', '--config', 'vectors.yaml'], dir)).toMatchObject({ code: 0 });
+    writeFileSync(join(dir, 'vectors.yaml'), `${readFileSync(join(dir, 'live-config.yaml'), 'utf8')}vector:\n  backend: memory\n  embedder: openai\n`);
+    const unknown = await cli(['validate', '--crews', 'crews', '--config', 'vectors.yaml'], dir);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('vector.embedder: embedder "openai" is not configured (embedders: is empty)');
   });
 });

@@ -24,6 +24,8 @@ interface Collection {
 export class MemoryVectorStore implements VectorStore {
   readonly #collections = new Map<string, Collection>();
 
+  async check(): Promise<void> {}
+
   async open(): Promise<void> {}
 
   async describe(collection: string): Promise<VectorCollectionShape | undefined> {

@@ -1,4 +1,5 @@
-import { ConfigError, ConnectionError } from '../../framework/errors.js';
+import { ConnectionError } from '../../framework/errors.js';
+import { loadBackendPackages } from '../shared/optional-package.js';
 import { messages } from '../../framework/messages.js';
 import { PostgresVectorStore, SESSION_SETTINGS } from './postgres-vector-store.js';
 
@@ -12,12 +13,7 @@ const POOL_SIZE = 4;
 export class PgVectorStore extends PostgresVectorStore {
   constructor(url: string) {
     super(async () => {
-      let pg: typeof import('pg').default;
-      try {
-        pg = (await import('pg')).default;
-      } catch (error) {
-        throw new ConfigError(messages.vectorBackendPackage('pgvector', 'pg', (error as Error).message), { cause: error });
-      }
+      const pg = await loadPg();
       // Every connection starts with the session settings, as startup options.
       const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, options: Object.entries(SESSION_SETTINGS).map(([name, value]) => `-c ${name}=${value}`).join(' ') });
       // An idle connection that breaks is replaced by the pool; the query that meets it fails and is reported.
@@ -31,6 +27,14 @@ export class PgVectorStore extends PostgresVectorStore {
       return { client: pool, close: () => pool.end() };
     });
   }
+
+  override async check(): Promise<void> {
+    await loadPg();
+  }
+}
+
+function loadPg() {
+  return loadBackendPackages('pgvector', ['pg'], async () => (await import('pg')).default);
 }
 
 /** A URL as messages and logs may show it. */

@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { ConfigError } from '../../framework/errors.js';
-import { messages } from '../../framework/messages.js';
+import { loadBackendPackages } from '../shared/optional-package.js';
 import { PostgresVectorStore, sessionSettingsSql } from './postgres-vector-store.js';
 
 /** Options of the embedded store. */
@@ -17,17 +16,19 @@ export interface PGliteVectorStoreOptions {
 export class PGliteVectorStore extends PostgresVectorStore {
   constructor(options: PGliteVectorStoreOptions = {}) {
     super(async () => {
-      let modules: [typeof import('@electric-sql/pglite'), typeof import('@electric-sql/pglite-pgvector')];
-      try {
-        modules = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-pgvector')]);
-      } catch (error) {
-        throw new ConfigError(messages.vectorBackendPackage('pglite', '@electric-sql/pglite @electric-sql/pglite-pgvector', (error as Error).message), { cause: error });
-      }
-      const [{ PGlite }, { vector }] = modules;
+      const [{ PGlite }, { vector }] = await loadPGlite();
       if (options.path !== undefined) mkdirSync(options.path, { recursive: true });
       const db = await PGlite.create({ ...(options.path !== undefined ? { dataDir: options.path } : {}), extensions: { vector } });
       await db.exec(`CREATE EXTENSION IF NOT EXISTS vector; ${sessionSettingsSql()}`);
       return { client: db, close: () => db.close() };
     });
   }
+
+  override async check(): Promise<void> {
+    await loadPGlite();
+  }
+}
+
+function loadPGlite() {
+  return loadBackendPackages('pglite', ['@electric-sql/pglite', '@electric-sql/pglite-pgvector'], () => Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-pgvector')]));
 }

@@ -71,6 +71,9 @@ export class PostgresVectorStore implements VectorStore {
     this.#connect = connect;
   }
 
+  /** Nothing to find beyond the connection given. */
+  async check(): Promise<void> {}
+
   async open(): Promise<void> {
     this.#connection ??= await this.#connect();
     await this.#sql.query(`CREATE TABLE IF NOT EXISTS ${REGISTRY} (name text PRIMARY KEY, dimension integer NOT NULL, metric text NOT NULL)`);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { QdrantClient } from '@qdrant/js-client-rest';
-import { ConfigError, ConnectionError, VectorStoreError } from '../../framework/errors.js';
+import { ConnectionError, VectorStoreError } from '../../framework/errors.js';
+import { loadBackendPackages } from '../shared/optional-package.js';
 import { messages } from '../../framework/messages.js';
 import type { VectorCollectionShape, VectorFilter, VectorHit, VectorMetric, VectorPayload, VectorPoint, VectorQuery, VectorStore } from '../../framework/ports.js';
 
@@ -33,13 +34,12 @@ export class QdrantVectorStore implements VectorStore {
     this.#options = options;
   }
 
+  async check(): Promise<void> {
+    await loadQdrant();
+  }
+
   async open(): Promise<void> {
-    let Client: typeof QdrantClient;
-    try {
-      ({ QdrantClient: Client } = await import('@qdrant/js-client-rest'));
-    } catch (error) {
-      throw new ConfigError(messages.vectorBackendPackage('qdrant', '@qdrant/js-client-rest', (error as Error).message), { cause: error });
-    }
+    const { QdrantClient: Client } = await loadQdrant();
     const client = new Client({ url: this.#options.url, checkCompatibility: false, ...(this.#options.apiKey !== undefined ? { apiKey: this.#options.apiKey } : {}) });
     try {
       await client.getCollections();
@@ -111,6 +111,10 @@ export class QdrantVectorStore implements VectorStore {
     if (this.#client === undefined) throw new VectorStoreError('the vector store is not open');
     return this.#client;
   }
+}
+
+function loadQdrant() {
+  return loadBackendPackages('qdrant', ['@qdrant/js-client-rest'], () => import('@qdrant/js-client-rest'));
 }
 
 /** A point id as a UUID (name-based, SHA-1, as RFC 9562's version 5): the same id always gives the same UUID. */
