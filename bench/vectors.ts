@@ -135,7 +135,7 @@ async function throughCrew(store: VectorStore): Promise<number[]> {
 console.log(`vector search: ${POINTS.toLocaleString('en')} points of d = ${DIM} (${CLUSTERS} clusters), ${QUERIES} queries of top-${TOP_K}\n`);
 const memory = new MemoryVectorStore();
 const reference = await measure('memory (exact)', memory);
-// The pglite backend's own setup (PGliteVectorStore), on a database the hand-written queries share.
+// The pglite backend's own setup (as PGliteVectorStore makes it), on a database the hand-written queries share.
 const db = await PGlite.create({ extensions: { vector } });
 await db.exec("CREATE EXTENSION IF NOT EXISTS vector; SET hnsw.ef_search = 100; SET hnsw.iterative_scan = strict_order; SET maintenance_work_mem = '512MB'");
 const pglite = await measure('pglite (HNSW)', new PostgresVectorStore(async () => ({ client: db, close: async () => {} })));

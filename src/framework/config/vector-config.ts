@@ -8,10 +8,10 @@ import { MODEL_NAME_PATTERN } from '../discovery/crew-knobs.js';
 export const COLLECTION_NAME_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
 
 /** How nearness is measured in a collection. */
-export const VECTOR_METRICS = ['cosine', 'dot', 'euclidean'] as const;
+const VECTOR_METRICS = ['cosine', 'dot', 'euclidean'] as const;
 
 /** The vector store backends this build ships (DESIGN §10). */
-export const VECTOR_BACKENDS = ['pglite', 'memory', 'pgvector', 'qdrant'] as const;
+const VECTOR_BACKENDS = ['pglite', 'memory', 'pgvector', 'qdrant'] as const;
 
 const CollectionShapeSchema = z.strictObject({
   /** The vector length; default: what its first vectors have. */

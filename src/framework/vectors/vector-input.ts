@@ -6,10 +6,10 @@ import { describeIssues } from '../model/event.js';
 import type { VectorFilter } from '../ports.js';
 
 /** The default and the largest `topK` of a search. */
-export const DEFAULT_TOP_K = 10;
+const DEFAULT_TOP_K = 10;
 const MAX_TOP_K = 1000;
 /** The longest vector any backend here takes (pgvector's `vector` type indexes up to 2000, stores up to 16000). */
-export const MAX_DIMENSION = 16_000;
+const MAX_DIMENSION = 16_000;
 
 const VectorSchema = z
   .array(z.number({ error: 'must be a number' }).refine(Number.isFinite, { error: 'must be a finite number' }), { error: 'must be an array of numbers' })

@@ -3,7 +3,7 @@ import type { CrewContext } from '../runtime/crew-context.js';
 import type { VectorPayload } from '../ports.js';
 
 /** The collection the built-in tools use when none is named. */
-export const DEFAULT_TOOL_COLLECTION = 'facts';
+const DEFAULT_TOOL_COLLECTION = 'facts';
 /** How many documents `vector_search` returns when neither its options nor the model say (the original spec's example). */
 const DEFAULT_TOOL_TOP_K = 8;
 
@@ -38,11 +38,11 @@ export interface FoundDocument {
   readonly payload: VectorPayload;
 }
 
-/** The built-in tools of a handler call, by the names models see. */
-export interface VectorTools {
+/** The built-in tools of a handler call, by the names models see (a type, not an interface, so it is an AI SDK `ToolSet`). */
+export type VectorTools = {
   readonly vector_search: CrewTool<z.infer<typeof SearchInput>, { documents: FoundDocument[] }>;
   readonly fact_insert: CrewTool<z.infer<typeof FactInput>, { id: string }>;
-}
+};
 
 /**
  * The built-in tools for model crews (DESIGN §10), over `ctx.vectors(collection)`:
