@@ -54,13 +54,18 @@ export class MemoryVectorStore implements VectorStore {
     if (found === undefined) return [];
     const target = Float64Array.from(vector);
     const targetNorm = Math.sqrt(dot(target, target));
-    const hits: Array<{ point: StoredPoint; score: number }> = [];
+    // The best topK so far, nearest first: a scan keeps only those, never sorting the collection.
+    const best: Array<{ point: StoredPoint; score: number }> = [];
     for (const point of found.points.values()) {
       if (query.filter !== undefined && !matchesFilter(point.payload, query.filter)) continue;
-      hits.push({ point, score: score(found.shape.metric, target, targetNorm, point) });
+      const hit = { point, score: score(found.shape.metric, target, targetNorm, point) };
+      if (best.length === query.topK && !nearer(hit, best[best.length - 1]!)) continue;
+      let at = best.length;
+      while (at > 0 && nearer(hit, best[at - 1]!)) at--;
+      best.splice(at, 0, hit);
+      if (best.length > query.topK) best.pop();
     }
-    hits.sort((a, b) => b.score - a.score || (a.point.id < b.point.id ? -1 : a.point.id > b.point.id ? 1 : 0));
-    return hits.slice(0, query.topK).map(({ point, score }) => ({ id: point.id, score, ...(point.text !== undefined ? { text: point.text } : {}), payload: point.payload }));
+    return best.map(({ point, score }) => ({ id: point.id, score, ...(point.text !== undefined ? { text: point.text } : {}), payload: point.payload }));
   }
 
   async delete(collection: string, ids: readonly string[]): Promise<void> {
@@ -75,6 +80,11 @@ export class MemoryVectorStore implements VectorStore {
     if (found === undefined) throw new VectorStoreError(`collection ${collection} does not exist: ensureCollection first`);
     return found;
   }
+}
+
+/** Whether `a` ranks before `b`: a higher score, or the same score and a smaller id. */
+function nearer(a: { point: StoredPoint; score: number }, b: { point: StoredPoint; score: number }): boolean {
+  return a.score > b.score || (a.score === b.score && a.point.id < b.point.id);
 }
 
 /** Whether a payload matches a filter: each key equal to its value, or to one of its list's. */
