@@ -148,11 +148,12 @@ export class PostgresVectorStore implements VectorStore {
     const { operator, score } = METRICS[shape.metric];
     const params: unknown[] = [JSON.stringify(vector), query.topK];
     const where = query.filter === undefined ? '' : `WHERE ${filterSql(query.filter, params)}`;
-    // The inner ORDER BY is the index's; ties are broken by id outside it, as every backend does.
     const { rows } = await this.#sql.query<{ id: string; distance: number; text: string | null; payload: VectorPayload }>(
-      `SELECT * FROM (SELECT id, text, payload, embedding ${operator} $1::vector AS distance FROM ${tableOf(collection)} ${where} ORDER BY embedding ${operator} $1::vector LIMIT $2) nearest ORDER BY distance, id`,
+      `SELECT id, text, payload, embedding ${operator} $1::vector AS distance FROM ${tableOf(collection)} ${where} ORDER BY embedding ${operator} $1::vector LIMIT $2`,
       params,
     );
+    // The index orders by distance alone; ties go by id, as every backend orders them.
+    rows.sort((a, b) => Number(a.distance) - Number(b.distance) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return rows.map((row) => ({ id: row.id, score: score(Number(row.distance)), ...(row.text !== null ? { text: row.text } : {}), payload: row.payload }));
   }
 
