@@ -42,4 +42,13 @@ describe('benchmarks', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/events 3,000, actions 3,000[\s\S]*peak RSS \d+ MB/);
   });
+
+  it('vectors loads the memory and pglite stores, queries them beside hand-written SQL and through a crew, and prints rates, percentiles, recall and ratios', { timeout: 120_000 }, () => {
+    const r = bench('vectors.js', ['--points', '2000', '--dim', '32', '--queries', '20']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/memory \(exact\) +[\d,]+\/s +[\d,]+\/s +[\d.]+ ms +[\d.]+ ms +1\.000/);
+    expect(r.stdout).toMatch(/pglite \(HNSW\) +[\d,]+\/s +[\d,]+\/s +[\d.]+ ms +[\d.]+ ms +[01]\.\d{3}/);
+    expect(r.stdout).toMatch(/the pglite store: [\d.]+× at p50, [\d.]+× at p99/);
+    expect(r.stdout).toMatch(/ctx\.vectors\(\)\.search \(journaled\) p50 [\d.]+ ms[\s\S]*[\d.]+× at p50/);
+  });
 });
