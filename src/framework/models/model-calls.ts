@@ -29,7 +29,7 @@ export interface ModelCallOptions {
   readonly logger?: Logger;
 }
 
-/** What gives a handler call its models (`ctx.model()`): the run's `ModelCalls`, or an isolate's stand-ins. */
+/** What gives a handler call its models and vectors (`ctx.model()`, `ctx.embedder()`, `ctx.vectors()`): the run's `ModelCalls`, or an isolate's stand-ins. */
 export interface ModelAccess {
   languageModel(scope: CallScope, name: string | undefined): LanguageModelV3;
   /** Runs `effect` once, journaled (`ctx.recorded`). */
@@ -43,8 +43,10 @@ export interface ModelAccess {
 }
 
 /**
- * The model calls of a run (DESIGN §9): hands each handler call its view of a configured model
- * (`ctx.model(name?)`), every view sharing the run's journal, budgets, metrics and logs.
+ * The model calls of a run (DESIGN §9, §10): hands each handler call its view of a configured
+ * model (`ctx.model(name?)`), embedding model (`ctx.embedder(name?)`) and vector collection
+ * (`ctx.vectors(name)`, with `vector:`), every view sharing the run's journal, budgets, metrics
+ * and logs.
  */
 export class ModelCalls implements ModelAccess {
   readonly #provider: ModelProvider;
