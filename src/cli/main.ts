@@ -8,6 +8,7 @@ import { registerInspectCommands } from './inspect-commands.js';
 import { registerScaffoldCommands } from './scaffold-commands.js';
 import { registerPublishCommand } from './publish-command.js';
 import { registerRunCommand } from './run-command.js';
+import { registerReplayCommand } from './replay-command.js';
 import { registerTailCommand } from './tail-command.js';
 
 /** Exit codes: 0 done, 1 bad config, crews or input, 2 bad usage. */
@@ -21,6 +22,7 @@ const program = new Command('live-crew')
   .exitOverride()
   .showHelpAfterError();
 registerRunCommand(program);
+registerReplayCommand(program);
 registerPublishCommand(program);
 registerTailCommand(program);
 registerDistributedCommands(program);

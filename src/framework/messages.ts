@@ -82,6 +82,8 @@ export const messages = {
   reloadNotJournaled: (file: string, detail: string) => `${file} was reloaded but its reload point could not be journaled, so a replay will not repeat it: ${detail}`,
   reloadNewCrew: (file: string) => `${file} is not one of the crews this run started with: new crews are taken at the next start`,
   effectDiverged: (what: string, recorded: string) => `${what} differs from the recording, which has "${recorded}" there; the recorded result is not used (re-record the journal, or run with --replay-missing live)`,
+  recordingUnreadable: (path: string, detail: string) => `cannot read the recording ${path}: ${detail}`,
+  recordingLineInvalid: (where: string, detail: string) => `${where}: not a JSON record: ${detail}`,
   vectorsOff: (crew: string) => `crew ${crew} called ctx.vectors(), but vector search is off: add vector: { backend: pglite } (or memory, pgvector, qdrant) to live-config.yaml`,
   collectionNameInvalid: (crew: string, name: unknown) =>
     `crew ${crew} called ctx.vectors(${showValue(name)}): a collection name is a lower-case letter, then lower-case letters, digits or _ (48 at most)`,
