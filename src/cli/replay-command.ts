@@ -1,18 +1,21 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { ACTION_SINK, createLiveCrewApp, ERROR_SINK, InputError, type ActionSink, type EmittedAction } from '../index.js';
+import { ACTION_SINK, createLiveCrewApp, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, InputError, liveSubject, loadConfig, type ActionSink, type EmittedAction } from '../index.js';
+import { openStreamRecording } from '../adapters/nats/stream-recording.js';
 import { isolatedCrewsModule, loadCrews } from '../framework/discovery/crew-module.js';
-import { CollectingErrorSink } from '../framework/testing/in-memory-ports.js';
+import { CollectingErrorSink, MemoryDecisionJournal } from '../framework/testing/in-memory-ports.js';
 import { compareRecordings, describeDivergence } from '../framework/replay/recording-comparison.js';
 import { encodeErrorRecord } from '../framework/model/error-record.js';
 import { messages } from '../framework/messages.js';
-import { crewsOption, parseInputFormat, parseReplayMissing } from './options.js';
+import { crewsOption, parseInputFormat, parseReplayMissing, parseStreamId } from './options.js';
 
 interface ReplayOptions {
   crews: string[];
+  stream?: string;
+  natsUrl?: string;
   config?: string;
-  expected: string;
+  expected?: string;
   expectedErrors?: string;
   journal?: string;
   replayMissing?: 'fail' | 'live';
@@ -32,56 +35,82 @@ class EmittedActionSink implements ActionSink {
 }
 
 /**
- * `live-crew replay <events> --crews <path> --expected <actions.jsonl>`: the replay harness for CI
- * (DESIGN §5). Re-runs a recording (its events, and its journal's decisions and model answers)
- * against the crews as they are now, compares the actions (and error records) with the recorded
- * ones, prints each divergence and a summary, and exits 1 on any; `--update` rewrites the
- * recording instead.
+ * `live-crew replay <events> --crews <path> --expected <actions.jsonl>`, or `replay --stream <id>`:
+ * the replay harness for CI (DESIGN §5). Re-runs a recording (an events file, or a finished
+ * stream in JetStream, with its journal's decisions and model answers) against the crews as they
+ * are now, in batch mode, compares the actions (and error records) with the recorded ones, prints
+ * each divergence and a summary, and exits 1 on any; `--update` rewrites the recording instead.
  */
 export function registerReplayCommand(program: Command): void {
   program
     .command('replay')
     .description('re-run recorded events against the current crews and compare with the recorded actions (and errors); exit 1 on any divergence')
-    .argument('<events>', 'the recorded events file')
+    .argument('[events]', 'the recorded events file (or --stream)')
     .addOption(crewsOption())
-    .requiredOption('--expected <file>', 'the recorded actions (JSONL, as run --out writes them)')
-    .option('--expected-errors <file>', 'the recorded error records (JSONL, as run --errors writes them); compared too when given')
-    .option('--journal <file>', "the recorded run's journal: its decisions and model answers are repeated (no model is called)")
+    .option('--expected <file>', 'the recorded actions (JSONL, as run --out writes them); with --stream, default: those the stream published')
+    .option('--expected-errors <file>', 'the recorded error records (JSONL, as run --errors writes them); compared too when given (with --stream, default: those it published)')
+    .option('--journal <file>', "the recorded run's journal: its decisions and model answers are repeated (no model is called); with --stream, its LIVE_JOURNAL")
+    .option('--stream <id>', 'replay a finished stream from NATS JetStream: its events, journal, actions and errors', parseStreamId)
+    .option('--nats-url <url>', 'the NATS server for --stream (default: nats_url from config)')
     .option('--replay-missing <policy>', 'a model call the journal lacks or whose request changed: fail (a replay_divergence error) or live', parseReplayMissing)
     .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
     .option('--format <format>', 'jsonl or json (default: by extension)', parseInputFormat)
     .option('--update', 'write this run\'s actions (and errors) over the expected files instead of comparing')
-    .action(async (events: string, options: ReplayOptions) => {
+    .action(async (events: string | undefined, options: ReplayOptions) => {
+      if ((events === undefined) === (options.stream === undefined)) throw new InputError(messages.replayInputNeeded());
+      if (options.expected === undefined && options.stream === undefined) throw new InputError(messages.replayExpectedNeeded());
+      if (options.update && options.expected === undefined) throw new InputError(messages.replayUpdateNeedsFile());
       const { crews, providers } = await loadCrews(options.crews);
+      const config = loadConfig({ file: options.config, env: process.env, values: options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {} });
+      const recording = options.stream !== undefined ? await openStreamRecording(config, options.stream) : undefined;
       const actions = new EmittedActionSink();
       const errors = new CollectingErrorSink();
-      const app = await createLiveCrewApp({
-        crews,
-        providers: [...providers, { token: ACTION_SINK, useValue: actions }, { token: ERROR_SINK, useValue: errors }],
-        crewsModule: isolatedCrewsModule(options.crews),
-        reloadable: options.journal !== undefined,
-        ...(options.config !== undefined ? { configFile: options.config } : {}),
-        configDefaults: { log_level: 'warn' },
-        config: {
-          input: events,
-          mode: 'batch',
-          pace: null,
-          ...(options.format !== undefined ? { input_format: options.format } : {}),
-          ...(options.journal !== undefined ? { replay: options.journal } : {}),
-          ...(options.replayMissing !== undefined ? { replay_missing: options.replayMissing } : {}),
-        },
-      });
-      await app.run();
+      try {
+        const app = await createLiveCrewApp({
+          crews,
+          providers: [
+            ...providers,
+            { token: ACTION_SINK, useValue: actions },
+            { token: ERROR_SINK, useValue: errors },
+            ...(recording !== undefined ? [{ token: EVENT_SOURCE, useValue: recording.source }] : []),
+            ...(recording !== undefined && options.journal === undefined ? [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(recording.decisions) }] : []),
+          ],
+          crewsModule: isolatedCrewsModule(options.crews),
+          reloadable: options.journal !== undefined || recording !== undefined,
+          ...(options.config !== undefined ? { configFile: options.config } : {}),
+          configDefaults: { log_level: 'warn' },
+          config: {
+            ...(events !== undefined ? { input: events } : {}),
+            transport: 'file',
+            kv_backend: 'memory',
+            scheduler: 'memory',
+            mode: 'batch',
+            pace: null,
+            ...(options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {}),
+            ...(options.format !== undefined ? { input_format: options.format } : {}),
+            ...(options.journal !== undefined ? { replay: options.journal } : {}),
+            ...(options.replayMissing !== undefined ? { replay_missing: options.replayMissing } : {}),
+          },
+        });
+        await app.run();
+      } finally {
+        await recording?.close();
+      }
       if (options.update) {
-        writeFileSync(options.expected, actions.actions.map((emitted) => `${emitted.json}\n`).join(''));
+        writeFileSync(options.expected!, actions.actions.map((emitted) => `${emitted.json}\n`).join(''));
         if (options.expectedErrors !== undefined) writeFileSync(options.expectedErrors, errors.errors.map((record) => `${encodeErrorRecord(record)}\n`).join(''));
         process.stdout.write(`updated ${options.expected} (${actions.actions.length} actions)${options.expectedErrors !== undefined ? ` and ${options.expectedErrors} (${errors.errors.length} errors)` : ''}\n`);
         return;
       }
-      const expected = { actions: readRecords(options.expected), errors: options.expectedErrors !== undefined ? readRecords(options.expectedErrors) : [] };
-      const divergences = compareRecordings(expected, { actions: actions.actions, errors: options.expectedErrors !== undefined ? errors.errors : [] });
-      for (const divergence of divergences) process.stdout.write(`${describeDivergence(divergence, basename(events))}\n`);
-      const compared = `${expected.actions.length} recorded actions, ${actions.actions.length} now${options.expectedErrors !== undefined ? `; ${expected.errors.length} recorded errors, ${errors.errors.length} now` : ''}`;
+      const withErrors = options.expectedErrors !== undefined || recording !== undefined;
+      const expected = {
+        actions: options.expected !== undefined ? readRecords(options.expected) : recording!.actions,
+        errors: options.expectedErrors !== undefined ? readRecords(options.expectedErrors) : (recording?.errors ?? []),
+      };
+      const divergences = compareRecordings(expected, { actions: actions.actions, errors: withErrors ? errors.errors : [] });
+      const locate = events !== undefined ? (position: number) => `${basename(events)}:${position}` : (position: number) => `nats:${liveSubject(options.stream!, 'events')}#${position}`;
+      for (const divergence of divergences) process.stdout.write(`${describeDivergence(divergence, locate)}\n`);
+      const compared = `${expected.actions.length} recorded actions, ${actions.actions.length} now${withErrors ? `; ${expected.errors.length} recorded errors, ${errors.errors.length} now` : ''}`;
       const count = (kind: string) => divergences.filter((d) => d.kind === kind).length;
       process.stdout.write(
         divergences.length === 0

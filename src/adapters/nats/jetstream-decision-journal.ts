@@ -1,8 +1,8 @@
-import { AckPolicy, DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { DecisionJournal } from '../../framework/ports.js';
 import { LIVE_STREAMS, liveSubject } from './jetstream-streams.js';
 import { publishInOrder } from './jetstream-publishing.js';
-import { readerName } from './jetstream-reading.js';
+import { readStored } from './jetstream-reading.js';
 
 /**
  * The decisions of a distributed run of one stream, kept in JetStream on `live.<stream>.journal`,
@@ -26,7 +26,7 @@ export class JetStreamDecisionJournal implements DecisionJournal {
   /** The journal of a stream, with every decision recorded so far loaded. */
   static async open(js: JetStreamClient, streamId: string): Promise<JetStreamDecisionJournal> {
     const subject = liveSubject(streamId, 'journal');
-    return new JetStreamDecisionJournal(js, subject, new Map((await readAll(js, subject)).map(decode)));
+    return new JetStreamDecisionJournal(js, subject, new Map((await readStored(js, LIVE_STREAMS.journal.name, subject)).map(decodeDecision)));
   }
 
   has(key: string): boolean {
@@ -47,27 +47,8 @@ export class JetStreamDecisionJournal implements DecisionJournal {
 }
 
 /** A journal message as `[key, value]`: a bare key (decision keys never start with `{`), or JSON with a value. */
-function decode(text: string): [string, unknown] {
+export function decodeDecision(text: string): [string, unknown] {
   if (!text.startsWith('{')) return [text, undefined];
   const { decision, value } = JSON.parse(text) as { decision: string; value?: unknown };
   return [decision, value];
-}
-
-/** Every message stored on a subject of LIVE_JOURNAL now, as text. */
-async function readAll(js: JetStreamClient, subject: string): Promise<string[]> {
-  const stream = LIVE_STREAMS.journal.name;
-  const jsm = await js.jetstreamManager();
-  const info = await jsm.consumers.add(stream, { name: readerName(), filter_subject: subject, ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, mem_storage: true });
-  try {
-    const texts: string[] = [];
-    if (info.num_pending === 0) return texts;
-    const messages = await (await js.consumers.get(stream, info.name)).consume();
-    for await (const message of messages) {
-      texts.push(message.string());
-      if (texts.length === info.num_pending) break;
-    }
-    return texts;
-  } finally {
-    await jsm.consumers.delete(stream, info.name).catch(() => undefined);
-  }
 }

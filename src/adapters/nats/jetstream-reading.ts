@@ -114,3 +114,21 @@ export async function* readSubject(js: JetStreamClient, reading: SubjectReading)
     await sleep(RECREATE_PAUSE_MS);
   }
 }
+
+/** Every message stored on a subject of a JetStream stream now, as text, in order. */
+export async function readStored(js: JetStreamClient, stream: string, subject: string): Promise<string[]> {
+  const jsm = await js.jetstreamManager();
+  const info = await jsm.consumers.add(stream, { name: readerName(), filter_subject: subject, ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, mem_storage: true });
+  try {
+    const texts: string[] = [];
+    if (info.num_pending === 0) return texts;
+    const messages = await (await js.consumers.get(stream, info.name)).consume();
+    for await (const message of messages) {
+      texts.push(message.string());
+      if (texts.length === info.num_pending) break;
+    }
+    return texts;
+  } finally {
+    await jsm.consumers.delete(stream, info.name).catch(() => undefined);
+  }
+}

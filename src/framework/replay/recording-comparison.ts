@@ -78,14 +78,14 @@ export function firstDifference(expected: unknown, got: unknown, path: PropertyK
   return undefined;
 }
 
-/** A divergence as one line for a person: what, where it came from, and how it differs. */
-export function describeDivergence(divergence: Divergence, eventsName: string): string {
+/** A divergence as one line for a person: what, where it came from (`locate` names an event's input position), and how it differs. */
+export function describeDivergence(divergence: Divergence, locate: (position: number) => string): string {
   const record = (divergence.got ?? divergence.expected) as { ts?: string; kind?: string; stream_id?: string; payload?: { reason?: string; crew?: string; slice?: number } };
   const what = divergence.of === 'action' ? `action ${record.kind} at ${record.ts} on ${record.stream_id}` : `error ${record.payload?.reason} at ${record.ts} on ${record.stream_id}`;
   const origin = divergence.origin;
   const from =
     origin !== undefined
-      ? ` (crew ${origin.crew}.${origin.method}, slice ${origin.slice}, event ${eventsName}:${origin.position})`
+      ? ` (crew ${origin.crew}.${origin.method}, slice ${origin.slice}, event ${locate(origin.position)})`
       : record.payload?.crew !== undefined
         ? ` (crew ${record.payload.crew}${record.payload.slice !== undefined ? `, slice ${record.payload.slice}` : ''})`
         : '';
