@@ -268,7 +268,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   };
 }
 
-const OBSERVER_HOOKS = ['eventAccepted', 'actionsSent', 'errorsSent', 'contextMerged', 'heartbeat', 'heartbeatGap', 'modelCalled', 'vectorSearched'] as const;
+const OBSERVER_HOOKS = ['eventAccepted', 'actionsSent', 'errorsSent', 'contextMerged', 'heartbeat', 'heartbeatGap', 'modelCalled', 'vectorSearched', 'runnerSilent'] as const;
 
 /**
  * A monitor that also tells `observers` everything it is told. A hook nobody has stays absent,

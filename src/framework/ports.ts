@@ -195,6 +195,11 @@ export interface RunObserver {
   modelCalled?(call: ModelCallReport): void;
   /** A handler's vector search ended. */
   vectorSearched?(search: VectorSearchReport): void;
+  /**
+   * A runner of the stream (its heartbeats' `process`: `runner /<selector>/`) has sent no heartbeat
+   * for more than 3 beats (`silent`), or beats again: the distributed scheduler watches them.
+   */
+  runnerSilent?(runner: string, silent: boolean): void;
 }
 
 /** One vector search, as monitors see it: never its query. */

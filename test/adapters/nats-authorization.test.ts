@@ -16,7 +16,8 @@ describe('deploymentUsers', () => {
       ['producer', 'producer_m1'],
     ]);
     expect(new Set(users.map((u) => u.password)).size).toBe(4);
-    for (const user of users) expect(user.permissions.subscribe.allow).toEqual(['_INBOX.>']);
+    // Replies come to inboxes; the scheduler also hears its stream's heartbeats, to watch its runners.
+    expect(users.map((u) => u.permissions.subscribe.allow)).toEqual([['_INBOX.>', 'live.m1.heartbeats'], ['_INBOX.>'], ['_INBOX.>'], ['_INBOX.>']]);
   });
 
   it('lets a runner read the work and send the reports of its own crews only', () => {

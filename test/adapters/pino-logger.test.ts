@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ACTION_SINK, createLiveCrewApp, Crew, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, OnEvent, pinoLogger, type CrewContext, type Event, type Logger, type LogFields } from '../../src/index.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, ManualClock } from '../../src/testing.js';
 import { Heartbeat } from '../../src/framework/runtime/heartbeat.js';
+import { HeartbeatWatch } from '../../src/framework/runtime/heartbeat-watch.js';
 
 /** A pino destination keeping each JSON line. */
 function capture(): { lines: Record<string, unknown>[]; destination: Writable } {
@@ -79,5 +80,38 @@ describe('Heartbeat', () => {
     expect(beats).toEqual([1, 2, 3]);
     expect(gaps).toEqual([3500]);
     expect(logged).toEqual([['error', { t_ms: 3500 }, 'heartbeat gap: 3500 ms since the last beat (more than 3 beats of 1000 ms)']]);
+  });
+});
+
+describe('HeartbeatWatch', () => {
+  it('reports a process silent for more than 3 beats once, and when it beats again; one never heard is not missed', () => {
+    const clock = new ManualClock(0);
+    const logged: Array<[string, LogFields, string]> = [];
+    const logger: Logger = {
+      debug: (f, m) => logged.push(['debug', f, m]),
+      info: (f, m) => logged.push(['info', f, m]),
+      warn: (f, m) => logged.push(['warn', f, m]),
+      error: (f, m) => logged.push(['error', f, m]),
+      child: () => logger,
+    };
+    const reports: Array<[string, boolean]> = [];
+    const watch = new HeartbeatWatch({ intervalMs: 1000, clock, logger, observer: { runnerSilent: (runner, silent) => reports.push([runner, silent]) } });
+    watch.beat('runner /a/');
+    watch.beat('runner /b/');
+    clock.advance(3000);
+    watch.beat('runner /b/');
+    watch.check();
+    expect(reports).toEqual([]);
+    clock.advance(1001);
+    watch.check();
+    watch.check();
+    expect(reports).toEqual([['runner /a/', true]]);
+    clock.advance(500);
+    watch.beat('runner /a/');
+    expect(reports).toEqual([['runner /a/', true], ['runner /a/', false]]);
+    expect(logged).toEqual([
+      ['error', { process: 'runner /a/', t_ms: 4001 }, 'runner /a/ has sent no heartbeat for 4001 ms (more than 3 beats): is it running? its crews\' slices wait for it'],
+      ['info', { process: 'runner /a/', t_ms: 4501 }, 'runner /a/ beats again, after 4501 ms of silence'],
+    ]);
   });
 });

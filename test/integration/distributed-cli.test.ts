@@ -94,6 +94,35 @@ describe.skipIf(start === undefined)('the scheduler and runner commands refuse b
     }
   });
 
+  it('the scheduler reports a runner silent for 3 beats (error log, live_crew_runner_silent 1) and back when a runner of that selector beats again', async () => {
+    const port = await freePort();
+    const env = { LIVE_CREW_HEARTBEAT_S: '0.2', LIVE_CREW_LOG_LEVEL: 'info' };
+    const scheduler = startCli(['scheduler', '--crews', MATCH_DAY_CREWS, '--stream', 'silent', '--metrics-port', String(port), '--nats-url', server().url], env);
+    const runner = () => startCli(['runner', '--crews', MATCH_DAY_CREWS, '--stream', 'silent', '--selector', 'stats', '--nats-url', server().url], env);
+    const first = runner();
+    // The gauge's value; undefined before it is set; 'down' while /metrics is not served yet.
+    const gauge = async () => {
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((response) => response.text(), () => undefined);
+      return text === undefined ? 'down' : /^live_crew_runner_silent\{selector="\/\^\(\?:stats\)\$\/"\} (\d)$/m.exec(text)?.[1];
+    };
+    let second: typeof first | undefined;
+    const nc = await connect({ servers: server().url });
+    let runnerBeats = 0;
+    nc.subscribe('live.silent.heartbeats', { callback: (_error, message) => void (message.json<{ payload: { process: string } }>().payload.process.startsWith('runner') && runnerBeats++) });
+    try {
+      await waitUntil(async () => (await gauge()) === undefined && /scheduling stream silent/.test(scheduler.stderr()) && runnerBeats >= 2, 'the scheduler, and the runner beating');
+      first.child.kill('SIGKILL');
+      await waitUntil(async () => (await gauge()) === '1', 'the runner reported silent');
+      expect(scheduler.stderr()).toMatch(/"level":"error".*"process":"runner \/\^\(\?:stats\)\$\/".*runner \/\^\(\?:stats\)\$\/ has sent no heartbeat for \d+ ms \(more than 3 beats\)/);
+      second = runner();
+      await waitUntil(async () => (await gauge()) === '0', 'the runner beating again');
+      expect(scheduler.stderr()).toMatch(/runner \/\^\(\?:stats\)\$\/ beats again, after \d+ ms of silence/);
+    } finally {
+      await stopAll([scheduler, first, ...(second ? [second] : [])]);
+      await nc.close();
+    }
+  });
+
   it('a scheduler stopped cleanly hands over at once; a stream with only its end finishes with nothing to do', async () => {
     const lease = { LIVE_CREW_LEASE_MS: '60000' };
     const first = startScheduler(server().url, lease);

@@ -14,6 +14,7 @@ import { openDistributedRun, type DistributedRun, type DistributedRunOptions } f
 import { JetStreamCrewWorkSink } from './jetstream-crew-work-sink.js';
 import { readSubject } from './jetstream-reading.js';
 import { JetStreamReplaySource } from './jetstream-replay-source.js';
+import { watchRunners } from './runner-heartbeats.js';
 import { LIVE_STREAMS, sliceSubject } from './jetstream-streams.js';
 import { JetStreamSink } from './jetstream-transport.js';
 import { SchedulerLease } from './scheduler-lease.js';
@@ -55,7 +56,12 @@ export async function runDistributedScheduler(options: DistributedSchedulerOptio
     const leading = await lease.acquire(signal, (holder) => logger.info({ holder }, `standby for stream ${options.streamId}: ${holder} schedules it; waiting to take over`));
     if (!leading) return 'stopped';
     logger.info({}, `scheduling stream ${options.streamId}`);
-    return await schedule(run, options.streamId, signal, lease);
+    const stopWatching = watchRunners(run, options.streamId);
+    try {
+      return await schedule(run, options.streamId, signal, lease);
+    } finally {
+      stopWatching();
+    }
   } finally {
     await lease.release();
     await run.close();

@@ -41,24 +41,31 @@ export function deploymentUsers(streamId: string, runners: readonly RunnerAccoun
   const common = ['$JS.API.INFO', ...liveStreams.map((name) => `$JS.API.STREAM.INFO.${name}`)];
   const reading = (stream: string, filter: string) => [`$JS.API.CONSUMER.CREATE.${stream}.*.${filter}`, ...['MSG.NEXT', 'INFO', 'DELETE'].map((op) => `$JS.API.CONSUMER.${op}.${stream}.*`)];
   const journal = [liveSubject(streamId, 'journal'), ...reading(LIVE_STREAMS.journal.name, liveSubject(streamId, 'journal'))];
-  const user = (role: NatsUser['role'], name: string, usage: string, publish: readonly string[]): NatsUser => ({
+  const user = (role: NatsUser['role'], name: string, usage: string, publish: readonly string[], subscribe: readonly string[] = []): NatsUser => ({
     role,
     user: name,
     password: randomBytes(18).toString('base64url'),
     usage,
-    permissions: { publish: { allow: [...new Set([...common, ...publish])] }, subscribe: { allow: [INBOXES] } },
+    permissions: { publish: { allow: [...new Set([...common, ...publish])] }, subscribe: { allow: [INBOXES, ...subscribe] } },
   });
-  const scheduler = user('scheduler', `scheduler_${streamId}`, `live-crew scheduler --stream ${streamId}`, [
-    ...liveStreams.map((name) => `$JS.API.STREAM.CREATE.${name}`),
-    ...run.owner,
-    ...ctx.owner,
-    ...reading(LIVE_STREAMS.events.name, liveSubject(streamId, 'events')),
-    ...reading(LIVE_STREAMS.slices.name, sliceSubject(streamId, '*', '*', 'done')),
-    sliceSubject(streamId, '*', '*', 'ready'),
-    liveSubject(streamId, 'errors'),
-    liveSubject(streamId, 'heartbeats'),
-    ...journal,
-  ]);
+  const scheduler = user(
+    'scheduler',
+    `scheduler_${streamId}`,
+    `live-crew scheduler --stream ${streamId}`,
+    [
+      ...liveStreams.map((name) => `$JS.API.STREAM.CREATE.${name}`),
+      ...run.owner,
+      ...ctx.owner,
+      ...reading(LIVE_STREAMS.events.name, liveSubject(streamId, 'events')),
+      ...reading(LIVE_STREAMS.slices.name, sliceSubject(streamId, '*', '*', 'done')),
+      sliceSubject(streamId, '*', '*', 'ready'),
+      liveSubject(streamId, 'errors'),
+      liveSubject(streamId, 'heartbeats'),
+      ...journal,
+    ],
+    // It watches its runners' heartbeats.
+    [liveSubject(streamId, 'heartbeats')],
+  );
   const runnerUsers = runners.map((runner) =>
     user('runner', `runner_${runner.name}_${streamId}`, `live-crew runner --stream ${streamId} --selector '${runner.selector}'`, [
       ...run.open,

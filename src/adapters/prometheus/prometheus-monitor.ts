@@ -20,6 +20,8 @@ import type { CallNext, HandlerCall, Interceptor } from '../../framework/runtime
  * - `live_crew_model_calls_total{crew,model,outcome}`, `live_crew_model_tokens_total{crew,model,type}`
  *   (`input`, `output`; calls served from the journal cost none) and
  *   `live_crew_model_call_seconds{crew,model}` (histogram, retries included).
+ * - `live_crew_runner_silent{selector}`: 1 while a runner of the scheduler's stream has sent no
+ *   heartbeat for more than 3 beats, else 0 (served by the distributed scheduler).
  * - `live_crew_vector_searches_total{crew,collection,outcome}` (`ok`, `error`, `replayed`) and
  *   `live_crew_vector_search_seconds{crew,collection}` (histogram, embedding included).
  *
@@ -40,6 +42,7 @@ export class PrometheusMonitor implements Monitor {
   readonly #modelCalls = new Counter({ name: 'live_crew_model_calls_total', help: 'Model calls by outcome: ok, error, budget, replayed (from the journal), divergence', labelNames: ['crew', 'model', 'outcome'], registers: [this.registry] });
   readonly #modelTokens = new Counter({ name: 'live_crew_model_tokens_total', help: 'Tokens models reported, by type: input, output', labelNames: ['crew', 'model', 'type'], registers: [this.registry] });
   readonly #modelSeconds = new Histogram({ name: 'live_crew_model_call_seconds', help: 'Model call duration, retries included', labelNames: ['crew', 'model'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry] });
+  readonly #runnerSilent = new Gauge({ name: 'live_crew_runner_silent', help: 'Whether a runner has sent no heartbeat for more than 3 beats (1) or beats (0), by its selector', labelNames: ['selector'], registers: [this.registry] });
   readonly #vectorSearches = new Counter({ name: 'live_crew_vector_searches_total', help: 'Vector searches by outcome: ok, error, replayed (from the journal)', labelNames: ['crew', 'collection', 'outcome'], registers: [this.registry] });
   readonly #vectorSeconds = new Histogram({ name: 'live_crew_vector_search_seconds', help: 'Vector search duration, embedding included', labelNames: ['crew', 'collection'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: [this.registry] });
   #server: Server | undefined;
@@ -103,6 +106,10 @@ export class PrometheusMonitor implements Monitor {
     if (call.inputTokens > 0) this.#modelTokens.labels({ ...labels, type: 'input' }).inc(call.inputTokens);
     if (call.outputTokens > 0) this.#modelTokens.labels({ ...labels, type: 'output' }).inc(call.outputTokens);
     this.#modelSeconds.labels(labels).observe(call.seconds);
+  }
+
+  runnerSilent(runner: string, silent: boolean): void {
+    this.#runnerSilent.labels({ selector: runner.replace(/^runner /, '') }).set(silent ? 1 : 0);
   }
 
   vectorSearched(search: VectorSearchReport): void {
