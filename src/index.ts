@@ -26,6 +26,7 @@ export { type Action, ActionSchema, ACTION_TTL, encodeAction } from './framework
 export { type Dependency, type DependencyInput, CrewDependencySchema, EventDependencySchema, parseDependency, CrewIdSchema } from './framework/model/dependency.js';
 export { type ErrorRecord, type ErrorDetails, ErrorReason, ERROR_KIND, UNKNOWN_STREAM, encodeErrorRecord } from './framework/model/error-record.js';
 export { sliceIndex } from './framework/model/slice.js';
+export { type ContextRecord, CONTEXT_KIND, encodeContextRecord } from './framework/model/context-record.js';
 export type { JsonValue } from './framework/model/json.js';
 
 export { loadConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX, type ConfigSources } from './framework/config/load-config.js';
@@ -48,7 +49,7 @@ export {
 
 export type * from './framework/ports.js';
 export type * from './framework/distributed/runner-protocol.js';
-export { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MODEL_PROVIDER, MONITOR, VECTOR_STORE } from './framework/tokens.js';
+export { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MODEL_PROVIDER, MONITOR, VECTOR_STORE, CONTEXT_SINK } from './framework/tokens.js';
 export { loadCrews, type CrewModule } from './framework/discovery/crew-module.js';
 export type { EmbedderSpec, ModelSpec } from './framework/config/model-config.js';
 export type { VectorConfig } from './framework/config/vector-config.js';

@@ -4,7 +4,8 @@
  */
 import { registerAdapter } from '../framework/adapter-registry.js';
 import { consoleActionSink, consoleErrorSink } from './console/console-sinks.js';
-import { fileActionSink, fileErrorSink } from './file/file-sinks.js';
+import { fileActionSink, fileContextSink, fileErrorSink } from './file/file-sinks.js';
+import { NatsContextBroadcast } from './nats/context-broadcast.js';
 import { fileEventSource } from './file/file-event-source.js';
 import { JsonlDecisionJournal } from './file/jsonl-decision-journal.js';
 import { MemoryContextBackend } from './memory/memory-context-backend.js';
@@ -60,6 +61,8 @@ registerAdapter('context', 'jetstream', (config) => new JetStreamContextBackend(
 registerAdapter('journal', 'file', fileJournal);
 registerAdapter('monitor', 'prometheus', (config) => new PrometheusMonitor(config.metrics_port ?? undefined));
 registerAdapter('logger', 'pino', (config) => pinoLogger({ level: config.log_level }));
+registerAdapter('contextOut', 'file', (config) => fileContextSink(config.context_out!));
+registerAdapter('contextOut', 'nats', (config) => new NatsContextBroadcast(natsLinkFor(config)));
 registerAdapter('vectors', 'memory', () => new MemoryVectorStore());
 registerAdapter('vectors', 'pglite', (config) => new PGliteVectorStore(config.vector?.path !== undefined ? { path: config.vector.path } : {}));
 registerAdapter('vectors', 'pgvector', (config) => new PgVectorStore(config.vector!.url!));

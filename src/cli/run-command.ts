@@ -15,6 +15,7 @@ interface RunOptions {
   config?: string;
   out?: string;
   errors?: string;
+  contextOut?: string;
   summary?: boolean;
   journal?: string;
   replay?: string;
@@ -40,6 +41,7 @@ export function registerRunCommand(program: Command): void {
     .option('--format <format>', 'jsonl or json (default: by extension, .json is one array; stdin is JSONL)', parseInputFormat)
     .option('--out <file>', 'write actions to this JSONL file instead of stdout')
     .option('--errors <file>', 'write error records to this JSONL file instead of stderr')
+    .option('--context-out <file>', "write each merged slice's __context record (the stream's context and what the slice changed) to this JSONL file")
     .option('--summary', 'print the run summary as JSON on stderr when done')
     .option('--progress', 'show events, actions and errors so far on stderr (only when stderr is a terminal)')
     .option('--pace <factor>', 'replay the file live at its recorded speed times factor (1 = real time, 10 = ten times faster)', parsePace)
@@ -69,6 +71,7 @@ export function registerRunCommand(program: Command): void {
           ...(options.format !== undefined ? { input_format: options.format } : {}),
           ...(options.out !== undefined ? { output: options.out } : {}),
           ...(options.errors !== undefined ? { errors: options.errors } : {}),
+          ...(options.contextOut !== undefined ? { context_out: options.contextOut } : {}),
           ...(options.journal !== undefined ? { journal: options.journal } : {}),
           ...(options.replay !== undefined ? { replay: options.replay } : {}),
           ...(options.replayMissing !== undefined ? { replay_missing: options.replayMissing } : {}),

@@ -1,6 +1,6 @@
 import { ConfigError } from './errors.js';
 import { messages } from './messages.js';
-import type { ActionSink, AdapterFactory, ContextBackend, DecisionJournal, ErrorSink, EventSource, Logger, ModelProvider, Monitor, VectorStore } from './ports.js';
+import type { ActionSink, AdapterFactory, ContextBackend, ContextSink, DecisionJournal, ErrorSink, EventSource, Logger, ModelProvider, Monitor, VectorStore } from './ports.js';
 
 /** The ports chosen by configuration, and the type each adapter provides. */
 export interface AdapterPorts {
@@ -13,6 +13,7 @@ export interface AdapterPorts {
   logger: Logger;
   models: ModelProvider;
   vectors: VectorStore;
+  contextOut: ContextSink;
 }
 
 /** A port's adapter name: the config value that selects it (`file`, `memory`, ...). */
@@ -28,6 +29,7 @@ const registry: { [P in keyof AdapterPorts]: Map<AdapterName, AdapterFactory<Ada
   logger: new Map(),
   models: new Map(),
   vectors: new Map(),
+  contextOut: new Map(),
 };
 
 /**

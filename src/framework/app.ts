@@ -25,7 +25,7 @@ import { PacedEventSource } from './runtime/paced-event-source.js';
 import { scheduleCrews } from './scheduler/crew-schedule.js';
 import { SliceEngine } from './scheduler/slice-engine.js';
 import type { SliceTiming } from './scheduler/slice-target.js';
-import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MODEL_PROVIDER, MONITOR, VECTOR_STORE } from './tokens.js';
+import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MODEL_PROVIDER, MONITOR, VECTOR_STORE, CONTEXT_SINK } from './tokens.js';
 import { ModelCalls, NO_MODELS, unknownCrewModels, unknownVectorEmbedders, withModels, type GivenModels } from './models/model-calls.js';
 import { VectorConfigSchema } from './config/vector-config.js';
 import { DEFAULT_MODEL_RETRIES } from './config/model-config.js';
@@ -37,8 +37,8 @@ import { IsolatedCrews, withIsolation } from './isolation/isolated-crews.js';
 
 /**
  * A DI registration: a token and how to provide it, as tsyringe takes it. A registration for a
- * port token (`EVENT_SOURCE`, `ACTION_SINK`, `ERROR_SINK`, `CONTEXT_BACKEND`, `CLOCK`, `DECISION_JOURNAL`) replaces
- * the adapter the configuration would choose.
+ * port token (`EVENT_SOURCE`, `ACTION_SINK`, `ERROR_SINK`, `CONTEXT_BACKEND`, `CONTEXT_SINK`, `CLOCK`, `DECISION_JOURNAL`,
+ * `VECTOR_STORE`) replaces the adapter the configuration would choose.
  */
 export type ProviderRegistration<T = unknown> = { token: InjectionToken<T> } & (
   | { useValue: T }
@@ -169,6 +169,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const actions = container.resolve(ACTION_SINK);
   const errors = container.resolve(ERROR_SINK);
   const backend = container.resolve(CONTEXT_BACKEND);
+  const contextOut = container.isRegistered(CONTEXT_SINK, true) ? container.resolve(CONTEXT_SINK) : undefined;
 
   const output = new OutputBuffer(monitor);
   // A pace replays recorded input live; live mode lets wall time close slices.
@@ -185,6 +186,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
     // Batch output is the same whatever the timing; live output goes out as calls end.
     ordered: liveRate === undefined,
     outputReady: () => flushSoon(),
+    ...(contextOut !== undefined ? { contextOut } : {}),
   });
   const timing = sliceTiming(config, liveRate);
   const engine = new SliceEngine(timing, scheduleCrews(graph.crews, config.eager_dispatch), runner, clock, journal);
@@ -198,7 +200,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   let stopping = false;
   const closeAdapters = async () => {
     heartbeat.stop();
-    await Promise.all([source.close(), actions.close(), errors.close(), backend.close(), journal.close(), monitor.close(), isolation.close(), models.close()]);
+    await Promise.all([source.close(), actions.close(), errors.close(), backend.close(), journal.close(), monitor.close(), isolation.close(), models.close(), contextOut?.close()]);
   };
 
   let abandoned = 0;
@@ -328,6 +330,10 @@ export function bindPorts(container: DependencyContainer, config: LiveCrewConfig
     [ERROR_SINK, () => adapterFactory('errors', config.transport)(config)],
     [CONTEXT_BACKEND, () => adapterFactory('context', config.kv_backend)(config)],
     [DECISION_JOURNAL, () => adapterFactory('journal', config.transport)(config)],
+    // `__context` records: to a file when asked, on `live.<stream>.ctx` over NATS, else nowhere.
+    ...(config.context_out !== null || config.transport === 'nats'
+      ? [[CONTEXT_SINK, () => adapterFactory('contextOut', config.context_out !== null ? 'file' : 'nats')(config)] as [InjectionToken<unknown>, () => unknown]]
+      : []),
     ...serviceDefaults(config),
   ]);
 }

@@ -9,6 +9,7 @@ import type { Action } from './model/action.js';
 import type { Event } from './model/event.js';
 import type { Interceptor } from './runtime/interceptor.js';
 import type { ErrorRecord } from './model/error-record.js';
+import type { ContextRecord } from './model/context-record.js';
 import type { EmbeddingModelV3, LanguageModelV3 } from '@ai-sdk/provider';
 import type { JsonValue } from './model/json.js';
 
@@ -98,6 +99,16 @@ export interface ActionSink {
 /** Where `__error` records go. */
 export interface ErrorSink {
   write(errors: readonly ErrorRecord[]): MaybePromise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Where each merged slice's `__context` record goes (`live.<stream>.ctx`, `--context-out`), for
+ * viewers and other services following a stream's shared state. `write` resolves when the sink
+ * can take more.
+ */
+export interface ContextSink {
+  write(records: readonly ContextRecord[]): MaybePromise<void>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import type { InjectionToken } from 'tsyringe';
 import type { LiveCrewConfig } from './config/config-schema.js';
-import type { ActionSink, Clock, ContextBackend, DecisionJournal, ErrorSink, EventSource, Logger, ModelProvider, Monitor, VectorStore } from './ports.js';
+import type { ActionSink, Clock, ContextBackend, ContextSink, DecisionJournal, ErrorSink, EventSource, Logger, ModelProvider, Monitor, VectorStore } from './ports.js';
 
 /**
  * The DI tokens of the ports. The app binds each to the adapter its configuration names; a
@@ -10,6 +10,8 @@ export const EVENT_SOURCE: InjectionToken<EventSource> = Symbol.for('live-crew:E
 export const ACTION_SINK: InjectionToken<ActionSink> = Symbol.for('live-crew:ActionSink');
 export const ERROR_SINK: InjectionToken<ErrorSink> = Symbol.for('live-crew:ErrorSink');
 export const CONTEXT_BACKEND: InjectionToken<ContextBackend> = Symbol.for('live-crew:ContextBackend');
+/** Where merged slices' `__context` records go; registered only with `context_out` or NATS transport (or given as a provider). */
+export const CONTEXT_SINK: InjectionToken<ContextSink> = Symbol.for('live-crew:ContextSink');
 export const CLOCK: InjectionToken<Clock> = Symbol.for('live-crew:Clock');
 export const DECISION_JOURNAL: InjectionToken<DecisionJournal> = Symbol.for('live-crew:DecisionJournal');
 export const MONITOR: InjectionToken<Monitor> = Symbol.for('live-crew:Monitor');

@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from '@nats-io/transport-node';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,11 +18,22 @@ describe.skipIf(start === undefined)('live-crew replay --stream: a finished stre
 
   it('re-runs the distributed recording in batch mode: the same crews diverge nowhere, a changed one is named with its JetStream event', async () => {
     const url = server().url;
+    // The scheduler broadcasts each merged slice's __context record: those of the file run, record for record.
+    const nc = await connect({ servers: url });
+    const broadcast: string[] = [];
+    nc.subscribe('live.match_42.ctx', { callback: (_error, message) => void broadcast.push(message.string()) });
     publishMatchDay(url, FAST);
     processes.push(startRunner(url, '.*', FAST));
     const scheduler = startScheduler(url, FAST);
     processes.push(scheduler);
     expect(await scheduler.exited, scheduler.stderr()).toBe(0);
+    await nc.flush();
+    await nc.close();
+    const dir = mkdtempSync(join(tmpdir(), 'live-crew-context-out-'));
+    expect(runCli(['run', 'examples/match-day/events.jsonl', '--crews', MATCH_DAY_CREWS, '--out', join(dir, 'a.jsonl'), '--errors', join(dir, 'e.jsonl'), '--context-out', join(dir, 'ctx.jsonl')], FAST).status).toBe(0);
+    const inFile = readFileSync(join(dir, 'ctx.jsonl'), 'utf8').trim().split('\n');
+    expect(inFile).toHaveLength(4651);
+    expect(broadcast).toEqual(inFile);
 
     const same = runCli(['replay', '--stream', 'match_42', '--crews', MATCH_DAY_CREWS, '--nats-url', url], FAST);
     expect(same.stdout).toBe('replay: no divergence (36 recorded actions, 36 now; 1 recorded errors, 1 now)\n');

@@ -1,5 +1,6 @@
-import type { ActionSink, EmittedAction, ErrorSink } from '../../framework/ports.js';
+import type { ActionSink, ContextSink, EmittedAction, ErrorSink } from '../../framework/ports.js';
 import { encodeErrorRecord, type ErrorRecord } from '../../framework/model/error-record.js';
+import { encodeContextRecord, type ContextRecord } from '../../framework/model/context-record.js';
 import { JsonlSink } from './jsonl-sink.js';
 
 /**
@@ -18,4 +19,13 @@ export function fileActionSink(path: string): ActionSink {
  */
 export function fileErrorSink(path: string): ErrorSink {
   return JsonlSink.toFile<ErrorRecord>(path, encodeErrorRecord, { what: 'error records', key: 'errors, --errors' });
+}
+
+/**
+ * `__context` records as JSON lines in a new file at `path` (`context_out`, `--context-out`).
+ *
+ * @throws OutputError when the path is a folder or its folder does not exist
+ */
+export function fileContextSink(path: string): ContextSink {
+  return JsonlSink.toFile<ContextRecord>(path, encodeContextRecord, { what: 'context records', key: 'context_out, --context-out' });
 }

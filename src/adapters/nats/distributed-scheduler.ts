@@ -15,6 +15,7 @@ import { JetStreamCrewWorkSink } from './jetstream-crew-work-sink.js';
 import { readSubject } from './jetstream-reading.js';
 import { JetStreamReplaySource } from './jetstream-replay-source.js';
 import { watchRunners } from './runner-heartbeats.js';
+import { NatsContextBroadcast } from './context-broadcast.js';
 import { LIVE_STREAMS, sliceSubject } from './jetstream-streams.js';
 import { JetStreamSink } from './jetstream-transport.js';
 import { SchedulerLease } from './scheduler-lease.js';
@@ -75,7 +76,9 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
   const errors = JetStreamSink.forErrors(run.link);
   const noActions: ActionSink = { write: () => undefined, close: async () => undefined };
   const schedules = scheduleCrews(graph.crews, config.eager_dispatch);
+  const contextOut = new NatsContextBroadcast(run.link);
   const target = new DistributedSliceTarget({
+    contextOut,
     crews: schedules,
     backend: run.backend,
     work: new JetStreamCrewWorkSink(run.js),
@@ -132,7 +135,7 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     reports.abort();
     // A stopping scheduler still commits what it merged: less for its successor to redo.
     await Promise.all([reading, target.settled().catch(() => undefined)]);
-    await errors.close();
+    await Promise.all([errors.close(), contextOut.close()]);
   }
   if (outcome === 'finished') logger.info({ events: pipeline.counts.accepted }, `stream ${streamId}: input ended; every slice committed`);
   return outcome;

@@ -14,8 +14,8 @@ export const LIVE_STREAMS = {
   journal: { name: 'LIVE_JOURNAL', subject: 'live.*.journal' },
 } as const;
 
-/** The subject of a stream's events, actions, errors, journal or heartbeats: `live.<stream_id>.<what>`. */
-export function liveSubject(streamId: string, what: 'events' | 'actions' | 'errors' | 'journal' | 'heartbeats'): string {
+/** The subject of a stream's events, actions, errors, journal, heartbeats or context records: `live.<stream_id>.<what>`. */
+export function liveSubject(streamId: string, what: 'events' | 'actions' | 'errors' | 'journal' | 'heartbeats' | 'ctx'): string {
   return `live.${streamId}.${what}`;
 }
 

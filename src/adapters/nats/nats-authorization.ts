@@ -61,6 +61,7 @@ export function deploymentUsers(streamId: string, runners: readonly RunnerAccoun
       sliceSubject(streamId, '*', '*', 'ready'),
       liveSubject(streamId, 'errors'),
       liveSubject(streamId, 'heartbeats'),
+      liveSubject(streamId, 'ctx'),
       ...journal,
     ],
     // It watches its runners' heartbeats.

@@ -103,6 +103,8 @@ export const configShape = {
   output: path,
   /** The error file (JSONL), or `-` for stderr. */
   errors: path,
+  /** A file for each merged slice's `__context` record (JSONL); null: none (over NATS they go on `live.<stream>.ctx`). */
+  context_out: path.nullable(),
   /**
    * `batch`: slices close by event time only (a file processed as fast as it is read). `live`:
    * wall-clock progress closes slices too, so an idle stream still moves on.
@@ -187,6 +189,7 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   input: '-',
   output: '-',
   errors: '-',
+  context_out: null,
   mode: 'batch',
   pace: null,
   eager_dispatch: true,

@@ -45,6 +45,9 @@ export interface MergedSlice {
   readonly bytes: number;
   /** The snapshot's size in JSON bytes. */
   readonly size: number;
+  /** Keys this slice set, and deleted, that the snapshot kept (in the order of their last merge). */
+  readonly changed: readonly string[];
+  readonly deleted: readonly string[];
 }
 
 /**
@@ -148,7 +151,14 @@ export class StreamContext {
     const bytes = jsonBytes(next);
     const dropped = bytes > this.#maxBytes ? this.#fit(next, previous, [...mergeOrder].reverse()) : [];
     this.#snapshot = Object.freeze(next);
-    return { snapshot: this.#snapshot, dropped, bytes, size: dropped.length > 0 ? jsonBytes(next) : bytes };
+    const changed: string[] = [];
+    const deleted: string[] = [];
+    for (const key of mergeOrder) {
+      if (dropped.includes(key)) continue;
+      if (key in next) changed.push(key);
+      else if (key in previous) deleted.push(key);
+    }
+    return { snapshot: this.#snapshot, dropped, bytes, size: dropped.length > 0 ? jsonBytes(next) : bytes, changed, deleted };
   }
 
   /** Undoes writes (then, if the start was already over, drops keys by name) until `next` fits. */

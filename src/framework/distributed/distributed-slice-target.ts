@@ -1,9 +1,10 @@
 import { StreamContext } from '../context/stream-context.js';
 import { locateEnvelope, type EventEnvelope } from '../model/event.js';
-import type { Clock, ContextBackend, MaybePromise, RunObserver } from '../ports.js';
+import type { Clock, ContextBackend, ContextSink, MaybePromise, RunObserver } from '../ports.js';
 import type { CrewSliceDone, CrewWorkSink } from './runner-protocol.js';
 import { andThen, runInOrder } from '../maybe-async.js';
 import type { RunOutput } from '../runtime/run-output.js';
+import { contextRecord } from '../model/context-record.js';
 import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord, refusedEventRecord } from '../runtime/slice-reports.js';
 import type { CrewSchedule } from '../scheduler/crew-schedule.js';
 import type { SliceTarget, StreamProgress } from '../scheduler/slice-target.js';
@@ -34,6 +35,8 @@ export interface DistributedSliceTargetOptions {
   readonly committed: (streamId: string, slice: number, resume: SchedulerResume) => MaybePromise<void>;
   /** Told of each merge. */
   readonly observer?: RunObserver;
+  /** Where each merged slice's `__context` record goes, after its commit. */
+  readonly contextOut?: ContextSink;
   /** Times how long reports are awaited. */
   readonly clock: Clock;
   /**
@@ -217,11 +220,15 @@ export class DistributedSliceTarget implements SliceTarget {
     const snapshot = stream.context.snapshot;
     // Read now: by the time the commit runs, later input may be taken but its errors unsent.
     const resume = { quietBefore: this.#options.position() };
+    // As in process: a slice that changed nothing is not broadcast (its crews' reports may be empty).
+    const changedAny = merged !== undefined && (merged.changed.length > 0 || merged.deleted.length > 0);
+    const broadcast = changedAny && this.#options.contextOut !== undefined ? contextRecord(streamId, slice, endMs, merged) : undefined;
     if (this.#commitFailure !== undefined) throw this.#commitFailure;
     this.#commits = this.#commits
       .then(async () => {
         await this.#options.backend.commit(streamId, slice, snapshot, progress);
         await this.#options.committed(streamId, slice, resume);
+        if (broadcast !== undefined) await this.#options.contextOut!.write([broadcast]);
       })
       .catch((error: unknown) => {
         this.#commitFailure ??= error;

@@ -2,7 +2,8 @@ import type { EventEnvelope } from '../model/event.js';
 import { andThen, isPromiseLike } from '../maybe-async.js';
 import type { ModelCalls } from '../models/model-calls.js';
 import type { VectorCalls } from '../vectors/vector-calls.js';
-import type { Clock, CommittedContext, ContextBackend, ContextSnapshot, ContextWrite, DecisionJournal, LaggingWrites, MaybePromise, RunObserver } from '../ports.js';
+import { contextRecord } from '../model/context-record.js';
+import type { Clock, CommittedContext, ContextBackend, ContextSink, ContextSnapshot, ContextWrite, DecisionJournal, LaggingWrites, MaybePromise, RunObserver } from '../ports.js';
 import { CrewGate, Lane, StreamLanes, type QueuedCall } from './lanes.js';
 import { OutputSequence, type OutputSlot } from './output-sequence.js';
 import { StreamContext } from '../context/stream-context.js';
@@ -45,6 +46,8 @@ export interface RunnerServices {
   readonly ordered?: boolean;
   /** Told when a call that ended asynchronously (or a slice merged after it) left output to send. */
   readonly outputReady?: () => void;
+  /** Where each merged slice's `__context` record goes, after its commit; none when absent. */
+  readonly contextOut?: ContextSink;
 }
 
 /**
@@ -80,6 +83,7 @@ export class CrewRunner implements SliceTarget {
   readonly #calls: CallExecutor;
   /** The run's vector search, whose held writes each merge applies; undefined when off. */
   readonly #vectors: VectorCalls | undefined;
+  readonly #contextOut: ContextSink | undefined;
   readonly #observer: RunObserver | undefined;
   readonly #flushOutput: (() => MaybePromise<void>) | undefined;
   readonly #outputReady: (() => void) | undefined;
@@ -112,6 +116,7 @@ export class CrewRunner implements SliceTarget {
     this.#limits = limits;
     this.#calls = new CallExecutor(limits, { journal: services.journal, clock: services.clock, output: this.#output, models: services.models });
     this.#vectors = services.models?.vectorCalls;
+    this.#contextOut = services.contextOut;
   }
 
   /**
@@ -356,13 +361,18 @@ export class CrewRunner implements SliceTarget {
     const vectorsApplied = this.#vectors?.merged(stream.id, slice);
     if (merged === undefined) return vectorsApplied === undefined ? stream.committing : this.#afterCommits(stream, () => vectorsApplied);
     this.#observer?.contextMerged?.(stream.id, slice, merged.size);
-    return this.#afterCommits(stream, () =>
+    const contextOut = this.#contextOut;
+    const commit = () =>
       andThen(andThen(vectorsApplied, () => this.#laggingWrites(stream, slice)), (lagging) => {
         const full = lagging === undefined ? progress : { ...progress, lagging };
         if (this.#flushOutput === undefined) return this.#backend.commit(stream.id, slice, merged.snapshot, full);
         return andThen(this.#flushOutput(), () => this.#backend.commit(stream.id, slice, merged.snapshot, full));
-      }),
-    );
+      });
+    // A slice that changed nothing (its crews wrote nothing that was kept) is not broadcast.
+    if (contextOut === undefined || (merged.changed.length === 0 && merged.deleted.length === 0)) return this.#afterCommits(stream, commit);
+    // Told once committed: what viewers see is what a restart resumes from.
+    const record = contextRecord(stream.id, slice, endMs, merged);
+    return this.#afterCommits(stream, () => andThen(commit(), () => contextOut.write([record])));
   }
 
   /** Runs `commit` after the stream's commits before it; resolves when it is done (at once when it all completes synchronously). */

@@ -1,0 +1,34 @@
+import type { ContextSnapshot } from '../ports.js';
+
+/** The kind of a context record: reserved, as every kind starting with `__` is. */
+export const CONTEXT_KIND = '__context';
+
+/**
+ * What a stream's context became when a slice merged (`__context`, the original spec's §2.5): the
+ * whole snapshot S(n), and which keys that slice set and deleted, stamped with the slice's end in
+ * event time, so a re-run gives the same bytes. Published on `live.<stream>.ctx` over NATS, and
+ * to `context_out` (`--context-out`) in file mode, for viewers and other services.
+ */
+export interface ContextRecord {
+  readonly ts: string;
+  readonly kind: typeof CONTEXT_KIND;
+  readonly stream_id: string;
+  readonly payload: {
+    readonly slice: number;
+    readonly context: ContextSnapshot;
+    /** Keys the slice wrote (and kept: a write dropped by the size cap is not here). */
+    readonly changed: readonly string[];
+    readonly deleted: readonly string[];
+  };
+}
+
+/** The record of slice `slice` of a stream merging into `context`; `endMs` is the slice's end in event time. */
+export function contextRecord(streamId: string, slice: number, endMs: number, merged: { readonly snapshot: ContextSnapshot; readonly changed: readonly string[]; readonly deleted: readonly string[] }): ContextRecord {
+  return { ts: new Date(endMs).toISOString(), kind: CONTEXT_KIND, stream_id: streamId, payload: { slice, context: merged.snapshot, changed: merged.changed, deleted: merged.deleted } };
+}
+
+/** A context record as one JSON line, keys in a fixed order. */
+export function encodeContextRecord(record: ContextRecord): string {
+  const { slice, context, changed, deleted } = record.payload;
+  return JSON.stringify({ ts: record.ts, kind: record.kind, stream_id: record.stream_id, payload: { slice, context, changed, deleted } });
+}
