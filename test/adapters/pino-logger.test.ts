@@ -55,17 +55,23 @@ describe('pino logs', () => {
   });
 });
 
+/** A logger that keeps every line as `[level, fields, message]`. */
+function recordingLogger(): { logged: Array<[string, LogFields, string]>; logger: Logger } {
+  const logged: Array<[string, LogFields, string]> = [];
+  const logger: Logger = {
+    debug: (f, m) => logged.push(['debug', f, m]),
+    info: (f, m) => logged.push(['info', f, m]),
+    warn: (f, m) => logged.push(['warn', f, m]),
+    error: (f, m) => logged.push(['error', f, m]),
+    child: () => logger,
+  };
+  return { logged, logger };
+}
+
 describe('Heartbeat', () => {
   it('beats, and reports a gap of more than 3 beats as an error and to the monitor', () => {
     const clock = new ManualClock(0);
-    const logged: Array<[string, LogFields, string]> = [];
-    const logger: Logger = {
-      debug: (f, m) => logged.push(['debug', f, m]),
-      info: (f, m) => logged.push(['info', f, m]),
-      warn: (f, m) => logged.push(['warn', f, m]),
-      error: (f, m) => logged.push(['error', f, m]),
-      child: () => logger,
-    };
+    const { logged, logger } = recordingLogger();
     const beats: number[] = [];
     const gaps: number[] = [];
     const heartbeat = new Heartbeat({ intervalMs: 1000, clock, logger, monitor: { close: async () => undefined, heartbeatGap: (ms) => gaps.push(ms) }, beat: (seq) => beats.push(seq) });
@@ -86,14 +92,7 @@ describe('Heartbeat', () => {
 describe('HeartbeatWatch', () => {
   it('reports a process silent for more than 3 beats once, and when it beats again; one never heard is not missed', () => {
     const clock = new ManualClock(0);
-    const logged: Array<[string, LogFields, string]> = [];
-    const logger: Logger = {
-      debug: (f, m) => logged.push(['debug', f, m]),
-      info: (f, m) => logged.push(['info', f, m]),
-      warn: (f, m) => logged.push(['warn', f, m]),
-      error: (f, m) => logged.push(['error', f, m]),
-      child: () => logger,
-    };
+    const { logged, logger } = recordingLogger();
     const reports: Array<[string, boolean]> = [];
     const watch = new HeartbeatWatch({ intervalMs: 1000, clock, logger, observer: { runnerSilent: (runner, silent) => reports.push([runner, silent]) } });
     watch.beat('runner /a/');
