@@ -7,6 +7,7 @@ import { isolatedCrewsModule, loadCrews } from '../framework/discovery/crew-modu
 import { CollectingErrorSink, MemoryDecisionJournal } from '../framework/testing/in-memory-ports.js';
 import { compareRecordings, describeDivergence } from '../framework/replay/recording-comparison.js';
 import { encodeErrorRecord } from '../framework/model/error-record.js';
+import type { VectorConfig } from '../framework/config/vector-config.js';
 import { messages } from '../framework/messages.js';
 import { crewsOption, parseInputFormat, parseReplayMissing, parseStreamId } from './options.js';
 
@@ -87,6 +88,8 @@ export function registerReplayCommand(program: Command): void {
             mode: 'batch',
             pace: null,
             ...(options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {}),
+            // Searches come from the journal; upserts go to a store of the replay's own, never the recorded run's.
+            ...(config.vector !== null ? { vector: replayVectors(config.vector) } : {}),
             ...(options.format !== undefined ? { input_format: options.format } : {}),
             ...(options.journal !== undefined ? { replay: options.journal } : {}),
             ...(options.replayMissing !== undefined ? { replay_missing: options.replayMissing } : {}),
@@ -119,6 +122,11 @@ export function registerReplayCommand(program: Command): void {
       );
       if (divergences.length > 0) process.exitCode = 1;
     });
+}
+
+/** `vector:` for a replay: the same collections and embedder, in memory. */
+function replayVectors({ backend: _backend, path: _path, url: _url, api_key_env: _key, ...rest }: VectorConfig): VectorConfig {
+  return { ...rest, backend: 'memory' };
 }
 
 /**

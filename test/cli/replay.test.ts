@@ -74,4 +74,13 @@ describe('live-crew replay: the replay harness for CI (DESIGN §5)', () => {
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain(`${join(dir, 'broken.jsonl')}:2: not a JSON record`);
   });
+
+  it('replays a vector-search crew from its journal into a store of its own: the recorded hits, not a search', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'live-crew-replay-'));
+    const clips = ['--crews', 'examples/match-day/dist/clips.js', '--config', 'examples/match-day/clips-config.yaml'];
+    expect(cli(['run', EVENTS, ...clips, '--journal', join(dir, 'journal.jsonl'), '--out', join(dir, 'clips.jsonl')]).code).toBe(0);
+    const replayed = cli(['replay', EVENTS, ...clips, '--journal', join(dir, 'journal.jsonl'), '--expected', join(dir, 'clips.jsonl')]);
+    expect(replayed.stdout).toBe('replay: no divergence (5 recorded actions, 5 now)\n');
+    expect(replayed.code).toBe(0);
+  });
 });
