@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { ACTION_SINK, createLiveCrewApp, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, InputError, liveSubject, loadConfig, type ActionSink, type EmittedAction } from '../index.js';
+import { ACTION_SINK, createLiveCrewApp, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, InputError, liveSubject, loadConfig } from '../index.js';
 import { openStreamRecording } from '../adapters/nats/stream-recording.js';
 import { isolatedCrewsModule, loadCrews } from '../framework/discovery/crew-module.js';
-import { CollectingErrorSink, MemoryDecisionJournal } from '../framework/testing/in-memory-ports.js';
+import { CollectingActionSink, CollectingErrorSink, MemoryDecisionJournal } from '../framework/testing/in-memory-ports.js';
 import { compareRecordings, describeDivergence } from '../framework/replay/recording-comparison.js';
 import { encodeErrorRecord } from '../framework/model/error-record.js';
 import type { VectorConfig } from '../framework/config/vector-config.js';
@@ -22,17 +22,6 @@ interface ReplayOptions {
   replayMissing?: 'fail' | 'live';
   format?: 'jsonl' | 'json';
   update?: boolean;
-}
-
-/** Keeps every action with its id, which names the crew, slice and event that made it. */
-class EmittedActionSink implements ActionSink {
-  readonly actions: EmittedAction[] = [];
-
-  write(actions: readonly EmittedAction[]): void {
-    this.actions.push(...actions);
-  }
-
-  async close(): Promise<void> {}
 }
 
 /**
@@ -64,7 +53,7 @@ export function registerReplayCommand(program: Command): void {
       const { crews, providers } = await loadCrews(options.crews);
       const config = loadConfig({ file: options.config, env: process.env, values: options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {} });
       const recording = options.stream !== undefined ? await openStreamRecording(config, options.stream) : undefined;
-      const actions = new EmittedActionSink();
+      const actions = new CollectingActionSink();
       const errors = new CollectingErrorSink();
       try {
         const app = await createLiveCrewApp({
@@ -100,7 +89,7 @@ export function registerReplayCommand(program: Command): void {
         await recording?.close();
       }
       if (options.update) {
-        writeFileSync(options.expected!, actions.actions.map((emitted) => `${emitted.json}\n`).join(''));
+        writeFileSync(options.expected!, actions.emitted.map((emitted) => `${emitted.json}\n`).join(''));
         if (options.expectedErrors !== undefined) writeFileSync(options.expectedErrors, errors.errors.map((record) => `${encodeErrorRecord(record)}\n`).join(''));
         process.stdout.write(`updated ${options.expected} (${actions.actions.length} actions)${options.expectedErrors !== undefined ? ` and ${options.expectedErrors} (${errors.errors.length} errors)` : ''}\n`);
         return;
@@ -110,7 +99,7 @@ export function registerReplayCommand(program: Command): void {
         actions: options.expected !== undefined ? readRecords(options.expected) : recording!.actions,
         errors: options.expectedErrors !== undefined ? readRecords(options.expectedErrors) : (recording?.errors ?? []),
       };
-      const divergences = compareRecordings(expected, { actions: actions.actions, errors: withErrors ? errors.errors : [] });
+      const divergences = compareRecordings(expected, { actions: actions.emitted, errors: withErrors ? errors.errors : [] });
       const locate = events !== undefined ? (position: number) => `${basename(events)}:${position}` : (position: number) => `nats:${liveSubject(options.stream!, 'events')}#${position}`;
       for (const divergence of divergences) process.stdout.write(`${describeDivergence(divergence, locate)}\n`);
       const compared = `${expected.actions.length} recorded actions, ${actions.actions.length} now${withErrors ? `; ${expected.errors.length} recorded errors, ${errors.errors.length} now` : ''}`;

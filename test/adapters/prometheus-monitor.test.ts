@@ -115,6 +115,11 @@ describe('PrometheusMonitor', () => {
   });
 });
 
+/** Asserts each sample `expected` names has its value: one assertion shows every difference. */
+function expectSamples(samples: ReadonlyMap<string, number>, expected: Record<string, number>): void {
+  expect(Object.fromEntries(Object.keys(expected).map((name) => [name, samples.get(name)]))).toEqual(expected);
+}
+
 describe('PrometheusMonitor: model calls', () => {
   @Crew({ id: 'talker', maxTokensPerSlice: 5 })
   class Talker {
@@ -146,12 +151,14 @@ describe('PrometheusMonitor: model calls', () => {
     await running;
     const samples = parseExposition(await monitor.metrics());
     // The first call spends 3 + 6 tokens of the slice's 5: the second is refused.
-    expect(samples.get('live_crew_model_calls_total{crew="talker",model="chat",outcome="ok"}')).toBe(1);
-    expect(samples.get('live_crew_model_calls_total{crew="talker",model="chat",outcome="budget"}')).toBe(1);
-    expect(samples.get('live_crew_model_tokens_total{crew="talker",model="chat",type="input"}')).toBe(3);
-    expect(samples.get('live_crew_model_tokens_total{crew="talker",model="chat",type="output"}')).toBe(6);
-    expect(samples.get('live_crew_model_call_seconds_count{crew="talker",model="chat"}')).toBe(2);
-    expect(samples.get('live_crew_errors_total{crew="talker",reason="budget"}')).toBe(1);
+    expectSamples(samples, {
+      'live_crew_model_calls_total{crew="talker",model="chat",outcome="ok"}': 1,
+      'live_crew_model_calls_total{crew="talker",model="chat",outcome="budget"}': 1,
+      'live_crew_model_tokens_total{crew="talker",model="chat",type="input"}': 3,
+      'live_crew_model_tokens_total{crew="talker",model="chat",type="output"}': 6,
+      'live_crew_model_call_seconds_count{crew="talker",model="chat"}': 2,
+      'live_crew_errors_total{crew="talker",reason="budget"}': 1,
+    });
   });
 });
 
@@ -162,9 +169,11 @@ describe('PrometheusMonitor: vector searches', () => {
     monitor.vectorSearched({ crew: 'finder', collection: 'moments', outcome: 'replayed', hits: 3, seconds: 0 });
     monitor.vectorSearched({ crew: 'finder', collection: 'moments', outcome: 'error', hits: 0, seconds: 0.002 });
     const samples = parseExposition(await monitor.metrics());
-    expect(samples.get('live_crew_vector_searches_total{crew="finder",collection="moments",outcome="ok"}')).toBe(1);
-    expect(samples.get('live_crew_vector_searches_total{crew="finder",collection="moments",outcome="replayed"}')).toBe(1);
-    expect(samples.get('live_crew_vector_searches_total{crew="finder",collection="moments",outcome="error"}')).toBe(1);
-    expect(samples.get('live_crew_vector_search_seconds_count{crew="finder",collection="moments"}')).toBe(2);
+    expectSamples(samples, {
+      'live_crew_vector_searches_total{crew="finder",collection="moments",outcome="ok"}': 1,
+      'live_crew_vector_searches_total{crew="finder",collection="moments",outcome="replayed"}': 1,
+      'live_crew_vector_searches_total{crew="finder",collection="moments",outcome="error"}': 1,
+      'live_crew_vector_search_seconds_count{crew="finder",collection="moments"}': 2,
+    });
   });
 });

@@ -94,7 +94,7 @@ export class PostgresVectorStore implements VectorStore {
       if (existing.dimension !== shape.dimension || existing.metric !== shape.metric) throw new VectorStoreError(messages.collectionShapeDiffers(collection, existing, shape));
       return;
     }
-    await this.#sql.query(`CREATE TABLE IF NOT EXISTS ${tableOf(collection)} (id text PRIMARY KEY, embedding vector(${shape.dimension}) NOT NULL, text text, payload jsonb NOT NULL DEFAULT '{}')`);
+    await this.#sql.query(`CREATE TABLE IF NOT EXISTS ${tableName(collection)} (id text PRIMARY KEY, embedding vector(${shape.dimension}) NOT NULL, text text, payload jsonb NOT NULL DEFAULT '{}')`);
     await this.#sql.query(`INSERT INTO ${REGISTRY} (name, dimension, metric) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, [collection, shape.dimension, shape.metric]);
     // Another process may have made it first, with another shape.
     this.#shapes.delete(collection);
@@ -103,10 +103,10 @@ export class PostgresVectorStore implements VectorStore {
   }
 
   async upsert(collection: string, points: readonly VectorPoint[]): Promise<void> {
-    const index = await this.#indexOf(collection);
+    const index = await this.#indexState(collection);
     // A load as big as the collection goes in without the index, which is built again after it.
     if (index.indexed && points.length >= INDEX_MIN_POINTS && points.length >= index.points) {
-      await this.#sql.query(`DROP INDEX IF EXISTS ${indexOf(collection)}`);
+      await this.#sql.query(`DROP INDEX IF EXISTS ${indexName(collection)}`);
       index.indexed = false;
     }
     // One statement cannot touch a row twice: the last point of an id wins, as upserts in order would.
@@ -114,7 +114,7 @@ export class PostgresVectorStore implements VectorStore {
     for (let start = 0; start < last.length; start += UPSERT_BATCH) {
       const batch = last.slice(start, start + UPSERT_BATCH);
       await this.#sql.query(
-        `INSERT INTO ${tableOf(collection)} (id, embedding, text, payload)
+        `INSERT INTO ${tableName(collection)} (id, embedding, text, payload)
          SELECT id, embedding::vector, text, payload::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS point(id, embedding, text, payload)
          ON CONFLICT (id) DO UPDATE SET embedding = excluded.embedding, text = excluded.text, payload = excluded.payload`,
         [batch.map((point) => point.id), batch.map((point) => JSON.stringify(point.vector)), batch.map((point) => point.text ?? null), batch.map((point) => JSON.stringify(point.payload))],
@@ -123,18 +123,18 @@ export class PostgresVectorStore implements VectorStore {
     index.points += last.length;
     const shape = (await this.describe(collection))!;
     if (!index.indexed && index.points >= INDEX_MIN_POINTS && shape.dimension <= HNSW_MAX_DIMENSION) {
-      await this.#sql.query(`CREATE INDEX IF NOT EXISTS ${indexOf(collection)} ON ${tableOf(collection)} USING hnsw (embedding ${METRICS[shape.metric].opclass})`);
+      await this.#sql.query(`CREATE INDEX IF NOT EXISTS ${indexName(collection)} ON ${tableName(collection)} USING hnsw (embedding ${METRICS[shape.metric].opclass})`);
       index.indexed = true;
     }
   }
 
   /** Whether a collection has its index and how many points it holds, read once, then kept up to date. */
-  async #indexOf(collection: string): Promise<{ indexed: boolean; points: number }> {
+  async #indexState(collection: string): Promise<{ indexed: boolean; points: number }> {
     let index = this.#indexes.get(collection);
     if (index === undefined) {
       const [{ rows: counted }, { rows: indexes }] = await Promise.all([
-        this.#sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${tableOf(collection)}`),
-        this.#sql.query(`SELECT 1 FROM pg_indexes WHERE tablename = $1 AND indexname = $2`, [tableOf(collection), indexOf(collection)]),
+        this.#sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${tableName(collection)}`),
+        this.#sql.query(`SELECT 1 FROM pg_indexes WHERE tablename = $1 AND indexname = $2`, [tableName(collection), indexName(collection)]),
       ]);
       index = { indexed: indexes.length > 0, points: counted[0]!.n };
       this.#indexes.set(collection, index);
@@ -149,7 +149,7 @@ export class PostgresVectorStore implements VectorStore {
     const params: unknown[] = [JSON.stringify(vector), query.topK];
     const where = query.filter === undefined ? '' : `WHERE ${filterSql(query.filter, params)}`;
     const { rows } = await this.#sql.query<{ id: string; distance: number; text: string | null; payload: VectorPayload }>(
-      `SELECT id, text, payload, embedding ${operator} $1::vector AS distance FROM ${tableOf(collection)} ${where} ORDER BY embedding ${operator} $1::vector LIMIT $2`,
+      `SELECT id, text, payload, embedding ${operator} $1::vector AS distance FROM ${tableName(collection)} ${where} ORDER BY embedding ${operator} $1::vector LIMIT $2`,
       params,
     );
     // The index orders by distance alone; ties go by id, as every backend orders them.
@@ -159,7 +159,7 @@ export class PostgresVectorStore implements VectorStore {
 
   async delete(collection: string, ids: readonly string[]): Promise<void> {
     if ((await this.describe(collection)) === undefined) return;
-    await this.#sql.query(`DELETE FROM ${tableOf(collection)} WHERE id = ANY($1::text[])`, [ids]);
+    await this.#sql.query(`DELETE FROM ${tableName(collection)} WHERE id = ANY($1::text[])`, [ids]);
   }
 
   async close(): Promise<void> {
@@ -175,11 +175,11 @@ export class PostgresVectorStore implements VectorStore {
 }
 
 /** Collection names are checked against a lower-case pattern before they get here: safe as identifiers. */
-function tableOf(collection: string): string {
+function tableName(collection: string): string {
   return `lcv_${collection}`;
 }
 
-function indexOf(collection: string): string {
+function indexName(collection: string): string {
   return `lcv_${collection}_hnsw`;
 }
 

@@ -45,9 +45,10 @@ export interface MergedSlice {
   readonly bytes: number;
   /** The snapshot's size in JSON bytes. */
   readonly size: number;
-  /** Keys this slice set, and deleted, that the snapshot kept (in the order of their last merge). */
-  readonly changed: readonly string[];
-  readonly deleted: readonly string[];
+  /** The keys this slice wrote, in the order of their last merge (a `__context` record's changed and deleted keys come from them). */
+  readonly written: ReadonlySet<string>;
+  /** S(n-1): what the snapshot was before this slice. */
+  readonly previous: ContextSnapshot;
 }
 
 /**
@@ -151,14 +152,7 @@ export class StreamContext {
     const bytes = jsonBytes(next);
     const dropped = bytes > this.#maxBytes ? this.#fit(next, previous, [...mergeOrder].reverse()) : [];
     this.#snapshot = Object.freeze(next);
-    const changed: string[] = [];
-    const deleted: string[] = [];
-    for (const key of mergeOrder) {
-      if (dropped.includes(key)) continue;
-      if (key in next) changed.push(key);
-      else if (key in previous) deleted.push(key);
-    }
-    return { snapshot: this.#snapshot, dropped, bytes, size: dropped.length > 0 ? jsonBytes(next) : bytes, changed, deleted };
+    return { snapshot: this.#snapshot, dropped, bytes, size: dropped.length > 0 ? jsonBytes(next) : bytes, written: mergeOrder, previous };
   }
 
   /** Undoes writes (then, if the start was already over, drops keys by name) until `next` fits. */

@@ -4,7 +4,7 @@ import type { Clock, ContextBackend, ContextSink, MaybePromise, RunObserver } fr
 import type { CrewSliceDone, CrewWorkSink } from './runner-protocol.js';
 import { andThen, runInOrder } from '../maybe-async.js';
 import type { RunOutput } from '../runtime/run-output.js';
-import { contextRecord } from '../model/context-record.js';
+import { contextRecordOf } from '../model/context-record.js';
 import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord, refusedEventRecord } from '../runtime/slice-reports.js';
 import type { CrewSchedule } from '../scheduler/crew-schedule.js';
 import type { SliceTarget, StreamProgress } from '../scheduler/slice-target.js';
@@ -220,9 +220,7 @@ export class DistributedSliceTarget implements SliceTarget {
     const snapshot = stream.context.snapshot;
     // Read now: by the time the commit runs, later input may be taken but its errors unsent.
     const resume = { quietBefore: this.#options.position() };
-    // As in process: a slice that changed nothing is not broadcast (its crews' reports may be empty).
-    const changedAny = merged !== undefined && (merged.changed.length > 0 || merged.deleted.length > 0);
-    const broadcast = changedAny && this.#options.contextOut !== undefined ? contextRecord(streamId, slice, endMs, merged) : undefined;
+    const broadcast = merged !== undefined && this.#options.contextOut !== undefined ? contextRecordOf(streamId, slice, endMs, merged) : undefined;
     if (this.#commitFailure !== undefined) throw this.#commitFailure;
     this.#commits = this.#commits
       .then(async () => {

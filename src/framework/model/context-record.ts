@@ -22,9 +22,29 @@ export interface ContextRecord {
   };
 }
 
-/** The record of slice `slice` of a stream merging into `context`; `endMs` is the slice's end in event time. */
-export function contextRecord(streamId: string, slice: number, endMs: number, merged: { readonly snapshot: ContextSnapshot; readonly changed: readonly string[]; readonly deleted: readonly string[] }): ContextRecord {
-  return { ts: new Date(endMs).toISOString(), kind: CONTEXT_KIND, stream_id: streamId, payload: { slice, context: merged.snapshot, changed: merged.changed, deleted: merged.deleted } };
+/** What a merge made of a stream's context: the snapshot before and after, the keys written, those dropped by the size cap. */
+export interface ContextChange {
+  readonly previous: ContextSnapshot;
+  readonly snapshot: ContextSnapshot;
+  readonly written: ReadonlySet<string>;
+  readonly dropped: readonly string[];
+}
+
+/**
+ * The record of slice `slice` of a stream merging (`endMs`: the slice's end in event time), or
+ * undefined when it changed nothing: its crews wrote nothing that was kept (a distributed crew's
+ * report may be empty). Derived only where records are sent: the merge itself pays nothing.
+ */
+export function contextRecordOf(streamId: string, slice: number, endMs: number, change: ContextChange): ContextRecord | undefined {
+  const changed: string[] = [];
+  const deleted: string[] = [];
+  for (const key of change.written) {
+    if (change.dropped.includes(key)) continue;
+    if (key in change.snapshot) changed.push(key);
+    else if (key in change.previous) deleted.push(key);
+  }
+  if (changed.length === 0 && deleted.length === 0) return undefined;
+  return { ts: new Date(endMs).toISOString(), kind: CONTEXT_KIND, stream_id: streamId, payload: { slice, context: change.snapshot, changed, deleted } };
 }
 
 /** A context record as one JSON line, keys in a fixed order. */

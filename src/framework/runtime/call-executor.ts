@@ -90,7 +90,7 @@ export class CallExecutor {
     }
     const scope = new CallScope(route, slice, envelope, lane, this.#host);
     if (this.#stopReason !== undefined) scope.abort(this.#stopReason);
-    const limit = crew.knobs === undefined ? crew.definition.timeoutMs : crew.knobs.forCall(envelope.event.stream_id, slice).timeoutMs;
+    const limit = scope.knobs().timeoutMs;
     if (limit === undefined) return this.#run(event, scope, undefined);
     const decision = timeoutDecision(route, envelope, slice);
     // A timeout the journal holds is repeated (a replay, or a runner re-running a slice); a

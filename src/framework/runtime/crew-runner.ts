@@ -2,7 +2,7 @@ import type { EventEnvelope } from '../model/event.js';
 import { andThen, isPromiseLike } from '../maybe-async.js';
 import type { ModelCalls } from '../models/model-calls.js';
 import type { VectorCalls } from '../vectors/vector-calls.js';
-import { contextRecord } from '../model/context-record.js';
+import { contextRecordOf } from '../model/context-record.js';
 import type { Clock, CommittedContext, ContextBackend, ContextSink, ContextSnapshot, ContextWrite, DecisionJournal, LaggingWrites, MaybePromise, RunObserver } from '../ports.js';
 import { CrewGate, Lane, StreamLanes, type QueuedCall } from './lanes.js';
 import { OutputSequence, type OutputSlot } from './output-sequence.js';
@@ -368,10 +368,9 @@ export class CrewRunner implements SliceTarget {
         if (this.#flushOutput === undefined) return this.#backend.commit(stream.id, slice, merged.snapshot, full);
         return andThen(this.#flushOutput(), () => this.#backend.commit(stream.id, slice, merged.snapshot, full));
       });
-    // A slice that changed nothing (its crews wrote nothing that was kept) is not broadcast.
-    if (contextOut === undefined || (merged.changed.length === 0 && merged.deleted.length === 0)) return this.#afterCommits(stream, commit);
+    const record = contextOut === undefined ? undefined : contextRecordOf(stream.id, slice, endMs, merged);
+    if (contextOut === undefined || record === undefined) return this.#afterCommits(stream, commit);
     // Told once committed: what viewers see is what a restart resumes from.
-    const record = contextRecord(stream.id, slice, endMs, merged);
     return this.#afterCommits(stream, () => andThen(commit(), () => contextOut.write([record])));
   }
 

@@ -35,9 +35,14 @@ export class ArrayEventSource implements EventSource {
  */
 export class CollectingActionSink implements ActionSink {
   readonly actions: Action[] = [];
+  /** The same actions as the sinks got them: with their JSON and id (which names the crew, slice and event). */
+  readonly emitted: EmittedAction[] = [];
 
   write(actions: readonly EmittedAction[]): void {
-    for (const emitted of actions) this.actions.push(JSON.parse(emitted.json) as Action);
+    for (const emitted of actions) {
+      this.actions.push(JSON.parse(emitted.json) as Action);
+      this.emitted.push(emitted);
+    }
   }
 
   async close(): Promise<void> {}

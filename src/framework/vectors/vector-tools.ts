@@ -22,11 +22,11 @@ export interface CrewTool<Input, Output> {
   execute(input: Input): Promise<Output>;
 }
 
-const SearchInput = z.strictObject({
+const VectorSearchToolInput = z.strictObject({
   query: z.string().min(1).describe('What to look for, in words'),
   top_k: z.number().int().min(1).max(50).optional().describe('How many documents at most'),
 });
-const FactInput = z.strictObject({
+const FactInsertToolInput = z.strictObject({
   fact: z.string().min(1).describe('The fact to remember, as one self-contained sentence'),
 });
 
@@ -40,8 +40,8 @@ export interface FoundDocument {
 
 /** The built-in tools of a handler call, by the names models see (a type, not an interface, so it is an AI SDK `ToolSet`). */
 export type VectorTools = {
-  readonly vector_search: CrewTool<z.infer<typeof SearchInput>, { documents: FoundDocument[] }>;
-  readonly fact_insert: CrewTool<z.infer<typeof FactInput>, { id: string }>;
+  readonly vector_search: CrewTool<z.infer<typeof VectorSearchToolInput>, { documents: FoundDocument[] }>;
+  readonly fact_insert: CrewTool<z.infer<typeof FactInsertToolInput>, { id: string }>;
 };
 
 /**
@@ -62,7 +62,7 @@ export function vectorTools(ctx: CrewContext, options: VectorToolOptions = {}): 
   return {
     vector_search: {
       description: `Searches "${collection}" for the documents most similar to a query; returns them nearest first, with their text, score and payload.`,
-      inputSchema: SearchInput,
+      inputSchema: VectorSearchToolInput,
       execute: async ({ query, top_k }) => {
         const hits = await ctx.vectors(collection).search(query, { topK: Math.min(top_k ?? topK, topK) });
         return { documents: hits.map(({ id, text, score, payload }) => ({ id, ...(text !== undefined ? { text } : {}), score, payload })) };
@@ -70,7 +70,7 @@ export function vectorTools(ctx: CrewContext, options: VectorToolOptions = {}): 
     },
     fact_insert: {
       description: `Remembers a fact in "${collection}", for later searches (from the next time slice on).`,
-      inputSchema: FactInput,
+      inputSchema: FactInsertToolInput,
       execute: async ({ fact }) => {
         const [id] = await ctx.vectors(collection).upsert({ text: fact, payload: { kind: 'fact', slice: ctx.slice, stream_id: ctx.streamId } });
         return { id: id! };

@@ -56,6 +56,17 @@ describe('vector: and embedders: in live-config.yaml (DESIGN §10)', () => {
     await expect(start).rejects.toThrow(/vector\.embedder: embedder "openai" is not configured \(embedders: has local\)\n\s+vector\.collections\.facts\.embedder: embedder "other" is not configured/);
   });
 
+  it('a qdrant API key env var that is not set stops the start, naming the key', async () => {
+    @Crew({ id: 'any' })
+    class Any {
+      @OnEvent('x') on() {}
+    }
+    delete process.env['LIVE_CREW_TEST_QDRANT_KEY'];
+    const start = createTestingApp({ crews: [Any], config: { vector: { backend: 'qdrant', url: 'http://127.0.0.1:1', api_key_env: 'LIVE_CREW_TEST_QDRANT_KEY' } } }).then((t) => t.run([]));
+    await expect(start).rejects.toThrow(ConfigError);
+    await expect(start).rejects.toThrow("vector.api_key_env: the environment variable LIVE_CREW_TEST_QDRANT_KEY holding qdrant's API key is not set");
+  });
+
   it('an openai-compatible embedder is called through its real provider package, with its dimensions, against a local server', async () => {
     const server = await startChatCompletionsServer();
     try {
