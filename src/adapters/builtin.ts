@@ -14,6 +14,7 @@ import { PGliteVectorStore } from './postgres/pglite-vector-store.js';
 import { PgVectorStore } from './postgres/pg-vector-store.js';
 import { QdrantVectorStore } from './qdrant/qdrant-vector-store.js';
 import { ConfigError } from '../framework/errors.js';
+import { messages } from '../framework/messages.js';
 import { JetStreamContextBackend } from './nats/jetstream-context-backend.js';
 import { RedisContextBackend } from './redis/redis-context-backend.js';
 import { JetStreamEventSource, JetStreamSink, NatsLink } from './nats/jetstream-transport.js';
@@ -41,7 +42,7 @@ const fileJournal = (config: LiveCrewConfig) => new JsonlDecisionJournal({ recor
 function qdrantApiKey(env: string | undefined): { apiKey?: string } {
   if (env === undefined) return {};
   const apiKey = process.env[env];
-  if (!apiKey) throw new ConfigError(`vector.api_key_env: the environment variable ${env} holding qdrant's API key is not set`);
+  if (!apiKey) throw new ConfigError(messages.vectorApiKeyUnset(env));
   return { apiKey };
 }
 

@@ -107,6 +107,7 @@ export const messages = {
     `collection ${collection} exists with ${has.dimension}-dimensional vectors by ${has.metric}, not ${asked.dimension}-dimensional by ${asked.metric}: use another collection name, or drop it first`,
   vectorBackendPackage: (backend: string, packages: string, detail: string) =>
     `vector.backend: ${backend} needs ${packages}, which cannot be loaded (npm install ${packages}): ${detail}`,
+  vectorApiKeyUnset: (env: string) => `vector.api_key_env: the environment variable ${env} holding qdrant's API key is not set`,
   vectorStorePerProcess: (backend: string) =>
     `vector.backend ${backend} keeps its store in this runner's process: crews on other runners neither see its points nor it theirs (use pgvector or qdrant for a store runners share)`,
   vectorBackendUnreachable: (backend: string, where: string, detail: string) => `vector.backend: ${backend} at ${where} cannot be reached: ${detail}`,
