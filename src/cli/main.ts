@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { LiveCrewError } from '../index.js';
 import { registerAclCommand } from './acl-command.js';
+import { registerDevCommand } from './dev-command.js';
 import { registerDistributedCommands } from './distributed-commands.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { registerScaffoldCommands } from './scaffold-commands.js';
@@ -22,6 +23,7 @@ const program = new Command('live-crew')
   .exitOverride()
   .showHelpAfterError();
 registerRunCommand(program);
+registerDevCommand(program);
 registerReplayCommand(program);
 registerPublishCommand(program);
 registerTailCommand(program);

@@ -48,11 +48,11 @@ export function parseSelector(pattern: string): RegExp {
 }
 
 /**
- * `--crews <path>`, required and repeatable: a compiled module, a `.crew.yaml` file, or a folder
+ * `--crews <path>`, repeatable and (unless `mandatory` is false) required: a compiled module, a `.crew.yaml` file, or a folder
  * of either (`--crews dist/crews.js --crews crews`).
  */
-export function crewsOption(): Option {
+export function crewsOption(mandatory = true): Option {
   return new Option('--crews <path>', 'the crews: a compiled JS module exporting @Crew classes, an <id>.crew.yaml file, or a folder of either; repeat for more')
     .argParser((path: string, earlier: string[] | undefined) => [...(earlier ?? []), path])
-    .makeOptionMandatory();
+    .makeOptionMandatory(mandatory);
 }

@@ -68,8 +68,8 @@ export interface LiveCrewAppOptions {
    * own `@UseInterceptors`. Classes are constructed through the app's container.
    */
   interceptors?: readonly InterceptorRef[];
-  /** Told what the run takes in and sends out, beside the monitor (the CLI's `--progress`). */
-  observer?: RunObserver;
+  /** Told what the run takes in and sends out, beside the monitor (the CLI's `--progress`, its dashboard). */
+  observer?: RunObserver | readonly RunObserver[];
   /**
    * The compiled module (`.js`) exporting the crews, as the CLI's `--crews`: needed by crews with
    * `isolation: worker` or `process`, which are constructed from it in their worker or process.
@@ -122,6 +122,8 @@ export interface RunSummary {
 export interface LiveCrewApp {
   /** The configuration in force. */
   readonly config: Readonly<LiveCrewConfig>;
+  /** The crews' definitions, in run order (DESIGN §4). */
+  readonly crews: readonly CrewDefinition[];
   /** The app's DI container (a child of the one given). */
   readonly container: DependencyContainer;
   /**
@@ -157,7 +159,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const container = (options.container ?? rootContainer).createChildContainer();
   bindPorts(container, config, options.providers ?? []);
   const logger = container.resolve(LOGGER);
-  const monitor = alsoObserving(container.resolve(MONITOR), [logObserver(logger), ...(options.observer ? [options.observer] : [])]);
+  const monitor = alsoObserving(container.resolve(MONITOR), [logObserver(logger), ...(options.observer ? [options.observer].flat() : [])]);
   const clock = container.resolve(CLOCK);
   const isolation = new IsolatedCrews(graph, options.crewsModule, config, clock);
   const instantiated = instantiateCrews(graph, container, () => true, [...(monitor.interceptor ? [monitor.interceptor] : []), ...(options.interceptors ?? [])], isolation.standIn);
@@ -241,6 +243,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
 
   return {
     config,
+    crews: graph.crews,
     container,
     run() {
       if (running) throw new LiveCrewError(messages.appAlreadyRan());
@@ -270,7 +273,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   };
 }
 
-const OBSERVER_HOOKS = ['eventAccepted', 'actionsSent', 'errorsSent', 'contextMerged', 'heartbeat', 'heartbeatGap', 'modelCalled', 'vectorSearched', 'runnerSilent'] as const;
+const OBSERVER_HOOKS = ['eventAccepted', 'actionsSent', 'errorsSent', 'sliceClosed', 'contextMerged', 'contextChanged', 'heartbeat', 'heartbeatGap', 'modelCalled', 'vectorSearched', 'runnerSilent'] as const;
 
 /**
  * A monitor that also tells `observers` everything it is told. A hook nobody has stays absent,

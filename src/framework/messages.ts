@@ -214,4 +214,7 @@ export const messages = {
     `${crew}.${method} returned a promise that can never settle (nothing left in the event loop could settle it); the call failed and the stream goes on`,
   callAbandonedAtStop: (crew: string, method: string, waitedMs: number) =>
     `${crew}.${method} was still running ${waitedMs} ms after the app began to stop (stop_timeout_ms); it was abandoned, its actions and writes discarded`,
+  dashboardPageMissing: (folder: string) =>
+    `the dashboard's page is not in ${folder}: it is built by \`npm run build\` (Vite, from ui/); a package installed from npm ships it\n`,
+  dashboardListening: (url: string) => `live-crew dashboard: ${url}`,
 } as const;

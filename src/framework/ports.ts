@@ -196,8 +196,15 @@ export interface RunObserver {
   actionsSent?(actions: readonly EmittedAction[]): void;
   /** Error records were accepted by the error sink. */
   errorsSent?(errors: readonly ErrorRecord[]): void;
+  /** Slice `slice` of a stream closed (`endMs`: its end in event time): its events are all handed to the crews. */
+  sliceClosed?(streamId: string, slice: number, endMs: number): void;
   /** A slice was merged: the stream's context is now `bytes` of JSON. */
   contextMerged?(streamId: string, slice: number, bytes: number): void;
+  /**
+   * A merged slice changed the stream's context: its `__context` record, told once committed (as
+   * `context_out` gets it). The record is derived only when some observer has this hook.
+   */
+  contextChanged?(record: ContextRecord): void;
   /** The process sent a heartbeat. */
   heartbeat?(): void;
   /** The process's heartbeats were `gapMs` apart: more than 3 beats (a blocked event loop, a stall). */

@@ -43,7 +43,7 @@ export class JetStreamContextBackend implements ContextBackend {
 
   /** The bucket holding a stream's context. */
   bucketName(streamId: string): string {
-    return `${this.#prefix}_ctx_${streamId}`;
+    return contextBucketName(streamId, this.#prefix);
   }
 
   async load(streamId: string): Promise<CommittedContext | undefined> {
@@ -98,4 +98,23 @@ export class JetStreamContextBackend implements ContextBackend {
 
 function isConnection(value: NatsConnection | NodeConnectionOptions): value is NatsConnection {
   return typeof (value as NatsConnection).drain === 'function';
+}
+
+/**
+ * A stream's committed context, read without creating anything (a viewer's first look): undefined
+ * when its bucket or snapshot does not exist yet.
+ */
+export async function readCommittedContext(nc: NatsConnection, streamId: string, prefix = 'live_crew'): Promise<CommittedContext | undefined> {
+  const bucket = contextBucketName(streamId, prefix);
+  const entry = await new Kvm(nc)
+    .open(bucket)
+    .then((kv) => kv.get(SNAPSHOT_KEY))
+    .catch(() => null);
+  if (entry === null || entry.operation !== 'PUT') return undefined;
+  return decodeCommitted(entry.string(), bucket);
+}
+
+/** The KV bucket holding a stream's context (DESIGN §5: `live_crew_ctx_<stream>`). */
+function contextBucketName(streamId: string, prefix: string): string {
+  return `${prefix}_ctx_${streamId}`;
 }

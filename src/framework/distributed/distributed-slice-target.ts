@@ -195,6 +195,7 @@ export class DistributedSliceTarget implements SliceTarget {
   async closeSlice(streamId: string, slice: number, endMs: number, progress: StreamProgress): Promise<void> {
     const stream = this.#streams.get(streamId)!;
     if (slice <= stream.committed) return;
+    this.#options.observer?.sliceClosed?.(streamId, slice, endMs);
     // The slice is over for every crew that got work in it; a lagging crew's report merges later.
     await this.#sendCloses(stream, streamId, slice, [...this.#slice(stream, slice).working]);
     const merging = this.#merging(stream, slice);
@@ -220,13 +221,16 @@ export class DistributedSliceTarget implements SliceTarget {
     const snapshot = stream.context.snapshot;
     // Read now: by the time the commit runs, later input may be taken but its errors unsent.
     const resume = { quietBefore: this.#options.position() };
-    const broadcast = merged !== undefined && this.#options.contextOut !== undefined ? contextRecordOf(streamId, slice, endMs, merged) : undefined;
+    const observed = this.#options.observer?.contextChanged;
+    const broadcast = merged !== undefined && (this.#options.contextOut !== undefined || observed !== undefined) ? contextRecordOf(streamId, slice, endMs, merged) : undefined;
     if (this.#commitFailure !== undefined) throw this.#commitFailure;
     this.#commits = this.#commits
       .then(async () => {
         await this.#options.backend.commit(streamId, slice, snapshot, progress);
         await this.#options.committed(streamId, slice, resume);
-        if (broadcast !== undefined) await this.#options.contextOut!.write([broadcast]);
+        if (broadcast === undefined) return;
+        observed?.(broadcast);
+        await this.#options.contextOut?.write([broadcast]);
       })
       .catch((error: unknown) => {
         this.#commitFailure ??= error;

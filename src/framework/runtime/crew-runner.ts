@@ -249,6 +249,7 @@ export class CrewRunner implements SliceTarget {
    */
   closeSlice(streamId: string, slice: number, endMs: number, progress: StreamProgress): MaybePromise<void> {
     const stream = this.#streams.get(streamId)!;
+    this.#observer?.sliceClosed?.(streamId, slice, endMs);
     if (stream.closes.length === 0 && stream.mayMerge(slice)) return this.#merge(stream, slice, endMs, progress, undefined);
     if (this.#broken !== undefined) throw this.#broken.error;
     const slot = this.#output.reserve();
@@ -368,10 +369,16 @@ export class CrewRunner implements SliceTarget {
         if (this.#flushOutput === undefined) return this.#backend.commit(stream.id, slice, merged.snapshot, full);
         return andThen(this.#flushOutput(), () => this.#backend.commit(stream.id, slice, merged.snapshot, full));
       });
-    const record = contextOut === undefined ? undefined : contextRecordOf(stream.id, slice, endMs, merged);
-    if (contextOut === undefined || record === undefined) return this.#afterCommits(stream, commit);
+    const observed = this.#observer?.contextChanged;
+    const record = contextOut === undefined && observed === undefined ? undefined : contextRecordOf(stream.id, slice, endMs, merged);
+    if (record === undefined) return this.#afterCommits(stream, commit);
     // Told once committed: what viewers see is what a restart resumes from.
-    return this.#afterCommits(stream, () => andThen(commit(), () => contextOut.write([record])));
+    return this.#afterCommits(stream, () =>
+      andThen(commit(), () => {
+        observed?.(record);
+        return contextOut?.write([record]);
+      }),
+    );
   }
 
   /** Runs `commit` after the stream's commits before it; resolves when it is done (at once when it all completes synchronously). */

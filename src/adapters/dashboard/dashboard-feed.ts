@@ -1,0 +1,449 @@
+import type { CrewDefinition } from '../../framework/discovery/crew-definition.js';
+import { isPromiseLike } from '../../framework/maybe-async.js';
+import type { ContextRecord } from '../../framework/model/context-record.js';
+import type { ErrorRecord } from '../../framework/model/error-record.js';
+import type { Event } from '../../framework/model/event.js';
+import { sliceIndex } from '../../framework/model/slice.js';
+import type { EmittedAction, ModelCallReport, RunObserver } from '../../framework/ports.js';
+import type { Interceptor } from '../../framework/runtime/interceptor.js';
+import {
+  appended,
+  SLICES_KEPT,
+  type ActionView,
+  type CrewStatus,
+  type CrewView,
+  type DashboardPatch,
+  type DashboardView,
+  type ErrorView,
+  type ModelCallView,
+  type SliceView,
+  type StreamView,
+} from './dashboard-view.js';
+
+/** Work a crew has running: a handler call, or (seen over NATS) a slice of work; `atMs` is its event time. */
+interface Work {
+  readonly crew: CrewState;
+  readonly stream: string;
+  readonly atMs: number;
+}
+
+interface CrewState {
+  readonly id: string;
+  readonly triggers: readonly string[];
+  readonly dependencies: CrewView['dependencies'];
+  readonly lag: number;
+  readonly isolation: string | undefined;
+  readonly running: Set<Work>;
+  calls: number;
+  actions: number;
+  errors: number;
+  errorStreak: number;
+  disabled: boolean;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+interface SliceState {
+  events: number;
+  actions: number;
+  errors: number;
+  changed: boolean;
+  closed: boolean;
+}
+
+interface StreamState {
+  readonly id: string;
+  events: number;
+  /** The stream's first event time: from its first event, corrected by each slice close. */
+  epoch0: number | undefined;
+  /** The end (event time) of its latest closed slice. */
+  closedEnd: number;
+  readonly slices: Map<number, SliceState>;
+  context: Readonly<Record<string, unknown>>;
+  lastChange: StreamView['lastChange'];
+}
+
+/** What a feed shows, beside what it is told. */
+export interface DashboardFeedOptions {
+  readonly mode: DashboardView['mode'];
+  readonly title: string;
+  /** How often patches go out, in ms (default 150): the page updates at most this often. */
+  readonly flushMs?: number;
+}
+
+/** The run a feed shows, once its app is made. */
+export interface DashboardRun {
+  readonly sliceMs: number;
+  /** The crews, in run order; a NATS viewer without them learns crews as they show up. */
+  readonly crews?: readonly CrewDefinition[];
+}
+
+/** Error reasons that count in a crew's error streak (`maxErrors` counts these). */
+const STREAK_REASONS = new Set(['handler_error', 'timeout']);
+
+/**
+ * What the dev dashboard shows, kept from the engine's observer hooks and an interceptor around
+ * handler calls (in process), or from a NATS stream's subjects (a viewer). Pages subscribe: each
+ * gets the whole view, then a patch at most every `flushMs` while something changed. A run
+ * without `--ui` has no feed, so it costs nothing then.
+ */
+export class DashboardFeed implements RunObserver {
+  /** Counts each handler call as running from its start to its end (the app's outermost interceptor). */
+  readonly interceptor: Interceptor;
+  readonly #options: DashboardFeedOptions;
+  readonly #crews = new Map<string, CrewState>();
+  readonly #streams = new Map<string, StreamState>();
+  readonly #runners = new Map<string, boolean>();
+  #actions: readonly ActionView[] = [];
+  #errors: readonly ErrorView[] = [];
+  #modelCalls: readonly ModelCallView[] = [];
+  #pending: { actions: ActionView[]; errors: ErrorView[]; modelCalls: ModelCallView[] } = { actions: [], errors: [], modelCalls: [] };
+  #counts = { events: 0, actions: 0, errors: 0, modelCalls: 0 };
+  #sliceMs = 1000;
+  #seq = 0;
+  #finished = false;
+  #dirty = false;
+  readonly #listeners = new Set<(patch: DashboardPatch) => void>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: DashboardFeedOptions) {
+    this.#options = options;
+    this.interceptor = {
+      intercept: (call, next) => {
+        const work = this.workStarted(call.crew, call.event.stream_id, Date.parse(call.event.ts));
+        let result: unknown;
+        try {
+          result = next();
+        } catch (error) {
+          this.workEnded(work, false);
+          throw error;
+        }
+        if (!isPromiseLike(result)) {
+          this.workEnded(work, true);
+          return result;
+        }
+        return result.then(
+          (value) => {
+            this.workEnded(work, true);
+            return value;
+          },
+          (error: unknown) => {
+            this.workEnded(work, false);
+            throw error;
+          },
+        );
+      },
+    };
+  }
+
+  /** Sets the slice length and the crews (in run order, before any other they were told of). */
+  describeRun(run: DashboardRun): void {
+    this.#sliceMs = run.sliceMs;
+    const seen = [...this.#crews.values()];
+    this.#crews.clear();
+    for (const crew of run.crews ?? []) this.#crews.set(crew.id, crewState(crew));
+    for (const crew of seen) if (!this.#crews.has(crew.id)) this.#crews.set(crew.id, crew);
+    this.#dirty = true;
+  }
+
+  /** Sends patches every `flushMs` until `close()`. */
+  start(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => this.flush(), this.#options.flushMs ?? 150);
+    this.#timer.unref();
+  }
+
+  /** Sends what is left and stops. */
+  close(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.flush();
+  }
+
+  /** Tells `listener` the whole view now, then each patch; returns the unsubscribe. */
+  subscribe(listener: (patch: DashboardPatch) => void, whole: (view: DashboardView) => void): () => void {
+    // What is pending goes to the pages already here, so the new one's view holds it exactly once.
+    this.flush();
+    whole(this.view());
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Everything the dashboard shows now. */
+  view(): DashboardView {
+    return {
+      mode: this.#options.mode,
+      title: this.#options.title,
+      sliceMs: this.#sliceMs,
+      finished: this.#finished,
+      counts: { ...this.#counts },
+      crews: this.#crewViews(),
+      streams: this.#streamViews(),
+      runners: this.#runnerViews(),
+      actions: this.#actions,
+      errors: this.#errors,
+      modelCalls: this.#modelCalls,
+    };
+  }
+
+  /** Sends a patch to every page if anything changed since the last. */
+  flush(): void {
+    if (!this.#dirty) return;
+    this.#dirty = false;
+    const { actions, errors, modelCalls } = this.#pending;
+    this.#pending = { actions: [], errors: [], modelCalls: [] };
+    if (this.#listeners.size === 0) return;
+    const patch: DashboardPatch = {
+      finished: this.#finished,
+      counts: { ...this.#counts },
+      crews: this.#crewViews(),
+      streams: this.#streamViews(),
+      runners: this.#runnerViews(),
+      actions,
+      errors,
+      modelCalls,
+    };
+    for (const listener of this.#listeners) listener(patch);
+  }
+
+  /** The run's input is done: every slice is closed. */
+  finish(): void {
+    this.#finished = true;
+    this.#dirty = true;
+  }
+
+  eventAccepted(event: Event): void {
+    this.eventSeen(event.stream_id, Date.parse(event.ts));
+  }
+
+  /** An event of the stream at event time `ts` (epoch ms) was taken in. */
+  eventSeen(streamId: string, ts: number): void {
+    const stream = this.#stream(streamId);
+    stream.epoch0 ??= ts;
+    stream.events++;
+    this.#slice(stream, sliceIndex(ts, stream.epoch0, this.#sliceMs)).events++;
+    this.#counts.events++;
+    this.#dirty = true;
+  }
+
+  actionsSent(actions: readonly EmittedAction[]): void {
+    for (const { action, id } of actions) this.actionSent(action, id);
+  }
+
+  /** One action, with its deterministic id (`<stream>:<slice>:<crew>.<method>:…`), which names its crew and slice. */
+  actionSent(action: { readonly ts: string; readonly kind: string; readonly stream_id: string; readonly payload: unknown }, id: string): void {
+    const [, sliceText, handler] = id.split(':');
+    const crew = (handler ?? '').split('.')[0] ?? '';
+    const slice = sliceText === undefined ? undefined : Number(sliceText);
+    const known = Number.isInteger(slice) ? slice : undefined;
+    const stream = this.#stream(action.stream_id);
+    if (known !== undefined) this.#slice(stream, known).actions++;
+    this.#crew(crew).actions++;
+    const view: ActionView = { seq: ++this.#seq, ts: action.ts, kind: action.kind, stream: action.stream_id, crew, slice: known, payload: action.payload };
+    this.#actions = appended(this.#actions, [view]);
+    this.#pending.actions.push(view);
+    this.#counts.actions++;
+    this.#dirty = true;
+  }
+
+  errorsSent(errors: readonly ErrorRecord[]): void {
+    for (const { ts, stream_id: stream, payload } of errors) {
+      const { reason, message, crew, slice, source } = payload;
+      if (slice !== undefined) this.#slice(this.#stream(stream), slice).errors++;
+      if (crew !== undefined) {
+        const state = this.#crew(crew);
+        state.errors++;
+        if (STREAK_REASONS.has(reason)) state.errorStreak++;
+        if (reason === 'disabled') state.disabled = true;
+      }
+      const view: ErrorView = {
+        seq: ++this.#seq,
+        ts,
+        stream,
+        reason,
+        message,
+        ...(crew !== undefined ? { crew } : {}),
+        ...(slice !== undefined ? { slice } : {}),
+        ...(source !== undefined ? { source } : {}),
+      };
+      this.#errors = appended(this.#errors, [view]);
+      this.#pending.errors.push(view);
+      this.#counts.errors++;
+    }
+    this.#dirty = true;
+  }
+
+  /** @param endMs - the slice's end in event time; a NATS viewer, which does not see it, gives none */
+  sliceClosed(streamId: string, slice: number, endMs?: number): void {
+    const stream = this.#stream(streamId);
+    if (endMs !== undefined) stream.epoch0 = endMs - (slice + 1) * this.#sliceMs;
+    const end = this.#sliceEnd(stream, slice);
+    if (end !== undefined) stream.closedEnd = Math.max(stream.closedEnd, end);
+    this.#slice(stream, slice).closed = true;
+    this.#dirty = true;
+  }
+
+  contextChanged(record: ContextRecord): void {
+    const stream = this.#stream(record.stream_id);
+    const { slice, context, changed, deleted } = record.payload;
+    stream.context = context;
+    stream.lastChange = { slice, ts: record.ts, changed, deleted };
+    this.#slice(stream, slice).changed = true;
+    this.#dirty = true;
+  }
+
+  modelCalled(call: ModelCallReport): void {
+    const crew = this.#crew(call.crew);
+    crew.inputTokens += call.inputTokens;
+    crew.outputTokens += call.outputTokens;
+    const view: ModelCallView = { seq: ++this.#seq, at: new Date().toISOString(), ...call };
+    this.#modelCalls = appended(this.#modelCalls, [view]);
+    this.#pending.modelCalls.push(view);
+    this.#counts.modelCalls++;
+    this.#dirty = true;
+  }
+
+  runnerSilent(runner: string, silent: boolean): void {
+    this.#runners.set(runner, silent);
+    this.#dirty = true;
+  }
+
+  /** A process was heard from (a NATS viewer learns runners from their heartbeats). */
+  runnerHeard(runner: string): void {
+    if (!this.#runners.has(runner)) this.runnerSilent(runner, false);
+  }
+
+  /** `crew` started work on an event of `stream` at event time `atMs`; end it with `workEnded`. */
+  workStarted(crew: string, stream: string, atMs: number): Work {
+    const work: Work = { crew: this.#crew(crew), stream, atMs };
+    work.crew.running.add(work);
+    work.crew.calls++;
+    this.#dirty = true;
+    return work;
+  }
+
+  /** Work ended: a success ends the crew's error streak. */
+  workEnded(work: Work, ok: boolean): void {
+    work.crew.running.delete(work);
+    if (ok) work.crew.errorStreak = 0;
+    this.#dirty = true;
+  }
+
+  /** The crew finished slice `slice` of a stream (a NATS viewer's `done` report): its work up to that slice's end ended. */
+  workOfSliceEnded(crew: string, streamId: string, slice: number, disabled: boolean): void {
+    const state = this.#crew(crew);
+    const end = this.#sliceEnd(this.#stream(streamId), slice) ?? Number.POSITIVE_INFINITY;
+    for (const work of state.running) if (work.stream === streamId && work.atMs < end) this.workEnded(work, true);
+    if (disabled) state.disabled = true;
+    this.#dirty = true;
+  }
+
+  /** Where a slice of the stream ends in event time, once its epoch0 is known. */
+  #sliceEnd(stream: StreamState, slice: number): number | undefined {
+    return stream.epoch0 === undefined ? undefined : stream.epoch0 + (slice + 1) * this.#sliceMs;
+  }
+
+  #crew(id: string): CrewState {
+    let crew = this.#crews.get(id);
+    if (crew === undefined) {
+      crew = crewState({ id });
+      this.#crews.set(id, crew);
+    }
+    return crew;
+  }
+
+  #stream(id: string): StreamState {
+    let stream = this.#streams.get(id);
+    if (stream === undefined) {
+      stream = { id, events: 0, epoch0: undefined, closedEnd: Number.NEGATIVE_INFINITY, slices: new Map(), context: {}, lastChange: undefined };
+      this.#streams.set(id, stream);
+    }
+    return stream;
+  }
+
+  #slice(stream: StreamState, slice: number): SliceState {
+    let state = stream.slices.get(slice);
+    if (state === undefined) {
+      state = { events: 0, actions: 0, errors: 0, changed: false, closed: false };
+      stream.slices.set(slice, state);
+      if (stream.slices.size > SLICES_KEPT) stream.slices.delete(Math.min(...stream.slices.keys()));
+    }
+    return state;
+  }
+
+  #crewViews(): CrewView[] {
+    const views = [...this.#crews.values()].map((crew) => ({ crew, slicesBehind: this.#slicesBehind(crew) }));
+    const busy = new Set(views.filter(({ crew, slicesBehind }) => crew.running.size > 0 || slicesBehind > 0).map(({ crew }) => crew.id));
+    return views.map(({ crew, slicesBehind }) => {
+      const waitingOn = crew.dependencies.filter((dep) => dep.crew !== undefined && dep.offset === 0 && busy.has(dep.crew)).map((dep) => dep.crew!);
+      const status: CrewStatus = crew.disabled ? 'disabled' : slicesBehind > 0 ? 'lagging' : crew.running.size > 0 ? 'running' : waitingOn.length > 0 ? 'waiting' : 'idle';
+      return {
+        id: crew.id,
+        triggers: crew.triggers,
+        dependencies: crew.dependencies,
+        lag: crew.lag,
+        ...(crew.isolation !== undefined ? { isolation: crew.isolation } : {}),
+        status,
+        waitingOn: status === 'waiting' ? waitingOn : [],
+        inFlight: crew.running.size,
+        calls: crew.calls,
+        actions: crew.actions,
+        errors: crew.errors,
+        errorStreak: crew.errorStreak,
+        slicesBehind,
+        inputTokens: crew.inputTokens,
+        outputTokens: crew.outputTokens,
+      };
+    });
+  }
+
+  /** How many closed slices behind its stream the crew's oldest running work is. */
+  #slicesBehind(crew: CrewState): number {
+    let behind = 0;
+    for (const work of crew.running) {
+      const closedEnd = this.#streams.get(work.stream)?.closedEnd ?? Number.NEGATIVE_INFINITY;
+      if (work.atMs < closedEnd) behind = Math.max(behind, Math.ceil((closedEnd - work.atMs) / this.#sliceMs));
+    }
+    return behind;
+  }
+
+  #streamViews(): StreamView[] {
+    return [...this.#streams.values()].map((stream) => ({
+      id: stream.id,
+      events: stream.events,
+      slices: [...stream.slices]
+        .sort(([a], [b]) => a - b)
+        .map(([slice, state]): SliceView => ({ slice, state: this.#isClosed(stream, slice, state) ? 'closed' : 'open', events: state.events, actions: state.actions, errors: state.errors, changed: state.changed })),
+      context: stream.context,
+      ...(stream.lastChange !== undefined ? { lastChange: stream.lastChange } : {}),
+    }));
+  }
+
+  /** Closed: told so, or before the stream's latest closed slice (a late event's slice, closed before it came). */
+  #isClosed(stream: StreamState, slice: number, state: SliceState): boolean {
+    return state.closed || (this.#sliceEnd(stream, slice) ?? Number.POSITIVE_INFINITY) <= stream.closedEnd;
+  }
+
+  #runnerViews(): DashboardView['runners'] {
+    return [...this.#runners].map(([name, silent]) => ({ name, silent }));
+  }
+}
+
+/** A crew's state before anything happened: from its definition, or only its id. */
+function crewState(crew: Pick<CrewDefinition, 'id'> & Partial<CrewDefinition>): CrewState {
+  return {
+    id: crew.id,
+    triggers: (crew.handlers ?? []).flatMap((handler) => (handler.trigger.any ? ['*'] : handler.trigger.kinds)),
+    dependencies: (crew.dependencies ?? []).map((dep) => (dep.type === 'crew' ? { crew: dep.crew, offset: dep.offset } : { event: dep.event, offset: dep.offset })),
+    lag: crew.lag ?? 0,
+    isolation: crew.isolation,
+    running: new Set(),
+    calls: 0,
+    actions: 0,
+    errors: 0,
+    errorStreak: 0,
+    disabled: false,
+    inputTokens: 0,
+    outputTokens: 0,
+  };
+}

@@ -1,0 +1,138 @@
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { messages } from '../../framework/messages.js';
+import type { DashboardFeed } from './dashboard-feed.js';
+import type { DashboardPatch, DashboardView } from './dashboard-view.js';
+
+/** Where `npm run build` puts the page (`ui/` built by Vite), beside the compiled adapters. */
+const BUILT_PAGE = fileURLToPath(new URL('../../ui/', import.meta.url));
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+/** A comment line now and then keeps proxies and the browser from closing a quiet event stream. */
+const KEEPALIVE_MS = 15_000;
+
+/** Where and what a `DashboardServer` serves. */
+export interface DashboardServerOptions {
+  /** The port (0: any free one). */
+  readonly port: number;
+  /** The address to bind; default 127.0.0.1 (this machine only). */
+  readonly host?: string;
+  /** The built page's folder; default the one shipped in the package. */
+  readonly pageDir?: string;
+}
+
+/**
+ * Serves the dev dashboard: the page, `/api/view` (the whole view as JSON) and `/api/events`
+ * (Server-Sent Events: `view`, then a `patch` per change). A page that cannot keep up gets no
+ * patches until its connection drains, then the whole view again: a slow browser never makes the
+ * run buffer without bound.
+ */
+export class DashboardServer {
+  readonly #feed: DashboardFeed;
+  readonly #options: DashboardServerOptions;
+  readonly #pages = new Set<ServerResponse>();
+  #server: Server | undefined;
+  #keepalive: ReturnType<typeof setInterval> | undefined;
+
+  constructor(feed: DashboardFeed, options: DashboardServerOptions) {
+    this.#feed = feed;
+    this.#options = options;
+  }
+
+  /** Starts serving; resolves to the page's URL. */
+  async listen(): Promise<string> {
+    const host = this.#options.host ?? '127.0.0.1';
+    const server = createServer((request, response) => void this.#serve(request, response));
+    server.listen(this.#options.port, host);
+    await once(server, 'listening');
+    this.#server = server;
+    this.#keepalive = setInterval(() => {
+      for (const page of this.#pages) page.write(': keepalive\n\n');
+    }, KEEPALIVE_MS);
+    this.#keepalive.unref();
+    this.#feed.start();
+    const { port } = server.address() as { port: number };
+    return `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+  }
+
+  /** Ends every page's event stream and stops serving. Safe to call twice. */
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    clearInterval(this.#keepalive);
+    this.#feed.close();
+    if (server === undefined) return;
+    for (const page of this.#pages) page.end();
+    this.#pages.clear();
+    server.closeAllConnections();
+    await new Promise((done) => server.close(done));
+  }
+
+  async #serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    const path = new URL(request.url ?? '/', 'http://dashboard').pathname;
+    if (path === '/api/view') {
+      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(this.#feed.view()));
+      return;
+    }
+    if (path === '/api/events') {
+      this.#stream(request, response);
+      return;
+    }
+    await this.#file(path === '/' ? '/index.html' : path, response);
+  }
+
+  #stream(request: IncomingMessage, response: ServerResponse): void {
+    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    this.#pages.add(response);
+    let behind = false;
+    const send = (type: 'view' | 'patch', data: DashboardView | DashboardPatch): void => {
+      if (!response.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`)) behind = true;
+    };
+    const unsubscribe = this.#feed.subscribe(
+      (patch) => {
+        if (!behind) send('patch', patch);
+      },
+      (view) => send('view', view),
+    );
+    response.on('drain', () => {
+      if (!behind) return;
+      behind = false;
+      send('view', this.#feed.view());
+    });
+    request.on('close', () => {
+      unsubscribe();
+      this.#pages.delete(response);
+    });
+  }
+
+  /** A file of the built page; nothing outside its folder. */
+  async #file(path: string, response: ServerResponse): Promise<void> {
+    const root = this.#options.pageDir ?? BUILT_PAGE;
+    const file = normalize(join(root, decodeURIComponent(path)));
+    if (!file.startsWith(normalize(root + sep))) {
+      response.writeHead(404).end();
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      response.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      if (path === '/index.html') response.writeHead(500, { 'content-type': 'text/plain' }).end(messages.dashboardPageMissing(root));
+      else response.writeHead(404).end();
+    }
+  }
+}

@@ -1,0 +1,18 @@
+import { DashboardServer } from '../adapters/dashboard/dashboard-server.js';
+import type { DashboardFeed, DashboardRun } from '../adapters/dashboard/dashboard-feed.js';
+import { messages } from '../framework/messages.js';
+
+/** A dashboard being served, and how to stop it. */
+export interface ServedDashboard {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Serves `feed` for `run` on `ui` (a port) and `uiHost`, saying where on stderr. */
+export async function serveDashboard(feed: DashboardFeed, run: DashboardRun, options: { readonly ui?: number; readonly uiHost?: string }): Promise<ServedDashboard> {
+  feed.describeRun(run);
+  const server = new DashboardServer(feed, { port: options.ui ?? 0, ...(options.uiHost !== undefined ? { host: options.uiHost } : {}) });
+  const url = await server.listen();
+  process.stderr.write(`${messages.dashboardListening(url)}\n`);
+  return { url, close: () => server.close() };
+}

@@ -1,0 +1,48 @@
+import { useState } from 'preact/hooks';
+import { ContextPanel } from './context-panel.js';
+import { CrewsPanel } from './crews-panel.js';
+import { DependencyGraph } from './dependency-graph.js';
+import { ActionsPanel, ErrorsPanel, ModelCallsPanel } from './records-panels.js';
+import { Timeline } from './timeline.js';
+import { useDashboard } from './use-dashboard.js';
+
+/** The dashboard: what the run is doing, live. */
+export function App() {
+  const { view, connected } = useDashboard();
+  const [chosen, choose] = useState<string | undefined>(undefined);
+  if (view === undefined) return <p class="waiting">{connected ? 'Loading…' : 'Connecting to the live-crew process…'}</p>;
+  const stream = view.streams.find((s) => s.id === chosen) ?? view.streams[0];
+  return (
+    <div class="dashboard">
+      <header>
+        <h1>live-crew</h1>
+        <span class="title">{view.title}</span>
+        <span class={`badge ${view.finished ? 'finished' : 'live'}`}>{view.finished ? 'finished' : view.mode === 'viewer' ? 'viewing' : 'running'}</span>
+        {!connected && <span class="badge offline">disconnected</span>}
+        <dl class="counts">
+          <dt>events</dt>
+          <dd>{view.counts.events}</dd>
+          <dt>actions</dt>
+          <dd>{view.counts.actions}</dd>
+          <dt>errors</dt>
+          <dd>{view.counts.errors}</dd>
+          <dt>model calls</dt>
+          <dd>{view.counts.modelCalls}</dd>
+        </dl>
+      </header>
+      <section aria-label="Streams" class="streams">
+        <h2>Streams</h2>
+        {view.streams.length === 0 && <p class="empty">No event yet.</p>}
+        {view.streams.map((s) => (
+          <Timeline key={s.id} stream={s} sliceMs={view.sliceMs} selected={s.id === stream?.id} onSelect={() => choose(s.id)} />
+        ))}
+      </section>
+      <ContextPanel stream={stream} />
+      <CrewsPanel crews={view.crews} runners={view.runners} />
+      <DependencyGraph crews={view.crews} />
+      <ActionsPanel actions={view.actions} />
+      <ErrorsPanel errors={view.errors} />
+      <ModelCallsPanel calls={view.modelCalls} />
+    </div>
+  );
+}

@@ -1,0 +1,29 @@
+import type { StreamView } from '../../src/adapters/dashboard/dashboard-view.js';
+
+/** A stream's latest slices, oldest first: open ones outlined, closed ones filled; errors and context changes marked. */
+export function Timeline({ stream, sliceMs, selected, onSelect }: { stream: StreamView; sliceMs: number; selected: boolean; onSelect: () => void }) {
+  const open = stream.slices.filter((s) => s.state === 'open').length;
+  return (
+    <div class={`timeline ${selected ? 'selected' : ''}`} onClick={onSelect} role="button" aria-pressed={selected} aria-label={`stream ${stream.id}`}>
+      <div class="timeline-head">
+        <strong>{stream.id}</strong>
+        <span>{stream.events} events</span>
+        <span>{open} open</span>
+        <span>slice = {sliceMs} ms</span>
+      </div>
+      <ol class="slices">
+        {stream.slices.map((s) => (
+          <li
+            key={s.slice}
+            class={`slice ${s.state} ${s.errors > 0 ? 'has-errors' : ''} ${s.changed ? 'changed' : ''}`}
+            title={`slice ${s.slice} (${s.state}): ${s.events} events, ${s.actions} actions, ${s.errors} errors${s.changed ? ', changed the context' : ''}`}
+            data-slice={s.slice}
+            data-state={s.state}
+          >
+            <span class="bar" style={{ height: `${Math.min(100, 12 + s.events * 4)}%` }} />
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}
