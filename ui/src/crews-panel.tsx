@@ -35,7 +35,7 @@ export function CrewsPanel({ crews, runners }: { crews: readonly CrewView[]; run
               <td>{crew.calls}</td>
               <td>{crew.actions}</td>
               <td>{crew.errors}</td>
-              <td class={crew.errorStreak > 0 ? 'warn' : ''}>{crew.errorStreak}</td>
+              <td class={(crew.errorStreak ?? 0) > 0 ? 'warn' : ''}>{crew.errorStreak ?? '–'}</td>
               <td>{crew.slicesBehind}</td>
               <td>{crew.inputTokens + crew.outputTokens > 0 ? `${crew.inputTokens}/${crew.outputTokens}` : ''}</td>
               <td class="triggers">{crew.triggers.join(' ')}</td>

@@ -1,3 +1,4 @@
+import { CONFIG_DEFAULTS } from '../../framework/config/config-schema.js';
 import type { CrewDefinition } from '../../framework/discovery/crew-definition.js';
 import { isPromiseLike } from '../../framework/maybe-async.js';
 import type { ContextRecord } from '../../framework/model/context-record.js';
@@ -99,7 +100,8 @@ export class DashboardFeed implements RunObserver {
   #modelCalls: readonly ModelCallView[] = [];
   #pending: { actions: ActionView[]; errors: ErrorView[]; modelCalls: ModelCallView[] } = { actions: [], errors: [], modelCalls: [] };
   #counts = { events: 0, actions: 0, errors: 0, modelCalls: 0 };
-  #sliceMs = 1000;
+  /** `slice_ms`: the default until `describeRun` says. */
+  #sliceMs = CONFIG_DEFAULTS.slice_ms;
   #seq = 0;
   #finished = false;
   #dirty = false;
@@ -322,10 +324,10 @@ export class DashboardFeed implements RunObserver {
     return work;
   }
 
-  /** Work ended: a success ends the crew's error streak. */
-  workEnded(work: Work, ok: boolean): void {
+  /** Work ended: one known to have succeeded ends the crew's error streak. */
+  workEnded(work: Work, succeeded: boolean): void {
     work.crew.running.delete(work);
-    if (ok) work.crew.errorStreak = 0;
+    if (succeeded) work.crew.errorStreak = 0;
     this.#dirty = true;
   }
 
@@ -333,7 +335,8 @@ export class DashboardFeed implements RunObserver {
   workOfSliceEnded(crew: string, streamId: string, slice: number, disabled: boolean): void {
     const state = this.#crew(crew);
     const end = this.#sliceEnd(this.#stream(streamId), slice) ?? Number.POSITIVE_INFINITY;
-    for (const work of state.running) if (work.stream === streamId && work.atMs < end) this.workEnded(work, true);
+    // Whether its calls succeeded is not published: a viewer shows no error streak.
+    for (const work of state.running) if (work.stream === streamId && work.atMs < end) this.workEnded(work, false);
     if (disabled) state.disabled = true;
     this.#dirty = true;
   }
@@ -389,7 +392,7 @@ export class DashboardFeed implements RunObserver {
         calls: crew.calls,
         actions: crew.actions,
         errors: crew.errors,
-        errorStreak: crew.errorStreak,
+        errorStreak: this.#options.mode === 'viewer' ? null : crew.errorStreak,
         slicesBehind,
         inputTokens: crew.inputTokens,
         outputTokens: crew.outputTokens,

@@ -22,8 +22,11 @@ export interface CrewView {
   readonly calls: number;
   readonly actions: number;
   readonly errors: number;
-  /** Errors since its last call that succeeded. */
-  readonly errorStreak: number;
+  /**
+   * Errors since its last call that succeeded; null for a NATS viewer, which sees errors but not
+   * which calls succeeded.
+   */
+  readonly errorStreak: number | null;
   /** How many closed slices behind the stream its oldest running call is (0: none). */
   readonly slicesBehind: number;
   readonly inputTokens: number;

@@ -1,0 +1,109 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DashboardFeed } from '../../../src/adapters/dashboard/dashboard-feed.js';
+import { DashboardServer } from '../../../src/adapters/dashboard/dashboard-server.js';
+
+const T0 = Date.parse('2024-05-01T12:00:00Z');
+
+function page(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'live-crew-dashboard-page-'));
+  mkdirSync(join(dir, 'assets'));
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>dash</title>');
+  writeFileSync(join(dir, 'assets', 'app.js'), 'console.log(1)');
+  writeFileSync(join(dir, '..', 'live-crew-outside-the-page.txt'), 'secret');
+  return dir;
+}
+
+/** A raw GET (or other method), so a path is sent exactly as written. */
+function get(url: string, path: string, method = 'GET'): Promise<{ status: number; type: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(url), { path, method }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The server-sent events of `/api/events`, as they come. */
+async function* serverEvents(url: string): AsyncGenerator<{ event: string; data: unknown }> {
+  const response = await fetch(new URL('api/events', url));
+  expect(response.headers.get('content-type')).toBe('text/event-stream');
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event !== undefined && data !== undefined) yield { event, data: JSON.parse(data) };
+    }
+  }
+}
+
+describe('DashboardServer: the dashboard over HTTP', () => {
+  let server: DashboardServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  async function serve(feed = new DashboardFeed({ mode: 'run', title: 't', flushMs: 5 }), pageDir = page()): Promise<{ url: string; feed: DashboardFeed }> {
+    server = new DashboardServer(feed, { port: 0, pageDir });
+    return { url: await server.listen(), feed };
+  }
+
+  it('binds 127.0.0.1 and serves the page and its assets', async () => {
+    const { url } = await serve();
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(await get(url, '/')).toEqual({ status: 200, type: 'text/html; charset=utf-8', body: '<!doctype html><title>dash</title>' });
+    expect(await get(url, '/assets/app.js')).toMatchObject({ status: 200, type: 'text/javascript; charset=utf-8' });
+    expect((await get(url, '/assets/none.js')).status).toBe(404);
+  });
+
+  it('serves nothing outside the page folder and takes no writes', async () => {
+    const { url } = await serve();
+    expect(await get(url, '/%2e%2e/live-crew-outside-the-page.txt')).toMatchObject({ status: 404, body: '' });
+    expect(await get(url, '/..%2flive-crew-outside-the-page.txt')).toMatchObject({ status: 404, body: '' });
+    expect((await get(url, '/api/view', 'POST')).status).toBe(405);
+  });
+
+  it('says how to build the page when it is not there', async () => {
+    const { url } = await serve(undefined, join(tmpdir(), 'live-crew-no-such-page'));
+    const r = await get(url, '/');
+    expect(r.status).toBe(500);
+    expect(r.body).toContain('npm run build');
+  });
+
+  it('gives the whole view at /api/view', async () => {
+    const { url, feed } = await serve();
+    feed.eventSeen('m1', T0);
+    const r = await get(url, '/api/view');
+    expect(r.type).toBe('application/json');
+    expect(JSON.parse(r.body)).toEqual(feed.view());
+  });
+
+  it('streams the view, then a patch per change, and ends the stream when it closes', async () => {
+    const { url, feed } = await serve();
+    const events = serverEvents(url);
+    const first = await events.next();
+    expect(first.value).toMatchObject({ event: 'view', data: { mode: 'run', counts: { events: 0 } } });
+    feed.eventSeen('m1', T0);
+    const second = await events.next();
+    expect(second.value).toMatchObject({ event: 'patch', data: { counts: { events: 1 }, streams: [{ id: 'm1', events: 1 }] } });
+    await server!.close();
+    server = undefined;
+    expect((await events.next()).done).toBe(true);
+  });
+});

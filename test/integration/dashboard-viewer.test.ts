@@ -1,0 +1,62 @@
+import { connect } from '@nats-io/transport-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DashboardView } from '../../src/adapters/dashboard/dashboard-view.js';
+import { MATCH_DAY_CREWS, MATCH_DAY_STREAM, publishMatchDay, startCli, startRunner, startScheduler, stopAll, waitUntil, type CliProcess } from './distributed-cluster.js';
+import { natsServer, serverForSuite } from './servers.js';
+
+const start = natsServer();
+
+/** The dashboard's view at `url`. */
+async function viewAt(url: string): Promise<DashboardView> {
+  return (await (await fetch(new URL('api/view', url))).json()) as DashboardView;
+}
+
+describe.skipIf(start === undefined)('live-crew dev --stream: the dashboard of a distributed stream, read-only over NATS', { timeout: 120_000 }, () => {
+  const server = serverForSuite(start!);
+  const processes: CliProcess[] = [];
+  afterAll(() => stopAll(processes));
+
+  it("shows the scheduler's and runners' work as it happens: context, actions with their crews, the malformed card's error, runners heard", async () => {
+    const url = server().url;
+    const viewer = startCli(['dev', '--stream', MATCH_DAY_STREAM, '--nats-url', url, '--crews', MATCH_DAY_CREWS, '--port', '0']);
+    processes.push(viewer);
+    await waitUntil(() => /live-crew dashboard: (http:\S+)/.test(viewer.stderr()), 'the viewer to serve its dashboard', 30_000);
+    const page = /live-crew dashboard: (http:\S+)/.exec(viewer.stderr())![1]!;
+    // Before anything runs: the crews of --crews, all idle, and no stream.
+    const before = await viewAt(page);
+    expect(before).toMatchObject({ mode: 'viewer', streams: [] });
+    expect(before.crews.map((c) => c.id)).toContain('referee_watch');
+
+    publishMatchDay(url);
+    const scheduler = startScheduler(url);
+    processes.push(scheduler, startRunner(url, '.*'));
+    expect(await scheduler.exited, scheduler.stderr()).toBe(0);
+    await waitUntil(async () => (await viewAt(page)).counts.actions === 36, 'the viewer to see all 36 actions', 30_000);
+
+    const view = await viewAt(page);
+    const [stream] = view.streams;
+    expect(stream).toMatchObject({ id: MATCH_DAY_STREAM, events: 4699 });
+    expect(stream!.context['score']).toEqual({ home: 3, away: 2 });
+    expect(stream!.slices.every((s) => s.state === 'closed')).toBe(true);
+    expect(view.actions.filter((a) => a.kind === 'overlay').map((a) => a.crew)).toEqual(['graphics', 'graphics', 'graphics', 'graphics', 'graphics']);
+    expect(view.errors).toEqual([expect.objectContaining({ reason: 'handler_error', crew: 'referee_watch', source: expect.stringMatching(/^nats:live\.match_42\.events#\d+$/) })]);
+    const crew = (id: string) => view.crews.find((c) => c.id === id)!;
+    expect(crew('referee_watch')).toMatchObject({ errors: 1, errorStreak: null, status: 'idle', inFlight: 0 });
+    expect(crew('graphics')).toMatchObject({ actions: 5, status: 'idle' });
+    expect(view.runners).toEqual([{ name: expect.stringMatching(/^runner \//), silent: false }]);
+  });
+
+  it('creates nothing on the server: no stream, consumer or bucket of its own', async () => {
+    const nc = await connect({ servers: server().url });
+    try {
+      const before = await nc.request('$JS.API.STREAM.NAMES', '{}').then((m) => m.json<{ streams: string[] | null }>());
+      const viewer = startCli(['dev', '--stream', 'nothing_here', '--nats-url', server().url, '--port', '0']);
+      processes.push(viewer);
+      await waitUntil(() => viewer.stderr().includes('live-crew dashboard:'), 'the viewer to serve its dashboard', 30_000);
+      const after = await nc.request('$JS.API.STREAM.NAMES', '{}').then((m) => m.json<{ streams: string[] | null }>());
+      expect(after.streams).toEqual(before.streams);
+    } finally {
+      await nc.close();
+    }
+  });
+});
