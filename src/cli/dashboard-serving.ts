@@ -1,5 +1,5 @@
 import { DashboardServer } from '../adapters/dashboard/dashboard-server.js';
-import type { DashboardFeed, DashboardRun } from '../adapters/dashboard/dashboard-feed.js';
+import type { DashboardFeed } from '../adapters/dashboard/dashboard-feed.js';
 import { messages } from '../framework/messages.js';
 
 /** A dashboard being served, and how to stop it. */
@@ -8,9 +8,8 @@ export interface ServedDashboard {
   close(): Promise<void>;
 }
 
-/** Serves `feed` for `run` on `ui` (a port) and `uiHost`, saying where on stderr. */
-export async function serveDashboard(feed: DashboardFeed, run: DashboardRun, options: { readonly ui?: number; readonly uiHost?: string }): Promise<ServedDashboard> {
-  feed.describeRun(run);
+/** Serves `feed` on `ui` (a port) and `uiHost`, saying where on stderr. */
+export async function serveDashboard(feed: DashboardFeed, options: { readonly ui?: number; readonly uiHost?: string }): Promise<ServedDashboard> {
   const server = new DashboardServer(feed, { port: options.ui ?? 0, ...(options.uiHost !== undefined ? { host: options.uiHost } : {}) });
   const url = await server.listen();
   process.stderr.write(`${messages.dashboardListening(url)}\n`);

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { DashboardFeed } from '../adapters/dashboard/dashboard-feed.js';
 import { followStream } from '../adapters/dashboard/nats-stream-view.js';
 import { connectNats, natsConnectOptions } from '../adapters/nats/nats-connect.js';
@@ -36,15 +36,15 @@ export function registerDevCommand(program: Command): void {
     .option('--port <port>', `the dashboard's port (default ${DEV_PORT}; 0: any free port)`, parsePort)
     .option('--host <address>', 'the address the dashboard binds (default 127.0.0.1: this machine only)')
     .option('--stream <id>', 'watch this stream of a distributed run (scheduler and runners) over NATS; --crews, if given, draws their graph', parseStreamId)
-    .action(async (events: string | undefined, options: DevOptions) => {
+    .action(async (events: string | undefined, options: DevOptions, command: Command) => {
       const ui = options.port ?? DEV_PORT;
       if (options.stream !== undefined) {
-        if (events !== undefined) throw new InvalidArgumentError(`dev --stream watches a stream over NATS and reads no events file (got ${events})`);
+        if (events !== undefined) command.error(`error: dev --stream watches a stream over NATS and reads no events file (got ${events})`);
         await watchStream(options.stream, { ...options, ui });
         return;
       }
-      if (events === undefined) throw new InvalidArgumentError('dev needs an events file (or - for stdin), or --stream <id> to watch a distributed stream');
-      if (options.crews === undefined) throw new InvalidArgumentError("dev <events> needs --crews <path>: the crews to run");
+      if (events === undefined) command.error('error: dev needs an events file (or - for stdin), or --stream <id> to watch a distributed stream');
+      if (options.crews === undefined) command.error('error: dev <events> needs --crews <path>: the crews to run');
       await runCrews(events, { ...options, crews: options.crews, ui, ...(options.host !== undefined ? { uiHost: options.host } : {}) }, true);
     });
 }
@@ -58,7 +58,8 @@ async function watchStream(streamId: string, options: DevOptions & { ui: number 
   onStopSignal(() => stop(), STOP_GRACE_MS);
   const nc = await connectNats(natsConnectOptions(config));
   const feed = new DashboardFeed({ mode: 'viewer', title: `stream ${streamId} on ${config.nats_url}` });
-  const server = await serveDashboard(feed, { sliceMs: config.slice_ms, crews: graph.crews }, { ui: options.ui, ...(options.host !== undefined ? { uiHost: options.host } : {}) });
+  feed.describeRun({ sliceMs: config.slice_ms, crews: graph.crews });
+  const server = await serveDashboard(feed, { ui: options.ui, ...(options.host !== undefined ? { uiHost: options.host } : {}) });
   try {
     const unfollow = await followStream(nc, streamId, feed, { heartbeatMs: config.heartbeat_s * 1000, clock: systemClock, logger: pinoLogger({ level: config.log_level }) });
     await stopped;

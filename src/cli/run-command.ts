@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { createLiveCrewApp } from '../index.js';
+import { createLiveCrewApp, type LiveCrewConfigInput } from '../index.js';
 import { isolatedCrewsModule, loadCrews } from '../framework/discovery/crew-module.js';
 import { CrewReloads } from '../framework/yaml-crews/crew-reloads.js';
 import { DECISION_JOURNAL, LOGGER } from '../framework/tokens.js';
@@ -74,44 +74,32 @@ export async function runCrews(events: string, options: RunOptions, stayUp = fal
   const { crews, providers, yamlCrews } = await loadCrews(options.crews);
   const progress = options.progress ? progressLine() : undefined;
   const dashboard = options.ui !== undefined ? new DashboardFeed({ mode: 'run', title: events === '-' ? 'stdin' : events }) : undefined;
-  const app = await createLiveCrewApp({
-    crews,
-    providers,
-    crewsModule: isolatedCrewsModule(options.crews),
-    // A watched run reloads knobs; a replay may be of one that did.
-    reloadable: options.watch === true || options.replay !== undefined,
-    observer: [...(progress !== undefined ? [progress.observer] : []), ...(dashboard !== undefined ? [dashboard] : [])],
-    ...(dashboard !== undefined ? { interceptors: [dashboard.interceptor] } : {}),
-    ...(options.config !== undefined ? { configFile: options.config } : {}),
-    // stderr carries the error records: only warnings are logged there unless asked (or watching, a developer's run).
-    configDefaults: { log_level: options.watch ? 'info' : 'warn' },
-    config: {
-      input: events,
-      ...(options.format !== undefined ? { input_format: options.format } : {}),
-      ...(options.out !== undefined ? { output: options.out } : {}),
-      ...(options.errors !== undefined ? { errors: options.errors } : {}),
-      ...(options.contextOut !== undefined ? { context_out: options.contextOut } : {}),
-      ...(options.journal !== undefined ? { journal: options.journal } : {}),
-      ...(options.replay !== undefined ? { replay: options.replay } : {}),
-      ...(options.replayMissing !== undefined ? { replay_missing: options.replayMissing } : {}),
-      ...(options.pace !== undefined ? { pace: options.pace } : {}),
-      ...(options.live || options.transport === 'nats' ? { mode: 'live' as const } : {}),
-      ...(options.transport !== undefined ? { transport: options.transport } : {}),
-      ...(options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {}),
-      ...(options.metricsPort !== undefined ? { metrics_port: options.metricsPort } : {}),
-    },
-  });
-  const reloads = new CrewReloads(yamlCrews, app.container.resolve(DECISION_JOURNAL), app.container.resolve(LOGGER), app.reloadableKnobs);
-  reloads.installRecorded();
-  if (options.watch) await reloads.watch(runtimeFolder(options.config));
-  let stopped = (): void => {};
-  const stopSignalled = new Promise<void>((resolve) => (stopped = resolve));
-  onStopSignal(() => {
-    stopped();
-    void app.stop();
-  }, app.config.stop_timeout_ms + STOP_GRACE_MS);
-  const server = dashboard === undefined ? undefined : await serveDashboard(dashboard, { sliceMs: app.config.slice_ms, crews: app.crews }, options);
+  // Served before the app opens anything: a port in use fails the command with nothing to close.
+  const server = dashboard === undefined ? undefined : await serveDashboard(dashboard, options);
   try {
+    const app = await createLiveCrewApp({
+      crews,
+      providers,
+      crewsModule: isolatedCrewsModule(options.crews),
+      // A watched run reloads knobs; a replay may be of one that did.
+      reloadable: options.watch === true || options.replay !== undefined,
+      observer: [...(progress !== undefined ? [progress.observer] : []), ...(dashboard !== undefined ? [dashboard] : [])],
+      ...(dashboard !== undefined ? { interceptors: [dashboard.interceptor] } : {}),
+      ...(options.config !== undefined ? { configFile: options.config } : {}),
+      // stderr carries the error records: only warnings are logged there unless asked (or watching, a developer's run).
+      configDefaults: { log_level: options.watch ? 'info' : 'warn' },
+      config: runConfig(events, options),
+    });
+    const reloads = new CrewReloads(yamlCrews, app.container.resolve(DECISION_JOURNAL), app.container.resolve(LOGGER), app.reloadableKnobs);
+    reloads.installRecorded();
+    if (options.watch) await reloads.watch(runtimeFolder(options.config));
+    let stopped = (): void => {};
+    const stopSignalled = new Promise<void>((resolve) => (stopped = resolve));
+    onStopSignal(() => {
+      stopped();
+      void app.stop();
+    }, app.config.stop_timeout_ms + STOP_GRACE_MS);
+    dashboard?.describeRun({ sliceMs: app.config.slice_ms, crews: app.crews });
     const summary = await app.run().finally(() => {
       progress?.stop();
       reloads.close();
@@ -129,6 +117,25 @@ export async function runCrews(events: string, options: RunOptions, stayUp = fal
   } finally {
     await server?.close();
   }
+}
+
+/** The config values a run's options set: they win over the file and env vars. */
+function runConfig(events: string, options: RunOptions): LiveCrewConfigInput {
+  return {
+    input: events,
+    ...(options.format !== undefined ? { input_format: options.format } : {}),
+    ...(options.out !== undefined ? { output: options.out } : {}),
+    ...(options.errors !== undefined ? { errors: options.errors } : {}),
+    ...(options.contextOut !== undefined ? { context_out: options.contextOut } : {}),
+    ...(options.journal !== undefined ? { journal: options.journal } : {}),
+    ...(options.replay !== undefined ? { replay: options.replay } : {}),
+    ...(options.replayMissing !== undefined ? { replay_missing: options.replayMissing } : {}),
+    ...(options.pace !== undefined ? { pace: options.pace } : {}),
+    ...(options.live || options.transport === 'nats' ? { mode: 'live' as const } : {}),
+    ...(options.transport !== undefined ? { transport: options.transport } : {}),
+    ...(options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {}),
+    ...(options.metricsPort !== undefined ? { metrics_port: options.metricsPort } : {}),
+  };
 }
 
 /** The folder of the config file, where `<crew>.runtime.yaml` files are. */

@@ -217,4 +217,6 @@ export const messages = {
   dashboardPageMissing: (folder: string) =>
     `the dashboard's page is not in ${folder}: it is built by \`npm run build\` (Vite, from ui/); a package installed from npm ships it\n`,
   dashboardListening: (url: string) => `live-crew dashboard: ${url}`,
+  dashboardCannotListen: (host: string, port: number, code: string) =>
+    `the dashboard cannot listen on ${host}:${port} (${code === 'EADDRINUSE' ? 'the port is in use' : code}): give another port (--port / --ui, 0 for any free one) or address`,
 } as const;

@@ -24,6 +24,12 @@ export function Timeline({ stream, sliceMs, selected, onSelect }: { stream: Stre
           </li>
         ))}
       </ol>
+      {stream.slices.length > 0 && (
+        <div class="timeline-axis">
+          <span>slice {stream.slices[0]!.slice}</span>
+          <span>slice {stream.slices.at(-1)!.slice}</span>
+        </div>
+      )}
     </div>
   );
 }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
 import type { DashboardFeed } from './dashboard-feed.js';
 import type { DashboardPatch, DashboardView } from './dashboard-view.js';
@@ -54,7 +55,11 @@ export class DashboardServer {
     const host = this.#options.host ?? '127.0.0.1';
     const server = createServer((request, response) => void this.#serve(request, response));
     server.listen(this.#options.port, host);
-    await once(server, 'listening');
+    try {
+      await once(server, 'listening');
+    } catch (error) {
+      throw new ConfigError(messages.dashboardCannotListen(host, this.#options.port, (error as NodeJS.ErrnoException).code ?? String(error)));
+    }
     this.#server = server;
     this.#keepalive = setInterval(() => {
       for (const page of this.#pages) page.write(': keepalive\n\n');
