@@ -28,8 +28,8 @@ function gate(): { readonly opened: Promise<void>; open(): void } {
 class Score {
   @OnEvent('goal')
   onGoal(event: Event<{ team: 'home' | 'away' }>, ctx: CrewContext) {
-    const score = (ctx.get('score') as { home: number; away: number } | undefined) ?? { home: 0, away: 0 };
-    ctx.set('score', { ...score, [event.payload.team]: score[event.payload.team] + 1 });
+    const score = (ctx.context.get('score') as { home: number; away: number } | undefined) ?? { home: 0, away: 0 };
+    ctx.context.set('score', { ...score, [event.payload.team]: score[event.payload.team] + 1 });
   }
 }
 
@@ -154,7 +154,7 @@ describe('DashboardFeed: a crew status as it changes', () => {
       @OnEvent('goal')
       async onGoal(_event: Event, ctx: CrewContext) {
         await scoring.opened;
-        ctx.set('goals', 1);
+        ctx.context.set('goals', 1);
       }
     }
 
@@ -163,7 +163,7 @@ describe('DashboardFeed: a crew status as it changes', () => {
     class Follower {
       @OnEvent('goal')
       onGoal(_event: Event, ctx: CrewContext) {
-        ctx.emit('seen', { goals: ctx.get('goals') ?? 0 });
+        ctx.emit('seen', { goals: ctx.context.get('goals') ?? 0 });
       }
     }
 
