@@ -8,7 +8,7 @@ import { sliceIndex } from '../../framework/model/slice.js';
 import type { EmittedAction, ModelCallReport, RunObserver } from '../../framework/ports.js';
 import type { Interceptor } from '../../framework/runtime/interceptor.js';
 import {
-  appended,
+  RECORDS_KEPT,
   SLICES_KEPT,
   type ActionView,
   type CrewStatus,
@@ -95,10 +95,9 @@ export class DashboardFeed implements RunObserver {
   readonly #crews = new Map<string, CrewState>();
   readonly #streams = new Map<string, StreamState>();
   readonly #runners = new Map<string, boolean>();
-  #actions: readonly ActionView[] = [];
-  #errors: readonly ErrorView[] = [];
-  #modelCalls: readonly ModelCallView[] = [];
-  #pending: { actions: ActionView[]; errors: ErrorView[]; modelCalls: ModelCallView[] } = { actions: [], errors: [], modelCalls: [] };
+  readonly #actions = new LatestRecords<ActionView>();
+  readonly #errors = new LatestRecords<ErrorView>();
+  readonly #modelCalls = new LatestRecords<ModelCallView>();
   #counts = { events: 0, actions: 0, errors: 0, modelCalls: 0 };
   /** `slice_ms`: the default until `describeRun` says. */
   #sliceMs = CONFIG_DEFAULTS.slice_ms;
@@ -112,18 +111,16 @@ export class DashboardFeed implements RunObserver {
     this.#options = options;
     this.interceptor = {
       intercept: (call, next) => {
-        const work = this.workStarted(call.crew, call.event.stream_id, Date.parse(call.event.ts));
-        let result: unknown;
-        try {
-          result = next();
-        } catch (error) {
-          this.workEnded(work, false);
-          throw error;
-        }
+        const crew = this.#crew(call.crew);
+        crew.calls++;
+        this.#dirty = true;
+        const result = next();
         if (!isPromiseLike(result)) {
-          this.workEnded(work, true);
+          crew.errorStreak = 0;
           return result;
         }
+        // Only a call that goes on past its start is ever seen running.
+        const work = this.#startWork(crew, call.event.stream_id, Date.parse(call.event.ts));
         return result.then(
           (value) => {
             this.workEnded(work, true);
@@ -182,9 +179,9 @@ export class DashboardFeed implements RunObserver {
       crews: this.#crewViews(),
       streams: this.#streamViews(),
       runners: this.#runnerViews(),
-      actions: this.#actions,
-      errors: this.#errors,
-      modelCalls: this.#modelCalls,
+      actions: this.#actions.latest(),
+      errors: this.#errors.latest(),
+      modelCalls: this.#modelCalls.latest(),
     };
   }
 
@@ -192,8 +189,7 @@ export class DashboardFeed implements RunObserver {
   flush(): void {
     if (!this.#dirty) return;
     this.#dirty = false;
-    const { actions, errors, modelCalls } = this.#pending;
-    this.#pending = { actions: [], errors: [], modelCalls: [] };
+    const [actions, errors, modelCalls] = [this.#actions.takeNew(), this.#errors.takeNew(), this.#modelCalls.takeNew()];
     if (this.#listeners.size === 0) return;
     const patch: DashboardPatch = {
       finished: this.#finished,
@@ -234,16 +230,12 @@ export class DashboardFeed implements RunObserver {
 
   /** One action, with its deterministic id (`<stream>:<slice>:<crew>.<method>:…`), which names its crew and slice. */
   actionSent(action: { readonly ts: string; readonly kind: string; readonly stream_id: string; readonly payload: unknown }, id: string): void {
-    const [, sliceText, handler] = id.split(':');
-    const crew = (handler ?? '').split('.')[0] ?? '';
-    const slice = sliceText === undefined ? undefined : Number(sliceText);
-    const known = Number.isInteger(slice) ? slice : undefined;
+    const { crew, slice: known } = actionOrigin(id);
     const stream = this.#stream(action.stream_id);
     if (known !== undefined) this.#slice(stream, known).actions++;
     this.#crew(crew).actions++;
     const view: ActionView = { seq: ++this.#seq, ts: action.ts, kind: action.kind, stream: action.stream_id, crew, slice: known, payload: action.payload };
-    this.#actions = appended(this.#actions, [view]);
-    this.#pending.actions.push(view);
+    this.#actions.add(view);
     this.#counts.actions++;
     this.#dirty = true;
   }
@@ -268,8 +260,7 @@ export class DashboardFeed implements RunObserver {
         ...(slice !== undefined ? { slice } : {}),
         ...(source !== undefined ? { source } : {}),
       };
-      this.#errors = appended(this.#errors, [view]);
-      this.#pending.errors.push(view);
+      this.#errors.add(view);
       this.#counts.errors++;
     }
     this.#dirty = true;
@@ -299,8 +290,7 @@ export class DashboardFeed implements RunObserver {
     crew.inputTokens += call.inputTokens;
     crew.outputTokens += call.outputTokens;
     const view: ModelCallView = { seq: ++this.#seq, at: new Date().toISOString(), ...call };
-    this.#modelCalls = appended(this.#modelCalls, [view]);
-    this.#pending.modelCalls.push(view);
+    this.#modelCalls.add(view);
     this.#counts.modelCalls++;
     this.#dirty = true;
   }
@@ -317,9 +307,14 @@ export class DashboardFeed implements RunObserver {
 
   /** `crew` started work on an event of `stream` at event time `atMs`; end it with `workEnded`. */
   workStarted(crew: string, stream: string, atMs: number): Work {
-    const work: Work = { crew: this.#crew(crew), stream, atMs };
-    work.crew.running.add(work);
-    work.crew.calls++;
+    const state = this.#crew(crew);
+    state.calls++;
+    return this.#startWork(state, stream, atMs);
+  }
+
+  #startWork(crew: CrewState, stream: string, atMs: number): Work {
+    const work: Work = { crew, stream, atMs };
+    crew.running.add(work);
     this.#dirty = true;
     return work;
   }
@@ -429,6 +424,45 @@ export class DashboardFeed implements RunObserver {
 
   #runnerViews(): DashboardView['runners'] {
     return [...this.#runners].map(([name, silent]) => ({ name, silent }));
+  }
+}
+
+/** The crew and slice an action's id names (`<stream>:<slice>:<crew>.<method>:…`); crew '' when it names none. */
+function actionOrigin(id: string): { crew: string; slice: number | undefined } {
+  const afterStream = id.indexOf(':');
+  const afterSlice = afterStream < 0 ? -1 : id.indexOf(':', afterStream + 1);
+  const dot = afterSlice < 0 ? -1 : id.indexOf('.', afterSlice);
+  if (dot < 0) return { crew: '', slice: undefined };
+  const slice = Number(id.slice(afterStream + 1, afterSlice));
+  return { crew: id.slice(afterSlice + 1, dot), slice: Number.isInteger(slice) ? slice : undefined };
+}
+
+/**
+ * The latest RECORDS_KEPT records, and those added since the last `takeNew()` (the latest
+ * RECORDS_KEPT of them: a page folding them in keeps the same latest records). Trimmed in bulk,
+ * so adding one costs no copy.
+ */
+class LatestRecords<T> {
+  #items: T[] = [];
+  /** Where the records not yet taken begin. */
+  #newFrom = 0;
+
+  add(item: T): void {
+    this.#items.push(item);
+    if (this.#items.length < 2 * RECORDS_KEPT) return;
+    const dropped = this.#items.length - RECORDS_KEPT;
+    this.#items = this.#items.slice(dropped);
+    this.#newFrom = Math.max(0, this.#newFrom - dropped);
+  }
+
+  latest(): T[] {
+    return this.#items.slice(-RECORDS_KEPT);
+  }
+
+  takeNew(): T[] {
+    const fresh = this.#items.slice(Math.max(this.#newFrom, this.#items.length - RECORDS_KEPT));
+    this.#newFrom = this.#items.length;
+    return fresh;
   }
 }
 

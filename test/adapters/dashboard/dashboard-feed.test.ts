@@ -134,6 +134,27 @@ describe('DashboardFeed: what the dev dashboard shows of a run', () => {
     expect(patches).toHaveLength(1);
   });
 
+  it('sends a burst of more than RECORDS_KEPT actions as its latest ones, which fold into the same view', () => {
+    const feed = new DashboardFeed({ mode: 'run', title: 'burst' });
+    const action = (i: number) => feed.actionSent({ ts: new Date(T0).toISOString(), kind: 'tick', stream_id: 'm1', payload: { i } }, `m1:0:ticker.onTick:${i}:0`);
+    let page: DashboardView | undefined;
+    const sizes: number[] = [];
+    feed.subscribe(
+      (patch) => {
+        sizes.push(patch.actions?.length ?? 0);
+        page = applyPatch(page!, patch);
+      },
+      (whole) => (page = whole),
+    );
+    for (let i = 0; i < 7; i++) action(i);
+    feed.flush();
+    for (let i = 7; i < 3 * RECORDS_KEPT + 3; i++) action(i);
+    feed.flush();
+    expect(sizes).toEqual([7, RECORDS_KEPT]);
+    expect(page!.actions).toEqual(feed.view().actions);
+    expect(page!.actions.at(-1)!.payload).toEqual({ i: 3 * RECORDS_KEPT + 2 });
+  });
+
   it('keeps the latest RECORDS_KEPT actions', () => {
     const feed = new DashboardFeed({ mode: 'run', title: 'busy' });
     for (let i = 0; i < RECORDS_KEPT + 20; i++) feed.actionSent({ ts: new Date(T0).toISOString(), kind: 'tick', stream_id: 'm1', payload: { i } }, `m1:0:ticker.onTick:${i}:0`);
