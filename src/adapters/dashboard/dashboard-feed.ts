@@ -7,8 +7,8 @@ import type { Event } from '../../framework/model/event.js';
 import { sliceIndex } from '../../framework/model/slice.js';
 import type { EmittedAction, ModelCallReport, RunObserver } from '../../framework/ports.js';
 import type { Interceptor } from '../../framework/runtime/interceptor.js';
+import { LatestRecords } from './latest-records.js';
 import {
-  RECORDS_KEPT,
   SLICES_KEPT,
   type ActionView,
   type CrewStatus,
@@ -89,7 +89,7 @@ const STREAK_REASONS = new Set(['handler_error', 'timeout']);
  * without `--ui` has no feed, so it costs nothing then.
  */
 export class DashboardFeed implements RunObserver {
-  /** Counts each handler call as running from its start to its end (the app's outermost interceptor). */
+  /** Counts each handler call; one that goes on past its start is running until it ends (the app's outermost interceptor). */
   readonly interceptor: Interceptor;
   readonly #options: DashboardFeedOptions;
   readonly #crews = new Map<string, CrewState>();
@@ -435,35 +435,6 @@ function actionOrigin(id: string): { crew: string; slice: number | undefined } {
   if (dot < 0) return { crew: '', slice: undefined };
   const slice = Number(id.slice(afterStream + 1, afterSlice));
   return { crew: id.slice(afterSlice + 1, dot), slice: Number.isInteger(slice) ? slice : undefined };
-}
-
-/**
- * The latest RECORDS_KEPT records, and those added since the last `takeNew()` (the latest
- * RECORDS_KEPT of them: a page folding them in keeps the same latest records). Trimmed in bulk,
- * so adding one costs no copy.
- */
-class LatestRecords<T> {
-  #items: T[] = [];
-  /** Where the records not yet taken begin. */
-  #newFrom = 0;
-
-  add(item: T): void {
-    this.#items.push(item);
-    if (this.#items.length < 2 * RECORDS_KEPT) return;
-    const dropped = this.#items.length - RECORDS_KEPT;
-    this.#items = this.#items.slice(dropped);
-    this.#newFrom = Math.max(0, this.#newFrom - dropped);
-  }
-
-  latest(): T[] {
-    return this.#items.slice(-RECORDS_KEPT);
-  }
-
-  takeNew(): T[] {
-    const fresh = this.#items.slice(Math.max(this.#newFrom, this.#items.length - RECORDS_KEPT));
-    this.#newFrom = this.#items.length;
-    return fresh;
-  }
 }
 
 /** A crew's state before anything happened: from its definition, or only its id. */
