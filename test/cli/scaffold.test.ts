@@ -17,7 +17,8 @@ describe('live-crew new and generate crew', { timeout: 240_000 }, () => {
   let tarball: string;
   beforeAll(() => {
     const dir = mkdtempSync(join(tmpdir(), 'live-crew-pack-'));
-    const packed = run('npm', ['pack', '--pack-destination', dir], ROOT);
+    // The tree is built already (pretest); prepack would rebuild dist under the other suites' feet.
+    const packed = run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], ROOT);
     expect(packed.code, packed.stderr).toBe(0);
     tarball = join(dir, readdirSync(dir).find((file) => file.endsWith('.tgz'))!);
   });
