@@ -9,6 +9,9 @@ export { Crew, type CrewOptions } from './framework/decorators/crew.js';
 export { OnEvent, type OnEventOptions } from './framework/decorators/on-event.js';
 export { DependsOn } from './framework/decorators/depends-on.js';
 export { UseInterceptors } from './framework/decorators/use-interceptors.js';
+// tsyringe's decorators and helpers, so a service with constructor dependencies needs no import of
+// tsyringe itself: `@injectable()` on it, `@inject(TOKEN)` for an interface or a value.
+export { injectable, inject, injectAll, singleton, scoped, delay, Lifecycle, type DependencyContainer, type InjectionToken } from 'tsyringe';
 export type { Interceptor, InterceptorClass, InterceptorRef, HandlerCall, CallNext } from './framework/runtime/interceptor.js';
 export { CREW_METADATA, DEPENDENCIES_METADATA, HANDLERS_METADATA, INTERCEPTORS_METADATA } from './framework/decorators/metadata-keys.js';
 
