@@ -1,6 +1,7 @@
 import type { Action } from '../model/action.js';
 import type { ErrorRecord } from '../model/error-record.js';
-import type { ActionSink, DecisionJournal, EmittedAction, ErrorSink, EventSource, InputBatch, InputOrigin, InputRecord } from '../ports.js';
+import { andThen } from '../maybe-async.js';
+import type { ActionSink, CommittedContext, ContextBackend, ContextSnapshot, DecisionJournal, EmittedAction, ErrorSink, EventSource, InputBatch, InputOrigin, InputRecord } from '../ports.js';
 
 const BATCH_SIZE = 1024;
 
@@ -88,4 +89,17 @@ export class MemoryDecisionJournal implements DecisionJournal {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * `backend`, where a stream it holds nothing for starts from `seed`'s context for it: S(-1), the
+ * state a test begins in (`createTestingApp({ context })`).
+ */
+export function seededContext(backend: ContextBackend, seed: Readonly<Record<string, ContextSnapshot>>): ContextBackend {
+  return {
+    load: (streamId) =>
+      andThen(backend.load(streamId), (committed): CommittedContext | undefined => committed ?? (Object.hasOwn(seed, streamId) ? { slice: -1, context: seed[streamId]! } : undefined)),
+    commit: (streamId, slice, snapshot, progress) => backend.commit(streamId, slice, snapshot, progress),
+    close: () => backend.close(),
+  };
 }

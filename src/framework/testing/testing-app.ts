@@ -1,14 +1,26 @@
 import { createLiveCrewApp, type LiveCrewAppOptions, type RunSummary } from '../app.js';
-import { loadConfig } from '../config/load-config.js';
+import { z } from 'zod';
+import { checkLayer, loadConfig } from '../config/load-config.js';
+import { StreamIdSchema } from '../model/event.js';
 import { buildCrewGraph } from '../discovery/crew-graph.js';
 import type { Action } from '../model/action.js';
 import type { ErrorReason, ErrorRecord } from '../model/error-record.js';
 import type { ContextSnapshot } from '../ports.js';
-import { ACTION_SINK, ERROR_SINK, EVENT_SOURCE } from '../tokens.js';
-import { ArrayEventSource, CollectingActionSink, CollectingErrorSink } from './in-memory-ports.js';
+import { ACTION_SINK, CONTEXT_BACKEND, ERROR_SINK, EVENT_SOURCE } from '../tokens.js';
+import { adapterFactory } from '../adapter-registry.js';
+import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, seededContext } from './in-memory-ports.js';
 
 /** Options of `createTestingApp`: those of `createLiveCrewApp`, minus file and env. */
-export type TestingAppOptions = Pick<LiveCrewAppOptions, 'crews' | 'providers' | 'config' | 'container' | 'interceptors' | 'crewsModule' | 'models' | 'embedders' | 'observer'>;
+export interface TestingAppOptions extends Pick<LiveCrewAppOptions, 'crews' | 'providers' | 'config' | 'container' | 'interceptors' | 'crewsModule' | 'models' | 'embedders' | 'observer'> {
+  /**
+   * Each stream's context before its first slice, by stream id: what the crews read in slice 0
+   * (S(-1)), as if earlier slices had left it. Every run starts from it again.
+   */
+  context?: Readonly<Record<string, ContextSnapshot>>;
+}
+
+/** A seed: JSON contexts by stream id. */
+const ContextSeedSchema = z.strictObject({ context: z.record(StreamIdSchema, z.record(z.string(), z.json())) });
 
 /** What one test run produced. */
 export interface TestRunResult {
@@ -47,14 +59,16 @@ export interface TestingApp {
  * ```
  */
 export async function createTestingApp(options: TestingAppOptions): Promise<TestingApp> {
-  loadConfig({ file: false, values: options.config });
+  const config = loadConfig({ file: false, values: options.config });
   buildCrewGraph(options.crews);
+  const { context, ...appOptions } = options;
+  const seed = context === undefined ? undefined : checkLayer(ContextSeedSchema, { context }, 'createTestingApp options').context;
   return {
     async run(events) {
       const actions = new CollectingActionSink();
       const errors = new CollectingErrorSink();
       const app = await createLiveCrewApp({
-        ...options,
+        ...appOptions,
         configFile: false,
         env: {},
         configDefaults: { log_level: 'silent' },
@@ -62,6 +76,7 @@ export async function createTestingApp(options: TestingAppOptions): Promise<Test
           { token: EVENT_SOURCE, useValue: new ArrayEventSource(events) },
           { token: ACTION_SINK, useValue: actions },
           { token: ERROR_SINK, useValue: errors },
+          ...(seed !== undefined ? [{ token: CONTEXT_BACKEND, useValue: seededContext(adapterFactory('context', config.kv_backend)(config), seed) }] : []),
           ...(options.providers ?? []),
         ],
       });
