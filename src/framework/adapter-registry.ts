@@ -47,6 +47,11 @@ export function registerAdapter<P extends keyof AdapterPorts>(port: P, name: Ada
  */
 export function adapterFactory<P extends keyof AdapterPorts>(port: P, name: AdapterName): AdapterFactory<AdapterPorts[P]> {
   const factory = registry[port].get(name) as AdapterFactory<AdapterPorts[P]> | undefined;
-  if (!factory) throw new ConfigError(messages.unknownAdapter(port, name, [...registry[port].keys()]));
+  if (!factory) throw new ConfigError(messages.unknownAdapter(port, name, adapterNames(port)));
   return factory;
+}
+
+/** The names adapters are registered under for a port, in registration order. */
+export function adapterNames(port: keyof AdapterPorts): string[] {
+  return [...registry[port].keys()];
 }

@@ -219,4 +219,6 @@ export const messages = {
   dashboardListening: (url: string) => `live-crew dashboard: ${url}`,
   dashboardCannotListen: (host: string, port: number, code: string) =>
     `the dashboard cannot listen on ${host}:${port} (${code === 'EADDRINUSE' ? 'the port is in use' : code}): give another port (--port / --ui, 0 for any free one) or address`,
+  mustBeRegisteredAdapter: (port: string, names: readonly string[]) =>
+    `must be one of ${names.join(', ')} (the adapters registered for the ${port} port; registerAdapter('${port}', name, factory) adds one)`,
 } as const;

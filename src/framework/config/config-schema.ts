@@ -1,7 +1,18 @@
 import { z } from 'zod';
+import { adapterNames, type AdapterPorts } from '../adapter-registry.js';
+import { messages } from '../messages.js';
 import { durationMs } from './durations.js';
 import { EmbeddersSchema, ModelsSchema } from './model-config.js';
 import { VectorConfigSchema } from './vector-config.js';
+
+/**
+ * A port's adapter by name: a built-in one, or one a program registered (`registerAdapter`)
+ * before its config is read.
+ */
+function registeredAdapter(port: keyof AdapterPorts, builtIn: readonly string[]) {
+  const names = () => [...new Set([...builtIn, ...adapterNames(port)])];
+  return z.string().refine((name) => names().includes(name), { error: () => messages.mustBeRegisteredAdapter(port, names()) });
+}
 
 const positiveInt = (what: string) =>
   z.number({ error: `must be a number (${what})` }).int({ error: 'must be an integer' }).positive({ error: 'must be > 0' });
@@ -66,12 +77,16 @@ export const configShape = {
    * is writable, and it may start no process or worker. From env: paths separated by `:`.
    */
   isolation_allow_write: z.array(path),
-  /** Where events come from and actions go: files (or stdin/stdout), or NATS JetStream. */
-  transport: z.enum(['file', 'nats']),
+  /**
+   * Where events come from and actions go: files (or stdin/stdout), NATS JetStream, or an adapter
+   * registered for the `source` port (`registerAdapter('source', 'kafka', …)`, with `actions`,
+   * `errors` and `journal` under the same name).
+   */
+  transport: registeredAdapter('source', ['file', 'nats']),
   /** With `transport: nats`, the durable consumer's name: a restarted app goes on where it left off. */
   nats_consumer: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, { error: 'must be 1-64 letters, digits, _ or -' }),
-  /** Where shared context is kept: in process, in Redis, or in JetStream KV buckets. */
-  kv_backend: z.enum(['memory', 'redis', 'jetstream']),
+  /** Where shared context is kept: in process, in Redis, in JetStream KV buckets, or an adapter registered for the `context` port. */
+  kv_backend: registeredAdapter('context', ['memory', 'redis', 'jetstream']),
   /** The NATS server(s) for `jetstream`. */
   nats_url: z.string().regex(/^(nats|tls|ws|wss):\/\/\S+$/, { error: 'must be a nats:// (or tls://, ws://) URL' }),
   /** NATS user and password, or null. */
