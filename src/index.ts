@@ -48,6 +48,9 @@ export {
   InputError,
   ModelCallError,
   VectorStoreError,
+  StoredStateError,
+  ConnectionError,
+  OutputError,
 } from './framework/errors.js';
 
 export type * from './framework/ports.js';

@@ -3,6 +3,7 @@ import { authorizationConfig, deploymentUsers } from '../adapters/nats/nats-auth
 import { buildCrewGraph, ConfigError } from '../index.js';
 import { loadCrews } from '../framework/discovery/crew-module.js';
 import { crewsOption, parseSelector, parseStreamId } from './options.js';
+import { messages } from '../framework/messages.js';
 
 interface AclOptions {
   crews: string[];
@@ -36,7 +37,7 @@ export function registerAclCommand(program: Command): void {
         return { name, selector, crews: ids.filter((id) => pattern.test(id)) };
       });
       const unhosted = ids.filter((id) => !runners.some((runner) => runner.crews.includes(id)));
-      if (unhosted.length > 0) throw new ConfigError(`no runner hosts ${unhosted.join(', ')}: give every crew a --runner name=selector that matches it`);
+      if (unhosted.length > 0) throw new ConfigError(messages.aclUnhostedCrews(unhosted));
       const users = deploymentUsers(options.stream, runners);
       process.stdout.write(options.json ? `${JSON.stringify({ stream: options.stream, users }, null, 2)}\n` : authorizationConfig(options.stream, users));
     });

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../framework/errors.js';
 import { STREAM_ID_PATTERN } from '../framework/model/patterns.js';
+import { messages } from '../framework/messages.js';
 
 /** `--pace <factor>`: a number > 0. */
 export function parsePace(value: string): number {
@@ -43,7 +44,7 @@ export function parseSelector(pattern: string): RegExp {
   try {
     return new RegExp(`^(?:${pattern})$`);
   } catch (error) {
-    throw new ConfigError(`--selector ${JSON.stringify(pattern)} is not a regular expression: ${(error as Error).message}`);
+    throw new ConfigError(messages.selectorNotRegex(pattern, (error as Error).message));
   }
 }
 

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ConfigError } from '../index.js';
 import { CREW_ID_PATTERN } from '../framework/model/patterns.js';
+import { messages } from '../framework/messages.js';
 
 /** Where `templates/` is in the installed package. */
 const TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));
@@ -40,7 +41,7 @@ export function registerScaffoldCommands(program: Command): void {
     .option('--live-crew <spec>', 'the live-crew dependency to put in package.json (a version range, or file:<tarball>)', `^${PACKAGE.version}`)
     .action((dir: string, options: { liveCrew: string }) => {
       const target = resolve(dir);
-      if (existsSync(target) && readdirSync(target).length > 0) throw new ConfigError(`live-crew new: ${dir} exists and is not empty`);
+      if (existsSync(target) && readdirSync(target).length > 0) throw new ConfigError(messages.scaffoldTargetNotEmpty(dir));
       mkdirSync(target, { recursive: true });
       const name = basename(target).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+/, '') || 'live-crew-app';
       const versions = { typescript: PACKAGE.devDependencies['typescript']!, vitest: PACKAGE.devDependencies['vitest']! };
@@ -54,10 +55,10 @@ export function registerScaffoldCommands(program: Command): void {
     .description('add a crew (src/<name>.ts), its test (test/<name>.test.ts), and export it from src/crews.ts')
     .argument('<name>', 'the crew id: a letter, then letters, digits, _ or - (64 at most)')
     .action((name: string) => {
-      if (!CREW_ID_PATTERN.test(name)) throw new ConfigError(`live-crew generate crew: ${JSON.stringify(name)} is not a crew id (a letter, then letters, digits, _ or -, 64 at most)`);
+      if (!CREW_ID_PATTERN.test(name)) throw new ConfigError(messages.generateNotACrewId(name));
       const className = name.replace(/(^|[-_])([a-zA-Z0-9])/g, (_m, _sep, c: string) => c.toUpperCase());
       const files = { [`src/${name}.ts`]: 'crew.ts', [`test/${name}.test.ts`]: 'crew.test.ts' };
-      for (const path of Object.keys(files)) if (existsSync(path)) throw new ConfigError(`live-crew generate crew: ${path} exists already`);
+      for (const path of Object.keys(files)) if (existsSync(path)) throw new ConfigError(messages.generateFileExists(path));
       const values = { id: name, className, file: name };
       for (const [path, template] of Object.entries(files)) {
         mkdirSync(join(path, '..'), { recursive: true });

@@ -52,3 +52,9 @@ export class ModelCallError extends LiveCrewError {}
 
 /** A vector store refused an operation: a collection of another shape, a backend that cannot be reached. */
 export class VectorStoreError extends LiveCrewError {}
+
+/**
+ * What a server stores for live-crew (a context snapshot, run-state records, a message of its
+ * protocol) is not what live-crew wrote, or could not be written after repeated conflicts.
+ */
+export class StoredStateError extends LiveCrewError {}

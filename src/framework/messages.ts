@@ -221,4 +221,26 @@ export const messages = {
     `the dashboard cannot listen on ${host}:${port} (${code === 'EADDRINUSE' ? 'the port is in use' : code}): give another port (--port / --ui, 0 for any free one) or address`,
   mustBeRegisteredAdapter: (port: string, names: readonly string[]) =>
     `must be one of ${names.join(', ')} (the adapters registered for the ${port} port; registerAdapter('${port}', name, factory) adds one)`,
+  notAContextSnapshot: (where: string) => `${where} does not hold a live-crew context snapshot`,
+  laggingWritesNotOurs: (where: string) => `${where} holds lagging writes that are not live-crew's`,
+  contextWriteConflicts: (streamId: string, tries: number, where: string) => `context of stream ${streamId}: ${tries} write conflicts in a row ${where}`,
+  notARunStateRecord: (where: string, key: string, text: string) => `KV ${where} holds ${JSON.stringify(text).slice(0, 200)}, not a live-crew ${key} record`,
+  messageNotJson: (subject: string, data: string) => `${subject}: not JSON: ${JSON.stringify(data.slice(0, 100))}`,
+  serverRefused: (what: string, detail: string) => `${what}: ${detail}`,
+  scaffoldTargetNotEmpty: (dir: string) => `live-crew new: ${dir} exists and is not empty`,
+  generateNotACrewId: (name: string) => `live-crew generate crew: ${JSON.stringify(name)} is not a crew id (a letter, then letters, digits, _ or -, 64 at most)`,
+  generateFileExists: (path: string) => `live-crew generate crew: ${path} exists already`,
+  selectorNotRegex: (pattern: string, detail: string) => `--selector ${JSON.stringify(pattern)} is not a regular expression: ${detail}`,
+  selectorMatchesNoCrew: (selector: string, crews: string) => `selector ${selector} matches no crew (the crews are: ${crews})`,
+  aclUnhostedCrews: (crews: readonly string[]) => `no runner hosts ${crews.join(', ')}: give every crew a --runner name=selector that matches it`,
+  apiKeyEnvNotSet: (key: string, env: string, provider: string) =>
+    `${key}.api_key_env: the environment variable ${env} holding ${provider}'s API key is not set (set it, or name another with api_key_env)`,
+  providerPackageMissing: (key: string, provider: string, pkg: string, detail: string) =>
+    `${key}.provider: ${provider} needs the package ${pkg}, which cannot be loaded (npm install ${pkg}): ${detail}`,
+  hashEmbedderDimensions: (dimensions: number) => `hashEmbedder: dimensions must be a positive integer, not ${dimensions}`,
+  vectorStoreNotOpen: () => 'the vector store is not open',
+  vectorCollectionMissing: (collection: string) => `collection ${collection} does not exist: ensureCollection first`,
+  qdrantVectorsUnusable: (collection: string, vectors: string) => `collection ${collection} in qdrant has vectors live-crew cannot use (${vectors}): one unnamed vector by Cosine, Dot or Euclid`,
+  notAStreamId: (streamId: string) => `--stream ${JSON.stringify(streamId)}: not a stream id (1-100 letters, digits, _ or -)`,
+  natsCredsUnreadable: (path: string, detail: string) => `cannot read nats_creds file ${path}: ${detail}`,
 } as const;

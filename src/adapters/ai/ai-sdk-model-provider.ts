@@ -4,6 +4,7 @@ import { ConfigError } from '../../framework/errors.js';
 import type { ModelProvider } from '../../framework/ports.js';
 import { scriptedModel } from './scripted-model.js';
 import { hashEmbedder } from './hash-embedder.js';
+import { messages } from '../../framework/messages.js';
 
 /** Each hosted provider: its package (an optional dependency, loaded only when configured), its factory, its key's default env var. */
 const HOSTED = {
@@ -53,7 +54,7 @@ export class AiSdkModelProvider implements ModelProvider {
     };
     for (const [name, spec] of Object.entries(this.#specs)) await make(this.#models, name, () => this.#makeLanguageModel(name, spec));
     for (const [name, spec] of Object.entries(this.#embedderSpecs)) await make(this.#embedders, name, () => this.#makeEmbeddingModel(name, spec));
-    if (problems.length > 0) throw new ConfigError(`invalid configuration in models: or embedders:\n${problems.join('\n')}`);
+    if (problems.length > 0) throw new ConfigError(messages.configInvalid('models: or embedders:', problems.join('\n')));
   }
 
   languageModel(name: string): LanguageModelV3 | undefined {
@@ -88,13 +89,13 @@ export class AiSdkModelProvider implements ModelProvider {
     const keyEnv = spec.api_key_env ?? hosted.keyEnv;
     const apiKey = keyEnv === undefined ? undefined : this.#env[keyEnv];
     if (keyEnv !== undefined && !apiKey) {
-      throw new ConfigError(`${key}.api_key_env: the environment variable ${keyEnv} holding ${spec.provider}'s API key is not set (set it, or name another with api_key_env)`);
+      throw new ConfigError(messages.apiKeyEnvNotSet(key, keyEnv, spec.provider));
     }
     let create: ProviderFactory;
     try {
       create = ((await import(hosted.pkg)) as Record<string, ProviderFactory>)[hosted.factory]!;
     } catch (error) {
-      throw new ConfigError(`${key}.provider: ${spec.provider} needs the package ${hosted.pkg}, which cannot be loaded (npm install ${hosted.pkg}): ${(error as Error).message}`, { cause: error });
+      throw new ConfigError(messages.providerPackageMissing(key, spec.provider, hosted.pkg, (error as Error).message), { cause: error });
     }
     return create({
       ...(apiKey ? { apiKey } : {}),

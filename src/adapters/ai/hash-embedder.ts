@@ -1,4 +1,6 @@
 import type { EmbeddingModelV3 } from '@ai-sdk/provider';
+import { ConfigError } from '../../framework/errors.js';
+import { messages } from '../../framework/messages.js';
 
 /** Options of `hashEmbedder`. */
 export interface HashEmbedderOptions {
@@ -25,7 +27,7 @@ const TRIGRAM_WEIGHT = 0.5;
  */
 export function hashEmbedder(options: HashEmbedderOptions = {}): EmbeddingModelV3 {
   const dimensions = options.dimensions ?? 384;
-  if (!Number.isInteger(dimensions) || dimensions < 1) throw new RangeError(`hashEmbedder: dimensions must be a positive integer, not ${dimensions}`);
+  if (!Number.isInteger(dimensions) || dimensions < 1) throw new ConfigError(messages.hashEmbedderDimensions(dimensions));
   return {
     specificationVersion: 'v3',
     provider: 'live-crew.hash',

@@ -77,7 +77,7 @@ export class MemoryVectorStore implements VectorStore {
 
   #collection(collection: string): Collection {
     const found = this.#collections.get(collection);
-    if (found === undefined) throw new VectorStoreError(`collection ${collection} does not exist: ensureCollection first`);
+    if (found === undefined) throw new VectorStoreError(messages.vectorCollectionMissing(collection));
     return found;
   }
 }

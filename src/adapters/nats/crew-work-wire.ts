@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { CrewSliceDone, CrewWork } from '../../framework/distributed/runner-protocol.js';
 import { sliceSubject } from './jetstream-streams.js';
 import type { OutgoingMessage } from './jetstream-publishing.js';
+import { StoredStateError } from '../../framework/errors.js';
+import { messages } from '../../framework/messages.js';
 
 /**
  * How crews' work and reports travel (DESIGN §5). Work goes to
@@ -95,7 +97,7 @@ function parseBody(subject: string, data: string): unknown {
   try {
     return JSON.parse(data);
   } catch {
-    throw new Error(`${subject}: not JSON: ${JSON.stringify(data.slice(0, 100))}`);
+    throw new StoredStateError(messages.messageNotJson(subject, data));
   }
 }
 

@@ -57,7 +57,7 @@ export interface DistributedRun {
  */
 export async function openDistributedRun(options: DistributedRunOptions, role: string): Promise<DistributedRun> {
   const stream = StreamIdSchema.safeParse(options.streamId);
-  if (!stream.success) throw new ConfigError(`--stream ${JSON.stringify(options.streamId)}: not a stream id (1-100 letters, digits, _ or -)`);
+  if (!stream.success) throw new ConfigError(messages.notAStreamId(options.streamId));
   const { config, graph } = resolveCrews({ ...options, configDefaults: { kv_backend: 'jetstream' } });
   if (config.kv_backend === 'memory') throw new ConfigError(messages.distributedNeedsSharedContext());
   const link = new NatsLink(natsConnectOptions(config));

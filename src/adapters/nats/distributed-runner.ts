@@ -51,7 +51,7 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
     const crews = instantiateCrews(run.graph, run.container, hosted, interceptors, isolation.standIn);
     if (crews.length === 0) {
       const ids = run.graph.crews.map((crew) => crew.id).join(', ');
-      throw new ConfigError(`selector ${options.selector} matches no crew (the crews are: ${ids})`);
+      throw new ConfigError(messages.selectorMatchesNoCrew(String(options.selector), ids));
     }
     const models = await openModelCalls(run.container, run.config, run.graph, { given: options, journal: run.journal, clock: run.clock, observer: run.monitor, logger: run.logger });
     run.logger.info({ crews: crews.map((crew) => crew.definition.id) }, `stream ${options.streamId}: hosting ${crews.map((crew) => crew.definition.id).join(', ')}`);

@@ -4,6 +4,8 @@ import { connectNats } from './nats-connect.js';
 import type { CommitProgress, CommittedContext, ContextBackend, ContextSnapshot } from '../../framework/ports.js';
 import { isRevisionConflict, untilStored } from './jetstream-publishing.js';
 import { conflictBackoff, decodeCommitted, encodeCommitted, MAX_CONFLICT_RETRIES } from '../shared/committed-snapshot.js';
+import { StoredStateError } from '../../framework/errors.js';
+import { messages } from '../../framework/messages.js';
 
 /** Options of `JetStreamContextBackend`. */
 export interface JetStreamContextBackendOptions {
@@ -77,7 +79,7 @@ export class JetStreamContextBackend implements ContextBackend {
             : { revision: entry.revision, slice: decodeCommitted(entry.string(), this.bucketName(streamId)).slice };
       }
     }
-    throw new Error(`context of stream ${streamId}: ${MAX_CONFLICT_RETRIES} write conflicts in a row in bucket ${this.bucketName(streamId)}`);
+    throw new StoredStateError(messages.contextWriteConflicts(streamId, MAX_CONFLICT_RETRIES, `in bucket ${this.bucketName(streamId)}`));
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,8 @@
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import { ClosedConnectionError, DrainingConnectionError } from '@nats-io/transport-node';
 import { sleep } from './jetstream-reading.js';
+import { ConnectionError } from '../../framework/errors.js';
+import { messages } from '../../framework/messages.js';
 
 /** How long a write keeps being retried while the server is away, in ms. */
 const GIVE_UP_AFTER_MS = 120_000;
@@ -21,7 +23,7 @@ export async function untilStored<T>(write: () => Promise<T>, what: string): Pro
       // 503: JetStream is still starting up after a restart; any other refusal is final.
       const refused = error instanceof JetStreamApiError && error.status !== 503;
       const permanent = refused || error instanceof ClosedConnectionError || error instanceof DrainingConnectionError;
-      if (permanent || Date.now() > deadline) throw new Error(`${what}: ${(error as Error).message}`, { cause: error });
+      if (permanent || Date.now() > deadline) throw new ConnectionError(messages.serverRefused(what, (error as Error).message), { cause: error });
       await sleep(Math.min(1000, 25 * 2 ** attempt));
     }
   }

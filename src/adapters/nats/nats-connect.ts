@@ -48,6 +48,6 @@ function readCreds(path: string): Uint8Array {
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new ConfigError(`cannot read nats_creds file ${path}: ${(error as Error).message}`, { cause: error });
+    throw new ConfigError(messages.natsCredsUnreadable(path, (error as Error).message), { cause: error });
   }
 }

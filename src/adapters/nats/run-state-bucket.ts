@@ -2,6 +2,8 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { isRevisionConflict, untilStored } from './jetstream-publishing.js';
+import { StoredStateError } from '../../framework/errors.js';
+import { messages } from '../../framework/messages.js';
 
 /** A stored value and the revision a conditional update must name. */
 export interface Revisioned<T> {
@@ -46,7 +48,7 @@ export class RunStateBucket {
       json = undefined;
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new Error(`KV ${this.name}/${key} holds ${JSON.stringify(entry.string()).slice(0, 200)}, not a live-crew ${key} record`);
+    if (!parsed.success) throw new StoredStateError(messages.notARunStateRecord(`${this.name}/${key}`, key, entry.string()));
     return { value: parsed.data, revision: entry.revision };
   }
 

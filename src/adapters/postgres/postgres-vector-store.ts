@@ -169,7 +169,7 @@ export class PostgresVectorStore implements VectorStore {
   }
 
   get #sql(): SqlClient {
-    if (this.#connection === undefined) throw new VectorStoreError('the vector store is not open');
+    if (this.#connection === undefined) throw new VectorStoreError(messages.vectorStoreNotOpen());
     return this.#connection.client;
   }
 }

@@ -55,7 +55,7 @@ export class QdrantVectorStore implements VectorStore {
     if (!(await this.#qdrant.collectionExists(collection)).exists) return undefined;
     const vectors = (await this.#qdrant.getCollection(collection)).config.params.vectors as { size?: number; distance?: string } | undefined;
     const metric = (Object.keys(DISTANCES) as VectorMetric[]).find((name) => DISTANCES[name] === vectors?.distance);
-    if (vectors?.size === undefined || metric === undefined) throw new VectorStoreError(`collection ${collection} in qdrant has vectors live-crew cannot use (${JSON.stringify(vectors)}): one unnamed vector by Cosine, Dot or Euclid`);
+    if (vectors?.size === undefined || metric === undefined) throw new VectorStoreError(messages.qdrantVectorsUnusable(collection, JSON.stringify(vectors)));
     const shape = { dimension: vectors.size, metric };
     this.#shapes.set(collection, shape);
     return shape;
@@ -108,7 +108,7 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   get #qdrant(): QdrantClient {
-    if (this.#client === undefined) throw new VectorStoreError('the vector store is not open');
+    if (this.#client === undefined) throw new VectorStoreError(messages.vectorStoreNotOpen());
     return this.#client;
   }
 }

@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import type { CommitProgress, CommittedContext, ContextBackend, ContextSnapshot } from '../../framework/ports.js';
 import { conflictBackoff, decodeCommitted, encodeCommitted, MAX_CONFLICT_RETRIES } from '../shared/committed-snapshot.js';
+import { StoredStateError } from '../../framework/errors.js';
+import { messages } from '../../framework/messages.js';
 
 /** Options of `RedisContextBackend`. */
 export interface RedisContextBackendOptions {
@@ -45,7 +47,7 @@ export class RedisContextBackend implements ContextBackend {
       if ((await this.#redis.multi().set(key, encodeCommitted(slice, snapshot, progress)).exec()) !== null) return;
       await conflictBackoff(attempt);
     }
-    throw new Error(`context of stream ${streamId}: ${MAX_CONFLICT_RETRIES} write conflicts in a row at ${key}`);
+    throw new StoredStateError(messages.contextWriteConflicts(streamId, MAX_CONFLICT_RETRIES, `at ${key}`));
   }
 
   async close(): Promise<void> {

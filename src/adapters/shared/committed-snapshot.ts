@@ -1,4 +1,6 @@
 import type { CommitProgress, CommittedContext, ContextSnapshot, LaggingWrites } from '../../framework/ports.js';
+import { StoredStateError } from '../../framework/errors.js';
+import { messages } from '../../framework/messages.js';
 
 /**
  * How a persistent context backend stores a stream's context (`CommittedContext`): the whole
@@ -14,10 +16,10 @@ export function encodeCommitted(slice: number, context: ContextSnapshot, progres
 export function decodeCommitted(text: string, where: string): CommittedContext {
   const value = JSON.parse(text) as Partial<CommittedContext>;
   if (typeof value?.slice !== 'number' || typeof value.context !== 'object' || value.context === null) {
-    throw new Error(`${where} does not hold a live-crew context snapshot`);
+    throw new StoredStateError(messages.notAContextSnapshot(where));
   }
   const progress = typeof value.epoch0 === 'number' && typeof value.position === 'number' ? { epoch0: value.epoch0, position: value.position } : {};
-  if (value.lagging !== undefined && !isLaggingWrites(value.lagging)) throw new Error(`${where} holds lagging writes that are not live-crew's`);
+  if (value.lagging !== undefined && !isLaggingWrites(value.lagging)) throw new StoredStateError(messages.laggingWritesNotOurs(where));
   return { slice: value.slice, context: value.context, ...progress, ...(value.lagging !== undefined ? { lagging: value.lagging } : {}) };
 }
 
