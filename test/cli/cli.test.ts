@@ -57,7 +57,7 @@ describe('live-crew CLI', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ConfigError: invalid configuration in live-config.yaml:\n {2}slice_ms \(line 1\): must be > 0/);
     writeFileSync(join(d, 'other.yaml'), 'transport: kafka\n');
-    expect(cli(['run', join(HELLO, 'events.jsonl'), '--crews', join(HELLO, 'dist/crews.js'), '--config', join(d, 'other.yaml')]).stderr).toMatch(/transport \(line 1\): Invalid option/);
+    expect(cli(['run', join(HELLO, 'events.jsonl'), '--crews', join(HELLO, 'dist/crews.js'), '--config', join(d, 'other.yaml')]).stderr).toMatch(/transport \(line 1\): must be one of file, nats \(the adapters registered for the source port/);
   });
 
   it('exits 1 for crews that are invalid, naming the problem', () => {

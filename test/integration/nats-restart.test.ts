@@ -25,7 +25,8 @@ async function ackFloor(url: string): Promise<number> {
   const nc = await connect({ servers: url });
   try {
     const info = await (await jetstreamManager(nc)).consumers.info('LIVE_EVENTS', 'live-crew').catch(() => undefined);
-    return info?.ack_floor.stream_seq ?? 0;
+    // A consumer being made (or a server restarting) may answer without its ack floor yet.
+    return info?.ack_floor?.stream_seq ?? 0;
   } finally {
     await nc.close();
   }
