@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Crew, OnEvent, type CrewContext, type Event } from '../../src/index.js';
+import { Crew, DependsOn, OnEvent, type CrewContext, type Event } from '../../src/index.js';
 import { createTestingApp } from '../../src/testing.js';
 
 type Score = { home: number; away: number };
@@ -34,5 +34,31 @@ describe('createTestingApp({ context }): a test starts from a context of its cho
     await expect(createTestingApp({ crews: [ScoreTracker], context: { 'm 1': {} } })).rejects.toThrow(/createTestingApp options[\s\S]*context\.m 1/);
     await expect(createTestingApp({ crews: [ScoreTracker], context: { m1: { when: new Date(0) } as never } })).rejects.toThrow(/context\.m1\.when/);
     await expect(createTestingApp({ crews: [ScoreTracker], context: { m1: [1, 2] as never } })).rejects.toThrow(/context\.m1/);
+  });
+});
+
+@Crew({ id: 'commentator' })
+@DependsOn({ crew: 'score_tracker', offset: -1 })
+@DependsOn({ crew: 'stats', offset: 0 })
+class Commentator {
+  @OnEvent('goal')
+  onGoal(event: Event<{ team: 'home' | 'away' }>, ctx: CrewContext) {
+    const score = ctx.context.get<Score>('score') ?? { home: 0, away: 0 };
+    ctx.emit('line', { text: `Goal for ${event.payload.team}! It was ${score.home}-${score.away}.` });
+  }
+}
+
+describe('createTestingApp({ stubCrews }): a crew with dependencies tested alone', () => {
+  it('without its dependencies the crew cannot start; with them stubbed it runs, reading the seeded context', async () => {
+    await expect(createTestingApp({ crews: [Commentator] })).rejects.toThrow(/depends on unknown crew/);
+    const t = await createTestingApp({ crews: [Commentator], stubCrews: ['score_tracker', 'stats'], context: { m1: { score: { home: 1, away: 0 } } } });
+    const r = await t.run([goal(0, 'away'), goal(700, 'home')]);
+    expect(r.errors).toEqual([]);
+    expect(r.actions.map((a) => a.payload)).toEqual([{ text: 'Goal for away! It was 1-0.' }, { text: 'Goal for home! It was 1-0.' }]);
+  });
+
+  it('a stub whose id is taken, or is no crew id, is refused as a crew would be', async () => {
+    await expect(createTestingApp({ crews: [Commentator, ScoreTracker], stubCrews: ['score_tracker', 'stats'] })).rejects.toThrow(/score_tracker/);
+    await expect(createTestingApp({ crews: [Commentator], stubCrews: ['score tracker', 'stats'] })).rejects.toThrow(/score tracker/);
   });
 });

@@ -9,6 +9,7 @@ import type { ContextSnapshot } from '../ports.js';
 import { ACTION_SINK, CONTEXT_BACKEND, ERROR_SINK, EVENT_SOURCE } from '../tokens.js';
 import { adapterFactory } from '../adapter-registry.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, seededContext } from './in-memory-ports.js';
+import { stubCrew } from './stub-crews.js';
 
 /** Options of `createTestingApp`: those of `createLiveCrewApp`, minus file and env. */
 export interface TestingAppOptions extends Pick<LiveCrewAppOptions, 'crews' | 'providers' | 'config' | 'container' | 'interceptors' | 'crewsModule' | 'models' | 'embedders' | 'observer'> {
@@ -17,6 +18,11 @@ export interface TestingAppOptions extends Pick<LiveCrewAppOptions, 'crews' | 'p
    * (S(-1)), as if earlier slices had left it. Every run starts from it again.
    */
   context?: Readonly<Record<string, ContextSnapshot>>;
+  /**
+   * Ids of crews the tested ones depend on, stood in for by crews that take every event and do
+   * nothing: a crew with `@DependsOn` is tested alone (seed with `context` what they would write).
+   */
+  stubCrews?: readonly string[];
 }
 
 /** A seed: JSON contexts by stream id. */
@@ -60,8 +66,9 @@ export interface TestingApp {
  */
 export async function createTestingApp(options: TestingAppOptions): Promise<TestingApp> {
   const config = loadConfig({ file: false, values: options.config });
-  buildCrewGraph(options.crews);
-  const { context, ...appOptions } = options;
+  const { context, stubCrews = [], ...given } = options;
+  const appOptions = { ...given, crews: [...given.crews, ...stubCrews.map(stubCrew)] };
+  buildCrewGraph(appOptions.crews);
   const seed = context === undefined ? undefined : checkLayer(ContextSeedSchema, { context }, 'createTestingApp options').context;
   return {
     async run(events) {
