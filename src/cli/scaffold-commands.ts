@@ -50,24 +50,31 @@ export function registerScaffoldCommands(program: Command): void {
     });
   program
     .command('generate')
+    .alias('g')
     .description('add to the app in this folder')
     .command('crew')
-    .description('add a crew (src/<name>.ts), its test (test/<name>.test.ts), and export it from src/crews.ts')
+    .description('add a crew (src/<kebab-name>.ts), its test (test/<kebab-name>.test.ts), and export it from src/crews.ts')
     .argument('<name>', 'the crew id: a letter, then letters, digits, _ or - (64 at most)')
-    .action((name: string) => {
+    .option('--dry-run', 'print what would be written, and write nothing')
+    .action((name: string, options: { dryRun?: boolean }) => {
       if (!CREW_ID_PATTERN.test(name)) throw new ConfigError(messages.generateNotACrewId(name));
       const className = name.replace(/(^|[-_])([a-zA-Z0-9])/g, (_m, _sep, c: string) => c.toUpperCase());
-      const files = { [`src/${name}.ts`]: 'crew.ts', [`test/${name}.test.ts`]: 'crew.test.ts' };
+      // referee_watch, referee-watch and RefereeWatch share a file: a second one is a collision, not a duplicate export.
+      const file = name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/_/g, '-').toLowerCase();
+      const files = { [`src/${file}.ts`]: 'crew.ts', [`test/${file}.test.ts`]: 'crew.test.ts' };
       for (const path of Object.keys(files)) if (existsSync(path)) throw new ConfigError(messages.generateFileExists(path));
-      const values = { id: name, className, file: name };
+      const verb = options.dryRun ? 'would create' : 'created';
+      const values = { id: name, className, file };
       for (const [path, template] of Object.entries(files)) {
-        mkdirSync(join(path, '..'), { recursive: true });
-        writeFileSync(path, fill(readFileSync(join(TEMPLATES, 'crew', template), 'utf8'), values));
-        process.stdout.write(`  created ${path}\n`);
+        if (!options.dryRun) {
+          mkdirSync(join(path, '..'), { recursive: true });
+          writeFileSync(path, fill(readFileSync(join(TEMPLATES, 'crew', template), 'utf8'), values));
+        }
+        process.stdout.write(`  ${verb} ${path}\n`);
       }
       if (existsSync('src/crews.ts')) {
-        appendFileSync('src/crews.ts', `export * from './${name}.js';\n`);
-        process.stdout.write('  updated src/crews.ts\n');
+        if (!options.dryRun) appendFileSync('src/crews.ts', `export * from './${file}.js';\n`);
+        process.stdout.write(`  ${options.dryRun ? 'would update' : 'updated'} src/crews.ts\n`);
       }
     });
 }

@@ -45,7 +45,9 @@ describe('live-crew new and generate crew', { timeout: 240_000 }, () => {
 
     const generated = cli(['generate', 'crew', 'referee_watch'], app);
     expect(generated.code, generated.stderr).toBe(0);
-    expect(readFileSync(join(app, 'src/crews.ts'), 'utf8')).toMatch(/export \* from '\.\/referee_watch\.js';\n$/);
+    expect(readFileSync(join(app, 'src/crews.ts'), 'utf8')).toMatch(/export \* from '\.\/referee-watch\.js';\n$/);
+    // Another spelling of the same crew would be a duplicate export: refused before it breaks the build.
+    expect(cli(['g', 'crew', 'RefereeWatch'], app)).toMatchObject({ code: 1, stderr: expect.stringMatching(/src\/referee-watch\.ts exists already/) });
     const retested = run('npm', ['test'], app);
     expect(retested.code, retested.stdout + retested.stderr).toBe(0);
     expect(retested.stdout).toMatch(/Test Files +2 passed/);
@@ -58,6 +60,9 @@ describe('live-crew new and generate crew', { timeout: 240_000 }, () => {
     expect(cli(['generate', 'crew', '9lives'], dir)).toMatchObject({ code: 1, stderr: expect.stringMatching(/"9lives" is not a crew id/) });
     expect(cli(['generate', 'crew', 'watch'], dir).code).toBe(0);
     expect(cli(['generate', 'crew', 'watch'], dir)).toMatchObject({ code: 1, stderr: expect.stringMatching(/src\/watch\.ts exists already/) });
+    const dry = cli(['g', 'crew', 'LineJudge', '--dry-run'], dir);
+    expect(dry).toMatchObject({ code: 0, stdout: '  would create src/line-judge.ts\n  would create test/line-judge.test.ts\n' });
+    expect(readdirSync(join(dir, 'src')).sort()).toEqual(['watch.ts']);
   });
 });
 
