@@ -1,4 +1,7 @@
 import { connect } from '@nats-io/transport-node';
+import { DashboardFeed } from '../../src/adapters/dashboard/dashboard-feed.js';
+import { followStream } from '../../src/adapters/dashboard/nats-stream-view.js';
+import { systemClock, type Logger } from '../../src/index.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DashboardView } from '../../src/adapters/dashboard/dashboard-view.js';
 import { MATCH_DAY_CREWS, MATCH_DAY_STREAM, publishMatchDay, startCli, startRunner, startScheduler, stopAll, waitUntil, type CliProcess } from './distributed-cluster.js';
@@ -44,6 +47,40 @@ describe.skipIf(start === undefined)('live-crew dev --stream: the dashboard of a
     expect(crew('referee_watch')).toMatchObject({ errors: 1, errorStreak: null, status: 'idle', inFlight: 0 });
     expect(crew('graphics')).toMatchObject({ actions: 5, status: 'idle' });
     expect(view.runners).toEqual([{ name: expect.stringMatching(/^runner \//), silent: false }]);
+  });
+
+  it('skips what it cannot read, saying so once per subject, and goes on with what follows', async () => {
+    const warnings: string[] = [];
+    const logger: Logger = { debug: () => {}, info: () => {}, warn: (_fields, message) => void warnings.push(message), error: () => {}, child: () => logger };
+    const nc = await connect({ servers: server().url });
+    const feed = new DashboardFeed({ mode: 'viewer', title: 'garbage' });
+    const unfollow = await followStream(nc, 'garbage', feed, { heartbeatMs: 1000, clock: systemClock, logger });
+    try {
+      const action = JSON.stringify({ ts: '2024-05-01T12:00:00.000Z', kind: 'overlay', stream_id: 'garbage', payload: { team: 'home' }, ttl_ms: 5000 });
+      for (const [subject, data] of [
+        ['live.garbage.actions', 'not json {'],
+        ['live.garbage.actions', '{"kind":"overlay"}'],
+        ['live.garbage.ctx', '{"kind":"__context","payload":{"slice":"x"}}'],
+        ['live.garbage.events', '{"ts":"yesterday"}'],
+        ['live.garbage.slice.3.graphics.done', '[]'],
+      ] as const) {
+        nc.publish(subject, data);
+      }
+      nc.publish('live.garbage.actions', action);
+      nc.publish('live.garbage.events', JSON.stringify({ ts: '2024-05-01T12:00:00Z', kind: 'goal', stream_id: 'garbage' }));
+      await nc.flush();
+      await waitUntil(() => feed.view().counts.actions === 1 && feed.view().counts.events === 1, 'the valid messages after the garbage', 10_000);
+      expect(feed.view().actions[0]).toMatchObject({ kind: 'overlay', payload: { team: 'home' } });
+      expect(warnings).toEqual([
+        'dashboard: a message on live.garbage.actions is not what live-crew publishes there; such messages are skipped',
+        'dashboard: a message on live.garbage.ctx is not what live-crew publishes there; such messages are skipped',
+        'dashboard: a message on live.garbage.events is not what live-crew publishes there; such messages are skipped',
+        'dashboard: a message on live.garbage.slice.3.graphics.done is not what live-crew publishes there; such messages are skipped',
+      ]);
+    } finally {
+      unfollow();
+      await nc.close();
+    }
   });
 
   it('creates nothing on the server: no stream, consumer or bucket of its own', async () => {
