@@ -20,7 +20,8 @@
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { parseArgs } from 'node:util';
-import { createLiveCrewApp, ensureLiveStreams, publishEndOfStream, runDistributedRunner, runDistributedScheduler } from 'live-crew';
+import { createLiveCrewApp } from 'live-crew';
+import { ensureLiveStreams, publishEndOfStream, runDistributedRunner, runDistributedScheduler } from 'live-crew/nats';
 import { BaselineProcessor } from './baseline.js';
 import { crews } from './crews.js';
 import { findBinary, natsServerArgs, ownedServer, type LocalServer } from './local-servers.js';

@@ -22,7 +22,8 @@ import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { Crew, DECISION_JOURNAL, MemoryVectorStore, OnEvent, PostgresVectorStore, VECTOR_STORE, type CrewContext, type Event, type VectorHit, type VectorPoint, type VectorStore } from 'live-crew';
+import { MemoryVectorStore, PostgresVectorStore } from 'live-crew/vectors';
+import { Crew, DECISION_JOURNAL, OnEvent, VECTOR_STORE, type CrewContext, type Event, type VectorHit, type VectorPoint, type VectorStore } from 'live-crew';
 import { createTestingApp, MemoryDecisionJournal } from 'live-crew/testing';
 import { percentiles } from './paced-feed.js';
 

@@ -59,31 +59,7 @@ export { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVEN
 export { loadCrews, type CrewModule } from './framework/discovery/crew-module.js';
 export type { EmbedderSpec, ModelSpec } from './framework/config/model-config.js';
 export type { VectorConfig } from './framework/config/vector-config.js';
-export { registerAdapter, type AdapterPorts } from './framework/adapter-registry.js';
+export { registerAdapter, registerAdapterModule, type AdapterPorts } from './framework/adapter-registry.js';
 export { systemClock } from './framework/system-clock.js';
-
-export { FileEventSource, fileEventSource, type FileEventSourceOptions, type InputFormat } from './adapters/file/file-event-source.js';
-export { JsonlSink } from './adapters/file/jsonl-sink.js';
-export { fileActionSink, fileErrorSink } from './adapters/file/file-sinks.js';
-export { consoleActionSink, consoleErrorSink } from './adapters/console/console-sinks.js';
-export { MemoryContextBackend } from './adapters/memory/memory-context-backend.js';
-export { RedisContextBackend, type RedisContextBackendOptions } from './adapters/redis/redis-context-backend.js';
-export { JetStreamContextBackend, type JetStreamContextBackendOptions } from './adapters/nats/jetstream-context-backend.js';
-export { JetStreamEventSource, JetStreamSink, NatsLink, type JetStreamEventSourceOptions } from './adapters/nats/jetstream-transport.js';
-export { ensureLiveStreams, LIVE_STREAMS, liveSubject, sliceSubject } from './adapters/nats/jetstream-streams.js';
-export { natsConnectOptions, type NatsSettings } from './adapters/nats/nats-connect.js';
-export { PrometheusMonitor } from './adapters/prometheus/prometheus-monitor.js';
-export { AiSdkModelProvider } from './adapters/ai/ai-sdk-model-provider.js';
-export { hashEmbedder, type HashEmbedderOptions } from './adapters/ai/hash-embedder.js';
 export { vectorTools, type VectorTools, type VectorToolOptions, type CrewTool, type FoundDocument } from './framework/vectors/vector-tools.js';
-export { MemoryVectorStore } from './adapters/memory/memory-vector-store.js';
-export { PostgresVectorStore, type SqlClient } from './adapters/postgres/postgres-vector-store.js';
-export { PGliteVectorStore, type PGliteVectorStoreOptions } from './adapters/postgres/pglite-vector-store.js';
-export { PgVectorStore } from './adapters/postgres/pg-vector-store.js';
-export { QdrantVectorStore, type QdrantVectorStoreOptions } from './adapters/qdrant/qdrant-vector-store.js';
-export { pinoLogger, type PinoLoggerOptions } from './adapters/pino/pino-logger.js';
-export { runDistributedScheduler, type DistributedSchedulerOptions, type SchedulerOutcome } from './adapters/nats/distributed-scheduler.js';
-export { runDistributedRunner, type DistributedRunnerOptions } from './adapters/nats/distributed-runner.js';
-export type { DistributedRunOptions } from './adapters/nats/distributed-run.js';
-export { publishEndOfStream, END_OF_STREAM_HEADER } from './adapters/nats/end-of-stream.js';
-export { JsonlDecisionJournal, type JsonlDecisionJournalOptions } from './adapters/file/jsonl-decision-journal.js';
+

@@ -1,5 +1,4 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { authorizationConfig, deploymentUsers } from '../adapters/nats/nats-authorization.js';
 import { buildCrewGraph, ConfigError } from '../index.js';
 import { loadCrews } from '../framework/discovery/crew-module.js';
 import { crewsOption, parseSelector, parseStreamId } from './options.js';
@@ -38,6 +37,7 @@ export function registerAclCommand(program: Command): void {
       });
       const unhosted = ids.filter((id) => !runners.some((runner) => runner.crews.includes(id)));
       if (unhosted.length > 0) throw new ConfigError(messages.aclUnhostedCrews(unhosted));
+      const { authorizationConfig, deploymentUsers } = await import('../adapters/nats/nats-authorization.js');
       const users = deploymentUsers(options.stream, runners);
       process.stdout.write(options.json ? `${JSON.stringify({ stream: options.stream, users }, null, 2)}\n` : authorizationConfig(options.stream, users));
     });

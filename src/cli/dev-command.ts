@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
 import { DashboardFeed } from '../adapters/dashboard/dashboard-feed.js';
-import { followStream } from '../adapters/dashboard/nats-stream-view.js';
-import { connectNats, natsConnectOptions } from '../adapters/nats/nats-connect.js';
-import { pinoLogger } from '../adapters/pino/pino-logger.js';
 import { resolveCrews } from '../framework/app.js';
 import { loadCrews } from '../framework/discovery/crew-module.js';
 import { systemClock } from '../framework/system-clock.js';
@@ -56,6 +53,12 @@ async function watchStream(streamId: string, options: DevOptions & { ui: number 
   let stop = (): void => {};
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   onStopSignal(() => stop(), STOP_GRACE_MS);
+  // The NATS client loads only for a distributed stream, not for `dev <events>`.
+  const [{ followStream }, { connectNats, natsConnectOptions }, { pinoLogger }] = await Promise.all([
+    import('../adapters/dashboard/nats-stream-view.js'),
+    import('../adapters/nats/nats-connect.js'),
+    import('../adapters/pino/pino-logger.js'),
+  ]);
   const nc = await connectNats(natsConnectOptions(config));
   const feed = new DashboardFeed({ mode: 'viewer', title: `stream ${streamId} on ${config.nats_url}` });
   feed.describeRun({ sliceMs: config.slice_ms, crews: graph.crews });

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { runDistributedRunner } from '../adapters/nats/distributed-runner.js';
-import { runDistributedScheduler } from '../adapters/nats/distributed-scheduler.js';
 import { isolatedCrewsModule, loadCrews } from '../framework/discovery/crew-module.js';
 import { crewsOption, parsePort, parseSelector, parseStreamId } from './options.js';
 import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
@@ -18,11 +16,15 @@ interface RunnerOptions extends DistributedOptions {
 }
 
 
-/** `live-crew scheduler` and `live-crew runner`: the two halves of a distributed run (DESIGN §5). */
+/**
+ * `live-crew scheduler` and `live-crew runner`: the two halves of a distributed run (DESIGN §5).
+ * The NATS client loads when one of them runs, not for every command.
+ */
 export function registerDistributedCommands(program: Command): void {
   distributedCommand(program, 'scheduler', "schedule a stream's slices for runners over NATS; a second one started is a standby that takes over")
     .action(async (options: DistributedOptions) => {
       const { crews } = await loadCrews(options.crews);
+      const { runDistributedScheduler } = await import('../adapters/nats/distributed-scheduler.js');
       const outcome = await runDistributedScheduler({ ...common(options, crews), signal: stopSignal() });
       // Lost the lease: another scheduler goes on; a supervisor restarting this one makes it a standby.
       if (outcome === 'lost-lease') process.exitCode = 1;
@@ -32,6 +34,7 @@ export function registerDistributedCommands(program: Command): void {
     .action(async (options: RunnerOptions) => {
       const { crews, providers } = await loadCrews(options.crews);
       const selector = parseSelector(options.selector ?? process.env['LIVE_CREW_SELECTOR'] ?? '.*');
+      const { runDistributedRunner } = await import('../adapters/nats/distributed-runner.js');
       await runDistributedRunner({ ...common(options, crews), providers, selector, signal: stopSignal() });
     });
 }

@@ -72,10 +72,10 @@ export function registerInspectCommands(program: Command): void {
 
 /** What is wrong with the models and the vector store: one that cannot be made (a key not set, a package missing), a crew or `vector:` naming one not configured. */
 async function modelProblems(graph: CrewGraph, config: LiveCrewConfig): Promise<string[]> {
-  const provider = configuredModels(config);
+  const provider = await configuredModels(config);
   try {
     await provider.open();
-    if (config.vector !== null) await adapterFactory('vectors', config.vector.backend)(config).check();
+    if (config.vector !== null) await (await adapterFactory('vectors', config.vector.backend))(config).check();
   } catch (error) {
     return [(error as Error).message];
   }

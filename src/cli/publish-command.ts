@@ -1,11 +1,10 @@
-import { jetstream } from '@nats-io/jetstream';
-import { connectNats, natsConnectOptions } from '../adapters/nats/nats-connect.js';
-import { publishEndOfStream } from '../adapters/nats/end-of-stream.js';
 import type { Command } from 'commander';
-import { ensureLiveStreams, EventDecoder, fileEventSource, inputLimits, liveSubject, loadConfig } from '../index.js';
+import { EventDecoder, inputLimits, loadConfig } from '../index.js';
+import { fileEventSource } from '../adapters/file/file-event-source.js';
 import { PacedEventSource } from '../framework/runtime/paced-event-source.js';
 import { systemClock } from '../framework/system-clock.js';
 import { parseInputFormat, parsePace, parseStreamId } from './options.js';
+import { importNats } from './nats-modules.js';
 
 interface PublishOptions {
   stream?: string;
@@ -37,6 +36,7 @@ export function registerPublishCommand(program: Command): void {
       const decoder = new EventDecoder(inputLimits(config));
       const file = fileEventSource(events, config);
       const source = options.pace === undefined ? file : new PacedEventSource(file, options.pace, systemClock);
+      const [{ jetstream }, { connectNats, natsConnectOptions }, { ensureLiveStreams, liveSubject }, { publishEndOfStream }] = await importNats();
       const nc = await connectNats(natsConnectOptions(config));
       let published = 0;
       let skipped = 0;

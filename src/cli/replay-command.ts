@@ -1,8 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { ACTION_SINK, createLiveCrewApp, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, InputError, liveSubject, loadConfig } from '../index.js';
-import { openStreamRecording } from '../adapters/nats/stream-recording.js';
+import { ACTION_SINK, createLiveCrewApp, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, InputError, loadConfig } from '../index.js';
 import { isolatedCrewsModule, loadCrews } from '../framework/discovery/crew-module.js';
 import { CollectingActionSink, CollectingErrorSink, MemoryDecisionJournal } from '../framework/testing/in-memory-ports.js';
 import { compareRecordings, describeDivergence } from '../framework/replay/recording-comparison.js';
@@ -52,7 +51,8 @@ export function registerReplayCommand(program: Command): void {
       if (options.update && options.expected === undefined) throw new InputError(messages.replayUpdateNeedsFile());
       const { crews, providers } = await loadCrews(options.crews);
       const config = loadConfig({ file: options.config, env: process.env, values: options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {} });
-      const recording = options.stream !== undefined ? await openStreamRecording(config, options.stream) : undefined;
+      // The NATS client loads only to replay a stream from JetStream.
+      const recording = options.stream !== undefined ? await (await import('../adapters/nats/stream-recording.js')).openStreamRecording(config, options.stream) : undefined;
       const actions = new CollectingActionSink();
       const errors = new CollectingErrorSink();
       try {
@@ -100,7 +100,7 @@ export function registerReplayCommand(program: Command): void {
         errors: options.expectedErrors !== undefined ? readRecords(options.expectedErrors) : (recording?.errors ?? []),
       };
       const divergences = compareRecordings(expected, { actions: actions.emitted, errors: withErrors ? errors.errors : [] });
-      const locate = events !== undefined ? (position: number) => `${basename(events)}:${position}` : (position: number) => `nats:${liveSubject(options.stream!, 'events')}#${position}`;
+      const locate = events !== undefined ? (position: number) => `${basename(events)}:${position}` : (position: number) => `${recording!.eventsAt}#${position}`;
       for (const divergence of divergences) process.stdout.write(`${describeDivergence(divergence, locate)}\n`);
       const compared = `${expected.actions.length} recorded actions, ${actions.actions.length} now${withErrors ? `; ${expected.errors.length} recorded errors, ${errors.errors.length} now` : ''}`;
       const count = (kind: string) => divergences.filter((d) => d.kind === kind).length;

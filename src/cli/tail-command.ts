@@ -1,8 +1,7 @@
-import { AckPolicy, DeliverPolicy, jetstream } from '@nats-io/jetstream';
-import { connectNats, natsConnectOptions } from '../adapters/nats/nats-connect.js';
 import type { Command } from 'commander';
-import { ensureLiveStreams, LIVE_STREAMS, liveSubject, loadConfig } from '../index.js';
+import { loadConfig } from '../index.js';
 import { parseStreamId } from './options.js';
+import { importNats } from './nats-modules.js';
 import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
 
 
@@ -40,6 +39,7 @@ export function registerTailCommand(program: Command): void {
         stopped = true;
       };
       onStopSignal(() => stopReading(), STOP_GRACE_MS);
+      const [{ AckPolicy, DeliverPolicy, jetstream }, { connectNats, natsConnectOptions }, { ensureLiveStreams, LIVE_STREAMS, liveSubject }] = await importNats();
       const nc = await connectNats(natsConnectOptions(config));
       try {
         await ensureLiveStreams(nc);

@@ -19,7 +19,10 @@ export interface AdapterPorts {
 /** A port's adapter name: the config value that selects it (`file`, `memory`, ...). */
 export type AdapterName = string;
 
-const registry: { [P in keyof AdapterPorts]: Map<AdapterName, AdapterFactory<AdapterPorts[P]>> } = {
+/** An adapter's factory, or how to import the module that makes it: an adapter's client library loads only when configured. */
+type Registration<T> = { factory: AdapterFactory<T> } | { load: () => Promise<AdapterFactory<T>> };
+
+const registry: { [P in keyof AdapterPorts]: Map<AdapterName, Registration<AdapterPorts[P]>> } = {
   source: new Map(),
   actions: new Map(),
   errors: new Map(),
@@ -34,20 +37,31 @@ const registry: { [P in keyof AdapterPorts]: Map<AdapterName, AdapterFactory<Ada
 
 /**
  * Makes an adapter selectable by configuration. The core never imports an adapter: each
- * adapter package registers itself, and the package entry imports the built-in ones.
+ * adapter package registers itself, and the package entry registers the built-in ones.
  */
 export function registerAdapter<P extends keyof AdapterPorts>(port: P, name: AdapterName, factory: AdapterFactory<AdapterPorts[P]>): void {
-  registry[port].set(name, factory as never);
+  registry[port].set(name, { factory } as Registration<AdapterPorts[P]> as never);
 }
 
 /**
- * The factory registered for a port under a name.
+ * Makes an adapter selectable by configuration without importing it: `load` imports its module
+ * when a configuration first chooses it.
+ */
+export function registerAdapterModule<P extends keyof AdapterPorts>(port: P, name: AdapterName, load: () => Promise<AdapterFactory<AdapterPorts[P]>>): void {
+  registry[port].set(name, { load } as Registration<AdapterPorts[P]> as never);
+}
+
+/**
+ * The factory registered for a port under a name, its module imported the first time it is asked for.
  *
  * @throws ConfigError when none is, listing those that are.
  */
-export function adapterFactory<P extends keyof AdapterPorts>(port: P, name: AdapterName): AdapterFactory<AdapterPorts[P]> {
-  const factory = registry[port].get(name) as AdapterFactory<AdapterPorts[P]> | undefined;
-  if (!factory) throw new ConfigError(messages.unknownAdapter(port, name, adapterNames(port)));
+export async function adapterFactory<P extends keyof AdapterPorts>(port: P, name: AdapterName): Promise<AdapterFactory<AdapterPorts[P]>> {
+  const registration = registry[port].get(name) as Registration<AdapterPorts[P]> | undefined;
+  if (!registration) throw new ConfigError(messages.unknownAdapter(port, name, adapterNames(port)));
+  if ('factory' in registration) return registration.factory;
+  const factory = await registration.load();
+  registry[port].set(name, { factory } as never);
   return factory;
 }
 

@@ -1,6 +1,6 @@
 import type { EmbeddingModelV3, LanguageModelV3 } from '@ai-sdk/provider';
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
-import { adapterFactory } from './adapter-registry.js';
+import { adapterFactory, type AdapterPorts } from './adapter-registry.js';
 import type { LiveCrewConfig, LiveCrewConfigInput } from './config/config-schema.js';
 import { inputLimits, runnerLimits } from './config/limits.js';
 import { loadConfig } from './config/load-config.js';
@@ -157,7 +157,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const { config, graph } = resolveCrews(options);
   if (config.scheduler !== 'memory') throw new ConfigError(messages.distributedSchedulerNotInProcess());
   const container = (options.container ?? rootContainer).createChildContainer();
-  bindPorts(container, config, options.providers ?? []);
+  await bindPorts(container, config, options.providers ?? []);
   const logger = container.resolve(LOGGER);
   const monitor = alsoObserving(container.resolve(MONITOR), [logObserver(logger), ...(options.observer ? [options.observer].flat() : [])]);
   const clock = container.resolve(CLOCK);
@@ -325,36 +325,42 @@ export function resolveCrews(options: Pick<LiveCrewAppOptions, 'crews' | 'config
   return { config, graph: withIsolation(buildCrewGraph(options.crews, loadRuntimeOverrides(options.configFile, crewIds)), config) };
 }
 
+/** A port's default: how to make it, possibly importing its adapter's module first. */
+export type PortDefault = readonly [InjectionToken<unknown>, () => unknown];
+
+/** Makes the adapter registered for a port under a name, importing its module if it is not loaded yet. */
+function adapter<P extends keyof AdapterPorts>(port: P, name: string, config: LiveCrewConfig): () => Promise<AdapterPorts[P]> {
+  return async () => (await adapterFactory(port, name))(config);
+}
+
 /** Registers the config and, for every port not given in `providers`, the adapter config chooses. */
-export function bindPorts(container: DependencyContainer, config: LiveCrewConfig, providers: readonly ProviderRegistration[]): void {
-  registerPorts(container, config, providers, [
-    [EVENT_SOURCE, () => adapterFactory('source', config.transport)(config)],
-    [ACTION_SINK, () => adapterFactory('actions', config.transport)(config)],
-    [ERROR_SINK, () => adapterFactory('errors', config.transport)(config)],
-    [CONTEXT_BACKEND, () => adapterFactory('context', config.kv_backend)(config)],
-    [DECISION_JOURNAL, () => adapterFactory('journal', config.transport)(config)],
+export async function bindPorts(container: DependencyContainer, config: LiveCrewConfig, providers: readonly ProviderRegistration[]): Promise<void> {
+  await registerPorts(container, config, providers, [
+    [EVENT_SOURCE, adapter('source', config.transport, config)],
+    [ACTION_SINK, adapter('actions', config.transport, config)],
+    [ERROR_SINK, adapter('errors', config.transport, config)],
+    [CONTEXT_BACKEND, adapter('context', config.kv_backend, config)],
+    [DECISION_JOURNAL, adapter('journal', config.transport, config)],
     // `__context` records: to a file when asked, on `live.<stream>.ctx` over NATS, else nowhere.
-    ...(config.context_out !== null || config.transport === 'nats'
-      ? [[CONTEXT_SINK, () => adapterFactory('contextOut', config.context_out !== null ? 'file' : 'nats')(config)] as [InjectionToken<unknown>, () => unknown]]
-      : []),
+    ...(config.context_out !== null || config.transport === 'nats' ? [[CONTEXT_SINK, adapter('contextOut', config.context_out !== null ? 'file' : 'nats', config)] as PortDefault] : []),
     ...serviceDefaults(config),
   ]);
 }
 
 /** The ports every kind of process has, bound as the config says: clock, monitor, logger, models, and the vector store when `vector:` is on. */
-export function serviceDefaults(config: LiveCrewConfig): Array<[InjectionToken<unknown>, () => unknown]> {
+export function serviceDefaults(config: LiveCrewConfig): PortDefault[] {
   return [
     [CLOCK, () => systemClock],
-    [MONITOR, () => (config.metrics_port === null ? NO_MONITOR : adapterFactory('monitor', 'prometheus')(config))],
-    [LOGGER, () => adapterFactory('logger', 'pino')(config)],
+    [MONITOR, config.metrics_port === null ? () => NO_MONITOR : adapter('monitor', 'prometheus', config)],
+    [LOGGER, adapter('logger', 'pino', config)],
     [MODEL_PROVIDER, () => configuredModels(config)],
-    ...(config.vector !== null ? [[VECTOR_STORE, () => adapterFactory('vectors', config.vector!.backend)(config)] as [InjectionToken<unknown>, () => unknown]] : []),
+    ...(config.vector !== null ? [[VECTOR_STORE, adapter('vectors', config.vector.backend, config)] as PortDefault] : []),
   ];
 }
 
 /** The models and embedders of `models:` and `embedders:`, made by the AI SDK adapter; none loaded when neither is set. */
-export function configuredModels(config: LiveCrewConfig): ModelProvider {
-  return Object.keys(config.models).length === 0 && Object.keys(config.embedders).length === 0 ? NO_MODELS : adapterFactory('models', 'ai-sdk')(config);
+export async function configuredModels(config: LiveCrewConfig): Promise<ModelProvider> {
+  return Object.keys(config.models).length === 0 && Object.keys(config.embedders).length === 0 ? NO_MODELS : adapter('models', 'ai-sdk', config)();
 }
 
 /**
@@ -395,16 +401,16 @@ export async function openModelCalls(
  * Registers the config, the adapter each port of `defaults` gets from its factory unless a
  * provider gives that port (a replaced adapter is never made, so it never opens), and `providers`.
  */
-export function registerPorts(
+export async function registerPorts(
   container: DependencyContainer,
   config: LiveCrewConfig,
   providers: readonly ProviderRegistration[],
-  defaults: ReadonlyArray<readonly [InjectionToken<unknown>, () => unknown]>,
-): void {
+  defaults: readonly PortDefault[],
+): Promise<void> {
   container.register(LIVE_CREW_CONFIG, { useValue: config });
   const provided = new Set(providers.map((p) => p.token));
   for (const [token, create] of defaults) {
-    if (!provided.has(token)) container.register(token, { useValue: create() });
+    if (!provided.has(token)) container.register(token, { useValue: await create() });
   }
   for (const { token, ...provider } of providers) container.register(token, provider as never);
 }

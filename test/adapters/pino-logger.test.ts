@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { ACTION_SINK, createLiveCrewApp, Crew, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, OnEvent, pinoLogger, type CrewContext, type Event, type Logger, type LogFields } from '../../src/index.js';
+import { ACTION_SINK, createLiveCrewApp, Crew, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, OnEvent, type CrewContext, type Event, type Logger, type LogFields } from '../../src/index.js';
+import { pinoLogger } from '../../src/embedded.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, ManualClock } from '../../src/testing.js';
 import { Heartbeat } from '../../src/framework/runtime/heartbeat.js';
 import { HeartbeatWatch } from '../../src/framework/runtime/heartbeat-watch.js';

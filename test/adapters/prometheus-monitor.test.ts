@@ -1,18 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ACTION_SINK,
-  createLiveCrewApp,
-  Crew,
-  ERROR_SINK,
-  EVENT_SOURCE,
-  MONITOR,
-  OnEvent,
-  PrometheusMonitor,
-  type CrewContext,
-  type Event,
-  type EventSource,
-  type InputBatch,
-} from '../../src/index.js';
+import { ACTION_SINK, createLiveCrewApp, Crew, ERROR_SINK, EVENT_SOURCE, MONITOR, OnEvent, type CrewContext, type Event, type EventSource, type InputBatch } from '../../src/index.js';
+import { PrometheusMonitor } from '../../src/prometheus.js';
 import { CollectingActionSink, CollectingErrorSink, scriptedModel } from '../../src/testing.js';
 
 @Crew({ id: 'scorer', maxErrors: 1 })

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { PrometheusMonitor } from '../../src/index.js';
+import { PrometheusMonitor } from '../../src/prometheus.js';
 import { findBinary } from '../integration/servers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');

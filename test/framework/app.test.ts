@@ -3,20 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import {
-  ACTION_SINK,
-  CONTEXT_BACKEND,
-  ConfigError,
-  Crew,
-  createLiveCrewApp,
-  ERROR_SINK,
-  EVENT_SOURCE,
-  FileEventSource,
-  MemoryContextBackend,
-  OnEvent,
-  type CrewContext,
-  type Event,
-} from '../../src/index.js';
+import { ACTION_SINK, CONTEXT_BACKEND, ConfigError, Crew, createLiveCrewApp, ERROR_SINK, EVENT_SOURCE, OnEvent, type CrewContext, type Event } from '../../src/index.js';
+import { FileEventSource, MemoryContextBackend } from '../../src/embedded.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, createTestingApp } from '../../src/testing.js';
 
 @Crew({ id: 'echo' })

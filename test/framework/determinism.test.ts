@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLOCK, Crew, DECISION_JOURNAL, DependsOn, JsonlDecisionJournal, OnEvent, type CrewContext, type Event, type ProviderRegistration } from '../../src/index.js';
+import { CLOCK, Crew, DECISION_JOURNAL, DependsOn, OnEvent, type CrewContext, type Event, type ProviderRegistration } from '../../src/index.js';
+import { JsonlDecisionJournal } from '../../src/embedded.js';
 import { createTestingApp, ManualClock, type TestRunResult } from '../../src/testing.js';
 
 // Determinism (DESIGN §4): output is a pure function of the events in arrival order, the config

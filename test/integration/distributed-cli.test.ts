@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort } from '../../bench/local-servers.js';
-import { LOGGER, runDistributedRunner, type CrewClass, type Logger } from '../../src/index.js';
+import { LOGGER, type CrewClass, type Logger } from '../../src/index.js';
+import { runDistributedRunner } from '../../src/nats.js';
 import { MATCH_DAY_CREWS, ROOT, runCli, startCli, startScheduler, stopAll, waitUntil } from './distributed-cluster.js';
 import { natsServer, serverForSuite } from './servers.js';
 

@@ -3,7 +3,7 @@ import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { JetStreamDecisionJournal } from '../../src/adapters/nats/jetstream-decision-journal.js';
 import { readSubject } from '../../src/adapters/nats/jetstream-reading.js';
-import { ensureLiveStreams } from '../../src/index.js';
+import { ensureLiveStreams } from '../../src/nats.js';
 import { natsServer, serverForSuite } from './servers.js';
 
 const start = natsServer();

@@ -1,7 +1,8 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLiveCrewApp, Crew, ensureLiveStreams, OnEvent, type CrewContext, type Event } from '../../src/index.js';
+import { createLiveCrewApp, Crew, OnEvent, type CrewContext, type Event } from '../../src/index.js';
+import { ensureLiveStreams } from '../../src/nats.js';
 import { createTestingApp } from '../../src/testing.js';
 import { natsServer, type TestServer } from './servers.js';
 

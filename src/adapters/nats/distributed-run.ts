@@ -77,9 +77,9 @@ async function openOn(options: DistributedRunOptions, role: string, config: Live
   const journalGiven = providers.some((provider) => provider.token === DECISION_JOURNAL);
   const [streamJournal, bucket] = await Promise.all([journalGiven ? undefined : JetStreamDecisionJournal.open(js, options.streamId), RunStateBucket.open(nc, options.streamId)]);
   const container = (options.container ?? rootContainer).createChildContainer();
-  registerPorts(container, config, providers, [
+  await registerPorts(container, config, providers, [
     // JetStream KV shares this process's connection.
-    [CONTEXT_BACKEND, () => (config.kv_backend === 'jetstream' ? new JetStreamContextBackend(nc) : adapterFactory('context', config.kv_backend)(config))],
+    [CONTEXT_BACKEND, async () => (config.kv_backend === 'jetstream' ? new JetStreamContextBackend(nc) : (await adapterFactory('context', config.kv_backend))(config))],
     [DECISION_JOURNAL, () => streamJournal],
     ...serviceDefaults(config),
   ]);

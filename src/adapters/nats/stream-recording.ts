@@ -14,6 +14,8 @@ import { connectNats, natsConnectOptions } from './nats-connect.js';
 export interface StreamRecording {
   /** Its events, from the first to the end-of-stream marker. */
   readonly source: EventSource;
+  /** Where its events are: `nats:live.<stream>.events`, for messages naming an event's position. */
+  readonly eventsAt: string;
   /** Its journal's decisions and model answers. */
   readonly decisions: ReadonlyMap<string, unknown>;
   /** The actions and error records it published, as JSON. */
@@ -43,6 +45,7 @@ export async function openStreamRecording(config: LiveCrewConfig, streamId: stri
     const source = new JetStreamReplaySource(js, streamId);
     return {
       source,
+      eventsAt: `nats:${liveSubject(streamId, 'events')}`,
       decisions: new Map(journal.map(decodeDecision)),
       actions: actions.map((text) => JSON.parse(text) as unknown),
       errors: errors.map((text) => JSON.parse(text) as unknown),

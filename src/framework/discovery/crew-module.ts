@@ -4,8 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { ProviderRegistration } from '../app.js';
 import { ConfigError, CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
-import { CREW_FILE_SUFFIX, readCrewFile } from '../yaml-crews/yaml-crew-file.js';
-import { yamlCrewClass, type YamlCrew } from '../yaml-crews/yaml-crew-class.js';
+import type { YamlCrew } from '../yaml-crews/yaml-crew-class.js';
 import type { CrewClass } from './crew-definition.js';
 import { isCrewClass } from './read-crew.js';
 
@@ -16,6 +15,9 @@ export interface CrewModule {
   /** The YAML crews among `crews`, for `run --watch` to reload. */
   readonly yamlCrews: YamlCrew[];
 }
+
+/** The suffix of a YAML crew's file: `commentator.crew.yaml`. */
+export const CREW_FILE_SUFFIX = '.crew.yaml';
 
 /** The JavaScript modules `--crews` imports from a folder. */
 const MODULE_SUFFIXES = ['.js', '.mjs'];
@@ -39,6 +41,8 @@ export async function loadCrewModule(path: string): Promise<CrewModule> {
     if (file.endsWith(CREW_FILE_SUFFIX)) {
       // Every bad YAML crew of a folder is reported at once, so a user fixes them in one go.
       try {
+        // LiquidJS and the model-call machinery load only for an app that has YAML crews.
+        const [{ readCrewFile }, { yamlCrewClass }] = await Promise.all([import('../yaml-crews/yaml-crew-file.js'), import('../yaml-crews/yaml-crew-class.js')]);
         const crew = yamlCrewClass(readCrewFile(file));
         loaded.crews.push(crew.type);
         loaded.yamlCrews.push(crew);

@@ -83,7 +83,7 @@ export async function createTestingApp(options: TestingAppOptions): Promise<Test
           { token: EVENT_SOURCE, useValue: new ArrayEventSource(events) },
           { token: ACTION_SINK, useValue: actions },
           { token: ERROR_SINK, useValue: errors },
-          ...(seed !== undefined ? [{ token: CONTEXT_BACKEND, useValue: seededContext(adapterFactory('context', config.kv_backend)(config), seed) }] : []),
+          ...(seed !== undefined ? [{ token: CONTEXT_BACKEND, useValue: seededContext((await adapterFactory('context', config.kv_backend))(config), seed) }] : []),
           ...(options.providers ?? []),
         ],
       });

@@ -12,9 +12,6 @@ import { knobsOf } from '../discovery/crew-spec-keys.js';
 import { COLLECTION_NAME_PATTERN } from '../config/vector-config.js';
 import { VECTOR_TOOL_NAMES, type VectorToolName, type VectorToolOptions } from '../vectors/vector-tools.js';
 
-/** The suffix of a YAML crew's file: `commentator.crew.yaml`. */
-export const CREW_FILE_SUFFIX = '.crew.yaml';
-
 /** The tools a YAML crew may name: the built-in vector tools (DESIGN §10). */
 export const KNOWN_TOOLS: readonly string[] = VECTOR_TOOL_NAMES;
 

@@ -1,6 +1,7 @@
 import { container as rootContainer } from 'tsyringe';
 import { describe, expect, it } from 'vitest';
-import { Crew, JsonlDecisionJournal, MemoryContextBackend, OnEvent, type CrewContext, type CrewSliceDone, type CrewWork, type Event } from '../../../src/index.js';
+import { Crew, OnEvent, type CrewContext, type CrewSliceDone, type CrewWork, type Event } from '../../../src/index.js';
+import { JsonlDecisionJournal, MemoryContextBackend } from '../../../src/embedded.js';
 import { CollectingActionSink, CollectingErrorSink } from '../../../src/testing.js';
 import { buildCrewGraph } from '../../../src/framework/discovery/crew-graph.js';
 import { CrewWorker, type CrewProgress, type ReceivedWork } from '../../../src/framework/distributed/crew-worker.js';

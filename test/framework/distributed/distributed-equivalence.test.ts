@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { container as rootContainer } from 'tsyringe';
 import { describe, expect, it } from 'vitest';
-import { Crew, DependsOn, OnEvent, JsonlDecisionJournal, MemoryContextBackend, type CrewContext, type CrewSliceDone, type CrewWork, type Event } from '../../../src/index.js';
+import { Crew, DependsOn, OnEvent, type CrewContext, type CrewSliceDone, type CrewWork, type Event } from '../../../src/index.js';
+import { JsonlDecisionJournal, MemoryContextBackend } from '../../../src/embedded.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, createTestingApp } from '../../../src/testing.js';
 import { resolveCrews } from '../../../src/framework/app.js';
 import { EventDecoder } from '../../../src/framework/model/event.js';

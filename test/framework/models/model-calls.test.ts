@@ -250,7 +250,8 @@ describe('the JSONL journal keeps model answers', () => {
     const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
-    const { JsonlDecisionJournal, InputError } = await import('../../../src/index.js');
+    const { InputError } = await import('../../../src/index.js');
+    const { JsonlDecisionJournal } = await import('../../../src/embedded.js');
     const path = join(mkdtempSync(join(tmpdir(), 'live-crew-journal-')), 'journal.jsonl');
     @Crew({ id: 'stamper' })
     class Stamper {

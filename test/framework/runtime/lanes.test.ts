@@ -1,19 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ACTION_SINK,
-  CONTEXT_BACKEND,
-  createLiveCrewApp,
-  MemoryContextBackend,
-  type CommitProgress,
-  type ContextSnapshot,
-  Crew,
-  DependsOn,
-  ERROR_SINK,
-  EVENT_SOURCE,
-  OnEvent,
-  type CrewContext,
-  type Event,
-} from '../../../src/index.js';
+import { ACTION_SINK, CONTEXT_BACKEND, createLiveCrewApp, type CommitProgress, type ContextSnapshot, Crew, DependsOn, ERROR_SINK, EVENT_SOURCE, OnEvent, type CrewContext, type Event } from '../../../src/index.js';
+import { MemoryContextBackend } from '../../../src/embedded.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, createTestingApp } from '../../../src/testing.js';
 import { PushSource } from '../fixtures/push-source.js';
 

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLOCK, Crew, DECISION_JOURNAL, JsonlDecisionJournal, OnEvent, type CrewContext, type Event } from '../../../src/index.js';
+import { CLOCK, Crew, DECISION_JOURNAL, OnEvent, type CrewContext, type Event } from '../../../src/index.js';
+import { JsonlDecisionJournal } from '../../../src/embedded.js';
 import { createTestingApp, ManualClock } from '../../../src/testing.js';
 
 const T0 = Date.parse('2024-05-01T12:00:00Z');

@@ -1,6 +1,7 @@
 import { embed } from 'ai';
 import { describe, expect, it } from 'vitest';
-import { Crew, DECISION_JOURNAL, OnEvent, VECTOR_STORE, MemoryVectorStore, type CrewContext, type Event, type VectorHit, type VectorSearchReport } from '../../../src/index.js';
+import { Crew, DECISION_JOURNAL, OnEvent, VECTOR_STORE, type CrewContext, type Event, type VectorHit, type VectorSearchReport } from '../../../src/index.js';
+import { MemoryVectorStore } from '../../../src/vectors.js';
 import { createTestingApp, hashEmbedder, MemoryDecisionJournal } from '../../../src/testing.js';
 
 const T0 = Date.parse('2024-05-01T12:00:00Z');
