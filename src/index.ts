@@ -51,7 +51,9 @@ export {
   StoredStateError,
   ConnectionError,
   OutputError,
+  LifecycleError,
 } from './framework/errors.js';
+export type { OnStart, OnStop } from './framework/runtime/lifecycle-hooks.js';
 
 export type * from './framework/ports.js';
 export type * from './framework/distributed/runner-protocol.js';

@@ -19,6 +19,7 @@ import { systemClock } from './system-clock.js';
 import { CrewRunner } from './runtime/crew-runner.js';
 import { EventPipeline } from './runtime/event-pipeline.js';
 import { instantiateCrews } from './runtime/instantiate-crews.js';
+import { LifecycleHooks, logStopFailures } from './runtime/lifecycle-hooks.js';
 import type { InterceptorRef } from './runtime/interceptor.js';
 import { OutputBuffer } from './runtime/output-buffer.js';
 import { PacedEventSource } from './runtime/paced-event-source.js';
@@ -162,6 +163,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const monitor = alsoObserving(container.resolve(MONITOR), [logObserver(logger), ...(options.observer ? [options.observer].flat() : [])]);
   const clock = container.resolve(CLOCK);
   const isolation = new IsolatedCrews(graph, options.crewsModule, config, clock);
+  const hooks = new LifecycleHooks(container, options.providers ?? []);
   const instantiated = instantiateCrews(graph, container, () => true, [...(monitor.interceptor ? [monitor.interceptor] : []), ...(options.interceptors ?? [])], isolation.standIn);
   const crews = options.reloadable ? instantiated.map((crew) => ({ ...crew, knobs: new Versions(reloadableKnobsOf(crew.definition)) })) : instantiated;
   const journal = container.resolve(DECISION_JOURNAL);
@@ -218,10 +220,12 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
     try {
       await monitor.start?.();
       await isolation.start(models);
+      await hooks.start(crews);
       logger.info({ transport: config.transport, crews: crews.length }, 'run started');
       heartbeat.start();
       await pipeline.run(input, actions, errors, () => stopping, ticker);
     } finally {
+      logStopFailures(logger, await hooks.stop());
       process.off('beforeExit', onLoopEmpty);
       untrap();
       await closeAdapters();

@@ -18,6 +18,9 @@ export class ConfigError extends LiveCrewError {}
 /** A crew class is not a valid crew: bad id, no handler, bad options, unresolvable constructor. */
 export class CrewDefinitionError extends LiveCrewError {}
 
+/** A crew's or service's `onStart` threw: the run did not start. */
+export class LifecycleError extends LiveCrewError {}
+
 /** A cycle of offset-0 crew dependencies: no order inside a slice satisfies it. */
 export class DependencyCycleError extends CrewDefinitionError {
   constructor(

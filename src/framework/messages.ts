@@ -4,6 +4,7 @@
  */
 
 import type { VectorCollectionShape } from './ports.js';
+import type { DependencyTrail } from './runtime/dependency-trail.js';
 
 const MAX_SHOWN = 80;
 
@@ -140,10 +141,12 @@ export const messages = {
     `${className} takes ${count} constructor parameter(s) but has no design:paramtypes metadata. ` +
     'Compile crews with tsc and "emitDecoratorMetadata": true (tsx and esbuild do not emit it), ' +
     "and import 'reflect-metadata' once at start.",
-  unresolvableCrew: (id: string, className: string, detail: string) =>
-    `cannot construct crew "${id}" (${className}): ${detail}. Register the missing dependency in providers.`,
-  crewConstructorThrew: (id: string, className: string, detail: string) =>
-    `cannot construct crew "${id}" (${className}): its constructor, or the constructor of a service it injects, threw: ${detail}. Fix that constructor; nothing has run.`,
+  unresolvableCrew: (id: string, className: string, trail: DependencyTrail) =>
+    `cannot construct crew "${id}" (${className}): ${trail.path}: ${trail.cause}. To fix: ${trail.fix}; nothing has run.`,
+  crewConstructorThrew: (id: string, className: string, trail: DependencyTrail) =>
+    `cannot construct crew "${id}" (${className}): ${trail.path === '' ? 'its constructor' : `the constructor at ${trail.path}`} threw: ${trail.cause}. Fix that constructor; nothing has run.`,
+  onStartFailed: (member: string, detail: string) => `${member}: onStart() threw: ${detail}. The run did not start; what had started was stopped.`,
+  onStopFailed: (member: string) => `${member}: onStop() threw (the others were still stopped)`,
   crewModuleUnloadable: (module: string, detail: string) => `cannot load crews module ${module}: ${detail}`,
   crewModuleExportsNothing: (module: string) =>
     `${module} gives no crew: a module exports @Crew classes (or an array named "crews"), a folder holds such modules or <id>.crew.yaml files`,
@@ -183,7 +186,8 @@ export const messages = {
   jsonTooDeep: (max: number) => `nested deeper than ${max} levels (payload_max_depth)`,
   contextKeyInvalid: (key: unknown, max: number) => `context key ${showValue(key)} must be a non-empty string of at most ${max} characters`,
   contextKeyForbidden: (key: string) => `context key "${key}" is not allowed (prototype keys are refused)`,
-  unresolvableInterceptor: (crew: string, name: string, detail: string) => `crew ${crew}: interceptor ${name} cannot be constructed: ${detail}`,
+  unresolvableInterceptor: (crew: string, name: string, trail: DependencyTrail) =>
+    `crew ${crew}: interceptor ${name} cannot be constructed: ${trail.path === '' ? '' : `${trail.path}: `}${trail.cause}${trail.fix !== undefined ? `. To fix: ${trail.fix}` : ''}`,
   notAnInterceptor: (crew: string, name: string) => `crew ${crew}: interceptor ${name} has no intercept(call, next) method`,
   distributedNeedsSharedContext: () =>
     'kv_backend: memory keeps the context inside one process, and a distributed run shares it between its scheduler and runners: use kv_backend: jetstream (the default for `live-crew scheduler` and `runner`) or redis',

@@ -14,7 +14,7 @@ const start = natsServer();
 describe.skipIf(start === undefined)('a runner built in code', { timeout: 60_000 }, () => {
   const server = serverForSuite(start!);
 
-  it('binds its ports as createLiveCrewApp does: a provider for a port token replaces the default', async () => {
+  it('binds its ports as createLiveCrewApp does: a provider for a port token replaces the default; a provided service gets onStart and onStop', async () => {
     const { crews } = (await import(pathToFileURL(join(ROOT, MATCH_DAY_CREWS)).href)) as { crews: CrewClass[] };
     const lines: string[] = [];
     const at = (level: string) => (_fields: object, message: string) => void lines.push(level === 'info' ? message : `${level}: ${message}`);
@@ -28,7 +28,10 @@ describe.skipIf(start === undefined)('a runner built in code', { timeout: 60_000
       configFile: false,
       env: {},
       config: { nats_url: server().url },
-      providers: [{ token: LOGGER, useValue: logger }],
+      providers: [
+        { token: LOGGER, useValue: logger },
+        { token: 'odds feed', useValue: { onStart: () => void lines.push('feed started'), onStop: () => void lines.push('feed stopped') } },
+      ],
       signal: stop.signal,
     });
     // A runner that fails says why at once, not after the wait's timeout.
@@ -40,6 +43,7 @@ describe.skipIf(start === undefined)('a runner built in code', { timeout: 60_000
     // Stopped at once, while it may still be making its consumers: it must end all the same.
     stop.abort();
     await running;
+    expect(lines.filter((line) => line.startsWith('feed'))).toEqual(['feed started', 'feed stopped']);
   });
 });
 

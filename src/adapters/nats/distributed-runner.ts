@@ -8,6 +8,7 @@ import { messages } from '../../framework/messages.js';
 import { ConfigError } from '../../framework/errors.js';
 import { CrewWorker, type CrewProgress } from '../../framework/distributed/crew-worker.js';
 import { instantiateCrews } from '../../framework/runtime/instantiate-crews.js';
+import { LifecycleHooks, logStopFailures } from '../../framework/runtime/lifecycle-hooks.js';
 import type { CrewRuntime } from '../../framework/runtime/route-table.js';
 import { IsolatedCrews } from '../../framework/isolation/isolated-crews.js';
 import { decodeWork, encodeDone } from './crew-work-wire.js';
@@ -48,6 +49,7 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
     const hosted = (id: string) => options.selector.test(id);
     const isolation = new IsolatedCrews({ crews: run.graph.crews.filter((crew) => hosted(crew.id)) }, options.crewsModule, run.config, run.clock);
     const interceptors = [...(run.monitor.interceptor ? [run.monitor.interceptor] : []), ...(options.interceptors ?? [])];
+    const hooks = new LifecycleHooks(run.container, options.providers ?? []);
     const crews = instantiateCrews(run.graph, run.container, hosted, interceptors, isolation.standIn);
     if (crews.length === 0) {
       const ids = run.graph.crews.map((crew) => crew.id).join(', ');
@@ -61,8 +63,10 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
     const errors = JetStreamSink.forErrors(run.link);
     try {
       await isolation.start(models);
+      await hooks.start(crews);
       await Promise.all(crews.map((crew) => work(run, options, crew, models, actions, errors)));
     } finally {
+      logStopFailures(run.logger, await hooks.stop());
       await Promise.all([actions.close(), errors.close(), isolation.close(), models.close()]);
     }
   } finally {

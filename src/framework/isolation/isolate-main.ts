@@ -11,6 +11,7 @@ import type { EventEnvelope } from '../model/event.js';
 import { CallScope, type CallHost } from '../runtime/call-scope.js';
 import { describeThrown } from '../runtime/describe-thrown.js';
 import { instantiateCrews } from '../runtime/instantiate-crews.js';
+import { LifecycleHooks } from '../runtime/lifecycle-hooks.js';
 import { Lane, StreamLanes } from '../runtime/lanes.js';
 import { routeTo, type CrewRuntime, type Route } from '../runtime/route-table.js';
 import { runAsCall, trapStrayFaults } from '../runtime/stray-faults.js';
@@ -56,7 +57,10 @@ async function start(init: IsolateInit): Promise<void> {
     const container = rootContainer.createChildContainer();
     container.register(LIVE_CREW_CONFIG, { useValue: init.config });
     for (const { token, ...provider } of providers) container.register(token, provider as never);
+    // An isolate is killed, never stopped: its crew and services get onStart here, and no onStop.
+    const hooks = new LifecycleHooks(container, providers);
     const [crew] = instantiateCrews(graph, container, (id) => id === init.crewId);
+    await hooks.start([crew!]);
     const routes = new Map(crew!.definition.handlers.map((handler) => [handler.method, routeTo(crew!, handler)]));
     const host: CallHost = {
       limits: runnerLimits(init.config),

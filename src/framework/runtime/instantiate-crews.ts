@@ -2,7 +2,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { CrewDefinition, CrewGraph } from '../discovery/crew-definition.js';
 import { CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
-import { describeThrown } from './describe-thrown.js';
+import { dependencyTrail } from './dependency-trail.js';
 import type { CrewRuntime } from './route-table.js';
 import type { Interceptor, InterceptorClass, InterceptorRef } from './interceptor.js';
 import { INTERCEPTORS_METADATA } from '../decorators/metadata-keys.js';
@@ -39,11 +39,10 @@ export function instantiateCrews(
     try {
       instance = container.resolve(type);
     } catch (error) {
-      const detail = describeThrown(error).replace(/\s+/g, ' ');
-      // tsyringe says so when a parameter has no provider; anything else was thrown by a constructor.
-      const unresolved = /TypeInfo not known|unregistered dependency token/.test(detail);
-      const message = unresolved ? messages.unresolvableCrew : messages.crewConstructorThrew;
-      throw new CrewDefinitionError(message(definition.id, definition.className, detail), { cause: error });
+      // tsyringe names a parameter it has no provider for (then there is a fix to give); anything else was thrown by a constructor.
+      const trail = dependencyTrail(error);
+      const message = trail.fix !== undefined ? messages.unresolvableCrew : messages.crewConstructorThrew;
+      throw new CrewDefinitionError(message(definition.id, definition.className, trail), { cause: error });
     }
     const interceptors = new Map<string, readonly Interceptor[]>();
     const around = [...appInterceptors, ...declaredInterceptors(definition.type)];
@@ -71,7 +70,7 @@ function interceptorResolver(container: DependencyContainer): (ref: InterceptorR
         instance = checked(container.resolve(ref as unknown as new () => Interceptor), crew, ref.name);
       } catch (error) {
         if (error instanceof CrewDefinitionError) throw error;
-        throw new CrewDefinitionError(messages.unresolvableInterceptor(crew, ref.name, describeThrown(error).replace(/\s+/g, ' ')), { cause: error });
+        throw new CrewDefinitionError(messages.unresolvableInterceptor(crew, ref.name, dependencyTrail(error)), { cause: error });
       }
       instances.set(ref, instance);
     }

@@ -429,7 +429,9 @@ describe('dependency injection', () => {
 
   it('names the crew and the missing dependency when one cannot be resolved', async () => {
     const t = await createTestingApp({ crews: [Scorer] });
-    await expect(t.run([])).rejects.toThrow(/cannot construct crew "scorer" \(Scorer\): .*Register the missing dependency in providers/);
+    await expect(t.run([])).rejects.toThrow(
+      'cannot construct crew "scorer" (Scorer): Scorer(bonus #1): Attempted to resolve unregistered dependency token: "Symbol(bonus)". To fix: register Symbol(bonus) in providers: { token, useValue | useClass | useFactory }; nothing has run.',
+    );
   });
 
   it('says a crew\'s constructor threw, with what it threw, instead of blaming a missing dependency', async () => {
@@ -442,7 +444,7 @@ describe('dependency injection', () => {
     }
     const t = await createTestingApp({ crews: [Fragile] });
     const failure = t.run([]);
-    await expect(failure).rejects.toThrow('cannot construct crew "fragile" (Fragile): its constructor, or the constructor of a service it injects, threw: no API key. Fix that constructor; nothing has run.');
+    await expect(failure).rejects.toThrow('cannot construct crew "fragile" (Fragile): its constructor threw: no API key. Fix that constructor; nothing has run.');
   });
 
   it('explains missing decorator metadata instead of failing obscurely', async () => {
