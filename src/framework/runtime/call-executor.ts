@@ -117,24 +117,32 @@ export class CallExecutor {
     // From now on its calls run as themselves: what they leave running is theirs.
     route.leavesWork = true;
     return new Promise<CallScope>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: AbortController | undefined;
       const end = (ended: CallScope) => {
         if (!this.#inFlight.delete(scope)) return;
-        if (timer !== undefined) clearTimeout(timer);
+        timer?.abort();
         resolve(ended);
       };
       this.#inFlight.set(scope, end);
       if (deadline) {
         // A journal that cannot store the decision fails the run: its replay could not be exact.
         const timeOut = () => Promise.resolve(this.#timeOut(scope, deadline.limit, deadline.decision)).then(end, reject);
+        // On the run's clock, so a test's ManualClock runs a timeout out without waiting for it.
+        const arm = (ms: number) => {
+          timer?.abort();
+          const armed = (timer = new AbortController());
+          void this.#clock.sleep(ms, armed.signal).then(() => {
+            if (!armed.signal.aborted) void timeOut();
+          });
+        };
         const counting = scope.setTimeoutClock({
-          stop: () => clearTimeout(timer),
+          stop: () => timer?.abort(),
           restart: () => {
-            clearTimeout(timer);
-            if (!scope.ended) timer = setTimeout(timeOut, deadline.limit);
+            if (!scope.ended) arm(deadline.limit);
+            else timer?.abort();
           },
         });
-        if (counting) timer = setTimeout(timeOut, Math.max(0, deadline.limit - (this.#clock.now() - started)));
+        if (counting) arm(Math.max(0, deadline.limit - (this.#clock.now() - started)));
       }
       // A call that timed out or was abandoned has ended; what it settles to later is ignored.
       result.then(

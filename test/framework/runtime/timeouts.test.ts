@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CLOCK, Crew, DECISION_JOURNAL, OnEvent, type CrewContext, type Event } from '../../../src/index.js';
 import { JsonlDecisionJournal } from '../../../src/embedded.js';
 import { createTestingApp, ManualClock } from '../../../src/testing.js';
@@ -54,6 +54,47 @@ describe('timeoutMs (DESIGN §4)', () => {
     const r = await t.run([at(0, { cost: 50 }), at(1, { cost: 150 })]);
     expect(r.actions.map((a) => a.payload)).toEqual([{ cost: 50 }]);
     expect(r.errorsOf('timeout')).toHaveLength(1);
+  });
+
+  it("a ManualClock runs an asynchronous call's timeoutMs out: a minute's limit passes at once, and a call sleeping on the clock within it is not timed out", async () => {
+    const clock = new ManualClock(T0);
+    @Crew({ id: 'patient', timeoutMs: 60_000 })
+    class Patient {
+      @OnEvent('tick')
+      async on(event: Event<{ waitMs?: number; n: number }>, ctx: CrewContext): Promise<void> {
+        // A call awaiting what never comes, or the clock for less than its limit.
+        await (event.payload.waitMs === undefined ? new Promise(() => {}) : clock.sleep(event.payload.waitMs));
+        ctx.emit('done', { n: event.payload.n });
+      }
+    }
+    const t = await createTestingApp({ crews: [Patient], providers: [{ token: CLOCK, useValue: clock }] });
+    const r = await t.run([at(0, { n: 1, waitMs: 59_000 }), at(1, { n: 2 }), at(2, { n: 3, waitMs: 61_000 })]);
+    expect(r.actions.map((a) => a.payload)).toEqual([{ n: 1 }]);
+    expect(r.errorsOf('timeout').map((e) => e.payload.message)).toEqual([
+      'patient.on took longer than timeoutMs 60000; its actions and writes were discarded',
+      'patient.on took longer than timeoutMs 60000; its actions and writes were discarded',
+    ]);
+  });
+
+  it("vitest's fake timers drive timeoutMs on the system clock (faking setTimeout and Date, not setImmediate)", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      @Crew({ id: 'stalled', timeoutMs: 30_000 })
+      class Stalled {
+        @OnEvent('tick')
+        async on(_event: Event, ctx: CrewContext): Promise<void> {
+          await new Promise(() => {});
+          ctx.emit('never', {});
+        }
+      }
+      const running = (await createTestingApp({ crews: [Stalled] })).run([at(0)]);
+      await vi.advanceTimersByTimeAsync(30_000);
+      const r = await running;
+      expect(r.actions).toEqual([]);
+      expect(r.errorsOf('timeout').map((e) => e.payload.crew)).toEqual(['stalled']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a replay with the journal repeats the timeouts exactly, without running those calls or timing the others', async () => {
