@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { LiveCrewError } from '../index.js';
 import { registerAclCommand } from './acl-command.js';
+import { crewsFromConfig } from './options.js';
 import { registerDevCommand } from './dev-command.js';
 import { registerDistributedCommands } from './distributed-commands.js';
 import { registerInspectCommands } from './inspect-commands.js';
@@ -21,7 +22,8 @@ const program = new Command('live-crew')
   .description('run crews of reactive logic over event streams, in deterministic time slices')
   .version(version)
   .exitOverride()
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .hook('preAction', crewsFromConfig);
 registerRunCommand(program);
 registerDevCommand(program);
 registerReplayCommand(program);

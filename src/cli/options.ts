@@ -1,4 +1,5 @@
-import { InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { loadConfig } from '../framework/config/load-config.js';
 import { ConfigError } from '../framework/errors.js';
 import { STREAM_ID_PATTERN } from '../framework/model/patterns.js';
 import { messages } from '../framework/messages.js';
@@ -52,8 +53,28 @@ export function parseSelector(pattern: string): RegExp {
  * `--crews <path>`, repeatable and (unless `mandatory` is false) required: a compiled module, a `.crew.yaml` file, or a folder
  * of either (`--crews dist/crews.js --crews crews`).
  */
-export function crewsOption(mandatory = true): Option {
-  return new Option('--crews <path>', 'the crews: a compiled JS module exporting @Crew classes, an <id>.crew.yaml file, or a folder of either; repeat for more')
-    .argParser((path: string, earlier: string[] | undefined) => [...(earlier ?? []), path])
-    .makeOptionMandatory(mandatory);
+export function crewsOption(required = true): Option {
+  const option = new Option('--crews <path>', 'the crews: a compiled JS module exporting @Crew classes, an <id>.crew.yaml file, or a folder of either; repeat for more (default: crews: in the config file)').argParser(
+    (path: string, earlier: string[] | undefined) => [...(earlier ?? []), path],
+  );
+  if (required) REQUIRED_CREWS.add(option);
+  return option;
+}
+
+/** The `--crews` options a command cannot run without. */
+const REQUIRED_CREWS = new WeakSet<Option>();
+
+/**
+ * A command given no `--crews` takes the config file's `crews:` (a `preAction` hook of the
+ * program), so an app that names its crews in live-config.yaml types them on no command.
+ *
+ * A command that needs crews and gets them from neither is a usage error (exit 2).
+ */
+export function crewsFromConfig(_program: Command, command: Command): void {
+  const option = command.options.find((candidate) => candidate.attributeName() === 'crews');
+  if (option === undefined || command.getOptionValue('crews') !== undefined) return;
+  const { config: file } = command.opts<{ config?: string }>();
+  const { crews } = loadConfig({ file, env: process.env });
+  if (crews.length > 0) command.setOptionValue('crews', crews);
+  else if (REQUIRED_CREWS.has(option)) command.error(`error: ${messages.noCrewsGiven(command.name())}`, { code: 'live-crew.noCrews', exitCode: 2 });
 }

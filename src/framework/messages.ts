@@ -147,6 +147,8 @@ export const messages = {
     `cannot construct crew "${id}" (${className}): ${trail.path === '' ? 'its constructor' : `the constructor at ${trail.path}`} threw: ${trail.cause}. Fix that constructor; nothing has run.`,
   onStartFailed: (member: string, detail: string) => `${member}: onStart() threw: ${detail}. The run did not start; what had started was stopped.`,
   onStopFailed: (member: string) => `${member}: onStop() threw (the others were still stopped)`,
+  noCrewsGiven: (command: string) =>
+    `${command}: no crews: give --crews <path> (a compiled module, a .crew.yaml file or a folder of either), or name them under crews: in live-config.yaml`,
   crewModuleUnloadable: (module: string, detail: string) => `cannot load crews module ${module}: ${detail}`,
   crewModuleExportsNothing: (module: string) =>
     `${module} gives no crew: a module exports @Crew classes (or an array named "crews"), a folder holds such modules or <id>.crew.yaml files`,
@@ -232,8 +234,12 @@ export const messages = {
   messageNotJson: (subject: string, data: string) => `${subject}: not JSON: ${JSON.stringify(data.slice(0, 100))}`,
   serverRefused: (what: string, detail: string) => `${what}: ${detail}`,
   scaffoldTargetNotEmpty: (dir: string) => `live-crew new: ${dir} exists and is not empty`,
-  generateNotACrewId: (name: string) => `live-crew generate crew: ${JSON.stringify(name)} is not a crew id (a letter, then letters, digits, _ or -, 64 at most)`,
-  generateFileExists: (path: string) => `live-crew generate crew: ${path} exists already`,
+  scaffoldGitSkipped: () => 'live-crew new: git init failed (is git installed?); the app has no repository',
+  scaffoldInstallFailed: (dir: string, status: number | null) =>
+    `live-crew new: npm install in ${dir} ${status === null ? 'could not start (is npm on PATH?)' : `failed (exit ${status})`}; the app is written: fix that, then run npm install there`,
+  generateNotAName: (kind: string, name: string) =>
+    `live-crew generate ${kind}: ${JSON.stringify(name)} is not a ${kind === 'crew' ? 'crew id' : `${kind} name`} (a letter, then letters, digits, _ or -, 64 at most)`,
+  generateFileExists: (kind: string, path: string) => `live-crew generate ${kind}: ${path} exists already`,
   selectorNotRegex: (pattern: string, detail: string) => `--selector ${JSON.stringify(pattern)} is not a regular expression: ${detail}`,
   selectorMatchesNoCrew: (selector: string, crews: string) => `selector ${selector} matches no crew (the crews are: ${crews})`,
   aclUnhostedCrews: (crews: readonly string[]) => `no runner hosts ${crews.join(', ')}: give every crew a --runner name=selector that matches it`,

@@ -93,6 +93,18 @@ describe('live-crew CLI', () => {
     expect(r.stderr).toMatch(/InputError: cannot read the journal to replay, \/nonexistent\/journal.jsonl/);
   });
 
+  it('takes the crews from crews: in live-config.yaml when a command is given no --crews; with neither, says how to give them', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'live-config.yaml'), `crews:\n  - ${join(HELLO, 'dist/crews.js')}\n`);
+    const r = cli(['run', join(HELLO, 'events.jsonl')], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('"message":"Welcome Ada!"');
+    expect(cli(['validate'], { cwd: dir })).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok: 3 crews/) });
+    // --crews wins over the file.
+    expect(cli(['validate', '--crews', join(ROOT, 'examples/match-day/dist/crews.js')], { cwd: dir })).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok: 6 crews/) });
+    expect(cli(['graph'], { cwd: tmp() })).toMatchObject({ code: 2, stderr: expect.stringContaining('error: graph: no crews: give --crews <path> (a compiled module, a .crew.yaml file or a folder of either), or name them under crews: in live-config.yaml') });
+  });
+
   it('exits 2 on usage errors', () => {
     expect(cli(['run', 'x.jsonl']).code).toBe(2);
     expect(cli(['frobnicate']).code).toBe(2);

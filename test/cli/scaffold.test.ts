@@ -1,19 +1,19 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/cli/main.js');
 
-function run(command: string, args: readonly string[], cwd: string) {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 180_000, env: { ...process.env, CI: 'true', NO_COLOR: '1' } });
+function run(command: string, args: readonly string[], cwd: string, env: Record<string, string> = {}) {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 180_000, env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
-const cli = (args: readonly string[], cwd = ROOT) => run(process.execPath, [CLI, ...args], cwd);
+const cli = (args: readonly string[], cwd = ROOT, env: Record<string, string> = {}) => run(process.execPath, [CLI, ...args], cwd, env);
 
-describe('live-crew new and generate crew', { timeout: 240_000 }, () => {
+describe('live-crew new and generate', { timeout: 240_000 }, () => {
   let tarball: string;
   beforeAll(() => {
     const dir = mkdtempSync(join(tmpdir(), 'live-crew-pack-'));
@@ -23,19 +23,22 @@ describe('live-crew new and generate crew', { timeout: 240_000 }, () => {
     tarball = join(dir, readdirSync(dir).find((file) => file.endsWith('.tgz'))!);
   });
 
-  it('scaffolds an app whose tests pass against this package (packed, installed from the tarball), then adds a crew and its test', () => {
+  it('scaffolds an app from the packed tarball, installs it, and its tests, typecheck (no skipLibCheck) and start pass; then adds a crew, a service and an interceptor with their tests', () => {
     const app = join(mkdtempSync(join(tmpdir(), 'live-crew-new-')), 'my-app');
-    const created = cli(['new', app, '--live-crew', `file:${tarball}`]);
+    // The tarball's path as a user types it; the app's dependencies and dev tools from npm's cache first.
+    const created = cli(['new', app, '--live-crew', relative(ROOT, tarball)], ROOT, { npm_config_prefer_offline: 'true' });
     expect(created.code, created.stderr).toBe(0);
-    expect(readdirSync(app).sort()).toEqual(['README.md', 'crews', 'events.jsonl', 'live-config.yaml', 'package.json', 'src', 'test', 'tsconfig.json']);
-    expect(JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'))).toMatchObject({ name: 'my-app', dependencies: { 'live-crew': `file:${tarball}` } });
+    expect(created.stdout).toMatch(/initialized a git repository\n {2}running npm install\n\nNext: cd .*my-app && npm test && npm start\n$/);
+    expect(readdirSync(app).sort()).toEqual(['.git', '.gitignore', 'README.md', 'crews', 'events.jsonl', 'live-config.yaml', 'node_modules', 'package-lock.json', 'package.json', 'src', 'test', 'tsconfig.build.json', 'tsconfig.json']);
+    const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { dependencies: object; devDependencies: object };
+    expect(manifest.dependencies).toEqual({ 'live-crew': `file:${tarball}`, zod: expect.any(String) });
+    expect(Object.keys(manifest.devDependencies).sort()).toEqual(['@types/node', 'typescript', 'vitest']);
+    expect(readFileSync(join(app, '.gitignore'), 'utf8')).toMatch(/^node_modules\/$/m);
 
-    // live-crew comes from the tarball; its dependencies and the dev tools from npm's cache first.
-    const installed = run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], app);
-    expect(installed.code, installed.stderr).toBe(0);
     const tested = run('npm', ['test'], app);
     expect(tested.code, tested.stdout + tested.stderr).toBe(0);
     expect(tested.stdout).toMatch(/1 passed/);
+    // The crews run with no --crews: live-config.yaml names them.
     const started = run('npm', ['start', '--silent'], app);
     expect(started.code, started.stderr).toBe(0);
     const actions = started.stdout.trim().split('\n').map((line) => JSON.parse(line) as { kind: string; payload: { text: string } });
@@ -43,14 +46,30 @@ describe('live-crew new and generate crew', { timeout: 240_000 }, () => {
     // The YAML crew beside the TypeScript one.
     expect(actions.filter((a) => a.kind === 'cheer').map((a) => a.payload.text)).toEqual(['Everyone, say hi to Ada!', 'Everyone, say hi to Lin!', 'Everyone, say hi to Sam!']);
 
-    const generated = cli(['generate', 'crew', 'referee_watch'], app);
-    expect(generated.code, generated.stderr).toBe(0);
+    expect(cli(['generate', 'crew', 'referee_watch'], app).code).toBe(0);
     expect(readFileSync(join(app, 'src/crews.ts'), 'utf8')).toMatch(/export \* from '\.\/referee-watch\.js';\n$/);
     // Another spelling of the same crew would be a duplicate export: refused before it breaks the build.
     expect(cli(['g', 'crew', 'RefereeWatch'], app)).toMatchObject({ code: 1, stderr: expect.stringMatching(/src\/referee-watch\.ts exists already/) });
+    expect(cli(['g', 'service', 'OddsFeed'], app)).toMatchObject({ code: 0, stdout: '  created src/odds-feed.ts\n  created test/odds-feed.test.ts\n' });
+    // Its test declares a crew: decorators in test/ compile as in src/.
+    expect(cli(['g', 'interceptor', 'call_counter'], app)).toMatchObject({ code: 0, stdout: '  created src/call-counter.ts\n  created test/call-counter.test.ts\n' });
+    const typechecked = run('npm', ['run', 'typecheck'], app);
+    expect(typechecked.code, typechecked.stdout + typechecked.stderr).toBe(0);
     const retested = run('npm', ['test'], app);
     expect(retested.code, retested.stdout + retested.stderr).toBe(0);
-    expect(retested.stdout).toMatch(/Test Files +2 passed/);
+    expect(retested.stdout).toMatch(/Test Files +4 passed/);
+  });
+
+  it('from a git checkout, depends on the checkout itself (the package is on no registry then), and its tests pass', () => {
+    const app = join(mkdtempSync(join(tmpdir(), 'live-crew-new-')), 'from-checkout');
+    const created = cli(['new', app, '--skip-git'], ROOT, { npm_config_prefer_offline: 'true' });
+    expect(created.code, created.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(manifest.dependencies['live-crew']).toBe(existsSync(join(ROOT, '.git')) ? `file:${ROOT}` : `^${version}`);
+    expect(existsSync(join(app, '.git'))).toBe(false);
+    const tested = run('npm', ['test'], app);
+    expect(tested.code, tested.stdout + tested.stderr).toBe(0);
   });
 
   it('refuses a folder that is not empty, a crew name that is no id, and a crew that exists', () => {

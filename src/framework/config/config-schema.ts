@@ -112,6 +112,11 @@ export const configShape = {
    * over at most this long after the leader dies (at once when it stops cleanly).
    */
   lease_ms: durationMs(300),
+  /**
+   * The crews the CLI runs when a command is given no `--crews`: compiled JS modules, `.crew.yaml`
+   * files or folders of either, as `--crews` takes them (env: separated by the path delimiter).
+   */
+  crews: z.array(path),
   /** The event file (`.json` array or `.jsonl`), or `-` for stdin. */
   input: path,
   /** The action file (JSONL), or `-` for stdout. */
@@ -201,6 +206,7 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   redis_url: 'redis://127.0.0.1:6379',
   scheduler: 'memory',
   lease_ms: 5000,
+  crews: [],
   input: '-',
   output: '-',
   errors: '-',

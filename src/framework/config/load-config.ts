@@ -102,7 +102,7 @@ function envValue(key: ConfigKey, raw: string): unknown {
   const text = raw.trim();
   if (NUMERIC_KEYS.has(key) && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   if (key === 'eager_dispatch' && (text === 'true' || text === 'false')) return text === 'true';
-  if (key === 'isolation_allow_write') return text === '' ? [] : text.split(delimiter);
+  if (key === 'isolation_allow_write' || key === 'crews') return text === '' ? [] : text.split(delimiter);
   return raw;
 }
 
