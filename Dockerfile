@@ -9,6 +9,7 @@ COPY src ./src
 COPY examples ./examples
 COPY bench ./bench
 COPY templates ./templates
+COPY ui ./ui
 RUN npm run build
 
 # Runtime stage: production dependencies only, run as a non-root user.

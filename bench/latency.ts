@@ -91,7 +91,6 @@ async function runBaseline(lines: readonly string[]): Promise<number[]> {
   return sink.samples;
 }
 
-
 const lines = Array.from({ length: RATE * SECONDS }, (_, i) => eventLine(i));
 const framework = percentiles(await runFramework(lines));
 const baseline = percentiles(await runBaseline(lines));

@@ -31,8 +31,12 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   for (;;) {
     const open = await new Promise<boolean>((resolve) => {
       const socket = new Socket();
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => (socket.destroy(), resolve(false)));
+      const settle = (open: boolean) => {
+        socket.destroy();
+        resolve(open);
+      };
+      socket.once('connect', () => settle(true));
+      socket.once('error', () => settle(false));
       socket.connect(port, '127.0.0.1');
     });
     if (open) return;

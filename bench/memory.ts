@@ -24,7 +24,7 @@ async function generate(path: string, lines: number): Promise<void> {
   const out = createWriteStream(path);
   let chunk = '';
   for (let i = 0; i < lines; i++) {
-    chunk += eventLine(i) + '\n';
+    chunk += `${eventLine(i)}\n`;
     if (chunk.length > 1 << 20) {
       if (!out.write(chunk)) await once(out, 'drain');
       chunk = '';
@@ -56,7 +56,9 @@ async function parent(): Promise<void> {
   if (run.status !== 0) throw new Error(`measured run failed with status ${run.status}`);
   const r = JSON.parse(run.stdout) as { events: number; actions: number; seconds: number; peakRssMb: number };
   console.log(`memory: ${lines.toLocaleString('en-US')}-line JSONL file (${sizeMb.toFixed(0)} MB) streamed through 3 crews to a file sink`);
-  console.log(`  events ${r.events.toLocaleString('en-US')}, actions ${r.actions.toLocaleString('en-US')}, ${r.seconds.toFixed(1)} s (${Math.round(r.events / r.seconds).toLocaleString('en-US')} events/s)`);
+  console.log(
+    `  events ${r.events.toLocaleString('en-US')}, actions ${r.actions.toLocaleString('en-US')}, ${r.seconds.toFixed(1)} s (${Math.round(r.events / r.seconds).toLocaleString('en-US')} events/s)`,
+  );
   console.log(`  peak RSS ${r.peakRssMb.toFixed(0)} MB`);
 }
 

@@ -19,7 +19,20 @@
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { generateText } from 'ai';
-import { ACTION_SINK, createLiveCrewApp, Crew, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, OnEvent, type CrewClass, type CrewContext, type EmittedAction, type Event, type EventSource } from 'live-crew';
+import {
+  ACTION_SINK,
+  createLiveCrewApp,
+  Crew,
+  DECISION_JOURNAL,
+  ERROR_SINK,
+  EVENT_SOURCE,
+  OnEvent,
+  type CrewClass,
+  type CrewContext,
+  type EmittedAction,
+  type Event,
+  type EventSource,
+} from 'live-crew';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, MemoryDecisionJournal, startChatCompletionsServer } from 'live-crew/testing';
 import { LatencySink, PacedFeed, percentiles } from './paced-feed.js';
 import { fastCrews } from './timed-crews.js';
@@ -58,7 +71,14 @@ class DirectAnalyst {
   }
 }
 
-async function run(crews: readonly CrewClass[], source: EventSource, sink: { write(actions: readonly EmittedAction[]): void; close(): Promise<void> }, journal: MemoryDecisionJournal, url: string, mode: 'batch' | 'live') {
+async function run(
+  crews: readonly CrewClass[],
+  source: EventSource,
+  sink: { write(actions: readonly EmittedAction[]): void; close(): Promise<void> },
+  journal: MemoryDecisionJournal,
+  url: string,
+  mode: 'batch' | 'live',
+) {
   const app = await createLiveCrewApp({
     crews,
     configFile: false,
@@ -104,8 +124,12 @@ const journal = new MemoryDecisionJournal();
 const live = new CollectingActionSink();
 const liveMs = await run([Analyst], new ArrayEventSource(questions), live, journal, server.url, 'batch');
 const ideal = (CALLS * LATENCY_MS) / CONCURRENCY;
-console.log(`model calls: ${CALLS} calls answered in ${LATENCY_MS} ms by a local chat-completions server (@ai-sdk/openai-compatible), ${streams} streams, concurrency ${CONCURRENCY}, batch mode, journaled`);
-console.log(`  live-crew     wall ${(liveMs / 1000).toFixed(2)} s, ideal ${(ideal / 1000).toFixed(2)} s = ${((ideal / liveMs) * 100).toFixed(0)}% of ideal (${live.actions.length} answers, ${server.requests.length - baselineRequests} requests)`);
+console.log(
+  `model calls: ${CALLS} calls answered in ${LATENCY_MS} ms by a local chat-completions server (@ai-sdk/openai-compatible), ${streams} streams, concurrency ${CONCURRENCY}, batch mode, journaled`,
+);
+console.log(
+  `  live-crew     wall ${(liveMs / 1000).toFixed(2)} s, ideal ${(ideal / 1000).toFixed(2)} s = ${((ideal / liveMs) * 100).toFixed(0)}% of ideal (${live.actions.length} answers, ${server.requests.length - baselineRequests} requests)`,
+);
 console.log(`  hand-written  wall ${(baselineMs / 1000).toFixed(2)} s = ${((ideal / baselineMs) * 100).toFixed(0)}% of ideal; live-crew / hand-written = ${(liveMs / baselineMs).toFixed(2)}x`);
 
 const url = server.url;

@@ -63,7 +63,12 @@ const inProcess: Pipeline = {
   async start(url) {
     const app = await createLiveCrewApp({ ...config(url), config: { ...config(url).config, transport: 'nats', mode: 'live' } });
     const running = app.run();
-    return { stop: async () => void (await app.stop(), await running) };
+    return {
+      stop: async () => {
+        await app.stop();
+        await running;
+      },
+    };
   },
 };
 
@@ -104,7 +109,13 @@ const baseline: Pipeline = {
         unacked = [];
       }
     })();
-    return { stop: async () => void (await messages.close(), await loop, await nc.drain()) };
+    return {
+      stop: async () => {
+        await messages.close();
+        await loop;
+        await nc.drain();
+      },
+    };
   },
 };
 

@@ -60,7 +60,6 @@ async function latency(crews: readonly CrewClass[]): Promise<{ fast: number[]; a
   return sink;
 }
 
-
 /** Counts what reaches the sink. */
 class CountingSink {
   count = 0;

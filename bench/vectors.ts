@@ -167,14 +167,23 @@ const [stored, hand] = await timeQueries<unknown>([
 await db.close();
 
 console.log('store            bulk load        live upserts   query p50    query p99    recall@10');
-for (const [run, timed] of [[exactLoad, exact!], [pgliteLoad, stored!]] as const) {
+for (const [run, timed] of [
+  [exactLoad, exact!],
+  [pgliteLoad, stored!],
+] as const) {
   const { p50, p99 } = percentiles(timed.latencies);
-  console.log(`${run.name.padEnd(16)} ${rate(POINTS, run.bulkMs).padEnd(16)} ${rate(LIVE_UPSERTS, run.liveMs).padEnd(14)} ${ms(p50).padEnd(12)} ${ms(p99).padEnd(12)} ${recall(timed.results as VectorHit[][], exact!.results).toFixed(3)}`);
+  console.log(
+    `${run.name.padEnd(16)} ${rate(POINTS, run.bulkMs).padEnd(16)} ${rate(LIVE_UPSERTS, run.liveMs).padEnd(14)} ${ms(p50).padEnd(12)} ${ms(p99).padEnd(12)} ${recall(timed.results as VectorHit[][], exact!.results).toFixed(3)}`,
+  );
 }
 const byStore = percentiles(stored!.latencies);
 const byHand = percentiles(hand!.latencies);
-console.log(`\nhand-written PGlite query, same database, taking turns: p50 ${ms(byHand.p50)}, p99 ${ms(byHand.p99)}; the pglite store: ${(byStore.p50 / byHand.p50).toFixed(2)}× at p50, ${(byStore.p99 / byHand.p99).toFixed(2)}× at p99`);
+console.log(
+  `\nhand-written PGlite query, same database, taking turns: p50 ${ms(byHand.p50)}, p99 ${ms(byHand.p99)}; the pglite store: ${(byStore.p50 / byHand.p50).toFixed(2)}× at p50, ${(byStore.p99 / byHand.p99).toFixed(2)}× at p99`,
+);
 const inCrew = await throughCrew(memory);
 const viaCtx = percentiles(inCrew.viaCtx);
 const direct = percentiles(inCrew.direct);
-console.log(`in a handler, memory store: ctx.vectors().search (journaled) p50 ${ms(viaCtx.p50)}, p99 ${ms(viaCtx.p99)}; the store's own query p50 ${ms(direct.p50)}, p99 ${ms(direct.p99)}; ${(viaCtx.p50 / direct.p50).toFixed(2)}× at p50`);
+console.log(
+  `in a handler, memory store: ctx.vectors().search (journaled) p50 ${ms(viaCtx.p50)}, p99 ${ms(viaCtx.p99)}; the store's own query p50 ${ms(direct.p50)}, p99 ${ms(direct.p99)}; ${(viaCtx.p50 / direct.p50).toFixed(2)}× at p50`,
+);

@@ -64,4 +64,3 @@ export type { VectorConfig } from './framework/config/vector-config.js';
 export { registerAdapter, registerAdapterModule, type AdapterPorts } from './framework/adapter-registry.js';
 export { systemClock } from './framework/system-clock.js';
 export { vectorTools, type VectorTools, type VectorToolOptions, type CrewTool, type FoundDocument } from './framework/vectors/vector-tools.js';
-

@@ -30,9 +30,7 @@ export class MatchStats {
     const bump = (counts: Record<Team, number>) => ({ ...counts, [team]: counts[team] + 1 });
     ctx.context.set(
       'stats',
-      event.kind === 'pass'
-        ? { ...stats, passes: bump(stats.passes) }
-        : { ...stats, shots: bump(stats.shots), on_target: event.payload.on_target ? bump(stats.on_target) : stats.on_target },
+      event.kind === 'pass' ? { ...stats, passes: bump(stats.passes) } : { ...stats, shots: bump(stats.shots), on_target: event.payload.on_target ? bump(stats.on_target) : stats.on_target },
     );
   }
 }
@@ -107,7 +105,11 @@ async function simulatedModel(prompt: string, goals: number, signal: AbortSignal
   const delay = configured !== undefined ? Number(configured) : 1000 + ((prompt.length * 97) % 1000);
   await new Promise((resolve, reject) => {
     const timer = setTimeout(resolve, delay);
-    signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason as Error)), { once: true });
+    const abort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', abort, { once: true });
   });
   return `${prompt}: goal number ${goals} of the match, and what a finish.`;
 }

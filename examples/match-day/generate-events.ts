@@ -64,4 +64,4 @@ const secondHalf = KICK_OFF + 60 * 60_000;
 emit(secondHalf, 'kick_off', { half: 2 });
 half(secondHalf, 45);
 emit(secondHalf + 45 * 60_000 + 180_000, 'full_time');
-process.stdout.write(lines.join('\n') + '\n');
+process.stdout.write(`${lines.join('\n')}\n`);

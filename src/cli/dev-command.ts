@@ -49,7 +49,11 @@ export function registerDevCommand(program: Command): void {
 /** Serves the dashboard of a distributed stream until a stop signal. */
 async function watchStream(streamId: string, options: DevOptions & { ui: number }): Promise<void> {
   const { crews } = options.crews === undefined ? { crews: [] } : await loadCrews(options.crews);
-  const { config, graph } = resolveCrews({ crews, ...(options.config !== undefined ? { configFile: options.config } : {}), config: options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {} });
+  const { config, graph } = resolveCrews({
+    crews,
+    ...(options.config !== undefined ? { configFile: options.config } : {}),
+    config: options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {},
+  });
   let stop = (): void => {};
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   onStopSignal(() => stop(), STOP_GRACE_MS);

@@ -15,20 +15,18 @@ interface RunnerOptions extends DistributedOptions {
   selector?: string;
 }
 
-
 /**
  * `live-crew scheduler` and `live-crew runner`: the two halves of a distributed run (DESIGN §5).
  * The NATS client loads when one of them runs, not for every command.
  */
 export function registerDistributedCommands(program: Command): void {
-  distributedCommand(program, 'scheduler', "schedule a stream's slices for runners over NATS; a second one started is a standby that takes over")
-    .action(async (options: DistributedOptions) => {
-      const { crews } = await loadCrews(options.crews);
-      const { runDistributedScheduler } = await import('../adapters/nats/distributed-scheduler.js');
-      const outcome = await runDistributedScheduler({ ...common(options, crews), signal: stopSignal() });
-      // Lost the lease: another scheduler goes on; a supervisor restarting this one makes it a standby.
-      if (outcome === 'lost-lease') process.exitCode = 1;
-    });
+  distributedCommand(program, 'scheduler', "schedule a stream's slices for runners over NATS; a second one started is a standby that takes over").action(async (options: DistributedOptions) => {
+    const { crews } = await loadCrews(options.crews);
+    const { runDistributedScheduler } = await import('../adapters/nats/distributed-scheduler.js');
+    const outcome = await runDistributedScheduler({ ...common(options, crews), signal: stopSignal() });
+    // Lost the lease: another scheduler goes on; a supervisor restarting this one makes it a standby.
+    if (outcome === 'lost-lease') process.exitCode = 1;
+  });
   distributedCommand(program, 'runner', "run the crews a selector picks, for a stream's scheduler over NATS")
     .option('--selector <regex>', 'host the crews whose ids match (default: LIVE_CREW_SELECTOR, else every crew)')
     .action(async (options: RunnerOptions) => {

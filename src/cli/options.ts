@@ -54,9 +54,10 @@ export function parseSelector(pattern: string): RegExp {
  * of either (`--crews dist/crews.js --crews crews`).
  */
 export function crewsOption(required = true): Option {
-  const option = new Option('--crews <path>', 'the crews: a compiled JS module exporting @Crew classes, an <id>.crew.yaml file, or a folder of either; repeat for more (default: crews: in the config file)').argParser(
-    (path: string, earlier: string[] | undefined) => [...(earlier ?? []), path],
-  );
+  const option = new Option(
+    '--crews <path>',
+    'the crews: a compiled JS module exporting @Crew classes, an <id>.crew.yaml file, or a folder of either; repeat for more (default: crews: in the config file)',
+  ).argParser((path: string, earlier: string[] | undefined) => [...(earlier ?? []), path]);
   if (required) REQUIRED_CREWS.add(option);
   return option;
 }

@@ -15,7 +15,9 @@ export function progressLine(stream: NodeJS.WriteStream = process.stderr): { obs
   const started = Date.now();
   const draw = () => {
     const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-    stream.write(`\r${events.toLocaleString('en-US')} events (${Math.round(events / seconds).toLocaleString('en-US')}/s), ${actions.toLocaleString('en-US')} actions, ${errors.toLocaleString('en-US')} errors  `);
+    stream.write(
+      `\r${events.toLocaleString('en-US')} events (${Math.round(events / seconds).toLocaleString('en-US')}/s), ${actions.toLocaleString('en-US')} actions, ${errors.toLocaleString('en-US')} errors  `,
+    );
   };
   const timer = setInterval(draw, REDRAW_MS);
   timer.unref();

@@ -44,7 +44,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--replay-missing <policy>', 'a model call the journal lacks or whose request changed: fail (a replay_divergence error) or live', parseReplayMissing)
     .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
     .option('--format <format>', 'jsonl or json (default: by extension)', parseInputFormat)
-    .option('--update', 'write this run\'s actions (and errors) over the expected files instead of comparing')
+    .option('--update', "write this run's actions (and errors) over the expected files instead of comparing")
     .action(async (events: string | undefined, options: ReplayOptions) => {
       if ((events === undefined) === (options.stream === undefined)) throw new InputError(messages.replayInputNeeded());
       if (options.expected === undefined && options.stream === undefined) throw new InputError(messages.replayExpectedNeeded());
@@ -91,7 +91,9 @@ export function registerReplayCommand(program: Command): void {
       if (options.update) {
         writeFileSync(options.expected!, actions.emitted.map((emitted) => `${emitted.json}\n`).join(''));
         if (options.expectedErrors !== undefined) writeFileSync(options.expectedErrors, errors.errors.map((record) => `${encodeErrorRecord(record)}\n`).join(''));
-        process.stdout.write(`updated ${options.expected} (${actions.actions.length} actions)${options.expectedErrors !== undefined ? ` and ${options.expectedErrors} (${errors.errors.length} errors)` : ''}\n`);
+        process.stdout.write(
+          `updated ${options.expected} (${actions.actions.length} actions)${options.expectedErrors !== undefined ? ` and ${options.expectedErrors} (${errors.errors.length} errors)` : ''}\n`,
+        );
         return;
       }
       const withErrors = options.expectedErrors !== undefined || recording !== undefined;

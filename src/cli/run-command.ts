@@ -11,7 +11,6 @@ import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
 import { DashboardFeed } from '../adapters/dashboard/dashboard-feed.js';
 import { serveDashboard } from './dashboard-serving.js';
 
-
 export interface RunOptions {
   crews: string[];
   config?: string;
@@ -56,7 +55,7 @@ export function withRunOptions(command: Command, crewsMandatory = true): Command
     .option('--progress', 'show events, actions and errors so far on stderr (only when stderr is a terminal)')
     .option('--pace <factor>', 'replay the file live at its recorded speed times factor (1 = real time, 10 = ten times faster)', parsePace)
     .option('--live', 'live mode: wall-clock time closes slices too (for input arriving over time, e.g. on stdin)')
-    .option('--transport <name>', "file (the events argument) or nats (consume live.*.events; the argument is ignored, give -)")
+    .option('--transport <name>', 'file (the events argument) or nats (consume live.*.events; the argument is ignored, give -)')
     .option('--nats-url <url>', 'the NATS server for --transport nats (default: nats_url from config)')
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port while running (default: metrics_port from config)', parsePort)
     .option('--journal <file>', 'record wall-clock decisions (call timeouts) and model answers to this JSONL file')

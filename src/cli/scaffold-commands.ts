@@ -73,14 +73,21 @@ export function registerScaffoldCommands(program: Command): void {
     .command('new')
     .description('scaffold a live-crew app (package.json, tsconfig, a crew and its test, live-config.yaml, sample events, README, .gitignore), then git init and npm install')
     .argument('<dir>', 'the folder to create (it must not exist, or be empty)')
-    .option('--live-crew <spec>', 'the live-crew dependency: a version range, or a packed tarball or folder (file:<path> or the path) (default: this package, when it runs from a git checkout; else its version)')
+    .option(
+      '--live-crew <spec>',
+      'the live-crew dependency: a version range, or a packed tarball or folder (file:<path> or the path) (default: this package, when it runs from a git checkout; else its version)',
+    )
     .option('--skip-install', 'do not run npm install')
     .option('--skip-git', 'do not run git init')
     .action((dir: string, options: NewOptions) => {
       const target = resolve(dir);
       if (existsSync(target) && readdirSync(target).length > 0) throw new ConfigError(messages.scaffoldTargetNotEmpty(dir));
       mkdirSync(target, { recursive: true });
-      const name = basename(target).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+/, '') || 'live-crew-app';
+      const name =
+        basename(target)
+          .toLowerCase()
+          .replace(/[^a-z0-9._-]+/g, '-')
+          .replace(/^[._-]+/, '') || 'live-crew-app';
       const versions = {
         zod: PACKAGE.dependencies['zod']!,
         typesNode: PACKAGE.devDependencies['@types/node']!,
@@ -121,7 +128,10 @@ function generateFiles(kind: string, template: string, name: string, dryRun: boo
   if (!CREW_ID_PATTERN.test(name)) throw new ConfigError(messages.generateNotAName(kind, name));
   const className = name.replace(/(^|[-_])([a-zA-Z0-9])/g, (_m, _sep, c: string) => c.toUpperCase());
   // referee_watch, referee-watch and RefereeWatch share a file: a second one is a collision, not a duplicate export.
-  const file = name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/_/g, '-').toLowerCase();
+  const file = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/_/g, '-')
+    .toLowerCase();
   const files = { [`src/${file}.ts`]: `${template}.ts`, [`test/${file}.test.ts`]: `${template}.test.ts` };
   for (const path of Object.keys(files)) if (existsSync(path)) throw new ConfigError(messages.generateFileExists(kind, path));
   const verb = dryRun ? 'would create' : 'created';

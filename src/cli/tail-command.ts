@@ -4,7 +4,6 @@ import { parseStreamId } from './options.js';
 import { importNats } from './nats-modules.js';
 import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
 
-
 /** How long the server keeps a tail's consumer after the tail is gone: 30 s, in ns. */
 const INACTIVE_THRESHOLD_NS = 30_000_000_000;
 

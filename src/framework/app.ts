@@ -140,7 +140,6 @@ export interface LiveCrewApp {
   readonly reloadableKnobs: ReadonlyMap<string, { readonly definition: CrewDefinition; readonly knobs: Versions<ReloadableKnobs> }>;
 }
 
-
 /**
  * Builds an app: resolves configuration (defaults < `live-config.yaml` < `LIVE_CREW_*` env <
  * `config`), checks the crews and their dependency graph, binds the ports to adapters and
@@ -277,7 +276,19 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   };
 }
 
-const OBSERVER_HOOKS = ['eventAccepted', 'actionsSent', 'errorsSent', 'sliceClosed', 'contextMerged', 'contextChanged', 'heartbeat', 'heartbeatGap', 'modelCalled', 'vectorSearched', 'runnerSilent'] as const;
+const OBSERVER_HOOKS = [
+  'eventAccepted',
+  'actionsSent',
+  'errorsSent',
+  'sliceClosed',
+  'contextMerged',
+  'contextChanged',
+  'heartbeat',
+  'heartbeatGap',
+  'modelCalled',
+  'vectorSearched',
+  'runnerSilent',
+] as const;
 
 /**
  * A monitor that also tells `observers` everything it is told. A hook nobody has stays absent,
@@ -393,7 +404,9 @@ export async function openModelCalls(
     clock: services.clock,
     replayMissing: config.replay_missing,
     maxRetries: (name) => specs[name]?.max_retries ?? DEFAULT_MODEL_RETRIES,
-    ...(vector !== null ? { vectors: { store: container.resolve(VECTOR_STORE), config: vector, limits: { payloadMaxBytes: config.payload_max_bytes, payloadMaxDepth: config.payload_max_depth } } } : {}),
+    ...(vector !== null
+      ? { vectors: { store: container.resolve(VECTOR_STORE), config: vector, limits: { payloadMaxBytes: config.payload_max_bytes, payloadMaxDepth: config.payload_max_depth } } }
+      : {}),
     ...(services.observer ? { observer: services.observer } : {}),
     ...(services.logger ? { logger: services.logger } : {}),
   });
@@ -405,12 +418,7 @@ export async function openModelCalls(
  * Registers the config, the adapter each port of `defaults` gets from its factory unless a
  * provider gives that port (a replaced adapter is never made, so it never opens), and `providers`.
  */
-export async function registerPorts(
-  container: DependencyContainer,
-  config: LiveCrewConfig,
-  providers: readonly ProviderRegistration[],
-  defaults: readonly PortDefault[],
-): Promise<void> {
+export async function registerPorts(container: DependencyContainer, config: LiveCrewConfig, providers: readonly ProviderRegistration[], defaults: readonly PortDefault[]): Promise<void> {
   container.register(LIVE_CREW_CONFIG, { useValue: config });
   const provided = new Set(providers.map((p) => p.token));
   for (const [token, create] of defaults) {

@@ -22,45 +22,35 @@ export function showValue(value: unknown): string {
 /** A zod-style issue path as `payload.items[2].name`; the empty path is `(root)`. */
 export function showPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(root)';
-  return path
-    .map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
-    .join('');
+  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`)).join('');
 }
 
 export const messages = {
   notJson: (detail: string) => `not valid JSON: ${detail}`,
   streamMismatch: (named: string, where: string) =>
     `event names stream "${named}" but came in on ${where.replace(/#\d+$/, '')}: a stream's events must be published on its own subject (live.${named}.events)`,
-  lineTooLong: (bytes: number, max: number) =>
-    `record is ${bytes} bytes, over line_max_bytes ${max}; it was skipped (raise line_max_bytes or payload_max_bytes to accept it)`,
+  lineTooLong: (bytes: number, max: number) => `record is ${bytes} bytes, over line_max_bytes ${max}; it was skipped (raise line_max_bytes or payload_max_bytes to accept it)`,
   invalidEvent: (problems: string) => `invalid event: ${problems}`,
-  issue: (path: string, message: string, input: unknown, hasInput: boolean) =>
-    hasInput ? `${path}: ${message} (got ${showValue(input)})` : `${path}: ${message}`,
+  issue: (path: string, message: string, input: unknown, hasInput: boolean) => (hasInput ? `${path}: ${message} (got ${showValue(input)})` : `${path}: ${message}`),
   reservedKind: (kind: string) => `kind "${kind}" is reserved (kinds starting with "__" are live-crew's own)`,
-  payloadTooLarge: (bytes: number, max: number) =>
-    `payload is ${bytes} bytes, over the limit of ${max} (payload_max_bytes)`,
+  payloadTooLarge: (bytes: number, max: number) => `payload is ${bytes} bytes, over the limit of ${max} (payload_max_bytes)`,
   payloadNotJson: () => 'payload must be a JSON value (no functions, undefined, cycles, NaN or Infinity)',
-  eventFromFuture: (aheadMs: number, max: number) =>
-    `event is stamped ${aheadMs} ms ahead of the wall clock, over max_future_ms ${max} (a producer's clock is wrong?); refused`,
+  eventFromFuture: (aheadMs: number, max: number) => `event is stamped ${aheadMs} ms ahead of the wall clock, over max_future_ms ${max} (a producer's clock is wrong?); refused`,
   timeJumpRefused: (aheadMs: number, max: number, newest: string) =>
     `event jumps ${aheadMs} ms ahead of the stream's newest event (${newest}), over max_jump_ms ${max}, and no later event confirmed the jump; refused so one bad clock cannot make the rest of the stream late (raise max_jump_ms for streams with longer pauses)`,
-  lateEvent: (slice: number, openFrom: number) =>
-    `event belongs to slice ${slice}, already closed (slices below ${openFrom} are closed); raise lateness_ms to accept it`,
-  handlerPayloadInvalid: (crew: string, method: string, problems: string) =>
-    `payload rejected by ${crew}.${method}: ${problems}`,
+  lateEvent: (slice: number, openFrom: number) => `event belongs to slice ${slice}, already closed (slices below ${openFrom} are closed); raise lateness_ms to accept it`,
+  handlerPayloadInvalid: (crew: string, method: string, problems: string) => `payload rejected by ${crew}.${method}: ${problems}`,
   handlerThrew: (crew: string, method: string, message: string) => `${crew}.${method} threw: ${message}`,
   dependencyUnmet: (crew: string, slice: number, unmet: readonly string[], events: number) =>
     `crew ${crew} skipped slice ${slice} (${events} event${events === 1 ? '' : 's'} not processed): ${unmet.join('; ')}`,
   waitsOnLaggedCrew: (crew: string, lagging: string, offset: number, lag: number) =>
     `crew ${crew} depends on ${lagging} at offset ${offset}, inside ${lagging}'s lag of ${lag}: each slice of ${crew} waits until ${lagging} has finished its slice n${offset === 0 ? '' : ` - ${-offset}`}, so ${crew} is as slow as ${lagging}; declare offset ${-(lag + 1)} or lower to use its merged output without waiting`,
-  crewDisabled: (crew: string, errors: number) =>
-    `crew ${crew} disabled after ${errors} consecutive errors (maxErrors); other crews go on`,
+  crewDisabled: (crew: string, errors: number) => `crew ${crew} disabled after ${errors} consecutive errors (maxErrors); other crews go on`,
 
   modelOverBudget: (call: string, why: string) => `${call} refused: over the crew's model budget (${why}); the handler call fails as budget`,
   replayDiverged: (call: string, parts: readonly string[]) =>
     `${call} differs from the recording: ${parts.join(', ')} changed since it was recorded; the recorded answer is not used (re-record the journal, or run with --replay-missing live to ask the model again)`,
-  replayMissing: (call: string) =>
-    `${call} is not in the journal being replayed: the recorded run made no such call; run with --replay-missing live to call the model`,
+  replayMissing: (call: string) => `${call} is not in the journal being replayed: the recorded run made no such call; run with --replay-missing live to call the model`,
   modelCallFailed: (call: string, detail: string, retries: number) => `${call} failed${retries > 0 ? ` after ${retries} ${retries === 1 ? 'retry' : 'retries'}` : ''}: ${detail}`,
   recordedCallUnreadable: (call: string) => `${call}: its journal entry holds no answer; the journal is damaged or from another version`,
   unknownModel: (crew: string, name: string, known: readonly string[]) =>
@@ -72,8 +62,7 @@ export const messages = {
   noModelsHere: (crew: string) => `crew ${crew} called ctx.model(), but this runner was made without models (give it the run's ModelCalls)`,
 
   crewFileInvalid: (path: string, problems: string) => `invalid YAML crew ${path}:\n${problems}`,
-  unknownTool: (tool: string, known: readonly string[]) =>
-    `unknown tool "${tool}" (known tools: ${known.join(', ')})`,
+  unknownTool: (tool: string, known: readonly string[]) => `unknown tool "${tool}" (known tools: ${known.join(', ')})`,
   triggersMismatch: (crew: string, declared: string, given: string) =>
     `crew ${crew}: triggers in its runtime file (${given}) differ from its handlers' @OnEvent kinds (${declared}); a crew with several handlers can only list the kinds they have`,
   runtimeFileOtherCrew: (named: string) => `crew: names crew "${named}"; a runtime file is <crew_id>.runtime.yaml and names its own crew`,
@@ -82,7 +71,8 @@ export const messages = {
     `${file} changed ${keys.join(', ')}, which shape the crew graph and schedule: restart to apply it; the running version goes on (a reload takes a YAML crew's prompts, templates, model, outputs and patch, and the knobs timeoutMs, maxErrors, maxTokensPerSlice, maxCallsPerMinute and model)`,
   reloadNotJournaled: (file: string, detail: string) => `${file} was reloaded but its reload point could not be journaled, so a replay will not repeat it: ${detail}`,
   reloadNewCrew: (file: string) => `${file} is not one of the crews this run started with: new crews are taken at the next start`,
-  effectDiverged: (what: string, recorded: string) => `${what} differs from the recording, which has "${recorded}" there; the recorded result is not used (re-record the journal, or run with --replay-missing live)`,
+  effectDiverged: (what: string, recorded: string) =>
+    `${what} differs from the recording, which has "${recorded}" there; the recorded result is not used (re-record the journal, or run with --replay-missing live)`,
   streamNotRecorded: (stream: string) => `stream "${stream}" has no events in JetStream (nothing on live.${stream}.events): nothing to replay`,
   streamNotFinished: (stream: string) => `stream "${stream}" has no end-of-stream marker: a replay needs a finished recording (live-crew publish --end, or wait for the stream to end)`,
   replayInputNeeded: () => 'replay: give the recorded events file, or --stream <id> for a stream in JetStream (not both)',
@@ -106,8 +96,7 @@ export const messages = {
   embeddingCountMismatch: (model: string, asked: number, got: number) => `embedder ${model} gave ${got} vectors for ${asked} texts`,
   collectionShapeDiffers: (collection: string, has: VectorCollectionShape, asked: VectorCollectionShape) =>
     `collection ${collection} exists with ${has.dimension}-dimensional vectors by ${has.metric}, not ${asked.dimension}-dimensional by ${asked.metric}: use another collection name, or drop it first`,
-  vectorBackendPackage: (backend: string, packages: string, detail: string) =>
-    `vector.backend: ${backend} needs ${packages}, which cannot be loaded (npm install ${packages}): ${detail}`,
+  vectorBackendPackage: (backend: string, packages: string, detail: string) => `vector.backend: ${backend} needs ${packages}, which cannot be loaded (npm install ${packages}): ${detail}`,
   vectorApiKeyUnset: (env: string) => `vector.api_key_env: the environment variable ${env} holding qdrant's API key is not set`,
   vectorStorePerProcess: (backend: string) =>
     `vector.backend ${backend} keeps its store in this runner's process: crews on other runners neither see its points nor it theirs (use pgvector or qdrant for a store runners share)`,
@@ -118,73 +107,55 @@ export const messages = {
   configInvalid: (where: string, problems: string) => `invalid configuration in ${where}:\n${problems}`,
   configFileUnreadable: (file: string, detail: string) => `cannot read config file ${file}: ${detail}`,
   configFileNotRegular: (file: string) => `cannot read config file ${file}: not a regular file (a device, a pipe or a directory); name a YAML file`,
-  configFileTooLarge: (file: string, bytes: number, max: number) =>
-    `cannot read config file ${file}: it is ${bytes} bytes, over the ${max} a config file may have`,
+  configFileTooLarge: (file: string, bytes: number, max: number) => `cannot read config file ${file}: it is ${bytes} bytes, over the ${max} a config file may have`,
   configFileNotYaml: (file: string, detail: string) => `config file ${file} is not valid YAML: ${detail}`,
 
-  crewDefinitions: (problems: readonly string[]) =>
-    `invalid crews (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+  crewDefinitions: (problems: readonly string[]) => `invalid crews (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
   notACrew: (name: string) => `${name} is not decorated with @Crew; add @Crew({ id: '...' }) to the class`,
-  duplicateCrewId: (id: string, classes: readonly string[]) =>
-    `crew id "${id}" is used by more than one class (${classes.join(', ')}); crew ids must be unique`,
+  duplicateCrewId: (id: string, classes: readonly string[]) => `crew id "${id}" is used by more than one class (${classes.join(', ')}); crew ids must be unique`,
   crewOptions: (className: string, problems: string) => `@Crew options of ${className}: ${problems}`,
-  noHandlers: (id: string, className: string) =>
-    `crew "${id}" (${className}) has no @OnEvent handler, so nothing would ever trigger it`,
+  noHandlers: (id: string, className: string) => `crew "${id}" (${className}) has no @OnEvent handler, so nothing would ever trigger it`,
   handlerOptions: (id: string, method: string, problems: string) => `@OnEvent on ${id}.${method}: ${problems}`,
   handlerNotMethod: (id: string, method: string) => `@OnEvent on ${id}.${method}: not a method`,
   dependencyInvalid: (id: string, problems: string) => `@DependsOn of crew "${id}": ${problems}`,
-  unknownCrewDependency: (id: string, target: string, known: readonly string[]) =>
-    `crew "${id}" depends on unknown crew "${target}" (known crews: ${known.join(', ') || 'none'})`,
-  dependencyCycle: (cycle: readonly string[]) =>
-    `offset-0 crew dependencies form a cycle: ${cycle.join(' -> ')}; make one of them offset -1 (read the previous slice)`,
+  unknownCrewDependency: (id: string, target: string, known: readonly string[]) => `crew "${id}" depends on unknown crew "${target}" (known crews: ${known.join(', ') || 'none'})`,
+  dependencyCycle: (cycle: readonly string[]) => `offset-0 crew dependencies form a cycle: ${cycle.join(' -> ')}; make one of them offset -1 (read the previous slice)`,
   missingParamTypes: (className: string, count: number) =>
     `${className} takes ${count} constructor parameter(s) but has no design:paramtypes metadata. ` +
     'Compile crews with tsc and "emitDecoratorMetadata": true (tsx and esbuild do not emit it), ' +
     "and import 'reflect-metadata' once at start.",
-  unresolvableCrew: (id: string, className: string, trail: DependencyTrail) =>
-    `cannot construct crew "${id}" (${className}): ${trail.path}: ${trail.cause}. To fix: ${trail.fix}; nothing has run.`,
+  unresolvableCrew: (id: string, className: string, trail: DependencyTrail) => `cannot construct crew "${id}" (${className}): ${trail.path}: ${trail.cause}. To fix: ${trail.fix}; nothing has run.`,
   crewConstructorThrew: (id: string, className: string, trail: DependencyTrail) =>
     `cannot construct crew "${id}" (${className}): ${trail.path === '' ? 'its constructor' : `the constructor at ${trail.path}`} threw: ${trail.cause}. Fix that constructor; nothing has run.`,
   onStartFailed: (member: string, detail: string) => `${member}: onStart() threw: ${detail}. The run did not start; what had started was stopped.`,
   onStopFailed: (member: string) => `${member}: onStop() threw (the others were still stopped)`,
-  noCrewsGiven: (command: string) =>
-    `${command}: no crews: give --crews <path> (a compiled module, a .crew.yaml file or a folder of either), or name them under crews: in live-config.yaml`,
+  noCrewsGiven: (command: string) => `${command}: no crews: give --crews <path> (a compiled module, a .crew.yaml file or a folder of either), or name them under crews: in live-config.yaml`,
   crewModuleUnloadable: (module: string, detail: string) => `cannot load crews module ${module}: ${detail}`,
-  crewModuleExportsNothing: (module: string) =>
-    `${module} gives no crew: a module exports @Crew classes (or an array named "crews"), a folder holds such modules or <id>.crew.yaml files`,
+  crewModuleExportsNothing: (module: string) => `${module} gives no crew: a module exports @Crew classes (or an array named "crews"), a folder holds such modules or <id>.crew.yaml files`,
   appAlreadyRan: () => 'this app has already run; create a new app for another run',
   journalUnreadable: (path: string, detail: string) => `cannot read the journal to replay, ${path}: ${detail}`,
   journalLineInvalid: (where: string, detail: string) => `${where}: not a journal line: ${detail}`,
-  callTimedOut: (crew: string, method: string, limitMs: number) =>
-    `${crew}.${method} took longer than timeoutMs ${limitMs}; its actions and writes were discarded`,
+  callTimedOut: (crew: string, method: string, limitMs: number) => `${crew}.${method} took longer than timeoutMs ${limitMs}; its actions and writes were discarded`,
   inputUnreadable: (name: string, detail: string) => `cannot read events from ${name}: ${detail}`,
   inputArrayInvalid: (name: string, detail: string) =>
     `${name} is read as one JSON array (a .json file, or --format json) but is not one: ${detail}; for JSON lines name it .jsonl or pass --format jsonl`,
-  inputArrayTooLarge: (name: string, max: number) =>
-    `${name} is read as one JSON array, which is parsed whole, and is over ${max} bytes; write it as JSON lines (.jsonl), which stream`,
-  natsUnreachable: (url: string, detail: string) =>
-    `cannot connect to NATS at ${url}: ${detail}. Is nats-server running there (with -js)? Set nats_url (LIVE_CREW_NATS_URL) or --nats-url.`,
-  natsNoJetStream: (url: string, detail: string) =>
-    `the NATS server at ${url} has no JetStream (${detail}): start nats-server with -js (and a store directory, -sd)`,
+  inputArrayTooLarge: (name: string, max: number) => `${name} is read as one JSON array, which is parsed whole, and is over ${max} bytes; write it as JSON lines (.jsonl), which stream`,
+  natsUnreachable: (url: string, detail: string) => `cannot connect to NATS at ${url}: ${detail}. Is nats-server running there (with -js)? Set nats_url (LIVE_CREW_NATS_URL) or --nats-url.`,
+  natsNoJetStream: (url: string, detail: string) => `the NATS server at ${url} has no JetStream (${detail}): start nats-server with -js (and a store directory, -sd)`,
   jetStreamStreamMismatch: (name: string, subjects: unknown, needed: string) =>
     `JetStream stream ${name} exists with subjects ${JSON.stringify(subjects)}; live-crew needs ${needed} in it (delete or fix the stream)`,
-  outputNotWritable: (what: string, key: string, path: string, detail: string) =>
-    `cannot write ${what} to ${path} (${key}): ${detail}`,
+  outputNotWritable: (what: string, key: string, path: string, detail: string) => `cannot write ${what} to ${path} (${key}): ${detail}`,
   outputFolderMissing: (folder: string) => `the folder ${folder} does not exist; create it first`,
   outputIsFolder: () => 'it is a folder; name a file in it',
-  unknownAdapter: (port: string, name: string, known: readonly string[]) =>
-    `no ${port} adapter named "${name}" (available: ${known.join(', ')})`,
+  unknownAdapter: (port: string, name: string, known: readonly string[]) => `no ${port} adapter named "${name}" (available: ${known.join(', ')})`,
 
-  emitInvalidKind: (kind: unknown) =>
-    `emit: action kind ${showValue(kind)} must match ^[a-zA-Z0-9_]{1,50}$ and not start with "__"`,
+  emitInvalidKind: (kind: unknown) => `emit: action kind ${showValue(kind)} must match ^[a-zA-Z0-9_]{1,50}$ and not start with "__"`,
   emitInvalidTtl: (ttl: unknown) => `emit: ttlMs ${showValue(ttl)} must be an integer from 1 to 300000`,
   tooManyActions: (kind: string, max: number) =>
     `emit "${kind}": the call has already emitted ${max} actions (max_actions_per_call); a call's actions are held until it ends, so emit fewer or raise the limit`,
-  emitPayloadTooLarge: (kind: string, bytes: number, max: number) =>
-    `emit "${kind}": payload is ${bytes} bytes, over the limit of ${max} (payload_max_bytes)`,
+  emitPayloadTooLarge: (kind: string, bytes: number, max: number) => `emit "${kind}": payload is ${bytes} bytes, over the limit of ${max} (payload_max_bytes)`,
   contextValueUndefined: (key: string) => `context.set("${key}"): value is undefined; use context.delete to remove a key`,
-  jsonValueRefused: (where: string, path: string, what: string, noun: string) =>
-    `${where}${path} is ${what}; ${noun} must be JSON (plain objects, arrays, strings, finite numbers, booleans, null)`,
+  jsonValueRefused: (where: string, path: string, what: string, noun: string) => `${where}${path} is ${what}; ${noun} must be JSON (plain objects, arrays, strings, finite numbers, booleans, null)`,
   jsonTooDeep: (max: number) => `nested deeper than ${max} levels (payload_max_depth)`,
   contextKeyInvalid: (key: unknown, max: number) => `context key ${showValue(key)} must be a non-empty string of at most ${max} characters`,
   contextKeyForbidden: (key: string) => `context key "${key}" is not allowed (prototype keys are refused)`,
@@ -197,10 +168,8 @@ export const messages = {
     'scheduler: nats runs as separate processes: `live-crew scheduler --stream <id>` and `live-crew runner --stream <id> --selector <regex>` (an app created in process uses scheduler: memory)',
   contextTruncated: (bytes: number, max: number, dropped: readonly string[]) =>
     `context snapshot would be ${bytes} bytes, over context_max_bytes ${max}; this slice's writes to ${dropped.map((k) => `"${k}"`).join(', ')} were dropped`,
-  callEnded: (crew: string, what: string) =>
-    `${crew}: ${what} after the handler finished was ignored; await your work inside the handler`,
-  strayFault: (crew: string, method: string, detail: string) =>
-    `${crew}.${method}: work it left running failed after the call (a promise nobody awaited, a timer): ${detail}`,
+  callEnded: (crew: string, what: string) => `${crew}: ${what} after the handler finished was ignored; await your work inside the handler`,
+  strayFault: (crew: string, method: string, detail: string) => `${crew}.${method}: work it left running failed after the call (a promise nobody awaited, a timer): ${detail}`,
   unattributedFault: (kind: 'rejection' | 'exception') =>
     kind === 'rejection'
       ? 'a promise rejected and nobody handled it, outside any handler call; the run goes on'
@@ -214,14 +183,12 @@ export const messages = {
   isolatedCrewCannotStart: (crew: string, detail: string) => `crew ${crew} runs isolated and could not start there: ${detail}`,
   isolationNeedsModule: (crews: readonly string[]) =>
     `crew${crews.length === 1 ? '' : 's'} ${crews.join(', ')} run${crews.length === 1 ? 's' : ''} isolated (isolation: worker or process), which loads ${crews.length === 1 ? 'it' : 'them'} from ${crews.length === 1 ? 'its' : 'their'} compiled module in a worker or child process: give createLiveCrewApp({ crewsModule: '<path of that .js module>' }) (the CLI passes its --crews module), or set isolation: none`,
-  callStopped: (crew: string, method: string) =>
-    `${crew}.${method} was ended by the app stopping (its ctx.signal aborted); its actions and writes were discarded`,
+  callStopped: (crew: string, method: string) => `${crew}.${method} was ended by the app stopping (its ctx.signal aborted); its actions and writes were discarded`,
   callNeverSettled: (crew: string, method: string) =>
     `${crew}.${method} returned a promise that can never settle (nothing left in the event loop could settle it); the call failed and the stream goes on`,
   callAbandonedAtStop: (crew: string, method: string, waitedMs: number) =>
     `${crew}.${method} was still running ${waitedMs} ms after the app began to stop (stop_timeout_ms); it was abandoned, its actions and writes discarded`,
-  dashboardPageMissing: (folder: string) =>
-    `the dashboard's page is not in ${folder}: it is built by \`npm run build\` (Vite, from ui/); a package installed from npm ships it\n`,
+  dashboardPageMissing: (folder: string) => `the dashboard's page is not in ${folder}: it is built by \`npm run build\` (Vite, from ui/); a package installed from npm ships it\n`,
   dashboardListening: (url: string) => `live-crew dashboard: ${url}`,
   dashboardCannotListen: (host: string, port: number, code: string) =>
     `the dashboard cannot listen on ${host}:${port} (${code === 'EADDRINUSE' ? 'the port is in use' : code}): give another port (--port / --ui, 0 for any free one) or address`,

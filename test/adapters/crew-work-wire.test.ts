@@ -3,7 +3,15 @@ import { decodeDone, decodeWork, encodeDone, encodeWork } from '../../src/adapte
 import type { CrewSliceDone, CrewWork } from '../../src/index.js';
 
 const event = (n: number) => ({ ts: '2024-05-18T15:00:00.000Z', kind: 'goal', stream_id: 'm-1', payload: { n } });
-const call = (crew: string, slice: number, position: number): CrewWork => ({ type: 'call', streamId: 'm-1', slice, crew, event: event(position), position, source: `nats:live.m-1.events#${position}` });
+const call = (crew: string, slice: number, position: number): CrewWork => ({
+  type: 'call',
+  streamId: 'm-1',
+  slice,
+  crew,
+  event: event(position),
+  position,
+  source: `nats:live.m-1.events#${position}`,
+});
 const close = (crew: string, slice: number): CrewWork => ({ type: 'close', streamId: 'm-1', slice, crew });
 
 describe('the crew work wire format', () => {
@@ -29,7 +37,7 @@ describe('the crew work wire format', () => {
   });
 
   it('splits a run of calls that would make a message over 512 KB', () => {
-    const big = (position: number): CrewWork => ({ ...call('stats', 0, position), event: { ...event(position), payload: { text: 'x'.repeat(60_000) } } } as CrewWork);
+    const big = (position: number): CrewWork => ({ ...call('stats', 0, position), event: { ...event(position), payload: { text: 'x'.repeat(60_000) } } }) as CrewWork;
     const messages = encodeWork(Array.from({ length: 12 }, (_, i) => big(i)));
     expect(messages.length).toBe(2);
     expect(messages.every(({ data }) => data.length <= 512 * 1024)).toBe(true);

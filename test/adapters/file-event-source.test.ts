@@ -30,7 +30,7 @@ describe('FileEventSource', () => {
     ]);
   });
 
-  it('passes malformed lines on as text: judging them is the decoder\'s job', async () => {
+  it("passes malformed lines on as text: judging them is the decoder's job", async () => {
     const path = file('events.jsonl', '{"a":1}\nnot json\n');
     expect((await records(new FileEventSource(path))).map((r) => r.text)).toEqual(['{"a":1}', 'not json']);
   });

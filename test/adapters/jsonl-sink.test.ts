@@ -23,11 +23,7 @@ describe('JsonlSink', () => {
     await sink.write([record, record]);
     await sink.close();
     const lines = readFileSync(path, 'utf8').split('\n');
-    expect(lines).toEqual([
-      '{"ts":"2024-01-01T00:00:00.000Z","kind":"__error","stream_id":"m1","payload":{"reason":"late_event","message":"late","slice":3,"source":"x:1"}}',
-      lines[0],
-      '',
-    ]);
+    expect(lines).toEqual(['{"ts":"2024-01-01T00:00:00.000Z","kind":"__error","stream_id":"m1","payload":{"reason":"late_event","message":"late","slice":3,"source":"x:1"}}', lines[0], '']);
   });
 
   it('makes the writer wait while the stream is full, and go on once it drains', async () => {
@@ -54,7 +50,9 @@ describe('JsonlSink', () => {
 
   it('refuses at once a file in a folder that does not exist, or a path that is a folder, saying which key and what to do', () => {
     expect(() => fileErrorSink('/nonexistent-dir/errors.jsonl')).toThrow(OutputError);
-    expect(() => fileErrorSink('/nonexistent-dir/errors.jsonl')).toThrow('cannot write error records to /nonexistent-dir/errors.jsonl (errors, --errors): the folder /nonexistent-dir does not exist; create it first');
+    expect(() => fileErrorSink('/nonexistent-dir/errors.jsonl')).toThrow(
+      'cannot write error records to /nonexistent-dir/errors.jsonl (errors, --errors): the folder /nonexistent-dir does not exist; create it first',
+    );
     expect(() => fileActionSink(tmpdir())).toThrow(`cannot write actions to ${tmpdir()} (output, --out): it is a folder; name a file in it`);
   });
 

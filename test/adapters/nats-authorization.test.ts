@@ -22,14 +22,17 @@ describe('deploymentUsers', () => {
 
   it('lets a runner read the work and send the reports of its own crews only', () => {
     const a = publish('runner_a_m1');
-    expect(a).toEqual(expect.arrayContaining(['live.m1.slice.*.scorer.done', 'live.m1.slice.*.stats.done', '$JS.API.CONSUMER.CREATE.LIVE_SLICES.*.live.m1.slice.*.scorer.ready', '$KV.live_crew_run_m1.crew.stats']));
+    expect(a).toEqual(
+      expect.arrayContaining(['live.m1.slice.*.scorer.done', 'live.m1.slice.*.stats.done', '$JS.API.CONSUMER.CREATE.LIVE_SLICES.*.live.m1.slice.*.scorer.ready', '$KV.live_crew_run_m1.crew.stats']),
+    );
     // Nothing of the other runner's crew, no work sent, no context written, no events.
     expect(a.filter((s) => s.includes('graphics') || s.includes('$KV.live_crew_ctx_') || (s.startsWith('live.') && s.endsWith('.ready')) || s.includes('.events'))).toEqual([]);
     expect(a.every((s) => !s.includes('>') || s.startsWith('$JS.API.DIRECT.GET.KV_live_crew_ctx_m1.'))).toBe(true);
   });
 
   it('confines every user to its stream, and a producer to publishing its events', () => {
-    for (const user of users) expect(user.permissions.publish.allow.filter((s) => /live[._]/.test(s) && !/m1\b|m1\.|_m1/.test(s) && !s.startsWith('$JS.API.STREAM.INFO.LIVE_') && !/\.LIVE_[A-Z]+\.\*$/.test(s))).toEqual([]);
+    for (const user of users)
+      expect(user.permissions.publish.allow.filter((s) => /live[._]/.test(s) && !/m1\b|m1\.|_m1/.test(s) && !s.startsWith('$JS.API.STREAM.INFO.LIVE_') && !/\.LIVE_[A-Z]+\.\*$/.test(s))).toEqual([]);
     expect(publish('producer_m1').filter((s) => !s.startsWith('$JS.API.'))).toEqual(['live.m1.events']);
   });
 

@@ -108,9 +108,12 @@ describe('HeartbeatWatch', () => {
     expect(reports).toEqual([['runner /a/', true]]);
     clock.advance(500);
     watch.beat('runner /a/');
-    expect(reports).toEqual([['runner /a/', true], ['runner /a/', false]]);
+    expect(reports).toEqual([
+      ['runner /a/', true],
+      ['runner /a/', false],
+    ]);
     expect(logged).toEqual([
-      ['error', { process: 'runner /a/', t_ms: 4001 }, 'runner /a/ has sent no heartbeat for 4001 ms (more than 3 beats): is it running? its crews\' slices wait for it'],
+      ['error', { process: 'runner /a/', t_ms: 4001 }, "runner /a/ has sent no heartbeat for 4001 ms (more than 3 beats): is it running? its crews' slices wait for it"],
       ['info', { process: 'runner /a/', t_ms: 4501 }, 'runner /a/ beats again, after 4501 ms of silence'],
     ]);
   });

@@ -29,13 +29,17 @@ describe('benchmarks', () => {
     expect(r.stdout).toMatch(/framework +p50 +[\d.]+ ms +p99 +[\d.]+ ms[\s\S]*baseline +p50[\s\S]*framework p99 \/ baseline p99 = [\d.]+x/);
   });
 
-  it.skipIf(requireBinary('nats-server') === undefined)('nats-e2e runs both framework pipelines and the baseline over JetStream and prints throughput, latency and ratios', { timeout: 120_000 }, () => {
-    const r = bench('nats-e2e.js', ['--events', '600', '--rates', '200', '--seconds', '1']);
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/framework, in process .* +[\d,]+ events\/s[\s\S]*framework, distributed .* +[\d,]+ events\/s[\s\S]*baseline, hand-written nats\.js +[\d,]+ events\/s/);
-    expect(r.stdout).toMatch(/framework, distributed \(1 scheduler \+ 1 runner\): \d+% of the baseline's throughput/);
-    expect(r.stdout).toMatch(/at 200 events\/s:[\s\S]*distributed .*p50 +[\d.]+ ms +p99 +[\d.]+ ms +\(200 of 200 actions\)[\s\S]*p99 \/ baseline p99 = [\d.]+x/);
-  });
+  it.skipIf(requireBinary('nats-server') === undefined)(
+    'nats-e2e runs both framework pipelines and the baseline over JetStream and prints throughput, latency and ratios',
+    { timeout: 120_000 },
+    () => {
+      const r = bench('nats-e2e.js', ['--events', '600', '--rates', '200', '--seconds', '1']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/framework, in process .* +[\d,]+ events\/s[\s\S]*framework, distributed .* +[\d,]+ events\/s[\s\S]*baseline, hand-written nats\.js +[\d,]+ events\/s/);
+      expect(r.stdout).toMatch(/framework, distributed \(1 scheduler \+ 1 runner\): \d+% of the baseline's throughput/);
+      expect(r.stdout).toMatch(/at 200 events\/s:[\s\S]*distributed .*p50 +[\d.]+ ms +p99 +[\d.]+ ms +\(200 of 200 actions\)[\s\S]*p99 \/ baseline p99 = [\d.]+x/);
+    },
+  );
 
   it('memory streams a generated file in a child process and prints its peak RSS', () => {
     const r = bench('memory.js', ['--lines', '3000']);

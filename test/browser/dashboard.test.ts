@@ -36,7 +36,24 @@ describe.skipIf(browserPath === undefined)('the dev dashboard in a browser', { t
 
   it('shows a paced match-day run live: goal overlays as they come, the score in the context, the malformed card with its crew, the crew it disabled', async () => {
     dev = startCli(
-      ['dev', 'examples/match-day/events.jsonl', '--crews', 'examples/match-day/dist/crews.js', '--crews', 'examples/match-day/crews', '--config', matchDayConfig(), '--pace', '600', '--port', '0', '--out', join(tmpdir(), 'live-crew-dashboard-actions.jsonl'), '--errors', join(tmpdir(), 'live-crew-dashboard-errors.jsonl')],
+      [
+        'dev',
+        'examples/match-day/events.jsonl',
+        '--crews',
+        'examples/match-day/dist/crews.js',
+        '--crews',
+        'examples/match-day/crews',
+        '--config',
+        matchDayConfig(),
+        '--pace',
+        '600',
+        '--port',
+        '0',
+        '--out',
+        join(tmpdir(), 'live-crew-dashboard-actions.jsonl'),
+        '--errors',
+        join(tmpdir(), 'live-crew-dashboard-errors.jsonl'),
+      ],
       { MATCH_DAY_PUNDIT_MS: '0' },
     );
     await waitUntil(() => /live-crew dashboard: (http:\S+)/.test(dev.stderr()), 'the dashboard to be served', 30_000);

@@ -21,7 +21,10 @@ describe('live-crew CLI', () => {
   it('run: prints actions on stdout, errors on stderr, exits 0', () => {
     const r = cli(['run', join(HELLO, 'events.jsonl'), '--crews', join(HELLO, 'dist/crews.js')]);
     expect(r.code).toBe(0);
-    const actions = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; payload: unknown });
+    const actions = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; payload: unknown });
     expect(actions.filter((a) => a.kind === 'greeting').map((a) => a.payload)).toEqual([{ message: 'Welcome Ada!' }, { message: 'Welcome Grace!' }]);
     expect(JSON.parse(r.stderr)).toMatchObject({ kind: '__error', payload: { reason: 'invalid_event', crew: 'greeter' } });
   });
@@ -57,7 +60,9 @@ describe('live-crew CLI', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ConfigError: invalid configuration in live-config.yaml:\n {2}slice_ms \(line 1\): must be > 0/);
     writeFileSync(join(d, 'other.yaml'), 'transport: kafka\n');
-    expect(cli(['run', join(HELLO, 'events.jsonl'), '--crews', join(HELLO, 'dist/crews.js'), '--config', join(d, 'other.yaml')]).stderr).toMatch(/transport \(line 1\): must be one of file, nats \(the adapters registered for the source port/);
+    expect(cli(['run', join(HELLO, 'events.jsonl'), '--crews', join(HELLO, 'dist/crews.js'), '--config', join(d, 'other.yaml')]).stderr).toMatch(
+      /transport \(line 1\): must be one of file, nats \(the adapters registered for the source port/,
+    );
   });
 
   it('exits 1 for crews that are invalid, naming the problem', () => {
@@ -102,7 +107,10 @@ describe('live-crew CLI', () => {
     expect(cli(['validate'], { cwd: dir })).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok: 3 crews/) });
     // --crews wins over the file.
     expect(cli(['validate', '--crews', join(ROOT, 'examples/match-day/dist/crews.js')], { cwd: dir })).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok: 6 crews/) });
-    expect(cli(['graph'], { cwd: tmp() })).toMatchObject({ code: 2, stderr: expect.stringContaining('error: graph: no crews: give --crews <path> (a compiled module, a .crew.yaml file or a folder of either), or name them under crews: in live-config.yaml') });
+    expect(cli(['graph'], { cwd: tmp() })).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('error: graph: no crews: give --crews <path> (a compiled module, a .crew.yaml file or a folder of either), or name them under crews: in live-config.yaml'),
+    });
   });
 
   it('exits 2 on usage errors', () => {

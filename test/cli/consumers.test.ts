@@ -55,7 +55,17 @@ createTestingApp({ crews: [Greeter] }).then((t) => t.run(${SIGNUP})).then((r) =>
     writeFileSync(
       join(dir, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { target: 'ES2022', module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true, strict: true, experimentalDecorators: true, emitDecoratorMetadata: true, outDir: 'out', types: ['node'] },
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'commonjs',
+          moduleResolution: 'node10',
+          esModuleInterop: true,
+          strict: true,
+          experimentalDecorators: true,
+          emitDecoratorMetadata: true,
+          outDir: 'out',
+          types: ['node'],
+        },
         include: ['src'],
       }),
     );
@@ -88,7 +98,10 @@ void createTestingApp({ crews: [Greeter] }).then((t) => t.run(${SIGNUP})).then((
 
   it('an ES module project (nodenext, no skipLibCheck) compiles against every entry, and the root loads no adapter client until configuration asks', () => {
     const dir = consumerProject(tarball, { type: 'module' });
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'nodenext', strict: true, experimentalDecorators: true, emitDecoratorMetadata: true, outDir: 'out' }, include: ['src'] }));
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'nodenext', strict: true, experimentalDecorators: true, emitDecoratorMetadata: true, outDir: 'out' }, include: ['src'] }),
+    );
     writeFileSync(
       join(dir, 'src/entries.ts'),
       `import { createLiveCrewApp } from 'live-crew';
@@ -104,7 +117,10 @@ console.log(entries.filter((entry) => typeof entry === 'function').length);
 `,
     );
     // Which packages a process has loaded, told by a module hook when it exits.
-    writeFileSync(join(dir, 'hooks.mjs'), `export async function load(url, context, next) { const m = url.match(/node_modules\\/((?:@[^/]+\\/)?[^/]+)/); if (m) globalThis.port.postMessage(m[1]); return next(url, context); }\nexport function initialize({ port }) { globalThis.port = port; }\n`);
+    writeFileSync(
+      join(dir, 'hooks.mjs'),
+      `export async function load(url, context, next) { const m = url.match(/node_modules\\/((?:@[^/]+\\/)?[^/]+)/); if (m) globalThis.port.postMessage(m[1]); return next(url, context); }\nexport function initialize({ port }) { globalThis.port = port; }\n`,
+    );
     writeFileSync(
       join(dir, 'loaded.mjs'),
       `import { register } from 'node:module';

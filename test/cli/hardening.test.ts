@@ -19,7 +19,16 @@ function run(lines: readonly string[], args: readonly string[] = []) {
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as { kind: string; payload: { reason: string; crew?: string; message: string; source?: string } });
-  return { code: result.status, actions: result.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; payload: { kind?: string } }), errors: records.filter((r) => r.kind === '__error'), stderr: result.stderr };
+  return {
+    code: result.status,
+    actions: result.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { kind: string; payload: { kind?: string } }),
+    errors: records.filter((r) => r.kind === '__error'),
+    stderr: result.stderr,
+  };
 }
 
 async function until(condition: () => boolean): Promise<void> {
@@ -30,7 +39,7 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 describe('a run facing hostile input and crews (issue 10)', () => {
-  it('turns every handler fault into that crew\'s error record, fails a call that can never settle, and loses nothing else', () => {
+  it("turns every handler fault into that crew's error record, fails a call that can never settle, and loses nothing else", () => {
     const kinds = ['throw_unprintable', 'throw_bare', 'throw_getter', 'float', 'timer_throw', 'late_emit'];
     const deep = `${'['.repeat(2000)}${']'.repeat(2000)}`;
     const lines = [...kinds.map((kind, i) => event(i, kind)), event(10, 'deep', deep), event(11, 'huge_number', '{"n":1e400}'), event(12, 'tick'), event(13, 'hang'), event(14, 'tick')];

@@ -53,7 +53,12 @@ describe('live-crew run with a YAML model crew, --journal and --replay', () => {
     expect(live.code).toBe(0);
     const recorded = readFileSync(join(dir, 'live.jsonl'), 'utf8');
     // A crew reads its own writes at once, lag or not.
-    expect(recorded.trim().split('\n').map((line) => JSON.parse(line).payload)).toEqual([
+    expect(
+      recorded
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).payload),
+    ).toEqual([
       { line: 'Live from the model: Kane scores! Score was 0.', player: 'Kane' },
       { line: 'Live from the model: Saka scores! Score was 1.', player: 'Saka' },
       { line: 'Live from the model: Rice scores! Score was 2.', player: 'Rice' },
@@ -72,7 +77,10 @@ describe('live-crew run with a YAML model crew, --journal and --replay', () => {
 
     writeFileSync(join(dir, 'changed.jsonl'), `${EVENTS.replace('Rice', 'Odegaard')}\n`);
     const changed = await cli(['run', 'changed.jsonl', '--crews', 'crews', '--config', 'offline.yaml', '--out', 'changed-out.jsonl', '--replay', 'journal.jsonl'], dir);
-    const errors = changed.stderr.trim().split('\n').map((line) => JSON.parse(line));
+    const errors = changed.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     // Rice's call diverges and fails, so the goal count Foden's prompt shows differs too.
     expect(errors.map((e) => [e.payload.reason, e.payload.crew, e.payload.slice, e.payload.source])).toEqual([
       ['replay_divergence', 'commentator', 2, 'changed.jsonl:3'],
@@ -102,9 +110,12 @@ describe('live-crew run with a YAML model crew, --journal and --replay', () => {
     expect(broken.stderr).toContain('broken.crew.yaml:5 outputs.0.payload.a: template does not parse: undefined filter: nope');
   });
 
-  it('validate checks vector search: its embedder is configured, its backend\'s package loads (without connecting)', async () => {
+  it("validate checks vector search: its embedder is configured, its backend's package loads (without connecting)", async () => {
     rmSync(join(dir, 'crews', 'broken.crew.yaml'), { force: true });
-    writeFileSync(join(dir, 'vectors.yaml'), `${readFileSync(join(dir, 'live-config.yaml'), 'utf8')}embedders:\n  local: { provider: hash, dimensions: 8 }\nvector:\n  backend: pgvector\n  url: postgres://app@127.0.0.1:1/nowhere\n  embedder: local\n`);
+    writeFileSync(
+      join(dir, 'vectors.yaml'),
+      `${readFileSync(join(dir, 'live-config.yaml'), 'utf8')}embedders:\n  local: { provider: hash, dimensions: 8 }\nvector:\n  backend: pgvector\n  url: postgres://app@127.0.0.1:1/nowhere\n  embedder: local\n`,
+    );
     expect(await cli(['validate', '--crews', 'crews', '--config', 'vectors.yaml'], dir)).toMatchObject({ code: 0 });
     writeFileSync(join(dir, 'vectors.yaml'), `${readFileSync(join(dir, 'live-config.yaml'), 'utf8')}vector:\n  backend: memory\n  embedder: openai\n`);
     const unknown = await cli(['validate', '--crews', 'crews', '--config', 'vectors.yaml'], dir);

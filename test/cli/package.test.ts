@@ -9,7 +9,8 @@ const ROOT = resolve(import.meta.dirname, '../..');
 describe('the package as npm packs it', { timeout: 180_000 }, () => {
   it('builds itself on pack from a checkout without dist: code, types, source maps with their sources, the dashboard page, the LICENSE', () => {
     const checkout = mkdtempSync(join(tmpdir(), 'live-crew-checkout-'));
-    for (const entry of ['src', 'ui', 'templates', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE']) cpSync(join(ROOT, entry), join(checkout, entry), { recursive: true });
+    for (const entry of ['src', 'ui', 'templates', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE'])
+      cpSync(join(ROOT, entry), join(checkout, entry), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'));
     const packed = spawnSync('npm', ['pack', '--dry-run', '--json'], { cwd: checkout, encoding: 'utf8', timeout: 170_000 });
     expect(packed.status, packed.stderr).toBe(0);

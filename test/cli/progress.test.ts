@@ -23,6 +23,11 @@ describe('--progress', () => {
     const hello = join(ROOT, 'examples/hello-world');
     const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'run', join(hello, 'events.jsonl'), '--crews', join(hello, 'dist/crews.js'), '--progress'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    expect(r.stderr.trim().split('\n').map((line) => JSON.parse(line).kind)).toEqual(['__error']);
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).kind),
+    ).toEqual(['__error']);
   });
 });

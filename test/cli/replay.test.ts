@@ -41,7 +41,7 @@ describe('live-crew replay: the replay harness for CI (DESIGN §5)', () => {
     expect(r.code).toBe(1);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toContain(
-      "changed: action overlay at 2024-05-18T15:11:32.417Z on match_42 (crew graphics.onGoal, slice 1384, event events.jsonl:610): payload.player: expected \"Okafor\", got \"OKAFOR\"",
+      'changed: action overlay at 2024-05-18T15:11:32.417Z on match_42 (crew graphics.onGoal, slice 1384, event events.jsonl:610): payload.player: expected "Okafor", got "OKAFOR"',
     );
     expect(lines).toContain('missing: action overlay at 2024-05-18T15:09:13.608Z on match_42: recorded, not emitted now: payload {"template":"goal","team":"home","player":"Moreau","minute":10}');
     expect(lines.at(-1)).toBe('replay: 5 divergences: 4 changed, 1 missing, 0 extra (36 recorded actions, 35 now; 1 recorded errors, 1 now)');
@@ -49,7 +49,7 @@ describe('live-crew replay: the replay harness for CI (DESIGN §5)', () => {
     expect(lines.filter((line) => line.startsWith('changed')).every((line) => line.includes('crew graphics.onGoal'))).toBe(true);
   });
 
-  it('--update rewrites the recording with the crews\' output, after which it replays clean', () => {
+  it("--update rewrites the recording with the crews' output, after which it replays clean", () => {
     const { actions, errors } = recording();
     const updated = cli(['replay', EVENTS, '--crews', CHANGED, '--expected', actions, '--expected-errors', errors, '--update']);
     expect(updated.code).toBe(0);
@@ -58,7 +58,7 @@ describe('live-crew replay: the replay harness for CI (DESIGN §5)', () => {
     expect(cli(['replay', EVENTS, '--crews', CHANGED, '--expected', actions, '--expected-errors', errors]).code).toBe(0);
   });
 
-  it('replays a model crew\'s answers from its journal, whatever the model would say now; a recording it cannot read is named with its line', () => {
+  it("replays a model crew's answers from its journal, whatever the model would say now; a recording it cannot read is named with its line", () => {
     const dir = mkdtempSync(join(tmpdir(), 'live-crew-replay-'));
     const crews = ['--crews', CREWS, '--crews', 'examples/match-day/crews'];
     expect(cli(['run', EVENTS, ...crews, '--config', 'examples/match-day/live-config.yaml', '--journal', join(dir, 'journal.jsonl'), '--out', join(dir, 'actions.jsonl')]).code).toBe(0);

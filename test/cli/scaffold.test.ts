@@ -29,7 +29,21 @@ describe('live-crew new and generate', { timeout: 240_000 }, () => {
     const created = cli(['new', app, '--live-crew', relative(ROOT, tarball)], ROOT, { npm_config_prefer_offline: 'true' });
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toMatch(/initialized a git repository\n {2}running npm install\n\nNext: cd .*my-app && npm test && npm start\n$/);
-    expect(readdirSync(app).sort()).toEqual(['.git', '.gitignore', 'README.md', 'crews', 'events.jsonl', 'live-config.yaml', 'node_modules', 'package-lock.json', 'package.json', 'src', 'test', 'tsconfig.build.json', 'tsconfig.json']);
+    expect(readdirSync(app).sort()).toEqual([
+      '.git',
+      '.gitignore',
+      'README.md',
+      'crews',
+      'events.jsonl',
+      'live-config.yaml',
+      'node_modules',
+      'package-lock.json',
+      'package.json',
+      'src',
+      'test',
+      'tsconfig.build.json',
+      'tsconfig.json',
+    ]);
     const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { dependencies: object; devDependencies: object };
     expect(manifest.dependencies).toEqual({ 'live-crew': `file:${tarball}`, zod: expect.any(String) });
     expect(Object.keys(manifest.devDependencies).sort()).toEqual(['@types/node', 'typescript', 'vitest']);
@@ -41,7 +55,10 @@ describe('live-crew new and generate', { timeout: 240_000 }, () => {
     // The crews run with no --crews: live-config.yaml names them.
     const started = run('npm', ['start', '--silent'], app);
     expect(started.code, started.stderr).toBe(0);
-    const actions = started.stdout.trim().split('\n').map((line) => JSON.parse(line) as { kind: string; payload: { text: string } });
+    const actions = started.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { kind: string; payload: { text: string } });
     expect(actions.filter((a) => a.kind !== 'cheer').map((a) => a.payload.text)).toEqual(['Welcome, Ada!', 'Welcome, Lin!', 'Welcome, Sam!']);
     // The YAML crew beside the TypeScript one.
     expect(actions.filter((a) => a.kind === 'cheer').map((a) => a.payload.text)).toEqual(['Everyone, say hi to Ada!', 'Everyone, say hi to Lin!', 'Everyone, say hi to Sam!']);
@@ -101,7 +118,7 @@ describe('live-crew validate and graph', () => {
     expect(r.stderr).toMatch(/stats\.runtime\.yaml[\s\S]*maxErrors/);
   });
 
-  it('validate: warns about a dependency that waits inside a lagging crew\'s lag, and still passes', () => {
+  it("validate: warns about a dependency that waits inside a lagging crew's lag, and still passes", () => {
     const r = cli(['validate', '--crews', 'test/cli/fixtures/lagging-crews.js']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^ok: 3 crews/);
@@ -113,7 +130,7 @@ describe('live-crew validate and graph', () => {
   it('graph: crews in run order with their dependencies and offsets, as text, mermaid or dot', () => {
     expect(cli(['graph', '--crews', MATCH_DAY]).stdout).toBe('1. commentator <- crew score_tracker (offset -1)\n2. graphics\n3. pundit (lag 4)\n4. referee_watch\n5. score_tracker\n6. stats\n');
     const mermaid = cli(['graph', '--crews', MATCH_DAY, '--format', 'mermaid']).stdout;
-    expect(mermaid).toMatch(/^graph LR\n[\s\S]*  score_tracker -->\|-1\| commentator\n/);
+    expect(mermaid).toMatch(/^graph LR\n[\s\S]* {2}score_tracker -->\|-1\| commentator\n/);
     expect(mermaid).toContain('  pundit["pundit (lag 4)"]\n');
     const dot = cli(['graph', '--crews', MATCH_DAY, '--format', 'dot']).stdout;
     expect(dot).toMatch(/^digraph live_crew \{[\s\S]*"score_tracker" -> "commentator" \[label="-1"\];[\s\S]*\}\n$/);

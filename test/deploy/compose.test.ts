@@ -56,10 +56,12 @@ describe('docker-compose.yml', () => {
     expect(compose.services['prometheus']!.volumes).toContain('./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
   });
 
-  it("the Grafana dashboard charts only metrics live-crew exports, and every one of them", async () => {
+  it('the Grafana dashboard charts only metrics live-crew exports, and every one of them', async () => {
     const exported = (await new PrometheusMonitor().registry.getMetricsAsJSON()).map((metric) => metric.name);
     const dashboard = JSON.parse(read('deploy/grafana/dashboards/live-crew.json')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
-    const charted = new Set(dashboard.panels.flatMap((panel) => panel.targets.flatMap((target) => target.expr.match(/live_crew_[a-z_]+/g) ?? [])).map((name) => name.replace(/_(bucket|sum|count)$/, '')));
+    const charted = new Set(
+      dashboard.panels.flatMap((panel) => panel.targets.flatMap((target) => target.expr.match(/live_crew_[a-z_]+/g) ?? [])).map((name) => name.replace(/_(bucket|sum|count)$/, '')),
+    );
     expect([...charted].sort()).toEqual([...exported].sort());
   });
 
@@ -85,7 +87,8 @@ describe('docker-compose.yml', () => {
 
     // promtool comes with Debian's prometheus package (.ci/run installs it where it can).
     const promtool = findBinary('promtool');
-    if (promtool === undefined) process.stderr.write('\n*** promtool not found: the alert rules are checked by parsing only; promtool check and its rule tests are SKIPPED (apt-get install prometheus) ***\n\n');
+    if (promtool === undefined)
+      process.stderr.write('\n*** promtool not found: the alert rules are checked by parsing only; promtool check and its rule tests are SKIPPED (apt-get install prometheus) ***\n\n');
     it.skipIf(promtool === undefined)('pass promtool check rules and their unit tests (deploy/alerts.test.yml: each fires when it should, not before)', () => {
       const check = spawnSync(promtool!, ['check', 'rules', 'alerts.yml'], { cwd: join(ROOT, 'deploy'), encoding: 'utf8' });
       expect(check.status, check.stdout + check.stderr).toBe(0);

@@ -14,7 +14,7 @@ function node(args: string[]) {
 }
 
 describe('examples', () => {
-  it('hello-world prints the pinned actions through `npm start`\'s command line', () => {
+  it("hello-world prints the pinned actions through `npm start`'s command line", () => {
     const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start']!;
     const r = node(start.replace(/^node /, '').split(' '));
     expect(r.code).toBe(0);
@@ -31,13 +31,18 @@ describe('examples', () => {
 
   it('the README shows the quickstart exactly as the file that runs', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    expect(readme).toContain('```ts\n' + readFileSync(join(ROOT, 'examples/quickstart/quickstart.ts'), 'utf8') + '```');
+    expect(readme).toContain(`\`\`\`ts\n${readFileSync(join(ROOT, 'examples/quickstart/quickstart.ts'), 'utf8')}\`\`\``);
   });
 
   it('the quickstart counts two goals of one slice and prints the final score', () => {
     const r = node(['examples/quickstart/dist/quickstart.js']);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { payload: unknown }).payload)).toEqual([
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { payload: unknown }).payload),
+    ).toEqual([
       { home: 1, away: 0 },
       { home: 2, away: 0 },
       { home: 2, away: 1 },
@@ -79,7 +84,10 @@ describe('match-day example', () => {
     const live = node([...args, '--journal', join(dir, 'journal.jsonl')]);
     expect(live.code, live.stderr).toBe(0);
     expect(live.stdout).toBe(readFileSync(join(ROOT, 'examples/match-day/expected-clips.jsonl'), 'utf8'));
-    const actions = live.stdout.trim().split('\n').map((line) => JSON.parse(line) as { ts: string; payload: { goal: string; clips: Array<{ moment: string; at: string }> } });
+    const actions = live.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { ts: string; payload: { goal: string; clips: Array<{ moment: string; at: string }> } });
     expect(actions.map((action) => action.payload.clips.length)).toEqual([3, 3, 3, 3, 3]);
     // Only moments before the goal's own slice are found.
     for (const { ts, payload } of actions) for (const found of payload.clips) expect(Date.parse(found.at)).toBeLessThan(Date.parse(ts));
@@ -88,7 +96,7 @@ describe('match-day example', () => {
     expect(replay.stdout).toBe(live.stdout);
   });
 
-  it('a paced live replay gives the batch run\'s actions, each crew\'s in the same order (live output goes out as calls end)', () => {
+  it("a paced live replay gives the batch run's actions, each crew's in the same order (live output goes out as calls end)", () => {
     const result = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'run', EVENTS, '--crews', CREWS, '--pace', '4000'], {
       cwd: ROOT,
       encoding: 'utf8',
@@ -121,7 +129,13 @@ describe('match-day example', () => {
       config: { mode: 'live', log_level: 'silent' },
       providers: [
         { token: EVENT_SOURCE, useValue: source },
-        { token: ACTION_SINK, useValue: { write: (actions: readonly { action: { kind: string } }[]) => void arrived.push(...actions.map(({ action }) => ({ kind: action.kind, at: Date.now() }))), close: async () => undefined } },
+        {
+          token: ACTION_SINK,
+          useValue: {
+            write: (actions: readonly { action: { kind: string } }[]) => void arrived.push(...actions.map(({ action }) => ({ kind: action.kind, at: Date.now() }))),
+            close: async () => undefined,
+          },
+        },
         { token: ERROR_SINK, useValue: new CollectingErrorSink() },
       ],
     });

@@ -34,7 +34,14 @@ async function stdinApp(stdin: PassThrough) {
 function collecting() {
   const actions = new CollectingActionSink();
   const errors = new CollectingErrorSink();
-  return { actions, errors, providers: [{ token: ACTION_SINK, useValue: actions }, { token: ERROR_SINK, useValue: errors }] };
+  return {
+    actions,
+    errors,
+    providers: [
+      { token: ACTION_SINK, useValue: actions },
+      { token: ERROR_SINK, useValue: errors },
+    ],
+  };
 }
 
 /** Emits one 60 KB action per event. */
@@ -47,7 +54,7 @@ class Bulky {
 }
 
 describe('createLiveCrewApp', () => {
-  it('hands a batch\'s output to the sink in parts once it grows large, so memory stays bounded', async () => {
+  it("hands a batch's output to the sink in parts once it grows large, so memory stays bounded", async () => {
     const writes: number[] = [];
     const actions = { write: (batch: readonly unknown[]) => void writes.push(batch.length), close: async () => undefined };
     const events = Array.from({ length: 300 }, (_, i) => ev(i));
@@ -55,7 +62,11 @@ describe('createLiveCrewApp', () => {
       crews: [Bulky],
       configFile: false,
       env: {},
-      providers: [{ token: EVENT_SOURCE, useValue: new ArrayEventSource(events) }, { token: ACTION_SINK, useValue: actions }, { token: ERROR_SINK, useValue: new CollectingErrorSink() }],
+      providers: [
+        { token: EVENT_SOURCE, useValue: new ArrayEventSource(events) },
+        { token: ACTION_SINK, useValue: actions },
+        { token: ERROR_SINK, useValue: new CollectingErrorSink() },
+      ],
     });
     await app.run();
     // One input batch of 300 (18 MB of actions), written in parts of about 4 MB.
@@ -137,7 +148,7 @@ describe('createLiveCrewApp', () => {
     expect(app.config).toMatchObject({ slice_ms: 300, lateness_ms: 70 });
   });
 
-  it('<crew_id>.runtime.yaml beside the config overrides the crew\'s @Crew knobs', async () => {
+  it("<crew_id>.runtime.yaml beside the config overrides the crew's @Crew knobs", async () => {
     @Crew({ id: 'brittle', maxErrors: 3 })
     class Brittle {
       @OnEvent('*')
@@ -164,7 +175,9 @@ describe('createLiveCrewApp', () => {
     const attempt = createLiveCrewApp({ crews: [Echo], configFile: join(d, 'live-config.yaml'), env: {} });
     await expect(attempt).rejects.toThrow(ConfigError);
     await expect(createLiveCrewApp({ crews: [Echo], configFile: join(d, 'live-config.yaml'), env: {} })).rejects.toThrow(
-      new RegExp(`invalid configuration in ${join(d, 'echo.runtime.yaml')}:\n  sliceStride \\(line 1\\): must be > 0 \\(got 0\\)\n  retries \\(line 2\\): unknown key \\(known keys: maxErrors, waitPolicy, sliceStride, .*, max_errors, wait_policy, slice_stride, .*, crew, triggers, needs\\)`),
+      new RegExp(
+        `invalid configuration in ${join(d, 'echo.runtime.yaml')}:\n  sliceStride \\(line 1\\): must be > 0 \\(got 0\\)\n  retries \\(line 2\\): unknown key \\(known keys: maxErrors, waitPolicy, sliceStride, .*, max_errors, wait_policy, slice_stride, .*, crew, triggers, needs\\)`,
+      ),
     );
   });
 
@@ -226,7 +239,7 @@ describe('createLiveCrewApp: timestamps and restarts (issue 10)', () => {
     ]);
   });
 
-  it('a restarted app on the same backend goes on with the stream\'s epoch0 and context, not from slice 0', async () => {
+  it("a restarted app on the same backend goes on with the stream's epoch0 and context, not from slice 0", async () => {
     const backend = new MemoryContextBackend();
     const run = async (events: unknown[]) => (await createTestingApp({ crews: [Counter], providers: [{ token: CONTEXT_BACKEND, useValue: backend }] })).run(events);
     await run([at('2024-05-01T12:00:00.000Z'), at('2024-05-01T12:00:00.600Z')]);

@@ -96,7 +96,10 @@ const CREWS = [Tally, Commentator, Closer, Sampler];
 
 /** Events in time order on one or two streams, with gaps from 0 to 1.2 slices. */
 const eventsArb = fc
-  .array(fc.record({ gap: fc.integer({ min: 0, max: 600 }), kind: fc.constantFrom('a', 'b', 'c'), stream: fc.constantFrom('s1', 's2'), v: fc.integer({ min: 0, max: 99 }) }), { minLength: 1, maxLength: 30 })
+  .array(fc.record({ gap: fc.integer({ min: 0, max: 600 }), kind: fc.constantFrom('a', 'b', 'c'), stream: fc.constantFrom('s1', 's2'), v: fc.integer({ min: 0, max: 99 }) }), {
+    minLength: 1,
+    maxLength: 30,
+  })
   .map((items) => {
     let ts = T0;
     return items.map(({ gap, kind, stream, v }): Input => {

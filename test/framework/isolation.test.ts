@@ -27,12 +27,7 @@ async function appOver(isolation: Isolation, source: EventSource, config: Record
     config: { isolation, log_level: 'silent', ...config },
     ...(extra.models ? { models: extra.models } : {}),
     ...(extra.embedders ? { embedders: extra.embedders } : {}),
-    providers: [
-      { token: EVENT_SOURCE, useValue: source },
-      { token: ACTION_SINK, useValue: actions },
-      { token: ERROR_SINK, useValue: errors },
-      ...(extra.providers ?? []),
-    ],
+    providers: [{ token: EVENT_SOURCE, useValue: source }, { token: ACTION_SINK, useValue: actions }, { token: ERROR_SINK, useValue: errors }, ...(extra.providers ?? [])],
   });
   return { app, actions, errors };
 }
@@ -72,7 +67,7 @@ describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (iso
     expect(replay.actions).toEqual(live.actions);
   });
 
-  it('searches, upserts and deletes vectors through the app: held in the call\'s scope there, as in process, and replayed exactly', async () => {
+  it("searches, upserts and deletes vectors through the app: held in the call's scope there, as in process, and replayed exactly", async () => {
     const events = [
       at(0, 'remember', { text: 'Kane header from a corner', n: 1 }),
       at(100, 'remember', { text: 'Saka shot over the bar', n: 2 }),
@@ -93,7 +88,10 @@ describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (iso
       { ids: ['m1:0:agent.remember:0:0', 'm1:0:agent.remember:1:0'], texts: ['Kane header from a corner', 'Saka shot over the bar'], length: 32 },
       { ids: ['m1:0:agent.remember:1:0'], texts: ['Saka shot over the bar'], length: 32 },
     ]);
-    const replay = await run(isolation, events, config, { embedders: { default: { ...hashEmbedder({ dimensions: 32 }), doEmbed: () => Promise.reject(new Error('a replay must not embed')) } }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] });
+    const replay = await run(isolation, events, config, {
+      embedders: { default: { ...hashEmbedder({ dimensions: 32 }), doEmbed: () => Promise.reject(new Error('a replay must not embed')) } },
+      providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }],
+    });
     expect(replay.actions).toEqual(isolated.actions);
   });
 
@@ -156,12 +154,10 @@ describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (iso
 
 describe('isolation: determinism (property-based)', () => {
   it('a crew run in worker threads gives the in-process output for any input: actions in order, errors, context', async () => {
-    const eventsArb = fc
-      .array(fc.record({ gap: fc.integer({ min: 0, max: 700 }), stream: fc.constantFrom('m1', 'm2') }), { minLength: 1, maxLength: 25 })
-      .map((items) => {
-        let ts = T0;
-        return items.map(({ gap, stream }) => ({ ts: new Date((ts += gap)).toISOString(), kind: 'tick', stream_id: stream, payload: {} }));
-      });
+    const eventsArb = fc.array(fc.record({ gap: fc.integer({ min: 0, max: 700 }), stream: fc.constantFrom('m1', 'm2') }), { minLength: 1, maxLength: 25 }).map((items) => {
+      let ts = T0;
+      return items.map(({ gap, stream }) => ({ ts: new Date((ts += gap)).toISOString(), kind: 'tick', stream_id: stream, payload: {} }));
+    });
     await fc.assert(
       fc.asyncProperty(eventsArb, async (events) => {
         const inProcess = await run('none', events);
@@ -191,7 +187,9 @@ describe('isolation: process sandbox', () => {
 describe('isolation: set-up', () => {
   it('refuses isolated crews without the module to load them from, naming them and what to give', async () => {
     await expect(createLiveCrewApp({ crews, configFile: false, env: {}, config: { isolation: 'worker', log_level: 'silent' } })).rejects.toThrow(ConfigError);
-    await expect(createLiveCrewApp({ crews, configFile: false, env: {}, config: { isolation: 'worker', log_level: 'silent' } })).rejects.toThrow(/crews agent, hoarder run isolated \(isolation: worker or process\).*crewsModule/);
+    await expect(createLiveCrewApp({ crews, configFile: false, env: {}, config: { isolation: 'worker', log_level: 'silent' } })).rejects.toThrow(
+      /crews agent, hoarder run isolated \(isolation: worker or process\).*crewsModule/,
+    );
   });
 
   it('stops the run at start when the module does not export the crew, naming crew and module', async () => {
@@ -204,6 +202,8 @@ describe('isolation: set-up', () => {
       config: { isolation: 'worker', log_level: 'silent' },
       providers: [{ token: EVENT_SOURCE, useValue: new ArrayEventSource([at(0)]) }],
     });
-    await expect(app.run()).rejects.toThrow(/^crew agent runs isolated and could not start there: crew agent runs isolated, so it is loaded from .*hostile-crews\.js, which does not export it.*\ncrew hoarder runs isolated and could not start there/);
+    await expect(app.run()).rejects.toThrow(
+      /^crew agent runs isolated and could not start there: crew agent runs isolated, so it is loaded from .*hostile-crews\.js, which does not export it.*\ncrew hoarder runs isolated and could not start there/,
+    );
   });
 });

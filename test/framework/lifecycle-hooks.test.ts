@@ -53,7 +53,13 @@ describe('onStart and onStop, on crews and on the services given as providers', 
         ctx.emit('drawn', {});
       }
     }
-    const t = await createTestingApp({ crews: [Graphics, Scorer], providers: [{ token: Feed, useClass: Feed }, { token: 'cache', useValue: cache }] });
+    const t = await createTestingApp({
+      crews: [Graphics, Scorer],
+      providers: [
+        { token: Feed, useClass: Feed },
+        { token: 'cache', useValue: cache },
+      ],
+    });
     expect(log.entries).toEqual([]);
     const r = await t.run([TICK]);
     expect(r.actions).toHaveLength(1);

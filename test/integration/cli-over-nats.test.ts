@@ -16,14 +16,21 @@ describe.skipIf(start === undefined)('the CLI over NATS: publish, run --transpor
     expect(publish.status).toBe(0);
     expect(publish.stderr).toMatch(/4699 published, 0 skipped/);
 
-    const runner = spawn(process.execPath, [CLI, 'run', '-', '--crews', 'examples/match-day/dist/crews.js', '--transport', 'nats', '--nats-url', server().url], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const runner = spawn(process.execPath, [CLI, 'run', '-', '--crews', 'examples/match-day/dist/crews.js', '--transport', 'nats', '--nats-url', server().url], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const expected = readFileSync(join(ROOT, 'examples/match-day/expected-actions.jsonl'), 'utf8');
-    const tail = spawnSync(process.execPath, [CLI, 'tail', 'match_42', '--all', '--count', String(expected.trim().split('\n').length), '--nats-url', server().url], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    const tail = spawnSync(process.execPath, [CLI, 'tail', 'match_42', '--all', '--count', String(expected.trim().split('\n').length), '--nats-url', server().url], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     let runnerErr = '';
     runner.stderr!.on('data', (chunk) => (runnerErr += String(chunk)));
     const exited = new Promise<number | null>((done) => runner.once('exit', done));
     runner.kill('SIGTERM');
-    expect({ code: await exited, runnerErr }).toEqual({ code: 0, runnerErr: "" });
+    expect({ code: await exited, runnerErr }).toEqual({ code: 0, runnerErr: '' });
     expect(tail.status).toBe(0);
     expect(tail.stdout).toBe(expected);
   });

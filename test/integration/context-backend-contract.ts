@@ -33,7 +33,7 @@ export function describeContextBackendContract(name: string, fixture: () => Cont
       await backend.close();
     });
 
-    it('keeps the stream\'s epoch0 and merged input position with the snapshot, so a restart goes on exactly', async () => {
+    it("keeps the stream's epoch0 and merged input position with the snapshot, so a restart goes on exactly", async () => {
       const backend = await fixture().writer();
       const id = stream();
       await backend.commit(id, 7, { n: 1 }, { epoch0: 1_714_564_800_000, position: 42 });

@@ -107,7 +107,10 @@ describe.skipIf(start === undefined)('the scheduler and runner commands refuse b
     const first = runner();
     // The gauge's value; undefined before it is set; 'down' while /metrics is not served yet.
     const gauge = async () => {
-      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((response) => response.text(), () => undefined);
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+        (response) => response.text(),
+        () => undefined,
+      );
       return text === undefined ? 'down' : /^live_crew_runner_silent\{selector="\/\^\(\?:stats\)\$\/"\} (\d)$/m.exec(text)?.[1];
     };
     let second: typeof first | undefined;

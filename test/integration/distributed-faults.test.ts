@@ -1,19 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nanos } from '@nats-io/transport-node';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  inProcessOutput,
-  ofKind,
-  publishMatchDay,
-  startRunner,
-  startScheduler,
-  stopAll,
-  storedCount,
-  storedMessages,
-  waitUntil,
-  withPosition,
-  type CliProcess,
-} from './distributed-cluster.js';
+import { inProcessOutput, ofKind, publishMatchDay, startRunner, startScheduler, stopAll, storedCount, storedMessages, waitUntil, withPosition, type CliProcess } from './distributed-cluster.js';
 import { natsServer, type TestServer } from './servers.js';
 
 const start = natsServer();
@@ -32,7 +20,10 @@ describe.skipIf(start === undefined)('a distributed run over NATS gives the in-p
   let expected: { actions: string[]; errors: string[] };
   let server: TestServer;
   let processes: CliProcess[];
-  const track = (p: CliProcess) => (processes.push(p), p);
+  const track = (p: CliProcess) => {
+    processes.push(p);
+    return p;
+  };
 
   beforeAll(() => {
     expected = inProcessOutput();
@@ -62,7 +53,11 @@ describe.skipIf(start === undefined)('a distributed run over NATS gives the in-p
   async function shortDuplicateWindow(): Promise<void> {
     const nc = await connect({ servers: server.url });
     const jsm = await jetstreamManager(nc);
-    for (const [name, subject] of [['LIVE_ACTIONS', 'live.*.actions'], ['LIVE_ERRORS', 'live.*.errors'], ['LIVE_SLICES', 'live.*.slice.>']] as const) {
+    for (const [name, subject] of [
+      ['LIVE_ACTIONS', 'live.*.actions'],
+      ['LIVE_ERRORS', 'live.*.errors'],
+      ['LIVE_SLICES', 'live.*.slice.>'],
+    ] as const) {
       await jsm.streams.add({ name, subjects: [subject], duplicate_window: nanos(100) });
     }
     await nc.close();

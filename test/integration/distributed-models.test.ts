@@ -20,7 +20,10 @@ describe.skipIf(start === undefined)('a YAML model crew on a distributed runner'
     chat = await startChatCompletionsServer({ reply: (request) => `Heard ${JSON.stringify(request.messages.at(-1)!.content)}` });
     dir = mkdtempSync(join(tmpdir(), 'live-crew-distributed-models-'));
     mkdirSync(join(dir, 'crews'));
-    writeFileSync(join(dir, 'crews', 'caller.crew.yaml'), 'id: caller\ntriggers: goal\nmodel: local\nuser_template: "goal {{ event.payload.n }}"\noutputs:\n  - kind: call\n    payload: { text: "{{ outputs.text }}" }\n');
+    writeFileSync(
+      join(dir, 'crews', 'caller.crew.yaml'),
+      'id: caller\ntriggers: goal\nmodel: local\nuser_template: "goal {{ event.payload.n }}"\noutputs:\n  - kind: call\n    payload: { text: "{{ outputs.text }}" }\n',
+    );
     writeFileSync(join(dir, 'live-config.yaml'), `models:\n  local:\n    provider: openai-compatible\n    model: tiny\n    base_url: ${chat.url}\n`);
     const events = Array.from({ length: 5 }, (_, n) => JSON.stringify({ ts: new Date(Date.parse('2024-05-01T12:00:00Z') + n * 600).toISOString(), kind: 'goal', stream_id: STREAM, payload: { n } }));
     writeFileSync(join(dir, 'events.jsonl'), `${events.join('\n')}\n`);

@@ -32,7 +32,9 @@ describe.skipIf(start === undefined)('vector search across distributed runners',
       ['goal', 9, 'Kane scores a header from a corner'],
       ['question', 20, 'any header from a corner'],
     ] as const;
-    const events = moments.map(([kind, minute, text], n) => JSON.stringify({ ts: new Date(Date.parse('2024-05-01T12:00:00Z') + n * 600).toISOString(), kind, stream_id: STREAM, payload: { minute, text } }));
+    const events = moments.map(([kind, minute, text], n) =>
+      JSON.stringify({ ts: new Date(Date.parse('2024-05-01T12:00:00Z') + n * 600).toISOString(), kind, stream_id: STREAM, payload: { minute, text } }),
+    );
     writeFileSync(join(dir, 'events.jsonl'), `${events.join('\n')}\n`);
   });
   afterAll(async () => {
@@ -41,7 +43,7 @@ describe.skipIf(start === undefined)('vector search across distributed runners',
     await postgres?.db.close();
   });
 
-  it('a runner\'s upserts of slice n are in the shared store before another runner\'s searches of slice n+1', async () => {
+  it("a runner's upserts of slice n are in the shared store before another runner's searches of slice n+1", async () => {
     // Each runner applies its crews' writes of a slice before it reports the slice done, so the
     // scheduler sends slice n+1's work only once they are in; a search of slice n may also see
     // what another runner upserted in slice n (its hits are journaled: a replay is exact).

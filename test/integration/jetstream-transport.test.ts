@@ -87,13 +87,16 @@ describe.skipIf(start === undefined)('JetStream transport against a real nats-se
     expect(await stored('LIVE_ACTIONS')).toEqual(before);
   });
 
-  it('refuses an event naming another stream than its subject\'s, naming the subject it came on', async () => {
+  it("refuses an event naming another stream than its subject's, naming the subject it came on", async () => {
     const forged = JSON.stringify({ ts: new Date(T0).toISOString(), kind: 'goal', stream_id: 'm1', payload: { team: 'away' } });
     const { seq } = await jetstream(nc).publish('live.m0.events', forged);
     const app = await createLiveCrewApp({ crews: [Scorer], configFile: false, env: {}, config: { transport: 'nats', nats_url: server.url, nats_consumer: 'forged', mode: 'live' } });
     const running = app.run();
-    const errorOf = async () => (await stored('LIVE_ERRORS')).map((line) => JSON.parse(line) as { stream_id: string; payload: { reason: string; source: string; message: string } }).find((e) => e.payload.source === `nats:live.m0.events#${seq}`);
-    const error = await until(errorOf, 'the forged event\'s error record');
+    const errorOf = async () =>
+      (await stored('LIVE_ERRORS'))
+        .map((line) => JSON.parse(line) as { stream_id: string; payload: { reason: string; source: string; message: string } })
+        .find((e) => e.payload.source === `nats:live.m0.events#${seq}`);
+    const error = await until(errorOf, "the forged event's error record");
     await app.stop();
     await running;
     expect(error).toMatchObject({
@@ -109,7 +112,7 @@ describe.skipIf(start === undefined)('JetStream transport against a real nats-se
     const app = await createLiveCrewApp({ crews: [Scorer], configFile: false, env: {}, config: { transport: 'nats', nats_url: server.url, nats_consumer: 'poison', mode: 'live' } });
     const running = app.run();
     const jsm = await jetstreamManager(nc);
-    await until(async () => ((await jsm.consumers.info('LIVE_EVENTS', 'poison').catch(() => undefined))?.ack_floor.stream_seq ?? 0) >= seq ? true : undefined, 'the poison message acknowledged');
+    await until(async () => (((await jsm.consumers.info('LIVE_EVENTS', 'poison').catch(() => undefined))?.ack_floor.stream_seq ?? 0) >= seq ? true : undefined), 'the poison message acknowledged');
     await app.stop();
     await running;
     const errors = (await stored('LIVE_ERRORS')).map((line) => JSON.parse(line) as { payload: { reason: string; source: string; message: string } });

@@ -37,7 +37,7 @@ const binary = requireBinary('nats-server');
 describe.skipIf(binary === undefined)('live-crew acl: a deployment under per-crew NATS permissions (issue 10)', { timeout: 120_000 }, () => {
   let users: NatsUser[];
   let server: TestServer;
-  let processes: CliProcess[] = [];
+  const processes: CliProcess[] = [];
   const as = (role: string) => {
     const user = users.find((u) => u.user.startsWith(role))!;
     return { LIVE_CREW_NATS_USER: user.user, LIVE_CREW_NATS_PASS: user.password };
@@ -77,7 +77,7 @@ describe.skipIf(binary === undefined)('live-crew acl: a deployment under per-cre
     for (const p of processes) expect(p.stderr()).not.toMatch(/permission/i);
   });
 
-  it('refuses a runner that reports for another runner\'s crew, or reads another stream\'s bucket', async () => {
+  it("refuses a runner that reports for another runner's crew, or reads another stream's bucket", async () => {
     // Another stream's context, as its own deployment would have stored it.
     const owner = await connect({ servers: server.url, ...admin });
     await (await new Kvm(owner).create('live_crew_ctx_other_stream')).put('snapshot', '{"slice":0,"context":{"secret":1}}');
@@ -96,7 +96,7 @@ describe.skipIf(binary === undefined)('live-crew acl: a deployment under per-cre
     }
   });
 
-  it('refuses a producer anything but its stream\'s events', async () => {
+  it("refuses a producer anything but its stream's events", async () => {
     const nc = await connectAs('producer');
     try {
       const js = jetstream(nc);

@@ -8,7 +8,12 @@ const CLI = join(ROOT, 'dist/cli/main.js');
 const start = natsServer({ jetstream: false });
 
 const runOver = (url: string) =>
-  spawnSync(process.execPath, [CLI, 'run', '-', '--crews', 'examples/hello-world/dist/crews.js', '--transport', 'nats', '--nats-url', url], { cwd: ROOT, encoding: 'utf8', input: '', timeout: 20_000 });
+  spawnSync(process.execPath, [CLI, 'run', '-', '--crews', 'examples/hello-world/dist/crews.js', '--transport', 'nats', '--nats-url', url], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    input: '',
+    timeout: 20_000,
+  });
 
 describe.skipIf(start === undefined)('run --transport nats when NATS cannot serve it (issue 10)', () => {
   const server = serverForSuite(start!);
@@ -25,6 +30,8 @@ describe.skipIf(start === undefined)('run --transport nats when NATS cannot serv
   it('fails within seconds when nothing listens at the URL, naming it', () => {
     const r = runOver('nats://127.0.0.1:1');
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe('live-crew: ConnectionError: cannot connect to NATS at nats://127.0.0.1:1: connection refused. Is nats-server running there (with -js)? Set nats_url (LIVE_CREW_NATS_URL) or --nats-url.\n');
+    expect(r.stderr).toBe(
+      'live-crew: ConnectionError: cannot connect to NATS at nats://127.0.0.1:1: connection refused. Is nats-server running there (with -js)? Set nats_url (LIVE_CREW_NATS_URL) or --nats-url.\n',
+    );
   });
 });

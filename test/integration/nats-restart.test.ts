@@ -7,7 +7,20 @@ import { crews as matchDayCrews } from '../../examples/match-day/crews.js';
 import { createTestingApp } from '../../dist/testing.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inProcessOutput, MATCH_DAY_CREWS, MATCH_DAY_EVENTS, MATCH_DAY_STREAM, ofKind, publishMatchDay, ROOT, startCli, storedCount, storedMessages, waitUntil, withPosition } from './distributed-cluster.js';
+import {
+  inProcessOutput,
+  MATCH_DAY_CREWS,
+  MATCH_DAY_EVENTS,
+  MATCH_DAY_STREAM,
+  ofKind,
+  publishMatchDay,
+  ROOT,
+  startCli,
+  storedCount,
+  storedMessages,
+  waitUntil,
+  withPosition,
+} from './distributed-cluster.js';
 import { natsServer, serverForSuite } from './servers.js';
 
 const start = natsServer();
@@ -41,7 +54,7 @@ describe.skipIf(start === undefined)('run --transport nats through SIGKILLs (iss
     const run = () => startCli(['run', '-', '--crews', MATCH_DAY_CREWS, '--transport', 'nats', '--nats-url', server().url], { LIVE_CREW_KV_BACKEND: 'jetstream' });
     // A fixed seed: the kill points are random but the same on every run of the test.
     let seed = 42;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     // Each process is killed a random moment after it has got a little further through the
     // stream (its ack floor moved on), so the kills spread over the whole stream whatever the
     // machine's speed.
@@ -57,7 +70,11 @@ describe.skipIf(start === undefined)('run --transport nats through SIGKILLs (iss
       if ((await storedCount(server().url, 'LIVE_ACTIONS')) < expected.actions.length) midStream++;
     }
     const last = run();
-    await waitUntil(async () => (await storedCount(server().url, 'LIVE_ACTIONS')) >= expected.actions.length && (await storedCount(server().url, 'LIVE_ERRORS')) >= expected.errors.length, 'the whole output', 60_000);
+    await waitUntil(
+      async () => (await storedCount(server().url, 'LIVE_ACTIONS')) >= expected.actions.length && (await storedCount(server().url, 'LIVE_ERRORS')) >= expected.errors.length,
+      'the whole output',
+      60_000,
+    );
     // Anything sent twice would arrive now.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     last.child.kill('SIGTERM');

@@ -47,7 +47,8 @@ describeVectorStoreContract('pgvector (pg, over the wire to a PGlite socket serv
 });
 
 const externalUrl = process.env['PGVECTOR_URL'];
-if (externalUrl === undefined) process.stderr.write('\n*** PGVECTOR_URL is not set: the pgvector contract against an external Postgres server is SKIPPED (it runs against a PGlite socket server instead) ***\n\n');
+if (externalUrl === undefined)
+  process.stderr.write('\n*** PGVECTOR_URL is not set: the pgvector contract against an external Postgres server is SKIPPED (it runs against a PGlite socket server instead) ***\n\n');
 describe.runIf(externalUrl !== undefined)('pgvector against PGVECTOR_URL', () => {
   describeVectorStoreContract(`pgvector (${externalUrl})`, () => ({ open: async () => openStore(new PgVectorStore(externalUrl!)) }));
 });
@@ -73,7 +74,8 @@ describe('pgvector: the HNSW index', () => {
     await server.start();
     const store = await openStore(new PgVectorStore(`postgres://postgres@${server.getServerConn()}/postgres`));
     try {
-      const indexes = async () => (await db.query<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE tablename = 'lcv_plays'")).rows.map((row) => row.indexdef).filter((def) => def.includes('hnsw'));
+      const indexes = async () =>
+        (await db.query<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE tablename = 'lcv_plays'")).rows.map((row) => row.indexdef).filter((def) => def.includes('hnsw'));
       await store.ensureCollection('plays', { dimension: 4, metric: 'dot' });
       const points = seededVectors(5_000, 4, 5).map((vector, i) => ({ id: `p${i}`, vector, payload: {} }));
       await store.upsert('plays', points.slice(0, 4_999));

@@ -30,7 +30,10 @@ describe.skipIf(start === undefined)('live-crew replay --stream: a finished stre
     await nc.flush();
     await nc.close();
     const dir = mkdtempSync(join(tmpdir(), 'live-crew-context-out-'));
-    expect(runCli(['run', 'examples/match-day/events.jsonl', '--crews', MATCH_DAY_CREWS, '--out', join(dir, 'a.jsonl'), '--errors', join(dir, 'e.jsonl'), '--context-out', join(dir, 'ctx.jsonl')], FAST).status).toBe(0);
+    expect(
+      runCli(['run', 'examples/match-day/events.jsonl', '--crews', MATCH_DAY_CREWS, '--out', join(dir, 'a.jsonl'), '--errors', join(dir, 'e.jsonl'), '--context-out', join(dir, 'ctx.jsonl')], FAST)
+        .status,
+    ).toBe(0);
     const inFile = readFileSync(join(dir, 'ctx.jsonl'), 'utf8').trim().split('\n');
     expect(inFile).toHaveLength(4651);
     expect(broadcast).toEqual(inFile);
@@ -41,7 +44,9 @@ describe.skipIf(start === undefined)('live-crew replay --stream: a finished stre
 
     const changed = runCli(['replay', '--stream', 'match_42', '--crews', CHANGED, '--nats-url', url], FAST);
     expect(changed.status).toBe(1);
-    expect(changed.stdout).toContain('changed: action overlay at 2024-05-18T15:11:32.417Z on match_42 (crew graphics.onGoal, slice 1384, event nats:live.match_42.events#610): payload.player: expected "Okafor", got "OKAFOR"');
+    expect(changed.stdout).toContain(
+      'changed: action overlay at 2024-05-18T15:11:32.417Z on match_42 (crew graphics.onGoal, slice 1384, event nats:live.match_42.events#610): payload.player: expected "Okafor", got "OKAFOR"',
+    );
     expect(changed.stdout.trim().split('\n').at(-1)).toBe('replay: 5 divergences: 4 changed, 1 missing, 0 extra (36 recorded actions, 35 now; 1 recorded errors, 1 now)');
   });
 

@@ -53,7 +53,7 @@ export function describeVectorStoreContract(name: string, fixture: () => VectorS
       await store.delete(name, ['a']);
     });
 
-    it('keeps a collection\'s shape; the same shape again is fine, another is refused naming both', async () => {
+    it("keeps a collection's shape; the same shape again is fine, another is refused naming both", async () => {
       const name = collection();
       await store.ensureCollection(name, { dimension: 3, metric: 'cosine' });
       await store.ensureCollection(name, { dimension: 3, metric: 'cosine' });
@@ -68,13 +68,13 @@ export function describeVectorStoreContract(name: string, fixture: () => VectorS
       await store.ensureCollection(name, { dimension: 3, metric: 'cosine' });
       await store.upsert(name, [
         point('far', [-1, 0, 0.1], { kind: 'card' }),
-        point('near', [1, 0.1, 0], { kind: 'goal', minute: 9, tags: ['header'], 'ünï': 'ç' }, 'Kane heads it in — 1–0'),
+        point('near', [1, 0.1, 0], { kind: 'goal', minute: 9, tags: ['header'], ünï: 'ç' }, 'Kane heads it in — 1–0'),
         point('twin-b', [0, 1, 0]),
         point('twin-a', [0, 1, 0]),
       ]);
       const hits = await store.query(name, [1, 0, 0], { topK: 4 });
       expect(hits.map((hit) => hit.id)).toEqual(['near', 'twin-a', 'twin-b', 'far']);
-      expect(hits[0]).toEqual({ id: 'near', score: expect.any(Number), text: 'Kane heads it in — 1–0', payload: { kind: 'goal', minute: 9, tags: ['header'], 'ünï': 'ç' } });
+      expect(hits[0]).toEqual({ id: 'near', score: expect.any(Number), text: 'Kane heads it in — 1–0', payload: { kind: 'goal', minute: 9, tags: ['header'], ünï: 'ç' } });
       expect(hits[0]!.score).toBeCloseTo(1 / Math.hypot(1, 0.1), 5);
       expect(hits[1]!.score).toBeCloseTo(0, 5);
       expect(hits[3]).toEqual({ id: 'far', score: expect.any(Number), payload: { kind: 'card' } });
@@ -115,7 +115,10 @@ export function describeVectorStoreContract(name: string, fixture: () => VectorS
       const name = collection();
       await store.ensureCollection(name, { dimension: 16, metric: 'cosine' });
       const vectors = seededVectors(600, 16, 7);
-      await store.upsert(name, vectors.map((vector, i) => point(`p${i}`, vector, { rare: i % 100 === 0 })));
+      await store.upsert(
+        name,
+        vectors.map((vector, i) => point(`p${i}`, vector, { rare: i % 100 === 0 })),
+      );
       const hits = await store.query(name, vectors[1]!, { topK: 6, filter: { rare: true } });
       expect(hits.map((hit) => hit.id).sort()).toEqual(['p0', 'p100', 'p200', 'p300', 'p400', 'p500']);
     });
@@ -127,8 +130,14 @@ export function describeVectorStoreContract(name: string, fixture: () => VectorS
       for (const target of [store, reference]) {
         await target.ensureCollection(name, { dimension: 8, metric: 'cosine' });
         // Two loads: the first as big as the collection, the second into it.
-        await target.upsert(name, vectors.slice(0, 5_000).map((vector, i) => point(`p${i}`, vector, { rare: i % 500 === 0 })));
-        await target.upsert(name, vectors.slice(5_000).map((vector, i) => point(`p${5_000 + i}`, vector, { rare: (5_000 + i) % 500 === 0 })));
+        await target.upsert(
+          name,
+          vectors.slice(0, 5_000).map((vector, i) => point(`p${i}`, vector, { rare: i % 500 === 0 })),
+        );
+        await target.upsert(
+          name,
+          vectors.slice(5_000).map((vector, i) => point(`p${5_000 + i}`, vector, { rare: (5_000 + i) % 500 === 0 })),
+        );
       }
       let found = 0;
       for (const query of seededVectors(20, 8, 12)) {
@@ -147,12 +156,15 @@ export function describeVectorStoreContract(name: string, fixture: () => VectorS
       const reference = new MemoryVectorStore();
       for (const target of [store, reference]) {
         await target.ensureCollection(name, { dimension: 8, metric });
-        await target.upsert(name, vectors.map((vector, i) => point(`p${i}`, vector)));
+        await target.upsert(
+          name,
+          vectors.map((vector, i) => point(`p${i}`, vector)),
+        );
       }
       for (const query of seededVectors(5, 8, 99)) {
         const [got, expected] = await Promise.all([store.query(name, query, { topK: 10 }), reference.query(name, query, { topK: 10 })]);
         expect(got.map((hit) => hit.id)).toEqual(expected.map((hit) => hit.id));
-        got.forEach((hit, i) => expect(hit.score).toBeCloseTo(expected[i]!.score, 4));
+        for (const [i, hit] of got.entries()) expect(hit.score).toBeCloseTo(expected[i]!.score, 4);
       }
     });
 
@@ -168,7 +180,10 @@ export function describeVectorStoreContract(name: string, fixture: () => VectorS
       const name = collection();
       await store.ensureCollection(name, { dimension: 4, metric: 'cosine' });
       const vectors = seededVectors(1_234, 4, 3);
-      await store.upsert(name, vectors.map((vector, i) => point(`p${i}`, vector)));
+      await store.upsert(
+        name,
+        vectors.map((vector, i) => point(`p${i}`, vector)),
+      );
       const hits = await store.query(name, vectors[1_233]!, { topK: 1 });
       expect(hits[0]!.id).toBe('p1233');
     });

@@ -21,9 +21,7 @@ export function DependencyGraph({ crews }: { crews: readonly CrewView[] }) {
   }
   const width = 20 + Math.max(1, ...[...column.values()].map((c) => c + 1)) * (NODE_W + GAP_X);
   const height = 20 + Math.max(1, ...rows.values()) * (NODE_H + GAP_Y);
-  const edges = crews.flatMap((crew) =>
-    crew.dependencies.flatMap((dep) => (dep.crew !== undefined && at.has(dep.crew) ? [{ from: dep.crew, to: crew.id, offset: dep.offset }] : [])),
-  );
+  const edges = crews.flatMap((crew) => crew.dependencies.flatMap((dep) => (dep.crew !== undefined && at.has(dep.crew) ? [{ from: dep.crew, to: crew.id, offset: dep.offset }] : [])));
   return (
     <section aria-label="Dependency graph" class="graph">
       <h2>Dependencies</h2>

@@ -47,7 +47,10 @@ export function ActionsPanel({ actions }: { actions: readonly ActionView[] }) {
       <ol class="records">
         {list.map((a) => (
           <li key={a.seq} data-kind={a.kind} data-crew={a.crew}>
-            <span class="kind">{a.kind}</span> <span class="crew">{a.crew}</span> <span class="where">{a.stream} · slice {a.slice ?? '?'} · {a.ts}</span>
+            <span class="kind">{a.kind}</span> <span class="crew">{a.crew}</span>{' '}
+            <span class="where">
+              {a.stream} · slice {a.slice ?? '?'} · {a.ts}
+            </span>
             <code>{JSON.stringify(a.payload)}</code>
           </li>
         ))}

@@ -4,7 +4,16 @@ import type { StreamView } from '../../src/adapters/dashboard/dashboard-view.js'
 export function Timeline({ stream, sliceMs, selected, onSelect }: { stream: StreamView; sliceMs: number; selected: boolean; onSelect: () => void }) {
   const open = stream.slices.filter((s) => s.state === 'open').length;
   return (
-    <div class={`timeline ${selected ? 'selected' : ''}`} onClick={onSelect} role="button" aria-pressed={selected} aria-label={`stream ${stream.id}`}>
+    // biome-ignore lint/a11y/useSemanticElements: a <button> may hold phrasing content only, and the whole timeline (with its list of slices) selects the stream.
+    <div
+      class={`timeline ${selected ? 'selected' : ''}`}
+      onClick={onSelect}
+      onKeyDown={(event) => (event.key === 'Enter' || event.key === ' ') && onSelect()}
+      tabIndex={0}
+      role="button"
+      aria-pressed={selected}
+      aria-label={`stream ${stream.id}`}
+    >
       <div class="timeline-head">
         <strong>{stream.id}</strong>
         <span>{stream.events} events</span>

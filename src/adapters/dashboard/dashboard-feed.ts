@@ -411,7 +411,16 @@ export class DashboardFeed implements RunObserver {
       events: stream.events,
       slices: [...stream.slices]
         .sort(([a], [b]) => a - b)
-        .map(([slice, state]): SliceView => ({ slice, state: this.#isClosed(stream, slice, state) ? 'closed' : 'open', events: state.events, actions: state.actions, errors: state.errors, changed: state.changed })),
+        .map(
+          ([slice, state]): SliceView => ({
+            slice,
+            state: this.#isClosed(stream, slice, state) ? 'closed' : 'open',
+            events: state.events,
+            actions: state.actions,
+            errors: state.errors,
+            changed: state.changed,
+          }),
+        ),
       context: stream.context,
       ...(stream.lastChange !== undefined ? { lastChange: stream.lastChange } : {}),
     }));

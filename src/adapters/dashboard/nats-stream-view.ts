@@ -87,7 +87,7 @@ export async function followStream(nc: NatsConnection, streamId: string, feed: D
         }
       } else if (what === 'heartbeats') {
         const beat = read(message, Beat);
-        if (beat !== undefined && beat.payload.process.startsWith('runner ')) {
+        if (beat?.payload.process.startsWith('runner ')) {
           watch.beat(beat.payload.process);
           feed.runnerHeard(beat.payload.process);
         }

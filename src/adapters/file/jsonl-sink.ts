@@ -39,7 +39,12 @@ export class JsonlSink<T> {
    * @param owned - whether `close()` ends the stream (a file) or leaves it open (stdout)
    * @param where - the stream's name and what it holds, for messages
    */
-  constructor(out: Writable, encode: (record: T) => string, owned: boolean, where: { readonly name: string; readonly target: SinkTarget } = { name: 'output', target: { what: 'records', key: 'output' } }) {
+  constructor(
+    out: Writable,
+    encode: (record: T) => string,
+    owned: boolean,
+    where: { readonly name: string; readonly target: SinkTarget } = { name: 'output', target: { what: 'records', key: 'output' } },
+  ) {
     this.#out = out;
     this.#encode = encode;
     this.#owned = owned;
@@ -72,7 +77,7 @@ export class JsonlSink<T> {
   #writeFrom(records: readonly T[], from: number): MaybePromise<void> {
     let chunk = '';
     for (let i = from; i < records.length; i++) {
-      chunk += this.#encode(records[i]!) + '\n';
+      chunk += `${this.#encode(records[i]!)}\n`;
       if (chunk.length < CHUNK_CHARS) continue;
       const more = this.#out.write(chunk);
       chunk = '';

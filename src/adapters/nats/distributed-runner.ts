@@ -19,7 +19,10 @@ import { LIVE_STREAMS, sliceSubject } from './jetstream-streams.js';
 import { JetStreamSink } from './jetstream-transport.js';
 
 /** JSON has no -Infinity: "no slice yet" is stored as null. */
-const sliceOrNone = z.number().nullable().transform((slice) => slice ?? Number.NEGATIVE_INFINITY);
+const sliceOrNone = z
+  .number()
+  .nullable()
+  .transform((slice) => slice ?? Number.NEGATIVE_INFINITY);
 const Progress = z.object({
   doneSlice: sliceOrNone,
   workSeq: z.number().int().min(0),

@@ -93,7 +93,9 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     // Written after its slice's commit, in order; a successor resuming from an older point
     // repeats error records the server de-duplicates.
     committed: (_stream, slice, point) =>
-      run.bucket.put(RESUME_KEY, { slice, ...point }).catch((error: unknown) => logger.warn({ slice }, `resume point not written (a successor may repeat some error records): ${(error as Error).message}`)),
+      run.bucket
+        .put(RESUME_KEY, { slice, ...point })
+        .catch((error: unknown) => logger.warn({ slice }, `resume point not written (a successor may repeat some error records): ${(error as Error).message}`)),
     resume: () => (resume === undefined ? undefined : { quietBefore: resume.value.quietBefore }),
   });
   // Live, for its one stream: a stream it forgot as idle would come back from the backend, not from the journal and reports a successor replays.

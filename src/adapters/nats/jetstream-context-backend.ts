@@ -73,10 +73,7 @@ export class JetStreamContextBackend implements ContextBackend {
         // Someone else wrote since: read what is there and decide again.
         await conflictBackoff(attempt);
         const entry = await untilStored(() => kv.get(SNAPSHOT_KEY), `reading ${this.bucketName(streamId)}`);
-        known =
-          entry === null || entry.operation !== 'PUT'
-            ? undefined
-            : { revision: entry.revision, slice: decodeCommitted(entry.string(), this.bucketName(streamId)).slice };
+        known = entry === null || entry.operation !== 'PUT' ? undefined : { revision: entry.revision, slice: decodeCommitted(entry.string(), this.bucketName(streamId)).slice };
       }
     }
     throw new StoredStateError(messages.contextWriteConflicts(streamId, MAX_CONFLICT_RETRIES, `in bucket ${this.bucketName(streamId)}`));
@@ -96,7 +93,6 @@ export class JetStreamContextBackend implements ContextBackend {
     return bucket;
   }
 }
-
 
 function isConnection(value: NatsConnection | NodeConnectionOptions): value is NatsConnection {
   return typeof (value as NatsConnection).drain === 'function';

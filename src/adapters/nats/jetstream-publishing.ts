@@ -43,7 +43,14 @@ export interface OutgoingMessage {
  * again one at a time (the stored ones are de-duplicated by id).
  */
 export async function publishInOrder(js: JetStreamClient, messages: readonly OutgoingMessage[]): Promise<void> {
-  const acknowledged = await Promise.all(messages.map(({ subject, data, msgID }) => js.publish(subject, data, { msgID }).then(() => true, () => false)));
+  const acknowledged = await Promise.all(
+    messages.map(({ subject, data, msgID }) =>
+      js.publish(subject, data, { msgID }).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
   const first = acknowledged.indexOf(false);
   if (first < 0) return;
   for (const { subject, data, msgID } of messages.slice(first)) {
@@ -54,8 +61,5 @@ export async function publishInOrder(js: JetStreamClient, messages: readonly Out
 /** A write refused because the key changed since the revision it was based on. */
 export function isRevisionConflict(error: unknown): boolean {
   const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
-  return (
-    cause instanceof JetStreamApiError &&
-    (cause.code === JetStreamApiCodes.StreamWrongLastSequence || cause.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-  );
+  return cause instanceof JetStreamApiError && (cause.code === JetStreamApiCodes.StreamWrongLastSequence || cause.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 }

@@ -106,7 +106,9 @@ export class JetStreamEventSource implements EventSource {
       for await (const batch of batchMessages(messages)) {
         // An end-of-stream marker is for a stream's distributed scheduler, not an event.
         const events = batch.filter((message) => !endsStream(message));
-        const ack = () => batch.forEach((m) => m.ack());
+        const ack = () => {
+          for (const message of batch) message.ack();
+        };
         if (events.length > 0) yield { ...toBatch(events), ack };
         else ack();
       }

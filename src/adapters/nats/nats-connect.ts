@@ -5,10 +5,7 @@ import { ConfigError, ConnectionError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
 
 /** The NATS settings of the configuration. */
-export type NatsSettings = Pick<
-  LiveCrewConfig,
-  'nats_url' | 'nats_user' | 'nats_pass' | 'nats_token' | 'nats_creds' | 'nats_tls_ca' | 'nats_tls_cert' | 'nats_tls_key'
->;
+export type NatsSettings = Pick<LiveCrewConfig, 'nats_url' | 'nats_user' | 'nats_pass' | 'nats_token' | 'nats_creds' | 'nats_tls_ca' | 'nats_tls_cert' | 'nats_tls_key'>;
 
 /**
  * Connection options from the configuration: URL, user and password, token or credentials file,

@@ -15,7 +15,13 @@ export class PgVectorStore extends PostgresVectorStore {
     super(async () => {
       const pg = await loadPg();
       // Every connection starts with the session settings, as startup options.
-      const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, options: Object.entries(SESSION_SETTINGS).map(([name, value]) => `-c ${name}=${value}`).join(' ') });
+      const pool = new pg.Pool({
+        connectionString: url,
+        max: POOL_SIZE,
+        options: Object.entries(SESSION_SETTINGS)
+          .map(([name, value]) => `-c ${name}=${value}`)
+          .join(' '),
+      });
       // An idle connection that breaks is replaced by the pool; the query that meets it fails and is reported.
       pool.on('error', () => {});
       try {

@@ -30,21 +30,64 @@ import type { CallNext, HandlerCall, Interceptor } from '../../framework/runtime
 export class PrometheusMonitor implements Monitor {
   readonly registry = new Registry();
   readonly interceptor: Interceptor;
-  readonly #events = new Counter({ name: 'live_crew_events_total', help: 'Input records by outcome: accepted (valid), late (of the accepted, after their slice closed), invalid', labelNames: ['stream', 'outcome'], registers: [this.registry] });
+  readonly #events = new Counter({
+    name: 'live_crew_events_total',
+    help: 'Input records by outcome: accepted (valid), late (of the accepted, after their slice closed), invalid',
+    labelNames: ['stream', 'outcome'],
+    registers: [this.registry],
+  });
   readonly #actions = new Counter({ name: 'live_crew_actions_sent_total', help: 'Actions accepted by the action sink', labelNames: ['kind'], registers: [this.registry] });
   readonly #errors = new Counter({ name: 'live_crew_errors_total', help: 'Error records accepted by the error sink', labelNames: ['crew', 'reason'], registers: [this.registry] });
-  readonly #duration = new Histogram({ name: 'live_crew_handler_duration_seconds', help: 'Handler call duration, interceptors inside the monitor included', labelNames: ['crew'], buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
+  readonly #duration = new Histogram({
+    name: 'live_crew_handler_duration_seconds',
+    help: 'Handler call duration, interceptors inside the monitor included',
+    labelNames: ['crew'],
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
   readonly #lag = new Gauge({ name: 'live_crew_slice_lag_seconds', help: "Wall time minus the event time of the crew's latest call", labelNames: ['crew'], registers: [this.registry] });
   readonly #contextBytes = new Gauge({ name: 'live_crew_context_bytes', help: "Size of the stream's merged context as JSON", labelNames: ['stream'], registers: [this.registry] });
   readonly #disabled = new Gauge({ name: 'live_crew_crew_disabled', help: '1 when the crew has been disabled after maxErrors errors in a row', labelNames: ['crew'], registers: [this.registry] });
   readonly #heartbeats = new Counter({ name: 'live_crew_heartbeats_total', help: 'Heartbeats this process sent', registers: [this.registry] });
   readonly #heartbeatGaps = new Counter({ name: 'live_crew_heartbeat_gaps_total', help: 'Gaps of more than 3 beats between heartbeats', registers: [this.registry] });
-  readonly #modelCalls = new Counter({ name: 'live_crew_model_calls_total', help: 'Model calls by outcome: ok, error, budget, replayed (from the journal), divergence', labelNames: ['crew', 'model', 'outcome'], registers: [this.registry] });
-  readonly #modelTokens = new Counter({ name: 'live_crew_model_tokens_total', help: 'Tokens models reported, by type: input, output', labelNames: ['crew', 'model', 'type'], registers: [this.registry] });
-  readonly #modelSeconds = new Histogram({ name: 'live_crew_model_call_seconds', help: 'Model call duration, retries included', labelNames: ['crew', 'model'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry] });
-  readonly #runnerSilent = new Gauge({ name: 'live_crew_runner_silent', help: 'Whether a runner has sent no heartbeat for more than 3 beats (1) or beats (0), by its selector', labelNames: ['selector'], registers: [this.registry] });
-  readonly #vectorSearches = new Counter({ name: 'live_crew_vector_searches_total', help: 'Vector searches by outcome: ok, error, replayed (from the journal)', labelNames: ['crew', 'collection', 'outcome'], registers: [this.registry] });
-  readonly #vectorSeconds = new Histogram({ name: 'live_crew_vector_search_seconds', help: 'Vector search duration, embedding included', labelNames: ['crew', 'collection'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: [this.registry] });
+  readonly #modelCalls = new Counter({
+    name: 'live_crew_model_calls_total',
+    help: 'Model calls by outcome: ok, error, budget, replayed (from the journal), divergence',
+    labelNames: ['crew', 'model', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly #modelTokens = new Counter({
+    name: 'live_crew_model_tokens_total',
+    help: 'Tokens models reported, by type: input, output',
+    labelNames: ['crew', 'model', 'type'],
+    registers: [this.registry],
+  });
+  readonly #modelSeconds = new Histogram({
+    name: 'live_crew_model_call_seconds',
+    help: 'Model call duration, retries included',
+    labelNames: ['crew', 'model'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly #runnerSilent = new Gauge({
+    name: 'live_crew_runner_silent',
+    help: 'Whether a runner has sent no heartbeat for more than 3 beats (1) or beats (0), by its selector',
+    labelNames: ['selector'],
+    registers: [this.registry],
+  });
+  readonly #vectorSearches = new Counter({
+    name: 'live_crew_vector_searches_total',
+    help: 'Vector searches by outcome: ok, error, replayed (from the journal)',
+    labelNames: ['crew', 'collection', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly #vectorSeconds = new Histogram({
+    name: 'live_crew_vector_search_seconds',
+    help: 'Vector search duration, embedding included',
+    labelNames: ['crew', 'collection'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [this.registry],
+  });
   #server: Server | undefined;
   readonly #port: number | undefined;
 

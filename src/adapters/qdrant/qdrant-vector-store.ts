@@ -127,8 +127,6 @@ function uuidOf(id: string): string {
 /** A filter as Qdrant's: every key must match (`must`), a list by any of its values (`should`). */
 function filterOf(filter: VectorFilter): Record<string, unknown> {
   return {
-    must: Object.entries(filter).map(([key, wanted]) =>
-      Array.isArray(wanted) ? { should: wanted.map((value) => ({ key, match: { value } })) } : { key, match: { value: wanted } },
-    ),
+    must: Object.entries(filter).map(([key, wanted]) => (Array.isArray(wanted) ? { should: wanted.map((value) => ({ key, match: { value } })) } : { key, match: { value: wanted } })),
   };
 }

@@ -44,7 +44,13 @@ export class RedisContextBackend implements ContextBackend {
         return;
       }
       // null: another writer changed the key since WATCH; look again.
-      if ((await this.#redis.multi().set(key, encodeCommitted(slice, snapshot, progress)).exec()) !== null) return;
+      if (
+        (await this.#redis
+          .multi()
+          .set(key, encodeCommitted(slice, snapshot, progress))
+          .exec()) !== null
+      )
+        return;
       await conflictBackoff(attempt);
     }
     throw new StoredStateError(messages.contextWriteConflicts(streamId, MAX_CONFLICT_RETRIES, `at ${key}`));

@@ -28,7 +28,10 @@ function isLaggingWrites(value: unknown): value is LaggingWrites {
     Array.isArray(value) &&
     value.every(
       (entry: { crew?: unknown; slice?: unknown; writes?: unknown }) =>
-        typeof entry?.crew === 'string' && typeof entry.slice === 'number' && Array.isArray(entry.writes) && entry.writes.every((write: unknown) => Array.isArray(write) && typeof write[0] === 'string'),
+        typeof entry?.crew === 'string' &&
+        typeof entry.slice === 'number' &&
+        Array.isArray(entry.writes) &&
+        entry.writes.every((write: unknown) => Array.isArray(write) && typeof write[0] === 'string'),
     )
   );
 }

@@ -15,7 +15,10 @@ function registeredAdapter(port: keyof AdapterPorts, builtIn: readonly string[])
 }
 
 const positiveInt = (what: string) =>
-  z.number({ error: `must be a number (${what})` }).int({ error: 'must be an integer' }).positive({ error: 'must be > 0' });
+  z
+    .number({ error: `must be a number (${what})` })
+    .int({ error: 'must be an integer' })
+    .positive({ error: 'must be > 0' });
 
 const path = z.string({ error: 'must be a string: a file path, or - for the standard stream' }).min(1, { error: 'must not be empty' });
 
@@ -160,10 +163,7 @@ export const configShape = {
   /** The lowest level logged (JSON lines on stderr). */
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
   /** Seconds between a process's heartbeats (`__hb`); a gap over 3 beats is reported. */
-  heartbeat_s: z
-    .number({ error: 'must be a number (seconds)' })
-    .positive({ error: 'must be > 0' })
-    .max(2_147_483, { error: 'must be at most 2147483 (the longest timer Node accepts)' }),
+  heartbeat_s: z.number({ error: 'must be a number (seconds)' }).positive({ error: 'must be > 0' }).max(2_147_483, { error: 'must be at most 2147483 (the longest timer Node accepts)' }),
 } as const;
 
 /** The keys of the configuration. */

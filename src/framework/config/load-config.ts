@@ -4,15 +4,7 @@ import { readYamlDocument, type YamlDocument } from './yaml-document.js';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { messages, showPath, showValue } from '../messages.js';
-import {
-  CONFIG_DEFAULTS,
-  ConfigLayerSchema,
-  configShape,
-  NUMERIC_KEYS,
-  type ConfigKey,
-  type LiveCrewConfig,
-  type LiveCrewConfigInput,
-} from './config-schema.js';
+import { CONFIG_DEFAULTS, ConfigLayerSchema, configShape, NUMERIC_KEYS, type ConfigKey, type LiveCrewConfig, type LiveCrewConfigInput } from './config-schema.js';
 
 /** The file read when no other is named, if it exists in the working directory. */
 export const DEFAULT_CONFIG_FILE = 'live-config.yaml';
@@ -68,13 +60,7 @@ export function resolveConfigFile(file: string | false | undefined): string | un
  *
  * @throws ConfigError naming `where` and each offending key (as `nameOf` spells it), with its value
  */
-export function checkLayer<S extends z.ZodObject>(
-  schema: S,
-  data: unknown,
-  where: string,
-  nameOf: (key: string) => string = (key) => key,
-  lineOf?: YamlDocument['lineOf'],
-): z.infer<S> {
+export function checkLayer<S extends z.ZodObject>(schema: S, data: unknown, where: string, nameOf: (key: string) => string = (key) => key, lineOf?: YamlDocument['lineOf']): z.infer<S> {
   const parsed = schema.safeParse(data, { reportInput: true });
   if (parsed.success) return parsed.data;
   throw new ConfigError(messages.configInvalid(where, describeLayerIssues(parsed.error, nameOf, schema, lineOf)));
@@ -122,7 +108,9 @@ function describeLayerIssues(error: z.ZodError, nameOf: (key: string) => string,
       if (issue.code === 'unrecognized_keys') {
         if (issue.path.length === 0) return issue.keys.map((key) => `  ${nameOf(key)}${at([key])}: unknown key (known keys: ${known})`);
         const nested = keysAt(schema, issue.path);
-        return issue.keys.map((key) => `  ${showPath([nameOf(String(issue.path[0])), ...issue.path.slice(1), key])}${at([...issue.path, key])}: unknown key${nested ? ` (known keys: ${nested.join(', ')})` : ''}`);
+        return issue.keys.map(
+          (key) => `  ${showPath([nameOf(String(issue.path[0])), ...issue.path.slice(1), key])}${at([...issue.path, key])}: unknown key${nested ? ` (known keys: ${nested.join(', ')})` : ''}`,
+        );
       }
       const key = showPath(issue.path.length > 0 ? [nameOf(String(issue.path[0])), ...issue.path.slice(1)] : []);
       const got = issue.input !== undefined ? ` (got ${showValue(issue.input)})` : '';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MODEL_NAME_PATTERN } from '../discovery/crew-knobs.js';
 
-const modelId = z.string({ error: 'must be the provider\'s model id (gpt-4o-mini, claude-sonnet-4-5, llama3.2)' }).min(1, { error: 'must not be empty' });
+const modelId = z.string({ error: "must be the provider's model id (gpt-4o-mini, claude-sonnet-4-5, llama3.2)" }).min(1, { error: 'must not be empty' });
 const envName = z.string({ error: 'must be the name of an environment variable' }).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be the name of an environment variable (letters, digits, _)' });
 const baseUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL (the API root, e.g. http://127.0.0.1:11434/v1)' });
 const maxRetries = z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).min(0, { error: 'must be >= 0' }).max(10, { error: 'must be at most 10' });
@@ -20,14 +20,17 @@ const hosted = {
 const ScriptedReply = z.strictObject({
   when: z
     .string({ error: 'must be a regular expression' })
-    .refine((pattern) => {
-      try {
-        new RegExp(pattern);
-        return true;
-      } catch {
-        return false;
-      }
-    }, { error: 'must be a valid regular expression' })
+    .refine(
+      (pattern) => {
+        try {
+          new RegExp(pattern);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { error: 'must be a valid regular expression' },
+    )
     .optional(),
   text: z.string({ error: 'must be the reply text' }),
 });

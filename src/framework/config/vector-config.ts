@@ -15,7 +15,12 @@ const VECTOR_BACKENDS = ['pglite', 'memory', 'pgvector', 'qdrant'] as const;
 
 const CollectionShapeSchema = z.strictObject({
   /** The vector length; default: what its first vectors have. */
-  dimension: z.number({ error: 'must be a number (the vector length)' }).int({ error: 'must be an integer' }).min(1, { error: 'must be >= 1' }).max(16_000, { error: 'must be at most 16000' }).optional(),
+  dimension: z
+    .number({ error: 'must be a number (the vector length)' })
+    .int({ error: 'must be an integer' })
+    .min(1, { error: 'must be >= 1' })
+    .max(16_000, { error: 'must be at most 16000' })
+    .optional(),
   /** How nearness is measured (default cosine). */
   metric: z.enum(VECTOR_METRICS, { error: `must be one of ${VECTOR_METRICS.join(', ')}` }).optional(),
   /** The embedder its texts are embedded with (default: `vector.embedder`). */
@@ -35,7 +40,10 @@ export const VectorConfigSchema = z
     /** `pgvector`: a postgres:// URL; `qdrant`: the server's http(s):// URL. */
     url: z.url({ protocol: /^(postgres|postgresql|https?)$/, error: 'must be a postgres:// URL (pgvector) or an http(s):// URL (qdrant)' }).optional(),
     /** `qdrant`: the env var holding its API key, if it wants one. */
-    api_key_env: z.string({ error: 'must be the name of an environment variable' }).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be the name of an environment variable (letters, digits, _)' }).optional(),
+    api_key_env: z
+      .string({ error: 'must be the name of an environment variable' })
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be the name of an environment variable (letters, digits, _)' })
+      .optional(),
     /** The embedder (its name in `embedders:`) that turns texts into vectors; default: the only one, else `default`. */
     embedder: z.string({ error: 'must be an embedder name from embedders:' }).regex(MODEL_NAME_PATTERN, { error: 'must be an embedder name from embedders:' }).optional(),
     /** Collections by name, where one needs a fixed dimension, another metric or its own embedder. */
@@ -51,9 +59,10 @@ export const VectorConfigSchema = z
       context.addIssue({ code: 'custom', path: ['url'], input: vector.url, message: 'the pgvector backend needs url: a postgres://user@host:5432/db URL' });
     }
     if (vector.backend === 'qdrant' && (scheme === undefined || !scheme.startsWith('http'))) {
-      context.addIssue({ code: 'custom', path: ['url'], input: vector.url, message: 'the qdrant backend needs url: the server\'s http(s):// URL (http://127.0.0.1:6333)' });
+      context.addIssue({ code: 'custom', path: ['url'], input: vector.url, message: "the qdrant backend needs url: the server's http(s):// URL (http://127.0.0.1:6333)" });
     }
-    if (vector.path !== undefined && vector.backend !== 'pglite') context.addIssue({ code: 'custom', path: ['path'], input: vector.path, message: `is for the pglite backend; ${vector.backend} does not take one` });
+    if (vector.path !== undefined && vector.backend !== 'pglite')
+      context.addIssue({ code: 'custom', path: ['path'], input: vector.path, message: `is for the pglite backend; ${vector.backend} does not take one` });
   });
 
 /** The `vector:` section as configured. */

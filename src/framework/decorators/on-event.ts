@@ -44,6 +44,7 @@ export interface HandlerMetadata {
  * onGoal(event: Event<{ team: 'home' | 'away' }>, ctx: CrewContext) { ctx.emit('cheer', event.payload); }
  * ```
  */
+// biome-ignore lint/suspicious/noExplicitAny: with no payload schema a handler may declare any payload type; nothing checks it at run time either.
 export function OnEvent(kinds: string | readonly string[]): OnEventDecorator<any>;
 export function OnEvent<S extends ZodType>(kinds: string | readonly string[], options: OnEventOptions<S>): OnEventDecorator<output<S>>;
 export function OnEvent(kinds: string | readonly string[], options: OnEventOptions = {}): OnEventDecorator<unknown> {

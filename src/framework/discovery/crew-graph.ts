@@ -25,7 +25,13 @@ export function buildCrewGraph(classes: readonly CrewClass[], overrides: Readonl
   const byId = new Map<string, CrewDefinition[]>();
   for (const crew of crews) byId.set(crew.id, [...(byId.get(crew.id) ?? []), crew]);
   for (const [id, same] of byId) {
-    if (same.length > 1) problems.push(messages.duplicateCrewId(id, same.map((c) => c.className)));
+    if (same.length > 1)
+      problems.push(
+        messages.duplicateCrewId(
+          id,
+          same.map((c) => c.className),
+        ),
+      );
   }
   const known = [...byId.keys()].sort();
   for (const crew of crews) {

@@ -31,7 +31,11 @@ const crewKnobsShape = {
   sliceStride: positiveInt,
   backlogPolicy: z.enum(['fifo', 'latest']),
   timeoutMs: durationMs(1),
-  lag: z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).min(0, { error: 'must be >= 0' }).max(MAX_LAG, { error: `must be at most ${MAX_LAG}` }),
+  lag: z
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be an integer' })
+    .min(0, { error: 'must be >= 0' })
+    .max(MAX_LAG, { error: `must be at most ${MAX_LAG}` }),
   concurrency: positiveInt,
   isolation: z.enum(['none', 'worker', 'process']),
   memoryLimitMb: positiveInt.max(MAX_MEMORY_MB, { error: `must be at most ${MAX_MEMORY_MB}` }),
@@ -84,7 +88,20 @@ export function reloadableKnobsOf(knobs: ReloadableKnobs): ReloadableKnobs {
 export type Isolation = 'none' | 'worker' | 'process';
 
 /** The knobs of a crew that sets none. */
-export const KNOB_DEFAULTS: ResolvedKnobs = { maxErrors: 3, waitPolicy: 'all', sliceStride: 1, backlogPolicy: 'fifo', timeoutMs: undefined, lag: 0, concurrency: undefined, isolation: undefined, memoryLimitMb: undefined, maxTokensPerSlice: undefined, maxCallsPerMinute: undefined, model: undefined };
+export const KNOB_DEFAULTS: ResolvedKnobs = {
+  maxErrors: 3,
+  waitPolicy: 'all',
+  sliceStride: 1,
+  backlogPolicy: 'fifo',
+  timeoutMs: undefined,
+  lag: 0,
+  concurrency: undefined,
+  isolation: undefined,
+  memoryLimitMb: undefined,
+  maxTokensPerSlice: undefined,
+  maxCallsPerMinute: undefined,
+  model: undefined,
+};
 
 /** A source of knobs: a strict partial object, so an unknown knob is an error. */
 export const CrewKnobsSchema = z.strictObject(crewKnobsShape).partial();

@@ -34,7 +34,11 @@ const MODULE_SUFFIXES = ['.js', '.mjs'];
  */
 export async function loadCrewModule(path: string): Promise<CrewModule> {
   const folder = isFolder(path);
-  const files = folder ? readdirSync(path).sort().map((name) => join(path, name)) : [path];
+  const files = folder
+    ? readdirSync(path)
+        .sort()
+        .map((name) => join(path, name))
+    : [path];
   const loaded: CrewModule = { crews: [], providers: [], yamlCrews: [] };
   const invalid: string[] = [];
   for (const file of files) {

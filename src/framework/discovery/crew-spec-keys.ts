@@ -25,9 +25,9 @@ export const SNAKE_CASE_KNOBS = {
 type SnakeKnob = keyof typeof SNAKE_CASE_KNOBS;
 
 /** The knobs under their snake_case names, each with its camelCase twin's rules. */
-export const snakeKnobsShape = Object.fromEntries(
-  Object.entries(SNAKE_CASE_KNOBS).map(([snake, camel]) => [snake, CrewKnobsSchema.shape[camel]]),
-) as { [K in SnakeKnob]: (typeof CrewKnobsSchema.shape)[(typeof SNAKE_CASE_KNOBS)[K]] };
+export const snakeKnobsShape = Object.fromEntries(Object.entries(SNAKE_CASE_KNOBS).map(([snake, camel]) => [snake, CrewKnobsSchema.shape[camel]])) as {
+  [K in SnakeKnob]: (typeof CrewKnobsSchema.shape)[(typeof SNAKE_CASE_KNOBS)[K]];
+};
 
 /** The knobs of checked data holding snake_case and/or camelCase knob keys, in camelCase (other keys left out). */
 export function knobsOf(data: Readonly<Record<string, unknown>>): CrewKnobs {

@@ -33,10 +33,7 @@ export type ReadResult = { readonly crew: CrewDefinition; readonly problems: rea
  * instead of stopping at the first, so a user fixes them all in one go. Knobs resolve as
  * defaults < `@Crew` options < `overrides` (a checked `<crew_id>.runtime.yaml`).
  */
-export function readCrew(
-  type: CrewClass,
-  overrides: (id: string) => CrewOverrides = () => ({}),
-): ReadResult | { readonly crew?: undefined; readonly problems: readonly string[] } {
+export function readCrew(type: CrewClass, overrides: (id: string) => CrewOverrides = () => ({})): ReadResult | { readonly crew?: undefined; readonly problems: readonly string[] } {
   const className = type.name || '(anonymous class)';
   const options: unknown = Reflect.getOwnMetadata(CREW_METADATA, type);
   if (options === undefined) return { problems: [messages.notACrew(className)] };
@@ -96,7 +93,7 @@ function readTrigger(kinds: unknown): HandlerTrigger | string {
   if (kinds === '*') return { any: true };
   const list = typeof kinds === 'string' ? [kinds] : kinds;
   if (!Array.isArray(list)) return `kinds must be a kind, a list of kinds, or '*' (got ${typeof kinds})`;
-  if (list.length === 0) return 'names no kind; give at least one, or \'*\' for every kind';
+  if (list.length === 0) return "names no kind; give at least one, or '*' for every kind";
   if (list.includes('*')) return "'*' already means every kind: use it alone";
   const bad = list.filter((kind) => typeof kind !== 'string' || !isUserKind(kind));
   if (bad.length > 0) {

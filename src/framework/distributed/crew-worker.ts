@@ -91,7 +91,12 @@ export class CrewWorker {
     this.#doneSlice = progress?.doneSlice ?? Number.NEGATIVE_INFINITY;
     this.#workSeq = progress?.workSeq ?? 0;
     this.#published = progress?.published;
-    this.#runner = new CrewRunner([crew], options.backend, this.#output, options.limits, { journal: options.journal, clock: options.clock, ordered: true, ...(options.models ? { models: options.models } : {}) });
+    this.#runner = new CrewRunner([crew], options.backend, this.#output, options.limits, {
+      journal: options.journal,
+      clock: options.clock,
+      ordered: true,
+      ...(options.models ? { models: options.models } : {}),
+    });
   }
 
   /** Where in the work channel this crew resumes: after the last slice it reported done. */

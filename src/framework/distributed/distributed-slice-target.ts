@@ -120,7 +120,7 @@ export class DistributedSliceTarget implements SliceTarget {
     this.#awaited.clear();
   }
 
-  openStream(streamId: string): MaybePromise<void> {
+  openStream(streamId: string): MaybePromise<undefined> {
     return andThen(this.#options.backend.load(streamId), (committed) =>
       andThen(this.#options.resume?.(streamId), (resume) => {
         const merged = committed?.slice ?? Number.NEGATIVE_INFINITY;
@@ -133,6 +133,8 @@ export class DistributedSliceTarget implements SliceTarget {
         for (const [key, done] of this.#reports) {
           if (done.streamId === streamId && done.slice + this.#options.crews[this.#indexOf.get(done.crew)!]!.lag <= merged) this.#reports.delete(key);
         }
+        // The engine resumes this stream from nothing of ours: the scheduler's journal holds where it was.
+        return undefined;
       }),
     );
   }
@@ -247,7 +249,11 @@ export class DistributedSliceTarget implements SliceTarget {
   async #finish(stream: StreamWork, streamId: string, slice: number, crews: readonly number[]): Promise<void> {
     const working = this.#slice(stream, slice).working;
     await this.#sendCloses(stream, streamId, slice, crews);
-    await this.#awaitReports(streamId, slice, crews.filter((index) => working.has(index)));
+    await this.#awaitReports(
+      streamId,
+      slice,
+      crews.filter((index) => working.has(index)),
+    );
   }
 
   /** Tells each of `crews` that got work in the slice, once, that it is over for them. */

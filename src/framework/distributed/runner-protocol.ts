@@ -55,4 +55,3 @@ export interface CrewWorkSink {
   /** Resolves when everything sent so far is stored. */
   flush(): Promise<void>;
 }
-

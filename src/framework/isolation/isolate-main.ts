@@ -40,7 +40,10 @@ const callIds = new WeakMap<CallScope, number>();
 let hosted: Hosted | undefined;
 
 /** The app makes the crew's model calls (`ctx.model()`) and journals its effects (`ctx.recorded`). */
-const models = new ModelsByMessage((message) => channel.send(message), (scope) => callIds.get(scope) ?? -1);
+const models = new ModelsByMessage(
+  (message) => channel.send(message),
+  (scope) => callIds.get(scope) ?? -1,
+);
 
 channel.on((message) => {
   const type = (message as { type?: unknown }).type;

@@ -95,11 +95,13 @@ export class Isolate {
       };
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
-      const settle = <T>(then: (value: T) => void) => (value: T) => {
-        signal.removeEventListener('abort', onAbort);
-        this.#running = undefined;
-        then(value);
-      };
+      const settle =
+        <T>(then: (value: T) => void) =>
+        (value: T) => {
+          signal.removeEventListener('abort', onAbort);
+          this.#running = undefined;
+          then(value);
+        };
       this.#running = { id, resolve: settle(resolve), reject: settle(reject) };
       this.#link.send({ type: 'call', id, ...call } satisfies IsolatedCall);
     });
@@ -114,7 +116,10 @@ export class Isolate {
 
   #received(raw: unknown): void {
     const parsed = IsolateMessageSchema.safeParse(raw);
-    if (!parsed.success) return this.#end(messages.isolateSentGarbage(this.#spec.init.crewId, this.#spec.kind));
+    if (!parsed.success) {
+      this.#end(messages.isolateSentGarbage(this.#spec.init.crewId, this.#spec.kind));
+      return;
+    }
     const message: IsolateMessage = parsed.data;
     switch (message.type) {
       case 'ready':
@@ -144,7 +149,7 @@ export class Isolate {
         return;
       default:
         // Every message type is handled above: a new one fails to compile here until it is.
-        return message satisfies never;
+        message satisfies never;
     }
   }
 

@@ -5,6 +5,7 @@ import { locateEnvelope } from '../model/event.js';
 import type { Clock } from '../ports.js';
 import type { CallScope } from '../runtime/call-scope.js';
 import { Isolate, type IsolateSpec } from './isolate.js';
+import type { IsolatedOutcome } from './isolation-protocol.js';
 import { answerRequest } from './isolated-models.js';
 import type { ModelCalls } from '../models/model-calls.js';
 
@@ -94,7 +95,7 @@ export class IsolatedCrew {
     resume();
     const id = this.#nextId++;
     this.#remember(id, scope);
-    let outcome;
+    let outcome: IsolatedOutcome;
     try {
       outcome = await isolate.call(
         {

@@ -1,4 +1,13 @@
-import type { EmbeddingModelV3, EmbeddingModelV3Result, SharedV3ProviderOptions, LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3StreamPart, LanguageModelV3StreamResult } from '@ai-sdk/provider';
+import type {
+  EmbeddingModelV3,
+  EmbeddingModelV3Result,
+  SharedV3ProviderOptions,
+  LanguageModelV3,
+  LanguageModelV3CallOptions,
+  LanguageModelV3GenerateResult,
+  LanguageModelV3StreamPart,
+  LanguageModelV3StreamResult,
+} from '@ai-sdk/provider';
 import { ModelCallError } from '../errors.js';
 import { fromJournalValue, streamOf, toJournalValue } from '../models/journal-value.js';
 import type { ModelAccess, ModelCalls } from '../models/model-calls.js';
@@ -30,7 +39,11 @@ export async function answerRequest(scope: CallScope | undefined, models: ModelC
         await models.storeEffect({ key: request.key, what: request.what }, request.name, request.outcome);
         return answer({});
       case 'embed': {
-        const options = { values: request.values, abortSignal: scope.signal, ...(request.providerOptions !== undefined ? { providerOptions: request.providerOptions as SharedV3ProviderOptions } : {}) };
+        const options = {
+          values: request.values,
+          abortSignal: scope.signal,
+          ...(request.providerOptions !== undefined ? { providerOptions: request.providerOptions as SharedV3ProviderOptions } : {}),
+        };
         return answer({ result: toJournalValue(await scope.embedder(request.name ?? undefined).doEmbed(options)) });
       }
       case 'vectors': {
@@ -102,7 +115,8 @@ export class ModelsByMessage implements ModelAccess {
   }
 
   vectors(scope: CallScope, collection: string): VectorCollection {
-    const ask = async (op: 'search' | 'upsert' | 'delete', args: unknown[]) => fromJournalValue((await this.#ask({ type: 'vectors', id: this.#callId(scope), collection, op, args: toJournalValue(args) as unknown[] })).result);
+    const ask = async (op: 'search' | 'upsert' | 'delete', args: unknown[]) =>
+      fromJournalValue((await this.#ask({ type: 'vectors', id: this.#callId(scope), collection, op, args: toJournalValue(args) as unknown[] })).result);
     return {
       name: collection,
       search: async (query, options) => (await ask('search', [query, options])) as VectorHit[],

@@ -61,8 +61,7 @@ export type DecodeResult = EventEnvelope | { readonly problem: string };
 /** The origin of values decoded without one: errors name them `input[position]`. */
 export const CODE_ORIGIN: InputOrigin = { name: 'input', locate: (position) => `input[${position}]` };
 
-const required = (what: string) => (issue: { input: unknown }) =>
-  issue.input === undefined ? 'is required' : what;
+const required = (what: string) => (issue: { input: unknown }) => (issue.input === undefined ? 'is required' : what);
 
 /** Event kind: the pattern of DESIGN §3, reserved kinds excluded. */
 export const KindSchema = z
@@ -71,20 +70,16 @@ export const KindSchema = z
   .refine((kind) => !kind.startsWith(RESERVED_KIND_PREFIX), { error: (i) => messages.reservedKind(String(i.input)) });
 
 /** Stream id: the pattern of DESIGN §3. */
-export const StreamIdSchema = z
-  .string({ error: required('must be a string') })
-  .regex(STREAM_ID_PATTERN, { error: `must match ${STREAM_ID_PATTERN.source}` });
+export const StreamIdSchema = z.string({ error: required('must be a string') }).regex(STREAM_ID_PATTERN, { error: `must match ${STREAM_ID_PATTERN.source}` });
 
 const TS_FORMAT = 'must be an ISO-8601 date-time with a UTC offset, e.g. 2024-05-01T12:00:00Z';
 
 /** Event timestamp: ISO-8601 text with an offset, or a `Date`; becomes epoch milliseconds. */
-export const TimestampSchema = z
-  .union([z.iso.datetime({ offset: true, error: required(TS_FORMAT) }), z.date({ error: required(TS_FORMAT) })], { error: required(TS_FORMAT) })
-  .transform((ts, ctx) => {
-    const ms = typeof ts === 'string' ? Date.parse(ts) : ts.getTime();
-    if (!Number.isFinite(ms)) ctx.addIssue({ code: 'custom', message: TS_FORMAT, input: ts });
-    return ms;
-  });
+export const TimestampSchema = z.union([z.iso.datetime({ offset: true, error: required(TS_FORMAT) }), z.date({ error: required(TS_FORMAT) })], { error: required(TS_FORMAT) }).transform((ts, ctx) => {
+  const ms = typeof ts === 'string' ? Date.parse(ts) : ts.getTime();
+  if (!Number.isFinite(ms)) ctx.addIssue({ code: 'custom', message: TS_FORMAT, input: ts });
+  return ms;
+});
 
 const JsonValueSchema = z.json();
 
@@ -97,24 +92,24 @@ export function eventSchema(payloadMaxBytes: number) {
     ts: TimestampSchema,
     kind: KindSchema,
     stream_id: StreamIdSchema,
-    payload: z.unknown().superRefine((payload, ctx) => {
-      if (payload === undefined) return;
-      if (!JsonValueSchema.safeParse(payload).success) {
-        ctx.addIssue({ code: 'custom', message: messages.payloadNotJson() });
-        return;
-      }
-      const bytes = jsonBytesOver(JSON.stringify(payload), payloadMaxBytes);
-      if (bytes !== undefined) ctx.addIssue({ code: 'custom', message: messages.payloadTooLarge(bytes, payloadMaxBytes) });
-    })
-    .optional(),
+    payload: z
+      .unknown()
+      .superRefine((payload, ctx) => {
+        if (payload === undefined) return;
+        if (!JsonValueSchema.safeParse(payload).success) {
+          ctx.addIssue({ code: 'custom', message: messages.payloadNotJson() });
+          return;
+        }
+        const bytes = jsonBytesOver(JSON.stringify(payload), payloadMaxBytes);
+        if (bytes !== undefined) ctx.addIssue({ code: 'custom', message: messages.payloadTooLarge(bytes, payloadMaxBytes) });
+      })
+      .optional(),
   });
 }
 
 /** The problems of a failed zod parse as one line: `kind: must match … (got "a b"); ts: is required`. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => messages.issue(showPath(issue.path), issue.message, issue.input, 'input' in issue && issue.input !== undefined))
-    .join('; ');
+  return error.issues.map((issue) => messages.issue(showPath(issue.path), issue.message, issue.input, 'input' in issue && issue.input !== undefined)).join('; ');
 }
 
 /**

@@ -155,7 +155,10 @@ export function unknownCrewModels(graph: CrewGraph, provider: Pick<ModelProvider
 /** Problems of `vector:` naming embedders not configured (`vector.embedder`, a collection's `embedder`): reported at start. */
 export function unknownVectorEmbedders(vector: VectorConfig | null, provider: Pick<ModelProvider, 'embedderNames'>): string[] {
   if (vector === null) return [];
-  const named: Array<[string, string | undefined]> = [['vector.embedder', vector.embedder], ...Object.entries(vector.collections ?? {}).map(([name, shape]): [string, string | undefined] => [`vector.collections.${name}.embedder`, shape.embedder])];
+  const named: Array<[string, string | undefined]> = [
+    ['vector.embedder', vector.embedder],
+    ...Object.entries(vector.collections ?? {}).map(([name, shape]): [string, string | undefined] => [`vector.collections.${name}.embedder`, shape.embedder]),
+  ];
   return named.flatMap(([key, name]) => (name === undefined || provider.embedderNames.includes(name) ? [] : [messages.embedderNotConfigured(key, name, provider.embedderNames)]));
 }
 

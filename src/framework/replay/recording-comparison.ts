@@ -36,8 +36,16 @@ export interface RunOutput {
  */
 export function compareRecordings(expected: { readonly actions: readonly unknown[]; readonly errors: readonly unknown[] }, got: RunOutput): Divergence[] {
   return [
-    ...compareRecords('action', expected.actions, got.actions.map((emitted) => ({ record: JSON.parse(emitted.json) as unknown, origin: originOf(emitted.id) }))),
-    ...compareRecords('error', expected.errors.map(withoutSource), got.errors.map((record) => ({ record: withoutSource(JSON.parse(JSON.stringify(record)) as unknown), origin: undefined }))),
+    ...compareRecords(
+      'action',
+      expected.actions,
+      got.actions.map((emitted) => ({ record: JSON.parse(emitted.json) as unknown, origin: originOf(emitted.id) })),
+    ),
+    ...compareRecords(
+      'error',
+      expected.errors.map(withoutSource),
+      got.errors.map((record) => ({ record: withoutSource(JSON.parse(JSON.stringify(record)) as unknown), origin: undefined })),
+    ),
   ];
 }
 
@@ -70,7 +78,9 @@ export function firstDifference(expected: unknown, got: unknown, path: PropertyK
   if (!bothObjects) return { path: showPath(path), expected, got };
   const a = expected as Record<string, unknown>;
   const b = got as Record<string, unknown>;
-  const keys = Array.isArray(expected) ? Array.from({ length: Math.max((expected as unknown[]).length, (got as unknown[]).length) }, (_, i) => i) : [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  const keys = Array.isArray(expected)
+    ? Array.from({ length: Math.max((expected as unknown[]).length, (got as unknown[]).length) }, (_, i) => i)
+    : [...new Set([...Object.keys(a), ...Object.keys(b)])];
   for (const key of keys) {
     const found = firstDifference(a[key as never], b[key as never], [...path, key]);
     if (found !== undefined) return found;

@@ -64,7 +64,6 @@ export class CallExecutor {
     for (const scope of this.#inFlight.keys()) scope.abort(this.#stopReason);
   }
 
-
   /**
    * One handler call. Returns its ended scope, or a promise of it for an async handler;
    * undefined when the payload schema turned the event away (already reported). Context writes
@@ -211,7 +210,10 @@ export class CallExecutor {
     }
     const { id } = route.crew.definition;
     // A call that failed with the stop's own reason was ended by the stop, not by its handler.
-    if (failure.error === this.#stopReason && failure.error !== undefined) return this.#report(out, envelope, scope, failure, messages.callStopped(id, route.handler.method));
+    if (failure.error === this.#stopReason && failure.error !== undefined) {
+      this.#report(out, envelope, scope, failure, messages.callStopped(id, route.handler.method));
+      return;
+    }
     const detail = describeThrown(failure.error);
     const ours = failure.reason === ErrorReason.Timeout || failure.error instanceof FrameworkVerdict;
     this.#report(out, envelope, scope, failure, ours ? detail : messages.handlerThrew(id, route.handler.method, detail));

@@ -124,9 +124,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     this.#context = lane.stream.context;
     // A lagging crew's call may start after slices it does not see have merged.
     this.#lagged =
-      lane.lag === 0
-        ? undefined
-        : { base: this.#context.snapshotBefore(slice), writes: Array.from({ length: lane.lag + 1 }, (_, i) => this.#context.writesMergingIn(slice + i, route.crew.index)) };
+      lane.lag === 0 ? undefined : { base: this.#context.snapshotBefore(slice), writes: Array.from({ length: lane.lag + 1 }, (_, i) => this.#context.writesMergingIn(slice + i, route.crew.index)) };
     this.#host = host;
   }
 

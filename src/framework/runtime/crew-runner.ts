@@ -181,7 +181,12 @@ export class CrewRunner implements SliceTarget {
 
   /** What a crew wrote in slice `slice` of a stream: its last write per key, as it travels. */
   crewWrites(streamId: string, slice: number, crew: number): ContextWrite[] {
-    return this.#streams.get(streamId)?.context.peekWrites(slice + this.#crews[crew]!.definition.lag, crew)?.toWire() ?? [];
+    return (
+      this.#streams
+        .get(streamId)
+        ?.context.peekWrites(slice + this.#crews[crew]!.definition.lag, crew)
+        ?.toWire() ?? []
+    );
   }
 
   /** A crew's error streak on a stream, and whether it is disabled there. */
@@ -364,11 +369,14 @@ export class CrewRunner implements SliceTarget {
     this.#observer?.contextMerged?.(stream.id, slice, merged.size);
     const contextOut = this.#contextOut;
     const commit = () =>
-      andThen(andThen(vectorsApplied, () => this.#laggingWrites(stream, slice)), (lagging) => {
-        const full = lagging === undefined ? progress : { ...progress, lagging };
-        if (this.#flushOutput === undefined) return this.#backend.commit(stream.id, slice, merged.snapshot, full);
-        return andThen(this.#flushOutput(), () => this.#backend.commit(stream.id, slice, merged.snapshot, full));
-      });
+      andThen(
+        andThen(vectorsApplied, () => this.#laggingWrites(stream, slice)),
+        (lagging) => {
+          const full = lagging === undefined ? progress : { ...progress, lagging };
+          if (this.#flushOutput === undefined) return this.#backend.commit(stream.id, slice, merged.snapshot, full);
+          return andThen(this.#flushOutput(), () => this.#backend.commit(stream.id, slice, merged.snapshot, full));
+        },
+      );
     const observed = this.#observer?.contextChanged;
     const record = contextOut === undefined && observed === undefined ? undefined : contextRecordOf(stream.id, slice, endMs, merged);
     if (record === undefined) return this.#afterCommits(stream, commit);

@@ -48,7 +48,10 @@ export function instantiateCrews(
     const around = [...appInterceptors, ...declaredInterceptors(definition.type)];
     for (const { method } of definition.handlers) {
       const refs = [...around, ...declaredInterceptors(definition.type.prototype as object, method)];
-      interceptors.set(method, refs.map((ref) => resolve(ref, definition.id)));
+      interceptors.set(
+        method,
+        refs.map((ref) => resolve(ref, definition.id)),
+      );
     }
     return [{ definition, index, instance, interceptors }];
   });

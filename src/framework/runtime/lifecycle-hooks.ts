@@ -43,7 +43,13 @@ export class LifecycleHooks {
     providers.forEach((provider, order) => {
       const name = tokenName(provider.token);
       if ('useValue' in provider) this.#see(provider.useValue, { name, order });
-      container.afterResolution(provider.token, (_token, made) => [made].flat().forEach((instance) => this.#see(instance, { name, order })), { frequency: 'Always' });
+      container.afterResolution(
+        provider.token,
+        (_token, made) => {
+          for (const instance of [made].flat()) this.#see(instance, { name, order });
+        },
+        { frequency: 'Always' },
+      );
     });
   }
 

@@ -78,10 +78,7 @@ export function nextRunSlice(slice: number, stride: number): number {
 }
 
 /** A backlog as the policy hands it over: all of it, or the newest event of each kind (by ts, then arrival). */
-export function applyBacklogPolicy<T extends { readonly event: { readonly kind: string }; readonly tsMs: number }>(
-  events: readonly T[],
-  policy: BacklogPolicy,
-): readonly T[] {
+export function applyBacklogPolicy<T extends { readonly event: { readonly kind: string }; readonly tsMs: number }>(events: readonly T[], policy: BacklogPolicy): readonly T[] {
   if (policy === 'fifo' || events.length < 2) return events;
   const newest = new Map<string, T>();
   for (const envelope of events) {

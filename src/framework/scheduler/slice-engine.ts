@@ -8,7 +8,6 @@ import { applyBacklogPolicy, nextRunSlice, type CrewSchedule, type ScheduledDepe
 
 export type { EventEnvelope };
 
-
 /** What the engine keeps of one slice of one stream; kept after closing only for dependency look-back. */
 interface SliceState {
   /** Events that arrived before the slice became runnable, in arrival order. */
@@ -201,8 +200,7 @@ export class SliceEngine {
     stream.forgetWhenClosed = false;
     const maxJump = this.#timing.maxJumpMs;
     stream.placing = envelope.position;
-    const placed =
-      maxJump !== undefined && (stream.suspects !== undefined || envelope.tsMs - stream.maxTs > maxJump) ? this.#guardJump(stream, envelope, maxJump) : this.#place(stream, envelope);
+    const placed = maxJump !== undefined && (stream.suspects !== undefined || envelope.tsMs - stream.maxTs > maxJump) ? this.#guardJump(stream, envelope, maxJump) : this.#place(stream, envelope);
     if (isPromiseLike(placed)) return this.#placedLater(stream, placed);
     stream.placing = undefined;
   }
@@ -575,8 +573,7 @@ export class SliceEngine {
       const missing = crew.dependencies.filter((dep) => !this.#satisfied(stream, slice, dep));
       const met = crew.dependencies.length - missing.length;
       // `timeout:<ms>` runs with what is met: by now waiting would not change it.
-      const decisive =
-        crew.waitPolicy === 'none' || crew.waitTimeoutMs !== undefined || (crew.waitPolicy === 'any' && (met > 0 || crew.dependencies.length === 0));
+      const decisive = crew.waitPolicy === 'none' || crew.waitTimeoutMs !== undefined || (crew.waitPolicy === 'any' && (met > 0 || crew.dependencies.length === 0));
       unmet = decisive ? [] : missing.map((dep) => describeDependency(dep, slice + dep.offset));
       state.decided[crew.index] = unmet;
     }

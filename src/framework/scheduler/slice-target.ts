@@ -9,7 +9,7 @@ export interface SliceTarget {
    * A stream's first event arrived (or its first after it was forgotten as idle); resolves when
    * the stream's context is ready, with where a stream the backend already holds goes on from.
    */
-  openStream(streamId: string): MaybePromise<StreamResume | undefined | void>;
+  openStream(streamId: string): MaybePromise<StreamResume | undefined>;
   /** Runs the handlers an event triggers in the given crews (run-order indexes, ascending), in slice `slice`. */
   dispatch(streamId: string, slice: number, envelope: EventEnvelope, crews: readonly number[]): MaybePromise<void>;
   /**

@@ -83,7 +83,9 @@ export async function startChatCompletionsServer(options: ChatCompletionsServerO
     if (failures > 0) {
       failures--;
       const { status, retryAfterMs = 1 } = options.failFirst!;
-      response.writeHead(status, { 'content-type': 'application/json', 'retry-after-ms': String(retryAfterMs) }).end(JSON.stringify({ error: { message: `simulated ${status}`, type: 'rate_limit_error' } }));
+      response
+        .writeHead(status, { 'content-type': 'application/json', 'retry-after-ms': String(retryAfterMs) })
+        .end(JSON.stringify({ error: { message: `simulated ${status}`, type: 'rate_limit_error' } }));
       return;
     }
     if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
@@ -92,7 +94,12 @@ export async function startChatCompletionsServer(options: ChatCompletionsServerO
     const base = { id: `chatcmpl-${requests.length}`, created: Math.floor(Date.now() / 1000), model: received.model };
     if (!received.stream) {
       response.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({ ...base, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } }),
+        JSON.stringify({
+          ...base,
+          object: 'chat.completion',
+          choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+          usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+        }),
       );
       return;
     }

@@ -13,9 +13,7 @@ import { digestValue } from '../models/request-digest.js';
 import { checkCollectionName, checkDocuments, checkIds, checkSearch, type SearchInput } from './vector-input.js';
 
 /** What a call holds for its slice's merge: points to upsert into a collection, or ids to delete from it. */
-export type VectorWrite =
-  | { readonly collection: string; readonly upsert: readonly VectorPoint[] }
-  | { readonly collection: string; readonly delete: readonly string[] };
+export type VectorWrite = { readonly collection: string; readonly upsert: readonly VectorPoint[] } | { readonly collection: string; readonly delete: readonly string[] };
 
 /** What the vector calls of a run need. */
 export interface VectorCallOptions {
@@ -168,7 +166,8 @@ export class VectorCalls {
     }));
     const shape = (await this.#shape(collection)) ?? this.#firstShape(collection, points[0]!.vector.length);
     for (const point of points) {
-      if (point.vector.length !== shape.dimension) throw new HandlerOutputError(messages.vectorCallInvalid(crew, `vectors("${collection}").upsert`, messages.vectorDimension(collection, point.vector.length, shape.dimension)));
+      if (point.vector.length !== shape.dimension)
+        throw new HandlerOutputError(messages.vectorCallInvalid(crew, `vectors("${collection}").upsert`, messages.vectorDimension(collection, point.vector.length, shape.dimension)));
     }
     scope.holdVectorWrite({ collection, upsert: points });
     return points.map((point) => point.id);
@@ -178,7 +177,10 @@ export class VectorCalls {
     if (payload === undefined) return {};
     const copy = frozenJsonCopy(payload, 'upsert', collection, this.#options.limits.payloadMaxDepth) as VectorPayload;
     const over = jsonBytesOver(JSON.stringify(copy), this.#options.limits.payloadMaxBytes);
-    if (over !== undefined) throw new HandlerOutputError(messages.vectorCallInvalid(crew, `vectors("${collection}").upsert`, `a payload of ${over} bytes is over payload_max_bytes (${this.#options.limits.payloadMaxBytes})`));
+    if (over !== undefined)
+      throw new HandlerOutputError(
+        messages.vectorCallInvalid(crew, `vectors("${collection}").upsert`, `a payload of ${over} bytes is over payload_max_bytes (${this.#options.limits.payloadMaxBytes})`),
+      );
     return copy;
   }
 

@@ -1,4 +1,13 @@
-import type { JSONSchema7, JSONValue, LanguageModelV3, LanguageModelV3FunctionTool, LanguageModelV3GenerateResult, LanguageModelV3Prompt, LanguageModelV3ToolResultOutput, LanguageModelV3ToolResultPart } from '@ai-sdk/provider';
+import type {
+  JSONSchema7,
+  JSONValue,
+  LanguageModelV3,
+  LanguageModelV3FunctionTool,
+  LanguageModelV3GenerateResult,
+  LanguageModelV3Prompt,
+  LanguageModelV3ToolResultOutput,
+  LanguageModelV3ToolResultPart,
+} from '@ai-sdk/provider';
 import { z } from 'zod';
 import { describeIssues } from '../model/event.js';
 import { describeThrown } from '../runtime/describe-thrown.js';
@@ -52,7 +61,12 @@ const MAX_TOOL_STEPS = 5;
  */
 async function askWithTools(model: LanguageModelV3, prompt: LanguageModelV3Prompt, offered: CrewBehaviour['tools'], ctx: CrewContext): Promise<LanguageModelV3GenerateResult> {
   const tools = new Map(offered.map(({ name, options }) => [name, vectorTools(ctx, options)[name] as CrewTool<unknown, unknown>]));
-  const functions: LanguageModelV3FunctionTool[] = [...tools].map(([name, tool]) => ({ type: 'function', name, description: tool.description, inputSchema: z.toJSONSchema(tool.inputSchema) as JSONSchema7 }));
+  const functions: LanguageModelV3FunctionTool[] = [...tools].map(([name, tool]) => ({
+    type: 'function',
+    name,
+    description: tool.description,
+    inputSchema: z.toJSONSchema(tool.inputSchema) as JSONSchema7,
+  }));
   for (let step = 1; ; step++) {
     const answer = await model.doGenerate({ prompt, abortSignal: ctx.signal, ...(functions.length > 0 ? { tools: functions } : {}) });
     const calls = answer.content.filter((part) => part.type === 'tool-call');

@@ -23,7 +23,10 @@ const ToolSchema = z.union(
     ToolNameSchema,
     z.strictObject({
       name: ToolNameSchema,
-      collection: z.string({ error: 'must be a collection name' }).regex(COLLECTION_NAME_PATTERN, { error: 'a collection name is a lower-case letter, then lower-case letters, digits or _ (48 at most)' }).optional(),
+      collection: z
+        .string({ error: 'must be a collection name' })
+        .regex(COLLECTION_NAME_PATTERN, { error: 'a collection name is a lower-case letter, then lower-case letters, digits or _ (48 at most)' })
+        .optional(),
       top_k: z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).min(1, { error: 'must be 1..50' }).max(50, { error: 'must be 1..50' }).optional(),
     }),
   ],

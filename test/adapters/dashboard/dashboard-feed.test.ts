@@ -60,7 +60,14 @@ class Pundit {
   }
 }
 
-const MATCH = [at(0, 'kick_off'), at(100, 'goal', { team: 'home' }), at(700, 'card', { colour: 'red' }), at(1300, 'card', {}), at(1900, 'goal', { team: 'away' }), at(2600, 'card', { colour: 'yellow' })];
+const MATCH = [
+  at(0, 'kick_off'),
+  at(100, 'goal', { team: 'home' }),
+  at(700, 'card', { colour: 'red' }),
+  at(1300, 'card', {}),
+  at(1900, 'goal', { team: 'away' }),
+  at(2600, 'card', { colour: 'yellow' }),
+];
 
 describe('DashboardFeed: what the dev dashboard shows of a run', () => {
   it('shows the crews in run order, every slice closed, the context and its last change, actions with their crew, errors and the disabled crew', async () => {
@@ -119,14 +126,20 @@ describe('DashboardFeed: what the dev dashboard shows of a run', () => {
     expect(patches).toBeGreaterThan(0);
     expect(page).toEqual(feed.view());
     let late: DashboardView | undefined;
-    feed.subscribe(() => {}, (whole) => (late = whole));
+    feed.subscribe(
+      () => {},
+      (whole) => (late = whole),
+    );
     expect(late).toEqual(page);
   });
 
   it('sends nothing to a page while nothing changed', () => {
     const feed = new DashboardFeed({ mode: 'run', title: 'quiet' });
     const patches: unknown[] = [];
-    feed.subscribe((patch) => patches.push(patch), () => {});
+    feed.subscribe(
+      (patch) => patches.push(patch),
+      () => {},
+    );
     feed.flush();
     feed.eventSeen('m1', T0);
     feed.flush();

@@ -35,7 +35,7 @@ class Scorer {
 }
 
 describe('__context records (issue 14: the context broadcast)', () => {
-  it('each merged slice that changed the context gives one record: its snapshot, what it set and deleted, stamped with the slice\'s end', async () => {
+  it("each merged slice that changed the context gives one record: its snapshot, what it set and deleted, stamped with the slice's end", async () => {
     const sink = new CollectingContextSink();
     const t = await createTestingApp({ crews: [Scorer], providers: [{ token: CONTEXT_SINK, useValue: sink }] });
     await t.run([at(0, 'goal', { team: 'home' }), at(100, 'goal', { team: 'away' }), at(600, 'var'), at(1200, 'reset'), at(1300, 'goal', { team: 'home' }, 'm2')]);

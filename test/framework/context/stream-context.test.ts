@@ -23,7 +23,7 @@ describe('StreamContext', () => {
     expect(context.close(3)).toMatchObject({ snapshot: { a: 1, c: 3 }, dropped: [] });
   });
 
-  it('keeps the snapshot within maxBytes by undoing this slice\'s writes, last merged first', () => {
+  it("keeps the snapshot within maxBytes by undoing this slice's writes, last merged first", () => {
     const context = new StreamContext({ old: 'x'.repeat(20) }, 2, 80);
     context.writesOf(0, 0).record('a', 'a'.repeat(20));
     context.writesOf(0, 1).record('b', 'b'.repeat(20));

@@ -149,7 +149,13 @@ describe('lagWarnings (DESIGN §8)', () => {
     class Model {
       @OnEvent('tick') on(): void {}
     }
-    const graph = buildCrewGraph([Model, crew('same_slice', { crew: 'model', offset: 0 }), crew('inside', { crew: 'model', offset: -2 }), crew('outside', { crew: 'model', offset: -3 }), crew('plain', { crew: 'inside' })]);
+    const graph = buildCrewGraph([
+      Model,
+      crew('same_slice', { crew: 'model', offset: 0 }),
+      crew('inside', { crew: 'model', offset: -2 }),
+      crew('outside', { crew: 'model', offset: -3 }),
+      crew('plain', { crew: 'inside' }),
+    ]);
     expect(lagWarnings(graph)).toEqual([
       expect.stringMatching(/^crew inside depends on model at offset -2, inside model's lag of 2: .* declare offset -3 or lower/),
       expect.stringMatching(/^crew same_slice depends on model at offset 0, inside model's lag of 2/),

@@ -195,7 +195,7 @@ describe('the distributed slice target', () => {
 });
 
 describe('the distributed slice target, with a lagging crew whose calls take time', () => {
-  it('gives the in-process output: the lagging crew\'s writes merge at n + lag, its dependent waits for it', async () => {
+  it("gives the in-process output: the lagging crew's writes merge at n + lag, its dependent waits for it", async () => {
     const app = await createTestingApp({ crews: LAGGING_CREWS, config: CONFIG });
     await fc.assert(
       fc.asyncProperty(eventsArb, async (events) => {
@@ -229,7 +229,7 @@ describe('the distributed slice target, waiting on runners', () => {
       contextMaxBytes: config.context_max_bytes,
       flushOutput: async () => undefined,
       position: () => 0,
-    committed: () => undefined,
+      committed: () => undefined,
       stalled: (_stream, slice, crews) => void stalls.push({ slice, crews }),
       stalledAfterMs: 20,
       clock: systemClock,

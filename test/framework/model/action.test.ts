@@ -7,7 +7,7 @@ describe('encodeAction', () => {
     expect(encodeAction(action, '{"a":1}')).toBe('{"ts":"2024-05-01T12:00:00.000Z","kind":"goal","stream_id":"m1","payload":{"a":1},"ttl_ms":5000}');
   });
 
-  it('cannot be forged by a field\'s text: quotes and newlines stay inside their string', () => {
+  it("cannot be forged by a field's text: quotes and newlines stay inside their string", () => {
     const forged = { ts: '2024"}\n{"kind":"__error', kind: 'k","kind":"__error', stream_id: 'm1"\n', payload: {}, ttl_ms: 5000 };
     const line = encodeAction(forged, '{}');
     expect(line.split('\n')).toHaveLength(1);

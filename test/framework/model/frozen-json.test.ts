@@ -3,8 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { checkContextKey, frozenJsonCopy } from '../../../src/framework/model/frozen-json.js';
 import { HandlerOutputError } from '../../../src/framework/errors.js';
 
-
-
 describe('frozenJsonCopy', () => {
   it('returns an equal, deeply frozen copy sharing nothing with the input', () => {
     const input = { team: { name: 'home', scorers: ['a', 'b'] }, score: 2, live: true, note: null };
@@ -18,9 +16,7 @@ describe('frozenJsonCopy', () => {
 
   it('copies any JSON value to an equal value, refusing exactly those with a prototype key', () => {
     const hasPrototypeKey = (value: unknown): boolean =>
-      typeof value === 'object' &&
-      value !== null &&
-      Object.entries(value).some(([key, inner]) => ['__proto__', 'constructor', 'prototype'].includes(key) || hasPrototypeKey(inner));
+      typeof value === 'object' && value !== null && Object.entries(value).some(([key, inner]) => ['__proto__', 'constructor', 'prototype'].includes(key) || hasPrototypeKey(inner));
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
         if (hasPrototypeKey(value)) expect(() => frozenJsonCopy(value, 'context.set', 'k')).toThrow(/is a prototype key/);

@@ -97,7 +97,7 @@ describe('recorded model calls: journal and replay (DESIGN §9)', () => {
     expect(replayed.context('m1')).toEqual(recorded.context('m1'));
   });
 
-  it('a successor that opens the run\'s journal (not a replay: it records too) reuses every answer there and pays for none again', async () => {
+  it("a successor that opens the run's journal (not a replay: it records too) reuses every answer there and pays for none again", async () => {
     const journal = new MemoryDecisionJournal();
     const model = shouting();
     const app = () => createTestingApp({ crews: [Commentator], models: { commentator: model }, providers: [{ token: DECISION_JOURNAL, useValue: journal }] });
@@ -121,7 +121,9 @@ describe('recorded model calls: journal and replay (DESIGN §9)', () => {
     }
     const journal = new MemoryDecisionJournal();
     const first = await (await createTestingApp({ crews: [Streamer], models: { m: shouting() }, providers: [{ token: DECISION_JOURNAL, useValue: journal }] })).run(goals);
-    const again = await (await createTestingApp({ crews: [Streamer], models: { m: scriptedModel('other') }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })).run(goals);
+    const again = await (
+      await createTestingApp({ crews: [Streamer], models: { m: scriptedModel('other') }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })
+    ).run(goals);
     expect(first.actions.map((a) => a.payload)).toEqual([{ text: 'KANE' }, { text: 'SAKA' }, { text: 'RICE' }]);
     expect(again.actions).toEqual(first.actions);
   });
@@ -130,7 +132,9 @@ describe('recorded model calls: journal and replay (DESIGN §9)', () => {
     const journal = new MemoryDecisionJournal();
     await (await createTestingApp({ crews: [Commentator], models: { commentator: shouting() }, providers: [{ token: DECISION_JOURNAL, useValue: journal }] })).run(goals);
     const changed = [goals[0], at(100, 'goal', { player: 'Odegaard' }), goals[2]];
-    const r = await (await createTestingApp({ crews: [Commentator], models: { commentator: shouting() }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })).run(changed);
+    const r = await (
+      await createTestingApp({ crews: [Commentator], models: { commentator: shouting() }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })
+    ).run(changed);
     expect(r.actions.map((a) => a.payload)).toEqual([{ text: 'GOAL BY KANE' }, { text: 'GOAL BY RICE' }]);
     const [divergence] = r.errorsOf('replay_divergence');
     expect(divergence!.payload).toMatchObject({ crew: 'commentator', slice: 0, event: { payload: { player: 'Odegaard' } } });
@@ -143,7 +147,12 @@ describe('recorded model calls: journal and replay (DESIGN §9)', () => {
     const journal = new MemoryDecisionJournal();
     await (await createTestingApp({ crews: [Commentator], models: { commentator: shouting() }, providers: [{ token: DECISION_JOURNAL, useValue: journal }] })).run(goals.slice(0, 2));
     const replay = (missing: 'fail' | 'live') =>
-      createTestingApp({ crews: [Commentator], config: { replay_missing: missing }, models: { commentator: shouting() }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] }).then((t) => t.run(goals));
+      createTestingApp({
+        crews: [Commentator],
+        config: { replay_missing: missing },
+        models: { commentator: shouting() },
+        providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }],
+      }).then((t) => t.run(goals));
     const strict = await replay('fail');
     expect(strict.actions).toHaveLength(2);
     expect(strict.errorsOf('replay_divergence')[0]!.payload.message).toContain('model call 0 of commentator.onGoal (commentator, slice 1) is not in the journal being replayed');
@@ -190,7 +199,9 @@ describe('budgets and resilience', () => {
     expect(r.actions.map((a) => a.payload)).toEqual([{ text: 'ok' }, { text: 'ok' }]);
     const [budget] = r.errorsOf('budget');
     expect(budget!.payload).toMatchObject({ crew: 'spender', slice: 0 });
-    expect(budget!.payload.message).toBe("model call 0 of spender.on (m, slice 0) refused: over the crew's model budget (11 tokens used in slice 0, maxTokensPerSlice is 10); the handler call fails as budget");
+    expect(budget!.payload.message).toBe(
+      "model call 0 of spender.on (m, slice 0) refused: over the crew's model budget (11 tokens used in slice 0, maxTokensPerSlice is 10); the handler call fails as budget",
+    );
   });
 
   it('maxCallsPerMinute refusals are journaled, so a replay refuses the same calls', async () => {
@@ -208,7 +219,9 @@ describe('budgets and resilience', () => {
     expect(live.actions).toHaveLength(2);
     expect(live.errorsOf('budget').map((e) => e.payload.slice)).toEqual([2, 3]);
     expect([...journal.recorded.keys()].filter((key) => key.startsWith('budget:'))).toHaveLength(2);
-    const replay = await (await createTestingApp({ crews: [Chatty], models: { m: scriptedModel('ok') }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })).run(events);
+    const replay = await (
+      await createTestingApp({ crews: [Chatty], models: { m: scriptedModel('ok') }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })
+    ).run(events);
     expect(replay.actions).toEqual(live.actions);
     expect(replay.errors).toEqual(live.errors);
   });
@@ -227,7 +240,9 @@ describe('budgets and resilience', () => {
     expect(refused.calls).toBe(1);
     const message = bad.errorsOf('handler_error')[0]!.payload.message;
     expect(message).toContain('model call 0 of commentator.onGoal (commentator, slice 0) failed: HTTP 400');
-    const again = await (await createTestingApp({ crews: [Commentator], models: { commentator: flaky(0, 0) }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(failing.recorded) }] })).run([goals[0]]);
+    const again = await (
+      await createTestingApp({ crews: [Commentator], models: { commentator: flaky(0, 0) }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(failing.recorded) }] })
+    ).run([goals[0]]);
     expect(again.errors).toEqual(bad.errors);
   });
 
@@ -237,7 +252,14 @@ describe('budgets and resilience', () => {
     const observer = { modelCalled: (report: ModelCallReport) => void reports.push(report) };
     const t = await createTestingApp({ crews: [Commentator], models: { commentator: scriptedModel('ok') }, providers: [{ token: DECISION_JOURNAL, useValue: journal }], observer });
     await t.run([goals[0]]);
-    await (await createTestingApp({ crews: [Commentator], models: { commentator: scriptedModel('ok') }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }], observer })).run([goals[0]]);
+    await (
+      await createTestingApp({
+        crews: [Commentator],
+        models: { commentator: scriptedModel('ok') },
+        providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }],
+        observer,
+      })
+    ).run([goals[0]]);
     expect(reports.map(({ seconds: _s, ...rest }) => rest)).toEqual([
       { crew: 'commentator', model: 'commentator', outcome: 'ok', inputTokens: 3, outputTokens: 1 },
       { crew: 'commentator', model: 'commentator', outcome: 'replayed', inputTokens: 0, outputTokens: 0 },
@@ -270,13 +292,17 @@ describe('the JSONL journal keeps model answers', () => {
         warnings: [],
       }),
     });
-    const live = await (await createTestingApp({ crews: [Stamper], models: { m: stamped }, providers: [{ token: DECISION_JOURNAL, useValue: new JsonlDecisionJournal({ recordTo: path }) }] })).run([goals[0]]);
+    const live = await (await createTestingApp({ crews: [Stamper], models: { m: stamped }, providers: [{ token: DECISION_JOURNAL, useValue: new JsonlDecisionJournal({ recordTo: path }) }] })).run([
+      goals[0],
+    ]);
     const lines = readFileSync(path, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ decision: 'model:m1:0:stamper.on:0:0', value: { result: { response: { timestamp: { $date: expect.any(String) } } } } });
     // The same model (the digest names provider and model id), which would now fail: only the journal answers.
     const failing = new MockLanguageModelV3({ doGenerate: async () => Promise.reject(new Error('offline')) });
-    const replayed = await (await createTestingApp({ crews: [Stamper], models: { m: failing }, providers: [{ token: DECISION_JOURNAL, useValue: new JsonlDecisionJournal({ replayFrom: path }) }] })).run([goals[0]]);
+    const replayed = await (
+      await createTestingApp({ crews: [Stamper], models: { m: failing }, providers: [{ token: DECISION_JOURNAL, useValue: new JsonlDecisionJournal({ replayFrom: path }) }] })
+    ).run([goals[0]]);
     expect(replayed.errors).toEqual([]);
     expect(replayed.actions).toEqual(live.actions);
     expect(replayed.actions[0]!.payload).toMatchObject({ isDate: true });
@@ -342,20 +368,26 @@ describe('ctx.recorded: effects journaled like model answers', () => {
     const failing = new MemoryDecisionJournal();
     const failed = await (await createTestingApp({ crews: [weatherCrew(down)], providers: [{ token: DECISION_JOURNAL, useValue: failing }] })).run([goals[0]]);
     expect(failed.actions.map((a) => a.payload)).toEqual([{ why: 'recorded effect 0 ("weather") of forecaster.on (slice 0) failed: the weather service is down' }]);
-    const again = await (await createTestingApp({ crews: [weatherCrew({ calls: 0 })], providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(failing.recorded) }] })).run([goals[0]]);
+    const again = await (await createTestingApp({ crews: [weatherCrew({ calls: 0 })], providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(failing.recorded) }] })).run([
+      goals[0],
+    ]);
     expect(again.actions).toEqual(failed.actions);
   });
 
   it('a replay that reaches another effect, or one the journal lacks, is a replay_divergence; replay_missing live runs it', async () => {
     const journal = new MemoryDecisionJournal();
     await (await createTestingApp({ crews: [weatherCrew({ calls: 0 })], providers: [{ token: DECISION_JOURNAL, useValue: journal }] })).run(goals.slice(0, 2));
-    const renamed = await (await createTestingApp({ crews: [weatherCrew({ calls: 0 }, 'forecast')], providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })).run([goals[0]]);
+    const renamed = await (
+      await createTestingApp({ crews: [weatherCrew({ calls: 0 }, 'forecast')], providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })
+    ).run([goals[0]]);
     expect(renamed.actions).toEqual([]);
     expect(renamed.errorsOf('replay_divergence')[0]!.payload.message).toContain('recorded effect 0 ("forecast") of forecaster.on (slice 0) differs from the recording, which has "weather" there');
     const longer = await (await createTestingApp({ crews: [weatherCrew({ calls: 0 })], providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })).run(goals);
     expect(longer.errorsOf('replay_divergence').map((e) => e.payload.slice)).toEqual([1]);
     const world = { calls: 0 };
-    const healed = await (await createTestingApp({ crews: [weatherCrew(world)], config: { replay_missing: 'live' }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })).run(goals);
+    const healed = await (
+      await createTestingApp({ crews: [weatherCrew(world)], config: { replay_missing: 'live' }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })
+    ).run(goals);
     expect([healed.errors, world.calls]).toEqual([[], 1]);
   });
 });

@@ -28,7 +28,9 @@ const localModel = (url: string) => ({ local: { provider: 'openai-compatible' as
 
 describe('a model behind the real OpenAI-compatible provider package, on a local chat-completions server', () => {
   it('text, streamed text and structured output reach the handler; the replay needs no server', async () => {
-    server = await startChatCompletionsServer({ reply: (request) => (request.body['response_format'] ? '{"stars": 5}' : `${request.stream ? 'streamed' : 'said'}: ${JSON.stringify(request.messages.at(-1)!.content)}`) });
+    server = await startChatCompletionsServer({
+      reply: (request) => (request.body['response_format'] ? '{"stars": 5}' : `${request.stream ? 'streamed' : 'said'}: ${JSON.stringify(request.messages.at(-1)!.content)}`),
+    });
     const journal = new MemoryDecisionJournal();
     const events = [at(0, 'goal', { player: 'Kane' }), at(600, 'goal', { player: 'Saka' })];
     const live = await (await createTestingApp({ crews: [Pundit], config: { models: localModel(server.url) }, providers: [{ token: DECISION_JOURNAL, useValue: journal }] })).run(events);
@@ -47,14 +49,18 @@ describe('a model behind the real OpenAI-compatible provider package, on a local
     const url = server.url;
     await server.close();
     server = undefined;
-    const replay = await (await createTestingApp({ crews: [Pundit], config: { models: localModel(url) }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })).run(events);
+    const replay = await (
+      await createTestingApp({ crews: [Pundit], config: { models: localModel(url) }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })
+    ).run(events);
     expect(JSON.stringify(replay.actions)).toBe(JSON.stringify(live.actions));
   });
 
   it("a 429 is retried as the server's retry-after-ms asks, and the retries are journaled", async () => {
     server = await startChatCompletionsServer({ reply: () => '{"stars": 1}', failFirst: { count: 2, status: 429, retryAfterMs: 5 } });
     const journal = new MemoryDecisionJournal();
-    const r = await (await createTestingApp({ crews: [Pundit], config: { models: localModel(server.url) }, providers: [{ token: DECISION_JOURNAL, useValue: journal }] })).run([at(0, 'goal', { player: 'Kane' })]);
+    const r = await (await createTestingApp({ crews: [Pundit], config: { models: localModel(server.url) }, providers: [{ token: DECISION_JOURNAL, useValue: journal }] })).run([
+      at(0, 'goal', { player: 'Kane' }),
+    ]);
     expect(r.errors).toEqual([]);
     expect(server.requests).toHaveLength(5);
     expect(journal.recorded.get('model:m1:0:pundit.onGoal:0:0')).toMatchObject({ retries: [{ status: 429 }, { status: 429 }] });
@@ -73,14 +79,15 @@ describe('models: configuration is checked at start', () => {
     delete process.env['LIVE_CREW_TEST_MISSING_KEY'];
     const start = createTestingApp({ crews: [Pundit], config: { models: { local: { provider: 'openai', model: 'gpt-4o-mini', api_key_env: 'LIVE_CREW_TEST_MISSING_KEY' } } } }).then((t) => t.run([]));
     await expect(start).rejects.toThrow(ConfigError);
-    await expect(start).rejects.toThrow('models.local.api_key_env: the environment variable LIVE_CREW_TEST_MISSING_KEY holding openai\'s API key is not set');
+    await expect(start).rejects.toThrow("models.local.api_key_env: the environment variable LIVE_CREW_TEST_MISSING_KEY holding openai's API key is not set");
   });
 
   it('an unknown provider and a missing base_url name their keys', async () => {
-    const bad = (models: unknown) => createTestingApp({ crews: [Pundit], config: { models } as never }).then(
-      () => 'started',
-      (e: Error) => e.message,
-    );
+    const bad = (models: unknown) =>
+      createTestingApp({ crews: [Pundit], config: { models } as never }).then(
+        () => 'started',
+        (e: Error) => e.message,
+      );
     expect(await bad({ local: { provider: 'openia', model: 'x' } })).toContain("models.local.provider: must name a provider: 'openai', 'anthropic', 'openai-compatible'");
     expect(await bad({ local: { provider: 'openai-compatible', model: 'x' } })).toContain('models.local.base_url: must be an http:// or https:// URL');
   });

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { compareRecordings, firstDifference } from '../../../src/framework/replay/recording-comparison.js';
 import type { ErrorRecord } from '../../../src/framework/model/error-record.js';
 
-const action = (ts: string, kind: string, payload: unknown, id = `m1:0:crew.on:1:0`) => ({ action: { ts, kind, stream_id: 'm1', payload, ttl_ms: 5000 }, json: JSON.stringify({ ts, kind, stream_id: 'm1', payload, ttl_ms: 5000 }), id });
+const action = (ts: string, kind: string, payload: unknown, id = `m1:0:crew.on:1:0`) => ({
+  action: { ts, kind, stream_id: 'm1', payload, ttl_ms: 5000 },
+  json: JSON.stringify({ ts, kind, stream_id: 'm1', payload, ttl_ms: 5000 }),
+  id,
+});
 
 describe('comparing a re-run with its recording', () => {
   it('names the first path where two values differ, or nothing when they are equal', () => {
@@ -17,7 +21,14 @@ describe('comparing a re-run with its recording', () => {
     const expected = [action('t1', 'a', { n: 1 }).action, action('t2', 'b', { n: 2 }).action, action('t3', 'c', { n: 3 }).action];
     const got = [action('t1', 'a', { n: 1 }), action('t3', 'c', { n: 30 }, 'm1:4:other.run:9:0')];
     expect(compareRecordings({ actions: expected, errors: [] }, { actions: got, errors: [] })).toEqual([
-      { kind: 'changed', of: 'action', expected: expected[2], got: JSON.parse(got[1]!.json), difference: { path: 'payload.n', expected: 3, got: 30 }, origin: { slice: 4, crew: 'other', method: 'run', position: 9 } },
+      {
+        kind: 'changed',
+        of: 'action',
+        expected: expected[2],
+        got: JSON.parse(got[1]!.json),
+        difference: { path: 'payload.n', expected: 3, got: 30 },
+        origin: { slice: 4, crew: 'other', method: 'run', position: 9 },
+      },
       { kind: 'missing', of: 'action', expected: expected[1] },
     ]);
   });
@@ -27,6 +38,10 @@ describe('comparing a re-run with its recording', () => {
     const now = { ...recorded, payload: { ...recorded.payload, source: 'nats:live.m1.events#3' } } as unknown as ErrorRecord;
     expect(compareRecordings({ actions: [], errors: [recorded] }, { actions: [], errors: [now] })).toEqual([]);
     const other = { ...recorded, payload: { ...recorded.payload, message: 'bang' } } as unknown as ErrorRecord;
-    expect(compareRecordings({ actions: [], errors: [recorded] }, { actions: [], errors: [other] })[0]).toMatchObject({ kind: 'changed', of: 'error', difference: { path: 'payload.message', expected: 'boom', got: 'bang' } });
+    expect(compareRecordings({ actions: [], errors: [recorded] }, { actions: [], errors: [other] })[0]).toMatchObject({
+      kind: 'changed',
+      of: 'error',
+      difference: { path: 'payload.message', expected: 'boom', got: 'bang' },
+    });
   });
 });

@@ -36,7 +36,7 @@ class Reader {
 }
 
 describe('context visibility (DESIGN §4)', () => {
-  it('a handler in slice n reads S(n-1): another crew\'s writes show from the next slice on', async () => {
+  it("a handler in slice n reads S(n-1): another crew's writes show from the next slice on", async () => {
     const t = await createTestingApp({ crews: [Writer, Reader] });
     const r = await t.run([at(0, 'tick', { v: 1 }), at(100, 'tick', { v: 2 }), at(600, 'tick', { v: 3 }), at(1700, 'tick', { v: 4 })]);
     expect(r.actions.map((a) => a.payload)).toEqual([
@@ -62,7 +62,7 @@ describe('context visibility (DESIGN §4)', () => {
     expect(r.context('m1')).toEqual({ n: 4 });
   });
 
-  it('merges last-writer-wins in crew run order, whatever the arrival order of crews\' calls', async () => {
+  it("merges last-writer-wins in crew run order, whatever the arrival order of crews' calls", async () => {
     const writerNamed = (id: string) => {
       @Crew({ id })
       class W {
@@ -96,7 +96,7 @@ describe('context visibility (DESIGN §4)', () => {
     expect(r.context('m1')).toEqual({});
   });
 
-  it('keeps each stream\'s context apart', async () => {
+  it("keeps each stream's context apart", async () => {
     const r = await (await createTestingApp({ crews: [Writer] })).run([at(0, 'tick', { v: 1 }, 'a'), at(0, 'tick', { v: 2 }, 'b')]);
     expect([r.context('a'), r.context('b'), r.context('c')]).toEqual([{ last: 1 }, { last: 2 }, undefined]);
   });
@@ -112,7 +112,7 @@ describe('context visibility (DESIGN §4)', () => {
       }
       @OnEvent('mutate')
       mutate(_e: Event, ctx: CrewContext): void {
-        (ctx.context.get<{ list: number[] }>('v')!.list).push(3);
+        ctx.context.get<{ list: number[] }>('v')!.list.push(3);
       }
     }
     const r = await (await createTestingApp({ crews: [Mutator] })).run([at(0, 'set'), at(600, 'mutate')]);
@@ -172,11 +172,7 @@ describe('context visibility (DESIGN §4)', () => {
 
 describe('handler calls', () => {
   it('takes events given in code with a Date ts, and JSON text lines', async () => {
-    const r = await (await createTestingApp({ crews: [Reader] })).run([
-      { ts: new Date(T0), kind: 'tick', stream_id: 'm1' },
-      JSON.stringify(at(10)),
-      '{broken',
-    ]);
+    const r = await (await createTestingApp({ crews: [Reader] })).run([{ ts: new Date(T0), kind: 'tick', stream_id: 'm1' }, JSON.stringify(at(10)), '{broken']);
     expect(r.actions.map((a) => a.ts)).toEqual([at(0).ts, at(10).ts]);
     expect(r.errorsOf('invalid_event')[0]!.payload).toMatchObject({ source: 'input[2]', message: expect.stringMatching(/^not valid JSON/) });
   });
@@ -268,7 +264,7 @@ describe('errors and isolation', () => {
     }
   }
 
-  it('a crew that throws loses that call\'s actions and writes; other crews go on', async () => {
+  it("a crew that throws loses that call's actions and writes; other crews go on", async () => {
     const r = await (await createTestingApp({ crews: [Fragile, Steady] })).run([at(0, 'tick', { fail: true })]);
     expect(r.actions.map((a) => a.kind)).toEqual(['steady']);
     expect(r.context('m1')).toEqual({});
@@ -313,7 +309,15 @@ describe('errors and isolation', () => {
     ['a bad action kind', (ctx: CrewContext) => ctx.emit('has space'), /emit: action kind "has space" must match/],
     ['a reserved action kind', (ctx: CrewContext) => ctx.emit('__error'), /emit: action kind "__error"/],
     ['a ttl out of range', (ctx: CrewContext) => ctx.emit('ok', {}, { ttlMs: 300_001 }), /ttlMs 300001 must be an integer from 1 to 300000/],
-    ['a payload with a cycle', (ctx: CrewContext) => { const o: Record<string, unknown> = {}; o['self'] = o; ctx.emit('ok', o); }, /emit "ok": payload\.self is a reference to itself \(a cycle\); action payloads must be JSON/],
+    [
+      'a payload with a cycle',
+      (ctx: CrewContext) => {
+        const o: Record<string, unknown> = {};
+        o['self'] = o;
+        ctx.emit('ok', o);
+      },
+      /emit "ok": payload\.self is a reference to itself \(a cycle\); action payloads must be JSON/,
+    ],
     ['an oversize payload', (ctx: CrewContext) => ctx.emit('ok', { s: 'x'.repeat(2000) }), /emit "ok": payload is \d+ bytes, over the limit of 1024/],
     ['an undefined context value', (ctx: CrewContext) => ctx.context.set('k', undefined), /context.set\("k"\): value is undefined/],
     // What JSON.stringify would silently turn into something else, or drop:
@@ -323,7 +327,13 @@ describe('errors and isolation', () => {
     ['a __proto__ key in a payload', (ctx: CrewContext) => ctx.emit('ok', JSON.parse('{"x":{"__proto__":{"polluted":1}}}')), /emit "ok": payload\.x\.__proto__ is a prototype key/],
     ['a NaN in a payload', (ctx: CrewContext) => ctx.emit('ok', [1, Number.NaN]), /emit "ok": payload\[1\] is NaN/],
     ['a payload nested too deep', (ctx: CrewContext) => ctx.emit('ok', nested(65)), /emit "ok": payload(\.a){64} is nested deeper than 64 levels \(payload_max_depth\)/],
-    ['more actions than max_actions_per_call', (ctx: CrewContext) => { for (let i = 0; i <= 10_000; i++) ctx.emit('ok'); }, /emit "ok": the call has already emitted 10000 actions \(max_actions_per_call\)/],
+    [
+      'more actions than max_actions_per_call',
+      (ctx: CrewContext) => {
+        for (let i = 0; i <= 10_000; i++) ctx.emit('ok');
+      },
+      /emit "ok": the call has already emitted 10000 actions \(max_actions_per_call\)/,
+    ],
     ['a context value nested too deep', (ctx: CrewContext) => ctx.context.set('k', nested(2000)), /context.set\("k"\): value(\.a){64} is nested deeper than 64 levels/],
   ])('reports %s as a handler error', async (_what, act, message) => {
     @Crew({ id: 'emitter' })
@@ -363,14 +373,14 @@ describe('errors and isolation', () => {
       expect.stringMatching(/tamperer.on threw: Cannot assign to read only property 'kind'/),
       expect.stringMatching(/tamperer.onNote threw: Cannot assign to read only property 'team'/),
     ]);
-    expect(seen).toEqual([
-      expect.objectContaining({ kind: 'tick', stream_id: 'm1' }),
-      expect.objectContaining({ kind: 'note', payload: { team: 'home' } }),
+    expect(seen).toEqual([expect.objectContaining({ kind: 'tick', stream_id: 'm1' }), expect.objectContaining({ kind: 'note', payload: { team: 'home' } })]);
+    expect(r.actions.map((a) => a.payload)).toEqual([
+      { kind: 'tick', stream: 'm1' },
+      { kind: 'note', stream: 'm1' },
     ]);
-    expect(r.actions.map((a) => a.payload)).toEqual([{ kind: 'tick', stream: 'm1' }, { kind: 'note', stream: 'm1' }]);
   });
 
-  it('drops output made through a ctx kept past its call, and reports it once as the crew\'s handler_error', async () => {
+  it("drops output made through a ctx kept past its call, and reports it once as the crew's handler_error", async () => {
     let kept: CrewContext | undefined;
     @Crew({ id: 'leaky' })
     class Leaky {
@@ -423,7 +433,13 @@ describe('dependency injection', () => {
 
   it('lets a test replace a dependency with a fake', async () => {
     const fake = { pointsFor: () => 100 };
-    const t = await createTestingApp({ crews: [Scorer], providers: [{ token: ScoringRules, useValue: fake }, { token: BONUS, useValue: 1 }] });
+    const t = await createTestingApp({
+      crews: [Scorer],
+      providers: [
+        { token: ScoringRules, useValue: fake },
+        { token: BONUS, useValue: 1 },
+      ],
+    });
     expect((await t.run([at(0, 'try')])).actions[0]!.payload).toEqual({ points: 101 });
   });
 
@@ -434,7 +450,7 @@ describe('dependency injection', () => {
     );
   });
 
-  it('says a crew\'s constructor threw, with what it threw, instead of blaming a missing dependency', async () => {
+  it("says a crew's constructor threw, with what it threw, instead of blaming a missing dependency", async () => {
     @Crew({ id: 'fragile' })
     class Fragile {
       constructor() {

@@ -78,7 +78,11 @@ describe('interceptors', () => {
     }
     const app = await createTestingApp({ crews: [Guarded] });
     const { actions, errors } = await app.run([event('tick', -1), event('tick', 0), event('tick', 2)]);
-    expect(actions.map((a) => [a.kind, a.payload])).toEqual([['refused', { v: -1 }], ['recovered', {}], ['ran', { v: 2 }]]);
+    expect(actions.map((a) => [a.kind, a.payload])).toEqual([
+      ['refused', { v: -1 }],
+      ['recovered', {}],
+      ['ran', { v: 2 }],
+    ]);
     expect(errors).toEqual([]);
   });
 
@@ -111,7 +115,11 @@ describe('interceptors', () => {
 
   it('an interceptor that throws fails the call like a handler error', async () => {
     @Crew({ id: 'vetoed' })
-    @UseInterceptors({ intercept: () => { throw new Error('veto'); } })
+    @UseInterceptors({
+      intercept: () => {
+        throw new Error('veto');
+      },
+    })
     class Vetoed {
       @OnEvent('tick')
       on(_event: Event, ctx: CrewContext): void {

@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { ACTION_SINK, CONTEXT_BACKEND, createLiveCrewApp, type CommitProgress, type ContextSnapshot, Crew, DependsOn, ERROR_SINK, EVENT_SOURCE, OnEvent, type CrewContext, type Event } from '../../../src/index.js';
+import {
+  ACTION_SINK,
+  CONTEXT_BACKEND,
+  createLiveCrewApp,
+  type CommitProgress,
+  type ContextSnapshot,
+  Crew,
+  DependsOn,
+  ERROR_SINK,
+  EVENT_SOURCE,
+  OnEvent,
+  type CrewContext,
+  type Event,
+} from '../../../src/index.js';
 import { MemoryContextBackend } from '../../../src/embedded.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, createTestingApp } from '../../../src/testing.js';
 import { PushSource } from '../fixtures/push-source.js';
@@ -46,7 +59,7 @@ async function until(check: () => boolean, what: string): Promise<void> {
 }
 
 describe('lanes (DESIGN §8)', () => {
-  it('runs the calls of different streams concurrently, and one stream\'s calls one at a time in arrival order', async () => {
+  it("runs the calls of different streams concurrently, and one stream's calls one at a time in arrival order", async () => {
     const flight = new InFlight();
     const started: string[] = [];
     @Crew({ id: 'slow' })
@@ -67,7 +80,7 @@ describe('lanes (DESIGN §8)', () => {
     expect(r.actions.map((a) => `${a.stream_id}#${(a.payload as { n: number }).n}`)).toEqual(events.map((e) => `${e.stream_id}#${e.payload.n}`));
   });
 
-  it('in live mode a synchronous crew\'s action goes out while a slow crew\'s call on the same event is still running', async () => {
+  it("in live mode a synchronous crew's action goes out while a slow crew's call on the same event is still running", async () => {
     const release = gate();
     @Crew({ id: 'quick' })
     class Quick {
@@ -108,7 +121,7 @@ describe('lanes (DESIGN §8)', () => {
     await running;
   });
 
-  it('caps a crew\'s calls in flight across streams at its concurrency', async () => {
+  it("caps a crew's calls in flight across streams at its concurrency", async () => {
     const flight = new InFlight();
     @Crew({ id: 'capped', concurrency: 2 })
     class Capped {
@@ -197,7 +210,13 @@ describe('lag (DESIGN §8)', () => {
   }
 
   it("merges a lagging crew's writes of slice n at the close of n + lag; it reads its own writes before that", async () => {
-    const r = await (await createTestingApp({ crews: [Scribe, Reader] })).run([at(0, 'm1', { n: 0 }), at(100, 'm1', { n: 1 }), at(600, 'm1', { n: 2 }), at(1100, 'm1', { n: 3 }), at(1600, 'm1', { n: 4 })]);
+    const r = await (await createTestingApp({ crews: [Scribe, Reader] })).run([
+      at(0, 'm1', { n: 0 }),
+      at(100, 'm1', { n: 1 }),
+      at(600, 'm1', { n: 2 }),
+      at(1100, 'm1', { n: 3 }),
+      at(1600, 'm1', { n: 4 }),
+    ]);
     expect(r.actions.map((a) => a.payload)).toEqual([
       { n: 0, slice: 0, notes: null },
       { n: 1, slice: 0, notes: null },
@@ -255,7 +274,7 @@ describe('lag (DESIGN §8)', () => {
 });
 
 describe('ctx.signal (DESIGN §8)', () => {
-  it('aborts at the call\'s timeoutMs, so the work it passed the signal to ends with it', async () => {
+  it("aborts at the call's timeoutMs, so the work it passed the signal to ends with it", async () => {
     let seen: unknown;
     @Crew({ id: 'waiter', timeoutMs: 20 })
     class Waiter {

@@ -39,11 +39,28 @@ describe('live mode (DESIGN §4)', () => {
       { waitMs: 0, events: [at(0)] },
       { waitMs: 1200, events: [at(100)] }, // slice 0 ended 700 ms of wall time ago
     ];
-    const live = await (await createTestingApp({ crews: [Recorder], config: { mode: 'live' }, providers: [{ token: CLOCK, useValue: clock }, { token: EVENT_SOURCE, useValue: new TrickleSource(clock, steps) }] })).run([]);
+    const live = await (
+      await createTestingApp({
+        crews: [Recorder],
+        config: { mode: 'live' },
+        providers: [
+          { token: CLOCK, useValue: clock },
+          { token: EVENT_SOURCE, useValue: new TrickleSource(clock, steps) },
+        ],
+      })
+    ).run([]);
     expect(live.errorsOf('late_event')).toHaveLength(1);
 
     const batchClock = new ManualClock();
-    const batch = await (await createTestingApp({ crews: [Recorder], providers: [{ token: CLOCK, useValue: batchClock }, { token: EVENT_SOURCE, useValue: new TrickleSource(batchClock, steps) }] })).run([]);
+    const batch = await (
+      await createTestingApp({
+        crews: [Recorder],
+        providers: [
+          { token: CLOCK, useValue: batchClock },
+          { token: EVENT_SOURCE, useValue: new TrickleSource(batchClock, steps) },
+        ],
+      })
+    ).run([]);
     expect(batch.errors).toEqual([]);
     expect(batch.actions).toHaveLength(2);
   });

@@ -69,13 +69,20 @@ function recorder(
   const maybe = () => (async ? new Promise<void>((resolve) => setTimeout(resolve, 1)) : undefined);
   const at = (env: EventEnvelope) => (env.event.payload as { at: number }).at;
   const target: SliceTarget = {
-    openStream: (id) => (steps.push(['open', id]), andThen(maybe(), () => resumes.get(id))),
+    openStream: (id) => {
+      steps.push(['open', id]);
+      return andThen(maybe(), () => resumes.get(id));
+    },
     dispatch: (id, slice, env, indexes) => {
       if (crews.length === 1) steps.push(['dispatch', id, slice, at(env)]);
       else for (const i of indexes) steps.push(['run', id, slice, at(env), crews[i]!.id]);
       return maybe();
     },
-    closeSlice: (id, slice, _end, committed) => (steps.push(['close', id, slice]), progress.push([id, slice, committed]), maybe()),
+    closeSlice: (id, slice, _end, committed) => {
+      steps.push(['close', id, slice]);
+      progress.push([id, slice, committed]);
+      return maybe();
+    },
     forgetStream: (id) => void steps.push(['forget', id]),
     late: (env, slice, openFrom) => void steps.push(['late', env.event.stream_id, slice, openFrom]),
     refused: (env, message, ts) => void steps.push(['refused', env.event.stream_id, at(env), `${message} @${ts}`]),
@@ -114,7 +121,10 @@ describe('SliceEngine', () => {
     await engine.accept(envelope(499));
     expect(steps.filter((s) => s[0] === 'close')).toEqual([]);
     await engine.accept(envelope(500));
-    expect(steps.slice(-2)).toEqual([['close', 's1', 0], ['dispatch', 's1', 1, 500]]);
+    expect(steps.slice(-2)).toEqual([
+      ['close', 's1', 0],
+      ['dispatch', 's1', 1, 500],
+    ]);
   });
 
   it('end of input closes every open slice', async () => {
@@ -124,14 +134,20 @@ describe('SliceEngine', () => {
     await engine.accept(envelope(700));
     expect(steps.filter((s) => s[0] === 'close')).toEqual([]);
     await engine.finish();
-    expect(steps.filter((s) => s[0] === 'close')).toEqual([['close', 's1', 0], ['close', 's1', 1]]);
+    expect(steps.filter((s) => s[0] === 'close')).toEqual([
+      ['close', 's1', 0],
+      ['close', 's1', 1],
+    ]);
     expect(engine.slicesClosed).toBe(2);
   });
 
   it('reports an event of a closed slice as late and dispatches nothing for it', async () => {
     const { steps, engine } = recorder();
     await feed(engine({ sliceMs: 500, latenessMs: 0 }), [envelope(0), envelope(1200), envelope(300), envelope(-10)]);
-    expect(steps.filter((s) => s[0] === 'late')).toEqual([['late', 's1', 0, 2], ['late', 's1', -1, 2]]);
+    expect(steps.filter((s) => s[0] === 'late')).toEqual([
+      ['late', 's1', 0, 2],
+      ['late', 's1', -1, 2],
+    ]);
     expect(steps.filter((s) => s[0] === 'dispatch').map((s) => s[3])).toEqual([0, 1200]);
   });
 
@@ -189,7 +205,10 @@ describe('SliceEngine', () => {
     const { steps, engine } = recorder();
     const month = 30 * 24 * 3600 * 1000;
     await feed(engine({ sliceMs: 1, latenessMs: 0 }), [envelope(0), envelope(month)]);
-    expect(steps.filter((s) => s[0] === 'close')).toEqual([['close', 's1', 0], ['close', 's1', month]]);
+    expect(steps.filter((s) => s[0] === 'close')).toEqual([
+      ['close', 's1', 0],
+      ['close', 's1', month],
+    ]);
   });
 
   it('gives the same order when every target call is asynchronous', async () => {
@@ -286,7 +305,10 @@ describe('SliceEngine dependencies and knobs (DESIGN §4)', () => {
   });
 
   it("waitPolicy 'any' runs when one dependency is met; 'none' always runs", async () => {
-    const deps: DependencyInput[] = [{ event: 'goal', offset: -1 }, { event: 'card', offset: -1 }];
+    const deps: DependencyInput[] = [
+      { event: 'goal', offset: -1 },
+      { event: 'card', offset: -1 },
+    ];
     const crews = [crew('any', { kinds: ['tick'], deps, waitPolicy: 'any' }), crew('none', { kinds: ['tick'], deps, waitPolicy: 'none' }), crew('g', { kinds: ['goal'] })];
     const { steps, engine } = recorder(false, crews);
     await feed(engine(timing), [envelope(0, 's1', 'goal'), envelope(600), envelope(1100)]);
@@ -378,17 +400,34 @@ describe('SliceEngine: guards against bad clocks, resumption, idle streams (issu
     const { steps, engine } = recorder();
     const poison = Date.parse('9999-12-31T00:00:00Z') - T0;
     await feed(engine({ sliceMs: 500, latenessMs: 0, maxJumpMs: HOUR }), [envelope(0), envelope(100), envelope(poison), envelope(200), envelope(700)]);
-    expect(dispatched(steps)).toEqual([[0, 0], [0, 100], [0, 200], [1, 700]]);
+    expect(dispatched(steps)).toEqual([
+      [0, 0],
+      [0, 100],
+      [0, 200],
+      [1, 700],
+    ]);
     expect(steps.filter((s) => s[0] === 'late')).toEqual([]);
     expect(steps.filter((s) => s[0] === 'refused')).toEqual([
-      ['refused', 's1', poison, expect.stringMatching(/^event jumps \d+ ms ahead of the stream's newest event \(2024-01-01T00:00:00\.100Z\), over max_jump_ms 3600000, and no later event confirmed the jump; refused.* @2024-01-01T00:00:00\.100Z$/)],
+      [
+        'refused',
+        's1',
+        poison,
+        expect.stringMatching(
+          /^event jumps \d+ ms ahead of the stream's newest event \(2024-01-01T00:00:00\.100Z\), over max_jump_ms 3600000, and no later event confirmed the jump; refused.* @2024-01-01T00:00:00\.100Z$/,
+        ),
+      ],
     ]);
   });
 
   it('lets a real long pause through once the next event confirms it: slices go on from there', async () => {
     const { steps, engine } = recorder();
     await feed(engine({ sliceMs: 500, latenessMs: 0, maxJumpMs: HOUR }), [envelope(0), envelope(2 * HOUR), envelope(2 * HOUR + 100), envelope(2 * HOUR + 600)]);
-    expect(dispatched(steps)).toEqual([[0, 0], [14_400, 2 * HOUR], [14_400, 2 * HOUR + 100], [14_401, 2 * HOUR + 600]]);
+    expect(dispatched(steps)).toEqual([
+      [0, 0],
+      [14_400, 2 * HOUR],
+      [14_400, 2 * HOUR + 100],
+      [14_401, 2 * HOUR + 600],
+    ]);
     expect(steps.filter((s) => s[0] === 'refused' || s[0] === 'late')).toEqual([]);
   });
 
@@ -411,7 +450,9 @@ describe('SliceEngine: guards against bad clocks, resumption, idle streams (issu
     const live = recorder(false, [crew('only')], new Set(), { clock, journal });
     const input = [envelope(0), envelope(120_000), envelope(30_000)];
     await feed(live.engine({ sliceMs: 500, latenessMs: 0, liveRate: 1, maxFutureMs: 60_000 }), input);
-    expect(live.steps.filter((s) => s[0] === 'refused')).toEqual([['refused', 's1', 120_000, 'event is stamped 120000 ms ahead of the wall clock, over max_future_ms 60000 (a producer\'s clock is wrong?); refused @2024-01-01T00:00:00.000Z']]);
+    expect(live.steps.filter((s) => s[0] === 'refused')).toEqual([
+      ['refused', 's1', 120_000, "event is stamped 120000 ms ahead of the wall clock, over max_future_ms 60000 (a producer's clock is wrong?); refused @2024-01-01T00:00:00.000Z"],
+    ]);
     expect([...recorded.keys()]).toEqual([`future:s1:${input[1]!.position}`]);
 
     const later: Clock = { now: () => T0 + 10 * HOUR, sleep: async () => {} };
@@ -428,7 +469,10 @@ describe('SliceEngine: guards against bad clocks, resumption, idle streams (issu
     await feed(engine({ sliceMs: 500, latenessMs: 0 }), events);
     // Slices count from the stored epoch0; events at or before the stored position are not run again.
     expect(steps.filter((s) => s[0] === 'late')).toEqual([]);
-    expect(dispatched(steps)).toEqual([[14, 2000], [15, 2500]]);
+    expect(dispatched(steps)).toEqual([
+      [14, 2000],
+      [15, 2500],
+    ]);
   });
 
   it('reports late, not skipped, an event of a merged slice that a non-durable origin brings again', async () => {
@@ -464,13 +508,22 @@ describe('SliceEngine: guards against bad clocks, resumption, idle streams (issu
     expect(steps.filter((s) => s[0] === 'forget')).toEqual([]);
     now += 6_000;
     await engine.tick();
-    expect(steps.filter((s) => s[0] === 'close' || s[0] === 'forget')).toEqual([['close', 's1', 0], ['forget', 's1']]);
+    expect(steps.filter((s) => s[0] === 'close' || s[0] === 'forget')).toEqual([
+      ['close', 's1', 0],
+      ['forget', 's1'],
+    ]);
     expect(engine.committedThrough('s1')).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('does not let an event held apart by the jump guard age the other streams into idleness', async () => {
     const { steps, engine } = recorder();
-    await feed(engine({ sliceMs: 500, latenessMs: 0, maxJumpMs: HOUR, streamIdleMs: 60_000 }), [envelope(0, 's1'), envelope(0, 's2'), envelope(100 * HOUR, 's2'), envelope(100, 's1'), envelope(100, 's2')]);
+    await feed(engine({ sliceMs: 500, latenessMs: 0, maxJumpMs: HOUR, streamIdleMs: 60_000 }), [
+      envelope(0, 's1'),
+      envelope(0, 's2'),
+      envelope(100 * HOUR, 's2'),
+      envelope(100, 's1'),
+      envelope(100, 's2'),
+    ]);
     expect(steps.filter((s) => s[0] === 'forget' || s[0] === 'late')).toEqual([]);
     expect(steps.filter((s) => s[0] === 'refused').map((s) => [s[1], s[2]])).toEqual([['s2', 100 * HOUR]]);
   });

@@ -37,7 +37,7 @@ const embedders = { default: hashEmbedder({ dimensions: 64 }) };
 const vectorConfig = { vector: { backend: 'memory' as const } };
 
 describe('ctx.vectors(): vector search in handlers (DESIGN §10)', () => {
-  it('a search finds what earlier slices upserted, nearest first, and not its own slice\'s upserts', async () => {
+  it("a search finds what earlier slices upserted, nearest first, and not its own slice's upserts", async () => {
     const t = await createTestingApp({ crews: [Indexer, Finder], embedders, config: vectorConfig });
     const r = await t.run(match);
     expect(r.errors).toEqual([]);
@@ -107,7 +107,13 @@ describe('ctx.vectors(): vector search in handlers (DESIGN §10)', () => {
     const [intruder] = (await replayEmbedder.doEmbed({ values: ['Kane scores a header from a corner'] })).embeddings;
     await changed.upsert('moments', [{ id: 'intruder', vector: intruder!, payload: {} }]);
     let embedded = 0;
-    const counting = { ...replayEmbedder, doEmbed: (options: Parameters<typeof replayEmbedder.doEmbed>[0]) => (embedded++, replayEmbedder.doEmbed(options)) };
+    const counting = {
+      ...replayEmbedder,
+      doEmbed: (options: Parameters<typeof replayEmbedder.doEmbed>[0]) => {
+        embedded++;
+        return replayEmbedder.doEmbed(options);
+      },
+    };
     const replayed = await (
       await createTestingApp({
         crews: [Indexer, Finder],
@@ -125,17 +131,31 @@ describe('ctx.vectors(): vector search in handlers (DESIGN §10)', () => {
     expect((await changed.query('moments', intruder!, { topK: 10 })).map((hit) => hit.id).sort()).toEqual(['card-5', 'chance-3', 'goal-20', 'goal-9', 'intruder']);
   });
 
-  it('tells the run\'s observers of each search: answered by the store, or served from the journal', async () => {
+  it("tells the run's observers of each search: answered by the store, or served from the journal", async () => {
     const live: VectorSearchReport[] = [];
     const journal = new MemoryDecisionJournal();
-    await (await createTestingApp({ crews: [Indexer, Finder], embedders, config: vectorConfig, observer: { vectorSearched: (s) => live.push(s) }, providers: [{ token: DECISION_JOURNAL, useValue: journal }] })).run(match);
+    await (
+      await createTestingApp({
+        crews: [Indexer, Finder],
+        embedders,
+        config: vectorConfig,
+        observer: { vectorSearched: (s) => live.push(s) },
+        providers: [{ token: DECISION_JOURNAL, useValue: journal }],
+      })
+    ).run(match);
     expect(live.map(({ crew, collection, outcome, hits }) => ({ crew, collection, outcome, hits }))).toEqual([
       { crew: 'finder', collection: 'moments', outcome: 'ok', hits: 2 },
       { crew: 'finder', collection: 'moments', outcome: 'ok', hits: 2 },
     ]);
     const replayed: VectorSearchReport[] = [];
     await (
-      await createTestingApp({ crews: [Indexer, Finder], embedders, config: vectorConfig, observer: { vectorSearched: (s) => replayed.push(s) }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })
+      await createTestingApp({
+        crews: [Indexer, Finder],
+        embedders,
+        config: vectorConfig,
+        observer: { vectorSearched: (s) => replayed.push(s) },
+        providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }],
+      })
     ).run(match);
     expect(replayed.map((s) => s.outcome)).toEqual(['replayed', 'replayed']);
   });
@@ -159,7 +179,7 @@ describe('ctx.vectors(): vector search in handlers (DESIGN §10)', () => {
     );
   });
 
-  it('ctx.embedder() works with the AI SDK\'s embed(), journaled and replayed', async () => {
+  it("ctx.embedder() works with the AI SDK's embed(), journaled and replayed", async () => {
     @Crew({ id: 'embedder' })
     class Embedder {
       @OnEvent('goal')
@@ -180,7 +200,7 @@ describe('ctx.vectors(): vector search in handlers (DESIGN §10)', () => {
   });
 });
 
-describe('ctx.vectors(): bad input is the crew\'s error, named, and the stream goes on', () => {
+describe("ctx.vectors(): bad input is the crew's error, named, and the stream goes on", () => {
   const bad = (use: (ctx: CrewContext) => unknown) => {
     @Crew({ id: 'bad' })
     class Bad {
@@ -215,8 +235,6 @@ describe('ctx.vectors(): bad input is the crew\'s error, named, and the stream g
 
   it('vector search that is off says how to turn it on', async () => {
     const r = await (await createTestingApp({ crews: [bad((ctx) => ctx.vectors('moments'))], embedders })).run(match);
-    expect(r.errors[0]!.payload.message).toContain(
-      'crew bad called ctx.vectors(), but vector search is off: add vector: { backend: pglite } (or memory, pgvector, qdrant) to live-config.yaml',
-    );
+    expect(r.errors[0]!.payload.message).toContain('crew bad called ctx.vectors(), but vector search is off: add vector: { backend: pglite } (or memory, pgvector, qdrant) to live-config.yaml');
   });
 });

@@ -22,8 +22,11 @@ const refusal = (text: string) => {
 };
 
 describe('vector: and embedders: in live-config.yaml (DESIGN §10)', () => {
-  it('the original spec\'s live-config.yaml is valid as it is', () => {
-    const config = loadConfig({ file: yamlFile('slice_ms: 250\nheartbeat_s: 3\nkv_backend: redis      # jetstream | redis | memory\nvector:\n  backend: "qdrant"\n  url: "http://qdrant:6333"\n'), env: {} });
+  it("the original spec's live-config.yaml is valid as it is", () => {
+    const config = loadConfig({
+      file: yamlFile('slice_ms: 250\nheartbeat_s: 3\nkv_backend: redis      # jetstream | redis | memory\nvector:\n  backend: "qdrant"\n  url: "http://qdrant:6333"\n'),
+      env: {},
+    });
     expect(config).toMatchObject({ slice_ms: 250, heartbeat_s: 3, kv_backend: 'redis', vector: { backend: 'qdrant', url: 'http://qdrant:6333' } });
   });
 
@@ -41,7 +44,11 @@ describe('vector: and embedders: in live-config.yaml (DESIGN §10)', () => {
     ['a metric it does not know', 'vector:\n  collections:\n    moments: { metric: manhattan }\n', 'vector.collections.moments.metric (line 3): must be one of cosine, dot, euclidean'],
     ['an unknown key', 'vector:\n  backend: memory\n  index: hnsw\n', 'vector.index (line 3): unknown key (known keys: backend, path, url, api_key_env, embedder, collections)'],
     ['a hash embedder without dimensions', 'embedders:\n  e: { provider: hash }\n', 'embedders.e.dimensions (line 2)'],
-    ['an embedding provider it does not have', 'embedders:\n  e: { provider: anthropic, model: x }\n', "embedders.e.provider (line 2): must name a provider: 'openai' (text-embedding-3-small), 'openai-compatible' (Ollama, vLLM, LM Studio) or 'hash' (offline, deterministic)"],
+    [
+      'an embedding provider it does not have',
+      'embedders:\n  e: { provider: anthropic, model: x }\n',
+      "embedders.e.provider (line 2): must name a provider: 'openai' (text-embedding-3-small), 'openai-compatible' (Ollama, vLLM, LM Studio) or 'hash' (offline, deterministic)",
+    ],
   ])('refuses %s, naming the key and line', (_what, text, expected) => {
     expect(refusal(text)).toContain(expected);
   });
@@ -51,7 +58,10 @@ describe('vector: and embedders: in live-config.yaml (DESIGN §10)', () => {
     class Any {
       @OnEvent('x') on() {}
     }
-    const start = createTestingApp({ crews: [Any], config: { embedders: { local: { provider: 'hash', dimensions: 8 } }, vector: { backend: 'memory', embedder: 'openai', collections: { facts: { embedder: 'other' } } } } }).then((t) => t.run([]));
+    const start = createTestingApp({
+      crews: [Any],
+      config: { embedders: { local: { provider: 'hash', dimensions: 8 } }, vector: { backend: 'memory', embedder: 'openai', collections: { facts: { embedder: 'other' } } } },
+    }).then((t) => t.run([]));
     await expect(start).rejects.toThrow(ConfigError);
     await expect(start).rejects.toThrow(/vector\.embedder: embedder "openai" is not configured \(embedders: has local\)\n\s+vector\.collections\.facts\.embedder: embedder "other" is not configured/);
   });

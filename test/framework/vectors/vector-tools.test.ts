@@ -43,7 +43,11 @@ function agentModel(tool: 'vector_search' | 'fact_insert', inputOf: (text: strin
   };
 }
 
-const facts = [at(0, 'fact', { text: 'Kane has scored in five straight matches' }), at(100, 'fact', { text: 'Saka plays on the right wing' }), at(600, 'question', { text: 'who has scored in five matches' })];
+const facts = [
+  at(0, 'fact', { text: 'Kane has scored in five straight matches' }),
+  at(100, 'fact', { text: 'Saka plays on the right wing' }),
+  at(600, 'question', { text: 'who has scored in five matches' }),
+];
 
 @Crew({ id: 'learner' })
 class Learner {
@@ -66,7 +70,7 @@ const embedders = { default: hashEmbedder({ dimensions: 64 }) };
 const config = { vector: { backend: 'memory' as const } };
 
 describe('built-in tools vector_search and fact_insert (DESIGN §10)', () => {
-  it('a TypeScript model crew inserts facts and another finds them, through the AI SDK\'s tool loop', async () => {
+  it("a TypeScript model crew inserts facts and another finds them, through the AI SDK's tool loop", async () => {
     const models = { learner: agentModel('fact_insert', (text) => ({ fact: text })), answerer: agentModel('vector_search', (text) => ({ query: text, top_k: 5 })) };
     const t = await createTestingApp({ crews: [Learner, Answerer], models, embedders, config });
     const r = await t.run(facts);
@@ -80,7 +84,7 @@ describe('built-in tools vector_search and fact_insert (DESIGN §10)', () => {
     expect(offered).toEqual(['fact_insert', 'vector_search']);
   });
 
-  it('a replay is exact: the model\'s tool calls and the search come from the journal', async () => {
+  it("a replay is exact: the model's tool calls and the search come from the journal", async () => {
     const journal = new MemoryDecisionJournal();
     const models = () => ({ learner: agentModel('fact_insert', (text) => ({ fact: text })), answerer: agentModel('vector_search', (text) => ({ query: text })) });
     const recorded = await (await createTestingApp({ crews: [Learner, Answerer], models: models(), embedders, config, providers: [{ token: DECISION_JOURNAL, useValue: journal }] })).run(facts);
@@ -98,24 +102,43 @@ describe('built-in tools vector_search and fact_insert (DESIGN §10)', () => {
     ]);
   });
 
-  it('a YAML crew lists the tools, on a collection of its own; the model\'s bad tool input goes back to it as an error', async () => {
+  it("a YAML crew lists the tools, on a collection of its own; the model's bad tool input goes back to it as an error", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'live-crew-tools-'));
     writeFileSync(
       join(dir, 'clipper.crew.yaml'),
-      ['id: clipper', 'triggers: [goal, question]', 'model: agent', 'user_template: "{{ event.payload.text }}"', 'tools:', '  - { name: vector_search, collection: moments, top_k: 2 }', '  - { name: fact_insert, collection: moments }', 'outputs:', '  - kind: said', '    payload: { text: "{{ outputs.text }}" }', ''].join('\n'),
+      [
+        'id: clipper',
+        'triggers: [goal, question]',
+        'model: agent',
+        'user_template: "{{ event.payload.text }}"',
+        'tools:',
+        '  - { name: vector_search, collection: moments, top_k: 2 }',
+        '  - { name: fact_insert, collection: moments }',
+        'outputs:',
+        '  - kind: said',
+        '    payload: { text: "{{ outputs.text }}" }',
+        '',
+      ].join('\n'),
     );
     const { crews } = await loadCrewModule(dir);
     let asked = 0;
     const agent = agentModel('vector_search', (text) => (asked++ === 0 ? { query: 42 } : { query: text }));
     const inserter = agentModel('fact_insert', (text) => ({ fact: text }));
-    const model: LanguageModelV3 = { ...agent, doGenerate: (options) => (options.prompt.some((m) => m.role === 'user' && JSON.stringify(m.content).includes('Goal')) ? inserter : agent).doGenerate(options) };
+    const model: LanguageModelV3 = {
+      ...agent,
+      doGenerate: (options) => (options.prompt.some((m) => m.role === 'user' && JSON.stringify(m.content).includes('Goal')) ? inserter : agent).doGenerate(options),
+    };
     const t = await createTestingApp({ crews, models: { agent: model }, embedders, config });
     const r = await t.run([at(0, 'goal', { text: 'Goal by Kane, a header' }), at(600, 'question', { text: 'kane header' }), at(700, 'question', { text: 'kane header' })]);
     expect(r.errors).toEqual([]);
     const said = r.actions.map((a) => JSON.parse((a.payload as { text: string }).text) as { type: string; value: unknown });
     expect(said[1]).toEqual({ type: 'error-text', value: expect.stringContaining('invalid input for vector_search: query') });
     expect(said[2]).toEqual({ type: 'json', value: { documents: [expect.objectContaining({ text: 'Goal by Kane, a header', payload: { kind: 'fact', slice: 0, stream_id: 'm1' } })] } });
-    expect(agent.calls[0]!.tools!.find((tool) => tool.name === 'vector_search')).toMatchObject({ type: 'function', description: expect.stringContaining('"moments"'), inputSchema: { type: 'object', required: ['query'] } });
+    expect(agent.calls[0]!.tools!.find((tool) => tool.name === 'vector_search')).toMatchObject({
+      type: 'function',
+      description: expect.stringContaining('"moments"'),
+      inputSchema: { type: 'object', required: ['query'] },
+    });
   });
 
   it('a YAML crew naming a tool twice, tools without a model prompt, or a bad collection is refused at load', async () => {

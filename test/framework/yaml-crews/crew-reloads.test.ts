@@ -2,7 +2,22 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ACTION_SINK, createLiveCrewApp, Crew, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LOGGER, OnEvent, type CrewContext, type Event, type EventSource, type LiveCrewAppOptions, type LogFields, type Logger } from '../../../src/index.js';
+import {
+  ACTION_SINK,
+  createLiveCrewApp,
+  Crew,
+  DECISION_JOURNAL,
+  ERROR_SINK,
+  EVENT_SOURCE,
+  LOGGER,
+  OnEvent,
+  type CrewContext,
+  type Event,
+  type EventSource,
+  type LiveCrewAppOptions,
+  type LogFields,
+  type Logger,
+} from '../../../src/index.js';
 import { loadCrewModule } from '../../../src/framework/discovery/crew-module.js';
 import { CrewReloads } from '../../../src/framework/yaml-crews/crew-reloads.js';
 import { CollectingActionSink, CollectingErrorSink, createTestingApp, MemoryDecisionJournal, scriptedModel } from '../../../src/testing.js';

@@ -90,9 +90,13 @@ describe('YAML crews (<id>.crew.yaml, DESIGN §9)', () => {
     const dir = folder({ 'commentator.crew.yaml': COMMENTATOR, 'score_keeper.crew.yaml': SCORE_KEEPER });
     const events = [goal(0, 'Kane', 1), goal(600, 'Saka', 2), goal(1300, 'Rice', 3)];
     const journal = new MemoryDecisionJournal();
-    const live = await (await createTestingApp({ crews: (await loadCrewModule(dir)).crews, models: { pundit: scriptedModel((p) => p.length.toString()) }, providers: [{ token: DECISION_JOURNAL, useValue: journal }] })).run(events);
+    const live = await (
+      await createTestingApp({ crews: (await loadCrewModule(dir)).crews, models: { pundit: scriptedModel((p) => p.length.toString()) }, providers: [{ token: DECISION_JOURNAL, useValue: journal }] })
+    ).run(events);
     const silent = scriptedModel('never');
-    const replay = await (await createTestingApp({ crews: (await loadCrewModule(dir)).crews, models: { pundit: silent }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })).run(events);
+    const replay = await (
+      await createTestingApp({ crews: (await loadCrewModule(dir)).crews, models: { pundit: silent }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })
+    ).run(events);
     expect(silent.prompts).toEqual([]);
     expect(JSON.stringify(replay.actions)).toBe(JSON.stringify(live.actions));
     expect(replay.context('m1')).toEqual(live.context('m1'));
@@ -143,13 +147,13 @@ describe('YAML crew files that are not valid', () => {
     expect(await refused('id: bad\ntriggers: x\nuser_template: hi\npatch:\n  mood: "{{ outputs.text | shout }}"\n')).toBe(
       'invalid YAML crew <dir>/bad.crew.yaml:\n  <dir>/bad.crew.yaml:5 patch.mood: template does not parse: undefined filter: shout, line:1, col:1',
     );
-    expect(await refused('id: bad\ntriggers: x\nuser_template: |\n  line one\n  {% if x %}\noutputs: []\n')).toContain('bad.crew.yaml:3 user_template: template does not parse: tag {% if x %} not closed, line:2');
+    expect(await refused('id: bad\ntriggers: x\nuser_template: |\n  line one\n  {% if x %}\noutputs: []\n')).toContain(
+      'bad.crew.yaml:3 user_template: template does not parse: tag {% if x %} not closed, line:2',
+    );
   });
 
   it('unknown tools, a crew that does nothing, a system prompt without a user template, YAML that does not parse', async () => {
-    expect(await refused('id: bad\ntriggers: x\ntools: [web_search]\npatch: { a: 1 }\n')).toContain(
-      'bad.crew.yaml:3 tools[0]: unknown tool "web_search" (known tools: vector_search, fact_insert)',
-    );
+    expect(await refused('id: bad\ntriggers: x\ntools: [web_search]\npatch: { a: 1 }\n')).toContain('bad.crew.yaml:3 tools[0]: unknown tool "web_search" (known tools: vector_search, fact_insert)');
     expect(await refused('id: bad\ntriggers: x\n')).toContain('bad.crew.yaml:1 (root): does nothing: give outputs (actions to emit) or patch (context to write), or both');
     expect(await refused('id: bad\ntriggers: x\nsystem_prompt: hi\npatch: { a: 1 }\n')).toContain('bad.crew.yaml:3 system_prompt: needs a user_template');
     expect(await refused('id: bad\ntriggers: [x\n')).toMatch(/bad\.crew\.yaml is not valid YAML: line 3: Flow sequence/);
