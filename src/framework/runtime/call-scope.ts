@@ -1,6 +1,6 @@
 import { HandlerOutputError } from '../errors.js';
 import { messages } from '../messages.js';
-import { ACTION_TTL, encodeAction } from '../model/action.js';
+import { ACTION_TTL, encodeAction, type Action } from '../model/action.js';
 import { jsonBytesOver } from '../model/json.js';
 import { isUserKind } from '../model/patterns.js';
 import type { ContextSnapshot, EmittedAction } from '../ports.js';
@@ -20,6 +20,28 @@ import type { ReloadableKnobs } from '../discovery/crew-knobs.js';
 /** Action kinds already checked, shared by every call: a pattern runs once per kind. */
 const checkedKinds = new Set<string>();
 const NO_ACTIONS: readonly EmittedAction[] = Object.freeze([]);
+
+/**
+ * An action a call emitted. Its id is made when something reads it (a sink that de-duplicates,
+ * a runner's report): most runs never do, and the hot path makes no string for it.
+ */
+class CallAction implements EmittedAction {
+  readonly action: Action;
+  readonly json: string;
+  readonly #scope: CallScope;
+  readonly #index: number;
+
+  constructor(action: Action, json: string, scope: CallScope, index: number) {
+    this.action = action;
+    this.json = json;
+    this.#scope = scope;
+    this.#index = index;
+  }
+
+  get id(): string {
+    return this.#scope.outputId(this.#index);
+  }
+}
 
 /** What a call may hand out: payload and context values, by JSON size and nesting. */
 export interface OutputLimits {
@@ -184,7 +206,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
 
   /** The id of the call's next point upserted without one: the same in every run of the same input. */
   nextVectorId(): string {
-    return this.#actionId(this.#controls().vectorIds++);
+    return this.outputId(this.#controls().vectorIds++);
   }
 
   /** Holds a vector upsert or delete until the call's slice merges; dropped if the call fails. */
@@ -273,7 +295,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     const actions = (this.#actions ??= []);
     if (actions.length >= this.#host.limits.maxActionsPerCall) throw new HandlerOutputError(messages.tooManyActions(kind, this.#host.limits.maxActionsPerCall));
     // The kind and ttl are checked above; ts and stream_id are the frozen event's, checked when it was decoded.
-    actions.push({ action, json: encodeAction(action, payloadJson, true), id: this.#actionId(actions.length) });
+    actions.push(new CallAction(action, encodeAction(action, payloadJson, true), this, actions.length));
   }
 
   model(name?: string): LanguageModelV3 {
@@ -354,7 +376,8 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   }
 
   /** The index-th action (or point without an id) of this call: unique per input record, handler and index. */
-  #actionId(index: number): string {
+  /** The deterministic id of the call's `index`-th action (or vector point): the same in every run of the same input. */
+  outputId(index: number): string {
     return `${this.streamId}:${this.slice}:${this.crewId}.${this.route.handler.method}:${this.#envelope.position}:${index}`;
   }
 

@@ -174,6 +174,26 @@ describe('parseCanonicalUtc', () => {
     );
   });
 
+  it('agrees with Date.parse on stamps that share their minute with the one before, and on a bad second after a good one', () => {
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }),
+        fc.array(fc.integer({ min: 0, max: 120_000 }), { minLength: 1, maxLength: 20 }),
+        (start, steps) => {
+          let at = start.getTime();
+          for (const step of steps) {
+            at += step;
+            expect(parseCanonicalUtc(new Date(at).toISOString())).toBe(at);
+          }
+        },
+      ),
+    );
+    expect(parseCanonicalUtc('2024-05-01T12:00:59.999Z')).toBe(Date.parse('2024-05-01T12:00:59.999Z'));
+    for (const text of ['2024-05-01T12:00:60.000Z', '2024-05-01T12:00:5x.000Z', '2024-05-01T12:00:00,000Z', '2024-05-01T12:00:00.0a0Z']) {
+      expect(parseCanonicalUtc(text)).toBeNaN();
+    }
+  });
+
   it('returns NaN for what it cannot vouch for, leaving it to zod', () => {
     for (const text of ['2024-02-30T00:00:00.000Z', '2024-05-01T12:00:00Z', '2024-05-01T12:00:00.000+01:00', '0050-01-01T00:00:00.000Z']) {
       expect(parseCanonicalUtc(text)).toBeNaN();
