@@ -20,27 +20,12 @@ function isLeap(year: number): boolean {
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
 }
 
-/** `YYYY-MM-DDTHH:MM:` of the last stamp parsed in full, and the epoch ms of that minute. */
-let lastMinute = '';
-let lastMinuteMs = 0;
-const MINUTE_PREFIX = 17;
-
 /**
  * Milliseconds since the epoch of `YYYY-MM-DDTHH:MM:SS.mmmZ` (exactly that form, a real calendar
  * date), or NaN for anything else, which the caller then hands to the full zod check.
- *
- * A stream's stamps mostly share their minute with the one before: then only the seconds and
- * milliseconds are read, the date having been checked when that minute was first seen.
  */
 export function parseCanonicalUtc(s: string): number {
   if (s.length !== 24 || s.charCodeAt(23) !== 90 /* Z */) return NaN;
-  if (lastMinute !== '' && s.startsWith(lastMinute)) {
-    if (s[19] !== '.') return NaN;
-    const second = digits(s, 17, 2);
-    const milli = digits(s, 20, 3);
-    if (second < 0 || second > 59 || milli < 0) return NaN;
-    return lastMinuteMs + second * 1000 + milli;
-  }
   if (s[4] !== '-' || s[7] !== '-' || s[10] !== 'T' || s[13] !== ':' || s[16] !== ':' || s[19] !== '.') return NaN;
   const year = digits(s, 0, 4);
   const month = digits(s, 5, 2);
@@ -54,9 +39,7 @@ export function parseCanonicalUtc(s: string): number {
   if (minute < 0 || minute > 59 || second < 0 || second > 59 || milli < 0) return NaN;
   const maxDay = month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1]!;
   if (day > maxDay) return NaN;
-  lastMinute = s.slice(0, MINUTE_PREFIX);
-  lastMinuteMs = Date.UTC(year, month - 1, day, hour, minute);
-  return lastMinuteMs + second * 1000 + milli;
+  return Date.UTC(year, month - 1, day, hour, minute, second, milli);
 }
 
 /** The canonical UTC text of an instant, as every event and action carries it. */
