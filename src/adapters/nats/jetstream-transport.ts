@@ -93,7 +93,8 @@ export class JetStreamEventSource implements EventSource {
         durable_name: this.#durable,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: (existing?.ack_floor.stream_seq ?? 0) + 1,
+        // A consumer the server reports without an ack floor (seen once, just after it was made) starts from the first message.
+        opt_start_seq: (existing?.ack_floor?.stream_seq ?? 0) + 1,
         filter_subject: LIVE_STREAMS.events.subject,
         // Events stay unacknowledged while their slice is open; a live process acknowledges
         // them, a restarted one takes them again from the ack floor.
