@@ -41,6 +41,12 @@ describe('benchmarks', () => {
     },
   );
 
+  it.skipIf(requireBinary('nats-server') === undefined)('takeover runs a leader to the end, a successor after it, and prints the takeover time per size', { timeout: 120_000 }, () => {
+    const r = bench('takeover.js', ['--events', '300,600']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ +300 events +\d+ ms +1\.00x the smallest\n +600 events +\d+ ms +[\d.]+x the smallest\n$/);
+  });
+
   it('memory streams a generated file in a child process and prints its peak RSS', () => {
     const r = bench('memory.js', ['--lines', '3000']);
     expect(r.status).toBe(0);
