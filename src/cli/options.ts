@@ -50,7 +50,7 @@ export function parseSelector(pattern: string): RegExp {
 }
 
 /**
- * `--crews <path>`, repeatable and (unless `mandatory` is false) required: a compiled module, a `.crew.yaml` file, or a folder
+ * `--crews <path>`, repeatable and (unless `required` is false) needed, from the option or the config's `crews:`: a compiled module, a `.crew.yaml` file, or a folder
  * of either (`--crews dist/crews.js --crews crews`).
  */
 export function crewsOption(required = true): Option {

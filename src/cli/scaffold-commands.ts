@@ -43,9 +43,9 @@ function copyTemplate(from: string, to: string, values: Readonly<Record<string, 
  * itself when it runs from a git checkout (it is not on a registry then), else its version.
  */
 function liveCrewSpec(given: string | undefined): string {
-  if (given === undefined) return existsSync(join(PACKAGE_ROOT, '.git')) ? `file:${PACKAGE_ROOT.replace(/\/$/, '')}` : `^${PACKAGE.version}`;
-  const path = given.startsWith('file:') ? given.slice('file:'.length) : given;
-  return given.startsWith('file:') || existsSync(path) ? `file:${resolve(path)}` : given;
+  if (given === undefined) return existsSync(join(PACKAGE_ROOT, '.git')) ? `file:${resolve(PACKAGE_ROOT)}` : `^${PACKAGE.version}`;
+  if (given.startsWith('file:')) return `file:${resolve(given.slice('file:'.length))}`;
+  return existsSync(given) ? `file:${resolve(given)}` : given;
 }
 
 /** Runs a command in `cwd`, its output on stderr (stdout lists what `new` wrote) or nowhere; its exit code, or null when it could not start. */
@@ -60,11 +60,11 @@ interface NewOptions {
   skipGit?: boolean;
 }
 
-/** What `generate` adds: a template folder's files, under src/ and test/, named after the thing. */
+/** What `generate` adds, by kind: the files of `templates/<kind>/`, under src/ and test/, named after the thing. */
 const GENERATED = {
-  crew: { description: 'a crew (src/<kebab-name>.ts), its test, and its export from src/crews.ts', template: 'crew' },
-  service: { description: 'an @injectable() service crews take in their constructors (src/<kebab-name>.ts), and its test', template: 'service' },
-  interceptor: { description: 'an interceptor to run around handler calls (src/<kebab-name>.ts), and its test', template: 'interceptor' },
+  crew: 'a crew (src/<kebab-name>.ts), its test, and its export from src/crews.ts',
+  service: 'an @injectable() service crews take in their constructors (src/<kebab-name>.ts), and its test',
+  interceptor: 'an interceptor to run around handler calls (src/<kebab-name>.ts), and its test',
 } as const;
 
 /** `live-crew new <dir>` and `live-crew generate (g) crew|service|interceptor <name>`. */
@@ -109,22 +109,22 @@ export function registerScaffoldCommands(program: Command): void {
       process.stdout.write(`\nNext: cd ${dir}${options.skipInstall ? ' && npm install' : ''} && npm test && npm start\n`);
     });
   const generate = program.command('generate').alias('g').description('add to the app in this folder: a crew, a service or an interceptor, with its test');
-  for (const [kind, { description, template }] of Object.entries(GENERATED)) {
+  for (const [kind, description] of Object.entries(GENERATED)) {
     generate
       .command(kind)
       .description(`add ${description}`)
       .argument('<name>', 'its name: a letter, then letters, digits, _ or - (64 at most); the crew id, for a crew')
       .option('--dry-run', 'print what would be written, and write nothing')
-      .action((name: string, options: { dryRun?: boolean }) => generateFiles(kind, template, name, options.dryRun === true));
+      .action((name: string, options: { dryRun?: boolean }) => generateFiles(kind, name, options.dryRun === true));
   }
 }
 
 /**
- * Writes a generated thing's files from its template, and exports a crew from src/crews.ts.
+ * Writes a generated thing's files from `templates/<kind>/`, and exports a crew from src/crews.ts.
  *
  * @throws ConfigError for a name that is no id, or a file that exists (another spelling of the same name included)
  */
-function generateFiles(kind: string, template: string, name: string, dryRun: boolean): void {
+function generateFiles(kind: string, name: string, dryRun: boolean): void {
   if (!CREW_ID_PATTERN.test(name)) throw new ConfigError(messages.generateNotAName(kind, name));
   const className = name.replace(/(^|[-_])([a-zA-Z0-9])/g, (_m, _sep, c: string) => c.toUpperCase());
   // referee_watch, referee-watch and RefereeWatch share a file: a second one is a collision, not a duplicate export.
@@ -132,14 +132,14 @@ function generateFiles(kind: string, template: string, name: string, dryRun: boo
     .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
     .replace(/_/g, '-')
     .toLowerCase();
-  const files = { [`src/${file}.ts`]: `${template}.ts`, [`test/${file}.test.ts`]: `${template}.test.ts` };
+  const files = { [`src/${file}.ts`]: `${kind}.ts`, [`test/${file}.test.ts`]: `${kind}.test.ts` };
   for (const path of Object.keys(files)) if (existsSync(path)) throw new ConfigError(messages.generateFileExists(kind, path));
   const verb = dryRun ? 'would create' : 'created';
   const values = { id: name, className, file, variable: className[0]!.toLowerCase() + className.slice(1) };
   for (const [path, source] of Object.entries(files)) {
     if (!dryRun) {
       mkdirSync(join(path, '..'), { recursive: true });
-      writeFileSync(path, fill(readFileSync(join(TEMPLATES, template, source), 'utf8'), values));
+      writeFileSync(path, fill(readFileSync(join(TEMPLATES, kind, source), 'utf8'), values));
     }
     process.stdout.write(`  ${verb} ${path}\n`);
   }

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ActionSchema } from '../../src/index.js';
 
@@ -10,8 +10,8 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/cli/main.js');
 const HELLO = join(ROOT, 'examples/hello-world');
 
-function cli(args: string[], options: { input?: string; cwd?: string } = {}) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, input: options.input, encoding: 'utf8', env: { ...process.env, LIVE_CREW_SLICE_MS: undefined } });
+function cli(args: string[], options: { input?: string; cwd?: string; env?: Record<string, string> } = {}) {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, input: options.input, encoding: 'utf8', env: { ...process.env, LIVE_CREW_SLICE_MS: undefined, ...options.env } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -105,6 +105,9 @@ describe('live-crew CLI', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('"message":"Welcome Ada!"');
     expect(cli(['validate'], { cwd: dir })).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok: 3 crews/) });
+    // LIVE_CREW_CREWS, paths separated by the path delimiter, wins over the file.
+    const both = [join(HELLO, 'dist/crews.js'), join(ROOT, 'examples/match-day/dist/crews.js')].join(delimiter);
+    expect(cli(['validate'], { cwd: dir, env: { LIVE_CREW_CREWS: both } })).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok: 9 crews/) });
     // --crews wins over the file.
     expect(cli(['validate', '--crews', join(ROOT, 'examples/match-day/dist/crews.js')], { cwd: dir })).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok: 6 crews/) });
     expect(cli(['graph'], { cwd: tmp() })).toMatchObject({

@@ -89,6 +89,16 @@ describe('live-crew new and generate', { timeout: 240_000 }, () => {
     expect(tested.code, tested.stdout + tested.stderr).toBe(0);
   });
 
+  it('--skip-install and --skip-git write the app and leave both steps to the user', () => {
+    const app = join(mkdtempSync(join(tmpdir(), 'live-crew-new-')), 'bare');
+    const created = cli(['new', app, '--skip-install', '--skip-git', '--live-crew', '^9.9.9']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(/\n\nNext: cd .*bare && npm install && npm test && npm start\n$/);
+    expect(readdirSync(app)).not.toEqual(expect.arrayContaining(['node_modules']));
+    expect(existsSync(join(app, '.git'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'))).toMatchObject({ dependencies: { 'live-crew': '^9.9.9' } });
+  });
+
   it('refuses a folder that is not empty, a crew name that is no id, and a crew that exists', () => {
     const dir = mkdtempSync(join(tmpdir(), 'live-crew-new-'));
     writeFileSync(join(dir, 'keep.txt'), 'mine');
