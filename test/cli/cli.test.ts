@@ -11,7 +11,12 @@ const CLI = join(ROOT, 'dist/cli/main.js');
 const HELLO = join(ROOT, 'examples/hello-world');
 
 function cli(args: string[], options: { input?: string; cwd?: string; env?: Record<string, string> } = {}) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, input: options.input, encoding: 'utf8', env: { ...process.env, LIVE_CREW_SLICE_MS: undefined, ...options.env } });
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? ROOT,
+    input: options.input,
+    encoding: 'utf8',
+    env: { ...process.env, LIVE_CREW_SLICE_MS: undefined, ...options.env },
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
