@@ -31,14 +31,20 @@ export const ActionSchema = z.strictObject({
 /**
  * The JSON line of an action, keys in the fixed order `ts, kind, stream_id, payload, ttl_ms`.
  * `payloadJson` is the payload already serialised (the emitter measured it). Every field is
- * encoded as JSON, so no value can end a string early or add a key; `checked` says the caller
- * vouches that `ts`, `kind` and `stream_id` match their patterns (which need no escaping) and
- * `ttl_ms` is an integer, as `ctx.emit` does for a frozen event's fields.
+ * encoded as JSON, so no value can end a string early or add a key.
  */
-export function encodeAction(action: Action, payloadJson: string, checked = false): string {
-  if (checked) return `{"ts":"${action.ts}","kind":"${action.kind}","stream_id":"${action.stream_id}","payload":${payloadJson},"ttl_ms":${action.ttl_ms}}`;
+export function encodeAction(action: Action, payloadJson: string): string {
   const ttl = Number.isInteger(action.ttl_ms) ? String(action.ttl_ms) : JSON.stringify(action.ttl_ms);
   return `{"ts":${jsonString(action.ts)},"kind":${jsonString(action.kind)},"stream_id":${jsonString(action.stream_id)},"payload":${payloadJson},"ttl_ms":${ttl}}`;
+}
+
+/**
+ * `encodeAction` for fields the caller vouches for: `ts`, `kind` and `streamId` match their
+ * patterns (which need no escaping) and `ttlMs` is an integer, as `ctx.emit` checks them for a
+ * frozen event's fields. Given one by one, so the emitter's hot path makes no `Action` for it.
+ */
+export function encodeActionFields(ts: string, kind: string, streamId: string, payloadJson: string, ttlMs: number): string {
+  return `{"ts":"${ts}","kind":"${kind}","stream_id":"${streamId}","payload":${payloadJson},"ttl_ms":${ttlMs}}`;
 }
 
 /** A string as JSON: quoted as it is when nothing in it needs escaping (the hot path: ts, kinds, stream ids), else by JSON.stringify. */

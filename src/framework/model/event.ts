@@ -187,7 +187,9 @@ export class EventDecoder {
     const tsMs = parseCanonicalUtc(ts);
     if (Number.isNaN(tsMs)) return undefined;
     if (textLength * 3 > this.#limits.payloadMaxBytes && payload !== undefined) return undefined;
-    return { event: Object.freeze({ ts, kind, stream_id, payload: payload === undefined ? EMPTY_PAYLOAD : payload }), tsMs, origin, position };
+    // What JSON.parse made is ours: frozen as it is when it has just the event's keys, in order.
+    const event = payload !== undefined && hasEventKeysOnly(value) ? (value as Event) : { ts, kind, stream_id, payload: payload === undefined ? EMPTY_PAYLOAD : payload };
+    return { event: Object.freeze(event), tsMs, origin, position };
   }
 
   #full(value: unknown, origin: InputOrigin, position: number): DecodeResult {
@@ -207,6 +209,15 @@ export class EventDecoder {
 
 /** The payload of an event that has none: one frozen object serves them all. */
 const EMPTY_PAYLOAD = Object.freeze({});
+
+const EVENT_KEYS = ['ts', 'kind', 'stream_id', 'payload'];
+
+/** Whether a parsed object's own keys are exactly an event's, in the canonical order (one shape for every such event). */
+function hasEventKeysOnly(value: object): boolean {
+  let i = 0;
+  for (const key in value) if (key !== EVENT_KEYS[i++]) return false;
+  return i === EVENT_KEYS.length;
+}
 
 function isStreamId(id: string): boolean {
   return STREAM_ID_PATTERN.test(id);

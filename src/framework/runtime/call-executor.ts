@@ -115,6 +115,14 @@ export class CallExecutor {
     }
     // From now on its calls run as themselves: what they leave running is theirs.
     route.leavesWork = true;
+    return this.#settle(scope, result, deadline, started);
+  }
+
+  /**
+   * An async call: ends when its promise settles, or at its deadline. Apart from `#run`, whose
+   * synchronous path would otherwise allocate these closures' context on every call.
+   */
+  #settle(scope: CallScope, result: Promise<unknown>, deadline: { readonly limit: number; readonly decision: string } | undefined, started: number): Promise<CallScope> {
     return new Promise<CallScope>((resolve, reject) => {
       let timer: AbortController | undefined;
       const end = (ended: CallScope) => {
@@ -205,7 +213,8 @@ export class CallExecutor {
     if (scope === undefined) return;
     const { route, failure } = scope;
     if (failure === undefined) {
-      for (const action of scope.actions) out.action(action);
+      const actions = scope.actions;
+      for (let i = 0; i < actions.length; i++) out.action(actions[i]!);
       return;
     }
     const { id } = route.crew.definition;

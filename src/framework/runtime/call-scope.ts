@@ -1,6 +1,6 @@
 import { HandlerOutputError } from '../errors.js';
 import { messages } from '../messages.js';
-import { ACTION_TTL, encodeAction, type Action } from '../model/action.js';
+import { ACTION_TTL, encodeActionFields, type Action } from '../model/action.js';
 import { jsonBytesOver } from '../model/json.js';
 import { isUserKind } from '../model/patterns.js';
 import type { ContextSnapshot, EmittedAction } from '../ports.js';
@@ -22,20 +22,30 @@ const checkedKinds = new Set<string>();
 const NO_ACTIONS: readonly EmittedAction[] = Object.freeze([]);
 
 /**
- * An action a call emitted. Its id is made when something reads it (a sink that de-duplicates,
- * a runner's report): most runs never do, and the hot path makes no string for it.
+ * An action a call emitted. Its id and its `Action` object are made when something reads them
+ * (a sink that de-duplicates, a runner's report, a dashboard): most runs never do, and the hot
+ * path makes only the JSON every sink writes.
  */
 class CallAction implements EmittedAction {
-  readonly action: Action;
   readonly json: string;
   readonly #scope: CallScope;
   readonly #index: number;
+  readonly #kind: string;
+  readonly #payload: unknown;
+  readonly #ttl: number;
+  #action: Action | undefined;
 
-  constructor(action: Action, json: string, scope: CallScope, index: number) {
-    this.action = action;
+  constructor(json: string, scope: CallScope, index: number, kind: string, payload: unknown, ttl: number) {
     this.json = json;
     this.#scope = scope;
     this.#index = index;
+    this.#kind = kind;
+    this.#payload = payload;
+    this.#ttl = ttl;
+  }
+
+  get action(): Action {
+    return (this.#action ??= { ts: this.#scope.envelope.event.ts, kind: this.#kind, stream_id: this.#scope.streamId, payload: this.#payload, ttl_ms: this.#ttl });
   }
 
   get id(): string {
@@ -291,11 +301,14 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     const payloadJson = JSON.stringify(payload);
     const over = jsonBytesOver(payloadJson, this.#host.limits.payloadMaxBytes);
     if (over !== undefined) throw new HandlerOutputError(messages.emitPayloadTooLarge(kind, over, this.#host.limits.payloadMaxBytes));
-    const action = { ts: this.#envelope.event.ts, kind, stream_id: this.streamId, payload, ttl_ms: ttl };
-    const actions = (this.#actions ??= []);
-    if (actions.length >= this.#host.limits.maxActionsPerCall) throw new HandlerOutputError(messages.tooManyActions(kind, this.#host.limits.maxActionsPerCall));
+    const event = this.#envelope.event;
+    const count = this.#actions?.length ?? 0;
+    if (count >= this.#host.limits.maxActionsPerCall) throw new HandlerOutputError(messages.tooManyActions(kind, this.#host.limits.maxActionsPerCall));
     // The kind and ttl are checked above; ts and stream_id are the frozen event's, checked when it was decoded.
-    actions.push(new CallAction(action, encodeAction(action, payloadJson, true), this, actions.length));
+    const emitted = new CallAction(encodeActionFields(event.ts, kind, event.stream_id, payloadJson, ttl), this, count, kind, payload, ttl);
+    // A literal, not `push` on `[]`: an empty array's first push reserves room for 17.
+    if (this.#actions === undefined) this.#actions = [emitted];
+    else this.#actions.push(emitted);
   }
 
   model(name?: string): LanguageModelV3 {
@@ -334,13 +347,19 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     if (!this.#isOpen('context.set')) return;
     checkContextKey(key);
     if (value === undefined) throw new HandlerOutputError(messages.contextValueUndefined(key));
-    (this.#writes ??= []).push(key, frozenJsonCopy(value, 'context.set', key, this.#host.limits.payloadMaxDepth));
+    this.#write(key, frozenJsonCopy(value, 'context.set', key, this.#host.limits.payloadMaxDepth));
   }
 
   delete(key: string): void {
     if (!this.#isOpen('context.delete')) return;
     checkContextKey(key);
-    (this.#writes ??= []).push(key, DELETED);
+    this.#write(key, DELETED);
+  }
+
+  #write(key: string, value: unknown): void {
+    // A literal for the first write, as for actions: most calls write once.
+    if (this.#writes === undefined) this.#writes = [key, value];
+    else this.#writes.push(key, value);
   }
 
   snapshot(): ContextSnapshot {

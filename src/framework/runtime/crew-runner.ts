@@ -222,7 +222,8 @@ export class CrewRunner implements SliceTarget {
     const routes = this.#routes.routesFor(envelope.event.kind);
     // `routes` and `crews` are both in run order: walk them together.
     let wanted = 0;
-    for (const route of routes) {
+    for (let r = 0; r < routes.length; r++) {
+      const route = routes[r]!;
       while (wanted < crews.length && crews[wanted]! < route.crew.index) wanted++;
       if (wanted === crews.length) break;
       if (crews[wanted] !== route.crew.index) continue;

@@ -149,8 +149,15 @@ export class SliceEngine {
     if (this.#closeFailure !== undefined) throw this.#closeFailure.error;
     // First the waits the journal says were ended at this point of the input (a replay, or a
     // successor scheduler going over its predecessor's input).
-    if (this.#waiting.size > 0 && this.#journal !== undefined) return andThen(this.#releaseJournaled(), () => this.#take(envelope));
+    if (this.#waiting.size > 0 && this.#journal !== undefined) return this.#takeAfterJournaledReleases(envelope);
     return this.#take(envelope);
+  }
+
+  // The hot path's methods make no closures: V8 allocates a closure's context on entry to the
+  // function that makes it, taken branch or not, so a closure there would cost every event.
+
+  #takeAfterJournaledReleases(envelope: EventEnvelope): MaybePromise<void> {
+    return andThen(this.#releaseJournaled(), () => this.#take(envelope));
   }
 
   #take(envelope: EventEnvelope): MaybePromise<void> {
@@ -245,7 +252,10 @@ export class SliceEngine {
 
   /** Batch mode: streams with no event for `streamIdleMs` of the newest event time close their slices and are forgotten. */
   #forgetIdleByEventTime(): MaybePromise<void> {
-    if (this.#newestTs < this.#sweepAt) return;
+    return this.#newestTs < this.#sweepAt ? undefined : this.#sweepIdleByEventTime();
+  }
+
+  #sweepIdleByEventTime(): MaybePromise<void> {
     const idleMs = this.#timing.streamIdleMs!;
     this.#sweepAt = this.#newestTs + idleMs / 4;
     const idle = [...this.#streams.values()].filter((stream) => this.#newestTs - stream.lastSeen >= idleMs && this.#mayForget(stream));
@@ -387,11 +397,14 @@ export class SliceEngine {
     if (envelope.tsMs > stream.maxTs) {
       stream.maxTs = envelope.tsMs;
       const watermarkSlice = Math.floor((stream.maxTs - latenessMs - stream.epoch0) / sliceMs);
-      if (watermarkSlice > stream.openFrom) {
-        return andThen(this.#advance(stream, watermarkSlice), () => this.#arrive(stream, slice, envelope));
-      }
+      if (watermarkSlice > stream.openFrom) return this.#advanceThenArrive(stream, watermarkSlice, slice, envelope);
     }
     return this.#arrive(stream, slice, envelope);
+  }
+
+  #advanceThenArrive(stream: StreamSlices, watermarkSlice: number, slice: number, envelope: EventEnvelope): MaybePromise<void> {
+    const advanced = this.#advance(stream, watermarkSlice);
+    return isPromiseLike(advanced) ? advanced.then(() => this.#arrive(stream, slice, envelope)) : this.#arrive(stream, slice, envelope);
   }
 
   /** Runs an event of the lowest open slice now; queues one of a later slice. */
@@ -406,7 +419,8 @@ export class SliceEngine {
     state.hadEvents = true;
     if (this.#tracksKinds) state.kinds.add(envelope.event.kind);
     const plan = this.#planFor(envelope.event.kind);
-    for (const lag of plan.lags) this.#mergeSlice(stream, slice + lag);
+    const lags = plan.lags;
+    for (let i = 0; i < lags.length; i++) this.#mergeSlice(stream, slice + lags[i]!);
     if (plan.allAtOnce !== undefined) {
       return plan.allAtOnce.length > 0 ? this.#target.dispatch(stream.id, slice, envelope, plan.allAtOnce) : undefined;
     }

@@ -39,6 +39,16 @@ describe('EventDecoder', () => {
     expect((decoder.decodeText(line({ ...noPayload, extra: 1 })) as { event: object }).event).toEqual({ ...noPayload, payload: {} });
   });
 
+  it('gives the same frozen event, with just its four keys, whatever the order and extra keys of the text', () => {
+    const { ts, kind, stream_id, payload } = good;
+    for (const text of [line(good), line({ payload, stream_id, kind, ts }), line({ ...good, extra: 1 }), line({ extra: 1, ...good }), `{"__proto__":{},${line(good).slice(1)}`]) {
+      const { event } = decoder.decodeText(text) as { event: object };
+      expect(Object.keys(event)).toEqual(['ts', 'kind', 'stream_id', 'payload']);
+      expect(event).toEqual(good);
+      expect(Object.isFrozen(event)).toBe(true);
+    }
+  });
+
   it('rejects text that is not JSON, naming the parser problem', () => {
     expect(problemOf(decoder.decodeText('{"ts": '))).toMatch(/^not valid JSON: /);
   });
