@@ -193,8 +193,9 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   });
   const timing = sliceTiming(config, liveRate);
   const engine = new SliceEngine(timing, scheduleCrews(graph.crews, config.eager_dispatch), runner, clock, journal);
-  const input = config.pace !== null ? new PacedEventSource(source, config.pace, clock) : source;
-  const ticker = liveRate !== undefined ? { clock, intervalMs: Math.max(1, config.slice_ms / liveRate / 4) } : undefined;
+  const paced = config.pace !== null ? new PacedEventSource(source, config.pace, clock) : undefined;
+  const input = paced ?? source;
+  const ticker = liveRate !== undefined ? { clock, intervalMs: Math.max(1, config.slice_ms / liveRate / 4), ...(paced ? { eventTimeLimit: () => paced.eventTimeReached() } : {}) } : undefined;
   const pipeline = new EventPipeline(new EventDecoder(inputLimits(config)), engine, output, { observer: monitor });
   flushSoon = () => pipeline.flushSoon();
   const heartbeat = new Heartbeat({ intervalMs: config.heartbeat_s * 1000, clock, logger, monitor, beat: (seq) => logger.info({ kind: '__hb', seq }, '__hb') });

@@ -69,6 +69,8 @@ export const messages = {
   reloadRefused: (file: string, detail: string) => `${file} changed but cannot be loaded; the running version goes on:\n${detail}`,
   reloadNeedsRestart: (file: string, keys: readonly string[]) =>
     `${file} changed ${keys.join(', ')}, which shape the crew graph and schedule: restart to apply it; the running version goes on (a reload takes a YAML crew's prompts, templates, model, outputs and patch, and the knobs timeoutMs, maxErrors, maxTokensPerSlice, maxCallsPerMinute and model)`,
+  journalDecisionInvalid: (key: string, expected: string, detail: string) =>
+    `the journal's decision "${key}" is not ${expected} (${detail}): the journal is damaged or from another version; the run stopped`,
   reloadNotJournaled: (file: string, detail: string) => `${file} was reloaded but its reload point could not be journaled, so a replay will not repeat it: ${detail}`,
   reloadNewCrew: (file: string) => `${file} is not one of the crews this run started with: new crews are taken at the next start`,
   effectDiverged: (what: string, recorded: string) =>

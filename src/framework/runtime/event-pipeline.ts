@@ -22,6 +22,8 @@ const TICK: unique symbol = Symbol('tick');
 export interface Ticker {
   readonly clock: Clock;
   readonly intervalMs: number;
+  /** Event time the input has not reached yet (a paced replay's next record): ticks close no slice past it. */
+  readonly eventTimeLimit?: () => number | undefined;
 }
 
 /** Counts of what the pipeline took in. */
@@ -161,7 +163,7 @@ export class EventPipeline {
     for (;;) {
       const first = await Promise.race([next, ticker.clock.sleep(ticker.intervalMs).then((): typeof TICK => TICK)]);
       if (first !== TICK) return first;
-      await this.#engine.tick();
+      await this.#engine.tick(ticker.eventTimeLimit?.());
       await this.#output.flush(actions, errors);
       await this.#ackCommitted();
     }

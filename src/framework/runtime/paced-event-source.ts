@@ -10,6 +10,8 @@ export class PacedEventSource implements EventSource {
   readonly #inner: EventSource;
   readonly #pace: number;
   readonly #clock: Clock;
+  /** The event time of the last record released, then of the one held back until it is due. */
+  #reached: number | undefined;
 
   constructor(inner: EventSource, pace: number, clock: Clock) {
     this.#inner = inner;
@@ -30,14 +32,26 @@ export class PacedEventSource implements EventSource {
           if (wait > 0) {
             if (due.length > 0) yield { origin, records: due };
             due = [];
+            this.#reached = ts;
             await this.#clock.sleep(wait);
           }
+          this.#reached = Math.max(this.#reached ?? ts, ts);
         }
         due.push(record);
       }
       // The batch is acknowledged with its last part: by then every part before it is handled.
       if (due.length > 0 || batch.ack !== undefined) yield { origin, records: due, ...(batch.ack ? { ack: () => batch.ack!() } : {}) };
     }
+  }
+
+  /**
+   * The event time the replay has reached: that of the record it holds back until it is due, or
+   * of the newest record it released. Live ticks close no slice past it, so a process that was
+   * starved (its clock ran on, its records were not read) closes the slices a batch run would.
+   * Undefined before the first record.
+   */
+  eventTimeReached(): number | undefined {
+    return this.#reached;
   }
 
   close(): Promise<void> {

@@ -1,4 +1,6 @@
-import type { EventEnvelope } from '../model/event.js';
+import { z } from 'zod';
+import { describeIssues, type EventEnvelope } from '../model/event.js';
+import { InputError } from '../errors.js';
 import type { Clock, DecisionJournal, MaybePromise } from '../ports.js';
 import { andThen, isPromiseLike, runInOrder } from '../maybe-async.js';
 import { messages } from '../messages.js';
@@ -110,6 +112,11 @@ export class SliceEngine {
   #slicesClosed = 0;
   /** Events accepted so far: where in the input a wall-clock decision was taken. */
   #accepted = 0;
+  /** Ticks taken (or applied from the journal) since event number `#ticksAt`: the next tick's number. */
+  #ticksAt = -1;
+  #ticksTaken = 0;
+  /** Whether journaled ticks are looked for at each event: in live mode (a successor) and in a replay. */
+  readonly #replaysTicks: boolean;
   readonly #journal: DecisionJournal | undefined;
   /** Crews held under `timeout:<ms>` in an open slice, with the wall time their wait ends. */
   readonly #waiting = new Set<WaitingCrew>();
@@ -135,6 +142,7 @@ export class SliceEngine {
     this.#target = target;
     this.#clock = clock;
     this.#journal = journal;
+    this.#replaysTicks = journal !== undefined && (timing.liveRate !== undefined || journal.replaying);
     this.#lookBack = Math.max(0, ...crews.flatMap((crew) => crew.dependencies.map((dep) => -dep.offset)));
     this.#tracksKinds = crews.some((crew) => crew.dependencies.some((dep) => dep.type === 'event'));
   }
@@ -147,17 +155,17 @@ export class SliceEngine {
   /** Takes the next event in arrival order. */
   accept(envelope: EventEnvelope): MaybePromise<void> {
     if (this.#closeFailure !== undefined) throw this.#closeFailure.error;
-    // First the waits the journal says were ended at this point of the input (a replay, or a
-    // successor scheduler going over its predecessor's input).
-    if (this.#waiting.size > 0 && this.#journal !== undefined) return this.#takeAfterJournaledReleases(envelope);
+    // First the wall-clock decisions the journal says were taken at this point of the input (a
+    // replay, or a successor scheduler going over its predecessor's input): ticks, ended waits.
+    if (this.#replaysTicks || (this.#waiting.size > 0 && this.#journal !== undefined)) return this.#takeAfterJournaled(envelope);
     return this.#take(envelope);
   }
 
   // The hot path's methods make no closures: V8 allocates a closure's context on entry to the
   // function that makes it, taken branch or not, so a closure there would cost every event.
 
-  #takeAfterJournaledReleases(envelope: EventEnvelope): MaybePromise<void> {
-    return andThen(this.#releaseJournaled(), () => this.#take(envelope));
+  #takeAfterJournaled(envelope: EventEnvelope): MaybePromise<void> {
+    return andThen(this.#applyJournaledTicks(), () => andThen(this.#releaseJournaled(), () => this.#take(envelope)));
   }
 
   #take(envelope: EventEnvelope): MaybePromise<void> {
@@ -292,22 +300,72 @@ export class SliceEngine {
 
   /**
    * Live mode: advances every stream's watermark by the wall time passed since its first event,
-   * so slices close while a stream is idle. Does nothing in batch mode.
+   * so slices close while a stream is idle. Does nothing in batch mode, nor in a replay, which
+   * closes slices where the journal says the recorded run's ticks did.
+   *
+   * Each tick that closes slices is a journaled decision (`tick:<events accepted>:<n>`, its value
+   * the streams and the slices they advanced to), stored before it is acted on: a successor
+   * scheduler going over the same input, or a replay, closes the same slices at the same point.
+   *
+   * @param eventTimeLimit - event time the input has not passed yet (a paced replay's next
+   *   record, held back until it is due): no watermark goes beyond it, so a process starved of
+   *   CPU, whose clock ran ahead of its input, closes no slice the input had not reached.
    */
-  tick(): MaybePromise<void> {
+  tick(eventTimeLimit?: number): MaybePromise<void> {
     if (this.#closeFailure !== undefined) throw this.#closeFailure.error;
+    if (this.#timing.liveRate === undefined) return;
+    return andThen(this.#applyJournaledTicks(), () => (this.#journal?.replaying ? undefined : this.#tickByClock(eventTimeLimit)));
+  }
+
+  #tickByClock(eventTimeLimit: number | undefined): MaybePromise<void> {
     const { liveRate, sliceMs, latenessMs } = this.#timing;
-    if (liveRate === undefined) return;
     const now = this.#clock!.now();
-    const streams = [...this.#streams.values()];
-    const advanced = runInOrder(streams.length, (i) => {
-      const stream = streams[i]!;
-      const watermarkSlice = Math.floor(((now - stream.wallStart) * liveRate - latenessMs) / sliceMs);
-      return watermarkSlice > stream.openFrom ? this.#advance(stream, watermarkSlice) : undefined;
-    });
-    return andThen(advanced, () => {
-      this.#forgetIdleByWallTime(now);
-      return this.#releaseDue(now);
+    const advances: TickAdvance[] = [];
+    for (const stream of this.#streams.values()) {
+      let watermarkSlice = Math.floor(((now - stream.wallStart) * liveRate! - latenessMs) / sliceMs);
+      if (eventTimeLimit !== undefined) watermarkSlice = Math.min(watermarkSlice, Math.floor((eventTimeLimit - latenessMs - stream.epoch0) / sliceMs));
+      if (watermarkSlice > stream.openFrom) advances.push([stream.id, watermarkSlice]);
+    }
+    const recorded = advances.length > 0 ? this.#journal?.record(tickDecision(this.#accepted, this.#nextTick()), advances) : undefined;
+    if (advances.length > 0) this.#ticksTaken++;
+    return andThen(
+      andThen(recorded, () => this.#advanceTo(advances)),
+      () => {
+        this.#forgetIdleByWallTime(now);
+        return this.#releaseDue(now);
+      },
+    );
+  }
+
+  /** The number of the next tick at this point of the input: ticks between two events are 0, 1, 2, ... */
+  #nextTick(): number {
+    if (this.#ticksAt !== this.#accepted) {
+      this.#ticksAt = this.#accepted;
+      this.#ticksTaken = 0;
+    }
+    return this.#ticksTaken;
+  }
+
+  /** Closes what the journal says ticks closed at this point of the input, and not yet here. */
+  #applyJournaledTicks(): MaybePromise<void> {
+    const journal = this.#journal;
+    if (journal === undefined || !this.#replaysTicks) return;
+    const advances: TickAdvance[] = [];
+    for (let key = tickDecision(this.#accepted, this.#nextTick()); journal.has(key); key = tickDecision(this.#accepted, this.#nextTick())) {
+      this.#ticksTaken++;
+      const parsed = TickAdvances.safeParse(journal.value(key));
+      if (!parsed.success) throw new InputError(messages.journalDecisionInvalid(key, 'a list of [stream id, slice] pairs', describeIssues(parsed.error)));
+      advances.push(...parsed.data);
+    }
+    return this.#advanceTo(advances);
+  }
+
+  /** Advances each named stream this process knows to its slice (a stream it does not know has nothing open). */
+  #advanceTo(advances: readonly TickAdvance[]): MaybePromise<void> {
+    return runInOrder(advances.length, (i) => {
+      const [streamId, slice] = advances[i]!;
+      const stream = this.#streams.get(streamId);
+      return stream !== undefined && slice > stream.openFrom ? this.#advance(stream, slice) : undefined;
     });
   }
 
@@ -690,6 +748,15 @@ function take(table: Array<EventEnvelope[] | undefined> | undefined, crew: CrewS
 /** The journal key of an event refused for being stamped too far ahead of the wall clock. */
 function futureDecision(envelope: EventEnvelope): string {
   return `future:${envelope.event.stream_id}:${envelope.position}`;
+}
+
+/** A stream a tick advanced, and the slice it advanced to (its slices below it closed). */
+type TickAdvance = [streamId: string, slice: number];
+const TickAdvances = z.array(z.tuple([z.string(), z.number().int()]));
+
+/** The journal key of a live tick that closed slices: after how many input events, and which tick since that event. */
+function tickDecision(accepted: number, tick: number): string {
+  return `tick:${accepted}:${tick}`;
 }
 
 /** The journal key of a wait ended early: which crew, which slice, after how many input events. */

@@ -392,6 +392,78 @@ describe("SliceEngine waitPolicy 'timeout:<ms>' (DESIGN §4)", () => {
   }
 });
 
+describe('SliceEngine: live ticks are journaled decisions (issue 16)', () => {
+  /** Live: s1 at 0 and 100; 1.2 s of wall time close slice 0; s1 at 300 is then late. */
+  async function liveRun(journal: DecisionJournal, now: { value: number }) {
+    const clock: Clock = { now: () => now.value, sleep: async () => {} };
+    const { steps, engine: make } = recorder(false, [crew('only')], new Set(), { clock, journal });
+    const engine = make({ sliceMs: 500, latenessMs: 0, liveRate: 1 });
+    await engine.accept(envelope(0));
+    await engine.accept(envelope(100));
+    now.value = 1200;
+    await engine.tick();
+    await engine.accept(envelope(300));
+    await engine.finish();
+    return steps.filter((s) => s[0] !== 'open');
+  }
+  const LIVE: Step[] = [
+    ['dispatch', 's1', 0, 0],
+    ['dispatch', 's1', 0, 100],
+    ['close', 's1', 0],
+    ['late', 's1', 0, 2],
+  ];
+
+  it('a tick that closes slices is journaled before it acts: after how many events, which tick, and where each stream went', async () => {
+    const { journal, recorded } = memoryJournal(undefined);
+    expect(await liveRun(journal, { value: 0 })).toEqual(LIVE);
+    expect([...recorded]).toEqual([['tick:2:0', [['s1', 2]]]]);
+  });
+
+  it('a replay closes the same slices at the same point of the input, by the journal, without the clock; a batch replay too', async () => {
+    const { journal: recording, recorded } = memoryJournal(undefined);
+    await liveRun(recording, { value: 0 });
+    // The replay's clock never moves: only the journal can close slice 0 before s1@300.
+    expect(await liveRun(new MemoryDecisionJournal(recorded), { value: 0 })).toEqual(LIVE);
+    const { steps, engine } = recorder(false, [crew('only')], new Set(), { clock: { now: () => 0, sleep: async () => {} }, journal: new MemoryDecisionJournal(recorded) });
+    await feed(engine({ sliceMs: 500, latenessMs: 0 }), [envelope(0), envelope(100), envelope(300)]);
+    expect(steps.filter((s) => s[0] !== 'open')).toEqual(LIVE);
+  });
+
+  it("a successor going over the leader's input applies the leader's ticks first; its own ticks at the same point take the next number", async () => {
+    const leader = new MemoryDecisionJournal();
+    await liveRun(leader, { value: 0 });
+    // A successor's journal holds what the leader recorded, and records on (it does not replay).
+    const successor = new MemoryDecisionJournal();
+    for (const [key, value] of leader.recorded) successor.record(key, value);
+    const now = { value: 0 };
+    const clock: Clock = { now: () => now.value, sleep: async () => {} };
+    const { steps, engine: make } = recorder(false, [crew('only'), crew('other', { kinds: ['other'] })], new Set(), { clock, journal: successor });
+    const engine = make({ sliceMs: 500, latenessMs: 0, liveRate: 1 });
+    await engine.accept(envelope(0));
+    await engine.accept(envelope(100, 's2'));
+    // Its clock says 2.2 s have passed: its tick applies the leader's tick:2:0 (s1 to slice 2),
+    // then moves both streams to slice 4 as tick:2:1 (s2's slice 0 closes; the rest are empty).
+    now.value = 2200;
+    await engine.tick();
+    expect(steps.filter((s) => s[0] === 'close')).toEqual([
+      ['close', 's1', 0],
+      ['close', 's2', 0],
+    ]);
+    expect(successor.recorded.get('tick:2:1')).toEqual([
+      ['s1', 4],
+      ['s2', 4],
+    ]);
+  });
+
+  it('a journaled tick that is not a list of [stream, slice] stops the run, naming the decision', async () => {
+    const journal = new MemoryDecisionJournal(new Map([['tick:1:0', { s1: 2 }]]));
+    const { engine: make } = recorder(false, [crew('only')], new Set(), { clock: { now: () => 0, sleep: async () => {} }, journal });
+    const engine = make({ sliceMs: 500, latenessMs: 0 });
+    await engine.accept(envelope(0));
+    expect(() => engine.accept(envelope(100))).toThrow(/^the journal's decision "tick:1:0" is not a list of \[stream id, slice\] pairs \(.*\): the journal is damaged/);
+  });
+});
+
 describe('SliceEngine: guards against bad clocks, resumption, idle streams (issue 10)', () => {
   const HOUR = 3_600_000;
   const dispatched = (steps: Step[]) => steps.filter((s) => s[0] === 'dispatch').map((s) => [s[2], s[3]]);
