@@ -5,7 +5,7 @@ import type { Clock, DecisionJournal, MaybePromise } from '../ports.js';
 import { andThen, isPromiseLike, runInOrder } from '../maybe-async.js';
 import { messages } from '../messages.js';
 import { canonicalUtc } from '../model/timestamp.js';
-import type { SliceTarget, SliceTiming } from './slice-target.js';
+import type { EngineCheckpoint, SliceTarget, SliceTiming } from './slice-target.js';
 import { applyBacklogPolicy, nextRunSlice, type CrewSchedule, type ScheduledDependency } from './crew-schedule.js';
 
 export type { EventEnvelope };
@@ -30,6 +30,16 @@ interface SliceState {
   hadEvents: boolean;
   /** The input position of its first event: nothing before it is still open. */
   firstPosition: number;
+  /** Where the engine stood just before that first event was placed: a checkpoint there resumes from it. */
+  before: PlacePoint | undefined;
+}
+
+/** Where the engine stood between two events: what a successor restores to go on from there. */
+interface PlacePoint {
+  /** Events accepted so far. */
+  readonly accepted: number;
+  readonly maxTs: number;
+  readonly openFrom: number;
 }
 
 /** The slicing state of one stream. */
@@ -39,6 +49,9 @@ interface StreamSlices {
   readonly epoch0: number;
   /** Highest event time seen. */
   maxTs: number;
+  /** `maxTs` and `openFrom` before the event being placed: where a checkpoint just before it stands. */
+  maxTsBefore: number;
+  openFromBefore: number;
   /** The lowest slice still open; every slice below it is closed and merged. */
   openFrom: number;
   readonly slices: Map<number, SliceState>;
@@ -417,26 +430,17 @@ export class SliceEngine {
       const epoch0 = resume ? resume.epoch0 : envelope.tsMs;
       const now = this.#clock?.now() ?? 0;
       const through = resume?.position ?? Number.NEGATIVE_INFINITY;
-      const stream: StreamSlices = {
-        id: streamId,
-        epoch0,
+      const stream = newStream(streamId, epoch0, {
         // A resumed stream's watermark is where its merged slices end.
         maxTs: resume ? Math.max(epoch0, epoch0 + (resume.slice + 1) * sliceMs + latenessMs - 1) : envelope.tsMs,
         // Lateness keeps the slices just before epoch0 open for stragglers.
         openFrom: resume ? resume.slice + 1 : Math.floor(-latenessMs / sliceMs),
-        slices: new Map(),
-        recent: undefined,
         // Live ticks count event time from here: for a resumed stream, from where this event is.
         wallStart: resume && liveRate !== undefined ? now - (envelope.tsMs - epoch0) / liveRate : now,
-        suspects: undefined,
         lastSeen: liveRate === undefined ? envelope.tsMs : now,
         lastPosition: envelope.position,
-        placing: undefined,
-        resumeThrough: through,
-        committedThrough: through,
-        closing: 0,
-        forgetWhenClosed: false,
-      };
+        through,
+      });
       this.#streams.set(streamId, stream);
       return this.#arrived(stream, envelope);
     });
@@ -444,6 +448,8 @@ export class SliceEngine {
 
   #place(stream: StreamSlices, envelope: EventEnvelope): MaybePromise<void> {
     const { sliceMs, latenessMs } = this.#timing;
+    stream.maxTsBefore = stream.maxTs;
+    stream.openFromBefore = stream.openFrom;
     // Only placed events move time on: one held apart by the jump guard must not age every stream.
     if (envelope.tsMs > this.#newestTs) this.#newestTs = envelope.tsMs;
     this.#lastPlacedTs = envelope.event.ts;
@@ -565,7 +571,9 @@ export class SliceEngine {
         }
         if (state.hadEvents) this.#slicesClosed++;
         this.#forgetBefore(stream, slice + 1 - this.#lookBack);
-        const progress = { epoch0: stream.epoch0, position: this.#mergedThrough(stream, slice) };
+        const position = this.#mergedThrough(stream, slice);
+        const checkpoint = this.#target.checkpoints === true ? this.#checkpoint(stream, slice, position) : undefined;
+        const progress = { epoch0: stream.epoch0, position, ...(checkpoint !== undefined ? { checkpoint } : {}) };
         const closed = this.#target.closeSlice(stream.id, slice, stream.epoch0 + (slice + 1) * this.#timing.sliceMs, progress);
         if (!isPromiseLike(closed)) {
           stream.committedThrough = progress.position;
@@ -616,6 +624,62 @@ export class SliceEngine {
     for (const suspect of stream.suspects ?? []) if (suspect.position < first) first = suspect.position;
     if (stream.placing !== undefined && stream.placing < first) first = stream.placing;
     return first === Number.POSITIVE_INFINITY ? stream.lastPosition : first - 1;
+  }
+
+  /**
+   * The engine's state once slice `slice` closed, for a successor to go on from input `position
+   * + 1` (`restore`). The count of events accepted up to there comes from the first event still
+   * open; none while an event is held apart by the jump guard (its count is not kept).
+   */
+  #checkpoint(stream: StreamSlices, slice: number, position: number): EngineCheckpoint | undefined {
+    if (stream.suspects !== undefined) return undefined;
+    // As the engine stood after the event at `position`: before the one being placed (it made
+    // this slice close), or before the first event still open, or now when nothing is open.
+    let point: PlacePoint | undefined = { accepted: this.#accepted, maxTs: stream.maxTs, openFrom: stream.openFrom };
+    if (stream.placing === position + 1) point = this.#pointBefore(stream);
+    else for (const [key, state] of stream.slices) if (key > slice && state.firstPosition === position + 1) point = state.before;
+    if (point === undefined) return undefined;
+    const lookBack: EngineCheckpoint['lookBack'][number][] = [];
+    for (const [key, state] of stream.slices) {
+      if (key > slice) continue;
+      const skipped = [...state.skips.keys()].map((index) => this.#crews[index]!.id);
+      if (state.kinds.size > 0 || skipped.length > 0) lookBack.push({ slice: key, kinds: [...state.kinds], skipped });
+    }
+    return { streamId: stream.id, epoch0: stream.epoch0, slice, position, ...point, lookBack };
+  }
+
+  /**
+   * Goes on from a checkpoint instead of from the first event: the stream stands as it did after
+   * the event at `position` (its watermark, its lowest open slice, how many events were taken),
+   * and what a dependency looks back at is as the closed slices left it. Call before the first
+   * event, with input read from `position + 1`: events after it in slices the checkpoint's
+   * process had closed by then run again through those slices, as they did there (a distributed
+   * target sends nothing for a committed slice), so later slices get what they got.
+   */
+  restore(checkpoint: EngineCheckpoint): MaybePromise<void> {
+    return andThen(this.#target.openStream(checkpoint.streamId), () => {
+      const { liveRate } = this.#timing;
+      const { streamId, epoch0, maxTs, openFrom, position } = checkpoint;
+      const now = this.#clock?.now() ?? 0;
+      const stream = newStream(streamId, epoch0, {
+        maxTs,
+        openFrom,
+        // Live ticks count event time from here, as from the newest event's.
+        wallStart: liveRate !== undefined ? now - (maxTs - epoch0) / liveRate : now,
+        lastSeen: liveRate === undefined ? maxTs : now,
+        lastPosition: position,
+        through: position,
+      });
+      const byId = new Map(this.#crews.map((crew) => [crew.id, crew]));
+      for (const closed of checkpoint.lookBack) {
+        const state = this.#newState(Number.POSITIVE_INFINITY, undefined);
+        for (const kind of closed.kinds) state.kinds.add(kind);
+        for (const id of closed.skipped) if (byId.has(id)) state.skips.set(byId.get(id)!.index, []);
+        stream.slices.set(closed.slice, state);
+      }
+      this.#streams.set(streamId, stream);
+      this.#accepted = checkpoint.accepted;
+    });
   }
 
   /** Runs (or skips) the events a crew was holding for this slice. */
@@ -677,26 +741,44 @@ export class SliceEngine {
    * holds no event, so it sets no input position a commit must stay behind.
    */
   #mergeSlice(stream: StreamSlices, slice: number): void {
-    if (!stream.slices.has(slice)) stream.slices.set(slice, this.#newState(Number.POSITIVE_INFINITY));
+    if (!stream.slices.has(slice)) stream.slices.set(slice, this.#newState(Number.POSITIVE_INFINITY, undefined));
   }
 
   /** The state of a slice, made when an event (at input `position`) first needs it. */
   #state(stream: StreamSlices, slice: number, position: number): SliceState {
     const recent = stream.recent;
-    if (recent !== undefined && recent.slice === slice) return recent.state;
+    // An event held for a later slice may be older than the one that made its state.
+    if (recent !== undefined && recent.slice === slice && position >= recent.state.firstPosition) return recent.state;
     let state = stream.slices.get(slice);
     if (state === undefined) {
-      state = this.#newState(position);
+      state = this.#newState(position, this.#pointAt(stream, position));
       stream.slices.set(slice, state);
     } else if (position < state.firstPosition) {
-      // A slice made ahead for a lagging crew's merge gets its input position from its first event.
+      // A slice made ahead for a lagging crew's merge, or one a stride crew holds an older event
+      // for, gets its input position from its first event.
+      state.before = this.#pointAt(stream, position);
       state.firstPosition = position;
     }
     stream.recent = { slice, state };
     return state;
   }
 
-  #newState(firstPosition: number): SliceState {
+  /** Where the engine stood before the event being placed (counted already when it was taken). */
+  #pointBefore(stream: StreamSlices): PlacePoint {
+    return { accepted: this.#accepted - 1, maxTs: stream.maxTsBefore, openFrom: stream.openFromBefore };
+  }
+
+  /**
+   * Where the engine stood before the event at `position` was placed: it is being placed, or it
+   * made a slice's state then (an event held and run later). Unknown otherwise.
+   */
+  #pointAt(stream: StreamSlices, position: number): PlacePoint | undefined {
+    if (position === stream.placing) return this.#pointBefore(stream);
+    for (const state of stream.slices.values()) if (state.firstPosition === position && state.before !== undefined) return state.before;
+    return undefined;
+  }
+
+  #newState(firstPosition: number, before: PlacePoint | undefined): SliceState {
     return {
       queued: undefined,
       backlog: undefined,
@@ -707,6 +789,7 @@ export class SliceEngine {
       released: new Set(),
       hadEvents: false,
       firstPosition,
+      before,
     };
   }
 
@@ -748,6 +831,33 @@ function take(table: Array<EventEnvelope[] | undefined> | undefined, crew: CrewS
 /** The journal key of an event refused for being stamped too far ahead of the wall clock. */
 function futureDecision(envelope: EventEnvelope): string {
   return `future:${envelope.event.stream_id}:${envelope.position}`;
+}
+
+/** A stream's slicing state as it starts: from its first event, from the backend's commit, or from a checkpoint. */
+function newStream(
+  id: string,
+  epoch0: number,
+  start: { readonly maxTs: number; readonly openFrom: number; readonly wallStart: number; readonly lastSeen: number; readonly lastPosition: number; readonly through: number },
+): StreamSlices {
+  return {
+    id,
+    epoch0,
+    maxTs: start.maxTs,
+    maxTsBefore: start.maxTs,
+    openFromBefore: start.openFrom,
+    openFrom: start.openFrom,
+    slices: new Map(),
+    recent: undefined,
+    wallStart: start.wallStart,
+    suspects: undefined,
+    lastSeen: start.lastSeen,
+    lastPosition: start.lastPosition,
+    placing: undefined,
+    resumeThrough: start.through,
+    committedThrough: start.through,
+    closing: 0,
+    forgetWhenClosed: false,
+  };
 }
 
 /** A stream a tick advanced, and the slice it advanced to (its slices below it closed). */

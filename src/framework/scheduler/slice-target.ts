@@ -47,6 +47,29 @@ export interface SliceTarget {
    * `closeSlice` before it dispatches any later slice of the stream.
    */
   readonly closesInBackground?: boolean;
+  /** Whether `closeSlice` wants the engine's checkpoint in its `progress` (a distributed scheduler's successor starts from it). */
+  readonly checkpoints?: boolean;
+}
+
+/**
+ * The engine's state after slice `slice` of a stream closed, as a successor needs it to go on
+ * from input position `position + 1` instead of from the first event: JSON, kept by a
+ * distributed scheduler in KV (`SliceEngine.restore`). For a source that holds one stream.
+ */
+export interface EngineCheckpoint {
+  readonly streamId: string;
+  readonly epoch0: number;
+  /** Every slice up to this one is closed. */
+  readonly slice: number;
+  /** Every event at or before this input position is in a closed slice, or was refused. */
+  readonly position: number;
+  /** How many events were accepted up to `position`: where the journal's decisions after it are. */
+  readonly accepted: number;
+  /** The stream's newest event time, and its lowest open slice, after the event at `position`. */
+  readonly maxTs: number;
+  readonly openFrom: number;
+  /** The closed slices a dependency may still look back at: their event kinds, and the crews (ids) that skipped them. */
+  readonly lookBack: readonly { readonly slice: number; readonly kinds: readonly string[]; readonly skipped: readonly string[] }[];
 }
 
 /** Where a stream the backend already holds goes on: its epoch0, last merged slice and input position. */
@@ -63,6 +86,8 @@ export interface StreamProgress {
   readonly epoch0: number;
   /** Every event of the stream at or before this input position is in a merged slice (or was refused). */
   readonly position: number;
+  /** The engine's checkpoint, for a target that asks for them (`checkpoints`); absent while an event is held apart by the jump guard. */
+  readonly checkpoint?: EngineCheckpoint;
 }
 
 /** The knobs of slicing. */

@@ -1,4 +1,5 @@
 import { KNOB_DEFAULTS } from '../../../src/framework/discovery/crew-knobs.js';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Event } from '../../../src/framework/model/event.js';
 import type { CrewDefinition } from '../../../src/framework/discovery/crew-definition.js';
@@ -461,6 +462,72 @@ describe('SliceEngine: live ticks are journaled decisions (issue 16)', () => {
     const engine = make({ sliceMs: 500, latenessMs: 0 });
     await engine.accept(envelope(0));
     expect(() => engine.accept(envelope(100))).toThrow(/^the journal's decision "tick:1:0" is not a list of \[stream id, slice\] pairs \(.*\): the journal is damaged/);
+  });
+});
+
+describe('SliceEngine checkpoints: a successor goes on from one as if it had read the stream from the start (issue 16)', () => {
+  const crews = [
+    crew('a'),
+    crew('b', { deps: [{ crew: 'a', offset: -1 }] }),
+    crew('c', { deps: [{ event: 'goal', offset: -1 }] }),
+    crew('d', { deps: [{ crew: 'a', offset: 0 }] }),
+    crew('e', { sliceStride: 3 }),
+  ];
+  /** Steps about slices after `slice`: what a successor from its checkpoint must repeat exactly. */
+  const stepsAfter = (steps: Step[], slice: number) => steps.filter((s) => (s[0] === 'run' || s[0] === 'close' || s[0] === 'skip') && s[2] > slice);
+
+  it('the steps after any checkpoint are those of the full run, for any input', async () => {
+    const input = fc.array(fc.record({ dt: fc.integer({ min: -400, max: 700 }), goal: fc.boolean() }), { minLength: 1, maxLength: 40 });
+    // Lateness under a slice, and over two: several slices open at once.
+    const lateness = fc.constantFrom(0, 300, 1200);
+    await fc.assert(
+      fc.asyncProperty(input, lateness, async (moves, latenessMs) => {
+        const timing = { sliceMs: 500, latenessMs };
+        let t = 0;
+        const envelopes = moves.map(({ dt, goal }) => {
+          t = Math.max(0, t + dt);
+          return envelope(t, 's1', goal ? 'goal' : 'tick');
+        });
+        const full = recorder(false, crews);
+        await feed(new SliceEngine(timing, scheduleCrews(crews), { ...full.target, checkpoints: true }, undefined, undefined), envelopes);
+        for (const [, slice, { checkpoint }] of full.progress) {
+          if (checkpoint === undefined) continue;
+          const successor = recorder(false, crews);
+          const engine = new SliceEngine(timing, scheduleCrews(crews), successor.target);
+          await engine.restore(JSON.parse(JSON.stringify(checkpoint)));
+          await feed(
+            engine,
+            envelopes.filter((e) => e.position > checkpoint.position),
+          );
+          expect(stepsAfter(successor.steps, slice)).toEqual(stepsAfter(full.steps, slice));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a slice's commit never passes an event a stride crew still holds for a later slice, even one older than that slice's first", async () => {
+    const stride = [crew('e', { sliceStride: 3 })];
+    const { engine, progress } = recorder(false, stride);
+    // 1000 waits in slice 2 while 999 and 998 (slice 1) go to e's backlog of slice 3; 1000 joins them when slice 2 runs.
+    const events = [envelope(0), envelope(1000), envelope(999), envelope(998)];
+    await feed(engine({ sliceMs: 500, latenessMs: 300 }), events);
+    const slice2 = progress.find(([, slice]) => slice === 2)![2];
+    expect(slice2.position).toBe(events[1]!.position - 1);
+  });
+
+  it('a checkpoint counts the events before its position, so journaled decisions after it are found', async () => {
+    const full = recorder(false, [crew('only')]);
+    const engine = new SliceEngine({ sliceMs: 500, latenessMs: 0 }, scheduleCrews([crew('only')]), { ...full.target, checkpoints: true });
+    const events = [envelope(0), envelope(100), envelope(600), envelope(700), envelope(1200)];
+    await feed(engine, events);
+    const checkpoints = full.progress.map(([, slice, progress]) => [slice, progress.checkpoint?.position, progress.checkpoint?.accepted]);
+    // Slice 0 closed as the event at 600 arrived: events[0..1] are in it, 2 of them.
+    expect(checkpoints).toEqual([
+      [0, events[1]!.position, 2],
+      [1, events[3]!.position, 4],
+      [2, events[4]!.position, 5],
+    ]);
   });
 });
 
