@@ -199,6 +199,10 @@ export const messages = {
   notAContextSnapshot: (where: string) => `${where} does not hold a live-crew context snapshot`,
   laggingWritesNotOurs: (where: string) => `${where} holds lagging writes that are not live-crew's`,
   contextWriteConflicts: (streamId: string, tries: number, where: string) => `context of stream ${streamId}: ${tries} write conflicts in a row ${where}`,
+  retentionTooShort: (key: string, ms: number, needed: number) =>
+    `${key} ${ms} is too short for a scheduler's checkpoints: a successor needs the messages since the last one, up to (checkpoint_slices + 1) x slice_ms + lateness_ms + lease_ms ago; set it to at least ${needed} (twice that), or lower checkpoint_slices`,
+  checkpointInputGone: (stream: string, position: number, firstSeq: number) =>
+    `stream ${stream}: LIVE_EVENTS now starts at sequence ${firstSeq}, after the checkpoint's input (from ${position}): retention dropped messages a successor needed, and events of this stream among them are lost to the run; raise events_retention_ms`,
   notARunStateRecord: (where: string, key: string, text: string) => `KV ${where} holds ${JSON.stringify(text).slice(0, 200)}, not a live-crew ${key} record`,
   messageNotJson: (subject: string, data: string) => `${subject}: not JSON: ${JSON.stringify(data.slice(0, 100))}`,
   serverRefused: (what: string, detail: string) => `${what}: ${detail}`,

@@ -64,6 +64,23 @@ describe.skipIf(start === undefined)('the scheduler and runner commands refuse b
     expect(result).toMatchObject({ status: 1, stderr: expect.stringMatching(/kv_backend: memory keeps the context inside one process.*use kv_backend: jetstream/) });
   });
 
+  it('a retention too short for the checkpoints, naming the key and the least safe value', () => {
+    const result = runCli(['scheduler', '--crews', MATCH_DAY_CREWS, '--stream', 's1', '--nats-url', server().url], { LIVE_CREW_JOURNAL_RETENTION_MS: '60000', LIVE_CREW_CHECKPOINT_SLICES: '100' });
+    expect(result).toMatchObject({ status: 1, stderr: expect.stringMatching(/journal_retention_ms 60000 is too short for a scheduler's checkpoints: .*set it to at least 111000/) });
+  });
+
+  it('a checkpoint interval or retention that is no number of the right size, naming the key', () => {
+    for (const [key, value, problem] of [
+      ['LIVE_CREW_CHECKPOINT_SLICES', '0', /LIVE_CREW_CHECKPOINT_SLICES: must be > 0 \(got 0\)/],
+      ['LIVE_CREW_EVENTS_RETENTION_MS', '5000', /LIVE_CREW_EVENTS_RETENTION_MS: must be at least 60000 \(a minute\) \(got 5000\)/],
+      ['LIVE_CREW_SLICES_RETENTION_MS', 'soon', /LIVE_CREW_SLICES_RETENTION_MS: must be a number \(milliseconds\) \(got "soon"\)/],
+    ] as const) {
+      const result = runCli(['scheduler', '--crews', MATCH_DAY_CREWS, '--stream', 's1', '--nats-url', server().url], { [key]: value });
+      expect(result.status, key).not.toBe(0);
+      expect(result.stderr, key).toMatch(problem);
+    }
+  });
+
   it('a stream id that is not one', () => {
     const result = runCli(['scheduler', '--crews', MATCH_DAY_CREWS, '--stream', 'live.m1', '--nats-url', server().url]);
     expect(result).toMatchObject({ status: 2, stderr: expect.stringMatching(/option '--stream <id>' argument 'live\.m1' is invalid\. must match .* \(no dots, wildcards or spaces\)/) });

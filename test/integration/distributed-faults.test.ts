@@ -1,7 +1,21 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nanos } from '@nats-io/transport-node';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { inProcessOutput, ofKind, publishMatchDay, startRunner, startScheduler, stopAll, storedCount, storedMessages, waitUntil, withPosition, type CliProcess } from './distributed-cluster.js';
+import { Kvm } from '@nats-io/kv';
+import {
+  inProcessOutput,
+  MATCH_DAY_STREAM,
+  ofKind,
+  publishMatchDay,
+  startRunner,
+  startScheduler,
+  stopAll,
+  storedCount,
+  storedMessages,
+  waitUntil,
+  withPosition,
+  type CliProcess,
+} from './distributed-cluster.js';
 import { natsServer, type TestServer } from './servers.js';
 
 const start = natsServer();
@@ -103,6 +117,53 @@ describe.skipIf(start === undefined)('a distributed run over NATS gives the in-p
     await server.start();
     expect(await scheduler.exited, scheduler.stderr()).toBe(0);
     await expectInProcessOutput();
+  });
+
+  it('retention: the leader killed and what came before its checkpoint dropped, a successor goes on from the checkpoint and finishes', async () => {
+    await shortDuplicateWindow();
+    const retentionMs = 600_000;
+    const env = {
+      LIVE_CREW_LEASE_MS: '1000',
+      LIVE_CREW_CHECKPOINT_SLICES: '1',
+      LIVE_CREW_EVENTS_RETENTION_MS: String(retentionMs),
+      LIVE_CREW_SLICES_RETENTION_MS: String(retentionMs),
+      LIVE_CREW_JOURNAL_RETENTION_MS: String(retentionMs),
+    };
+    const leader = track(startScheduler(server.url, env));
+    await waitUntil(() => /scheduling stream/.test(leader.stderr()), 'the leader');
+    track(startRunner(server.url, RUNNER_A));
+    track(startRunner(server.url, RUNNER_B));
+    publishMatchDay(server.url);
+    await midStream();
+    leader.child.kill('SIGKILL');
+    await leader.exited;
+
+    const nc = await connect({ servers: server.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      for (const name of ['LIVE_EVENTS', 'LIVE_SLICES', 'LIVE_JOURNAL']) expect((await jsm.streams.info(name)).config.max_age, `${name} max_age`).toBe(nanos(retentionMs));
+      const kv = await new Kvm(nc).open(`live_crew_run_${MATCH_DAY_STREAM}`);
+      const checkpoint = (await kv.get('scheduler.checkpoint'))!.json<{ slice: number; reportsFrom: number; engine: { position: number; accepted: number } }>();
+      expect(checkpoint.slice, 'a checkpoint mid-stream').toBeGreaterThan(0);
+      // As retention would: the events up to the checkpoint's position, the reports before its
+      // sequence, and the ticks journaled before its count are gone.
+      await jsm.streams.purge('LIVE_EVENTS', { seq: checkpoint.engine.position + 1 });
+      await jsm.streams.purge('LIVE_SLICES', { filter: `live.${MATCH_DAY_STREAM}.slice.*.*.done`, seq: checkpoint.reportsFrom });
+      const journal = await jsm.streams.info('LIVE_JOURNAL');
+      for (let seq = journal.state.first_seq; seq <= journal.state.last_seq; seq++) {
+        const key = (await jsm.streams.getMessage('LIVE_JOURNAL', { seq }).catch(() => undefined))?.string();
+        const count = /^tick:(\d+):/.exec(key ?? '')?.[1];
+        if (count !== undefined && Number(count) < checkpoint.engine.accepted) await jsm.streams.deleteMessage('LIVE_JOURNAL', seq);
+      }
+      expect((await jsm.streams.info('LIVE_EVENTS')).state.first_seq).toBe(checkpoint.engine.position + 1);
+    } finally {
+      await nc.close();
+    }
+
+    const successor = track(startScheduler(server.url, env));
+    expect(await successor.exited, successor.stderr()).toBe(0);
+    await expectInProcessOutput();
+    expect(successor.stderr()).toMatch(/going on from the checkpoint of slice \d+/);
   });
 
   it('the leading scheduler killed with SIGKILL: the standby takes over and finishes', async () => {

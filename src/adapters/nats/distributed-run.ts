@@ -17,7 +17,7 @@ import { JetStreamDecisionJournal } from './jetstream-decision-journal.js';
 import { NatsLink } from './jetstream-transport.js';
 import { natsConnectOptions } from './nats-connect.js';
 import { RunStateBucket } from './run-state-bucket.js';
-import { liveSubject } from './jetstream-streams.js';
+import { liveRetention, liveSubject } from './jetstream-streams.js';
 
 /** What a distributed scheduler or runner is given. */
 export interface DistributedRunOptions extends Pick<LiveCrewAppOptions, 'crews' | 'config' | 'configFile' | 'env' | 'providers' | 'container' | 'crewsModule'> {
@@ -60,7 +60,7 @@ export async function openDistributedRun(options: DistributedRunOptions, role: s
   if (!stream.success) throw new ConfigError(messages.notAStreamId(options.streamId));
   const { config, graph } = resolveCrews({ ...options, configDefaults: { kv_backend: 'jetstream' } });
   if (config.kv_backend === 'memory') throw new ConfigError(messages.distributedNeedsSharedContext());
-  const link = new NatsLink(natsConnectOptions(config));
+  const link = new NatsLink(natsConnectOptions(config), liveRetention(config));
   const { nc } = await link.acquire();
   try {
     return await openOn(options, role, config, graph, link, nc);

@@ -4,11 +4,15 @@ import { EventDecoder } from '../../framework/model/event.js';
 import { sliceTiming } from '../../framework/app.js';
 import { inputLimits } from '../../framework/config/limits.js';
 import type { ActionSink } from '../../framework/ports.js';
+import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
+import { ConfigError } from '../../framework/errors.js';
+import { messages } from '../../framework/messages.js';
 import { EventPipeline } from '../../framework/runtime/event-pipeline.js';
 import { OutputBuffer } from '../../framework/runtime/output-buffer.js';
 import { scheduleCrews } from '../../framework/scheduler/crew-schedule.js';
 import { DistributedSliceTarget } from '../../framework/distributed/distributed-slice-target.js';
 import { SliceEngine } from '../../framework/scheduler/slice-engine.js';
+import { EngineCheckpointSchema } from '../../framework/scheduler/engine-checkpoint.js';
 import { decodeDone } from './crew-work-wire.js';
 import { openDistributedRun, type DistributedRun, type DistributedRunOptions } from './distributed-run.js';
 import { JetStreamCrewWorkSink } from './jetstream-crew-work-sink.js';
@@ -20,8 +24,15 @@ import { LIVE_STREAMS, sliceSubject } from './jetstream-streams.js';
 import { JetStreamSink } from './jetstream-transport.js';
 import { SchedulerLease } from './scheduler-lease.js';
 
-const RESUME_KEY = 'scheduler.resume';
-const Resume = z.object({ slice: z.number(), quietBefore: z.number() });
+const CHECKPOINT_KEY = 'scheduler.checkpoint';
+/** A committed slice's checkpoint as the bucket keeps it (`SchedulerCheckpoint`, with the slice). */
+const StoredCheckpoint = z.object({
+  slice: z.number().int(),
+  quietBefore: z.number(),
+  disabledFrom: z.record(z.string(), z.number().int()).optional(),
+  reportsFrom: z.number().int().min(1),
+  engine: EngineCheckpointSchema.optional(),
+});
 
 /** How a scheduler's run ended. */
 export type SchedulerOutcome =
@@ -40,16 +51,28 @@ export interface DistributedSchedulerOptions extends DistributedRunOptions {
 
 /**
  * The scheduler of one stream in a distributed run (DESIGN §5). It waits for the stream's lease
- * (a standby waits here), then reads the stream's events from the first, runs the slice engine
- * on them exactly as in process, and sends each crew's calls to `live.<stream>.slice.<n>.<crew>.ready`
- * for the runners; the runners' reports are merged into the context, slice by slice. A successor
- * reads the same events and so takes the same decisions; what is committed is not sent again.
+ * (a standby waits here), then reads the stream's events, runs the slice engine on them exactly
+ * as in process, and sends each crew's calls to `live.<stream>.slice.<n>.<crew>.ready` for the
+ * runners; the runners' reports are merged into the context, slice by slice.
+ *
+ * Every `checkpoint_slices` committed slices it stores a checkpoint (`scheduler.checkpoint` in
+ * the run's bucket): the engine's state, the input position and report sequence to read on
+ * from. A successor restores it and reads from there, so a takeover costs the same at any point
+ * of a stream, and retention may drop what came before. It takes the same decisions; what is
+ * committed is not sent again. Without a checkpoint it reads the stream from its first event.
  *
  * The scheduler runs in live mode: wall time closes the slices of an idle stream. Its
- * wall-clock decisions (`timeout:<ms>` waits) are journaled in JetStream for a successor.
+ * wall-clock decisions (ticks that close slices, `timeout:<ms>` waits) are journaled in
+ * JetStream for a successor.
  */
 export async function runDistributedScheduler(options: DistributedSchedulerOptions): Promise<SchedulerOutcome> {
   const run = await openDistributedRun(options, 'scheduler');
+  try {
+    checkRetention(run.config);
+  } catch (error) {
+    await run.close();
+    throw error;
+  }
   const signal = options.signal ?? new AbortController().signal;
   const logger = run.logger;
   const lease = new SchedulerLease(run.bucket, options.holder ?? `${hostname()}:${process.pid}`, run.config.lease_ms, run.clock);
@@ -69,9 +92,25 @@ export async function runDistributedScheduler(options: DistributedSchedulerOptio
   }
 }
 
+/**
+ * A retention must keep what a successor reads after the last checkpoint: the input since it
+ * was taken (up to checkpoint_slices + 1 slices ago, plus lateness), and the lease's wait. Twice
+ * that leaves room for a slow commit.
+ *
+ * @throws ConfigError naming the key and the least value that is safe
+ */
+function checkRetention(config: LiveCrewConfig): void {
+  const needed = 2 * ((config.checkpoint_slices + 1) * config.slice_ms + config.lateness_ms + config.lease_ms);
+  for (const key of ['events_retention_ms', 'slices_retention_ms', 'journal_retention_ms'] as const) {
+    const ms = config[key];
+    if (ms !== null && ms < needed) throw new ConfigError(messages.retentionTooShort(key, ms, needed));
+  }
+}
+
 async function schedule(run: DistributedRun, streamId: string, signal: AbortSignal, lease: SchedulerLease): Promise<SchedulerOutcome> {
   const { config, graph, logger, monitor } = run;
-  const resume = await run.bucket.get(RESUME_KEY, Resume);
+  const stored = (await run.bucket.get(CHECKPOINT_KEY, StoredCheckpoint))?.value;
+  let lastCheckpoint = stored?.slice;
   const output = new OutputBuffer(monitor);
   const errors = JetStreamSink.forErrors(run.link);
   const noActions: ActionSink = { write: () => undefined, close: async () => undefined };
@@ -90,19 +129,30 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
       logger.warn({ slice, crews, t_ms: waitedMs }, `slice ${slice} waits for the report of ${crews.join(', ')}: is a runner hosting ${crews.length === 1 ? 'it' : 'them'} running?`),
     flushOutput: () => output.flush(noActions, errors),
     position: (): number => pipeline.resumePosition,
-    // Written after its slice's commit, in order; a successor resuming from an older point
-    // repeats error records the server de-duplicates.
-    committed: (_stream, slice, point) =>
-      run.bucket
-        .put(RESUME_KEY, { slice, ...point })
-        .catch((error: unknown) => logger.warn({ slice }, `resume point not written (a successor may repeat some error records): ${(error as Error).message}`)),
-    resume: () => (resume === undefined ? undefined : { quietBefore: resume.value.quietBefore }),
+    // Written after its slice's commit, in order, every checkpoint_slices slices (and when one
+    // could not be taken, at the next slice); a successor resuming from an older one reads more
+    // and repeats error records the server de-duplicates.
+    committed: (_stream, slice, checkpoint) => {
+      if (checkpoint.engine === undefined || (lastCheckpoint !== undefined && slice - lastCheckpoint < config.checkpoint_slices)) return;
+      lastCheckpoint = slice;
+      return run.bucket
+        .put(CHECKPOINT_KEY, { slice, ...checkpoint })
+        .catch((error: unknown) => logger.warn({ slice }, `checkpoint not written (a successor goes on from an older one): ${(error as Error).message}`));
+    },
+    resume: () => (stored === undefined ? undefined : { quietBefore: stored.quietBefore, ...(stored.disabledFrom ? { disabledFrom: stored.disabledFrom } : {}) }),
   });
   // Live, for its one stream: a stream it forgot as idle would come back from the backend, not from the journal and reports a successor replays.
   const timing = sliceTiming({ ...config, mode: 'live', stream_idle_ms: null }, 1);
   const engine = new SliceEngine(timing, schedules, target, run.clock, run.journal);
-  const pipeline = new EventPipeline(new EventDecoder(inputLimits(config)), engine, output, { quietBefore: resume?.value.quietBefore, observer: monitor });
-  const source = new JetStreamReplaySource(run.js, streamId);
+  const pipeline = new EventPipeline(new EventDecoder(inputLimits(config)), engine, output, { quietBefore: stored?.quietBefore, observer: monitor });
+  const from = stored?.engine;
+  if (from !== undefined) {
+    const firstSeq = (await (await run.js.jetstreamManager()).streams.info(LIVE_STREAMS.events.name)).state.first_seq;
+    if (firstSeq > from.position + 1) logger.error({ slice: from.slice, position: from.position, first_seq: firstSeq }, messages.checkpointInputGone(streamId, from.position + 1, firstSeq));
+    await engine.restore(from);
+    logger.info({ slice: from.slice, position: from.position }, `stream ${streamId}: going on from the checkpoint of slice ${from.slice} (input after position ${from.position})`);
+  }
+  const source = new JetStreamReplaySource(run.js, streamId, from !== undefined ? from.position + 1 : 1);
 
   let outcome: SchedulerOutcome = 'finished';
   const stop = (why: SchedulerOutcome) => {
@@ -122,8 +172,8 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
   const reports = new AbortController();
   const reading = (async () => {
     const subject = sliceSubject(streamId, '*', '*', 'done');
-    for await (const batch of readSubject(run.js, { stream: LIVE_STREAMS.slices.name, subject, fromSeq: 1, signal: reports.signal })) {
-      for (const message of batch) target.receive(decodeDone(message.subject, message.string()));
+    for await (const batch of readSubject(run.js, { stream: LIVE_STREAMS.slices.name, subject, fromSeq: stored?.reportsFrom ?? 1, signal: reports.signal })) {
+      for (const message of batch) target.receive(decodeDone(message.subject, message.string()), message.seq);
     }
   })();
   try {

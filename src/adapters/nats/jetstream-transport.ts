@@ -4,7 +4,7 @@ import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-n
 import { connectNats } from './nats-connect.js';
 import { encodeErrorRecord, type ErrorRecord } from '../../framework/model/error-record.js';
 import type { EmittedAction, EventSource, InputBatch, InputOrigin } from '../../framework/ports.js';
-import { ensureLiveStreams, LIVE_STREAMS, liveSubject } from './jetstream-streams.js';
+import { ensureLiveStreams, LIVE_STREAMS, liveSubject, type LiveRetention } from './jetstream-streams.js';
 import { batchMessages } from './jetstream-reading.js';
 import { endsStream } from './end-of-stream.js';
 import { publishInOrder, type OutgoingMessage } from './jetstream-publishing.js';
@@ -12,12 +12,17 @@ import { publishInOrder, type OutgoingMessage } from './jetstream-publishing.js'
 /** A NATS connection made on first use and shared by the transport's source and sinks. */
 export class NatsLink {
   readonly #options: NodeConnectionOptions;
+  readonly #retention: LiveRetention;
   #ready: Promise<{ nc: NatsConnection; js: JetStreamClient }> | undefined;
   #users = 0;
 
-  /** @param options - how to connect (`natsConnectOptions(config)`) */
-  constructor(options: NodeConnectionOptions) {
+  /**
+   * @param options - how to connect (`natsConnectOptions(config)`)
+   * @param retention - the retention of the streams a distributed run reads again (`liveRetention(config)`)
+   */
+  constructor(options: NodeConnectionOptions, retention: LiveRetention = {}) {
     this.#options = options;
+    this.#retention = retention;
   }
 
   /** The connection and its JetStream client, streams in place; one user more until `release()`. */
@@ -25,7 +30,7 @@ export class NatsLink {
     this.#users++;
     this.#ready ??= connectNats(this.#options).then(async (nc) => {
       try {
-        await ensureLiveStreams(nc);
+        await ensureLiveStreams(nc, this.#retention);
       } catch (error) {
         // Nothing else will close it: the link never became ready.
         await nc.close();

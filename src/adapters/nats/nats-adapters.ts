@@ -7,6 +7,7 @@ import type { AdapterFactory, ActionSink, ContextBackend, ContextSink, ErrorSink
 import { NatsContextBroadcast } from './context-broadcast.js';
 import { JetStreamContextBackend } from './jetstream-context-backend.js';
 import { JetStreamEventSource, JetStreamSink, NatsLink } from './jetstream-transport.js';
+import { liveRetention } from './jetstream-streams.js';
 import { natsConnectOptions } from './nats-connect.js';
 
 /** One NATS connection per app: its source and sinks share it (an app's ports get one config object). */
@@ -14,7 +15,7 @@ const natsLinks = new WeakMap<LiveCrewConfig, NatsLink>();
 function natsLinkFor(config: LiveCrewConfig): NatsLink {
   let link = natsLinks.get(config);
   if (link === undefined) {
-    link = new NatsLink(natsConnectOptions(config));
+    link = new NatsLink(natsConnectOptions(config), liveRetention(config));
     natsLinks.set(config, link);
   }
   return link;

@@ -14,7 +14,7 @@ export interface Revisioned<T> {
 /**
  * The coordination state of one stream's distributed run, in a JetStream KV bucket of its own:
  * `live_crew_run_<stream>` (bucket names hold no dots; stream ids never do). Keys:
- * `scheduler.lease` (who schedules), `scheduler.resume` (where a successor resumes) and
+ * `scheduler.lease` (who schedules), `scheduler.checkpoint` (where a successor goes on) and
  * `crew.<id>` (a crew's progress, for a restarted runner). Values are JSON, checked on read.
  */
 export class RunStateBucket {

@@ -20,6 +20,9 @@ const positiveInt = (what: string) =>
     .int({ error: 'must be an integer' })
     .positive({ error: 'must be > 0' });
 
+/** A JetStream stream's retention (`max_age`) in ms: at least a minute, not bounded by Node's timers; null keeps everything. */
+const retentionMs = z.number({ error: 'must be a number (milliseconds)' }).int({ error: 'must be an integer' }).min(60_000, { error: 'must be at least 60000 (a minute)' }).nullable();
+
 const path = z.string({ error: 'must be a string: a file path, or - for the standard stream' }).min(1, { error: 'must not be empty' });
 
 /**
@@ -116,6 +119,20 @@ export const configShape = {
    */
   lease_ms: durationMs(300),
   /**
+   * Distributed runs: a scheduler stores a checkpoint every this many committed slices; a
+   * successor goes on from the last one, reading only the input after it.
+   */
+  checkpoint_slices: positiveInt('slices'),
+  /**
+   * Distributed runs: how long JetStream keeps events (`LIVE_EVENTS`), crews' work and reports
+   * (`LIVE_SLICES`) and journaled decisions (`LIVE_JOURNAL`), in ms; null keeps everything (the
+   * streams as they are). Checkpoints make dropping old messages safe (the scheduler checks the
+   * retention leaves room for them).
+   */
+  events_retention_ms: retentionMs,
+  slices_retention_ms: retentionMs,
+  journal_retention_ms: retentionMs,
+  /**
    * The crews the CLI runs when a command is given no `--crews`: compiled JS modules, `.crew.yaml`
    * files or folders of either, as `--crews` takes them (env: separated by the path delimiter).
    */
@@ -206,6 +223,10 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   redis_url: 'redis://127.0.0.1:6379',
   scheduler: 'memory',
   lease_ms: 5000,
+  checkpoint_slices: 10,
+  events_retention_ms: null,
+  slices_retention_ms: null,
+  journal_retention_ms: null,
   crews: [],
   input: '-',
   output: '-',

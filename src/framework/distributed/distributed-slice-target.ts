@@ -8,11 +8,22 @@ import { contextRecordOf } from '../model/context-record.js';
 import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord, refusedEventRecord } from '../runtime/slice-reports.js';
 import type { CrewSchedule } from '../scheduler/crew-schedule.js';
 import type { SliceTarget, StreamProgress } from '../scheduler/slice-target.js';
+import type { EngineCheckpoint } from '../scheduler/engine-checkpoint.js';
 
 /** Where a scheduler resumes a stream: what its predecessor finished. */
 export interface SchedulerResume {
   /** Input before this position was fully handled: its error records are not published again. */
   readonly quietBefore: number;
+  /** Per crew id, the first slice its reports said it was disabled in. */
+  readonly disabledFrom?: Readonly<Record<string, number>>;
+}
+
+/** What a committed slice leaves for a successor: where to resume, and how to go on from there without reading from the start. */
+export interface SchedulerCheckpoint extends SchedulerResume {
+  /** The engine's state after the slice closed; absent when it could not be taken there. */
+  readonly engine?: EngineCheckpoint;
+  /** The first report sequence (`receive`) a successor still needs: those before it are of merged slices. */
+  readonly reportsFrom: number;
 }
 
 /** What the distributed scheduler's target needs. */
@@ -32,7 +43,7 @@ export interface DistributedSliceTargetOptions {
    */
   readonly position: () => number;
   /** Called once slice `slice` of a stream is committed, so a successor can resume after it. */
-  readonly committed: (streamId: string, slice: number, resume: SchedulerResume) => MaybePromise<void>;
+  readonly committed: (streamId: string, slice: number, checkpoint: SchedulerCheckpoint) => MaybePromise<void>;
   /** Told of each merge. */
   readonly observer?: RunObserver;
   /** Where each merged slice's `__context` record goes, after its commit. */
@@ -78,10 +89,14 @@ export class DistributedSliceTarget implements SliceTarget {
   /** The most slices any crew lags: how long a slice's state is kept after it merges. */
   readonly #maxLag: number;
   readonly #indexOf: ReadonlyMap<string, number>;
-  /** Reports received, by `stream:slice:crewIndex`, until the slice is merged. */
-  readonly #reports = new Map<string, CrewSliceDone>();
+  /** Reports received, by `stream:slice:crewIndex`, until the slice is merged, with their sequence. */
+  readonly #reports = new Map<string, { readonly done: CrewSliceDone; readonly seq: number }>();
+  /** The sequence of the last report received. */
+  #lastReportSeq = 0;
   readonly #awaited = new Map<string, { readonly resolve: () => void; readonly reject: (error: Error) => void }>();
   #cancelled: Error | undefined;
+  /** The engine's checkpoints go with each commit (`SchedulerCheckpoint`). */
+  readonly checkpoints = true;
   /** The commits under way, in slice order. */
   #commits: Promise<void> = Promise.resolve();
   #commitFailure: unknown;
@@ -94,11 +109,13 @@ export class DistributedSliceTarget implements SliceTarget {
   }
 
   /**
-   * A runner's report that a crew finished a slice, in the order reports were published. A
-   * successor gets its predecessor's reports too: those of merged slices only tell it when
-   * crews were disabled. A crew's writes of slice n merge at n + its lag.
+   * A runner's report that a crew finished a slice, in the order reports were published (`seq`:
+   * its place in that order). A successor gets its predecessor's reports from its checkpoint's
+   * `reportsFrom`: those of merged slices only tell it when crews were disabled. A crew's writes
+   * of slice n merge at n + its lag.
    */
-  receive(done: CrewSliceDone): void {
+  receive(done: CrewSliceDone, seq: number): void {
+    this.#lastReportSeq = Math.max(this.#lastReportSeq, seq);
     const index = this.#indexOf.get(done.crew);
     if (index === undefined) return;
     if (done.disabled) this.#disabledFrom[index] = Math.min(this.#disabledFrom[index]!, done.slice);
@@ -106,8 +123,15 @@ export class DistributedSliceTarget implements SliceTarget {
     if (stream !== undefined && done.slice + this.#options.crews[index]!.lag <= stream.committed) return;
     const key = reportKey(done.streamId, done.slice, index);
     if (this.#reports.has(key)) return;
-    this.#reports.set(key, done);
+    this.#reports.set(key, { done, seq });
     this.#awaited.get(key)?.resolve();
+  }
+
+  /** The first report sequence still needed: the oldest report not merged yet, or the next one. */
+  #reportsFrom(): number {
+    let first = this.#lastReportSeq + 1;
+    for (const { seq } of this.#reports.values()) if (seq < first) first = seq;
+    return first;
   }
 
   /**
@@ -124,13 +148,17 @@ export class DistributedSliceTarget implements SliceTarget {
     return andThen(this.#options.backend.load(streamId), (committed) =>
       andThen(this.#options.resume?.(streamId), (resume) => {
         const merged = committed?.slice ?? Number.NEGATIVE_INFINITY;
+        for (const [crew, slice] of Object.entries(resume?.disabledFrom ?? {})) {
+          const index = this.#indexOf.get(crew);
+          if (index !== undefined) this.#disabledFrom[index] = Math.min(this.#disabledFrom[index]!, slice);
+        }
         this.#streams.set(streamId, {
           context: new StreamContext(committed?.context ?? {}, this.#options.crews.length, this.#options.contextMaxBytes),
           committed: merged,
           quietBefore: resume?.quietBefore ?? Number.NEGATIVE_INFINITY,
           slices: new Map(),
         });
-        for (const [key, done] of this.#reports) {
+        for (const [key, { done }] of this.#reports) {
           if (done.streamId === streamId && done.slice + this.#options.crews[this.#indexOf.get(done.crew)!]!.lag <= merged) this.#reports.delete(key);
         }
         // The engine resumes this stream from nothing of ours: the scheduler's journal holds where it was.
@@ -206,7 +234,7 @@ export class DistributedSliceTarget implements SliceTarget {
     await Promise.all([...bySlice].map(([from, crews]) => this.#awaitReports(streamId, from, crews)));
     for (const { from, index } of merging) {
       const key = reportKey(streamId, from, index);
-      stream.context.writesOf(slice, index).recordWire(this.#reports.get(key)!.writes);
+      stream.context.writesOf(slice, index).recordWire(this.#reports.get(key)!.done.writes);
       this.#reports.delete(key);
     }
     for (const key of stream.slices.keys()) if (key + this.#maxLag <= slice) stream.slices.delete(key);
@@ -222,14 +250,19 @@ export class DistributedSliceTarget implements SliceTarget {
     // merges the runners' reports of the slices after it again, and commits the same.
     const snapshot = stream.context.snapshot;
     // Read now: by the time the commit runs, later input may be taken but its errors unsent.
-    const resume = { quietBefore: this.#options.position() };
+    const checkpoint: SchedulerCheckpoint = {
+      quietBefore: this.#options.position(),
+      disabledFrom: this.#disabledSoFar(),
+      reportsFrom: this.#reportsFrom(),
+      ...(progress.checkpoint !== undefined ? { engine: progress.checkpoint } : {}),
+    };
     const observed = this.#options.observer?.contextChanged;
     const broadcast = merged !== undefined && (this.#options.contextOut !== undefined || observed !== undefined) ? contextRecordOf(streamId, slice, endMs, merged) : undefined;
     if (this.#commitFailure !== undefined) throw this.#commitFailure;
     this.#commits = this.#commits
       .then(async () => {
         await this.#options.backend.commit(streamId, slice, snapshot, progress);
-        await this.#options.committed(streamId, slice, resume);
+        await this.#options.committed(streamId, slice, checkpoint);
         if (broadcast === undefined) return;
         observed?.(broadcast);
         await this.#options.contextOut?.write([broadcast]);
@@ -237,6 +270,15 @@ export class DistributedSliceTarget implements SliceTarget {
       .catch((error: unknown) => {
         this.#commitFailure ??= error;
       });
+  }
+
+  /** Per crew id disabled so far, the first slice it was disabled in. */
+  #disabledSoFar(): Record<string, number> {
+    const disabled: Record<string, number> = {};
+    this.#disabledFrom.forEach((slice, index) => {
+      if (slice !== Number.POSITIVE_INFINITY) disabled[this.#options.crews[index]!.id] = slice;
+    });
+    return disabled;
   }
 
   /** Resolves when every slice merged so far is committed; rejects if a commit failed. */

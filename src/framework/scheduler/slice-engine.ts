@@ -5,7 +5,8 @@ import type { Clock, DecisionJournal, MaybePromise } from '../ports.js';
 import { andThen, isPromiseLike, runInOrder } from '../maybe-async.js';
 import { messages } from '../messages.js';
 import { canonicalUtc } from '../model/timestamp.js';
-import type { EngineCheckpoint, SliceTarget, SliceTiming } from './slice-target.js';
+import type { SliceTarget, SliceTiming } from './slice-target.js';
+import type { EngineCheckpoint } from './engine-checkpoint.js';
 import { applyBacklogPolicy, nextRunSlice, type CrewSchedule, type ScheduledDependency } from './crew-schedule.js';
 
 export type { EventEnvelope };

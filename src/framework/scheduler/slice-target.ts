@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '../model/event.js';
 import type { MaybePromise } from '../ports.js';
+import type { EngineCheckpoint } from './engine-checkpoint.js';
 
 // The contracts of the slice engine: what it drives (`SliceTarget`) and the knobs it runs with.
 
@@ -49,27 +50,6 @@ export interface SliceTarget {
   readonly closesInBackground?: boolean;
   /** Whether `closeSlice` wants the engine's checkpoint in its `progress` (a distributed scheduler's successor starts from it). */
   readonly checkpoints?: boolean;
-}
-
-/**
- * The engine's state after slice `slice` of a stream closed, as a successor needs it to go on
- * from input position `position + 1` instead of from the first event: JSON, kept by a
- * distributed scheduler in KV (`SliceEngine.restore`). For a source that holds one stream.
- */
-export interface EngineCheckpoint {
-  readonly streamId: string;
-  readonly epoch0: number;
-  /** Every slice up to this one is closed. */
-  readonly slice: number;
-  /** Every event at or before this input position is in a closed slice, or was refused. */
-  readonly position: number;
-  /** How many events were accepted up to `position`: where the journal's decisions after it are. */
-  readonly accepted: number;
-  /** The stream's newest event time, and its lowest open slice, after the event at `position`. */
-  readonly maxTs: number;
-  readonly openFrom: number;
-  /** The closed slices a dependency may still look back at: their event kinds, and the crews (ids) that skipped them. */
-  readonly lookBack: readonly { readonly slice: number; readonly kinds: readonly string[]; readonly skipped: readonly string[] }[];
 }
 
 /** Where a stream the backend already holds goes on: its epoch0, last merged slice and input position. */

@@ -120,6 +120,7 @@ async function runDistributed(events: readonly object[], crews = CREWS) {
   const journal = new JsonlDecisionJournal();
   const output = new OutputBuffer();
   let target: DistributedSliceTarget | undefined;
+  let reports = 0;
   const queues = new Map<string, { worker: CrewWorker; done: Promise<void> }>();
   for (const crew of instantiateCrews(graph, rootContainer.createChildContainer())) {
     const worker = new CrewWorker({
@@ -132,7 +133,7 @@ async function runDistributed(events: readonly object[], crews = CREWS) {
       journal,
       clock: systemClock,
       progress: undefined,
-      report: async (done: CrewSliceDone) => target!.receive(done),
+      report: async (done: CrewSliceDone) => target!.receive(done, ++reports),
       saveProgress: async () => undefined,
     });
     queues.set(crew.definition.id, { worker, done: Promise.resolve() });
