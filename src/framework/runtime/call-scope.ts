@@ -5,7 +5,7 @@ import { jsonBytesOver } from '../model/json.js';
 import { isUserKind } from '../model/patterns.js';
 import type { ContextSnapshot, EmittedAction } from '../ports.js';
 import { checkContextKey, checkJson, frozenJsonCopy } from '../model/frozen-json.js';
-import { DELETED, type CrewSliceWrites, type StreamContext } from '../context/stream-context.js';
+import { DELETED, type CrewSliceWrites } from '../context/stream-context.js';
 import type { EventEnvelope } from '../model/event.js';
 import type { ContextView, CrewContext, EmitOptions, VectorCollection } from './crew-context.js';
 import type { VectorWrite } from '../vectors/vector-calls.js';
@@ -125,7 +125,6 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   /** Its crew's lane on its stream: where its error counts. */
   readonly lane: Lane;
   readonly #envelope: EventEnvelope;
-  readonly #context: StreamContext;
   /**
    * A lagging crew's view as it was when the call started (slices may merge while it runs):
    * S(n-1), and its own writes by merge slice n .. n + lag. Undefined without lag: the call then
@@ -153,10 +152,9 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     this.slice = slice;
     this.lane = lane;
     this.#envelope = envelope;
-    this.#context = lane.stream.context;
     // A lagging crew's call may start after slices it does not see have merged.
-    this.#lagged =
-      lane.lag === 0 ? undefined : { base: this.#context.snapshotBefore(slice), writes: Array.from({ length: lane.lag + 1 }, (_, i) => this.#context.writesMergingIn(slice + i, route.crew.index)) };
+    const context = lane.stream.context;
+    this.#lagged = lane.lag === 0 ? undefined : { base: context.snapshotBefore(slice), writes: Array.from({ length: lane.lag + 1 }, (_, i) => context.writesMergingIn(slice + i, route.crew.index)) };
     this.#host = host;
   }
 
@@ -261,7 +259,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     if (vectorWrites !== undefined) this.#host.models?.holdVectorWrites(this, this.slice + this.lane.lag, vectorWrites);
     const writes = this.#writes;
     if (writes === undefined) return;
-    const target = this.#context.writesOf(this.slice + this.lane.lag, this.route.crew.index);
+    const target = this.lane.stream.context.writesOf(this.slice + this.lane.lag, this.route.crew.index);
     for (let i = 0; i < writes.length; i += 2) target.record(writes[i] as string, writes[i + 1]);
   }
 
@@ -363,7 +361,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   }
 
   snapshot(): ContextSnapshot {
-    const view: Record<string, unknown> = { ...(this.#lagged?.base ?? this.#context.snapshot) };
+    const view: Record<string, unknown> = { ...(this.#lagged?.base ?? this.lane.stream.context.snapshot) };
     const apply = (key: string, value: unknown) => {
       if (value === DELETED) delete view[key];
       else view[key] = value;
@@ -386,12 +384,12 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
       const earlier = this.#crewWrites(merge)?.latest(key);
       if (earlier !== undefined) return earlier;
     }
-    return (this.#lagged?.base ?? this.#context.snapshot)[key];
+    return (this.#lagged?.base ?? this.lane.stream.context.snapshot)[key];
   }
 
   /** What this crew wrote earlier that merges in slice `merge`. */
   #crewWrites(merge: number): CrewSliceWrites | undefined {
-    return this.#lagged === undefined ? this.#context.peekWrites(merge, this.route.crew.index) : this.#lagged.writes[merge - this.slice];
+    return this.#lagged === undefined ? this.lane.stream.context.peekWrites(merge, this.route.crew.index) : this.#lagged.writes[merge - this.slice];
   }
 
   /** The index-th action (or point without an id) of this call: unique per input record, handler and index. */
