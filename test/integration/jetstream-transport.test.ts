@@ -1,5 +1,5 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLiveCrewApp, Crew, OnEvent, type CrewContext, type Event } from '../../src/index.js';
 import { ensureLiveStreams } from '../../src/nats.js';
@@ -126,6 +126,20 @@ describe.skipIf(start === undefined)('JetStream transport against a real nats-se
     await expect(ensureLiveStreams(nc)).rejects.toThrow(/JetStream stream LIVE_ERRORS exists with subjects \["elsewhere.>"\]; live-crew needs live.\*.errors/);
     await jsm.streams.delete('LIVE_ERRORS');
     await ensureLiveStreams(nc);
+  });
+
+  it('sets the retention of the streams a distributed run reads again, on a new stream and on one that exists; a minute shortens the duplicate window to it', async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete('LIVE_JOURNAL');
+    await ensureLiveStreams(nc, { events: 600_000, slices: 60_000, journal: 60_000 });
+    const info = async (name: string) => (await jsm.streams.info(name)).config;
+    expect(await info('LIVE_EVENTS')).toMatchObject({ max_age: nanos(600_000), duplicate_window: nanos(120_000) });
+    expect(await info('LIVE_SLICES')).toMatchObject({ max_age: nanos(60_000), duplicate_window: nanos(60_000) });
+    expect(await info('LIVE_JOURNAL')).toMatchObject({ max_age: nanos(60_000), duplicate_window: nanos(60_000) });
+    // Outputs are not a distributed run's to expire; no retention given leaves a stream as it is.
+    expect((await info('LIVE_ACTIONS')).max_age).toBe(0);
+    await ensureLiveStreams(nc);
+    expect((await info('LIVE_EVENTS')).max_age).toBe(nanos(600_000));
   });
 });
 

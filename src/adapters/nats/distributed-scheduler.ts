@@ -4,8 +4,6 @@ import { EventDecoder } from '../../framework/model/event.js';
 import { sliceTiming } from '../../framework/app.js';
 import { inputLimits } from '../../framework/config/limits.js';
 import type { ActionSink } from '../../framework/ports.js';
-import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
-import { ConfigError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
 import { EventPipeline } from '../../framework/runtime/event-pipeline.js';
 import { OutputBuffer } from '../../framework/runtime/output-buffer.js';
@@ -67,12 +65,6 @@ export interface DistributedSchedulerOptions extends DistributedRunOptions {
  */
 export async function runDistributedScheduler(options: DistributedSchedulerOptions): Promise<SchedulerOutcome> {
   const run = await openDistributedRun(options, 'scheduler');
-  try {
-    checkRetention(run.config);
-  } catch (error) {
-    await run.close();
-    throw error;
-  }
   const signal = options.signal ?? new AbortController().signal;
   const logger = run.logger;
   const lease = new SchedulerLease(run.bucket, options.holder ?? `${hostname()}:${process.pid}`, run.config.lease_ms, run.clock);
@@ -89,21 +81,6 @@ export async function runDistributedScheduler(options: DistributedSchedulerOptio
   } finally {
     await lease.release();
     await run.close();
-  }
-}
-
-/**
- * A retention must keep what a successor reads after the last checkpoint: the input since it
- * was taken (up to checkpoint_slices + 1 slices ago, plus lateness), and the lease's wait. Twice
- * that leaves room for a slow commit.
- *
- * @throws ConfigError naming the key and the least value that is safe
- */
-function checkRetention(config: LiveCrewConfig): void {
-  const needed = 2 * ((config.checkpoint_slices + 1) * config.slice_ms + config.lateness_ms + config.lease_ms);
-  for (const key of ['events_retention_ms', 'slices_retention_ms', 'journal_retention_ms'] as const) {
-    const ms = config[key];
-    if (ms !== null && ms < needed) throw new ConfigError(messages.retentionTooShort(key, ms, needed));
   }
 }
 

@@ -1,7 +1,7 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
-import { ConnectionError } from '../../framework/errors.js';
+import { ConfigError, ConnectionError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
 
 /** The JetStream streams live-crew uses, and the subjects each holds (DESIGN §5). */
@@ -31,16 +31,36 @@ export function sliceSubject(streamId: string, slice: number | '*', crew: string
 /** How long the streams a distributed run reads again keep their messages, in ms; absent or null: as the stream is. */
 export type LiveRetention = Partial<Record<'events' | 'slices' | 'journal', number | null>>;
 
-/** The retention a configuration sets (`events_retention_ms`, ...). */
+/**
+ * The retention a configuration sets (`events_retention_ms`, ...). It must keep what a successor
+ * scheduler reads after the last checkpoint: the input since it was taken (up to
+ * checkpoint_slices + 1 slices ago, plus lateness) and the lease's wait; twice that leaves room
+ * for a slow commit.
+ *
+ * @throws ConfigError naming the key and the least value that is safe
+ */
 export function liveRetention(config: LiveCrewConfig): LiveRetention {
+  const needed = 2 * ((config.checkpoint_slices + 1) * config.slice_ms + config.lateness_ms + config.lease_ms);
+  for (const key of ['events_retention_ms', 'slices_retention_ms', 'journal_retention_ms'] as const) {
+    const ms = config[key];
+    if (ms !== null && ms < needed) throw new ConfigError(messages.retentionTooShort(key, ms, needed));
+  }
   return { events: config.events_retention_ms, slices: config.slices_retention_ms, journal: config.journal_retention_ms };
 }
+
+/** The stream settings of a retention: `max_age`, and a duplicate window no longer than it (JetStream's rule). */
+function retentionSettings(maxAge: number, duplicateWindow = DEFAULT_DUPLICATE_WINDOW_NS): { max_age: number; duplicate_window: number } {
+  return { max_age: maxAge, duplicate_window: Math.min(duplicateWindow, maxAge) };
+}
+
+/** JetStream's default duplicate window: 2 minutes, in ns. */
+const DEFAULT_DUPLICATE_WINDOW_NS = nanos(120_000);
 
 /**
  * A JetStream manager with live-crew's streams in place: created when missing, checked when
  * present. Actions are de-duplicated by message id within the streams' duplicate window. A
- * retention given sets the stream's `max_age`, when it is made or changed to it: the last
- * process started with it decides.
+ * retention given sets the stream's `max_age` (and shortens its duplicate window to it if it is
+ * longer), when it is made or changed to it: the last process started with it decides.
  *
  * @throws ConnectionError when the server has no JetStream, or a stream exists with other subjects
  */
@@ -56,13 +76,13 @@ export async function ensureLiveStreams(nc: NatsConnection, retention: LiveReten
     const maxAge = keepMs === undefined || keepMs === null ? undefined : nanos(keepMs);
     const existing = await jsm.streams.info(name).catch(() => undefined);
     if (existing === undefined) {
-      await jsm.streams.add({ name, subjects: [subject], ...(maxAge !== undefined ? { max_age: maxAge } : {}) });
+      await jsm.streams.add({ name, subjects: [subject], ...(maxAge !== undefined ? retentionSettings(maxAge) : {}) });
       continue;
     }
     if (!existing.config.subjects?.includes(subject)) {
       throw new ConnectionError(messages.jetStreamStreamMismatch(name, existing.config.subjects, subject));
     }
-    if (maxAge !== undefined && existing.config.max_age !== maxAge) await jsm.streams.update(name, { ...existing.config, max_age: maxAge });
+    if (maxAge !== undefined && existing.config.max_age !== maxAge) await jsm.streams.update(name, { ...existing.config, ...retentionSettings(maxAge, existing.config.duplicate_window) });
   }
   return jsm;
 }
