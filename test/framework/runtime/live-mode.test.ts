@@ -31,24 +31,27 @@ class TrickleSource implements EventSource {
   async close(): Promise<void> {}
 }
 
+/** The straggler steps: s1 at 0, then 1.2 s of wall time later s1 at 100 (slice 0 ended 700 ms of wall time ago). */
+const STRAGGLER = [
+  { waitMs: 0, events: [at(0)] },
+  { waitMs: 1200, events: [at(100)] },
+];
+
+/** A live run of the straggler steps, its wall-clock decisions recorded in `journal` if given. */
+async function liveWithStraggler(journal?: MemoryDecisionJournal) {
+  // Live input is stamped about now: a clock far behind it would refuse it (max_future_ms).
+  const clock = new ManualClock(T0);
+  const app = await createTestingApp({
+    crews: [Recorder],
+    config: { mode: 'live' },
+    providers: [{ token: CLOCK, useValue: clock }, { token: EVENT_SOURCE, useValue: new TrickleSource(clock, STRAGGLER) }, ...(journal ? [{ token: DECISION_JOURNAL, useValue: journal }] : [])],
+  });
+  return app.run([]);
+}
+
 describe('live mode (DESIGN §4)', () => {
   it('wall-clock progress closes the slices of an idle stream: a straggler is then late', async () => {
-    // Live input is stamped about now: a clock far behind it would refuse it (max_future_ms).
-    const clock = new ManualClock(T0);
-    const steps = [
-      { waitMs: 0, events: [at(0)] },
-      { waitMs: 1200, events: [at(100)] }, // slice 0 ended 700 ms of wall time ago
-    ];
-    const live = await (
-      await createTestingApp({
-        crews: [Recorder],
-        config: { mode: 'live' },
-        providers: [
-          { token: CLOCK, useValue: clock },
-          { token: EVENT_SOURCE, useValue: new TrickleSource(clock, steps) },
-        ],
-      })
-    ).run([]);
+    const live = await liveWithStraggler();
     expect(live.errorsOf('late_event')).toHaveLength(1);
 
     const batchClock = new ManualClock();
@@ -57,7 +60,7 @@ describe('live mode (DESIGN §4)', () => {
         crews: [Recorder],
         providers: [
           { token: CLOCK, useValue: batchClock },
-          { token: EVENT_SOURCE, useValue: new TrickleSource(batchClock, steps) },
+          { token: EVENT_SOURCE, useValue: new TrickleSource(batchClock, STRAGGLER) },
         ],
       })
     ).run([]);
@@ -96,23 +99,8 @@ describe('live mode (DESIGN §4)', () => {
   });
 
   it("a replay with the live run's journal closes the slices its ticks closed: the straggler is late again, without the clock", async () => {
-    const clock = new ManualClock(T0);
     const journal = new MemoryDecisionJournal();
-    const steps = [
-      { waitMs: 0, events: [at(0)] },
-      { waitMs: 1200, events: [at(100)] },
-    ];
-    const live = await (
-      await createTestingApp({
-        crews: [Recorder],
-        config: { mode: 'live' },
-        providers: [
-          { token: CLOCK, useValue: clock },
-          { token: DECISION_JOURNAL, useValue: journal },
-          { token: EVENT_SOURCE, useValue: new TrickleSource(clock, steps) },
-        ],
-      })
-    ).run([]);
+    const live = await liveWithStraggler(journal);
     expect(live.errorsOf('late_event')).toHaveLength(1);
     expect([...journal.recorded.keys()].filter((key) => key.startsWith('tick:'))).not.toEqual([]);
     const replay = await (await createTestingApp({ crews: [Recorder], providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })).run([at(0), at(100)]);
