@@ -38,13 +38,34 @@ export function encodeAction(action: Action, payloadJson: string): string {
   return `{"ts":${jsonString(action.ts)},"kind":${jsonString(action.kind)},"stream_id":${jsonString(action.stream_id)},"payload":${payloadJson},"ttl_ms":${ttl}}`;
 }
 
+/** The end of a line with the default time-to-live. */
+const DEFAULT_TTL_TAIL = `,"ttl_ms":${ACTION_TTL.default}}`;
+/** The most kinds a stream keeps the middle of its lines for. */
+const MAX_KINDS = 10_000;
+
 /**
- * `encodeAction` for fields the caller vouches for: `ts`, `kind` and `streamId` match their
- * patterns (which need no escaping) and `ttlMs` is an integer, as `ctx.emit` checks them for a
- * frozen event's fields. Given one by one, so the emitter's hot path makes no `Action` for it.
+ * The action lines of one stream, as `encodeAction` writes them, for fields the caller vouches
+ * for: `ts` and `kind` match their patterns (which need no escaping) and `ttlMs` is an integer,
+ * as `ctx.emit` checks them for a frozen event's fields. The part between `ts` and the payload is
+ * made once per kind: a line is then four string joins, not ten, and V8 makes an object for each.
  */
-export function encodeActionFields(ts: string, kind: string, streamId: string, payloadJson: string, ttlMs: number): string {
-  return `{"ts":"${ts}","kind":"${kind}","stream_id":"${streamId}","payload":${payloadJson},"ttl_ms":${ttlMs}}`;
+export class StreamActionLines {
+  readonly #streamId: string;
+  readonly #middles = new Map<string, string>();
+
+  /** @param streamId - the stream's id, checked against its pattern when its event was decoded */
+  constructor(streamId: string) {
+    this.#streamId = streamId;
+  }
+
+  line(ts: string, kind: string, payloadJson: string, ttlMs: number): string {
+    let middle = this.#middles.get(kind);
+    if (middle === undefined) {
+      middle = `","kind":"${kind}","stream_id":"${this.#streamId}","payload":`;
+      if (this.#middles.size < MAX_KINDS) this.#middles.set(kind, middle);
+    }
+    return `{"ts":"${ts}${middle}${payloadJson}${ttlMs === ACTION_TTL.default ? DEFAULT_TTL_TAIL : `,"ttl_ms":${ttlMs}}`}`;
+  }
 }
 
 /** A string as JSON: quoted as it is when nothing in it needs escaping (the hot path: ts, kinds, stream ids), else by JSON.stringify. */

@@ -1,6 +1,6 @@
 import { HandlerOutputError } from '../errors.js';
 import { messages } from '../messages.js';
-import { ACTION_TTL, encodeActionFields, type Action } from '../model/action.js';
+import { ACTION_TTL, type Action } from '../model/action.js';
 import { jsonBytesOver } from '../model/json.js';
 import { isUserKind } from '../model/patterns.js';
 import type { ContextSnapshot, EmittedAction } from '../ports.js';
@@ -88,6 +88,14 @@ interface CallControl {
   vectorWrites: VectorWrite[] | undefined;
   /** Points upserted without an id so far: the next one's number in its id. */
   vectorIds: number;
+  /**
+   * A lagging crew's view as it was when the call started (slices may merge while it runs):
+   * S(n-1), and its own writes by merge slice n .. n + lag. Undefined without lag: the call then
+   * reads the context as it is, which cannot change while it runs.
+   */
+  lagged: LaggedView | undefined;
+  /** Set when the call threw or rejected. */
+  failure: CallFailure | undefined;
 }
 
 /** Where a call is: running; ended; failed or abandoned (its output discarded); ended and output after it reported. */
@@ -125,22 +133,14 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   /** Its crew's lane on its stream: where its error counts. */
   readonly lane: Lane;
   readonly #envelope: EventEnvelope;
-  /**
-   * A lagging crew's view as it was when the call started (slices may merge while it runs):
-   * S(n-1), and its own writes by merge slice n .. n + lag. Undefined without lag: the call then
-   * reads the context as it is, which cannot change while it runs.
-   */
-  readonly #lagged: LaggedView | undefined;
   readonly #host: CallHost;
   /** Keys and values written, flat (`[key, value, key, value, ...]`): most calls write one or two. */
   #writes: unknown[] | undefined;
   #actions: EmittedAction[] | undefined;
   /** One field, not three: a scope is made per call. */
   #phase: Phase = Phase.Open;
-  /** Made on first use of `signal` or of the timeout's clock: most calls never need it. */
+  /** What few calls need, made on first use (a lagging crew's at the start): most calls never need it. */
   #control: CallControl | undefined;
-  /** Set when the call threw or rejected. */
-  failure: CallFailure | undefined;
 
   /**
    * What a read sees cannot change during the call: the crew's calls on a stream run one at a
@@ -152,10 +152,21 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     this.slice = slice;
     this.lane = lane;
     this.#envelope = envelope;
-    // A lagging crew's call may start after slices it does not see have merged.
-    const context = lane.stream.context;
-    this.#lagged = lane.lag === 0 ? undefined : { base: context.snapshotBefore(slice), writes: Array.from({ length: lane.lag + 1 }, (_, i) => context.writesMergingIn(slice + i, route.crew.index)) };
     this.#host = host;
+    // A lagging crew's call may start after slices it does not see have merged.
+    if (lane.lag > 0) {
+      const context = lane.stream.context;
+      this.#controls().lagged = { base: context.snapshotBefore(slice), writes: Array.from({ length: lane.lag + 1 }, (_, i) => context.writesMergingIn(slice + i, route.crew.index)) };
+    }
+  }
+
+  /** How the call failed; undefined unless it threw, rejected or timed out. */
+  get failure(): CallFailure | undefined {
+    return this.#control?.failure;
+  }
+
+  set failure(failure: CallFailure) {
+    this.#controls().failure = failure;
   }
 
   /**
@@ -233,7 +244,18 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   }
 
   #controls(): CallControl {
-    return (this.#control ??= { abort: undefined, timeoutClock: undefined, paused: false, verdict: undefined, modelCalls: 0, effects: 0, vectorWrites: undefined, vectorIds: 0 });
+    return (this.#control ??= {
+      abort: undefined,
+      timeoutClock: undefined,
+      paused: false,
+      verdict: undefined,
+      modelCalls: 0,
+      effects: 0,
+      vectorWrites: undefined,
+      vectorIds: 0,
+      lagged: undefined,
+      failure: undefined,
+    });
   }
 
   get crewId(): string {
@@ -303,7 +325,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     const count = this.#actions?.length ?? 0;
     if (count >= this.#host.limits.maxActionsPerCall) throw new HandlerOutputError(messages.tooManyActions(kind, this.#host.limits.maxActionsPerCall));
     // The kind and ttl are checked above; ts and stream_id are the frozen event's, checked when it was decoded.
-    const emitted = new CallAction(encodeActionFields(event.ts, kind, event.stream_id, payloadJson, ttl), this, count, kind, payload, ttl);
+    const emitted = new CallAction(this.lane.stream.actionLines.line(event.ts, kind, payloadJson, ttl), this, count, kind, payload, ttl);
     // A literal, not `push` on `[]`: an empty array's first push reserves room for 17.
     if (this.#actions === undefined) this.#actions = [emitted];
     else this.#actions.push(emitted);
@@ -361,7 +383,7 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
   }
 
   snapshot(): ContextSnapshot {
-    const view: Record<string, unknown> = { ...(this.#lagged?.base ?? this.lane.stream.context.snapshot) };
+    const view: Record<string, unknown> = { ...(this.#control?.lagged?.base ?? this.lane.stream.context.snapshot) };
     const apply = (key: string, value: unknown) => {
       if (value === DELETED) delete view[key];
       else view[key] = value;
@@ -384,12 +406,13 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
       const earlier = this.#crewWrites(merge)?.latest(key);
       if (earlier !== undefined) return earlier;
     }
-    return (this.#lagged?.base ?? this.lane.stream.context.snapshot)[key];
+    return (this.#control?.lagged?.base ?? this.lane.stream.context.snapshot)[key];
   }
 
   /** What this crew wrote earlier that merges in slice `merge`. */
   #crewWrites(merge: number): CrewSliceWrites | undefined {
-    return this.#lagged === undefined ? this.lane.stream.context.peekWrites(merge, this.route.crew.index) : this.#lagged.writes[merge - this.slice];
+    const lagged = this.#control?.lagged;
+    return lagged === undefined ? this.lane.stream.context.peekWrites(merge, this.route.crew.index) : lagged.writes[merge - this.slice];
   }
 
   /** The index-th action (or point without an id) of this call: unique per input record, handler and index. */

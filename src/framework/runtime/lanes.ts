@@ -1,3 +1,4 @@
+import { StreamActionLines } from '../model/action.js';
 import type { StreamContext } from '../context/stream-context.js';
 import type { EventEnvelope } from '../model/event.js';
 import type { StreamProgress } from '../scheduler/slice-target.js';
@@ -102,6 +103,8 @@ export interface SettleWait {
 export class StreamLanes {
   readonly id: string;
   readonly context: StreamContext;
+  /** The stream's action lines, for its crews' `ctx.emit`. */
+  readonly actionLines: StreamActionLines;
   /** By crew run-order index, made on a crew's first call. */
   readonly lanes: Array<Lane | undefined>;
   /** Closes not merged yet, in slice order. */
@@ -117,6 +120,7 @@ export class StreamLanes {
   constructor(id: string, context: StreamContext, crewCount: number) {
     this.id = id;
     this.context = context;
+    this.actionLines = new StreamActionLines(id);
     this.lanes = new Array<Lane | undefined>(crewCount);
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ActionSchema, encodeAction } from '../../../src/framework/model/action.js';
+import fc from 'fast-check';
+import { ActionSchema, encodeAction, StreamActionLines } from '../../../src/framework/model/action.js';
 
 describe('encodeAction', () => {
   it('writes one JSON line with keys in a fixed order', () => {
@@ -13,5 +14,22 @@ describe('encodeAction', () => {
     expect(line.split('\n')).toHaveLength(1);
     expect(JSON.parse(line)).toEqual(forged);
     expect(ActionSchema.safeParse(JSON.parse(line)).success).toBe(false);
+  });
+});
+
+describe('StreamActionLines', () => {
+  it("writes encodeAction's line for any checked kind, ttl and payload, however many kinds a stream has", () => {
+    const kind = fc.stringMatching(/^[a-zA-Z0-9_]{1,50}$/).filter((k) => !k.startsWith('__'));
+    const ttl = fc.oneof(fc.constant(5000), fc.integer({ min: 1, max: 300_000 }));
+    const lines = new StreamActionLines('match-42');
+    fc.assert(
+      fc.property(fc.date({ noInvalidDate: true, min: new Date('2000-01-01'), max: new Date('2100-01-01') }), kind, fc.jsonValue(), ttl, (date, k, payload, ttlMs) => {
+        const action = { ts: date.toISOString(), kind: k, stream_id: 'match-42', payload, ttl_ms: ttlMs };
+        const payloadJson = JSON.stringify(payload);
+        expect(lines.line(action.ts, k, payloadJson, ttlMs)).toBe(encodeAction(action, payloadJson));
+        // The same kind again takes the middle it made the first time.
+        expect(lines.line(action.ts, k, payloadJson, ttlMs)).toBe(encodeAction(action, payloadJson));
+      }),
+    );
   });
 });
