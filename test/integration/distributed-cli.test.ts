@@ -94,6 +94,15 @@ describe.skipIf(start === undefined)('the scheduler and runner commands refuse b
     expect(runner('garbled', 'stats')).toMatchObject({ status: 1, stderr: expect.stringMatching(/KV live_crew_run_garbled\/crew\.stats holds .*yesterday.*, not a live-crew crew\.stats record/) });
   });
 
+  it("a scheduler's stored checkpoint that is not live-crew's, naming bucket and key", async () => {
+    const nc = await connect({ servers: server().url });
+    const kv = await new Kvm(nc).create('live_crew_run_checkpointed', { history: 1 });
+    await kv.put('scheduler.checkpoint', '{"slice":3,"quietBefore":9,"reportsFrom":1,"engine":{"streamId":"checkpointed","position":"far"}}');
+    await nc.close();
+    const result = runCli(['scheduler', '--crews', MATCH_DAY_CREWS, '--stream', 'checkpointed', '--nats-url', server().url]);
+    expect(result).toMatchObject({ status: 1, stderr: expect.stringMatching(/KV live_crew_run_checkpointed\/scheduler\.checkpoint holds .*far.*, not a live-crew scheduler\.checkpoint record/) });
+  });
+
   it('a scheduler and a runner serve /metrics and beat on live.<stream>.heartbeats', async () => {
     const [schedulerPort, runnerPort] = [await freePort(), await freePort()];
     const nc = await connect({ servers: server().url });
