@@ -340,8 +340,12 @@ export class SliceEngine {
       if (eventTimeLimit !== undefined) watermarkSlice = Math.min(watermarkSlice, Math.floor((eventTimeLimit - latenessMs - stream.epoch0) / sliceMs));
       if (watermarkSlice > stream.openFrom) advances.push([stream.id, watermarkSlice]);
     }
-    const recorded = advances.length > 0 ? this.#journal?.record(tickDecision(this.#accepted, this.#nextTick()), advances) : undefined;
-    if (advances.length > 0) this.#ticksTaken++;
+    let recorded: MaybePromise<void> | undefined;
+    if (advances.length > 0) {
+      const key = tickDecision(this.#accepted, this.#nextTick());
+      this.#ticksTaken++;
+      recorded = this.#journal?.record(key, advances);
+    }
     return andThen(
       andThen(recorded, () => this.#advanceTo(advances)),
       () => {
