@@ -289,15 +289,17 @@ export class SliceEngine {
     );
   }
 
-  /** Live mode: streams idle for `streamIdleMs` of wall time, every slice closed, are forgotten. */
-  #forgetIdleByWallTime(now: number): void {
+  /** Live mode: the streams idle for `streamIdleMs` of wall time, every slice closed, to forget now. */
+  #idleByWallTime(now: number): string[] {
     const idleMs = this.#timing.streamIdleMs;
-    if (idleMs === undefined || now < this.#sweepAt) return;
+    if (idleMs === undefined || now < this.#sweepAt) return [];
     this.#sweepAt = now + idleMs / 4;
-    for (const stream of [...this.#streams.values()]) {
+    const idle: string[] = [];
+    for (const stream of this.#streams.values()) {
       const allClosed = [...stream.slices.keys()].every((slice) => slice < stream.openFrom);
-      if (now - stream.lastSeen >= idleMs && allClosed && this.#mayForget(stream)) this.#forget(stream);
+      if (now - stream.lastSeen >= idleMs && allClosed && this.#mayForget(stream)) idle.push(stream.id);
     }
+    return idle;
   }
 
   /** Nothing of the stream is pending: no held jump, no close under way, no crew waiting on a wall-clock timeout. */
@@ -317,9 +319,10 @@ export class SliceEngine {
    * so slices close while a stream is idle. Does nothing in batch mode, nor in a replay, which
    * closes slices where the journal says the recorded run's ticks did.
    *
-   * Each tick that closes slices is a journaled decision (`tick:<events accepted>:<n>`, its value
-   * the streams and the slices they advanced to), stored before it is acted on: a successor
-   * scheduler going over the same input, or a replay, closes the same slices at the same point.
+   * What a tick does is a journaled decision (`tick:<events accepted>:<n>`), stored before it is
+   * acted on: the streams it advanced and the slices they reached, then the idle streams it
+   * forgot. A successor scheduler going over the same input, or a replay, does the same at the
+   * same point.
    *
    * @param eventTimeLimit - event time the input has not passed yet (a paced replay's next
    *   record, held back until it is due): no watermark goes beyond it, so a process starved of
@@ -334,25 +337,37 @@ export class SliceEngine {
   #tickByClock(eventTimeLimit: number | undefined): MaybePromise<void> {
     const { liveRate, sliceMs, latenessMs } = this.#timing;
     const now = this.#clock!.now();
-    const advances: TickAdvance[] = [];
+    const advanced: TickAdvance[] = [];
     for (const stream of this.#streams.values()) {
       let watermarkSlice = Math.floor(((now - stream.wallStart) * liveRate! - latenessMs) / sliceMs);
       if (eventTimeLimit !== undefined) watermarkSlice = Math.min(watermarkSlice, Math.floor((eventTimeLimit - latenessMs - stream.epoch0) / sliceMs));
-      if (watermarkSlice > stream.openFrom) advances.push([stream.id, watermarkSlice]);
-    }
-    let recorded: MaybePromise<void> | undefined;
-    if (advances.length > 0) {
-      const key = tickDecision(this.#accepted, this.#nextTick());
-      this.#ticksTaken++;
-      recorded = this.#journal?.record(key, advances);
+      if (watermarkSlice > stream.openFrom) advanced.push([stream.id, watermarkSlice]);
     }
     return andThen(
-      andThen(recorded, () => this.#advanceTo(advances)),
+      andThen(this.#recordTick({ advanced }), () => this.#advanceTo(advanced)),
       () => {
-        this.#forgetIdleByWallTime(now);
-        return this.#releaseDue(now);
+        const forgotten = this.#idleByWallTime(now);
+        return andThen(
+          andThen(this.#recordTick({ forgotten }), () => this.#forgetAll(forgotten)),
+          () => this.#releaseDue(now),
+        );
       },
     );
+  }
+
+  /** Journals what a tick is about to do, if it does anything. */
+  #recordTick(tick: Tick): MaybePromise<void> {
+    if ((tick.advanced ?? tick.forgotten ?? []).length === 0) return;
+    const key = tickDecision(this.#accepted, this.#nextTick());
+    this.#ticksTaken++;
+    return this.#journal?.record(key, tick);
+  }
+
+  #forgetAll(streamIds: readonly string[]): void {
+    for (const id of streamIds) {
+      const stream = this.#streams.get(id);
+      if (stream !== undefined) this.#forget(stream);
+    }
   }
 
   /** The number of the next tick at this point of the input: ticks between two events are 0, 1, 2, ... */
@@ -364,18 +379,20 @@ export class SliceEngine {
     return this.#ticksTaken;
   }
 
-  /** Closes what the journal says ticks closed at this point of the input, and not yet here. */
+  /** Does what the journal says ticks did at this point of the input, and were not done here yet. */
   #applyJournaledTicks(): MaybePromise<void> {
     const journal = this.#journal;
     if (journal === undefined || !this.#replaysTicks) return;
-    const advances: TickAdvance[] = [];
-    for (let key = tickDecision(this.#accepted, this.#nextTick()); journal.has(key); key = tickDecision(this.#accepted, this.#nextTick())) {
-      this.#ticksTaken++;
-      const parsed = TickAdvances.safeParse(journal.value(key));
-      if (!parsed.success) throw new InputError(messages.journalDecisionInvalid(key, 'a list of [stream id, slice] pairs', describeIssues(parsed.error)));
-      advances.push(...parsed.data);
-    }
-    return this.#advanceTo(advances);
+    const key = tickDecision(this.#accepted, this.#nextTick());
+    if (!journal.has(key)) return;
+    this.#ticksTaken++;
+    const parsed = TickSchema.safeParse(journal.value(key));
+    if (!parsed.success) throw new InputError(messages.journalDecisionInvalid(key, '{"advanced": [[stream id, slice], ...]} or {"forgotten": [stream id, ...]}', describeIssues(parsed.error)));
+    const tick: Tick = parsed.data;
+    return andThen(this.#advanceTo(tick.advanced ?? []), () => {
+      this.#forgetAll(tick.forgotten ?? []);
+      return this.#applyJournaledTicks();
+    });
   }
 
   /** Advances each named stream this process knows to its slice (a stream it does not know has nothing open). */
@@ -867,7 +884,9 @@ function newStream(
 
 /** A stream a tick advanced, and the slice it advanced to (its slices below it closed). */
 type TickAdvance = [streamId: string, slice: number];
-const TickAdvances = z.array(z.tuple([z.string(), z.number().int()]));
+/** What a tick did, as the journal keeps it: streams it advanced, or idle streams it forgot. */
+const TickSchema = z.union([z.strictObject({ advanced: z.array(z.tuple([z.string(), z.number().int()])) }), z.strictObject({ forgotten: z.array(z.string()) })]);
+type Tick = { readonly advanced?: readonly TickAdvance[]; readonly forgotten?: readonly string[] };
 
 /** The journal key of a live tick that closed slices: after how many input events, and which tick since that event. */
 function tickDecision(accepted: number, tick: number): string {

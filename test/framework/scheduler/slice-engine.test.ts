@@ -417,7 +417,7 @@ describe('SliceEngine: live ticks are journaled decisions (issue 16)', () => {
   it('a tick that closes slices is journaled before it acts: after how many events, which tick, and where each stream went', async () => {
     const { journal, recorded } = memoryJournal(undefined);
     expect(await liveRun(journal, { value: 0 })).toEqual(LIVE);
-    expect([...recorded]).toEqual([['tick:2:0', [['s1', 2]]]]);
+    expect([...recorded]).toEqual([['tick:2:0', { advanced: [['s1', 2]] }]]);
   });
 
   it('a replay closes the same slices at the same point of the input, by the journal, without the clock; a batch replay too', async () => {
@@ -450,18 +450,48 @@ describe('SliceEngine: live ticks are journaled decisions (issue 16)', () => {
       ['close', 's1', 0],
       ['close', 's2', 0],
     ]);
-    expect(successor.recorded.get('tick:2:1')).toEqual([
-      ['s1', 4],
-      ['s2', 4],
-    ]);
+    expect(successor.recorded.get('tick:2:1')).toEqual({
+      advanced: [
+        ['s1', 4],
+        ['s2', 4],
+      ],
+    });
   });
 
-  it('a journaled tick that is not a list of [stream, slice] stops the run, naming the decision', async () => {
+  it('a stream forgotten as idle by wall time is a journaled decision too: a replay forgets it at the same point', async () => {
+    const timing = { sliceMs: 500, latenessMs: 0, liveRate: 1, streamIdleMs: 1000 };
+    // s1 at 0 and 100; 3 s of wall time close its slice and forget it; s1 at 1200 then starts it afresh.
+    async function run(journal: MemoryDecisionJournal, now: { value: number }) {
+      const clock: Clock = { now: () => now.value, sleep: async () => {} };
+      const { steps, engine: make } = recorder(false, [crew('only')], new Set(), { clock, journal });
+      const engine = make(timing);
+      await engine.accept(envelope(0));
+      await engine.accept(envelope(100));
+      now.value = 3000;
+      await engine.tick();
+      await engine.accept(envelope(1200));
+      await engine.finish();
+      return steps;
+    }
+    const live = new MemoryDecisionJournal();
+    const steps = await run(live, { value: 0 });
+    expect(steps.filter((s) => s[0] === 'forget' || s[0] === 'late')).toEqual([['forget', 's1']]);
+    expect([...live.recorded]).toEqual([
+      ['tick:2:0', { advanced: [['s1', 6]] }],
+      ['tick:2:1', { forgotten: ['s1'] }],
+    ]);
+    // The replay's clock never moves: only the journal can forget s1, so s1@1200 is not late.
+    expect(await run(new MemoryDecisionJournal(live.recorded), { value: 0 })).toEqual(steps);
+  });
+
+  it('a journaled tick that is not one stops the run, naming the decision', async () => {
     const journal = new MemoryDecisionJournal(new Map([['tick:1:0', { s1: 2 }]]));
     const { engine: make } = recorder(false, [crew('only')], new Set(), { clock: { now: () => 0, sleep: async () => {} }, journal });
     const engine = make({ sliceMs: 500, latenessMs: 0 });
     await engine.accept(envelope(0));
-    expect(() => engine.accept(envelope(100))).toThrow(/^the journal's decision "tick:1:0" is not a list of \[stream id, slice\] pairs \(.*\): the journal is damaged/);
+    expect(() => engine.accept(envelope(100))).toThrow(
+      /^the journal's decision "tick:1:0" is not \{"advanced": \[\[stream id, slice\], \.\.\.\]\} or \{"forgotten": \[stream id, \.\.\.\]\} \(.*\): the journal is damaged/,
+    );
   });
 });
 
