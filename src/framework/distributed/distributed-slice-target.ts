@@ -222,7 +222,7 @@ export class DistributedSliceTarget implements SliceTarget {
     return this.#options.crews.flatMap((crew) => (stream.slices.get(slice - crew.lag)?.working.has(crew.index) ? [{ from: slice - crew.lag, index: crew.index }] : []));
   }
 
-  async closeSlice(streamId: string, slice: number, endMs: number, progress: StreamProgress): Promise<void> {
+  async closeSlice(streamId: string, slice: number, endMs: number, progress: StreamProgress, engine?: EngineCheckpoint): Promise<void> {
     const stream = this.#streams.get(streamId)!;
     if (slice <= stream.committed) return;
     this.#options.observer?.sliceClosed?.(streamId, slice, endMs);
@@ -254,7 +254,7 @@ export class DistributedSliceTarget implements SliceTarget {
       quietBefore: this.#options.position(),
       disabledFrom: this.#disabledSoFar(),
       reportsFrom: this.#reportsFrom(),
-      ...(progress.checkpoint !== undefined ? { engine: progress.checkpoint } : {}),
+      ...(engine !== undefined ? { engine } : {}),
     };
     const observed = this.#options.observer?.contextChanged;
     const broadcast = merged !== undefined && (this.#options.contextOut !== undefined || observed !== undefined) ? contextRecordOf(streamId, slice, endMs, merged) : undefined;

@@ -415,7 +415,6 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     return lagged === undefined ? this.lane.stream.context.peekWrites(merge, this.route.crew.index) : lagged.writes[merge - this.slice];
   }
 
-  /** The index-th action (or point without an id) of this call: unique per input record, handler and index. */
   /** The deterministic id of the call's `index`-th action (or vector point): the same in every run of the same input. */
   outputId(index: number): string {
     return `${this.streamId}:${this.slice}:${this.crewId}.${this.route.handler.method}:${this.#envelope.position}:${index}`;

@@ -595,8 +595,8 @@ export class SliceEngine {
         this.#forgetBefore(stream, slice + 1 - this.#lookBack);
         const position = this.#mergedThrough(stream, slice);
         const checkpoint = this.#target.checkpoints === true ? this.#checkpoint(stream, slice, position) : undefined;
-        const progress = { epoch0: stream.epoch0, position, ...(checkpoint !== undefined ? { checkpoint } : {}) };
-        const closed = this.#target.closeSlice(stream.id, slice, stream.epoch0 + (slice + 1) * this.#timing.sliceMs, progress);
+        const progress = { epoch0: stream.epoch0, position };
+        const closed = this.#target.closeSlice(stream.id, slice, stream.epoch0 + (slice + 1) * this.#timing.sliceMs, progress, checkpoint);
         if (!isPromiseLike(closed)) {
           stream.committedThrough = progress.position;
           return;

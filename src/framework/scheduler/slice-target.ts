@@ -15,9 +15,11 @@ export interface SliceTarget {
   dispatch(streamId: string, slice: number, envelope: EventEnvelope, crews: readonly number[]): MaybePromise<void>;
   /**
    * Slice `slice` of a stream is closed: no more events will be dispatched into it. `endMs` is
-   * its end in event time, the deterministic time of anything the close reports.
+   * its end in event time, the deterministic time of anything the close reports. `checkpoint`
+   * is the engine's state for a successor, given to a target that asks for it (`checkpoints`)
+   * and could be taken (not while an event is held apart by the jump guard).
    */
-  closeSlice(streamId: string, slice: number, endMs: number, progress: StreamProgress): MaybePromise<void>;
+  closeSlice(streamId: string, slice: number, endMs: number, progress: StreamProgress, checkpoint?: EngineCheckpoint): MaybePromise<void>;
   /** An event arrived for a slice already closed. */
   late(envelope: EventEnvelope, slice: number, openFrom: number): void;
   /**
@@ -48,7 +50,7 @@ export interface SliceTarget {
    * `closeSlice` before it dispatches any later slice of the stream.
    */
   readonly closesInBackground?: boolean;
-  /** Whether `closeSlice` wants the engine's checkpoint in its `progress` (a distributed scheduler's successor starts from it). */
+  /** Whether `closeSlice` wants the engine's checkpoint (a distributed scheduler's successor starts from it). */
   readonly checkpoints?: boolean;
 }
 
@@ -66,8 +68,6 @@ export interface StreamProgress {
   readonly epoch0: number;
   /** Every event of the stream at or before this input position is in a merged slice (or was refused). */
   readonly position: number;
-  /** The engine's checkpoint, for a target that asks for them (`checkpoints`); absent while an event is held apart by the jump guard. */
-  readonly checkpoint?: EngineCheckpoint;
 }
 
 /** The knobs of slicing. */

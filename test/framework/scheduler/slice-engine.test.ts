@@ -9,6 +9,7 @@ import { andThen } from '../../../src/framework/maybe-async.js';
 import { scheduleCrews } from '../../../src/framework/scheduler/crew-schedule.js';
 import { SliceEngine, type EventEnvelope } from '../../../src/framework/scheduler/slice-engine.js';
 import type { SliceTarget, SliceTiming, StreamProgress, StreamResume } from '../../../src/framework/scheduler/slice-target.js';
+import type { EngineCheckpoint } from '../../../src/framework/scheduler/engine-checkpoint.js';
 import type { Clock, DecisionJournal } from '../../../src/framework/ports.js';
 import { MemoryDecisionJournal } from '../../../src/framework/testing/in-memory-ports.js';
 
@@ -67,6 +68,7 @@ function recorder(
 ) {
   const steps: Step[] = [];
   const progress: Array<[string, number, StreamProgress]> = [];
+  const checkpoints: Array<[number, EngineCheckpoint | undefined]> = [];
   const maybe = () => (async ? new Promise<void>((resolve) => setTimeout(resolve, 1)) : undefined);
   const at = (env: EventEnvelope) => (env.event.payload as { at: number }).at;
   const target: SliceTarget = {
@@ -79,7 +81,8 @@ function recorder(
       else for (const i of indexes) steps.push(['run', id, slice, at(env), crews[i]!.id]);
       return maybe();
     },
-    closeSlice: (id, slice, _end, committed) => {
+    closeSlice: (id, slice, _end, committed, checkpoint) => {
+      checkpoints.push([slice, checkpoint]);
       steps.push(['close', id, slice]);
       progress.push([id, slice, committed]);
       return maybe();
@@ -91,7 +94,7 @@ function recorder(
     isDisabled: (_id, i) => disabled.has(crews[i]!.id),
   };
   const engine = (timing: SliceTiming) => new SliceEngine(timing, scheduleCrews(crews), target, live?.clock, live?.journal);
-  return { steps, target, engine, progress };
+  return { steps, target, engine, progress, checkpoints };
 }
 
 async function feed(engine: SliceEngine, envelopes: EventEnvelope[]): Promise<void> {
@@ -394,19 +397,29 @@ describe("SliceEngine waitPolicy 'timeout:<ms>' (DESIGN §4)", () => {
 });
 
 describe('SliceEngine: live ticks are journaled decisions (issue 16)', () => {
-  /** Live: s1 at 0 and 100; 1.2 s of wall time close slice 0; s1 at 300 is then late. */
-  async function liveRun(journal: DecisionJournal, now: { value: number }) {
-    const clock: Clock = { now: () => now.value, sleep: async () => {} };
-    const { steps, engine: make } = recorder(false, [crew('only')], new Set(), { clock, journal });
-    const engine = make({ sliceMs: 500, latenessMs: 0, liveRate: 1 });
+  const LIVE_TIMING = { sliceMs: 500, latenessMs: 0, liveRate: 1 };
+
+  /** A live engine deciding into `journal`, on a clock the test moves (`now.value`, from 0). */
+  function liveEngine(journal: DecisionJournal, timing: SliceTiming, crews = [crew('only')]) {
+    const now = { value: 0 };
+    const { steps, engine } = recorder(false, crews, new Set(), { clock: { now: () => now.value, sleep: async () => {} }, journal });
+    return { steps, engine: engine(timing), now };
+  }
+
+  /** s1 at 0 and 100, a tick at `tickAt` ms of wall time, then s1 at `then`: the steps, streams opening left out. */
+  async function tickBetween(journal: DecisionJournal, timing: SliceTiming, tickAt: number, then: number) {
+    const { steps, engine, now } = liveEngine(journal, timing);
     await engine.accept(envelope(0));
     await engine.accept(envelope(100));
-    now.value = 1200;
+    now.value = tickAt;
     await engine.tick();
-    await engine.accept(envelope(300));
+    await engine.accept(envelope(then));
     await engine.finish();
     return steps.filter((s) => s[0] !== 'open');
   }
+
+  /** Live: 1.2 s of wall time close slice 0; s1 at 300 is then late. */
+  const liveRun = (journal: DecisionJournal) => tickBetween(journal, LIVE_TIMING, 1200, 300);
   const LIVE: Step[] = [
     ['dispatch', 's1', 0, 0],
     ['dispatch', 's1', 0, 100],
@@ -416,15 +429,15 @@ describe('SliceEngine: live ticks are journaled decisions (issue 16)', () => {
 
   it('a tick that closes slices is journaled before it acts: after how many events, which tick, and where each stream went', async () => {
     const { journal, recorded } = memoryJournal(undefined);
-    expect(await liveRun(journal, { value: 0 })).toEqual(LIVE);
+    expect(await liveRun(journal)).toEqual(LIVE);
     expect([...recorded]).toEqual([['tick:2:0', { advanced: [['s1', 2]] }]]);
   });
 
   it('a replay closes the same slices at the same point of the input, by the journal, without the clock; a batch replay too', async () => {
     const { journal: recording, recorded } = memoryJournal(undefined);
-    await liveRun(recording, { value: 0 });
+    await liveRun(recording);
     // The replay's clock never moves: only the journal can close slice 0 before s1@300.
-    expect(await liveRun(new MemoryDecisionJournal(recorded), { value: 0 })).toEqual(LIVE);
+    expect(await liveRun(new MemoryDecisionJournal(recorded))).toEqual(LIVE);
     const { steps, engine } = recorder(false, [crew('only')], new Set(), { clock: { now: () => 0, sleep: async () => {} }, journal: new MemoryDecisionJournal(recorded) });
     await feed(engine({ sliceMs: 500, latenessMs: 0 }), [envelope(0), envelope(100), envelope(300)]);
     expect(steps.filter((s) => s[0] !== 'open')).toEqual(LIVE);
@@ -432,14 +445,11 @@ describe('SliceEngine: live ticks are journaled decisions (issue 16)', () => {
 
   it("a successor going over the leader's input applies the leader's ticks first; its own ticks at the same point take the next number", async () => {
     const leader = new MemoryDecisionJournal();
-    await liveRun(leader, { value: 0 });
+    await liveRun(leader);
     // A successor's journal holds what the leader recorded, and records on (it does not replay).
     const successor = new MemoryDecisionJournal();
     for (const [key, value] of leader.recorded) successor.record(key, value);
-    const now = { value: 0 };
-    const clock: Clock = { now: () => now.value, sleep: async () => {} };
-    const { steps, engine: make } = recorder(false, [crew('only'), crew('other', { kinds: ['other'] })], new Set(), { clock, journal: successor });
-    const engine = make({ sliceMs: 500, latenessMs: 0, liveRate: 1 });
+    const { steps, engine, now } = liveEngine(successor, LIVE_TIMING, [crew('only'), crew('other', { kinds: ['other'] })]);
     await engine.accept(envelope(0));
     await engine.accept(envelope(100, 's2'));
     // Its clock says 2.2 s have passed: its tick applies the leader's tick:2:0 (s1 to slice 2),
@@ -459,29 +469,17 @@ describe('SliceEngine: live ticks are journaled decisions (issue 16)', () => {
   });
 
   it('a stream forgotten as idle by wall time is a journaled decision too: a replay forgets it at the same point', async () => {
-    const timing = { sliceMs: 500, latenessMs: 0, liveRate: 1, streamIdleMs: 1000 };
-    // s1 at 0 and 100; 3 s of wall time close its slice and forget it; s1 at 1200 then starts it afresh.
-    async function run(journal: MemoryDecisionJournal, now: { value: number }) {
-      const clock: Clock = { now: () => now.value, sleep: async () => {} };
-      const { steps, engine: make } = recorder(false, [crew('only')], new Set(), { clock, journal });
-      const engine = make(timing);
-      await engine.accept(envelope(0));
-      await engine.accept(envelope(100));
-      now.value = 3000;
-      await engine.tick();
-      await engine.accept(envelope(1200));
-      await engine.finish();
-      return steps;
-    }
+    // 3 s of wall time close s1's slice and forget it; s1 at 1200 then starts it afresh.
+    const run = (journal: DecisionJournal) => tickBetween(journal, { ...LIVE_TIMING, streamIdleMs: 1000 }, 3000, 1200);
     const live = new MemoryDecisionJournal();
-    const steps = await run(live, { value: 0 });
+    const steps = await run(live);
     expect(steps.filter((s) => s[0] === 'forget' || s[0] === 'late')).toEqual([['forget', 's1']]);
     expect([...live.recorded]).toEqual([
       ['tick:2:0', { advanced: [['s1', 6]] }],
       ['tick:2:1', { forgotten: ['s1'] }],
     ]);
     // The replay's clock never moves: only the journal can forget s1, so s1@1200 is not late.
-    expect(await run(new MemoryDecisionJournal(live.recorded), { value: 0 })).toEqual(steps);
+    expect(await run(new MemoryDecisionJournal(live.recorded))).toEqual(steps);
   });
 
   it('a journaled tick that is not one stops the run, naming the decision', async () => {
@@ -520,7 +518,7 @@ describe('SliceEngine checkpoints: a successor goes on from one as if it had rea
         });
         const full = recorder(false, crews);
         await feed(new SliceEngine(timing, scheduleCrews(crews), { ...full.target, checkpoints: true }, undefined, undefined), envelopes);
-        for (const [, slice, { checkpoint }] of full.progress) {
+        for (const [slice, checkpoint] of full.checkpoints) {
           if (checkpoint === undefined) continue;
           const successor = recorder(false, crews);
           const engine = new SliceEngine(timing, scheduleCrews(crews), successor.target);
@@ -551,7 +549,7 @@ describe('SliceEngine checkpoints: a successor goes on from one as if it had rea
     const engine = new SliceEngine({ sliceMs: 500, latenessMs: 0 }, scheduleCrews([crew('only')]), { ...full.target, checkpoints: true });
     const events = [envelope(0), envelope(100), envelope(600), envelope(700), envelope(1200)];
     await feed(engine, events);
-    const checkpoints = full.progress.map(([, slice, progress]) => [slice, progress.checkpoint?.position, progress.checkpoint?.accepted]);
+    const checkpoints = full.checkpoints.map(([slice, checkpoint]) => [slice, checkpoint?.position, checkpoint?.accepted]);
     // Slice 0 closed as the event at 600 arrived: events[0..1] are in it, 2 of them.
     expect(checkpoints).toEqual([
       [0, events[1]!.position, 2],
