@@ -19,6 +19,8 @@ export const EngineCheckpointSchema = z.object({
   openFrom: z.number().int(),
   /** The closed slices a dependency may still look back at: their event kinds, and the crews (ids) that skipped them. */
   lookBack: z.array(z.object({ slice: z.number().int(), kinds: z.array(z.string()), skipped: z.array(z.string()) })),
+  /** Later slices that must close though no event may come for them: a lagging crew's writes merge there. */
+  mergesAhead: z.array(z.number().int()).optional(),
 });
 
 /** See `EngineCheckpointSchema`. */

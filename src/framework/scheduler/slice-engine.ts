@@ -662,12 +662,17 @@ export class SliceEngine {
     else for (const [key, state] of stream.slices) if (key > slice && state.firstPosition === position + 1) point = state.before;
     if (point === undefined) return undefined;
     const lookBack: EngineCheckpoint['lookBack'][number][] = [];
+    const mergesAhead: number[] = [];
     for (const [key, state] of stream.slices) {
-      if (key > slice) continue;
+      if (key > slice) {
+        // Made by `#mergeSlice` with no event of its own; one an event after `position` made, it remakes.
+        if (state.firstPosition === Number.POSITIVE_INFINITY) mergesAhead.push(key);
+        continue;
+      }
       const skipped = [...state.skips.keys()].map((index) => this.#crews[index]!.id);
       if (state.kinds.size > 0 || skipped.length > 0) lookBack.push({ slice: key, kinds: [...state.kinds], skipped });
     }
-    return { streamId: stream.id, epoch0: stream.epoch0, slice, position, ...point, lookBack };
+    return { streamId: stream.id, epoch0: stream.epoch0, slice, position, ...point, lookBack, ...(mergesAhead.length > 0 ? { mergesAhead } : {}) };
   }
 
   /**
@@ -676,7 +681,8 @@ export class SliceEngine {
    * and what a dependency looks back at is as the closed slices left it. Call before the first
    * event, with input read from `position + 1`: events after it in slices the checkpoint's
    * process had closed by then run again through those slices, as they did there (a distributed
-   * target sends nothing for a committed slice), so later slices get what they got.
+   * target sends nothing for a committed slice), so later slices get what they got. Slices made
+   * ahead for a lagging crew's merge are made again, so they close though no event comes for them.
    */
   restore(checkpoint: EngineCheckpoint): MaybePromise<void> {
     return andThen(this.#target.openStream(checkpoint.streamId), () => {
@@ -699,6 +705,7 @@ export class SliceEngine {
         for (const id of closed.skipped) if (byId.has(id)) state.skips.set(byId.get(id)!.index, []);
         stream.slices.set(closed.slice, state);
       }
+      for (const slice of checkpoint.mergesAhead ?? []) this.#mergeSlice(stream, slice);
       this.#streams.set(streamId, stream);
       this.#accepted = checkpoint.accepted;
     });

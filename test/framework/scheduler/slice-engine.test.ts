@@ -40,7 +40,7 @@ type Step =
   | ['skip', string, number, string, string[], number[]];
 
 /** A crew as the engine sees it, for schedules. */
-function crew(id: string, options: Partial<Pick<CrewDefinition, 'waitPolicy' | 'sliceStride' | 'backlogPolicy'>> & { kinds?: string[]; deps?: DependencyInput[] } = {}): CrewDefinition {
+function crew(id: string, options: Partial<Pick<CrewDefinition, 'waitPolicy' | 'sliceStride' | 'backlogPolicy' | 'lag'>> & { kinds?: string[]; deps?: DependencyInput[] } = {}): CrewDefinition {
   const dependencies = (options.deps ?? []).map((d) => parseDependency(d).data as Dependency);
   return {
     id,
@@ -52,6 +52,7 @@ function crew(id: string, options: Partial<Pick<CrewDefinition, 'waitPolicy' | '
     waitPolicy: options.waitPolicy ?? 'all',
     sliceStride: options.sliceStride ?? 1,
     backlogPolicy: options.backlogPolicy ?? 'fifo',
+    lag: options.lag ?? 0,
   };
 }
 
@@ -500,6 +501,8 @@ describe('SliceEngine checkpoints: a successor goes on from one as if it had rea
     crew('c', { deps: [{ event: 'goal', offset: -1 }] }),
     crew('d', { deps: [{ crew: 'a', offset: 0 }] }),
     crew('e', { sliceStride: 3 }),
+    // Its writes of a slice before a checkpoint merge in one after it, which must close.
+    crew('f', { lag: 2, kinds: ['goal'] }),
   ];
   /** Steps about slices after `slice`: what a successor from its checkpoint must repeat exactly. */
   const stepsAfter = (steps: Step[], slice: number) => steps.filter((s) => (s[0] === 'run' || s[0] === 'close' || s[0] === 'skip') && s[2] > slice);
