@@ -26,8 +26,14 @@ describe('the crew work wire format', () => {
   });
 
   it('decodes what it encodes, in order: calls, closes and reports, deletions included', () => {
-    // The slice's first call carries S(n-1).
-    const items = [{ ...call('stats', 3, 9), context: { score: { home: 1 } } } as CrewWork, call('stats', 3, 10), close('stats', 3)];
+    // The slice's first call carries what S(n-1) is worked out from; "nothing merged yet" is -Infinity.
+    const base = { after: 1, snapshot: { score: { home: 1 } }, merges: [{ slice: 2, reports: [['stats', 2] as const, ['lagging', 0] as const] }], reportsFrom: 17 };
+    const items = [
+      { ...call('stats', 3, 9), base } as CrewWork,
+      call('stats', 3, 10),
+      close('stats', 3),
+      { ...call('stats', 4, 11), base: { ...base, after: Number.NEGATIVE_INFINITY, merges: [] } } as CrewWork,
+    ];
     expect(encodeWork(items).flatMap(({ subject, data }) => decodeWork(subject, data))).toEqual(items);
     const done: CrewSliceDone = { streamId: 'm-1', slice: 3, crew: 'stats', writes: [['shots', { home: 2 }], ['gone']], disabled: true };
     const { subject, data, msgID } = encodeDone(done);
@@ -48,6 +54,9 @@ describe('the crew work wire format', () => {
     expect(() => decodeWork('live.m-1.slice.3.stats.ready', '{"calls":[{"position":"nine"}]}')).toThrow(/live\.m-1\.slice\.3\.stats\.ready: not a live-crew work item/);
     expect(() => decodeWork('live.m-1.slice.3.stats.ready', '{"calls":[]}')).toThrow(/not a live-crew work item/);
     expect(() => decodeDone('live.m-1.slice.3.stats.done', '{"writes":"all"}')).toThrow(/live\.m-1\.slice\.3\.stats\.done: not a live-crew slice report/);
+    expect(() =>
+      decodeWork('live.m-1.slice.3.stats.ready', '{"base":{"after":2,"snapshot":{},"merges":[{"slice":3,"reports":[["stats"]]}],"reportsFrom":1},"calls":[{"event":{},"position":1,"source":"s"}]}'),
+    ).toThrow(/not a live-crew work item/);
     expect(() => decodeWork('live.m-1.slice.3.stats.ready', 'not json')).toThrow(/live\.m-1\.slice\.3\.stats\.ready: not JSON/);
   });
 });

@@ -20,11 +20,19 @@ describe('deploymentUsers', () => {
     expect(users.map((u) => u.permissions.subscribe.allow)).toEqual([['_INBOX.>', 'live.m1.heartbeats'], ['_INBOX.>'], ['_INBOX.>'], ['_INBOX.>']]);
   });
 
-  it('lets a runner read the work and send the reports of its own crews only', () => {
+  it('lets a runner read the work and send the reports of its own crews only, and read every report', () => {
     const a = publish('runner_a_m1');
     expect(a).toEqual(
-      expect.arrayContaining(['live.m1.slice.*.scorer.done', 'live.m1.slice.*.stats.done', '$JS.API.CONSUMER.CREATE.LIVE_SLICES.*.live.m1.slice.*.scorer.ready', '$KV.live_crew_run_m1.crew.stats']),
+      expect.arrayContaining([
+        'live.m1.slice.*.scorer.done',
+        'live.m1.slice.*.stats.done',
+        '$JS.API.CONSUMER.CREATE.LIVE_SLICES.*.live.m1.slice.*.scorer.ready',
+        '$JS.API.CONSUMER.CREATE.LIVE_SLICES.*.live.m1.slice.*.*.done',
+        '$KV.live_crew_run_m1.crew.stats',
+      ]),
     );
+    // It sends reports of its own crews only.
+    expect(a.filter((s) => s.startsWith('live.') && s.endsWith('.done'))).toEqual(['live.m1.slice.*.scorer.done', 'live.m1.slice.*.stats.done']);
     // Nothing of the other runner's crew, no work sent, no context written, no events.
     expect(a.filter((s) => s.includes('graphics') || s.includes('$KV.live_crew_ctx_') || (s.startsWith('live.') && s.endsWith('.ready')) || s.includes('.events'))).toEqual([]);
     expect(a.every((s) => !s.includes('>') || s.startsWith('$JS.API.DIRECT.GET.KV_live_crew_ctx_m1.'))).toBe(true);

@@ -8,8 +8,8 @@ import { messages } from '../../framework/messages.js';
 /**
  * How crews' work and reports travel (DESIGN §5). Work goes to
  * `live.<stream>.slice.<n>.<crew>.ready`: a message holds a run of the crew's calls in order
- * (`{"calls":[…]}`), or the slice's end (`{"close":true}`); a report goes to `…<crew>.done`.
- * Subjects carry stream, slice and crew; bodies carry the rest as JSON. Every message has a
+ * (`{"calls":[…]}`, with the slice's `SliceBase` before its first call), or the slice's end
+ * (`{"close":true}`); a report goes to `…<crew>.done`. Subjects carry stream, slice and crew; bodies carry the rest as JSON. Every message has a
  * deterministic id. A runner runs a call once even if it is sent again (it knows the call by
  * slice and position), so a re-send after a takeover may group calls differently.
  */
@@ -17,7 +17,17 @@ import { messages } from '../../framework/messages.js';
 type CallWork = Extract<CrewWork, { type: 'call' }>;
 
 const Call = z.object({ event: z.record(z.string(), z.unknown()), position: z.number(), source: z.string() });
-const CallsBody = z.object({ context: z.record(z.string(), z.unknown()).optional(), calls: z.array(Call).min(1) });
+const Base = z.object({
+  // JSON has no -Infinity: "nothing merged yet" travels as null.
+  after: z
+    .number()
+    .nullable()
+    .transform((slice) => slice ?? Number.NEGATIVE_INFINITY),
+  snapshot: z.record(z.string(), z.unknown()),
+  merges: z.array(z.object({ slice: z.number().int(), reports: z.array(z.tuple([z.string(), z.number().int()]).readonly()) })),
+  reportsFrom: z.number().int().min(1),
+});
+const CallsBody = z.object({ base: Base.optional(), calls: z.array(Call).min(1) });
 const CloseBody = z.object({ close: z.literal(true) });
 const DoneBody = z.object({ writes: z.array(z.union([z.tuple([z.string(), z.unknown()]), z.tuple([z.string()])])), disabled: z.boolean() });
 
@@ -42,8 +52,8 @@ class CallRun {
   }
 
   message(): OutgoingMessage {
-    const { streamId, slice, crew, position, context } = this.first;
-    const head = context === undefined ? '' : `"context":${JSON.stringify(context)},`;
+    const { streamId, slice, crew, position, base } = this.first;
+    const head = base === undefined ? '' : `"base":${JSON.stringify(base)},`;
     return { subject: this.subject, data: `{${head}"calls":[${this.calls.join(',')}]}`, msgID: `${streamId}:${slice}:${crew}:${position}-${this.#last}:${this.calls.length}` };
   }
 }
@@ -106,7 +116,7 @@ export function decodeWork(subject: string, data: string): CrewWork[] {
   const { streamId, slice, crew } = parseSubject(subject);
   const body = parseBody(subject, data);
   if (CloseBody.safeParse(body).success) return [{ type: 'close', streamId, slice, crew }];
-  const { calls, context } = CallsBody.parse(body, { error: () => `${subject}: not a live-crew work item` });
+  const { calls, base } = CallsBody.parse(body, { error: () => `${subject}: not a live-crew work item` });
   return calls.map((call, i) => ({
     type: 'call',
     streamId,
@@ -115,7 +125,7 @@ export function decodeWork(subject: string, data: string): CrewWork[] {
     event: call.event as unknown as CallWork['event'],
     position: call.position,
     source: call.source,
-    ...(i === 0 && context !== undefined ? { context } : {}),
+    ...(i === 0 && base !== undefined ? { base } : {}),
   }));
 }
 

@@ -7,11 +7,13 @@ import type { EmittedAction } from '../../framework/ports.js';
 import { messages } from '../../framework/messages.js';
 import { ConfigError } from '../../framework/errors.js';
 import { CrewWorker, type CrewProgress } from '../../framework/distributed/crew-worker.js';
+import { CrewReports } from '../../framework/distributed/crew-reports.js';
+import { MergedContextReplica } from '../../framework/distributed/merged-context-replica.js';
 import { instantiateCrews } from '../../framework/runtime/instantiate-crews.js';
 import { LifecycleHooks, logStopFailures } from '../../framework/runtime/lifecycle-hooks.js';
 import type { CrewRuntime } from '../../framework/runtime/route-table.js';
 import { IsolatedCrews } from '../../framework/isolation/isolated-crews.js';
-import { decodeWork, encodeDone } from './crew-work-wire.js';
+import { decodeDone, decodeWork, encodeDone } from './crew-work-wire.js';
 import { openDistributedRun, type DistributedRun, type DistributedRunOptions } from './distributed-run.js';
 import { publishInOrder } from './jetstream-publishing.js';
 import { readSubject } from './jetstream-reading.js';
@@ -64,28 +66,40 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
     if (backend === 'memory' || backend === 'pglite') run.logger.warn({ backend }, messages.vectorStorePerProcess(backend));
     const actions = JetStreamSink.forActions(run.link);
     const errors = JetStreamSink.forErrors(run.link);
+    const reports = new CrewReports();
+    const reader = new ReportReader(run, options.streamId, reports);
+    const replica = new MergedContextReplica({
+      streamId: options.streamId,
+      crews: run.graph.crews,
+      contextMaxBytes: run.config.context_max_bytes,
+      reports,
+      readReports: (from, again) => reader.read(from, again),
+    });
     try {
       await isolation.start(models);
       await hooks.start(crews);
-      await Promise.all(crews.map((crew) => work(run, options, crew, models, actions, errors)));
+      await Promise.all(crews.map((crew) => work(run, options, crew, { models, actions, errors, reports, replica })));
     } finally {
       logStopFailures(run.logger, await hooks.stop());
-      await Promise.all([actions.close(), errors.close(), isolation.close(), models.close()]);
+      await Promise.all([actions.close(), errors.close(), isolation.close(), models.close(), reader.close()]);
     }
   } finally {
     await run.close();
   }
 }
 
+/** What the crews a runner hosts share. */
+interface RunnerShared {
+  readonly models: ModelCalls;
+  readonly actions: JetStreamSink<EmittedAction>;
+  readonly errors: JetStreamSink<ErrorRecord>;
+  /** Every crew's slice reports: this runner's as it makes them, the others' as they are read. */
+  readonly reports: CrewReports;
+  readonly replica: MergedContextReplica;
+}
+
 /** Runs one crew's work until the signal aborts. */
-async function work(
-  run: DistributedRun,
-  options: DistributedRunnerOptions,
-  crew: CrewRuntime,
-  models: ModelCalls,
-  actions: JetStreamSink<EmittedAction>,
-  errors: JetStreamSink<ErrorRecord>,
-): Promise<void> {
+async function work(run: DistributedRun, options: DistributedRunnerOptions, crew: CrewRuntime, { models, actions, errors, reports, replica }: RunnerShared): Promise<void> {
   const id = crew.definition.id;
   const key = `crew.${id}`;
   const saved = await run.bucket.get(key, Progress);
@@ -101,7 +115,11 @@ async function work(
     models,
     observer: run.monitor,
     progress: saved?.value satisfies CrewProgress | undefined,
-    report: (done) => publishInOrder(run.js, [encodeDone(done)]),
+    contextBefore: (base) => replica.before(base),
+    report: (done) => {
+      reports.put(done);
+      return publishInOrder(run.js, [encodeDone(done)]);
+    },
     saveProgress: (progress) => run.bucket.put(key, progress),
   });
   const signal = options.signal ?? new AbortController().signal;
@@ -110,4 +128,49 @@ async function work(
     await worker.handle(batch.flatMap((message) => decodeWork(message.subject, message.string()).map((work) => ({ work, seq: message.seq }))));
   }
   await worker.settled();
+}
+
+/**
+ * Reads the stream's slice reports (`live.<stream>.slice.*.*.done`) into `reports`, for the
+ * replica's merges: from the sequence the first base names, and again from an earlier one when
+ * the replica asks.
+ */
+class ReportReader {
+  readonly #run: DistributedRun;
+  readonly #streamId: string;
+  readonly #reports: CrewReports;
+  #from: number | undefined;
+  #stop = new AbortController();
+  #reading: Promise<void> = Promise.resolve();
+
+  constructor(run: DistributedRun, streamId: string, reports: CrewReports) {
+    this.#run = run;
+    this.#streamId = streamId;
+    this.#reports = reports;
+  }
+
+  /** Makes sure reports from sequence `from` on are read; `again` reads them again even if they were. */
+  read(from: number, again: boolean): void {
+    if (this.#from !== undefined && from >= this.#from && !again) return;
+    this.#stop.abort();
+    const stop = new AbortController();
+    this.#stop = stop;
+    this.#from = from;
+    const subject = sliceSubject(this.#streamId, '*', '*', 'done');
+    this.#reading = this.#reading.then(async () => {
+      try {
+        for await (const batch of readSubject(this.#run.js, { stream: LIVE_STREAMS.slices.name, subject, fromSeq: from, signal: stop.signal })) {
+          for (const message of batch) this.#reports.put(decodeDone(message.subject, message.string()), message.seq);
+        }
+      } catch (error) {
+        // A report that cannot be read fails the crews waiting on the merge it belongs to.
+        this.#reports.cancel(error as Error);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#stop.abort();
+    await this.#reading;
+  }
 }

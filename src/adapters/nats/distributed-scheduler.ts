@@ -28,6 +28,7 @@ const StoredCheckpoint = z.object({
   slice: z.number().int(),
   quietBefore: z.number(),
   disabledFrom: z.record(z.string(), z.number().int()).optional(),
+  lagging: z.record(z.string(), z.array(z.number().int())).optional(),
   reportsFrom: z.number().int().min(1),
   engine: EngineCheckpointSchema.optional(),
 });
@@ -116,7 +117,7 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
         .put(CHECKPOINT_KEY, { slice, ...checkpoint })
         .catch((error: unknown) => logger.warn({ slice }, `checkpoint not written (a successor goes on from an older one): ${(error as Error).message}`));
     },
-    resume: () => (stored === undefined ? undefined : { quietBefore: stored.quietBefore, ...(stored.disabledFrom ? { disabledFrom: stored.disabledFrom } : {}) }),
+    resume: () => stored,
   });
   // Live, for its one stream: a stream it forgot as idle would come back from the backend, not from the journal and reports a successor replays.
   const timing = sliceTiming({ ...config, mode: 'live', stream_idle_ms: null }, 1);

@@ -73,6 +73,8 @@ export function deploymentUsers(streamId: string, runners: readonly RunnerAccoun
       ...runner.crews.flatMap((crew) => run.key(`crew.${crew}`)),
       ...ctx.reader,
       ...runner.crews.flatMap((crew) => [...reading(LIVE_STREAMS.slices.name, sliceSubject(streamId, '*', crew, 'ready')), sliceSubject(streamId, '*', crew, 'done')]),
+      // Every crew's reports: a runner merges the slices its crews start from (`MergedContextReplica`).
+      ...reading(LIVE_STREAMS.slices.name, sliceSubject(streamId, '*', '*', 'done')),
       liveSubject(streamId, 'actions'),
       liveSubject(streamId, 'errors'),
       liveSubject(streamId, 'heartbeats'),

@@ -1,10 +1,10 @@
 import type { ErrorRecord } from '../model/error-record.js';
 import type { ModelCalls } from '../models/model-calls.js';
-import type { ActionSink, Clock, ContextBackend, DecisionJournal, EmittedAction, ErrorSink, RunObserver } from '../ports.js';
+import type { ActionSink, Clock, ContextBackend, ContextSnapshot, DecisionJournal, EmittedAction, ErrorSink, RunObserver } from '../ports.js';
 import { CrewRunner, type RunnerLimits } from '../runtime/crew-runner.js';
 import type { CrewRuntime } from '../runtime/route-table.js';
 import type { RunOutput } from '../runtime/run-output.js';
-import type { CrewSliceDone, CrewWork } from './runner-protocol.js';
+import type { CrewSliceDone, CrewWork, SliceBase } from './runner-protocol.js';
 
 /** What a runner keeps of a crew's progress on a stream, so that a restarted runner resumes it. */
 export interface CrewProgress {
@@ -41,6 +41,8 @@ export interface CrewWorkerOptions {
   readonly observer?: RunObserver;
   /** What an earlier runner of this crew finished; undefined for a fresh start. */
   readonly progress: CrewProgress | undefined;
+  /** S(n-1) from the base a slice's first call carries: the runner's `MergedContextReplica`. */
+  readonly contextBefore: (base: SliceBase) => Promise<ContextSnapshot>;
   /** Publishes the crew's report that it finished a slice. */
   readonly report: (done: CrewSliceDone) => Promise<void>;
   readonly saveProgress: (progress: CrewProgress) => Promise<void>;
@@ -58,10 +60,11 @@ interface OpenSlice {
 
 /**
  * Runs one crew's work on one stream in a distributed run (DESIGN §5): for each slice it starts
- * from S(n-1) as the scheduler committed it, runs the calls it is sent with the in-process
- * `CrewRunner`, publishes their actions, and on `close` reports the crew's writes. Progress is
- * saved after each batch, so a runner killed at any point is replaced by one that re-runs the
- * open slice from its start, publishing only what was not published: no action lost, none twice.
+ * from S(n-1), merged from the crews' reports as the scheduler merges it, runs the calls it is
+ * sent with the in-process `CrewRunner`, publishes their actions, and on `close` reports the
+ * crew's writes. Progress is saved after each batch, so a runner killed at any point is replaced
+ * by one that re-runs the open slice from its start, publishing only what was not published: no
+ * action lost, none twice.
  */
 export class CrewWorker {
   readonly #options: CrewWorkerOptions;
@@ -123,12 +126,12 @@ export class CrewWorker {
   }
 
   /**
-   * Starts slice n from S(n-1): the one its first call carries, else the context backend's; false
-   * when the backend shows n already merged (a slice this crew reported before).
+   * Starts slice n from S(n-1): worked out from the base its first call carries, else the context
+   * backend's; false when the backend shows n already merged (a slice this crew reported before).
    */
   async #begin(work: CrewWork): Promise<boolean> {
     const slice = work.slice;
-    let context = work.type === 'call' ? work.context : undefined;
+    let context = work.type === 'call' && work.base !== undefined ? await this.#options.contextBefore(work.base) : undefined;
     if (context === undefined) {
       const committed = await this.#options.backend.load(this.#options.streamId);
       if (committed !== undefined && committed.slice >= slice) {

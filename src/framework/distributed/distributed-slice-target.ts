@@ -1,7 +1,9 @@
 import { StreamContext } from '../context/stream-context.js';
 import { locateEnvelope, type EventEnvelope } from '../model/event.js';
 import type { Clock, ContextBackend, ContextSink, MaybePromise, RunObserver } from '../ports.js';
-import type { CrewSliceDone, CrewWorkSink } from './runner-protocol.js';
+import type { CrewSliceDone, CrewWorkSink, SliceBase, SliceMerge } from './runner-protocol.js';
+import { CrewReports } from './crew-reports.js';
+import { mergeReports } from './merged-context-replica.js';
 import { andThen, runInOrder } from '../maybe-async.js';
 import type { RunOutput } from '../runtime/run-output.js';
 import { contextRecordOf } from '../model/context-record.js';
@@ -16,6 +18,11 @@ export interface SchedulerResume {
   readonly quietBefore: number;
   /** Per crew id, the first slice its reports said it was disabled in. */
   readonly disabledFrom?: Readonly<Record<string, number>>;
+  /**
+   * Per lagging crew id, the slices up to the committed one in which it got work: their reports
+   * merge in later slices, which a successor merges without having sent that work itself.
+   */
+  readonly lagging?: Readonly<Record<string, readonly number[]>>;
 }
 
 /** What a committed slice leaves for a successor: where to resume, and how to go on from there without reading from the start. */
@@ -62,43 +69,55 @@ export interface DistributedSliceTargetOptions {
 
 /** A stream as the distributed scheduler keeps it. */
 interface StreamWork {
+  /** S(merged). */
   readonly context: StreamContext;
-  /** The last slice committed; a successor going over earlier input sends nothing for it again. */
-  committed: number;
+  /** The last slice merged; a successor going over earlier input sends nothing for it again. */
+  merged: number;
   readonly quietBefore: number;
-  /** Per open slice: which crews got work in it, and which of those have been told it is over. */
-  readonly slices: Map<number, { readonly working: Set<number>; readonly closed: Set<number> }>;
+  /** Per open slice: which crews got work in it, which of those were told it is over, and the base its first calls carry. */
+  readonly slices: Map<number, { readonly working: Set<number>; readonly closed: Set<number>; base?: SliceBase }>;
+  /** The slices closed and not merged yet, in order, with the reports each merges. */
+  readonly merges: Map<number, readonly MergedReport[]>;
+}
+
+/** A crew's report a slice merges: the crew, and the slice the report is of (n - its lag). */
+interface MergedReport {
+  readonly index: number;
+  readonly from: number;
 }
 
 /**
  * The slice engine's target in a distributed run (DESIGN §5): instead of calling handlers, it
- * sends each crew's calls to the runner hosting it, tells the crew when a slice is over, waits
- * for its report (`receive`), and merges the reports in run order into S(n) as the in-process
- * runner does, then commits it. The engine decides everything else, exactly as in process; this
- * is why a distributed run gives the in-process output.
+ * sends each crew's calls to the runner hosting it, tells the crew when a slice is over, and
+ * merges the crews' reports (`receive`) in run order into S(n) as the in-process runner does,
+ * then commits it. The engine decides everything else, exactly as in process; this is why a
+ * distributed run gives the in-process output.
  *
- * A successor scheduler goes over the input from the start: for slices already committed it
- * sends nothing and reports nothing, and input before its predecessor's resume point reports
- * no error again, so a takeover neither loses nor repeats output.
+ * Slices are pipelined: closing slice n sends the closes and lets the engine go on, so slice
+ * n+1's calls go out at once; the merge and commit of n follow in the background, in order. A
+ * crew's first call of a slice carries a `SliceBase` from which its runner merges the reports
+ * of the slices closed since itself. The engine waits only for the reports that decide a
+ * dependency (whether a crew was disabled), and for the merge of n-1 when it closes n.
+ *
+ * A successor scheduler goes over the input from its predecessor's checkpoint: for slices already
+ * committed it sends nothing and reports nothing, and input before its predecessor's resume point
+ * reports no error again, so a takeover neither loses nor repeats output.
  */
 export class DistributedSliceTarget implements SliceTarget {
   readonly #options: DistributedSliceTargetOptions;
   readonly #streams = new Map<string, StreamWork>();
   /** Per crew, the first slice whose report says it is disabled; Infinity while none has. */
   readonly #disabledFrom: number[];
-  /** The most slices any crew lags: how long a slice's state is kept after it merges. */
+  /** The most slices any crew lags: how long a slice's state is kept after it closes. */
   readonly #maxLag: number;
   readonly #indexOf: ReadonlyMap<string, number>;
-  /** Reports received, by `stream:slice:crewIndex`, until the slice is merged, with their sequence. */
-  readonly #reports = new Map<string, { readonly done: CrewSliceDone; readonly seq: number }>();
-  /** The sequence of the last report received. */
-  #lastReportSeq = 0;
-  readonly #awaited = new Map<string, { readonly resolve: () => void; readonly reject: (error: Error) => void }>();
-  #cancelled: Error | undefined;
+  /** The crews another crew depends on: the engine asks whether they were disabled, so their reports are awaited at each close. */
+  readonly #watched: ReadonlySet<number>;
+  readonly #reports = new CrewReports();
   /** The engine's checkpoints go with each commit (`SchedulerCheckpoint`). */
   readonly checkpoints = true;
-  /** The commits under way, in slice order. */
-  #commits: Promise<void> = Promise.resolve();
+  /** The merges and commits under way, in slice order; never rejects (`#commitFailure` holds why one failed). */
+  #merges: Promise<void> = Promise.resolve();
   #commitFailure: unknown;
 
   constructor(options: DistributedSliceTargetOptions) {
@@ -106,6 +125,7 @@ export class DistributedSliceTarget implements SliceTarget {
     this.#disabledFrom = options.crews.map(() => Number.POSITIVE_INFINITY);
     this.#maxLag = Math.max(0, ...options.crews.map((crew) => crew.lag));
     this.#indexOf = new Map(options.crews.map((crew) => [crew.id, crew.index]));
+    this.#watched = new Set(options.crews.flatMap((crew) => crew.dependencies.flatMap((dep) => (dep.type === 'crew' ? [dep.crewIndex] : []))));
   }
 
   /**
@@ -115,23 +135,11 @@ export class DistributedSliceTarget implements SliceTarget {
    * of slice n merge at n + its lag.
    */
   receive(done: CrewSliceDone, seq: number): void {
-    this.#lastReportSeq = Math.max(this.#lastReportSeq, seq);
     const index = this.#indexOf.get(done.crew);
-    if (index === undefined) return;
-    if (done.disabled) this.#disabledFrom[index] = Math.min(this.#disabledFrom[index]!, done.slice);
     const stream = this.#streams.get(done.streamId);
-    if (stream !== undefined && done.slice + this.#options.crews[index]!.lag <= stream.committed) return;
-    const key = reportKey(done.streamId, done.slice, index);
-    if (this.#reports.has(key)) return;
-    this.#reports.set(key, { done, seq });
-    this.#awaited.get(key)?.resolve();
-  }
-
-  /** The first report sequence still needed: the oldest report not merged yet, or the next one. */
-  #reportsFrom(): number {
-    let first = this.#lastReportSeq + 1;
-    for (const { seq } of this.#reports.values()) if (seq < first) first = seq;
-    return first;
+    if (index !== undefined && done.disabled) this.#disabledFrom[index] = Math.min(this.#disabledFrom[index]!, done.slice);
+    if (index === undefined || (stream !== undefined && done.slice + this.#options.crews[index]!.lag <= stream.merged)) this.#reports.passed(seq);
+    else this.#reports.put(done, seq);
   }
 
   /**
@@ -139,9 +147,7 @@ export class DistributedSliceTarget implements SliceTarget {
    * merging or committing a slice whose reports are missing (a successor will).
    */
   cancel(reason: Error): void {
-    this.#cancelled = reason;
-    for (const { reject } of this.#awaited.values()) reject(reason);
-    this.#awaited.clear();
+    this.#reports.cancel(reason);
   }
 
   openStream(streamId: string): MaybePromise<undefined> {
@@ -152,15 +158,19 @@ export class DistributedSliceTarget implements SliceTarget {
           const index = this.#indexOf.get(crew);
           if (index !== undefined) this.#disabledFrom[index] = Math.min(this.#disabledFrom[index]!, slice);
         }
-        this.#streams.set(streamId, {
+        const stream: StreamWork = {
           context: new StreamContext(committed?.context ?? {}, this.#options.crews.length, this.#options.contextMaxBytes),
-          committed: merged,
+          merged,
           quietBefore: resume?.quietBefore ?? Number.NEGATIVE_INFINITY,
           slices: new Map(),
-        });
-        for (const [key, { done }] of this.#reports) {
-          if (done.streamId === streamId && done.slice + this.#options.crews[this.#indexOf.get(done.crew)!]!.lag <= merged) this.#reports.delete(key);
+          merges: new Map(),
+        };
+        for (const [crew, slices] of Object.entries(resume?.lagging ?? {})) {
+          const index = this.#indexOf.get(crew);
+          if (index !== undefined) for (const slice of slices) this.#slice(stream, slice).working.add(index);
         }
+        this.#streams.set(streamId, stream);
+        this.#reports.forget((done) => done.streamId === streamId && done.slice + this.#options.crews[this.#indexOf.get(done.crew)!]!.lag <= merged);
         // The engine resumes this stream from nothing of ours: the scheduler's journal holds where it was.
         return undefined;
       }),
@@ -169,8 +179,13 @@ export class DistributedSliceTarget implements SliceTarget {
 
   dispatch(streamId: string, slice: number, envelope: EventEnvelope, crews: readonly number[]): MaybePromise<void> {
     const stream = this.#streams.get(streamId)!;
-    if (slice <= stream.committed) return;
-    const working = this.#slice(stream, slice).working;
+    const state = this.#slice(stream, slice);
+    const working = state.working;
+    if (slice <= stream.merged) {
+      // Merged before this scheduler began: nothing to send, but a lagging crew's work there merges later.
+      for (let i = 0; i < crews.length; i++) working.add(crews[i]!);
+      return;
+    }
     const { event, position } = envelope;
     const source = locateEnvelope(envelope);
     return runInOrder(crews.length, (i) => {
@@ -178,9 +193,18 @@ export class DistributedSliceTarget implements SliceTarget {
       const first = !working.has(index);
       working.add(index);
       const call = { type: 'call' as const, streamId, slice, crew: this.#options.crews[index]!.id, event, position, source };
-      // Every slice below this one is merged: the context is S(slice-1).
-      return this.#options.work.send(first ? { ...call, context: stream.context.snapshot } : call);
+      return this.#options.work.send(first ? { ...call, base: (state.base ??= this.#base(stream)) } : call);
     });
+  }
+
+  /** What a runner works S(n-1) out from, every slice below n being closed: the last merge, and the merges since. */
+  #base(stream: StreamWork): SliceBase {
+    const merges: SliceMerge[] = [];
+    for (const [slice, reports] of stream.merges) {
+      // A slice that merges nothing leaves the context as it was.
+      if (reports.length > 0) merges.push({ slice, reports: reports.map(({ index, from }) => [this.#options.crews[index]!.id, from] as const) });
+    }
+    return { after: stream.merged, snapshot: stream.context.snapshot, merges, reportsFrom: this.#reports.firstSeq };
   }
 
   late(envelope: EventEnvelope, slice: number, openFrom: number): void {
@@ -199,7 +223,7 @@ export class DistributedSliceTarget implements SliceTarget {
   }
 
   skipped(streamId: string, slice: number, crew: number, unmet: readonly string[], events: readonly EventEnvelope[]): void {
-    if (slice <= this.#streams.get(streamId)!.committed) return;
+    if (slice <= this.#streams.get(streamId)!.merged) return;
     this.#options.output.error(dependencyUnmetRecord(streamId, slice, this.#options.crews[crew]!.id, unmet, events));
   }
 
@@ -210,7 +234,7 @@ export class DistributedSliceTarget implements SliceTarget {
 
   settle(streamId: string, slice: number, crews: readonly number[]): MaybePromise<void> {
     const stream = this.#streams.get(streamId)!;
-    if (slice <= stream.committed) return;
+    if (slice <= stream.merged) return;
     return this.#finish(stream, streamId, slice, crews);
   }
 
@@ -218,58 +242,88 @@ export class DistributedSliceTarget implements SliceTarget {
    * Slice n merges each crew's writes of slice n - its lag: the crews that got work there, with
    * the slice whose report holds them.
    */
-  #merging(stream: StreamWork, slice: number): Array<{ readonly from: number; readonly index: number }> {
+  #merging(stream: StreamWork, slice: number): MergedReport[] {
     return this.#options.crews.flatMap((crew) => (stream.slices.get(slice - crew.lag)?.working.has(crew.index) ? [{ from: slice - crew.lag, index: crew.index }] : []));
   }
 
+  /**
+   * Tells the crews that got work in the slice that it is over, and lets the engine go on once
+   * the merge of the slice before is done and the watched crews have reported; merges and
+   * commits the slice in the background.
+   */
   async closeSlice(streamId: string, slice: number, endMs: number, progress: StreamProgress, engine?: EngineCheckpoint): Promise<void> {
     const stream = this.#streams.get(streamId)!;
-    if (slice <= stream.committed) return;
+    if (slice <= stream.merged) return;
     this.#options.observer?.sliceClosed?.(streamId, slice, endMs);
+    const working = [...this.#slice(stream, slice).working];
     // The slice is over for every crew that got work in it; a lagging crew's report merges later.
-    await this.#sendCloses(stream, streamId, slice, [...this.#slice(stream, slice).working]);
+    await this.#sendCloses(stream, streamId, slice, working);
     const merging = this.#merging(stream, slice);
+    stream.merges.set(slice, merging);
+    for (const key of stream.slices.keys()) if (key + this.#maxLag <= slice) stream.slices.delete(key);
+    // Read now: by the time the commit runs, later input may be taken but its errors unsent, and
+    // later slices closed.
+    const quietBefore = this.#options.position();
+    const lagging = this.#laggingWork(stream, slice);
+    const before = this.#merges;
+    this.#merges = before
+      .then(() => this.#merge(stream, streamId, slice, endMs, merging, progress, { quietBefore, lagging, ...(engine !== undefined ? { engine } : {}) }))
+      .catch((error: unknown) => {
+        this.#commitFailure ??= error;
+      });
+    await this.#awaitReports(
+      streamId,
+      slice,
+      working.filter((index) => this.#watched.has(index)),
+    );
+    await before;
+    if (this.#commitFailure !== undefined) throw this.#commitFailure;
+  }
+
+  /** Merges slice n from its reports once they are all here, publishes its error records, commits it. */
+  async #merge(
+    stream: StreamWork,
+    streamId: string,
+    slice: number,
+    endMs: number,
+    merging: readonly MergedReport[],
+    progress: StreamProgress,
+    read: Pick<SchedulerCheckpoint, 'quietBefore' | 'lagging' | 'engine'>,
+  ): Promise<void> {
     const bySlice = new Map<number, number[]>();
     for (const { from, index } of merging) bySlice.set(from, [...(bySlice.get(from) ?? []), index]);
     await Promise.all([...bySlice].map(([from, crews]) => this.#awaitReports(streamId, from, crews)));
-    for (const { from, index } of merging) {
-      const key = reportKey(streamId, from, index);
-      stream.context.writesOf(slice, index).recordWire(this.#reports.get(key)!.done.writes);
-      this.#reports.delete(key);
-    }
-    for (const key of stream.slices.keys()) if (key + this.#maxLag <= slice) stream.slices.delete(key);
-    const merged = stream.context.close(slice);
+    const reports = merging.map(({ from, index }) => ({ index, writes: this.#reports.get(streamId, from, this.#options.crews[index]!.id)!.writes }));
+    const merged = mergeReports(stream.context, slice, reports);
+    this.#reports.forget((done) => done.streamId === streamId && merging.some(({ from, index }) => from === done.slice && this.#options.crews[index]!.id === done.crew));
+    // With the context: a base taken from here on starts from S(slice).
+    stream.merges.delete(slice);
+    stream.merged = slice;
     if (merged !== undefined && merged.dropped.length > 0) {
       this.#options.output.error(contextTruncatedRecord(streamId, slice, endMs, merged, this.#options.contextMaxBytes));
     }
     if (merged !== undefined) this.#options.observer?.contextMerged?.(streamId, slice, merged.size);
     await this.#options.flushOutput();
-    stream.committed = slice;
-    // Runners start the next slice from the S(n) its work carries, not from the backend: the
-    // commit goes on behind the slices, in order. A successor resuming from an older commit
-    // merges the runners' reports of the slices after it again, and commits the same.
-    const snapshot = stream.context.snapshot;
-    // Read now: by the time the commit runs, later input may be taken but its errors unsent.
-    const checkpoint: SchedulerCheckpoint = {
-      quietBefore: this.#options.position(),
-      disabledFrom: this.#disabledSoFar(),
-      reportsFrom: this.#reportsFrom(),
-      ...(engine !== undefined ? { engine } : {}),
-    };
+    const checkpoint: SchedulerCheckpoint = { ...read, disabledFrom: this.#disabledSoFar(), reportsFrom: this.#reports.firstSeq };
+    await this.#options.backend.commit(streamId, slice, stream.context.snapshot, progress);
+    await this.#options.committed(streamId, slice, checkpoint);
     const observed = this.#options.observer?.contextChanged;
-    const broadcast = merged !== undefined && (this.#options.contextOut !== undefined || observed !== undefined) ? contextRecordOf(streamId, slice, endMs, merged) : undefined;
-    if (this.#commitFailure !== undefined) throw this.#commitFailure;
-    this.#commits = this.#commits
-      .then(async () => {
-        await this.#options.backend.commit(streamId, slice, snapshot, progress);
-        await this.#options.committed(streamId, slice, checkpoint);
-        if (broadcast === undefined) return;
-        observed?.(broadcast);
-        await this.#options.contextOut?.write([broadcast]);
-      })
-      .catch((error: unknown) => {
-        this.#commitFailure ??= error;
-      });
+    if (merged === undefined || (this.#options.contextOut === undefined && observed === undefined)) return;
+    const broadcast = contextRecordOf(streamId, slice, endMs, merged);
+    if (broadcast === undefined) return;
+    observed?.(broadcast);
+    await this.#options.contextOut?.write([broadcast]);
+  }
+
+  /** Per lagging crew id, the slices up to `slice` it got work in whose writes merge after `slice`. */
+  #laggingWork(stream: StreamWork, slice: number): Record<string, number[]> {
+    const lagging: Record<string, number[]> = {};
+    for (const crew of this.#options.crews) {
+      const slices: number[] = [];
+      for (let from = slice - crew.lag + 1; from <= slice; from++) if (stream.slices.get(from)?.working.has(crew.index)) slices.push(from);
+      if (slices.length > 0) lagging[crew.id] = slices;
+    }
+    return lagging;
   }
 
   /** Per crew id disabled so far, the first slice it was disabled in. */
@@ -281,9 +335,9 @@ export class DistributedSliceTarget implements SliceTarget {
     return disabled;
   }
 
-  /** Resolves when every slice merged so far is committed; rejects if a commit failed. */
+  /** Resolves when every slice closed so far is merged and committed; rejects if a merge or commit failed. */
   async settled(): Promise<void> {
-    await this.#commits;
+    await this.#merges;
     if (this.#commitFailure !== undefined) throw this.#commitFailure;
   }
 
@@ -311,10 +365,13 @@ export class DistributedSliceTarget implements SliceTarget {
 
   /** Resolves once each of `crews` has reported slice `slice`; tells `stalled` while some have not. */
   async #awaitReports(streamId: string, slice: number, crews: readonly number[]): Promise<void> {
+    if (crews.length === 0) return;
+    const ids = crews.map((index) => this.#options.crews[index]!.id);
+    if (ids.every((crew) => this.#reports.get(streamId, slice, crew) !== undefined)) return;
     const watch = new AbortController();
-    const watching = this.#watchStall(streamId, slice, crews, watch.signal);
+    const watching = this.#watchStall(streamId, slice, ids, watch.signal);
     try {
-      await Promise.all(crews.map((index) => this.#report(reportKey(streamId, slice, index))));
+      await Promise.all(ids.map((crew) => this.#reports.wait(streamId, slice, crew)));
     } finally {
       watch.abort();
       await watching;
@@ -322,30 +379,16 @@ export class DistributedSliceTarget implements SliceTarget {
   }
 
   /** Every `stalledAfterMs` until `signal` aborts, tells `stalled` which of `crews` have not reported slice `slice`. */
-  async #watchStall(streamId: string, slice: number, crews: readonly number[], signal: AbortSignal): Promise<void> {
+  async #watchStall(streamId: string, slice: number, crews: readonly string[], signal: AbortSignal): Promise<void> {
     const { stalled, stalledAfterMs = 10_000, clock } = this.#options;
     if (stalled === undefined) return;
     const started = clock.now();
     for (;;) {
       await clock.sleep(stalledAfterMs, signal);
       if (signal.aborted) return;
-      const missing = crews.filter((index) => !this.#reports.has(reportKey(streamId, slice, index))).map((index) => this.#options.crews[index]!.id);
+      const missing = crews.filter((crew) => this.#reports.get(streamId, slice, crew) === undefined);
       if (missing.length > 0) stalled(streamId, slice, missing, clock.now() - started);
     }
-  }
-
-  #report(key: string): Promise<void> {
-    if (this.#reports.has(key)) return Promise.resolve();
-    if (this.#cancelled !== undefined) return Promise.reject(this.#cancelled);
-    return new Promise((resolve, reject) => {
-      this.#awaited.set(key, {
-        resolve: () => {
-          this.#awaited.delete(key);
-          resolve();
-        },
-        reject,
-      });
-    });
   }
 
   #slice(stream: StreamWork, slice: number) {
@@ -356,8 +399,4 @@ export class DistributedSliceTarget implements SliceTarget {
     }
     return state;
   }
-}
-
-function reportKey(streamId: string, slice: number, crew: number): string {
-  return `${streamId}:${slice}:${crew}`;
 }

@@ -24,10 +24,10 @@ export type CrewWork =
       /** Where the event came from, for error records (`nats:live.m1.events#42`). */
       readonly source: string;
       /**
-       * S(slice-1), on the crew's first call of the slice: the runner starts the slice from it
-       * without reading the context backend (one round trip less at every slice boundary).
+       * On the crew's first call of the slice: what the runner works S(slice-1) out from, so it
+       * starts the slice without waiting for the scheduler's merge or reading the backend.
        */
-      readonly context?: ContextSnapshot;
+      readonly base?: SliceBase;
     }
   | {
       /** The slice is over for this crew: it reports what it wrote (`CrewSliceDone`). */
@@ -36,6 +36,28 @@ export type CrewWork =
       readonly slice: number;
       readonly crew: string;
     };
+
+/**
+ * What a runner needs to work out S(n-1) for slice n itself (DESIGN §5): the last snapshot the
+ * scheduler had merged, and, for each slice closed since, whose reports it merges. The scheduler
+ * closes slice n-1 and sends slice n's calls at once; each runner merges the reports with the
+ * same `StreamContext` code the scheduler commits with, so both get the same S(n-1).
+ */
+export interface SliceBase {
+  /** The slice whose merged context `snapshot` is: S(after). */
+  readonly after: number;
+  readonly snapshot: ContextSnapshot;
+  /** Every slice closed after `after` and before the call's slice, in order, with what it merges. */
+  readonly merges: readonly SliceMerge[];
+  /** A report sequence from which every report these merges take can be read. */
+  readonly reportsFrom: number;
+}
+
+/** A slice's merge: the crews' reports it takes, in run order (a lagging crew's from slice - lag). */
+export interface SliceMerge {
+  readonly slice: number;
+  readonly reports: readonly (readonly [crew: string, slice: number])[];
+}
 
 /** A runner's report that a crew finished a slice (`live.<stream>.slice.<n>.<crew>.done`). */
 export interface CrewSliceDone {

@@ -46,6 +46,8 @@ function worker(shared: { backend: MemoryContextBackend; actions: CollectingActi
     journal: new JsonlDecisionJournal(),
     clock: systemClock,
     progress,
+    // This work carries no base: each slice starts from the backend's commit.
+    contextBefore: () => Promise.reject(new Error('no call here carries a base')),
     report: async (done) => {
       shared.reports.push(done);
       // The scheduler merges and commits a slice once its crews reported it.

@@ -8,6 +8,10 @@ import { resolveCrews } from '../../../src/framework/app.js';
 import { EventDecoder } from '../../../src/framework/model/event.js';
 import { inputLimits, runnerLimits } from '../../../src/framework/config/limits.js';
 import { CrewWorker } from '../../../src/framework/distributed/crew-worker.js';
+import type { SchedulerCheckpoint } from '../../../src/framework/distributed/distributed-slice-target.js';
+import type { CommittedContext, ContextSnapshot } from '../../../src/framework/ports.js';
+import { CrewReports } from '../../../src/framework/distributed/crew-reports.js';
+import { MergedContextReplica } from '../../../src/framework/distributed/merged-context-replica.js';
 import { EventPipeline } from '../../../src/framework/runtime/event-pipeline.js';
 import { instantiateCrews } from '../../../src/framework/runtime/instantiate-crews.js';
 import { OutputBuffer } from '../../../src/framework/runtime/output-buffer.js';
@@ -121,8 +125,17 @@ async function runDistributed(events: readonly object[], crews = CREWS) {
   const output = new OutputBuffer();
   let target: DistributedSliceTarget | undefined;
   let reports = 0;
+  // What a successor would find: every report published, every commit, every checkpoint.
+  const published: Array<{ readonly done: CrewSliceDone; readonly seq: number }> = [];
+  const commits = new Map<number, CommittedContext>();
+  const checkpoints: Array<{ readonly slice: number; readonly checkpoint: SchedulerCheckpoint }> = [];
   const queues = new Map<string, { worker: CrewWorker; done: Promise<void> }>();
+  // Each crew on a runner of its own: its own reports and replica, every report published to all.
+  const runners: CrewReports[] = [];
   for (const crew of instantiateCrews(graph, rootContainer.createChildContainer())) {
+    const received = new CrewReports();
+    runners.push(received);
+    const replica = new MergedContextReplica({ streamId: 's1', crews: graph.crews, contextMaxBytes: config.context_max_bytes, reports: received, readReports: () => undefined });
     const worker = new CrewWorker({
       crew,
       streamId: 's1',
@@ -133,16 +146,27 @@ async function runDistributed(events: readonly object[], crews = CREWS) {
       journal,
       clock: systemClock,
       progress: undefined,
-      report: async (done: CrewSliceDone) => target!.receive(done, ++reports),
+      contextBefore: (base) => replica.before(base),
+      report: async (done: CrewSliceDone) => {
+        const seq = ++reports;
+        // Published: the scheduler and the other runners read it a moment later.
+        await new Promise((later) => setTimeout(later, 0));
+        target!.receive(done, seq);
+        for (const runner of runners) runner.put(done, seq);
+        published.push({ done, seq });
+      },
       saveProgress: async () => undefined,
     });
     queues.set(crew.definition.id, { worker, done: Promise.resolve() });
   }
   let seq = 0;
+  /** Calls that went out before the slices they start after were merged: their runner merged those itself. */
+  let aheadOfMerge = 0;
   const work = {
     send(item: CrewWork) {
       const queue = queues.get(item.crew)!;
       const at = ++seq;
+      if (item.type === 'call' && (item.base?.merges.length ?? 0) > 0) aheadOfMerge++;
       queue.done = queue.done.then(() => new Promise((later) => setTimeout(later, 0))).then(() => queue.worker.handle([{ work: item, seq: at }]));
       return undefined;
     },
@@ -158,7 +182,10 @@ async function runDistributed(events: readonly object[], crews = CREWS) {
     contextMaxBytes: config.context_max_bytes,
     flushOutput: () => output.flush(noActions, errors),
     position: () => 0,
-    committed: () => undefined,
+    committed: (_stream, slice, checkpoint) => {
+      commits.set(slice, backend.load('s1')!);
+      checkpoints.push({ slice, checkpoint });
+    },
     clock: systemClock,
   });
   const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: config.lateness_ms }, schedules, target);
@@ -166,7 +193,51 @@ async function runDistributed(events: readonly object[], crews = CREWS) {
   await pipeline.run(new ArrayEventSource(events), noActions, errors, () => false);
   await target.settled();
   await Promise.all([...queues.values()].map((queue) => queue.done));
-  return { actions: actions.actions, errors: errors.errors, context: (await backend.load('s1'))?.context };
+  return { actions: actions.actions, errors: errors.errors, context: (await backend.load('s1'))?.context, aheadOfMerge, published, commits, checkpoints };
+}
+
+/**
+ * A successor scheduler taking over from a leader's checkpoint: it restores the engine, reads the
+ * input after the checkpoint's position and every report the leader's runners published from the
+ * checkpoint's sequence, and merges and commits the slices after it. Its work goes nowhere: the
+ * runners reported those slices already.
+ */
+async function takeOver(events: readonly object[], crews: CrewClass[], leader: Awaited<ReturnType<typeof runDistributed>>, from: (typeof leader.checkpoints)[number]) {
+  const { config, graph } = resolveCrews({ crews, config: CONFIG, configFile: false, env: {} });
+  const { slice, checkpoint } = from;
+  const engineState = checkpoint.engine!;
+  const backend = new MemoryContextBackend();
+  const committed = leader.commits.get(slice)!;
+  backend.commit('s1', committed.slice, committed.context, { epoch0: committed.epoch0!, position: committed.position! });
+  const commits = new Map<number, ContextSnapshot>();
+  const output = new OutputBuffer();
+  const schedules = scheduleCrews(graph.crews);
+  const target = new DistributedSliceTarget({
+    crews: schedules,
+    backend,
+    work: { send: () => undefined, flush: async () => undefined },
+    output,
+    contextMaxBytes: config.context_max_bytes,
+    flushOutput: async () => undefined,
+    position: () => 0,
+    committed: (_stream, merged) => void commits.set(merged, backend.load('s1')!.context),
+    clock: systemClock,
+    resume: () => checkpoint,
+  });
+  for (const { done, seq } of leader.published) if (seq >= checkpoint.reportsFrom) target.receive(done, seq);
+  const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: config.lateness_ms }, schedules, target);
+  await engine.restore(engineState);
+  const after = events.slice(engineState.position + 1).map((value, i) => ({ value, position: engineState.position + 1 + i }));
+  const source = {
+    batches: async function* () {
+      yield { origin: { name: 'input', locate: (i: number) => `input[${i}]` }, records: after };
+    },
+    close: async () => undefined,
+  };
+  const noActions = { write: () => undefined, close: async () => undefined };
+  await new EventPipeline(new EventDecoder(inputLimits(config)), engine, output).run(source, noActions, noActions, () => false);
+  await target.settled();
+  return commits;
 }
 
 const byKind = (actions: readonly { kind: string }[], kind: string) => actions.filter((action) => action.kind === kind);
@@ -175,6 +246,7 @@ describe('the distributed slice target', () => {
   it('gives the in-process output for any input: actions (each crew in order), errors, merged context', async () => {
     const app = await createTestingApp({ crews: CREWS, config: CONFIG });
     const reasons = new Set<string>();
+    let aheadOfMerge = 0;
     await fc.assert(
       fc.asyncProperty(eventsArb, async (events) => {
         const inProcess = await app.run(events);
@@ -187,11 +259,14 @@ describe('the distributed slice target', () => {
         expect(sorted(distributed.errors)).toEqual(sorted(inProcess.errors));
         expect(distributed.context).toStrictEqual(inProcess.context('s1'));
         for (const error of distributed.errors) reasons.add(error.payload.reason);
+        aheadOfMerge += distributed.aheadOfMerge;
       }),
       { numRuns: 80, seed: 20261125 },
     );
     // The inputs exercised every way a slice can go wrong, not only the happy path.
     expect([...reasons].sort()).toEqual(['ctx_size', 'dependency_unmet', 'disabled', 'handler_error', 'late_event']);
+    // Slices were pipelined: calls went out before the slice before them was merged.
+    expect(aheadOfMerge).toBeGreaterThan(0);
   });
 });
 
@@ -212,6 +287,27 @@ describe('the distributed slice target, with a lagging crew whose calls take tim
       }),
       { numRuns: 40, seed: 20261129 },
     );
+  });
+});
+
+describe('a successor scheduler', () => {
+  it("merges and commits every slice after the leader's checkpoint as the leader did, a lagging crew's earlier work included", async () => {
+    let lagged = 0;
+    await fc.assert(
+      fc.asyncProperty(eventsArb, fc.nat(), async (events, pick) => {
+        const leader = await runDistributed(events, LAGGING_CREWS);
+        const usable = leader.checkpoints.filter(({ checkpoint }) => checkpoint.engine !== undefined);
+        fc.pre(usable.length > 0);
+        const from = usable[pick % usable.length]!;
+        if (Object.keys(from.checkpoint.lagging ?? {}).length > 0) lagged++;
+        const successor = await takeOver(events, LAGGING_CREWS, leader, from);
+        for (const [slice, snapshot] of successor) expect(snapshot, `slice ${slice}`).toStrictEqual(leader.commits.get(slice)!.context);
+        expect([...successor.keys()]).toEqual([...leader.commits.keys()].filter((slice) => slice > from.slice));
+      }),
+      { numRuns: 60, seed: 20261130 },
+    );
+    // Some takeovers came while the lagging crew's work of slices before the checkpoint had not merged.
+    expect(lagged).toBeGreaterThan(0);
   });
 });
 
@@ -239,8 +335,10 @@ describe('the distributed slice target, waiting on runners', () => {
     const pipeline = new EventPipeline(new EventDecoder(inputLimits(config)), engine, output);
     const noActions = { write: () => undefined, close: async () => undefined };
     const running = pipeline.run(new ArrayEventSource([{ ts: new Date(T0).toISOString(), kind: 'c', stream_id: 's1', payload: { v: 1 } }]), noActions, noActions, () => false);
-    while (stalls.length < 2) await new Promise((done) => setTimeout(done, 10));
-    expect(stalls[0]).toEqual({ slice: 0, crews: ['follower', 'fragile', 'sampler', 'tally'] });
+    while (stalls.length < 4) await new Promise((done) => setTimeout(done, 10));
+    // The merge waits on every crew that got work; the engine, for the ones a dependency looks at.
+    expect(stalls).toContainEqual({ slice: 0, crews: ['follower', 'fragile', 'sampler', 'tally'] });
+    expect(stalls).toContainEqual({ slice: 0, crews: ['fragile', 'tally'] });
     target.cancel(new Error('stopping'));
     await expect(running).rejects.toThrow('stopping');
   });

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { CrewReports } from '../../../src/framework/distributed/crew-reports.js';
+import { MergedContextReplica } from '../../../src/framework/distributed/merged-context-replica.js';
+import type { CrewSliceDone, SliceBase } from '../../../src/framework/distributed/runner-protocol.js';
+
+const CREWS = [
+  { id: 'score', lag: 0 },
+  { id: 'stats', lag: 0 },
+  { id: 'recap', lag: 1 },
+];
+const done = (crew: string, slice: number, writes: CrewSliceDone['writes']): CrewSliceDone => ({ streamId: 's1', slice, crew, writes, disabled: false });
+
+function replica(contextMaxBytes = 10_000) {
+  const reports = new CrewReports();
+  const reads: Array<{ from: number; again: boolean }> = [];
+  const merged = new MergedContextReplica({ streamId: 's1', crews: CREWS, contextMaxBytes, reports, readReports: (from, again) => void reads.push({ from, again }) });
+  return { reports, reads, merged };
+}
+
+/** Resolves with the promise's value, or 'pending' if it has not settled after the tasks queued so far. */
+async function settledNow<T>(promise: Promise<T>): Promise<T | 'pending'> {
+  return Promise.race([promise, new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), 5))]);
+}
+
+describe('MergedContextReplica', () => {
+  it('merges the slices closed since the base from their reports: crews in run order, the later wins, deletions delete', async () => {
+    const { reports, merged } = replica();
+    const base: SliceBase = {
+      after: 3,
+      snapshot: { score: 1, old: true },
+      merges: [
+        {
+          slice: 4,
+          reports: [
+            ['score', 4],
+            ['stats', 4],
+          ],
+        },
+        {
+          slice: 6,
+          reports: [
+            ['stats', 6],
+            ['recap', 5],
+          ],
+        },
+      ],
+      reportsFrom: 10,
+    };
+    const before = merged.before(base);
+    reports.put(done('stats', 4, [['score', 'stats wins'], ['old']]));
+    reports.put(done('score', 4, [['score', 2]]));
+    reports.put(done('recap', 5, [['recap', 'slice 5']]));
+    expect(await settledNow(before)).toBe('pending');
+    reports.put(done('stats', 6, [['shots', 3]]));
+    expect(await before).toStrictEqual({ score: 'stats wins', recap: 'slice 5', shots: 3 });
+  });
+
+  it("answers a crew whose base needs nothing at once, while another crew's base waits for that crew's report", async () => {
+    const { reports, merged } = replica();
+    // stats starts slice 2 after slice 0 closed; score has not even started slice 0 yet.
+    const stats = merged.before({ after: Number.NEGATIVE_INFINITY, snapshot: {}, merges: [{ slice: 0, reports: [['score', 0]] }], reportsFrom: 1 });
+    const score = merged.before({ after: Number.NEGATIVE_INFINITY, snapshot: {}, merges: [], reportsFrom: 1 });
+    expect(await settledNow(score)).toStrictEqual({});
+    reports.put(done('score', 0, [['score', 1]]));
+    expect(await stats).toStrictEqual({ score: 1 });
+  });
+
+  it('cuts a snapshot over context_max_bytes exactly as the scheduler does', async () => {
+    const { reports, merged } = replica(30);
+    const before = merged.before({
+      after: 0,
+      snapshot: { a: 1 },
+      merges: [
+        {
+          slice: 1,
+          reports: [
+            ['score', 1],
+            ['stats', 1],
+          ],
+        },
+      ],
+      reportsFrom: 1,
+    });
+    reports.put(done('score', 1, [['b', 'x'.repeat(10)]]));
+    reports.put(done('stats', 1, [['c', 'y'.repeat(10)]]));
+    // The last merged write is undone first: stats' `c`.
+    expect(await before).toStrictEqual({ a: 1, b: 'x'.repeat(10) });
+  });
+
+  it('reads reports from the base on, and again from an older base when it dropped what a crew far behind needs', async () => {
+    const { reports, reads, merged } = replica();
+    reports.put(done('score', 1, [['n', 1]]));
+    await merged.before({ after: 0, snapshot: {}, merges: [{ slice: 1, reports: [['score', 1]] }], reportsFrom: 7 });
+    await merged.before({ after: 200, snapshot: { n: 200 }, merges: [], reportsFrom: 900 });
+    expect(reads).toEqual([
+      { from: 7, again: false },
+      { from: 900, again: false },
+    ]);
+    // The report of slice 1 was dropped with the new base; a crew still at slice 2 reads it again.
+    expect(reports.get('s1', 1, 'score')).toBeUndefined();
+    const behind = merged.before({ after: 0, snapshot: {}, merges: [{ slice: 1, reports: [['score', 1]] }], reportsFrom: 7 });
+    expect(reads.at(-1)).toEqual({ from: 7, again: true });
+    reports.put(done('score', 1, [['n', 1]]));
+    expect(await behind).toStrictEqual({ n: 1 });
+  });
+});
