@@ -18,12 +18,15 @@ export class JetStreamCrewWorkSink implements CrewWorkSink {
   #gathered: CrewWork[] = [];
   /** The publishing under way, until nothing is gathered. */
   #draining: Promise<void> | undefined;
+  /** Why a publish failed: every send and flush after it fails too, so no later wait misses it. */
+  #failure: unknown;
 
   constructor(js: JetStreamClient) {
     this.#js = js;
   }
 
   send(work: CrewWork): Promise<void> | undefined {
+    if (this.#failure !== undefined) throw this.#failure;
     this.#gathered.push(work);
     if (this.#draining === undefined) {
       this.#draining = this.#drain();
@@ -35,6 +38,7 @@ export class JetStreamCrewWorkSink implements CrewWorkSink {
 
   /** Resolves when everything sent so far is stored. */
   flush(): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
     return this.#draining ?? Promise.resolve();
   }
 
@@ -47,6 +51,9 @@ export class JetStreamCrewWorkSink implements CrewWorkSink {
         this.#gathered = [];
         await publishInOrder(this.#js, encodeWork(items));
       }
+    } catch (error) {
+      this.#failure ??= error;
+      throw error;
     } finally {
       this.#draining = undefined;
     }

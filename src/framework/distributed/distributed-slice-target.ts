@@ -248,8 +248,9 @@ export class DistributedSliceTarget implements SliceTarget {
 
   /**
    * Tells the crews that got work in the slice that it is over, and lets the engine go on once
-   * the merge of the slice before is done and the watched crews have reported; merges and
-   * commits the slice in the background.
+   * the merge of the slice before is done and the watched crews have reported: the closes are
+   * stored behind it, in order with the next slice's calls. Merges and commits the slice in the
+   * background.
    */
   async closeSlice(streamId: string, slice: number, endMs: number, progress: StreamProgress, engine?: EngineCheckpoint): Promise<void> {
     const stream = this.#streams.get(streamId)!;
@@ -360,7 +361,6 @@ export class DistributedSliceTarget implements SliceTarget {
       state.closed.add(index);
       await this.#options.work.send({ type: 'close', streamId, slice, crew: this.#options.crews[index]!.id });
     }
-    await this.#options.work.flush();
   }
 
   /** Resolves once each of `crews` has reported slice `slice`; tells `stalled` while some have not. */
@@ -368,6 +368,8 @@ export class DistributedSliceTarget implements SliceTarget {
     if (crews.length === 0) return;
     const ids = crews.map((index) => this.#options.crews[index]!.id);
     if (ids.every((crew) => this.#reports.get(streamId, slice, crew) !== undefined)) return;
+    // The work they answer must be stored first; a failure to store it ends the wait.
+    await this.#options.work.flush();
     const watch = new AbortController();
     const watching = this.#watchStall(streamId, slice, ids, watch.signal);
     try {

@@ -74,6 +74,6 @@ export interface CrewSliceDone {
 export interface CrewWorkSink {
   /** Sends one work item; resolves when more may be sent (backpressure). */
   send(work: CrewWork): MaybePromise<void>;
-  /** Resolves when everything sent so far is stored. */
+  /** Resolves when everything sent so far is stored; rejects once a send could not be stored. */
   flush(): Promise<void>;
 }
