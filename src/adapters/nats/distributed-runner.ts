@@ -66,19 +66,18 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
     if (backend === 'memory' || backend === 'pglite') run.logger.warn({ backend }, messages.vectorStorePerProcess(backend));
     const actions = JetStreamSink.forActions(run.link);
     const errors = JetStreamSink.forErrors(run.link);
-    const reports = new CrewReports();
-    const reader = new ReportReader(run, options.streamId, reports);
-    const replica = new MergedContextReplica({
+    const replica: MergedContextReplica = new MergedContextReplica({
       streamId: options.streamId,
       crews: run.graph.crews,
       contextMaxBytes: run.config.context_max_bytes,
-      reports,
+      reports: new CrewReports(),
       readReports: (from, again) => reader.read(from, again),
     });
+    const reader = new ReportReader(run, options.streamId, replica);
     try {
       await isolation.start(models);
       await hooks.start(crews);
-      await Promise.all(crews.map((crew) => work(run, options, crew, { models, actions, errors, reports, replica })));
+      await Promise.all(crews.map((crew) => work(run, options, crew, { models, actions, errors, replica })));
     } finally {
       logStopFailures(run.logger, await hooks.stop());
       await Promise.all([actions.close(), errors.close(), isolation.close(), models.close(), reader.close()]);
@@ -93,13 +92,12 @@ interface RunnerShared {
   readonly models: ModelCalls;
   readonly actions: JetStreamSink<EmittedAction>;
   readonly errors: JetStreamSink<ErrorRecord>;
-  /** Every crew's slice reports: this runner's as it makes them, the others' as they are read. */
-  readonly reports: CrewReports;
+  /** Merges slices from every crew's reports: this runner's as it makes them, the others' as they are read. */
   readonly replica: MergedContextReplica;
 }
 
 /** Runs one crew's work until the signal aborts. */
-async function work(run: DistributedRun, options: DistributedRunnerOptions, crew: CrewRuntime, { models, actions, errors, reports, replica }: RunnerShared): Promise<void> {
+async function work(run: DistributedRun, options: DistributedRunnerOptions, crew: CrewRuntime, { models, actions, errors, replica }: RunnerShared): Promise<void> {
   const id = crew.definition.id;
   const key = `crew.${id}`;
   const saved = await run.bucket.get(key, Progress);
@@ -117,7 +115,7 @@ async function work(run: DistributedRun, options: DistributedRunnerOptions, crew
     progress: saved?.value satisfies CrewProgress | undefined,
     contextBefore: (base) => replica.before(base),
     report: (done) => {
-      reports.put(done);
+      replica.receive(done);
       return publishInOrder(run.js, [encodeDone(done)]);
     },
     saveProgress: (progress) => run.bucket.put(key, progress),
@@ -131,22 +129,22 @@ async function work(run: DistributedRun, options: DistributedRunnerOptions, crew
 }
 
 /**
- * Reads the stream's slice reports (`live.<stream>.slice.*.*.done`) into `reports`, for the
- * replica's merges: from the sequence the first base names, and again from an earlier one when
- * the replica asks.
+ * Reads the stream's slice reports (`live.<stream>.slice.*.*.done`) into the replica, for its
+ * merges: from the sequence the first base names, and again from an earlier one when the
+ * replica asks.
  */
 class ReportReader {
   readonly #run: DistributedRun;
   readonly #streamId: string;
-  readonly #reports: CrewReports;
+  readonly #replica: MergedContextReplica;
   #from: number | undefined;
   #stop = new AbortController();
   #reading: Promise<void> = Promise.resolve();
 
-  constructor(run: DistributedRun, streamId: string, reports: CrewReports) {
+  constructor(run: DistributedRun, streamId: string, replica: MergedContextReplica) {
     this.#run = run;
     this.#streamId = streamId;
-    this.#reports = reports;
+    this.#replica = replica;
   }
 
   /** Makes sure reports from sequence `from` on are read; `again` reads them again even if they were. */
@@ -160,11 +158,11 @@ class ReportReader {
     this.#reading = this.#reading.then(async () => {
       try {
         for await (const batch of readSubject(this.#run.js, { stream: LIVE_STREAMS.slices.name, subject, fromSeq: from, signal: stop.signal })) {
-          for (const message of batch) this.#reports.put(decodeDone(message.subject, message.string()), message.seq);
+          for (const message of batch) this.#replica.receive(decodeDone(message.subject, message.string()), message.seq);
         }
       } catch (error) {
         // A report that cannot be read fails the crews waiting on the merge it belongs to.
-        this.#reports.cancel(error as Error);
+        this.#replica.cancel(error as Error);
       }
     });
   }

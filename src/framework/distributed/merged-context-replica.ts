@@ -1,11 +1,11 @@
 import { StreamContext, type MergedSlice } from '../context/stream-context.js';
 import type { ContextSnapshot, ContextWrite } from '../ports.js';
 import type { CrewReports } from './crew-reports.js';
-import type { SliceBase, SliceMerge } from './runner-protocol.js';
+import type { CrewSliceDone, SliceBase, SliceMerge } from './runner-protocol.js';
 
 /**
- * How many slices behind the newest base a runner keeps reports for: a crew whose work lags
- * further behind the others' reads them again from the base's sequence.
+ * How many slices behind the newest base or report a runner keeps reports for: a crew whose
+ * work lags further behind reads them again from its base's sequence.
  */
 const KEPT_SLICES = 64;
 
@@ -24,7 +24,7 @@ export interface MergedContextReplicaOptions {
   /** Every crew of the run, in run order. */
   readonly crews: readonly { readonly id: string; readonly lag: number }[];
   readonly contextMaxBytes: number;
-  /** Where the reports arrive: this runner's own, and those read from the published order. */
+  /** Where the reports this replica `receive`s are kept until merged. */
   readonly reports: CrewReports;
   /**
    * Makes sure reports are read from sequence `from` on; `again` reads them again from there
@@ -52,6 +52,8 @@ export class MergedContextReplica {
   readonly #merged = new Map<number, Promise<ContextSnapshot>>();
   /** The newest base's `after`: a merge before it is worked out again only for a crew far behind. */
   #newest = Number.NEGATIVE_INFINITY;
+  /** The newest slice reported. */
+  #newestReport = Number.NEGATIVE_INFINITY;
   /** Reports of slices below this are dropped: no base still being worked from needs them. */
   #floor = Number.NEGATIVE_INFINITY;
 
@@ -59,6 +61,23 @@ export class MergedContextReplica {
     this.#options = options;
     this.#indexOf = new Map(options.crews.map((crew, index) => [crew.id, index]));
     this.#maxLag = Math.max(0, ...options.crews.map((crew) => crew.lag));
+  }
+
+  /**
+   * A crew's report: made by this runner, or read from the published order (`seq`). Reports far
+   * older than the newest go, so a runner whose crews have no work keeps no backlog of them.
+   */
+  receive(done: CrewSliceDone, seq?: number): void {
+    if (done.slice < this.#floor) return;
+    this.#options.reports.put(done, seq);
+    if (done.slice <= this.#newestReport) return;
+    this.#newestReport = done.slice;
+    this.#dropReportsBefore(done.slice - KEPT_SLICES - this.#maxLag);
+  }
+
+  /** Nothing more will be received (the reading failed): crews waiting on a merge fail with `reason`. */
+  cancel(reason: Error): void {
+    this.#options.reports.cancel(reason);
   }
 
   /** S(n-1) for slice n, from the base its first call carries. */
@@ -100,7 +119,10 @@ export class MergedContextReplica {
   #forgetBefore(after: number): void {
     this.#newest = after;
     for (const slice of this.#merged.keys()) if (slice < after) this.#merged.delete(slice);
-    const floor = after - KEPT_SLICES - this.#maxLag;
+    this.#dropReportsBefore(after - KEPT_SLICES - this.#maxLag);
+  }
+
+  #dropReportsBefore(floor: number): void {
     if (floor <= this.#floor) return;
     this.#floor = floor;
     this.#options.reports.forget((done) => done.slice < floor);

@@ -131,11 +131,10 @@ async function runDistributed(events: readonly object[], crews = CREWS) {
   const checkpoints: Array<{ readonly slice: number; readonly checkpoint: SchedulerCheckpoint }> = [];
   const queues = new Map<string, { worker: CrewWorker; done: Promise<void> }>();
   // Each crew on a runner of its own: its own reports and replica, every report published to all.
-  const runners: CrewReports[] = [];
+  const runners: MergedContextReplica[] = [];
   for (const crew of instantiateCrews(graph, rootContainer.createChildContainer())) {
-    const received = new CrewReports();
-    runners.push(received);
-    const replica = new MergedContextReplica({ streamId: 's1', crews: graph.crews, contextMaxBytes: config.context_max_bytes, reports: received, readReports: () => undefined });
+    const replica = new MergedContextReplica({ streamId: 's1', crews: graph.crews, contextMaxBytes: config.context_max_bytes, reports: new CrewReports(), readReports: () => undefined });
+    runners.push(replica);
     const worker = new CrewWorker({
       crew,
       streamId: 's1',
@@ -152,7 +151,7 @@ async function runDistributed(events: readonly object[], crews = CREWS) {
         // Published: the scheduler and the other runners read it a moment later.
         await new Promise((later) => setTimeout(later, 0));
         target!.receive(done, seq);
-        for (const runner of runners) runner.put(done, seq);
+        for (const runner of runners) runner.receive(done, seq);
         published.push({ done, seq });
       },
       saveProgress: async () => undefined,

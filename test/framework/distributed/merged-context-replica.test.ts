@@ -24,7 +24,7 @@ async function settledNow<T>(promise: Promise<T>): Promise<T | 'pending'> {
 
 describe('MergedContextReplica', () => {
   it('merges the slices closed since the base from their reports: crews in run order, the later wins, deletions delete', async () => {
-    const { reports, merged } = replica();
+    const { merged } = replica();
     const base: SliceBase = {
       after: 3,
       snapshot: { score: 1, old: true },
@@ -47,26 +47,26 @@ describe('MergedContextReplica', () => {
       reportsFrom: 10,
     };
     const before = merged.before(base);
-    reports.put(done('stats', 4, [['score', 'stats wins'], ['old']]));
-    reports.put(done('score', 4, [['score', 2]]));
-    reports.put(done('recap', 5, [['recap', 'slice 5']]));
+    merged.receive(done('stats', 4, [['score', 'stats wins'], ['old']]));
+    merged.receive(done('score', 4, [['score', 2]]));
+    merged.receive(done('recap', 5, [['recap', 'slice 5']]));
     expect(await settledNow(before)).toBe('pending');
-    reports.put(done('stats', 6, [['shots', 3]]));
+    merged.receive(done('stats', 6, [['shots', 3]]));
     expect(await before).toStrictEqual({ score: 'stats wins', recap: 'slice 5', shots: 3 });
   });
 
   it("answers a crew whose base needs nothing at once, while another crew's base waits for that crew's report", async () => {
-    const { reports, merged } = replica();
+    const { merged } = replica();
     // stats starts slice 2 after slice 0 closed; score has not even started slice 0 yet.
     const stats = merged.before({ after: Number.NEGATIVE_INFINITY, snapshot: {}, merges: [{ slice: 0, reports: [['score', 0]] }], reportsFrom: 1 });
     const score = merged.before({ after: Number.NEGATIVE_INFINITY, snapshot: {}, merges: [], reportsFrom: 1 });
     expect(await settledNow(score)).toStrictEqual({});
-    reports.put(done('score', 0, [['score', 1]]));
+    merged.receive(done('score', 0, [['score', 1]]));
     expect(await stats).toStrictEqual({ score: 1 });
   });
 
   it('cuts a snapshot over context_max_bytes exactly as the scheduler does', async () => {
-    const { reports, merged } = replica(30);
+    const { merged } = replica(30);
     const before = merged.before({
       after: 0,
       snapshot: { a: 1 },
@@ -81,15 +81,23 @@ describe('MergedContextReplica', () => {
       ],
       reportsFrom: 1,
     });
-    reports.put(done('score', 1, [['b', 'x'.repeat(10)]]));
-    reports.put(done('stats', 1, [['c', 'y'.repeat(10)]]));
+    merged.receive(done('score', 1, [['b', 'x'.repeat(10)]]));
+    merged.receive(done('stats', 1, [['c', 'y'.repeat(10)]]));
     // The last merged write is undone first: stats' `c`.
     expect(await before).toStrictEqual({ a: 1, b: 'x'.repeat(10) });
   });
 
+  it('keeps no backlog of reports while its crews have no work: only the last slices before the newest report', async () => {
+    const { reports, merged } = replica();
+    for (let slice = 0; slice <= 200; slice++) merged.receive(done('score', slice, [['n', slice]]), slice + 1);
+    // 64 slices behind the newest, and the most any crew lags (1).
+    expect(reports.get('s1', 135, 'score')).toBeDefined();
+    expect(reports.get('s1', 134, 'score')).toBeUndefined();
+  });
+
   it('reads reports from the base on, and again from an older base when it dropped what a crew far behind needs', async () => {
     const { reports, reads, merged } = replica();
-    reports.put(done('score', 1, [['n', 1]]));
+    merged.receive(done('score', 1, [['n', 1]]));
     await merged.before({ after: 0, snapshot: {}, merges: [{ slice: 1, reports: [['score', 1]] }], reportsFrom: 7 });
     await merged.before({ after: 200, snapshot: { n: 200 }, merges: [], reportsFrom: 900 });
     expect(reads).toEqual([
@@ -100,7 +108,7 @@ describe('MergedContextReplica', () => {
     expect(reports.get('s1', 1, 'score')).toBeUndefined();
     const behind = merged.before({ after: 0, snapshot: {}, merges: [{ slice: 1, reports: [['score', 1]] }], reportsFrom: 7 });
     expect(reads.at(-1)).toEqual({ from: 7, again: true });
-    reports.put(done('score', 1, [['n', 1]]));
+    merged.receive(done('score', 1, [['n', 1]]));
     expect(await behind).toStrictEqual({ n: 1 });
   });
 });
