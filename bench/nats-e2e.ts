@@ -5,13 +5,15 @@
  *
  * - framework, in process: `transport: nats`, one process consumes, runs the crews, publishes;
  * - framework, distributed: one scheduler and one runner (every call travels through
- *   `live.<stream>.slice.<n>.<crew>.ready`, every slice is reported and committed in KV);
+ *   `live.<stream>.slice.<n>.<crew>.ready`, every slice is reported and committed in KV), in
+ *   this process, and as a deployment runs them: each a `live-crew` process of its own;
  * - baseline: a hand-written nats.js pipeline: durable pull consumer, the bench crews' work by
  *   hand (`BaselineProcessor`), publish with a message id, ack after the publishes are stored.
  *
  * Throughput: `--events` events are stored first; the figure is the time until every action is
- * stored. Latency: events are published at each of `--rates` per second for `--seconds`; the
- * figure is event published -> its action received by a subscriber, p50 and p99, and the highest
+ * stored. Latency: events are published at each of `--rates` per second for a second of warm-up
+ * and then `--seconds`; the figure is event published -> its action received by a subscriber,
+ * after the warm-up, p50 and p99, and the highest
  * rate at which p99 stays under 5 ms (on a shared 2-core machine the publisher, the server and
  * the pipeline share the cores, so high rates saturate even the baseline).
  *
@@ -19,6 +21,9 @@
  */
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLiveCrewApp } from 'live-crew';
 import { ensureLiveStreams, publishEndOfStream, runDistributedRunner, runDistributedScheduler } from 'live-crew/nats';
@@ -82,6 +87,41 @@ const distributed: Pipeline = {
       async stop() {
         stop.abort();
         await Promise.all([runner, scheduler]);
+      },
+    };
+  },
+};
+
+/** Starts a `live-crew` command on the bench crews; resolves once its stderr shows `ready`. */
+async function startCommand(url: string, command: string[], ready: RegExp): Promise<ChildProcess> {
+  const cli = fileURLToPath(new URL('./cli/main.js', import.meta.resolve('live-crew')));
+  const crewsModule = fileURLToPath(new URL('./crews.js', import.meta.url));
+  const env = { ...process.env, LIVE_CREW_CONTEXT_MAX_BYTES: '65536', LIVE_CREW_LOG_LEVEL: 'info' };
+  const child = spawn(process.execPath, [cli, ...command, '--crews', crewsModule, '--stream', STREAM, '--nats-url', url], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      if (ready.test(log)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`live-crew ${command.join(' ')} exited (${code}) before it was ready:\n${log}`)));
+  });
+  return child;
+}
+
+const distributedProcesses: Pipeline = {
+  name: 'framework, distributed (2 processes)',
+  async start(url) {
+    const children = await Promise.all([startCommand(url, ['scheduler'], /scheduling stream/), startCommand(url, ['runner'], /hosting/)]);
+    return {
+      async stop() {
+        await Promise.all(
+          children.map((child) => {
+            const exited = child.exitCode === null ? once(child, 'exit') : Promise.resolve();
+            child.kill('SIGTERM');
+            return exited;
+          }),
+        );
       },
     };
   },
@@ -163,7 +203,9 @@ async function latency(pipeline: Pipeline, rate: number): Promise<number[]> {
       },
     });
     await nc.flush();
-    const total = rate * SECONDS;
+    // A second of warm-up first, not measured: a process just started runs its code unoptimised.
+    const warmUp = rate;
+    const total = warmUp + rate * SECONDS;
     const sentAt = new Map<number, number>();
     const started = performance.now();
     const acks: Promise<unknown>[] = [];
@@ -180,7 +222,7 @@ async function latency(pipeline: Pipeline, rate: number): Promise<number[]> {
     while (arrived.size < total && performance.now() < deadline) await new Promise((done) => setTimeout(done, 20));
     subscription.unsubscribe();
     await running.stop();
-    return [...arrived].map(([seq, at]) => at - sentAt.get(seq)!);
+    return [...arrived].filter(([seq]) => seq > warmUp).map(([seq, at]) => at - sentAt.get(seq)!);
   });
 }
 
@@ -192,13 +234,13 @@ function percentiles(samples: number[]): { p50: number; p99: number; n: number }
 
 const rate = (x: number) => `${Math.round(x).toLocaleString('en-US')} events/s`.padStart(16);
 const ms = (x: number) => `${x.toFixed(2)} ms`.padStart(9);
-const pipelines = [inProcess, distributed, baseline];
+const pipelines = [inProcess, distributed, distributedProcesses, baseline];
 
 console.log(`nats-e2e throughput: ${EVENTS.toLocaleString('en-US')} events stored in JetStream -> bench crews (count, context, emit) -> ${EVENTS.toLocaleString('en-US')} actions stored`);
 const rates = new Map<Pipeline, number>();
 for (const pipeline of pipelines) rates.set(pipeline, await throughput(pipeline));
 for (const pipeline of pipelines) console.log(`  ${pipeline.name.padEnd(50)} ${rate(rates.get(pipeline)!)}`);
-for (const pipeline of [inProcess, distributed]) {
+for (const pipeline of [inProcess, distributed, distributedProcesses]) {
   console.log(`  ${pipeline.name}: ${((rates.get(pipeline)! / rates.get(baseline)!) * 100).toFixed(0)}% of the baseline's throughput (target >= 80%)`);
 }
 
@@ -213,7 +255,7 @@ for (const rate of RATES) {
     if (p99 < TARGET_P99_MS) held.set(pipeline, rate);
     console.log(`    ${pipeline.name.padEnd(50)} p50 ${ms(p50)}  p99 ${ms(p99)}  (${n.toLocaleString('en-US')} of ${(rate * SECONDS).toLocaleString('en-US')} actions)`);
   }
-  for (const pipeline of [inProcess, distributed]) {
+  for (const pipeline of [inProcess, distributed, distributedProcesses]) {
     console.log(`    ${pipeline.name}: p99 / baseline p99 = ${(p99s.get(pipeline)! / p99s.get(baseline)!).toFixed(2)}x`);
   }
 }
