@@ -80,12 +80,21 @@ describe.skipIf(start === undefined)('a distributed run over NATS gives the in-p
   const midStream = () => waitUntil(async () => (await storedCount(server.url, 'LIVE_ACTIONS')) >= MID_STREAM, `${MID_STREAM} actions`);
 
   it('two runners split the crews by selector: the in-process output', async () => {
+    // Every write of the scheduler's checkpoint, as KV publishes it.
+    const nc = await connect({ servers: server.url });
+    const checkpoints: number[] = [];
+    nc.subscribe(`$KV.live_crew_run_${MATCH_DAY_STREAM}.scheduler.checkpoint`, { callback: (_error, message) => void checkpoints.push(message.json<{ slice: number }>().slice) });
+    await nc.flush();
     publishMatchDay(server.url);
     const runnerA = track(startRunner(server.url, RUNNER_A));
     const runnerB = track(startRunner(server.url, RUNNER_B));
     const scheduler = track(startScheduler(server.url));
     expect(await scheduler.exited, scheduler.stderr()).toBe(0);
+    await nc.close();
     await expectInProcessOutput();
+    // Written every checkpoint_slices (default 10) slices, not at every commit.
+    expect(checkpoints.length).toBeGreaterThan(1);
+    for (let i = 1; i < checkpoints.length; i++) expect(checkpoints[i]! - checkpoints[i - 1]!).toBeGreaterThanOrEqual(10);
     expect(runnerA.stderr()).toMatch(/hosting commentator, score_tracker, stats/);
     expect(runnerB.stderr()).toMatch(/hosting graphics, pundit, referee_watch/);
   });
