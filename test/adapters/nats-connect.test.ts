@@ -8,7 +8,7 @@ import { ConfigError } from '../../src/framework/errors.js';
 
 describe('natsConnectOptions', () => {
   it('connects to nats_url with nothing else by default', () => {
-    expect(natsConnectOptions(CONFIG_DEFAULTS)).toEqual({ servers: 'nats://127.0.0.1:4222', name: 'live-crew', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    expect(natsConnectOptions(CONFIG_DEFAULTS)).toEqual({ servers: 'nats://127.0.0.1:4222', name: 'live-crew', maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true });
   });
 
   it('passes user and password, token, and only the TLS files that are set', () => {
