@@ -115,8 +115,13 @@ function parseBody(subject: string, data: string): unknown {
 export function decodeWork(subject: string, data: string): CrewWork[] {
   const { streamId, slice, crew } = parseSubject(subject);
   const body = parseBody(subject, data);
-  if (CloseBody.safeParse(body).success) return [{ type: 'close', streamId, slice, crew }];
-  const { calls, base } = CallsBody.parse(body, { error: () => `${subject}: not a live-crew work item` });
+  const notWork = () => `${subject}: not a live-crew work item`;
+  // The key picks the schema: a failed parse of the other would build an error for every message.
+  if (typeof body === 'object' && body !== null && 'close' in body) {
+    CloseBody.parse(body, { error: notWork });
+    return [{ type: 'close', streamId, slice, crew }];
+  }
+  const { calls, base } = CallsBody.parse(body, { error: notWork });
   return calls.map((call, i) => ({
     type: 'call',
     streamId,
