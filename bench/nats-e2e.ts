@@ -130,7 +130,8 @@ const distributedProcesses: Pipeline = {
 const baseline: Pipeline = {
   name: 'baseline, hand-written nats.js',
   async start(url) {
-    const nc = await connect({ servers: url });
+    // With the client options live-crew uses: no stack traces captured per request.
+    const nc = await connect({ servers: url, noAsyncTraces: true });
     const js = jetstream(nc);
     await (await jetstreamManager(nc)).consumers.add('LIVE_EVENTS', { durable_name: 'baseline', ack_policy: AckPolicy.Explicit, filter_subject: 'live.*.events' });
     const messages = await (await js.consumers.get('LIVE_EVENTS', 'baseline')).consume({ max_messages: 1024 });
