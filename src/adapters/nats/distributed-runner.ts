@@ -72,6 +72,11 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
       contextMaxBytes: run.config.context_max_bytes,
       reports: new CrewReports(),
       readReports: (from, again) => reader.read(from, again),
+      stalled: {
+        clock: run.clock,
+        afterMs: 10_000,
+        stalled: (slice, missing, waitedMs) => run.logger.warn({ slice, missing, t_ms: waitedMs }, messages.runnerWaitsForReports(slice, missing)),
+      },
     });
     const reader = new ReportReader(run, options.streamId, replica);
     try {

@@ -1,4 +1,15 @@
+import type { Clock } from '../ports.js';
 import type { CrewSliceDone } from './runner-protocol.js';
+
+/** A report awaited: the crew, and the slice it is of. */
+export type WantedReport = readonly [crew: string, slice: number];
+
+/** Told every `afterMs` of `clock`, while a wait lasts, which reports it still misses. */
+export interface StallWatch {
+  readonly clock: Clock;
+  readonly afterMs: number;
+  readonly stalled: (missing: readonly WantedReport[], waitedMs: number) => void;
+}
 
 /** A report kept until its merge, with its place in the order reports were published. */
 interface KeptReport {
@@ -53,6 +64,29 @@ export class CrewReports {
       if (waiting === undefined) this.#waiting.set(key, [{ resolve, reject }]);
       else waiting.push({ resolve, reject });
     });
+  }
+
+  /** Resolves with the reports `wanted` once all are here, in that order; `watch` hears of a wait that lasts. */
+  async waitAll(streamId: string, wanted: readonly WantedReport[], watch?: StallWatch): Promise<CrewSliceDone[]> {
+    const waits = Promise.all(wanted.map(([crew, slice]) => this.wait(streamId, slice, crew)));
+    const missing = () => wanted.filter(([crew, slice]) => this.get(streamId, slice, crew) === undefined);
+    if (watch === undefined || missing().length === 0) return waits;
+    const stop = new AbortController();
+    const watching = (async () => {
+      const started = watch.clock.now();
+      for (;;) {
+        await watch.clock.sleep(watch.afterMs, stop.signal);
+        if (stop.signal.aborted) return;
+        const still = missing();
+        if (still.length > 0) watch.stalled(still, watch.clock.now() - started);
+      }
+    })();
+    try {
+      return await waits;
+    } finally {
+      stop.abort();
+      await watching;
+    }
   }
 
   /** Forgets the reports `merged` says were merged (or will never be needed). */

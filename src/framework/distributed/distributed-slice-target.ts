@@ -2,7 +2,7 @@ import { StreamContext } from '../context/stream-context.js';
 import { locateEnvelope, type EventEnvelope } from '../model/event.js';
 import type { Clock, ContextBackend, ContextSink, MaybePromise, RunObserver } from '../ports.js';
 import type { CrewSliceDone, CrewWorkSink, SliceBase, SliceMerge } from './runner-protocol.js';
-import { CrewReports } from './crew-reports.js';
+import { CrewReports, type WantedReport } from './crew-reports.js';
 import { mergeReports } from './merged-context-replica.js';
 import { andThen, runInOrder } from '../maybe-async.js';
 import type { RunOutput } from '../runtime/run-output.js';
@@ -365,32 +365,23 @@ export class DistributedSliceTarget implements SliceTarget {
 
   /** Resolves once each of `crews` has reported slice `slice`; tells `stalled` while some have not. */
   async #awaitReports(streamId: string, slice: number, crews: readonly number[]): Promise<void> {
-    if (crews.length === 0) return;
-    const ids = crews.map((index) => this.#options.crews[index]!.id);
-    if (ids.every((crew) => this.#reports.get(streamId, slice, crew) !== undefined)) return;
+    const wanted = crews.map((index): WantedReport => [this.#options.crews[index]!.id, slice]);
+    if (wanted.every(([crew]) => this.#reports.get(streamId, slice, crew) !== undefined)) return;
     // The work they answer must be stored first; a failure to store it ends the wait.
     await this.#options.work.flush();
-    const watch = new AbortController();
-    const watching = this.#watchStall(streamId, slice, ids, watch.signal);
-    try {
-      await Promise.all(ids.map((crew) => this.#reports.wait(streamId, slice, crew)));
-    } finally {
-      watch.abort();
-      await watching;
-    }
-  }
-
-  /** Every `stalledAfterMs` until `signal` aborts, tells `stalled` which of `crews` have not reported slice `slice`. */
-  async #watchStall(streamId: string, slice: number, crews: readonly string[], signal: AbortSignal): Promise<void> {
     const { stalled, stalledAfterMs = 10_000, clock } = this.#options;
-    if (stalled === undefined) return;
-    const started = clock.now();
-    for (;;) {
-      await clock.sleep(stalledAfterMs, signal);
-      if (signal.aborted) return;
-      const missing = crews.filter((crew) => this.#reports.get(streamId, slice, crew) === undefined);
-      if (missing.length > 0) stalled(streamId, slice, missing, clock.now() - started);
-    }
+    const watch = stalled && {
+      clock,
+      afterMs: stalledAfterMs,
+      stalled: (missing: readonly WantedReport[], waitedMs: number) =>
+        stalled(
+          streamId,
+          slice,
+          missing.map(([crew]) => crew),
+          waitedMs,
+        ),
+    };
+    await this.#reports.waitAll(streamId, wanted, watch);
   }
 
   #slice(stream: StreamWork, slice: number) {

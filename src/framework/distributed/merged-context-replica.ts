@@ -1,6 +1,6 @@
 import { StreamContext, type MergedSlice } from '../context/stream-context.js';
 import type { ContextSnapshot, ContextWrite } from '../ports.js';
-import type { CrewReports } from './crew-reports.js';
+import type { CrewReports, StallWatch, WantedReport } from './crew-reports.js';
 import type { CrewSliceDone, SliceBase, SliceMerge } from './runner-protocol.js';
 
 /**
@@ -31,6 +31,8 @@ export interface MergedContextReplicaOptions {
    * even if they were read already (the replica dropped some a lagging crew still needs).
    */
   readonly readReports: (from: number, again: boolean) => void;
+  /** Told, every `afterMs` while a merge waits, which reports it misses: a runner hosting them may be down. */
+  readonly stalled?: Omit<StallWatch, 'stalled'> & { readonly stalled: (slice: number, missing: readonly WantedReport[], waitedMs: number) => void };
 }
 
 /**
@@ -104,8 +106,9 @@ export class MergedContextReplica {
 
   /** S(slice), from S of the slice merged before it and the reports `slice` takes. */
   async #merge(before: Promise<ContextSnapshot>, slice: number, taken: SliceMerge['reports']): Promise<ContextSnapshot> {
-    const { streamId, crews, contextMaxBytes, reports } = this.#options;
-    const [snapshot, done] = await Promise.all([before, Promise.all(taken.map(([crew, from]) => reports.wait(streamId, from, crew)))]);
+    const { streamId, crews, contextMaxBytes, reports, stalled } = this.#options;
+    const watch = stalled && { ...stalled, stalled: (missing: readonly WantedReport[], waitedMs: number) => stalled.stalled(slice, missing, waitedMs) };
+    const [snapshot, done] = await Promise.all([before, reports.waitAll(streamId, taken, watch)]);
     const context = new StreamContext(snapshot, crews.length, contextMaxBytes);
     mergeReports(
       context,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CrewReports } from '../../../src/framework/distributed/crew-reports.js';
 import { MergedContextReplica } from '../../../src/framework/distributed/merged-context-replica.js';
 import type { CrewSliceDone, SliceBase } from '../../../src/framework/distributed/runner-protocol.js';
+import { systemClock } from '../../../src/framework/system-clock.js';
 
 const CREWS = [
   { id: 'score', lag: 0 },
@@ -85,6 +86,41 @@ describe('MergedContextReplica', () => {
     merged.receive(done('stats', 1, [['c', 'y'.repeat(10)]]));
     // The last merged write is undone first: stats' `c`.
     expect(await before).toStrictEqual({ a: 1, b: 'x'.repeat(10) });
+  });
+
+  it('tells which reports a merge still waits for, every interval, until they come: a runner hosting them may be down', async () => {
+    const reports = new CrewReports();
+    const stalls: Array<{ slice: number; missing: readonly (readonly [string, number])[] }> = [];
+    const merged = new MergedContextReplica({
+      streamId: 's1',
+      crews: CREWS,
+      contextMaxBytes: 10_000,
+      reports,
+      readReports: () => undefined,
+      stalled: { clock: systemClock, afterMs: 20, stalled: (slice, missing) => void stalls.push({ slice, missing }) },
+    });
+    const before = merged.before({
+      after: 4,
+      snapshot: {},
+      merges: [
+        {
+          slice: 5,
+          reports: [
+            ['score', 5],
+            ['recap', 4],
+          ],
+        },
+      ],
+      reportsFrom: 1,
+    });
+    merged.receive(done('recap', 4, [['recap', 4]]));
+    while (stalls.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(stalls[0]).toEqual({ slice: 5, missing: [['score', 5]] });
+    merged.receive(done('score', 5, [['score', 5]]));
+    expect(await before).toStrictEqual({ recap: 4, score: 5 });
+    const told = stalls.length;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(stalls.length).toBe(told);
   });
 
   it('keeps no backlog of reports while its crews have no work: only the last slices before the newest report', async () => {
