@@ -99,18 +99,23 @@ describe.skipIf(start === undefined)('a distributed run over NATS gives the in-p
     expect(runnerB.stderr()).toMatch(/hosting graphics, pundit, referee_watch/);
   });
 
-  it('a runner killed with SIGKILL mid-stream and started again: nothing lost, nothing twice, past the dedup window', async () => {
+  // Runner B hosts the lagging pundit: its restart merges, from the reports, slices whose
+  // lagging writes its predecessor had reported.
+  it.each([
+    ['A', RUNNER_A, RUNNER_B],
+    ['B (the lagging crew)', RUNNER_B, RUNNER_A],
+  ])('runner %s killed with SIGKILL mid-stream and started again: nothing lost, nothing twice, past the dedup window', async (_name, killed, other) => {
     await shortDuplicateWindow();
     publishMatchDay(server.url);
     const scheduler = track(startScheduler(server.url));
-    track(startRunner(server.url, RUNNER_B));
-    const runnerA = track(startRunner(server.url, RUNNER_A));
+    track(startRunner(server.url, other));
+    const runner = track(startRunner(server.url, killed));
     await midStream();
-    runnerA.child.kill('SIGKILL');
-    await runnerA.exited;
+    runner.child.kill('SIGKILL');
+    await runner.exited;
     expect(await storedCount(server.url, 'LIVE_ACTIONS')).toBeLessThan(expected.actions.length);
     await new Promise((done) => setTimeout(done, 300));
-    track(startRunner(server.url, RUNNER_A));
+    track(startRunner(server.url, killed));
     expect(await scheduler.exited, scheduler.stderr()).toBe(0);
     await expectInProcessOutput();
   });
