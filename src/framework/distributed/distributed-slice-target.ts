@@ -77,13 +77,7 @@ interface StreamWork {
   /** Per open slice: which crews got work in it, which of those were told it is over, and the base its first calls carry. */
   readonly slices: Map<number, { readonly working: Set<number>; readonly closed: Set<number>; base?: SliceBase }>;
   /** The slices closed and not merged yet, in order, with the reports each merges. */
-  readonly merges: Map<number, readonly MergedReport[]>;
-}
-
-/** A crew's report a slice merges: the crew, and the slice the report is of (n - its lag). */
-interface MergedReport {
-  readonly index: number;
-  readonly from: number;
+  readonly merges: Map<number, readonly WantedReport[]>;
 }
 
 /**
@@ -200,10 +194,8 @@ export class DistributedSliceTarget implements SliceTarget {
   /** What a runner works S(n-1) out from, every slice below n being closed: the last merge, and the merges since. */
   #base(stream: StreamWork): SliceBase {
     const merges: SliceMerge[] = [];
-    for (const [slice, reports] of stream.merges) {
-      // A slice that merges nothing leaves the context as it was.
-      if (reports.length > 0) merges.push({ slice, reports: reports.map(({ index, from }) => [this.#options.crews[index]!.id, from] as const) });
-    }
+    // A slice that merges nothing leaves the context as it was.
+    for (const [slice, reports] of stream.merges) if (reports.length > 0) merges.push({ slice, reports });
     return { after: stream.merged, snapshot: stream.context.snapshot, merges, reportsFrom: this.#reports.firstSeq };
   }
 
@@ -242,8 +234,8 @@ export class DistributedSliceTarget implements SliceTarget {
    * Slice n merges each crew's writes of slice n - its lag: the crews that got work there, with
    * the slice whose report holds them.
    */
-  #merging(stream: StreamWork, slice: number): MergedReport[] {
-    return this.#options.crews.flatMap((crew) => (stream.slices.get(slice - crew.lag)?.working.has(crew.index) ? [{ from: slice - crew.lag, index: crew.index }] : []));
+  #merging(stream: StreamWork, slice: number): WantedReport[] {
+    return this.#options.crews.flatMap((crew): WantedReport[] => (stream.slices.get(slice - crew.lag)?.working.has(crew.index) ? [[crew.id, slice - crew.lag]] : []));
   }
 
   /**
@@ -275,7 +267,10 @@ export class DistributedSliceTarget implements SliceTarget {
     await this.#awaitReports(
       streamId,
       slice,
-      working.filter((index) => this.#watched.has(index)),
+      this.#wanted(
+        slice,
+        working.filter((index) => this.#watched.has(index)),
+      ),
     );
     await before;
     if (this.#commitFailure !== undefined) throw this.#commitFailure;
@@ -287,16 +282,13 @@ export class DistributedSliceTarget implements SliceTarget {
     streamId: string,
     slice: number,
     endMs: number,
-    merging: readonly MergedReport[],
+    merging: readonly WantedReport[],
     progress: StreamProgress,
     read: Pick<SchedulerCheckpoint, 'quietBefore' | 'lagging' | 'engine'>,
   ): Promise<void> {
-    const bySlice = new Map<number, number[]>();
-    for (const { from, index } of merging) bySlice.set(from, [...(bySlice.get(from) ?? []), index]);
-    await Promise.all([...bySlice].map(([from, crews]) => this.#awaitReports(streamId, from, crews)));
-    const reports = merging.map(({ from, index }) => ({ index, writes: this.#reports.get(streamId, from, this.#options.crews[index]!.id)!.writes }));
-    const merged = mergeReports(stream.context, slice, reports);
-    this.#reports.forget((done) => done.streamId === streamId && merging.some(({ from, index }) => from === done.slice && this.#options.crews[index]!.id === done.crew));
+    const reports = await this.#awaitReports(streamId, slice, merging);
+    const merged = mergeReports(stream.context, slice, reports, this.#indexOf);
+    this.#reports.forget((done) => done.streamId === streamId && reports.includes(done));
     // With the context: a base taken from here on starts from S(slice).
     stream.merges.delete(slice);
     stream.merged = slice;
@@ -349,7 +341,10 @@ export class DistributedSliceTarget implements SliceTarget {
     await this.#awaitReports(
       streamId,
       slice,
-      crews.filter((index) => working.has(index)),
+      this.#wanted(
+        slice,
+        crews.filter((index) => working.has(index)),
+      ),
     );
   }
 
@@ -363,12 +358,15 @@ export class DistributedSliceTarget implements SliceTarget {
     }
   }
 
-  /** Resolves once each of `crews` has reported slice `slice`; tells `stalled` while some have not. */
-  async #awaitReports(streamId: string, slice: number, crews: readonly number[]): Promise<void> {
-    const wanted = crews.map((index): WantedReport => [this.#options.crews[index]!.id, slice]);
-    if (wanted.every(([crew]) => this.#reports.get(streamId, slice, crew) !== undefined)) return;
+  /** The reports of `crews` (run-order indexes) of slice `slice`. */
+  #wanted(slice: number, crews: readonly number[]): WantedReport[] {
+    return crews.map((index) => [this.#options.crews[index]!.id, slice]);
+  }
+
+  /** The `wanted` reports once all are here; tells `stalled`, about slice `slice`, while some are not. */
+  async #awaitReports(streamId: string, slice: number, wanted: readonly WantedReport[]): Promise<CrewSliceDone[]> {
     // The work they answer must be stored first; a failure to store it ends the wait.
-    await this.#options.work.flush();
+    if (wanted.some(([crew, of]) => this.#reports.get(streamId, of, crew) === undefined)) await this.#options.work.flush();
     const { stalled, stalledAfterMs = 10_000, clock } = this.#options;
     const watch = stalled && {
       clock,
@@ -381,7 +379,7 @@ export class DistributedSliceTarget implements SliceTarget {
           waitedMs,
         ),
     };
-    await this.#reports.waitAll(streamId, wanted, watch);
+    return this.#reports.waitAll(streamId, wanted, watch);
   }
 
   #slice(stream: StreamWork, slice: number) {

@@ -1,5 +1,5 @@
 import { StreamContext, type MergedSlice } from '../context/stream-context.js';
-import type { ContextSnapshot, ContextWrite } from '../ports.js';
+import type { ContextSnapshot } from '../ports.js';
 import type { CrewReports, StallWatch, WantedReport } from './crew-reports.js';
 import type { CrewSliceDone, SliceBase, SliceMerge } from './runner-protocol.js';
 
@@ -10,11 +10,12 @@ import type { CrewSliceDone, SliceBase, SliceMerge } from './runner-protocol.js'
 const KEPT_SLICES = 64;
 
 /**
- * Slice `slice` merges `reports` (each crew's writes that merge there, in run order) into
- * `context`: S(slice). The one merge the scheduler commits and every runner works out alike.
+ * Slice `slice` merges `reports` (the crews' writes that merge there; `indexOf` gives each crew's
+ * place in run order, which decides who wins) into `context`: S(slice). The one merge the
+ * scheduler commits and every runner works out alike.
  */
-export function mergeReports(context: StreamContext, slice: number, reports: readonly { readonly index: number; readonly writes: readonly ContextWrite[] }[]): MergedSlice | undefined {
-  for (const { index, writes } of reports) context.writesOf(slice, index).recordWire(writes);
+export function mergeReports(context: StreamContext, slice: number, reports: readonly CrewSliceDone[], indexOf: ReadonlyMap<string, number>): MergedSlice | undefined {
+  for (const { crew, writes } of reports) context.writesOf(slice, indexOf.get(crew)!).recordWire(writes);
   return context.close(slice);
 }
 
@@ -110,11 +111,7 @@ export class MergedContextReplica {
     const watch = stalled && { ...stalled, stalled: (missing: readonly WantedReport[], waitedMs: number) => stalled.stalled(slice, missing, waitedMs) };
     const [snapshot, done] = await Promise.all([before, reports.waitAll(streamId, taken, watch)]);
     const context = new StreamContext(snapshot, crews.length, contextMaxBytes);
-    mergeReports(
-      context,
-      slice,
-      done.map(({ crew, writes }) => ({ index: this.#indexOf.get(crew)!, writes })),
-    );
+    mergeReports(context, slice, done, this.#indexOf);
     return context.snapshot;
   }
 
