@@ -2,6 +2,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { JetStreamCrewWorkSink } from '../../src/adapters/nats/jetstream-crew-work-sink.js';
+import { JetStreamPublisher } from '../../src/adapters/nats/jetstream-publishing.js';
 import { readStored } from '../../src/adapters/nats/jetstream-reading.js';
 import { ensureLiveStreams } from '../../src/nats.js';
 import type { CrewWork } from '../../src/index.js';
@@ -24,7 +25,7 @@ describe.skipIf(start === undefined)('JetStreamCrewWorkSink', () => {
   it('stores what it is sent in order, without the sender waiting: calls of a crew share a message', async () => {
     const nc = await connect({ servers: server().url });
     await ensureLiveStreams(nc);
-    const sink = new JetStreamCrewWorkSink(jetstream(nc));
+    const sink = new JetStreamCrewWorkSink(new JetStreamPublisher(nc, jetstream(nc)));
     for (const position of [1, 2, 3]) expect(sink.send(call(position))).toBeUndefined();
     sink.send({ type: 'close', streamId: 'w1', slice: 0, crew: 'stats' });
     await sink.flush();
@@ -35,7 +36,7 @@ describe.skipIf(start === undefined)('JetStreamCrewWorkSink', () => {
   it('a publish that fails fails every flush and send after it, not only a flush waiting at that moment', async () => {
     const nc = await connect({ servers: server().url });
     await ensureLiveStreams(nc);
-    const sink = new JetStreamCrewWorkSink(jetstream(nc));
+    const sink = new JetStreamCrewWorkSink(new JetStreamPublisher(nc, jetstream(nc)));
     await nc.close();
     sink.send(call(1));
     // Nobody waits while the publish fails; a wait for reports to that work flushes later.

@@ -1,4 +1,4 @@
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { alsoObserving, registerPorts, resolveCrews, serviceDefaults, type LiveCrewAppOptions } from '../../framework/app.js';
@@ -14,7 +14,8 @@ import { Heartbeat } from '../../framework/runtime/heartbeat.js';
 import { CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, LOGGER, MONITOR } from '../../framework/tokens.js';
 import { JetStreamContextBackend } from './jetstream-context-backend.js';
 import { JetStreamDecisionJournal } from './jetstream-decision-journal.js';
-import { NatsLink } from './jetstream-transport.js';
+import { NatsLink, type NatsLinkParts } from './jetstream-transport.js';
+import type { JetStreamPublisher } from './jetstream-publishing.js';
 import { natsConnectOptions } from './nats-connect.js';
 import { RunStateBucket } from './run-state-bucket.js';
 import { liveRetention, liveSubject } from './jetstream-streams.js';
@@ -36,6 +37,8 @@ export interface DistributedRun {
   readonly link: NatsLink;
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
+  /** Every JetStream write of the process goes through it, acknowledgements pipelined. */
+  readonly publisher: JetStreamPublisher;
   readonly backend: ContextBackend;
   readonly journal: DecisionJournal;
   readonly bucket: RunStateBucket;
@@ -61,9 +64,9 @@ export async function openDistributedRun(options: DistributedRunOptions, role: s
   const { config, graph } = resolveCrews({ ...options, configDefaults: { kv_backend: 'jetstream' } });
   if (config.kv_backend === 'memory') throw new ConfigError(messages.distributedNeedsSharedContext());
   const link = new NatsLink(natsConnectOptions(config), liveRetention(config));
-  const { nc } = await link.acquire();
+  const parts = await link.acquire();
   try {
-    return await openOn(options, role, config, graph, link, nc);
+    return await openOn(options, role, config, graph, link, parts);
   } catch (error) {
     // A failure half-way (a bucket, the monitor's port) must not leave the connection open.
     await link.release();
@@ -71,11 +74,10 @@ export async function openDistributedRun(options: DistributedRunOptions, role: s
   }
 }
 
-async function openOn(options: DistributedRunOptions, role: string, config: LiveCrewConfig, graph: CrewGraph, link: NatsLink, nc: NatsConnection): Promise<DistributedRun> {
-  const js = jetstream(nc);
+async function openOn(options: DistributedRunOptions, role: string, config: LiveCrewConfig, graph: CrewGraph, link: NatsLink, { nc, js, publisher }: NatsLinkParts): Promise<DistributedRun> {
   const providers = options.providers ?? [];
   const journalGiven = providers.some((provider) => provider.token === DECISION_JOURNAL);
-  const [streamJournal, bucket] = await Promise.all([journalGiven ? undefined : JetStreamDecisionJournal.open(js, options.streamId), RunStateBucket.open(nc, options.streamId)]);
+  const [streamJournal, bucket] = await Promise.all([journalGiven ? undefined : JetStreamDecisionJournal.open(js, publisher, options.streamId), RunStateBucket.open(nc, options.streamId)]);
   const container = (options.container ?? rootContainer).createChildContainer();
   await registerPorts(container, config, providers, [
     // JetStream KV shares this process's connection.
@@ -105,6 +107,7 @@ async function openOn(options: DistributedRunOptions, role: string, config: Live
     link,
     nc,
     js,
+    publisher,
     backend,
     journal,
     bucket,

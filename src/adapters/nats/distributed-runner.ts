@@ -15,7 +15,6 @@ import type { CrewRuntime } from '../../framework/runtime/route-table.js';
 import { IsolatedCrews } from '../../framework/isolation/isolated-crews.js';
 import { decodeDone, decodeWork, encodeDone } from './crew-work-wire.js';
 import { openDistributedRun, type DistributedRun, type DistributedRunOptions } from './distributed-run.js';
-import { publishInOrder } from './jetstream-publishing.js';
 import { readSubject } from './jetstream-reading.js';
 import { LIVE_STREAMS, sliceSubject } from './jetstream-streams.js';
 import { JetStreamSink } from './jetstream-transport.js';
@@ -121,7 +120,7 @@ async function work(run: DistributedRun, options: DistributedRunnerOptions, crew
     contextBefore: (base) => replica.before(base),
     report: (done) => {
       replica.receive(done);
-      return publishInOrder(run.js, [encodeDone(done)]);
+      return run.publisher.publishInOrder([encodeDone(done)]);
     },
     saveProgress: (progress) => run.bucket.put(key, progress),
   });

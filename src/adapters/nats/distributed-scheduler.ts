@@ -98,7 +98,7 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     contextOut,
     crews: schedules,
     backend: run.backend,
-    work: new JetStreamCrewWorkSink(run.js),
+    work: new JetStreamCrewWorkSink(run.publisher),
     output,
     contextMaxBytes: config.context_max_bytes,
     observer: monitor,

@@ -1,7 +1,6 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
 import type { CrewWork, CrewWorkSink } from '../../framework/distributed/runner-protocol.js';
 import { encodeWork } from './crew-work-wire.js';
-import { publishInOrder } from './jetstream-publishing.js';
+import type { JetStreamPublisher } from './jetstream-publishing.js';
 
 /** How many work items are gathered before `send` waits for them to be stored (the backpressure). */
 const MAX_GATHERED = 1024;
@@ -14,15 +13,15 @@ const MAX_GATHERED = 1024;
  * deterministic id; a runner runs a call once even if it is sent again.
  */
 export class JetStreamCrewWorkSink implements CrewWorkSink {
-  readonly #js: JetStreamClient;
+  readonly #publisher: JetStreamPublisher;
   #gathered: CrewWork[] = [];
   /** The publishing under way, until nothing is gathered. */
   #draining: Promise<void> | undefined;
   /** Why a publish failed: every send and flush after it fails too, so no later wait misses it. */
   #failure: unknown;
 
-  constructor(js: JetStreamClient) {
-    this.#js = js;
+  constructor(publisher: JetStreamPublisher) {
+    this.#publisher = publisher;
   }
 
   send(work: CrewWork): Promise<void> | undefined {
@@ -49,7 +48,7 @@ export class JetStreamCrewWorkSink implements CrewWorkSink {
       while (this.#gathered.length > 0) {
         const items = this.#gathered;
         this.#gathered = [];
-        await publishInOrder(this.#js, encodeWork(items));
+        await this.#publisher.publishInOrder(encodeWork(items));
       }
     } catch (error) {
       this.#failure ??= error;

@@ -1,7 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { DecisionJournal } from '../../framework/ports.js';
 import { LIVE_STREAMS, liveSubject } from './jetstream-streams.js';
-import { publishInOrder } from './jetstream-publishing.js';
+import type { JetStreamPublisher } from './jetstream-publishing.js';
 import { readStored } from './jetstream-reading.js';
 
 /**
@@ -13,20 +13,20 @@ import { readStored } from './jetstream-reading.js';
  */
 export class JetStreamDecisionJournal implements DecisionJournal {
   readonly replaying = false;
-  readonly #js: JetStreamClient;
+  readonly #publisher: JetStreamPublisher;
   readonly #subject: string;
   readonly #decisions: Map<string, unknown>;
 
-  private constructor(js: JetStreamClient, subject: string, decisions: Map<string, unknown>) {
-    this.#js = js;
+  private constructor(publisher: JetStreamPublisher, subject: string, decisions: Map<string, unknown>) {
+    this.#publisher = publisher;
     this.#subject = subject;
     this.#decisions = decisions;
   }
 
-  /** The journal of a stream, with every decision recorded so far loaded. */
-  static async open(js: JetStreamClient, streamId: string): Promise<JetStreamDecisionJournal> {
+  /** The journal of a stream, with every decision recorded so far loaded (read with `js`, written with `publisher`). */
+  static async open(js: JetStreamClient, publisher: JetStreamPublisher, streamId: string): Promise<JetStreamDecisionJournal> {
     const subject = liveSubject(streamId, 'journal');
-    return new JetStreamDecisionJournal(js, subject, new Map((await readStored(js, LIVE_STREAMS.journal.name, subject)).map(decodeDecision)));
+    return new JetStreamDecisionJournal(publisher, subject, new Map((await readStored(js, LIVE_STREAMS.journal.name, subject)).map(decodeDecision)));
   }
 
   has(key: string): boolean {
@@ -40,7 +40,7 @@ export class JetStreamDecisionJournal implements DecisionJournal {
   async record(key: string, value?: unknown): Promise<void> {
     this.#decisions.set(key, value);
     const data = value === undefined ? key : JSON.stringify({ decision: key, value });
-    await publishInOrder(this.#js, [{ subject: this.#subject, data, msgID: key }]);
+    await this.#publisher.publishInOrder([{ subject: this.#subject, data, msgID: key }]);
   }
 
   async close(): Promise<void> {}

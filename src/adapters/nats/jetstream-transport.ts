@@ -7,13 +7,20 @@ import type { EmittedAction, EventSource, InputBatch, InputOrigin } from '../../
 import { ensureLiveStreams, LIVE_STREAMS, liveSubject, type LiveRetention } from './jetstream-streams.js';
 import { batchMessages } from './jetstream-reading.js';
 import { endsStream } from './end-of-stream.js';
-import { publishInOrder, type OutgoingMessage } from './jetstream-publishing.js';
+import { JetStreamPublisher, type OutgoingMessage } from './jetstream-publishing.js';
+
+/** What a `NatsLink` shares: the connection, its JetStream client, and its publisher. */
+export interface NatsLinkParts {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly publisher: JetStreamPublisher;
+}
 
 /** A NATS connection made on first use and shared by the transport's source and sinks. */
 export class NatsLink {
   readonly #options: NodeConnectionOptions;
   readonly #retention: LiveRetention;
-  #ready: Promise<{ nc: NatsConnection; js: JetStreamClient }> | undefined;
+  #ready: Promise<NatsLinkParts> | undefined;
   #users = 0;
 
   /**
@@ -25,8 +32,8 @@ export class NatsLink {
     this.#retention = retention;
   }
 
-  /** The connection and its JetStream client, streams in place; one user more until `release()`. */
-  acquire(): Promise<{ nc: NatsConnection; js: JetStreamClient }> {
+  /** The connection, its JetStream client and publisher, streams in place; one user more until `release()`. */
+  acquire(): Promise<NatsLinkParts> {
     this.#users++;
     this.#ready ??= connectNats(this.#options).then(async (nc) => {
       try {
@@ -36,7 +43,8 @@ export class NatsLink {
         await nc.close();
         throw error;
       }
-      return { nc, js: jetstream(nc) };
+      const js = jetstream(nc);
+      return { nc, js, publisher: new JetStreamPublisher(nc, js) };
     });
     return this.#ready;
   }
@@ -157,14 +165,14 @@ function streamOfSubject(subject: string): string {
  */
 export class JetStreamSink<T> {
   readonly #link: NatsLink;
-  readonly #js: Promise<JetStreamClient>;
+  readonly #publisher: Promise<JetStreamPublisher>;
   readonly #toMessage: (record: T) => OutgoingMessage;
 
   constructor(link: NatsLink, toMessage: (record: T) => OutgoingMessage) {
     this.#link = link;
     this.#toMessage = toMessage;
-    this.#js = link.acquire().then(({ js }) => js);
-    this.#js.catch(() => undefined);
+    this.#publisher = link.acquire().then(({ publisher }) => publisher);
+    this.#publisher.catch(() => undefined);
   }
 
   /** Actions to `live.<stream>.actions`, de-duplicated by id. */
@@ -181,7 +189,7 @@ export class JetStreamSink<T> {
   }
 
   async write(records: readonly T[]): Promise<void> {
-    await publishInOrder(await this.#js, records.map(this.#toMessage));
+    await (await this.#publisher).publishInOrder(records.map(this.#toMessage));
   }
 
   close(): Promise<void> {
