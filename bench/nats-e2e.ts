@@ -8,7 +8,9 @@
  *   `live.<stream>.slice.<n>.<crew>.ready`, every slice is reported and committed in KV), in
  *   this process, and as a deployment runs them: each a `live-crew` process of its own;
  * - baseline: a hand-written nats.js pipeline: durable pull consumer, the bench crews' work by
- *   hand (`BaselineProcessor`), publish with a message id, ack after the publishes are stored.
+ *   hand (`BaselineProcessor`), publish with a message id, ack after the publishes are stored;
+ * - the same in two hops: a relay storing each event as work, a worker doing the rest. A
+ *   distributed run stores work between scheduler and runner too: this is its floor by hand.
  *
  * Throughput: `--events` events are stored first; the figure is the time until every action is
  * stored. Latency: events are published at each of `--rates` per second for a second of warm-up
@@ -19,8 +21,8 @@
  *
  *   node bench/dist/nats-e2e.js [--events 50000] [--rates 1000,2000,5000,10000] [--seconds 2]
  */
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -127,33 +129,86 @@ const distributedProcesses: Pipeline = {
   },
 };
 
+/**
+ * One hand-written stage: a durable pull consumer on `filter` of `stream`; each message becomes
+ * at most one publish (with a message id), and messages are acked once what they made is stored.
+ */
+async function handWrittenStage(
+  nc: NatsConnection,
+  stream: string,
+  filter: string,
+  durable: string,
+  transform: (message: JsMsg) => { subject: string; data: string; msgID: string; headers?: MsgHdrs } | undefined,
+): Promise<{ stop(): Promise<void> }> {
+  const js = jetstream(nc);
+  await (await jetstreamManager(nc)).consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, filter_subject: filter });
+  const messages = await (await js.consumers.get(stream, durable)).consume({ max_messages: 1024 });
+  const loop = (async () => {
+    let stored: Promise<unknown>[] = [];
+    let unacked: { ack(): void }[] = [];
+    for await (const message of messages) {
+      unacked.push(message);
+      const out = message.data.length === 0 ? undefined : transform(message);
+      if (out !== undefined) stored.push(js.publish(out.subject, out.data, { msgID: out.msgID, ...(out.headers ? { headers: out.headers } : {}) }));
+      if (messages.getPending() > 0 && unacked.length < 256) continue;
+      await Promise.all(stored);
+      for (const m of unacked) m.ack();
+      stored = [];
+      unacked = [];
+    }
+  })();
+  return {
+    async stop() {
+      await messages.close();
+      await loop;
+    },
+  };
+}
+
+/** The action of the event a message holds, by hand; its id carries the event's sequence, as live-crew's does. */
+function handWrittenAction(processor: BaselineProcessor, text: string, eventSeq: number) {
+  const json = processor.take(text);
+  return json === undefined ? undefined : { subject: `live.${STREAM}.actions`, data: json, msgID: `${STREAM}:0:emitter.on:${eventSeq}:0` };
+}
+
+/** Connects as live-crew does: no stack traces captured per request. */
+const handWrittenConnection = (url: string) => connect({ servers: url, noAsyncTraces: true });
+
 const baseline: Pipeline = {
   name: 'baseline, hand-written nats.js',
   async start(url) {
-    // With the client options live-crew uses: no stack traces captured per request.
-    const nc = await connect({ servers: url, noAsyncTraces: true });
-    const js = jetstream(nc);
-    await (await jetstreamManager(nc)).consumers.add('LIVE_EVENTS', { durable_name: 'baseline', ack_policy: AckPolicy.Explicit, filter_subject: 'live.*.events' });
-    const messages = await (await js.consumers.get('LIVE_EVENTS', 'baseline')).consume({ max_messages: 1024 });
+    const nc = await handWrittenConnection(url);
     const processor = new BaselineProcessor();
-    const loop = (async () => {
-      let stored: Promise<unknown>[] = [];
-      let unacked: { ack(): void }[] = [];
-      for await (const message of messages) {
-        unacked.push(message);
-        const json = message.data.length === 0 ? undefined : processor.take(message.string());
-        if (json !== undefined) stored.push(js.publish(`live.${STREAM}.actions`, json, { msgID: `${STREAM}:0:emitter.on:${message.seq}:0` }));
-        if (messages.getPending() > 0 && unacked.length < 256) continue;
-        await Promise.all(stored);
-        for (const m of unacked) m.ack();
-        stored = [];
-        unacked = [];
-      }
-    })();
+    const stage = await handWrittenStage(nc, 'LIVE_EVENTS', 'live.*.events', 'baseline', (message) => handWrittenAction(processor, message.string(), message.seq));
     return {
-      stop: async () => {
-        await messages.close();
-        await loop;
+      async stop() {
+        await stage.stop();
+        await nc.drain();
+      },
+    };
+  },
+};
+
+/**
+ * The floor of a distributed design, by hand: a relay stores each event as work in
+ * `LIVE_SLICES`, and a worker consumes that and stores the action. Two stored hops, as a
+ * scheduler and a runner make, with none of their slicing, context or reports.
+ */
+const twoHopBaseline: Pipeline = {
+  name: 'baseline, hand-written, two hops',
+  async start(url) {
+    const nc = await handWrittenConnection(url);
+    const processor = new BaselineProcessor();
+    const work = `live.${STREAM}.slice.0.relay.ready`;
+    const relay = await handWrittenStage(nc, 'LIVE_EVENTS', 'live.*.events', 'relay', (message) => {
+      const seq = headers();
+      seq.set('Event-Seq', String(message.seq));
+      return { subject: work, data: message.string(), msgID: `relay:${message.seq}`, headers: seq };
+    });
+    const worker = await handWrittenStage(nc, 'LIVE_SLICES', work, 'worker', (message) => handWrittenAction(processor, message.string(), Number(message.headers?.get('Event-Seq'))));
+    return {
+      async stop() {
+        await Promise.all([relay.stop(), worker.stop()]);
         await nc.drain();
       },
     };
@@ -235,14 +290,17 @@ function percentiles(samples: number[]): { p50: number; p99: number; n: number }
 
 const rate = (x: number) => `${Math.round(x).toLocaleString('en-US')} events/s`.padStart(16);
 const ms = (x: number) => `${x.toFixed(2)} ms`.padStart(9);
-const pipelines = [inProcess, distributed, distributedProcesses, baseline];
+const frameworks = [inProcess, distributed, distributedProcesses];
+const pipelines = [...frameworks, baseline, twoHopBaseline];
 
 console.log(`nats-e2e throughput: ${EVENTS.toLocaleString('en-US')} events stored in JetStream -> bench crews (count, context, emit) -> ${EVENTS.toLocaleString('en-US')} actions stored`);
 const rates = new Map<Pipeline, number>();
 for (const pipeline of pipelines) rates.set(pipeline, await throughput(pipeline));
 for (const pipeline of pipelines) console.log(`  ${pipeline.name.padEnd(50)} ${rate(rates.get(pipeline)!)}`);
-for (const pipeline of [inProcess, distributed, distributedProcesses]) {
-  console.log(`  ${pipeline.name}: ${((rates.get(pipeline)! / rates.get(baseline)!) * 100).toFixed(0)}% of the baseline's throughput (target >= 80%)`);
+const percentOf = (pipeline: Pipeline, of: Pipeline) => `${((rates.get(pipeline)! / rates.get(of)!) * 100).toFixed(0)}%`;
+for (const pipeline of frameworks) {
+  const twoHops = pipeline === inProcess ? '' : `, ${percentOf(pipeline, twoHopBaseline)} of the two-hop baseline's`;
+  console.log(`  ${pipeline.name}: ${percentOf(pipeline, baseline)} of the baseline's throughput${twoHops} (target >= 100%)`);
 }
 
 console.log(`nats-e2e latency: event published -> action received, ${SECONDS} s at each rate (target p99 < ${TARGET_P99_MS} ms)`);
@@ -256,8 +314,10 @@ for (const rate of RATES) {
     if (p99 < TARGET_P99_MS) held.set(pipeline, rate);
     console.log(`    ${pipeline.name.padEnd(50)} p50 ${ms(p50)}  p99 ${ms(p99)}  (${n.toLocaleString('en-US')} of ${(rate * SECONDS).toLocaleString('en-US')} actions)`);
   }
-  for (const pipeline of [inProcess, distributed, distributedProcesses]) {
-    console.log(`    ${pipeline.name}: p99 / baseline p99 = ${(p99s.get(pipeline)! / p99s.get(baseline)!).toFixed(2)}x`);
+  const ratio = (pipeline: Pipeline, of: Pipeline) => `${(p99s.get(pipeline)! / p99s.get(of)!).toFixed(2)}x`;
+  for (const pipeline of frameworks) {
+    const twoHops = pipeline === inProcess ? '' : `, / two-hop baseline p99 = ${ratio(pipeline, twoHopBaseline)}`;
+    console.log(`    ${pipeline.name}: p99 / baseline p99 = ${ratio(pipeline, baseline)}${twoHops} (target <= 1.5x)`);
   }
 }
 for (const pipeline of pipelines) {
