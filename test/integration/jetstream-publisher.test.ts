@@ -3,6 +3,8 @@ import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { JetStreamPublisher, type OutgoingMessage } from '../../src/adapters/nats/jetstream-publishing.js';
 import { readStored } from '../../src/adapters/nats/jetstream-reading.js';
+import { RunStateBucket } from '../../src/adapters/nats/run-state-bucket.js';
+import { z } from 'zod';
 import { natsServer, serverForSuite } from './servers.js';
 
 const start = natsServer();
@@ -61,6 +63,18 @@ describe.skipIf(start === undefined)('JetStreamPublisher', () => {
     await server().start();
     await publishing;
     expect(await readStored(js, 'RESTART', 'restart.a')).toEqual(messages('restart.a', 0, 300).map((m) => m.data));
+    await nc.close();
+  });
+
+  it('a KV put goes through it without a message id: each is stored, and the key holds the last', async () => {
+    const { nc, publisher, oneByOne } = await withStream(server().url, 'UNUSED');
+    const bucket = await RunStateBucket.open(nc, publisher, 'puts');
+    await bucket.put('crew.stats', { n: 1 });
+    await bucket.put('crew.stats', { n: 1 });
+    await bucket.put('crew.stats', { n: 2 });
+    const stored = await bucket.get('crew.stats', z.object({ n: z.number() }));
+    expect(stored).toEqual({ value: { n: 2 }, revision: 3 });
+    expect(oneByOne).toEqual([]);
     await nc.close();
   });
 

@@ -77,7 +77,7 @@ export async function openDistributedRun(options: DistributedRunOptions, role: s
 async function openOn(options: DistributedRunOptions, role: string, config: LiveCrewConfig, graph: CrewGraph, link: NatsLink, { nc, js, publisher }: NatsLinkParts): Promise<DistributedRun> {
   const providers = options.providers ?? [];
   const journalGiven = providers.some((provider) => provider.token === DECISION_JOURNAL);
-  const [streamJournal, bucket] = await Promise.all([journalGiven ? undefined : JetStreamDecisionJournal.open(js, publisher, options.streamId), RunStateBucket.open(nc, options.streamId)]);
+  const [streamJournal, bucket] = await Promise.all([journalGiven ? undefined : JetStreamDecisionJournal.open(js, publisher, options.streamId), RunStateBucket.open(nc, publisher, options.streamId)]);
   const container = (options.container ?? rootContainer).createChildContainer();
   await registerPorts(container, config, providers, [
     // JetStream KV shares this process's connection.

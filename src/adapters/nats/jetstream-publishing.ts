@@ -1,5 +1,5 @@
 import { JetStreamApiCodes, JetStreamApiError, PubHeaders, type JetStreamClient } from '@nats-io/jetstream';
-import { ClosedConnectionError, createInbox, DrainingConnectionError, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { ClosedConnectionError, createInbox, DrainingConnectionError, headers, type Msg, type NatsConnection, type PublishOptions } from '@nats-io/transport-node';
 import { sleep } from './jetstream-reading.js';
 import { ConnectionError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
@@ -12,7 +12,7 @@ const GIVE_UP_AFTER_MS = 120_000;
  * While the server is away (restarting, a network cut) the client reconnects and the write is
  * retried, backing off to 1 s; a write JetStream refuses (wrong revision, bad subject) and a
  * closed connection fail at once. Only idempotent writes belong here: a retried publish must
- * carry a message id.
+ * carry a message id, or be a KV put of a key's whole value.
  */
 export async function untilStored<T>(write: () => Promise<T>, what: string): Promise<T> {
   const deadline = Date.now() + GIVE_UP_AFTER_MS;
@@ -33,7 +33,8 @@ export async function untilStored<T>(write: () => Promise<T>, what: string): Pro
 export interface OutgoingMessage {
   readonly subject: string;
   readonly data: string;
-  readonly msgID: string;
+  /** None only for a write whose repeat changes nothing: a KV put of a key's whole value. */
+  readonly msgID?: string;
 }
 
 /** How long a pipelined publish waits for its acknowledgement before it is sent the slow way, in ms (the client's request timeout). */
@@ -80,18 +81,23 @@ export class JetStreamPublisher {
     const first = acknowledged.indexOf(false);
     if (first < 0) return;
     for (const { subject, data, msgID } of messages.slice(first)) {
-      await untilStored(() => this.#js.publish(subject, data, { msgID }), `publishing to ${subject}`);
+      await untilStored(() => this.#js.publish(subject, data, msgID === undefined ? undefined : { msgID }), `publishing to ${subject}`);
     }
   }
 
   /** Sends one message; resolves whether the server acknowledged storing it. */
   #send({ subject, data, msgID }: OutgoingMessage): Promise<boolean> {
     const token = this.#next++;
-    const header = headers();
-    header.set(PubHeaders.MsgIdHdr, msgID);
+    const reply = `${this.#inbox}.${token}`;
+    let options: PublishOptions = { reply };
+    if (msgID !== undefined) {
+      const header = headers();
+      header.set(PubHeaders.MsgIdHdr, msgID);
+      options = { reply, headers: header };
+    }
     return new Promise<boolean>((resolve) => {
       try {
-        this.#nc.publish(subject, data, { headers: header, reply: `${this.#inbox}.${token}` });
+        this.#nc.publish(subject, data, options);
       } catch {
         // A closed or draining connection: the slow way says so.
         resolve(false);
