@@ -65,6 +65,8 @@ class CallRun {
 export function encodeWork(items: readonly CrewWork[]): OutgoingMessage[] {
   const ordered: Array<OutgoingMessage | CallRun> = [];
   const open = new Map<string, CallRun>();
+  // An event's calls for several crews come one after another: it is encoded once for them all.
+  let encoded: { readonly work: CallWork; readonly call: string } | undefined;
   for (const work of items) {
     const subject = sliceSubject(work.streamId, work.slice, work.crew, 'ready');
     if (work.type === 'close') {
@@ -72,7 +74,8 @@ export function encodeWork(items: readonly CrewWork[]): OutgoingMessage[] {
       ordered.push({ subject, data: '{"close":true}', msgID: `${work.streamId}:${work.slice}:${work.crew}:close` });
       continue;
     }
-    const call = encodeCall(work);
+    if (encoded === undefined || encoded.work.event !== work.event || encoded.work.position !== work.position) encoded = { work, call: encodeCall(work) };
+    const call = encoded.call;
     let run = open.get(subject);
     if (run === undefined || run.bytes + call.length > MAX_MESSAGE_BYTES) {
       run = new CallRun(subject, work);
