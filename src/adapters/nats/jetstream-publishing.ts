@@ -53,7 +53,7 @@ interface AwaitedAck {
  * Messages are pipelined: each is published with a reply subject on one inbox the publisher
  * subscribes to once, and the server's acknowledgements are matched to them there. The
  * client's `js.publish` makes every publish a request of its own: a timer, a promise chain, and
- * an `Error` built whatever the outcome (18% of the CPU of a distributed run in `bench/nats-e2e`).
+ * an `Error` built whatever the outcome (up to a tenth of a distributed run's CPU in `bench/nats-e2e`).
  * The connection delivers in order, so what a disconnect cut off is a suffix. From the first
  * message not acknowledged (refused, timed out, or cut off) the batch goes again one message at
  * a time through `js.publish` and `untilStored`, and the stored ones are de-duplicated by id: so
