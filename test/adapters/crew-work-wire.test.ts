@@ -50,6 +50,28 @@ describe('the crew work wire format', () => {
     expect(messages.flatMap(({ subject, data }) => decodeWork(subject, data)).map((work) => (work as { position: number }).position)).toEqual([...Array(12).keys()]);
   });
 
+  it('hands a runner deeply frozen events, as the in-process decoder does: a crew changing its event fails alike in both', () => {
+    const item = { ...call('stats', 0, 1), event: { ...event(1), payload: { players: [{ name: 'Ada' }] } } } as CrewWork;
+    const [decoded] = encodeWork([item]).flatMap(({ subject, data }) => decodeWork(subject, data));
+    const { event: sent } = decoded as Extract<CrewWork, { type: 'call' }>;
+    expect(sent).toEqual(item.type === 'call' ? item.event : undefined);
+    expect(() => {
+      (sent.payload as { players: { name: string }[] }).players[0]!.name = 'Lin';
+    }).toThrow(TypeError);
+    expect(() => {
+      (sent as { kind: string }).kind = 'other';
+    }).toThrow(TypeError);
+  });
+
+  it('refuses an event payload past payload_max_depth, or with a number JSON cannot hold, naming the subject and where', () => {
+    const subject = 'live.m-1.slice.3.stats.ready';
+    const body = (payload: string) => `{"calls":[{"event":{"ts":"2024-05-18T15:00:00.000Z","kind":"goal","stream_id":"m-1","payload":${payload}},"position":1,"source":"s"}]}`;
+    expect(() => decodeWork(subject, body('{"a":{"b":{"c":1}}}'), 2)).toThrow(/live\.m-1\.slice\.3\.stats\.ready: not a live-crew work item: payload\.a\.b is nested deeper than 2/);
+    expect(decodeWork(subject, body('{"a":{"b":{"c":1}}}'), 3)).toHaveLength(1);
+    expect(() => decodeWork(subject, body('{"n":1e400}'))).toThrow(/not a live-crew work item: payload\.n is/);
+    expect(() => decodeWork(subject, '{"calls":[{"event":{"ts":"2024-05-18T15:00:00.000Z","kind":"goal"},"position":1,"source":"s"}]}')).toThrow(/not a live-crew work item/);
+  });
+
   it('refuses a message live-crew did not write, naming its subject', () => {
     expect(() => decodeWork('live.m-1.slice.3.stats.ready', '{"calls":[{"position":"nine"}]}')).toThrow(/live\.m-1\.slice\.3\.stats\.ready: not a live-crew work item/);
     expect(() => decodeWork('live.m-1.slice.3.stats.ready', '{"calls":[]}')).toThrow(/not a live-crew work item/);

@@ -3,6 +3,7 @@ import type { CrewSliceDone, CrewWork } from '../../framework/distributed/runner
 import { sliceSubject } from './jetstream-streams.js';
 import type { OutgoingMessage } from './jetstream-publishing.js';
 import { StoredStateError } from '../../framework/errors.js';
+import { DEFAULT_MAX_DEPTH, freezeParsedJson } from '../../framework/model/frozen-json.js';
 import { messages } from '../../framework/messages.js';
 
 /**
@@ -16,7 +17,9 @@ import { messages } from '../../framework/messages.js';
 
 type CallWork = Extract<CrewWork, { type: 'call' }>;
 
-const Call = z.object({ event: z.record(z.string(), z.unknown()), position: z.number(), source: z.string() });
+/** An event as the scheduler decoded it. Its payload is checked and frozen after the parse, as the decoder does in process. */
+const WireEvent = z.object({ ts: z.string(), kind: z.string(), stream_id: z.string(), payload: z.unknown() });
+const Call = z.object({ event: WireEvent, position: z.number(), source: z.string() });
 const Base = z.object({
   // JSON has no -Infinity: "nothing merged yet" travels as null.
   after: z
@@ -114,8 +117,14 @@ function parseBody(subject: string, data: string): unknown {
   }
 }
 
-/** The work items of a message. @throws Error naming the subject when it is not work live-crew wrote */
-export function decodeWork(subject: string, data: string): CrewWork[] {
+/**
+ * The work items of a message. Their events are deeply frozen, as the in-process decoder leaves
+ * them, so a crew that changes its event fails alike in both.
+ *
+ * @param payloadMaxDepth - the deepest payload nesting accepted (`payload_max_depth`)
+ * @throws Error naming the subject when it is not work live-crew wrote
+ */
+export function decodeWork(subject: string, data: string, payloadMaxDepth = DEFAULT_MAX_DEPTH): CrewWork[] {
   const { streamId, slice, crew } = parseSubject(subject);
   const body = parseBody(subject, data);
   const notWork = () => `${subject}: not a live-crew work item`;
@@ -125,12 +134,17 @@ export function decodeWork(subject: string, data: string): CrewWork[] {
     return [{ type: 'close', streamId, slice, crew }];
   }
   const { calls, base } = CallsBody.parse(body, { error: notWork });
+  for (const { event } of calls) {
+    const problem = freezeParsedJson(event.payload, payloadMaxDepth, 'payload');
+    if (problem !== undefined) throw new StoredStateError(`${notWork()}: ${problem}`);
+    Object.freeze(event);
+  }
   return calls.map((call, i) => ({
     type: 'call',
     streamId,
     slice,
     crew,
-    event: call.event as unknown as CallWork['event'],
+    event: call.event,
     position: call.position,
     source: call.source,
     ...(i === 0 && base !== undefined ? { base } : {}),

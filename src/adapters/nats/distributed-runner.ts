@@ -127,7 +127,7 @@ async function work(run: DistributedRun, options: DistributedRunnerOptions, crew
   const signal = options.signal ?? new AbortController().signal;
   const subject = sliceSubject(options.streamId, '*', id, 'ready');
   for await (const batch of readSubject(run.js, { stream: LIVE_STREAMS.slices.name, subject, fromSeq: worker.resumeAfter + 1, signal })) {
-    await worker.handle(batch.flatMap((message) => decodeWork(message.subject, message.string()).map((work) => ({ work, seq: message.seq }))));
+    await worker.handle(batch.flatMap((message) => decodeWork(message.subject, message.string(), run.config.payload_max_depth).map((work) => ({ work, seq: message.seq }))));
   }
   await worker.settled();
 }
