@@ -205,6 +205,7 @@ export const messages = {
     `stream ${stream}: LIVE_EVENTS now starts at sequence ${firstSeq}, after the checkpoint's input (from ${position}): retention dropped messages a successor needed, and events of this stream among them are lost to the run; raise events_retention_ms`,
   notARunStateRecord: (where: string, key: string, text: string) => `KV ${where} holds ${JSON.stringify(text).slice(0, 200)}, not a live-crew ${key} record`,
   messageNotJson: (subject: string, data: string) => `${subject}: not JSON: ${JSON.stringify(data.slice(0, 100))}`,
+  notLiveCrewWork: (subject: string, problem?: string) => `${subject}: not a live-crew work item${problem === undefined ? '' : `: ${problem}`}`,
   serverRefused: (what: string, detail: string) => `${what}: ${detail}`,
   scaffoldTargetNotEmpty: (dir: string) => `live-crew new: ${dir} exists and is not empty`,
   scaffoldGitSkipped: () => 'live-crew new: git init failed (is git installed?); the app has no repository',

@@ -51,6 +51,15 @@ describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (iso
     expect(isolated.context).toEqual({ seen: 5, bystander: 'tick' });
   });
 
+  it('hands the crew its event and the context frozen, as in process: changing either fails alike', async () => {
+    const events = [at(0, 'bag'), at(600, 'poke', { target: 'event', n: 1 }), at(700, 'poke', { target: 'context' })];
+    const inProcess = await run('none', events);
+    const isolated = await run(isolation, events);
+    expect(kinds(inProcess.errors)).toEqual(['handler_error', 'handler_error']);
+    expect(isolated.errors.map((e) => [e.payload.reason, e.payload.message.split(':')[0]])).toEqual(inProcess.errors.map((e) => [e.payload.reason, e.payload.message.split(':')[0]]));
+    expect(isolated.actions.filter((a) => a.kind === 'poked')).toEqual([]);
+  });
+
   it('makes its model calls through the app: journaled there, answered alike, replayed exactly without the model', async () => {
     const events = [at(0, 'ask', { q: 'kane' }), at(600, 'ask', { q: 'saka' })];
     const journal = new MemoryDecisionJournal();

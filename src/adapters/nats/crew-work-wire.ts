@@ -127,7 +127,7 @@ function parseBody(subject: string, data: string): unknown {
 export function decodeWork(subject: string, data: string, payloadMaxDepth = DEFAULT_MAX_DEPTH): CrewWork[] {
   const { streamId, slice, crew } = parseSubject(subject);
   const body = parseBody(subject, data);
-  const notWork = () => `${subject}: not a live-crew work item`;
+  const notWork = () => messages.notLiveCrewWork(subject);
   // The key picks the schema: a failed parse of the other would build an error for every message.
   if (typeof body === 'object' && body !== null && 'close' in body) {
     CloseBody.parse(body, { error: notWork });
@@ -136,7 +136,7 @@ export function decodeWork(subject: string, data: string, payloadMaxDepth = DEFA
   const { calls, base } = CallsBody.parse(body, { error: notWork });
   for (const { event } of calls) {
     const problem = freezeParsedJson(event.payload, payloadMaxDepth, 'payload');
-    if (problem !== undefined) throw new StoredStateError(`${notWork()}: ${problem}`);
+    if (problem !== undefined) throw new StoredStateError(messages.notLiveCrewWork(subject, problem));
     Object.freeze(event);
   }
   return calls.map((call, i) => ({

@@ -1,4 +1,5 @@
 import type { ContextSnapshot, ContextWrite } from '../ports.js';
+import { freezeJson } from '../model/frozen-json.js';
 
 /** Marks a key a crew deleted, so a deletion can win a merge like any write. */
 export const DELETED: unique symbol = Symbol('live-crew:deleted');
@@ -32,7 +33,8 @@ export class CrewSliceWrites {
 
   /** Records writes that were stored or travelled, in order. */
   recordWire(writes: Iterable<ContextWrite>): void {
-    for (const [key, ...value] of writes) this.record(key, value.length === 0 ? DELETED : value[0]);
+    // Read in from outside (a report, a backend): frozen, as the writes made here are.
+    for (const [key, ...value] of writes) this.record(key, value.length === 0 ? DELETED : freezeJson(value[0]));
   }
 }
 
@@ -76,7 +78,7 @@ export class StreamContext {
    *   slices n .. n + lag - 1 merged, and must still read S(n-1) and its own writes
    */
   constructor(initial: ContextSnapshot, crewCount: number, maxBytes: number, keep = 0) {
-    this.#snapshot = Object.freeze({ ...initial });
+    this.#snapshot = frozenSnapshot(initial);
     this.#crewCount = crewCount;
     this.#maxBytes = maxBytes;
     this.#keep = keep;
@@ -106,7 +108,7 @@ export class StreamContext {
    * slice `from` or later: a lagging crew's own writes not merged yet.
    */
   rebase(snapshot: ContextSnapshot, from: number): void {
-    this.#snapshot = Object.freeze({ ...snapshot });
+    this.#snapshot = frozenSnapshot(snapshot);
     for (const slice of this.#pending.keys()) if (slice < from) this.#pending.delete(slice);
   }
 
@@ -171,6 +173,17 @@ export class StreamContext {
     }
     return dropped;
   }
+}
+
+/**
+ * A snapshot from outside (a backend, a runner's base, an isolate's view), frozen all through:
+ * values written in this process are frozen copies, and those read in must be too, or a crew
+ * could change what another crew reads.
+ */
+function frozenSnapshot(snapshot: ContextSnapshot): ContextSnapshot {
+  const copy = { ...snapshot };
+  for (const key in copy) freezeJson(copy[key]);
+  return Object.freeze(copy);
 }
 
 function jsonBytes(value: unknown): number {

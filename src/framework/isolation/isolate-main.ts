@@ -18,6 +18,7 @@ import { runAsCall, trapStrayFaults } from '../runtime/stray-faults.js';
 import { LIVE_CREW_CONFIG } from '../tokens.js';
 import type { IsolateInit, IsolateMessage, IsolatedAnswer, IsolatedCall } from './isolation-protocol.js';
 import { ModelsByMessage } from './isolated-models.js';
+import { freezeJson } from '../model/frozen-json.js';
 
 // The program an isolated crew's worker thread or child process runs (DESIGN §8): it constructs
 // the crew from its module, as the app would, then runs the calls it is sent, one at a time, and
@@ -84,11 +85,13 @@ async function run({ crew, routes, crewCount, host }: Hosted, call: IsolatedCall
   const stream = new StreamLanes(call.streamId, new StreamContext(call.context, crewCount, Number.MAX_SAFE_INTEGER), crewCount);
   // Lag 0: the view it was sent already holds its own writes not merged yet.
   const lane = new Lane(crew, stream, 0);
-  const envelope: EventEnvelope = { event: call.event, tsMs: Date.parse(call.event.ts), origin: { name: call.source, locate: () => call.source }, position: call.position };
+  // The event arrives as a copy: frozen all through, as the decoder leaves it in the app's process.
+  const event = freezeJson(call.event);
+  const envelope: EventEnvelope = { event, tsMs: Date.parse(event.ts), origin: { name: call.source, locate: () => call.source }, position: call.position };
   const scope = new CallScope(routes.get(call.method)!, call.slice, envelope, lane, host);
   callIds.set(scope, call.id);
   try {
-    await runAsCall(scope, scope.route.call, call.event, scope);
+    await runAsCall(scope, scope.route.call, event, scope);
   } catch (error) {
     scope.end(true);
     channel.send({ type: 'failed', id: call.id, error: describeThrown(error) });

@@ -102,6 +102,18 @@ export function freezeParsedJson(value: unknown, maxDepth: number, name: string)
   }
 }
 
+/**
+ * Deeply freezes, in place, a JSON value taken in from outside and checked there (a backend's
+ * snapshot, a runner's base, an isolate's view). A frozen object is not walked again: whatever
+ * this module freezes, it freezes all through.
+ */
+export function freezeJson<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  if (Array.isArray(value)) for (const item of value) freezeJson(item);
+  else for (const name in value) freezeJson((value as Record<string, unknown>)[name]);
+  return Object.freeze(value);
+}
+
 /** What `quickCopy` returns for a value it refuses; the tracking walk then says why. */
 const REFUSED: unique symbol = Symbol('refused');
 

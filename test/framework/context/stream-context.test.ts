@@ -14,6 +14,22 @@ describe('StreamContext', () => {
     expect(context.close(0)).toBeUndefined();
   });
 
+  it('freezes all through what it takes in (a backend snapshot, a base to rebase on, writes read in), so no crew can change what another reads', () => {
+    const loaded = JSON.parse('{"score":{"home":1,"scorers":["Kane"]}}') as Record<string, { home: number; scorers: string[] }>;
+    const context = new StreamContext(loaded, 1, 4096);
+    expect(Object.isFrozen(context.snapshot['score'])).toBe(true);
+    expect(Object.isFrozen((context.snapshot['score'] as { scorers: string[] }).scorers)).toBe(true);
+    const base = JSON.parse('{"table":[{"team":"ENG"}]}') as Record<string, unknown>;
+    context.rebase(base, 0);
+    expect(Object.isFrozen((context.snapshot['table'] as object[])[0])).toBe(true);
+    context.writesOf(1, 0).recordWire(JSON.parse('[["shots",{"home":[2]}],["gone"]]'));
+    const read = context.writesOf(1, 0).latest('shots') as { home: number[] };
+    expect(Object.isFrozen(read.home)).toBe(true);
+    expect(() => {
+      read.home.push(3);
+    }).toThrow(TypeError);
+  });
+
   it('applies deletions', () => {
     const context = new StreamContext({ a: 1, b: 2 }, 1, 4096);
     const writes = context.writesOf(3, 0);
