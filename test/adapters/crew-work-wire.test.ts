@@ -73,10 +73,12 @@ describe('the crew work wire format', () => {
   });
 
   it('refuses a message live-crew did not write, naming its subject', () => {
-    expect(() => decodeWork('live.m-1.slice.3.stats.ready', '{"calls":[{"position":"nine"}]}')).toThrow(/live\.m-1\.slice\.3\.stats\.ready: not a live-crew work item/);
+    expect(() => decodeWork('live.m-1.slice.3.stats.ready', '{"calls":[{"position":"nine"}]}')).toThrow(
+      /live\.m-1\.slice\.3\.stats\.ready: not a live-crew work item: calls\[0\]\.event: .*; calls\[0\]\.position: .*\(got "nine"\)/,
+    );
     expect(() => decodeWork('live.m-1.slice.3.stats.ready', '{"calls":[]}')).toThrow(/not a live-crew work item/);
     expect(() => decodeWork('live.m-1.slice.3.stats.ready', '{"close":"soon"}')).toThrow(/live\.m-1\.slice\.3\.stats\.ready: not a live-crew work item/);
-    expect(() => decodeDone('live.m-1.slice.3.stats.done', '{"writes":"all"}')).toThrow(/live\.m-1\.slice\.3\.stats\.done: not a live-crew slice report/);
+    expect(() => decodeDone('live.m-1.slice.3.stats.done', '{"writes":"all"}')).toThrow(/live\.m-1\.slice\.3\.stats\.done: not a live-crew slice report: writes: .*\(got "all"\)/);
     expect(() =>
       decodeWork('live.m-1.slice.3.stats.ready', '{"base":{"after":2,"snapshot":{},"merges":[{"slice":3,"reports":[["stats"]]}],"reportsFrom":1},"calls":[{"event":{},"position":1,"source":"s"}]}'),
     ).toThrow(/not a live-crew work item/);

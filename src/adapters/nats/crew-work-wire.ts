@@ -5,6 +5,7 @@ import type { OutgoingMessage } from './jetstream-publishing.js';
 import { StoredStateError } from '../../framework/errors.js';
 import { DEFAULT_MAX_DEPTH, freezeParsedJson } from '../../framework/model/frozen-json.js';
 import { messages } from '../../framework/messages.js';
+import { describeIssues } from '../../framework/model/event.js';
 
 /**
  * How crews' work and reports travel (DESIGN §5). Work goes to
@@ -117,6 +118,13 @@ function parseBody(subject: string, data: string): unknown {
   }
 }
 
+/** The body as `schema` reads it. @throws StoredStateError naming the subject, what the body is not, and where it differs */
+function parseAs<S extends z.ZodType>(schema: S, body: unknown, notOurs: (problem: string) => string): z.output<S> {
+  const parsed = schema.safeParse(body, { reportInput: true });
+  if (!parsed.success) throw new StoredStateError(notOurs(describeIssues(parsed.error)));
+  return parsed.data;
+}
+
 /**
  * The work items of a message. Their events are deeply frozen, as the in-process decoder leaves
  * them, so a crew that changes its event fails alike in both.
@@ -127,13 +135,12 @@ function parseBody(subject: string, data: string): unknown {
 export function decodeWork(subject: string, data: string, payloadMaxDepth = DEFAULT_MAX_DEPTH): CrewWork[] {
   const { streamId, slice, crew } = parseSubject(subject);
   const body = parseBody(subject, data);
-  const notWork = () => messages.notLiveCrewWork(subject);
   // The key picks the schema: a failed parse of the other would build an error for every message.
   if (typeof body === 'object' && body !== null && 'close' in body) {
-    CloseBody.parse(body, { error: notWork });
+    parseAs(CloseBody, body, (problem) => messages.notLiveCrewWork(subject, problem));
     return [{ type: 'close', streamId, slice, crew }];
   }
-  const { calls, base } = CallsBody.parse(body, { error: notWork });
+  const { calls, base } = parseAs(CallsBody, body, (problem) => messages.notLiveCrewWork(subject, problem));
   for (const { event } of calls) {
     const problem = freezeParsedJson(event.payload, payloadMaxDepth, 'payload');
     if (problem !== undefined) throw new StoredStateError(messages.notLiveCrewWork(subject, problem));
@@ -154,6 +161,6 @@ export function decodeWork(subject: string, data: string, payloadMaxDepth = DEFA
 /** @throws Error naming the subject when the message is not a report live-crew wrote */
 export function decodeDone(subject: string, data: string): CrewSliceDone {
   const { streamId, slice, crew } = parseSubject(subject);
-  const body = DoneBody.parse(parseBody(subject, data), { error: () => `${subject}: not a live-crew slice report` });
+  const body = parseAs(DoneBody, parseBody(subject, data), (problem) => messages.notLiveCrewReport(subject, problem));
   return { streamId, slice, crew, writes: body.writes, disabled: body.disabled };
 }
