@@ -13,11 +13,12 @@
  *   distributed run stores work between scheduler and runner too: this is its floor by hand.
  *
  * Throughput: `--events` events are stored first; the figures are the rate until every action is
- * stored, from the pipeline's start and while it runs (start-up left out). Latency: events are published at each of `--rates` per second for a second of warm-up
- * and then `--seconds`; the figure is event published -> its action received by a subscriber,
- * after the warm-up, p50 and p99, and the highest
- * rate at which p99 stays under 5 ms (on a shared 2-core machine the publisher, the server and
- * the pipeline share the cores, so high rates saturate even the baseline).
+ * stored, from the pipeline's start and while it runs (start-up left out). Latency: events are
+ * published at each of `--rates` per second for a second of warm-up and then `--seconds`; the
+ * figure is event published -> its action received by a subscriber, after the warm-up, p50 and
+ * p99, and the highest rate at which p99 stays under 5 ms (on a shared 2-core machine the
+ * publisher, the server and the pipeline share the cores, so high rates saturate even the
+ * baseline).
  *
  *   node bench/dist/nats-e2e.js [--events 50000] [--rates 1000,2000,5000,10000] [--seconds 2]
  */
