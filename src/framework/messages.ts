@@ -5,6 +5,7 @@
 
 import type { VectorCollectionShape } from './ports.js';
 import type { DependencyTrail } from './runtime/dependency-trail.js';
+import type { WantedReport } from './distributed/runner-protocol.js';
 
 const MAX_SHOWN = 80;
 
@@ -216,7 +217,7 @@ export const messages = {
     `live-crew generate ${kind}: ${JSON.stringify(name)} is not a ${kind === 'crew' ? 'crew id' : `${kind} name`} (a letter, then letters, digits, _ or -, 64 at most)`,
   generateFileExists: (kind: string, path: string) => `live-crew generate ${kind}: ${path} exists already`,
   selectorNotRegex: (pattern: string, detail: string) => `--selector ${JSON.stringify(pattern)} is not a regular expression: ${detail}`,
-  runnerWaitsForReports: (slice: number, missing: readonly (readonly [crew: string, slice: number])[]) =>
+  runnerWaitsForReports: (slice: number, missing: readonly WantedReport[]) =>
     `slice ${slice} cannot start here: it waits for the report of ${missing.map(([crew, of]) => `${crew} (slice ${of})`).join(', ')}; is the runner hosting ${missing.length === 1 ? 'it' : 'them'} running?`,
   selectorMatchesNoCrew: (selector: string, crews: string) => `selector ${selector} matches no crew (the crews are: ${crews})`,
   aclUnhostedCrews: (crews: readonly string[]) => `no runner hosts ${crews.join(', ')}: give every crew a --runner name=selector that matches it`,

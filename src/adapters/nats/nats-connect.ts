@@ -14,10 +14,10 @@ export type NatsSettings = Pick<LiveCrewConfig, 'nats_url' | 'nats_user' | 'nats
  * @throws ConfigError for a credentials file that cannot be read
  */
 export function natsConnectOptions(settings: NatsSettings): NodeConnectionOptions {
-  // Long-running processes ride out a server restart: reconnect for as long as it takes. Every
-  // JetStream publish and KV write is a request, and with async traces each one captures stack
-  // traces it needs only if it fails: about a tenth of the allocation per event of a distributed
-  // run. A failed write is still named, with its subject, by `untilStored`.
+  // Long-running processes ride out a server restart: reconnect for as long as it takes. The
+  // client's requests (KV reads and conditional writes, a publish gone the slow way: see
+  // `JetStreamPublisher`) would capture stack traces with async traces on, needed only if one
+  // fails; a failed write is still named, with its subject, by `untilStored`.
   const options: NodeConnectionOptions = { servers: settings.nats_url, name: 'live-crew', maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true };
   if (settings.nats_user !== null) Object.assign(options, { user: settings.nats_user, pass: settings.nats_pass ?? '' });
   if (settings.nats_token !== null) options.token = settings.nats_token;

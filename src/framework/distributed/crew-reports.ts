@@ -1,8 +1,5 @@
 import type { Clock } from '../ports.js';
-import type { CrewSliceDone } from './runner-protocol.js';
-
-/** A report awaited: the crew, and the slice it is of. */
-export type WantedReport = readonly [crew: string, slice: number];
+import type { CrewSliceDone, WantedReport } from './runner-protocol.js';
 
 /** Told every `afterMs` of `clock`, while a wait lasts, which reports it still misses. */
 export interface StallWatch {

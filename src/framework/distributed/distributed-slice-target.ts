@@ -1,8 +1,8 @@
 import { StreamContext } from '../context/stream-context.js';
 import { locateEnvelope, type EventEnvelope } from '../model/event.js';
 import type { Clock, ContextBackend, ContextSink, MaybePromise, RunObserver } from '../ports.js';
-import type { CrewSliceDone, CrewWorkSink, SliceBase, SliceMerge } from './runner-protocol.js';
-import { CrewReports, type WantedReport } from './crew-reports.js';
+import type { CrewSliceDone, CrewWorkSink, SliceBase, SliceMerge, WantedReport } from './runner-protocol.js';
+import { CrewReports } from './crew-reports.js';
 import { mergeReports } from './merged-context-replica.js';
 import { andThen, runInOrder } from '../maybe-async.js';
 import type { RunOutput } from '../runtime/run-output.js';

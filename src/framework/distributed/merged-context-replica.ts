@@ -1,7 +1,7 @@
 import { StreamContext, type MergedSlice } from '../context/stream-context.js';
 import type { ContextSnapshot } from '../ports.js';
-import type { CrewReports, StallWatch, WantedReport } from './crew-reports.js';
-import type { CrewSliceDone, SliceBase, SliceMerge } from './runner-protocol.js';
+import type { CrewReports, StallWatch } from './crew-reports.js';
+import type { CrewSliceDone, SliceBase, WantedReport } from './runner-protocol.js';
 
 /**
  * How many slices behind the newest base or report a runner keeps reports for: a crew whose
@@ -106,7 +106,7 @@ export class MergedContextReplica {
   }
 
   /** S(slice), from S of the slice merged before it and the reports `slice` takes. */
-  async #merge(before: Promise<ContextSnapshot>, slice: number, taken: SliceMerge['reports']): Promise<ContextSnapshot> {
+  async #merge(before: Promise<ContextSnapshot>, slice: number, taken: readonly WantedReport[]): Promise<ContextSnapshot> {
     const { streamId, crews, contextMaxBytes, reports, stalled } = this.#options;
     const watch = stalled && { ...stalled, stalled: (missing: readonly WantedReport[], waitedMs: number) => stalled.stalled(slice, missing, waitedMs) };
     const [snapshot, done] = await Promise.all([before, reports.waitAll(streamId, taken, watch)]);

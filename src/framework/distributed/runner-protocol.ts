@@ -53,10 +53,13 @@ export interface SliceBase {
   readonly reportsFrom: number;
 }
 
+/** A crew's report of a slice, by name: what a merge takes, and what a wait for reports waits for. */
+export type WantedReport = readonly [crew: string, slice: number];
+
 /** A slice's merge: the crews' reports it takes, in run order (a lagging crew's from slice - lag). */
 export interface SliceMerge {
   readonly slice: number;
-  readonly reports: readonly (readonly [crew: string, slice: number])[];
+  readonly reports: readonly WantedReport[];
 }
 
 /** A runner's report that a crew finished a slice (`live.<stream>.slice.<n>.<crew>.done`). */
