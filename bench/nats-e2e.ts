@@ -13,14 +13,20 @@
  *   distributed run stores work between scheduler and runner too: this is its floor by hand.
  *
  * Throughput: `--events` events are stored first; the figures are the rate until every action is
- * stored, from the pipeline's start and while it runs (start-up left out). Latency: events are
- * published at each of `--rates` per second for a second of warm-up and then `--seconds`; the
- * figure is event published -> its action received by a subscriber, after the warm-up, p50 and
- * p99, and the highest rate at which p99 stays under 5 ms (on a shared 2-core machine the
- * publisher, the server and the pipeline share the cores, so high rates saturate even the
- * baseline).
+ * stored, from the pipeline's start and while it runs (start-up left out), and what the pipeline
+ * left stored in JetStream per event besides the input. That last figure does not vary from run
+ * to run, and it drives the tail: nats-server 2.9 stalls a stream's writes for 10-50 ms each time
+ * the cache of a block a consumer tails grows, and the more bytes a stream takes, the more often.
  *
- *   node bench/dist/nats-e2e.js [--events 50000] [--rates 1000,2000,5000,10000] [--seconds 2]
+ * Latency: events are published at each of `--rates` per second for a second of warm-up and then
+ * `--seconds`; the figure is event published -> its action received by a subscriber, after the
+ * warm-up, p50 and p99, and the highest rate at which p99 stays under 5 ms (on a shared 2-core
+ * machine the publisher, the server and the pipeline share the cores, so high rates saturate even
+ * the baseline). With `--rounds` R the pipelines take turns R times, in alternating order, and
+ * the samples of a pipeline's turns are pooled: a noisy spell on the host then falls on all of
+ * them, not on whichever ran in it.
+ *
+ *   node bench/dist/nats-e2e.js [--events 50000] [--rates 1000,2000,5000,10000] [--seconds 2] [--rounds 1]
  */
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
@@ -29,15 +35,23 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLiveCrewApp } from 'live-crew';
-import { ensureLiveStreams, publishEndOfStream, runDistributedRunner, runDistributedScheduler } from 'live-crew/nats';
+import { ensureLiveStreams, LIVE_STREAMS, publishEndOfStream, runDistributedRunner, runDistributedScheduler } from 'live-crew/nats';
 import { BaselineProcessor } from './baseline.js';
 import { crews } from './crews.js';
 import { findBinary, natsServerArgs, ownedServer, type LocalServer } from './local-servers.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '50000' }, rates: { type: 'string', default: '1000,2000,5000,10000' }, seconds: { type: 'string', default: '2' } } });
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '50000' },
+    rates: { type: 'string', default: '1000,2000,5000,10000' },
+    seconds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '1' },
+  },
+});
 const EVENTS = Number(values.events);
 const RATES = values.rates.split(',').map(Number);
 const SECONDS = Number(values.seconds);
+const ROUNDS = Number(values.rounds);
 /** The latency target: event published -> action received, p99. */
 const TARGET_P99_MS = 5;
 const STREAM = 'bench';
@@ -232,12 +246,26 @@ async function storedActions(nc: NatsConnection): Promise<number> {
   return (await (await jetstreamManager(nc)).streams.info('LIVE_ACTIONS')).state.messages;
 }
 
+/** Bytes stored in every JetStream stream but the input's (work, reports, actions, KV). */
+async function storedBesideInput(nc: NatsConnection): Promise<number> {
+  let bytes = 0;
+  for await (const stream of (await jetstreamManager(nc)).streams.list()) if (stream.config.name !== LIVE_STREAMS.events.name) bytes += stream.state.bytes;
+  return bytes;
+}
+
+/** A pipeline's throughput run: events per second, and bytes it left stored per event. */
+interface ThroughputFigures {
+  readonly fromStart: number;
+  readonly running: number;
+  readonly storedPerEvent: number;
+}
+
 /**
  * Events per second until every action is stored: counted from the pipeline's start (its
  * start-up included: a process spawned, modules loaded, consumers made), and while it runs
  * (from the first 1% of actions stored to the last), which start-up does not skew.
  */
-async function throughput(pipeline: Pipeline): Promise<{ fromStart: number; running: number }> {
+async function throughput(pipeline: Pipeline): Promise<ThroughputFigures> {
   return withServer(async (server, nc, js) => {
     for (let i = 0; i < EVENTS; i += 1000) {
       await Promise.all(Array.from({ length: Math.min(1000, EVENTS - i) }, (_, k) => js.publish(`live.${STREAM}.events`, eventLine(i + k))));
@@ -254,7 +282,8 @@ async function throughput(pipeline: Pipeline): Promise<{ fromStart: number; runn
     const ended = performance.now();
     await running.stop();
     under ??= { at: started, stored: 0 };
-    return { fromStart: EVENTS / ((ended - started) / 1000), running: (EVENTS - under.stored) / ((ended - under.at) / 1000) };
+    const storedPerEvent = (await storedBesideInput(nc)) / EVENTS;
+    return { fromStart: EVENTS / ((ended - started) / 1000), running: (EVENTS - under.stored) / ((ended - under.at) / 1000), storedPerEvent };
   });
 }
 
@@ -305,10 +334,13 @@ const frameworks = [inProcess, distributed, distributedProcesses];
 const pipelines = [...frameworks, baseline, twoHopBaseline];
 
 console.log(`nats-e2e throughput: ${EVENTS.toLocaleString('en-US')} events stored in JetStream -> bench crews (count, context, emit) -> ${EVENTS.toLocaleString('en-US')} actions stored`);
-const rates = new Map<Pipeline, { fromStart: number; running: number }>();
+const rates = new Map<Pipeline, ThroughputFigures>();
 for (const pipeline of pipelines) rates.set(pipeline, await throughput(pipeline));
-console.log(`  ${''.padEnd(50)} ${'from start'.padStart(16)} ${'while running'.padStart(16)}`);
-for (const pipeline of pipelines) console.log(`  ${pipeline.name.padEnd(50)} ${rate(rates.get(pipeline)!.fromStart)} ${rate(rates.get(pipeline)!.running)}`);
+console.log(`  ${''.padEnd(50)} ${'from start'.padStart(16)} ${'while running'.padStart(16)} ${'stored per event'.padStart(17)}`);
+for (const pipeline of pipelines) {
+  const { fromStart, running, storedPerEvent } = rates.get(pipeline)!;
+  console.log(`  ${pipeline.name.padEnd(50)} ${rate(fromStart)} ${rate(running)} ${`${Math.round(storedPerEvent).toLocaleString('en-US')} bytes`.padStart(17)}`);
+}
 const percentOf = (pipeline: Pipeline, of: Pipeline) => {
   const [a, b] = [rates.get(pipeline)!, rates.get(of)!];
   return `${((a.fromStart / b.fromStart) * 100).toFixed(0)}% / ${((a.running / b.running) * 100).toFixed(0)}%`;
@@ -318,16 +350,21 @@ for (const pipeline of frameworks) {
   console.log(`  ${pipeline.name}: ${percentOf(pipeline, baseline)} of the baseline's throughput${twoHops} (from start / while running; target >= 100%)`);
 }
 
-console.log(`nats-e2e latency: event published -> action received, ${SECONDS} s at each rate (target p99 < ${TARGET_P99_MS} ms)`);
+const turns = ROUNDS === 1 ? '' : `, ${ROUNDS} turns of each pipeline in alternating order, pooled`;
+console.log(`nats-e2e latency: event published -> action received, ${SECONDS} s at each rate${turns} (target p99 < ${TARGET_P99_MS} ms)`);
 const held = new Map<Pipeline, number>();
 for (const rate of RATES) {
   console.log(`  at ${rate.toLocaleString('en-US')} events/s:`);
+  const samples = new Map<Pipeline, number[]>(pipelines.map((pipeline) => [pipeline, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const pipeline of round % 2 === 0 ? pipelines : [...pipelines].reverse()) samples.set(pipeline, samples.get(pipeline)!.concat(await latency(pipeline, rate)));
+  }
   const p99s = new Map<Pipeline, number>();
   for (const pipeline of pipelines) {
-    const { p50, p99, n } = percentiles(await latency(pipeline, rate));
+    const { p50, p99, n } = percentiles(samples.get(pipeline)!);
     p99s.set(pipeline, p99);
     if (p99 < TARGET_P99_MS) held.set(pipeline, rate);
-    console.log(`    ${pipeline.name.padEnd(50)} p50 ${ms(p50)}  p99 ${ms(p99)}  (${n.toLocaleString('en-US')} of ${(rate * SECONDS).toLocaleString('en-US')} actions)`);
+    console.log(`    ${pipeline.name.padEnd(50)} p50 ${ms(p50)}  p99 ${ms(p99)}  (${n.toLocaleString('en-US')} of ${(rate * SECONDS * ROUNDS).toLocaleString('en-US')} actions)`);
   }
   const ratio = (pipeline: Pipeline, of: Pipeline) => `${(p99s.get(pipeline)! / p99s.get(of)!).toFixed(2)}x`;
   for (const pipeline of frameworks) {

@@ -30,13 +30,13 @@ describe('benchmarks', () => {
   });
 
   it.skipIf(requireBinary('nats-server') === undefined)(
-    'nats-e2e runs the framework pipelines and both hand-written baselines over JetStream and prints throughput, latency and ratios',
+    'nats-e2e runs the framework pipelines and both hand-written baselines over JetStream and prints throughput, bytes stored, pooled latency and ratios',
     { timeout: 120_000 },
     () => {
-      const r = bench('nats-e2e.js', ['--events', '600', '--rates', '200', '--seconds', '1']);
+      const r = bench('nats-e2e.js', ['--events', '600', '--rates', '200', '--seconds', '1', '--rounds', '2']);
       expect(r.status, r.stderr).toBe(0);
-      // Two figures each: from the pipeline's start, and while it runs.
-      const rates = ' +[\\d,]+ events/s +[\\d,]+ events/s';
+      // Two rates each (from the pipeline's start, and while it runs) and the bytes it left stored per event.
+      const rates = ' +[\\d,]+ events/s +[\\d,]+ events/s +[\\d,]+ bytes';
       for (const name of [
         'framework, in process \\(transport: nats\\)',
         'framework, distributed \\(1 scheduler \\+ 1 runner\\)',
@@ -48,7 +48,7 @@ describe('benchmarks', () => {
       }
       expect(r.stdout).toMatch(/framework, distributed \(1 scheduler \+ 1 runner\): \d+% \/ \d+% of the baseline's throughput, \d+% \/ \d+% of the two-hop baseline's/);
       expect(r.stdout).toMatch(
-        /at 200 events\/s:[\s\S]*distributed .*p50 +[\d.]+ ms +p99 +[\d.]+ ms +\(200 of 200 actions\)[\s\S]*distributed \(1 scheduler \+ 1 runner\): p99 \/ baseline p99 = [\d.]+x, \/ two-hop baseline p99 = [\d.]+x/,
+        /2 turns of each pipeline in alternating order, pooled[\s\S]*at 200 events\/s:[\s\S]*distributed .*p50 +[\d.]+ ms +p99 +[\d.]+ ms +\(400 of 400 actions\)[\s\S]*distributed \(1 scheduler \+ 1 runner\): p99 \/ baseline p99 = [\d.]+x, \/ two-hop baseline p99 = [\d.]+x/,
       );
     },
   );
