@@ -15,8 +15,9 @@
  * Throughput: `--events` events are stored first; the figures are the rate until every action is
  * stored, from the pipeline's start and while it runs (start-up left out), and what the pipeline
  * left stored in JetStream per event besides the input. That last figure does not vary from run
- * to run, and it drives the tail: nats-server 2.9 stalls a stream's writes for 10-50 ms each time
- * the cache of a block a consumer tails grows, and the more bytes a stream takes, the more often.
+ * to run, and it drives the tail: while a consumer tails a stream, nats-server 2.9 stalls its
+ * writes for 10-50 ms now and then (at its garbage collections), the more often the more bytes
+ * the stream takes.
  *
  * Latency: events are published at each of `--rates` per second for a second of warm-up and then
  * `--seconds`; the figure is event published -> its action received by a subscriber, after the
