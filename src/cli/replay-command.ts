@@ -52,7 +52,10 @@ export function registerReplayCommand(program: Command): void {
       const { crews, providers } = await loadCrews(options.crews);
       const config = loadConfig({ file: options.config, env: process.env, values: options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {} });
       // The NATS client loads only to replay a stream from JetStream.
-      const recording = options.stream !== undefined ? await (await import('../adapters/nats/stream-recording.js')).openStreamRecording(config, options.stream) : undefined;
+      const recording =
+        options.stream !== undefined
+          ? await (await import('../adapters/nats/stream-recording.js')).openStreamRecording(config, options.stream, (warning) => process.stderr.write(`live-crew: ${warning}\n`))
+          : undefined;
       const actions = new CollectingActionSink();
       const errors = new CollectingErrorSink();
       try {

@@ -28,6 +28,8 @@ export function showPath(path: readonly PropertyKey[]): string {
 
 export const messages = {
   notJson: (detail: string) => `not valid JSON: ${detail}`,
+  foreignJsonTooDeep: (max: number) => `nested deeper than ${max} levels, past what live-crew writes there`,
+  foreignJsonTooLarge: (bytes: number, max: number) => `${bytes} bytes, over the ${max} live-crew reads in one piece`,
   streamMismatch: (named: string, where: string) =>
     `event names stream "${named}" but came in on ${where.replace(/#\d+$/, '')}: a stream's events must be published on its own subject (live.${named}.events)`,
   lineTooLong: (bytes: number, max: number) => `record is ${bytes} bytes, over line_max_bytes ${max}; it was skipped (raise line_max_bytes or payload_max_bytes to accept it)`,
@@ -197,17 +199,32 @@ export const messages = {
     `the dashboard cannot listen on ${host}:${port} (${code === 'EADDRINUSE' ? 'the port is in use' : code}): give another port (--port / --ui, 0 for any free one) or address`,
   mustBeRegisteredAdapter: (port: string, names: readonly string[]) =>
     `must be one of ${names.join(', ')} (the adapters registered for the ${port} port; registerAdapter('${port}', name, factory) adds one)`,
-  notAContextSnapshot: (where: string) => `${where} does not hold a live-crew context snapshot`,
+  notAContextSnapshot: (where: string, problem: string) =>
+    `${where} does not hold a live-crew context snapshot: ${problem} (a process that is not live-crew wrote there; delete the key to start the stream's context afresh)`,
   laggingWritesNotOurs: (where: string) => `${where} holds lagging writes that are not live-crew's`,
   contextWriteConflicts: (streamId: string, tries: number, where: string) => `context of stream ${streamId}: ${tries} write conflicts in a row ${where}`,
   retentionTooShort: (key: string, ms: number, needed: number) =>
     `${key} ${ms} is too short for a scheduler's checkpoints: a successor needs the messages since the last one, up to (checkpoint_slices + 1) x slice_ms + lateness_ms + lease_ms ago; set it to at least ${needed} (twice that), or lower checkpoint_slices`,
   checkpointInputGone: (stream: string, position: number, firstSeq: number) =>
     `stream ${stream}: LIVE_EVENTS now starts at sequence ${firstSeq}, after the checkpoint's input (from ${position}): retention dropped messages a successor needed, and events of this stream among them are lost to the run; raise events_retention_ms`,
-  notARunStateRecord: (where: string, key: string, text: string) => `KV ${where} holds ${JSON.stringify(text).slice(0, 200)}, not a live-crew ${key} record`,
-  messageNotJson: (subject: string, data: string) => `${subject}: not JSON: ${JSON.stringify(data.slice(0, 100))}`,
-  notLiveCrewWork: (subject: string, problem: string) => `${subject}: not a live-crew work item: ${problem}`,
-  notLiveCrewReport: (subject: string, problem: string) => `${subject}: not a live-crew slice report: ${problem}`,
+  notARunStateRecord: (where: string, key: string, text: string, problem: string) => `KV ${where} holds ${JSON.stringify(text.slice(0, 200))}, not a live-crew ${key} record (${problem})`,
+  runStateIgnored: (refusal: string, instead: string) => `${refusal}; ${instead}`,
+  notLiveCrewWork: (problem: string) => `not a live-crew work item: ${problem}`,
+  notLiveCrewReport: (problem: string) => `not a live-crew slice report: ${problem}`,
+  wireSubjectNotOurs: (what: 'work' | 'report') =>
+    what === 'work' ? 'not a live-crew work subject (live.<stream>.slice.<n>.<crew>.ready)' : "not the report subject of one of this run's crews (live.<stream>.slice.<n>.<crew>.done)",
+  wireIdNotOurs: (id: string, what: 'work' | 'report') =>
+    `its message id ${id === '' ? '(none)' : JSON.stringify(id.slice(0, 100))} is not one a live-crew ${what === 'work' ? 'scheduler gives work' : 'runner gives a report'} on this subject`,
+  decisionNotOwned: (key: string, streamId: string) =>
+    `journal of stream ${streamId}: decision ${JSON.stringify(key.slice(0, 200))} is not this process's to record (decisions are owned: the scheduler's, or a crew's by the runner hosting it)`,
+  decisionOnWrongSubject: (key: string, subject: string) =>
+    `decision ${JSON.stringify(key.slice(0, 200))} is not one its subject's owner takes (${subject}): decisions count only from their owner's subject`,
+  notADecision: (problem: string) => `not a live-crew journal entry: ${problem}`,
+  wireMessageRefused: (subject: string, seq: number, problem: string, consequence: string) => `${subject}#${seq} refused: ${problem}; ${consequence}`,
+  refusedReportTaken: (crew: string, slice: number) =>
+    `if it is the first report stored for crew ${crew} in slice ${slice}, it stands as that report and merges nothing (a bad_report error record says so)`,
+  badReport: (crew: string, slice: number, sender: string, problem: string) =>
+    `the report of crew ${crew} for slice ${slice} (sent by ${sender}) was refused: ${problem}; the slice merged none of its writes`,
   serverRefused: (what: string, detail: string) => `${what}: ${detail}`,
   scaffoldTargetNotEmpty: (dir: string) => `live-crew new: ${dir} exists and is not empty`,
   scaffoldGitSkipped: () => 'live-crew new: git init failed (is git installed?); the app has no repository',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeDone, decodeWork, encodeDone, encodeWork } from '../../src/adapters/nats/crew-work-wire.js';
+import { encodeDone, encodeWork, readReport, readWork, type WireMessage } from '../../src/adapters/nats/crew-work-wire.js';
+import type { OutgoingMessage } from '../../src/adapters/nats/jetstream-publishing.js';
 import type { CrewSliceDone, CrewWork } from '../../src/index.js';
 
 const event = (n: number) => ({ ts: '2024-05-18T15:00:00.000Z', kind: 'goal', stream_id: 'm-1', payload: { n } });
@@ -13,6 +14,33 @@ const call = (crew: string, slice: number, position: number): CrewWork => ({
   source: `nats:live.m-1.events#${position}`,
 });
 const close = (crew: string, slice: number): CrewWork => ({ type: 'close', streamId: 'm-1', slice, crew });
+
+/** A message as JetStream would hand it back: its id, and the sender header a report carries. */
+const stored = (message: OutgoingMessage, seq = 1): WireMessage => ({
+  subject: message.subject,
+  seq,
+  data: message.data,
+  msgID: message.msgID ?? '',
+  sender: message.headers?.['Live-Crew-Runner'] ?? '',
+});
+/** The items of work messages, failing on a refused one. */
+const itemsOf = (messages: readonly OutgoingMessage[], depth?: number): CrewWork[] =>
+  messages.flatMap((message) => {
+    const read = readWork(stored(message), depth);
+    if (read.refused !== undefined) throw new Error(read.refused);
+    return read.work;
+  });
+const CREWS = new Set(['stats', 'score']);
+const workOn = (slice: number, data: string, msgID = `m-1:${slice}:stats:1-1:1`): WireMessage => ({ subject: `live.m-1.slice.${slice}.stats.ready`, seq: 7, data, msgID, sender: '' });
+const reportOn = (data: string, { crew = 'stats', msgID = `m-1:3:${crew}:done`, sender = 'runner a' }: { crew?: string; msgID?: string; sender?: string } = {}): WireMessage => ({
+  subject: `live.m-1.slice.3.${crew}.done`,
+  seq: 9,
+  data,
+  msgID,
+  sender,
+});
+const callBody = (payload: string) => `{"calls":[{"event":{"ts":"2024-05-18T15:00:00.000Z","kind":"goal","stream_id":"m-1","payload":${payload}},"position":1,"source":"s"}]}`;
+const deep = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
 
 describe('the crew work wire format', () => {
   it("puts a crew's consecutive calls of a slice in one message, on a subject naming stream, slice and crew", () => {
@@ -34,12 +62,12 @@ describe('the crew work wire format', () => {
       close('stats', 3),
       { ...call('stats', 4, 11), base: { ...base, after: Number.NEGATIVE_INFINITY, merges: [] } } as CrewWork,
     ];
-    expect(encodeWork(items).flatMap(({ subject, data }) => decodeWork(subject, data))).toEqual(items);
+    expect(itemsOf(encodeWork(items))).toEqual(items);
     const done: CrewSliceDone = { streamId: 'm-1', slice: 3, crew: 'stats', writes: [['shots', { home: 2 }], ['gone']], disabled: true };
-    const { subject, data, msgID } = encodeDone(done);
-    expect(subject).toBe('live.m-1.slice.3.stats.done');
-    expect(msgID).toBe('m-1:3:stats:done');
-    expect(decodeDone(subject, data)).toEqual(done);
+    const message = encodeDone(done, 'runner a');
+    expect(message.subject).toBe('live.m-1.slice.3.stats.done');
+    expect(message.msgID).toBe('m-1:3:stats:done');
+    expect(readReport(stored(message), CREWS)).toEqual({ report: done });
   });
 
   it('splits a run of calls that would make a message over 512 KB', () => {
@@ -47,12 +75,12 @@ describe('the crew work wire format', () => {
     const messages = encodeWork(Array.from({ length: 12 }, (_, i) => big(i)));
     expect(messages.length).toBe(2);
     expect(messages.every(({ data }) => data.length <= 512 * 1024)).toBe(true);
-    expect(messages.flatMap(({ subject, data }) => decodeWork(subject, data)).map((work) => (work as { position: number }).position)).toEqual([...Array(12).keys()]);
+    expect(itemsOf(messages).map((work) => (work as { position: number }).position)).toEqual([...Array(12).keys()]);
   });
 
   it('hands a runner deeply frozen events, as the in-process decoder does: a crew changing its event fails alike in both', () => {
     const item = { ...call('stats', 0, 1), event: { ...event(1), payload: { players: [{ name: 'Ada' }] } } } as CrewWork;
-    const [decoded] = encodeWork([item]).flatMap(({ subject, data }) => decodeWork(subject, data));
+    const [decoded] = itemsOf(encodeWork([item]));
     const { event: sent } = decoded as Extract<CrewWork, { type: 'call' }>;
     expect(sent).toEqual(item.type === 'call' ? item.event : undefined);
     expect(() => {
@@ -62,26 +90,78 @@ describe('the crew work wire format', () => {
       (sent as { kind: string }).kind = 'other';
     }).toThrow(TypeError);
   });
+});
 
-  it('refuses an event payload past payload_max_depth, or with a number JSON cannot hold, naming the subject and where', () => {
-    const subject = 'live.m-1.slice.3.stats.ready';
-    const body = (payload: string) => `{"calls":[{"event":{"ts":"2024-05-18T15:00:00.000Z","kind":"goal","stream_id":"m-1","payload":${payload}},"position":1,"source":"s"}]}`;
-    expect(() => decodeWork(subject, body('{"a":{"b":{"c":1}}}'), 2)).toThrow(/live\.m-1\.slice\.3\.stats\.ready: not a live-crew work item: payload\.a\.b is nested deeper than 2/);
-    expect(decodeWork(subject, body('{"a":{"b":{"c":1}}}'), 3)).toHaveLength(1);
-    expect(() => decodeWork(subject, body('{"n":1e400}'))).toThrow(/not a live-crew work item: payload\.n is/);
-    expect(() => decodeWork(subject, '{"calls":[{"event":{"ts":"2024-05-18T15:00:00.000Z","kind":"goal"},"position":1,"source":"s"}]}')).toThrow(/not a live-crew work item/);
+describe('a runner reading work', () => {
+  it('refuses an event payload past payload_max_depth, or with a number JSON cannot hold, saying where', () => {
+    expect(readWork(workOn(3, callBody('{"a":{"b":{"c":1}}}')), 2).refused).toMatch(/^not a live-crew work item: payload\.a\.b is nested deeper than 2/);
+    expect(readWork(workOn(3, callBody('{"a":{"b":{"c":1}}}')), 3).work).toHaveLength(1);
+    expect(readWork(workOn(3, callBody('{"n":1e400}'))).refused).toMatch(/not a live-crew work item: body\.calls\[0\]\.event\.payload\.n is Infinity/);
+    expect(readWork(workOn(3, '{"calls":[{"event":{"ts":"2024-05-18T15:00:00.000Z","kind":"goal"},"position":1,"source":"s"}]}')).refused).toMatch(/not a live-crew work item/);
   });
 
-  it('refuses a message live-crew did not write, naming its subject', () => {
-    expect(() => decodeWork('live.m-1.slice.3.stats.ready', '{"calls":[{"position":"nine"}]}')).toThrow(
-      /live\.m-1\.slice\.3\.stats\.ready: not a live-crew work item: calls\[0\]\.event: .*; calls\[0\]\.position: .*\(got "nine"\)/,
+  it('refuses a body live-crew did not write, saying what differs', () => {
+    expect(readWork(workOn(3, '{"calls":[{"position":"nine"}]}')).refused).toMatch(/not a live-crew work item: calls\[0\]\.event: .*; calls\[0\]\.position: .*\(got "nine"\)/);
+    expect(readWork(workOn(3, '{"calls":[]}')).refused).toMatch(/not a live-crew work item/);
+    expect(readWork(workOn(3, '{"close":"soon"}')).refused).toMatch(/not a live-crew work item/);
+    expect(readWork(workOn(3, '{"close":true,"calls":[]}')).refused).toMatch(/not a live-crew work item/);
+    expect(readWork(workOn(3, '{"base":{"after":2,"snapshot":{},"merges":[{"slice":3,"reports":[["stats"]]}],"reportsFrom":1},"calls":[{"event":{},"position":1,"source":"s"}]}')).refused).toMatch(
+      /not a live-crew work item/,
     );
-    expect(() => decodeWork('live.m-1.slice.3.stats.ready', '{"calls":[]}')).toThrow(/not a live-crew work item/);
-    expect(() => decodeWork('live.m-1.slice.3.stats.ready', '{"close":"soon"}')).toThrow(/live\.m-1\.slice\.3\.stats\.ready: not a live-crew work item/);
-    expect(() => decodeDone('live.m-1.slice.3.stats.done', '{"writes":"all"}')).toThrow(/live\.m-1\.slice\.3\.stats\.done: not a live-crew slice report: writes: .*\(got "all"\)/);
-    expect(() =>
-      decodeWork('live.m-1.slice.3.stats.ready', '{"base":{"after":2,"snapshot":{},"merges":[{"slice":3,"reports":[["stats"]]}],"reportsFrom":1},"calls":[{"event":{},"position":1,"source":"s"}]}'),
-    ).toThrow(/not a live-crew work item/);
-    expect(() => decodeWork('live.m-1.slice.3.stats.ready', 'not json')).toThrow(/live\.m-1\.slice\.3\.stats\.ready: not JSON/);
+    expect(readWork(workOn(3, 'not json')).refused).toMatch(/not a live-crew work item: not valid JSON/);
+    expect(readWork(workOn(3, '')).refused).toMatch(/not a live-crew work item: not valid JSON/);
+  });
+
+  it('refuses nesting far past the bounds before anything recurses into it', () => {
+    expect(readWork(workOn(3, deep(100_000))).refused).toMatch(/body(\[0\])+ is nested deeper than 132 levels, past what live-crew writes there/);
+    expect(readWork(workOn(3, `{"base":{"after":2,"snapshot":{"k":${deep(100_000)}},"merges":[],"reportsFrom":1},"calls":[]}`)).refused).toMatch(/body\.base\.snapshot\.k(\[0\])+ is nested deeper/);
+  });
+
+  it('never lets a snapshot key reach a prototype', () => {
+    const body = `{"base":{"after":2,"snapshot":{"__proto__":{"polluted":1},"score":1},"merges":[],"reportsFrom":1},${callBody('{}').slice(1)}`;
+    const [first] = readWork(workOn(3, body)).work!;
+    const snapshot = (first as { base: { snapshot: Record<string, unknown> } }).base.snapshot;
+    expect(Object.getPrototypeOf(snapshot)).toBe(Object.prototype);
+    expect(snapshot).toEqual({ score: 1 });
+  });
+
+  it('refuses work on a subject that names no slice and crew, or without the id the scheduler gives its work', () => {
+    expect(readWork({ ...workOn(3, '{"close":true}'), subject: 'live.m-1.slice.three.stats.ready' }).refused).toMatch(/not a live-crew work subject/);
+    expect(readWork({ ...workOn(3, '{"close":true}'), subject: 'live.m-1.slice.1e3.stats.ready' }).refused).toMatch(/not a live-crew work subject/);
+    expect(readWork(workOn(3, '{"close":true}', '')).refused).toMatch(/its message id \(none\) is not one a live-crew scheduler gives work/);
+    expect(readWork(workOn(3, '{"close":true}', 'm-1:4:stats:close')).refused).toMatch(/"m-1:4:stats:close" is not one/);
+    expect(readWork(workOn(3, '{"close":true}', 'm-1:3:stats:close')).work).toEqual([close('stats', 3)]);
+  });
+
+  it('refuses a message past the bytes it reads in one piece', () => {
+    expect(readWork(workOn(3, `"${'x'.repeat(8 * 1024 * 1024)}"`)).refused).toMatch(/8388610 bytes, over the 8388608/);
+  });
+});
+
+describe('a scheduler or runner reading reports', () => {
+  it("takes a report with a body live-crew did not write as the crew's report, refused, naming sender and source", () => {
+    for (const [data, problem] of [
+      ['not json', /not valid JSON/],
+      ['{"writes":"all"}', /writes: .*\(got "all"\)/],
+      [`{"writes":[["k",${deep(100_000)}]],"disabled":false}`, /body\.writes\[0\]\[1\](\[0\])+ is nested deeper than 132 levels/],
+      ['{"writes":[["k",[[1]]]],"disabled":false}', /writes\[0\]\[1\]\[0\] is nested deeper than 1 levels \(payload_max_depth\)/],
+      ['{"writes":[["__proto__",{"a":1}]],"disabled":false}', /context key "__proto__" is not allowed/],
+      [`{"writes":[["${'k'.repeat(300)}",1]],"disabled":false}`, /must be a non-empty string of at most 256 characters/],
+      ['{"writes":[["k",1e999]],"disabled":false}', /writes\[0\]\[1\] is Infinity/],
+      ['{"writes":[["k",1,2]],"disabled":false}', /writes\[0\]: a write is \[key, value\], or \[key\] for a deletion/],
+    ] as const) {
+      const read = readReport(reportOn(data), CREWS, data.includes('[[1]]') ? 1 : undefined);
+      expect(read.report, data.slice(0, 40)).toMatchObject({ streamId: 'm-1', slice: 3, crew: 'stats', writes: [], disabled: false });
+      expect(read.report?.refused?.problem).toMatch(problem);
+      expect(read.report?.refused).toMatchObject({ sender: 'runner a', source: 'nats:live.m-1.slice.3.stats.done#9' });
+    }
+    expect(readReport(reportOn('junk', { sender: '' }), CREWS).report?.refused?.sender).toBe('a sender that gave no name');
+  });
+
+  it("ignores what is not the report of one of the run's crews: another id, an unknown crew, a subject that names no slice", () => {
+    expect(readReport(reportOn('{"writes":[],"disabled":false}', { msgID: '' }), CREWS).ignored).toMatch(/message id \(none\) is not one a live-crew runner gives a report/);
+    expect(readReport(reportOn('{"writes":[],"disabled":false}', { msgID: 'm-1:4:stats:done' }), CREWS).ignored).toMatch(/not one/);
+    expect(readReport(reportOn('{"writes":[],"disabled":false}', { crew: 'ghost' }), CREWS).ignored).toMatch(/not the report subject of one of this run's crews/);
+    expect(readReport({ ...reportOn('{}'), subject: 'live.m-1.slice.3.stats.done.extra' }, CREWS).ignored).toMatch(/not the report subject/);
   });
 });

@@ -6,6 +6,9 @@ import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsUser } from '../../src/adapters/nats/nats-authorization.js';
+import { JetStreamDecisionJournal, readDecisions } from '../../src/adapters/nats/jetstream-decision-journal.js';
+import { JetStreamPublisher } from '../../src/adapters/nats/jetstream-publishing.js';
+import { crewOwner } from '../../src/framework/replay/decision-keys.js';
 import {
   inProcessOutput,
   MATCH_DAY_CREWS,
@@ -93,6 +96,40 @@ describe.skipIf(binary === undefined)('live-crew acl: a deployment under per-cre
       await expect(js.publish('live.other_stream.actions', '{}')).rejects.toThrow(/permission/i);
     } finally {
       await nc.close();
+    }
+  });
+
+  it("refuses a runner that records a decision for another runner's crew; one forged on its own subject counts for nobody", async () => {
+    const forged = `timeout:graphics.onGoal:${MATCH_DAY_STREAM}:3:17`;
+    const nc = await connectAs('runner_a');
+    try {
+      const js = jetstream(nc);
+      await expect(js.publish(`live.${MATCH_DAY_STREAM}.journal.crew.graphics`, forged)).rejects.toThrow(/permission/i);
+      await expect(js.publish(`live.${MATCH_DAY_STREAM}.journal.scheduler`, 'tick:1:0')).rejects.toThrow(/permission/i);
+      // Its own crew's subject it may publish on, but a decision there counts only as its crew's.
+      await expect(js.publish(`live.${MATCH_DAY_STREAM}.journal.crew.stats`, forged)).resolves.toMatchObject({ stream: 'LIVE_JOURNAL' });
+    } finally {
+      await nc.close();
+    }
+    // Runner b opens its crews' journal as its user: the forged decision is not there.
+    const b = await connectAs('runner_b');
+    try {
+      const js = jetstream(b);
+      const { journal } = await JetStreamDecisionJournal.open(js, new JetStreamPublisher(b, js), MATCH_DAY_STREAM, [crewOwner('graphics'), crewOwner('referee_watch'), crewOwner('pundit')]);
+      expect(journal.has(forged)).toBe(false);
+    } finally {
+      await b.close();
+    }
+    // Nor would anyone take it: read as a replay reads every owner's, it is refused as forged.
+    const read = await connect({ servers: server.url, ...admin });
+    try {
+      const { decisions, refused } = await readDecisions(jetstream(read), MATCH_DAY_STREAM);
+      expect(decisions.has(forged)).toBe(false);
+      expect(refused.map((r) => r.problem)).toContainEqual(
+        expect.stringMatching(/decision "timeout:graphics\.onGoal:match_42:3:17" is not one its subject's owner takes \(live\.match_42\.journal\.crew\.stats\)/),
+      );
+    } finally {
+      await read.close();
     }
   });
 

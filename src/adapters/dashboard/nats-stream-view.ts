@@ -5,8 +5,13 @@ import type { ErrorRecord } from '../../framework/model/error-record.js';
 import { TimestampSchema } from '../../framework/model/event.js';
 import type { Clock, Logger } from '../../framework/ports.js';
 import { HeartbeatWatch } from '../../framework/runtime/heartbeat-watch.js';
+import { DEFAULT_MAX_DEPTH } from '../../framework/model/frozen-json.js';
+import { parseForeignJson } from '../../framework/model/json.js';
 import { readCommittedContext } from '../nats/jetstream-context-backend.js';
 import type { DashboardFeed } from './dashboard-feed.js';
+
+/** How deep a message the viewer reads may nest: a record around a payload within the bounds, twice over. */
+const VIEWED_MAX_DEPTH = 8 + 2 * DEFAULT_MAX_DEPTH;
 
 const EventHead = z.object({ ts: TimestampSchema });
 const ActionBody = z.object({ ts: z.string(), kind: z.string(), stream_id: z.string(), payload: z.unknown() });
@@ -52,13 +57,9 @@ export async function followStream(nc: NatsConnection, streamId: string, feed: D
   const watch = new HeartbeatWatch({ intervalMs: options.heartbeatMs, clock: options.clock, logger: options.logger, observer: feed });
   const unreadable = new Set<string>();
   const read = <T>(message: Msg, schema: z.ZodType<T>): T | undefined => {
-    let parsed: z.ZodSafeParseResult<T>;
-    try {
-      parsed = schema.safeParse(message.json());
-    } catch {
-      parsed = { success: false } as z.ZodSafeParseResult<T>;
-    }
-    if (parsed.success) return parsed.data;
+    const json = parseForeignJson(message.string(), VIEWED_MAX_DEPTH);
+    const parsed = json.problem === undefined ? schema.safeParse(json.value) : undefined;
+    if (parsed?.success) return parsed.data;
     const kind = message.subject.replace(/^live\.[^.]+\.slice\.\d+\.[^.]+\./, `live.${streamId}.slice.<n>.<crew>.`);
     if (!unreadable.has(kind)) {
       unreadable.add(kind);

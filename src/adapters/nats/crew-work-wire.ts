@@ -1,9 +1,13 @@
+import { PubHeaders, type JsMsg } from '@nats-io/jetstream';
 import { z } from 'zod';
 import type { CrewSliceDone, CrewWork } from '../../framework/distributed/runner-protocol.js';
+import type { ContextWrite } from '../../framework/ports.js';
 import { sliceSubject } from './jetstream-streams.js';
 import type { OutgoingMessage } from './jetstream-publishing.js';
-import { StoredStateError } from '../../framework/errors.js';
-import { DEFAULT_MAX_DEPTH, freezeParsedJson } from '../../framework/model/frozen-json.js';
+import type { WireRefusals } from './wire-refusals.js';
+import { contextKeyProblem, DEFAULT_MAX_DEPTH, freezeParsedJson } from '../../framework/model/frozen-json.js';
+import { parseForeignJson } from '../../framework/model/json.js';
+import { CREW_ID_PATTERN, STREAM_ID_PATTERN } from '../../framework/model/patterns.js';
 import { messages } from '../../framework/messages.js';
 import { describeIssues } from '../../framework/model/event.js';
 
@@ -20,20 +24,43 @@ type CallWork = Extract<CrewWork, { type: 'call' }>;
 
 /** An event as the scheduler decoded it. Its payload is checked and frozen after the parse, as the decoder does in process. */
 const WireEvent = z.object({ ts: z.string(), kind: z.string(), stream_id: z.string(), payload: z.unknown() });
-const Call = z.object({ event: WireEvent, position: z.number(), source: z.string() });
+const Call = z.object({ event: WireEvent, position: z.number().int(), source: z.string() });
+/** A context key as a crew may write it: a key that reaches a prototype never gets into a snapshot. */
+const ContextKey = z.string().check((check) => {
+  const problem = contextKeyProblem(check.value);
+  if (problem !== undefined) check.issues.push({ code: 'custom', message: problem, input: check.value });
+});
 const Base = z.object({
   // JSON has no -Infinity: "nothing merged yet" travels as null.
   after: z
     .number()
     .nullable()
     .transform((slice) => slice ?? Number.NEGATIVE_INFINITY),
-  snapshot: z.record(z.string(), z.unknown()),
+  snapshot: z.record(ContextKey, z.unknown()),
   merges: z.array(z.object({ slice: z.number().int(), reports: z.array(z.tuple([z.string(), z.number().int()]).readonly()) })),
   reportsFrom: z.number().int().min(1),
 });
 const CallsBody = z.object({ base: Base.optional(), calls: z.array(Call).min(1) });
-const CloseBody = z.object({ close: z.literal(true) });
-const DoneBody = z.object({ writes: z.array(z.union([z.tuple([z.string(), z.unknown()]), z.tuple([z.string()])])), disabled: z.boolean() });
+const CloseBody = z.strictObject({ close: z.literal(true) });
+/** `[key, value]`, or `[key]` for a deletion. */
+const Write = z
+  .tuple([ContextKey], z.unknown())
+  .refine((write) => write.length <= 2, { error: 'a write is [key, value], or [key] for a deletion' })
+  .transform((write): ContextWrite => (write.length === 1 ? [write[0]] : [write[0], write[1]]));
+const DoneBody = z.object({ writes: z.array(Write), disabled: z.boolean() });
+
+/**
+ * How deep a work or report message's JSON may nest before anything walks it: its own nesting
+ * around the payloads and values it carries, and twice payload_max_depth, so runaway nesting is
+ * refused at once while a payload a little too deep gets its own check's precise refusal.
+ */
+function wireMaxDepth(payloadMaxDepth: number): number {
+  return 4 + 2 * payloadMaxDepth;
+}
+/** The header naming the runner that sent a report. */
+export const RUNNER_HEADER = 'Live-Crew-Runner';
+const MAX_SENDER_LENGTH = 200;
+const UNKNOWN_SENDER = 'a sender that gave no name';
 
 /** The most call bytes one message carries (NATS' default max_payload is 1 MB). */
 const MAX_MESSAGE_BYTES = 512 * 1024;
@@ -95,72 +122,152 @@ function encodeCall(work: CallWork): string {
   return JSON.stringify({ event: work.event, position: work.position, source: work.source });
 }
 
-export function encodeDone(done: CrewSliceDone): OutgoingMessage {
+/** A crew's report as a message, naming the runner that sends it (`sender`, shown in a refusal of it). */
+export function encodeDone(done: CrewSliceDone, sender: string): OutgoingMessage {
   return {
     subject: sliceSubject(done.streamId, done.slice, done.crew, 'done'),
     data: JSON.stringify({ writes: done.writes, disabled: done.disabled }),
-    msgID: `${done.streamId}:${done.slice}:${done.crew}:done`,
+    msgID: reportID(done.streamId, done.slice, done.crew),
+    headers: { [RUNNER_HEADER]: sender },
   };
 }
 
-/** The stream, slice and crew a slice subject names. */
-function parseSubject(subject: string): { streamId: string; slice: number; crew: string; what: string } {
-  const [, streamId, , slice, crew, what] = subject.split('.');
-  return { streamId: streamId!, slice: Number(slice), crew: crew!, what: what! };
+/** A message read from JetStream, as the wire decoders see it. */
+export interface WireMessage {
+  readonly subject: string;
+  /** Its place in its JetStream stream. */
+  readonly seq: number;
+  readonly data: string;
+  /** Its message id (`Nats-Msg-Id`); empty when it has none. */
+  readonly msgID: string;
+  /** Who says they sent it (`Live-Crew-Runner`); empty when nobody does. */
+  readonly sender: string;
 }
 
-/** The body's JSON. @throws Error naming the subject when it is not JSON */
-function parseBody(subject: string, data: string): unknown {
-  try {
-    return JSON.parse(data);
-  } catch {
-    throw new StoredStateError(messages.messageNotJson(subject, data));
+/** A JetStream message as the wire decoders see it. */
+export function wireMessage(message: JsMsg): WireMessage {
+  const headers = message.headers;
+  return {
+    subject: message.subject,
+    seq: message.seq,
+    data: message.string(),
+    msgID: headers?.get(PubHeaders.MsgIdHdr) ?? '',
+    sender: headers?.get(RUNNER_HEADER).slice(0, MAX_SENDER_LENGTH) ?? '',
+  };
+}
+
+/** The stream, slice and crew a slice subject names, if it is one live-crew writes. */
+function parseSubject(subject: string, what: 'ready' | 'done'): { streamId: string; slice: number; crew: string } | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 6 || parts[0] !== 'live' || parts[2] !== 'slice' || parts[5] !== what) return undefined;
+  const [, streamId, , n, crew] = parts as [string, string, string, string, string, string];
+  const slice = Number(n);
+  if (!STREAM_ID_PATTERN.test(streamId) || !CREW_ID_PATTERN.test(crew) || !/^-?\d{1,15}$/.test(n) || !Number.isSafeInteger(slice)) return undefined;
+  return { streamId, slice, crew };
+}
+
+/** The body as the schema `schemaOf` picks for it reads it, within the wire's bounds, or what is wrong with it. */
+function parseBody<S extends z.ZodType>(
+  data: string,
+  payloadMaxDepth: number,
+  schemaOf: (value: unknown) => S,
+): { readonly body: z.output<S>; readonly problem?: undefined } | { readonly problem: string } {
+  const json = parseForeignJson(data, wireMaxDepth(payloadMaxDepth));
+  if (json.problem !== undefined) return { problem: json.problem };
+  const parsed = schemaOf(json.value).safeParse(json.value, { reportInput: true });
+  return parsed.success ? { body: parsed.data } : { problem: describeIssues(parsed.error) };
+}
+
+/** A work message as a runner takes it: its items in order, or why it is refused. */
+export type WorkReading = { readonly work: CrewWork[]; readonly refused?: undefined } | { readonly work?: undefined; readonly refused: string };
+
+/**
+ * The work items of a message, or why it is not work the scheduler wrote. Their events are deeply
+ * frozen, as the in-process decoder leaves them, so a crew that changes its event fails alike in both.
+ *
+ * @param payloadMaxDepth - the deepest payload nesting accepted (`payload_max_depth`)
+ */
+export function readWork(message: WireMessage, payloadMaxDepth = DEFAULT_MAX_DEPTH): WorkReading {
+  const named = parseSubject(message.subject, 'ready');
+  if (named === undefined) return { refused: messages.wireSubjectNotOurs('work') };
+  const { streamId, slice, crew } = named;
+  if (!message.msgID.startsWith(`${streamId}:${slice}:${crew}:`)) return { refused: messages.wireIdNotOurs(message.msgID, 'work') };
+  // The key picks the schema: a failed parse of the other would build an error for every message.
+  const read = parseBody(message.data, payloadMaxDepth, (value) => (typeof value === 'object' && value !== null && 'close' in value ? CloseBody : CallsBody));
+  if (read.problem !== undefined) return { refused: messages.notLiveCrewWork(read.problem) };
+  const body = read.body;
+  if ('close' in body) return { work: [{ type: 'close', streamId, slice, crew }] };
+  for (const { event } of body.calls) {
+    const problem = freezeParsedJson(event.payload, payloadMaxDepth, 'payload');
+    if (problem !== undefined) return { refused: messages.notLiveCrewWork(problem) };
+    Object.freeze(event);
   }
+  const { calls, base } = body;
+  return {
+    work: calls.map((call, i) => ({
+      type: 'call',
+      streamId,
+      slice,
+      crew,
+      event: call.event,
+      position: call.position,
+      source: call.source,
+      ...(i === 0 && base !== undefined ? { base } : {}),
+    })),
+  };
 }
 
-/** The body as `schema` reads it. @throws StoredStateError naming the subject, what the body is not, and where it differs */
-function parseAs<S extends z.ZodType>(schema: S, body: unknown, notOurs: (problem: string) => string): z.output<S> {
-  const parsed = schema.safeParse(body, { reportInput: true });
-  if (!parsed.success) throw new StoredStateError(notOurs(describeIssues(parsed.error)));
-  return parsed.data;
+/** A message on a report subject: a crew's report (refused when its body is not one), or why it is none at all. */
+export type ReportReading = { readonly report: CrewSliceDone; readonly ignored?: undefined } | { readonly report?: undefined; readonly ignored: string };
+
+/**
+ * The report a message makes. One on a crew's report subject with the report's id is that crew's
+ * report of the slice, whatever its body: a body that is not a report live-crew wrote (not JSON,
+ * another shape, past the bounds, a key no crew can write) makes a refused report, which merges
+ * nothing; the scheduler and every runner decide alike, from the same stored message. Anything
+ * else on the subject (another id, a crew not of this run) is no report.
+ *
+ * @param crews - the ids of the run's crews
+ */
+export function readReport(message: WireMessage, crews: ReadonlySet<string>, payloadMaxDepth = DEFAULT_MAX_DEPTH): ReportReading {
+  const named = parseSubject(message.subject, 'done');
+  if (named === undefined || !crews.has(named.crew)) return { ignored: messages.wireSubjectNotOurs('report') };
+  const { streamId, slice, crew } = named;
+  if (message.msgID !== reportID(streamId, slice, crew)) return { ignored: messages.wireIdNotOurs(message.msgID, 'report') };
+  const read = parseBody(message.data, payloadMaxDepth, () => DoneBody);
+  const problem = read.problem ?? writesProblem(read.body.writes, payloadMaxDepth);
+  if (read.problem === undefined && problem === undefined) return { report: { streamId, slice, crew, writes: read.body.writes, disabled: read.body.disabled } };
+  const refused = { problem: messages.notLiveCrewReport(problem!), sender: message.sender === '' ? UNKNOWN_SENDER : message.sender, source: `nats:${message.subject}#${message.seq}` };
+  return { report: { streamId, slice, crew, writes: [], disabled: false, refused } };
 }
 
 /**
- * The work items of a message. Their events are deeply frozen, as the in-process decoder leaves
- * them, so a crew that changes its event fails alike in both.
- *
- * @param payloadMaxDepth - the deepest payload nesting accepted (`payload_max_depth`)
- * @throws Error naming the subject when it is not work live-crew wrote
+ * Hands each report of a batch read from report subjects to `receive`, with its sequence; logs
+ * each message refused there once.
  */
-export function decodeWork(subject: string, data: string, payloadMaxDepth = DEFAULT_MAX_DEPTH): CrewWork[] {
-  const { streamId, slice, crew } = parseSubject(subject);
-  const body = parseBody(subject, data);
-  // The key picks the schema: a failed parse of the other would build an error for every message.
-  if (typeof body === 'object' && body !== null && 'close' in body) {
-    parseAs(CloseBody, body, (problem) => messages.notLiveCrewWork(subject, problem));
-    return [{ type: 'close', streamId, slice, crew }];
+export function takeReports(batch: readonly JsMsg[], crews: ReadonlySet<string>, payloadMaxDepth: number, refusals: WireRefusals, receive: (done: CrewSliceDone, seq: number) => void): void {
+  for (const message of batch) {
+    const read = readReport(wireMessage(message), crews, payloadMaxDepth);
+    if (read.ignored !== undefined) {
+      refusals.refuse(message.subject, message.seq, read.ignored, 'ignored');
+      continue;
+    }
+    const { report } = read;
+    if (report.refused !== undefined) refusals.refuse(message.subject, message.seq, report.refused.problem, messages.refusedReportTaken(report.crew, report.slice));
+    receive(report, message.seq);
   }
-  const { calls, base } = parseAs(CallsBody, body, (problem) => messages.notLiveCrewWork(subject, problem));
-  for (const { event } of calls) {
-    const problem = freezeParsedJson(event.payload, payloadMaxDepth, 'payload');
-    if (problem !== undefined) throw new StoredStateError(messages.notLiveCrewWork(subject, problem));
-    Object.freeze(event);
-  }
-  return calls.map((call, i) => ({
-    type: 'call',
-    streamId,
-    slice,
-    crew,
-    event: call.event,
-    position: call.position,
-    source: call.source,
-    ...(i === 0 && base !== undefined ? { base } : {}),
-  }));
 }
 
-/** @throws Error naming the subject when the message is not a report live-crew wrote */
-export function decodeDone(subject: string, data: string): CrewSliceDone {
-  const { streamId, slice, crew } = parseSubject(subject);
-  const body = parseAs(DoneBody, parseBody(subject, data), (problem) => messages.notLiveCrewReport(subject, problem));
-  return { streamId, slice, crew, writes: body.writes, disabled: body.disabled };
+/** What is wrong with a report's written values: a value past the bounds a crew's writes keep to. */
+function writesProblem(writes: readonly ContextWrite[], payloadMaxDepth: number): string | undefined {
+  for (let i = 0; i < writes.length; i++) {
+    const write = writes[i]!;
+    const problem = write.length === 1 ? undefined : freezeParsedJson(write[1], payloadMaxDepth, `writes[${i}][1]`);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+function reportID(streamId: string, slice: number, crew: string): string {
+  return `${streamId}:${slice}:${crew}:done`;
 }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
@@ -13,12 +14,14 @@ import { adapterFactory } from '../../framework/adapter-registry.js';
 import { Heartbeat } from '../../framework/runtime/heartbeat.js';
 import { CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, LOGGER, MONITOR } from '../../framework/tokens.js';
 import { JetStreamContextBackend } from './jetstream-context-backend.js';
-import { JetStreamDecisionJournal } from './jetstream-decision-journal.js';
+import { JetStreamDecisionJournal, type RefusedDecision } from './jetstream-decision-journal.js';
 import { NatsLink, type NatsLinkParts } from './jetstream-transport.js';
 import type { JetStreamPublisher } from './jetstream-publishing.js';
 import { natsConnectOptions } from './nats-connect.js';
 import { RunStateBucket } from './run-state-bucket.js';
 import { liveRetention, liveSubject } from './jetstream-streams.js';
+import { WireRefusals } from './wire-refusals.js';
+import type { DecisionOwner } from '../../framework/replay/decision-keys.js';
 
 /** What a distributed scheduler or runner is given. */
 export interface DistributedRunOptions extends Pick<LiveCrewAppOptions, 'crews' | 'config' | 'configFile' | 'env' | 'providers' | 'container' | 'crewsModule'> {
@@ -30,6 +33,12 @@ export interface DistributedRunOptions extends Pick<LiveCrewAppOptions, 'crews' 
 
 /** The parts a distributed process shares: config, crews, container, connection, context, journal, run state. */
 export interface DistributedRun {
+  /** This process, as its messages name it: its role, host and pid (`runner /^(?:a)$/ on host:4242`). */
+  readonly name: string;
+  /** Logs each message the process refused on the wire once. */
+  readonly refusals: WireRefusals;
+  /** Loads the decisions recorded since the process started (a standby taking over): unless a journal was provided. */
+  catchUpJournal(): Promise<void>;
   readonly config: LiveCrewConfig;
   readonly graph: CrewGraph;
   /** The process's container: its ports bound as in `createLiveCrewApp`, `providers` winning. */
@@ -58,7 +67,7 @@ export interface DistributedRun {
  * @throws ConfigError for an invalid stream id, for `kv_backend: memory` (process memory cannot
  *   be shared between processes), and as `createLiveCrewApp` for config and crews
  */
-export async function openDistributedRun(options: DistributedRunOptions, role: string): Promise<DistributedRun> {
+export async function openDistributedRun(options: DistributedRunOptions, role: string, owners: (graph: CrewGraph) => readonly DecisionOwner[]): Promise<DistributedRun> {
   const stream = StreamIdSchema.safeParse(options.streamId);
   if (!stream.success) throw new ConfigError(messages.notAStreamId(options.streamId));
   const { config, graph } = resolveCrews({ ...options, configDefaults: { kv_backend: 'jetstream' } });
@@ -66,7 +75,7 @@ export async function openDistributedRun(options: DistributedRunOptions, role: s
   const link = new NatsLink(natsConnectOptions(config), liveRetention(config));
   const parts = await link.acquire();
   try {
-    return await openOn(options, role, config, graph, link, parts);
+    return await openOn(options, role, owners(graph), config, graph, link, parts);
   } catch (error) {
     // A failure half-way (a bucket, the monitor's port) must not leave the connection open.
     await link.release();
@@ -74,10 +83,19 @@ export async function openDistributedRun(options: DistributedRunOptions, role: s
   }
 }
 
-async function openOn(options: DistributedRunOptions, role: string, config: LiveCrewConfig, graph: CrewGraph, link: NatsLink, { nc, js, publisher }: NatsLinkParts): Promise<DistributedRun> {
+async function openOn(
+  options: DistributedRunOptions,
+  role: string,
+  owners: readonly DecisionOwner[],
+  config: LiveCrewConfig,
+  graph: CrewGraph,
+  link: NatsLink,
+  { nc, js, publisher }: NatsLinkParts,
+): Promise<DistributedRun> {
   const providers = options.providers ?? [];
   const journalGiven = providers.some((provider) => provider.token === DECISION_JOURNAL);
-  const [streamJournal, bucket] = await Promise.all([journalGiven ? undefined : JetStreamDecisionJournal.open(js, publisher, options.streamId), RunStateBucket.open(nc, publisher, options.streamId)]);
+  const [opened, bucket] = await Promise.all([journalGiven ? undefined : JetStreamDecisionJournal.open(js, publisher, options.streamId, owners), RunStateBucket.open(nc, publisher, options.streamId)]);
+  const streamJournal = opened?.journal;
   const container = (options.container ?? rootContainer).createChildContainer();
   await registerPorts(container, config, providers, [
     // JetStream KV shares this process's connection.
@@ -89,6 +107,11 @@ async function openOn(options: DistributedRunOptions, role: string, config: Live
   const journal = container.resolve(DECISION_JOURNAL);
   const clock = container.resolve(CLOCK);
   const logger = container.resolve(LOGGER).child({ stream: options.streamId });
+  const refusals = new WireRefusals(logger);
+  const refuseDecisions = (refused: readonly RefusedDecision[]) => {
+    for (const { subject, seq, problem } of refused) refusals.refuse(subject, seq, problem, 'ignored');
+  };
+  refuseDecisions(opened?.refused ?? []);
   const monitor = alsoObserving(container.resolve(MONITOR), [logObserver(logger)]);
   await monitor.start?.();
   const subject = liveSubject(options.streamId, 'heartbeats');
@@ -101,6 +124,11 @@ async function openOn(options: DistributedRunOptions, role: string, config: Live
   });
   heartbeat.start();
   return {
+    name: `${role} on ${hostname()}:${process.pid}`,
+    refusals,
+    async catchUpJournal() {
+      refuseDecisions((await streamJournal?.catchUp()) ?? []);
+    },
     config,
     graph,
     container,

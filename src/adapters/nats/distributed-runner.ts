@@ -13,7 +13,9 @@ import { instantiateCrews } from '../../framework/runtime/instantiate-crews.js';
 import { LifecycleHooks, logStopFailures } from '../../framework/runtime/lifecycle-hooks.js';
 import type { CrewRuntime } from '../../framework/runtime/route-table.js';
 import { IsolatedCrews } from '../../framework/isolation/isolated-crews.js';
-import { decodeDone, decodeWork, encodeDone } from './crew-work-wire.js';
+import { encodeDone, readWork, takeReports, wireMessage } from './crew-work-wire.js';
+import type { WireRefusals } from './wire-refusals.js';
+import { crewOwner } from '../../framework/replay/decision-keys.js';
 import { openDistributedRun, type DistributedRun, type DistributedRunOptions } from './distributed-run.js';
 import { readSubject } from './jetstream-reading.js';
 import { LIVE_STREAMS, sliceSubject } from './jetstream-streams.js';
@@ -48,7 +50,7 @@ export interface DistributedRunnerOptions extends DistributedRunOptions, Pick<Li
  * @throws ConfigError when the selector matches no crew
  */
 export async function runDistributedRunner(options: DistributedRunnerOptions): Promise<void> {
-  const run = await openDistributedRun(options, `runner ${options.selector}`);
+  const run = await openDistributedRun(options, `runner ${options.selector}`, (graph) => graph.crews.filter((crew) => options.selector.test(crew.id)).map((crew) => crewOwner(crew.id)));
   try {
     const hosted = (id: string) => options.selector.test(id);
     const isolation = new IsolatedCrews({ crews: run.graph.crews.filter((crew) => hosted(crew.id)) }, options.crewsModule, run.config, run.clock);
@@ -71,17 +73,19 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
       contextMaxBytes: run.config.context_max_bytes,
       reports: new CrewReports(),
       readReports: (from, again) => reader.read(from, again),
+      stopReading: () => reader.stop(),
       stalled: {
         clock: run.clock,
         afterMs: 10_000,
         stalled: (slice, missing, waitedMs) => run.logger.warn({ slice, missing, t_ms: waitedMs }, messages.runnerWaitsForReports(slice, missing)),
       },
     });
-    const reader = new ReportReader(run, options.streamId, replica);
+    const refusals = run.refusals;
+    const reader = new ReportReader(run, options.streamId, replica, refusals);
     try {
       await isolation.start(models);
       await hooks.start(crews);
-      await Promise.all(crews.map((crew) => work(run, options, crew, { models, actions, errors, replica })));
+      await Promise.all(crews.map((crew) => work(run, options, crew, { models, actions, errors, replica, refusals })));
     } finally {
       logStopFailures(run.logger, await hooks.stop());
       await Promise.all([actions.close(), errors.close(), isolation.close(), models.close(), reader.close()]);
@@ -98,13 +102,16 @@ interface RunnerShared {
   readonly errors: JetStreamSink<ErrorRecord>;
   /** Merges slices from every crew's reports: this runner's as it makes them, the others' as they are read. */
   readonly replica: MergedContextReplica;
+  /** Logs each message refused on the wire once. */
+  readonly refusals: WireRefusals;
 }
 
 /** Runs one crew's work until the signal aborts. */
-async function work(run: DistributedRun, options: DistributedRunnerOptions, crew: CrewRuntime, { models, actions, errors, replica }: RunnerShared): Promise<void> {
+async function work(run: DistributedRun, options: DistributedRunnerOptions, crew: CrewRuntime, { models, actions, errors, replica, refusals }: RunnerShared): Promise<void> {
   const id = crew.definition.id;
   const key = `crew.${id}`;
   const saved = await run.bucket.get(key, Progress);
+  if (saved?.refused !== undefined) run.logger.error({ crew: id, key }, messages.runStateIgnored(saved.refused, `crew ${id} starts without it, from the stream's first work`));
   const worker = new CrewWorker({
     crew,
     streamId: options.streamId,
@@ -120,14 +127,21 @@ async function work(run: DistributedRun, options: DistributedRunnerOptions, crew
     contextBefore: (base) => replica.before(base),
     report: (done) => {
       replica.receive(done);
-      return run.publisher.publishInOrder([encodeDone(done)]);
+      return run.publisher.publishInOrder([encodeDone(done, run.name)]);
     },
     saveProgress: (progress) => run.bucket.put(key, progress),
   });
   const signal = options.signal ?? new AbortController().signal;
   const subject = sliceSubject(options.streamId, '*', id, 'ready');
   for await (const batch of readSubject(run.js, { stream: LIVE_STREAMS.slices.name, subject, fromSeq: worker.resumeAfter + 1, signal })) {
-    await worker.handle(batch.flatMap((message) => decodeWork(message.subject, message.string(), run.config.payload_max_depth).map((work) => ({ work, seq: message.seq }))));
+    await worker.handle(
+      batch.flatMap((message) => {
+        const read = readWork(wireMessage(message), run.config.payload_max_depth);
+        if (read.refused === undefined) return read.work.map((work) => ({ work, seq: message.seq }));
+        refusals.refuse(message.subject, message.seq, read.refused, 'skipped');
+        return [];
+      }),
+    );
   }
   await worker.settled();
 }
@@ -141,14 +155,18 @@ class ReportReader {
   readonly #run: DistributedRun;
   readonly #streamId: string;
   readonly #replica: MergedContextReplica;
+  readonly #refusals: WireRefusals;
+  readonly #crewIds: ReadonlySet<string>;
   #from: number | undefined;
   #stop = new AbortController();
   #reading: Promise<void> = Promise.resolve();
 
-  constructor(run: DistributedRun, streamId: string, replica: MergedContextReplica) {
+  constructor(run: DistributedRun, streamId: string, replica: MergedContextReplica, refusals: WireRefusals) {
     this.#run = run;
     this.#streamId = streamId;
     this.#replica = replica;
+    this.#refusals = refusals;
+    this.#crewIds = new Set(run.graph.crews.map((crew) => crew.id));
   }
 
   /** Makes sure reports from sequence `from` on are read; `again` reads them again even if they were. */
@@ -162,7 +180,7 @@ class ReportReader {
     this.#reading = this.#reading.then(async () => {
       try {
         for await (const batch of readSubject(this.#run.js, { stream: LIVE_STREAMS.slices.name, subject, fromSeq: from, signal: stop.signal })) {
-          for (const message of batch) this.#replica.receive(decodeDone(message.subject, message.string()), message.seq);
+          takeReports(batch, this.#crewIds, this.#run.config.payload_max_depth, this.#refusals, (done, seq) => this.#replica.receive(done, seq));
         }
       } catch (error) {
         // A report that cannot be read fails the crews waiting on the merge it belongs to.
@@ -171,8 +189,14 @@ class ReportReader {
     });
   }
 
-  async close(): Promise<void> {
+  /** Stops reading until `read` is called again, from the sequence it names. */
+  stop(): void {
     this.#stop.abort();
+    this.#from = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.stop();
     await this.#reading;
   }
 }

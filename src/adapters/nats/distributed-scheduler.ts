@@ -11,7 +11,8 @@ import { scheduleCrews } from '../../framework/scheduler/crew-schedule.js';
 import { DistributedSliceTarget } from '../../framework/distributed/distributed-slice-target.js';
 import { SliceEngine } from '../../framework/scheduler/slice-engine.js';
 import { EngineCheckpointSchema } from '../../framework/scheduler/engine-checkpoint.js';
-import { decodeDone } from './crew-work-wire.js';
+import { takeReports } from './crew-work-wire.js';
+import { SCHEDULER_OWNER } from '../../framework/replay/decision-keys.js';
 import { openDistributedRun, type DistributedRun, type DistributedRunOptions } from './distributed-run.js';
 import { JetStreamCrewWorkSink } from './jetstream-crew-work-sink.js';
 import { readSubject } from './jetstream-reading.js';
@@ -65,13 +66,15 @@ export interface DistributedSchedulerOptions extends DistributedRunOptions {
  * JetStream for a successor.
  */
 export async function runDistributedScheduler(options: DistributedSchedulerOptions): Promise<SchedulerOutcome> {
-  const run = await openDistributedRun(options, 'scheduler');
+  const run = await openDistributedRun(options, 'scheduler', () => [SCHEDULER_OWNER]);
   const signal = options.signal ?? new AbortController().signal;
   const logger = run.logger;
-  const lease = new SchedulerLease(run.bucket, options.holder ?? `${hostname()}:${process.pid}`, run.config.lease_ms, run.clock);
+  const lease = new SchedulerLease(run.bucket, options.holder ?? `${hostname()}:${process.pid}`, run.config.lease_ms, run.clock, logger);
   try {
     const leading = await lease.acquire(signal, (holder) => logger.info({ holder }, `standby for stream ${options.streamId}: ${holder} schedules it; waiting to take over`));
     if (!leading) return 'stopped';
+    // A standby opened the journal long ago: what its predecessor decided since is repeated too.
+    await run.catchUpJournal();
     logger.info({}, `scheduling stream ${options.streamId}`);
     const stopWatching = watchRunners(run, options.streamId);
     try {
@@ -87,7 +90,9 @@ export async function runDistributedScheduler(options: DistributedSchedulerOptio
 
 async function schedule(run: DistributedRun, streamId: string, signal: AbortSignal, lease: SchedulerLease): Promise<SchedulerOutcome> {
   const { config, graph, logger, monitor } = run;
-  const stored = (await run.bucket.get(CHECKPOINT_KEY, StoredCheckpoint))?.value;
+  const checkpoint = await run.bucket.get(CHECKPOINT_KEY, StoredCheckpoint);
+  if (checkpoint?.refused !== undefined) logger.error({ key: CHECKPOINT_KEY }, messages.runStateIgnored(checkpoint.refused, 'going on without it: the stream is read from its first event'));
+  const stored = checkpoint?.value;
   let lastCheckpoint = stored?.slice;
   const output = new OutputBuffer(monitor);
   const errors = JetStreamSink.forErrors(run.link);
@@ -148,10 +153,12 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
   });
 
   const reports = new AbortController();
+  const refusals = run.refusals;
+  const crewIds = new Set(graph.crews.map((crew) => crew.id));
   const reading = (async () => {
     const subject = sliceSubject(streamId, '*', '*', 'done');
     for await (const batch of readSubject(run.js, { stream: LIVE_STREAMS.slices.name, subject, fromSeq: stored?.reportsFrom ?? 1, signal: reports.signal })) {
-      for (const message of batch) target.receive(decodeDone(message.subject, message.string()), message.seq);
+      takeReports(batch, crewIds, config.payload_max_depth, refusals, (done, seq) => target.receive(done, seq));
     }
   })();
   try {

@@ -1,5 +1,5 @@
 import { JetStreamApiCodes, JetStreamApiError, PubHeaders, type JetStreamClient } from '@nats-io/jetstream';
-import { ClosedConnectionError, createInbox, DrainingConnectionError, headers, type Msg, type NatsConnection, type PublishOptions } from '@nats-io/transport-node';
+import { ClosedConnectionError, createInbox, DrainingConnectionError, headers, type Msg, type MsgHdrs, type NatsConnection, type PublishOptions } from '@nats-io/transport-node';
 import { sleep } from './jetstream-reading.js';
 import { ConnectionError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
@@ -35,6 +35,17 @@ export interface OutgoingMessage {
   readonly data: string;
   /** None only for a write whose repeat changes nothing: a KV put of a key's whole value. */
   readonly msgID?: string;
+  /** Headers beside the message id. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** The NATS headers of a message: its id and its own headers; undefined when it has none. */
+function headersOf({ msgID, headers: own }: OutgoingMessage): MsgHdrs | undefined {
+  if (msgID === undefined && own === undefined) return undefined;
+  const header = headers();
+  if (msgID !== undefined) header.set(PubHeaders.MsgIdHdr, msgID);
+  for (const [name, value] of Object.entries(own ?? {})) header.set(name, value);
+  return header;
 }
 
 /** How long a pipelined publish waits for its acknowledgement before it is sent the slow way, in ms (the client's request timeout). */
@@ -80,21 +91,20 @@ export class JetStreamPublisher {
     const acknowledged = await Promise.all(messages.map((message) => this.#send(message)));
     const first = acknowledged.indexOf(false);
     if (first < 0) return;
-    for (const { subject, data, msgID } of messages.slice(first)) {
-      await untilStored(() => this.#js.publish(subject, data, msgID === undefined ? undefined : { msgID }), `publishing to ${subject}`);
+    for (const message of messages.slice(first)) {
+      // The id goes in the headers: the client would set it there over a header of the same name.
+      const header = headersOf(message);
+      await untilStored(() => this.#js.publish(message.subject, message.data, header === undefined ? undefined : { headers: header }), `publishing to ${message.subject}`);
     }
   }
 
   /** Sends one message; resolves whether the server acknowledged storing it. */
-  #send({ subject, data, msgID }: OutgoingMessage): Promise<boolean> {
+  #send(message: OutgoingMessage): Promise<boolean> {
+    const { subject, data } = message;
     const token = this.#next++;
     const reply = `${this.#inbox}.${token}`;
-    let options: PublishOptions = { reply };
-    if (msgID !== undefined) {
-      const header = headers();
-      header.set(PubHeaders.MsgIdHdr, msgID);
-      options = { reply, headers: header };
-    }
+    const header = headersOf(message);
+    const options: PublishOptions = header === undefined ? { reply } : { reply, headers: header };
     return new Promise<boolean>((resolve) => {
       try {
         this.#nc.publish(subject, data, options);

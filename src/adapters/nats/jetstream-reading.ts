@@ -115,20 +115,32 @@ export async function* readSubject(js: JetStreamClient, reading: SubjectReading)
   }
 }
 
-/** Every message stored on a subject of a JetStream stream now, as text, in order. */
-export async function readStored(js: JetStreamClient, stream: string, subject: string): Promise<string[]> {
+/** A stored message as `readStoredMessages` gives it. */
+export interface StoredMessage {
+  readonly subject: string;
+  readonly seq: number;
+  readonly text: string;
+}
+
+/** Every message stored on a subject (wildcards allowed) of a JetStream stream now, in order. */
+export async function readStoredMessages(js: JetStreamClient, stream: string, subject: string): Promise<StoredMessage[]> {
   const jsm = await js.jetstreamManager();
   const info = await jsm.consumers.add(stream, { name: readerName(), filter_subject: subject, ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, mem_storage: true });
   try {
-    const texts: string[] = [];
-    if (info.num_pending === 0) return texts;
+    const stored: StoredMessage[] = [];
+    if (info.num_pending === 0) return stored;
     const messages = await (await js.consumers.get(stream, info.name)).consume();
     for await (const message of messages) {
-      texts.push(message.string());
-      if (texts.length === info.num_pending) break;
+      stored.push({ subject: message.subject, seq: message.seq, text: message.string() });
+      if (stored.length === info.num_pending) break;
     }
-    return texts;
+    return stored;
   } finally {
     await jsm.consumers.delete(stream, info.name).catch(() => undefined);
   }
+}
+
+/** Every message stored on a subject of a JetStream stream now, as text, in order. */
+export async function readStored(js: JetStreamClient, stream: string, subject: string): Promise<string[]> {
+  return (await readStoredMessages(js, stream, subject)).map((message) => message.text);
 }

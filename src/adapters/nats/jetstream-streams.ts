@@ -3,6 +3,8 @@ import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
 import { ConfigError, ConnectionError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
+import { CREW_ID_PATTERN } from '../../framework/model/patterns.js';
+import { crewOwner, SCHEDULER_OWNER, type DecisionOwner } from '../../framework/replay/decision-keys.js';
 
 /** The JetStream streams live-crew uses, and the subjects each holds (DESIGN §5). */
 export const LIVE_STREAMS = {
@@ -11,13 +13,33 @@ export const LIVE_STREAMS = {
   errors: { name: 'LIVE_ERRORS', subject: 'live.*.errors' },
   /** Distributed runs: the scheduler's work for crews and the runners' reports. */
   slices: { name: 'LIVE_SLICES', subject: 'live.*.slice.>' },
-  /** Distributed runs: the wall-clock decisions of schedulers and runners. */
-  journal: { name: 'LIVE_JOURNAL', subject: 'live.*.journal' },
+  /** Distributed runs: the decisions of schedulers and runners, each owner's on a subject of its own. */
+  journal: { name: 'LIVE_JOURNAL', subject: 'live.*.journal.>' },
 } as const;
 
-/** The subject of a stream's events, actions, errors, journal, heartbeats or context records: `live.<stream_id>.<what>`. */
-export function liveSubject(streamId: string, what: 'events' | 'actions' | 'errors' | 'journal' | 'heartbeats' | 'ctx'): string {
+/** What LIVE_JOURNAL held before decisions were owned: a stream made so is moved to the owners' subjects. */
+const UNOWNED_JOURNAL_SUBJECT = 'live.*.journal';
+
+/** The subject of a stream's events, actions, errors, heartbeats or context records: `live.<stream_id>.<what>`. */
+export function liveSubject(streamId: string, what: 'events' | 'actions' | 'errors' | 'heartbeats' | 'ctx'): string {
   return `live.${streamId}.${what}`;
+}
+
+/**
+ * The subject of a stream's decisions of one owner (DESIGN §5 amendments):
+ * `live.<stream>.journal.scheduler` or `live.<stream>.journal.crew.<id>`; `*` for every owner's.
+ */
+export function journalSubject(streamId: string, owner: DecisionOwner | '*'): string {
+  if (owner === '*') return `live.${streamId}.journal.>`;
+  return owner.scheduler ? `live.${streamId}.journal.scheduler` : `live.${streamId}.journal.crew.${owner.crew}`;
+}
+
+/** The owner a journal subject names, if it is one (`journalSubject`'s inverse). */
+export function journalOwnerOf(subject: string): DecisionOwner | undefined {
+  const parts = subject.split('.');
+  if (parts[2] !== 'journal') return undefined;
+  if (parts.length === 4 && parts[3] === 'scheduler') return SCHEDULER_OWNER;
+  return parts.length === 5 && parts[3] === 'crew' && CREW_ID_PATTERN.test(parts[4]!) ? crewOwner(parts[4]!) : undefined;
 }
 
 /**
@@ -79,10 +101,12 @@ export async function ensureLiveStreams(nc: NatsConnection, retention: LiveReten
       await jsm.streams.add({ name, subjects: [subject], ...(maxAge !== undefined ? retentionSettings(maxAge) : {}) });
       continue;
     }
-    if (!existing.config.subjects?.includes(subject)) {
-      throw new ConnectionError(messages.jetStreamStreamMismatch(name, existing.config.subjects, subject));
+    const subjects = existing.config.subjects ?? [];
+    const unowned = key === 'journal' && subjects.length === 1 && subjects[0] === UNOWNED_JOURNAL_SUBJECT;
+    if (!subjects.includes(subject) && !unowned) throw new ConnectionError(messages.jetStreamStreamMismatch(name, existing.config.subjects, subject));
+    if (unowned || (maxAge !== undefined && existing.config.max_age !== maxAge)) {
+      await jsm.streams.update(name, { ...existing.config, subjects: [subject], ...(maxAge !== undefined ? retentionSettings(maxAge, existing.config.duplicate_window) : {}) });
     }
-    if (maxAge !== undefined && existing.config.max_age !== maxAge) await jsm.streams.update(name, { ...existing.config, ...retentionSettings(maxAge, existing.config.duplicate_window) });
   }
   return jsm;
 }

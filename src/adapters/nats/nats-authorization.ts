@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { LIVE_STREAMS, liveSubject, sliceSubject } from './jetstream-streams.js';
+import { journalSubject, LIVE_STREAMS, liveSubject, sliceSubject } from './jetstream-streams.js';
+import { crewOwner, SCHEDULER_OWNER, type DecisionOwner } from '../../framework/replay/decision-keys.js';
 
 /** A runner of a deployment: its name and the crews it hosts. */
 export interface RunnerAccount {
@@ -27,10 +28,11 @@ const KV_PREFIX = 'live_crew';
  * The NATS users of one stream's deployment (DESIGN §11): a scheduler, one runner per selector, a
  * producer. Each may touch only its own subjects and buckets:
  * - the producer publishes the stream's events, nothing else;
- * - the scheduler reads the stream's events, the runners' reports and the journal, sends work to
- *   every crew, and owns the stream's run and context buckets;
- * - a runner reads only its crews' work, reports only for its crews, publishes the stream's
- *   actions and errors, keeps only its crews' progress, and reads the stream's context.
+ * - the scheduler reads the stream's events and the runners' reports, sends work to every crew,
+ *   records and reads its own decisions, and owns the stream's run and context buckets;
+ * - a runner reads only its crews' work, reports only for its crews, records and reads only its
+ *   crews' decisions, publishes the stream's actions and errors, keeps only its crews' progress,
+ *   and reads the stream's context and every crew's reports.
  * Consumers are created through the API subject that names their filter, so a user can read only
  * the subjects its permissions name. Passwords are random.
  */
@@ -40,7 +42,8 @@ export function deploymentUsers(streamId: string, runners: readonly RunnerAccoun
   const liveStreams = Object.values(LIVE_STREAMS).map(({ name }) => name);
   const common = ['$JS.API.INFO', ...liveStreams.map((name) => `$JS.API.STREAM.INFO.${name}`)];
   const reading = (stream: string, filter: string) => [`$JS.API.CONSUMER.CREATE.${stream}.*.${filter}`, ...['MSG.NEXT', 'INFO', 'DELETE'].map((op) => `$JS.API.CONSUMER.${op}.${stream}.*`)];
-  const journal = [liveSubject(streamId, 'journal'), ...reading(LIVE_STREAMS.journal.name, liveSubject(streamId, 'journal'))];
+  // Each process publishes and reads only its own owners' decisions (DESIGN §5 amendments).
+  const journal = (owner: DecisionOwner) => [journalSubject(streamId, owner), ...reading(LIVE_STREAMS.journal.name, journalSubject(streamId, owner))];
   const user = (role: NatsUser['role'], name: string, usage: string, publish: readonly string[], subscribe: readonly string[] = []): NatsUser => ({
     role,
     user: name,
@@ -62,7 +65,7 @@ export function deploymentUsers(streamId: string, runners: readonly RunnerAccoun
       liveSubject(streamId, 'errors'),
       liveSubject(streamId, 'heartbeats'),
       liveSubject(streamId, 'ctx'),
-      ...journal,
+      ...journal(SCHEDULER_OWNER),
     ],
     // It watches its runners' heartbeats.
     [liveSubject(streamId, 'heartbeats')],
@@ -78,7 +81,7 @@ export function deploymentUsers(streamId: string, runners: readonly RunnerAccoun
       liveSubject(streamId, 'actions'),
       liveSubject(streamId, 'errors'),
       liveSubject(streamId, 'heartbeats'),
-      ...journal,
+      ...runner.crews.flatMap((crew) => journal(crewOwner(crew))),
     ]),
   );
   const producer = user('producer', `producer_${streamId}`, `live-crew publish <events> --stream ${streamId}`, [liveSubject(streamId, 'events')]);

@@ -2,14 +2,18 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { isRevisionConflict, untilStored, type JetStreamPublisher } from './jetstream-publishing.js';
-import { StoredStateError } from '../../framework/errors.js';
+import { parseForeignJson } from '../../framework/model/json.js';
+import { describeIssues } from '../../framework/model/event.js';
 import { messages } from '../../framework/messages.js';
 
-/** A stored value and the revision a conditional update must name. */
-export interface Revisioned<T> {
-  readonly value: T;
-  readonly revision: number;
-}
+/**
+ * A stored value and the revision a conditional update must name; or, for a value that is not
+ * what live-crew writes there, why (its revision lets the writer of a good value replace it).
+ */
+export type Revisioned<T> = { readonly value: T; readonly revision: number; readonly refused?: undefined } | { readonly value?: undefined; readonly revision: number; readonly refused: string };
+
+/** Run-state records are small and flat: nesting past this is not one. */
+const RECORD_MAX_DEPTH = 32;
 
 /**
  * The coordination state of one stream's distributed run, in a JetStream KV bucket of its own:
@@ -36,22 +40,18 @@ export class RunStateBucket {
   }
 
   /**
-   * The value under `key` and its revision; undefined when there is none.
-   *
-   * @throws Error naming bucket and key for a value that is not what `schema` expects
+   * The value under `key` and its revision; undefined when there is none. A value that is not
+   * what `schema` expects comes back `refused`, saying where and what it is: anyone with access
+   * to the bucket can write anything, and the caller decides how to go on without it.
    */
   async get<T>(key: string, schema: z.ZodType<T>): Promise<Revisioned<T> | undefined> {
     const entry = await untilStored(() => this.#kv.get(key), `reading ${this.name}/${key}`);
     if (entry === null || entry.operation !== 'PUT') return undefined;
-    let json: unknown;
-    try {
-      json = entry.json();
-    } catch {
-      json = undefined;
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new StoredStateError(messages.notARunStateRecord(`${this.name}/${key}`, key, entry.string()));
-    return { value: parsed.data, revision: entry.revision };
+    const text = entry.string();
+    const json = parseForeignJson(text, RECORD_MAX_DEPTH);
+    const parsed = json.problem === undefined ? schema.safeParse(json.value) : undefined;
+    if (parsed?.success) return { value: parsed.data, revision: entry.revision };
+    return { revision: entry.revision, refused: messages.notARunStateRecord(`${this.name}/${key}`, key, text, json.problem ?? describeIssues(parsed!.error)) };
   }
 
   /**

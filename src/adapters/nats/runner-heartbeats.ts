@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { HeartbeatWatch } from '../../framework/runtime/heartbeat-watch.js';
+import { parseForeignJson } from '../../framework/model/json.js';
 import type { DistributedRun } from './distributed-run.js';
 import { liveSubject } from './jetstream-streams.js';
 
 /** A heartbeat as processes of a distributed run publish it; only its `process` matters here. */
 const Beat = z.object({ payload: z.object({ process: z.string().max(1000) }) });
+/** A heartbeat nests three levels; past this, nothing is one. */
+const BEAT_MAX_DEPTH = 8;
 
 /**
  * Watches the heartbeats of a stream's runners on `live.<stream>.heartbeats` (DESIGN §6): a
@@ -16,15 +19,10 @@ export function watchRunners(run: Pick<DistributedRun, 'nc' | 'config' | 'clock'
   const subscription = run.nc.subscribe(liveSubject(streamId, 'heartbeats'), {
     callback: (error, message) => {
       if (error !== null) return;
-      let beat: unknown;
-      try {
-        beat = message.json();
-      } catch {
-        return;
-      }
       // Other processes' beats are theirs to watch; a message that is no heartbeat is not one.
-      const parsed = Beat.safeParse(beat);
-      if (parsed.success && parsed.data.payload.process.startsWith('runner ')) watch.beat(parsed.data.payload.process);
+      const beat = parseForeignJson(message.string(), BEAT_MAX_DEPTH);
+      const parsed = beat.problem === undefined ? Beat.safeParse(beat.value) : undefined;
+      if (parsed?.success && parsed.data.payload.process.startsWith('runner ')) watch.beat(parsed.data.payload.process);
     },
   });
   watch.start();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Clock } from '../../framework/ports.js';
+import type { Clock, Logger } from '../../framework/ports.js';
+import { messages } from '../../framework/messages.js';
 import type { RunStateBucket } from './run-state-bucket.js';
 
 const LEASE_KEY = 'scheduler.lease';
@@ -19,15 +20,17 @@ export class SchedulerLease {
   readonly #holder: string;
   readonly #ttlMs: number;
   readonly #clock: Clock;
+  readonly #logger: Logger;
   #revision: number | undefined;
   #renewing: ReturnType<typeof setInterval> | undefined;
 
   /** @param holder - a name for this process, shown to standbys */
-  constructor(bucket: RunStateBucket, holder: string, ttlMs: number, clock: Clock) {
+  constructor(bucket: RunStateBucket, holder: string, ttlMs: number, clock: Clock, logger: Logger) {
     this.#bucket = bucket;
     this.#holder = holder;
     this.#ttlMs = ttlMs;
     this.#clock = clock;
+    this.#logger = logger;
   }
 
   /**
@@ -41,7 +44,9 @@ export class SchedulerLease {
     while (!signal.aborted) {
       const current = await this.#bucket.get(LEASE_KEY, Lease);
       const now = this.#clock.now();
-      if (current === undefined || current.value.until <= now) {
+      // A lease no scheduler wrote holds nobody: it is taken as one that lapsed.
+      if (current?.refused !== undefined) this.#logger.warn({ key: LEASE_KEY }, messages.runStateIgnored(current.refused, 'taken as a lease that lapsed'));
+      if (current?.value === undefined || current.value.until <= now) {
         this.#revision = await this.#bucket.swap(LEASE_KEY, this.#lease(), current?.revision);
         if (this.#revision !== undefined) return true;
         continue;

@@ -4,9 +4,14 @@ import { InputError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
 import type { EventSource } from '../../framework/ports.js';
 import { END_OF_STREAM_HEADER } from './end-of-stream.js';
-import { decodeDecision } from './jetstream-decision-journal.js';
+import { readDecisions } from './jetstream-decision-journal.js';
 import { JetStreamReplaySource } from './jetstream-replay-source.js';
-import { readStored } from './jetstream-reading.js';
+import { readStoredMessages, type StoredMessage } from './jetstream-reading.js';
+import { parseForeignJson } from '../../framework/model/json.js';
+import { DEFAULT_MAX_DEPTH } from '../../framework/model/frozen-json.js';
+
+/** How deep a stored action or error record may nest: its envelope around a payload within the bounds, twice over. */
+const RECORD_MAX_DEPTH = 4 + 2 * DEFAULT_MAX_DEPTH;
 import { LIVE_STREAMS, liveSubject } from './jetstream-streams.js';
 import { connectNats, natsConnectOptions } from './nats-connect.js';
 
@@ -25,11 +30,12 @@ export interface StreamRecording {
 }
 
 /**
- * Opens the recording of a stream in JetStream (`live-crew replay --stream`).
+ * Opens the recording of a stream in JetStream (`live-crew replay --stream`). A message there that
+ * live-crew did not write (not JSON, or past the bounds) is skipped, and `warn` is told which.
  *
  * @throws InputError when the stream has no events, or no end-of-stream marker (a replay needs a finished recording)
  */
-export async function openStreamRecording(config: LiveCrewConfig, streamId: string): Promise<StreamRecording> {
+export async function openStreamRecording(config: LiveCrewConfig, streamId: string, warn: (message: string) => void): Promise<StreamRecording> {
   const nc = await connectNats(natsConnectOptions(config));
   try {
     const js = jetstream(nc);
@@ -38,17 +44,18 @@ export async function openStreamRecording(config: LiveCrewConfig, streamId: stri
     if (last === undefined || last === null) throw new InputError(messages.streamNotRecorded(streamId));
     if (!last.header.has(END_OF_STREAM_HEADER)) throw new InputError(messages.streamNotFinished(streamId));
     const [journal, actions, errors] = await Promise.all([
-      readStored(js, LIVE_STREAMS.journal.name, liveSubject(streamId, 'journal')),
-      readStored(js, LIVE_STREAMS.actions.name, liveSubject(streamId, 'actions')),
-      readStored(js, LIVE_STREAMS.errors.name, liveSubject(streamId, 'errors')),
+      readDecisions(js, streamId),
+      readStoredMessages(js, LIVE_STREAMS.actions.name, liveSubject(streamId, 'actions')),
+      readStoredMessages(js, LIVE_STREAMS.errors.name, liveSubject(streamId, 'errors')),
     ]);
+    for (const { subject, seq, problem } of journal.refused) warn(messages.wireMessageRefused(subject, seq, problem, 'ignored'));
     const source = new JetStreamReplaySource(js, streamId);
     return {
       source,
       eventsAt: `nats:${liveSubject(streamId, 'events')}`,
-      decisions: new Map(journal.map(decodeDecision)),
-      actions: actions.map((text) => JSON.parse(text) as unknown),
-      errors: errors.map((text) => JSON.parse(text) as unknown),
+      decisions: journal.decisions,
+      actions: records(actions, warn),
+      errors: records(errors, warn),
       close: async () => {
         await source.close();
         await nc.drain();
@@ -58,4 +65,14 @@ export async function openStreamRecording(config: LiveCrewConfig, streamId: stri
     await nc.close();
     throw error;
   }
+}
+
+/** The records stored messages hold; a message that is no JSON record is skipped, with a warning naming it. */
+function records(stored: readonly StoredMessage[], warn: (message: string) => void): unknown[] {
+  return stored.flatMap(({ subject, seq, text }) => {
+    const json = parseForeignJson(text, RECORD_MAX_DEPTH);
+    if (json.problem === undefined) return [json.value];
+    warn(messages.wireMessageRefused(subject, seq, json.problem, 'skipped: not compared'));
+    return [];
+  });
 }

@@ -1,6 +1,8 @@
 import type { CommitProgress, CommittedContext, ContextSnapshot, LaggingWrites } from '../../framework/ports.js';
 import { StoredStateError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
+import { contextKeyProblem, DEFAULT_MAX_DEPTH } from '../../framework/model/frozen-json.js';
+import { parseForeignJson } from '../../framework/model/json.js';
 
 /**
  * How a persistent context backend stores a stream's context (`CommittedContext`): the whole
@@ -12,11 +14,25 @@ export function encodeCommitted(slice: number, context: ContextSnapshot, progres
   return JSON.stringify({ slice, context, ...progress });
 }
 
-/** The document of a stored text; throws on a text no backend wrote. */
+/** How deep a stored document may nest: the document, its context, and values nested within the bounds crews keep to, twice over. */
+const DOCUMENT_MAX_DEPTH = 4 + 2 * DEFAULT_MAX_DEPTH;
+
+/**
+ * The document of a stored text, deeply frozen.
+ *
+ * @throws StoredStateError naming `where` (the key or bucket) and what is wrong, for a text no backend wrote
+ */
 export function decodeCommitted(text: string, where: string): CommittedContext {
-  const value = JSON.parse(text) as Partial<CommittedContext>;
-  if (typeof value?.slice !== 'number' || typeof value.context !== 'object' || value.context === null) {
-    throw new StoredStateError(messages.notAContextSnapshot(where));
+  const json = parseForeignJson(text, DOCUMENT_MAX_DEPTH);
+  if (json.problem !== undefined) throw new StoredStateError(messages.notAContextSnapshot(where, json.problem));
+  const value = json.value as Partial<CommittedContext> | null;
+  if (typeof value?.slice !== 'number' || typeof value.context !== 'object' || value.context === null || Array.isArray(value.context)) {
+    throw new StoredStateError(messages.notAContextSnapshot(where, 'it has no slice number and context object'));
+  }
+  // A key that reaches a prototype would change the snapshot object itself when merged.
+  for (const key of Object.keys(value.context)) {
+    const problem = contextKeyProblem(key);
+    if (problem !== undefined) throw new StoredStateError(messages.notAContextSnapshot(where, problem));
   }
   const progress = typeof value.epoch0 === 'number' && typeof value.position === 'number' ? { epoch0: value.epoch0, position: value.position } : {};
   if (value.lagging !== undefined && !isLaggingWrites(value.lagging)) throw new StoredStateError(messages.laggingWritesNotOurs(where));

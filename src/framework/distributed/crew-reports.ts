@@ -86,6 +86,16 @@ export class CrewReports {
     }
   }
 
+  /** How many reports are kept. */
+  get size(): number {
+    return this.#reports.size;
+  }
+
+  /** Whether a wait for a report is under way. */
+  get waiting(): boolean {
+    return this.#waiting.size > 0;
+  }
+
   /** Forgets the reports `merged` says were merged (or will never be needed). */
   forget(merged: (done: CrewSliceDone) => boolean): void {
     for (const [key, { done }] of this.#reports) if (merged(done)) this.#reports.delete(key);

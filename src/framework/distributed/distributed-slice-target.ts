@@ -7,7 +7,7 @@ import { mergeReports } from './merged-context-replica.js';
 import { andThen, runInOrder } from '../maybe-async.js';
 import type { RunOutput } from '../runtime/run-output.js';
 import { contextRecordOf } from '../model/context-record.js';
-import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord, refusedEventRecord } from '../runtime/slice-reports.js';
+import { badReportRecord, contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord, refusedEventRecord } from '../runtime/slice-reports.js';
 import type { CrewSchedule } from '../scheduler/crew-schedule.js';
 import type { SliceTarget, StreamProgress } from '../scheduler/slice-target.js';
 import type { EngineCheckpoint } from '../scheduler/engine-checkpoint.js';
@@ -287,8 +287,10 @@ export class DistributedSliceTarget implements SliceTarget {
     read: Pick<SchedulerCheckpoint, 'quietBefore' | 'lagging' | 'engine'>,
   ): Promise<void> {
     const reports = await this.#awaitReports(streamId, slice, merging);
+    for (const done of reports) if (done.refused !== undefined) this.#options.output.error(badReportRecord({ ...done, refused: done.refused }, endMs));
     const merged = mergeReports(stream.context, slice, reports, this.#indexOf);
-    this.#reports.forget((done) => done.streamId === streamId && reports.includes(done));
+    // What merged, and any report of a slice that can no longer merge (one no crew got work in).
+    this.#reports.forget((done) => done.streamId === streamId && (reports.includes(done) || done.slice + this.#options.crews[this.#indexOf.get(done.crew)!]!.lag <= slice));
     // With the context: a base taken from here on starts from S(slice).
     stream.merges.delete(slice);
     stream.merged = slice;

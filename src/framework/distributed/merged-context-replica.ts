@@ -4,8 +4,9 @@ import type { CrewReports, StallWatch } from './crew-reports.js';
 import type { CrewSliceDone, SliceBase, WantedReport } from './runner-protocol.js';
 
 /**
- * How many slices behind the newest base or report a runner keeps reports for: a crew whose
- * work lags further behind reads them again from its base's sequence.
+ * How many slices behind the newest base a runner keeps reports for (per crew, times the most
+ * slices a crew lags, the most reports it keeps while no merge waits): a crew whose work lags
+ * further behind reads them again from its base's sequence.
  */
 const KEPT_SLICES = 64;
 
@@ -32,6 +33,8 @@ export interface MergedContextReplicaOptions {
    * even if they were read already (the replica dropped some a lagging crew still needs).
    */
   readonly readReports: (from: number, again: boolean) => void;
+  /** Stops reading reports until `readReports` is called again (the runner's crews have no work). */
+  readonly stopReading?: () => void;
   /** Told, every `afterMs` while a merge waits, which reports it misses: a runner hosting them may be down. */
   readonly stalled?: Omit<StallWatch, 'stalled'> & { readonly stalled: (slice: number, missing: readonly WantedReport[], waitedMs: number) => void };
 }
@@ -55,27 +58,32 @@ export class MergedContextReplica {
   readonly #merged = new Map<number, Promise<ContextSnapshot>>();
   /** The newest base's `after`: a merge before it is worked out again only for a crew far behind. */
   #newest = Number.NEGATIVE_INFINITY;
-  /** The newest slice reported. */
-  #newestReport = Number.NEGATIVE_INFINITY;
   /** Reports of slices below this are dropped: no base still being worked from needs them. */
   #floor = Number.NEGATIVE_INFINITY;
+  /** The most reports kept while no merge waits for one. */
+  readonly #maxKept: number;
 
   constructor(options: MergedContextReplicaOptions) {
     this.#options = options;
     this.#indexOf = new Map(options.crews.map((crew, index) => [crew.id, index]));
     this.#maxLag = Math.max(0, ...options.crews.map((crew) => crew.lag));
+    this.#maxKept = KEPT_SLICES * options.crews.length * (1 + this.#maxLag);
   }
 
   /**
-   * A crew's report: made by this runner, or read from the published order (`seq`). Reports far
-   * older than the newest go, so a runner whose crews have no work keeps no backlog of them.
+   * A crew's report: made by this runner, or read from the published order (`seq`). Only the
+   * scheduler's bases decide which slices are past: a report's own slice number is whatever its
+   * sender wrote, and one far ahead must not make a replica drop what others need. While no merge
+   * waits, a runner whose crews have no work keeps no backlog: past `#maxKept` reports it drops
+   * them all and stops reading, and the next base reads from its own sequence, as at a start.
    */
   receive(done: CrewSliceDone, seq?: number): void {
     if (done.slice < this.#floor) return;
-    this.#options.reports.put(done, seq);
-    if (done.slice <= this.#newestReport) return;
-    this.#newestReport = done.slice;
-    this.#dropReportsBefore(done.slice - KEPT_SLICES - this.#maxLag);
+    const { reports } = this.#options;
+    reports.put(done, seq);
+    if (seq === undefined || reports.size <= this.#maxKept || reports.waiting) return;
+    reports.forget(() => true);
+    this.#options.stopReading?.();
   }
 
   /** Nothing more will be received (the reading failed): crews waiting on a merge fail with `reason`. */

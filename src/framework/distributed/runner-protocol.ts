@@ -71,6 +71,11 @@ export interface CrewSliceDone {
   readonly writes: readonly ContextWrite[];
   /** Whether the crew is disabled at the end of the slice. */
   readonly disabled: boolean;
+  /**
+   * Set when the report on the wire was not one live-crew writes (DESIGN §5 amendments): it
+   * merges nothing, and the scheduler records a `bad_report` error naming the sender.
+   */
+  readonly refused?: { readonly problem: string; readonly sender: string; readonly source: string };
 }
 
 /** Where the distributed scheduler sends crews' work. */

@@ -13,6 +13,8 @@ export const ErrorReason = {
   Budget: 'budget',
   /** A replayed model call whose request differs from the recorded one, or that the journal lacks. */
   ReplayDivergence: 'replay_divergence',
+  /** A crew's slice report on the wire that was not one live-crew writes: the slice merged none of its writes. */
+  BadReport: 'bad_report',
 } as const;
 export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
 

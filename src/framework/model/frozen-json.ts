@@ -20,10 +20,14 @@ export const DEFAULT_MAX_DEPTH = 64;
  * @throws HandlerOutputError naming the key
  */
 export function checkContextKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_CONTEXT_KEY_LENGTH) {
-    throw new HandlerOutputError(messages.contextKeyInvalid(key, MAX_CONTEXT_KEY_LENGTH));
-  }
-  if (FORBIDDEN_KEYS.has(key)) throw new HandlerOutputError(messages.contextKeyForbidden(key));
+  const problem = contextKeyProblem(key);
+  if (problem !== undefined) throw new HandlerOutputError(problem);
+}
+
+/** What is wrong with a context key (made by a crew, or read from a report on the wire), or undefined when nothing is. */
+export function contextKeyProblem(key: unknown): string | undefined {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_CONTEXT_KEY_LENGTH) return messages.contextKeyInvalid(key, MAX_CONTEXT_KEY_LENGTH);
+  return FORBIDDEN_KEYS.has(key) ? messages.contextKeyForbidden(key) : undefined;
 }
 
 /** Where a value goes, for messages: `context.set("score")`, `emit "goal"`, an event's payload. */
@@ -72,7 +76,7 @@ export function checkJson(value: unknown, to: JsonDestination, name: string, max
 
 /** Something is wrong with a value: walks it again, keeping the path, to say what and where. */
 function refusalOf(value: unknown, to: JsonDestination, name: string, maxDepth: number): HandlerOutputError {
-  const walk: Walk = { path: [], ancestors: new Set(), maxDepth, copy: true };
+  const walk: Walk = { path: [], ancestors: new Set(), maxDepth, copy: true, tooDeep: messages.jsonTooDeep(maxDepth) };
   try {
     walkValue(value, walk, 0);
   } catch (error) {
@@ -88,11 +92,12 @@ function refusalOf(value: unknown, to: JsonDestination, name: string, maxDepth: 
  * deeper than `maxDepth`, and numbers that overflowed to Infinity (`1e400`). Parsed input holds
  * only plain objects, arrays and primitives, so nothing else needs looking at.
  *
+ * @param tooDeep - what a value nested deeper is, in a refusal
  * @returns undefined when the value is acceptable, else what is wrong and where (`payload.a[2]: ...`)
  */
-export function freezeParsedJson(value: unknown, maxDepth: number, name: string): string | undefined {
+export function freezeParsedJson(value: unknown, maxDepth: number, name: string, tooDeep = messages.jsonTooDeep(maxDepth)): string | undefined {
   if (typeof value !== 'object' || value === null ? isJsonPrimitive(value) : quickFreeze(value, 1, maxDepth)) return undefined;
-  const walk: Walk = { path: [], ancestors: undefined, maxDepth, copy: false };
+  const walk: Walk = { path: [], ancestors: undefined, maxDepth, copy: false, tooDeep };
   try {
     walkValue(value, walk, 0);
     return undefined;
@@ -206,6 +211,8 @@ interface Walk {
   readonly maxDepth: number;
   /** Copy (values from code) or freeze in place (values `JSON.parse` just made). */
   readonly copy: boolean;
+  /** What a value nested past `maxDepth` is, in a refusal. */
+  readonly tooDeep: string;
 }
 
 function walkValue(value: unknown, walk: Walk, depth: number): unknown {
@@ -222,7 +229,7 @@ function describe(value: unknown): string {
 }
 
 function walkObject(value: object, walk: Walk, depth: number): unknown {
-  if (depth > walk.maxDepth) throw new Refusal(messages.jsonTooDeep(walk.maxDepth));
+  if (depth > walk.maxDepth) throw new Refusal(walk.tooDeep);
   const { ancestors } = walk;
   if (ancestors !== undefined) {
     if (ancestors.has(value)) throw new Refusal('a reference to itself (a cycle)');

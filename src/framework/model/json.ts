@@ -1,5 +1,8 @@
 /** JSON values and their size, as the payload and context limits count it. */
 
+import { messages } from '../messages.js';
+import { freezeParsedJson } from './frozen-json.js';
+
 /** A JSON value. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -19,4 +22,34 @@ export function jsonBytesOver(text: string, maxBytes: number): number | undefine
   if (text.length * 3 <= maxBytes) return undefined;
   const bytes = Buffer.byteLength(text, 'utf8');
   return bytes > maxBytes ? bytes : undefined;
+}
+
+/**
+ * The most bytes of JSON live-crew reads in one piece from a server (a NATS message, a KV value):
+ * NATS' max_payload is 1 MB by default and 64 MB at most, and live-crew writes nothing near this.
+ */
+export const FOREIGN_JSON_MAX_BYTES = 8 * 1024 * 1024;
+
+/** What `parseForeignJson` gives: the value, or what is wrong with the text. */
+export type ForeignJson = { readonly value: unknown; readonly problem?: undefined } | { readonly problem: string };
+
+/**
+ * Parses JSON taken in from outside the process (a NATS message, a KV value, a journal entry)
+ * within bounds checked before anything recurses into it: its bytes, then its nesting
+ * (`JSON.parse` does not recurse, but a freeze, a merge or `JSON.stringify` after it does). The
+ * value comes back deeply frozen.
+ *
+ * @param maxDepth - the deepest nesting of arrays and objects accepted, the outermost counting 1
+ */
+export function parseForeignJson(text: string, maxDepth: number, maxBytes = FOREIGN_JSON_MAX_BYTES): ForeignJson {
+  const bytes = jsonBytesOver(text, maxBytes);
+  if (bytes !== undefined) return { problem: messages.foreignJsonTooLarge(bytes, maxBytes) };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { problem: messages.notJson((error as Error).message) };
+  }
+  const problem = freezeParsedJson(value, maxDepth, 'body', messages.foreignJsonTooDeep(maxDepth));
+  return problem === undefined ? { value } : { problem };
 }

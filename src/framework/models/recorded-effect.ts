@@ -5,6 +5,7 @@ import type { CallScope } from '../runtime/call-scope.js';
 import { describeThrown } from '../runtime/describe-thrown.js';
 import { FrameworkVerdict } from '../runtime/framework-verdict.js';
 import { fromJournalValue, toJournalValue } from './journal-value.js';
+import { effectDecision } from '../replay/decision-keys.js';
 import type { ModelCallServices } from './recorded-model.js';
 
 /** What the journal holds of one recorded effect: its result or why it failed (beside its name and request digest). */
@@ -43,7 +44,7 @@ type RecordedEffect = EffectOutcome & { readonly name: string; readonly request?
  */
 export function lookUpEffect(services: ModelCallServices, scope: CallScope, name: string, request?: string): EffectEntry {
   const index = scope.nextEffect();
-  const key = `effect:${scope.streamId}:${scope.slice}:${scope.crewId}.${scope.route.handler.method}:${scope.envelope.position}:${index}`;
+  const key = effectDecision(scope, index);
   const what = `recorded effect ${index} ("${name}") of ${scope.crewId}.${scope.route.handler.method} (slice ${scope.slice})`;
   const recorded = services.journal.value(key) as RecordedEffect | undefined;
   const strict = services.replayMissing === 'fail';

@@ -15,6 +15,7 @@ import type { CallScope } from '../runtime/call-scope.js';
 import { describeThrown } from '../runtime/describe-thrown.js';
 import { FrameworkVerdict, type CallFailureReason } from '../runtime/framework-verdict.js';
 import { fromJournalValue, streamOf, toJournalValue } from './journal-value.js';
+import { budgetDecision, modelCallDecision } from '../replay/decision-keys.js';
 import type { Budget, ModelBudgets } from './model-budget.js';
 import { differingParts, digestRequest, type RequestDigest } from './request-digest.js';
 
@@ -129,7 +130,7 @@ export class RecordedModel implements LanguageModelV3 {
     const crew = { id: scope.crewId, ...scope.knobs() };
     const { journal, budgets, clock } = this.#services;
     const index = scope.nextModelCall();
-    const key = modelCallKey(scope, index);
+    const key = modelCallDecision(scope, index);
     const started = clock.now();
     const request = { mode, ...digestRequest(`${this.#inner.provider}:${this.#inner.modelId}`, options) };
     const call = `model call ${index} of ${crew.id}.${scope.route.handler.method} (${this.#settings.name}, slice ${scope.slice})`;
@@ -143,7 +144,7 @@ export class RecordedModel implements LanguageModelV3 {
     const tokensSpent = budgets.tokensSpent(crew, scope.lane, scope.slice);
     if (tokensSpent !== undefined) throw refuse(ErrorReason.Budget, 'budget', messages.modelOverBudget(call, tokensSpent));
     // A refusal by calls per minute is wall time: journaled with its reason, so a replay says the same.
-    const refusal = `budget:${key}`;
+    const refusal = budgetDecision(key);
     if (journal.has(refusal)) throw refuse(ErrorReason.Budget, 'budget', messages.modelOverBudget(call, String(journal.value(refusal))));
 
     let recorded = journal.value(key) as RecordedCall | undefined;
@@ -220,11 +221,6 @@ export class RecordedModel implements LanguageModelV3 {
       'model call',
     );
   }
-}
-
-/** The journal key of the index-th model call of a handler call: unique per stream, slice, handler, input record and call. */
-export function modelCallKey(scope: CallScope, index: number): string {
-  return `model:${scope.streamId}:${scope.slice}:${scope.crewId}.${scope.route.handler.method}:${scope.envelope.position}:${index}`;
 }
 
 function totalTokens(usage: LanguageModelV3Usage | undefined): number {

@@ -2,6 +2,7 @@ import { HandlerOutputError } from '../errors.js';
 import { messages } from '../messages.js';
 import { andThen, isPromiseLike } from '../maybe-async.js';
 import { ERROR_KIND, ErrorReason, type ErrorDetails } from '../model/error-record.js';
+import { timeoutDecision } from '../replay/decision-keys.js';
 import { describeIssues, locateEnvelope, type Event, type EventEnvelope } from '../model/event.js';
 import type { Clock, DecisionJournal, MaybePromise } from '../ports.js';
 import { CallScope, type CallFailure, type CallHost, type OutputLimits } from './call-scope.js';
@@ -91,7 +92,7 @@ export class CallExecutor {
     if (this.#stopReason !== undefined) scope.abort(this.#stopReason);
     const limit = scope.knobs().timeoutMs;
     if (limit === undefined) return this.#run(event, scope, undefined);
-    const decision = timeoutDecision(route, envelope, slice);
+    const decision = timeoutDecision(route.crew.definition.id, route.handler.method, envelope.event.stream_id, slice, envelope.position);
     // A timeout the journal holds is repeated (a replay, or a runner re-running a slice); a
     // replay takes no other from the clock.
     if (this.#journal.has(decision)) return this.#timeOut(scope, limit, undefined);
@@ -245,9 +246,4 @@ export class CallExecutor {
       payload: { ...details, source: locateEnvelope(envelope) },
     });
   }
-}
-
-/** The journal key of a call's timeout: which handler, on which event of which slice. */
-function timeoutDecision(route: Route, envelope: EventEnvelope, slice: number): string {
-  return `timeout:${route.crew.definition.id}.${route.handler.method}:${envelope.event.stream_id}:${slice}:${envelope.position}`;
 }

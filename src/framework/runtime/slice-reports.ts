@@ -2,6 +2,7 @@ import { messages } from '../messages.js';
 import { locateEnvelope, type EventEnvelope } from '../model/event.js';
 import { ERROR_KIND, ErrorReason, type ErrorRecord } from '../model/error-record.js';
 import { canonicalUtc } from '../model/timestamp.js';
+import type { CrewSliceDone } from '../distributed/runner-protocol.js';
 
 /**
  * The error records the slicing itself produces (not a handler): one function per kind, so the
@@ -59,5 +60,16 @@ export function contextTruncatedRecord(streamId: string, slice: number, endMs: n
     kind: ERROR_KIND,
     stream_id: streamId,
     payload: { reason: ErrorReason.CtxSize, message: messages.contextTruncated(merged.bytes, maxBytes, merged.dropped), slice },
+  };
+}
+
+/** Crew `done.crew`'s report of its slice was refused on the wire (`done.refused`): the slice merging it, ending at `endMs`, took none of it. */
+export function badReportRecord(done: CrewSliceDone & { readonly refused: NonNullable<CrewSliceDone['refused']> }, endMs: number): ErrorRecord {
+  const { crew, slice, refused } = done;
+  return {
+    ts: canonicalUtc(endMs),
+    kind: ERROR_KIND,
+    stream_id: done.streamId,
+    payload: { reason: ErrorReason.BadReport, message: messages.badReport(crew, slice, refused.sender, refused.problem), crew, slice, source: refused.source },
   };
 }

@@ -5,6 +5,7 @@ import type { Clock, DecisionJournal, MaybePromise } from '../ports.js';
 import { andThen, isPromiseLike, runInOrder } from '../maybe-async.js';
 import { messages } from '../messages.js';
 import { canonicalUtc } from '../model/timestamp.js';
+import { futureDecision, tickDecision, waitDecision } from '../replay/decision-keys.js';
 import type { SliceTarget, SliceTiming } from './slice-target.js';
 import type { EngineCheckpoint } from './engine-checkpoint.js';
 import { applyBacklogPolicy, nextRunSlice, type CrewSchedule, type ScheduledDependency } from './crew-schedule.js';
@@ -185,7 +186,7 @@ export class SliceEngine {
   #take(envelope: EventEnvelope): MaybePromise<void> {
     this.#accepted++;
     if (this.#timing.maxFutureMs !== undefined) {
-      const decision = futureDecision(envelope);
+      const decision = futureDecision(envelope.event.stream_id, envelope.position);
       if (this.#journal?.has(decision) || (this.#journal?.replaying !== true && envelope.tsMs - this.#clock!.now() > this.#timing.maxFutureMs)) {
         return this.#refuseFuture(envelope, decision);
       }
@@ -409,12 +410,12 @@ export class SliceEngine {
     if (this.#journal?.replaying) return;
     const due = [...this.#waiting].filter((waiting) => waiting.until <= now);
     // The decision is stored before it is acted on, so a replay finds every release that happened.
-    return runInOrder(due.length, (i) => andThen(this.#journal?.record(waitDecision(due[i]!, this.#accepted)), () => this.#release(due[i]!)));
+    return runInOrder(due.length, (i) => andThen(this.#journal?.record(waitOf(due[i]!, this.#accepted)), () => this.#release(due[i]!)));
   }
 
   /** Releases the waits the journal says were ended at this point of the input. */
   #releaseJournaled(): MaybePromise<void> {
-    const due = [...this.#waiting].filter((waiting) => this.#journal!.has(waitDecision(waiting, this.#accepted)));
+    const due = [...this.#waiting].filter((waiting) => this.#journal!.has(waitOf(waiting, this.#accepted)));
     return runInOrder(due.length, (i) => this.#release(due[i]!));
   }
 
@@ -857,11 +858,6 @@ function take(table: Array<EventEnvelope[] | undefined> | undefined, crew: CrewS
   return list;
 }
 
-/** The journal key of an event refused for being stamped too far ahead of the wall clock. */
-function futureDecision(envelope: EventEnvelope): string {
-  return `future:${envelope.event.stream_id}:${envelope.position}`;
-}
-
 /** A stream's slicing state as it starts: from its first event, from the backend's commit, or from a checkpoint. */
 function newStream(
   id: string,
@@ -895,14 +891,9 @@ type TickAdvance = [streamId: string, slice: number];
 const TickSchema = z.union([z.strictObject({ advanced: z.array(z.tuple([z.string(), z.number().int()])) }), z.strictObject({ forgotten: z.array(z.string()) })]);
 type Tick = { readonly advanced?: readonly TickAdvance[]; readonly forgotten?: readonly string[] };
 
-/** The journal key of a live tick that closed slices: after how many input events, and which tick since that event. */
-function tickDecision(accepted: number, tick: number): string {
-  return `tick:${accepted}:${tick}`;
-}
-
-/** The journal key of a wait ended early: which crew, which slice, after how many input events. */
-function waitDecision(waiting: WaitingCrew, accepted: number): string {
-  return `wait:${waiting.crew.id}:${waiting.stream.id}:${waiting.slice}:${accepted}`;
+/** The journal key of a waiting crew's wait ended early, after `accepted` input events. */
+function waitOf(waiting: WaitingCrew, accepted: number): string {
+  return waitDecision(waiting.crew.id, waiting.stream.id, waiting.slice, accepted);
 }
 
 function describeDependency(dep: ScheduledDependency, slice: number): string {

@@ -11,6 +11,7 @@ import type { CrewDefinition } from '../discovery/crew-definition.js';
 import { RELOADABLE_KNOBS, reloadableKnobsOf, type ReloadableKnobs } from '../discovery/crew-knobs.js';
 import { readCrew } from '../discovery/read-crew.js';
 import type { Versions } from '../runtime/versions.js';
+import { knobsDecision, reloadDecision } from '../replay/decision-keys.js';
 
 /** What a reload's journal entry holds: the file as it was, and from which slice of each stream it runs. */
 const RecordedReload = z.object({ text: z.string(), from: z.record(z.string(), z.number()) });
@@ -60,15 +61,15 @@ export class CrewReloads {
    */
   installRecorded(): void {
     for (const crew of this.#crews.values()) {
-      for (let version = this.#journal.has(reloadKey(crew, 0)) ? 0 : 1; this.#journal.has(reloadKey(crew, version)); version++) {
-        const { text, from } = RecordedReload.parse(this.#journal.value(reloadKey(crew, version)));
+      for (let version = this.#journal.has(reloadDecision(crew.file.id, 0)) ? 0 : 1; this.#journal.has(reloadDecision(crew.file.id, version)); version++) {
+        const { text, from } = RecordedReload.parse(this.#journal.value(reloadDecision(crew.file.id, version)));
         crew.behaviours.install(parseCrewFile(text, crew.file.path).behaviour, from);
         this.#next.set(crew, version + 1);
       }
     }
     for (const [id, { knobs }] of this.#knobbed) {
-      for (let version = this.#journal.has(knobsKey(id, 0)) ? 0 : 1; this.#journal.has(knobsKey(id, version)); version++) {
-        const recorded = RecordedKnobs.parse(this.#journal.value(knobsKey(id, version)));
+      for (let version = this.#journal.has(knobsDecision(id, 0)) ? 0 : 1; this.#journal.has(knobsDecision(id, version)); version++) {
+        const recorded = RecordedKnobs.parse(this.#journal.value(knobsDecision(id, version)));
         knobs.install(recorded.knobs as unknown as ReloadableKnobs, recorded.from);
         this.#nextKnobs.set(id, version + 1);
       }
@@ -83,12 +84,12 @@ export class CrewReloads {
   async watch(runtimeFolder: string): Promise<void> {
     for (const crew of this.#crews.values()) {
       if (this.#next.has(crew)) continue;
-      await this.#journal.record(reloadKey(crew, 0), { text: crew.file.text, from: {} });
+      await this.#journal.record(reloadDecision(crew.file.id, 0), { text: crew.file.text, from: {} });
       this.#next.set(crew, 1);
     }
     for (const [id, { knobs }] of this.#knobbed) {
       if (this.#nextKnobs.has(id)) continue;
-      await this.#journal.record(knobsKey(id, 0), { knobs: knobs.latest, from: {} });
+      await this.#journal.record(knobsDecision(id, 0), { knobs: knobs.latest, from: {} });
       this.#nextKnobs.set(id, 1);
     }
     for (const folder of new Set([...[...this.#crews.keys()].map((path) => dirname(path)), resolve(runtimeFolder)])) {
@@ -138,7 +139,7 @@ export class CrewReloads {
     const from = knobs.reloadPoint();
     knobs.install(next, from);
     try {
-      await this.#journal.record(knobsKey(id, version), { knobs: next, from });
+      await this.#journal.record(knobsDecision(id, version), { knobs: next, from });
     } catch (error) {
       this.#logger.error({ crew: id, file: path }, messages.reloadNotJournaled(path, (error as Error).message));
       return;
@@ -174,7 +175,7 @@ export class CrewReloads {
     }
     const version = this.#next.get(crew) ?? 1;
     this.#next.set(crew, version + 1);
-    const key = reloadKey(crew, version);
+    const key = reloadDecision(crew.file.id, version);
     const from = crew.behaviours.reloadPoint();
     // Installed at once, before any other call can start: the point recorded is the point taken.
     crew.behaviours.install(file.behaviour, from);
@@ -188,11 +189,6 @@ export class CrewReloads {
   }
 }
 
-/** The journal key of a crew's `version`-th knobs (0 those a watched run started with). */
-function knobsKey(id: string, version: number): string {
-  return `knobs:${id}:${version}`;
-}
-
 /** What differs between two definitions of a crew beyond its reloadable knobs: what the graph and schedule are made of. */
 function definitionChanges(before: CrewDefinition, after: CrewDefinition): string[] {
   const shape = (crew: CrewDefinition): Record<string, unknown> => {
@@ -203,11 +199,6 @@ function definitionChanges(before: CrewDefinition, after: CrewDefinition): strin
   };
   // The running definition has the config's isolation filled in where the crew sets none.
   return changedKeys(shape(before), shape({ ...after, isolation: after.isolation ?? before.isolation }));
-}
-
-/** The journal key of a crew's `version`-th version (0 the one a watched run started with, 1 the first reload). */
-function reloadKey(crew: YamlCrew, version: number): string {
-  return `reload:${crew.file.id}:${version}`;
 }
 
 /** What changed between two versions of a crew file that a reload cannot take: what the graph and schedule are made of. */

@@ -123,12 +123,50 @@ describe('MergedContextReplica', () => {
     expect(stalls.length).toBe(told);
   });
 
-  it('keeps no backlog of reports while its crews have no work: only the last slices before the newest report', async () => {
-    const { reports, merged } = replica();
-    for (let slice = 0; slice <= 200; slice++) merged.receive(done('score', slice, [['n', slice]]), slice + 1);
-    // 64 slices behind the newest, and the most any crew lags (1).
-    expect(reports.get('s1', 135, 'score')).toBeDefined();
-    expect(reports.get('s1', 134, 'score')).toBeUndefined();
+  it('keeps no backlog of reports while its crews have no work: past its bound it drops them and stops reading until the next base', async () => {
+    const reports = new CrewReports();
+    const reads: Array<{ from: number; again: boolean } | 'stop'> = [];
+    const merged = new MergedContextReplica({
+      streamId: 's1',
+      crews: CREWS,
+      contextMaxBytes: 10_000,
+      reports,
+      readReports: (from, again) => void reads.push({ from, again }),
+      stopReading: () => void reads.push('stop'),
+    });
+    // 64 slices per crew, times the most any crew lags plus one: 384 reports.
+    for (let slice = 0; slice < 384; slice++) merged.receive(done('score', slice, [['n', slice]]), slice + 1);
+    expect([reports.size, reads]).toEqual([384, []]);
+    merged.receive(done('score', 384, [['n', 384]]), 385);
+    expect([reports.size, reads]).toEqual([0, ['stop']]);
+    // The next base reads from its own sequence, as at a start.
+    const before = merged.before({ after: 500, snapshot: {}, merges: [{ slice: 501, reports: [['score', 501]] }], reportsFrom: 900 });
+    expect(reads.at(-1)).toEqual({ from: 900, again: false });
+    merged.receive(done('score', 501, [['n', 501]]), 901);
+    expect(await before).toStrictEqual({ n: 501 });
+  });
+
+  it('keeps what a merge waits for, whatever slice a report names: a report far ahead, forged or not, drops nothing', async () => {
+    const { merged } = replica();
+    const before = merged.before({
+      after: 1,
+      snapshot: {},
+      merges: [
+        {
+          slice: 2,
+          reports: [
+            ['score', 2],
+            ['stats', 2],
+          ],
+        },
+      ],
+      reportsFrom: 1,
+    });
+    merged.receive(done('score', 2, [['score', 2]]), 5);
+    merged.receive(done('stats', 1_000_000, [['forged', true]]), 6);
+    for (let i = 0; i < 1000; i++) merged.receive(done('stats', 2_000_000 + i, []), 7 + i);
+    merged.receive(done('stats', 2, [['stats', 2]]), 2000);
+    expect(await before).toStrictEqual({ score: 2, stats: 2 });
   });
 
   it('reads reports from the base on, and again from an older base when it dropped what a crew far behind needs', async () => {
