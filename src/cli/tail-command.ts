@@ -1,8 +1,14 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../index.js';
 import { parseStreamId } from './options.js';
+import { messages } from '../framework/messages.js';
+import { DEFAULT_MAX_DEPTH } from '../framework/model/frozen-json.js';
+import { parseForeignJson } from '../framework/model/json.js';
 import { importNats } from './nats-modules.js';
 import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
+
+/** How deep a record tail prints may nest: its envelope around a payload within the bounds, twice over. */
+const TAILED_MAX_DEPTH = 4 + 2 * DEFAULT_MAX_DEPTH;
 
 /** How long the server keeps a tail's consumer after the tail is gone: 30 s, in ns. */
 const INACTIVE_THRESHOLD_NS = 30_000_000_000;
@@ -58,12 +64,16 @@ export function registerTailCommand(program: Command): void {
           inactive_threshold: INACTIVE_THRESHOLD_NS,
         });
         const consumer = await js.consumers.get(LIVE_STREAMS[what].name, name);
-        const messages = await consumer.consume();
-        stopReading = () => void messages.stop();
+        const consumed = await consumer.consume();
+        stopReading = () => void consumed.stop();
         if (stopped) stopReading();
         let seen = 0;
-        for await (const message of messages) {
-          process.stdout.write(`${message.string()}\n`);
+        for await (const message of consumed) {
+          // Only what live-crew writes there reaches stdout: one JSON record per line, never a forged line.
+          const text = message.string();
+          const json = parseForeignJson(text, TAILED_MAX_DEPTH);
+          if (json.problem !== undefined) process.stderr.write(`live-crew tail: ${messages.wireMessageRefused(message.subject, message.seq, json.problem, 'not printed')}\n`);
+          else process.stdout.write(`${JSON.stringify(json.value)}\n`);
           if (++seen >= limit) break;
         }
       } finally {

@@ -27,7 +27,9 @@ export function showPath(path: readonly PropertyKey[]): string {
 }
 
 export const messages = {
-  notJson: (detail: string) => `not valid JSON: ${detail}`,
+  // The parser's message quotes the input: its control characters are shown escaped, so no input can make a line of its own.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is escaped
+  notJson: (detail: string) => `not valid JSON: ${detail.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1))}`,
   foreignJsonTooDeep: (max: number) => `nested deeper than ${max} levels, past what live-crew writes there`,
   foreignJsonTooLarge: (bytes: number, max: number) => `${bytes} bytes, over the ${max} live-crew reads in one piece`,
   streamMismatch: (named: string, where: string) =>

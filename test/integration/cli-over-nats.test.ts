@@ -1,7 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
+import { ensureLiveStreams } from '../../src/nats.js';
 import { natsServer, serverForSuite } from './servers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -51,6 +54,22 @@ describe.skipIf(start === undefined)('the CLI over NATS: publish, run --transpor
     tail.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stderr).toBe('live-crew tail: stream "nobody_here" has no events in JetStream (nothing on live.nobody_here.events); waiting for its actions (Ctrl-C to stop)\n');
+  });
+
+  it('tail prints only the JSON records stored there, one per line: a message that could forge a line is refused on stderr, naming it', async () => {
+    const nc = await connect({ servers: server().url });
+    await ensureLiveStreams(nc);
+    const js = jetstream(nc);
+    await js.publish('live.forged.actions', '{"kind":"a"}');
+    await js.publish('live.forged.actions', 'junk\n{"kind":"forged"}');
+    await js.publish('live.forged.actions', '{\n"kind": "b"}');
+    await js.publish('live.forged.actions', `${'['.repeat(50_000)}${']'.repeat(50_000)}`);
+    await nc.close();
+    const tail = spawnSync(process.execPath, [CLI, 'tail', 'forged', '--all', '--count', '4', '--nats-url', server().url], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    expect(tail.status).toBe(0);
+    expect(tail.stdout).toBe('{"kind":"a"}\n{"kind":"b"}\n');
+    expect(tail.stderr).toMatch(/live-crew tail: live\.forged\.actions#\d+ refused: not valid JSON.*; not printed/);
+    expect(tail.stderr).toMatch(/live-crew tail: live\.forged\.actions#\d+ refused: body(\[0\])+ is nested deeper than 132 levels.*; not printed/);
   });
 
   it('publish reports invalid lines with file:line and skips events of other streams', () => {
