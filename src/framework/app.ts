@@ -282,6 +282,7 @@ const OBSERVER_HOOKS = [
   'actionsSent',
   'errorsSent',
   'sliceClosed',
+  'streamForgotten',
   'contextMerged',
   'contextChanged',
   'heartbeat',

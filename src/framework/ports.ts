@@ -198,6 +198,8 @@ export interface RunObserver {
   errorsSent?(errors: readonly ErrorRecord[]): void;
   /** Slice `slice` of a stream closed (`endMs`: its end in event time): its events are all handed to the crews. */
   sliceClosed?(streamId: string, slice: number, endMs: number): void;
+  /** The engine forgot a stream that was idle past `stream_idle_ms`: what is kept per stream may go. */
+  streamForgotten?(streamId: string): void;
   /** A slice was merged: the stream's context is now `bytes` of JSON. */
   contextMerged?(streamId: string, slice: number, bytes: number): void;
   /**

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ACTION_SINK, createLiveCrewApp, Crew, ERROR_SINK, EVENT_SOURCE, MONITOR, OnEvent, type CrewContext, type Event, type EventSource, type InputBatch } from '../../src/index.js';
 import { PrometheusMonitor } from '../../src/prometheus.js';
+import { MAX_STREAM_SERIES } from '../../src/adapters/prometheus/prometheus-monitor.js';
+import { DashboardFeed } from '../../src/adapters/dashboard/dashboard-feed.js';
 import { CollectingActionSink, CollectingErrorSink, scriptedModel } from '../../src/testing.js';
 
 @Crew({ id: 'scorer', maxErrors: 1 })
@@ -46,6 +48,7 @@ function parseExposition(text: string): Map<string, number> {
   return samples;
 }
 
+const T0 = Date.UTC(2024, 4, 18, 15);
 const line = (second: number, kind: string, payload: object) => JSON.stringify({ ts: new Date(Date.UTC(2024, 4, 18, 15, 0, second)).toISOString(), kind, stream_id: 'm1', payload });
 
 describe('PrometheusMonitor', () => {
@@ -90,6 +93,37 @@ describe('PrometheusMonitor', () => {
     source.end();
     await running;
     await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+  });
+
+  it('forgets the series of a stream the engine forgets as idle, and counts streams past its bound under _other', async () => {
+    const monitor = new PrometheusMonitor();
+    const feed = new DashboardFeed({ mode: 'run', title: 'idle streams' });
+    const ended = new HeldSource([0, 1, 2].map((i) => JSON.stringify({ ts: new Date(T0 + i * 600_000).toISOString(), kind: 'goal', stream_id: `s${i}`, payload: { team: 'home' } })));
+    ended.end();
+    const app = await createLiveCrewApp({
+      crews: [Scorer],
+      configFile: false,
+      env: {},
+      configDefaults: { log_level: 'silent' },
+      observer: [feed],
+      config: { stream_idle_ms: 60_000 },
+      providers: [
+        { token: EVENT_SOURCE, useValue: ended },
+        { token: ACTION_SINK, useValue: new CollectingActionSink() },
+        { token: ERROR_SINK, useValue: new CollectingErrorSink() },
+        { token: MONITOR, useValue: monitor },
+      ],
+    });
+    await app.run();
+    const samples = parseExposition(await monitor.registry.metrics());
+    // s0 and s1 were idle for ten minutes of event time when the next stream's event came.
+    expect([...samples.keys()].filter((name) => name.includes('stream="s'))).toEqual(['live_crew_events_total{stream="s2",outcome="accepted"}', 'live_crew_context_bytes{stream="s2"}']);
+    expect(feed.view().streams.map((stream) => stream.id)).toEqual(['s2']);
+
+    for (let i = 0; i < MAX_STREAM_SERIES + 5; i++) monitor.eventAccepted({ ts: new Date(T0).toISOString(), kind: 'goal', stream_id: `many${i}`, payload: {} });
+    const many = parseExposition(await monitor.registry.metrics());
+    expect([...many.keys()].filter((name) => name.startsWith('live_crew_events_total')).length).toBe(MAX_STREAM_SERIES + 1);
+    expect(many.get('live_crew_events_total{stream="_other",outcome="accepted"}')).toBe(6);
   });
 
   it('counts heartbeats and heartbeat gaps', async () => {

@@ -79,6 +79,15 @@ export interface DashboardRun {
   readonly crews?: readonly CrewDefinition[];
 }
 
+/**
+ * The most streams a feed keeps: the most recently active, a stream the engine forgets as idle
+ * going at once. A page shows this many at most; a process serving streams without end keeps no
+ * view of each one forever.
+ */
+export const STREAMS_KEPT = 100;
+/** The most crews and runners a feed learns of beyond the run's own (a viewer learns them from subjects anyone may publish). */
+const LEARNED_KEPT = 64;
+
 /** Error reasons that count in a crew's error streak (`maxErrors` counts these). */
 const STREAK_REASONS = new Set(['handler_error', 'timeout']);
 
@@ -99,6 +108,8 @@ export class DashboardFeed implements RunObserver {
   readonly #errors = new LatestRecords<ErrorView>();
   readonly #modelCalls = new LatestRecords<ModelCallView>();
   #counts = { events: 0, actions: 0, errors: 0, modelCalls: 0 };
+  /** How many crews the run described: the rest were learned as they showed up. */
+  #described = 0;
   /** `slice_ms`: the default until `describeRun` says. */
   #sliceMs = CONFIG_DEFAULTS.slice_ms;
   #seq = 0;
@@ -141,6 +152,7 @@ export class DashboardFeed implements RunObserver {
     const seen = [...this.#crews.values()];
     this.#crews.clear();
     for (const crew of run.crews ?? []) this.#crews.set(crew.id, crewState(crew));
+    this.#described = this.#crews.size;
     for (const crew of seen) if (!this.#crews.has(crew.id)) this.#crews.set(crew.id, crew);
     this.#dirty = true;
   }
@@ -231,8 +243,9 @@ export class DashboardFeed implements RunObserver {
   /** One action, with its deterministic id (`<stream>:<slice>:<crew>.<method>:…`), which names its crew and slice. */
   actionSent(action: { readonly ts: string; readonly kind: string; readonly stream_id: string; readonly payload: unknown }, id: string): void {
     const { crew, slice: known } = actionOrigin(id);
-    const stream = this.#stream(action.stream_id);
-    if (known !== undefined) this.#slice(stream, known).actions++;
+    // Output comes after its events: a stream it names and the feed does not know was forgotten.
+    const stream = this.#streams.get(action.stream_id);
+    if (known !== undefined && stream !== undefined) this.#slice(stream, known).actions++;
     this.#crew(crew).actions++;
     const view: ActionView = { seq: ++this.#seq, ts: action.ts, kind: action.kind, stream: action.stream_id, crew, slice: known, payload: action.payload };
     this.#actions.add(view);
@@ -243,7 +256,8 @@ export class DashboardFeed implements RunObserver {
   errorsSent(errors: readonly ErrorRecord[]): void {
     for (const { ts, stream_id: stream, payload } of errors) {
       const { reason, message, crew, slice, source } = payload;
-      if (slice !== undefined) this.#slice(this.#stream(stream), slice).errors++;
+      const known = this.#streams.get(stream);
+      if (slice !== undefined && known !== undefined) this.#slice(known, slice).errors++;
       if (crew !== undefined) {
         const state = this.#crew(crew);
         state.errors++;
@@ -296,6 +310,7 @@ export class DashboardFeed implements RunObserver {
   }
 
   runnerSilent(runner: string, silent: boolean): void {
+    if (!this.#runners.has(runner) && this.#runners.size >= LEARNED_KEPT) return;
     this.#runners.set(runner, silent);
     this.#dirty = true;
   }
@@ -341,21 +356,34 @@ export class DashboardFeed implements RunObserver {
     return stream.epoch0 === undefined ? undefined : stream.epoch0 + (slice + 1) * this.#sliceMs;
   }
 
+  /** The engine forgot an idle stream: so does the view. */
+  streamForgotten(streamId: string): void {
+    if (this.#streams.delete(streamId)) this.#dirty = true;
+  }
+
+  /** A crew's state; one learned past the run's crews and LEARNED_KEPT others is counted nowhere. */
   #crew(id: string): CrewState {
     let crew = this.#crews.get(id);
     if (crew === undefined) {
       crew = crewState({ id });
-      this.#crews.set(id, crew);
+      if (this.#crews.size - this.#described < LEARNED_KEPT) this.#crews.set(id, crew);
     }
     return crew;
   }
 
+  /** A stream's state, now the most recently active: past STREAMS_KEPT, the least recently active is forgotten. */
   #stream(id: string): StreamState {
     let stream = this.#streams.get(id);
-    if (stream === undefined) {
-      stream = { id, events: 0, epoch0: undefined, closedEnd: Number.NEGATIVE_INFINITY, slices: new Map(), context: {}, lastChange: undefined };
-      this.#streams.set(id, stream);
+    if (stream !== undefined) {
+      if (this.#streams.size > 1) {
+        this.#streams.delete(id);
+        this.#streams.set(id, stream);
+      }
+      return stream;
     }
+    stream = { id, events: 0, epoch0: undefined, closedEnd: Number.NEGATIVE_INFINITY, slices: new Map(), context: {}, lastChange: undefined };
+    this.#streams.set(id, stream);
+    if (this.#streams.size > STREAMS_KEPT) this.#streams.delete(this.#streams.keys().next().value!);
     return stream;
   }
 

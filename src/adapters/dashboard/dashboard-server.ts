@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { hostname, networkInterfaces } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../framework/errors.js';
@@ -21,6 +22,12 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 
 /** A comment line now and then keeps proxies and the browser from closing a quiet event stream. */
 const KEEPALIVE_MS = 15_000;
+/** The most pages following the event stream at once: each holds a connection and a copy of every patch. */
+export const MAX_PAGES = 16;
+/** The names of this machine every dashboard answers to. */
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1'];
+/** Addresses that bind every interface: a dashboard bound so answers to this machine's names and addresses too. */
+const ANY_ADDRESS = new Set(['0.0.0.0', '::', '']);
 
 /** Where and what a `DashboardServer` serves. */
 export interface DashboardServerOptions {
@@ -37,6 +44,10 @@ export interface DashboardServerOptions {
  * (Server-Sent Events: `view`, then a `patch` per change). A page that cannot keep up gets no
  * patches until its connection drains, then the whole view again: a slow browser never makes the
  * run buffer without bound.
+ *
+ * Any page a developer opens can send it requests: one it cannot read gets 400 and the server
+ * goes on; one naming a host that is not this dashboard's (a DNS-rebinding page) gets 421; past
+ * MAX_PAGES event streams, another gets 503.
  */
 export class DashboardServer {
   readonly #feed: DashboardFeed;
@@ -44,6 +55,8 @@ export class DashboardServer {
   readonly #pages = new Set<ServerResponse>();
   #server: Server | undefined;
   #keepalive: ReturnType<typeof setInterval> | undefined;
+  /** The `Host` headers it answers (name and port), once listening. */
+  #hosts: ReadonlySet<string> = new Set();
 
   constructor(feed: DashboardFeed, options: DashboardServerOptions) {
     this.#feed = feed;
@@ -53,7 +66,13 @@ export class DashboardServer {
   /** Starts serving; resolves to the page's URL. */
   async listen(): Promise<string> {
     const host = this.#options.host ?? '127.0.0.1';
-    const server = createServer((request, response) => void this.#serve(request, response));
+    const server = createServer((request, response) => {
+      this.#serve(request, response).catch(() => {
+        // A request it cannot read (a malformed path): refused, and the server goes on.
+        if (!response.headersSent) response.writeHead(400, { 'content-type': 'text/plain' });
+        response.end(response.headersSent ? undefined : 'bad request\n');
+      });
+    });
     server.listen(this.#options.port, host);
     try {
       await once(server, 'listening');
@@ -67,6 +86,7 @@ export class DashboardServer {
     this.#keepalive.unref();
     this.#feed.start();
     const { port } = server.address() as { port: number };
+    this.#hosts = allowedHosts(host, port);
     return `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
   }
 
@@ -84,6 +104,10 @@ export class DashboardServer {
   }
 
   async #serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (!this.#hosts.has((request.headers.host ?? '').toLowerCase())) {
+      response.writeHead(421, { 'content-type': 'text/plain' }).end(`${messages.dashboardWrongHost(request.headers.host ?? '')}\n`);
+      return;
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
@@ -101,6 +125,10 @@ export class DashboardServer {
   }
 
   #stream(request: IncomingMessage, response: ServerResponse): void {
+    if (this.#pages.size >= MAX_PAGES) {
+      response.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end(`${messages.dashboardTooManyPages(MAX_PAGES)}\n`);
+      return;
+    }
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     this.#pages.add(response);
     let behind = false;
@@ -140,4 +168,19 @@ export class DashboardServer {
       else response.writeHead(404).end();
     }
   }
+}
+
+/**
+ * The `Host` headers a dashboard bound to `host` on `port` answers: this machine's loopback names
+ * and the address it binds; bound to every interface, this machine's name and addresses too.
+ */
+function allowedHosts(host: string, port: number): Set<string> {
+  const names = new Set([...LOOPBACK_NAMES, host]);
+  if (ANY_ADDRESS.has(host)) {
+    names.add(hostname());
+    for (const addresses of Object.values(networkInterfaces())) for (const { address } of addresses ?? []) names.add(address);
+  }
+  const hosts = [...names].filter((name) => !ANY_ADDRESS.has(name)).map((name) => (name.includes(':') ? `[${name}]` : name).toLowerCase());
+  // A browser leaves the default port out.
+  return new Set(hosts.flatMap((name) => (port === 80 ? [name, `${name}:80`] : [`${name}:${port}`])));
 }

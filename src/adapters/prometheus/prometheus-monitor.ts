@@ -6,6 +6,11 @@ import type { Event } from '../../framework/model/event.js';
 import type { EmittedAction, ModelCallReport, VectorSearchReport, Monitor } from '../../framework/ports.js';
 import type { CallNext, HandlerCall, Interceptor } from '../../framework/runtime/interceptor.js';
 
+/** The most streams with series of their own at once. */
+export const MAX_STREAM_SERIES = 1000;
+/** The `stream` label of the streams past MAX_STREAM_SERIES. */
+const OTHER_STREAMS = '_other';
+
 /**
  * Prometheus metrics for a live-crew process (DESIGN §6), with a registry of its own:
  *
@@ -25,10 +30,15 @@ import type { CallNext, HandlerCall, Interceptor } from '../../framework/runtime
  * - `live_crew_vector_searches_total{crew,collection,outcome}` (`ok`, `error`, `replayed`) and
  *   `live_crew_vector_search_seconds{crew,collection}` (histogram, embedding included).
  *
- * Handler calls are measured by its interceptor; the rest by the engine's hooks.
+ * Handler calls are measured by its interceptor; the rest by the engine's hooks. A stream the
+ * engine forgets as idle loses its series; at most MAX_STREAM_SERIES streams have series of
+ * their own at once, and those past it count under `stream="_other"`: a process serving streams
+ * without end never grows its metrics without end.
  */
 export class PrometheusMonitor implements Monitor {
   readonly registry = new Registry();
+  /** The streams with series of their own. */
+  readonly #streams = new Set<string>();
   readonly interceptor: Interceptor;
   readonly #events = new Counter({
     name: 'live_crew_events_total',
@@ -115,7 +125,21 @@ export class PrometheusMonitor implements Monitor {
   }
 
   eventAccepted(event: Event): void {
-    this.#events.labels(event.stream_id, 'accepted').inc();
+    this.#events.labels(this.#streamLabel(event.stream_id), 'accepted').inc();
+  }
+
+  streamForgotten(streamId: string): void {
+    if (!this.#streams.delete(streamId)) return;
+    for (const outcome of ['accepted', 'late', 'invalid']) this.#events.remove({ stream: streamId, outcome });
+    this.#contextBytes.remove({ stream: streamId });
+  }
+
+  /** The `stream` label of a stream's series: its id, or `_other` once MAX_STREAM_SERIES others have theirs. */
+  #streamLabel(streamId: string): string {
+    if (this.#streams.has(streamId)) return streamId;
+    if (this.#streams.size >= MAX_STREAM_SERIES) return OTHER_STREAMS;
+    this.#streams.add(streamId);
+    return streamId;
   }
 
   actionsSent(actions: readonly EmittedAction[]): void {
@@ -125,14 +149,14 @@ export class PrometheusMonitor implements Monitor {
   errorsSent(errors: readonly ErrorRecord[]): void {
     for (const { stream_id: stream, payload } of errors) {
       this.#errors.labels(payload.crew ?? '', payload.reason).inc();
-      if (payload.reason === 'invalid_event' && payload.crew === undefined) this.#events.labels(stream, 'invalid').inc();
-      if (payload.reason === 'late_event') this.#events.labels(stream, 'late').inc();
+      if (payload.reason === 'invalid_event' && payload.crew === undefined) this.#events.labels(this.#streamLabel(stream), 'invalid').inc();
+      if (payload.reason === 'late_event') this.#events.labels(this.#streamLabel(stream), 'late').inc();
       if (payload.reason === 'disabled' && payload.crew !== undefined) this.#disabled.labels(payload.crew).set(1);
     }
   }
 
   contextMerged(streamId: string, _slice: number, bytes: number): void {
-    this.#contextBytes.labels(streamId).set(bytes);
+    this.#contextBytes.labels(this.#streamLabel(streamId)).set(bytes);
   }
 
   heartbeat(): void {

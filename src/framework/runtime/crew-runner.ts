@@ -162,6 +162,7 @@ export class CrewRunner implements SliceTarget {
 
   forgetStream(streamId: string): void {
     this.#streams.delete(streamId);
+    this.#observer?.streamForgotten?.(streamId);
   }
 
   refused(envelope: EventEnvelope, message: string, ts: string): void {

@@ -1,6 +1,6 @@
 import { generateText } from 'ai';
 import { describe, expect, it } from 'vitest';
-import { DashboardFeed } from '../../../src/adapters/dashboard/dashboard-feed.js';
+import { DashboardFeed, STREAMS_KEPT } from '../../../src/adapters/dashboard/dashboard-feed.js';
 import { applyPatch, RECORDS_KEPT, type DashboardView } from '../../../src/adapters/dashboard/dashboard-view.js';
 import { ACTION_SINK, createLiveCrewApp, Crew, DependsOn, ERROR_SINK, EVENT_SOURCE, OnEvent, type CrewContext, type Event } from '../../../src/index.js';
 import { CollectingActionSink, CollectingErrorSink, createTestingApp, scriptedModel } from '../../../src/testing.js';
@@ -166,6 +166,23 @@ describe('DashboardFeed: what the dev dashboard shows of a run', () => {
     expect(sizes).toEqual([7, RECORDS_KEPT]);
     expect(page!.actions).toEqual(feed.view().actions);
     expect(page!.actions.at(-1)!.payload).toEqual({ i: 3 * RECORDS_KEPT + 2 });
+  });
+
+  it(`keeps the ${STREAMS_KEPT} most recently active streams, and at most 64 crews and runners it only learned of`, () => {
+    const feed = new DashboardFeed({ mode: 'viewer', title: 'many' });
+    for (let i = 0; i < STREAMS_KEPT + 50; i++) feed.eventSeen(`s${i}`, T0);
+    feed.eventSeen('s0', T0 + 1);
+    const streams = feed.view().streams.map((stream) => stream.id);
+    expect(streams.length).toBe(STREAMS_KEPT);
+    expect(streams.at(-1)).toBe('s0');
+    expect(streams).not.toContain('s1');
+    feed.streamForgotten('s0');
+    expect(feed.view().streams.map((stream) => stream.id)).not.toContain('s0');
+    for (let i = 0; i < 500; i++) {
+      feed.workStarted(`crew${i}`, 's0', T0);
+      feed.runnerHeard(`runner /r${i}/`);
+    }
+    expect([feed.view().crews.length, feed.view().runners.length]).toEqual([64, 64]);
   });
 
   it('keeps the latest RECORDS_KEPT actions', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DashboardFeed } from '../../../src/adapters/dashboard/dashboard-feed.js';
-import { DashboardServer } from '../../../src/adapters/dashboard/dashboard-server.js';
+import { DashboardServer, MAX_PAGES } from '../../../src/adapters/dashboard/dashboard-server.js';
 
 const T0 = Date.parse('2024-05-01T12:00:00Z');
 
@@ -17,10 +17,10 @@ function page(): string {
   return dir;
 }
 
-/** A raw GET (or other method), so a path is sent exactly as written. */
-function get(url: string, path: string, method = 'GET'): Promise<{ status: number; type: string | undefined; body: string }> {
+/** A raw GET (or other method), so a path is sent exactly as written; `host` replaces the Host header. */
+function get(url: string, path: string, method = 'GET', host?: string): Promise<{ status: number; type: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(new URL(url), { path, method }, (res) => {
+    const req = request(new URL(url), { path, method, ...(host !== undefined ? { headers: { host } } : {}) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -92,6 +92,37 @@ describe('DashboardServer: the dashboard over HTTP', () => {
     const r = await get(url, '/api/view');
     expect(r.type).toBe('application/json');
     expect(JSON.parse(r.body)).toEqual(feed.view());
+  });
+
+  it('answers a request it cannot read with 400, and lives on', async () => {
+    const { url } = await serve();
+    for (const path of ['/%E0%A4%A', '/%', '/assets/%ZZ.js', '/%00']) expect((await get(url, path)).status, path).toBeOneOf([400, 404]);
+    expect((await get(url, '/%E0%A4%A')).status).toBe(400);
+    expect((await get(url, '/')).status).toBe(200);
+  });
+
+  it('answers only to its own host names: another page resolving its name here (DNS rebinding) gets 421', async () => {
+    const { url } = await serve();
+    const port = new URL(url).port;
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`]) expect((await get(url, '/api/view', 'GET', host)).status, host).toBe(200);
+    for (const host of [`evil.example:${port}`, `127.0.0.1:${Number(port) + 1}`, 'localhost', `localhost.evil.example:${port}`]) {
+      const r = await get(url, '/api/view', 'GET', host);
+      expect(r.status, host).toBe(421);
+      expect(r.body).toMatch(/does not answer to the host/);
+    }
+  });
+
+  it(`serves at most ${MAX_PAGES} event streams at once; another is told to close one`, async () => {
+    const { url } = await serve();
+    const open = await Promise.all(Array.from({ length: MAX_PAGES }, () => fetch(new URL('api/events', url))));
+    expect(open.every((r) => r.status === 200)).toBe(true);
+    const refused = await get(url, '/api/events');
+    expect(refused).toMatchObject({ status: 503, body: expect.stringMatching(/16 dashboard pages already follow this run/) });
+    await open[0]!.body!.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const again = await fetch(new URL('api/events', url));
+    expect(again.status).toBe(200);
+    for (const r of [...open.slice(1), again]) await r.body!.cancel();
   });
 
   it('streams the view, then a patch per change, and ends the stream when it closes', async () => {
