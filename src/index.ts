@@ -42,6 +42,7 @@ export type { CrewClass, CrewDefinition, CrewGraph, HandlerDefinition } from './
 export {
   LiveCrewError,
   ConfigError,
+  UsageError,
   CrewDefinitionError,
   DependencyCycleError,
   HandlerOutputError,

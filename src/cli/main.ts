@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { LiveCrewError } from '../index.js';
+import { LiveCrewError, UsageError } from '../index.js';
 import { registerAclCommand } from './acl-command.js';
 import { crewsFromConfig } from './options.js';
 import { registerDevCommand } from './dev-command.js';
@@ -57,7 +57,7 @@ function exitCodeOf(error: unknown): number {
   }
   if (error instanceof LiveCrewError) {
     process.stderr.write(`live-crew: ${error.name}: ${error.message}\n`);
-    return EXIT.failed;
+    return error instanceof UsageError ? EXIT.usage : EXIT.failed;
   }
   process.stderr.write(`live-crew: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   return EXIT.failed;

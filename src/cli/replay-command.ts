@@ -1,5 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { checkDistinctFiles } from '../framework/config/distinct-files.js';
 import type { Command } from 'commander';
 import { ACTION_SINK, createLiveCrewApp, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, InputError, loadConfig } from '../index.js';
 import { isolatedCrewsModule, loadCrews } from '../framework/discovery/crew-module.js';
@@ -49,6 +50,14 @@ export function registerReplayCommand(program: Command): void {
       if ((events === undefined) === (options.stream === undefined)) throw new InputError(messages.replayInputNeeded());
       if (options.expected === undefined && options.stream === undefined) throw new InputError(messages.replayExpectedNeeded());
       if (options.update && options.expected === undefined) throw new InputError(messages.replayUpdateNeedsFile());
+      checkDistinctFiles([
+        ['the events file', events],
+        ['--expected', options.expected],
+        ['--expected-errors', options.expectedErrors],
+        ['--journal', options.journal],
+      ]);
+      // An update records this run's whole journal beside the one it replays, then puts it in its place.
+      const rewrittenJournal = options.update && options.journal !== undefined ? join(dirname(options.journal), `.${basename(options.journal)}.${process.pid}.new`) : undefined;
       const { crews, providers } = await loadCrews(options.crews);
       const config = loadConfig({ file: options.config, env: process.env, values: options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {} });
       // The NATS client loads only to replay a stream from JetStream.
@@ -84,19 +93,27 @@ export function registerReplayCommand(program: Command): void {
             ...(config.vector !== null ? { vector: replayVectors(config.vector) } : {}),
             ...(options.format !== undefined ? { input_format: options.format } : {}),
             ...(options.journal !== undefined ? { replay: options.journal } : {}),
+            ...(rewrittenJournal !== undefined ? { journal: rewrittenJournal } : {}),
             ...(options.replayMissing !== undefined ? { replay_missing: options.replayMissing } : {}),
           },
         });
         await app.run();
+      } catch (error) {
+        if (rewrittenJournal !== undefined) rmSync(rewrittenJournal, { force: true });
+        throw error;
       } finally {
         await recording?.close();
       }
       if (options.update) {
         writeFileSync(options.expected!, actions.emitted.map((emitted) => `${emitted.json}\n`).join(''));
         if (options.expectedErrors !== undefined) writeFileSync(options.expectedErrors, errors.errors.map((record) => `${encodeErrorRecord(record)}\n`).join(''));
-        process.stdout.write(
-          `updated ${options.expected} (${actions.actions.length} actions)${options.expectedErrors !== undefined ? ` and ${options.expectedErrors} (${errors.errors.length} errors)` : ''}\n`,
-        );
+        if (rewrittenJournal !== undefined) renameSync(rewrittenJournal, options.journal!);
+        const updated = [
+          `${options.expected} (${actions.actions.length} actions)`,
+          ...(options.expectedErrors !== undefined ? [`${options.expectedErrors} (${errors.errors.length} errors)`] : []),
+          ...(rewrittenJournal !== undefined ? [`${options.journal} (the journal)`] : []),
+        ];
+        process.stdout.write(`updated ${[updated.slice(0, -1).join(', '), updated.at(-1)].filter((part) => part !== '').join(' and ')}\n`);
         return;
       }
       const withErrors = options.expectedErrors !== undefined || recording !== undefined;

@@ -34,6 +34,7 @@ import { Heartbeat, NO_MONITOR } from './runtime/heartbeat.js';
 import { describeThrown } from './runtime/describe-thrown.js';
 import { trapStrayFaults } from './runtime/stray-faults.js';
 import { logObserver } from './runtime/log-observer.js';
+import { checkDistinctFiles, runFiles } from './config/distinct-files.js';
 import { IsolatedCrews, withIsolation } from './isolation/isolated-crews.js';
 
 /**
@@ -156,6 +157,7 @@ export interface LiveCrewApp {
 export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<LiveCrewApp> {
   const { config, graph } = resolveCrews(options);
   if (config.scheduler !== 'memory') throw new ConfigError(messages.distributedSchedulerNotInProcess());
+  checkDistinctFiles(runFiles(config));
   const container = (options.container ?? rootContainer).createChildContainer();
   await bindPorts(container, config, options.providers ?? []);
   const logger = container.resolve(LOGGER);

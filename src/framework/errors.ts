@@ -15,6 +15,12 @@ export class LiveCrewError extends Error {
 /** A configuration value (file, env var or option) is unknown or invalid. Nothing has run. */
 export class ConfigError extends LiveCrewError {}
 
+/**
+ * A command's options (or the configuration's file keys) contradict each other: two name the
+ * same file. Nothing was opened. The CLI exits 2, as for any usage error.
+ */
+export class UsageError extends ConfigError {}
+
 /** A crew class is not a valid crew: bad id, no handler, bad options, unresolvable constructor. */
 export class CrewDefinitionError extends LiveCrewError {}
 

@@ -195,6 +195,7 @@ export const messages = {
     `${crew}.${method} returned a promise that can never settle (nothing left in the event loop could settle it); the call failed and the stream goes on`,
   callAbandonedAtStop: (crew: string, method: string, waitedMs: number) =>
     `${crew}.${method} was still running ${waitedMs} ms after the app began to stop (stop_timeout_ms); it was abandoned, its actions and writes discarded`,
+  sameFile: (first: string, second: string, path: string) => `${first} and ${second} name the same file (${path}): one would destroy the other; give each its own file`,
   dashboardWrongHost: (host: string) => `this dashboard does not answer to the host ${JSON.stringify(host.slice(0, 100))}: open it at the address it printed (a page of another site must not read it)`,
   dashboardTooManyPages: (max: number) => `${max} dashboard pages already follow this run: close one and reload`,
   dashboardPageMissing: (folder: string) => `the dashboard's page is not in ${folder}: it is built by \`npm run build\` (Vite, from ui/); a package installed from npm ships it\n`,

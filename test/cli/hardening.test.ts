@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -100,5 +100,37 @@ describe('a run facing hostile input and crews (issue 10)', () => {
     const r = run([event(0, 'throw_bare'), event(1, 'tick')]);
     expect(r.code).toBe(0);
     expect(r.actions.map((a) => a.payload.kind)).toEqual(['throw_bare', 'tick']);
+  });
+});
+
+describe('files a run reads and writes (issue 28)', () => {
+  const cliRun = (args: readonly string[], cwd: string) => spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+
+  it('refuses two options naming one file, links resolved, with usage exit 2 and nothing written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'live-crew-files-'));
+    const events = `${event(1, 'tick')}\n${event(2, 'tick')}\n`;
+    writeFileSync(join(dir, 'ev.jsonl'), events);
+    writeFileSync(join(dir, 'journal.jsonl'), '{"decision":"tick:1:0"}\n');
+    symlinkSync(join(dir, 'ev.jsonl'), join(dir, 'alias.jsonl'));
+    mkdirSync(join(dir, 'sub'));
+    for (const [args, clash] of [
+      [['--out', 'ev.jsonl'], /the events file \(input\) and --out \(output\) name the same file \(ev\.jsonl\)/],
+      [['--out', './sub/../ev.jsonl'], /the events file \(input\) and --out \(output\) name the same file/],
+      [['--out', 'alias.jsonl'], /the events file \(input\) and --out \(output\) name the same file \(alias\.jsonl\)/],
+      [['--out', 'o.jsonl', '--errors', 'o.jsonl'], /--out \(output\) and --errors \(errors\) name the same file \(o\.jsonl\)/],
+      [['--replay', 'journal.jsonl', '--journal', 'journal.jsonl'], /--journal \(journal\) and --replay \(replay\) name the same file/],
+      [['--context-out', 'ev.jsonl'], /the events file \(input\) and --context-out \(context_out\) name the same file/],
+    ] as const) {
+      const r = cliRun(['run', 'ev.jsonl', '--crews', HOSTILE, ...args], dir);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(clash);
+      expect(readFileSync(join(dir, 'ev.jsonl'), 'utf8')).toBe(events);
+      expect(readFileSync(join(dir, 'journal.jsonl'), 'utf8')).toBe('{"decision":"tick:1:0"}\n');
+      expect(existsSync(join(dir, 'o.jsonl'))).toBe(false);
+    }
+    const replay = cliRun(['replay', 'ev.jsonl', '--crews', HOSTILE, '--expected', 'alias.jsonl', '--update'], dir);
+    expect(replay.status).toBe(2);
+    expect(replay.stderr).toMatch(/the events file and --expected name the same file/);
+    expect(readFileSync(join(dir, 'ev.jsonl'), 'utf8')).toBe(events);
   });
 });

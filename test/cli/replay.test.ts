@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -73,6 +73,38 @@ describe('live-crew replay: the replay harness for CI (DESIGN §5)', () => {
     const broken = cli(['replay', EVENTS, '--crews', CREWS, '--expected', join(dir, 'broken.jsonl')]);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain(`${join(dir, 'broken.jsonl')}:2: not a JSON record`);
+  });
+
+  it('records the whole journal during a replay: replaying that recording repeats the run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'live-crew-replay-'));
+    const crews = ['--crews', CREWS, '--crews', 'examples/match-day/crews', '--config', 'examples/match-day/live-config.yaml'];
+    const [first, second, out] = [join(dir, 'first.jsonl'), join(dir, 'second.jsonl'), join(dir, 'actions.jsonl')];
+    expect(cli(['run', EVENTS, ...crews, '--journal', first, '--out', out]).code).toBe(0);
+    expect(cli(['run', EVENTS, ...crews, '--replay', first, '--journal', second, '--out', join(dir, 'again.jsonl')]).code).toBe(0);
+    const decisions = (path: string) => new Set(readFileSync(path, 'utf8').trim().split('\n'));
+    expect(decisions(first).size).toBeGreaterThan(10);
+    expect(decisions(second)).toEqual(decisions(first));
+    expect(cli(['replay', EVENTS, ...crews, '--journal', second, '--expected', out]).stdout).toBe('replay: no divergence (57 recorded actions, 57 now)\n');
+  });
+
+  it('--update with --replay-missing live rewrites the journal with the answers it asked for: the next replay is clean', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'live-crew-replay-'));
+    const crews = ['--crews', CREWS, '--crews', 'examples/match-day/crews'];
+    const [journal, out] = [join(dir, 'journal.jsonl'), join(dir, 'actions.jsonl')];
+    expect(cli(['run', EVENTS, ...crews, '--config', 'examples/match-day/live-config.yaml', '--journal', journal, '--out', out]).code).toBe(0);
+    // The commentator's prompt changes: every recorded answer is of another request now.
+    const changed = join(dir, 'crews');
+    mkdirSync(changed);
+    writeFileSync(
+      join(changed, 'colour_commentator.crew.yaml'),
+      readFileSync(join(ROOT, 'examples/match-day/crews/colour_commentator.crew.yaml'), 'utf8').replace('user_template: |', 'user_template: |\n  Briefly:'),
+    );
+    const now = ['--crews', CREWS, '--crews', changed, '--config', 'examples/match-day/live-config.yaml'];
+    expect(cli(['replay', EVENTS, ...now, '--journal', journal, '--expected', out]).code).toBe(1);
+    const updated = cli(['replay', EVENTS, ...now, '--journal', journal, '--expected', out, '--replay-missing', 'live', '--update']);
+    expect(updated.stdout).toBe(`updated ${out} (57 actions) and ${journal} (the journal)\n`);
+    expect(readdirSync(dir)).not.toContain(expect.stringMatching(/\.new$/));
+    expect(cli(['replay', EVENTS, ...now, '--journal', journal, '--expected', out]).stdout).toBe('replay: no divergence (57 recorded actions, 57 now)\n');
   });
 
   it('replays a vector-search crew from its journal into a store of its own: the recorded hits, not a search', () => {

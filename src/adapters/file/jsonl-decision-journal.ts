@@ -19,11 +19,18 @@ export interface JsonlDecisionJournalOptions {
  * A decision journal in JSONL files, one `{"decision": "<key>", "value": ...}` line per decision
  * (`value` only where the decision has one: a model's answer). Replaying reads the whole file at
  * start: journals hold decisions and answers, not events.
+ *
+ * Replaying and recording at once, the recording is the run's whole journal: each recorded
+ * decision the run takes (every lookup that finds one is one it takes) is written again, in the
+ * order taken, beside those it took anew (a later line of a key wins), so replaying the recording
+ * repeats this run.
  */
 export class JsonlDecisionJournal implements DecisionJournal {
   readonly replaying: boolean;
   readonly #recorded: ReadonlyMap<string, unknown>;
   readonly #recordTo: string | null;
+  /** The decisions written to the recording. */
+  readonly #written = new Set<string>();
   #out: WriteStream | undefined;
 
   /** @throws InputError naming file and line for a replay file that cannot be read or parsed */
@@ -34,17 +41,27 @@ export class JsonlDecisionJournal implements DecisionJournal {
   }
 
   has(key: string): boolean {
-    return this.#recorded.has(key);
+    if (!this.#recorded.has(key)) return false;
+    this.#carry(key);
+    return true;
   }
 
   value(key: string): unknown {
+    if (this.#recorded.has(key)) this.#carry(key);
     return this.#recorded.get(key);
   }
 
+  /** Writes the decision; a later line of a key wins when read (a replayed answer asked again with `replay_missing: live`). */
   record(key: string, value?: unknown): void {
     if (this.#recordTo === null) return;
+    this.#written.add(key);
     this.#out ??= createWriteStream(this.#recordTo);
     this.#out.write(`${JSON.stringify(value === undefined ? { decision: key } : { decision: key, value })}\n`);
+  }
+
+  /** A recorded decision the run takes goes into its own recording too. */
+  #carry(key: string): void {
+    if (this.#recordTo !== null && !this.#written.has(key)) this.record(key, this.#recorded.get(key));
   }
 
   /** Ends the recording; a run that took no decision still leaves an (empty) journal to replay. */
