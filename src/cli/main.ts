@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { LiveCrewError, UsageError } from '../index.js';
+import { describeThrown, isThrownInstance } from '../framework/runtime/describe-thrown.js';
 import { registerAclCommand } from './acl-command.js';
 import { crewsFromConfig } from './options.js';
 import { registerDevCommand } from './dev-command.js';
@@ -51,14 +52,24 @@ try {
 }
 
 function exitCodeOf(error: unknown): number {
-  if (error instanceof CommanderError) {
+  if (isThrownInstance(error, CommanderError)) {
     const informational = ['commander.helpDisplayed', 'commander.version', 'commander.help'];
     return informational.includes(error.code) ? EXIT.ok : EXIT.usage;
   }
-  if (error instanceof LiveCrewError) {
+  if (isThrownInstance(error, LiveCrewError)) {
     process.stderr.write(`live-crew: ${error.name}: ${error.message}\n`);
-    return error instanceof UsageError ? EXIT.usage : EXIT.failed;
+    return isThrownInstance(error, UsageError) ? EXIT.usage : EXIT.failed;
   }
-  process.stderr.write(`live-crew: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  // Not live-crew's: whatever was thrown (a crew module may throw anything) is shown, with its stack if it has one.
+  const stack = isThrownInstance(error, Error) ? describeThrownStack(error) : undefined;
+  process.stderr.write(`live-crew: unexpected error: ${stack ?? describeThrown(error)}\n`);
   return EXIT.failed;
+}
+
+function describeThrownStack(error: Error): string | undefined {
+  try {
+    return typeof error.stack === 'string' ? error.stack : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -93,6 +93,9 @@ export const messages = {
   collectionNameInvalid: (crew: string, name: unknown) =>
     `crew ${crew} called ctx.vectors(${showValue(name)}): a collection name is a lower-case letter, then lower-case letters, digits or _ (48 at most)`,
   vectorCallInvalid: (crew: string, call: string, detail: string) => `crew ${crew}: ${call}: ${detail}`,
+  dataDirectoryHeld: (path: string, holder: { readonly pid: number; readonly host: string; readonly since: string; readonly command: string } | undefined) =>
+    `vector store data directory ${path} is in use by ${holder === undefined ? 'another process' : `process ${holder.pid} on ${holder.host} (since ${holder.since}: ${holder.command})`}: one process at a time may open it (stop that one, give this one its own path, or use backend: pgvector for a server several processes share); if that process is gone, delete ${path}/live-crew.lock`,
+  vectorNotFinite: (collection: string, index: number, value: number) => `collection ${collection}: vector[${index}] is ${value}, not a finite number`,
   vectorDimension: (collection: string, got: number, expected: number) => `collection ${collection} holds vectors of dimension ${expected}, not ${got}`,
   unknownEmbedder: (crew: string, name: string, known: readonly string[]) =>
     `crew ${crew} asked for embedder "${name}", which is not configured: ${known.length === 0 ? 'no embedder is (add one under embedders: in live-config.yaml, e.g. { provider: hash, dimensions: 384 })' : `embedders: has ${known.join(', ')}`}`,

@@ -134,3 +134,19 @@ describe('files a run reads and writes (issue 28)', () => {
     expect(readFileSync(join(dir, 'ev.jsonl'), 'utf8')).toBe(events);
   });
 });
+
+describe('a crew module that throws what cannot be shown (issue 28)', () => {
+  it.each([
+    ['a Proxy trapping every operation', "const t = () => { throw new Error('trapped'); }; throw new Proxy({}, { get: t, getPrototypeOf: t, has: t, ownKeys: t, getOwnPropertyDescriptor: t });"],
+    ['a revoked Proxy', 'const r = Proxy.revocable({}, {}); r.revoke(); throw r.proxy;'],
+    ['an object whose toString throws', "throw { toString() { throw new Error('no'); }, [Symbol.toPrimitive]() { throw new Error('no'); } };"],
+  ])('is refused at start naming the module, whatever it threw: %s', (_name, body) => {
+    const dir = mkdtempSync(join(tmpdir(), 'live-crew-throwing-'));
+    writeFileSync(join(dir, 'crews.mjs'), `${body}\n`);
+    writeFileSync(join(dir, 'events.jsonl'), `${event(1, 'tick')}\n`);
+    const r = spawnSync(process.execPath, [CLI, 'run', join(dir, 'events.jsonl'), '--crews', join(dir, 'crews.mjs')], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/live-crew: CrewDefinitionError: .*crews\.mjs/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});

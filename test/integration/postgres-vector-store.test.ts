@@ -1,5 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
@@ -22,6 +23,29 @@ describe('pglite on a data directory', () => {
     },
     close: async () => rmSync(dir, { recursive: true, force: true }),
   }));
+});
+
+describe('pglite: one process per data directory', () => {
+  it('refuses a second opening of a held directory, naming it and its holder; opens it again once released, and takes over a lock whose process is gone', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'live-crew-pglite-')), 'vectors');
+    const first = await openStore(new PGliteVectorStore({ path: dir }));
+    await first.ensureCollection('held', { dimension: 2, metric: 'cosine' });
+    await first.upsert('held', [{ id: 'a', vector: [1, 0], payload: {} }]);
+    const second = new PGliteVectorStore({ path: dir });
+    await expect(second.open()).rejects.toThrow(
+      new RegExp(`vector store data directory ${dir} is in use by process ${process.pid} on ${hostname()} \\(since .*\\): one process at a time may open it`),
+    );
+    await first.close();
+    const again = await openStore(new PGliteVectorStore({ path: dir }));
+    expect((await again.query('held', [1, 0], { topK: 1 })).map((hit) => hit.id)).toEqual(['a']);
+    await again.close();
+    // A process killed with the directory open left its lock behind.
+    const gone = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
+    writeFileSync(join(dir, 'live-crew.lock'), JSON.stringify({ pid: gone, host: hostname(), since: '2026-01-01T00:00:00.000Z', command: 'killed' }));
+    const afterCrash = await openStore(new PGliteVectorStore({ path: dir }));
+    expect((await afterCrash.query('held', [1, 0], { topK: 1 })).map((hit) => hit.id)).toEqual(['a']);
+    await afterCrash.close();
+  });
 });
 
 /**

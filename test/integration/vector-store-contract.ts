@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VectorStoreError } from '../../src/framework/errors.js';
-import type { VectorMetric, VectorPoint, VectorStore } from '../../src/framework/ports.js';
+import type { VectorMetric, VectorPoint, VectorQuery, VectorStore } from '../../src/framework/ports.js';
 import { MemoryVectorStore } from '../../src/adapters/memory/memory-vector-store.js';
 
 /** How a contract run gets stores: one open store for the suite, and (for a durable one) a store reopened on the same data. */
@@ -109,6 +109,34 @@ export function describeVectorStoreContract(name: string, fixture: () => VectorS
       expect(await ids({ minute: 20 })).toEqual(['goal-away']);
       expect(await ids({ var: false })).toEqual(['goal-home']);
       expect(await ids({ team: 'nobody' })).toEqual([]);
+    });
+
+    it('agrees on the edges: an empty filter is none, an unknown key or an empty list of ids matches nothing, topK 0 finds nothing, topK past the size finds all', async () => {
+      const name = collection();
+      await store.ensureCollection(name, { dimension: 2, metric: 'cosine' });
+      await store.upsert(name, [point('a', [1, 0], { kind: 'goal' }), point('b', [0, 1], { kind: 'card' })]);
+      const ids = async (query: VectorQuery) => (await store.query(name, [1, 0], query)).map((hit) => hit.id);
+      expect(await ids({ topK: 10, filter: {} })).toEqual(['a', 'b']);
+      expect(await ids({ topK: 10, filter: { nobody_has_this: 'x' } })).toEqual([]);
+      expect(await ids({ topK: 0 })).toEqual([]);
+      expect(await ids({ topK: 1000 })).toEqual(['a', 'b']);
+      await store.delete(name, []);
+      expect(await ids({ topK: 10 })).toEqual(['a', 'b']);
+    });
+
+    it('refuses a vector that is not finite numbers, naming the collection, before anything is stored or searched', async () => {
+      const name = collection();
+      await store.ensureCollection(name, { dimension: 2, metric: 'cosine' });
+      await store.upsert(name, [point('a', [1, 0])]);
+      for (const bad of [
+        [Number.NaN, 0],
+        [Number.POSITIVE_INFINITY, 0],
+        [0, Number.NEGATIVE_INFINITY],
+      ]) {
+        await expect(store.query(name, bad, { topK: 3 })).rejects.toThrow(new RegExp(`collection ${name}: vector\\[\\d\\] is (NaN|-?Infinity), not a finite number`));
+        await expect(store.upsert(name, [point('bad', bad)])).rejects.toThrow(VectorStoreError);
+      }
+      expect((await store.query(name, [1, 0], { topK: 3 })).map((hit) => hit.id)).toEqual(['a']);
     });
 
     it('a filtered search still finds topK points when few match among many', async () => {

@@ -1,5 +1,6 @@
 import { VectorStoreError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
+import { checkFiniteVector, checkPoints, queryFilter } from '../../framework/vectors/store-input.js';
 import type { VectorCollectionShape, VectorFilter, VectorHit, VectorMetric, VectorPayload, VectorPoint, VectorQuery, VectorStore } from '../../framework/ports.js';
 
 /** A point as the memory store keeps it: its vector as floats, with its norm for cosine. */
@@ -42,6 +43,7 @@ export class MemoryVectorStore implements VectorStore {
 
   async upsert(collection: string, points: readonly VectorPoint[]): Promise<void> {
     const { shape, points: stored } = this.#collection(collection);
+    checkPoints(collection, points);
     for (const point of points) {
       if (point.vector.length !== shape.dimension) throw new VectorStoreError(messages.vectorDimension(collection, point.vector.length, shape.dimension));
       const vector = Float64Array.from(point.vector);
@@ -50,14 +52,16 @@ export class MemoryVectorStore implements VectorStore {
   }
 
   async query(collection: string, vector: readonly number[], query: VectorQuery): Promise<VectorHit[]> {
+    checkFiniteVector(collection, vector);
     const found = this.#collections.get(collection);
-    if (found === undefined) return [];
+    if (found === undefined || query.topK < 1) return [];
+    const filter = queryFilter(query);
     const target = Float64Array.from(vector);
     const targetNorm = Math.sqrt(dot(target, target));
     // The best topK so far, nearest first: a scan keeps only those, never sorting the collection.
     const best: Array<{ point: StoredPoint; score: number }> = [];
     for (const point of found.points.values()) {
-      if (query.filter !== undefined && !matchesFilter(point.payload, query.filter)) continue;
+      if (filter !== undefined && !matchesFilter(point.payload, filter)) continue;
       const hit = { point, score: score(found.shape.metric, target, targetNorm, point) };
       if (best.length === query.topK && !nearer(hit, best[best.length - 1]!)) continue;
       let at = best.length;

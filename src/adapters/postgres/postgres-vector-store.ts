@@ -1,5 +1,6 @@
 import { VectorStoreError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
+import { checkFiniteVector, checkPoints, queryFilter } from '../../framework/vectors/store-input.js';
 import type { VectorCollectionShape, VectorFilter, VectorHit, VectorMetric, VectorPayload, VectorPoint, VectorQuery, VectorStore } from '../../framework/ports.js';
 
 /** What the store needs of a Postgres connection: PGlite and a `pg` pool both are one. */
@@ -103,6 +104,7 @@ export class PostgresVectorStore implements VectorStore {
   }
 
   async upsert(collection: string, points: readonly VectorPoint[]): Promise<void> {
+    checkPoints(collection, points);
     const index = await this.#indexState(collection);
     // A load as big as the collection goes in without the index, which is built again after it.
     if (index.indexed && points.length >= INDEX_MIN_POINTS && points.length >= index.points) {
@@ -143,11 +145,13 @@ export class PostgresVectorStore implements VectorStore {
   }
 
   async query(collection: string, vector: readonly number[], query: VectorQuery): Promise<VectorHit[]> {
+    checkFiniteVector(collection, vector);
     const shape = await this.describe(collection);
-    if (shape === undefined) return [];
+    if (shape === undefined || query.topK < 1) return [];
     const { operator, score } = METRICS[shape.metric];
     const params: unknown[] = [JSON.stringify(vector), query.topK];
-    const where = query.filter === undefined ? '' : `WHERE ${filterSql(query.filter, params)}`;
+    const filter = queryFilter(query);
+    const where = filter === undefined ? '' : `WHERE ${filterSql(filter, params)}`;
     const { rows } = await this.#sql.query<{ id: string; distance: number; text: string | null; payload: VectorPayload }>(
       `SELECT id, text, payload, embedding ${operator} $1::vector AS distance FROM ${tableName(collection)} ${where} ORDER BY embedding ${operator} $1::vector LIMIT $2`,
       params,

@@ -3,6 +3,7 @@ import type { QdrantClient } from '@qdrant/js-client-rest';
 import { ConnectionError, VectorStoreError } from '../../framework/errors.js';
 import { loadBackendPackages } from '../shared/optional-package.js';
 import { messages } from '../../framework/messages.js';
+import { checkFiniteVector, checkPoints, queryFilter } from '../../framework/vectors/store-input.js';
 import type { VectorCollectionShape, VectorFilter, VectorHit, VectorMetric, VectorPayload, VectorPoint, VectorQuery, VectorStore } from '../../framework/ports.js';
 
 /** Options of the Qdrant store. */
@@ -72,6 +73,7 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   async upsert(collection: string, points: readonly VectorPoint[]): Promise<void> {
+    checkPoints(collection, points);
     // A request holding an id twice keeps the last, as upserts in order would.
     const last = [...new Map(points.map((point) => [point.id, point])).values()];
     for (let start = 0; start < last.length; start += UPSERT_BATCH) {
@@ -87,9 +89,11 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   async query(collection: string, vector: readonly number[], query: VectorQuery): Promise<VectorHit[]> {
+    checkFiniteVector(collection, vector);
     const shape = await this.describe(collection);
-    if (shape === undefined) return [];
-    const { points } = await this.#qdrant.query(collection, { query: [...vector], limit: query.topK, with_payload: true, ...(query.filter !== undefined ? { filter: filterOf(query.filter) } : {}) });
+    if (shape === undefined || query.topK < 1) return [];
+    const filter = queryFilter(query);
+    const { points } = await this.#qdrant.query(collection, { query: [...vector], limit: query.topK, with_payload: true, ...(filter !== undefined ? { filter: filterOf(filter) } : {}) });
     // Qdrant scores Euclid by distance (lower nearer); every store here scores higher-nearer.
     const hits = points.map((point): VectorHit => {
       const { [ID_KEY]: id, [TEXT_KEY]: text, ...payload } = (point.payload ?? {}) as Record<string, unknown>;

@@ -7,6 +7,7 @@ import { messages } from '../messages.js';
 import type { YamlCrew } from '../yaml-crews/yaml-crew-class.js';
 import type { CrewClass } from './crew-definition.js';
 import { isCrewClass } from './read-crew.js';
+import { describeThrown, isThrownInstance } from '../runtime/describe-thrown.js';
 
 /** What a crews module gives: its crews, and the providers their constructors need. */
 export interface CrewModule {
@@ -51,7 +52,7 @@ export async function loadCrewModule(path: string): Promise<CrewModule> {
         loaded.crews.push(crew.type);
         loaded.yamlCrews.push(crew);
       } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
+        if (!isThrownInstance(error, ConfigError)) throw error;
         invalid.push(error.message);
       }
     } else if (!folder || (MODULE_SUFFIXES.some((suffix) => file.endsWith(suffix)) && !isFolder(file))) {
@@ -91,7 +92,7 @@ async function importCrews(path: string, required: boolean): Promise<Pick<CrewMo
   try {
     exports = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new CrewDefinitionError(messages.crewModuleUnloadable(path, (error as Error).message), { cause: error });
+    throw new CrewDefinitionError(messages.crewModuleUnloadable(path, describeThrown(error)), { cause: error });
   }
   const listed = exports['crews'];
   const crews = Array.isArray(listed) ? (listed as CrewClass[]) : Object.values(exports).filter(isCrewClass);

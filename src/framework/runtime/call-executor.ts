@@ -6,7 +6,7 @@ import { timeoutDecision } from '../replay/decision-keys.js';
 import { describeIssues, locateEnvelope, type Event, type EventEnvelope } from '../model/event.js';
 import type { Clock, DecisionJournal, MaybePromise } from '../ports.js';
 import { CallScope, type CallFailure, type CallHost, type OutputLimits } from './call-scope.js';
-import { describeThrown } from './describe-thrown.js';
+import { describeThrown, isThrownInstance } from './describe-thrown.js';
 import { FrameworkVerdict } from './framework-verdict.js';
 import type { Lane } from './lanes.js';
 import type { Route } from './route-table.js';
@@ -163,7 +163,7 @@ export class CallExecutor {
   /** Something escaped a call after the fact: the crew's error, counted like any other. */
   #strayFault(scope: CallScope, error: unknown): void {
     const { crew, handler } = scope.route;
-    const detail = error instanceof HandlerOutputError ? error.message : messages.strayFault(crew.definition.id, handler.method, describeThrown(error));
+    const detail = isThrownInstance(error, HandlerOutputError) ? error.message : messages.strayFault(crew.definition.id, handler.method, describeThrown(error));
     this.#report(this.#output, scope.envelope, scope, { reason: ErrorReason.HandlerError, error: new Error(detail), disabledCrew: scope.lane.countError(scope.slice) }, detail);
   }
 
@@ -200,7 +200,7 @@ export class CallExecutor {
     if (scope.ended) return scope;
     scope.end(true);
     // A verdict from inside the call wins over what the handler made of it (rethrown, wrapped).
-    const verdict = scope.verdict ?? (error instanceof FrameworkVerdict ? error : undefined);
+    const verdict = scope.verdict ?? (isThrownInstance(error, FrameworkVerdict) ? error : undefined);
     return verdict === undefined ? this.#failEnded(scope, error, reason) : this.#failEnded(scope, verdict, verdict.reason);
   }
 
@@ -225,7 +225,7 @@ export class CallExecutor {
       return;
     }
     const detail = describeThrown(failure.error);
-    const ours = failure.reason === ErrorReason.Timeout || failure.error instanceof FrameworkVerdict;
+    const ours = failure.reason === ErrorReason.Timeout || isThrownInstance(failure.error, FrameworkVerdict);
     this.#report(out, envelope, scope, failure, ours ? detail : messages.handlerThrew(id, route.handler.method, detail));
   }
 

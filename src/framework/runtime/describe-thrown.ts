@@ -27,5 +27,18 @@ function fallback(thrown: unknown): string {
     const ctor = (proto as { constructor?: { name?: unknown } }).constructor?.name;
     return typeof ctor === 'string' && ctor.length > 0 ? `a thrown ${ctor} that cannot be shown` : undefined;
   });
-  return `(${name ?? `a ${typeof thrown} that cannot be shown`})`;
+  const type = typeof thrown;
+  return `(${name ?? `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} that cannot be shown`})`;
+}
+
+/**
+ * Whether a thrown value is an instance of `type`, asked without trusting it: `instanceof` walks
+ * the value's prototype chain, which a Proxy may trap (and throw from) and a revoked Proxy refuses.
+ */
+export function isThrownInstance<T>(thrown: unknown, type: abstract new (...args: never[]) => T): thrown is T {
+  try {
+    return thrown instanceof type;
+  } catch {
+    return false;
+  }
 }

@@ -3,6 +3,7 @@ import type { CrewDefinition, CrewGraph } from '../discovery/crew-definition.js'
 import { CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
 import { dependencyTrail } from './dependency-trail.js';
+import { isThrownInstance } from './describe-thrown.js';
 import type { CrewRuntime } from './route-table.js';
 import type { Interceptor, InterceptorClass, InterceptorRef } from './interceptor.js';
 import { INTERCEPTORS_METADATA } from '../decorators/metadata-keys.js';
@@ -72,7 +73,7 @@ function interceptorResolver(container: DependencyContainer): (ref: InterceptorR
       try {
         instance = checked(container.resolve(ref as unknown as new () => Interceptor), crew, ref.name);
       } catch (error) {
-        if (error instanceof CrewDefinitionError) throw error;
+        if (isThrownInstance(error, CrewDefinitionError)) throw error;
         throw new CrewDefinitionError(messages.unresolvableInterceptor(crew, ref.name, dependencyTrail(error)), { cause: error });
       }
       instances.set(ref, instance);
