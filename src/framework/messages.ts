@@ -199,6 +199,10 @@ export const messages = {
   callAbandonedAtStop: (crew: string, method: string, waitedMs: number) =>
     `${crew}.${method} was still running ${waitedMs} ms after the app began to stop (stop_timeout_ms); it was abandoned, its actions and writes discarded`,
   sameFile: (first: string, second: string, path: string) => `${first} and ${second} name the same file (${path}): one would destroy the other; give each its own file`,
+  templateTagRefused: (tag: string) => `{% ${tag} %} reads another template from a file, and a crew's templates are all in its file: write it out in place`,
+  templateUnitsExceeded: (max: number) =>
+    `the call's templates made more than ${max.toLocaleString('en')} items and characters together (ranges, arrays, strings and what they render): refused, so no template can take the process's memory`,
+  templateTimeExceeded: (ms: number) => `the call's templates took more than ${ms} ms to render together: refused, so no template can hang its crew`,
   dashboardWrongHost: (host: string) => `this dashboard does not answer to the host ${JSON.stringify(host.slice(0, 100))}: open it at the address it printed (a page of another site must not read it)`,
   dashboardTooManyPages: (max: number) => `${max} dashboard pages already follow this run: close one and reload`,
   dashboardPageMissing: (folder: string) => `the dashboard's page is not in ${folder}: it is built by \`npm run build\` (Vite, from ui/); a package installed from npm ships it\n`,

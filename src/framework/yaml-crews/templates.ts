@@ -1,19 +1,42 @@
-import { Liquid, type Template } from 'liquidjs';
+import { Context, Liquid, type Template } from 'liquidjs';
+import { messages } from '../messages.js';
 
 /**
- * The template engine of YAML crews: LiquidJS, which runs no code. Includes read no file (no
- * templates are registered), unknown filters are errors at load, a template reads only its
- * values' own properties, and rendering is bounded in time and memory, so a template cannot
- * reach outside what it is given or hang a crew.
+ * The most time, in ms, a crew call's templates may take to render, all of them together (the
+ * prompts before the model call, the outputs and patch after it).
+ */
+export const CALL_RENDER_MS = 1_000;
+/**
+ * The most items and characters a crew call's templates may make, all of them together: what
+ * LiquidJS counts as it makes ranges, arrays and strings, and the text they render.
+ */
+export const CALL_RENDER_UNITS = 1_000_000;
+
+/** Tags that read other templates from files: a crew's templates are all in its file. */
+const FILE_TAGS = ['include', 'render', 'layout'] as const;
+
+/**
+ * The template engine of YAML crews: LiquidJS, which runs no code. Tags that read files are
+ * refused at load (`include`, `render`, `layout`), unknown filters are errors at load, a template
+ * reads only its values' own properties, and every template of a crew call draws on one bound of
+ * time and one of memory and output (`TemplateRendering`), so no template, nor many small ones
+ * together, can reach outside what it is given or hang a crew.
  */
 const liquid = new Liquid({
   templates: {},
   strictFilters: true,
   ownPropertyOnly: true,
   parseLimit: 100_000,
-  renderLimit: 1_000,
-  memoryLimit: 10_000_000,
 });
+for (const name of FILE_TAGS) {
+  liquid.registerTag(name, {
+    parse() {
+      throw new Error(messages.templateTagRefused(name));
+    },
+    // Never reached: parsing refuses the tag.
+    render: () => undefined,
+  });
+}
 
 /** What a template sees (DESIGN §9). */
 export interface TemplateScope {
@@ -26,24 +49,80 @@ export interface TemplateScope {
   readonly outputs: { readonly text?: string; readonly json?: unknown };
 }
 
+/** A compiled template, rendered in a call's `Context` (which carries its scope and bounds). */
+export type CompiledText = (context: Context) => Promise<string>;
+
 /**
  * A value with templates in it, checked at load: a string is rendered as text, except one that
  * is a single `{{ expression }}`, which gives the expression's value as is (a number, an object);
  * arrays and objects are rendered leaf by leaf (an expression naming nothing is left out of an
  * object, null in a list); anything else is itself.
  */
-export type CompiledValue = (scope: TemplateScope) => Promise<unknown>;
+export type CompiledValue = (context: Context) => Promise<unknown>;
 
 const SINGLE_EXPRESSION = /^\{\{-?\s*([^{}]*?)\s*-?\}\}$/;
 
+/** A bound LiquidJS checks as it renders (its own `Limiter`'s shape): `use` adds, `check` compares. */
+class CallBound {
+  #used = 0;
+
+  constructor(
+    readonly limit: number,
+    readonly exceeded: string,
+  ) {}
+
+  use(count: number): void {
+    if (!(+count > 0)) return;
+    this.#used += +count;
+    if (this.#used > this.limit) throw new Error(this.exceeded);
+  }
+
+  check(count: number): void {
+    if (+count > this.limit) throw new Error(this.exceeded);
+  }
+}
+
 /**
- * Compiles a template string.
+ * The rendering of one crew call: its scope, and the bounds all its templates draw on. Time is
+ * counted while templates render, not while the call waits for its model.
+ */
+export class TemplateRendering {
+  readonly #scope: TemplateScope;
+  readonly #units = new CallBound(CALL_RENDER_UNITS, messages.templateUnitsExceeded(CALL_RENDER_UNITS));
+  #spentMs = 0;
+
+  constructor(scope: TemplateScope) {
+    this.#scope = scope;
+  }
+
+  /** Renders a compiled template or value over the call's scope, within what the call has left. */
+  async render<T>(compiled: (context: Context) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    // LiquidJS checks the time (`check(now)`) before each node it renders.
+    const clock = new CallBound(started + CALL_RENDER_MS - this.#spentMs, messages.templateTimeExceeded(CALL_RENDER_MS));
+    // A bound of LiquidJS's shape: its own Limiter class is not exported.
+    const bounds = { memoryLimit: this.#units, renderLimit: clock, liquid } as unknown as ConstructorParameters<typeof Context>[3];
+    const context = new Context(this.#scope, liquid.options, {}, bounds);
+    try {
+      return await compiled(context);
+    } finally {
+      this.#spentMs += performance.now() - started;
+    }
+  }
+}
+
+/**
+ * Compiles a template string; what it renders counts against its call's bound of output.
  *
  * @throws Error with LiquidJS's message (its line and column) for a template that does not parse
  */
-export function compileText(text: string): (scope: TemplateScope) => Promise<string> {
+export function compileText(text: string): CompiledText {
   const template: Template[] = liquid.parse(text);
-  return (scope) => liquid.render(template, scope) as Promise<string>;
+  return async (context) => {
+    const rendered = String(await liquid.render(template, context));
+    context.memoryLimit.use(rendered.length);
+    return rendered;
+  };
 }
 
 /**
@@ -57,7 +136,11 @@ export function compileValue(value: unknown, path: readonly PropertyKey[] = []):
     try {
       if (expression !== undefined) {
         liquid.parse(value);
-        return (scope) => liquid.evalValue(expression, scope);
+        return async (context) => {
+          const evaluated: unknown = await liquid.evalValue(expression, context);
+          if (typeof evaluated === 'string') context.memoryLimit.use(evaluated.length);
+          return evaluated;
+        };
       }
       return compileText(value);
     } catch (error) {
@@ -67,14 +150,18 @@ export function compileValue(value: unknown, path: readonly PropertyKey[] = []):
   if (Array.isArray(value)) {
     const items = value.map((item, index) => compileValue(item, [...path, index]));
     // What names nothing is left out, as JSON leaves it out: a null in a list, no field in an object.
-    return async (scope) => (await Promise.all(items.map((item) => item(scope)))).map((item) => item ?? null);
+    return async (context) => {
+      const out: unknown[] = [];
+      for (const item of items) out.push((await item(context)) ?? null);
+      return out;
+    };
   }
   if (value !== null && typeof value === 'object') {
     const fields = Object.entries(value).map(([key, field]) => [key, compileValue(field, [...path, key])] as const);
-    return async (scope) => {
+    return async (context) => {
       const out: Record<string, unknown> = {};
       for (const [key, field] of fields) {
-        const rendered = await field(scope);
+        const rendered = await field(context);
         if (rendered !== undefined) out[key] = rendered;
       }
       return out;

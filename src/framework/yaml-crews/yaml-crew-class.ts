@@ -19,7 +19,7 @@ import type { CrewClass } from '../discovery/crew-definition.js';
 import type { Event } from '../model/event.js';
 import type { CrewContext } from '../runtime/crew-context.js';
 import { Versions } from '../runtime/versions.js';
-import { jsonOfReply, type TemplateScope } from './templates.js';
+import { jsonOfReply, TemplateRendering, type TemplateScope } from './templates.js';
 import type { CrewBehaviour, CrewFile } from './yaml-crew-file.js';
 
 /** The crew class of a YAML crew file, and the versions of its behaviour a reload adds to. */
@@ -100,19 +100,21 @@ function parsedOrText(input: string): unknown {
 
 async function runBehaviour(behaviour: CrewBehaviour, startModel: string | undefined, event: Event, ctx: CrewContext): Promise<void> {
   const scope: { -readonly [K in keyof TemplateScope]: TemplateScope[K] } = { ctx: ctx.context.snapshot(), event, slice: ctx.slice, stream_id: ctx.streamId, outputs: {} };
+  // Every template of the call draws on the call's bounds.
+  const templates = new TemplateRendering(scope);
   if (behaviour.userTemplate !== undefined) {
     const prompt: LanguageModelV3Prompt = [];
-    if (behaviour.systemPrompt !== undefined) prompt.push({ role: 'system', content: await behaviour.systemPrompt(scope) });
-    prompt.push({ role: 'user', content: [{ type: 'text', text: await behaviour.userTemplate(scope) }] });
+    if (behaviour.systemPrompt !== undefined) prompt.push({ role: 'system', content: await templates.render(behaviour.systemPrompt) });
+    prompt.push({ role: 'user', content: [{ type: 'text', text: await templates.render(behaviour.userTemplate) }] });
     // The crew's `model` knob (the file's, or its runtime file's) unless a reload of the file changed it.
     const model = ctx.model(behaviour.model === startModel ? undefined : behaviour.model);
     const answer = await askWithTools(model, prompt, behaviour.tools, ctx);
     const text = answer.content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('');
     scope.outputs = { text, json: jsonOfReply(text) };
   }
-  for (const output of behaviour.outputs) ctx.emit(output.kind, await output.payload(scope), output.ttlMs === undefined ? undefined : { ttlMs: output.ttlMs });
+  for (const output of behaviour.outputs) ctx.emit(output.kind, await templates.render(output.payload), output.ttlMs === undefined ? undefined : { ttlMs: output.ttlMs });
   for (const [key, value] of behaviour.patch) {
-    const written = await value(scope);
+    const written = await templates.render(value);
     // A template naming nothing writes nothing; null removes the key.
     if (written === null) ctx.context.delete(key);
     else if (written !== undefined) ctx.context.set(key, written);

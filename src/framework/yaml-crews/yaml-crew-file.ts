@@ -6,7 +6,7 @@ import { KindSchema, describeIssues } from '../model/event.js';
 import { ConfigError } from '../errors.js';
 import { messages } from '../messages.js';
 import { parseYamlText, readYamlDocument, type YamlDocument } from '../config/yaml-document.js';
-import { compileText, compileValue, TemplateError, type CompiledValue, type TemplateScope } from './templates.js';
+import { compileText, compileValue, TemplateError, type CompiledText, type CompiledValue } from './templates.js';
 import type { CrewKnobs } from '../discovery/crew-knobs.js';
 import { knobsOf } from '../discovery/crew-spec-keys.js';
 import { COLLECTION_NAME_PATTERN } from '../config/vector-config.js';
@@ -83,9 +83,9 @@ export const CrewFileSchema = z
 export interface CrewBehaviour {
   /** The model it calls (its name in `models:`); undefined: the crew's default. */
   readonly model: string | undefined;
-  readonly systemPrompt: ((scope: TemplateScope) => Promise<string>) | undefined;
+  readonly systemPrompt: CompiledText | undefined;
   /** Undefined for a crew that calls no model. */
-  readonly userTemplate: ((scope: TemplateScope) => Promise<string>) | undefined;
+  readonly userTemplate: CompiledText | undefined;
   readonly outputs: ReadonlyArray<{ readonly kind: string; readonly payload: CompiledValue; readonly ttlMs: number | undefined }>;
   readonly patch: ReadonlyArray<readonly [string, CompiledValue]>;
   /** The tools offered to the model, with their options. */

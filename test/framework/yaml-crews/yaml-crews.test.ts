@@ -114,10 +114,30 @@ describe('YAML crews (<id>.crew.yaml, DESIGN §9)', () => {
     const dir = folder({ 'probe.crew.yaml': `id: probe\ntriggers: x\noutputs:\n  - kind: probe\n    payload:\n      proto: "{{ event.constructor }}|{{ event.__proto__ }}|{{ ctx.toString }}"\n` });
     const r = await (await createTestingApp({ crews: (await loadCrewModule(dir)).crews })).run([at(0, 'x')]);
     expect(r.actions.map((a) => a.payload)).toEqual([{ proto: '||' }]);
-    const including = folder({ 'inc.crew.yaml': `id: inc\ntriggers: x\noutputs:\n  - kind: probe\n    payload: { text: "{% include '/etc/passwd' %}" }\n` });
-    const included = await (await createTestingApp({ crews: (await loadCrewModule(including)).crews })).run([at(0, 'x')]);
-    expect(included.actions).toEqual([]);
-    expect(included.errorsOf('handler_error')[0]!.payload.message).toMatch(/inc\.handle threw: .*(not found|ENOENT|Failed to lookup)/);
+    for (const tag of ["include '/etc/passwd'", "render 'x'", "layout 'x'"]) {
+      const including = folder({ 'inc.crew.yaml': `id: inc\ntriggers: x\noutputs:\n  - kind: probe\n    payload: { text: "{% ${tag} %}" }\n` });
+      await expect(loadCrewModule(including)).rejects.toThrow(
+        /inc\.crew\.yaml:5 outputs\.0\.payload\.text: template does not parse: \{% (include|render|layout) %\} reads another template from a file/,
+      );
+    }
+  });
+
+  it("bounds a call's templates together: leaves that each stay within a leaf's old bound fail the call as a whole, and the next call runs", async () => {
+    const leaves = Array.from({ length: 6 }, (_, i) => `      n${i}: "{{ (1..9999999) | size }}"`).join('\n');
+    const dir = folder({
+      'greedy.crew.yaml': `id: greedy\ntriggers: [x, y]\nmax_errors: 10\noutputs:\n  - kind: sizes\n    payload:\n${leaves}\n  - kind: small\n    payload: { n: "{{ (1..3) | size }}" }\n`,
+    });
+    const r = await (await createTestingApp({ crews: (await loadCrewModule(dir)).crews })).run([at(0, 'x'), at(1, 'y')]);
+    expect(r.actions).toEqual([]);
+    expect(r.errorsOf('handler_error').map((e) => e.payload.message)).toEqual([
+      expect.stringMatching(/greedy\.handle threw: the call's templates made more than 1,000,000 items and characters together/),
+      expect.stringMatching(/greedy\.handle threw: the call's templates made more than 1,000,000 items and characters together/),
+    ]);
+    const modest = folder({
+      'modest.crew.yaml': `id: modest\ntriggers: x\noutputs:\n  - kind: sizes\n    payload:\n${Array.from({ length: 6 }, (_, i) => `      n${i}: "{{ (1..100000) | size }}"`).join('\n')}\n`,
+    });
+    const fine = await (await createTestingApp({ crews: (await loadCrewModule(modest)).crews })).run([at(0, 'x')]);
+    expect(fine.actions.map((a) => a.payload)).toEqual([{ n0: 100000, n1: 100000, n2: 100000, n3: 100000, n4: 100000, n5: 100000 }]);
   });
 });
 
