@@ -163,7 +163,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const logger = container.resolve(LOGGER);
   const monitor = alsoObserving(container.resolve(MONITOR), [logObserver(logger), ...(options.observer ? [options.observer].flat() : [])]);
   const clock = container.resolve(CLOCK);
-  const isolation = new IsolatedCrews(graph, options.crewsModule, config, clock);
+  const isolation = new IsolatedCrews(graph, options.crewsModule, config, clock, logger);
   const hooks = new LifecycleHooks(container, options.providers ?? []);
   const instantiated = instantiateCrews(graph, container, () => true, [...(monitor.interceptor ? [monitor.interceptor] : []), ...(options.interceptors ?? [])], isolation.standIn);
   const crews = options.reloadable ? instantiated.map((crew) => ({ ...crew, knobs: new Versions(reloadableKnobsOf(crew.definition)) })) : instantiated;

@@ -186,6 +186,8 @@ export const messages = {
       : 'an exception was thrown outside any handler call (a timer, an event listener); the run goes on',
   isolateEnded: (crew: string, kind: 'worker' | 'process', how: string) =>
     `crew ${crew}'s ${kind === 'worker' ? 'worker thread' : 'child process'} ${how}; the call it was running failed and a new one starts`,
+  isolateOverMemory: (usedMb: number, limitMb: number) => `held ${usedMb} MB of heap and buffers, over its memoryLimitMb of ${limitMb}`,
+  isolatedCrewPrinted: (crew: string, kind: 'worker' | 'process', stream: 'stdout' | 'stderr') => `crew ${crew} (${kind} isolate) wrote to its ${stream}`,
   isolateSentGarbage: (crew: string, kind: 'worker' | 'process') =>
     `sent a message that is not live-crew's isolation protocol (crew ${crew} must not use the ${kind === 'worker' ? 'worker port' : 'IPC channel'} itself)`,
   isolatedCrewNotInModule: (crew: string, module: string) =>

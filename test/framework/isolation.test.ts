@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 // The built package, as a user runs it: isolates load the built framework and the crews module.
-import { ACTION_SINK, ConfigError, createLiveCrewApp, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, type EventSource, type LiveCrewAppOptions } from '../../dist/index.js';
+import { ACTION_SINK, ConfigError, createLiveCrewApp, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LOGGER, type EventSource, type LiveCrewAppOptions } from '../../dist/index.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, hashEmbedder, MemoryDecisionJournal, scriptedModel } from '../../dist/testing.js';
 import { crews } from './fixtures/isolated-crews.js';
 import { PushSource } from './fixtures/push-source.js';
@@ -144,6 +144,28 @@ describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (iso
     const what = isolation === 'worker' ? 'worker thread' : 'child process';
     expect(r.errors.map((e) => e.payload)).toEqual([expect.objectContaining({ reason: 'handler_error', crew: 'hoarder', message: expect.stringMatching(new RegExp(`^crew hoarder's ${what} `)) })]);
     expect(r.actions.filter((a) => a.kind === 'hoarder_ok')).toHaveLength(1);
+  });
+
+  it('counts buffers against memoryLimitMb too, as they grow or all at once: the call fails naming what it held, the next call runs', async () => {
+    const r = await run(isolation, [at(0, 'buffers'), at(10), at(20, 'bulk'), at(30)]);
+    expect(r.errors.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ reason: 'handler_error', crew: 'hoarder', message: expect.stringMatching(/held \d+ MB of heap and buffers, over its memoryLimitMb of 32/) }),
+      expect.objectContaining({ reason: 'handler_error', crew: 'hoarder', message: expect.stringMatching(/held \d+ MB of heap and buffers, over its memoryLimitMb of 32/) }),
+    ]);
+    expect(r.actions.filter((a) => a.kind === 'hoarder_ok').map((a) => a.payload)).toEqual([{}, {}]);
+  });
+
+  it('logs what the crew prints with its id, and never lets it reach the actions', async () => {
+    const printed: Array<{ fields: object; message: string }> = [];
+    const logger = { debug: () => {}, info: () => {}, error: () => {}, warn: (fields: object, message: string) => void printed.push({ fields, message }), child: () => logger };
+    const r = await run(isolation, [at(0, 'shout')], {}, { providers: [{ token: LOGGER, useValue: logger }] });
+    expect(r.actions.map((a) => a.kind).sort()).toEqual(['hoarder_ok', 'seen']);
+    expect(printed).toEqual(
+      expect.arrayContaining([
+        { fields: { crew: 'hoarder', output: 'stdout' }, message: expect.stringMatching(new RegExp(`^crew hoarder \\(${isolation} isolate\\) wrote to its stdout: \\{.*"kind":"forged"`)) },
+        { fields: { crew: 'hoarder', output: 'stderr' }, message: `crew hoarder (${isolation} isolate) wrote to its stderr: a word on stderr` },
+      ]),
+    );
   });
 
   it('ends the call in flight when the app stops, even one that never looks at its signal', async () => {

@@ -53,7 +53,7 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
   const run = await openDistributedRun(options, `runner ${options.selector}`, (graph) => graph.crews.filter((crew) => options.selector.test(crew.id)).map((crew) => crewOwner(crew.id)));
   try {
     const hosted = (id: string) => options.selector.test(id);
-    const isolation = new IsolatedCrews({ crews: run.graph.crews.filter((crew) => hosted(crew.id)) }, options.crewsModule, run.config, run.clock);
+    const isolation = new IsolatedCrews({ crews: run.graph.crews.filter((crew) => hosted(crew.id)) }, options.crewsModule, run.config, run.clock, run.logger);
     const interceptors = [...(run.monitor.interceptor ? [run.monitor.interceptor] : []), ...(options.interceptors ?? [])];
     const hooks = new LifecycleHooks(run.container, options.providers ?? []);
     const crews = instantiateCrews(run.graph, run.container, hosted, interceptors, isolation.standIn);

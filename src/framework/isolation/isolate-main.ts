@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { getHeapStatistics } from 'node:v8';
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { container as rootContainer } from 'tsyringe';
 import { runnerLimits } from '../config/limits.js';
@@ -46,6 +47,35 @@ const models = new ModelsByMessage(
   (scope) => callIds.get(scope) ?? -1,
 );
 
+/** How often an isolate with a `memoryLimitMb` measures what it holds, in ms. */
+const MEMORY_CHECK_MS = 25;
+
+/**
+ * This isolate's heap and buffers, in MB: V8's statistics are per isolate (a worker's own, not
+ * its process's), and its external memory is what Buffers and ArrayBuffers hold.
+ */
+function usedMb(): number {
+  const { used_heap_size, external_memory } = getHeapStatistics();
+  return (used_heap_size + external_memory) / (1024 * 1024);
+}
+
+/**
+ * Ends the isolate when it holds more than `limitMb`: V8's heap limit does not count buffers, so
+ * a crew could otherwise take the machine's memory through them. Checked every MEMORY_CHECK_MS
+ * and as each call ends, so a call that went over fails rather than succeeds.
+ */
+function overMemory(limitMb: number | undefined): boolean {
+  if (limitMb === undefined) return false;
+  const used = usedMb();
+  if (used <= limitMb) return false;
+  channel.send({ type: 'fatal', error: messages.isolateOverMemory(Math.round(used), limitMb) });
+  // The app kills it on that message; exiting here ends it even if the message is slow to go.
+  setTimeout(() => process.exit(70), 100).unref();
+  return true;
+}
+
+let memoryLimitMb: number | undefined;
+
 channel.on((message) => {
   const type = (message as { type?: unknown }).type;
   if (type === 'init') void start(message as IsolateInit);
@@ -54,6 +84,8 @@ channel.on((message) => {
 });
 
 async function start(init: IsolateInit): Promise<void> {
+  memoryLimitMb = init.memoryLimitMb;
+  if (memoryLimitMb !== undefined) setInterval(() => overMemory(memoryLimitMb), MEMORY_CHECK_MS).unref();
   try {
     const { crews, providers } = await loadCrewModule(init.crewsModule);
     const graph = buildCrewGraph(crews);
@@ -97,6 +129,7 @@ async function run({ crew, routes, crewCount, host }: Hosted, call: IsolatedCall
     channel.send({ type: 'failed', id: call.id, error: describeThrown(error) });
     return;
   }
+  if (overMemory(memoryLimitMb)) return;
   scope.end();
   scope.commitWrites();
   const writes = stream.context.peekWrites(call.slice, crew.index)?.toWire() ?? [];

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { messages } from '../messages.js';
 import { describeThrown } from '../runtime/describe-thrown.js';
@@ -13,11 +14,16 @@ const ISOLATE_MAIN = fileURLToPath(new URL('./isolate-main.js', import.meta.url)
 /** How an isolated crew runs: in a worker thread or a child process, with its limits. */
 export interface IsolateSpec {
   readonly kind: 'worker' | 'process';
+  /** What it is told first; its `memoryLimitMb` bounds its heap here, and its heap and buffers together there. */
   readonly init: IsolateInit;
-  readonly memoryLimitMb: number | undefined;
   /** `process`: the paths it may write to; nothing else is writable. */
   readonly allowWrite: readonly string[];
+  /** Told each line the crew writes to its stdout or stderr: they never reach the app's own (where actions go). */
+  readonly printed: (stream: 'stdout' | 'stderr', line: string) => void;
 }
+
+/** The longest line of a crew's output kept whole; the rest of a longer one is cut. */
+const MAX_PRINTED_LINE = 8192;
 
 /** A worker thread or child process, as the app talks to it. */
 interface IsolateLink {
@@ -50,6 +56,8 @@ export class Isolate {
   #error: unknown;
   #started: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   readonly #exited: Promise<void>;
+  /** Each of its output streams, until it ends. */
+  readonly #printing: Promise<void>[] = [];
   /** Told of output or a fault that escaped call `id` after it ended. */
   onStray: ((id: number, error: string) => void) | undefined;
   /** Answers what a handler in the isolate asks the app (a model call, a recorded effect); the answer is sent back. */
@@ -58,12 +66,14 @@ export class Isolate {
   private constructor(spec: IsolateSpec) {
     this.#spec = spec;
     let exited!: () => void;
-    this.#exited = new Promise((resolve) => (exited = resolve));
+    const exit = new Promise<void>((resolve) => (exited = resolve));
     const onExit = (how: string) => {
       this.#end(how);
       exited();
     };
     this.#link = spec.kind === 'worker' ? this.#worker(onExit) : this.#process(onExit);
+    // Ended once it exited and everything it printed was read.
+    this.#exited = Promise.all([exit, ...this.#printing]).then(() => undefined);
   }
 
   /**
@@ -127,6 +137,8 @@ export class Isolate {
         this.#started = undefined;
         return;
       case 'fatal':
+        // Before it started: why it could not; during a call (over its memory): why the call fails.
+        this.#error ??= new Error(message.error);
         this.#started?.reject(new FrameworkVerdict(message.error));
         this.#started = undefined;
         this.kill();
@@ -164,8 +176,10 @@ export class Isolate {
   }
 
   #worker(onExit: (how: string) => void): IsolateLink {
-    const limit = this.#spec.memoryLimitMb;
-    const worker = new Worker(ISOLATE_MAIN, { ...(limit !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: limit } } : {}) });
+    const limit = this.#spec.init.memoryLimitMb;
+    // Its stdout and stderr come here, not to the process's: a crew's console.log is no action line.
+    const worker = new Worker(ISOLATE_MAIN, { stdout: true, stderr: true, ...(limit !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: limit } } : {}) });
+    this.#capture(worker.stdout, worker.stderr);
     worker.on('message', (message: unknown) => this.#received(message));
     worker.on('error', (error) => {
       this.#error ??= error;
@@ -177,13 +191,41 @@ export class Isolate {
     };
   }
 
+  /** Hands each line the crew writes to `printed`, a line longer than MAX_PRINTED_LINE cut there. */
+  #capture(stdout: Readable, stderr: Readable): void {
+    for (const [stream, from] of [
+      ['stdout', stdout],
+      ['stderr', stderr],
+    ] as const) {
+      let line = '';
+      from.setEncoding('utf8');
+      from.on('data', (chunk: string) => {
+        const lines = (line + chunk).split('\n');
+        line = lines.pop()!;
+        for (const whole of lines) this.#spec.printed(stream, cut(whole));
+        if (line.length > MAX_PRINTED_LINE) {
+          this.#spec.printed(stream, cut(line));
+          line = '';
+        }
+      });
+      this.#printing.push(
+        new Promise((resolve) =>
+          from.on('close', () => {
+            if (line !== '') this.#spec.printed(stream, cut(line));
+            resolve();
+          }),
+        ),
+      );
+    }
+  }
+
   #process(onExit: (how: string) => void): IsolateLink {
     const child: ChildProcess = fork(ISOLATE_MAIN, [], {
       execArgv: sandboxFlags(this.#spec),
       serialization: 'json',
-      // Its stdout is the app's stderr: what a crew prints must not mix into actions on stdout.
-      stdio: ['ignore', 2, 'inherit', 'ipc'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
+    this.#capture(child.stdout!, child.stderr!);
     child.on('message', (message: unknown) => this.#received(message));
     child.on('error', (error) => {
       this.#error ??= error;
@@ -208,6 +250,10 @@ function sandboxFlags(spec: IsolateSpec): string[] {
   return [
     ...(permission !== undefined ? [permission, '--allow-fs-read=*', ...spec.allowWrite.map((path) => `--allow-fs-write=${resolve(path)}`)] : []),
     ...(flags.has('--disable-warning') ? ['--disable-warning=ExperimentalWarning'] : ['--no-warnings']),
-    ...(spec.memoryLimitMb !== undefined ? [`--max-old-space-size=${spec.memoryLimitMb}`] : []),
+    ...(spec.init.memoryLimitMb !== undefined ? [`--max-old-space-size=${spec.init.memoryLimitMb}`] : []),
   ];
+}
+
+function cut(line: string): string {
+  return line.length > MAX_PRINTED_LINE ? `${line.slice(0, MAX_PRINTED_LINE)}…` : line;
 }

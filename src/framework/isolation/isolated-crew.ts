@@ -2,7 +2,8 @@ import type { LiveCrewConfig } from '../config/config-schema.js';
 import type { CrewDefinition } from '../discovery/crew-definition.js';
 import type { Event } from '../model/event.js';
 import { locateEnvelope } from '../model/event.js';
-import type { Clock } from '../ports.js';
+import type { Clock, Logger } from '../ports.js';
+import { messages } from '../messages.js';
 import type { CallScope } from '../runtime/call-scope.js';
 import { Isolate, type IsolateSpec } from './isolate.js';
 import type { IsolatedOutcome } from './isolation-protocol.js';
@@ -22,6 +23,8 @@ export interface IsolatedCrewOptions {
   readonly config: LiveCrewConfig;
   /** Waits out the backoff before a restart. */
   readonly clock: Clock;
+  /** Where what the crew prints goes, with its id. */
+  readonly logger: Logger;
 }
 
 /**
@@ -160,11 +163,12 @@ export class IsolatedCrew {
 
   async #spawn(): Promise<Isolate> {
     const { kind, crewsModule, config } = this.#options;
+    const { id, memoryLimitMb } = this.#definition;
     const spec: IsolateSpec = {
       kind,
-      init: { type: 'init', crewsModule, crewId: this.#definition.id, config },
-      memoryLimitMb: this.#definition.memoryLimitMb,
+      init: { type: 'init', crewsModule, crewId: id, config, ...(memoryLimitMb !== undefined ? { memoryLimitMb } : {}) },
       allowWrite: config.isolation_allow_write,
+      printed: (stream, line) => this.#options.logger.warn({ crew: id, output: stream }, `${messages.isolatedCrewPrinted(id, kind, stream)}: ${line}`),
     };
     const isolate = await Isolate.start(spec);
     isolate.onStray = (id, error) => this.#calls.get(id)?.strayFault(new Error(error));

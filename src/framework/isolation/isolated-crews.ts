@@ -4,7 +4,7 @@ import type { LiveCrewConfig } from '../config/config-schema.js';
 import type { CrewDefinition, CrewGraph } from '../discovery/crew-definition.js';
 import { ConfigError, CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
-import type { Clock } from '../ports.js';
+import type { Clock, Logger } from '../ports.js';
 import { describeThrown } from '../runtime/describe-thrown.js';
 import { IsolatedCrew } from './isolated-crew.js';
 
@@ -26,12 +26,12 @@ export class IsolatedCrews {
   readonly #crews = new Map<string, IsolatedCrew>();
 
   /** @throws ConfigError when a crew is isolated and no `crewsModule` says where to load it from */
-  constructor(graph: CrewGraph, crewsModule: string | undefined, config: LiveCrewConfig, clock: Clock) {
+  constructor(graph: CrewGraph, crewsModule: string | undefined, config: LiveCrewConfig, clock: Clock, logger: Logger) {
     const isolated = graph.crews.filter((crew) => crew.isolation === 'worker' || crew.isolation === 'process');
     if (isolated.length === 0) return;
     if (crewsModule === undefined) throw new ConfigError(messages.isolationNeedsModule(isolated.map((crew) => crew.id)));
     for (const crew of isolated) {
-      this.#crews.set(crew.id, new IsolatedCrew(crew, { kind: crew.isolation as 'worker' | 'process', crewsModule: resolve(crewsModule), config, clock }));
+      this.#crews.set(crew.id, new IsolatedCrew(crew, { kind: crew.isolation as 'worker' | 'process', crewsModule: resolve(crewsModule), config, clock, logger }));
     }
   }
 

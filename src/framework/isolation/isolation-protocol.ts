@@ -15,6 +15,8 @@ export interface IsolateInit {
   readonly crewsModule: string;
   readonly crewId: string;
   readonly config: LiveCrewConfig;
+  /** Its heap and its buffers together (V8's external memory: Buffers, ArrayBuffers) may use at most this many MB. */
+  readonly memoryLimitMb?: number;
 }
 
 /**
