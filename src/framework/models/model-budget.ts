@@ -16,6 +16,15 @@ export class ModelBudgets {
   readonly #tokens = new WeakMap<Lane, { slice: number; used: number }>();
   /** Per crew, when its model calls of the last minute started, oldest first. */
   readonly #starts = new Map<string, number[]>();
+  /** The models whose token counts were estimated at least once. */
+  readonly #estimated = new Set<string>();
+
+  /** Whether this is the first time a count of `model`'s tokens was estimated: a warning says so once per model. */
+  firstEstimate(model: string): boolean {
+    if (this.#estimated.has(model)) return false;
+    this.#estimated.add(model);
+    return true;
+  }
 
   /** Why the lane's calls of `slice` may not call a model now (their tokens are spent), or undefined. */
   tokensSpent(crew: Budget, lane: Lane, slice: number): string | undefined {

@@ -5,7 +5,6 @@ import {
   type LanguageModelV3GenerateResult,
   type LanguageModelV3StreamPart,
   type LanguageModelV3StreamResult,
-  type LanguageModelV3Usage,
 } from '@ai-sdk/provider';
 import { ModelCallError } from '../errors.js';
 import { messages } from '../messages.js';
@@ -18,6 +17,7 @@ import { fromJournalValue, streamOf, toJournalValue } from './journal-value.js';
 import { budgetDecision, modelCallDecision } from '../replay/decision-keys.js';
 import type { Budget, ModelBudgets } from './model-budget.js';
 import { differingParts, digestRequest, type RequestDigest } from './request-digest.js';
+import { CHARS_PER_TOKEN, countedTokens, type CountedTokens } from './token-count.js';
 
 /** What replaying does with a model call the journal lacks or whose request changed: fail it as `replay_divergence`, or ask the model again. */
 export type ReplayMissing = 'fail' | 'live';
@@ -175,11 +175,19 @@ export class RecordedModel implements LanguageModelV3 {
       await journal.record(key, recorded);
       outcome = recorded.error === undefined ? 'ok' : 'error';
     }
-    return this.#answer(recorded, mode, outcome, started, call, crew) as T;
+    return this.#answer(recorded, mode, outcome, started, call, crew, options.prompt) as T;
   }
 
   /** The journal's form of an answer as the SDK takes it; a recorded failure is thrown again. */
-  #answer(recorded: RecordedCall, mode: Mode, outcome: ModelCallOutcome, started: number, call: string, crew: Budget): LanguageModelV3GenerateResult | LanguageModelV3StreamResult {
+  #answer(
+    recorded: RecordedCall,
+    mode: Mode,
+    outcome: ModelCallOutcome,
+    started: number,
+    call: string,
+    crew: Budget,
+    prompt: LanguageModelV3CallOptions['prompt'],
+  ): LanguageModelV3GenerateResult | LanguageModelV3StreamResult {
     const scope = this.#scope;
     if (recorded.error !== undefined) {
       this.#report(outcome, started, undefined, recorded.retries?.length ?? 0);
@@ -189,8 +197,11 @@ export class RecordedModel implements LanguageModelV3 {
     const parts = mode === 'stream' ? (fromJournalValue(recorded.parts ?? []) as LanguageModelV3StreamPart[]) : undefined;
     const usage = result?.usage ?? parts?.find((part): part is Extract<LanguageModelV3StreamPart, { type: 'finish' }> => part.type === 'finish')?.usage;
     if (result === undefined && parts === undefined) throw new ModelCallError(messages.recordedCallUnreadable(call));
-    this.#services.budgets.spend(crew, scope.lane, scope.slice, totalTokens(usage));
-    this.#report(outcome, started, outcome === 'replayed' ? undefined : usage, recorded.retries?.length ?? 0);
+    const { budgets, logger } = this.#services;
+    const counted = countedTokens(usage, prompt, result?.content ?? parts);
+    if (counted.estimated && budgets.firstEstimate(this.#settings.name)) logger?.warn({ model: this.#settings.name, usage }, messages.modelUsageEstimated(this.#settings.name, CHARS_PER_TOKEN));
+    budgets.spend(crew, scope.lane, scope.slice, counted.input + counted.output);
+    this.#report(outcome, started, outcome === 'replayed' ? undefined : counted, recorded.retries?.length ?? 0);
     if (result !== undefined) return result;
     return { stream: streamOf(parts!) };
   }
@@ -209,11 +220,12 @@ export class RecordedModel implements LanguageModelV3 {
     }
   }
 
-  #report(outcome: ModelCallOutcome, started: number, usage: LanguageModelV3Usage | undefined, retries: number): void {
+  /** Tells monitors and the log of a call's end; `counted`: the tokens of an answer the provider gave now (a replayed one costs none). */
+  #report(outcome: ModelCallOutcome, started: number, counted: CountedTokens | undefined, retries: number): void {
     const scope = this.#scope;
     const tMs = this.#services.clock.now() - started;
-    const inputTokens = usage?.inputTokens.total ?? 0;
-    const outputTokens = usage?.outputTokens.total ?? 0;
+    const inputTokens = counted?.input ?? 0;
+    const outputTokens = counted?.output ?? 0;
     const crew = scope.route.crew.definition.id;
     this.#services.observer?.modelCalled?.({ crew, model: this.#settings.name, outcome, inputTokens, outputTokens, seconds: tMs / 1000 });
     this.#services.logger?.info(
@@ -221,10 +233,6 @@ export class RecordedModel implements LanguageModelV3 {
       'model call',
     );
   }
-}
-
-function totalTokens(usage: LanguageModelV3Usage | undefined): number {
-  return (usage?.inputTokens.total ?? 0) + (usage?.outputTokens.total ?? 0);
 }
 
 /** How long to wait before retry `n` (1-based): what the provider asked for, else exponential backoff; capped. */

@@ -17,6 +17,11 @@ export interface ChatCompletionsServerOptions {
   readonly latencyMs?: number;
   /** The first `count` requests fail with `status` (429, 503...) and a `retry-after-ms` of `retryAfterMs`. */
   readonly failFirst?: { readonly count: number; readonly status: number; readonly retryAfterMs?: number };
+  /**
+   * The usage an answer reports, given what the server counted (default: that count): a server
+   * that reports none, or nonsense, returns undefined or what it says.
+   */
+  readonly usage?: (counted: { readonly prompt_tokens: number; readonly completion_tokens: number }) => Record<string, unknown> | undefined;
   /** The embedding of a text (default: its characters counted into `dimensions` buckets, normalised; 8 without `dimensions`). */
   readonly embed?: (text: string, dimensions: number) => number[];
 }
@@ -90,7 +95,9 @@ export async function startChatCompletionsServer(options: ChatCompletionsServerO
     }
     if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
     const text = (options.reply ?? echoLastUser)(received);
-    const usage = { prompt_tokens: tokens(JSON.stringify(received.messages)), completion_tokens: tokens(text) };
+    const counted = { prompt_tokens: tokens(JSON.stringify(received.messages)), completion_tokens: tokens(text) };
+    const reported = options.usage === undefined ? { ...counted, total_tokens: counted.prompt_tokens + counted.completion_tokens } : options.usage(counted);
+    const usage = reported === undefined ? {} : { usage: reported };
     const base = { id: `chatcmpl-${requests.length}`, created: Math.floor(Date.now() / 1000), model: received.model };
     if (!received.stream) {
       response.writeHead(200, { 'content-type': 'application/json' }).end(
@@ -98,7 +105,7 @@ export async function startChatCompletionsServer(options: ChatCompletionsServerO
           ...base,
           object: 'chat.completion',
           choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
-          usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+          ...usage,
         }),
       );
       return;
@@ -106,7 +113,7 @@ export async function startChatCompletionsServer(options: ChatCompletionsServerO
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const event = (data: unknown) => response.write(`data: ${JSON.stringify(data)}\n\n`);
     event({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: { role: 'assistant', content: text }, finish_reason: null }] });
-    event({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } });
+    event({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], ...usage });
     response.end('data: [DONE]\n\n');
   }
   server.listen(0, '127.0.0.1');

@@ -1,7 +1,7 @@
 import { generateObject, generateText, streamText } from 'ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, Crew, DECISION_JOURNAL, OnEvent, type CrewContext, type Event } from '../../../src/index.js';
+import { ConfigError, Crew, DECISION_JOURNAL, LOGGER, OnEvent, type CrewContext, type Event } from '../../../src/index.js';
 import { createTestingApp, MemoryDecisionJournal, startChatCompletionsServer, type ChatCompletionsServer } from '../../../src/testing.js';
 
 const T0 = Date.parse('2024-05-01T12:00:00Z');
@@ -53,6 +53,35 @@ describe('a model behind the real OpenAI-compatible provider package, on a local
       await createTestingApp({ crews: [Pundit], config: { models: localModel(url) }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] })
     ).run(events);
     expect(JSON.stringify(replay.actions)).toBe(JSON.stringify(live.actions));
+  });
+
+  it.each([
+    ['negative prompt_tokens', (counted: { completion_tokens: number }) => ({ prompt_tokens: -1_000_000, completion_tokens: counted.completion_tokens, total_tokens: -1 })],
+    ['no usage at all', () => undefined],
+  ])('a server reporting %s never lets a crew past max_tokens_per_slice: what the text implies counts, with one warning per model', async (_name, usage) => {
+    server = await startChatCompletionsServer({ reply: () => 'x'.repeat(80), usage });
+    @Crew({ id: 'frugal', model: 'local', maxTokensPerSlice: 30, maxErrors: 10 })
+    class Frugal {
+      @OnEvent('goal')
+      async on(_event: Event, ctx: CrewContext) {
+        const { text } = await generateText({ model: ctx.model(), prompt: 'say it', abortSignal: ctx.signal });
+        ctx.emit('line', { length: text.length });
+      }
+    }
+    const warnings: Array<{ fields: object; message: string }> = [];
+    const logger = { debug: () => {}, info: () => {}, error: () => {}, warn: (fields: object, message: string) => void warnings.push({ fields, message }), child: () => logger };
+    // 80 characters of answer count 20 tokens, its prompt more: the first call of a slice fits, the second is refused.
+    const r = await (await createTestingApp({ crews: [Frugal], config: { models: localModel(server.url) }, providers: [{ token: LOGGER, useValue: logger }] })).run([
+      at(0, 'goal'),
+      at(100, 'goal'),
+      at(600, 'goal'),
+    ]);
+    expect(r.actions).toHaveLength(2);
+    expect(r.errorsOf('budget').map((e) => e.payload.slice)).toEqual([0]);
+    expect(r.errorsOf('budget')[0]!.payload.message).toMatch(/over the crew's model budget \(\d+ tokens used in slice 0, maxTokensPerSlice is 30\)/);
+    expect(warnings.filter((w) => /reported no usable token counts/.test(w.message))).toEqual([
+      { fields: expect.objectContaining({ model: 'local' }), message: expect.stringMatching(/^model local reported no usable token counts .*4 characters a token/) },
+    ]);
   });
 
   it("a 429 is retried as the server's retry-after-ms asks, and the retries are journaled", async () => {
