@@ -27,7 +27,7 @@ import { scheduleCrews } from './scheduler/crew-schedule.js';
 import { SliceEngine } from './scheduler/slice-engine.js';
 import type { SliceTiming } from './scheduler/slice-target.js';
 import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MODEL_PROVIDER, MONITOR, VECTOR_STORE, CONTEXT_SINK } from './tokens.js';
-import { ModelCalls, NO_MODELS, unknownCrewModels, unknownVectorEmbedders, withModels, type GivenModels } from './models/model-calls.js';
+import { ModelCalls, NO_MODELS, replayedModels, unknownCrewModels, unknownVectorEmbedders, withModels, type GivenModels } from './models/model-calls.js';
 import { VectorConfigSchema } from './config/vector-config.js';
 import { DEFAULT_MODEL_RETRIES } from './config/model-config.js';
 import { Heartbeat, NO_MONITOR } from './runtime/heartbeat.js';
@@ -396,7 +396,10 @@ export async function openModelCalls(
   graph: CrewGraph,
   services: { given?: GivenModels | undefined; journal: DecisionJournal; clock: Clock; observer?: RunObserver; logger?: Logger },
 ): Promise<ModelCalls> {
-  const provider = withModels(container.resolve(MODEL_PROVIDER), services.given ?? {});
+  const given = withModels(container.resolve(MODEL_PROVIDER), services.given ?? {});
+  // A replay that takes every answer from its journal makes no model, opens no store and applies no write.
+  const replayOnly = services.journal.replaying && config.replay_missing === 'fail';
+  const provider = replayOnly ? replayedModels(given) : given;
   await provider.open();
   const unknown = [...unknownCrewModels(graph, provider), ...unknownVectorEmbedders(config.vector, provider)];
   if (unknown.length > 0) throw new ConfigError(messages.configInvalid('the crews', unknown.map((problem) => `  ${problem}`).join('\n')));
@@ -409,7 +412,13 @@ export async function openModelCalls(
     replayMissing: config.replay_missing,
     maxRetries: (name) => specs[name]?.max_retries ?? DEFAULT_MODEL_RETRIES,
     ...(vector !== null
-      ? { vectors: { store: container.resolve(VECTOR_STORE), config: vector, limits: { payloadMaxBytes: config.payload_max_bytes, payloadMaxDepth: config.payload_max_depth } } }
+      ? {
+          vectors: {
+            store: replayOnly ? undefined : container.resolve(VECTOR_STORE),
+            config: vector,
+            limits: { payloadMaxBytes: config.payload_max_bytes, payloadMaxDepth: config.payload_max_depth },
+          },
+        }
       : {}),
     ...(services.observer ? { observer: services.observer } : {}),
     ...(services.logger ? { logger: services.logger } : {}),

@@ -207,6 +207,8 @@ export const messages = {
   templateTimeExceeded: (ms: number) => `the call's templates took more than ${ms} ms to render together: refused, so no template can hang its crew`,
   modelUsageEstimated: (model: string, charsPerToken: number) =>
     `model ${model} reported no usable token counts (none, negative or not a number): its budgets count what its prompts and answers imply, ${charsPerToken} characters a token, for this and every such answer`,
+  replayedModelCalled: (name: string) =>
+    `model ${name} was asked during a replay that takes every answer from its journal (replay_missing: fail); this is a bug in live-crew: the call should have been a replay_divergence`,
   dashboardWrongHost: (host: string) => `this dashboard does not answer to the host ${JSON.stringify(host.slice(0, 100))}: open it at the address it printed (a page of another site must not read it)`,
   dashboardTooManyPages: (max: number) => `${max} dashboard pages already follow this run: close one and reload`,
   dashboardPageMissing: (folder: string) => `the dashboard's page is not in ${folder}: it is built by \`npm run build\` (Vite, from ui/); a package installed from npm ships it\n`,

@@ -270,6 +270,12 @@ export interface ModelProvider {
   languageModel(name: string): LanguageModelV3 | undefined;
   /** The embedding model named `name`, or undefined when it has none by that name. */
   embeddingModel(name: string): EmbeddingModelV3 | undefined;
+  /**
+   * What names a language or embedding model in a journaled request (`openai:gpt-4o-mini`), known
+   * without `open()`: a replay compares requests without making any model, so it needs no key.
+   * Undefined for a name it has none by.
+   */
+  identity(kind: 'language' | 'embedding', name: string): string | undefined;
 }
 
 /** How a vector collection measures nearness. */

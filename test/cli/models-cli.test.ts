@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +95,37 @@ describe('live-crew run with a YAML model crew, --journal and --replay', () => {
       ...['Kane scores! Score was 0.', 'Saka scores! Score was 1.', 'Rice scores! Score was 2.', 'Foden scores! Score was 3.'],
       'Odegaard scores! Score was 2.',
     ]);
+  });
+
+  it('a replay needs nothing live: no API key, no provider package made, no vector store opened or written; only --replay-missing live asks for them', async () => {
+    const keyed = `models:\n  pundit:\n    provider: openai-compatible\n    model: local-model\n    api_key_env: PUNDIT_KEY\n    base_url: ${server.url}\nembedders:\n  local: { provider: hash, dimensions: 8 }\nvector:\n  backend: pglite\n  path: store\n  embedder: local\n`;
+    writeFileSync(join(dir, 'keyed.yaml'), keyed);
+    mkdirSync(join(dir, 'indexing'));
+    writeFileSync(join(dir, 'indexing', 'commentator.crew.yaml'), COMMENTATOR.replace('model: pundit', 'model: pundit\ntools: [fact_insert]'));
+    const withKey = (args: string[], key: string | undefined) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((done) =>
+        execFile(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, PUNDIT_KEY: key, LIVE_CREW_SLICE_MS: undefined } }, (error, stdout, stderr) =>
+          done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        ),
+      );
+    const live = await withKey(['run', 'events.jsonl', '--crews', 'indexing', '--config', 'keyed.yaml', '--out', 'keyed.jsonl', '--journal', 'keyed-journal.jsonl'], 'sk-test');
+    expect(live).toMatchObject({ code: 0, stderr: '' });
+    rmSync(join(dir, 'store'), { recursive: true, force: true });
+    const asked = server.requests.length;
+
+    // No key in the environment, and the store deleted: both replays repeat the run, and create nothing.
+    const replayed = await withKey(['run', 'events.jsonl', '--crews', 'indexing', '--config', 'keyed.yaml', '--out', 'keyed-replay.jsonl', '--replay', 'keyed-journal.jsonl'], undefined);
+    expect(replayed).toMatchObject({ code: 0, stderr: '' });
+    expect(readFileSync(join(dir, 'keyed-replay.jsonl'), 'utf8')).toBe(readFileSync(join(dir, 'keyed.jsonl'), 'utf8'));
+    const harness = await withKey(['replay', 'events.jsonl', '--crews', 'indexing', '--config', 'keyed.yaml', '--journal', 'keyed-journal.jsonl', '--expected', 'keyed.jsonl'], undefined);
+    expect(harness.stdout).toBe('replay: no divergence (4 recorded actions, 4 now)\n');
+    expect(existsSync(join(dir, 'store'))).toBe(false);
+    expect(server.requests.length).toBe(asked);
+
+    // Asked to go live for what the journal lacks, it needs the key again, and says which.
+    const live2 = await withKey(['run', 'events.jsonl', '--crews', 'indexing', '--config', 'keyed.yaml', '--out', 'x.jsonl', '--replay', 'keyed-journal.jsonl', '--replay-missing', 'live'], undefined);
+    expect(live2.code).toBe(1);
+    expect(live2.stderr).toMatch(/models\.pundit.*PUNDIT_KEY/);
   });
 
   it('validate and graph cover YAML crews and their models', async () => {

@@ -2,7 +2,7 @@ import type { EmbeddingModelV3, LanguageModelV3 } from '@ai-sdk/provider';
 import type { EmbedderSpec, ModelSpec } from '../../framework/config/model-config.js';
 import { ConfigError } from '../../framework/errors.js';
 import type { ModelProvider } from '../../framework/ports.js';
-import { scriptedModel } from './scripted-model.js';
+import { SCRIPTED_MODEL_ID, scriptedModel } from './scripted-model.js';
 import { hashEmbedder } from './hash-embedder.js';
 import { messages } from '../../framework/messages.js';
 
@@ -59,6 +59,18 @@ export class AiSdkModelProvider implements ModelProvider {
 
   languageModel(name: string): LanguageModelV3 | undefined {
     return this.#models.get(name);
+  }
+
+  /**
+   * From the configuration, the same made or not: `<provider>:<model>` (a hosted model), the
+   * scripted model's and the hash embedder's own names (`scripted:<model>`, `live-crew.hash:hash-<n>`).
+   */
+  identity(kind: 'language' | 'embedding', name: string): string | undefined {
+    const spec = kind === 'language' ? this.#specs[name] : this.#embedderSpecs[name];
+    if (spec === undefined) return undefined;
+    if (spec.provider === 'scripted') return `scripted:${spec.model ?? SCRIPTED_MODEL_ID}`;
+    if (spec.provider === 'hash') return `live-crew.hash:hash-${spec.dimensions}`;
+    return `${spec.provider}:${spec.model}`;
   }
 
   embeddingModel(name: string): EmbeddingModelV3 | undefined {

@@ -21,6 +21,9 @@ export interface ScriptedModel extends LanguageModelV3 {
   readonly prompts: readonly string[];
 }
 
+/** A scripted model's id when its options name none. */
+export const SCRIPTED_MODEL_ID = 'scripted';
+
 /**
  * A language model that answers from a script, with no network and no key: for unit tests and
  * offline demos (`provider: scripted` in `models:`). The first reply whose `when` matches the
@@ -49,7 +52,7 @@ export function scriptedModel(script: string | ScriptedReply['text'] | readonly 
   return {
     specificationVersion: 'v3',
     provider: 'scripted',
-    modelId: options.modelId ?? 'scripted',
+    modelId: options.modelId ?? SCRIPTED_MODEL_ID,
     supportedUrls: {},
     prompts,
     async doGenerate(call): Promise<LanguageModelV3GenerateResult> {

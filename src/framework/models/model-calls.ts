@@ -18,8 +18,8 @@ export const DEFAULT_MODEL = 'default';
 /** What model calls of a run need: the models, and where their answers and reports go. */
 export interface ModelCallOptions {
   readonly provider: ModelProvider;
-  /** `vector:` when vector search is on: its store, its collections and embedder. */
-  readonly vectors?: { readonly store: VectorStore; readonly config: VectorConfig; readonly limits: VectorCallOptions['limits'] };
+  /** `vector:` when vector search is on: its store (none for a replay that takes every search from its journal), its collections and embedder. */
+  readonly vectors?: { readonly store: VectorStore | undefined; readonly config: VectorConfig; readonly limits: VectorCallOptions['limits'] };
   readonly journal: DecisionJournal;
   readonly clock: Clock;
   readonly replayMissing: ReplayMissing;
@@ -90,7 +90,7 @@ export class ModelCalls implements ModelAccess {
 
   embeddingModel(scope: CallScope, name: string | undefined): EmbeddingModelV3 {
     const chosen = this.#embedderName(scope.crewId, name);
-    return recordedEmbeddingModel(this.#embedder(scope.crewId, chosen), chosen, scope, this.#services);
+    return recordedEmbeddingModel(this.#embedder(scope.crewId, chosen), { name: chosen, identity: this.#provider.identity('embedding', chosen)! }, scope, this.#services);
   }
 
   vectors(scope: CallScope, collection: string): VectorCollection {
@@ -129,7 +129,7 @@ export class ModelCalls implements ModelAccess {
     if (chosen === undefined) throw new HandlerOutputError(messages.noDefaultModel(crew.id, known));
     const model = this.#provider.languageModel(chosen);
     if (model === undefined) throw new HandlerOutputError(messages.unknownModel(crew.id, chosen, known));
-    return new RecordedModel(model, { name: chosen, maxRetries: this.#maxRetries(chosen) }, scope, this.#services);
+    return new RecordedModel(model, { name: chosen, identity: this.#provider.identity('language', chosen)!, maxRetries: this.#maxRetries(chosen) }, scope, this.#services);
   }
 
   recorded<T>(scope: CallScope, name: string, effect: () => T | Promise<T>): Promise<T> {
@@ -169,6 +169,7 @@ export const NO_MODELS: ModelProvider = {
   open: async () => {},
   languageModel: () => undefined,
   embeddingModel: () => undefined,
+  identity: () => undefined,
 };
 
 /** Models given in code (`createLiveCrewApp({ models, embedders })`). */
@@ -188,5 +189,41 @@ export function withModels(provider: ModelProvider, given: GivenModels): ModelPr
     open: () => provider.open(),
     languageModel: (name) => models[name] ?? provider.languageModel(name),
     embeddingModel: (name) => embedders[name] ?? provider.embeddingModel(name),
+    identity: (kind, name) => {
+      const made = kind === 'language' ? models[name] : embedders[name];
+      return made === undefined ? provider.identity(kind, name) : `${made.provider}:${made.modelId}`;
+    },
+  };
+}
+
+/**
+ * `provider` as a replay that takes every answer from its journal sees it (`replay_missing:
+ * fail`): its models are never made, so no key, package or network is needed; each stands in
+ * with its identity, and refuses to be called (the journal answers every call, or the call is
+ * a divergence before any model is asked).
+ */
+export function replayedModels(provider: ModelProvider): ModelProvider {
+  const standIn = (kind: 'language' | 'embedding', name: string) => {
+    const identity = provider.identity(kind, name);
+    if (identity === undefined) return undefined;
+    const at = identity.indexOf(':');
+    const refuse = async (): Promise<never> => {
+      throw new Error(messages.replayedModelCalled(name));
+    };
+    return { specificationVersion: 'v3' as const, provider: identity.slice(0, at), modelId: identity.slice(at + 1), refuse };
+  };
+  return {
+    names: provider.names,
+    embedderNames: provider.embedderNames,
+    open: async () => {},
+    languageModel: (name) => {
+      const model = standIn('language', name);
+      return model && { ...model, supportedUrls: {}, doGenerate: model.refuse, doStream: model.refuse };
+    },
+    embeddingModel: (name) => {
+      const model = standIn('embedding', name);
+      return model && { ...model, maxEmbeddingsPerCall: undefined, supportsParallelCalls: true, doEmbed: model.refuse };
+    },
+    identity: (kind, name) => provider.identity(kind, name),
   };
 }

@@ -36,6 +36,8 @@ export interface ModelCallServices {
 export interface ModelSettings {
   /** Its name in `models:`. */
   readonly name: string;
+  /** What names it in a journaled request (`ModelProvider.identity`). */
+  readonly identity: string;
   /** Retries of a call the provider failed with 429 or 5xx. */
   readonly maxRetries: number;
 }
@@ -132,7 +134,7 @@ export class RecordedModel implements LanguageModelV3 {
     const index = scope.nextModelCall();
     const key = modelCallDecision(scope, index);
     const started = clock.now();
-    const request = { mode, ...digestRequest(`${this.#inner.provider}:${this.#inner.modelId}`, options) };
+    const request = { mode, ...digestRequest(this.#settings.identity, options) };
     const call = `model call ${index} of ${crew.id}.${scope.route.handler.method} (${this.#settings.name}, slice ${scope.slice})`;
     const refuse = (reason: CallFailureReason, outcome: ModelCallOutcome, message: string) => {
       const verdict = new FrameworkVerdict(message, reason);

@@ -10,7 +10,12 @@ import { digestValue } from '../models/request-digest.js';
  * the recorded vectors with no network, and a replay embedding other texts is a
  * `replay_divergence`. The call's signal ends the request.
  */
-export function recordedEmbeddingModel(inner: EmbeddingModelV3, name: string, scope: CallScope, services: ModelCallServices): EmbeddingModelV3 {
+export function recordedEmbeddingModel(
+  inner: EmbeddingModelV3,
+  { name, identity }: { readonly name: string; readonly identity: string },
+  scope: CallScope,
+  services: ModelCallServices,
+): EmbeddingModelV3 {
   return {
     specificationVersion: 'v3',
     provider: inner.provider,
@@ -18,7 +23,7 @@ export function recordedEmbeddingModel(inner: EmbeddingModelV3, name: string, sc
     maxEmbeddingsPerCall: inner.maxEmbeddingsPerCall,
     supportsParallelCalls: inner.supportsParallelCalls,
     doEmbed: (options: EmbeddingModelV3CallOptions) => {
-      const request = digestValue({ model: `${inner.provider}:${inner.modelId}`, values: options.values, providerOptions: options.providerOptions });
+      const request = digestValue({ model: identity, values: options.values, providerOptions: options.providerOptions });
       return recordEffect(
         services,
         scope,

@@ -17,7 +17,11 @@ export type VectorWrite = { readonly collection: string; readonly upsert: readon
 
 /** What the vector calls of a run need. */
 export interface VectorCallOptions {
-  readonly store: VectorStore;
+  /**
+   * Where points are kept; none for a replay that takes every search from its journal: it opens
+   * no store and applies no write (the recorded run's store is not the replay's to change).
+   */
+  readonly store: VectorStore | undefined;
   readonly config: VectorConfig;
   /** The embedding model a collection embeds with, raw (a search is recorded whole) or as the call sees it (an upsert's texts are recorded). */
   readonly embedder: {
@@ -40,7 +44,7 @@ type HeldWrites = Map<number, VectorWrite[][]>;
  * slices merged before its own are in the store, so what it finds does not depend on timing.
  */
 export class VectorCalls {
-  readonly #store: VectorStore;
+  readonly #store: VectorStore | undefined;
   readonly #options: VectorCallOptions;
   /** Collections' shapes as configured, found in the store, or set by their first upsert. */
   readonly #shapes = new Map<string, VectorCollectionShape>();
@@ -54,14 +58,14 @@ export class VectorCalls {
   }
 
   /** Opens the store before anything runs. */
-  open(): Promise<void> {
-    return this.#store.open();
+  async open(): Promise<void> {
+    await this.#store?.open();
   }
 
   /** Closes the store once every merged slice's writes are applied. */
   async close(): Promise<void> {
     await Promise.allSettled(this.#applying.values());
-    await this.#store.close();
+    await this.#store?.close();
   }
 
   /**
@@ -98,18 +102,20 @@ export class VectorCalls {
     if (bySlice === undefined) return undefined;
     stream!.delete(slice);
     if (stream!.size === 0) this.#held.delete(streamId);
+    const store = this.#store;
+    if (store === undefined) return undefined;
     const writes = bySlice.flatMap((crewWrites) => crewWrites ?? []);
-    const applied = (this.#applying.get(streamId) ?? Promise.resolve()).then(() => this.#apply(writes));
+    const applied = (this.#applying.get(streamId) ?? Promise.resolve()).then(() => this.#apply(store, writes));
     this.#applying.set(streamId, applied);
     return applied;
   }
 
-  async #apply(writes: readonly VectorWrite[]): Promise<void> {
+  async #apply(store: VectorStore, writes: readonly VectorWrite[]): Promise<void> {
     for (const write of writes) {
-      if ('delete' in write) await this.#store.delete(write.collection, write.delete);
+      if ('delete' in write) await store.delete(write.collection, write.delete);
       else {
-        await this.#store.ensureCollection(write.collection, this.#shapes.get(write.collection)!);
-        await this.#store.upsert(write.collection, write.upsert);
+        await store.ensureCollection(write.collection, this.#shapes.get(write.collection)!);
+        await store.upsert(write.collection, write.upsert);
       }
     }
   }
@@ -145,7 +151,8 @@ export class VectorCalls {
         const shape = await this.#shape(collection);
         if (shape !== undefined && shape.dimension !== vector.length) throw new HandlerOutputError(messages.vectorDimension(collection, vector.length, shape.dimension));
         await this.#applying.get(scope.streamId);
-        return this.#store.query(collection, vector, input);
+        // Only a replay has no store, and a replay's search comes from its journal or is a divergence.
+        return this.#store!.query(collection, vector, input);
       },
       request,
     );
@@ -189,7 +196,7 @@ export class VectorCalls {
     const known = this.#shapes.get(collection);
     if (known !== undefined) return known;
     const configured = this.#options.config.collections?.[collection];
-    const shape = configured?.dimension !== undefined ? { dimension: configured.dimension, metric: configured.metric ?? 'cosine' } : await this.#store.describe(collection);
+    const shape = configured?.dimension !== undefined ? { dimension: configured.dimension, metric: configured.metric ?? 'cosine' } : await this.#store?.describe(collection);
     if (shape !== undefined) this.#shapes.set(collection, shape);
     return shape;
   }
