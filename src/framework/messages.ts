@@ -118,7 +118,9 @@ export const messages = {
   configFileUnreadable: (file: string, detail: string) => `cannot read config file ${file}: ${detail}`,
   configFileNotRegular: (file: string) => `cannot read config file ${file}: not a regular file (a device, a pipe or a directory); name a YAML file`,
   configFileTooLarge: (file: string, bytes: number, max: number) => `cannot read config file ${file}: it is ${bytes} bytes, over the ${max} a config file may have`,
-  configFileNotYaml: (file: string, detail: string) => `config file ${file} is not valid YAML: ${detail}`,
+  configFileNotYaml: (file: string, detail: string) => `${file} is not valid YAML: ${detail}`,
+  yamlKeyForbidden: (key: string) => `key "${key}" is not allowed (it would reach an object's prototype)`,
+  yamlAliasBomb: (max: number, detail: string) => `its aliases (*name) expand past ${max} copies, as a document built to exhaust memory does (${detail})`,
 
   crewDefinitions: (problems: readonly string[]) => `invalid crews (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
   notACrew: (name: string) => `${name} is not decorated with @Crew; add @Crew({ id: '...' }) to the class`,
@@ -150,6 +152,8 @@ export const messages = {
   inputArrayInvalid: (name: string, detail: string) =>
     `${name} is read as one JSON array (a .json file, or --format json) but is not one: ${detail}; for JSON lines name it .jsonl or pass --format jsonl`,
   inputArrayTooLarge: (name: string, max: number) => `${name} is read as one JSON array, which is parsed whole, and is over ${max} bytes; write it as JSON lines (.jsonl), which stream`,
+  redisFailed: (where: string, key: string, detail: string) =>
+    `Redis at ${where} failed a command on key ${key}: ${detail.replace(/\.$/, '')}. Is redis-server running there? Set redis_url (LIVE_CREW_REDIS_URL).`,
   natsUnreachable: (url: string, detail: string) => `cannot connect to NATS at ${url}: ${detail}. Is nats-server running there (with -js)? Set nats_url (LIVE_CREW_NATS_URL) or --nats-url.`,
   natsNoJetStream: (url: string, detail: string) => `the NATS server at ${url} has no JetStream (${detail}): start nats-server with -js (and a store directory, -sd)`,
   jetStreamStreamMismatch: (name: string, subjects: unknown, needed: string) =>

@@ -1,5 +1,6 @@
 import { ConnectionError } from '../../framework/errors.js';
 import { loadBackendPackages } from '../shared/optional-package.js';
+import { withoutPassword } from '../shared/shown-url.js';
 import { messages } from '../../framework/messages.js';
 import { PostgresVectorStore, SESSION_SETTINGS } from './postgres-vector-store.js';
 
@@ -41,11 +42,4 @@ export class PgVectorStore extends PostgresVectorStore {
 
 function loadPg() {
   return loadBackendPackages('pgvector', ['pg'], async () => (await import('pg')).default);
-}
-
-/** A URL as messages and logs may show it. */
-function withoutPassword(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password !== '') parsed.password = '***';
-  return parsed.toString();
 }

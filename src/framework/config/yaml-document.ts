@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { messages } from '../messages.js';
 
@@ -37,6 +37,11 @@ export function readYamlDocument(path: string): YamlDocument {
   return parseYamlText(text, path);
 }
 
+/** Keys no YAML of live-crew's may hold: they reach an object's prototype. */
+const FORBIDDEN_YAML_KEYS: ReadonlySet<string> = new Set(['__proto__']);
+/** How many times aliases may be expanded in one document (the yaml package's own bound, stated). */
+const MAX_ALIAS_COUNT = 100;
+
 /**
  * Parses YAML text as `readYamlDocument` does.
  *
@@ -49,7 +54,21 @@ export function parseYamlText(text: string, path: string): YamlDocument {
   if (error !== undefined) {
     throw new ConfigError(messages.configFileNotYaml(path, `line ${lines.linePos(error.pos[0]).line}: ${error.message}`));
   }
-  const data: unknown = document.toJS() ?? {};
+  // A key that reaches a prototype would make the value another kind of object than YAML says.
+  visit(document, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && FORBIDDEN_YAML_KEYS.has(String(pair.key.value))) {
+        throw new ConfigError(messages.configFileNotYaml(path, `line ${lines.linePos(pair.key.range?.[0] ?? 0).line}: ${messages.yamlKeyForbidden(String(pair.key.value))}`));
+      }
+    },
+  });
+  let data: unknown;
+  try {
+    data = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (expanding) {
+    // The yaml package refuses aliases that expand past its bound (a "billion laughs" document).
+    throw new ConfigError(messages.configFileNotYaml(path, messages.yamlAliasBomb(MAX_ALIAS_COUNT, (expanding as Error).message)), { cause: expanding });
+  }
   return {
     path,
     text,

@@ -95,6 +95,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ file })).toThrow(/is not valid YAML: line \d+/);
   });
 
+  it('rejects an alias bomb and a prototype key, naming the file (and the line)', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((name, i) => `${name}: &${name} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)];
+    const bomb = yamlFile(`${levels.join('\n')}\n`);
+    expect(() => loadConfig({ file: bomb })).toThrow(new RegExp(`${bomb} is not valid YAML: its aliases \\(\\*name\\) expand past 100 copies`));
+    const proto = yamlFile('slice_ms: 100\nmodels:\n  __proto__: { polluted: true }\n');
+    expect(() => loadConfig({ file: proto })).toThrow(new RegExp(`${proto} is not valid YAML: line 3: key "__proto__" is not allowed`));
+  });
+
   it('rejects YAML that is not a mapping', () => {
     const file = yamlFile('- slice_ms\n- 100\n');
     expect(() => loadConfig({ file })).toThrow(/\(root\) \(line 1\): .*expected object/);

@@ -177,6 +177,9 @@ describe('YAML crew files that are not valid', () => {
     expect(await refused('id: bad\ntriggers: x\n')).toContain('bad.crew.yaml:1 (root): does nothing: give outputs (actions to emit) or patch (context to write), or both');
     expect(await refused('id: bad\ntriggers: x\nsystem_prompt: hi\npatch: { a: 1 }\n')).toContain('bad.crew.yaml:3 system_prompt: needs a user_template');
     expect(await refused('id: bad\ntriggers: [x\n')).toMatch(/bad\.crew\.yaml is not valid YAML: line 3: Flow sequence/);
+    expect(await refused('id: bad\ntriggers: x\noutputs:\n  - kind: k\n    payload:\n      __proto__: { a: 1 }\n')).toMatch(
+      /bad\.crew\.yaml is not valid YAML: line 6: key "__proto__" is not allowed/,
+    );
   });
 });
 
