@@ -3,6 +3,7 @@
  * on a free loopback port with a temp data dir, stoppable and restartable to inject faults.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { currentOwner, own } from './owned-children.js';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -58,12 +59,14 @@ export function ownedServer(binary: string, args: (port: number, dir: string) =>
   return async () => {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'live-crew-server-'));
+    // Restarted by a test or not, the server is its creator's (a suite's, or a test's).
+    const creator = currentOwner();
     let child: ChildProcess | undefined;
     const server: LocalServer = {
       url: `${scheme}://127.0.0.1:${port}`,
       port,
       async start() {
-        child = spawn(binary, args(port, dir), { stdio: 'ignore' });
+        child = own(spawn(binary, args(port, dir), { stdio: 'ignore' }), creator);
         await waitForPort(port);
       },
       async stop() {

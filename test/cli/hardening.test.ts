@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFil
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { own } from '../../bench/owned-children.js';
 
 // The built CLI against crews that misbehave in every way a handler can (`npm test` builds first).
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -72,7 +73,7 @@ describe('a run facing hostile input and crews (issue 10)', () => {
   });
 
   it('stops on SIGTERM within stop_timeout_ms even while a call hangs and input stays open', async () => {
-    const child = spawn(process.execPath, [CLI, 'run', '-', '--crews', HOSTILE, '--live'], { env: { ...process.env, LIVE_CREW_STOP_TIMEOUT_MS: '300' } });
+    const child = own(spawn(process.execPath, [CLI, 'run', '-', '--crews', HOSTILE, '--live'], { env: { ...process.env, LIVE_CREW_STOP_TIMEOUT_MS: '300' } }));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

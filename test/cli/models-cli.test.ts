@@ -3,17 +3,20 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { own } from '../../bench/owned-children.js';
 import { startChatCompletionsServer, type ChatCompletionsServer } from '../../src/testing.js';
 
 // The built CLI, run as a user runs it; asynchronously, so the model server in this process can answer.
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/cli/main.js');
 
-function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], cwd: string, env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, LIVE_CREW_SLICE_MS: undefined } }, (error, stdout, stderr) => {
-      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    own(
+      execFile(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, LIVE_CREW_SLICE_MS: undefined, ...env } }, (error, stdout, stderr) => {
+        done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      }),
+    );
   });
 }
 
@@ -102,12 +105,7 @@ describe('live-crew run with a YAML model crew, --journal and --replay', () => {
     writeFileSync(join(dir, 'keyed.yaml'), keyed);
     mkdirSync(join(dir, 'indexing'));
     writeFileSync(join(dir, 'indexing', 'commentator.crew.yaml'), COMMENTATOR.replace('model: pundit', 'model: pundit\ntools: [fact_insert]'));
-    const withKey = (args: string[], key: string | undefined) =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((done) =>
-        execFile(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, PUNDIT_KEY: key, LIVE_CREW_SLICE_MS: undefined } }, (error, stdout, stderr) =>
-          done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-        ),
-      );
+    const withKey = (args: string[], key: string | undefined) => cli(args, dir, { PUNDIT_KEY: key });
     const live = await withKey(['run', 'events.jsonl', '--crews', 'indexing', '--config', 'keyed.yaml', '--out', 'keyed.jsonl', '--journal', 'keyed-journal.jsonl'], 'sk-test');
     expect(live).toMatchObject({ code: 0, stderr: '' });
     rmSync(join(dir, 'store'), { recursive: true, force: true });

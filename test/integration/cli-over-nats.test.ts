@@ -6,6 +6,7 @@ import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { ensureLiveStreams } from '../../src/nats.js';
 import { natsServer, serverForSuite } from './servers.js';
+import { own } from '../../bench/owned-children.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/cli/main.js');
@@ -19,10 +20,12 @@ describe.skipIf(start === undefined)('the CLI over NATS: publish, run --transpor
     expect(publish.status).toBe(0);
     expect(publish.stderr).toMatch(/4699 published, 0 skipped/);
 
-    const runner = spawn(process.execPath, [CLI, 'run', '-', '--crews', 'examples/match-day/dist/crews.js', '--transport', 'nats', '--nats-url', server().url], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const runner = own(
+      spawn(process.execPath, [CLI, 'run', '-', '--crews', 'examples/match-day/dist/crews.js', '--transport', 'nats', '--nats-url', server().url], {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }),
+    );
     const expected = readFileSync(join(ROOT, 'examples/match-day/expected-actions.jsonl'), 'utf8');
     const tail = spawnSync(process.execPath, [CLI, 'tail', 'match_42', '--all', '--count', String(expected.trim().split('\n').length), '--nats-url', server().url], {
       cwd: ROOT,
@@ -46,7 +49,7 @@ describe.skipIf(start === undefined)('the CLI over NATS: publish, run --transpor
   });
 
   it('tail of a stream JetStream has never seen says so, then waits', async () => {
-    const tail = spawn(process.execPath, [CLI, 'tail', 'nobody_here', '--nats-url', server().url], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const tail = own(spawn(process.execPath, [CLI, 'tail', 'nobody_here', '--nats-url', server().url], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] }));
     let stderr = '';
     tail.stderr!.on('data', (chunk) => (stderr += String(chunk)));
     for (let waited = 0; !stderr.includes('\n') && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { own } from '../../bench/owned-children.js';
 import { connect } from '@nats-io/transport-node';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -24,7 +25,7 @@ export interface CliProcess {
 
 /** Starts `live-crew <args>` in the repository root. */
 export function startCli(args: readonly string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  const child = own(spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } }));
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += String(chunk)));
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));

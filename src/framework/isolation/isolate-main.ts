@@ -76,6 +76,9 @@ function overMemory(limitMb: number | undefined): boolean {
 
 let memoryLimitMb: number | undefined;
 
+// A child process whose app is gone (killed, crashed) has nobody to answer: it ends too.
+if (isMainThread) process.once('disconnect', () => process.exit(0));
+
 channel.on((message) => {
   const type = (message as { type?: unknown }).type;
   if (type === 'init') void start(message as IsolateInit);
