@@ -3,7 +3,7 @@
  * on a free loopback port with a temp data dir, stoppable and restartable to inject faults.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { currentOwner, own } from './owned-children.js';
+import { currentOwner, ownAs } from './owned-children.js';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -66,7 +66,7 @@ export function ownedServer(binary: string, args: (port: number, dir: string) =>
       url: `${scheme}://127.0.0.1:${port}`,
       port,
       async start() {
-        child = own(spawn(binary, args(port, dir), { stdio: 'ignore' }), creator);
+        child = ownAs(spawn(binary, args(port, dir), { stdio: 'ignore' }), creator);
         await waitForPort(port);
       },
       async stop() {

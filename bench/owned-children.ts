@@ -13,8 +13,13 @@ process.once('exit', () => {
   for (const child of alive.keys()) child.kill('SIGKILL');
 });
 
-/** Keeps `child` until it exits, as started by `by` (default: the current owner). */
-export function own<T extends ChildProcess>(child: T, by = owner): T {
+/** Keeps `child` until it exits, as started by the current owner. */
+export function own<T extends ChildProcess>(child: T): T {
+  return ownAs(child, owner);
+}
+
+/** Keeps `child` until it exits, as started by `by` (undefined: the file, or the bench). */
+export function ownAs<T extends ChildProcess>(child: T, by: string | undefined): T {
   alive.set(child, by);
   child.once('exit', () => alive.delete(child));
   return child;

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -113,11 +113,13 @@ describe('files a run reads and writes (issue 28)', () => {
     writeFileSync(join(dir, 'ev.jsonl'), events);
     writeFileSync(join(dir, 'journal.jsonl'), '{"decision":"tick:1:0"}\n');
     symlinkSync(join(dir, 'ev.jsonl'), join(dir, 'alias.jsonl'));
+    linkSync(join(dir, 'ev.jsonl'), join(dir, 'hard.jsonl'));
     mkdirSync(join(dir, 'sub'));
     for (const [args, clash] of [
       [['--out', 'ev.jsonl'], /the events file \(input\) and --out \(output\) name the same file \(ev\.jsonl\)/],
       [['--out', './sub/../ev.jsonl'], /the events file \(input\) and --out \(output\) name the same file/],
       [['--out', 'alias.jsonl'], /the events file \(input\) and --out \(output\) name the same file \(alias\.jsonl\)/],
+      [['--out', 'hard.jsonl'], /the events file \(input\) and --out \(output\) name the same file \(hard\.jsonl\)/],
       [['--out', 'o.jsonl', '--errors', 'o.jsonl'], /--out \(output\) and --errors \(errors\) name the same file \(o\.jsonl\)/],
       [['--replay', 'journal.jsonl', '--journal', 'journal.jsonl'], /--journal \(journal\) and --replay \(replay\) name the same file/],
       [['--context-out', 'ev.jsonl'], /the events file \(input\) and --context-out \(context_out\) name the same file/],
@@ -129,6 +131,8 @@ describe('files a run reads and writes (issue 28)', () => {
       expect(readFileSync(join(dir, 'journal.jsonl'), 'utf8')).toBe('{"decision":"tick:1:0"}\n');
       expect(existsSync(join(dir, 'o.jsonl'))).toBe(false);
     }
+    // A device is no file a write destroys: both outputs may go to /dev/null.
+    expect(cliRun(['run', 'ev.jsonl', '--crews', HOSTILE, '--out', '/dev/null', '--errors', '/dev/null'], dir).status).toBe(0);
     const replay = cliRun(['replay', 'ev.jsonl', '--crews', HOSTILE, '--expected', 'alias.jsonl', '--update'], dir);
     expect(replay.status).toBe(2);
     expect(replay.stderr).toMatch(/the events file and --expected name the same file/);

@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { messages } from '../messages.js';
@@ -18,6 +18,8 @@ export function checkDistinctFiles(files: readonly NamedFile[]): void {
   for (const [name, path] of files) {
     if (path === null || path === undefined || path === '-') continue;
     const file = identity(path);
+    // A device or a pipe (`/dev/null` for both outputs) is no file one write could destroy.
+    if (file === undefined) continue;
     const earlier = seen.get(file);
     if (earlier !== undefined) throw new UsageError(messages.sameFile(earlier, name, path));
     seen.set(file, name);
@@ -43,10 +45,15 @@ export function runFiles(config: {
   ];
 }
 
-/** The one name of a file, links resolved: of the file when it exists, else of the folder it would be made in. */
-function identity(path: string): string {
+/**
+ * What a file is, whatever names it: an existing file's device and inode (symbolic and hard links,
+ * `./a/../b`), else the path it would be made at, its folder's links resolved; undefined for
+ * something that is no regular file (a device, a pipe, a folder).
+ */
+function identity(path: string): string | undefined {
   try {
-    return realpathSync(path);
+    const stat = statSync(path);
+    return stat.isFile() ? `inode ${stat.dev}:${stat.ino}` : undefined;
   } catch {
     try {
       return join(realpathSync(dirname(path)), basename(path));
