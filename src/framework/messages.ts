@@ -15,7 +15,8 @@ export function showValue(value: unknown): string {
   try {
     text = value === undefined || typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
   } catch {
-    text = String(value);
+    // Nested too deep to stringify, a cycle, or a value whose own methods throw: it is not shown.
+    text = `(${typeof value === 'object' && value !== null ? (Array.isArray(value) ? 'an array' : 'an object') : `a ${typeof value}`} that cannot be shown)`;
   }
   return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text;
 }

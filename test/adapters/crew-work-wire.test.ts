@@ -96,7 +96,7 @@ describe('a runner reading work', () => {
   it('refuses an event payload past payload_max_depth, or with a number JSON cannot hold, saying where', () => {
     expect(readWork(workOn(3, callBody('{"a":{"b":{"c":1}}}')), 2).refused).toMatch(/^not a live-crew work item: payload\.a\.b is nested deeper than 2/);
     expect(readWork(workOn(3, callBody('{"a":{"b":{"c":1}}}')), 3).work).toHaveLength(1);
-    expect(readWork(workOn(3, callBody('{"n":1e400}'))).refused).toMatch(/not a live-crew work item: body\.calls\[0\]\.event\.payload\.n is Infinity/);
+    expect(readWork(workOn(3, callBody('{"n":1e400}'))).refused).toMatch(/not a live-crew work item: payload\.n is Infinity/);
     expect(readWork(workOn(3, '{"calls":[{"event":{"ts":"2024-05-18T15:00:00.000Z","kind":"goal"},"position":1,"source":"s"}]}')).refused).toMatch(/not a live-crew work item/);
   });
 
@@ -112,9 +112,11 @@ describe('a runner reading work', () => {
     expect(readWork(workOn(3, '')).refused).toMatch(/not a live-crew work item: not valid JSON/);
   });
 
-  it('refuses nesting far past the bounds before anything recurses into it', () => {
-    expect(readWork(workOn(3, deep(100_000))).refused).toMatch(/body(\[0\])+ is nested deeper than 132 levels, past what live-crew writes there/);
-    expect(readWork(workOn(3, `{"base":{"after":2,"snapshot":{"k":${deep(100_000)}},"merges":[],"reportsFrom":1},"calls":[]}`)).refused).toMatch(/body\.base\.snapshot\.k(\[0\])+ is nested deeper/);
+  it('refuses nesting far past the bounds without recursing into it: the schema, then a bounded walk of what it keeps', () => {
+    expect(readWork(workOn(3, deep(100_000))).refused).toMatch(/\(root\): Invalid input: expected object, received array \(got \(an array that cannot be shown\)\)/);
+    expect(readWork(workOn(3, `{"base":{"after":2,"snapshot":{"k":${deep(100_000)}},"merges":[],"reportsFrom":1},${callBody('{}').slice(1)}`)).refused).toMatch(
+      /base\.snapshot\.k(\[0\])+ is nested deeper than 65 levels/,
+    );
   });
 
   it('never lets a snapshot key reach a prototype', () => {
@@ -143,7 +145,7 @@ describe('a scheduler or runner reading reports', () => {
     for (const [data, problem] of [
       ['not json', /not valid JSON/],
       ['{"writes":"all"}', /writes: .*\(got "all"\)/],
-      [`{"writes":[["k",${deep(100_000)}]],"disabled":false}`, /body\.writes\[0\]\[1\](\[0\])+ is nested deeper than 132 levels/],
+      [`{"writes":[["k",${deep(100_000)}]],"disabled":false}`, /writes\[0\]\[1\](\[0\])+ is nested deeper than 64 levels/],
       ['{"writes":[["k",[[1]]]],"disabled":false}', /writes\[0\]\[1\]\[0\] is nested deeper than 1 levels \(payload_max_depth\)/],
       ['{"writes":[["__proto__",{"a":1}]],"disabled":false}', /context key "__proto__" is not allowed/],
       [`{"writes":[["${'k'.repeat(300)}",1]],"disabled":false}`, /must be a non-empty string of at most 256 characters/],

@@ -6,7 +6,7 @@ import { sliceSubject } from './jetstream-streams.js';
 import type { OutgoingMessage } from './jetstream-publishing.js';
 import type { WireRefusals } from './wire-refusals.js';
 import { contextKeyProblem, DEFAULT_MAX_DEPTH, freezeParsedJson } from '../../framework/model/frozen-json.js';
-import { parseForeignJson } from '../../framework/model/json.js';
+import { parseJsonWithin } from '../../framework/model/json.js';
 import { CREW_ID_PATTERN, STREAM_ID_PATTERN } from '../../framework/model/patterns.js';
 import { messages } from '../../framework/messages.js';
 import { describeIssues } from '../../framework/model/event.js';
@@ -49,14 +49,6 @@ const Write = z
   .transform((write): ContextWrite => (write.length === 1 ? [write[0]] : [write[0], write[1]]));
 const DoneBody = z.object({ writes: z.array(Write), disabled: z.boolean() });
 
-/**
- * How deep a work or report message's JSON may nest before anything walks it: its own nesting
- * around the payloads and values it carries, and twice payload_max_depth, so runaway nesting is
- * refused at once while a payload a little too deep gets its own check's precise refusal.
- */
-function wireMaxDepth(payloadMaxDepth: number): number {
-  return 4 + 2 * payloadMaxDepth;
-}
 /** The header naming the runner that sent a report. */
 export const RUNNER_HEADER = 'Live-Crew-Runner';
 const MAX_SENDER_LENGTH = 200;
@@ -166,13 +158,13 @@ function parseSubject(subject: string, what: 'ready' | 'done'): { streamId: stri
   return { streamId, slice, crew };
 }
 
-/** The body as the schema `schemaOf` picks for it reads it, within the wire's bounds, or what is wrong with it. */
-function parseBody<S extends z.ZodType>(
-  data: string,
-  payloadMaxDepth: number,
-  schemaOf: (value: unknown) => S,
-): { readonly body: z.output<S>; readonly problem?: undefined } | { readonly problem: string } {
-  const json = parseForeignJson(data, wireMaxDepth(payloadMaxDepth));
+/**
+ * The body as the schema `schemaOf` picks for it reads it, within the wire's bytes, or what is
+ * wrong with it. The schema walks only the envelope it knows; the caller bounds (depth) and
+ * freezes each payload or value it keeps, so nothing is walked twice or without a bound.
+ */
+function parseBody<S extends z.ZodType>(data: string, schemaOf: (value: unknown) => S): { readonly body: z.output<S>; readonly problem?: undefined } | { readonly problem: string } {
+  const json = parseJsonWithin(data);
   if (json.problem !== undefined) return { problem: json.problem };
   const parsed = schemaOf(json.value).safeParse(json.value, { reportInput: true });
   return parsed.success ? { body: parsed.data } : { problem: describeIssues(parsed.error) };
@@ -193,7 +185,7 @@ export function readWork(message: WireMessage, payloadMaxDepth = DEFAULT_MAX_DEP
   const { streamId, slice, crew } = named;
   if (!message.msgID.startsWith(`${streamId}:${slice}:${crew}:`)) return { refused: messages.wireIdNotOurs(message.msgID, 'work') };
   // The key picks the schema: a failed parse of the other would build an error for every message.
-  const read = parseBody(message.data, payloadMaxDepth, (value) => (typeof value === 'object' && value !== null && 'close' in value ? CloseBody : CallsBody));
+  const read = parseBody(message.data, (value) => (typeof value === 'object' && value !== null && 'close' in value ? CloseBody : CallsBody));
   if (read.problem !== undefined) return { refused: messages.notLiveCrewWork(read.problem) };
   const body = read.body;
   if ('close' in body) return { work: [{ type: 'close', streamId, slice, crew }] };
@@ -202,6 +194,9 @@ export function readWork(message: WireMessage, payloadMaxDepth = DEFAULT_MAX_DEP
     if (problem !== undefined) return { refused: messages.notLiveCrewWork(problem) };
     Object.freeze(event);
   }
+  // The snapshot's values are context values: as deep as a crew may write them.
+  const snapshot = body.base === undefined ? undefined : freezeParsedJson(body.base.snapshot, payloadMaxDepth + 1, 'base.snapshot');
+  if (snapshot !== undefined) return { refused: messages.notLiveCrewWork(snapshot) };
   const { calls, base } = body;
   return {
     work: calls.map((call, i) => ({
@@ -234,7 +229,7 @@ export function readReport(message: WireMessage, crews: ReadonlySet<string>, pay
   if (named === undefined || !crews.has(named.crew)) return { ignored: messages.wireSubjectNotOurs('report') };
   const { streamId, slice, crew } = named;
   if (message.msgID !== reportID(streamId, slice, crew)) return { ignored: messages.wireIdNotOurs(message.msgID, 'report') };
-  const read = parseBody(message.data, payloadMaxDepth, () => DoneBody);
+  const read = parseBody(message.data, () => DoneBody);
   const problem = read.problem ?? writesProblem(read.body.writes, payloadMaxDepth);
   if (read.problem === undefined && problem === undefined) return { report: { streamId, slice, crew, writes: read.body.writes, disabled: read.body.disabled } };
   const refused = { problem: messages.notLiveCrewReport(problem!), sender: message.sender === '' ? UNKNOWN_SENDER : message.sender, source: `nats:${message.subject}#${message.seq}` };

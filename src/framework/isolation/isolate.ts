@@ -177,7 +177,7 @@ export class Isolate {
 
   #worker(onExit: (how: string) => void): IsolateLink {
     const limit = this.#spec.init.memoryLimitMb;
-    // Its stdout and stderr come here, not to the process's: a crew's console.log is no action line.
+    // Its stdout and stderr come here, not to the process's: what a crew prints is no action line.
     const worker = new Worker(ISOLATE_MAIN, { stdout: true, stderr: true, ...(limit !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: limit } } : {}) });
     this.#capture(worker.stdout, worker.stderr);
     worker.on('message', (message: unknown) => this.#received(message));

@@ -42,14 +42,23 @@ export type ForeignJson = { readonly value: unknown; readonly problem?: undefine
  * @param maxDepth - the deepest nesting of arrays and objects accepted, the outermost counting 1
  */
 export function parseForeignJson(text: string, maxDepth: number, maxBytes = FOREIGN_JSON_MAX_BYTES): ForeignJson {
+  const json = parseJsonWithin(text, maxBytes);
+  if (json.problem !== undefined) return json;
+  const problem = freezeParsedJson(json.value, maxDepth, 'body', messages.foreignJsonTooDeep(maxDepth));
+  return problem === undefined ? json : { problem };
+}
+
+/**
+ * Parses JSON from outside within `maxBytes`, and nothing more: for a reader that checks the
+ * value's shape with a schema (which recurses into nothing it does not know) and then bounds
+ * each nested value it keeps itself, so no part is walked twice.
+ */
+export function parseJsonWithin(text: string, maxBytes = FOREIGN_JSON_MAX_BYTES): ForeignJson {
   const bytes = jsonBytesOver(text, maxBytes);
   if (bytes !== undefined) return { problem: messages.foreignJsonTooLarge(bytes, maxBytes) };
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return { value: JSON.parse(text) as unknown };
   } catch (error) {
     return { problem: messages.notJson((error as Error).message) };
   }
-  const problem = freezeParsedJson(value, maxDepth, 'body', messages.foreignJsonTooDeep(maxDepth));
-  return problem === undefined ? { value } : { problem };
 }
