@@ -214,6 +214,8 @@ export const messages = {
     `model ${model} reported no usable token counts (none, negative or not a number): its budgets count what its prompts and answers imply, ${charsPerToken} characters a token, for this and every such answer`,
   replayedModelCalled: (name: string) =>
     `model ${name} was asked during a replay that takes every answer from its journal (replay_missing: fail); this is a bug in live-crew: the call should have been a replay_divergence`,
+  heartbeatWatchFull: (max: number, name: string) =>
+    `${max} processes are watched already: ${JSON.stringify(name.slice(0, 100))} and any further are not (a process publishing beats under made-up names?)`,
   dashboardWrongHost: (host: string) => `this dashboard does not answer to the host ${JSON.stringify(host.slice(0, 100))}: open it at the address it printed (a page of another site must not read it)`,
   dashboardTooManyPages: (max: number) => `${max} dashboard pages already follow this run: close one and reload`,
   dashboardPageMissing: (folder: string) => `the dashboard's page is not in ${folder}: it is built by \`npm run build\` (Vite, from ui/); a package installed from npm ships it\n`,
@@ -243,6 +245,8 @@ export const messages = {
   decisionOnWrongSubject: (key: string, subject: string) =>
     `decision ${JSON.stringify(key.slice(0, 200))} is not one its subject's owner takes (${subject}): decisions count only from their owner's subject`,
   notADecision: (problem: string) => `not a live-crew journal entry: ${problem}`,
+  wireRefusalsUnlogged: (count: number, max: number) =>
+    `${count} more messages were refused on the wire in the last minute, past the ${max} logged one by one (a flood of messages that are not live-crew's)`,
   wireMessageRefused: (subject: string, seq: number, problem: string, consequence: string) => `${subject}#${seq} refused: ${problem}; ${consequence}`,
   refusedReportTaken: (crew: string, slice: number) =>
     `if it is the first report stored for crew ${crew} in slice ${slice}, it stands as that report and merges nothing (a bad_report error record says so)`,

@@ -4,7 +4,7 @@ import { ACTION_SINK, createLiveCrewApp, Crew, ERROR_SINK, EVENT_SOURCE, LIVE_CR
 import { pinoLogger } from '../../src/embedded.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, ManualClock } from '../../src/testing.js';
 import { Heartbeat } from '../../src/framework/runtime/heartbeat.js';
-import { HeartbeatWatch } from '../../src/framework/runtime/heartbeat-watch.js';
+import { HeartbeatWatch, MAX_WATCHED } from '../../src/framework/runtime/heartbeat-watch.js';
 
 /** A pino destination keeping each JSON line. */
 function capture(): { lines: Record<string, unknown>[]; destination: Writable } {
@@ -116,5 +116,17 @@ describe('HeartbeatWatch', () => {
       ['error', { process: 'runner /a/', t_ms: 4001 }, "runner /a/ has sent no heartbeat for 4001 ms (more than 3 beats): is it running? its crews' slices wait for it"],
       ['info', { process: 'runner /a/', t_ms: 4501 }, 'runner /a/ beats again, after 4501 ms of silence'],
     ]);
+  });
+
+  it(`watches at most ${MAX_WATCHED} processes: a flood of made-up names is turned away, said once`, () => {
+    const clock = new ManualClock(0);
+    const { logged, logger } = recordingLogger();
+    const reports: Array<[string, boolean]> = [];
+    const watch = new HeartbeatWatch({ intervalMs: 1000, clock, logger, observer: { runnerSilent: (runner, silent) => reports.push([runner, silent]) } });
+    for (let i = 0; i < 10_000; i++) watch.beat(`runner /made-up-${i}/`);
+    clock.advance(5000);
+    watch.check();
+    expect(reports).toHaveLength(MAX_WATCHED);
+    expect(logged.filter(([level]) => level === 'warn')).toEqual([['warn', { process: `runner /made-up-${MAX_WATCHED}/` }, expect.stringMatching(/^64 processes are watched already/)]]);
   });
 });

@@ -107,7 +107,7 @@ async function openOn(
   const journal = container.resolve(DECISION_JOURNAL);
   const clock = container.resolve(CLOCK);
   const logger = container.resolve(LOGGER).child({ stream: options.streamId });
-  const refusals = new WireRefusals(logger);
+  const refusals = new WireRefusals(logger, clock);
   const refuseDecisions = (refused: readonly RefusedDecision[]) => {
     for (const { subject, seq, problem } of refused) refusals.refuse(subject, seq, problem, 'ignored');
   };

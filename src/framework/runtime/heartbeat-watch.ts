@@ -3,6 +3,11 @@ import { messages } from '../messages.js';
 
 /** Beats a process may miss before it counts as silent (DESIGN §6: a gap of more than 3 beats). */
 const SILENT_AFTER_BEATS = 3;
+/**
+ * The most processes watched at once: beats are published by any process of a deployment, and a
+ * flood of made-up names must not grow the watch, its logs or its metrics without end.
+ */
+export const MAX_WATCHED = 64;
 
 /** What a `HeartbeatWatch` needs. */
 export interface HeartbeatWatchOptions {
@@ -25,6 +30,8 @@ export class HeartbeatWatch {
   readonly #options: HeartbeatWatchOptions;
   /** Per process: when it last beat, and whether it is reported silent. */
   readonly #processes = new Map<string, { last: number; silent: boolean }>();
+  /** Whether a process was turned away for the bound (said once). */
+  #full = false;
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: HeartbeatWatchOptions) {
@@ -48,7 +55,11 @@ export class HeartbeatWatch {
     const now = this.#options.clock.now();
     const known = this.#processes.get(name);
     if (known === undefined) {
-      this.#processes.set(name, { last: now, silent: false });
+      if (this.#processes.size < MAX_WATCHED) this.#processes.set(name, { last: now, silent: false });
+      else if (!this.#full) {
+        this.#full = true;
+        this.#options.logger.warn({ process: name }, messages.heartbeatWatchFull(MAX_WATCHED, name));
+      }
       return;
     }
     if (known.silent) {
