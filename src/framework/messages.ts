@@ -119,6 +119,11 @@ export const messages = {
   configFileUnreadable: (file: string, detail: string) => `cannot read config file ${file}: ${detail}`,
   configFileNotRegular: (file: string) => `cannot read config file ${file}: not a regular file (a device, a pipe or a directory); name a YAML file`,
   configFileTooLarge: (file: string, bytes: number, max: number) => `cannot read config file ${file}: it is ${bytes} bytes, over the ${max} a config file may have`,
+  crewFileNameNotId: (id: string, file: string) => `crew ${id} is in ${file}: a crew file is named after its crew (${id}.crew.yaml), so rename the file or change the id`,
+  unknownKey: (nearest: string | undefined, known: string | undefined) =>
+    nearest !== undefined ? `unknown key (did you mean ${nearest}?)` : known !== undefined ? `unknown key (known keys: ${known})` : 'unknown key',
+  unknownVariable: (nearest: string | undefined) =>
+    `unknown variable, which would set nothing${nearest !== undefined ? ` (did you mean ${nearest}?)` : ''}: live-crew's variables are LIVE_CREW_<config key>, e.g. LIVE_CREW_SLICE_MS`,
   configFileNotYaml: (file: string, detail: string) => `${file} is not valid YAML: ${detail}`,
   yamlKeyForbidden: (key: string) => `key "${key}" is not allowed (it would reach an object's prototype)`,
   yamlAliasBomb: (max: number, detail: string) => `its aliases (*name) expand past ${max} copies, as a document built to exhaust memory does (${detail})`,
@@ -143,6 +148,8 @@ export const messages = {
   onStartFailed: (member: string, detail: string) => `${member}: onStart() threw: ${detail}. The run did not start; what had started was stopped.`,
   onStopFailed: (member: string) => `${member}: onStop() threw (the others were still stopped)`,
   noCrewsGiven: (command: string) => `${command}: no crews: give --crews <path> (a compiled module, a .crew.yaml file or a folder of either), or name them under crews: in live-config.yaml`,
+  crewModuleIsTypeScript: (module: string) =>
+    `${module} is TypeScript: compile it with tsc (experimentalDecorators and emitDecoratorMetadata on) and give the .js it emits, e.g. --crews dist/crews.js. tsx and esbuild run it but emit no constructor metadata, so dependency injection would not work`,
   crewModuleUnloadable: (module: string, detail: string) => `cannot load crews module ${module}: ${detail}`,
   crewModuleExportsNothing: (module: string) => `${module} gives no crew: a module exports @Crew classes (or an array named "crews"), a folder holds such modules or <id>.crew.yaml files`,
   appAlreadyRan: () => 'this app has already run; create a new app for another run',
@@ -206,6 +213,8 @@ export const messages = {
   callAbandonedAtStop: (crew: string, method: string, waitedMs: number) =>
     `${crew}.${method} was still running ${waitedMs} ms after the app began to stop (stop_timeout_ms); it was abandoned, its actions and writes discarded`,
   sameFile: (first: string, second: string, path: string) => `${first} and ${second} name the same file (${path}): one would destroy the other; give each its own file`,
+  templateFailed: (where: string, detail: string) =>
+    `template ${where} failed: ${detail}${/undefined variable/.test(detail) ? ' (where it may be missing, give it a default: `| default: …`, or `{% if … %}` around it)' : ''}`,
   templateTagRefused: (tag: string) => `{% ${tag} %} reads another template from a file, and a crew's templates are all in its file: write it out in place`,
   templateUnitsExceeded: (max: number) =>
     `the call's templates made more than ${max.toLocaleString('en')} items and characters together (ranges, arrays, strings and what they render): refused, so no template can take the process's memory`,

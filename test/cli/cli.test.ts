@@ -81,6 +81,9 @@ describe('live-crew CLI', () => {
     const r = cli(['run', '-', '--crews', join(ROOT, 'test/cli/fixtures/no-crews.mjs')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/gives no crew: a module exports @Crew classes/);
+    const ts = cli(['run', '-', '--crews', join(ROOT, 'examples/hello-world/crews.ts')]);
+    expect(ts.code).toBe(1);
+    expect(ts.stderr).toMatch(/crews\.ts is TypeScript: compile it with tsc \(experimentalDecorators and emitDecoratorMetadata on\) and give the \.js it emits/);
   });
 
   it('exits 1 with what to do when --out or --errors cannot be written', () => {

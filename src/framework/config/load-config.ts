@@ -5,12 +5,20 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { messages, showPath, showValue } from '../messages.js';
 import { CONFIG_DEFAULTS, ConfigLayerSchema, configShape, NUMERIC_KEYS, type ConfigKey, type LiveCrewConfig, type LiveCrewConfigInput } from './config-schema.js';
+import { nearestName } from './nearest-name.js';
 
 /** The file read when no other is named, if it exists in the working directory. */
 export const DEFAULT_CONFIG_FILE = 'live-config.yaml';
 
 /** The prefix of configuration env vars: `LIVE_CREW_SLICE_MS` sets `slice_ms`. */
 export const ENV_PREFIX = 'LIVE_CREW_';
+
+/**
+ * Variables of live-crew's own that set no config key: a runner's selector, and the test suite's
+ * switch for its servers. Variables under `LIVE_CREW_TEST_` are the test suite's too.
+ */
+const OTHER_VARIABLES: ReadonlySet<string> = new Set(['LIVE_CREW_SELECTOR', 'LIVE_CREW_REQUIRE_SERVERS']);
+const TEST_PREFIX = 'LIVE_CREW_TEST_';
 
 /** Where configuration comes from; each later source wins over the earlier ones. */
 export interface ConfigSources {
@@ -39,10 +47,39 @@ export interface ConfigSources {
  */
 export function loadConfig(sources: ConfigSources = {}): LiveCrewConfig {
   const fileLayer = readFileLayer(sources.file);
-  const envLayer = readEnvLayer(sources.env ?? {});
+  const env = sources.env ?? {};
+  const envLayer = readEnvLayer(env);
   const valueLayer = checkLayer(ConfigLayerSchema, sources.values ?? {}, 'config options');
   const defaultLayer = checkLayer(ConfigLayerSchema, sources.defaults ?? {}, 'config defaults');
-  return { ...CONFIG_DEFAULTS, ...defaultLayer, ...fileLayer, ...envLayer, ...valueLayer };
+  const config: LiveCrewConfig = { ...CONFIG_DEFAULTS, ...defaultLayer, ...fileLayer, ...envLayer, ...valueLayer };
+  checkUnknownVariables(env, config);
+  return config;
+}
+
+/**
+ * A `LIVE_CREW_*` variable that is no config key, no variable of live-crew's own, and no API key
+ * the configuration names is a mistake (`LIVE_CREW_SLICEMS`): it would be ignored without a word.
+ *
+ * @throws ConfigError naming each, with the nearest known name
+ */
+function checkUnknownVariables(env: Readonly<Record<string, string | undefined>>, config: LiveCrewConfig): void {
+  const known = new Set([...(Object.keys(configShape) as ConfigKey[]).map(envName), ...OTHER_VARIABLES, ...apiKeyVariables(config)]);
+  const unknown = Object.keys(env).filter((name) => name.startsWith(ENV_PREFIX) && !name.startsWith(TEST_PREFIX) && env[name] !== undefined && !known.has(name));
+  if (unknown.length === 0) return;
+  // Near by what follows the prefix they all share.
+  const suffixes = [...known].map((name) => name.slice(ENV_PREFIX.length));
+  const nearest = (name: string) => {
+    const near = nearestName(name.slice(ENV_PREFIX.length), suffixes);
+    return near === undefined ? undefined : ENV_PREFIX + near;
+  };
+  const problems = unknown.map((name) => `  ${name}: ${messages.unknownVariable(nearest(name))}`);
+  throw new ConfigError(messages.configInvalid('environment', problems.join('\n')));
+}
+
+/** The variables the configuration names as holding API keys: any name may, `LIVE_CREW_*` too. */
+function apiKeyVariables(config: LiveCrewConfig): string[] {
+  const specs = [...Object.values(config.models), ...Object.values(config.embedders), ...(config.vector !== null ? [config.vector] : [])];
+  return specs.flatMap((spec) => ('api_key_env' in spec && typeof spec.api_key_env === 'string' ? [spec.api_key_env] : []));
 }
 
 /**
@@ -106,10 +143,15 @@ function describeLayerIssues(error: z.ZodError, nameOf: (key: string) => string,
   return error.issues
     .flatMap((issue) => {
       if (issue.code === 'unrecognized_keys') {
-        if (issue.path.length === 0) return issue.keys.map((key) => `  ${nameOf(key)}${at([key])}: unknown key (known keys: ${known})`);
+        if (issue.path.length === 0)
+          return issue.keys.map((key) => {
+            const near = nearestName(key, Object.keys(schema.shape));
+            return `  ${nameOf(key)}${at([key])}: ${messages.unknownKey(near && nameOf(near), known)}`;
+          });
         const nested = keysAt(schema, issue.path);
         return issue.keys.map(
-          (key) => `  ${showPath([nameOf(String(issue.path[0])), ...issue.path.slice(1), key])}${at([...issue.path, key])}: unknown key${nested ? ` (known keys: ${nested.join(', ')})` : ''}`,
+          (key) =>
+            `  ${showPath([nameOf(String(issue.path[0])), ...issue.path.slice(1), key])}${at([...issue.path, key])}: ${messages.unknownKey(nested && nearestName(key, nested), nested?.join(', '))}`,
         );
       }
       const key = showPath(issue.path.length > 0 ? [nameOf(String(issue.path[0])), ...issue.path.slice(1)] : []);

@@ -88,6 +88,8 @@ export function isolatedCrewsModule(paths: readonly string[]): string | undefine
 
 /** The crews and providers a JS module exports; `required`: a module that exports no crew is an error. */
 async function importCrews(path: string, required: boolean): Promise<Pick<CrewModule, 'crews' | 'providers'>> {
+  // Node cannot run TypeScript crews as they are, and a loader that strips types loses what DI needs.
+  if (/\.[cm]?tsx?$/.test(path)) throw new CrewDefinitionError(messages.crewModuleIsTypeScript(path));
   let exports: Record<string, unknown>;
   try {
     exports = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;

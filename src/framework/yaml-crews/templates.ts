@@ -1,4 +1,4 @@
-import { Context, Liquid, type Template } from 'liquidjs';
+import { Context, Liquid, toValue, type Template } from 'liquidjs';
 import { messages } from '../messages.js';
 
 /**
@@ -17,7 +17,8 @@ const FILE_TAGS = ['include', 'render', 'layout'] as const;
 
 /**
  * The template engine of YAML crews: LiquidJS, which runs no code. Tags that read files are
- * refused at load (`include`, `render`, `layout`), unknown filters are errors at load, a template
+ * refused at load (`include`, `render`, `layout`), unknown filters are errors at load, a variable
+ * naming nothing is an error when rendered (unless an `if` or a `default` looks at it), a template
  * reads only its values' own properties, and every template of a crew call draws on one bound of
  * time and one of memory and output (`TemplateRendering`), so no template, nor many small ones
  * together, can reach outside what it is given or hang a crew.
@@ -25,6 +26,10 @@ const FILE_TAGS = ['include', 'render', 'layout'] as const;
 const liquid = new Liquid({
   templates: {},
   strictFilters: true,
+  // A variable naming nothing (a typo, a field the event lacks) fails the call, naming it; an
+  // `if` and a `default` filter may look at one that is missing, which is what they are for.
+  strictVariables: true,
+  lenientIf: true,
   ownPropertyOnly: true,
   parseLimit: 100_000,
 });
@@ -116,13 +121,22 @@ export class TemplateRendering {
  *
  * @throws Error with LiquidJS's message (its line and column) for a template that does not parse
  */
-export function compileText(text: string): CompiledText {
+export function compileText(text: string, path: readonly PropertyKey[] = []): CompiledText {
   const template: Template[] = liquid.parse(text);
   return async (context) => {
-    const rendered = String(await liquid.render(template, context));
+    const rendered = String(await named(path, liquid.render(template, context)));
     context.memoryLimit.use(rendered.length);
     return rendered;
   };
+}
+
+/** A template's rendering, a failure of it naming where in the crew file the template is. */
+async function named<T>(path: readonly PropertyKey[], rendering: Promise<T>): Promise<T> {
+  try {
+    return await rendering;
+  } catch (error) {
+    throw new Error(messages.templateFailed(path.join('.'), (error as Error).message), { cause: error });
+  }
 }
 
 /**
@@ -137,12 +151,13 @@ export function compileValue(value: unknown, path: readonly PropertyKey[] = []):
       if (expression !== undefined) {
         liquid.parse(value);
         return async (context) => {
-          const evaluated: unknown = await liquid.evalValue(expression, context);
+          // A literal such as `nil` comes as LiquidJS's own object: its value is what is kept.
+          const evaluated: unknown = toValue(await named(path, liquid.evalValue(expression, context)));
           if (typeof evaluated === 'string') context.memoryLimit.use(evaluated.length);
           return evaluated;
         };
       }
-      return compileText(value);
+      return compileText(value, path);
     } catch (error) {
       throw new TemplateError(path, (error as Error).message);
     }

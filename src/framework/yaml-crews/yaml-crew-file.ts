@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { z } from 'zod';
 import { NeedsSchema, snakeKnobsShape, TriggersSchema } from '../discovery/crew-spec-keys.js';
 import type { Dependency } from '../model/dependency.js';
@@ -5,6 +6,8 @@ import { CrewIdSchema } from '../model/dependency.js';
 import { KindSchema, describeIssues } from '../model/event.js';
 import { ConfigError } from '../errors.js';
 import { messages } from '../messages.js';
+import { CREW_FILE_SUFFIX } from '../discovery/crew-module.js';
+import { nearestName } from '../config/nearest-name.js';
 import { parseYamlText, readYamlDocument, type YamlDocument } from '../config/yaml-document.js';
 import { compileText, compileValue, TemplateError, type CompiledText, type CompiledValue } from './templates.js';
 import type { CrewKnobs } from '../discovery/crew-knobs.js';
@@ -92,6 +95,9 @@ export interface CrewBehaviour {
   readonly tools: ReadonlyArray<{ readonly name: VectorToolName; readonly options: VectorToolOptions }>;
 }
 
+/** The keys a crew file may hold. */
+const KNOWN_KEYS = Object.keys(CrewFileSchema.shape);
+
 /** A YAML crew file, checked and compiled. */
 export interface CrewFile {
   readonly path: string;
@@ -125,26 +131,33 @@ function compileCrewFile(document: YamlDocument): CrewFile {
   if (!parsed.success) {
     const problems = parsed.error.issues.flatMap((issue) =>
       issue.code === 'unrecognized_keys'
-        ? issue.keys.map((key) => `  ${where([...issue.path, key])} ${key}: unknown key (known keys: ${Object.keys(CrewFileSchema.shape).join(', ')})`)
+        ? issue.keys.map((key) => `  ${where([...issue.path, key])} ${key}: ${messages.unknownKey(nearestName(key, KNOWN_KEYS), KNOWN_KEYS.join(', '))}`)
         : [`  ${where(issue.path)} ${describeIssues(new z.ZodError([issue]))}`],
     );
     throw new ConfigError(messages.crewFileInvalid(path, problems.join('\n')));
   }
   const file = parsed.data;
+  // The file names its crew: `<id>.crew.yaml`, so what a folder holds is plain from its listing.
+  if (basename(path) !== `${file.id}${CREW_FILE_SUFFIX}`) throw new ConfigError(messages.crewFileInvalid(path, `  ${where(['id'])} id: ${messages.crewFileNameNotId(file.id, basename(path))}`));
   const compile = <T>(at: readonly PropertyKey[], make: () => T): T => {
     try {
       return make();
     } catch (error) {
-      const inner = error instanceof TemplateError ? error.path : [];
-      throw new ConfigError(messages.crewFileInvalid(path, `  ${where([...at, ...inner])} ${[...at, ...inner].join('.')}: template does not parse: ${(error as Error).message}`));
+      // A value's templates are compiled with their full path, so an error names where it is.
+      const full = error instanceof TemplateError ? error.path : at;
+      throw new ConfigError(messages.crewFileInvalid(path, `  ${where(full)} ${full.join('.')}: template does not parse: ${(error as Error).message}`));
     }
   };
   const behaviour: CrewBehaviour = {
     model: file.model,
-    systemPrompt: file.system_prompt === undefined ? undefined : compile(['system_prompt'], () => compileText(file.system_prompt!)),
-    userTemplate: file.user_template === undefined ? undefined : compile(['user_template'], () => compileText(file.user_template!)),
-    outputs: (file.outputs ?? []).map((output, index) => ({ kind: output.kind, payload: compile(['outputs', index, 'payload'], () => compileValue(output.payload ?? {})), ttlMs: output.ttl_ms })),
-    patch: Object.entries(file.patch ?? {}).map(([key, value]) => [key, compile(['patch', key], () => compileValue(value))] as const),
+    systemPrompt: file.system_prompt === undefined ? undefined : compile(['system_prompt'], () => compileText(file.system_prompt!, ['system_prompt'])),
+    userTemplate: file.user_template === undefined ? undefined : compile(['user_template'], () => compileText(file.user_template!, ['user_template'])),
+    outputs: (file.outputs ?? []).map((output, index) => ({
+      kind: output.kind,
+      payload: compile(['outputs', index, 'payload'], () => compileValue(output.payload ?? {}, ['outputs', index, 'payload'])),
+      ttlMs: output.ttl_ms,
+    })),
+    patch: Object.entries(file.patch ?? {}).map(([key, value]) => [key, compile(['patch', key], () => compileValue(value, ['patch', key]))] as const),
     tools: (file.tools ?? []).map((tool) =>
       typeof tool === 'string'
         ? { name: tool, options: {} }

@@ -86,6 +86,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ file })).toThrow(/slice_ms \(line 1\): .*\n {2}transport \(line 2\): /s);
   });
 
+  it('names the nearest known key of a misspelled one', () => {
+    const file = yamlFile('slice_mss: 100\n');
+    expect(() => loadConfig({ file })).toThrow(/slice_mss \(line 1\): unknown key \(did you mean slice_ms\?\)/);
+  });
+
+  it("refuses a LIVE_CREW_ variable that sets nothing, with the nearest known name; its own others, the tests' and named API keys pass", () => {
+    expect(() => loadConfig({ env: { LIVE_CREW_SLICEMS: '100' } })).toThrow(
+      /invalid configuration in environment:\n {2}LIVE_CREW_SLICEMS: unknown variable, which would set nothing \(did you mean LIVE_CREW_SLICE_MS\?\)/,
+    );
+    expect(() => loadConfig({ env: { LIVE_CREW_WHATEVER: 'x' } })).toThrow(/LIVE_CREW_WHATEVER: unknown variable, which would set nothing: live-crew's variables are LIVE_CREW_<config key>/);
+    const file = yamlFile('models:\n  m:\n    provider: openai\n    model: gpt-4o-mini\n    api_key_env: LIVE_CREW_OPENAI_KEY\n');
+    const env = { LIVE_CREW_SLICE_MS: '250', LIVE_CREW_SELECTOR: 'a|b', LIVE_CREW_REQUIRE_SERVERS: '1', LIVE_CREW_TEST_ANYTHING: 'x', LIVE_CREW_OPENAI_KEY: 'sk-x' };
+    expect(loadConfig({ file, env }).slice_ms).toBe(250);
+  });
+
   it('rejects a named file that does not exist', () => {
     expect(() => loadConfig({ file: '/nonexistent/live-config.yaml' })).toThrow(/cannot read config file \/nonexistent\/live-config.yaml: ENOENT/);
   });

@@ -34,7 +34,7 @@ outputs:
     payload:
       line: "{{ outputs.text }}"
       player: "{{ event.payload.player }}"
-      score: "{{ ctx.score }}"
+      score: "{{ ctx.score | default: nil }}"
     ttl_ms: 10000
 patch:
   last_line: "{{ outputs.text }}"
@@ -63,7 +63,7 @@ describe('YAML crews (<id>.crew.yaml, DESIGN §9)', () => {
     expect(pundit.prompts).toEqual(['Score 0-0. Goal by Kane in slice 0 of m1.\n', 'Score 1-0. Goal by Saka in slice 1 of m1.\n']);
     const commentary = r.actions.filter((a) => a.kind === 'commentary');
     expect(commentary.map((a) => a.payload)).toEqual([
-      { line: 'Heard: Score 0-0. Goal by Kane in slice 0 of m1.', player: 'Kane' },
+      { line: 'Heard: Score 0-0. Goal by Kane in slice 0 of m1.', player: 'Kane', score: null },
       { line: 'Heard: Score 1-0. Goal by Saka in slice 1 of m1.', player: 'Saka', score: { home: 1, away: 0 } },
     ]);
     expect(commentary[0]!.ttl_ms).toBe(10000);
@@ -102,6 +102,20 @@ describe('YAML crews (<id>.crew.yaml, DESIGN §9)', () => {
     expect(replay.context('m1')).toEqual(live.context('m1'));
   });
 
+  it('a template naming a variable that is not there fails the call, naming the template and the variable; an if or a default may look at one', async () => {
+    const dir = folder({
+      'typo.crew.yaml': `id: typo\ntriggers: signup\noutputs:\n  - kind: welcome\n    payload:\n      user: "{{ event.payload.usr }}"\n`,
+      'careful.crew.yaml': `id: careful\ntriggers: signup\noutputs:\n  - kind: welcome\n    payload:\n      user: "{{ event.payload.usr | default: 'guest' }}"\n      vip: "{% if event.payload.vip %}yes{% else %}no{% endif %}"\n`,
+    });
+    const r = await (await createTestingApp({ crews: (await loadCrewModule(dir)).crews })).run([at(0, 'signup', { user: 'ada' })]);
+    expect(r.actions.map((a) => a.payload)).toEqual([{ user: 'guest', vip: 'no' }]);
+    expect(r.errorsOf('handler_error').map((e) => e.payload.message)).toEqual([
+      expect.stringMatching(
+        /^typo\.handle threw: template outputs\.0\.payload\.user failed: undefined variable: event\.payload\.usr, line:1, col:\d+ \(where it may be missing, give it a default: `\| default: …`, or `\{% if … %\}` around it\)$/,
+      ),
+    ]);
+  });
+
   it('a model answer in JSON is there as outputs.json', async () => {
     const dir = folder({
       'rater.crew.yaml': `id: rater\ntriggers: '*'\nuser_template: rate {{ event.kind }}\noutputs:\n  - kind: rating\n    payload:\n      stars: "{{ outputs.json.stars }}"\n      said: "{{ outputs.json.words | upcase }}"\n`,
@@ -113,7 +127,9 @@ describe('YAML crews (<id>.crew.yaml, DESIGN §9)', () => {
   it('templates cannot run code or read files: no include, no constructor, unknown filters refused at load', async () => {
     const dir = folder({ 'probe.crew.yaml': `id: probe\ntriggers: x\noutputs:\n  - kind: probe\n    payload:\n      proto: "{{ event.constructor }}|{{ event.__proto__ }}|{{ ctx.toString }}"\n` });
     const r = await (await createTestingApp({ crews: (await loadCrewModule(dir)).crews })).run([at(0, 'x')]);
-    expect(r.actions.map((a) => a.payload)).toEqual([{ proto: '||' }]);
+    // A template sees its values' own properties only: the constructor is a variable naming nothing.
+    expect(r.actions).toEqual([]);
+    expect(r.errorsOf('handler_error')[0]!.payload.message).toMatch(/^probe\.handle threw: template outputs\.0\.payload\.proto failed: undefined variable: event\.constructor/);
     for (const tag of ["include '/etc/passwd'", "render 'x'", "layout 'x'"]) {
       const including = folder({ 'inc.crew.yaml': `id: inc\ntriggers: x\noutputs:\n  - kind: probe\n    payload: { text: "{% ${tag} %}" }\n` });
       await expect(loadCrewModule(including)).rejects.toThrow(
@@ -130,8 +146,8 @@ describe('YAML crews (<id>.crew.yaml, DESIGN §9)', () => {
     const r = await (await createTestingApp({ crews: (await loadCrewModule(dir)).crews })).run([at(0, 'x'), at(1, 'y')]);
     expect(r.actions).toEqual([]);
     expect(r.errorsOf('handler_error').map((e) => e.payload.message)).toEqual([
-      expect.stringMatching(/greedy\.handle threw: the call's templates made more than 1,000,000 items and characters together/),
-      expect.stringMatching(/greedy\.handle threw: the call's templates made more than 1,000,000 items and characters together/),
+      expect.stringMatching(/greedy\.handle threw: template outputs\.0\.payload\.n\d failed: the call's templates made more than 1,000,000 items and characters together/),
+      expect.stringMatching(/greedy\.handle threw: template outputs\.0\.payload\.n\d failed: the call's templates made more than 1,000,000 items and characters together/),
     ]);
     const modest = folder({
       'modest.crew.yaml': `id: modest\ntriggers: x\noutputs:\n  - kind: sizes\n    payload:\n${Array.from({ length: 6 }, (_, i) => `      n${i}: "{{ (1..100000) | size }}"`).join('\n')}\n`,
@@ -161,6 +177,13 @@ describe('YAML crew files that are not valid', () => {
         '  <dir>/bad.crew.yaml:8 retries: unknown key (known keys: id, triggers, needs, max_errors, wait_policy, slice_stride, backlog_policy, timeout_ms, lag, concurrency, max_tokens_per_slice, max_calls_per_minute, model, system_prompt, user_template, outputs, patch, tools)',
       ].join('\n'),
     );
+  });
+
+  it('a file not named after its crew, and a misspelled key, with the nearest known one', async () => {
+    expect(await refused('id: other_name\ntriggers: x\npatch: { a: 1 }\n', 'y3.crew.yaml')).toBe(
+      'invalid YAML crew <dir>/y3.crew.yaml:\n  <dir>/y3.crew.yaml:1 id: crew other_name is in y3.crew.yaml: a crew file is named after its crew (other_name.crew.yaml), so rename the file or change the id',
+    );
+    expect(await refused('id: bad\ntriggers: x\npatch: { a: 1 }\ntimout_ms: 10\n')).toContain('bad.crew.yaml:4 timout_ms: unknown key (did you mean timeout_ms?)');
   });
 
   it('a template that does not parse, with where it is', async () => {
