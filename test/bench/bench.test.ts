@@ -31,7 +31,6 @@ describe('benchmarks', () => {
 
   it.skipIf(requireBinary('nats-server') === undefined)(
     'nats-e2e runs the framework pipelines and both hand-written baselines over JetStream and prints throughput, bytes stored, pooled latency and ratios',
-    { timeout: 120_000 },
     () => {
       const r = bench('nats-e2e.js', ['--events', '600', '--rates', '200', '--seconds', '1', '--rounds', '2']);
       expect(r.status, r.stderr).toBe(0);
@@ -53,7 +52,7 @@ describe('benchmarks', () => {
     },
   );
 
-  it.skipIf(requireBinary('nats-server') === undefined)('takeover runs a leader to the end, a successor after it, and prints the takeover time per size', { timeout: 120_000 }, () => {
+  it.skipIf(requireBinary('nats-server') === undefined)('takeover runs a leader to the end, a successor after it, and prints the takeover time per size', () => {
     const r = bench('takeover.js', ['--events', '300,600']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/ +300 events +\d+ ms +1\.00x the smallest\n +600 events +\d+ ms +[\d.]+x the smallest\n$/);
@@ -65,7 +64,7 @@ describe('benchmarks', () => {
     expect(r.stdout).toMatch(/events 3,000, actions 3,000[\s\S]*peak RSS \d+ MB/);
   });
 
-  it('vectors loads the memory and pglite stores, queries them beside hand-written SQL and through a crew, and prints rates, percentiles, recall and ratios', { timeout: 120_000 }, () => {
+  it('vectors loads the memory and pglite stores, queries them beside hand-written SQL and through a crew, and prints rates, percentiles, recall and ratios', () => {
     const r = bench('vectors.js', ['--points', '2000', '--dim', '32', '--queries', '20']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/memory \(exact\) +[\d,]+\/s +[\d,]+\/s +[\d.]+ ms +[\d.]+ ms +1\.000/);

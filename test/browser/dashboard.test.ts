@@ -7,7 +7,7 @@ import { startCli, stopAll, waitUntil, type CliProcess } from '../integration/di
 import { requireBinary } from '../integration/servers.js';
 
 // What a person sees on the dev dashboard during a paced match-day run, in Debian's chromium
-// (`.ci/run` installs it), driven by playwright-core. LIVE_CREW_SCREENSHOT=<file.png> also saves
+// (`.ci/run` installs it), driven by playwright-core. LIVE_CREW_TEST_SCREENSHOT=<file.png> also saves
 // the finished page there (the README's picture is made so).
 const browserPath = requireBinary('chromium');
 
@@ -23,7 +23,7 @@ function matchDayConfig(): string {
   return join(dir, 'live-config.yaml');
 }
 
-describe.skipIf(browserPath === undefined)('the dev dashboard in a browser', { timeout: 120_000 }, () => {
+describe.skipIf(browserPath === undefined)('the dev dashboard in a browser', () => {
   let browser: Browser;
   let dev: CliProcess;
   beforeAll(async () => {
@@ -56,7 +56,7 @@ describe.skipIf(browserPath === undefined)('the dev dashboard in a browser', { t
       ],
       { MATCH_DAY_PUNDIT_MS: '0' },
     );
-    await waitUntil(() => /live-crew dashboard: (http:\S+)/.test(dev.stderr()), 'the dashboard to be served', 30_000);
+    await waitUntil(() => /live-crew dashboard: (http:\S+)/.test(dev.stderr()), 'the dashboard to be served');
     const url = /live-crew dashboard: (http:\S+)/.exec(dev.stderr())![1]!;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:/);
     const page: Page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -65,11 +65,11 @@ describe.skipIf(browserPath === undefined)('the dev dashboard in a browser', { t
     const actions = page.getByRole('region', { name: 'Actions' });
     const overlays = actions.locator('li[data-kind="overlay"]');
     // The first goal's overlay shows while the match is still being played.
-    await overlays.first().waitFor({ timeout: 30_000 });
+    await overlays.first().waitFor({ timeout: 120_000 });
     expect(await page.locator('header .badge').first().textContent()).toBe('running');
     expect(await overlays.first().textContent()).toMatch(/overlay\s*graphics.*"template":"goal"/);
 
-    await page.locator('header .badge.finished').waitFor({ timeout: 60_000 });
+    await page.locator('header .badge.finished').waitFor({ timeout: 120_000 });
     expect(await overlays.count()).toBe(5);
 
     const score = page.getByRole('region', { name: 'Context' }).locator('[data-key="score"]');
@@ -92,7 +92,7 @@ describe.skipIf(browserPath === undefined)('the dev dashboard in a browser', { t
     expect(await actions.locator('li:not([data-crew="graphics"])').count()).toBe(0);
     await actions.getByLabel('filter by crew').selectOption('');
 
-    const screenshot = process.env['LIVE_CREW_SCREENSHOT'] ?? join(tmpdir(), 'live-crew-dashboard.png');
+    const screenshot = process.env['LIVE_CREW_TEST_SCREENSHOT'] ?? join(tmpdir(), 'live-crew-dashboard.png');
     await page.screenshot({ path: screenshot, fullPage: true });
     await page.close();
   });

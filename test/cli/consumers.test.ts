@@ -26,7 +26,7 @@ function node(args: readonly string[], cwd: string) {
 
 const SIGNUP = `[{ ts: '2024-05-01T09:00:00Z', kind: 'user_signup', stream_id: 'app', payload: { name: 'Ada' } }]`;
 
-describe('the packed package, from its consumers', { timeout: 180_000 }, () => {
+describe('the packed package, from its consumers', () => {
   let tarball: string;
   beforeAll(() => {
     const dir = mkdtempSync(join(tmpdir(), 'live-crew-pack-'));

@@ -9,7 +9,7 @@ const CLI = join(ROOT, 'dist/cli/main.js');
 const HELLO = ['examples/hello-world/events.jsonl', '--crews', 'examples/hello-world/dist/crews.js'];
 
 function cli(args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 150_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

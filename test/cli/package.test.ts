@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-describe('the package as npm packs it', { timeout: 180_000 }, () => {
+describe('the package as npm packs it', () => {
   it('builds itself on pack from a checkout without dist: code, types, source maps with their sources, the dashboard page, the LICENSE', () => {
     const checkout = mkdtempSync(join(tmpdir(), 'live-crew-checkout-'));
     for (const entry of ['src', 'ui', 'templates', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE'])

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 // The built package, as a user runs it: isolates load the built framework and the crews module.
-import { ACTION_SINK, ConfigError, createLiveCrewApp, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LOGGER, type EventSource, type LiveCrewAppOptions } from '../../dist/index.js';
+import { ACTION_SINK, ConfigError, createLiveCrewApp, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LOGGER, type EventSource, type Interceptor, type LiveCrewAppOptions } from '../../dist/index.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, hashEmbedder, MemoryDecisionJournal, scriptedModel } from '../../dist/testing.js';
 import { crews } from './fixtures/isolated-crews.js';
 import { PushSource } from './fixtures/push-source.js';
@@ -16,7 +16,7 @@ const at = (ms: number, kind = 'tick', payload: Record<string, unknown> = {}) =>
 type Isolation = 'none' | 'worker' | 'process';
 
 /** An app of the fixture crews over `source`, collecting what it sends. */
-async function appOver(isolation: Isolation, source: EventSource, config: Record<string, unknown> = {}, extra: Pick<LiveCrewAppOptions, 'models' | 'embedders' | 'providers'> = {}) {
+async function appOver(isolation: Isolation, source: EventSource, config: Record<string, unknown> = {}, extra: Pick<LiveCrewAppOptions, 'models' | 'embedders' | 'providers' | 'interceptors'> = {}) {
   const actions = new CollectingActionSink();
   const errors = new CollectingErrorSink();
   const app = await createLiveCrewApp({
@@ -27,6 +27,7 @@ async function appOver(isolation: Isolation, source: EventSource, config: Record
     config: { isolation, log_level: 'silent', ...config },
     ...(extra.models ? { models: extra.models } : {}),
     ...(extra.embedders ? { embedders: extra.embedders } : {}),
+    ...(extra.interceptors ? { interceptors: extra.interceptors } : {}),
     providers: [{ token: EVENT_SOURCE, useValue: source }, { token: ACTION_SINK, useValue: actions }, { token: ERROR_SINK, useValue: errors }, ...(extra.providers ?? [])],
   });
   return { app, actions, errors };
@@ -170,10 +171,19 @@ describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (iso
 
   it('ends the call in flight when the app stops, even one that never looks at its signal', async () => {
     const source = new PushSource();
-    const { app, errors } = await appOver(isolation, source, { mode: 'live', max_future_ms: null });
+    let looping!: () => void;
+    const started = new Promise<void>((resolve) => (looping = resolve));
+    // The app's interceptor sees the call go to the isolate: the stop comes while it loops there.
+    const seen: Interceptor = {
+      intercept(call, next) {
+        if (call.event.kind === 'loop') looping();
+        return next();
+      },
+    };
+    const { app, errors } = await appOver(isolation, source, { mode: 'live', max_future_ms: null }, { interceptors: [seen] });
     const running = app.run();
     source.push({ ...at(Date.now() - T0, 'loop') });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await started;
     // Without the kill, the stop would wait stop_timeout_ms and then abandon the call (another record).
     await app.stop();
     await running;

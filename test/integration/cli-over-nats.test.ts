@@ -30,7 +30,7 @@ describe.skipIf(start === undefined)('the CLI over NATS: publish, run --transpor
     const tail = spawnSync(process.execPath, [CLI, 'tail', 'match_42', '--all', '--count', String(expected.trim().split('\n').length), '--nats-url', server().url], {
       cwd: ROOT,
       encoding: 'utf8',
-      timeout: 30_000,
+      timeout: 150_000,
     });
     let runnerErr = '';
     runner.stderr!.on('data', (chunk) => (runnerErr += String(chunk)));
@@ -42,7 +42,7 @@ describe.skipIf(start === undefined)('the CLI over NATS: publish, run --transpor
   });
 
   it.each(['*', '>', 'a.b', ''])('tail refuses %j as a stream id, with usage exit 2 and no stack', (stream) => {
-    const r = spawnSync(process.execPath, [CLI, 'tail', stream, '--nats-url', server().url], { cwd: ROOT, encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync(process.execPath, [CLI, 'tail', stream, '--nats-url', server().url], { cwd: ROOT, encoding: 'utf8', timeout: 150_000 });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/error: command-argument value '.*' is invalid for argument 'stream'\. must match \^\[a-zA-Z0-9_-\]\{1,100\}\$ \(no dots, wildcards or spaces\)/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -68,7 +68,7 @@ describe.skipIf(start === undefined)('the CLI over NATS: publish, run --transpor
     await js.publish('live.forged.actions', '{\n"kind": "b"}');
     await js.publish('live.forged.actions', `${'['.repeat(50_000)}${']'.repeat(50_000)}`);
     await nc.close();
-    const tail = spawnSync(process.execPath, [CLI, 'tail', 'forged', '--all', '--count', '4', '--nats-url', server().url], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    const tail = spawnSync(process.execPath, [CLI, 'tail', 'forged', '--all', '--count', '4', '--nats-url', server().url], { cwd: ROOT, encoding: 'utf8', timeout: 150_000 });
     expect(tail.status).toBe(0);
     expect(tail.stdout).toBe('{"kind":"a"}\n{"kind":"b"}\n');
     expect(tail.stderr).toMatch(/live-crew tail: live\.forged\.actions#\d+ refused: not valid JSON.*; not printed/);

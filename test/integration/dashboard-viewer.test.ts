@@ -14,7 +14,7 @@ async function viewAt(url: string): Promise<DashboardView> {
   return (await (await fetch(new URL('api/view', url))).json()) as DashboardView;
 }
 
-describe.skipIf(start === undefined)('live-crew dev --stream: the dashboard of a distributed stream, read-only over NATS', { timeout: 120_000 }, () => {
+describe.skipIf(start === undefined)('live-crew dev --stream: the dashboard of a distributed stream, read-only over NATS', () => {
   const server = serverForSuite(start!);
   const processes: CliProcess[] = [];
   afterAll(() => stopAll(processes));
@@ -23,7 +23,7 @@ describe.skipIf(start === undefined)('live-crew dev --stream: the dashboard of a
     const url = server().url;
     const viewer = startCli(['dev', '--stream', MATCH_DAY_STREAM, '--nats-url', url, '--crews', MATCH_DAY_CREWS, '--port', '0']);
     processes.push(viewer);
-    await waitUntil(() => /live-crew dashboard: (http:\S+)/.test(viewer.stderr()), 'the viewer to serve its dashboard', 30_000);
+    await waitUntil(() => /live-crew dashboard: (http:\S+)/.test(viewer.stderr()), 'the viewer to serve its dashboard');
     const page = /live-crew dashboard: (http:\S+)/.exec(viewer.stderr())![1]!;
     // Before anything runs: the crews of --crews, all idle, and no stream.
     const before = await viewAt(page);
@@ -34,7 +34,7 @@ describe.skipIf(start === undefined)('live-crew dev --stream: the dashboard of a
     const scheduler = startScheduler(url);
     processes.push(scheduler, startRunner(url, '.*'));
     expect(await scheduler.exited, scheduler.stderr()).toBe(0);
-    await waitUntil(async () => (await viewAt(page)).counts.actions === 36, 'the viewer to see all 36 actions', 30_000);
+    await waitUntil(async () => (await viewAt(page)).counts.actions === 36, 'the viewer to see all 36 actions');
 
     const view = await viewAt(page);
     const [stream] = view.streams;
@@ -69,7 +69,7 @@ describe.skipIf(start === undefined)('live-crew dev --stream: the dashboard of a
       nc.publish('live.garbage.actions', action);
       nc.publish('live.garbage.events', JSON.stringify({ ts: '2024-05-01T12:00:00Z', kind: 'goal', stream_id: 'garbage' }));
       await nc.flush();
-      await waitUntil(() => feed.view().counts.actions === 1 && feed.view().counts.events === 1, 'the valid messages after the garbage', 10_000);
+      await waitUntil(() => feed.view().counts.actions === 1 && feed.view().counts.events === 1, 'the valid messages after the garbage');
       expect(feed.view().actions[0]).toMatchObject({ kind: 'overlay', payload: { team: 'home' } });
       expect(warnings).toEqual([
         'dashboard: a message on live.garbage.actions is not what live-crew publishes there; such messages are skipped',
@@ -89,7 +89,7 @@ describe.skipIf(start === undefined)('live-crew dev --stream: the dashboard of a
       const before = await nc.request('$JS.API.STREAM.NAMES', '{}').then((m) => m.json<{ streams: string[] | null }>());
       const viewer = startCli(['dev', '--stream', 'nothing_here', '--nats-url', server().url, '--port', '0']);
       processes.push(viewer);
-      await waitUntil(() => viewer.stderr().includes('live-crew dashboard:'), 'the viewer to serve its dashboard', 30_000);
+      await waitUntil(() => viewer.stderr().includes('live-crew dashboard:'), 'the viewer to serve its dashboard');
       const after = await nc.request('$JS.API.STREAM.NAMES', '{}').then((m) => m.json<{ streams: string[] | null }>());
       expect(after.streams).toEqual(before.streams);
     } finally {

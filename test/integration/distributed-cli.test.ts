@@ -11,7 +11,7 @@ import { natsServer, serverForSuite } from './servers.js';
 
 const start = natsServer();
 
-describe.skipIf(start === undefined)('a runner built in code', { timeout: 60_000 }, () => {
+describe.skipIf(start === undefined)('a runner built in code', () => {
   const server = serverForSuite(start!);
 
   it('binds its ports as createLiveCrewApp does: a provider for a port token replaces the default; a provided service gets onStart and onStop', async () => {
@@ -36,7 +36,7 @@ describe.skipIf(start === undefined)('a runner built in code', { timeout: 60_000
     });
     // A runner that fails says why at once, not after the wait's timeout.
     const failed = running.then(() => Promise.reject(new Error('the runner ended before it logged')));
-    const logged = waitUntil(() => lines.some((line) => line === 'stream provided: hosting stats'), 'the runner logging through the provided logger', 50_000).catch((error: Error) => {
+    const logged = waitUntil(() => lines.some((line) => line === 'stream provided: hosting stats'), 'the runner logging through the provided logger').catch((error: Error) => {
       throw new Error(`${error.message}; it logged: ${JSON.stringify(lines)}`);
     });
     await Promise.race([logged, failed]);
@@ -47,7 +47,7 @@ describe.skipIf(start === undefined)('a runner built in code', { timeout: 60_000
   });
 });
 
-describe.skipIf(start === undefined)('the scheduler and runner commands refuse bad input clearly', { timeout: 60_000 }, () => {
+describe.skipIf(start === undefined)('the scheduler and runner commands refuse bad input clearly', () => {
   const server = serverForSuite(start!);
   const runner = (stream: string, selector: string) => runCli(['runner', '--crews', MATCH_DAY_CREWS, '--stream', stream, '--selector', selector, '--nats-url', server().url]);
 
@@ -90,7 +90,7 @@ describe.skipIf(start === undefined)('the scheduler and runner commands refuse b
   async function logsAndRuns(args: readonly string[], logged: RegExp): Promise<void> {
     const process = startCli([...args, '--nats-url', server().url]);
     try {
-      await waitUntil(() => logged.test(process.stderr()) || process.child.exitCode !== null, `a log line matching ${logged}`, 30_000);
+      await waitUntil(() => logged.test(process.stderr()) || process.child.exitCode !== null, `a log line matching ${logged}`);
       expect(process.stderr()).toMatch(logged);
       expect(process.child.exitCode, 'it goes on').toBe(null);
     } finally {
@@ -184,7 +184,7 @@ describe.skipIf(start === undefined)('the scheduler and runner commands refuse b
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     // Well within the 60 s lease: the first gave it up.
-    await waitUntil(() => /scheduling stream match_42/.test(second.stderr()), 'the takeover', 10_000);
+    await waitUntil(() => /scheduling stream match_42/.test(second.stderr()), 'the takeover');
     expect(runCli(['publish', '-', '--stream', 'match_42', '--end', '--nats-url', server().url]).status).toBe(0);
     expect(await second.exited, second.stderr()).toBe(0);
     expect(second.stderr()).toMatch(/input ended; every slice committed/);

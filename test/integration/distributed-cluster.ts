@@ -34,7 +34,7 @@ export function startCli(args: readonly string[], env: Record<string, string> = 
 
 /** Runs `live-crew <args>` to its end. */
 export function runCli(args: readonly string[], env: Record<string, string> = {}): { status: number | null; stderr: string; stdout: string } {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 150_000, env: { ...process.env, ...env } });
   return { status: result.status, stderr: result.stderr, stdout: result.stdout };
 }
 
@@ -96,7 +96,7 @@ export async function storedMessages(url: string, stream: string, auth: { user?:
 }
 
 /** Polls until `condition` holds. */
-export async function waitUntil(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 60_000): Promise<void> {
+export async function waitUntil(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 150_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -30,7 +30,7 @@ const MID_STREAM = 8;
  * holds afterwards must be exactly the in-process output: the same actions, none lost, none
  * twice, each crew's in the same order, and the same error records.
  */
-describe.skipIf(start === undefined)('a distributed run over NATS gives the in-process output, through faults', { timeout: 120_000 }, () => {
+describe.skipIf(start === undefined)('a distributed run over NATS gives the in-process output, through faults', () => {
   let expected: { actions: string[]; errors: string[] };
   let server: TestServer;
   let processes: CliProcess[];

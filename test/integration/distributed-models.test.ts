@@ -11,7 +11,7 @@ import { natsServer, serverForSuite } from './servers.js';
 const start = natsServer();
 const STREAM = 'models_1';
 
-describe.skipIf(start === undefined)('a YAML model crew on a distributed runner', { timeout: 90_000 }, () => {
+describe.skipIf(start === undefined)('a YAML model crew on a distributed runner', () => {
   const server = serverForSuite(start!);
   let chat: ChatCompletionsServer;
   let dir: string;

@@ -12,7 +12,7 @@ const start = natsServer();
 const STREAM = 'vectors_1';
 const CREWS = join(import.meta.dirname, '..', 'fixtures', 'vector-crews.js');
 
-describe.skipIf(start === undefined)('vector search across distributed runners', { timeout: 90_000 }, () => {
+describe.skipIf(start === undefined)('vector search across distributed runners', () => {
   const server = serverForSuite(start!);
   let postgres: { db: PGlite; socket: PGLiteSocketServer };
   let dir: string;

@@ -20,6 +20,7 @@ import {
   startScheduler,
   stopAll,
   storedMessages,
+  waitUntil,
   withPosition,
   type CliProcess,
 } from './distributed-cluster.js';
@@ -37,7 +38,7 @@ function aclUsers(): NatsUser[] {
 
 const binary = requireBinary('nats-server');
 
-describe.skipIf(binary === undefined)('live-crew acl: a deployment under per-crew NATS permissions (issue 10)', { timeout: 120_000 }, () => {
+describe.skipIf(binary === undefined)('live-crew acl: a deployment under per-crew NATS permissions (issue 10)', () => {
   let users: NatsUser[];
   let server: TestServer;
   const processes: CliProcess[] = [];
@@ -67,7 +68,7 @@ describe.skipIf(binary === undefined)('live-crew acl: a deployment under per-cre
     const scheduler = startScheduler(server.url, as('scheduler'));
     processes.push(scheduler);
     // The scheduler makes the streams and buckets; runners and producer may only open them.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await waitUntil(() => /scheduling stream/.test(scheduler.stderr()), 'the scheduler to make the streams and buckets');
     processes.push(startRunner(server.url, RUNNERS.a, as('runner_a')), startRunner(server.url, RUNNERS.b, as('runner_b')));
     publishMatchDay(server.url, as('producer'));
     expect(await scheduler.exited, scheduler.stderr()).toBe(0);

@@ -12,22 +12,24 @@ const runOver = (url: string) =>
     cwd: ROOT,
     encoding: 'utf8',
     input: '',
-    timeout: 20_000,
+    timeout: 150_000,
   });
 
 describe.skipIf(start === undefined)('run --transport nats when NATS cannot serve it (issue 10)', () => {
   const server = serverForSuite(start!);
 
-  it('fails within seconds against a server without JetStream, saying what to do, exit 1', () => {
+  it('fails at once against a server without JetStream, rather than retrying, saying what to do, exit 1', () => {
     const started = Date.now();
     const r = runOver(server().url);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    // Writes are retried for two minutes (GIVE_UP_AFTER_MS) while a server is away: failing well
+    // inside that, on any machine, shows the missing JetStream is not taken for a server away.
+    expect(Date.now() - started).toBeLessThan(60_000);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^live-crew: ConnectionError: the NATS server at .* has no JetStream \(.*\): start nats-server with -js/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('fails within seconds when nothing listens at the URL, naming it', () => {
+  it('fails when nothing listens at the URL, naming it', () => {
     const r = runOver('nats://127.0.0.1:1');
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(

@@ -45,7 +45,7 @@ async function ackFloor(url: string): Promise<number> {
   }
 }
 
-describe.skipIf(start === undefined)('run --transport nats through SIGKILLs (issue 10)', { timeout: 180_000 }, () => {
+describe.skipIf(start === undefined)('run --transport nats through SIGKILLs (issue 10)', () => {
   const server = serverForSuite(start!);
 
   it(`${KILLS} kills at random points: 0 lost, 0 duplicated, 0 wrong context values`, async () => {
@@ -73,7 +73,6 @@ describe.skipIf(start === undefined)('run --transport nats through SIGKILLs (iss
     await waitUntil(
       async () => (await storedCount(server().url, 'LIVE_ACTIONS')) >= expected.actions.length && (await storedCount(server().url, 'LIVE_ERRORS')) >= expected.errors.length,
       'the whole output',
-      60_000,
     );
     // Anything sent twice would arrive now.
     await new Promise((resolve) => setTimeout(resolve, 1000));

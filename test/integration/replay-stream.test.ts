@@ -11,7 +11,7 @@ const CHANGED = 'test/fixtures/changed-match-day.js';
 // The pundit's simulated model time changes no output (match-day's README).
 const FAST = { MATCH_DAY_PUNDIT_MS: '0' };
 
-describe.skipIf(start === undefined)('live-crew replay --stream: a finished stream from JetStream, against the current crews', { timeout: 120_000 }, () => {
+describe.skipIf(start === undefined)('live-crew replay --stream: a finished stream from JetStream, against the current crews', () => {
   const server = serverForSuite(start!);
   const processes: CliProcess[] = [];
   afterAll(() => stopAll(processes));
