@@ -87,6 +87,7 @@ export const messages = {
   replayExpectedNeeded: () => 'replay: give the recorded actions with --expected <file> (a stream from --stream brings its own)',
   replayUpdateNeedsFile: () => 'replay: --update rewrites the --expected file: give one',
   processSilent: (name: string, ms: number, beats: number) => `${name} has sent no heartbeat for ${ms} ms (more than ${beats} beats): is it running? its crews' slices wait for it`,
+  processWatched: (name: string) => `${name} beats: watched from now on (silent after more than 3 beats)`,
   processBeatsAgain: (name: string, ms: number) => `${name} beats again, after ${ms} ms of silence`,
   recordingUnreadable: (path: string, detail: string) => `cannot read the recording ${path}: ${detail}`,
   recordingLineInvalid: (where: string, detail: string) => `${where}: not a JSON record: ${detail}`,

@@ -113,6 +113,8 @@ describe('HeartbeatWatch', () => {
       ['runner /a/', false],
     ]);
     expect(logged).toEqual([
+      ['info', { process: 'runner /a/' }, 'runner /a/ beats: watched from now on (silent after more than 3 beats)'],
+      ['info', { process: 'runner /b/' }, 'runner /b/ beats: watched from now on (silent after more than 3 beats)'],
       ['error', { process: 'runner /a/', t_ms: 4001 }, "runner /a/ has sent no heartbeat for 4001 ms (more than 3 beats): is it running? its crews' slices wait for it"],
       ['info', { process: 'runner /a/', t_ms: 4501 }, 'runner /a/ beats again, after 4501 ms of silence'],
     ]);

@@ -23,7 +23,7 @@ export interface HeartbeatWatchOptions {
  * Watches other processes' heartbeats (the distributed scheduler watches its runners'): one not
  * heard from for more than 3 beats is reported silent once (an error log line,
  * `runnerSilent(name, true)`), and reported back when it beats again. A process is known from its
- * first beat on: one that never beat is not missed (the scheduler's own "waits for the report of"
+ * first beat on (logged at info): one that never beat is not missed (the scheduler's own "waits for the report of"
  * warning names the crews no runner hosts).
  */
 export class HeartbeatWatch {
@@ -55,8 +55,10 @@ export class HeartbeatWatch {
     const now = this.#options.clock.now();
     const known = this.#processes.get(name);
     if (known === undefined) {
-      if (this.#processes.size < MAX_WATCHED) this.#processes.set(name, { last: now, silent: false });
-      else if (!this.#full) {
+      if (this.#processes.size < MAX_WATCHED) {
+        this.#processes.set(name, { last: now, silent: false });
+        this.#options.logger.info({ process: name }, messages.processWatched(name));
+      } else if (!this.#full) {
         this.#full = true;
         this.#options.logger.warn({ process: name }, messages.heartbeatWatchFull(MAX_WATCHED, name));
       }
