@@ -22,6 +22,7 @@ export {
   type ProviderRegistration,
   type RunSummary,
 } from './framework/app.js';
+export type { IdleCrew } from './framework/runtime/idle-crews.js';
 export type { CrewContext, ContextView, EmitOptions, VectorCollection, VectorDocument, VectorSearchOptions } from './framework/runtime/crew-context.js';
 
 export { type Event, type EventInput, type InputLimits, EventDecoder, eventSchema, KindSchema, StreamIdSchema, TimestampSchema } from './framework/model/event.js';

@@ -7,15 +7,24 @@ import { declaredCrewId, type CrewOverrides } from '../framework/discovery/read-
 import { configuredModels } from '../framework/app.js';
 import { adapterFactory } from '../framework/adapter-registry.js';
 import type { LiveCrewConfig } from '../framework/config/config-schema.js';
-import { unknownCrewModels, unknownVectorEmbedders } from '../framework/models/model-calls.js';
+import { implicitModelName, unknownCrewModels, unknownVectorEmbedders } from '../framework/models/model-calls.js';
+import { unmetCrewNeeds } from '../framework/models/crew-needs.js';
+import { messages } from '../framework/messages.js';
 import { instantiateCrews } from '../framework/runtime/instantiate-crews.js';
 import { LIVE_CREW_CONFIG } from '../framework/tokens.js';
 import { loadCrews } from '../framework/discovery/crew-module.js';
 import { crewsOption } from './options.js';
+import { InputError } from '../framework/errors.js';
+import { isThrownInstance } from '../framework/runtime/describe-thrown.js';
+import { EventFileCheck } from '../framework/discovery/event-file-check.js';
+import { EventDecoder } from '../framework/model/event.js';
+import { inputLimits } from '../framework/config/limits.js';
+import { fileEventSource } from '../adapters/file/file-event-source.js';
 
 interface InspectOptions {
   crews: string[];
   config?: string;
+  events?: string;
   format?: 'text' | 'mermaid' | 'dot';
 }
 
@@ -26,6 +35,7 @@ export function registerInspectCommands(program: Command): void {
     .description('check the config, the <crew>.runtime.yaml files and the crews (graph, DI) and print every problem with its location')
     .addOption(crewsOption())
     .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
+    .option('--events <file>', 'also check the crews against these events (JSONL, or a .json array): invalid records, payloads a handler refuses, kinds no handler or no event has')
     .action(async (options: InspectOptions) => {
       const { crews, providers } = await loadCrews(options.crews);
       const problems: string[] = [];
@@ -43,18 +53,37 @@ export function registerInspectCommands(program: Command): void {
         for (const [crew, knobs] of attempt(() => loadRuntimeOverrides(options.config, [id])) ?? []) overrides.set(crew, knobs);
       }
       const graph = attempt(() => buildCrewGraph(crews, overrides));
+      const warnings: string[] = [];
       if (graph !== undefined && config !== undefined) {
         attempt(() => constructAll(graph, providers, config));
-        problems.push(...(await modelProblems(graph, config)));
+        const models = await modelProblems(graph, config);
+        problems.push(...models.problems);
+        warnings.push(...models.warnings);
       }
+      let events = '';
+      let unlisted = 0;
+      if (graph !== undefined && config !== undefined && options.events !== undefined) {
+        try {
+          const check = await checkEvents(graph, config, options.events);
+          const report = check.report();
+          problems.push(...report.problems);
+          unlisted = report.unlisted;
+          warnings.push(...report.warnings);
+          events = `, ${options.events}: ${check.counts.events} events of ${check.counts.kinds} kinds`;
+        } catch (error) {
+          if (!isThrownInstance(error, InputError)) throw error;
+          problems.push(error.message);
+        }
+      }
+      if (graph !== undefined) warnings.push(...lagWarnings(graph));
+      if (warnings.length > 0) process.stderr.write(`${warnings.map((w) => `warning: ${w}`).join('\n')}\n`);
       if (problems.length > 0) {
-        process.stderr.write(`live-crew validate: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`).join('\n')}\n`);
+        const count = problems.length + unlisted;
+        process.stderr.write(`live-crew validate: ${count} problem${count === 1 ? '' : 's'}\n${problems.map((p) => `- ${p.replace(/\n/g, '\n  ')}`).join('\n')}\n`);
         process.exitCode = 1;
         return;
       }
-      const warnings = lagWarnings(graph!);
-      if (warnings.length > 0) process.stderr.write(`${warnings.map((w) => `warning: ${w}`).join('\n')}\n`);
-      process.stdout.write(`ok: ${graph!.crews.length} crews (${graph!.crews.map((crew) => crew.id).join(', ')}), config ${options.config ?? 'live-config.yaml or defaults'}\n`);
+      process.stdout.write(`ok: ${graph!.crews.length} crews (${graph!.crews.map((crew) => crew.id).join(', ')}), config ${options.config ?? 'live-config.yaml or defaults'}${events}\n`);
     });
   program
     .command('graph')
@@ -70,16 +99,43 @@ export function registerInspectCommands(program: Command): void {
     });
 }
 
-/** What is wrong with the models and the vector store: one that cannot be made (a key not set, a package missing), a crew or `vector:` naming one not configured. */
-async function modelProblems(graph: CrewGraph, config: LiveCrewConfig): Promise<string[]> {
+/**
+ * What is wrong with the models and the vector store: one that cannot be made (a key not set, a
+ * package missing), a crew or `vector:` naming one not configured, a need a YAML crew declares
+ * and the config does not meet. Warned: `vector:` choosing no embedder (a crew may give vectors).
+ */
+async function modelProblems(graph: CrewGraph, config: LiveCrewConfig): Promise<{ problems: string[]; warnings: string[] }> {
   const provider = await configuredModels(config);
   try {
     await provider.open();
     if (config.vector !== null) await (await adapterFactory('vectors', config.vector.backend))(config).check();
   } catch (error) {
-    return [(error as Error).message];
+    return { problems: [(error as Error).message], warnings: [] };
   }
-  return [...unknownCrewModels(graph, provider), ...unknownVectorEmbedders(config.vector, provider)];
+  const noEmbedder = config.vector !== null && config.vector.embedder === undefined && implicitModelName(provider.embedderNames) === undefined;
+  return {
+    problems: [...unknownCrewModels(graph, provider), ...unknownVectorEmbedders(config.vector, provider), ...unmetCrewNeeds(graph, config.vector, provider)],
+    warnings: noEmbedder ? [messages.vectorWithoutEmbedder(provider.embedderNames)] : [],
+  };
+}
+
+/**
+ * Reads `file` as a run would and checks every record against the crews.
+ *
+ * @throws InputError for a file that cannot be read
+ */
+async function checkEvents(graph: CrewGraph, config: LiveCrewConfig, file: string): Promise<EventFileCheck> {
+  const check = new EventFileCheck(graph.crews, file);
+  const decoder = new EventDecoder(inputLimits(config));
+  for await (const { origin, records } of fileEventSource(file, config).batches()) {
+    for (const record of records) {
+      const decoded = decoder.decodeRecord(record, origin);
+      const where = origin.locate(record.position, record.stream);
+      if ('problem' in decoded) check.invalid(decoded.problem, where);
+      else check.event(decoded.event, where);
+    }
+  }
+  return check;
 }
 
 /** Constructs every crew through DI as an app would, so a missing provider shows now. */

@@ -27,6 +27,8 @@ import { scheduleCrews } from './scheduler/crew-schedule.js';
 import { SliceEngine } from './scheduler/slice-engine.js';
 import type { SliceTiming } from './scheduler/slice-target.js';
 import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MODEL_PROVIDER, MONITOR, VECTOR_STORE, CONTEXT_SINK } from './tokens.js';
+import { unmetCrewNeeds } from './models/crew-needs.js';
+import { idleCrews, type IdleCrew } from './runtime/idle-crews.js';
 import { ModelCalls, NO_MODELS, replayedModels, unknownCrewModels, unknownVectorEmbedders, withModels, type GivenModels } from './models/model-calls.js';
 import { VectorConfigSchema } from './config/vector-config.js';
 import { DEFAULT_MODEL_RETRIES } from './config/model-config.js';
@@ -116,6 +118,8 @@ export interface RunSummary {
    * running `stop_timeout_ms` after a stop. Each failed as a `handler_error`; the CLI exits 1.
    */
   abandoned: number;
+  /** The crews that made no call, each with the likeliest reason (also logged as a warning). */
+  idleCrews: IdleCrew[];
   /** Wall time of the run in ms. */
   durationMs: number;
 }
@@ -198,7 +202,8 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const paced = config.pace !== null ? new PacedEventSource(source, config.pace, clock) : undefined;
   const input = paced ?? source;
   const ticker = liveRate !== undefined ? { clock, intervalMs: Math.max(1, config.slice_ms / liveRate / 4), ...(paced ? { eventTimeLimit: () => paced.eventTimeReached() } : {}) } : undefined;
-  const pipeline = new EventPipeline(new EventDecoder(inputLimits(config)), engine, output, { observer: monitor });
+  const decoder = new EventDecoder(inputLimits(config));
+  const pipeline = new EventPipeline(decoder, engine, output, { observer: monitor });
   flushSoon = () => pipeline.flushSoon();
   const heartbeat = new Heartbeat({ intervalMs: config.heartbeat_s * 1000, clock, logger, monitor, beat: (seq) => logger.info({ kind: '__hb', seq }, '__hb') });
 
@@ -241,8 +246,10 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
       errorsByReason,
       slices: engine.slicesClosed,
       abandoned,
+      idleCrews: idleCrews(graph.crews, { calls: runner.callsPerCrew(), kindsSeen: decoder.kindsSeen(), errorsByCrew: output.errorCountsByCrew }),
       durationMs: clock.now() - started,
     };
+    for (const idle of summary.idleCrews) logger.warn({ crew: idle.crew }, idle.message);
     logger.info({ events: summary.events, invalid: summary.invalid, actions: summary.actions, errors: summary.errors, slices: summary.slices, t_ms: summary.durationMs }, 'run finished');
     return summary;
   };
@@ -385,8 +392,8 @@ export async function configuredModels(config: LiveCrewConfig): Promise<ModelPro
 /**
  * The model calls of a process that runs crews: the container's `MODEL_PROVIDER` (the config's
  * `models:` and `embedders:`) with the `given` models winning, opened, and checked against the
- * crews' `model` and `vector:`'s embedders; and, with `vector:` (or a `VECTOR_STORE` provider),
- * the vector store, opened.
+ * crews' `model`, `vector:`'s embedders and what YAML crews declare they need; and, with
+ * `vector:` (or a `VECTOR_STORE` provider), the vector store, opened.
  *
  * @throws ConfigError for a model that cannot be made (a key not set, a package missing), a crew or `vector:` naming a model not configured, a vector store that cannot be opened
  */
@@ -401,10 +408,10 @@ export async function openModelCalls(
   const replayOnly = services.journal.replaying && config.replay_missing === 'fail';
   const provider = replayOnly ? replayedModels(given) : given;
   await provider.open();
-  const unknown = [...unknownCrewModels(graph, provider), ...unknownVectorEmbedders(config.vector, provider)];
+  const vector = config.vector ?? (container.isRegistered(VECTOR_STORE, true) ? VectorConfigSchema.parse({ backend: 'memory' }) : null);
+  const unknown = [...unknownCrewModels(graph, provider), ...unknownVectorEmbedders(config.vector, provider), ...unmetCrewNeeds(graph, vector, provider)];
   if (unknown.length > 0) throw new ConfigError(messages.configInvalid('the crews', unknown.map((problem) => `  ${problem}`).join('\n')));
   const specs = config.models;
-  const vector = config.vector ?? (container.isRegistered(VECTOR_STORE, true) ? VectorConfigSchema.parse({ backend: 'memory' }) : null);
   const models = new ModelCalls({
     provider,
     journal: services.journal,

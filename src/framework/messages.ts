@@ -65,6 +65,14 @@ export const messages = {
     `crew ${crew} called ctx.model() without a name, and has no default: ${known.length === 0 ? 'no model is configured (add one under models: in live-config.yaml)' : `name one of ${known.join(', ')}, set @Crew({ model }), or configure one named "default"`}`,
   crewModelUnknown: (crew: string, name: string, known: readonly string[]) =>
     `crew ${crew}: model "${name}" is not configured (${known.length === 0 ? 'models: is empty' : `models: has ${known.join(', ')}`})`,
+  crewNeedsModel: (crew: string, known: readonly string[]) =>
+    `crew ${crew} asks a model on every event and has none: ${known.length === 0 ? 'no model is configured (add one under models: in live-config.yaml)' : `set its model: to one of ${known.join(', ')}, or configure one named "default"`}`,
+  crewNeedsVectors: (crew: string, collection: string) =>
+    `crew ${crew} searches collection ${collection} by text, but vector search is off: add vector: { backend: pglite } (or memory, pgvector, qdrant) and an embedder under embedders: to live-config.yaml`,
+  crewNeedsEmbedder: (crew: string, collection: string, known: readonly string[]) =>
+    `crew ${crew} searches collection ${collection} by text, and no embedder is chosen for it: ${known.length === 0 ? 'no embedder is configured (add one under embedders: in live-config.yaml, e.g. { provider: hash, dimensions: 384 })' : `set vector.embedder to one of ${known.join(', ')}, or configure one named "default"`}`,
+  vectorWithoutEmbedder: (known: readonly string[]) =>
+    `vector: chooses no embedder (${known.length === 0 ? 'embedders: is empty' : `embedders: has ${known.join(', ')}, none named "default", and vector.embedder is not set`}): a crew searching or inserting by text will fail; by vector it works`,
   noModelsHere: (crew: string) => `crew ${crew} called ctx.model(), but this runner was made without models (give it the run's ModelCalls)`,
 
   crewFileInvalid: (path: string, problems: string) => `invalid YAML crew ${path}:\n${problems}`,
@@ -120,6 +128,20 @@ export const messages = {
   configFileUnreadable: (file: string, detail: string) => `cannot read config file ${file}: ${detail}`,
   configFileNotRegular: (file: string) => `cannot read config file ${file}: not a regular file (a device, a pipe or a directory); name a YAML file`,
   configFileTooLarge: (file: string, bytes: number, max: number) => `cannot read config file ${file}: it is ${bytes} bytes, over the ${max} a config file may have`,
+  moreInvalidRecords: (count: number, file: string) => `and ${count} more records of ${file} that are no valid event`,
+  moreRefusedPayloads: (count: number) => `and ${count} more payloads refused by the same handler`,
+  handledKindAbsent: (crew: string, kind: string, file: string) => `crew ${crew} takes kind ${kind}: no event of ${file} has it`,
+  awaitedKindAbsent: (crew: string, kind: string, file: string) => `crew ${crew} waits for an event of kind ${kind}: no event of ${file} has it, so its dependency is never met`,
+  kindUnhandled: (kind: string, file: string) => `events of ${file} have kind ${kind}, which no crew takes`,
+  crewNeverRan: (crew: string, why: string) => `crew ${crew} never ran: ${why}`,
+  noEventOfKinds: (kinds: readonly string[], seen: readonly string[]) =>
+    `no event of kind ${kinds.join(', ')} came (the input's kinds: ${seen.slice(0, 12).join(', ')}${seen.length > 12 ? `, and ${seen.length - 12} more` : ''})`,
+  crewCallsPrevented: (refused: number, unmet: number) =>
+    [
+      ...(refused > 0 ? [`its payload schema refused ${refused} event${refused === 1 ? '' : 's'} (invalid_event records)`] : []),
+      ...(unmet > 0 ? [`its dependencies were unmet in ${unmet} slice${unmet === 1 ? '' : 's'} (dependency_unmet records)`] : []),
+    ].join(', and '),
+  crewNotCalled: 'events of its kinds came and no call was made: it was disabled by maxErrors in an earlier run (its stored lane), or the run stopped first',
   crewFileNameNotId: (id: string, file: string) => `crew ${id} is in ${file}: a crew file is named after its crew (${id}.crew.yaml), so rename the file or change the id`,
   unknownKey: (nearest: string | undefined, known: string | undefined) =>
     nearest !== undefined ? `unknown key (did you mean ${nearest}?)` : known !== undefined ? `unknown key (known keys: ${known})` : 'unknown key',

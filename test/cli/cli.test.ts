@@ -124,6 +124,57 @@ describe('live-crew CLI', () => {
     });
   });
 
+  it('validate --events checks the crews against a file: invalid records and refused payloads by line, a kind typo with the nearest kind, kinds nobody takes', () => {
+    const dir = tmp();
+    const order = (amount: unknown) => JSON.stringify({ ts: '2024-05-01T12:00:00.000Z', kind: 'order_placed', stream_id: 's', payload: { amount } });
+    const refund = JSON.stringify({ ts: '2024-05-01T12:00:01.000Z', kind: 'refund', stream_id: 's', payload: {} });
+    writeFileSync(join(dir, 'events.jsonl'), [order(12), order('twelve'), refund, ...Array.from({ length: 7 }, (_, i) => `not json ${i}`), order(3)].join('\n'));
+    const r = cli(['validate', '--crews', join(ROOT, 'test/fixtures/mistaken-crews.js'), '--events', 'events.jsonl'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('- crew orders takes kind order_placd (did you mean order_placed?): no event of events.jsonl has it');
+    expect(r.stderr).toContain('- events.jsonl:2: payload rejected by billing.onOrder: amount: Invalid input: expected number, received string');
+    expect(r.stderr).toMatch(/- events\.jsonl:1: payload rejected by strict\.onOrder: currency: /);
+    expect(r.stderr).toContain('- events.jsonl:4: not valid JSON');
+    // Five listed, the rest counted.
+    expect(r.stderr).toContain('- events.jsonl:8: not valid JSON');
+    expect(r.stderr).not.toContain('events.jsonl:9:');
+    expect(r.stderr).toContain('- events.jsonl:8: not valid JSON: Unexpected token \'o\', "not json 4" is not valid JSON\n  and 2 more records of events.jsonl that are no valid event\n');
+    // What may be intended is a warning: a kind this sample lacks, a kind nobody takes.
+    expect(r.stderr).toContain('warning: crew auditor takes kind audit: no event of events.jsonl has it');
+    expect(r.stderr).toContain('warning: events of events.jsonl have kind refund, which no crew takes');
+    expect(r.stderr).toMatch(/^live-crew validate: 12 problems$/m);
+    // A file that fits its crews is ok, and says what it held.
+    const matchDay = join(ROOT, 'examples/match-day');
+    expect(cli(['validate', '--crews', 'dist/crews.js', '--config', 'live-config.yaml', '--events', 'events.jsonl'], { cwd: matchDay })).toMatchObject({
+      code: 0,
+      stderr: '',
+      stdout: expect.stringMatching(/, events\.jsonl: 4699 events of 7 kinds\n$/),
+    });
+    expect(cli(['validate', '--crews', join(ROOT, 'test/fixtures/mistaken-crews.js'), '--events', 'missing.jsonl'], { cwd: dir })).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('- cannot read events from missing.jsonl: ENOENT'),
+    });
+  });
+
+  it('run ends with a warning per crew that never ran and why: no event of its kinds (with the nearest kind), or its payload schema refused them all', () => {
+    const dir = tmp();
+    const order = (amount: unknown) => JSON.stringify({ ts: '2024-05-01T12:00:00.000Z', kind: 'order_placed', stream_id: 's', payload: { amount } });
+    writeFileSync(join(dir, 'events.jsonl'), [order(12), order(3), JSON.stringify({ ts: '2024-05-01T12:00:01.000Z', kind: 'refund', stream_id: 's', payload: {} })].join('\n'));
+    const r = cli(['run', 'events.jsonl', '--crews', join(ROOT, 'test/fixtures/mistaken-crews.js')], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const warnings = r.stderr
+      .split('\n')
+      .filter((line) => line.includes('"level":"warn"'))
+      .map((line) => (JSON.parse(line) as { crew: string; msg: string }).msg);
+    // In run order: ties by crew id.
+    expect(warnings).toEqual([
+      "crew auditor never ran: no event of kind audit came (the input's kinds: order_placed, refund)",
+      "crew orders never ran: no event of kind order_placd (did you mean order_placed?) came (the input's kinds: order_placed, refund)",
+      'crew strict never ran: its payload schema refused 2 events (invalid_event records)',
+    ]);
+    expect(r.stdout).toContain('"kind":"billed"');
+  });
+
   it('exits 2 on usage errors', () => {
     expect(cli(['run', 'x.jsonl']).code).toBe(2);
     expect(cli(['frobnicate']).code).toBe(2);

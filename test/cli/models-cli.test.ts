@@ -152,3 +152,54 @@ describe('live-crew run with a YAML model crew, --journal and --replay', () => {
     expect(unknown.stderr).toContain('vector.embedder: embedder "openai" is not configured (embedders: is empty)');
   });
 });
+
+describe('validate and run check what YAML crews need of the config', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'live-crew-needs-'));
+  mkdirSync(join(dir, 'crews'));
+  // No model named: the crew takes the only one configured, or `default`.
+  writeFileSync(
+    join(dir, 'crews', 'pundit.crew.yaml'),
+    'id: pundit\ntriggers: goal\nuser_template: "{{ event.payload.player }} scores"\noutputs:\n  - kind: said\n    payload: { line: "{{ outputs.text }}" }\n',
+  );
+  writeFileSync(
+    join(dir, 'crews', 'archivist.crew.yaml'),
+    'id: archivist\ntriggers: goal\nmodel: local\nuser_template: "remember {{ event.payload.player }}"\ntools: [fact_insert, { name: vector_search, collection: moments }]\noutputs:\n  - kind: kept\n',
+  );
+  writeFileSync(join(dir, 'events.jsonl'), `${JSON.stringify({ ts: '2024-05-01T12:00:00.000Z', kind: 'goal', stream_id: 'm1', payload: { player: 'Kane' } })}\n`);
+  const config = (text: string) => {
+    writeFileSync(join(dir, 'live-config.yaml'), text);
+  };
+  const twoModels =
+    'models:\n  local: { provider: openai-compatible, model: m, base_url: "http://127.0.0.1:1/v1" }\n  other: { provider: openai-compatible, model: m, base_url: "http://127.0.0.1:1/v1" }\n';
+
+  it('a model crew with no model to call, and a crew whose tools search by text with vector: off or no embedder, fail validate and the run', async () => {
+    config(twoModels);
+    const off = await cli(['validate', '--crews', 'crews'], dir);
+    expect(off.code).toBe(1);
+    expect(off.stderr).toContain('crew pundit asks a model on every event and has none: set its model: to one of local, other, or configure one named "default"');
+    expect(off.stderr).toContain('crew archivist searches collection facts by text, but vector search is off: add vector:');
+    expect(off.stderr).toContain('crew archivist searches collection moments by text, but vector search is off');
+    const run = await cli(['run', 'events.jsonl', '--crews', 'crews'], dir);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('crew pundit asks a model on every event and has none');
+
+    config(`${twoModels}vector:\n  backend: memory\n`);
+    const noEmbedder = await cli(['validate', '--crews', 'crews'], dir);
+    expect(noEmbedder.code).toBe(1);
+    expect(noEmbedder.stderr).toContain('crew archivist searches collection facts by text, and no embedder is chosen for it: no embedder is configured (add one under embedders:');
+    expect(noEmbedder.stderr).toContain('warning: vector: chooses no embedder (embedders: is empty): a crew searching or inserting by text will fail; by vector it works');
+
+    // A collection may name its own embedder; the others take vector.embedder.
+    config(
+      `${twoModels.replace('other', 'default')}embedders:\n  a: { provider: hash, dimensions: 8 }\n  b: { provider: hash, dimensions: 8 }\nvector:\n  backend: memory\n  collections:\n    moments: { embedder: b }\n`,
+    );
+    const partly = await cli(['validate', '--crews', 'crews'], dir);
+    expect(partly.code).toBe(1);
+    expect(partly.stderr).not.toContain('pundit');
+    expect(partly.stderr).not.toContain('collection moments');
+    expect(partly.stderr).toContain('crew archivist searches collection facts by text, and no embedder is chosen for it: set vector.embedder to one of a, b, or configure one named "default"');
+
+    config(`${twoModels.replace('other', 'default')}embedders:\n  a: { provider: hash, dimensions: 8 }\nvector:\n  backend: memory\n`);
+    expect(await cli(['validate', '--crews', 'crews'], dir)).toMatchObject({ code: 0, stderr: '', stdout: expect.stringMatching(/^ok: 2 crews/) });
+  });
+});

@@ -164,7 +164,10 @@ describe.skipIf(start === undefined)('the scheduler and runner commands refuse b
     nc.subscribe('live.silent.heartbeats', { callback: (_error, message) => void (message.json<{ payload: { process: string } }>().payload.process.startsWith('runner') && runnerBeats++) });
     try {
       // The scheduler must have heard the runner: one that never beat is not missed.
-      await waitUntil(async () => [undefined, '0'].includes(await gauge()) && /runner \/\^\(\?:stats\)\$\/ beats: watched/.test(scheduler.stderr()) && runnerBeats >= 2, 'the scheduler hearing the runner');
+      await waitUntil(
+        async () => [undefined, '0'].includes(await gauge()) && /runner \/\^\(\?:stats\)\$\/ beats: watched/.test(scheduler.stderr()) && runnerBeats >= 2,
+        'the scheduler hearing the runner',
+      );
       first.child.kill('SIGKILL');
       // What is said from here on (a stall before the kill may have been reported and taken back).
       const before = scheduler.stderr().length;

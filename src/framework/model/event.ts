@@ -178,6 +178,11 @@ export class EventDecoder {
     return this.#fast(value, text.length, origin, position) ?? this.#full(value, origin, position);
   }
 
+  /** The kinds of the records decoded so far (the first 10,000 distinct ones): what a run tells a crew that never ran. */
+  kindsSeen(): ReadonlySet<string> {
+    return this.#knownKinds;
+  }
+
   #fast(value: unknown, textLength: number, origin: InputOrigin, position: number): EventEnvelope | undefined {
     if (typeof value !== 'object' || value === null) return undefined;
     const { ts, kind, stream_id, payload } = value as Record<string, unknown>;
@@ -196,6 +201,7 @@ export class EventDecoder {
     const parsed = this.#schema.safeParse(value, { reportInput: true });
     if (!parsed.success) return { problem: messages.invalidEvent(describeIssues(parsed.error)) };
     const { ts, kind, stream_id, payload } = parsed.data;
+    this.#isKnown(this.#knownKinds, kind, isUserKind);
     return { event: Object.freeze({ ts: canonicalUtc(ts), kind, stream_id, payload: payload === undefined ? EMPTY_PAYLOAD : payload }), tsMs: ts, origin, position };
   }
 

@@ -15,6 +15,11 @@ import { lookUpEffect, recordEffect, storeEffect, type EffectEntry, type EffectO
 /** The name `ctx.model()` falls back to when the crew names no default and several models are configured. */
 export const DEFAULT_MODEL = 'default';
 
+/** The model (or embedder) used where none is named, of those configured: the only one, else `default`; undefined when neither. */
+export function implicitModelName(known: readonly string[]): string | undefined {
+  return known.length === 1 ? known[0] : known.includes(DEFAULT_MODEL) ? DEFAULT_MODEL : undefined;
+}
+
 /** What model calls of a run need: the models, and where their answers and reports go. */
 export interface ModelCallOptions {
   readonly provider: ModelProvider;
@@ -105,7 +110,7 @@ export class ModelCalls implements ModelAccess {
   /** The embedder a crew gets without naming one: `vector.embedder`, else the only one, else `default`. */
   #embedderName(crew: string, name: string | undefined): string {
     const known = this.#provider.embedderNames;
-    const chosen = name ?? this.#defaultEmbedder ?? (known.length === 1 ? known[0] : known.includes(DEFAULT_MODEL) ? DEFAULT_MODEL : undefined);
+    const chosen = name ?? this.#defaultEmbedder ?? implicitModelName(known);
     if (chosen === undefined) throw new HandlerOutputError(messages.noDefaultEmbedder(crew, known));
     return chosen;
   }
@@ -125,7 +130,7 @@ export class ModelCalls implements ModelAccess {
   languageModel(scope: CallScope, name: string | undefined): LanguageModelV3 {
     const crew = scope.route.crew.definition;
     const known = this.#provider.names;
-    const chosen = name ?? scope.knobs().model ?? (known.length === 1 ? known[0] : known.includes(DEFAULT_MODEL) ? DEFAULT_MODEL : undefined);
+    const chosen = name ?? scope.knobs().model ?? implicitModelName(known);
     if (chosen === undefined) throw new HandlerOutputError(messages.noDefaultModel(crew.id, known));
     const model = this.#provider.languageModel(chosen);
     if (model === undefined) throw new HandlerOutputError(messages.unknownModel(crew.id, chosen, known));

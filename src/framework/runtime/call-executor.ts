@@ -88,6 +88,7 @@ export class CallExecutor {
       }
       event = Object.freeze({ ...event, payload: parsed.data });
     }
+    route.calls++;
     const scope = new CallScope(route, slice, envelope, lane, this.#host);
     if (this.#stopReason !== undefined) scope.abort(this.#stopReason);
     const limit = scope.knobs().timeoutMs;

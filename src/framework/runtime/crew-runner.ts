@@ -119,6 +119,11 @@ export class CrewRunner implements SliceTarget {
     this.#contextOut = services.contextOut;
   }
 
+  /** Calls made per crew id (their event passed the payload schema). */
+  callsPerCrew(): Map<string, number> {
+    return this.#routes.callsPerCrew();
+  }
+
   /**
    * Fails every call in flight (a promise that will never settle, or a run that must stop now):
    * each becomes a `handler_error` with `message(crew, method)`, its signal aborts, and the

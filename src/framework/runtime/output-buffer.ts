@@ -21,6 +21,8 @@ export class OutputBuffer implements RunOutput {
   /** Characters of action JSON held since the last flush. */
   pendingChars = 0;
   readonly errorCounts = emptyErrorCounts();
+  /** The same, per crew, for the records that name one. */
+  readonly errorCountsByCrew = new Map<string, ErrorCounts>();
   readonly #observer: RunObserver | undefined;
   /** The flush under way: flushes run one after another, so sinks get batches in order. */
   #flushing: Promise<void> | undefined;
@@ -39,6 +41,11 @@ export class OutputBuffer implements RunOutput {
   error(record: ErrorRecord): void {
     this.#errors.push(record);
     this.errorCounts[record.payload.reason]++;
+    const crew = record.payload.crew;
+    if (crew === undefined) return;
+    let counts = this.errorCountsByCrew.get(crew);
+    if (counts === undefined) this.errorCountsByCrew.set(crew, (counts = emptyErrorCounts()));
+    counts[record.payload.reason]++;
   }
 
   /**

@@ -28,6 +28,8 @@ export interface Route {
    * such calls run as themselves, so what escapes them is theirs (`runAsCall`).
    */
   leavesWork: boolean;
+  /** Calls made (their event passed the payload schema): how a run tells the crews that never ran. */
+  calls: number;
 }
 
 /**
@@ -51,6 +53,13 @@ export class RouteTable {
     return routes;
   }
 
+  /** Calls made per crew id, of every crew. */
+  callsPerCrew(): Map<string, number> {
+    const calls = new Map(this.#crews.map((crew) => [crew.definition.id, 0]));
+    for (const routes of this.#byKind.values()) for (const route of routes) calls.set(route.crew.definition.id, calls.get(route.crew.definition.id)! + route.calls);
+    return calls;
+  }
+
   #build(kind: string): Route[] {
     const routes: Route[] = [];
     for (const crew of this.#crews) {
@@ -67,5 +76,5 @@ export function routeTo(crew: CrewRuntime, handler: HandlerDefinition): Route {
   const method = (crew.instance as Record<string, (event: unknown, ctx: unknown) => unknown>)[handler.method]!;
   const chain = crew.interceptors.get(handler.method) ?? [];
   const call = intercepted(chain, method.bind(crew.instance), { crew: crew.definition.id, handler: handler.method });
-  return { crew, handler, call, leavesWork: method.constructor.name === 'AsyncFunction' };
+  return { crew, handler, call, leavesWork: method.constructor.name === 'AsyncFunction', calls: 0 };
 }

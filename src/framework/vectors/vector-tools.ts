@@ -3,7 +3,7 @@ import type { CrewContext } from '../runtime/crew-context.js';
 import type { VectorPayload } from '../ports.js';
 
 /** The collection the built-in tools use when none is named. */
-const DEFAULT_TOOL_COLLECTION = 'facts';
+export const DEFAULT_TOOL_COLLECTION = 'facts';
 /** How many documents `vector_search` returns when neither its options nor the model say (the original spec's example). */
 const DEFAULT_TOOL_TOP_K = 8;
 

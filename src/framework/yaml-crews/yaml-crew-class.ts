@@ -11,7 +11,8 @@ import type {
 import { z } from 'zod';
 import { describeIssues } from '../model/event.js';
 import { describeThrown } from '../runtime/describe-thrown.js';
-import { vectorTools, type CrewTool, type VectorToolName } from '../vectors/vector-tools.js';
+import { DEFAULT_TOOL_COLLECTION, vectorTools, type CrewTool, type VectorToolName } from '../vectors/vector-tools.js';
+import { declareCrewNeeds } from '../models/crew-needs.js';
 import { Crew } from '../decorators/crew.js';
 import { DependsOn } from '../decorators/depends-on.js';
 import { OnEvent } from '../decorators/on-event.js';
@@ -48,6 +49,10 @@ export function yamlCrewClass(file: CrewFile): YamlCrew {
   OnEvent(file.triggers === '*' ? '*' : file.triggers)(type.prototype, 'handle', handle);
   if (file.needs.length > 0) DependsOn(...file.needs.map((need) => (need.type === 'crew' ? { crew: need.crew, offset: need.offset } : { event: need.event, offset: need.offset })))(type);
   Crew({ id: file.id, ...file.knobs })(type);
+  declareCrewNeeds(type, {
+    model: file.behaviour.userTemplate !== undefined,
+    textCollections: [...new Set(file.behaviour.tools.map((tool) => tool.options.collection ?? DEFAULT_TOOL_COLLECTION))],
+  });
   return { type, file, behaviours };
 }
 
