@@ -68,7 +68,7 @@ async function watchStream(streamId: string, options: DevOptions & { ui: number 
   feed.describeRun({ sliceMs: config.slice_ms, crews: graph.crews });
   const server = await serveDashboard(feed, { ui: options.ui, ...(options.host !== undefined ? { uiHost: options.host } : {}) });
   try {
-    const unfollow = await followStream(nc, streamId, feed, { heartbeatMs: config.heartbeat_s * 1000, clock: systemClock, logger: pinoLogger({ level: config.log_level }) });
+    const unfollow = await followStream(nc, streamId, feed, { heartbeatMs: config.heartbeat_s * 1000, sliceMs: config.slice_ms, clock: systemClock, logger: pinoLogger({ level: config.log_level }) });
     await stopped;
     unfollow();
   } finally {

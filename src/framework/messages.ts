@@ -250,7 +250,8 @@ export const messages = {
     `${max} processes are watched already: ${JSON.stringify(name.slice(0, 100))} and any further are not (a process publishing beats under made-up names?)`,
   dashboardWrongHost: (host: string) => `this dashboard does not answer to the host ${JSON.stringify(host.slice(0, 100))}: open it at the address it printed (a page of another site must not read it)`,
   dashboardTooManyPages: (max: number) => `${max} dashboard pages already follow this run: close one and reload`,
-  dashboardPageMissing: (folder: string) => `the dashboard's page is not in ${folder}: it is built by \`npm run build\` (Vite, from ui/); a package installed from npm ships it\n`,
+  dashboardPageMissing: (folder: string) =>
+    `the dashboard's page is not in ${folder}: in a checkout of live-crew, \`npm run build\` (or \`npm start\`) builds it (Vite, from ui/); a package installed from npm ships it. /api/view answers meanwhile\n`,
   dashboardListening: (url: string) => `live-crew dashboard: ${url}`,
   dashboardCannotListen: (host: string, port: number, code: string) =>
     `the dashboard cannot listen on ${host}:${port} (${code === 'EADDRINUSE' ? 'the port is in use' : code}): give another port (--port / --ui, 0 for any free one) or address`,

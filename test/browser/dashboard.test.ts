@@ -92,8 +92,25 @@ describe.skipIf(browserPath === undefined)('the dev dashboard in a browser', () 
     expect(await actions.locator('li:not([data-crew="graphics"])').count()).toBe(0);
     await actions.getByLabel('filter by crew').selectOption('');
 
-    const screenshot = process.env['LIVE_CREW_TEST_SCREENSHOT'] ?? join(tmpdir(), 'live-crew-dashboard.png');
-    await page.screenshot({ path: screenshot, fullPage: true });
     await page.close();
+
+    // A page opened now paints the run as it loads, from the view served with it: its event
+    // stream is cut here, and the crews, counts and context are there all the same.
+    const cut = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await cut.route('**/api/events', (route) => route.abort());
+    await cut.goto(url, { waitUntil: 'load' });
+    expect(await cut.locator('header .badge').first().textContent()).toBe('finished');
+    expect(await cut.locator('header .counts dd').first().textContent()).toBe('4699');
+    expect(await cut.getByRole('region', { name: 'Crews' }).locator('tr[data-crew="referee_watch"]').getAttribute('data-status')).toBe('disabled');
+    expect((await cut.getByRole('region', { name: 'Context' }).locator('[data-key="score"]').innerText()).replace(/\s+/g, '')).toBe('score{"home":3,"away":2}');
+    await cut.close();
+
+    // The screenshot is taken at load, as a person first sees the page.
+    const fresh = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await fresh.goto(url, { waitUntil: 'load' });
+    const screenshot = process.env['LIVE_CREW_TEST_SCREENSHOT'] ?? join(tmpdir(), 'live-crew-dashboard.png');
+    await fresh.screenshot({ path: screenshot, fullPage: true });
+    expect(await fresh.locator('tr[data-crew]').count()).toBe(7);
+    await fresh.close();
   });
 });

@@ -4,8 +4,10 @@ import { followStream } from '../../src/adapters/dashboard/nats-stream-view.js';
 import { systemClock, type Logger } from '../../src/index.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DashboardView } from '../../src/adapters/dashboard/dashboard-view.js';
-import { MATCH_DAY_CREWS, MATCH_DAY_STREAM, publishMatchDay, startCli, startRunner, startScheduler, stopAll, waitUntil, type CliProcess } from './distributed-cluster.js';
+import { readFileSync } from 'node:fs';
+import { MATCH_DAY_CREWS, MATCH_DAY_EVENTS, MATCH_DAY_STREAM, publishMatchDay, startCli, startRunner, startScheduler, stopAll, waitUntil, type CliProcess } from './distributed-cluster.js';
 import { natsServer, serverForSuite } from './servers.js';
+import { ensureLiveStreams } from '../../src/adapters/nats/jetstream-streams.js';
 
 const start = natsServer();
 
@@ -47,14 +49,38 @@ describe.skipIf(start === undefined)('live-crew dev --stream: the dashboard of a
     expect(crew('referee_watch')).toMatchObject({ errors: 1, errorStreak: null, status: 'idle', inFlight: 0 });
     expect(crew('graphics')).toMatchObject({ actions: 5, status: 'idle' });
     expect(view.runners).toEqual([{ name: expect.stringMatching(/^runner \//), silent: false }]);
+
+    // A viewer opened on the finished stream shows it as it ended: its stored events, actions and
+    // errors, every slice closed, and its context as of the end of its last slice.
+    const late = startCli(['dev', '--stream', MATCH_DAY_STREAM, '--nats-url', url, '--crews', MATCH_DAY_CREWS, '--port', '0']);
+    processes.push(late);
+    await waitUntil(() => /live-crew dashboard: (http:\S+)/.test(late.stderr()), 'the late viewer to serve its dashboard');
+    const latePage = /live-crew dashboard: (http:\S+)/.exec(late.stderr())![1]!;
+    await waitUntil(async () => (await viewAt(latePage)).counts.events === 4699 && (await viewAt(latePage)).counts.actions === 36, 'the late viewer to read the stored stream');
+    const after = await viewAt(latePage);
+    expect(after.counts).toMatchObject({ events: 4699, actions: 36, errors: 1 });
+    const [ended] = after.streams;
+    expect(ended!.slices.filter((s) => s.state === 'open')).toEqual([]);
+    // The slices it keeps, as the viewer that watched the run saw them (bar which changed the context).
+    const counted = (slices: typeof ended.slices) => slices.map(({ slice, state, events, actions, errors }) => ({ slice, state, events, actions, errors }));
+    expect(counted(ended!.slices)).toEqual(counted(stream!.slices));
+    expect(ended!.context['score']).toEqual({ home: 3, away: 2 });
+    const lastSlice = Math.max(...stream!.slices.map((s) => s.slice));
+    expect(ended!.lastChange?.slice).toBe(lastSlice);
+    // As of the end of the last slice, the one holding the last event (slices of 1 s).
+    const lastEvent = Date.parse((JSON.parse(readFileSync(MATCH_DAY_EVENTS, 'utf8').trimEnd().split('\n').at(-1)!) as { ts: string }).ts);
+    const asOf = Date.parse(ended!.lastChange!.ts);
+    expect(asOf > lastEvent && asOf <= lastEvent + 1000, ended!.lastChange!.ts).toBe(true);
   });
 
   it('skips what it cannot read, saying so once per subject, and goes on with what follows', async () => {
     const warnings: string[] = [];
     const logger: Logger = { debug: () => {}, info: () => {}, warn: (_fields, message) => void warnings.push(message), error: () => {}, child: () => logger };
     const nc = await connect({ servers: server().url });
+    // The stored subjects are read from their JetStream streams, which a run would have made.
+    await ensureLiveStreams(nc);
     const feed = new DashboardFeed({ mode: 'viewer', title: 'garbage' });
-    const unfollow = await followStream(nc, 'garbage', feed, { heartbeatMs: 1000, clock: systemClock, logger });
+    const unfollow = await followStream(nc, 'garbage', feed, { heartbeatMs: 1000, sliceMs: 1000, clock: systemClock, logger });
     try {
       const action = JSON.stringify({ ts: '2024-05-01T12:00:00.000Z', kind: 'overlay', stream_id: 'garbage', payload: { team: 'home' }, ttl_ms: 5000 });
       for (const [subject, data] of [
@@ -71,7 +97,8 @@ describe.skipIf(start === undefined)('live-crew dev --stream: the dashboard of a
       await nc.flush();
       await waitUntil(() => feed.view().counts.actions === 1 && feed.view().counts.events === 1, 'the valid messages after the garbage');
       expect(feed.view().actions[0]).toMatchObject({ kind: 'overlay', payload: { team: 'home' } });
-      expect(warnings).toEqual([
+      // Stored subjects and core NATS are read apart: in no set order between them.
+      expect(warnings.sort()).toEqual([
         'dashboard: a message on live.garbage.actions is not what live-crew publishes there; such messages are skipped',
         'dashboard: a message on live.garbage.ctx is not what live-crew publishes there; such messages are skipped',
         'dashboard: a message on live.garbage.events is not what live-crew publishes there; such messages are skipped',
@@ -83,15 +110,23 @@ describe.skipIf(start === undefined)('live-crew dev --stream: the dashboard of a
     }
   });
 
-  it('creates nothing on the server: no stream, consumer or bucket of its own', async () => {
+  it('leaves nothing on the server: no stream or bucket of its own, and its readers go when it stops', async () => {
     const nc = await connect({ servers: server().url });
+    const names = async (api: string) => await nc.request(`$JS.API.${api}`, '{}').then((m) => m.json<{ streams?: string[] | null; consumers?: string[] | null }>());
     try {
-      const before = await nc.request('$JS.API.STREAM.NAMES', '{}').then((m) => m.json<{ streams: string[] | null }>());
+      await ensureLiveStreams(nc);
+      const before = await names('STREAM.NAMES');
+      const readers = ['LIVE_EVENTS', 'LIVE_ACTIONS', 'LIVE_ERRORS'];
+      const consumers = async () => new Set((await Promise.all(readers.map(async (stream) => (await names(`CONSUMER.NAMES.${stream}`)).consumers ?? []))).flat());
+      const others = await consumers();
       const viewer = startCli(['dev', '--stream', 'nothing_here', '--nats-url', server().url, '--port', '0']);
       processes.push(viewer);
       await waitUntil(() => viewer.stderr().includes('live-crew dashboard:'), 'the viewer to serve its dashboard');
-      const after = await nc.request('$JS.API.STREAM.NAMES', '{}').then((m) => m.json<{ streams: string[] | null }>());
-      expect(after.streams).toEqual(before.streams);
+      await waitUntil(async () => [...(await consumers())].filter((name) => !others.has(name)).length === 3, 'the viewer reading the stored events, actions and errors');
+      expect((await names('STREAM.NAMES')).streams).toEqual(before.streams);
+      viewer.child.kill('SIGTERM');
+      expect(await viewer.exited).toBe(0);
+      expect([...(await consumers())].filter((name) => !others.has(name))).toEqual([]);
     } finally {
       await nc.close();
     }

@@ -8,9 +8,9 @@ import { useDashboard } from './use-dashboard.js';
 
 /** The dashboard: what the run is doing, live. */
 export function App() {
-  const { view, connected } = useDashboard();
+  const { view, link } = useDashboard();
   const [chosen, choose] = useState<string | undefined>(undefined);
-  if (view === undefined) return <p class="waiting">{connected ? 'Loading…' : 'Connecting to the live-crew process…'}</p>;
+  if (view === undefined) return <p class="waiting">{link === 'lost' ? 'The live-crew process does not answer; retrying…' : 'Connecting to the live-crew process…'}</p>;
   const stream = view.streams.find((s) => s.id === chosen) ?? view.streams[0];
   return (
     <div class="dashboard">
@@ -18,7 +18,7 @@ export function App() {
         <h1>live-crew</h1>
         <span class="title">{view.title}</span>
         <span class={`badge ${view.finished ? 'finished' : 'live'}`}>{view.finished ? 'finished' : view.mode === 'viewer' ? 'viewing' : 'running'}</span>
-        {!connected && <span class="badge offline">disconnected</span>}
+        {link === 'lost' && <span class="badge offline">disconnected</span>}
         <dl class="counts">
           <dt>events</dt>
           <dd>{view.counts.events}</dd>

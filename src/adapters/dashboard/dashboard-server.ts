@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname, networkInterfaces } from 'node:os';
@@ -7,10 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
 import type { DashboardFeed } from './dashboard-feed.js';
-import type { DashboardPatch, DashboardView } from './dashboard-view.js';
+import { VIEW_ELEMENT_ID, type DashboardPatch, type DashboardView } from './dashboard-view.js';
 
 /** Where `npm run build` puts the page (`ui/` built by Vite), beside the compiled adapters. */
-const BUILT_PAGE = fileURLToPath(new URL('../../ui/', import.meta.url));
+export const BUILT_PAGE = fileURLToPath(new URL('../../ui/', import.meta.url));
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -162,12 +163,27 @@ export class DashboardServer {
     }
     try {
       const body = await readFile(file);
-      response.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
+      const page = path === '/index.html' ? withView(body.toString('utf8'), this.#feed.view()) : body;
+      response.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', ...(path === '/index.html' ? { 'cache-control': 'no-store' } : {}) }).end(page);
     } catch {
       if (path === '/index.html') response.writeHead(500, { 'content-type': 'text/plain' }).end(messages.dashboardPageMissing(root));
       else response.writeHead(404).end();
     }
   }
+}
+
+/**
+ * The page with the current view in it, so its first paint shows the run before the event stream
+ * connects (a screenshot on load shows the crews). `<` is escaped: no value can end the element.
+ */
+function withView(html: string, view: DashboardView): string {
+  const data = JSON.stringify(view).replace(/</g, '\\u003c');
+  return html.replace('</head>', () => `<script id="${VIEW_ELEMENT_ID}" type="application/json">${data}</script></head>`);
+}
+
+/** Whether the built page is in `folder` (default: the one shipped in the package). */
+export function dashboardPageBuilt(folder: string = BUILT_PAGE): boolean {
+  return existsSync(join(folder, 'index.html'));
 }
 
 /**

@@ -133,6 +133,9 @@ export interface DashboardPatch {
   readonly modelCalls?: readonly ModelCallView[];
 }
 
+/** The id of the element the served page holds the view in (JSON), for its first paint. */
+export const VIEW_ELEMENT_ID = 'live-crew-view';
+
 /** How many actions, errors and model calls the dashboard keeps (the latest). */
 export const RECORDS_KEPT = 500;
 /** How many slices of a stream the timeline keeps (the latest). */

@@ -1,13 +1,17 @@
+import { jetstream, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection, Msg } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { CONTEXT_KIND, type ContextRecord } from '../../framework/model/context-record.js';
 import type { ErrorRecord } from '../../framework/model/error-record.js';
 import { TimestampSchema } from '../../framework/model/event.js';
 import type { Clock, Logger } from '../../framework/ports.js';
+import { describeThrown } from '../../framework/runtime/describe-thrown.js';
 import { HeartbeatWatch } from '../../framework/runtime/heartbeat-watch.js';
 import { DEFAULT_MAX_DEPTH } from '../../framework/model/frozen-json.js';
 import { parseForeignJson } from '../../framework/model/json.js';
 import { readCommittedContext } from '../nats/jetstream-context-backend.js';
+import { sleep } from '../nats/jetstream-reading.js';
+import { LIVE_STREAMS, liveSubject } from '../nats/jetstream-streams.js';
 import type { DashboardFeed } from './dashboard-feed.js';
 
 /** How deep a message the viewer reads may nest: a record around a payload within the bounds, twice over. */
@@ -35,28 +39,45 @@ const DoneBody = z.object({ disabled: z.boolean() });
 export interface StreamViewOptions {
   /** The processes' heartbeat interval (`heartbeat_s`): a runner silent for 3 beats is shown silent. */
   readonly heartbeatMs: number;
+  /** The run's `slice_ms`: where the committed slice ends in event time. */
+  readonly sliceMs: number;
   readonly clock: Clock;
   readonly logger: Logger;
   /** The prefix of the context buckets (default `live_crew`). */
   readonly bucketPrefix?: string;
 }
 
+/** A message as the viewer reads it, from core NATS or a JetStream consumer. */
+type Received = Pick<Msg, 'subject' | 'string' | 'headers'>;
+
+/** The stored subjects the viewer reads from their start, then as they grow. */
+const STORED = ['events', 'actions', 'errors'] as const;
+
+/** The pause before looking again for a JetStream stream that does not exist yet, in ms. */
+const STREAM_MISSING_PAUSE_MS = 1000;
+/** How long the server keeps a reader's consumer once the viewer is gone without deleting it (killed), in ms. */
+const READER_INACTIVE_MS = 30_000;
+
 /**
- * Shows a distributed stream on a dashboard, read-only: its committed context from the KV bucket,
- * then, on core NATS (nothing is created on the server), its events, actions, errors, `__context`
+ * Shows a distributed stream on a dashboard, read-only: its committed context from the KV bucket
+ * (the slice it closes, at its end in event time); its events, actions and errors from their
+ * JetStream streams, from the first stored message on (ephemeral ordered consumers, gone when it
+ * stops: a finished stream shows its counts), then as they come; and, on core NATS, `__context`
  * records, heartbeats, and the crews' work and reports (`slice.<n>.<crew>.ready|done`: a crew runs
  * from its work to its report). A message the viewer cannot read is logged once per subject and
- * skipped. Returns the stop.
+ * skipped. Nothing is created on the server that outlives it: its consumers are deleted at the
+ * stop, or dropped by the server 30 s after a viewer that was killed. Returns the stop.
  */
 export async function followStream(nc: NatsConnection, streamId: string, feed: DashboardFeed, options: StreamViewOptions): Promise<() => void> {
   const committed = await readCommittedContext(nc, streamId, options.bucketPrefix);
-  if (committed !== undefined) {
-    const ts = committed.epoch0 === undefined ? new Date(0).toISOString() : new Date(committed.epoch0).toISOString();
-    feed.contextChanged({ ts, kind: CONTEXT_KIND, stream_id: streamId, payload: { slice: committed.slice, context: committed.context, changed: [], deleted: [] } });
+  if (committed !== undefined && committed.slice >= 0) {
+    const endMs = (committed.epoch0 ?? 0) + (committed.slice + 1) * options.sliceMs;
+    feed.sliceClosed(streamId, committed.slice, endMs);
+    feed.contextChanged({ ts: new Date(endMs).toISOString(), kind: CONTEXT_KIND, stream_id: streamId, payload: { slice: committed.slice, context: committed.context, changed: [], deleted: [] } });
   }
   const watch = new HeartbeatWatch({ intervalMs: options.heartbeatMs, clock: options.clock, logger: options.logger, observer: feed });
   const unreadable = new Set<string>();
-  const read = <T>(message: Msg, schema: z.ZodType<T>): T | undefined => {
+  const read = <T>(message: Received, schema: z.ZodType<T>): T | undefined => {
     const json = parseForeignJson(message.string(), VIEWED_MAX_DEPTH);
     const parsed = json.problem === undefined ? schema.safeParse(json.value) : undefined;
     if (parsed?.success) return parsed.data;
@@ -67,20 +88,23 @@ export async function followStream(nc: NatsConnection, streamId: string, feed: D
     }
     return undefined;
   };
+  const stored = (what: (typeof STORED)[number], message: Received): void => {
+    if (what === 'events') {
+      const event = read(message, EventHead);
+      if (event !== undefined) feed.eventSeen(streamId, event.ts);
+    } else if (what === 'actions') {
+      const action = read(message, ActionBody);
+      if (action !== undefined) feed.actionSent(action, message.headers?.get('Nats-Msg-Id') ?? '');
+    } else {
+      const record = read(message, ErrorBody);
+      if (record !== undefined) feed.errorsSent([record as ErrorRecord]);
+    }
+  };
   const subscription = nc.subscribe(`live.${streamId}.>`, {
     callback: (error, message) => {
       if (error !== null) return;
       const [, , what, n, crew, report] = message.subject.split('.');
-      if (what === 'events') {
-        const event = read(message, EventHead);
-        if (event !== undefined) feed.eventSeen(streamId, event.ts);
-      } else if (what === 'actions') {
-        const action = read(message, ActionBody);
-        if (action !== undefined) feed.actionSent(action, message.headers?.get('Nats-Msg-Id') ?? '');
-      } else if (what === 'errors') {
-        const record = read(message, ErrorBody);
-        if (record !== undefined) feed.errorsSent([record as ErrorRecord]);
-      } else if (what === 'ctx') {
+      if (what === 'ctx') {
         const record = read(message, ContextBody);
         if (record !== undefined) {
           feed.sliceClosed(streamId, record.payload.slice, Date.parse(record.ts));
@@ -106,9 +130,44 @@ export async function followStream(nc: NatsConnection, streamId: string, feed: D
       }
     },
   });
+  const js = jetstream(nc);
+  const stop = new AbortController();
+  for (const what of STORED) {
+    readStored(js, LIVE_STREAMS[what].name, liveSubject(streamId, what), (message) => stored(what, message), stop.signal).catch((error: unknown) =>
+      options.logger.warn({ stream: streamId, error: describeThrown(error) }, `dashboard: reading ${LIVE_STREAMS[what].name} stopped: ${describeThrown(error)}`),
+    );
+  }
   watch.start();
   return () => {
+    stop.abort();
     watch.stop();
     subscription.unsubscribe();
   };
+}
+
+/**
+ * Hands every message of `subject` in JetStream stream `stream` to `take`, from the first stored
+ * on and then as they come, until `stopped`: an ordered consumer, which the server drops once it
+ * is gone. A stream that does not exist yet (no run has made it) is looked for again each second.
+ */
+async function readStored(js: JetStreamClient, stream: string, subject: string, take: (message: JsMsg) => void, stopped: AbortSignal): Promise<void> {
+  while (!stopped.aborted) {
+    // One subject, as filter_subject: servers before 2.10 take no filter_subjects list.
+    const consumer = await js.consumers.get(stream, { filter_subjects: subject, inactive_threshold: READER_INACTIVE_MS }).catch(() => undefined);
+    if (consumer === undefined) {
+      await sleep(STREAM_MISSING_PAUSE_MS);
+      continue;
+    }
+    const messages = await consumer.consume();
+    stopped.addEventListener(
+      'abort',
+      () => {
+        messages.stop();
+        consumer.delete().catch(() => undefined);
+      },
+      { once: true },
+    );
+    for await (const message of messages) take(message);
+    return;
+  }
 }

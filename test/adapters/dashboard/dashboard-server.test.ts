@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DashboardFeed } from '../../../src/adapters/dashboard/dashboard-feed.js';
-import { DashboardServer, MAX_PAGES } from '../../../src/adapters/dashboard/dashboard-server.js';
+import { DashboardServer, dashboardPageBuilt, MAX_PAGES } from '../../../src/adapters/dashboard/dashboard-server.js';
 
 const T0 = Date.parse('2024-05-01T12:00:00Z');
 
@@ -80,10 +80,27 @@ describe('DashboardServer: the dashboard over HTTP', () => {
   });
 
   it('says how to build the page when it is not there', async () => {
-    const { url } = await serve(undefined, join(tmpdir(), 'live-crew-no-such-page'));
+    const missing = join(tmpdir(), 'live-crew-no-such-page');
+    expect(dashboardPageBuilt(missing)).toBe(false);
+    expect(dashboardPageBuilt(page())).toBe(true);
+    const { url } = await serve(undefined, missing);
     const r = await get(url, '/');
     expect(r.status).toBe(500);
     expect(r.body).toContain('npm run build');
+  });
+
+  it('serves the page with the view as it is now, for its first paint; no value can end the element it is in', async () => {
+    const dir = page();
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><html><head><title>dash</title></head><body></body></html>');
+    const { url, feed } = await serve(undefined, dir);
+    feed.eventSeen('m1', T0);
+    feed.actionSent({ ts: new Date(T0).toISOString(), kind: 'note', stream_id: 'm1', payload: { text: '</script><script>alert(1)</script> $& $1' } }, 'm1:0:scribe.on:0:0');
+    const r = await get(url, '/');
+    const served = /<script id="live-crew-view" type="application\/json">(.*?)<\/script><\/head>/.exec(r.body);
+    expect(served, r.body).not.toBeNull();
+    expect(served![1]).not.toContain('<');
+    expect(JSON.parse(served![1]!)).toEqual(feed.view());
+    expect(feed.view().actions[0]!.payload).toEqual({ text: '</script><script>alert(1)</script> $& $1' });
   });
 
   it('gives the whole view at /api/view', async () => {
