@@ -10,6 +10,7 @@ import { progressLine } from './progress.js';
 import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
 import { DashboardFeed } from '../adapters/dashboard/dashboard-feed.js';
 import { serveDashboard } from './dashboard-serving.js';
+import { messages } from '../framework/messages.js';
 
 export interface RunOptions {
   crews: string[];
@@ -52,7 +53,8 @@ export function withRunOptions(command: Command, crewsMandatory = true): Command
     .option('--errors <file>', 'write error records to this JSONL file instead of stderr')
     .option('--context-out <file>', "write each merged slice's __context record (the stream's context and what the slice changed) to this JSONL file")
     .option('--summary', 'print the run summary as JSON on stderr when done')
-    .option('--progress', 'show events, actions and errors so far on stderr (only when stderr is a terminal)')
+    .option('--progress', 'show events, actions and errors so far on stderr, when stderr is a terminal (the default with --transport nats)')
+    .option('--no-progress', 'no progress line, even with --transport nats')
     .option('--pace <factor>', 'replay the file live at its recorded speed times factor (1 = real time, 10 = ten times faster)', parsePace)
     .option('--live', 'live mode: wall-clock time closes slices too (for input arriving over time, e.g. on stdin)')
     .option('--transport <name>', 'file (the events argument) or nats (consume live.*.events; the argument is ignored, give -)')
@@ -71,7 +73,8 @@ export function withRunOptions(command: Command, crewsMandatory = true): Command
  */
 export async function runCrews(events: string, options: RunOptions, stayUp = false): Promise<void> {
   const { crews, providers, yamlCrews } = await loadCrews(options.crews);
-  const progress = options.progress ? progressLine() : undefined;
+  // A NATS run goes on until stopped: without a word from it, a person cannot tell it works.
+  const progress = (options.progress ?? options.transport === 'nats') ? progressLine() : undefined;
   const dashboard = options.ui !== undefined ? new DashboardFeed({ mode: 'run', title: events === '-' ? 'stdin' : events }) : undefined;
   // Served before the app opens anything: a port in use fails the command with nothing to close.
   const server = dashboard === undefined ? undefined : await serveDashboard(dashboard, options);
@@ -99,6 +102,7 @@ export async function runCrews(events: string, options: RunOptions, stayUp = fal
       void app.stop();
     }, app.config.stop_timeout_ms + STOP_GRACE_MS);
     dashboard?.describeRun({ sliceMs: app.config.slice_ms, crews: app.crews });
+    if (app.config.transport === 'nats') process.stderr.write(`${messages.natsRunListening(app.config.nats_url, app.crews.length)}\n`);
     const summary = await app.run().finally(() => {
       progress?.stop();
       reloads.close();

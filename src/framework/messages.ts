@@ -95,6 +95,7 @@ export const messages = {
   replayExpectedNeeded: () => 'replay: give the recorded actions with --expected <file> (a stream from --stream brings its own)',
   replayUpdateNeedsFile: () => 'replay: --update rewrites the --expected file: give one',
   processSilent: (name: string, ms: number, beats: number) => `${name} has sent no heartbeat for ${ms} ms (more than ${beats} beats): is it running? its crews' slices wait for it`,
+  runnerStreamEnded: (stream: string) => `stream ${stream} ended: its input ended and every slice is committed; this runner's crews have no more work on it`,
   processWatched: (name: string) => `${name} beats: watched from now on (silent after more than 3 beats)`,
   processBeatsAgain: (name: string, ms: number) => `${name} beats again, after ${ms} ms of silence`,
   recordingUnreadable: (path: string, detail: string) => `cannot read the recording ${path}: ${detail}`,
@@ -252,6 +253,8 @@ export const messages = {
   dashboardTooManyPages: (max: number) => `${max} dashboard pages already follow this run: close one and reload`,
   dashboardPageMissing: (folder: string) =>
     `the dashboard's page is not in ${folder}: in a checkout of live-crew, \`npm run build\` (or \`npm start\`) builds it (Vite, from ui/); a package installed from npm ships it. /api/view answers meanwhile\n`,
+  natsRunListening: (url: string, crews: number) =>
+    `live-crew: ${crews} crew${crews === 1 ? '' : 's'} on every stream of ${url}: events from live.<stream>.events, actions and errors to live.<stream>.actions and .errors; Ctrl-C stops`,
   dashboardListening: (url: string) => `live-crew dashboard: ${url}`,
   dashboardCannotListen: (host: string, port: number, code: string) =>
     `the dashboard cannot listen on ${host}:${port} (${code === 'EADDRINUSE' ? 'the port is in use' : code}): give another port (--port / --ui, 0 for any free one) or address`,

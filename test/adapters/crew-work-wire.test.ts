@@ -53,7 +53,7 @@ describe('the crew work wire format', () => {
     ]);
   });
 
-  it('decodes what it encodes, in order: calls, closes and reports, deletions included', () => {
+  it("decodes what it encodes, in order: calls, closes, the stream's end and reports, deletions included", () => {
     // The slice's first call carries what S(n-1) is worked out from; "nothing merged yet" is -Infinity.
     const base = { after: 1, snapshot: { score: { home: 1 } }, merges: [{ slice: 2, reports: [['stats', 2] as const, ['lagging', 0] as const] }], reportsFrom: 17 };
     const items = [
@@ -61,6 +61,8 @@ describe('the crew work wire format', () => {
       call('stats', 3, 10),
       close('stats', 3),
       { ...call('stats', 4, 11), base: { ...base, after: Number.NEGATIVE_INFINITY, merges: [] } } as CrewWork,
+      close('stats', 4),
+      { type: 'end', streamId: 'm-1', slice: 5, crew: 'stats' } as CrewWork,
     ];
     expect(itemsOf(encodeWork(items))).toEqual(items);
     const done: CrewSliceDone = { streamId: 'm-1', slice: 3, crew: 'stats', writes: [['shots', { home: 2 }], ['gone']], disabled: true };
@@ -105,6 +107,8 @@ describe('a runner reading work', () => {
     expect(readWork(workOn(3, '{"calls":[]}')).refused).toMatch(/not a live-crew work item/);
     expect(readWork(workOn(3, '{"close":"soon"}')).refused).toMatch(/not a live-crew work item/);
     expect(readWork(workOn(3, '{"close":true,"calls":[]}')).refused).toMatch(/not a live-crew work item/);
+    expect(readWork(workOn(3, '{"end":1}')).refused).toMatch(/not a live-crew work item/);
+    expect(readWork(workOn(3, '{"end":true,"close":true}')).refused).toMatch(/not a live-crew work item/);
     expect(readWork(workOn(3, '{"base":{"after":2,"snapshot":{},"merges":[{"slice":3,"reports":[["stats"]]}],"reportsFrom":1},"calls":[{"event":{},"position":1,"source":"s"}]}')).refused).toMatch(
       /not a live-crew work item/,
     );

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { freePort } from '../../bench/local-servers.js';
 import { LOGGER, type CrewClass, type Logger } from '../../src/index.js';
 import { runDistributedRunner } from '../../src/nats.js';
-import { MATCH_DAY_CREWS, ROOT, runCli, startCli, startScheduler, stopAll, waitUntil } from './distributed-cluster.js';
+import { MATCH_DAY_CREWS, ROOT, runCli, startCli, startRunner, startScheduler, stopAll, waitUntil } from './distributed-cluster.js';
 import { natsServer, serverForSuite } from './servers.js';
 
 const start = natsServer();
@@ -183,12 +183,13 @@ describe.skipIf(start === undefined)('the scheduler and runner commands refuse b
     }
   });
 
-  it('a scheduler stopped cleanly hands over at once; a stream with only its end finishes with nothing to do', async () => {
+  it('a scheduler stopped cleanly hands over at once; a stream with only its end finishes with nothing to do, and its runners stop', async () => {
     const lease = { LIVE_CREW_LEASE_MS: '60000' };
     const first = startScheduler(server().url, lease);
     await waitUntil(() => /scheduling stream/.test(first.stderr()), 'the first scheduler');
     const second = startScheduler(server().url, lease);
     await waitUntil(() => /standby/.test(second.stderr()), 'the standby');
+    const runner = startRunner(server().url, '.*', { LIVE_CREW_LOG_LEVEL: 'info' });
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     // Well within the 60 s lease: the first gave it up.
@@ -196,6 +197,12 @@ describe.skipIf(start === undefined)('the scheduler and runner commands refuse b
     expect(runCli(['publish', '-', '--stream', 'match_42', '--end', '--nats-url', server().url]).status).toBe(0);
     expect(await second.exited, second.stderr()).toBe(0);
     expect(second.stderr()).toMatch(/input ended; every slice committed/);
-    await stopAll([first, second]);
+    // The runner stops once the stream has ended; so does one started after.
+    const late = startRunner(server().url, 'stats', { LIVE_CREW_LOG_LEVEL: 'info' });
+    for (const ended of [runner, late]) {
+      expect(await ended.exited, ended.stderr()).toBe(0);
+      expect(ended.stderr()).toContain("stream match_42 ended: its input ended and every slice is committed; this runner's crews have no more work on it");
+    }
+    await stopAll([first, second, runner, late]);
   });
 });

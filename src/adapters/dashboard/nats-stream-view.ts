@@ -32,7 +32,7 @@ const ContextBody = z.object({
   payload: z.object({ slice: z.number().int(), context: z.record(z.string(), z.unknown()), changed: z.array(z.string()), deleted: z.array(z.string()) }),
 });
 const Beat = z.object({ payload: z.object({ process: z.string().max(1000) }) });
-const WorkBody = z.union([z.object({ close: z.literal(true) }), z.object({ calls: z.array(z.object({ event: EventHead })).min(1) })]);
+const WorkBody = z.union([z.object({ close: z.literal(true) }), z.object({ end: z.literal(true) }), z.object({ calls: z.array(z.object({ event: EventHead })).min(1) })]);
 const DoneBody = z.object({ disabled: z.boolean() });
 
 /** What `followStream` needs beside the connection. */
@@ -122,7 +122,7 @@ export async function followStream(nc: NatsConnection, streamId: string, feed: D
           const work = read(message, WorkBody);
           if (work === undefined) return;
           if ('close' in work) feed.sliceClosed(streamId, slice);
-          else feed.workStarted(crew, streamId, work.calls[0]!.event.ts);
+          else if ('calls' in work) feed.workStarted(crew, streamId, work.calls[0]!.event.ts);
         } else if (report === 'done') {
           const done = read(message, DoneBody);
           if (done !== undefined) feed.workOfSliceEnded(crew, streamId, slice, done.disabled);

@@ -14,8 +14,8 @@ import { describeIssues } from '../../framework/model/event.js';
 /**
  * How crews' work and reports travel (DESIGN §5). Work goes to
  * `live.<stream>.slice.<n>.<crew>.ready`: a message holds a run of the crew's calls in order
- * (`{"calls":[…]}`, with the slice's `SliceBase` before its first call), or the slice's end
- * (`{"close":true}`); a report goes to `…<crew>.done`. Subjects carry stream, slice and crew; bodies carry the rest as JSON. Every message has a
+ * (`{"calls":[…]}`, with the slice's `SliceBase` before its first call), the slice's end
+ * (`{"close":true}`), or, after the last slice, the stream's (`{"end":true}`); a report goes to `…<crew>.done`. Subjects carry stream, slice and crew; bodies carry the rest as JSON. Every message has a
  * deterministic id. A runner runs a call once even if it is sent again (it knows the call by
  * slice and position), so a re-send after a takeover may group calls differently.
  */
@@ -42,6 +42,7 @@ const Base = z.object({
 });
 const CallsBody = z.object({ base: Base.optional(), calls: z.array(Call).min(1) });
 const CloseBody = z.strictObject({ close: z.literal(true) });
+const EndBody = z.strictObject({ end: z.literal(true) });
 /** `[key, value]`, or `[key]` for a deletion. */
 const Write = z
   .tuple([ContextKey], z.unknown())
@@ -92,9 +93,9 @@ export function encodeWork(items: readonly CrewWork[]): OutgoingMessage[] {
   let encoded: { readonly work: CallWork; readonly call: string } | undefined;
   for (const work of items) {
     const subject = sliceSubject(work.streamId, work.slice, work.crew, 'ready');
-    if (work.type === 'close') {
+    if (work.type !== 'call') {
       open.delete(subject);
-      ordered.push({ subject, data: '{"close":true}', msgID: `${work.streamId}:${work.slice}:${work.crew}:close` });
+      ordered.push({ subject, data: `{"${work.type}":true}`, msgID: `${work.streamId}:${work.slice}:${work.crew}:${work.type}` });
       continue;
     }
     if (encoded === undefined || encoded.work.event !== work.event || encoded.work.position !== work.position) encoded = { work, call: encodeCall(work) };
@@ -185,10 +186,11 @@ export function readWork(message: WireMessage, payloadMaxDepth = DEFAULT_MAX_DEP
   const { streamId, slice, crew } = named;
   if (!message.msgID.startsWith(`${streamId}:${slice}:${crew}:`)) return { refused: messages.wireIdNotOurs(message.msgID, 'work') };
   // The key picks the schema: a failed parse of the other would build an error for every message.
-  const read = parseBody(message.data, (value) => (typeof value === 'object' && value !== null && 'close' in value ? CloseBody : CallsBody));
+  const read = parseBody(message.data, (value) => (typeof value !== 'object' || value === null ? CallsBody : 'close' in value ? CloseBody : 'end' in value ? EndBody : CallsBody));
   if (read.problem !== undefined) return { refused: messages.notLiveCrewWork(read.problem) };
   const body = read.body;
   if ('close' in body) return { work: [{ type: 'close', streamId, slice, crew }] };
+  if ('end' in body) return { work: [{ type: 'end', streamId, slice, crew }] };
   for (const { event } of body.calls) {
     const problem = freezeParsedJson(event.payload, payloadMaxDepth, 'payload');
     if (problem !== undefined) return { refused: messages.notLiveCrewWork(problem) };

@@ -45,7 +45,8 @@ export interface DistributedRunnerOptions extends DistributedRunOptions, Pick<Li
  * for each, runs the work the scheduler sends it, publishes its actions to
  * `live.<stream>.actions`, and reports each finished slice. Each crew resumes where its progress
  * (KV `crew.<id>`) says, so a runner killed at any point is replaced without a lost or repeated
- * action. Runs until `signal` aborts.
+ * action. Runs until the stream ends (its input ended and every slice is committed: the scheduler
+ * says so to each crew) or `signal` aborts.
  *
  * @throws ConfigError when the selector matches no crew
  */
@@ -86,6 +87,7 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
       await isolation.start(models);
       await hooks.start(crews);
       await Promise.all(crews.map((crew) => work(run, options, crew, { models, actions, errors, replica, refusals })));
+      if (!options.signal?.aborted) run.logger.info({}, messages.runnerStreamEnded(options.streamId));
     } finally {
       logStopFailures(run.logger, await hooks.stop());
       await Promise.all([actions.close(), errors.close(), isolation.close(), models.close(), reader.close()]);
@@ -142,6 +144,7 @@ async function work(run: DistributedRun, options: DistributedRunnerOptions, crew
         return [];
       }),
     );
+    if (worker.ended) break;
   }
   await worker.settled();
 }

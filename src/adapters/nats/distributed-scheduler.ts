@@ -94,16 +94,18 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
   if (checkpoint?.refused !== undefined) logger.error({ key: CHECKPOINT_KEY }, messages.runStateIgnored(checkpoint.refused, 'going on without it: the stream is read from its first event'));
   const stored = checkpoint?.value;
   let lastCheckpoint = stored?.slice;
+  let lastCommitted = stored?.slice ?? -1;
   const output = new OutputBuffer(monitor);
   const errors = JetStreamSink.forErrors(run.link);
   const noActions: ActionSink = { write: () => undefined, close: async () => undefined };
   const schedules = scheduleCrews(graph.crews, config.eager_dispatch);
   const contextOut = new NatsContextBroadcast(run.link);
+  const work = new JetStreamCrewWorkSink(run.publisher);
   const target = new DistributedSliceTarget({
     contextOut,
     crews: schedules,
     backend: run.backend,
-    work: new JetStreamCrewWorkSink(run.publisher),
+    work,
     output,
     contextMaxBytes: config.context_max_bytes,
     observer: monitor,
@@ -116,6 +118,7 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     // could not be taken, at the next slice); a successor resuming from an older one reads more
     // and repeats error records the server de-duplicates.
     committed: (_stream, slice, checkpoint) => {
+      lastCommitted = slice;
       if (checkpoint.engine === undefined || (lastCheckpoint !== undefined && slice - lastCheckpoint < config.checkpoint_slices)) return;
       lastCheckpoint = slice;
       return run.bucket
@@ -174,6 +177,11 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     await Promise.all([reading, target.settled().catch(() => undefined)]);
     await Promise.all([errors.close(), contextOut.close()]);
   }
-  if (outcome === 'finished') logger.info({ events: pipeline.counts.accepted }, `stream ${streamId}: input ended; every slice committed`);
+  if (outcome === 'finished') {
+    // Each crew's runners stop reading its work here: there is no more.
+    for (const crew of graph.crews) await work.send({ type: 'end', streamId, slice: lastCommitted + 1, crew: crew.id });
+    await work.flush();
+    logger.info({ events: pipeline.counts.accepted }, `stream ${streamId}: input ended; every slice committed`);
+  }
   return outcome;
 }

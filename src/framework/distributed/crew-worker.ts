@@ -74,6 +74,7 @@ export class CrewWorker {
   #workSeq: number;
   #published: CrewProgress['published'];
   #open: OpenSlice | undefined;
+  #ended = false;
   /**
    * Progress is saved behind the work, in order, never holding the next call up: a successor
    * starting from a save one batch old repeats output published milliseconds before, which the
@@ -113,10 +114,19 @@ export class CrewWorker {
     if (this.#saveFailure !== undefined) throw this.#saveFailure;
   }
 
-  /** Runs a batch of work in order, then publishes its output and saves progress. */
+  /** Whether the stream ended: every slice is committed, and the crew has no more work on it. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Runs a batch of work in order, then publishes its output and saves progress. Work after the stream's end is none. */
   async handle(batch: readonly ReceivedWork[]): Promise<void> {
     if (this.#saveFailure !== undefined) throw this.#saveFailure;
     for (const { work, seq } of batch) {
+      if (work.type === 'end') {
+        this.#ended = true;
+        break;
+      }
       if (work.slice <= this.#doneSlice) continue;
       if (this.#open?.slice !== work.slice && !(await this.#begin(work))) continue;
       if (work.type === 'call') await this.#call(work);

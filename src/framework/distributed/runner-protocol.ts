@@ -35,6 +35,16 @@ export type CrewWork =
       readonly streamId: string;
       readonly slice: number;
       readonly crew: string;
+    }
+  | {
+      /**
+       * The stream's input ended and every slice is committed: the crew has no more work on it.
+       * `slice` is the one after the last.
+       */
+      readonly type: 'end';
+      readonly streamId: string;
+      readonly slice: number;
+      readonly crew: string;
     };
 
 /**
