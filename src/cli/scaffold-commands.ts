@@ -71,7 +71,7 @@ const GENERATED = {
 export function registerScaffoldCommands(program: Command): void {
   program
     .command('new')
-    .description('scaffold a live-crew app (package.json, tsconfig, a crew and its test, live-config.yaml, sample events, README, .gitignore), then git init and npm install')
+    .description('scaffold a live-crew app (package.json, tsconfig, vitest config, a crew and its test, live-config.yaml, sample events, README, .gitignore), then git init and npm install')
     .argument('<dir>', 'the folder to create (it must not exist, or be empty)')
     .option(
       '--live-crew <spec>',

@@ -162,6 +162,9 @@ export const messages = {
   dependencyInvalid: (id: string, problems: string) => `@DependsOn of crew "${id}": ${problems}`,
   unknownCrewDependency: (id: string, target: string, known: readonly string[]) => `crew "${id}" depends on unknown crew "${target}" (known crews: ${known.join(', ') || 'none'})`,
   dependencyCycle: (cycle: readonly string[]) => `offset-0 crew dependencies form a cycle: ${cycle.join(' -> ')}; make one of them offset -1 (read the previous slice)`,
+  standardDecorator: (decorator: string) =>
+    `${decorator} was applied as a standard (TC39) decorator: live-crew's decorators are TypeScript's experimental ones, which carry the constructor metadata dependency injection needs. ` +
+    'Set "experimentalDecorators": true and "emitDecoratorMetadata": true in tsconfig.json and compile with tsc (TypeScript 5, 6 and 7 all support both; without them tsc compiles standard decorators and reports TS1238 or TS1241)',
   missingParamTypes: (className: string, count: number) =>
     `${className} takes ${count} constructor parameter(s) but has no design:paramtypes metadata. ` +
     'Compile crews with tsc and "emitDecoratorMetadata": true (tsx and esbuild do not emit it), ' +

@@ -24,7 +24,10 @@ describe('live-crew new and generate', { timeout: 240_000 }, () => {
   });
 
   it('scaffolds an app from the packed tarball, installs it, and its tests, typecheck (no skipLibCheck) and start pass; then adds a crew, a service and an interceptor with their tests', () => {
-    const app = join(mkdtempSync(join(tmpdir(), 'live-crew-new-')), 'my-app');
+    const parent = mkdtempSync(join(tmpdir(), 'live-crew-new-'));
+    // A folder above with a vitest config of its own (a repository the app is made in): the app's tests are still its own.
+    writeFileSync(join(parent, 'vitest.config.ts'), "export default { test: { projects: [{ test: { name: 'parent', include: ['nothing/**/*.test.ts'] } }] } };\n");
+    const app = join(parent, 'my-app');
     // The tarball's path as a user types it; the app's dependencies and dev tools from npm's cache first.
     const created = cli(['new', app, '--live-crew', relative(ROOT, tarball)], ROOT, { npm_config_prefer_offline: 'true' });
     expect(created.code, created.stderr).toBe(0);
@@ -43,6 +46,7 @@ describe('live-crew new and generate', { timeout: 240_000 }, () => {
       'test',
       'tsconfig.build.json',
       'tsconfig.json',
+      'vitest.config.ts',
     ]);
     const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { dependencies: object; devDependencies: object };
     expect(manifest.dependencies).toEqual({ 'live-crew': `file:${tarball}`, zod: expect.any(String) });

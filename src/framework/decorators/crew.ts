@@ -1,5 +1,6 @@
 import { injectable } from 'tsyringe';
 import { CREW_METADATA } from './metadata-keys.js';
+import { refuseStandardDecorator } from './experimental-only.js';
 
 /** Options of `@Crew`. Checked when the app starts; every problem is reported at once. */
 export interface CrewOptions {
@@ -90,7 +91,8 @@ export interface CrewOptions {
  * ```
  */
 export function Crew(options: CrewOptions): ClassDecorator {
-  return (target) => {
+  return (target, ...standard: unknown[]) => {
+    refuseStandardDecorator('@Crew', standard[0]);
     Reflect.defineMetadata(CREW_METADATA, { ...options }, target);
     injectable()(target as unknown as new (...args: unknown[]) => unknown);
   };

@@ -1,4 +1,5 @@
 import type { DependencyInput } from '../model/dependency.js';
+import { refuseStandardDecorator } from './experimental-only.js';
 import { DEPENDENCIES_METADATA } from './metadata-keys.js';
 
 /**
@@ -17,7 +18,8 @@ import { DEPENDENCIES_METADATA } from './metadata-keys.js';
  * ```
  */
 export function DependsOn(...dependencies: DependencyInput[]): ClassDecorator {
-  return (target) => {
+  return (target, ...standard: unknown[]) => {
+    refuseStandardDecorator('@DependsOn', standard[0]);
     const existing: readonly unknown[] = Reflect.getMetadata(DEPENDENCIES_METADATA, target) ?? [];
     Reflect.defineMetadata(DEPENDENCIES_METADATA, [...existing, ...dependencies], target);
   };

@@ -1,4 +1,5 @@
 import type { output, ZodType } from 'zod';
+import { refuseStandardDecorator } from './experimental-only.js';
 import type { Event } from '../model/event.js';
 import type { CrewContext } from '../runtime/crew-context.js';
 import { HANDLERS_METADATA } from './metadata-keys.js';
@@ -49,6 +50,7 @@ export function OnEvent(kinds: string | readonly string[]): OnEventDecorator<any
 export function OnEvent<S extends ZodType>(kinds: string | readonly string[], options: OnEventOptions<S>): OnEventDecorator<output<S>>;
 export function OnEvent(kinds: string | readonly string[], options: OnEventOptions = {}): OnEventDecorator<unknown> {
   return (target, propertyKey) => {
+    refuseStandardDecorator('@OnEvent', propertyKey);
     const owner = target.constructor;
     const existing: readonly HandlerMetadata[] = Reflect.getMetadata(HANDLERS_METADATA, owner) ?? [];
     const record: HandlerMetadata = { method: String(propertyKey), kinds, ...(options.payload ? { payload: options.payload } : {}) };

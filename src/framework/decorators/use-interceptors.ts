@@ -1,5 +1,6 @@
 import type { InterceptorRef } from '../runtime/interceptor.js';
 import { INTERCEPTORS_METADATA } from './metadata-keys.js';
+import { refuseStandardDecorator } from './experimental-only.js';
 
 /**
  * Wraps a crew's handler calls in interceptors: on the class, every handler of the crew; on a
@@ -14,6 +15,7 @@ import { INTERCEPTORS_METADATA } from './metadata-keys.js';
  */
 export function UseInterceptors(...interceptors: InterceptorRef[]): ClassDecorator & MethodDecorator {
   return (target: object, method?: string | symbol) => {
+    refuseStandardDecorator('@UseInterceptors', method);
     const existing: readonly InterceptorRef[] = Reflect.getOwnMetadata(INTERCEPTORS_METADATA, target, method as string) ?? [];
     // Decorators apply bottom-up: the topmost one's interceptors go first (outermost).
     Reflect.defineMetadata(INTERCEPTORS_METADATA, [...interceptors, ...existing], target, method as string);

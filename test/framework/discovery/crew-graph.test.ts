@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Crew } from '../../../src/framework/decorators/crew.js';
 import { DependsOn } from '../../../src/framework/decorators/depends-on.js';
 import { OnEvent } from '../../../src/framework/decorators/on-event.js';
+import { UseInterceptors } from '../../../src/framework/decorators/use-interceptors.js';
 import { buildCrewGraph, lagWarnings } from '../../../src/framework/discovery/crew-graph.js';
 import { CrewDefinitionError, DependencyCycleError } from '../../../src/framework/errors.js';
 import type { DependencyInput } from '../../../src/framework/model/dependency.js';
@@ -168,5 +169,22 @@ describe('lagWarnings (DESIGN §8)', () => {
       @OnEvent('tick') on(): void {}
     }
     expect(() => buildCrewGraph([Bad])).toThrow(/lag: must be >= 0[\s\S]*concurrency: must be > 0/);
+  });
+});
+
+describe('decorators applied as standard (TC39) ones, as tsc compiles them without experimentalDecorators', () => {
+  it('are refused at once, each naming itself and the tsconfig options to set', () => {
+    const type = class {};
+    const standard = (kind: string) => ({ kind, name: 'x', addInitializer: () => {} });
+    const cases: Array<[string, () => unknown]> = [
+      ['@Crew', () => (Crew({ id: 'a' }) as unknown as (value: unknown, context: unknown) => unknown)(type, standard('class'))],
+      ['@DependsOn', () => (DependsOn({ crew: 'b' }) as unknown as (value: unknown, context: unknown) => unknown)(type, standard('class'))],
+      ['@OnEvent', () => (OnEvent('goal') as unknown as (value: unknown, context: unknown) => unknown)(() => {}, standard('method'))],
+      ['@UseInterceptors', () => (UseInterceptors() as unknown as (value: unknown, context: unknown) => unknown)(type, standard('class'))],
+    ];
+    for (const [name, apply] of cases) {
+      expect(apply, name).toThrow(CrewDefinitionError);
+      expect(apply, name).toThrow(new RegExp(`^${name} was applied as a standard \\(TC39\\) decorator: .*Set "experimentalDecorators": true and "emitDecoratorMetadata": true in tsconfig\\.json`));
+    }
   });
 });
