@@ -6,6 +6,10 @@ import { nearestName } from '../config/nearest-name.js';
 
 /** The most records of one sort (invalid, refused by one handler) listed one by one; the rest are counted. */
 const LISTED = 5;
+/** The most kinds no crew takes named one by one. */
+const UNHANDLED_LISTED = 20;
+/** The most distinct kinds told apart: a file of made-up kinds must not grow the check without end. */
+const KINDS_KEPT = 10_000;
 
 /** Per handler: the events its payload schema refused, the first few with where and why. */
 interface Refusals {
@@ -23,8 +27,10 @@ interface Refusals {
 export class EventFileCheck {
   readonly #crews: readonly CrewDefinition[];
   readonly #file: string;
-  /** Events per kind, in order of first sight. */
+  /** Events per kind, in order of first sight (the first KINDS_KEPT kinds). */
   readonly #kinds = new Map<string, number>();
+  /** Events of kinds past KINDS_KEPT. */
+  #uncounted = 0;
   readonly #invalid: Refusals = { count: 0, listed: [] };
   readonly #refused = new Map<HandlerDefinition, Refusals>();
   /** The handlers with a payload schema, per kind, built on first sight of the kind. */
@@ -42,7 +48,14 @@ export class EventFileCheck {
 
   /** A valid event, at `where`: counted, and its payload checked by each handler that takes it. */
   event(event: Event, where: string): void {
-    this.#kinds.set(event.kind, (this.#kinds.get(event.kind) ?? 0) + 1);
+    const count = this.#kinds.get(event.kind);
+    if (count !== undefined) this.#kinds.set(event.kind, count + 1);
+    else if (this.#kinds.size < KINDS_KEPT) this.#kinds.set(event.kind, 1);
+    else {
+      // Past the bound a kind is neither counted apart nor checked against its handlers' schemas.
+      this.#uncounted++;
+      return;
+    }
     for (const { crew, handler } of this.#handlersOf(event.kind)) {
       const parsed = handler.payload!.safeParse(event.payload, { reportInput: true });
       if (parsed.success) continue;
@@ -52,9 +65,9 @@ export class EventFileCheck {
     }
   }
 
-  /** How many valid events, of how many kinds. */
+  /** How many valid events, of how many kinds (at least, past KINDS_KEPT). */
   get counts(): { readonly events: number; readonly kinds: number } {
-    let events = 0;
+    let events = this.#uncounted;
     for (const count of this.#kinds.values()) events += count;
     return { events, kinds: this.#kinds.size };
   }
@@ -83,7 +96,10 @@ export class EventFileCheck {
         if (dependency.type === 'event' && !this.#kinds.has(dependency.event)) warnings.push(messages.awaitedKindAbsent(crew.id, missingKind(dependency.event, seen), this.#file));
       }
     }
-    for (const kind of unhandledKinds(this.#crews, seen)) warnings.push(messages.kindUnhandled(kind, this.#file));
+    const unhandled = unhandledKinds(this.#crews, seen);
+    for (const kind of unhandled.slice(0, UNHANDLED_LISTED)) warnings.push(messages.kindUnhandled(kind, this.#file));
+    if (unhandled.length > UNHANDLED_LISTED) warnings.push(messages.moreKindsUnhandled(unhandled.length - UNHANDLED_LISTED));
+    if (this.#uncounted > 0) warnings.push(messages.kindsPastBound(KINDS_KEPT, this.#uncounted, this.#file));
     return { problems, unlisted, warnings };
   }
 
