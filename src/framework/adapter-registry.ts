@@ -1,9 +1,21 @@
 import { ConfigError } from './errors.js';
 import { messages } from './messages.js';
-import type { ActionSink, AdapterFactory, ContextBackend, ContextSink, DecisionJournal, ErrorSink, EventSource, Logger, ModelProvider, Monitor, VectorStore } from './ports.js';
+import { adapterNames, noteAdapterName, type PortName } from './adapter-names.js';
+import type { LiveCrewConfig } from './config/config-schema.js';
+import type { ContextBackend } from './ports/context-backend.js';
+import type { DecisionJournal } from './ports/decision-journal.js';
+import type { EventSource } from './ports/event-source.js';
+import type { Logger } from './ports/logger.js';
+import type { ModelProvider } from './ports/model-provider.js';
+import type { Monitor } from './ports/run-observer.js';
+import type { ActionSink, ContextSink, ErrorSink } from './ports/sinks.js';
+import type { VectorStore } from './ports/vector-store.js';
+
+/** Builds an adapter for the run's configuration. */
+export type AdapterFactory<T> = (config: LiveCrewConfig) => T;
 
 /** The ports chosen by configuration, and the type each adapter provides. */
-export interface AdapterPorts {
+export interface AdapterPorts extends Record<PortName, unknown> {
   source: EventSource;
   actions: ActionSink;
   errors: ErrorSink;
@@ -41,6 +53,7 @@ const registry: { [P in keyof AdapterPorts]: Map<AdapterName, Registration<Adapt
  */
 export function registerAdapter<P extends keyof AdapterPorts>(port: P, name: AdapterName, factory: AdapterFactory<AdapterPorts[P]>): void {
   registry[port].set(name, { factory } as Registration<AdapterPorts[P]> as never);
+  noteAdapterName(port, name);
 }
 
 /**
@@ -49,6 +62,7 @@ export function registerAdapter<P extends keyof AdapterPorts>(port: P, name: Ada
  */
 export function registerAdapterModule<P extends keyof AdapterPorts>(port: P, name: AdapterName, load: () => Promise<AdapterFactory<AdapterPorts[P]>>): void {
   registry[port].set(name, { load } as Registration<AdapterPorts[P]> as never);
+  noteAdapterName(port, name);
 }
 
 /**
@@ -63,9 +77,4 @@ export async function adapterFactory<P extends keyof AdapterPorts>(port: P, name
   const factory = await registration.load();
   registry[port].set(name, { factory } as never);
   return factory;
-}
-
-/** The names adapters are registered under for a port, in registration order. */
-export function adapterNames(port: keyof AdapterPorts): string[] {
-  return [...registry[port].keys()];
 }

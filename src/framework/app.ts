@@ -14,19 +14,38 @@ import { ConfigError, LiveCrewError } from './errors.js';
 import { messages } from './messages.js';
 import { EventDecoder } from './model/event.js';
 import type { ErrorReason } from './model/error-record.js';
-import type { Clock, ContextSnapshot, DecisionJournal, Logger, ModelProvider, Monitor, RunObserver } from './ports.js';
+import type { ContextSnapshot } from './model/committed-context.js';
+import type { Clock } from './ports/clock.js';
+import type { DecisionJournal } from './ports/decision-journal.js';
+import type { Logger } from './ports/logger.js';
+import type { ModelProvider } from './ports/model-provider.js';
+import type { Monitor, RunObserver } from './ports/run-observer.js';
 import { systemClock } from './system-clock.js';
 import { CrewRunner } from './runtime/crew-runner.js';
 import { EventPipeline } from './runtime/event-pipeline.js';
 import { instantiateCrews } from './runtime/instantiate-crews.js';
 import { LifecycleHooks, logStopFailures } from './runtime/lifecycle-hooks.js';
-import type { InterceptorRef } from './runtime/interceptor.js';
+import type { InterceptorRef } from './ports/interceptor.js';
 import { OutputBuffer } from './runtime/output-buffer.js';
 import { PacedEventSource } from './runtime/paced-event-source.js';
 import { scheduleCrews } from './scheduler/crew-schedule.js';
 import { SliceEngine } from './scheduler/slice-engine.js';
 import type { SliceTiming } from './scheduler/slice-target.js';
-import { ACTION_SINK, CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LIVE_CREW_CONFIG, LOGGER, MODEL_PROVIDER, MONITOR, VECTOR_STORE, CONTEXT_SINK } from './tokens.js';
+import {
+  ACTION_SINK,
+  CLOCK,
+  CONTEXT_BACKEND,
+  DECISION_JOURNAL,
+  ERROR_SINK,
+  EVENT_SOURCE,
+  LIVE_CREW_CONFIG,
+  LOGGER,
+  MODEL_PROVIDER,
+  MONITOR,
+  VECTOR_STORE,
+  CONTEXT_SINK,
+  type ProviderRegistration,
+} from './tokens.js';
 import { unmetCrewNeeds } from './models/crew-needs.js';
 import { idleCrews, type IdleCrew } from './runtime/idle-crews.js';
 import { ModelCalls, NO_MODELS, replayedModels, unknownCrewModels, unknownVectorEmbedders, withModels, type GivenModels } from './models/model-calls.js';
@@ -38,18 +57,6 @@ import { trapStrayFaults } from './runtime/stray-faults.js';
 import { logObserver } from './runtime/log-observer.js';
 import { checkDistinctFiles, runFiles } from './config/distinct-files.js';
 import { IsolatedCrews, withIsolation } from './isolation/isolated-crews.js';
-
-/**
- * A DI registration: a token and how to provide it, as tsyringe takes it. A registration for a
- * port token (`EVENT_SOURCE`, `ACTION_SINK`, `ERROR_SINK`, `CONTEXT_BACKEND`, `CONTEXT_SINK`, `CLOCK`, `DECISION_JOURNAL`,
- * `VECTOR_STORE`) replaces the adapter the configuration would choose.
- */
-export type ProviderRegistration<T = unknown> = { token: InjectionToken<T> } & (
-  | { useValue: T }
-  | { useClass: new (...args: never[]) => T }
-  | { useFactory: (container: DependencyContainer) => T }
-  | { useToken: InjectionToken<T> }
-);
 
 /** Options of `createLiveCrewApp`. */
 export interface LiveCrewAppOptions {

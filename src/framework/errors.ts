@@ -21,8 +21,46 @@ export class ConfigError extends LiveCrewError {}
  */
 export class UsageError extends ConfigError {}
 
+/** One hop of a constructor chain: the class being constructed and the parameter it was resolving. */
+export interface ConstructorStep {
+  readonly className: string;
+  /** The parameter's position. */
+  readonly index: number;
+  /** What the parameter asked for: a class name, an `@inject` token, or `Object` for an interface type. */
+  readonly token: string;
+}
+
+/**
+ * Why the DI container could not construct a class, as data: the chain of constructor parameters
+ * down to the failure (empty when the first constructor itself failed), and what failed there.
+ */
+export interface ConstructionFailure {
+  readonly path: readonly ConstructorStep[];
+  /**
+   * `interface`: a parameter typed by an interface (no runtime type); `not-injectable`: a class
+   * with constructor parameters but no decorator metadata; `unregistered`: an `@inject` token no
+   * provider gives; `threw`: a constructor threw.
+   */
+  readonly problem: 'interface' | 'not-injectable' | 'unregistered' | 'threw';
+  /** The class or token the problem is about. */
+  readonly subject: string;
+  /** What the constructor threw, for `threw`. */
+  readonly thrown?: unknown;
+}
+
 /** A crew class is not a valid crew: bad id, no handler, bad options, unresolvable constructor. */
 export class CrewDefinitionError extends LiveCrewError {}
+
+/** The DI container cannot construct a crew or an interceptor: `failure` says where and why, as data. */
+export class ConstructionError extends CrewDefinitionError {
+  constructor(
+    message: string,
+    readonly failure: ConstructionFailure,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
 
 /** A crew's or service's `onStart` threw: the run did not start. */
 export class LifecycleError extends LiveCrewError {}

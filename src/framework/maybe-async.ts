@@ -1,4 +1,4 @@
-import type { MaybePromise } from './ports.js';
+import type { MaybePromise } from './ports/maybe-promise.js';
 
 /** True when a value is a promise (or any thenable) to wait for. */
 export function isPromiseLike<T>(value: MaybePromise<T>): value is Promise<T> {

@@ -3,9 +3,10 @@
  * message says what failed, where, and how to fix it.
  */
 
-import type { VectorCollectionShape } from './ports.js';
-import type { DependencyTrail } from './runtime/dependency-trail.js';
-import type { WantedReport } from './distributed/runner-protocol.js';
+/** A vector collection's shape as messages show it (`model/vector.ts` has the type; messages import nothing of the model). */
+type CollectionShape = { readonly dimension: number; readonly metric: string };
+import type { ConstructionFailure } from './errors.js';
+import { describeThrown } from './runtime/describe-thrown.js';
 
 const MAX_SHOWN = 80;
 
@@ -115,7 +116,7 @@ export const messages = {
   embedderNotConfigured: (key: string, name: string, known: readonly string[]) =>
     `${key}: embedder "${name}" is not configured (${known.length === 0 ? 'embedders: is empty' : `embedders: has ${known.join(', ')}`})`,
   embeddingCountMismatch: (model: string, asked: number, got: number) => `embedder ${model} gave ${got} vectors for ${asked} texts`,
-  collectionShapeDiffers: (collection: string, has: VectorCollectionShape, asked: VectorCollectionShape) =>
+  collectionShapeDiffers: (collection: string, has: CollectionShape, asked: CollectionShape) =>
     `collection ${collection} exists with ${has.dimension}-dimensional vectors by ${has.metric}, not ${asked.dimension}-dimensional by ${asked.metric}: use another collection name, or drop it first`,
   vectorBackendPackage: (backend: string, packages: string, detail: string) => `vector.backend: ${backend} needs ${packages}, which cannot be loaded (npm install ${packages}): ${detail}`,
   vectorApiKeyUnset: (env: string) => `vector.api_key_env: the environment variable ${env} holding qdrant's API key is not set`,
@@ -171,9 +172,10 @@ export const messages = {
     `${className} takes ${count} constructor parameter(s) but has no design:paramtypes metadata. ` +
     'Compile crews with tsc and "emitDecoratorMetadata": true (tsx and esbuild do not emit it), ' +
     "and import 'reflect-metadata' once at start.",
-  unresolvableCrew: (id: string, className: string, trail: DependencyTrail) => `cannot construct crew "${id}" (${className}): ${trail.path}: ${trail.cause}. To fix: ${trail.fix}; nothing has run.`,
-  crewConstructorThrew: (id: string, className: string, trail: DependencyTrail) =>
-    `cannot construct crew "${id}" (${className}): ${trail.path === '' ? 'its constructor' : `the constructor at ${trail.path}`} threw: ${trail.cause}. Fix that constructor; nothing has run.`,
+  unresolvableCrew: (id: string, className: string, failure: ConstructionFailure) =>
+    failure.problem === 'threw'
+      ? `cannot construct crew "${id}" (${className}): ${failure.path.length === 0 ? 'its constructor' : `the constructor at ${constructorPath(failure)}`} threw: ${describeThrown(failure.thrown)}. Fix that constructor; nothing has run.`
+      : `cannot construct crew "${id}" (${className}): ${constructorPath(failure)}: ${constructionProblem(failure)}; nothing has run.`,
   onStartFailed: (member: string, detail: string) => `${member}: onStart() threw: ${detail}. The run did not start; what had started was stopped.`,
   onStopFailed: (member: string) => `${member}: onStop() threw (the others were still stopped)`,
   noCrewsGiven: (command: string) => `${command}: no crews: give --crews <path> (a compiled module, a .crew.yaml file or a folder of either), or name them under crews: in live-config.yaml`,
@@ -210,8 +212,8 @@ export const messages = {
   jsonTooDeep: (max: number) => `nested deeper than ${max} levels (payload_max_depth)`,
   contextKeyInvalid: (key: unknown, max: number) => `context key ${showValue(key)} must be a non-empty string of at most ${max} characters`,
   contextKeyForbidden: (key: string) => `context key "${key}" is not allowed (prototype keys are refused)`,
-  unresolvableInterceptor: (crew: string, name: string, trail: DependencyTrail) =>
-    `crew ${crew}: interceptor ${name} cannot be constructed: ${trail.path === '' ? '' : `${trail.path}: `}${trail.cause}${trail.fix !== undefined ? `. To fix: ${trail.fix}` : ''}`,
+  unresolvableInterceptor: (crew: string, name: string, failure: ConstructionFailure) =>
+    `crew ${crew}: interceptor ${name} cannot be constructed: ${failure.path.length === 0 ? '' : `${constructorPath(failure)}: `}${failure.problem === 'threw' ? `its constructor threw: ${describeThrown(failure.thrown)}` : constructionProblem(failure)}`,
   notAnInterceptor: (crew: string, name: string) => `crew ${crew}: interceptor ${name} has no intercept(call, next) method`,
   distributedNeedsSharedContext: () =>
     'kv_backend: memory keeps the context inside one process, and a distributed run shares it between its scheduler and runners: use kv_backend: jetstream (the default for `live-crew scheduler` and `runner`) or redis',
@@ -302,7 +304,7 @@ export const messages = {
     `live-crew generate ${kind}: ${JSON.stringify(name)} is not a ${kind === 'crew' ? 'crew id' : `${kind} name`} (a letter, then letters, digits, _ or -, 64 at most)`,
   generateFileExists: (kind: string, path: string) => `live-crew generate ${kind}: ${path} exists already`,
   selectorNotRegex: (pattern: string, detail: string) => `--selector ${JSON.stringify(pattern)} is not a regular expression: ${detail}`,
-  runnerWaitsForReports: (slice: number, missing: readonly WantedReport[]) =>
+  runnerWaitsForReports: (slice: number, missing: ReadonlyArray<readonly [crew: string, slice: number]>) =>
     `slice ${slice} cannot start here: it waits for the report of ${missing.map(([crew, of]) => `${crew} (slice ${of})`).join(', ')}; is the runner hosting ${missing.length === 1 ? 'it' : 'them'} running?`,
   selectorMatchesNoCrew: (selector: string, crews: string) => `selector ${selector} matches no crew (the crews are: ${crews})`,
   aclUnhostedCrews: (crews: readonly string[]) => `no runner hosts ${crews.join(', ')}: give every crew a --runner name=selector that matches it`,
@@ -317,3 +319,22 @@ export const messages = {
   notAStreamId: (streamId: string) => `--stream ${JSON.stringify(streamId)}: not a stream id (1-100 letters, digits, _ or -)`,
   natsCredsUnreadable: (path: string, detail: string) => `cannot read nats_creds file ${path}: ${detail}`,
 } as const;
+
+/** `Trader(#0 Pricing) → Pricing(#0 Odds)`: each constructor and the parameter it was resolving. */
+function constructorPath(failure: ConstructionFailure): string {
+  return failure.path.map((step) => `${step.className}(#${step.index} ${step.token === 'Object' ? 'typed by an interface' : step.token})`).join(' → ');
+}
+
+/** What a construction failure that is not a throw means, and how to fix it. */
+function constructionProblem(failure: ConstructionFailure): string {
+  switch (failure.problem) {
+    case 'interface':
+      return 'a parameter typed by an interface has no runtime type. To fix: give it @inject(TOKEN) and register TOKEN in providers';
+    case 'not-injectable':
+      return `${failure.subject} has constructor parameters but no @injectable(). To fix: mark it @injectable() (exported by live-crew), or register it in providers`;
+    case 'unregistered':
+      return `no provider gives ${failure.subject}. To fix: register ${failure.subject} in providers: { token, useValue | useClass | useFactory }`;
+    case 'threw':
+      return `${failure.subject} threw: ${describeThrown(failure.thrown)}`;
+  }
+}

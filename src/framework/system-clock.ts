@@ -1,5 +1,5 @@
 import { MAX_TIMER_MS } from './config/durations.js';
-import type { Clock } from './ports.js';
+import type { Clock } from './ports/clock.js';
 
 /** The machine's wall clock: what the app binds to `CLOCK` unless a provider replaces it. */
 export const systemClock: Clock = {

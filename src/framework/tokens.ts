@@ -1,6 +1,14 @@
-import type { InjectionToken } from 'tsyringe';
+import type { DependencyContainer, InjectionToken } from 'tsyringe';
 import type { LiveCrewConfig } from './config/config-schema.js';
-import type { ActionSink, Clock, ContextBackend, ContextSink, DecisionJournal, ErrorSink, EventSource, Logger, ModelProvider, Monitor, VectorStore } from './ports.js';
+import type { Clock } from './ports/clock.js';
+import type { ContextBackend } from './ports/context-backend.js';
+import type { DecisionJournal } from './ports/decision-journal.js';
+import type { EventSource } from './ports/event-source.js';
+import type { Logger } from './ports/logger.js';
+import type { ModelProvider } from './ports/model-provider.js';
+import type { Monitor } from './ports/run-observer.js';
+import type { ActionSink, ContextSink, ErrorSink } from './ports/sinks.js';
+import type { VectorStore } from './ports/vector-store.js';
 
 /**
  * The DI tokens of the ports. The app binds each to the adapter its configuration names; a
@@ -21,3 +29,15 @@ export const MODEL_PROVIDER: InjectionToken<ModelProvider> = Symbol.for('live-cr
 export const VECTOR_STORE: InjectionToken<VectorStore> = Symbol.for('live-crew:VectorStore');
 /** The resolved configuration, injectable into crews and services. */
 export const LIVE_CREW_CONFIG: InjectionToken<LiveCrewConfig> = Symbol.for('live-crew:Config');
+
+/**
+ * A DI registration: a token and how to provide it, as tsyringe takes it. A registration for a
+ * port token (`EVENT_SOURCE`, `ACTION_SINK`, `ERROR_SINK`, `CONTEXT_BACKEND`, `CONTEXT_SINK`, `CLOCK`, `DECISION_JOURNAL`,
+ * `VECTOR_STORE`) replaces the adapter the configuration would choose.
+ */
+export type ProviderRegistration<T = unknown> = { token: InjectionToken<T> } & (
+  | { useValue: T }
+  | { useClass: new (...args: never[]) => T }
+  | { useFactory: (container: DependencyContainer) => T }
+  | { useToken: InjectionToken<T> }
+);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { FileEventSource } from '../../src/adapters/file/file-event-source.js';
-import type { InputBatch, InputRecord } from '../../src/framework/ports.js';
+import type { InputRecord } from '../../src/framework/model/input-record.js';
+import type { InputBatch } from '../../src/framework/ports/event-source.js';
 
 function file(name: string, text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'live-crew-src-')), name);

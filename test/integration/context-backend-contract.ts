@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ContextBackend } from '../../src/framework/ports.js';
+import type { ContextBackend } from '../../src/framework/ports/context-backend.js';
 
 /** How a contract run gets backends: writers sharing one store, and (if durable) a server restart. */
 export interface ContextBackendFixture {

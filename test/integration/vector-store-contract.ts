@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VectorStoreError } from '../../src/framework/errors.js';
-import type { VectorMetric, VectorPoint, VectorQuery, VectorStore } from '../../src/framework/ports.js';
+import type { VectorMetric, VectorPoint, VectorQuery } from '../../src/framework/model/vector.js';
+import type { VectorStore } from '../../src/framework/ports/vector-store.js';
 import { MemoryVectorStore } from '../../src/adapters/memory/memory-vector-store.js';
 
 /** How a contract run gets stores: one open store for the suite, and (for a durable one) a store reopened on the same data. */

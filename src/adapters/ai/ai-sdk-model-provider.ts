@@ -1,7 +1,7 @@
 import type { EmbeddingModelV3, LanguageModelV3 } from '@ai-sdk/provider';
 import type { EmbedderSpec, ModelSpec } from '../../framework/config/model-config.js';
 import { ConfigError } from '../../framework/errors.js';
-import type { ModelProvider } from '../../framework/ports.js';
+import type { ModelProvider } from '../../framework/ports/model-provider.js';
 import { SCRIPTED_MODEL_ID, scriptedModel } from './scripted-model.js';
 import { hashEmbedder } from './hash-embedder.js';
 import { messages } from '../../framework/messages.js';

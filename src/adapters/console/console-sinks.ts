@@ -1,4 +1,4 @@
-import type { ActionSink, EmittedAction, ErrorSink } from '../../framework/ports.js';
+import type { ActionSink, EmittedAction, ErrorSink } from '../../framework/ports/sinks.js';
 import { encodeErrorRecord, type ErrorRecord } from '../../framework/model/error-record.js';
 import { JsonlSink } from '../file/jsonl-sink.js';
 

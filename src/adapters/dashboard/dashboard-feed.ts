@@ -5,8 +5,9 @@ import type { ContextRecord } from '../../framework/model/context-record.js';
 import type { ErrorRecord } from '../../framework/model/error-record.js';
 import type { Event } from '../../framework/model/event.js';
 import { sliceIndex } from '../../framework/model/slice.js';
-import type { EmittedAction, ModelCallReport, RunObserver } from '../../framework/ports.js';
-import type { Interceptor } from '../../framework/runtime/interceptor.js';
+import type { ModelCallReport, RunObserver } from '../../framework/ports/run-observer.js';
+import type { EmittedAction } from '../../framework/ports/sinks.js';
+import type { Interceptor } from '../../framework/ports/interceptor.js';
 import { LatestRecords } from './latest-records.js';
 import {
   SLICES_KEPT,

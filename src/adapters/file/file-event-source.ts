@@ -7,7 +7,8 @@ import { CONFIG_DEFAULTS } from '../../framework/config/config-schema.js';
 import { defaultLineMaxBytes } from '../../framework/model/json.js';
 import { InputError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
-import type { EventSource, InputBatch, InputOrigin, InputRecord } from '../../framework/ports.js';
+import type { InputOrigin, InputRecord } from '../../framework/model/input-record.js';
+import type { EventSource, InputBatch } from '../../framework/ports/event-source.js';
 
 /** How an input file is read: one JSON array, or JSON lines. `auto` goes by the extension. */
 export type InputFormat = 'auto' | 'jsonl' | 'json';

@@ -1,4 +1,4 @@
-import type { ActionSink, ContextSink, EmittedAction, ErrorSink } from '../../framework/ports.js';
+import type { ActionSink, ContextSink, EmittedAction, ErrorSink } from '../../framework/ports/sinks.js';
 import { encodeErrorRecord, type ErrorRecord } from '../../framework/model/error-record.js';
 import { encodeContextRecord, type ContextRecord } from '../../framework/model/context-record.js';
 import { JsonlSink } from './jsonl-sink.js';

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { z } from 'zod';
 import { InputError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
-import type { DecisionJournal } from '../../framework/ports.js';
+import type { DecisionJournal } from '../../framework/ports/decision-journal.js';
 
 const JournalLine = z.strictObject({ decision: z.string().min(1), value: z.unknown().optional() });
 

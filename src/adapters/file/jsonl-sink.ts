@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { OutputError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
-import type { MaybePromise } from '../../framework/ports.js';
+import type { MaybePromise } from '../../framework/ports/maybe-promise.js';
 
 /** What a sink writes and under which config key, for messages: `actions` to `output`. */
 export interface SinkTarget {

@@ -1,4 +1,5 @@
-import type { CommitProgress, CommittedContext, ContextBackend, ContextSnapshot } from '../../framework/ports.js';
+import type { CommitProgress, CommittedContext, ContextSnapshot } from '../../framework/model/committed-context.js';
+import type { ContextBackend } from '../../framework/ports/context-backend.js';
 
 /**
  * Keeps each stream's context snapshot in process memory. Nothing survives the process; an app

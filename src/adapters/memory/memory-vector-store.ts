@@ -1,7 +1,8 @@
 import { VectorStoreError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
 import { checkFiniteVector, checkPoints, queryFilter } from '../../framework/vectors/store-input.js';
-import type { VectorCollectionShape, VectorFilter, VectorHit, VectorMetric, VectorPayload, VectorPoint, VectorQuery, VectorStore } from '../../framework/ports.js';
+import type { VectorCollectionShape, VectorFilter, VectorHit, VectorMetric, VectorPayload, VectorPoint, VectorQuery } from '../../framework/model/vector.js';
+import type { VectorStore } from '../../framework/ports/vector-store.js';
 
 /** A point as the memory store keeps it: its vector as floats, with its norm for cosine. */
 interface StoredPoint {

@@ -1,5 +1,5 @@
 import { encodeContextRecord, type ContextRecord } from '../../framework/model/context-record.js';
-import type { ContextSink } from '../../framework/ports.js';
+import type { ContextSink } from '../../framework/ports/sinks.js';
 import { liveSubject } from './jetstream-streams.js';
 import type { NatsLink } from './jetstream-transport.js';
 

@@ -1,7 +1,7 @@
 import { PubHeaders, type JsMsg } from '@nats-io/jetstream';
 import { z } from 'zod';
 import type { CrewSliceDone, CrewWork } from '../../framework/distributed/runner-protocol.js';
-import type { ContextWrite } from '../../framework/ports.js';
+import type { ContextWrite } from '../../framework/model/committed-context.js';
 import { sliceSubject } from './jetstream-streams.js';
 import type { OutgoingMessage } from './jetstream-publishing.js';
 import type { WireRefusals } from './wire-refusals.js';

@@ -3,7 +3,7 @@ import { openModelCalls, type LiveCrewAppOptions } from '../../framework/app.js'
 import type { ModelCalls } from '../../framework/models/model-calls.js';
 import { runnerLimits } from '../../framework/config/limits.js';
 import type { ErrorRecord } from '../../framework/model/error-record.js';
-import type { EmittedAction } from '../../framework/ports.js';
+import type { EmittedAction } from '../../framework/ports/sinks.js';
 import { messages } from '../../framework/messages.js';
 import { ConfigError } from '../../framework/errors.js';
 import { CrewWorker, type CrewProgress } from '../../framework/distributed/crew-worker.js';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { EventDecoder } from '../../framework/model/event.js';
 import { sliceTiming } from '../../framework/app.js';
 import { inputLimits } from '../../framework/config/limits.js';
-import type { ActionSink } from '../../framework/ports.js';
+import type { ActionSink } from '../../framework/ports/sinks.js';
 import { messages } from '../../framework/messages.js';
 import { EventPipeline } from '../../framework/runtime/event-pipeline.js';
 import { OutputBuffer } from '../../framework/runtime/output-buffer.js';

@@ -1,7 +1,8 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
 import { connectNats } from './nats-connect.js';
-import type { CommitProgress, CommittedContext, ContextBackend, ContextSnapshot } from '../../framework/ports.js';
+import type { CommitProgress, CommittedContext, ContextSnapshot } from '../../framework/model/committed-context.js';
+import type { ContextBackend } from '../../framework/ports/context-backend.js';
 import { isRevisionConflict, untilStored } from './jetstream-publishing.js';
 import { conflictBackoff, decodeCommitted, encodeCommitted, MAX_CONFLICT_RETRIES } from '../shared/committed-snapshot.js';
 import { StoredStateError } from '../../framework/errors.js';

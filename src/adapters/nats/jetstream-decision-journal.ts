@@ -1,5 +1,5 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { DecisionJournal } from '../../framework/ports.js';
+import type { DecisionJournal } from '../../framework/ports/decision-journal.js';
 import { messages } from '../../framework/messages.js';
 import { DEFAULT_MAX_DEPTH } from '../../framework/model/frozen-json.js';
 import { parseForeignJson } from '../../framework/model/json.js';

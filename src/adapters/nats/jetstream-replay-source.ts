@@ -1,5 +1,5 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { EventSource, InputBatch } from '../../framework/ports.js';
+import type { EventSource, InputBatch } from '../../framework/ports/event-source.js';
 import { endsStream } from './end-of-stream.js';
 import { LIVE_STREAMS, liveSubject } from './jetstream-streams.js';
 import { readSubject } from './jetstream-reading.js';

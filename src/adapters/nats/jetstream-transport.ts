@@ -3,7 +3,9 @@ import { AckPolicy, DeliverPolicy, jetstream, type JetStreamClient, type JsMsg }
 import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
 import { connectNats } from './nats-connect.js';
 import { encodeErrorRecord, type ErrorRecord } from '../../framework/model/error-record.js';
-import type { EmittedAction, EventSource, InputBatch, InputOrigin } from '../../framework/ports.js';
+import type { InputOrigin } from '../../framework/model/input-record.js';
+import type { EventSource, InputBatch } from '../../framework/ports/event-source.js';
+import type { EmittedAction } from '../../framework/ports/sinks.js';
 import { ensureLiveStreams, LIVE_STREAMS, liveSubject, type LiveRetention } from './jetstream-streams.js';
 import { batchMessages } from './jetstream-reading.js';
 import { endsStream } from './end-of-stream.js';

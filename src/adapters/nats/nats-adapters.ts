@@ -3,7 +3,10 @@
  * broadcast) and `kv_backend: jetstream`. Imported only when a configuration chooses one.
  */
 import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
-import type { AdapterFactory, ActionSink, ContextBackend, ContextSink, ErrorSink, EventSource } from '../../framework/ports.js';
+import type { AdapterFactory } from '../../framework/adapter-registry.js';
+import type { ContextBackend } from '../../framework/ports/context-backend.js';
+import type { EventSource } from '../../framework/ports/event-source.js';
+import type { ActionSink, ContextSink, ErrorSink } from '../../framework/ports/sinks.js';
 import { NatsContextBroadcast } from './context-broadcast.js';
 import { JetStreamContextBackend } from './jetstream-context-backend.js';
 import { JetStreamEventSource, JetStreamSink, NatsLink } from './jetstream-transport.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Clock, Logger } from '../../framework/ports.js';
+import type { Clock } from '../../framework/ports/clock.js';
+import type { Logger } from '../../framework/ports/logger.js';
 import { messages } from '../../framework/messages.js';
 import type { RunStateBucket } from './run-state-bucket.js';
 

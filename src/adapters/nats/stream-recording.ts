@@ -2,7 +2,7 @@ import { jetstream } from '@nats-io/jetstream';
 import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
 import { InputError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
-import type { EventSource } from '../../framework/ports.js';
+import type { EventSource } from '../../framework/ports/event-source.js';
 import { END_OF_STREAM_HEADER } from './end-of-stream.js';
 import { readDecisions } from './jetstream-decision-journal.js';
 import { JetStreamReplaySource } from './jetstream-replay-source.js';

@@ -1,4 +1,5 @@
-import type { Clock, Logger } from '../../framework/ports.js';
+import type { Clock } from '../../framework/ports/clock.js';
+import type { Logger } from '../../framework/ports/logger.js';
 import { messages } from '../../framework/messages.js';
 
 /** How many refused messages a process remembers having logged: enough for any re-read, bounded against a flood. */

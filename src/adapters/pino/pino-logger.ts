@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Logger as Pino } from 'pino';
-import type { LogFields, Logger } from '../../framework/ports.js';
+import type { LogFields, Logger } from '../../framework/ports/logger.js';
 
 /** Options of `pinoLogger`. */
 export interface PinoLoggerOptions {

@@ -1,7 +1,8 @@
 import { VectorStoreError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
 import { checkFiniteVector, checkPoints, queryFilter } from '../../framework/vectors/store-input.js';
-import type { VectorCollectionShape, VectorFilter, VectorHit, VectorMetric, VectorPayload, VectorPoint, VectorQuery, VectorStore } from '../../framework/ports.js';
+import type { VectorCollectionShape, VectorFilter, VectorHit, VectorMetric, VectorPayload, VectorPoint, VectorQuery } from '../../framework/model/vector.js';
+import type { VectorStore } from '../../framework/ports/vector-store.js';
 
 /** What the store needs of a Postgres connection: PGlite and a `pg` pool both are one. */
 export interface SqlClient {

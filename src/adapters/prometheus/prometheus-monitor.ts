@@ -3,8 +3,9 @@ import { once } from 'node:events';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorRecord } from '../../framework/model/error-record.js';
 import type { Event } from '../../framework/model/event.js';
-import type { EmittedAction, ModelCallReport, VectorSearchReport, Monitor } from '../../framework/ports.js';
-import type { CallNext, HandlerCall, Interceptor } from '../../framework/runtime/interceptor.js';
+import type { ModelCallReport, VectorSearchReport, Monitor } from '../../framework/ports/run-observer.js';
+import type { EmittedAction } from '../../framework/ports/sinks.js';
+import type { CallNext, HandlerCall, Interceptor } from '../../framework/ports/interceptor.js';
 
 /** The most streams with series of their own at once. */
 export const MAX_STREAM_SERIES = 1000;

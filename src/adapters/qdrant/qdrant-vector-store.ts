@@ -4,7 +4,8 @@ import { ConnectionError, VectorStoreError } from '../../framework/errors.js';
 import { loadBackendPackages } from '../shared/optional-package.js';
 import { messages } from '../../framework/messages.js';
 import { checkFiniteVector, checkPoints, queryFilter } from '../../framework/vectors/store-input.js';
-import type { VectorCollectionShape, VectorFilter, VectorHit, VectorMetric, VectorPayload, VectorPoint, VectorQuery, VectorStore } from '../../framework/ports.js';
+import type { VectorCollectionShape, VectorFilter, VectorHit, VectorMetric, VectorPayload, VectorPoint, VectorQuery } from '../../framework/model/vector.js';
+import type { VectorStore } from '../../framework/ports/vector-store.js';
 
 /** Options of the Qdrant store. */
 export interface QdrantVectorStoreOptions {

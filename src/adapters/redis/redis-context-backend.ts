@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
-import type { CommitProgress, CommittedContext, ContextBackend, ContextSnapshot } from '../../framework/ports.js';
+import type { CommitProgress, CommittedContext, ContextSnapshot } from '../../framework/model/committed-context.js';
+import type { ContextBackend } from '../../framework/ports/context-backend.js';
 import { conflictBackoff, decodeCommitted, encodeCommitted, MAX_CONFLICT_RETRIES } from '../shared/committed-snapshot.js';
 import { ConnectionError, StoredStateError } from '../../framework/errors.js';
 import { describeThrown } from '../../framework/runtime/describe-thrown.js';

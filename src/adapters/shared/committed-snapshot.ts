@@ -1,4 +1,4 @@
-import type { CommitProgress, CommittedContext, ContextSnapshot, LaggingWrites } from '../../framework/ports.js';
+import type { CommitProgress, CommittedContext, ContextSnapshot, LaggingWrites } from '../../framework/model/committed-context.js';
 import { StoredStateError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
 import { contextKeyProblem, DEFAULT_MAX_DEPTH } from '../../framework/model/frozen-json.js';

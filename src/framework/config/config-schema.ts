@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { adapterNames, type AdapterPorts } from '../adapter-registry.js';
+import { adapterNames, type PortName } from '../adapter-names.js';
 import { messages } from '../messages.js';
 import { durationMs } from './durations.js';
 import { EmbeddersSchema, ModelsSchema } from './model-config.js';
@@ -9,7 +9,7 @@ import { VectorConfigSchema } from './vector-config.js';
  * A port's adapter by name: a built-in one, or one a program registered (`registerAdapter`)
  * before its config is read.
  */
-function registeredAdapter(port: keyof AdapterPorts, builtIn: readonly string[]) {
+function registeredAdapter(port: PortName, builtIn: readonly string[]) {
   const names = () => [...new Set([...builtIn, ...adapterNames(port)])];
   return z.string().refine((name) => names().includes(name), { error: () => messages.mustBeRegisteredAdapter(port, names()) });
 }

@@ -1,4 +1,4 @@
-import type { ContextSnapshot, ContextWrite } from '../ports.js';
+import type { ContextSnapshot, ContextWrite } from '../model/committed-context.js';
 import { freezeJson } from '../model/frozen-json.js';
 
 /** Marks a key a crew deleted, so a deletion can win a merge like any write. */

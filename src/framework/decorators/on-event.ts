@@ -1,7 +1,7 @@
 import type { output, ZodType } from 'zod';
 import { refuseStandardDecorator } from './experimental-only.js';
 import type { Event } from '../model/event.js';
-import type { CrewContext } from '../runtime/crew-context.js';
+import type { CrewContext } from '../ports/crew-context.js';
 import { HANDLERS_METADATA } from './metadata-keys.js';
 
 /** Options of `@OnEvent`. */

@@ -1,4 +1,4 @@
-import type { InterceptorRef } from '../runtime/interceptor.js';
+import type { InterceptorRef } from '../ports/interceptor.js';
 import { INTERCEPTORS_METADATA } from './metadata-keys.js';
 import { refuseStandardDecorator } from './experimental-only.js';
 

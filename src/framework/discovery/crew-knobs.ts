@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { durationMs, MAX_TIMER_MS } from '../config/durations.js';
-import type { BacklogPolicy, WaitPolicy } from './crew-definition.js';
 
 /** A model's name in `models:`. */
 export const MODEL_NAME_PATTERN = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;
@@ -20,7 +19,12 @@ const WAIT_POLICY_FORMAT = `must be 'all', 'any', 'none' or 'timeout:<ms>' (ms a
  * them: one vocabulary, one set of rules.
  */
 const crewKnobsShape = {
+  /** Handler errors in a row after which the crew is disabled for the stream. */
   maxErrors: positiveInt,
+  /**
+   * When a crew with dependencies runs a slice: all met, any met, regardless (order only), or
+   * `timeout:<ms>`: with what is met once `ms` of wall time have passed.
+   */
   waitPolicy: z.union(
     [
       z.enum(['all', 'any', 'none']),
@@ -28,47 +32,64 @@ const crewKnobsShape = {
     ],
     { error: WAIT_POLICY_FORMAT },
   ),
+  /** Runs on slices n with n % sliceStride == 0; events of the slices between wait for the next. */
   sliceStride: positiveInt,
+  /** What a crew gets of a backlog (events delivered together): all in order, or the newest per kind. */
   backlogPolicy: z.enum(['fifo', 'latest']),
+  /** The longest a handler call may take, in ms; undefined for no limit. */
   timeoutMs: durationMs(1),
+  /** Its writes of slice n merge at the close of slice n + lag (DESIGN §8); 0 by default. */
   lag: z
     .number({ error: 'must be a number' })
     .int({ error: 'must be an integer' })
     .min(0, { error: 'must be >= 0' })
     .max(MAX_LAG, { error: `must be at most ${MAX_LAG}` }),
+  /** The most calls it has in flight at once across streams; undefined for one per stream, no cap. */
   concurrency: positiveInt,
+  /** Where it runs (DESIGN §8): the app's process, a worker thread, or a child process; undefined: the config's `isolation`. */
   isolation: z.enum(['none', 'worker', 'process']),
+  /** The heap limit of its worker or child process, in MiB; undefined: Node's default. */
   memoryLimitMb: positiveInt.max(MAX_MEMORY_MB, { error: `must be at most ${MAX_MEMORY_MB}` }),
+  /** The most model tokens (input + output) its calls of one slice of a stream may use; undefined: no cap. */
   maxTokensPerSlice: positiveInt,
+  /** The most model calls it may start in any minute of wall time, across streams; undefined: no cap. */
   maxCallsPerMinute: positiveInt,
+  /** The model `ctx.model()` gives without a name; undefined: the only one configured, or `default`. */
   model: z.string({ error: 'must be a model name from models:' }).regex(MODEL_NAME_PATTERN, { error: 'must be a model name from models: (a letter, then letters, digits, _ or -)' }),
 } as const;
 
-/** Knobs a source sets; the rest come from a lower source or the defaults. */
-export type CrewKnobs = Partial<{ -readonly [K in keyof typeof crewKnobsShape]: z.infer<(typeof crewKnobsShape)[K]> }>;
+type Knobs = { -readonly [K in keyof typeof crewKnobsShape]: z.infer<(typeof crewKnobsShape)[K]> };
 
-/** Every knob resolved (`timeoutMs` undefined means no limit). */
-export interface ResolvedKnobs {
-  readonly maxErrors: number;
-  readonly waitPolicy: WaitPolicy;
-  readonly sliceStride: number;
-  readonly backlogPolicy: BacklogPolicy;
-  readonly timeoutMs: number | undefined;
-  /** Its writes of slice n merge at the close of slice n + lag. */
-  readonly lag: number;
-  /** The most calls it has in flight across streams; undefined for no cap. */
-  readonly concurrency: number | undefined;
-  /** Where it runs; undefined: the config's `isolation`. */
-  readonly isolation: Isolation | undefined;
-  /** The heap limit of its worker or child process, in MiB; undefined: Node's default. */
-  readonly memoryLimitMb: number | undefined;
-  /** The most model tokens (input + output) its calls of one slice of a stream may use; undefined: no cap. */
-  readonly maxTokensPerSlice: number | undefined;
-  /** The most model calls it may start in any minute of wall time, across streams; undefined: no cap. */
-  readonly maxCallsPerMinute: number | undefined;
-  /** The model `ctx.model()` gives without a name; undefined: the only one configured, or `default`. */
-  readonly model: string | undefined;
-}
+/** Knobs a source sets; the rest come from a lower source or the defaults. */
+export type CrewKnobs = Partial<Knobs>;
+
+/** When a crew with dependencies runs a slice (see `waitPolicy`). */
+export type WaitPolicy = Knobs['waitPolicy'];
+
+/** What a crew gets of a backlog (see `backlogPolicy`). */
+export type BacklogPolicy = Knobs['backlogPolicy'];
+
+/** Where a crew runs: in the app's process, a worker thread, or a child process. */
+export type Isolation = Knobs['isolation'];
+
+/** The knobs of a crew that sets none; undefined where a knob's absence means "no limit" or "the config's". */
+export const KNOB_DEFAULTS = {
+  maxErrors: 3,
+  waitPolicy: 'all',
+  sliceStride: 1,
+  backlogPolicy: 'fifo',
+  timeoutMs: undefined,
+  lag: 0,
+  concurrency: undefined,
+  isolation: undefined,
+  memoryLimitMb: undefined,
+  maxTokensPerSlice: undefined,
+  maxCallsPerMinute: undefined,
+  model: undefined,
+} satisfies { [K in keyof Knobs]: Knobs[K] | undefined };
+
+/** Every knob resolved: those whose default is undefined may stay so. */
+export type ResolvedKnobs = { readonly [K in keyof Knobs]: Knobs[K] | (undefined extends (typeof KNOB_DEFAULTS)[K] ? undefined : never) };
 
 /**
  * The knobs a running crew can take new values of (`run --watch` reloading its runtime file):
@@ -83,25 +104,6 @@ export type ReloadableKnobs = Pick<ResolvedKnobs, (typeof RELOADABLE_KNOBS)[numb
 export function reloadableKnobsOf(knobs: ReloadableKnobs): ReloadableKnobs {
   return Object.fromEntries(RELOADABLE_KNOBS.map((knob) => [knob, knobs[knob]])) as unknown as ReloadableKnobs;
 }
-
-/** Where a crew runs: in the app's process, a worker thread, or a child process. */
-export type Isolation = 'none' | 'worker' | 'process';
-
-/** The knobs of a crew that sets none. */
-export const KNOB_DEFAULTS: ResolvedKnobs = {
-  maxErrors: 3,
-  waitPolicy: 'all',
-  sliceStride: 1,
-  backlogPolicy: 'fifo',
-  timeoutMs: undefined,
-  lag: 0,
-  concurrency: undefined,
-  isolation: undefined,
-  memoryLimitMb: undefined,
-  maxTokensPerSlice: undefined,
-  maxCallsPerMinute: undefined,
-  model: undefined,
-};
 
 /** A source of knobs: a strict partial object, so an unknown knob is an error. */
 export const CrewKnobsSchema = z.strictObject(crewKnobsShape).partial();

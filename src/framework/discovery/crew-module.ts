@@ -1,13 +1,14 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ProviderRegistration } from '../app.js';
+import type { ProviderRegistration } from '../tokens.js';
 import { ConfigError, CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
 import type { YamlCrew } from '../yaml-crews/yaml-crew-class.js';
 import type { CrewClass } from './crew-definition.js';
 import { isCrewClass } from './read-crew.js';
 import { describeThrown, isThrownInstance } from '../runtime/describe-thrown.js';
+import { CREW_FILE_SUFFIX } from '../yaml-crews/crew-file-suffix.js';
 
 /** What a crews module gives: its crews, and the providers their constructors need. */
 export interface CrewModule {
@@ -16,9 +17,6 @@ export interface CrewModule {
   /** The YAML crews among `crews`, for `run --watch` to reload. */
   readonly yamlCrews: YamlCrew[];
 }
-
-/** The suffix of a YAML crew's file: `commentator.crew.yaml`. */
-export const CREW_FILE_SUFFIX = '.crew.yaml';
 
 /** The JavaScript modules `--crews` imports from a folder. */
 const MODULE_SUFFIXES = ['.js', '.mjs'];

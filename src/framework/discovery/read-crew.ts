@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { CREW_METADATA, DEPENDENCIES_METADATA, HANDLERS_METADATA } from '../decorators/metadata-keys.js';
+import { CREW_METADATA, DEPENDENCIES_METADATA, HANDLERS_METADATA, INTERCEPTORS_METADATA } from '../decorators/metadata-keys.js';
+import type { InterceptorRef } from '../ports/interceptor.js';
 import type { HandlerMetadata } from '../decorators/on-event.js';
 import { describeIssues } from '../model/event.js';
 import { CrewIdSchema, parseDependency, type Dependency } from '../model/dependency.js';
@@ -52,8 +53,14 @@ export function readCrew(type: CrewClass, overrides: (id: string) => CrewOverrid
   // An invalid crew is still returned (with defaults), so the graph checks can report on it too.
   const { id: _id, ...decoratorKnobs } = parsed.success ? parsed.data : { id };
   const knobs = { ...KNOB_DEFAULTS, ...decoratorKnobs, ...overridden };
-  const crew: CrewDefinition = { id, type, className, handlers, dependencies, ...knobs };
+  if (type.length > 0 && Reflect.getMetadata('design:paramtypes', type) === undefined) problems.push(messages.missingParamTypes(className, type.length));
+  const crew: CrewDefinition = { id, type, className, handlers, dependencies, interceptors: declaredInterceptors(type), ...knobs };
   return { crew, problems };
+}
+
+/** The `@UseInterceptors` of a class, or of one of its methods. */
+function declaredInterceptors(target: object, method?: string): readonly InterceptorRef[] {
+  return Reflect.getOwnMetadata(INTERCEPTORS_METADATA, target, method as string) ?? [];
 }
 
 function readHandlers(type: CrewClass, id: string, problems: string[]): HandlerDefinition[] {
@@ -69,7 +76,8 @@ function readHandlers(type: CrewClass, id: string, problems: string[]): HandlerD
       problems.push(messages.handlerOptions(id, record.method, trigger));
       continue;
     }
-    handlers.push({ method: record.method, trigger, ...(record.payload ? { payload: record.payload } : {}) });
+    const interceptors = declaredInterceptors(type.prototype as object, record.method);
+    handlers.push({ method: record.method, trigger, interceptors, ...(record.payload ? { payload: record.payload } : {}) });
   }
   return handlers;
 }

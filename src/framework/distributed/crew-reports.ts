@@ -1,4 +1,4 @@
-import type { Clock } from '../ports.js';
+import type { Clock } from '../ports/clock.js';
 import type { CrewSliceDone, WantedReport } from './runner-protocol.js';
 
 /** Told every `afterMs` of `clock`, while a wait lasts, which reports it still misses. */

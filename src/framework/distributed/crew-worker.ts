@@ -1,6 +1,11 @@
 import type { ErrorRecord } from '../model/error-record.js';
 import type { ModelCalls } from '../models/model-calls.js';
-import type { ActionSink, Clock, ContextBackend, ContextSnapshot, DecisionJournal, EmittedAction, ErrorSink, RunObserver } from '../ports.js';
+import type { ContextSnapshot } from '../model/committed-context.js';
+import type { Clock } from '../ports/clock.js';
+import type { ContextBackend } from '../ports/context-backend.js';
+import type { DecisionJournal } from '../ports/decision-journal.js';
+import type { RunObserver } from '../ports/run-observer.js';
+import type { ActionSink, EmittedAction, ErrorSink } from '../ports/sinks.js';
 import { CrewRunner, type RunnerLimits } from '../runtime/crew-runner.js';
 import type { CrewRuntime } from '../runtime/route-table.js';
 import type { RunOutput } from '../runtime/run-output.js';

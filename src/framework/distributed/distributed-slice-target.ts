@@ -1,6 +1,10 @@
 import { StreamContext } from '../context/stream-context.js';
 import { locateEnvelope, type EventEnvelope } from '../model/event.js';
-import type { Clock, ContextBackend, ContextSink, MaybePromise, RunObserver } from '../ports.js';
+import type { Clock } from '../ports/clock.js';
+import type { ContextBackend } from '../ports/context-backend.js';
+import type { MaybePromise } from '../ports/maybe-promise.js';
+import type { RunObserver } from '../ports/run-observer.js';
+import type { ContextSink } from '../ports/sinks.js';
 import type { CrewSliceDone, CrewWorkSink, SliceBase, SliceMerge, WantedReport } from './runner-protocol.js';
 import { CrewReports } from './crew-reports.js';
 import { mergeReports } from './merged-context-replica.js';

@@ -1,5 +1,5 @@
 import { StreamContext, type MergedSlice } from '../context/stream-context.js';
-import type { ContextSnapshot } from '../ports.js';
+import type { ContextSnapshot } from '../model/committed-context.js';
 import type { CrewReports, StallWatch } from './crew-reports.js';
 import type { CrewSliceDone, SliceBase, WantedReport } from './runner-protocol.js';
 

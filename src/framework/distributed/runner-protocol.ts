@@ -1,5 +1,6 @@
 import type { Event } from '../model/event.js';
-import type { ContextSnapshot, ContextWrite, MaybePromise } from '../ports.js';
+import type { ContextSnapshot, ContextWrite } from '../model/committed-context.js';
+import type { MaybePromise } from '../ports/maybe-promise.js';
 
 // The runner protocol (DESIGN §5, §8): the work a scheduler hands the runner hosting a crew, and
 // the runner's report that the crew finished a slice. NATS carries it between processes

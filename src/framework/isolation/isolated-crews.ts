@@ -4,7 +4,8 @@ import type { LiveCrewConfig } from '../config/config-schema.js';
 import type { CrewDefinition, CrewGraph } from '../discovery/crew-definition.js';
 import { ConfigError, CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
-import type { Clock, Logger } from '../ports.js';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
 import { describeThrown } from '../runtime/describe-thrown.js';
 import { IsolatedCrew } from './isolated-crew.js';
 

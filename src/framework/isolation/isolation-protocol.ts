@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { LiveCrewConfig } from '../config/config-schema.js';
 import type { CrewWork } from '../distributed/runner-protocol.js';
-import type { ContextSnapshot } from '../ports.js';
+import type { ContextSnapshot } from '../model/committed-context.js';
 
 // What the app and an isolated crew's worker thread or child process say to each other: the
 // runner protocol's `call` work items, each answered when it ends; and the model calls a call

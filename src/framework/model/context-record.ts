@@ -1,4 +1,4 @@
-import type { ContextSnapshot } from '../ports.js';
+import type { ContextSnapshot } from './committed-context.js';
 
 /** The kind of a context record: reserved, as every kind starting with `__` is. */
 export const CONTEXT_KIND = '__context';

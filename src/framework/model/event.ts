@@ -5,7 +5,7 @@ import { DEFAULT_MAX_DEPTH, freezeParsedJson, frozenJsonCopy } from './frozen-js
 import { HandlerOutputError } from '../errors.js';
 import { isUserKind, KIND_PATTERN, RESERVED_KIND_PREFIX, STREAM_ID_PATTERN } from './patterns.js';
 import { canonicalUtc, parseCanonicalUtc } from './timestamp.js';
-import type { InputOrigin, InputRecord } from '../ports.js';
+import type { InputOrigin, InputRecord } from './input-record.js';
 
 /**
  * An input event: something that happened on a stream at a point in event time.

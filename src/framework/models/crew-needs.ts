@@ -1,7 +1,7 @@
 import type { CrewClass, CrewGraph } from '../discovery/crew-definition.js';
 import type { VectorConfig } from '../config/vector-config.js';
 import { messages } from '../messages.js';
-import type { ModelProvider } from '../ports.js';
+import type { ModelProvider } from '../ports/model-provider.js';
 import { implicitModelName } from './model-calls.js';
 
 /**

@@ -2,13 +2,19 @@ import type { EmbeddingModelV3, LanguageModelV3 } from '@ai-sdk/provider';
 import type { CrewGraph } from '../discovery/crew-definition.js';
 import { HandlerOutputError } from '../errors.js';
 import { messages } from '../messages.js';
-import type { Clock, DecisionJournal, Logger, ModelProvider, RunObserver, VectorStore } from '../ports.js';
-import type { CallScope } from '../runtime/call-scope.js';
+import type { Clock } from '../ports/clock.js';
+import type { DecisionJournal } from '../ports/decision-journal.js';
+import type { Logger } from '../ports/logger.js';
+import type { ModelProvider } from '../ports/model-provider.js';
+import type { RunObserver } from '../ports/run-observer.js';
+import type { VectorStore } from '../ports/vector-store.js';
+import type { CallSite } from '../runtime/call-site.js';
 import { ModelBudgets } from './model-budget.js';
 import { RecordedModel, type ModelCallServices, type ReplayMissing } from './recorded-model.js';
 import type { VectorConfig } from '../config/vector-config.js';
-import type { VectorCollection } from '../runtime/crew-context.js';
-import { VectorCalls, type VectorCallOptions, type VectorWrite } from '../vectors/vector-calls.js';
+import type { VectorCollection } from '../ports/crew-context.js';
+import { VectorCalls, type VectorCallOptions } from '../vectors/vector-calls.js';
+import type { VectorWrite } from '../model/vector.js';
 import { recordedEmbeddingModel } from '../vectors/recorded-embedding-model.js';
 import { lookUpEffect, recordEffect, storeEffect, type EffectEntry, type EffectOutcome } from './recorded-effect.js';
 
@@ -36,15 +42,15 @@ export interface ModelCallOptions {
 
 /** What gives a handler call its models and vectors (`ctx.model()`, `ctx.embedder()`, `ctx.vectors()`): the run's `ModelCalls`, or an isolate's stand-ins. */
 export interface ModelAccess {
-  languageModel(scope: CallScope, name: string | undefined): LanguageModelV3;
+  languageModel(scope: CallSite, name: string | undefined): LanguageModelV3;
   /** Runs `effect` once, journaled (`ctx.recorded`). */
-  recorded<T>(scope: CallScope, name: string, effect: () => T | Promise<T>): Promise<T>;
+  recorded<T>(scope: CallSite, name: string, effect: () => T | Promise<T>): Promise<T>;
   /** The embedding model `name` (`ctx.embedder()`), journaled. */
-  embeddingModel(scope: CallScope, name: string | undefined): EmbeddingModelV3;
+  embeddingModel(scope: CallSite, name: string | undefined): EmbeddingModelV3;
   /** A vector collection (`ctx.vectors()`). */
-  vectors(scope: CallScope, collection: string): VectorCollection;
+  vectors(scope: CallSite, collection: string): VectorCollection;
   /** Keeps a call's vector writes for its slice's merge. */
-  holdVectorWrites(scope: CallScope, slice: number, writes: readonly VectorWrite[]): void;
+  holdVectorWrites(scope: CallSite, slice: number, writes: readonly VectorWrite[]): void;
 }
 
 /**
@@ -93,17 +99,17 @@ export class ModelCalls implements ModelAccess {
     await this.vectorCalls?.close();
   }
 
-  embeddingModel(scope: CallScope, name: string | undefined): EmbeddingModelV3 {
+  embeddingModel(scope: CallSite, name: string | undefined): EmbeddingModelV3 {
     const chosen = this.#embedderName(scope.crewId, name);
     return recordedEmbeddingModel(this.#embedder(scope.crewId, chosen), { name: chosen, identity: this.#provider.identity('embedding', chosen)! }, scope, this.#services);
   }
 
-  vectors(scope: CallScope, collection: string): VectorCollection {
+  vectors(scope: CallSite, collection: string): VectorCollection {
     if (this.vectorCalls === undefined) throw new HandlerOutputError(messages.vectorsOff(scope.crewId));
     return this.vectorCalls.collection(scope, collection);
   }
 
-  holdVectorWrites(scope: CallScope, slice: number, writes: readonly VectorWrite[]): void {
+  holdVectorWrites(scope: CallSite, slice: number, writes: readonly VectorWrite[]): void {
     this.vectorCalls?.hold(scope.streamId, slice, scope.route.crew.index, writes);
   }
 
@@ -127,7 +133,7 @@ export class ModelCalls implements ModelAccess {
    *
    * @throws HandlerOutputError naming the crew and the configured models, for a name not configured
    */
-  languageModel(scope: CallScope, name: string | undefined): LanguageModelV3 {
+  languageModel(scope: CallSite, name: string | undefined): LanguageModelV3 {
     const crew = scope.route.crew.definition;
     const known = this.#provider.names;
     const chosen = name ?? scope.knobs().model ?? implicitModelName(known);
@@ -137,12 +143,12 @@ export class ModelCalls implements ModelAccess {
     return new RecordedModel(model, { name: chosen, identity: this.#provider.identity('language', chosen)!, maxRetries: this.#maxRetries(chosen) }, scope, this.#services);
   }
 
-  recorded<T>(scope: CallScope, name: string, effect: () => T | Promise<T>): Promise<T> {
+  recorded<T>(scope: CallSite, name: string, effect: () => T | Promise<T>): Promise<T> {
     return recordEffect(this.#services, scope, name, effect);
   }
 
   /** The journal's entry for the call's next effect (an isolated crew runs the effect itself). */
-  lookUpEffect(scope: CallScope, name: string): EffectEntry {
+  lookUpEffect(scope: CallSite, name: string): EffectEntry {
     return lookUpEffect(this.#services, scope, name);
   }
 

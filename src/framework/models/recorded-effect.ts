@@ -1,7 +1,7 @@
 import { ModelCallError } from '../errors.js';
 import { messages } from '../messages.js';
 import { ErrorReason } from '../model/error-record.js';
-import type { CallScope } from '../runtime/call-scope.js';
+import type { CallSite } from '../runtime/call-site.js';
 import { describeThrown } from '../runtime/describe-thrown.js';
 import { FrameworkVerdict } from '../runtime/framework-verdict.js';
 import { fromJournalValue, toJournalValue } from './journal-value.js';
@@ -27,7 +27,7 @@ export interface EffectEntry {
  * for anything outside: a fetch, a tool, a database read). A replay, or a successor that finds
  * it in the journal, gets the recorded result (or failure) without running it.
  */
-export async function recordEffect<T>(services: ModelCallServices, scope: CallScope, name: string, effect: () => T | Promise<T>, request?: string): Promise<T> {
+export async function recordEffect<T>(services: ModelCallServices, scope: CallSite, name: string, effect: () => T | Promise<T>, request?: string): Promise<T> {
   const entry = lookUpEffect(services, scope, name, request);
   return effectResult(entry.outcome ?? (await runEffect(services, scope, entry, name, effect, request)), entry.what) as T;
 }
@@ -42,7 +42,7 @@ type RecordedEffect = EffectOutcome & { readonly name: string; readonly request?
  *
  * @throws FrameworkVerdict (`replay_divergence`, failing the call) when a replay's journal has another effect there, or none
  */
-export function lookUpEffect(services: ModelCallServices, scope: CallScope, name: string, request?: string): EffectEntry {
+export function lookUpEffect(services: ModelCallServices, scope: CallSite, name: string, request?: string): EffectEntry {
   const index = scope.nextEffect();
   const key = effectDecision(scope, index);
   const what = `recorded effect ${index} ("${name}") of ${scope.crewId}.${scope.route.handler.method} (slice ${scope.slice})`;
@@ -55,7 +55,7 @@ export function lookUpEffect(services: ModelCallServices, scope: CallScope, name
 }
 
 /** Runs an effect the journal lacks and records its outcome. */
-export async function runEffect(services: ModelCallServices, scope: CallScope, entry: EffectEntry, name: string, effect: () => unknown, request?: string): Promise<EffectOutcome> {
+export async function runEffect(services: ModelCallServices, scope: CallSite, entry: EffectEntry, name: string, effect: () => unknown, request?: string): Promise<EffectOutcome> {
   let outcome: EffectOutcome;
   try {
     outcome = { result: toJournalValue(await effect()) };
@@ -79,7 +79,7 @@ export function effectResult(outcome: EffectOutcome, what: string): unknown {
   return fromJournalValue(outcome.result);
 }
 
-function refuse(scope: CallScope, message: string): never {
+function refuse(scope: CallSite, message: string): never {
   const verdict = new FrameworkVerdict(message, ErrorReason.ReplayDivergence);
   scope.failWith(verdict);
   throw verdict;

@@ -9,8 +9,11 @@ import {
 import { ModelCallError } from '../errors.js';
 import { messages } from '../messages.js';
 import { ErrorReason } from '../model/error-record.js';
-import type { Clock, DecisionJournal, Logger, ModelCallOutcome, RunObserver } from '../ports.js';
-import type { CallScope } from '../runtime/call-scope.js';
+import type { Clock } from '../ports/clock.js';
+import type { DecisionJournal } from '../ports/decision-journal.js';
+import type { Logger } from '../ports/logger.js';
+import type { ModelCallOutcome, RunObserver } from '../ports/run-observer.js';
+import type { CallSite } from '../runtime/call-site.js';
 import { describeThrown } from '../runtime/describe-thrown.js';
 import { FrameworkVerdict, type CallFailureReason } from '../runtime/framework-verdict.js';
 import { fromJournalValue, streamOf, toJournalValue } from './journal-value.js';
@@ -77,10 +80,10 @@ export class RecordedModel implements LanguageModelV3 {
   readonly specificationVersion = 'v3';
   readonly #inner: LanguageModelV3;
   readonly #settings: ModelSettings;
-  readonly #scope: CallScope;
+  readonly #scope: CallSite;
   readonly #services: ModelCallServices;
 
-  constructor(inner: LanguageModelV3, settings: ModelSettings, scope: CallScope, services: ModelCallServices) {
+  constructor(inner: LanguageModelV3, settings: ModelSettings, scope: CallSite, services: ModelCallServices) {
     this.#inner = inner;
     this.#settings = settings;
     this.#scope = scope;

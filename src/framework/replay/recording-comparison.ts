@@ -1,4 +1,4 @@
-import type { EmittedAction } from '../ports.js';
+import type { EmittedAction } from '../ports/sinks.js';
 import type { ErrorRecord } from '../model/error-record.js';
 import { showPath, showValue } from '../messages.js';
 

@@ -2,7 +2,12 @@ import { ERROR_KIND, ErrorReason, UNKNOWN_STREAM } from '../model/error-record.j
 import type { EventDecoder } from '../model/event.js';
 import { STREAM_ID_PATTERN } from '../model/patterns.js';
 import { isPromiseLike } from '../maybe-async.js';
-import type { ActionSink, Clock, ErrorSink, EventSource, InputBatch, InputOrigin, InputRecord, MaybePromise, RunObserver } from '../ports.js';
+import type { InputOrigin, InputRecord } from '../model/input-record.js';
+import type { Clock } from '../ports/clock.js';
+import type { EventSource, InputBatch } from '../ports/event-source.js';
+import type { MaybePromise } from '../ports/maybe-promise.js';
+import type { RunObserver } from '../ports/run-observer.js';
+import type { ActionSink, ErrorSink } from '../ports/sinks.js';
 import type { SliceEngine } from '../scheduler/slice-engine.js';
 import type { OutputBuffer } from './output-buffer.js';
 

@@ -1,4 +1,6 @@
-import type { Clock, Logger, RunObserver } from '../ports.js';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { RunObserver } from '../ports/run-observer.js';
 import { messages } from '../messages.js';
 
 /** Beats a process may miss before it counts as silent (DESIGN §6: a gap of more than 3 beats). */

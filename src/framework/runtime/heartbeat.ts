@@ -1,4 +1,6 @@
-import type { Clock, Logger, Monitor } from '../ports.js';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { Monitor } from '../ports/run-observer.js';
 
 /** A monitor that watches nothing: the default when no metrics are served. */
 export const NO_MONITOR: Monitor = { close: async () => undefined };

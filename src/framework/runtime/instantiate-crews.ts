@@ -1,12 +1,11 @@
 import type { DependencyContainer } from 'tsyringe';
 import type { CrewDefinition, CrewGraph } from '../discovery/crew-definition.js';
-import { CrewDefinitionError } from '../errors.js';
+import { ConstructionError, CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
-import { dependencyTrail } from './dependency-trail.js';
+import { explainConstructionFailure } from '../discovery/construction-failure.js';
 import { isThrownInstance } from './describe-thrown.js';
 import type { CrewRuntime } from './route-table.js';
-import type { Interceptor, InterceptorClass, InterceptorRef } from './interceptor.js';
-import { INTERCEPTORS_METADATA } from '../decorators/metadata-keys.js';
+import type { Interceptor, InterceptorClass, InterceptorRef } from '../ports/interceptor.js';
 
 /**
  * Constructs the crews of the graph through the container, in run order: all of them, or those
@@ -14,8 +13,7 @@ import { INTERCEPTORS_METADATA } from '../decorators/metadata-keys.js';
  * an object for (an isolated crew) is not constructed here: the object stands in for it, inside
  * the app's interceptors only (its own run where it is constructed).
  *
- * @throws CrewDefinitionError when a constructor parameter cannot be resolved, or when the class
- *   was compiled without decorator metadata (tsx, esbuild), which would otherwise fail obscurely.
+ * @throws CrewDefinitionError when a constructor parameter cannot be resolved, or a constructor throws
  */
 export function instantiateCrews(
   graph: CrewGraph,
@@ -33,22 +31,17 @@ export function instantiateCrews(
       return [{ definition, index, instance: stand, interceptors: new Map(definition.handlers.map(({ method }) => [method, around])) }];
     }
     const type = definition.type as unknown as new (...args: unknown[]) => object;
-    if (type.length > 0 && Reflect.getMetadata('design:paramtypes', type) === undefined) {
-      throw new CrewDefinitionError(messages.missingParamTypes(definition.className, type.length));
-    }
     let instance: object;
     try {
       instance = container.resolve(type);
     } catch (error) {
-      // tsyringe names a parameter it has no provider for (then there is a fix to give); anything else was thrown by a constructor.
-      const trail = dependencyTrail(error);
-      const message = trail.fix !== undefined ? messages.unresolvableCrew : messages.crewConstructorThrew;
-      throw new CrewDefinitionError(message(definition.id, definition.className, trail), { cause: error });
+      const failure = explainConstructionFailure(type, container);
+      throw new ConstructionError(messages.unresolvableCrew(definition.id, definition.className, failure), failure, { cause: error });
     }
     const interceptors = new Map<string, readonly Interceptor[]>();
-    const around = [...appInterceptors, ...declaredInterceptors(definition.type)];
-    for (const { method } of definition.handlers) {
-      const refs = [...around, ...declaredInterceptors(definition.type.prototype as object, method)];
+    const around = [...appInterceptors, ...definition.interceptors];
+    for (const { method, interceptors: declared } of definition.handlers) {
+      const refs = [...around, ...declared];
       interceptors.set(
         method,
         refs.map((ref) => resolve(ref, definition.id)),
@@ -56,11 +49,6 @@ export function instantiateCrews(
     }
     return [{ definition, index, instance, interceptors }];
   });
-}
-
-/** The `@UseInterceptors` of a class, or of one of its methods. */
-function declaredInterceptors(target: object, method?: string): readonly InterceptorRef[] {
-  return Reflect.getOwnMetadata(INTERCEPTORS_METADATA, target, method as string) ?? [];
 }
 
 /** Resolves interceptor classes through the container, one instance per class for the app. */
@@ -74,7 +62,8 @@ function interceptorResolver(container: DependencyContainer): (ref: InterceptorR
         instance = checked(container.resolve(ref as unknown as new () => Interceptor), crew, ref.name);
       } catch (error) {
         if (isThrownInstance(error, CrewDefinitionError)) throw error;
-        throw new CrewDefinitionError(messages.unresolvableInterceptor(crew, ref.name, dependencyTrail(error)), { cause: error });
+        const failure = explainConstructionFailure(ref as never, container);
+        throw new ConstructionError(messages.unresolvableInterceptor(crew, ref.name, failure), failure, { cause: error });
       }
       instances.set(ref, instance);
     }

@@ -1,10 +1,10 @@
 import type { DependencyContainer } from 'tsyringe';
-import type { ProviderRegistration } from '../app.js';
+import type { ProviderRegistration } from '../tokens.js';
 import { LifecycleError } from '../errors.js';
 import { messages } from '../messages.js';
 import { describeThrown } from './describe-thrown.js';
 import type { CrewRuntime } from './route-table.js';
-import type { Logger } from '../ports.js';
+import type { Logger } from '../ports/logger.js';
 
 /** A crew or service with work to do before the first event: opening a connection, warming a cache. */
 export interface OnStart {

@@ -1,4 +1,5 @@
-import type { Logger, RunObserver } from '../ports.js';
+import type { Logger } from '../ports/logger.js';
+import type { RunObserver } from '../ports/run-observer.js';
 
 /**
  * What the log says of a run beside its start and end: each error record at `debug` (they have

@@ -1,5 +1,6 @@
 import { ErrorReason, type ErrorRecord } from '../model/error-record.js';
-import type { ActionSink, EmittedAction, ErrorSink, RunObserver } from '../ports.js';
+import type { RunObserver } from '../ports/run-observer.js';
+import type { ActionSink, EmittedAction, ErrorSink } from '../ports/sinks.js';
 import type { RunOutput } from './run-output.js';
 
 /** How many errors a run produced, per reason. */

@@ -1,5 +1,5 @@
 import type { ErrorRecord } from '../model/error-record.js';
-import type { EmittedAction } from '../ports.js';
+import type { EmittedAction } from '../ports/sinks.js';
 import type { RunOutput } from './run-output.js';
 
 /** A place in the output, reserved for something that ends later (a call in flight, a slice merging). */

@@ -1,4 +1,6 @@
-import type { Clock, EventSource, InputBatch, InputRecord } from '../ports.js';
+import type { InputRecord } from '../model/input-record.js';
+import type { Clock } from '../ports/clock.js';
+import type { EventSource, InputBatch } from '../ports/event-source.js';
 
 /**
  * Replays a source at its recorded speed times `pace`: each record is released when as much

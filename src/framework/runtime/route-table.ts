@@ -1,5 +1,6 @@
 import type { CrewDefinition, HandlerDefinition } from '../discovery/crew-definition.js';
-import { intercepted, type Interceptor } from './interceptor.js';
+import { intercepted } from './interceptor.js';
+import type { Interceptor } from '../ports/interceptor.js';
 import type { ReloadableKnobs } from '../discovery/crew-knobs.js';
 import type { Versions } from './versions.js';
 

@@ -1,4 +1,5 @@
-import type { BacklogPolicy, CrewDefinition, WaitPolicy } from '../discovery/crew-definition.js';
+import type { CrewDefinition } from '../discovery/crew-definition.js';
+import type { BacklogPolicy, WaitPolicy } from '../discovery/crew-knobs.js';
 import { waitsOn } from '../model/dependency.js';
 
 /** A dependency with its crew resolved to a run-order index. */

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { describeIssues, type EventEnvelope } from '../model/event.js';
 import { InputError } from '../errors.js';
-import type { Clock, DecisionJournal, MaybePromise } from '../ports.js';
+import type { Clock } from '../ports/clock.js';
+import type { DecisionJournal } from '../ports/decision-journal.js';
+import type { MaybePromise } from '../ports/maybe-promise.js';
 import { andThen, isPromiseLike, runInOrder } from '../maybe-async.js';
 import { messages } from '../messages.js';
 import { canonicalUtc } from '../model/timestamp.js';

@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '../model/event.js';
-import type { MaybePromise } from '../ports.js';
+import type { MaybePromise } from '../ports/maybe-promise.js';
 import type { EngineCheckpoint } from './engine-checkpoint.js';
 
 // The contracts of the slice engine: what it drives (`SliceTarget`) and the knobs it runs with.

@@ -1,7 +1,12 @@
 import type { Action } from '../model/action.js';
 import type { ErrorRecord } from '../model/error-record.js';
 import { andThen } from '../maybe-async.js';
-import type { ActionSink, CommittedContext, ContextBackend, ContextSnapshot, DecisionJournal, EmittedAction, ErrorSink, EventSource, InputBatch, InputOrigin, InputRecord } from '../ports.js';
+import type { CommittedContext, ContextSnapshot } from '../model/committed-context.js';
+import type { InputOrigin, InputRecord } from '../model/input-record.js';
+import type { ContextBackend } from '../ports/context-backend.js';
+import type { DecisionJournal } from '../ports/decision-journal.js';
+import type { EventSource, InputBatch } from '../ports/event-source.js';
+import type { ActionSink, EmittedAction, ErrorSink } from '../ports/sinks.js';
 
 const BATCH_SIZE = 1024;
 

@@ -5,7 +5,7 @@ import { StreamIdSchema } from '../model/event.js';
 import { buildCrewGraph } from '../discovery/crew-graph.js';
 import type { Action } from '../model/action.js';
 import type { ErrorReason, ErrorRecord } from '../model/error-record.js';
-import type { ContextSnapshot } from '../ports.js';
+import type { ContextSnapshot } from '../model/committed-context.js';
 import { ACTION_SINK, CONTEXT_BACKEND, ERROR_SINK, EVENT_SOURCE } from '../tokens.js';
 import { adapterFactory } from '../adapter-registry.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, seededContext } from './in-memory-ports.js';

@@ -1,5 +1,5 @@
 import type { EmbeddingModelV3, EmbeddingModelV3CallOptions, EmbeddingModelV3Result } from '@ai-sdk/provider';
-import type { CallScope } from '../runtime/call-scope.js';
+import type { CallSite } from '../runtime/call-site.js';
 import { recordEffect } from '../models/recorded-effect.js';
 import type { ModelCallServices } from '../models/recorded-model.js';
 import { digestValue } from '../models/request-digest.js';
@@ -13,7 +13,7 @@ import { digestValue } from '../models/request-digest.js';
 export function recordedEmbeddingModel(
   inner: EmbeddingModelV3,
   { name, identity }: { readonly name: string; readonly identity: string },
-  scope: CallScope,
+  scope: CallSite,
   services: ModelCallServices,
 ): EmbeddingModelV3 {
   return {

@@ -1,6 +1,6 @@
 import { VectorStoreError } from '../errors.js';
 import { messages } from '../messages.js';
-import type { VectorFilter, VectorPoint, VectorQuery } from '../ports.js';
+import type { VectorFilter, VectorPoint, VectorQuery } from '../model/vector.js';
 
 /**
  * What every `VectorStore` checks of what it is given, so the backends agree on the edges

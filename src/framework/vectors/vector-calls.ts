@@ -4,16 +4,15 @@ import { HandlerOutputError } from '../errors.js';
 import { messages } from '../messages.js';
 import { frozenJsonCopy } from '../model/frozen-json.js';
 import { jsonBytesOver } from '../model/json.js';
-import type { VectorCollectionShape, VectorHit, VectorPayload, VectorPoint, VectorSearchReport, VectorStore } from '../ports.js';
-import type { CallScope } from '../runtime/call-scope.js';
-import type { VectorCollection, VectorDocument, VectorSearchOptions } from '../runtime/crew-context.js';
+import type { VectorCollectionShape, VectorHit, VectorPayload, VectorPoint, VectorWrite } from '../model/vector.js';
+import type { VectorSearchReport } from '../ports/run-observer.js';
+import type { VectorStore } from '../ports/vector-store.js';
+import type { CallSite } from '../runtime/call-site.js';
+import type { VectorCollection, VectorDocument, VectorSearchOptions } from '../ports/crew-context.js';
 import { recordEffect } from '../models/recorded-effect.js';
 import type { ModelCallServices } from '../models/recorded-model.js';
 import { digestValue } from '../models/request-digest.js';
 import { checkCollectionName, checkDocuments, checkIds, checkSearch, type SearchInput } from './vector-input.js';
-
-/** What a call holds for its slice's merge: points to upsert into a collection, or ids to delete from it. */
-export type VectorWrite = { readonly collection: string; readonly upsert: readonly VectorPoint[] } | { readonly collection: string; readonly delete: readonly string[] };
 
 /** What the vector calls of a run need. */
 export interface VectorCallOptions {
@@ -27,7 +26,7 @@ export interface VectorCallOptions {
   readonly embedder: {
     name(crew: string, collection: string): string;
     raw(crew: string, name: string): EmbeddingModelV3;
-    recorded(scope: CallScope, name: string): EmbeddingModelV3;
+    recorded(scope: CallSite, name: string): EmbeddingModelV3;
   };
   readonly services: ModelCallServices;
   /** The largest payload or text, in JSON bytes, and the deepest payload. */
@@ -73,7 +72,7 @@ export class VectorCalls {
    *
    * @throws HandlerOutputError for a bad name
    */
-  collection(scope: CallScope, name: unknown): VectorCollection {
+  collection(scope: CallSite, name: unknown): VectorCollection {
     const collection = checkCollectionName(scope.crewId, name);
     return {
       name: collection,
@@ -120,7 +119,7 @@ export class VectorCalls {
     }
   }
 
-  async #search(scope: CallScope, collection: string, query: string | readonly number[], options: VectorSearchOptions | undefined): Promise<VectorHit[]> {
+  async #search(scope: CallSite, collection: string, query: string | readonly number[], options: VectorSearchOptions | undefined): Promise<VectorHit[]> {
     const input = checkSearch(scope.crewId, collection, query, options);
     const embedder = typeof input.query === 'string' ? this.#options.embedder.name(scope.crewId, collection) : undefined;
     const request = digestValue({ collection, ...input, ...(embedder !== undefined ? { embedder } : {}) });
@@ -140,7 +139,7 @@ export class VectorCalls {
   }
 
   /** The search as a recorded effect: run (`ran` is told) unless the journal has it. */
-  #recordedSearch(scope: CallScope, collection: string, input: SearchInput, embedder: string | undefined, request: string, ran: () => void): Promise<VectorHit[]> {
+  #recordedSearch(scope: CallSite, collection: string, input: SearchInput, embedder: string | undefined, request: string, ran: () => void): Promise<VectorHit[]> {
     return recordEffect(
       this.#options.services,
       scope,
@@ -158,7 +157,7 @@ export class VectorCalls {
     );
   }
 
-  async #upsert(scope: CallScope, collection: string, documents: VectorDocument | readonly VectorDocument[]): Promise<string[]> {
+  async #upsert(scope: CallSite, collection: string, documents: VectorDocument | readonly VectorDocument[]): Promise<string[]> {
     const crew = scope.crewId;
     const checked = checkDocuments(crew, collection, documents);
     const payloads = checked.map((document) => this.#payload(crew, collection, document.payload));

@@ -3,7 +3,7 @@ import { COLLECTION_NAME_PATTERN } from '../config/vector-config.js';
 import { HandlerOutputError } from '../errors.js';
 import { messages } from '../messages.js';
 import { describeIssues } from '../model/event.js';
-import type { VectorFilter } from '../ports.js';
+import type { VectorFilter } from '../model/vector.js';
 
 /** The default and the largest `topK` of a search. */
 const DEFAULT_TOP_K = 10;

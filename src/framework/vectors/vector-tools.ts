@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { CrewContext } from '../runtime/crew-context.js';
-import type { VectorPayload } from '../ports.js';
+import type { CrewContext } from '../ports/crew-context.js';
+import type { VectorPayload } from '../model/vector.js';
 
 /** The collection the built-in tools use when none is named. */
 export const DEFAULT_TOOL_COLLECTION = 'facts';

@@ -18,7 +18,7 @@ import { DependsOn } from '../decorators/depends-on.js';
 import { OnEvent } from '../decorators/on-event.js';
 import type { CrewClass } from '../discovery/crew-definition.js';
 import type { Event } from '../model/event.js';
-import type { CrewContext } from '../runtime/crew-context.js';
+import type { CrewContext } from '../ports/crew-context.js';
 import { Versions } from '../runtime/versions.js';
 import { jsonOfReply, TemplateRendering, type TemplateScope } from './templates.js';
 import type { CrewBehaviour, CrewFile } from './yaml-crew-file.js';

@@ -6,7 +6,6 @@ import { CrewIdSchema } from '../model/dependency.js';
 import { KindSchema, describeIssues } from '../model/event.js';
 import { ConfigError } from '../errors.js';
 import { messages } from '../messages.js';
-import { CREW_FILE_SUFFIX } from '../discovery/crew-module.js';
 import { nearestName } from '../config/nearest-name.js';
 import { parseYamlText, readYamlDocument, type YamlDocument } from '../config/yaml-document.js';
 import { compileText, compileValue, TemplateError, type CompiledText, type CompiledValue } from './templates.js';
@@ -14,6 +13,7 @@ import type { CrewKnobs } from '../discovery/crew-knobs.js';
 import { knobsOf } from '../discovery/crew-spec-keys.js';
 import { COLLECTION_NAME_PATTERN } from '../config/vector-config.js';
 import { VECTOR_TOOL_NAMES, type VectorToolName, type VectorToolOptions } from '../vectors/vector-tools.js';
+import { CREW_FILE_SUFFIX } from './crew-file-suffix.js';
 
 /** The tools a YAML crew may name: the built-in vector tools (DESIGN §10). */
 export const KNOWN_TOOLS: readonly string[] = VECTOR_TOOL_NAMES;

@@ -9,7 +9,7 @@ import { EventDecoder } from '../../../src/framework/model/event.js';
 import { inputLimits, runnerLimits } from '../../../src/framework/config/limits.js';
 import { CrewWorker } from '../../../src/framework/distributed/crew-worker.js';
 import type { SchedulerCheckpoint } from '../../../src/framework/distributed/distributed-slice-target.js';
-import type { CommittedContext, ContextSnapshot } from '../../../src/framework/ports.js';
+import type { CommittedContext, ContextSnapshot } from '../../../src/framework/model/committed-context.js';
 import { CrewReports } from '../../../src/framework/distributed/crew-reports.js';
 import { MergedContextReplica } from '../../../src/framework/distributed/merged-context-replica.js';
 import { EventPipeline } from '../../../src/framework/runtime/event-pipeline.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PacedEventSource } from '../../../src/framework/runtime/paced-event-source.js';
-import type { EventSource, InputBatch } from '../../../src/framework/ports.js';
+import type { EventSource, InputBatch } from '../../../src/framework/ports/event-source.js';
 import { ManualClock } from '../../../src/testing.js';
 
 describe('PacedEventSource', () => {

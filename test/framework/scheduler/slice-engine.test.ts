@@ -10,7 +10,8 @@ import { scheduleCrews } from '../../../src/framework/scheduler/crew-schedule.js
 import { SliceEngine, type EventEnvelope } from '../../../src/framework/scheduler/slice-engine.js';
 import type { SliceTarget, SliceTiming, StreamProgress, StreamResume } from '../../../src/framework/scheduler/slice-target.js';
 import type { EngineCheckpoint } from '../../../src/framework/scheduler/engine-checkpoint.js';
-import type { Clock, DecisionJournal } from '../../../src/framework/ports.js';
+import type { Clock } from '../../../src/framework/ports/clock.js';
+import type { DecisionJournal } from '../../../src/framework/ports/decision-journal.js';
 import { MemoryDecisionJournal } from '../../../src/framework/testing/in-memory-ports.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
@@ -46,8 +47,9 @@ function crew(id: string, options: Partial<Pick<CrewDefinition, 'waitPolicy' | '
     id,
     type: class {},
     className: id,
-    handlers: [{ method: 'on', trigger: options.kinds ? { any: false, kinds: options.kinds } : { any: true } }],
+    handlers: [{ method: 'on', trigger: options.kinds ? { any: false, kinds: options.kinds } : { any: true }, interceptors: [] }],
     dependencies,
+    interceptors: [],
     ...KNOB_DEFAULTS,
     waitPolicy: options.waitPolicy ?? 'all',
     sliceStride: options.sliceStride ?? 1,

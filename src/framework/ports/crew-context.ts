@@ -1,5 +1,9 @@
+/**
+ * What a handler receives beside the event (DESIGN §3): the contract between the core and crew code.
+ */
 import type { EmbeddingModelV3, LanguageModelV3 } from '@ai-sdk/provider';
-import type { ContextSnapshot, VectorFilter, VectorHit, VectorPayload } from '../ports.js';
+import type { ContextSnapshot } from '../model/committed-context.js';
+import type { VectorFilter, VectorHit, VectorPayload } from '../model/vector.js';
 
 /**
  * A stream's shared context as a handler sees it in slice n: the merged snapshot S(n-1), plus
