@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DashboardFeed } from '../adapters/dashboard/dashboard-feed.js';
-import { resolveCrews } from '../framework/app.js';
+import { resolveCrews } from '../framework/assembly/process-assembly.js';
 import { loadCrews } from '../framework/discovery/crew-module.js';
 import { systemClock } from '../framework/system-clock.js';
 import { serveDashboard } from './dashboard-serving.js';

@@ -4,7 +4,7 @@ import { buildCrewGraph, loadConfig, type CrewDefinition, type CrewGraph, type P
 import { loadRuntimeOverrides } from '../framework/config/runtime-overrides.js';
 import { lagWarnings } from '../framework/discovery/crew-graph.js';
 import { declaredCrewId, type CrewOverrides } from '../framework/discovery/read-crew.js';
-import { configuredModels } from '../framework/app.js';
+import { configuredModels } from '../framework/assembly/port-bindings.js';
 import { adapterFactory } from '../framework/adapter-registry.js';
 import type { LiveCrewConfig } from '../framework/config/config-schema.js';
 import { implicitModelName, unknownCrewModels, unknownVectorEmbedders } from '../framework/models/model-calls.js';

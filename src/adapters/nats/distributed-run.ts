@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
-import { alsoObserving, registerPorts, resolveCrews, serviceDefaults, type LiveCrewAppOptions } from '../../framework/app.js';
-import { logObserver } from '../../framework/runtime/log-observer.js';
+import type { DependencyContainer } from 'tsyringe';
+import type { LiveCrewAppOptions } from '../../framework/assembly/assembly-options.js';
+import { adapter, serviceDefaults } from '../../framework/assembly/port-bindings.js';
+import { assembleProcess, type AssembledProcess } from '../../framework/assembly/process-assembly.js';
 import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
 import type { CrewGraph } from '../../framework/discovery/crew-definition.js';
 import { ConfigError } from '../../framework/errors.js';
@@ -14,9 +15,8 @@ import type { ContextBackend } from '../../framework/ports/context-backend.js';
 import type { DecisionJournal } from '../../framework/ports/decision-journal.js';
 import type { Logger } from '../../framework/ports/logger.js';
 import type { Monitor } from '../../framework/ports/run-observer.js';
-import { adapterFactory } from '../../framework/adapter-registry.js';
 import { Heartbeat } from '../../framework/runtime/heartbeat.js';
-import { CLOCK, CONTEXT_BACKEND, DECISION_JOURNAL, LOGGER, MONITOR } from '../../framework/tokens.js';
+import { CONTEXT_BACKEND, DECISION_JOURNAL } from '../../framework/tokens.js';
 import { JetStreamContextBackend } from './jetstream-context-backend.js';
 import { JetStreamDecisionJournal, type RefusedDecision } from './jetstream-decision-journal.js';
 import { NatsLink, type NatsLinkParts } from './jetstream-transport.js';
@@ -74,49 +74,65 @@ export interface DistributedRun {
 export async function openDistributedRun(options: DistributedRunOptions, role: string, owners: (graph: CrewGraph) => readonly DecisionOwner[]): Promise<DistributedRun> {
   const stream = StreamIdSchema.safeParse(options.streamId);
   if (!stream.success) throw new ConfigError(messages.notAStreamId(options.streamId));
-  const { config, graph } = resolveCrews({ ...options, configDefaults: { kv_backend: 'jetstream' } });
-  if (config.kv_backend === 'memory') throw new ConfigError(messages.distributedNeedsSharedContext());
-  const link = new NatsLink(natsConnectOptions(config), liveRetention(config));
-  const parts = await link.acquire();
+  const journalGiven = (options.providers ?? []).some((provider) => provider.token === DECISION_JOURNAL);
+  // Made while the ports are bound: the connection they share.
+  let link: NatsLink | undefined;
+  let connection: Connection | undefined;
   try {
-    return await openOn(options, role, owners(graph), config, graph, link, parts);
+    const assembled = await assembleProcess(options, {
+      configDefaults: { kv_backend: 'jetstream' },
+      check: (config) => {
+        if (config.kv_backend === 'memory') throw new ConfigError(messages.distributedNeedsSharedContext());
+      },
+      ports: async (config, graph) => {
+        link = new NatsLink(natsConnectOptions(config), liveRetention(config));
+        const parts = await link.acquire();
+        const [journal, bucket] = await Promise.all([
+          journalGiven ? undefined : JetStreamDecisionJournal.open(parts.js, parts.publisher, options.streamId, owners(graph)),
+          RunStateBucket.open(parts.nc, parts.publisher, options.streamId),
+        ]);
+        connection = { link, parts, journal, bucket };
+        return [
+          // JetStream KV shares this process's connection; another backend is made by its adapter.
+          [CONTEXT_BACKEND, config.kv_backend === 'jetstream' ? () => new JetStreamContextBackend(parts.nc) : adapter('context', config.kv_backend, config)],
+          [DECISION_JOURNAL, () => journal?.journal],
+          ...serviceDefaults(config),
+        ];
+      },
+      logFields: { stream: options.streamId },
+    });
+    return await openOn(options, role, assembled, connection!);
   } catch (error) {
     // A failure half-way (a bucket, the monitor's port) must not leave the connection open.
-    await link.release();
+    await link?.release();
     throw error;
   }
 }
 
+/** What a distributed process holds of NATS: its connection, its journal (unless one was provided) and its run state. */
+interface Connection {
+  readonly link: NatsLink;
+  readonly parts: NatsLinkParts;
+  readonly journal: OpenedJournal | undefined;
+  readonly bucket: RunStateBucket;
+}
+
+type OpenedJournal = Awaited<ReturnType<typeof JetStreamDecisionJournal.open>>;
+
 async function openOn(
   options: DistributedRunOptions,
   role: string,
-  owners: readonly DecisionOwner[],
-  config: LiveCrewConfig,
-  graph: CrewGraph,
-  link: NatsLink,
-  { nc, js, publisher }: NatsLinkParts,
+  { config, graph, container, clock, logger, monitor }: AssembledProcess,
+  { link, parts: { nc, js, publisher }, journal: opened, bucket }: Connection,
 ): Promise<DistributedRun> {
-  const providers = options.providers ?? [];
-  const journalGiven = providers.some((provider) => provider.token === DECISION_JOURNAL);
-  const [opened, bucket] = await Promise.all([journalGiven ? undefined : JetStreamDecisionJournal.open(js, publisher, options.streamId, owners), RunStateBucket.open(nc, publisher, options.streamId)]);
   const streamJournal = opened?.journal;
-  const container = (options.container ?? rootContainer).createChildContainer();
-  await registerPorts(container, config, providers, [
-    // JetStream KV shares this process's connection.
-    [CONTEXT_BACKEND, async () => (config.kv_backend === 'jetstream' ? new JetStreamContextBackend(nc) : (await adapterFactory('context', config.kv_backend))(config))],
-    [DECISION_JOURNAL, () => streamJournal],
-    ...serviceDefaults(config),
-  ]);
   const backend = container.resolve(CONTEXT_BACKEND);
   const journal = container.resolve(DECISION_JOURNAL);
-  const clock = container.resolve(CLOCK);
-  const logger = container.resolve(LOGGER).child({ stream: options.streamId });
   const refusals = new WireRefusals(logger, clock);
   const refuseDecisions = (refused: readonly RefusedDecision[]) => {
     for (const { subject, seq, problem } of refused) refusals.refuse(subject, seq, problem, 'ignored');
   };
   refuseDecisions(opened?.refused ?? []);
-  const monitor = alsoObserving(container.resolve(MONITOR), [logObserver(logger)]);
   await monitor.start?.();
   const subject = liveSubject(options.streamId, 'heartbeats');
   const heartbeat = new Heartbeat({

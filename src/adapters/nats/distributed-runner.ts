@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { openModelCalls, type LiveCrewAppOptions } from '../../framework/app.js';
+import type { LiveCrewAppOptions } from '../../framework/assembly/assembly-options.js';
+import { CrewHost } from '../../framework/assembly/crew-host.js';
 import type { ModelCalls } from '../../framework/models/model-calls.js';
 import { runnerLimits } from '../../framework/config/limits.js';
 import type { ErrorRecord } from '../../framework/model/error-record.js';
@@ -9,10 +10,7 @@ import { ConfigError } from '../../framework/errors.js';
 import { CrewWorker, type CrewProgress } from '../../framework/distributed/crew-worker.js';
 import { CrewReports } from '../../framework/distributed/crew-reports.js';
 import { MergedContextReplica } from '../../framework/distributed/merged-context-replica.js';
-import { instantiateCrews } from '../../framework/runtime/instantiate-crews.js';
-import { LifecycleHooks, logStopFailures } from '../../framework/runtime/lifecycle-hooks.js';
 import type { CrewRuntime } from '../../framework/runtime/route-table.js';
-import { IsolatedCrews } from '../../framework/isolation/isolated-crews.js';
 import { encodeDone, readWork, takeReports, wireMessage } from './crew-work-wire.js';
 import type { WireRefusals } from './wire-refusals.js';
 import { crewOwner } from '../../framework/replay/decision-keys.js';
@@ -53,16 +51,12 @@ export interface DistributedRunnerOptions extends DistributedRunOptions, Pick<Li
 export async function runDistributedRunner(options: DistributedRunnerOptions): Promise<void> {
   const run = await openDistributedRun(options, `runner ${options.selector}`, (graph) => graph.crews.filter((crew) => options.selector.test(crew.id)).map((crew) => crewOwner(crew.id)));
   try {
-    const hosted = (id: string) => options.selector.test(id);
-    const isolation = new IsolatedCrews({ crews: run.graph.crews.filter((crew) => hosted(crew.id)) }, options.crewsModule, run.config, run.clock, run.logger);
-    const interceptors = [...(run.monitor.interceptor ? [run.monitor.interceptor] : []), ...(options.interceptors ?? [])];
-    const hooks = new LifecycleHooks(run.container, options.providers ?? []);
-    const crews = instantiateCrews(run.graph, run.container, hosted, interceptors, isolation.standIn);
-    if (crews.length === 0) {
-      const ids = run.graph.crews.map((crew) => crew.id).join(', ');
-      throw new ConfigError(messages.selectorMatchesNoCrew(String(options.selector), ids));
-    }
-    const models = await openModelCalls(run.container, run.config, run.graph, { given: options, journal: run.journal, clock: run.clock, observer: run.monitor, logger: run.logger });
+    const host = await CrewHost.open(run, run.journal, {
+      ...options,
+      hosted: (id) => options.selector.test(id),
+      hostsNone: (graph) => new ConfigError(messages.selectorMatchesNoCrew(String(options.selector), graph.crews.map((crew) => crew.id).join(', '))),
+    });
+    const { crews, models } = host;
     run.logger.info({ crews: crews.map((crew) => crew.definition.id) }, `stream ${options.streamId}: hosting ${crews.map((crew) => crew.definition.id).join(', ')}`);
     const backend = run.config.vector?.backend;
     if (backend === 'memory' || backend === 'pglite') run.logger.warn({ backend }, messages.vectorStorePerProcess(backend));
@@ -84,13 +78,12 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
     const refusals = run.refusals;
     const reader = new ReportReader(run, options.streamId, replica, refusals);
     try {
-      await isolation.start(models);
-      await hooks.start(crews);
+      await host.start();
       await Promise.all(crews.map((crew) => work(run, options, crew, { models, actions, errors, replica, refusals })));
       if (!options.signal?.aborted) run.logger.info({}, messages.runnerStreamEnded(options.streamId));
     } finally {
-      logStopFailures(run.logger, await hooks.stop());
-      await Promise.all([actions.close(), errors.close(), isolation.close(), models.close(), reader.close()]);
+      await host.stop();
+      await Promise.all([actions.close(), errors.close(), host.close(), reader.close()]);
     }
   } finally {
     await run.close();

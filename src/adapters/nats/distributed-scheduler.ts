@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { EventDecoder } from '../../framework/model/event.js';
-import { sliceTiming } from '../../framework/app.js';
+import { sliceTiming } from '../../framework/assembly/slice-timing.js';
 import { inputLimits } from '../../framework/config/limits.js';
 import type { ActionSink } from '../../framework/ports/sinks.js';
 import { messages } from '../../framework/messages.js';

@@ -10,6 +10,7 @@ import { CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
 import type { EventEnvelope } from '../model/event.js';
 import { CallScope, type CallHost } from '../runtime/call-scope.js';
+import { HandlerContext } from '../runtime/handler-context.js';
 import { describeThrown } from '../runtime/describe-thrown.js';
 import { instantiateCrews } from '../runtime/instantiate-crews.js';
 import { LifecycleHooks } from '../runtime/lifecycle-hooks.js';
@@ -126,7 +127,7 @@ async function run({ crew, routes, crewCount, host }: Hosted, call: IsolatedCall
   const scope = new CallScope(routes.get(call.method)!, call.slice, envelope, lane, host);
   callIds.set(scope, call.id);
   try {
-    await runAsCall(scope, scope.route.call, event, scope);
+    await runAsCall(scope, scope.route.call, event, new HandlerContext(scope));
   } catch (error) {
     scope.end(true);
     channel.send({ type: 'failed', id: call.id, error: describeThrown(error) });

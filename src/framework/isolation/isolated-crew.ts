@@ -6,6 +6,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import { messages } from '../messages.js';
 import type { CallScope } from '../runtime/call-scope.js';
+import { callOf } from '../runtime/handler-context.js';
 import { Isolate, type IsolateSpec } from './isolate.js';
 import type { IsolatedOutcome } from './isolation-protocol.js';
 import { answerRequest } from './isolated-models.js';
@@ -59,7 +60,7 @@ export class IsolatedCrew {
     this.#options = options;
     this.#size = definition.concurrency ?? 1;
     for (const { method } of definition.handlers) {
-      this.instance[method] = async (event, ctx) => this.#call(method, event, ctx as CallScope);
+      this.instance[method] = async (event, ctx) => this.#call(method, event, callOf(ctx) as CallScope);
     }
   }
 

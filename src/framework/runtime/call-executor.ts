@@ -7,6 +7,7 @@ import { describeIssues, locateEnvelope, type Event, type EventEnvelope } from '
 import type { Clock } from '../ports/clock.js';
 import type { DecisionJournal } from '../ports/decision-journal.js';
 import type { MaybePromise } from '../ports/maybe-promise.js';
+import { HandlerContext } from './handler-context.js';
 import { CallScope, type CallFailure, type CallHost, type OutputLimits } from './call-scope.js';
 import { describeThrown, isThrownInstance } from './describe-thrown.js';
 import { FrameworkVerdict } from './framework-verdict.js';
@@ -109,7 +110,8 @@ export class CallExecutor {
     let result: unknown;
     try {
       // Arguments, not a closure: a closure would make every call allocate a context for them.
-      result = route.leavesWork ? runAsCall(scope, route.call, event, scope) : route.call(event, scope);
+      const ctx = new HandlerContext(scope);
+      result = route.leavesWork ? runAsCall(scope, route.call, event, ctx) : route.call(event, ctx);
     } catch (error) {
       return this.#fail(scope, error, ErrorReason.HandlerError);
     }

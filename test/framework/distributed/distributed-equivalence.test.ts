@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Crew, DependsOn, OnEvent, type CrewContext, type CrewSliceDone, type CrewWork, type Event } from '../../../src/index.js';
 import { JsonlDecisionJournal, MemoryContextBackend } from '../../../src/embedded.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, createTestingApp } from '../../../src/testing.js';
-import { resolveCrews } from '../../../src/framework/app.js';
+import { resolveCrews } from '../../../src/framework/assembly/process-assembly.js';
 import { EventDecoder } from '../../../src/framework/model/event.js';
 import { inputLimits, runnerLimits } from '../../../src/framework/config/limits.js';
 import { CrewWorker } from '../../../src/framework/distributed/crew-worker.js';

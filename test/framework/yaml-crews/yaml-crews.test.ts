@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildCrewGraph, ConfigError, createLiveCrewApp, Crew, DECISION_JOURNAL, OnEvent, type CrewContext, type Event } from '../../../src/index.js';
 import { loadCrewModule } from '../../../src/framework/discovery/crew-module.js';
-import { resolveCrews } from '../../../src/framework/app.js';
+import { resolveCrews } from '../../../src/framework/assembly/process-assembly.js';
 import { createTestingApp, MemoryDecisionJournal, scriptedModel } from '../../../src/testing.js';
 
 const T0 = Date.parse('2024-05-01T12:00:00Z');
