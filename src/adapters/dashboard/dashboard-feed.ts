@@ -9,61 +9,8 @@ import type { ModelCallReport, RunObserver } from '../../framework/ports/run-obs
 import type { EmittedAction } from '../../framework/ports/sinks.js';
 import type { Interceptor } from '../../framework/ports/interceptor.js';
 import { LatestRecords } from './latest-records.js';
-import {
-  SLICES_KEPT,
-  type ActionView,
-  type CrewStatus,
-  type CrewView,
-  type DashboardPatch,
-  type DashboardView,
-  type ErrorView,
-  type ModelCallView,
-  type SliceView,
-  type StreamView,
-} from './dashboard-view.js';
-
-/** Work a crew has running: a handler call, or (seen over NATS) a slice of work; `atMs` is its event time. */
-interface Work {
-  readonly crew: CrewState;
-  readonly stream: string;
-  readonly atMs: number;
-}
-
-interface CrewState {
-  readonly id: string;
-  readonly triggers: readonly string[];
-  readonly dependencies: CrewView['dependencies'];
-  readonly lag: number;
-  readonly isolation: string | undefined;
-  readonly running: Set<Work>;
-  calls: number;
-  actions: number;
-  errors: number;
-  errorStreak: number;
-  disabled: boolean;
-  inputTokens: number;
-  outputTokens: number;
-}
-
-interface SliceState {
-  events: number;
-  actions: number;
-  errors: number;
-  changed: boolean;
-  closed: boolean;
-}
-
-interface StreamState {
-  readonly id: string;
-  events: number;
-  /** The stream's first event time: from its first event, corrected by each slice close. */
-  epoch0: number | undefined;
-  /** The end (event time) of its latest closed slice. */
-  closedEnd: number;
-  readonly slices: Map<number, SliceState>;
-  context: Readonly<Record<string, unknown>>;
-  lastChange: StreamView['lastChange'];
-}
+import { SLICES_KEPT, type ActionView, type DashboardPatch, type DashboardView, type ErrorView, type ModelCallView } from './dashboard-view.js';
+import { actionOrigin, crewState, crewViews, sliceEnd, streamViews, type CrewState, type SliceState, type StreamState, type Work } from './feed-state.js';
 
 /** What a feed shows, beside what it is told. */
 export interface DashboardFeedOptions {
@@ -189,8 +136,8 @@ export class DashboardFeed implements RunObserver {
       sliceMs: this.#sliceMs,
       finished: this.#finished,
       counts: { ...this.#counts },
-      crews: this.#crewViews(),
-      streams: this.#streamViews(),
+      crews: crewViews(this.#crews.values(), this.#streams, this.#sliceMs, this.#options.mode),
+      streams: streamViews(this.#streams.values(), this.#sliceMs),
       runners: this.#runnerViews(),
       actions: this.#actions.latest(),
       errors: this.#errors.latest(),
@@ -207,8 +154,8 @@ export class DashboardFeed implements RunObserver {
     const patch: DashboardPatch = {
       finished: this.#finished,
       counts: { ...this.#counts },
-      crews: this.#crewViews(),
-      streams: this.#streamViews(),
+      crews: crewViews(this.#crews.values(), this.#streams, this.#sliceMs, this.#options.mode),
+      streams: streamViews(this.#streams.values(), this.#sliceMs),
       runners: this.#runnerViews(),
       actions,
       errors,
@@ -285,7 +232,7 @@ export class DashboardFeed implements RunObserver {
   sliceClosed(streamId: string, slice: number, endMs?: number): void {
     const stream = this.#stream(streamId);
     if (endMs !== undefined) stream.epoch0 = endMs - (slice + 1) * this.#sliceMs;
-    const end = this.#sliceEnd(stream, slice);
+    const end = sliceEnd(stream, this.#sliceMs, slice);
     if (end !== undefined) stream.closedEnd = Math.max(stream.closedEnd, end);
     this.#slice(stream, slice).closed = true;
     this.#dirty = true;
@@ -345,16 +292,11 @@ export class DashboardFeed implements RunObserver {
   /** The crew finished slice `slice` of a stream (a NATS viewer's `done` report): its work up to that slice's end ended. */
   workOfSliceEnded(crew: string, streamId: string, slice: number, disabled: boolean): void {
     const state = this.#crew(crew);
-    const end = this.#sliceEnd(this.#stream(streamId), slice) ?? Number.POSITIVE_INFINITY;
+    const end = sliceEnd(this.#stream(streamId), this.#sliceMs, slice) ?? Number.POSITIVE_INFINITY;
     // Whether its calls succeeded is not published: a viewer shows no error streak.
     for (const work of state.running) if (work.stream === streamId && work.atMs < end) this.workEnded(work, false);
     if (disabled) state.disabled = true;
     this.#dirty = true;
-  }
-
-  /** Where a slice of the stream ends in event time, once its epoch0 is known. */
-  #sliceEnd(stream: StreamState, slice: number): number | undefined {
-    return stream.epoch0 === undefined ? undefined : stream.epoch0 + (slice + 1) * this.#sliceMs;
   }
 
   /** The engine forgot an idle stream: so does the view. */
@@ -398,98 +340,7 @@ export class DashboardFeed implements RunObserver {
     return state;
   }
 
-  #crewViews(): CrewView[] {
-    const views = [...this.#crews.values()].map((crew) => ({ crew, slicesBehind: this.#slicesBehind(crew) }));
-    const busy = new Set(views.filter(({ crew, slicesBehind }) => crew.running.size > 0 || slicesBehind > 0).map(({ crew }) => crew.id));
-    return views.map(({ crew, slicesBehind }) => {
-      const waitingOn = crew.dependencies.filter((dep) => dep.crew !== undefined && dep.offset === 0 && busy.has(dep.crew)).map((dep) => dep.crew!);
-      const status: CrewStatus = crew.disabled ? 'disabled' : slicesBehind > 0 ? 'lagging' : crew.running.size > 0 ? 'running' : waitingOn.length > 0 ? 'waiting' : 'idle';
-      return {
-        id: crew.id,
-        triggers: crew.triggers,
-        dependencies: crew.dependencies,
-        lag: crew.lag,
-        ...(crew.isolation !== undefined ? { isolation: crew.isolation } : {}),
-        status,
-        waitingOn: status === 'waiting' ? waitingOn : [],
-        inFlight: crew.running.size,
-        calls: crew.calls,
-        actions: crew.actions,
-        errors: crew.errors,
-        errorStreak: this.#options.mode === 'viewer' ? null : crew.errorStreak,
-        slicesBehind,
-        inputTokens: crew.inputTokens,
-        outputTokens: crew.outputTokens,
-      };
-    });
-  }
-
-  /** How many closed slices behind its stream the crew's oldest running work is. */
-  #slicesBehind(crew: CrewState): number {
-    let behind = 0;
-    for (const work of crew.running) {
-      const closedEnd = this.#streams.get(work.stream)?.closedEnd ?? Number.NEGATIVE_INFINITY;
-      if (work.atMs < closedEnd) behind = Math.max(behind, Math.ceil((closedEnd - work.atMs) / this.#sliceMs));
-    }
-    return behind;
-  }
-
-  #streamViews(): StreamView[] {
-    return [...this.#streams.values()].map((stream) => ({
-      id: stream.id,
-      events: stream.events,
-      slices: [...stream.slices]
-        .sort(([a], [b]) => a - b)
-        .map(
-          ([slice, state]): SliceView => ({
-            slice,
-            state: this.#isClosed(stream, slice, state) ? 'closed' : 'open',
-            events: state.events,
-            actions: state.actions,
-            errors: state.errors,
-            changed: state.changed,
-          }),
-        ),
-      context: stream.context,
-      ...(stream.lastChange !== undefined ? { lastChange: stream.lastChange } : {}),
-    }));
-  }
-
-  /** Closed: told so, or before the stream's latest closed slice (a late event's slice, closed before it came). */
-  #isClosed(stream: StreamState, slice: number, state: SliceState): boolean {
-    return state.closed || (this.#sliceEnd(stream, slice) ?? Number.POSITIVE_INFINITY) <= stream.closedEnd;
-  }
-
   #runnerViews(): DashboardView['runners'] {
     return [...this.#runners].map(([name, silent]) => ({ name, silent }));
   }
-}
-
-/** The crew and slice an action's id names (`<stream>:<slice>:<crew>.<method>:…`); crew '' when it names none. */
-function actionOrigin(id: string): { crew: string; slice: number | undefined } {
-  const afterStream = id.indexOf(':');
-  const afterSlice = afterStream < 0 ? -1 : id.indexOf(':', afterStream + 1);
-  const dot = afterSlice < 0 ? -1 : id.indexOf('.', afterSlice);
-  if (dot < 0) return { crew: '', slice: undefined };
-  const slice = Number(id.slice(afterStream + 1, afterSlice));
-  return { crew: id.slice(afterSlice + 1, dot), slice: Number.isInteger(slice) ? slice : undefined };
-}
-
-/** A crew's state before anything happened: from its definition, or only its id. */
-function crewState(crew: Pick<CrewDefinition, 'id'> & Partial<CrewDefinition>): CrewState {
-  return {
-    id: crew.id,
-    triggers: (crew.handlers ?? []).flatMap((handler) => (handler.trigger.any ? ['*'] : handler.trigger.kinds)),
-    dependencies: (crew.dependencies ?? []).map((dep) => (dep.type === 'crew' ? { crew: dep.crew, offset: dep.offset } : { event: dep.event, offset: dep.offset })),
-    lag: crew.lag ?? 0,
-    isolation: crew.isolation,
-    running: new Set(),
-    calls: 0,
-    actions: 0,
-    errors: 0,
-    errorStreak: 0,
-    disabled: false,
-    inputTokens: 0,
-    outputTokens: 0,
-  };
 }

@@ -1,10 +1,12 @@
 import { HandlerOutputError } from '../errors.js';
 import { messages } from '../messages.js';
-import { ACTION_TTL, type Action } from '../model/action.js';
+import { ACTION_TTL } from '../model/action.js';
 import { jsonBytesOver } from '../model/json.js';
 import { isUserKind } from '../model/patterns.js';
 import type { ContextSnapshot } from '../model/committed-context.js';
 import type { EmittedAction } from '../ports/sinks.js';
+import { CallAction } from './call-action.js';
+import type { CallFailure, OutputLimits, TimeoutClock } from './call-outcome.js';
 import { checkContextKey, checkJson, frozenJsonCopy } from '../model/frozen-json.js';
 import { DELETED, type CrewSliceWrites } from '../context/stream-context.js';
 import type { EventEnvelope } from '../model/event.js';
@@ -13,7 +15,7 @@ import type { VectorWrite } from '../model/vector.js';
 import type { Route } from './route-table.js';
 import type { Lane } from './lanes.js';
 import type { FaultingCall } from './stray-faults.js';
-import type { CallFailureReason, FrameworkVerdict } from './framework-verdict.js';
+import type { FrameworkVerdict } from './framework-verdict.js';
 import type { ModelAccess } from '../models/model-calls.js';
 import type { EmbeddingModelV3, LanguageModelV3 } from '@ai-sdk/provider';
 import type { ReloadableKnobs } from '../discovery/crew-knobs.js';
@@ -22,56 +24,10 @@ import type { ReloadableKnobs } from '../discovery/crew-knobs.js';
 const checkedKinds = new Set<string>();
 const NO_ACTIONS: readonly EmittedAction[] = Object.freeze([]);
 
-/**
- * An action a call emitted. Its id and its `Action` object are made when something reads them
- * (a sink that de-duplicates, a runner's report, a dashboard): most runs never do, and the hot
- * path makes only the JSON every sink writes.
- */
-class CallAction implements EmittedAction {
-  readonly json: string;
-  readonly #scope: CallScope;
-  readonly #index: number;
-  readonly #kind: string;
-  readonly #payload: unknown;
-  readonly #ttl: number;
-  #action: Action | undefined;
-
-  constructor(json: string, scope: CallScope, index: number, kind: string, payload: unknown, ttl: number) {
-    this.json = json;
-    this.#scope = scope;
-    this.#index = index;
-    this.#kind = kind;
-    this.#payload = payload;
-    this.#ttl = ttl;
-  }
-
-  get action(): Action {
-    return (this.#action ??= { ts: this.#scope.envelope.event.ts, kind: this.#kind, stream_id: this.#scope.streamId, payload: this.#payload, ttl_ms: this.#ttl });
-  }
-
-  get id(): string {
-    return this.#scope.outputId(this.#index);
-  }
-}
-
-/** What a call may hand out: payload and context values, by JSON size and nesting. */
-export interface OutputLimits {
-  readonly payloadMaxBytes: number;
-  readonly payloadMaxDepth: number;
-  /** The most actions one call may emit: a call's output is held until it ends. */
-  readonly maxActionsPerCall: number;
-}
-
 /** A lagging crew's call's view of the context, taken when it started. */
 interface LaggedView {
   readonly base: ContextSnapshot;
   readonly writes: readonly (CrewSliceWrites | undefined)[];
-}
-
-/** Stops and restarts the clock of a call's `timeoutMs`. */
-export interface TimeoutClock {
-  stop(): void;
-  restart(): void;
 }
 
 /** What few calls need: their abort signal, a timeout clock that waits may pause, a verdict, their model calls. */
@@ -113,14 +69,6 @@ export interface CallHost {
    * from a timer it set. Reported as the crew's error; the call's outcome stands.
    */
   strayFault(scope: CallScope, error: unknown): void;
-}
-
-/** How a failed call failed: it threw, or it ran past its `timeoutMs`. */
-export interface CallFailure {
-  readonly reason: CallFailureReason;
-  readonly error: unknown;
-  /** Whether this failure disabled the crew. */
-  readonly disabledCrew: boolean;
 }
 
 /**

@@ -1,9 +1,7 @@
 import type { EventEnvelope } from '../model/event.js';
 import { andThen, isPromiseLike } from '../maybe-async.js';
 import type { ModelCalls } from '../models/model-calls.js';
-import type { VectorCalls } from '../vectors/vector-calls.js';
-import { contextRecordOf } from '../model/context-record.js';
-import type { CommittedContext, ContextSnapshot, ContextWrite, LaggingWrites } from '../model/committed-context.js';
+import type { CommittedContext, ContextSnapshot, ContextWrite } from '../model/committed-context.js';
 import type { Clock } from '../ports/clock.js';
 import type { ContextBackend } from '../ports/context-backend.js';
 import type { DecisionJournal } from '../ports/decision-journal.js';
@@ -14,11 +12,13 @@ import { CrewGate, Lane, StreamLanes, type QueuedCall } from './lanes.js';
 import { OutputSequence, type OutputSlot } from './output-sequence.js';
 import { StreamContext } from '../context/stream-context.js';
 import type { SliceTarget, StreamProgress, StreamResume } from '../scheduler/slice-target.js';
-import type { CallScope, OutputLimits } from './call-scope.js';
+import type { CallScope } from './call-scope.js';
+import type { OutputLimits } from './call-outcome.js';
 import { CallExecutor } from './call-executor.js';
 import { RouteTable, type CrewRuntime } from './route-table.js';
 import type { RunOutput } from './run-output.js';
-import { contextTruncatedRecord, dependencyUnmetRecord, lateEventRecord, refusedEventRecord } from './slice-reports.js';
+import { dependencyUnmetRecord, lateEventRecord, refusedEventRecord } from './slice-reports.js';
+import { SliceCommits } from './slice-commits.js';
 
 /**
  * How many merged slices of a stream may wait for their commit before the engine waits too: the
@@ -75,6 +75,7 @@ export class CrewRunner implements SliceTarget {
   readonly #routes: RouteTable;
   readonly #crewCount: number;
   readonly #backend: ContextBackend;
+  readonly #commits: SliceCommits;
   readonly #output: OutputSequence;
   readonly #limits: RunnerLimits;
   readonly #streams = new Map<string, StreamLanes>();
@@ -84,14 +85,8 @@ export class CrewRunner implements SliceTarget {
   readonly #gates: readonly (CrewGate | undefined)[];
   /** The most slices a crew lags. */
   readonly #maxLag: number;
-  /** The run-order indexes of the lagging crews. */
-  readonly #lagging: readonly number[];
   readonly #calls: CallExecutor;
-  /** The run's vector search, whose held writes each merge applies; undefined when off. */
-  readonly #vectors: VectorCalls | undefined;
-  readonly #contextOut: ContextSink | undefined;
   readonly #observer: RunObserver | undefined;
-  readonly #flushOutput: (() => MaybePromise<void>) | undefined;
   readonly #outputReady: (() => void) | undefined;
   /** Calls queued or running asynchronously, across streams. */
   #pending = 0;
@@ -111,9 +106,7 @@ export class CrewRunner implements SliceTarget {
     this.#crews = byIndex;
     this.#gates = gates;
     this.#maxLag = Math.max(0, ...crews.map((crew) => crew.definition.lag));
-    this.#lagging = crews.filter((crew) => crew.definition.lag > 0).map((crew) => crew.index);
     this.#observer = services.observer;
-    this.#flushOutput = services.flushOutput;
     this.#outputReady = services.outputReady;
     this.#routes = new RouteTable(crews);
     this.#crewCount = byIndex.length;
@@ -121,8 +114,7 @@ export class CrewRunner implements SliceTarget {
     this.#output = new OutputSequence(output, services.ordered ?? false);
     this.#limits = limits;
     this.#calls = new CallExecutor(limits, { journal: services.journal, clock: services.clock, output: this.#output, models: services.models });
-    this.#vectors = services.models?.vectorCalls;
-    this.#contextOut = services.contextOut;
+    this.#commits = new SliceCommits(crews, backend, this.#output, limits.contextMaxBytes, services);
   }
 
   /** Calls made per crew id (their event passed the payload schema). */
@@ -268,7 +260,7 @@ export class CrewRunner implements SliceTarget {
   closeSlice(streamId: string, slice: number, endMs: number, progress: StreamProgress): MaybePromise<void> {
     const stream = this.#streams.get(streamId)!;
     this.#observer?.sliceClosed?.(streamId, slice, endMs);
-    if (stream.closes.length === 0 && stream.mayMerge(slice)) return this.#merge(stream, slice, endMs, progress, undefined);
+    if (stream.closes.length === 0 && stream.mayMerge(slice)) return this.#commits.merge(stream, slice, endMs, progress, undefined);
     if (this.#broken !== undefined) throw this.#broken.error;
     const slot = this.#output.reserve();
     return new Promise((resolve, reject) => stream.closes.push({ slice, endMs, progress, slot, resolve, reject }));
@@ -363,76 +355,9 @@ export class CrewRunner implements SliceTarget {
       const close = stream.closes[0];
       if (close === undefined || !stream.mayMerge(close.slice)) return;
       stream.closes.shift();
-      Promise.resolve(this.#merge(stream, close.slice, close.endMs, close.progress, close.slot)).then(close.resolve, close.reject);
+      Promise.resolve(this.#commits.merge(stream, close.slice, close.endMs, close.progress, close.slot)).then(close.resolve, close.reject);
       for (const lane of stream.lanes) if (lane !== undefined) this.#pump(lane);
     }
-  }
-
-  /**
-   * Merges a slice's writes into the stream's context and commits it, after the commits before
-   * it; resolves when committed. A `ctx_size` record goes to `slot` (or the output).
-   */
-  #merge(stream: StreamLanes, slice: number, endMs: number, progress: StreamProgress, slot: OutputSlot | undefined): MaybePromise<void> {
-    const merged = stream.context.close(slice);
-    if (merged !== undefined && merged.dropped.length > 0) (slot ?? this.#output).error(contextTruncatedRecord(stream.id, slice, endMs, merged, this.#limits.contextMaxBytes));
-    slot?.done();
-    // The slice's vector writes go to the store before its commit: a restart re-runs them, and upserts are idempotent.
-    const vectorsApplied = this.#vectors?.merged(stream.id, slice);
-    if (merged === undefined) return vectorsApplied === undefined ? stream.committing : this.#afterCommits(stream, () => vectorsApplied);
-    this.#observer?.contextMerged?.(stream.id, slice, merged.size);
-    const contextOut = this.#contextOut;
-    const commit = () =>
-      andThen(
-        andThen(vectorsApplied, () => this.#laggingWrites(stream, slice)),
-        (lagging) => {
-          const full = lagging === undefined ? progress : { ...progress, lagging };
-          if (this.#flushOutput === undefined) return this.#backend.commit(stream.id, slice, merged.snapshot, full);
-          return andThen(this.#flushOutput(), () => this.#backend.commit(stream.id, slice, merged.snapshot, full));
-        },
-      );
-    const observed = this.#observer?.contextChanged;
-    const record = contextOut === undefined && observed === undefined ? undefined : contextRecordOf(stream.id, slice, endMs, merged);
-    if (record === undefined) return this.#afterCommits(stream, commit);
-    // Told once committed: what viewers see is what a restart resumes from.
-    return this.#afterCommits(stream, () =>
-      andThen(commit(), () => {
-        observed?.(record);
-        return contextOut?.write([record]);
-      }),
-    );
-  }
-
-  /** Runs `commit` after the stream's commits before it; resolves when it is done (at once when it all completes synchronously). */
-  #afterCommits(stream: StreamLanes, commit: () => MaybePromise<void>): MaybePromise<void> {
-    const committed = stream.committing === undefined ? commit() : stream.committing.then(commit);
-    if (!isPromiseLike(committed)) return;
-    stream.commitsQueued++;
-    const tracked: Promise<void> = committed.then(() => {
-      stream.commitsQueued--;
-      if (stream.committing === tracked) stream.committing = undefined;
-    });
-    stream.committing = tracked;
-    return tracked;
-  }
-
-  /**
-   * What lagging crews wrote in slices up to `slice` that merges later, once their calls of those
-   * slices have ended (undefined with no lagging crew): committed with S(slice), so a restart
-   * after the commit, whose input resumes after slice `slice`, loses none of it.
-   */
-  #laggingWrites(stream: StreamLanes, slice: number): MaybePromise<LaggingWrites | undefined> {
-    if (this.#lagging.length === 0) return undefined;
-    const ended = stream.finished(slice, this.#lagging) ? undefined : new Promise<void>((resolve) => stream.settleWaits.push({ slice, crews: this.#lagging, resolve }));
-    return andThen(ended, () =>
-      this.#lagging.flatMap((index) => {
-        const crew = this.#crews[index]!.definition;
-        return Array.from({ length: crew.lag }, (_, i) => slice + 1 + i).flatMap((merge) => {
-          const writes = stream.context.writesMergingIn(merge, index);
-          if (writes === undefined) return [];
-          return [{ crew: crew.id, slice: merge, writes: writes.toWire() }];
-        });
-      }),
-    );
   }
 
   /** Counts calls queued or running; the engine waiting for room goes on once there is. */

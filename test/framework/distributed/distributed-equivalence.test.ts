@@ -187,7 +187,7 @@ async function runDistributed(events: readonly object[], crews = CREWS) {
     },
     clock: systemClock,
   });
-  const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: config.lateness_ms }, schedules, target);
+  const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: config.lateness_ms }, schedules, target, systemClock);
   const pipeline = new EventPipeline(new EventDecoder(inputLimits(config)), engine, output);
   await pipeline.run(new ArrayEventSource(events), noActions, errors, () => false);
   await target.settled();
@@ -224,7 +224,7 @@ async function takeOver(events: readonly object[], crews: CrewClass[], leader: A
     resume: () => checkpoint,
   });
   for (const { done, seq } of leader.published) if (seq >= checkpoint.reportsFrom) target.receive(done, seq);
-  const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: config.lateness_ms }, schedules, target);
+  const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: config.lateness_ms }, schedules, target, systemClock);
   await engine.restore(engineState);
   const after = events.slice(engineState.position + 1).map((value, i) => ({ value, position: engineState.position + 1 + i }));
   const source = {
@@ -330,7 +330,7 @@ describe('the distributed slice target, waiting on runners', () => {
       stalledAfterMs: 20,
       clock: systemClock,
     });
-    const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: 0 }, schedules, target);
+    const engine = new SliceEngine({ sliceMs: config.slice_ms, latenessMs: 0 }, schedules, target, systemClock);
     const pipeline = new EventPipeline(new EventDecoder(inputLimits(config)), engine, output);
     const noActions = { write: () => undefined, close: async () => undefined };
     const running = pipeline.run(new ArrayEventSource([{ ts: new Date(T0).toISOString(), kind: 'c', stream_id: 's1', payload: { v: 1 } }]), noActions, noActions, () => false);

@@ -13,6 +13,7 @@ import type { EngineCheckpoint } from '../../../src/framework/scheduler/engine-c
 import type { Clock } from '../../../src/framework/ports/clock.js';
 import type { DecisionJournal } from '../../../src/framework/ports/decision-journal.js';
 import { MemoryDecisionJournal } from '../../../src/framework/testing/in-memory-ports.js';
+import { systemClock } from '../../../src/framework/system-clock.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
 const origin = { name: 'test', locate: (p: number) => `test:${p}` };
@@ -96,7 +97,7 @@ function recorder(
     skipped: (id, slice, i, unmet, events) => void steps.push(['skip', id, slice, crews[i]!.id, [...unmet], events.map(at)]),
     isDisabled: (_id, i) => disabled.has(crews[i]!.id),
   };
-  const engine = (timing: SliceTiming) => new SliceEngine(timing, scheduleCrews(crews), target, live?.clock, live?.journal);
+  const engine = (timing: SliceTiming) => new SliceEngine(timing, scheduleCrews(crews), target, live?.clock ?? systemClock, live?.journal);
   return { steps, target, engine, progress, checkpoints };
 }
 
@@ -522,11 +523,11 @@ describe('SliceEngine checkpoints: a successor goes on from one as if it had rea
           return envelope(t, 's1', goal ? 'goal' : 'tick');
         });
         const full = recorder(false, crews);
-        await feed(new SliceEngine(timing, scheduleCrews(crews), { ...full.target, checkpoints: true }, undefined, undefined), envelopes);
+        await feed(new SliceEngine(timing, scheduleCrews(crews), { ...full.target, checkpoints: true }, systemClock), envelopes);
         for (const [slice, checkpoint] of full.checkpoints) {
           if (checkpoint === undefined) continue;
           const successor = recorder(false, crews);
-          const engine = new SliceEngine(timing, scheduleCrews(crews), successor.target);
+          const engine = new SliceEngine(timing, scheduleCrews(crews), successor.target, systemClock);
           await engine.restore(JSON.parse(JSON.stringify(checkpoint)));
           await feed(
             engine,
@@ -551,7 +552,7 @@ describe('SliceEngine checkpoints: a successor goes on from one as if it had rea
 
   it('a checkpoint counts the events before its position, so journaled decisions after it are found', async () => {
     const full = recorder(false, [crew('only')]);
-    const engine = new SliceEngine({ sliceMs: 500, latenessMs: 0 }, scheduleCrews([crew('only')]), { ...full.target, checkpoints: true });
+    const engine = new SliceEngine({ sliceMs: 500, latenessMs: 0 }, scheduleCrews([crew('only')]), { ...full.target, checkpoints: true }, systemClock);
     const events = [envelope(0), envelope(100), envelope(600), envelope(700), envelope(1200)];
     await feed(engine, events);
     const checkpoints = full.checkpoints.map(([slice, checkpoint]) => [slice, checkpoint?.position, checkpoint?.accepted]);
