@@ -7,19 +7,20 @@ import { declaredCrewId, type CrewOverrides } from '../framework/discovery/read-
 import { configuredModels } from '../framework/assembly/port-bindings.js';
 import { adapterFactory } from '../framework/adapter-registry.js';
 import type { LiveCrewConfig } from '../framework/config/config-schema.js';
-import { implicitModelName, unknownCrewModels, unknownVectorEmbedders } from '../framework/models/model-calls.js';
-import { unmetCrewNeeds } from '../framework/models/crew-needs.js';
+import { implicitModelName, unknownCrewModels, unknownVectorEmbedders } from '../framework/model-calls/model-calls.js';
+import { unmetCrewNeeds } from '../framework/model-calls/crew-needs.js';
 import { messages } from '../framework/messages.js';
 import { instantiateCrews } from '../framework/runtime/instantiate-crews.js';
 import { LIVE_CREW_CONFIG } from '../framework/tokens.js';
 import { loadCrews } from '../framework/discovery/crew-module.js';
 import { crewsOption } from './options.js';
 import { InputError } from '../framework/errors.js';
-import { isThrownInstance } from '../framework/runtime/describe-thrown.js';
+import { isThrownInstance } from '../framework/describe-thrown.js';
 import { EventFileCheck } from '../framework/discovery/event-file-check.js';
 import { EventDecoder } from '../framework/model/event.js';
 import { inputLimits } from '../framework/config/limits.js';
 import { fileEventSource } from '../adapters/file/file-event-source.js';
+import { describeThrown } from '../framework/describe-thrown.js';
 
 interface InspectOptions {
   crews: string[];
@@ -43,7 +44,7 @@ export function registerInspectCommands(program: Command): void {
         try {
           return check();
         } catch (error) {
-          problems.push((error as Error).message);
+          problems.push(describeThrown(error));
           return undefined;
         }
       };
@@ -110,7 +111,7 @@ async function modelProblems(graph: CrewGraph, config: LiveCrewConfig): Promise<
     await provider.open();
     if (config.vector !== null) await (await adapterFactory('vectors', config.vector.backend))(config).check();
   } catch (error) {
-    return { problems: [(error as Error).message], warnings: [] };
+    return { problems: [describeThrown(error)], warnings: [] };
   }
   const noEmbedder = config.vector !== null && config.vector.embedder === undefined && implicitModelName(provider.embedderNames) === undefined;
   return {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { LiveCrewError, UsageError } from '../index.js';
-import { describeThrown, isThrownInstance } from '../framework/runtime/describe-thrown.js';
+import { describeThrown, isThrownInstance } from '../framework/describe-thrown.js';
 import { registerAclCommand } from './acl-command.js';
 import { crewsFromConfig } from './options.js';
 import { registerDevCommand } from './dev-command.js';

@@ -3,6 +3,7 @@ import { loadConfig } from '../framework/config/load-config.js';
 import { ConfigError } from '../framework/errors.js';
 import { STREAM_ID_PATTERN } from '../framework/model/patterns.js';
 import { messages } from '../framework/messages.js';
+import { describeThrown } from '../framework/describe-thrown.js';
 
 /** `--pace <factor>`: a number > 0. */
 export function parsePace(value: string): number {
@@ -45,7 +46,7 @@ export function parseSelector(pattern: string): RegExp {
   try {
     return new RegExp(`^(?:${pattern})$`);
   } catch (error) {
-    throw new ConfigError(messages.selectorNotRegex(pattern, (error as Error).message));
+    throw new ConfigError(messages.selectorNotRegex(pattern, describeThrown(error)));
   }
 }
 

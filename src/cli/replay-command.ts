@@ -10,6 +10,7 @@ import { encodeErrorRecord } from '../framework/model/error-record.js';
 import type { VectorConfig } from '../framework/config/vector-config.js';
 import { messages } from '../framework/messages.js';
 import { crewsOption, parseInputFormat, parseReplayMissing, parseStreamId } from './options.js';
+import { describeThrown } from '../framework/describe-thrown.js';
 
 interface ReplayOptions {
   crews: string[];
@@ -150,14 +151,14 @@ function readRecords(path: string): unknown[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new InputError(messages.recordingUnreadable(path, (error as Error).message), { cause: error });
+    throw new InputError(messages.recordingUnreadable(path, describeThrown(error)), { cause: error });
   }
   return text.split('\n').flatMap((line, index) => {
     if (line.trim() === '') return [];
     try {
       return [JSON.parse(line) as unknown];
     } catch (error) {
-      throw new InputError(messages.recordingLineInvalid(`${path}:${index + 1}`, (error as Error).message));
+      throw new InputError(messages.recordingLineInvalid(`${path}:${index + 1}`, describeThrown(error)));
     }
   });
 }

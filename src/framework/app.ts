@@ -9,7 +9,7 @@ import type { ReloadableKnobs } from './discovery/crew-knobs.js';
 import { ConfigError, LiveCrewError } from './errors.js';
 import { messages } from './messages.js';
 import { CrewRunner } from './runtime/crew-runner.js';
-import { describeThrown } from './runtime/describe-thrown.js';
+import { describeThrown } from './describe-thrown.js';
 import { EventPipeline } from './runtime/event-pipeline.js';
 import { Heartbeat } from './runtime/heartbeat.js';
 import { idleCrews, type IdleCrew } from './runtime/idle-crews.js';
@@ -154,7 +154,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
     try {
       await monitor.start?.();
       await host.start();
-      logger.info({ transport: config.transport, crews: crews.length }, 'run started');
+      logger.info({ transport: config.transport, crews: crews.length }, messages.runStarted);
       heartbeat.start();
       await pipeline.run(input, actions, errors, () => stopping, ticker);
     } finally {
@@ -176,7 +176,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
       durationMs: clock.now() - started,
     };
     for (const idle of summary.idleCrews) logger.warn({ crew: idle.crew }, idle.message);
-    logger.info({ events: summary.events, invalid: summary.invalid, actions: summary.actions, errors: summary.errors, slices: summary.slices, t_ms: summary.durationMs }, 'run finished');
+    logger.info({ events: summary.events, invalid: summary.invalid, actions: summary.actions, errors: summary.errors, slices: summary.slices, t_ms: summary.durationMs }, messages.runFinished);
     return summary;
   };
 

@@ -6,7 +6,7 @@
 /** A vector collection's shape as messages show it (`model/vector.ts` has the type; messages import nothing of the model). */
 type CollectionShape = { readonly dimension: number; readonly metric: string };
 import type { ConstructionFailure } from './errors.js';
-import { describeThrown } from './runtime/describe-thrown.js';
+import { describeThrown } from './describe-thrown.js';
 
 const MAX_SHOWN = 80;
 
@@ -29,6 +29,22 @@ export function showPath(path: readonly PropertyKey[]): string {
 }
 
 export const messages = {
+  // Log lines (DESIGN §6): what a process tells its operator.
+  heartbeatGap: (gap: number, intervalMs: number) => `heartbeat gap: ${gap} ms since the last beat (more than 3 beats of ${intervalMs} ms)`,
+  sliceMerged: 'slice merged',
+  crewFileReloaded: (file: string) => `reloaded ${file}`,
+  runStarted: 'run started',
+  runFinished: 'run finished',
+  schedulerStandby: (stream: string, holder: string) => `standby for stream ${stream}: ${holder} schedules it; waiting to take over`,
+  schedulingStream: (stream: string) => `scheduling stream ${stream}`,
+  sliceWaitsForReports: (slice: number, crews: readonly string[]) => `slice ${slice} waits for the report of ${crews.join(', ')}: is a runner hosting ${crews.length === 1 ? 'it' : 'them'} running?`,
+  checkpointNotWritten: (detail: string) => `checkpoint not written (a successor goes on from an older one): ${detail}`,
+  resumingFromCheckpoint: (stream: string, slice: number, position: number) => `stream ${stream}: going on from the checkpoint of slice ${slice} (input after position ${position})`,
+  leaseLost: (stream: string) => `another scheduler took the lease of stream ${stream}; stopping`,
+  streamInputEnded: (stream: string) => `stream ${stream}: input ended; every slice committed`,
+  runnerHosting: (stream: string, crews: readonly string[]) => `stream ${stream}: hosting ${crews.join(', ')}`,
+  viewerSkipsMessage: (subject: string) => `dashboard: a message on ${subject} is not what live-crew publishes there; such messages are skipped`,
+  viewerReadingStopped: (stream: string, detail: string) => `dashboard: reading ${stream} stopped: ${detail}`,
   // The parser's message quotes the input: its control characters are shown escaped, so no input can make a line of its own.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is escaped
   notJson: (detail: string) => `not valid JSON: ${detail.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1))}`,

@@ -5,6 +5,7 @@ import type { ModelProvider } from '../../framework/ports/model-provider.js';
 import { SCRIPTED_MODEL_ID, scriptedModel } from './scripted-model.js';
 import { hashEmbedder } from './hash-embedder.js';
 import { messages } from '../../framework/messages.js';
+import { describeThrown } from '../../framework/describe-thrown.js';
 
 /** Each hosted provider: its package (an optional dependency, loaded only when configured), its factory, its key's default env var. */
 const HOSTED = {
@@ -107,7 +108,7 @@ export class AiSdkModelProvider implements ModelProvider {
     try {
       create = ((await import(hosted.pkg)) as Record<string, ProviderFactory>)[hosted.factory]!;
     } catch (error) {
-      throw new ConfigError(messages.providerPackageMissing(key, spec.provider, hosted.pkg, (error as Error).message), { cause: error });
+      throw new ConfigError(messages.providerPackageMissing(key, spec.provider, hosted.pkg, describeThrown(error)), { cause: error });
     }
     return create({
       ...(apiKey ? { apiKey } : {}),

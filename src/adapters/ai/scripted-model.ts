@@ -1,4 +1,4 @@
-import { streamOf } from '../../framework/models/journal-value.js';
+import { streamOf } from '../../framework/model-calls/journal-value.js';
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3Prompt, LanguageModelV3StreamPart, LanguageModelV3Usage } from '@ai-sdk/provider';
 
 /** One rule of a scripted model: when `when` matches the prompt's last user text (or always, without it), reply `text`. */

@@ -6,7 +6,7 @@ import type { ErrorRecord } from '../../framework/model/error-record.js';
 import { TimestampSchema } from '../../framework/model/event.js';
 import type { Clock } from '../../framework/ports/clock.js';
 import type { Logger } from '../../framework/ports/logger.js';
-import { describeThrown } from '../../framework/runtime/describe-thrown.js';
+import { describeThrown } from '../../framework/describe-thrown.js';
 import { HeartbeatWatch } from '../../framework/runtime/heartbeat-watch.js';
 import { DEFAULT_MAX_DEPTH } from '../../framework/model/frozen-json.js';
 import { parseForeignJson } from '../../framework/model/json.js';
@@ -14,6 +14,7 @@ import { readCommittedContext } from '../nats/jetstream-context-backend.js';
 import { sleep } from '../nats/jetstream-reading.js';
 import { LIVE_STREAMS, liveSubject } from '../nats/jetstream-streams.js';
 import type { DashboardFeed } from './dashboard-feed.js';
+import { messages } from '../../framework/messages.js';
 
 /** How deep a message the viewer reads may nest: a record around a payload within the bounds, twice over. */
 const VIEWED_MAX_DEPTH = 8 + 2 * DEFAULT_MAX_DEPTH;
@@ -85,7 +86,7 @@ export async function followStream(nc: NatsConnection, streamId: string, feed: D
     const kind = message.subject.replace(/^live\.[^.]+\.slice\.\d+\.[^.]+\./, `live.${streamId}.slice.<n>.<crew>.`);
     if (!unreadable.has(kind)) {
       unreadable.add(kind);
-      options.logger.warn({ stream: streamId, subject: message.subject }, `dashboard: a message on ${message.subject} is not what live-crew publishes there; such messages are skipped`);
+      options.logger.warn({ stream: streamId, subject: message.subject }, messages.viewerSkipsMessage(message.subject));
     }
     return undefined;
   };
@@ -135,7 +136,7 @@ export async function followStream(nc: NatsConnection, streamId: string, feed: D
   const stop = new AbortController();
   for (const what of STORED) {
     readStored(js, LIVE_STREAMS[what].name, liveSubject(streamId, what), (message) => stored(what, message), stop.signal).catch((error: unknown) =>
-      options.logger.warn({ stream: streamId, error: describeThrown(error) }, `dashboard: reading ${LIVE_STREAMS[what].name} stopped: ${describeThrown(error)}`),
+      options.logger.warn({ stream: streamId, error: describeThrown(error) }, messages.viewerReadingStopped(LIVE_STREAMS[what].name, describeThrown(error))),
     );
   }
   watch.start();

@@ -9,6 +9,7 @@ import { InputError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
 import type { InputOrigin, InputRecord } from '../../framework/model/input-record.js';
 import type { EventSource, InputBatch } from '../../framework/ports/event-source.js';
+import { describeThrown } from '../../framework/describe-thrown.js';
 
 /** How an input file is read: one JSON array, or JSON lines. `auto` goes by the extension. */
 export type InputFormat = 'auto' | 'jsonl' | 'json';
@@ -67,7 +68,7 @@ export class FileEventSource implements EventSource {
     } catch (error) {
       if (this.#closed) return;
       if (error instanceof InputError) throw error;
-      throw new InputError(messages.inputUnreadable(name, (error as Error).message), { cause: error });
+      throw new InputError(messages.inputUnreadable(name, describeThrown(error)), { cause: error });
     } finally {
       this.#stream = undefined;
     }
@@ -115,7 +116,7 @@ export class FileEventSource implements EventSource {
     try {
       values = JSON.parse(stripBom(parts.join('')));
     } catch (error) {
-      throw new InputError(messages.inputArrayInvalid(name, (error as Error).message), { cause: error });
+      throw new InputError(messages.inputArrayInvalid(name, describeThrown(error)), { cause: error });
     }
     if (!Array.isArray(values)) throw new InputError(messages.inputArrayInvalid(name, 'the top-level value is not an array'));
     const origin: InputOrigin = { name, locate: (index) => `${name}[${index}]` };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { InputError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
 import type { DecisionJournal } from '../../framework/ports/decision-journal.js';
+import { describeThrown } from '../../framework/describe-thrown.js';
 
 const JournalLine = z.strictObject({ decision: z.string().min(1), value: z.unknown().optional() });
 
@@ -78,7 +79,7 @@ function readJournal(path: string): Map<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new InputError(messages.journalUnreadable(path, (error as Error).message), { cause: error });
+    throw new InputError(messages.journalUnreadable(path, describeThrown(error)), { cause: error });
   }
   const decisions = new Map<string, unknown>();
   text.split('\n').forEach((line, index) => {
@@ -87,7 +88,7 @@ function readJournal(path: string): Map<string, unknown> {
     try {
       value = JSON.parse(line);
     } catch (error) {
-      throw new InputError(messages.journalLineInvalid(`${path}:${index + 1}`, (error as Error).message));
+      throw new InputError(messages.journalLineInvalid(`${path}:${index + 1}`, describeThrown(error)));
     }
     const parsed = JournalLine.safeParse(value);
     if (!parsed.success) throw new InputError(messages.journalLineInvalid(`${path}:${index + 1}`, 'expected {"decision": "<key>", "value"?: <JSON>}'));

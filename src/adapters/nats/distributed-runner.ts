@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { LiveCrewAppOptions } from '../../framework/assembly/assembly-options.js';
 import { CrewHost } from '../../framework/assembly/crew-host.js';
-import type { ModelCalls } from '../../framework/models/model-calls.js';
+import type { ModelCalls } from '../../framework/model-calls/model-calls.js';
 import { runnerLimits } from '../../framework/config/limits.js';
 import type { ErrorRecord } from '../../framework/model/error-record.js';
 import type { EmittedAction } from '../../framework/ports/sinks.js';
@@ -57,7 +57,13 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
       hostsNone: (graph) => new ConfigError(messages.selectorMatchesNoCrew(String(options.selector), graph.crews.map((crew) => crew.id).join(', '))),
     });
     const { crews, models } = host;
-    run.logger.info({ crews: crews.map((crew) => crew.definition.id) }, `stream ${options.streamId}: hosting ${crews.map((crew) => crew.definition.id).join(', ')}`);
+    run.logger.info(
+      { crews: crews.map((crew) => crew.definition.id) },
+      messages.runnerHosting(
+        options.streamId,
+        crews.map((crew) => crew.definition.id),
+      ),
+    );
     const backend = run.config.vector?.backend;
     if (backend === 'memory' || backend === 'pglite') run.logger.warn({ backend }, messages.vectorStorePerProcess(backend));
     const actions = JetStreamSink.forActions(run.link);

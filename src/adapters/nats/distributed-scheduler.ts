@@ -22,6 +22,7 @@ import { NatsContextBroadcast } from './context-broadcast.js';
 import { LIVE_STREAMS, sliceSubject } from './jetstream-streams.js';
 import { JetStreamSink } from './jetstream-transport.js';
 import { SchedulerLease } from './scheduler-lease.js';
+import { describeThrown } from '../../framework/describe-thrown.js';
 
 const CHECKPOINT_KEY = 'scheduler.checkpoint';
 /** A committed slice's checkpoint as the bucket keeps it (`SchedulerCheckpoint`, with the slice). */
@@ -71,11 +72,11 @@ export async function runDistributedScheduler(options: DistributedSchedulerOptio
   const logger = run.logger;
   const lease = new SchedulerLease(run.bucket, options.holder ?? `${hostname()}:${process.pid}`, run.config.lease_ms, run.clock, logger);
   try {
-    const leading = await lease.acquire(signal, (holder) => logger.info({ holder }, `standby for stream ${options.streamId}: ${holder} schedules it; waiting to take over`));
+    const leading = await lease.acquire(signal, (holder) => logger.info({ holder }, messages.schedulerStandby(options.streamId, holder)));
     if (!leading) return 'stopped';
     // A standby opened the journal long ago: what its predecessor decided since is repeated too.
     await run.catchUpJournal();
-    logger.info({}, `scheduling stream ${options.streamId}`);
+    logger.info({}, messages.schedulingStream(options.streamId));
     const stopWatching = watchRunners(run, options.streamId);
     try {
       return await schedule(run, options.streamId, signal, lease);
@@ -110,8 +111,7 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     contextMaxBytes: config.context_max_bytes,
     observer: monitor,
     clock: run.clock,
-    stalled: (_stream, slice, crews, waitedMs) =>
-      logger.warn({ slice, crews, t_ms: waitedMs }, `slice ${slice} waits for the report of ${crews.join(', ')}: is a runner hosting ${crews.length === 1 ? 'it' : 'them'} running?`),
+    stalled: (_stream, slice, crews, waitedMs) => logger.warn({ slice, crews, t_ms: waitedMs }, messages.sliceWaitsForReports(slice, crews)),
     flushOutput: () => output.flush(noActions, errors),
     position: (): number => pipeline.resumePosition,
     // Written after its slice's commit, in order, every checkpoint_slices slices (and when one
@@ -121,9 +121,7 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
       lastCommitted = slice;
       if (checkpoint.engine === undefined || (lastCheckpoint !== undefined && slice - lastCheckpoint < config.checkpoint_slices)) return;
       lastCheckpoint = slice;
-      return run.bucket
-        .put(CHECKPOINT_KEY, { slice, ...checkpoint })
-        .catch((error: unknown) => logger.warn({ slice }, `checkpoint not written (a successor goes on from an older one): ${(error as Error).message}`));
+      return run.bucket.put(CHECKPOINT_KEY, { slice, ...checkpoint }).catch((error: unknown) => logger.warn({ slice }, messages.checkpointNotWritten(describeThrown(error))));
     },
     resume: () => stored,
   });
@@ -136,7 +134,7 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     const firstSeq = (await (await run.js.jetstreamManager()).streams.info(LIVE_STREAMS.events.name)).state.first_seq;
     if (firstSeq > from.position + 1) logger.error({ slice: from.slice, position: from.position, first_seq: firstSeq }, messages.checkpointInputGone(streamId, from.position + 1, firstSeq));
     await engine.restore(from);
-    logger.info({ slice: from.slice, position: from.position }, `stream ${streamId}: going on from the checkpoint of slice ${from.slice} (input after position ${from.position})`);
+    logger.info({ slice: from.slice, position: from.position }, messages.resumingFromCheckpoint(streamId, from.slice, from.position));
   }
   const source = new JetStreamReplaySource(run.js, streamId, from !== undefined ? from.position + 1 : 1);
 
@@ -151,7 +149,7 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
   const onAbort = () => stop('stopped');
   signal.addEventListener('abort', onAbort, { once: true });
   lease.keep(() => {
-    logger.warn({}, `another scheduler took the lease of stream ${streamId}; stopping`);
+    logger.warn({}, messages.leaseLost(streamId));
     stop('lost-lease');
   });
 
@@ -181,7 +179,7 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     // Each crew's runners stop reading its work here: there is no more.
     for (const crew of graph.crews) await work.send({ type: 'end', streamId, slice: lastCommitted + 1, crew: crew.id });
     await work.flush();
-    logger.info({ events: pipeline.counts.accepted }, `stream ${streamId}: input ended; every slice committed`);
+    logger.info({ events: pipeline.counts.accepted }, messages.streamInputEnded(streamId));
   }
   return outcome;
 }

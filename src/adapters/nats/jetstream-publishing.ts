@@ -3,6 +3,7 @@ import { ClosedConnectionError, createInbox, DrainingConnectionError, headers, t
 import { sleep } from './jetstream-reading.js';
 import { ConnectionError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
+import { describeThrown } from '../../framework/describe-thrown.js';
 
 /** How long a write keeps being retried while the server is away, in ms. */
 const GIVE_UP_AFTER_MS = 120_000;
@@ -23,7 +24,7 @@ export async function untilStored<T>(write: () => Promise<T>, what: string): Pro
       // 503: JetStream is still starting up after a restart; any other refusal is final.
       const refused = error instanceof JetStreamApiError && error.status !== 503;
       const permanent = refused || error instanceof ClosedConnectionError || error instanceof DrainingConnectionError;
-      if (permanent || Date.now() > deadline) throw new ConnectionError(messages.serverRefused(what, (error as Error).message), { cause: error });
+      if (permanent || Date.now() > deadline) throw new ConnectionError(messages.serverRefused(what, describeThrown(error)), { cause: error });
       await sleep(Math.min(1000, 25 * 2 ** attempt));
     }
   }

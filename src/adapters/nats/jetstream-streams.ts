@@ -5,6 +5,7 @@ import { ConfigError, ConnectionError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
 import { CREW_ID_PATTERN } from '../../framework/model/patterns.js';
 import { crewOwner, SCHEDULER_OWNER, type DecisionOwner } from '../../framework/replay/decision-keys.js';
+import { describeThrown } from '../../framework/describe-thrown.js';
 
 /** The JetStream streams live-crew uses, and the subjects each holds (DESIGN §5). */
 export const LIVE_STREAMS = {
@@ -91,7 +92,7 @@ export async function ensureLiveStreams(nc: NatsConnection, retention: LiveReten
   try {
     jsm = await jetstreamManager(nc);
   } catch (error) {
-    throw new ConnectionError(messages.natsNoJetStream(nc.getServer(), (error as Error).message), { cause: error });
+    throw new ConnectionError(messages.natsNoJetStream(nc.getServer(), describeThrown(error)), { cause: error });
   }
   for (const [key, { name, subject }] of Object.entries(LIVE_STREAMS)) {
     const keepMs = retention[key as keyof LiveRetention];

@@ -3,6 +3,7 @@ import { connect, credsAuthenticator, type NatsConnection, type NodeConnectionOp
 import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
 import { ConfigError, ConnectionError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
+import { describeThrown } from '../../framework/describe-thrown.js';
 
 /** The NATS settings of the configuration. */
 export type NatsSettings = Pick<LiveCrewConfig, 'nats_url' | 'nats_user' | 'nats_pass' | 'nats_token' | 'nats_creds' | 'nats_tls_ca' | 'nats_tls_cert' | 'nats_tls_key'>;
@@ -40,7 +41,7 @@ export async function connectNats(options: NodeConnectionOptions): Promise<NatsC
     return await connect(options);
   } catch (error) {
     const url = Array.isArray(options.servers) ? options.servers.join(', ') : String(options.servers);
-    throw new ConnectionError(messages.natsUnreachable(url, (error as Error).message), { cause: error });
+    throw new ConnectionError(messages.natsUnreachable(url, describeThrown(error)), { cause: error });
   }
 }
 
@@ -48,6 +49,6 @@ function readCreds(path: string): Uint8Array {
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new ConfigError(messages.natsCredsUnreadable(path, (error as Error).message), { cause: error });
+    throw new ConfigError(messages.natsCredsUnreadable(path, describeThrown(error)), { cause: error });
   }
 }

@@ -3,6 +3,7 @@ import { loadBackendPackages } from '../shared/optional-package.js';
 import { withoutPassword } from '../shared/shown-url.js';
 import { messages } from '../../framework/messages.js';
 import { PostgresVectorStore, SESSION_SETTINGS } from './postgres-vector-store.js';
+import { describeThrown } from '../../framework/describe-thrown.js';
 
 /** Connections the store keeps open: searches of concurrent calls go in parallel. */
 const POOL_SIZE = 4;
@@ -29,7 +30,7 @@ export class PgVectorStore extends PostgresVectorStore {
         await pool.query('CREATE EXTENSION IF NOT EXISTS vector');
       } catch (error) {
         await pool.end();
-        throw new ConnectionError(messages.vectorBackendUnreachable('pgvector', withoutPassword(url), (error as Error).message), { cause: error });
+        throw new ConnectionError(messages.vectorBackendUnreachable('pgvector', withoutPassword(url), describeThrown(error)), { cause: error });
       }
       return { client: pool, close: () => pool.end() };
     });

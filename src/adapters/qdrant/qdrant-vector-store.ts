@@ -6,6 +6,7 @@ import { messages } from '../../framework/messages.js';
 import { checkFiniteVector, checkPoints, queryFilter } from '../../framework/vectors/store-input.js';
 import type { VectorCollectionShape, VectorFilter, VectorHit, VectorMetric, VectorPayload, VectorPoint, VectorQuery } from '../../framework/model/vector.js';
 import type { VectorStore } from '../../framework/ports/vector-store.js';
+import { describeThrown } from '../../framework/describe-thrown.js';
 
 /** Options of the Qdrant store. */
 export interface QdrantVectorStoreOptions {
@@ -46,7 +47,7 @@ export class QdrantVectorStore implements VectorStore {
     try {
       await client.getCollections();
     } catch (error) {
-      throw new ConnectionError(messages.vectorBackendUnreachable('qdrant', this.#options.url, (error as Error).message), { cause: error });
+      throw new ConnectionError(messages.vectorBackendUnreachable('qdrant', this.#options.url, describeThrown(error)), { cause: error });
     }
     this.#client = client;
   }

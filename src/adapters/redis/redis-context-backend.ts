@@ -3,7 +3,7 @@ import type { CommitProgress, CommittedContext, ContextSnapshot } from '../../fr
 import type { ContextBackend } from '../../framework/ports/context-backend.js';
 import { conflictBackoff, decodeCommitted, encodeCommitted, MAX_CONFLICT_RETRIES } from '../shared/committed-snapshot.js';
 import { ConnectionError, StoredStateError } from '../../framework/errors.js';
-import { describeThrown } from '../../framework/runtime/describe-thrown.js';
+import { describeThrown } from '../../framework/describe-thrown.js';
 import { withoutPassword } from '../shared/shown-url.js';
 import { messages } from '../../framework/messages.js';
 

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
+import { describeThrown } from '../../framework/describe-thrown.js';
 
 /**
  * Loads an optional peer dependency of a vector backend (`load` imports it).
@@ -10,6 +11,6 @@ export async function loadBackendPackages<T>(backend: string, packages: readonly
   try {
     return await load();
   } catch (error) {
-    throw new ConfigError(messages.vectorBackendPackage(backend, packages.join(' '), (error as Error).message), { cause: error });
+    throw new ConfigError(messages.vectorBackendPackage(backend, packages.join(' '), describeThrown(error)), { cause: error });
   }
 }

@@ -1,7 +1,7 @@
 import type { CrewGraph } from '../discovery/crew-definition.js';
 import { reloadableKnobsOf } from '../discovery/crew-knobs.js';
 import { IsolatedCrews } from '../isolation/isolated-crews.js';
-import type { ModelCalls } from '../models/model-calls.js';
+import type { ModelCalls } from '../model-calls/model-calls.js';
 import type { DecisionJournal } from '../ports/decision-journal.js';
 import type { InterceptorRef } from '../ports/interceptor.js';
 import { instantiateCrews } from '../runtime/instantiate-crews.js';

@@ -1,7 +1,7 @@
 import type { DependencyContainer, InjectionToken } from 'tsyringe';
 import { adapterFactory, type AdapterPorts } from '../adapter-registry.js';
 import type { LiveCrewConfig } from '../config/config-schema.js';
-import { NO_MODELS } from '../models/model-calls.js';
+import { NO_MODELS } from '../model-calls/model-calls.js';
 import type { ModelProvider } from '../ports/model-provider.js';
 import { NO_MONITOR } from '../runtime/heartbeat.js';
 import { systemClock } from '../system-clock.js';

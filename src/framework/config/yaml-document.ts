@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { messages } from '../messages.js';
+import { describeThrown } from '../describe-thrown.js';
 
 /** The largest config, runtime or crew YAML file read. */
 export const CONFIG_FILE_MAX_BYTES = 1024 * 1024;
@@ -32,7 +33,7 @@ export function readYamlDocument(path: string): YamlDocument {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError(messages.configFileUnreadable(path, (error as Error).message), { cause: error });
+    throw new ConfigError(messages.configFileUnreadable(path, describeThrown(error)), { cause: error });
   }
   return parseYamlText(text, path);
 }
@@ -67,7 +68,7 @@ export function parseYamlText(text: string, path: string): YamlDocument {
     data = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
   } catch (expanding) {
     // The yaml package refuses aliases that expand past its bound (a "billion laughs" document).
-    throw new ConfigError(messages.configFileNotYaml(path, messages.yamlAliasBomb(MAX_ALIAS_COUNT, (expanding as Error).message)), { cause: expanding });
+    throw new ConfigError(messages.configFileNotYaml(path, messages.yamlAliasBomb(MAX_ALIAS_COUNT, describeThrown(expanding))), { cause: expanding });
   }
   return {
     path,

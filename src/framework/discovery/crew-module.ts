@@ -7,7 +7,7 @@ import { messages } from '../messages.js';
 import type { YamlCrew } from '../yaml-crews/yaml-crew-class.js';
 import type { CrewClass } from './crew-definition.js';
 import { isCrewClass } from './read-crew.js';
-import { describeThrown, isThrownInstance } from '../runtime/describe-thrown.js';
+import { describeThrown, isThrownInstance } from '../describe-thrown.js';
 import { CREW_FILE_SUFFIX } from '../yaml-crews/crew-file-suffix.js';
 
 /** What a crews module gives: its crews, and the providers their constructors need. */

@@ -1,5 +1,5 @@
 import type { ErrorRecord } from '../model/error-record.js';
-import type { ModelCalls } from '../models/model-calls.js';
+import type { ModelCalls } from '../model-calls/model-calls.js';
 import type { ContextSnapshot } from '../model/committed-context.js';
 import type { Clock } from '../ports/clock.js';
 import type { ContextBackend } from '../ports/context-backend.js';

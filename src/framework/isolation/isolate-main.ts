@@ -11,7 +11,7 @@ import { messages } from '../messages.js';
 import type { EventEnvelope } from '../model/event.js';
 import { CallScope, type CallHost } from '../runtime/call-scope.js';
 import { HandlerContext } from '../runtime/handler-context.js';
-import { describeThrown } from '../runtime/describe-thrown.js';
+import { describeThrown } from '../describe-thrown.js';
 import { instantiateCrews } from '../runtime/instantiate-crews.js';
 import { LifecycleHooks } from '../runtime/lifecycle-hooks.js';
 import { Lane, StreamLanes } from '../runtime/lanes.js';

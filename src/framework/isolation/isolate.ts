@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { messages } from '../messages.js';
-import { describeThrown } from '../runtime/describe-thrown.js';
+import { describeThrown } from '../describe-thrown.js';
 import { FrameworkVerdict } from '../runtime/framework-verdict.js';
 import { IsolateMessageSchema, type IsolateInit, type IsolatedCall, type IsolatedAnswer, type IsolatedRequest, type IsolatedOutcome, type IsolateMessage } from './isolation-protocol.js';
 

@@ -10,7 +10,7 @@ import { callOf } from '../runtime/handler-context.js';
 import { Isolate, type IsolateSpec } from './isolate.js';
 import type { IsolatedOutcome } from './isolation-protocol.js';
 import { answerRequest } from './isolated-models.js';
-import type { ModelCalls } from '../models/model-calls.js';
+import type { ModelCalls } from '../model-calls/model-calls.js';
 
 /** The first restart after a crash waits this long; each further one twice as long, up to `MAX_BACKOFF_MS`. */
 const FIRST_BACKOFF_MS = 100;

@@ -1,4 +1,4 @@
-import type { ModelCalls } from '../models/model-calls.js';
+import type { ModelCalls } from '../model-calls/model-calls.js';
 import { resolve } from 'node:path';
 import type { LiveCrewConfig } from '../config/config-schema.js';
 import type { CrewDefinition, CrewGraph } from '../discovery/crew-definition.js';
@@ -6,7 +6,7 @@ import { ConfigError, CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
-import { describeThrown } from '../runtime/describe-thrown.js';
+import { describeThrown } from '../describe-thrown.js';
 import { IsolatedCrew } from './isolated-crew.js';
 
 /**

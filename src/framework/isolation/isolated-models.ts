@@ -9,12 +9,12 @@ import type {
   LanguageModelV3StreamResult,
 } from '@ai-sdk/provider';
 import { ModelCallError } from '../errors.js';
-import { fromJournalValue, streamOf, toJournalValue } from '../models/journal-value.js';
-import type { ModelAccess, ModelCalls } from '../models/model-calls.js';
+import { fromJournalValue, streamOf, toJournalValue } from '../model-calls/journal-value.js';
+import type { ModelAccess, ModelCalls } from '../model-calls/model-calls.js';
 import { messages } from '../messages.js';
-import { effectResult, type EffectOutcome } from '../models/recorded-effect.js';
+import { effectResult, type EffectOutcome } from '../model-calls/recorded-effect.js';
 import type { CallScope } from '../runtime/call-scope.js';
-import { describeThrown } from '../runtime/describe-thrown.js';
+import { describeThrown } from '../describe-thrown.js';
 import type { VectorHit } from '../model/vector.js';
 import type { VectorCollection } from '../ports/crew-context.js';
 import { FrameworkVerdict } from '../runtime/framework-verdict.js';

@@ -6,6 +6,7 @@ import { HandlerOutputError } from '../errors.js';
 import { isUserKind, KIND_PATTERN, RESERVED_KIND_PREFIX, STREAM_ID_PATTERN } from './patterns.js';
 import { canonicalUtc, parseCanonicalUtc } from './timestamp.js';
 import type { InputOrigin, InputRecord } from './input-record.js';
+import { describeThrown } from '../describe-thrown.js';
 
 /**
  * An input event: something that happened on a stream at a point in event time.
@@ -168,7 +169,7 @@ export class EventDecoder {
     try {
       value = JSON.parse(text);
     } catch (error) {
-      return { problem: messages.notJson((error as Error).message) };
+      return { problem: messages.notJson(describeThrown(error)) };
     }
     const payload = typeof value === 'object' && value !== null ? (value as { payload?: unknown }).payload : undefined;
     if (payload !== undefined) {

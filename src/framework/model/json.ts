@@ -2,6 +2,7 @@
 
 import { messages } from '../messages.js';
 import { freezeParsedJson } from './frozen-json.js';
+import { describeThrown } from '../describe-thrown.js';
 
 /** A JSON value. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -59,6 +60,6 @@ export function parseJsonWithin(text: string, maxBytes = FOREIGN_JSON_MAX_BYTES)
   try {
     return { value: JSON.parse(text) as unknown };
   } catch (error) {
-    return { problem: messages.notJson((error as Error).message) };
+    return { problem: messages.notJson(describeThrown(error)) };
   }
 }

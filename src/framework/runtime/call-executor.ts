@@ -10,13 +10,13 @@ import type { MaybePromise } from '../ports/maybe-promise.js';
 import { HandlerContext } from './handler-context.js';
 import { CallScope, type CallHost } from './call-scope.js';
 import type { CallFailure, OutputLimits } from './call-outcome.js';
-import { describeThrown, isThrownInstance } from './describe-thrown.js';
+import { describeThrown, isThrownInstance } from '../describe-thrown.js';
 import { FrameworkVerdict } from './framework-verdict.js';
 import type { Lane } from './lanes.js';
 import type { Route } from './route-table.js';
 import type { RunOutput } from './run-output.js';
 import { runAsCall } from './stray-faults.js';
-import type { ModelCalls } from '../models/model-calls.js';
+import type { ModelCalls } from '../model-calls/model-calls.js';
 
 /**
  * Runs one handler call at a time for the runner (DESIGN §4): checks the event against the

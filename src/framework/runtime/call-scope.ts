@@ -16,7 +16,7 @@ import type { Route } from './route-table.js';
 import type { Lane } from './lanes.js';
 import type { FaultingCall } from './stray-faults.js';
 import type { FrameworkVerdict } from './framework-verdict.js';
-import type { ModelAccess } from '../models/model-calls.js';
+import type { ModelAccess } from '../model-calls/model-calls.js';
 import type { EmbeddingModelV3, LanguageModelV3 } from '@ai-sdk/provider';
 import type { ReloadableKnobs } from '../discovery/crew-knobs.js';
 

@@ -1,6 +1,6 @@
 import type { EventEnvelope } from '../model/event.js';
 import { andThen, isPromiseLike } from '../maybe-async.js';
-import type { ModelCalls } from '../models/model-calls.js';
+import type { ModelCalls } from '../model-calls/model-calls.js';
 import type { CommittedContext, ContextSnapshot, ContextWrite } from '../model/committed-context.js';
 import type { Clock } from '../ports/clock.js';
 import type { ContextBackend } from '../ports/context-backend.js';

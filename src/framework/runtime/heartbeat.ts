@@ -1,6 +1,7 @@
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { Monitor } from '../ports/run-observer.js';
+import { messages } from '../messages.js';
 
 /** A monitor that watches nothing: the default when no metrics are served. */
 export const NO_MONITOR: Monitor = { close: async () => undefined };
@@ -44,7 +45,7 @@ export class Heartbeat {
     const gap = now - this.#last;
     this.#last = now;
     if (gap > 3 * intervalMs) {
-      logger.error({ t_ms: gap }, `heartbeat gap: ${gap} ms since the last beat (more than 3 beats of ${intervalMs} ms)`);
+      logger.error({ t_ms: gap }, messages.heartbeatGap(gap, intervalMs));
       monitor.heartbeatGap?.(gap);
     }
     this.#options.beat(++this.#seq);

@@ -3,7 +3,7 @@ import type { CrewDefinition, CrewGraph } from '../discovery/crew-definition.js'
 import { ConstructionError, CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
 import { explainConstructionFailure } from '../discovery/construction-failure.js';
-import { isThrownInstance } from './describe-thrown.js';
+import { isThrownInstance } from '../describe-thrown.js';
 import type { CrewRuntime } from './route-table.js';
 import type { Interceptor, InterceptorClass, InterceptorRef } from '../ports/interceptor.js';
 

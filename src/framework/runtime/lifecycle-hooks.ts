@@ -2,7 +2,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { ProviderRegistration } from '../tokens.js';
 import { LifecycleError } from '../errors.js';
 import { messages } from '../messages.js';
-import { describeThrown } from './describe-thrown.js';
+import { describeThrown } from '../describe-thrown.js';
 import type { CrewRuntime } from './route-table.js';
 import type { Logger } from '../ports/logger.js';
 

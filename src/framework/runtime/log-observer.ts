@@ -1,5 +1,6 @@
 import type { Logger } from '../ports/logger.js';
 import type { RunObserver } from '../ports/run-observer.js';
+import { messages } from '../messages.js';
 
 /**
  * What the log says of a run beside its start and end: each error record at `debug` (they have
@@ -16,7 +17,7 @@ export function logObserver(logger: Logger): RunObserver {
       }
     },
     contextMerged(stream, slice, bytes) {
-      logger.debug({ stream, slice, bytes }, 'slice merged');
+      logger.debug({ stream, slice, bytes }, messages.sliceMerged);
     },
   };
 }

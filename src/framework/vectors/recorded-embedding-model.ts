@@ -1,8 +1,8 @@
 import type { EmbeddingModelV3, EmbeddingModelV3CallOptions, EmbeddingModelV3Result } from '@ai-sdk/provider';
 import type { CallSite } from '../runtime/call-site.js';
-import { recordEffect } from '../models/recorded-effect.js';
-import type { ModelCallServices } from '../models/recorded-model.js';
-import { digestValue } from '../models/request-digest.js';
+import { recordEffect } from '../model-calls/recorded-effect.js';
+import type { ModelCallServices } from '../model-calls/recorded-model.js';
+import { digestValue } from '../model-calls/request-digest.js';
 
 /**
  * An embedding model as one handler call sees it (`ctx.embedder()`, DESIGN §9-§10): each

@@ -9,9 +9,9 @@ import type { VectorSearchReport } from '../ports/run-observer.js';
 import type { VectorStore } from '../ports/vector-store.js';
 import type { CallSite } from '../runtime/call-site.js';
 import type { VectorCollection, VectorDocument, VectorSearchOptions } from '../ports/crew-context.js';
-import { recordEffect } from '../models/recorded-effect.js';
-import type { ModelCallServices } from '../models/recorded-model.js';
-import { digestValue } from '../models/request-digest.js';
+import { recordEffect } from '../model-calls/recorded-effect.js';
+import type { ModelCallServices } from '../model-calls/recorded-model.js';
+import { digestValue } from '../model-calls/request-digest.js';
 import { checkCollectionName, checkDocuments, checkIds, checkSearch, type SearchInput } from './vector-input.js';
 
 /** What the vector calls of a run need. */

@@ -13,6 +13,7 @@ import { RELOADABLE_KNOBS, reloadableKnobsOf, type ReloadableKnobs } from '../di
 import { readCrew } from '../discovery/read-crew.js';
 import type { Versions } from '../runtime/versions.js';
 import { knobsDecision, reloadDecision } from '../replay/decision-keys.js';
+import { describeThrown } from '../describe-thrown.js';
 
 /** What a reload's journal entry holds: the file as it was, and from which slice of each stream it runs. */
 const RecordedReload = z.object({ text: z.string(), from: z.record(z.string(), z.number()) });
@@ -121,7 +122,7 @@ export class CrewReloads {
       const overrides = existsSync(path) ? readRuntimeFile(path, id) : {};
       read = readCrew(definition.type, () => overrides);
     } catch (error) {
-      this.#logger.error({ crew: id, file: path }, messages.reloadRefused(path, (error as Error).message));
+      this.#logger.error({ crew: id, file: path }, messages.reloadRefused(path, describeThrown(error)));
       return;
     }
     if (read.crew === undefined || read.problems.length > 0) {
@@ -142,10 +143,10 @@ export class CrewReloads {
     try {
       await this.#journal.record(knobsDecision(id, version), { knobs: next, from });
     } catch (error) {
-      this.#logger.error({ crew: id, file: path }, messages.reloadNotJournaled(path, (error as Error).message));
+      this.#logger.error({ crew: id, file: path }, messages.reloadNotJournaled(path, describeThrown(error)));
       return;
     }
-    this.#logger.info({ crew: id, file: path, from }, `reloaded ${basename(path)}`);
+    this.#logger.info({ crew: id, file: path, from }, messages.crewFileReloaded(basename(path)));
   }
 
   /** Runs `then` once `path` has not changed for `SETTLE_MS`. */
@@ -166,7 +167,7 @@ export class CrewReloads {
     try {
       file = parseCrewFile(readFileSync(path, 'utf8'), path);
     } catch (error) {
-      this.#logger.error({ crew: crew.file.id, file: path }, messages.reloadRefused(path, (error as Error).message));
+      this.#logger.error({ crew: crew.file.id, file: path }, messages.reloadRefused(path, describeThrown(error)));
       return;
     }
     const reshaped = scheduleChanges(crew.file, file);
@@ -183,10 +184,10 @@ export class CrewReloads {
     try {
       await this.#journal.record(key, { text: file.text, from });
     } catch (error) {
-      this.#logger.error({ crew: crew.file.id, file: path }, messages.reloadNotJournaled(path, (error as Error).message));
+      this.#logger.error({ crew: crew.file.id, file: path }, messages.reloadNotJournaled(path, describeThrown(error)));
       return;
     }
-    this.#logger.info({ crew: crew.file.id, file: path, from }, `reloaded ${basename(path)}`);
+    this.#logger.info({ crew: crew.file.id, file: path, from }, messages.crewFileReloaded(basename(path)));
   }
 }
 

@@ -1,5 +1,6 @@
 import { Context, Liquid, toValue, type Template } from 'liquidjs';
 import { messages } from '../messages.js';
+import { describeThrown } from '../describe-thrown.js';
 
 /**
  * The most time, in ms, a crew call's templates may take to render, all of them together (the
@@ -135,7 +136,7 @@ async function named<T>(path: readonly PropertyKey[], rendering: Promise<T>): Pr
   try {
     return await rendering;
   } catch (error) {
-    throw new Error(messages.templateFailed(path.join('.'), (error as Error).message), { cause: error });
+    throw new Error(messages.templateFailed(path.join('.'), describeThrown(error)), { cause: error });
   }
 }
 
@@ -159,7 +160,7 @@ export function compileValue(value: unknown, path: readonly PropertyKey[] = []):
       }
       return compileText(value, path);
     } catch (error) {
-      throw new TemplateError(path, (error as Error).message);
+      throw new TemplateError(path, describeThrown(error));
     }
   }
   if (Array.isArray(value)) {

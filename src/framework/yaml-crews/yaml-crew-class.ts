@@ -10,9 +10,9 @@ import type {
 } from '@ai-sdk/provider';
 import { z } from 'zod';
 import { describeIssues } from '../model/event.js';
-import { describeThrown } from '../runtime/describe-thrown.js';
+import { describeThrown } from '../describe-thrown.js';
 import { DEFAULT_TOOL_COLLECTION, vectorTools, type CrewTool, type VectorToolName } from '../vectors/vector-tools.js';
-import { declareCrewNeeds } from '../models/crew-needs.js';
+import { declareCrewNeeds } from '../model-calls/crew-needs.js';
 import { Crew } from '../decorators/crew.js';
 import { DependsOn } from '../decorators/depends-on.js';
 import { OnEvent } from '../decorators/on-event.js';

@@ -14,6 +14,7 @@ import { knobsOf } from '../discovery/crew-spec-keys.js';
 import { COLLECTION_NAME_PATTERN } from '../config/vector-config.js';
 import { VECTOR_TOOL_NAMES, type VectorToolName, type VectorToolOptions } from '../vectors/vector-tools.js';
 import { CREW_FILE_SUFFIX } from './crew-file-suffix.js';
+import { describeThrown } from '../describe-thrown.js';
 
 /** The tools a YAML crew may name: the built-in vector tools (DESIGN §10). */
 export const KNOWN_TOOLS: readonly string[] = VECTOR_TOOL_NAMES;
@@ -145,7 +146,7 @@ function compileCrewFile(document: YamlDocument): CrewFile {
     } catch (error) {
       // A value's templates are compiled with their full path, so an error names where it is.
       const full = error instanceof TemplateError ? error.path : at;
-      throw new ConfigError(messages.crewFileInvalid(path, `  ${where(full)} ${full.join('.')}: template does not parse: ${(error as Error).message}`));
+      throw new ConfigError(messages.crewFileInvalid(path, `  ${where(full)} ${full.join('.')}: template does not parse: ${describeThrown(error)}`));
     }
   };
   const behaviour: CrewBehaviour = {

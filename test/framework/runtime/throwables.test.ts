@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Crew, OnEvent, UseInterceptors, type CrewContext, type Event, type Interceptor } from '../../../src/index.js';
 import { createTestingApp } from '../../../src/testing.js';
-import { describeThrown } from '../../../src/framework/runtime/describe-thrown.js';
+import { describeThrown } from '../../../src/framework/describe-thrown.js';
 
 /** A Proxy whose every trap throws: even asking whether it is an Error throws. */
 function trapEverything(): object {

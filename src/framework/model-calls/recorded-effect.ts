@@ -2,7 +2,7 @@ import { ModelCallError } from '../errors.js';
 import { messages } from '../messages.js';
 import { ErrorReason } from '../model/error-record.js';
 import type { CallSite } from '../runtime/call-site.js';
-import { describeThrown } from '../runtime/describe-thrown.js';
+import { describeThrown } from '../describe-thrown.js';
 import { FrameworkVerdict } from '../runtime/framework-verdict.js';
 import { fromJournalValue, toJournalValue } from './journal-value.js';
 import { effectDecision } from '../replay/decision-keys.js';

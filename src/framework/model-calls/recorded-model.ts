@@ -14,7 +14,7 @@ import type { DecisionJournal } from '../ports/decision-journal.js';
 import type { Logger } from '../ports/logger.js';
 import type { ModelCallOutcome, RunObserver } from '../ports/run-observer.js';
 import type { CallSite } from '../runtime/call-site.js';
-import { describeThrown } from '../runtime/describe-thrown.js';
+import { describeThrown } from '../describe-thrown.js';
 import { FrameworkVerdict, type CallFailureReason } from '../runtime/framework-verdict.js';
 import { fromJournalValue, streamOf, toJournalValue } from './journal-value.js';
 import { budgetDecision, modelCallDecision } from '../replay/decision-keys.js';
