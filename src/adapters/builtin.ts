@@ -37,6 +37,10 @@ registerAdapter('journal', 'nats', fileJournal);
 registerAdapter('context', 'memory', () => new MemoryContextBackend());
 registerAdapter('contextOut', 'file', (config) => fileContextSink(config.context_out!));
 registerAdapter('vectors', 'memory', () => new MemoryVectorStore());
+registerAdapterModule('isolates', 'node', async () => {
+  const { nodeIsolates } = await import('./node-isolation/node-isolate-launcher.js');
+  return () => nodeIsolates;
+});
 
 const nats = () => import('./nats/nats-adapters.js');
 registerAdapterModule('source', 'nats', async () => (await nats()).natsEventSource);

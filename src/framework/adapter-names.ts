@@ -4,7 +4,7 @@
  */
 
 /** A port an adapter can be registered for. */
-export type PortName = 'source' | 'actions' | 'errors' | 'context' | 'journal' | 'monitor' | 'logger' | 'models' | 'vectors' | 'contextOut';
+export type PortName = 'source' | 'actions' | 'errors' | 'context' | 'journal' | 'monitor' | 'logger' | 'models' | 'vectors' | 'contextOut' | 'isolates';
 
 const registered = new Map<PortName, Set<string>>();
 

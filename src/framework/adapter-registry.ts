@@ -5,6 +5,7 @@ import type { LiveCrewConfig } from './config/config-schema.js';
 import type { ContextBackend } from './ports/context-backend.js';
 import type { DecisionJournal } from './ports/decision-journal.js';
 import type { EventSource } from './ports/event-source.js';
+import type { IsolateLauncher } from './ports/isolate-launcher.js';
 import type { Logger } from './ports/logger.js';
 import type { ModelProvider } from './ports/model-provider.js';
 import type { Monitor } from './ports/run-observer.js';
@@ -26,6 +27,7 @@ export interface AdapterPorts extends Record<PortName, unknown> {
   models: ModelProvider;
   vectors: VectorStore;
   contextOut: ContextSink;
+  isolates: IsolateLauncher;
 }
 
 /** A port's adapter name: the config value that selects it (`file`, `memory`, ...). */
@@ -45,6 +47,7 @@ const registry: { [P in keyof AdapterPorts]: Map<AdapterName, Registration<Adapt
   models: new Map(),
   vectors: new Map(),
   contextOut: new Map(),
+  isolates: new Map(),
 };
 
 /**

@@ -3,6 +3,7 @@ import type { LiveCrewConfig } from './config/config-schema.js';
 import type { Clock } from './ports/clock.js';
 import type { ContextBackend } from './ports/context-backend.js';
 import type { DecisionJournal } from './ports/decision-journal.js';
+import type { IsolateLauncher } from './ports/isolate-launcher.js';
 import type { EventSource } from './ports/event-source.js';
 import type { Logger } from './ports/logger.js';
 import type { ModelProvider } from './ports/model-provider.js';
@@ -27,6 +28,8 @@ export const LOGGER: InjectionToken<Logger> = Symbol.for('live-crew:Logger');
 export const MODEL_PROVIDER: InjectionToken<ModelProvider> = Symbol.for('live-crew:ModelProvider');
 /** The vector store of `vector:`; registered only when vector search is on (or given as a provider). */
 export const VECTOR_STORE: InjectionToken<VectorStore> = Symbol.for('live-crew:VectorStore');
+/** What starts isolated crews' worker threads and child processes; registered only when a crew is isolated (or given as a provider). */
+export const ISOLATE_LAUNCHER: InjectionToken<IsolateLauncher> = Symbol.for('live-crew:IsolateLauncher');
 /** The resolved configuration, injectable into crews and services. */
 export const LIVE_CREW_CONFIG: InjectionToken<LiveCrewConfig> = Symbol.for('live-crew:Config');
 

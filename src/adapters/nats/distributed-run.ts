@@ -3,7 +3,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { DependencyContainer } from 'tsyringe';
 import type { LiveCrewAppOptions } from '../../framework/assembly/assembly-options.js';
-import { adapter, serviceDefaults } from '../../framework/assembly/port-bindings.js';
+import { adapter, isolationPorts, serviceDefaults } from '../../framework/assembly/port-bindings.js';
 import { assembleProcess, type AssembledProcess } from '../../framework/assembly/process-assembly.js';
 import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
 import type { CrewGraph } from '../../framework/discovery/crew-definition.js';
@@ -96,6 +96,7 @@ export async function openDistributedRun(options: DistributedRunOptions, role: s
           // JetStream KV shares this process's connection; another backend is made by its adapter.
           [CONTEXT_BACKEND, config.kv_backend === 'jetstream' ? () => new JetStreamContextBackend(parts.nc) : adapter('context', config.kv_backend, config)],
           [DECISION_JOURNAL, () => journal?.journal],
+          ...isolationPorts(config, graph),
           ...serviceDefaults(config),
         ];
       },

@@ -8,6 +8,7 @@ import { instantiateCrews } from '../runtime/instantiate-crews.js';
 import { LifecycleHooks, logStopFailures } from '../runtime/lifecycle-hooks.js';
 import type { CrewRuntime } from '../runtime/route-table.js';
 import { Versions } from '../runtime/versions.js';
+import { ISOLATE_LAUNCHER } from '../tokens.js';
 import type { LiveCrewAppOptions } from './assembly-options.js';
 import { openModelCalls } from './model-access.js';
 import type { AssembledProcess } from './process-assembly.js';
@@ -51,7 +52,7 @@ export class CrewHost {
   static async open(process: AssembledProcess, journal: DecisionJournal, options: CrewHostOptions): Promise<CrewHost> {
     const { config, graph, container, clock, logger, monitor } = process;
     const hosted = options.hosted ?? (() => true);
-    const isolation = new IsolatedCrews({ crews: graph.crews.filter((crew) => hosted(crew.id)) }, options.crewsModule, config, clock, logger);
+    const isolation = new IsolatedCrews({ crews: graph.crews.filter((crew) => hosted(crew.id)) }, options.crewsModule, config, { clock, logger, launcher: () => container.resolve(ISOLATE_LAUNCHER) });
     const hooks = new LifecycleHooks(container, options.providers ?? []);
     const interceptors: InterceptorRef[] = [...(monitor.interceptor ? [monitor.interceptor] : []), ...(options.interceptors ?? [])];
     const instantiated = instantiateCrews(graph, container, hosted, interceptors, isolation.standIn);

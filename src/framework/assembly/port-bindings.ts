@@ -1,6 +1,8 @@
 import type { DependencyContainer, InjectionToken } from 'tsyringe';
 import { adapterFactory, type AdapterPorts } from '../adapter-registry.js';
 import type { LiveCrewConfig } from '../config/config-schema.js';
+import type { CrewGraph } from '../discovery/crew-definition.js';
+import { isIsolated } from '../isolation/isolated-crews.js';
 import { NO_MODELS } from '../model-calls/model-calls.js';
 import type { ModelProvider } from '../ports/model-provider.js';
 import { NO_MONITOR } from '../runtime/heartbeat.js';
@@ -13,6 +15,7 @@ import {
   DECISION_JOURNAL,
   ERROR_SINK,
   EVENT_SOURCE,
+  ISOLATE_LAUNCHER,
   LIVE_CREW_CONFIG,
   LOGGER,
   MODEL_PROVIDER,
@@ -30,7 +33,7 @@ export function adapter<P extends keyof AdapterPorts>(port: P, name: string, con
 }
 
 /** The ports of a process that reads its own input and writes its own output (`createLiveCrewApp`): each adapter as the config chooses. */
-export function inProcessPorts(config: LiveCrewConfig): PortDefault[] {
+export function inProcessPorts(config: LiveCrewConfig, graph: CrewGraph): PortDefault[] {
   return [
     [EVENT_SOURCE, adapter('source', config.transport, config)],
     [ACTION_SINK, adapter('actions', config.transport, config)],
@@ -39,8 +42,14 @@ export function inProcessPorts(config: LiveCrewConfig): PortDefault[] {
     [DECISION_JOURNAL, adapter('journal', config.transport, config)],
     // `__context` records: to a file when asked, on `live.<stream>.ctx` over NATS, else nowhere.
     ...(config.context_out !== null || config.transport === 'nats' ? [[CONTEXT_SINK, adapter('contextOut', config.context_out !== null ? 'file' : 'nats', config)] as PortDefault] : []),
+    ...isolationPorts(config, graph),
     ...serviceDefaults(config),
   ];
+}
+
+/** What a process hosting isolated crews needs: the launcher of their worker threads and child processes; nothing otherwise. */
+export function isolationPorts(config: LiveCrewConfig, graph: CrewGraph): PortDefault[] {
+  return graph.crews.some(isIsolated) ? [[ISOLATE_LAUNCHER, adapter('isolates', 'node', config)]] : [];
 }
 
 /** The ports every kind of process has, bound as the config says: clock, monitor, logger, models, and the vector store when `vector:` is on. */

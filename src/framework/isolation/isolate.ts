@@ -1,15 +1,8 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import type { IsolateLauncher, IsolateLink } from '../ports/isolate-launcher.js';
 import { messages } from '../messages.js';
 import { describeThrown } from '../describe-thrown.js';
 import { FrameworkVerdict } from '../runtime/framework-verdict.js';
 import { IsolateMessageSchema, type IsolateInit, type IsolatedCall, type IsolatedAnswer, type IsolatedRequest, type IsolatedOutcome, type IsolateMessage } from './isolation-protocol.js';
-
-/** The script an isolate runs: beside this module in the build. */
-const ISOLATE_MAIN = fileURLToPath(new URL('./isolate-main.js', import.meta.url));
 
 /** How an isolated crew runs: in a worker thread or a child process, with its limits. */
 export interface IsolateSpec {
@@ -20,15 +13,8 @@ export interface IsolateSpec {
   readonly allowWrite: readonly string[];
   /** Told each line the crew writes to its stdout or stderr: they never reach the app's own (where actions go). */
   readonly printed: (stream: 'stdout' | 'stderr', line: string) => void;
-}
-
-/** The longest line of a crew's output kept whole; the rest of a longer one is cut. */
-const MAX_PRINTED_LINE = 8192;
-
-/** A worker thread or child process, as the app talks to it. */
-interface IsolateLink {
-  send(message: unknown): void;
-  kill(): void;
+  /** Starts the worker thread or child process. */
+  readonly launcher: IsolateLauncher;
 }
 
 /** The call an isolate is running, and how to end it. */
@@ -56,8 +42,6 @@ export class Isolate {
   #error: unknown;
   #started: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   readonly #exited: Promise<void>;
-  /** Each of its output streams, until it ends. */
-  readonly #printing: Promise<void>[] = [];
   /** Told of output or a fault that escaped call `id` after it ended. */
   onStray: ((id: number, error: string) => void) | undefined;
   /** Answers what a handler in the isolate asks the app (a model call, a recorded effect); the answer is sent back. */
@@ -71,9 +55,20 @@ export class Isolate {
       this.#end(how);
       exited();
     };
-    this.#link = spec.kind === 'worker' ? this.#worker(onExit) : this.#process(onExit);
+    const { kind, init, allowWrite } = spec;
+    this.#link = spec.launcher.launch(
+      { kind, allowWrite, ...(init.memoryLimitMb !== undefined ? { memoryLimitMb: init.memoryLimitMb } : {}) },
+      {
+        message: (message) => this.#received(message),
+        error: (error) => {
+          this.#error ??= error;
+        },
+        exit: onExit,
+        printed: spec.printed,
+      },
+    );
     // Ended once it exited and everything it printed was read.
-    this.#exited = Promise.all([exit, ...this.#printing]).then(() => undefined);
+    this.#exited = Promise.all([exit, this.#link.drained]).then(() => undefined);
   }
 
   /**
@@ -174,86 +169,4 @@ export class Isolate {
     this.#running?.reject(new FrameworkVerdict(this.#ended));
     this.#link.kill();
   }
-
-  #worker(onExit: (how: string) => void): IsolateLink {
-    const limit = this.#spec.init.memoryLimitMb;
-    // Its stdout and stderr come here, not to the process's: what a crew prints is no action line.
-    const worker = new Worker(ISOLATE_MAIN, { stdout: true, stderr: true, ...(limit !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: limit } } : {}) });
-    this.#capture(worker.stdout, worker.stderr);
-    worker.on('message', (message: unknown) => this.#received(message));
-    worker.on('error', (error) => {
-      this.#error ??= error;
-    });
-    worker.on('exit', (code) => onExit(`exited with code ${code}`));
-    return {
-      send: (message) => worker.postMessage(message),
-      kill: () => void worker.terminate(),
-    };
-  }
-
-  /** Hands each line the crew writes to `printed`, a line longer than MAX_PRINTED_LINE cut there. */
-  #capture(stdout: Readable, stderr: Readable): void {
-    for (const [stream, from] of [
-      ['stdout', stdout],
-      ['stderr', stderr],
-    ] as const) {
-      let line = '';
-      from.setEncoding('utf8');
-      from.on('data', (chunk: string) => {
-        const lines = (line + chunk).split('\n');
-        line = lines.pop()!;
-        for (const whole of lines) this.#spec.printed(stream, cut(whole));
-        if (line.length > MAX_PRINTED_LINE) {
-          this.#spec.printed(stream, cut(line));
-          line = '';
-        }
-      });
-      this.#printing.push(
-        new Promise((resolve) =>
-          from.on('close', () => {
-            if (line !== '') this.#spec.printed(stream, cut(line));
-            resolve();
-          }),
-        ),
-      );
-    }
-  }
-
-  #process(onExit: (how: string) => void): IsolateLink {
-    const child: ChildProcess = fork(ISOLATE_MAIN, [], {
-      execArgv: sandboxFlags(this.#spec),
-      serialization: 'json',
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    this.#capture(child.stdout!, child.stderr!);
-    child.on('message', (message: unknown) => this.#received(message));
-    child.on('error', (error) => {
-      this.#error ??= error;
-    });
-    child.on('exit', (code, signal) => onExit(signal !== null ? `was killed by ${signal}` : `exited with code ${code}`));
-    return {
-      send: (message) => {
-        if (child.connected) child.send(message as never);
-      },
-      kill: () => void child.kill('SIGKILL'),
-    };
-  }
-}
-
-/**
- * Node's permission model for a crew's child process, where this Node has it: it reads any file
- * (its modules), writes only the allowed paths, and starts no process or worker.
- */
-function sandboxFlags(spec: IsolateSpec): string[] {
-  const flags = process.allowedNodeEnvironmentFlags;
-  const permission = flags.has('--permission') ? '--permission' : flags.has('--experimental-permission') ? '--experimental-permission' : undefined;
-  return [
-    ...(permission !== undefined ? [permission, '--allow-fs-read=*', ...spec.allowWrite.map((path) => `--allow-fs-write=${resolve(path)}`)] : []),
-    ...(flags.has('--disable-warning') ? ['--disable-warning=ExperimentalWarning'] : ['--no-warnings']),
-    ...(spec.init.memoryLimitMb !== undefined ? [`--max-old-space-size=${spec.init.memoryLimitMb}`] : []),
-  ];
-}
-
-function cut(line: string): string {
-  return line.length > MAX_PRINTED_LINE ? `${line.slice(0, MAX_PRINTED_LINE)}…` : line;
 }

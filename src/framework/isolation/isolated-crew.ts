@@ -11,6 +11,7 @@ import { Isolate, type IsolateSpec } from './isolate.js';
 import type { IsolatedOutcome } from './isolation-protocol.js';
 import { answerRequest } from './isolated-models.js';
 import type { ModelCalls } from '../model-calls/model-calls.js';
+import type { IsolateLauncher } from '../ports/isolate-launcher.js';
 
 /** The first restart after a crash waits this long; each further one twice as long, up to `MAX_BACKOFF_MS`. */
 const FIRST_BACKOFF_MS = 100;
@@ -27,6 +28,8 @@ export interface IsolatedCrewOptions {
   readonly clock: Clock;
   /** Where what the crew prints goes, with its id. */
   readonly logger: Logger;
+  /** Starts its worker threads or child processes. */
+  readonly launcher: IsolateLauncher;
 }
 
 /**
@@ -170,6 +173,7 @@ export class IsolatedCrew {
       kind,
       init: { type: 'init', crewsModule, crewId: id, config, ...(memoryLimitMb !== undefined ? { memoryLimitMb } : {}) },
       allowWrite: config.isolation_allow_write,
+      launcher: this.#options.launcher,
       printed: (stream, line) => this.#options.logger.warn({ crew: id, output: stream }, `${messages.isolatedCrewPrinted(id, kind, stream)}: ${line}`),
     };
     const isolate = await Isolate.start(spec);

@@ -5,6 +5,7 @@ import type { CrewDefinition, CrewGraph } from '../discovery/crew-definition.js'
 import { ConfigError, CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
 import type { Clock } from '../ports/clock.js';
+import type { IsolateLauncher } from '../ports/isolate-launcher.js';
 import type { Logger } from '../ports/logger.js';
 import { describeThrown } from '../describe-thrown.js';
 import { IsolatedCrew } from './isolated-crew.js';
@@ -22,17 +23,27 @@ export function withIsolation(graph: CrewGraph, config: LiveCrewConfig): CrewGra
   };
 }
 
+/** Whether a crew runs in a worker thread or a child process. */
+export function isIsolated(crew: CrewDefinition): boolean {
+  return crew.isolation === 'worker' || crew.isolation === 'process';
+}
+
 /** The isolated crews of an app (DESIGN §8), started with it and ended with it. */
 export class IsolatedCrews {
   readonly #crews = new Map<string, IsolatedCrew>();
 
-  /** @throws ConfigError when a crew is isolated and no `crewsModule` says where to load it from */
-  constructor(graph: CrewGraph, crewsModule: string | undefined, config: LiveCrewConfig, clock: Clock, logger: Logger) {
-    const isolated = graph.crews.filter((crew) => crew.isolation === 'worker' || crew.isolation === 'process');
+  /**
+   * @param launcher - what starts the isolates; asked for only when a crew is isolated
+   * @throws ConfigError when a crew is isolated and no `crewsModule` says where to load it from
+   */
+  constructor(graph: CrewGraph, crewsModule: string | undefined, config: LiveCrewConfig, services: { readonly clock: Clock; readonly logger: Logger; readonly launcher: () => IsolateLauncher }) {
+    const isolated = graph.crews.filter(isIsolated);
     if (isolated.length === 0) return;
     if (crewsModule === undefined) throw new ConfigError(messages.isolationNeedsModule(isolated.map((crew) => crew.id)));
+    const { clock, logger } = services;
+    const launcher = services.launcher();
     for (const crew of isolated) {
-      this.#crews.set(crew.id, new IsolatedCrew(crew, { kind: crew.isolation as 'worker' | 'process', crewsModule: resolve(crewsModule), config, clock, logger }));
+      this.#crews.set(crew.id, new IsolatedCrew(crew, { kind: crew.isolation as 'worker' | 'process', crewsModule: resolve(crewsModule), config, clock, logger, launcher }));
     }
   }
 

@@ -1,4 +1,3 @@
 export { createTestingApp, type TestingApp, type TestingAppOptions, type TestRunResult } from './testing-app.js';
 export { ArrayEventSource, CollectingActionSink, CollectingErrorSink, MemoryDecisionJournal } from './in-memory-ports.js';
 export { ManualClock } from './manual-clock.js';
-export { startChatCompletionsServer, type ChatCompletionsServer, type ChatCompletionsServerOptions, type ChatCompletionsRequest, type EmbeddingsRequest } from './chat-completions-server.js';

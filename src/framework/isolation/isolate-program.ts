@@ -1,0 +1,135 @@
+import { container as rootContainer } from 'tsyringe';
+import { runnerLimits } from '../config/limits.js';
+import { StreamContext } from '../context/stream-context.js';
+import { loadCrewModule } from '../discovery/crew-module.js';
+import { buildCrewGraph } from '../discovery/crew-graph.js';
+import { CrewDefinitionError } from '../errors.js';
+import { messages } from '../messages.js';
+import type { EventEnvelope } from '../model/event.js';
+import { CallScope, type CallHost } from '../runtime/call-scope.js';
+import { HandlerContext } from '../runtime/handler-context.js';
+import { describeThrown } from '../describe-thrown.js';
+import { instantiateCrews } from '../runtime/instantiate-crews.js';
+import { LifecycleHooks } from '../runtime/lifecycle-hooks.js';
+import { Lane, StreamLanes } from '../runtime/lanes.js';
+import { routeTo, type CrewRuntime, type Route } from '../runtime/route-table.js';
+import { runAsCall, trapStrayFaults } from '../runtime/stray-faults.js';
+import { LIVE_CREW_CONFIG } from '../tokens.js';
+import type { IsolateInit, IsolatedAnswer, IsolatedCall } from './isolation-protocol.js';
+import { ModelsByMessage } from './isolated-models.js';
+import { freezeJson } from '../model/frozen-json.js';
+import type { IsolateChannel } from '../ports/isolate-launcher.js';
+
+/** What the program needs of the runtime it runs on. */
+export interface IsolateMachine {
+  /** The isolate's heap and buffers, in MB. */
+  usedMb(): number;
+  /** Ends the isolate with an exit code. */
+  exit(code: number): void;
+}
+
+/** The crew, ready to run calls. */
+interface Hosted {
+  readonly crew: CrewRuntime;
+  readonly routes: ReadonlyMap<string, Route>;
+  readonly crewCount: number;
+  readonly host: CallHost;
+}
+
+/** How often an isolate with a `memoryLimitMb` measures what it holds, in ms. */
+const MEMORY_CHECK_MS = 25;
+
+/**
+ * The program an isolated crew's worker thread or child process runs (DESIGN §8): it constructs
+ * the crew from its module, as the app would, then runs the calls it is sent over `channel`, one
+ * at a time, and answers each with what the call emitted and wrote. Its model calls are made by
+ * the app. The adapter that launches isolates runs this in them.
+ */
+export function serveIsolate(channel: IsolateChannel, machine: IsolateMachine): void {
+  const callIds = new WeakMap<CallScope, number>();
+  let hosted: Hosted | undefined;
+
+  /** The app makes the crew's model calls (`ctx.model()`) and journals its effects (`ctx.recorded`). */
+  const models = new ModelsByMessage(
+    (message) => channel.send(message),
+    (scope) => callIds.get(scope) ?? -1,
+  );
+
+  /**
+   * Ends the isolate when it holds more than `limitMb`: V8's heap limit does not count buffers, so
+   * a crew could otherwise take the machine's memory through them. Checked every MEMORY_CHECK_MS
+   * and as each call ends, so a call that went over fails rather than succeeds.
+   */
+  function overMemory(limitMb: number | undefined): boolean {
+    if (limitMb === undefined) return false;
+    const used = machine.usedMb();
+    if (used <= limitMb) return false;
+    channel.send({ type: 'fatal', error: messages.isolateOverMemory(Math.round(used), limitMb) });
+    // The app kills it on that message; exiting here ends it even if the message is slow to go.
+    setTimeout(() => machine.exit(70), 100).unref();
+    return true;
+  }
+
+  let memoryLimitMb: number | undefined;
+
+  channel.on((message) => {
+    const type = (message as { type?: unknown }).type;
+    if (type === 'init') void start(message as IsolateInit);
+    else if (type === 'call' && hosted !== undefined) void run(hosted, message as IsolatedCall);
+    else if (type === 'answer') models.answered(message as IsolatedAnswer);
+  });
+
+  async function start(init: IsolateInit): Promise<void> {
+    memoryLimitMb = init.memoryLimitMb;
+    if (memoryLimitMb !== undefined) setInterval(() => overMemory(memoryLimitMb), MEMORY_CHECK_MS).unref();
+    try {
+      const { crews, providers } = await loadCrewModule(init.crewsModule);
+      const graph = buildCrewGraph(crews);
+      if (!graph.crews.some((crew) => crew.id === init.crewId)) throw new CrewDefinitionError(messages.isolatedCrewNotInModule(init.crewId, init.crewsModule));
+      const container = rootContainer.createChildContainer();
+      container.register(LIVE_CREW_CONFIG, { useValue: init.config });
+      for (const { token, ...provider } of providers) container.register(token, provider as never);
+      // An isolate is killed, never stopped: its crew and services get onStart here, and no onStop.
+      const hooks = new LifecycleHooks(container, providers);
+      const [crew] = instantiateCrews(graph, container, (id) => id === init.crewId);
+      await hooks.start([crew!]);
+      const routes = new Map(crew!.definition.handlers.map((handler) => [handler.method, routeTo(crew!, handler)]));
+      const host: CallHost = {
+        limits: runnerLimits(init.config),
+        strayFault: (scope, error) => channel.send({ type: 'stray', id: callIds.get(scope) ?? -1, error: describeThrown(error) }),
+        models,
+      };
+      // What escapes a call is its error; what escapes nothing goes to stderr, and the isolate goes on.
+      trapStrayFaults((error, kind) => process.stderr.write(`${messages.unattributedFault(kind)}: ${describeThrown(error)}\n`));
+      hosted = { crew: crew!, routes, crewCount: graph.crews.length, host };
+      channel.send({ type: 'ready' });
+    } catch (error) {
+      channel.send({ type: 'fatal', error: describeThrown(error) });
+    }
+  }
+
+  /** Runs one call on the view it was sent, and answers with its actions and writes, or its failure. */
+  async function run({ crew, routes, crewCount, host }: Hosted, call: IsolatedCall): Promise<void> {
+    const stream = new StreamLanes(call.streamId, new StreamContext(call.context, crewCount, Number.MAX_SAFE_INTEGER), crewCount);
+    // Lag 0: the view it was sent already holds its own writes not merged yet.
+    const lane = new Lane(crew, stream, 0);
+    // The event arrives as a copy: frozen all through, as the decoder leaves it in the app's process.
+    const event = freezeJson(call.event);
+    const envelope: EventEnvelope = { event, tsMs: Date.parse(event.ts), origin: { name: call.source, locate: () => call.source }, position: call.position };
+    const scope = new CallScope(routes.get(call.method)!, call.slice, envelope, lane, host);
+    callIds.set(scope, call.id);
+    try {
+      await runAsCall(scope, scope.route.call, event, new HandlerContext(scope));
+    } catch (error) {
+      scope.end(true);
+      channel.send({ type: 'failed', id: call.id, error: describeThrown(error) });
+      return;
+    }
+    if (overMemory(memoryLimitMb)) return;
+    scope.end();
+    scope.commitWrites();
+    const writes = stream.context.peekWrites(call.slice, crew.index)?.toWire() ?? [];
+    const actions = scope.actions.map(({ action }) => ({ kind: action.kind, payload: action.payload, ttlMs: action.ttl_ms }));
+    channel.send({ type: 'done', id: call.id, actions, writes });
+  }
+}
