@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { LiveCrewAppOptions } from '../../framework/assembly/assembly-options.js';
 import { CrewHost } from '../../framework/assembly/crew-host.js';
 import type { ModelCalls } from '../../framework/model-calls/model-calls.js';
@@ -7,7 +6,7 @@ import type { ErrorRecord } from '../../framework/model/error-record.js';
 import type { EmittedAction } from '../../framework/ports/sinks.js';
 import { messages } from '../../framework/messages.js';
 import { ConfigError } from '../../framework/errors.js';
-import { CrewWorker, type CrewProgress } from '../../framework/distributed/crew-worker.js';
+import { CrewProgressSchema, CrewWorker, type CrewProgress } from '../../framework/distributed/crew-worker.js';
 import { CrewReports } from '../../framework/distributed/crew-reports.js';
 import { MergedContextReplica } from '../../framework/distributed/merged-context-replica.js';
 import type { CrewRuntime } from '../../framework/runtime/route-table.js';
@@ -18,19 +17,6 @@ import { openDistributedRun, type DistributedRun, type DistributedRunOptions } f
 import { readSubject } from './jetstream-reading.js';
 import { LIVE_STREAMS, sliceSubject } from './jetstream-streams.js';
 import { JetStreamSink } from './jetstream-transport.js';
-
-/** JSON has no -Infinity: "no slice yet" is stored as null. */
-const sliceOrNone = z
-  .number()
-  .nullable()
-  .transform((slice) => slice ?? Number.NEGATIVE_INFINITY);
-const Progress = z.object({
-  doneSlice: sliceOrNone,
-  workSeq: z.number().int().min(0),
-  consecutiveErrors: z.number().int().min(0),
-  disabled: z.boolean(),
-  published: z.object({ slice: z.number(), calls: z.number().int().min(0) }).optional(),
-});
 
 /** Options of `runDistributedRunner`. */
 export interface DistributedRunnerOptions extends DistributedRunOptions, Pick<LiveCrewAppOptions, 'interceptors' | 'models' | 'embedders'> {
@@ -111,7 +97,7 @@ interface RunnerShared {
 async function work(run: DistributedRun, options: DistributedRunnerOptions, crew: CrewRuntime, { models, actions, errors, replica, refusals }: RunnerShared): Promise<void> {
   const id = crew.definition.id;
   const key = `crew.${id}`;
-  const saved = await run.bucket.get(key, Progress);
+  const saved = await run.bucket.get(key, CrewProgressSchema);
   if (saved?.refused !== undefined) run.logger.error({ crew: id, key }, messages.runStateIgnored(saved.refused, `crew ${id} starts without it, from the stream's first work`));
   const worker = new CrewWorker({
     crew,

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { z } from 'zod';
 import { EventDecoder } from '../../framework/model/event.js';
 import { sliceTiming } from '../../framework/assembly/slice-timing.js';
 import { inputLimits } from '../../framework/config/limits.js';
@@ -9,8 +8,8 @@ import { EventPipeline } from '../../framework/runtime/event-pipeline.js';
 import { OutputBuffer } from '../../framework/runtime/output-buffer.js';
 import { scheduleCrews } from '../../framework/scheduler/crew-schedule.js';
 import { DistributedSliceTarget } from '../../framework/distributed/distributed-slice-target.js';
+import { StoredSchedulerCheckpointSchema } from '../../framework/distributed/scheduler-checkpoint.js';
 import { SliceEngine } from '../../framework/scheduler/slice-engine.js';
-import { EngineCheckpointSchema } from '../../framework/scheduler/engine-checkpoint.js';
 import { takeReports } from './crew-work-wire.js';
 import { SCHEDULER_OWNER } from '../../framework/replay/decision-keys.js';
 import { openDistributedRun, type DistributedRun, type DistributedRunOptions } from './distributed-run.js';
@@ -25,15 +24,6 @@ import { SchedulerLease } from './scheduler-lease.js';
 import { describeThrown } from '../../framework/describe-thrown.js';
 
 const CHECKPOINT_KEY = 'scheduler.checkpoint';
-/** A committed slice's checkpoint as the bucket keeps it (`SchedulerCheckpoint`, with the slice). */
-const StoredCheckpoint = z.object({
-  slice: z.number().int(),
-  quietBefore: z.number(),
-  disabledFrom: z.record(z.string(), z.number().int()).optional(),
-  lagging: z.record(z.string(), z.array(z.number().int())).optional(),
-  reportsFrom: z.number().int().min(1),
-  engine: EngineCheckpointSchema.optional(),
-});
 
 /** How a scheduler's run ended. */
 export type SchedulerOutcome =
@@ -91,7 +81,7 @@ export async function runDistributedScheduler(options: DistributedSchedulerOptio
 
 async function schedule(run: DistributedRun, streamId: string, signal: AbortSignal, lease: SchedulerLease): Promise<SchedulerOutcome> {
   const { config, graph, logger, monitor } = run;
-  const checkpoint = await run.bucket.get(CHECKPOINT_KEY, StoredCheckpoint);
+  const checkpoint = await run.bucket.get(CHECKPOINT_KEY, StoredSchedulerCheckpointSchema);
   if (checkpoint?.refused !== undefined) logger.error({ key: CHECKPOINT_KEY }, messages.runStateIgnored(checkpoint.refused, 'going on without it: the stream is read from its first event'));
   const stored = checkpoint?.value;
   let lastCheckpoint = stored?.slice;

@@ -1,4 +1,5 @@
-import type { CrewGraph } from '../discovery/crew-definition.js';
+import type { DependencyContainer } from 'tsyringe';
+import type { CrewDefinition, CrewGraph } from '../discovery/crew-definition.js';
 import { reloadableKnobsOf } from '../discovery/crew-knobs.js';
 import { IsolatedCrews } from '../isolation/isolated-crews.js';
 import type { ModelCalls } from '../model-calls/model-calls.js';
@@ -53,11 +54,9 @@ export class CrewHost {
     const { config, graph, container, clock, logger, monitor } = process;
     const hosted = options.hosted ?? (() => true);
     const isolation = new IsolatedCrews({ crews: graph.crews.filter((crew) => hosted(crew.id)) }, options.crewsModule, config, { clock, logger, launcher: () => container.resolve(ISOLATE_LAUNCHER) });
-    const hooks = new LifecycleHooks(container, options.providers ?? []);
     const interceptors: InterceptorRef[] = [...(monitor.interceptor ? [monitor.interceptor] : []), ...(options.interceptors ?? [])];
-    const instantiated = instantiateCrews(graph, container, hosted, interceptors, isolation.standIn);
-    if (instantiated.length === 0 && options.hostsNone !== undefined) throw options.hostsNone(graph);
-    const crews = options.reloadable ? instantiated.map((crew) => ({ ...crew, knobs: new Versions(reloadableKnobsOf(crew.definition)) })) : instantiated;
+    const { crews, hooks } = constructCrews(container, graph, { ...options, hosted, interceptors, standIn: isolation.standIn });
+    if (crews.length === 0 && options.hostsNone !== undefined) throw options.hostsNone(graph);
     const models = await openModelCalls(container, config, graph, { given: options, journal, clock, observer: monitor, logger });
     return new CrewHost(process, crews, models, isolation, hooks);
   }
@@ -77,4 +76,27 @@ export class CrewHost {
   async close(): Promise<void> {
     await Promise.all([this.#isolation.close(), this.models.close()]);
   }
+}
+
+/** How `constructCrews` constructs: which crews, around what, standing in for which. */
+export interface CrewConstruction extends Pick<LiveCrewAppOptions, 'providers' | 'reloadable'> {
+  readonly hosted?: (id: string) => boolean;
+  /** Around every handler call, outermost first (the monitor's, the app's). */
+  readonly interceptors?: readonly InterceptorRef[];
+  /** What stands in for a crew constructed elsewhere (an isolated crew). */
+  readonly standIn?: (definition: CrewDefinition) => object | undefined;
+}
+
+/**
+ * Constructs the hosted crews of a graph through a container, each with its interceptors, and
+ * the lifecycle hooks of them and of the providers' services: the step every process that runs
+ * crews shares, a `CrewHost` and an isolate alike.
+ *
+ * @throws CrewDefinitionError (ConstructionError) for a crew or interceptor DI cannot construct
+ */
+export function constructCrews(container: DependencyContainer, graph: CrewGraph, options: CrewConstruction): { readonly crews: readonly CrewRuntime[]; readonly hooks: LifecycleHooks } {
+  const hooks = new LifecycleHooks(container, options.providers ?? []);
+  const instantiated = instantiateCrews(graph, container, options.hosted, options.interceptors, options.standIn);
+  const crews = options.reloadable ? instantiated.map((crew) => ({ ...crew, knobs: new Versions(reloadableKnobsOf(crew.definition)) })) : instantiated;
+  return { crews, hooks };
 }

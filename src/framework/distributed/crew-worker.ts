@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { ErrorRecord } from '../model/error-record.js';
 import type { ModelCalls } from '../model-calls/model-calls.js';
 import type { ContextSnapshot } from '../model/committed-context.js';
@@ -11,18 +12,27 @@ import type { CrewRuntime } from '../runtime/route-table.js';
 import type { RunOutput } from '../runtime/run-output.js';
 import type { CrewSliceDone, CrewWork, SliceBase } from './runner-protocol.js';
 
-/** What a runner keeps of a crew's progress on a stream, so that a restarted runner resumes it. */
-export interface CrewProgress {
+/** JSON has no -Infinity: "no slice yet" is stored as null. */
+const sliceOrNone = z
+  .number()
+  .nullable()
+  .transform((slice) => slice ?? Number.NEGATIVE_INFINITY);
+
+/** Where a crew's work stands on a runner, as it is stored for a successor (KV `crew.<id>`). */
+export const CrewProgressSchema = z.object({
   /** The last slice the crew reported done. */
-  readonly doneSlice: number;
+  doneSlice: sliceOrNone,
   /** Where that report's `close` item is in the work channel: a restart resumes after it. */
-  readonly workSeq: number;
+  workSeq: z.number().int().min(0),
   /** The crew's error streak and status at the end of `doneSlice`. */
-  readonly consecutiveErrors: number;
-  readonly disabled: boolean;
+  consecutiveErrors: z.number().int().min(0),
+  disabled: z.boolean(),
   /** Calls of the next slice whose output is published: a re-run of the slice publishes none of it again. */
-  readonly published?: { readonly slice: number; readonly calls: number };
-}
+  published: z.object({ slice: z.number(), calls: z.number().int().min(0) }).optional(),
+});
+
+/** See `CrewProgressSchema`. */
+export type CrewProgress = Readonly<z.output<typeof CrewProgressSchema>>;
 
 /** A work item and where it is in the work channel. */
 export interface ReceivedWork {

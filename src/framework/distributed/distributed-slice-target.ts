@@ -15,27 +15,7 @@ import { badReportRecord, contextTruncatedRecord, dependencyUnmetRecord, lateEve
 import type { CrewSchedule } from '../scheduler/crew-schedule.js';
 import type { SliceTarget, StreamProgress } from '../scheduler/slice-target.js';
 import type { EngineCheckpoint } from '../scheduler/engine-checkpoint.js';
-
-/** Where a scheduler resumes a stream: what its predecessor finished. */
-export interface SchedulerResume {
-  /** Input before this position was fully handled: its error records are not published again. */
-  readonly quietBefore: number;
-  /** Per crew id, the first slice its reports said it was disabled in. */
-  readonly disabledFrom?: Readonly<Record<string, number>>;
-  /**
-   * Per lagging crew id, the slices up to the committed one in which it got work: their reports
-   * merge in later slices, which a successor merges without having sent that work itself.
-   */
-  readonly lagging?: Readonly<Record<string, readonly number[]>>;
-}
-
-/** What a committed slice leaves for a successor: where to resume, and how to go on from there without reading from the start. */
-export interface SchedulerCheckpoint extends SchedulerResume {
-  /** The engine's state after the slice closed; absent when it could not be taken there. */
-  readonly engine?: EngineCheckpoint;
-  /** The first report sequence (`receive`) a successor still needs: those before it are of merged slices. */
-  readonly reportsFrom: number;
-}
+import type { SchedulerCheckpoint, SchedulerResume } from './scheduler-checkpoint.js';
 
 /** What the distributed scheduler's target needs. */
 export interface DistributedSliceTargetOptions {

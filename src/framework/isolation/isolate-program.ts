@@ -9,8 +9,7 @@ import type { EventEnvelope } from '../model/event.js';
 import { CallScope, type CallHost } from '../runtime/call-scope.js';
 import { HandlerContext } from '../runtime/handler-context.js';
 import { describeThrown } from '../describe-thrown.js';
-import { instantiateCrews } from '../runtime/instantiate-crews.js';
-import { LifecycleHooks } from '../runtime/lifecycle-hooks.js';
+import { constructCrews } from '../assembly/crew-host.js';
 import { Lane, StreamLanes } from '../runtime/lanes.js';
 import { routeTo, type CrewRuntime, type Route } from '../runtime/route-table.js';
 import { runAsCall, trapStrayFaults } from '../runtime/stray-faults.js';
@@ -90,8 +89,10 @@ export function serveIsolate(channel: IsolateChannel, machine: IsolateMachine): 
       container.register(LIVE_CREW_CONFIG, { useValue: init.config });
       for (const { token, ...provider } of providers) container.register(token, provider as never);
       // An isolate is killed, never stopped: its crew and services get onStart here, and no onStop.
-      const hooks = new LifecycleHooks(container, providers);
-      const [crew] = instantiateCrews(graph, container, (id) => id === init.crewId);
+      const {
+        crews: [crew],
+        hooks,
+      } = constructCrews(container, graph, { providers, hosted: (id) => id === init.crewId });
       await hooks.start([crew!]);
       const routes = new Map(crew!.definition.handlers.map((handler) => [handler.method, routeTo(crew!, handler)]));
       const host: CallHost = {

@@ -8,7 +8,7 @@ import { resolveCrews } from '../../../src/framework/assembly/process-assembly.j
 import { EventDecoder } from '../../../src/framework/model/event.js';
 import { inputLimits, runnerLimits } from '../../../src/framework/config/limits.js';
 import { CrewWorker } from '../../../src/framework/distributed/crew-worker.js';
-import type { SchedulerCheckpoint } from '../../../src/framework/distributed/distributed-slice-target.js';
+import type { SchedulerCheckpoint } from '../../../src/framework/distributed/scheduler-checkpoint.js';
 import type { CommittedContext, ContextSnapshot } from '../../../src/framework/model/committed-context.js';
 import { CrewReports } from '../../../src/framework/distributed/crew-reports.js';
 import { MergedContextReplica } from '../../../src/framework/distributed/merged-context-replica.js';
