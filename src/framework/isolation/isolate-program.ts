@@ -6,8 +6,7 @@ import { buildCrewGraph } from '../discovery/crew-graph.js';
 import { CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
 import type { EventEnvelope } from '../model/event.js';
-import { CallScope, type CallHost } from '../runtime/call-scope.js';
-import { HandlerContext } from '../runtime/handler-context.js';
+import { CallScope, internal, type CallHost } from '../runtime/call-scope.js';
 import { describeThrown } from '../describe-thrown.js';
 import { constructCrews } from '../assembly/crew-host.js';
 import { Lane, StreamLanes } from '../runtime/lanes.js';
@@ -45,7 +44,8 @@ const MEMORY_CHECK_MS = 25;
  * the app. The adapter that launches isolates runs this in them.
  */
 export function serveIsolate(channel: IsolateChannel, machine: IsolateMachine): void {
-  const callIds = new WeakMap<CallScope, number>();
+  // By the call, and by the call as its model calls see it (`internal.site`).
+  const callIds = new WeakMap<object, number>();
   let hosted: Hosted | undefined;
 
   /** The app makes the crew's model calls (`ctx.model()`) and journals its effects (`ctx.recorded`). */
@@ -119,18 +119,19 @@ export function serveIsolate(channel: IsolateChannel, machine: IsolateMachine): 
     const envelope: EventEnvelope = { event, tsMs: Date.parse(event.ts), origin: { name: call.source, locate: () => call.source }, position: call.position };
     const scope = new CallScope(routes.get(call.method)!, call.slice, envelope, lane, host);
     callIds.set(scope, call.id);
+    callIds.set(internal.site(scope), call.id);
     try {
-      await runAsCall(scope, scope.route.call, event, new HandlerContext(scope));
+      await runAsCall(internal.faulting(scope), internal.route(scope).call, event, scope);
     } catch (error) {
-      scope.end(true);
+      internal.end(scope, true);
       channel.send({ type: 'failed', id: call.id, error: describeThrown(error) });
       return;
     }
     if (overMemory(memoryLimitMb)) return;
-    scope.end();
-    scope.commitWrites();
+    internal.end(scope);
+    internal.commitWrites(scope);
     const writes = stream.context.peekWrites(call.slice, crew.index)?.toWire() ?? [];
-    const actions = scope.actions.map(({ action }) => ({ kind: action.kind, payload: action.payload, ttlMs: action.ttl_ms }));
+    const actions = internal.actions(scope).map(({ action }) => ({ kind: action.kind, payload: action.payload, ttlMs: action.ttl_ms }));
     channel.send({ type: 'done', id: call.id, actions, writes });
   }
 }

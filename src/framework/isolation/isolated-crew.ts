@@ -5,8 +5,7 @@ import { locateEnvelope } from '../model/event.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import { messages } from '../messages.js';
-import type { CallScope } from '../runtime/call-scope.js';
-import { callOf } from '../runtime/handler-context.js';
+import { internal, type CallScope } from '../runtime/call-scope.js';
 import { Isolate, type IsolateSpec } from './isolate.js';
 import type { IsolatedOutcome } from './isolation-protocol.js';
 import { answerRequest } from './isolated-models.js';
@@ -63,7 +62,7 @@ export class IsolatedCrew {
     this.#options = options;
     this.#size = definition.concurrency ?? 1;
     for (const { method } of definition.handlers) {
-      this.instance[method] = async (event, ctx) => this.#call(method, event, callOf(ctx) as CallScope);
+      this.instance[method] = async (event, ctx) => this.#call(method, event, ctx as CallScope);
     }
   }
 
@@ -98,7 +97,7 @@ export class IsolatedCrew {
 
   async #call(method: string, event: Event, scope: CallScope): Promise<void> {
     // Waiting for an isolate (one starting after a crash) is not the handler's time.
-    const resume = scope.pauseTimeout();
+    const resume = internal.pauseTimeout(scope);
     const isolate = await this.#acquire();
     resume();
     const id = this.#nextId++;
@@ -112,8 +111,8 @@ export class IsolatedCrew {
           streamId: scope.streamId,
           slice: scope.slice,
           event,
-          position: scope.envelope.position,
-          source: locateEnvelope(scope.envelope),
+          position: internal.envelope(scope).position,
+          source: locateEnvelope(internal.envelope(scope)),
           context: scope.context.snapshot(),
         },
         id,
@@ -127,10 +126,10 @@ export class IsolatedCrew {
     }
     this.#crashes = 0;
     // A call the runner gave up on (its timeout) leaves no trace, whatever its isolate answered.
-    if (scope.ended) return;
+    if (internal.ended(scope)) return;
     for (const [key, ...value] of outcome.writes) {
-      if (value.length === 0) scope.delete(key);
-      else scope.set(key, value[0]);
+      if (value.length === 0) scope.context.delete(key);
+      else scope.context.set(key, value[0]);
     }
     for (const action of outcome.actions) scope.emit(action.kind, action.payload, { ttlMs: action.ttlMs });
   }
@@ -177,7 +176,10 @@ export class IsolatedCrew {
       printed: (stream, line) => this.#options.logger.warn({ crew: id, output: stream }, `${messages.isolatedCrewPrinted(id, kind, stream)}: ${line}`),
     };
     const isolate = await Isolate.start(spec);
-    isolate.onStray = (id, error) => this.#calls.get(id)?.strayFault(new Error(error));
+    isolate.onStray = (id, error) => {
+      const scope = this.#calls.get(id);
+      if (scope !== undefined) internal.faulting(scope).strayFault(new Error(error));
+    };
     isolate.onRequest = (request) => answerRequest(this.#calls.get(request.id), this.#models, request);
     return isolate;
   }

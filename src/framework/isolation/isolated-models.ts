@@ -13,7 +13,8 @@ import { fromJournalValue, streamOf, toJournalValue } from '../model-calls/journ
 import type { ModelAccess, ModelCalls } from '../model-calls/model-calls.js';
 import { messages } from '../messages.js';
 import { effectResult, type EffectOutcome } from '../model-calls/recorded-effect.js';
-import type { CallScope } from '../runtime/call-scope.js';
+import { internal, type CallScope } from '../runtime/call-scope.js';
+import type { CallSite } from '../runtime/call-site.js';
 import { describeThrown } from '../describe-thrown.js';
 import type { VectorHit } from '../model/vector.js';
 import type { VectorCollection } from '../ports/crew-context.js';
@@ -29,12 +30,12 @@ import type { IsolatedAnswer, IsolatedRequest, IsolateMessage } from './isolatio
  */
 export async function answerRequest(scope: CallScope | undefined, models: ModelCalls | undefined, request: IsolatedRequest): Promise<IsolatedAnswer> {
   const answer = (result: Omit<IsolatedAnswer, 'type' | 'request'>): IsolatedAnswer => ({ type: 'answer', request: request.request, ...result });
-  if (scope === undefined || scope.ended) return answer({ error: 'the call this request belongs to has ended' });
+  if (scope === undefined || internal.ended(scope)) return answer({ error: 'the call this request belongs to has ended' });
   if (models === undefined) return answer({ error: messages.noModelsHere(scope.crewId) });
   try {
     switch (request.type) {
       case 'effect':
-        return answer({ effect: models.lookUpEffect(scope, request.name) });
+        return answer({ effect: models.lookUpEffect(internal.site(scope), request.name) });
       case 'effect-outcome':
         await models.storeEffect({ key: request.key, what: request.what }, request.name, request.outcome);
         return answer({});
@@ -74,16 +75,16 @@ type RequestBody = IsolatedRequest extends infer R ? (R extends IsolatedRequest 
  */
 export class ModelsByMessage implements ModelAccess {
   readonly #send: (message: IsolateMessage) => void;
-  readonly #callId: (scope: CallScope) => number;
+  readonly #callId: (scope: CallSite) => number;
   readonly #pending = new Map<number, { resolve: (answer: IsolatedAnswer) => void; reject: (error: unknown) => void }>();
   #next = 0;
 
-  constructor(send: (message: IsolateMessage) => void, callId: (scope: CallScope) => number) {
+  constructor(send: (message: IsolateMessage) => void, callId: (scope: CallSite) => number) {
     this.#send = send;
     this.#callId = callId;
   }
 
-  languageModel(scope: CallScope, name: string | undefined): LanguageModelV3 {
+  languageModel(scope: CallSite, name: string | undefined): LanguageModelV3 {
     const ask = async (mode: 'generate' | 'stream', options: LanguageModelV3CallOptions) => {
       // The signal stays here: the app ends the call with its own.
       const { abortSignal: _signal, ...sent } = options;
@@ -102,7 +103,7 @@ export class ModelsByMessage implements ModelAccess {
     };
   }
 
-  embeddingModel(scope: CallScope, name: string | undefined): EmbeddingModelV3 {
+  embeddingModel(scope: CallSite, name: string | undefined): EmbeddingModelV3 {
     return {
       specificationVersion: 'v3',
       provider: 'live-crew-isolate',
@@ -114,7 +115,7 @@ export class ModelsByMessage implements ModelAccess {
     };
   }
 
-  vectors(scope: CallScope, collection: string): VectorCollection {
+  vectors(scope: CallSite, collection: string): VectorCollection {
     const ask = async (op: 'search' | 'upsert' | 'delete', args: unknown[]) =>
       fromJournalValue((await this.#ask({ type: 'vectors', id: this.#callId(scope), collection, op, args: toJournalValue(args) as unknown[] })).result);
     return {
@@ -129,7 +130,7 @@ export class ModelsByMessage implements ModelAccess {
   /** An isolate holds no vector writes: its calls' go to the app's scope as they are made. */
   holdVectorWrites(): void {}
 
-  async recorded<T>(scope: CallScope, name: string, effect: () => T | Promise<T>): Promise<T> {
+  async recorded<T>(scope: CallSite, name: string, effect: () => T | Promise<T>): Promise<T> {
     const id = this.#callId(scope);
     const { key, what, outcome: recorded } = (await this.#ask({ type: 'effect', id, name })).effect!;
     let outcome: EffectOutcome | undefined = recorded;

@@ -1,13 +1,14 @@
 import type { Action } from '../model/action.js';
 import type { EventEnvelope } from '../model/event.js';
 import type { EmittedAction } from '../ports/sinks.js';
+import type { Route } from './route-table.js';
 
-/** The call an action came from: its event, its stream, and the ids of its output. */
-export interface ActionOrigin {
-  readonly envelope: EventEnvelope;
-  readonly streamId: string;
-  /** The deterministic id of the call's `index`-th action. */
-  outputId(index: number): string;
+/**
+ * The deterministic id of a call's `index`-th action (or vector point), the same in every run of
+ * the same input: `<stream>:<slice>:<crew>.<method>:<position>:<index>`.
+ */
+export function outputId(envelope: EventEnvelope, route: Route, slice: number, index: number): string {
+  return `${envelope.event.stream_id}:${slice}:${route.crew.definition.id}.${route.handler.method}:${envelope.position}:${index}`;
 }
 
 /**
@@ -17,16 +18,20 @@ export interface ActionOrigin {
  */
 export class CallAction implements EmittedAction {
   readonly json: string;
-  readonly #origin: ActionOrigin;
+  readonly #envelope: EventEnvelope;
+  readonly #route: Route;
+  readonly #slice: number;
   readonly #index: number;
   readonly #kind: string;
   readonly #payload: unknown;
   readonly #ttl: number;
   #action: Action | undefined;
 
-  constructor(json: string, origin: ActionOrigin, index: number, kind: string, payload: unknown, ttl: number) {
+  constructor(json: string, envelope: EventEnvelope, route: Route, slice: number, index: number, kind: string, payload: unknown, ttl: number) {
     this.json = json;
-    this.#origin = origin;
+    this.#envelope = envelope;
+    this.#route = route;
+    this.#slice = slice;
     this.#index = index;
     this.#kind = kind;
     this.#payload = payload;
@@ -34,10 +39,11 @@ export class CallAction implements EmittedAction {
   }
 
   get action(): Action {
-    return (this.#action ??= { ts: this.#origin.envelope.event.ts, kind: this.#kind, stream_id: this.#origin.streamId, payload: this.#payload, ttl_ms: this.#ttl });
+    const event = this.#envelope.event;
+    return (this.#action ??= { ts: event.ts, kind: this.#kind, stream_id: event.stream_id, payload: this.#payload, ttl_ms: this.#ttl });
   }
 
   get id(): string {
-    return this.#origin.outputId(this.#index);
+    return outputId(this.#envelope, this.#route, this.#slice, this.#index);
   }
 }

@@ -7,8 +7,7 @@ import { describeIssues, locateEnvelope, type Event, type EventEnvelope } from '
 import type { Clock } from '../ports/clock.js';
 import type { DecisionJournal } from '../ports/decision-journal.js';
 import type { MaybePromise } from '../ports/maybe-promise.js';
-import { HandlerContext } from './handler-context.js';
-import { CallScope, type CallHost } from './call-scope.js';
+import { CallScope, internal, type CallHost } from './call-scope.js';
 import type { CallFailure, OutputLimits } from './call-outcome.js';
 import { describeThrown, isThrownInstance } from '../describe-thrown.js';
 import { FrameworkVerdict } from './framework-verdict.js';
@@ -51,11 +50,11 @@ export class CallExecutor {
    * @returns how many calls were abandoned
    */
   abandonInFlight(message: (crew: string, method: string) => string): number {
-    const abandoned = [...this.#inFlight].filter(([scope]) => !scope.ended);
+    const abandoned = [...this.#inFlight].filter(([scope]) => !internal.ended(scope));
     for (const [scope, end] of abandoned) {
-      const verdict = new FrameworkVerdict(message(scope.crewId, scope.route.handler.method));
+      const verdict = new FrameworkVerdict(message(scope.crewId, internal.route(scope).handler.method));
       end(this.#fail(scope, verdict, ErrorReason.HandlerError));
-      scope.abort(verdict);
+      internal.abort(scope, verdict);
     }
     return abandoned.length;
   }
@@ -66,7 +65,7 @@ export class CallExecutor {
    */
   stop(): void {
     this.#stopReason ??= new DOMException('the app is stopping', 'AbortError');
-    for (const scope of this.#inFlight.keys()) scope.abort(this.#stopReason);
+    for (const scope of this.#inFlight.keys()) internal.abort(scope, this.#stopReason);
   }
 
   /**
@@ -94,8 +93,8 @@ export class CallExecutor {
     }
     route.calls++;
     const scope = new CallScope(route, slice, envelope, lane, this.#host);
-    if (this.#stopReason !== undefined) scope.abort(this.#stopReason);
-    const limit = scope.knobs().timeoutMs;
+    if (this.#stopReason !== undefined) internal.abort(scope, this.#stopReason);
+    const limit = internal.knobs(scope).timeoutMs;
     if (limit === undefined) return this.#run(event, scope, undefined);
     const decision = timeoutDecision(route.crew.definition.id, route.handler.method, envelope.event.stream_id, slice, envelope.position);
     // A timeout the journal holds is repeated (a replay, or a runner re-running a slice); a
@@ -107,12 +106,11 @@ export class CallExecutor {
   /** Calls the handler; with a deadline, a call that runs past it is abandoned and journaled. */
   #run(event: Event, scope: CallScope, deadline: { readonly limit: number; readonly decision: string } | undefined): MaybePromise<CallScope> {
     const started = deadline ? this.#clock.now() : 0;
-    const route = scope.route;
+    const route = internal.route(scope);
     let result: unknown;
     try {
       // Arguments, not a closure: a closure would make every call allocate a context for them.
-      const ctx = new HandlerContext(scope);
-      result = route.leavesWork ? runAsCall(scope, route.call, event, ctx) : route.call(event, ctx);
+      result = route.leavesWork ? runAsCall(internal.faulting(scope), route.call, event, scope) : route.call(event, scope);
     } catch (error) {
       return this.#fail(scope, error, ErrorReason.HandlerError);
     }
@@ -149,10 +147,10 @@ export class CallExecutor {
             if (!armed.signal.aborted) void timeOut();
           });
         };
-        const counting = scope.setTimeoutClock({
+        const counting = internal.setTimeoutClock(scope, {
           stop: () => timer?.abort(),
           restart: () => {
-            if (!scope.ended) arm(deadline.limit);
+            if (!internal.ended(scope)) arm(deadline.limit);
             else timer?.abort();
           },
         });
@@ -160,26 +158,26 @@ export class CallExecutor {
       }
       // A call that timed out or was abandoned has ended; what it settles to later is ignored.
       result.then(
-        () => scope.ended || end(this.#succeed(scope)),
-        (error: unknown) => scope.ended || end(this.#fail(scope, error, ErrorReason.HandlerError)),
+        () => internal.ended(scope) || end(this.#succeed(scope)),
+        (error: unknown) => internal.ended(scope) || end(this.#fail(scope, error, ErrorReason.HandlerError)),
       );
     });
   }
 
   /** Something escaped a call after the fact: the crew's error, counted like any other. */
   #strayFault(scope: CallScope, error: unknown): void {
-    const { crew, handler } = scope.route;
+    const { crew, handler } = internal.route(scope);
     const detail = isThrownInstance(error, HandlerOutputError) ? error.message : messages.strayFault(crew.definition.id, handler.method, describeThrown(error));
-    this.#report(this.#output, scope.envelope, scope, { reason: ErrorReason.HandlerError, error: new Error(detail), disabledCrew: scope.lane.countError(scope.slice) }, detail);
+    this.#report(this.#output, internal.envelope(scope), scope, { reason: ErrorReason.HandlerError, error: new Error(detail), disabledCrew: internal.lane(scope).countError(scope.slice) }, detail);
   }
 
   /** A call ran past its limit: abandoned like a failure; the decision is journaled when taken now. */
   #timeOut(scope: CallScope, limit: number, decision: string | undefined): MaybePromise<CallScope> {
-    if (scope.ended) return scope;
-    scope.end(true);
-    const { crew, handler } = scope.route;
+    if (internal.ended(scope)) return scope;
+    internal.end(scope, true);
+    const { crew, handler } = internal.route(scope);
     const message = messages.callTimedOut(crew.definition.id, handler.method, limit);
-    scope.abort(new DOMException(message, 'TimeoutError'));
+    internal.abort(scope, new DOMException(message, 'TimeoutError'));
     const failed = () => this.#failEnded(scope, new Error(message), ErrorReason.Timeout);
     // The decision is stored before anything acts on it: a replay, or a successor, must find every
     // timeout whose record went out.
@@ -189,12 +187,12 @@ export class CallExecutor {
   /** A call returned: its writes join the crew's writes of the slice; its error streak ends. */
   #succeed(scope: CallScope): CallScope {
     // A call that settles after it was abandoned leaves no trace.
-    if (scope.ended) return scope;
-    const verdict = scope.verdict;
+    if (internal.ended(scope)) return scope;
+    const verdict = internal.verdict(scope);
     if (verdict !== undefined) return this.#fail(scope, verdict, verdict.reason);
-    scope.end();
-    scope.lane.consecutiveErrors = 0;
-    scope.commitWrites();
+    internal.end(scope);
+    internal.lane(scope).consecutiveErrors = 0;
+    internal.commitWrites(scope);
     return scope;
   }
 
@@ -203,44 +201,45 @@ export class CallExecutor {
    * further call; the error records are published later, in route order.
    */
   #fail(scope: CallScope, error: unknown, reason: CallFailure['reason']): CallScope {
-    if (scope.ended) return scope;
-    scope.end(true);
+    if (internal.ended(scope)) return scope;
+    internal.end(scope, true);
     // A verdict from inside the call wins over what the handler made of it (rethrown, wrapped).
-    const verdict = scope.verdict ?? (isThrownInstance(error, FrameworkVerdict) ? error : undefined);
+    const verdict = internal.verdict(scope) ?? (isThrownInstance(error, FrameworkVerdict) ? error : undefined);
     return verdict === undefined ? this.#failEnded(scope, error, reason) : this.#failEnded(scope, verdict, verdict.reason);
   }
 
   #failEnded(scope: CallScope, error: unknown, reason: CallFailure['reason']): CallScope {
-    scope.failure = { reason, error, disabledCrew: scope.lane.countError(scope.slice) };
+    internal.fail(scope, { reason, error, disabledCrew: internal.lane(scope).countError(scope.slice) });
     return scope;
   }
 
   /** Publishes a call's actions, or its error records, to `out`. */
   publish(scope: CallScope | undefined, envelope: EventEnvelope, out: RunOutput): void {
     if (scope === undefined) return;
-    const { route, failure } = scope;
+    const failure = internal.failure(scope);
     if (failure === undefined) {
-      const actions = scope.actions;
+      const actions = internal.actions(scope);
       for (let i = 0; i < actions.length; i++) out.action(actions[i]!);
       return;
     }
-    const { id } = route.crew.definition;
+    const { crew, handler } = internal.route(scope);
+    const id = crew.definition.id;
     // A call that failed with the stop's own reason was ended by the stop, not by its handler.
     if (failure.error === this.#stopReason && failure.error !== undefined) {
-      this.#report(out, envelope, scope, failure, messages.callStopped(id, route.handler.method));
+      this.#report(out, envelope, scope, failure, messages.callStopped(id, handler.method));
       return;
     }
     const detail = describeThrown(failure.error);
     const ours = failure.reason === ErrorReason.Timeout || isThrownInstance(failure.error, FrameworkVerdict);
-    this.#report(out, envelope, scope, failure, ours ? detail : messages.handlerThrew(id, route.handler.method, detail));
+    this.#report(out, envelope, scope, failure, ours ? detail : messages.handlerThrew(id, handler.method, detail));
   }
 
   /** A call's error record, and the crew's `disabled` record when the error disabled it. */
   #report(out: RunOutput, envelope: EventEnvelope, scope: CallScope, failure: CallFailure, message: string): void {
-    const id = scope.route.crew.definition.id;
+    const id = internal.route(scope).crew.definition.id;
     this.#error(out, envelope, { reason: failure.reason, message, crew: id, slice: scope.slice, event: envelope.event });
     if (failure.disabledCrew) {
-      this.#error(out, envelope, { reason: ErrorReason.Disabled, message: messages.crewDisabled(id, scope.lane.consecutiveErrors), crew: id, slice: scope.slice });
+      this.#error(out, envelope, { reason: ErrorReason.Disabled, message: messages.crewDisabled(id, internal.lane(scope).consecutiveErrors), crew: id, slice: scope.slice });
     }
   }
 

@@ -3,57 +3,24 @@ import { messages } from '../messages.js';
 import { ACTION_TTL } from '../model/action.js';
 import { jsonBytesOver } from '../model/json.js';
 import { isUserKind } from '../model/patterns.js';
-import type { ContextSnapshot } from '../model/committed-context.js';
 import type { EmittedAction } from '../ports/sinks.js';
-import { CallAction } from './call-action.js';
-import type { CallFailure, OutputLimits, TimeoutClock } from './call-outcome.js';
+import { CallAction, outputId } from './call-action.js';
+import { newCallControl, type CallControl, type CallInternals, type OutputLimits } from './call-outcome.js';
 import { checkContextKey, checkJson, frozenJsonCopy } from '../model/frozen-json.js';
 import { DELETED, type CrewSliceWrites } from '../context/stream-context.js';
+import type { ContextSnapshot } from '../model/committed-context.js';
 import type { EventEnvelope } from '../model/event.js';
 import type { ContextView, CrewContext, EmitOptions, VectorCollection } from '../ports/crew-context.js';
-import type { VectorWrite } from '../model/vector.js';
 import type { Route } from './route-table.js';
 import type { Lane } from './lanes.js';
-import type { FaultingCall } from './stray-faults.js';
-import type { FrameworkVerdict } from './framework-verdict.js';
 import type { ModelAccess } from '../model-calls/model-calls.js';
 import type { EmbeddingModelV3, LanguageModelV3 } from '@ai-sdk/provider';
 import type { ReloadableKnobs } from '../discovery/crew-knobs.js';
+import type { CallSite } from './call-site.js';
 
 /** Action kinds already checked, shared by every call: a pattern runs once per kind. */
 const checkedKinds = new Set<string>();
 const NO_ACTIONS: readonly EmittedAction[] = Object.freeze([]);
-
-/** A lagging crew's call's view of the context, taken when it started. */
-interface LaggedView {
-  readonly base: ContextSnapshot;
-  readonly writes: readonly (CrewSliceWrites | undefined)[];
-}
-
-/** What few calls need: their abort signal, a timeout clock that waits may pause, a verdict, their model calls. */
-interface CallControl {
-  abort: AbortController | undefined;
-  timeoutClock: TimeoutClock | undefined;
-  paused: boolean;
-  /** Set when the framework failed the call from inside (a model call over budget): it fails whatever the handler does. */
-  verdict: FrameworkVerdict | undefined;
-  /** Model calls made so far: the next one's number in its journal key. */
-  modelCalls: number;
-  /** Recorded effects run so far (`recorded`): the next one's number. */
-  effects: number;
-  /** Vector upserts and deletes, held until the call's slice merges. */
-  vectorWrites: VectorWrite[] | undefined;
-  /** Points upserted without an id so far: the next one's number in its id. */
-  vectorIds: number;
-  /**
-   * A lagging crew's view as it was when the call started (slices may merge while it runs):
-   * S(n-1), and its own writes by merge slice n .. n + lag. Undefined without lag: the call then
-   * reads the context as it is, which cannot change while it runs.
-   */
-  lagged: LaggedView | undefined;
-  /** Set when the call threw or rejected. */
-  failure: CallFailure | undefined;
-}
 
 /** Where a call is: running; ended; failed or abandoned (its output discarded); ended and output after it reported. */
 const Phase = { Open: 0, Ended: 1, Discarded: 2, StrayReported: 3 } as const;
@@ -71,20 +38,28 @@ export interface CallHost {
   strayFault(scope: CallScope, error: unknown): void;
 }
 
+/** Filled in by `CallScope`'s static block: only code inside the class can reach its private state. */
+export const internal = {} as CallInternals<CallScope>;
+
+/** `ctx.context`'s class, made in `CallScope`'s static block. */
+let ScopeContextView: new (scope: CallScope) => ContextView;
+
 /**
- * One handler call: the `CrewContext` it was given, and the actions and writes it made, held
- * back until the call ends so a failed call leaves no trace.
+ * One handler call, and the `ctx` its handler gets: the documented `CrewContext` members and
+ * nothing else (everything the framework needs of the call is private, reached through
+ * `internal`). It holds the actions and writes the call made until it ends, so a failed call
+ * leaves no trace.
  */
-export class CallScope implements CrewContext, ContextView, FaultingCall {
-  /** The handler this call runs. */
-  readonly route: Route;
-  readonly slice: number;
-  /** Its crew's lane on its stream: where its error counts. */
-  readonly lane: Lane;
+export class CallScope implements CrewContext {
+  readonly #route: Route;
+  readonly #slice: number;
+  readonly #lane: Lane;
   readonly #envelope: EventEnvelope;
   readonly #host: CallHost;
   /** Keys and values written, flat (`[key, value, key, value, ...]`): most calls write one or two. */
   #writes: unknown[] | undefined;
+  /** `ctx.context`, made on first use. */
+  #view: ContextView | undefined;
   #actions: EmittedAction[] | undefined;
   /** One field, not three: a scope is made per call. */
   #phase: Phase = Phase.Open;
@@ -97,9 +72,9 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
    * runs (a lagging crew's) is taken as it was at the start.
    */
   constructor(route: Route, slice: number, envelope: EventEnvelope, lane: Lane, host: CallHost) {
-    this.route = route;
-    this.slice = slice;
-    this.lane = lane;
+    this.#route = route;
+    this.#slice = slice;
+    this.#lane = lane;
     this.#envelope = envelope;
     this.#host = host;
     // A lagging crew's call may start after slices it does not see have merged.
@@ -109,191 +84,64 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     }
   }
 
-  /** How the call failed; undefined unless it threw, rejected or timed out. */
-  get failure(): CallFailure | undefined {
-    return this.#control?.failure;
-  }
-
-  set failure(failure: CallFailure) {
-    this.#controls().failure = failure;
-  }
-
-  /**
-   * The call waits for what will run it (an isolated crew's worker starting after a crash): its
-   * timeout is not counted until the returned function is called, and then counts in full, so
-   * `timeoutMs` measures the handler, not the wait.
-   */
-  pauseTimeout(): () => void {
-    const control = this.#controls();
-    control.paused = true;
-    control.timeoutClock?.stop();
-    return () => {
-      control.paused = false;
-      control.timeoutClock?.restart();
-    };
-  }
-
-  /**
-   * The runner's clock of the call's `timeoutMs`, once it runs asynchronously with one; returns
-   * whether it counts now (not paused).
-   */
-  setTimeoutClock(clock: TimeoutClock): boolean {
-    const control = this.#controls();
-    control.timeoutClock = clock;
-    return !control.paused;
-  }
-
-  /**
-   * Fails the call from inside, whatever its handler does next (it may catch what the framework
-   * threw at it): a model call over budget, a replay that diverged. The first verdict stays.
-   */
-  failWith(verdict: FrameworkVerdict): void {
-    this.#controls().verdict ??= verdict;
-  }
-
-  /** The verdict the call was failed with from inside, if any. */
-  get verdict(): FrameworkVerdict | undefined {
-    return this.#control?.verdict;
-  }
-
-  /** The crew's reloadable knobs as they are for this call (`run --watch` may have reloaded them). */
-  knobs(): ReloadableKnobs {
-    const crew = this.route.crew;
-    return crew.knobs === undefined ? crew.definition : crew.knobs.forCall(this.streamId, this.slice);
-  }
-
-  /** Numbers the call's model calls, 0, 1, 2, ... in the order they start: their journal keys. */
-  nextModelCall(): number {
-    return this.#controls().modelCalls++;
-  }
-
-  /** Numbers the call's recorded effects, 0, 1, 2, ... in the order they start: their journal keys. */
-  nextEffect(): number {
-    return this.#controls().effects++;
-  }
-
-  /** The id of the call's next point upserted without one: the same in every run of the same input. */
-  nextVectorId(): string {
-    return this.outputId(this.#controls().vectorIds++);
-  }
-
-  /** Holds a vector upsert or delete until the call's slice merges; dropped if the call fails. */
-  holdVectorWrite(write: VectorWrite): void {
-    if (this.#isOpen('vectors')) (this.#controls().vectorWrites ??= []).push(write);
-  }
-
-  get signal(): AbortSignal {
-    return (this.#controls().abort ??= new AbortController()).signal;
-  }
-
-  /** Aborts the call's signal (a timeout, a stop, an abandoned call); the first reason stays. */
-  abort(reason: unknown): void {
-    const controller = (this.#controls().abort ??= new AbortController());
-    if (!controller.signal.aborted) controller.abort(reason);
-  }
-
-  #controls(): CallControl {
-    return (this.#control ??= {
-      abort: undefined,
-      timeoutClock: undefined,
-      paused: false,
-      verdict: undefined,
-      modelCalls: 0,
-      effects: 0,
-      vectorWrites: undefined,
-      vectorIds: 0,
-      lagged: undefined,
-      failure: undefined,
-    });
-  }
-
   get crewId(): string {
-    return this.route.crew.definition.id;
+    return this.#route.crew.definition.id;
   }
 
   get streamId(): string {
     return this.#envelope.event.stream_id;
   }
 
+  get slice(): number {
+    return this.#slice;
+  }
+
   get context(): ContextView {
-    return this;
+    return (this.#view ??= new ScopeContextView(this));
   }
 
-  /** The actions emitted, in order. */
-  get actions(): readonly EmittedAction[] {
-    return this.#actions ?? NO_ACTIONS;
-  }
-
-  /** Adds this call's writes to its crew's writes of the slice, where its next calls read them; its vector writes wait for the same merge. */
-  commitWrites(): void {
-    const vectorWrites = this.#control?.vectorWrites;
-    if (vectorWrites !== undefined) this.#host.models?.holdVectorWrites(this, this.slice + this.lane.lag, vectorWrites);
-    const writes = this.#writes;
-    if (writes === undefined) return;
-    const target = this.lane.stream.context.writesOf(this.slice + this.lane.lag, this.route.crew.index);
-    for (let i = 0; i < writes.length; i += 2) target.record(writes[i] as string, writes[i + 1]);
-  }
-
-  /**
-   * Ends the call: later emits and writes (from a handler that kept `ctx`) are dropped. Those of
-   * a call that failed or was abandoned (`discarded`) are dropped silently: its output is
-   * discarded anyway, and a call abandoned at its timeout may well still be running.
-   */
-  end(discarded = false): void {
-    this.#phase = discarded ? Phase.Discarded : Phase.Ended;
-  }
-
-  /** Whether the call has ended (returned, thrown or been abandoned). */
-  get ended(): boolean {
-    return this.#phase !== Phase.Open;
-  }
-
-  /** The event the call is for. */
-  get envelope(): EventEnvelope {
-    return this.#envelope;
-  }
-
-  strayFault(error: unknown): void {
-    if (this.#phase !== Phase.Discarded) this.#host.strayFault(this, error);
+  get signal(): AbortSignal {
+    return (this.#controls().abort ??= new AbortController()).signal;
   }
 
   emit(kind: string, payload: unknown = {}, options?: EmitOptions): void {
-    if (!this.#isOpen('emit')) return;
+    if (!this.#takesOutput('emit')) return;
     if (!checkedKinds.has(kind)) {
       if (typeof kind !== 'string' || !isUserKind(kind)) throw new HandlerOutputError(messages.emitInvalidKind(kind));
       if (checkedKinds.size < 10_000) checkedKinds.add(kind);
     }
     const ttl = options?.ttlMs ?? ACTION_TTL.default;
     if (!Number.isInteger(ttl) || ttl < ACTION_TTL.min || ttl > ACTION_TTL.max) throw new HandlerOutputError(messages.emitInvalidTtl(ttl));
+    const limits = this.#host.limits;
     // Checked, not copied: the JSON made now is what every sink writes.
-    checkJson(payload, 'emit', kind, this.#host.limits.payloadMaxDepth);
+    checkJson(payload, 'emit', kind, limits.payloadMaxDepth);
     const payloadJson = JSON.stringify(payload);
-    const over = jsonBytesOver(payloadJson, this.#host.limits.payloadMaxBytes);
-    if (over !== undefined) throw new HandlerOutputError(messages.emitPayloadTooLarge(kind, over, this.#host.limits.payloadMaxBytes));
-    const event = this.#envelope.event;
+    const over = jsonBytesOver(payloadJson, limits.payloadMaxBytes);
+    if (over !== undefined) throw new HandlerOutputError(messages.emitPayloadTooLarge(kind, over, limits.payloadMaxBytes));
     const count = this.#actions?.length ?? 0;
-    if (count >= this.#host.limits.maxActionsPerCall) throw new HandlerOutputError(messages.tooManyActions(kind, this.#host.limits.maxActionsPerCall));
+    if (count >= limits.maxActionsPerCall) throw new HandlerOutputError(messages.tooManyActions(kind, limits.maxActionsPerCall));
     // The kind and ttl are checked above; ts and stream_id are the frozen event's, checked when it was decoded.
-    const emitted = new CallAction(this.lane.stream.actionLines.line(event.ts, kind, payloadJson, ttl), this, count, kind, payload, ttl);
+    const envelope = this.#envelope;
+    const emitted = new CallAction(this.#lane.stream.actionLines.line(envelope.event.ts, kind, payloadJson, ttl), envelope, this.#route, this.#slice, count, kind, payload, ttl);
     // A literal, not `push` on `[]`: an empty array's first push reserves room for 17.
     if (this.#actions === undefined) this.#actions = [emitted];
     else this.#actions.push(emitted);
   }
 
   model(name?: string): LanguageModelV3 {
-    return this.#models().languageModel(this, name);
+    return this.#models().languageModel(this.#site(), name);
   }
 
   recorded<T>(name: string, effect: () => T | Promise<T>): Promise<T> {
-    return this.#models().recorded(this, name, effect);
+    return this.#models().recorded(this.#site(), name, effect);
   }
 
   embedder(name?: string): EmbeddingModelV3 {
-    return this.#models().embeddingModel(this, name);
+    return this.#models().embeddingModel(this.#site(), name);
   }
 
   vectors(collection: string): VectorCollection {
-    return this.#models().vectors(this, collection);
+    return this.#models().vectors(this.#site(), collection);
   }
 
   #models(): ModelAccess {
@@ -302,25 +150,48 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     return models;
   }
 
-  get<T = unknown>(key: string): T | undefined {
-    const value = this.#read(key);
-    return value === DELETED ? undefined : (value as T | undefined);
+  #controls(): CallControl {
+    return (this.#control ??= newCallControl());
   }
 
-  has(key: string): boolean {
+  #knobs(): ReloadableKnobs {
+    const crew = this.#route.crew;
+    return crew.knobs === undefined ? crew.definition : crew.knobs.forCall(this.streamId, this.#slice);
+  }
+
+  #abort(reason: unknown): void {
+    const controller = (this.#controls().abort ??= new AbortController());
+    if (!controller.signal.aborted) controller.abort(reason);
+  }
+
+  #commitWrites(): void {
+    const vectorWrites = this.#control?.vectorWrites;
+    if (vectorWrites !== undefined) this.#host.models?.holdVectorWrites(this.#site(), this.#slice + this.#lane.lag, vectorWrites);
+    const writes = this.#writes;
+    if (writes === undefined) return;
+    const target = this.#lane.stream.context.writesOf(this.#slice + this.#lane.lag, this.#route.crew.index);
+    for (let i = 0; i < writes.length; i += 2) target.record(writes[i] as string, writes[i + 1]);
+  }
+
+  #get(key: string): unknown {
+    const value = this.#read(key);
+    return value === DELETED ? undefined : value;
+  }
+
+  #has(key: string): boolean {
     const value = this.#read(key);
     return value !== undefined && value !== DELETED;
   }
 
-  set(key: string, value: unknown): void {
-    if (!this.#isOpen('context.set')) return;
+  #set(key: string, value: unknown): void {
+    if (!this.#takesOutput('context.set')) return;
     checkContextKey(key);
     if (value === undefined) throw new HandlerOutputError(messages.contextValueUndefined(key));
     this.#write(key, frozenJsonCopy(value, 'context.set', key, this.#host.limits.payloadMaxDepth));
   }
 
-  delete(key: string): void {
-    if (!this.#isOpen('context.delete')) return;
+  #delete(key: string): void {
+    if (!this.#takesOutput('context.delete')) return;
     checkContextKey(key);
     this.#write(key, DELETED);
   }
@@ -331,13 +202,14 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
     else this.#writes.push(key, value);
   }
 
-  snapshot(): ContextSnapshot {
-    const view: Record<string, unknown> = { ...(this.#control?.lagged?.base ?? this.lane.stream.context.snapshot) };
+  #snapshot(): ContextSnapshot {
+    const lane = this.#lane;
+    const view: Record<string, unknown> = { ...(this.#control?.lagged?.base ?? lane.stream.context.snapshot) };
     const apply = (key: string, value: unknown) => {
       if (value === DELETED) delete view[key];
       else view[key] = value;
     };
-    for (let merge = this.slice; merge <= this.slice + this.lane.lag; merge++) {
+    for (let merge = this.#slice; merge <= this.#slice + lane.lag; merge++) {
       for (const [key, value] of this.#crewWrites(merge)?.entries() ?? []) apply(key, value);
     }
     const writes = this.#writes ?? [];
@@ -351,22 +223,21 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
       for (let i = writes.length - 2; i >= 0; i -= 2) if (writes[i] === key) return writes[i + 1];
     }
     // A lagging crew's own writes not merged yet are under the slices they merge in: newest first.
-    for (let merge = this.slice + this.lane.lag; merge >= this.slice; merge--) {
+    for (let merge = this.#slice + this.#lane.lag; merge >= this.#slice; merge--) {
       const earlier = this.#crewWrites(merge)?.latest(key);
       if (earlier !== undefined) return earlier;
     }
-    return (this.#control?.lagged?.base ?? this.lane.stream.context.snapshot)[key];
+    return (this.#control?.lagged?.base ?? this.#lane.stream.context.snapshot)[key];
   }
 
   /** What this crew wrote earlier that merges in slice `merge`. */
   #crewWrites(merge: number): CrewSliceWrites | undefined {
     const lagged = this.#control?.lagged;
-    return lagged === undefined ? this.lane.stream.context.peekWrites(merge, this.route.crew.index) : lagged.writes[merge - this.slice];
+    return lagged === undefined ? this.#lane.stream.context.peekWrites(merge, this.#route.crew.index) : lagged.writes[merge - this.#slice];
   }
 
-  /** The deterministic id of the call's `index`-th action (or vector point): the same in every run of the same input. */
-  outputId(index: number): string {
-    return `${this.streamId}:${this.slice}:${this.crewId}.${this.route.handler.method}:${this.#envelope.position}:${index}`;
+  #strayFault(error: unknown): void {
+    if (this.#phase !== Phase.Discarded) this.#host.strayFault(this, error);
   }
 
   /**
@@ -374,12 +245,111 @@ export class CallScope implements CrewContext, ContextView, FaultingCall {
    * once as the crew's error. It does not throw: a throw there would have nowhere to go but the
    * process.
    */
-  #isOpen(what: string): boolean {
+  #takesOutput(what: string): boolean {
     if (this.#phase === Phase.Open) return true;
     if (this.#phase === Phase.Ended) {
       this.#phase = Phase.StrayReported;
       this.#host.strayFault(this, new HandlerOutputError(messages.callEnded(this.crewId, what)));
     }
     return false;
+  }
+
+  /** The call as its model and vector calls see it: made once, on their first use. */
+  #site(): CallSite {
+    const control = this.#controls();
+    if (control.site !== undefined) return control.site;
+    const scope = this;
+    const site: CallSite = {
+      route: this.#route,
+      lane: this.#lane,
+      slice: this.#slice,
+      crewId: this.crewId,
+      streamId: this.streamId,
+      envelope: this.#envelope,
+      get signal() {
+        return scope.signal;
+      },
+      get ended() {
+        return scope.#phase !== Phase.Open;
+      },
+      knobs: () => this.#knobs(),
+      nextModelCall: () => control.modelCalls++,
+      nextEffect: () => control.effects++,
+      nextVectorId: () => outputId(this.#envelope, this.#route, this.#slice, control.vectorIds++),
+      holdVectorWrite: (write) => {
+        if (this.#takesOutput('vectors')) (control.vectorWrites ??= []).push(write);
+      },
+      failWith: (verdict) => {
+        control.verdict ??= verdict;
+      },
+    };
+    control.site = site;
+    return site;
+  }
+
+  static {
+    // `ctx.context`: the stream's context as the call sees it (DESIGN §4), and nothing else. Here,
+    // so it reads the call's private state without a member crew code could reach.
+    ScopeContextView = class implements ContextView {
+      readonly #scope: CallScope;
+      constructor(scope: CallScope) {
+        this.#scope = scope;
+      }
+      get<T = unknown>(key: string): T | undefined {
+        return this.#scope.#get(key) as T | undefined;
+      }
+      has(key: string): boolean {
+        return this.#scope.#has(key);
+      }
+      set(key: string, value: unknown): void {
+        this.#scope.#set(key, value);
+      }
+      delete(key: string): void {
+        this.#scope.#delete(key);
+      }
+      snapshot(): ContextSnapshot {
+        return this.#scope.#snapshot();
+      }
+    };
+    Object.assign(internal, {
+      route: (scope) => scope.#route,
+      lane: (scope) => scope.#lane,
+      envelope: (scope) => scope.#envelope,
+      knobs: (scope) => scope.#knobs(),
+      ended: (scope) => scope.#phase !== Phase.Open,
+      end: (scope, discarded = false) => {
+        scope.#phase = discarded ? Phase.Discarded : Phase.Ended;
+      },
+      actions: (scope) => scope.#actions ?? NO_ACTIONS,
+      commitWrites: (scope) => scope.#commitWrites(),
+      abort: (scope, reason) => scope.#abort(reason),
+      failure: (scope) => scope.#control?.failure,
+      fail: (scope, failure) => {
+        scope.#controls().failure = failure;
+      },
+      verdict: (scope) => scope.#control?.verdict,
+      failWith: (scope, verdict) => {
+        scope.#controls().verdict ??= verdict;
+      },
+      pauseTimeout: (scope) => {
+        const control = scope.#controls();
+        control.paused = true;
+        control.timeoutClock?.stop();
+        return () => {
+          control.paused = false;
+          control.timeoutClock?.restart();
+        };
+      },
+      setTimeoutClock: (scope, clock) => {
+        const control = scope.#controls();
+        control.timeoutClock = clock;
+        return !control.paused;
+      },
+      faulting: (scope) => {
+        const control = scope.#controls();
+        return (control.faulting ??= { strayFault: (error) => scope.#strayFault(error) });
+      },
+      site: (scope) => scope.#site(),
+    } satisfies CallInternals<CallScope>);
   }
 }

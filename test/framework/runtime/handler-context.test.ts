@@ -6,11 +6,11 @@ const DOCUMENTED = ['context', 'crewId', 'embedder', 'emit', 'model', 'recorded'
 const VIEW = ['delete', 'get', 'has', 'set', 'snapshot'];
 const INTERNAL = ['commitWrites', 'end', 'failWith', 'abort', 'actions', 'route', 'lane', 'envelope', 'outputId', 'knobs', 'holdVectorWrite', 'strayFault', 'pauseTimeout'];
 
-/** Every property name reachable from a value: its own, and each prototype's up to Object's. */
+/** Every property key reachable from a value, symbols included: its own, and each prototype's up to Object's. */
 function reachable(value: object): string[] {
   const names = new Set<string>();
   for (let at: object | null = value; at !== null && at !== Object.prototype; at = Object.getPrototypeOf(at)) {
-    for (const name of Reflect.ownKeys(at)) if (typeof name === 'string' && name !== 'constructor') names.add(name);
+    for (const name of Reflect.ownKeys(at)) if (name !== 'constructor') names.add(String(name));
   }
   return [...names].sort();
 }
@@ -40,6 +40,8 @@ describe("a handler's ctx (DESIGN §13)", () => {
     expect(seen.map(({ via }) => via)).toEqual(['interceptor', 'handler']);
     for (const { ctx } of seen) {
       expect(Object.keys(ctx)).toEqual([]);
+      // Nor through its class: no static member beyond a function's own.
+      expect(Object.getOwnPropertyNames(ctx.constructor).sort()).toEqual(['length', 'name', 'prototype']);
       expect(reachable(ctx)).toEqual(DOCUMENTED);
       expect(reachable(ctx.context)).toEqual(VIEW);
       for (const name of INTERNAL) {
