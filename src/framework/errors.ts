@@ -39,9 +39,9 @@ export interface ConstructionFailure {
   /**
    * `interface`: a parameter typed by an interface (no runtime type); `not-injectable`: a class
    * with constructor parameters but no decorator metadata; `unregistered`: an `@inject` token no
-   * provider gives; `threw`: a constructor threw.
+   * provider gives; `cycle`: a class needs itself down its chain; `threw`: a constructor threw.
    */
-  readonly problem: 'interface' | 'not-injectable' | 'unregistered' | 'threw';
+  readonly problem: 'interface' | 'not-injectable' | 'unregistered' | 'cycle' | 'threw';
   /** The class or token the problem is about. */
   readonly subject: string;
   /** What the constructor threw, for `threw`. */

@@ -350,6 +350,8 @@ function constructionProblem(failure: ConstructionFailure): string {
       return `${failure.subject} has constructor parameters but no @injectable(). To fix: mark it @injectable() (exported by live-crew), or register it in providers`;
     case 'unregistered':
       return `no provider gives ${failure.subject}. To fix: register ${failure.subject} in providers: { token, useValue | useClass | useFactory }`;
+    case 'cycle':
+      return `${failure.subject} needs itself through this chain, so it can never be constructed. To fix: break the cycle (one side takes the other through a method, or \`delay(() => Class)\`)`;
     case 'threw':
       return `${failure.subject} threw: ${describeThrown(failure.thrown)}`;
   }

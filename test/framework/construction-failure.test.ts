@@ -77,3 +77,22 @@ describe("a crew's construction failure, when DI cannot construct it", () => {
     expect((failure as ConstructionError).failure).toMatchObject({ path: [{ className: 'Caller', index: 0, token: 'Client' }], problem: 'threw', subject: 'Client' });
   });
 });
+
+describe('a crew whose dependencies form a cycle of classes', () => {
+  it('is refused at once, naming the class that needs itself, before the container recurses down it', async () => {
+    @injectable()
+    class Recursive {
+      constructor(readonly inner: Recursive) {}
+    }
+    @Crew({ id: 'looper' })
+    class Looper {
+      constructor(readonly recursive: Recursive) {}
+      @OnEvent('tick') on(): void {}
+    }
+    const failure = await constructionFailure(Looper);
+    expect(failure.failure).toMatchObject({ problem: 'cycle', subject: 'Recursive' });
+    expect(failure.message).toBe(
+      'cannot construct crew "looper" (Looper): Looper(#0 Recursive) → Recursive(#0 Recursive): Recursive needs itself through this chain, so it can never be constructed. To fix: break the cycle (one side takes the other through a method, or `delay(() => Class)`); nothing has run.',
+    );
+  });
+});

@@ -2,7 +2,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { CrewDefinition, CrewGraph } from '../discovery/crew-definition.js';
 import { ConstructionError, CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
-import { explainConstructionFailure } from '../discovery/construction-failure.js';
+import { constructorCycle, explainConstructionFailure } from '../discovery/construction-failure.js';
 import { isThrownInstance } from '../describe-thrown.js';
 import type { CrewRuntime } from './route-table.js';
 import type { Interceptor, InterceptorClass, InterceptorRef } from '../ports/interceptor.js';
@@ -31,6 +31,8 @@ export function instantiateCrews(
       return [{ definition, index, instance: stand, interceptors: new Map(definition.handlers.map(({ method }) => [method, around])) }];
     }
     const type = definition.type as unknown as new (...args: unknown[]) => object;
+    const cycle = constructorCycle(type, container);
+    if (cycle !== undefined) throw new ConstructionError(messages.unresolvableCrew(definition.id, definition.className, cycle), cycle);
     let instance: object;
     try {
       instance = container.resolve(type);
