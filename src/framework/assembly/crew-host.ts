@@ -1,14 +1,11 @@
-import type { DependencyContainer } from 'tsyringe';
-import type { CrewDefinition, CrewGraph } from '../discovery/crew-definition.js';
-import { reloadableKnobsOf } from '../discovery/crew-knobs.js';
+import type { CrewGraph } from '../discovery/crew-definition.js';
 import { IsolatedCrews } from '../isolation/isolated-crews.js';
 import type { ModelCalls } from '../model-calls/model-calls.js';
 import type { DecisionJournal } from '../ports/decision-journal.js';
 import type { InterceptorRef } from '../ports/interceptor.js';
-import { instantiateCrews } from '../runtime/instantiate-crews.js';
-import { LifecycleHooks, logStopFailures } from '../runtime/lifecycle-hooks.js';
+import { constructCrews } from '../runtime/instantiate-crews.js';
+import { type LifecycleHooks, logStopFailures } from '../runtime/lifecycle-hooks.js';
 import type { CrewRuntime } from '../runtime/route-table.js';
-import { Versions } from '../runtime/versions.js';
 import { ISOLATE_LAUNCHER } from '../tokens.js';
 import type { LiveCrewAppOptions } from './assembly-options.js';
 import { openModelCalls } from './model-access.js';
@@ -76,27 +73,4 @@ export class CrewHost {
   async close(): Promise<void> {
     await Promise.all([this.#isolation.close(), this.models.close()]);
   }
-}
-
-/** How `constructCrews` constructs: which crews, around what, standing in for which. */
-export interface CrewConstruction extends Pick<LiveCrewAppOptions, 'providers' | 'reloadable'> {
-  readonly hosted?: (id: string) => boolean;
-  /** Around every handler call, outermost first (the monitor's, the app's). */
-  readonly interceptors?: readonly InterceptorRef[];
-  /** What stands in for a crew constructed elsewhere (an isolated crew). */
-  readonly standIn?: (definition: CrewDefinition) => object | undefined;
-}
-
-/**
- * Constructs the hosted crews of a graph through a container, each with its interceptors, and
- * the lifecycle hooks of them and of the providers' services: the step every process that runs
- * crews shares, a `CrewHost` and an isolate alike.
- *
- * @throws CrewDefinitionError (ConstructionError) for a crew or interceptor DI cannot construct
- */
-export function constructCrews(container: DependencyContainer, graph: CrewGraph, options: CrewConstruction): { readonly crews: readonly CrewRuntime[]; readonly hooks: LifecycleHooks } {
-  const hooks = new LifecycleHooks(container, options.providers ?? []);
-  const instantiated = instantiateCrews(graph, container, options.hosted, options.interceptors, options.standIn);
-  const crews = options.reloadable ? instantiated.map((crew) => ({ ...crew, knobs: new Versions(reloadableKnobsOf(crew.definition)) })) : instantiated;
-  return { crews, hooks };
 }

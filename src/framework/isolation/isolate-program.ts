@@ -8,7 +8,7 @@ import { messages } from '../messages.js';
 import type { EventEnvelope } from '../model/event.js';
 import { CallScope, internal, type CallHost } from '../runtime/call-scope.js';
 import { describeThrown } from '../describe-thrown.js';
-import { constructCrews } from '../assembly/crew-host.js';
+import { constructCrews } from '../runtime/instantiate-crews.js';
 import { Lane, StreamLanes } from '../runtime/lanes.js';
 import { routeTo, type CrewRuntime, type Route } from '../runtime/route-table.js';
 import { runAsCall, trapStrayFaults } from '../runtime/stray-faults.js';

@@ -1,4 +1,8 @@
 import type { DependencyContainer } from 'tsyringe';
+import { reloadableKnobsOf } from '../discovery/crew-knobs.js';
+import type { ProviderRegistration } from '../tokens.js';
+import { LifecycleHooks } from './lifecycle-hooks.js';
+import { Versions } from './versions.js';
 import type { CrewDefinition, CrewGraph } from '../discovery/crew-definition.js';
 import { ConstructionError, CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
@@ -76,4 +80,30 @@ function interceptorResolver(container: DependencyContainer): (ref: InterceptorR
 function checked(candidate: unknown, crew: string, name: string): Interceptor {
   if (typeof (candidate as Interceptor | undefined)?.intercept !== 'function') throw new CrewDefinitionError(messages.notAnInterceptor(crew, name));
   return candidate as Interceptor;
+}
+
+/** How `constructCrews` constructs: which crews, around what, standing in for which. */
+export interface CrewConstruction {
+  readonly providers?: readonly ProviderRegistration[];
+  /** Gives each crew its reloadable knobs by version (`run --watch`). */
+  readonly reloadable?: boolean;
+  readonly hosted?: (id: string) => boolean;
+  /** Around every handler call, outermost first (the monitor's, the app's). */
+  readonly interceptors?: readonly InterceptorRef[];
+  /** What stands in for a crew constructed elsewhere (an isolated crew). */
+  readonly standIn?: (definition: CrewDefinition) => object | undefined;
+}
+
+/**
+ * Constructs the hosted crews of a graph through a container, each with its interceptors, and
+ * the lifecycle hooks of them and of the providers' services: the step every process that runs
+ * crews shares, a `CrewHost` and an isolate alike.
+ *
+ * @throws CrewDefinitionError (ConstructionError) for a crew or interceptor DI cannot construct
+ */
+export function constructCrews(container: DependencyContainer, graph: CrewGraph, options: CrewConstruction): { readonly crews: readonly CrewRuntime[]; readonly hooks: LifecycleHooks } {
+  const hooks = new LifecycleHooks(container, options.providers ?? []);
+  const instantiated = instantiateCrews(graph, container, options.hosted, options.interceptors, options.standIn);
+  const crews = options.reloadable ? instantiated.map((crew) => ({ ...crew, knobs: new Versions(reloadableKnobsOf(crew.definition)) })) : instantiated;
+  return { crews, hooks };
 }
