@@ -132,7 +132,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const decoder = new EventDecoder(inputLimits(config));
   const pipeline = new EventPipeline(decoder, engine, output, { observer: monitor });
   flushSoon = () => pipeline.flushSoon();
-  const heartbeat = new Heartbeat({ intervalMs: config.heartbeat_s * 1000, clock, logger, monitor, beat: (seq) => logger.info({ kind: '__hb', seq }, '__hb') });
+  const heartbeat = new Heartbeat({ intervalMs: config.heartbeat_s * 1000, clock, logger, monitor, beat: (seq) => logger.info({ kind: '__hb', seq }, messages.heartbeatLine) });
 
   let running: Promise<RunSummary> | undefined;
   let stopping = false;

@@ -32,6 +32,9 @@ export const messages = {
   // Log lines (DESIGN §6): what a process tells its operator.
   heartbeatGap: (gap: number, intervalMs: number) => `heartbeat gap: ${gap} ms since the last beat (more than 3 beats of ${intervalMs} ms)`,
   sliceMerged: 'slice merged',
+  heartbeatLine: '__hb',
+  modelRequest: 'model request',
+  modelCallEnded: 'model call',
   crewFileReloaded: (file: string) => `reloaded ${file}`,
   runStarted: 'run started',
   runFinished: 'run finished',

@@ -165,7 +165,7 @@ export class RecordedModel implements LanguageModelV3 {
         await journal.record(refusal, rate);
         throw refuse(ErrorReason.Budget, 'budget', messages.modelOverBudget(call, rate));
       }
-      this.#services.logger?.debug({ stream: scope.streamId, slice: scope.slice, crew: crew.id, model: this.#settings.name, prompt: options.prompt }, 'model request');
+      this.#services.logger?.debug({ stream: scope.streamId, slice: scope.slice, crew: crew.id, model: this.#settings.name, prompt: options.prompt }, messages.modelRequest);
       const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, scope.signal]) : scope.signal;
       const retries: FailedAttempt[] = [];
       let answer: Pick<RecordedCall, 'result' | 'parts' | 'error'>;
@@ -235,7 +235,7 @@ export class RecordedModel implements LanguageModelV3 {
     this.#services.observer?.modelCalled?.({ crew, model: this.#settings.name, outcome, inputTokens, outputTokens, seconds: tMs / 1000 });
     this.#services.logger?.info(
       { stream: scope.streamId, slice: scope.slice, crew, model: this.#settings.name, outcome, input_tokens: inputTokens, output_tokens: outputTokens, retries, t_ms: tMs },
-      'model call',
+      messages.modelCallEnded,
     );
   }
 }
