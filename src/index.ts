@@ -73,7 +73,7 @@ export type * from './framework/ports/model-provider.js';
 export type * from './framework/ports/vector-store.js';
 export type * from './framework/ports/logger.js';
 export type * from './framework/ports/clock.js';
-export type * from './framework/distributed/runner-protocol.js';
+export type { CrewCall, CrewSliceDone, CrewWork, CrewWorkSink, SliceBase, SliceClose, SliceMerge, StreamEnd, WantedReport } from './framework/runner-protocol.js';
 export {
   type ProviderRegistration,
   ACTION_SINK,

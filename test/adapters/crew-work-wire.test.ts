@@ -65,7 +65,7 @@ describe('the crew work wire format', () => {
       { type: 'end', streamId: 'm-1', slice: 5, crew: 'stats' } as CrewWork,
     ];
     expect(itemsOf(encodeWork(items))).toEqual(items);
-    const done: CrewSliceDone = { streamId: 'm-1', slice: 3, crew: 'stats', writes: [['shots', { home: 2 }], ['gone']], disabled: true };
+    const done: CrewSliceDone = { type: 'done', streamId: 'm-1', slice: 3, crew: 'stats', writes: [['shots', { home: 2 }], ['gone']], disabled: true };
     const message = encodeDone(done, 'runner a');
     expect(message.subject).toBe('live.m-1.slice.3.stats.done');
     expect(message.msgID).toBe('m-1:3:stats:done');

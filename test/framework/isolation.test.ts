@@ -156,6 +156,12 @@ describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (iso
     expect(r.actions.filter((a) => a.kind === 'hoarder_ok').map((a) => a.payload)).toEqual([{}, {}]);
   });
 
+  it("constructs the crew with what it injects from the isolate's own container: its clock and logger", async () => {
+    const r = await run(isolation, [at(0, 'stamp')]);
+    expect(r.errors).toEqual([]);
+    expect(r.actions.filter((a) => a.kind === 'stamped').map((a) => a.payload)).toEqual([{ now: true }]);
+  });
+
   it('logs what the crew prints with its id, and never lets it reach the actions', async () => {
     const printed: Array<{ fields: object; message: string }> = [];
     const logger = { debug: () => {}, info: () => {}, error: () => {}, warn: (fields: object, message: string) => void printed.push({ fields, message }), child: () => logger };
@@ -229,7 +235,7 @@ describe('isolation: set-up', () => {
   it('refuses isolated crews without the module to load them from, naming them and what to give', async () => {
     await expect(createLiveCrewApp({ crews, configFile: false, env: {}, config: { isolation: 'worker', log_level: 'silent' } })).rejects.toThrow(ConfigError);
     await expect(createLiveCrewApp({ crews, configFile: false, env: {}, config: { isolation: 'worker', log_level: 'silent' } })).rejects.toThrow(
-      /crews agent, hoarder run isolated \(isolation: worker or process\).*crewsModule/,
+      /crews agent, hoarder, timekeeper run isolated \(isolation: worker or process\).*crewsModule/,
     );
   });
 

@@ -1,6 +1,6 @@
 import { PubHeaders, type JsMsg } from '@nats-io/jetstream';
 import { z } from 'zod';
-import type { CrewSliceDone, CrewWork } from '../../framework/distributed/runner-protocol.js';
+import type { CrewCall, CrewSliceDone, CrewWork } from '../../framework/runner-protocol.js';
 import type { ContextWrite } from '../../framework/model/committed-context.js';
 import { sliceSubject } from './jetstream-streams.js';
 import type { OutgoingMessage } from './jetstream-publishing.js';
@@ -19,8 +19,6 @@ import { describeIssues } from '../../framework/model/event.js';
  * deterministic id. A runner runs a call once even if it is sent again (it knows the call by
  * slice and position), so a re-send after a takeover may group calls differently.
  */
-
-type CallWork = Extract<CrewWork, { type: 'call' }>;
 
 /** An event as the scheduler decoded it. Its payload is checked and frozen after the parse, as the decoder does in process. */
 const WireEvent = z.object({ ts: z.string(), kind: z.string(), stream_id: z.string(), payload: z.unknown() });
@@ -66,10 +64,10 @@ class CallRun {
 
   constructor(
     readonly subject: string,
-    readonly first: CallWork,
+    readonly first: CrewCall,
   ) {}
 
-  add(work: CallWork, call: string): void {
+  add(work: CrewCall, call: string): void {
     this.calls.push(call);
     this.bytes += call.length;
     this.#last = work.position;
@@ -90,7 +88,7 @@ export function encodeWork(items: readonly CrewWork[]): OutgoingMessage[] {
   const ordered: Array<OutgoingMessage | CallRun> = [];
   const open = new Map<string, CallRun>();
   // An event's calls for several crews come one after another: it is encoded once for them all.
-  let encoded: { readonly work: CallWork; readonly call: string } | undefined;
+  let encoded: { readonly work: CrewCall; readonly call: string } | undefined;
   for (const work of items) {
     const subject = sliceSubject(work.streamId, work.slice, work.crew, 'ready');
     if (work.type !== 'call') {
@@ -111,7 +109,7 @@ export function encodeWork(items: readonly CrewWork[]): OutgoingMessage[] {
   return ordered.map((entry) => (entry instanceof CallRun ? entry.message() : entry));
 }
 
-function encodeCall(work: CallWork): string {
+function encodeCall(work: CrewCall): string {
   return JSON.stringify({ event: work.event, position: work.position, source: work.source });
 }
 
@@ -233,9 +231,9 @@ export function readReport(message: WireMessage, crews: ReadonlySet<string>, pay
   if (message.msgID !== reportID(streamId, slice, crew)) return { ignored: messages.wireIdNotOurs(message.msgID, 'report') };
   const read = parseBody(message.data, () => DoneBody);
   const problem = read.problem ?? writesProblem(read.body.writes, payloadMaxDepth);
-  if (read.problem === undefined && problem === undefined) return { report: { streamId, slice, crew, writes: read.body.writes, disabled: read.body.disabled } };
+  if (read.problem === undefined && problem === undefined) return { report: { type: 'done', streamId, slice, crew, writes: read.body.writes, disabled: read.body.disabled } };
   const refused = { problem: messages.notLiveCrewReport(problem!), sender: message.sender === '' ? UNKNOWN_SENDER : message.sender, source: `nats:${message.subject}#${message.seq}` };
-  return { report: { streamId, slice, crew, writes: [], disabled: false, refused } };
+  return { report: { type: 'done', streamId, slice, crew, writes: [], disabled: false, refused } };
 }
 
 /**

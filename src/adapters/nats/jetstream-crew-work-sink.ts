@@ -1,4 +1,4 @@
-import type { CrewWork, CrewWorkSink } from '../../framework/distributed/runner-protocol.js';
+import type { CrewWork, CrewWorkSink } from '../../framework/runner-protocol.js';
 import { encodeWork } from './crew-work-wire.js';
 import type { JetStreamPublisher } from './jetstream-publishing.js';
 

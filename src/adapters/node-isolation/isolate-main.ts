@@ -1,8 +1,10 @@
 import 'reflect-metadata';
+// The isolate's logger is an adapter chosen by name, as in the app.
+import '../builtin.js';
 import { getHeapStatistics } from 'node:v8';
 import { isMainThread, parentPort, type MessagePort } from 'node:worker_threads';
 import type { IsolateChannel } from '../../framework/ports/isolate-launcher.js';
-import { serveIsolate } from '../../framework/isolation/isolate-program.js';
+import { serveIsolate } from '../../framework/assembly/isolate-process.js';
 
 // What a worker thread or child process started by `nodeIsolates` runs: the isolation program,
 // over the worker's port or the child's IPC channel.

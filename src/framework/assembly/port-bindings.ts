@@ -52,6 +52,18 @@ export function isolationPorts(config: LiveCrewConfig, graph: CrewGraph): PortDe
   return graph.crews.some(isIsolated) ? [[ISOLATE_LAUNCHER, adapter('isolates', 'node', config)]] : [];
 }
 
+/**
+ * What an isolate binds (DESIGN §8): a clock and a logger for its crew's constructor to inject, and
+ * no monitor. Its models, vectors, journal and output are the app's, reached over its channel.
+ */
+export function isolatePorts(config: LiveCrewConfig): PortDefault[] {
+  return [
+    [CLOCK, () => systemClock],
+    [MONITOR, () => NO_MONITOR],
+    [LOGGER, adapter('logger', 'pino', config)],
+  ];
+}
+
 /** The ports every kind of process has, bound as the config says: clock, monitor, logger, models, and the vector store when `vector:` is on. */
 export function serviceDefaults(config: LiveCrewConfig): PortDefault[] {
   return [

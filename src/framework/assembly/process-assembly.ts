@@ -16,7 +16,7 @@ import { registerPorts, type PortDefault } from './port-bindings.js';
 import { alsoObserving } from './run-observers.js';
 
 /**
- * How one shape of process differs from another (an app, a distributed scheduler, a runner): the
+ * How one shape of process differs from another (an app, a distributed scheduler, a runner, an isolate): the
  * defaults under its configuration, what it refuses of it, and the ports it binds. Everything
  * else is assembled the same way.
  */
@@ -51,8 +51,20 @@ export interface AssembledProcess {
  * @throws ConfigError, CrewDefinitionError or DependencyCycleError, as `createLiveCrewApp`
  */
 export async function assembleProcess(options: LiveCrewAppOptions, shape: ProcessShape): Promise<AssembledProcess> {
-  const { config, graph } = resolveCrews({ ...options, configDefaults: { ...shape.configDefaults, ...options.configDefaults } });
-  shape.check?.(config, graph);
+  const resolved = resolveCrews({ ...options, configDefaults: { ...shape.configDefaults, ...options.configDefaults } });
+  shape.check?.(resolved.config, resolved.graph);
+  return assembleResolved(resolved, options, shape);
+}
+
+/**
+ * Assembles a process whose configuration and crews are already resolved: an isolate, whose app
+ * resolved them and sent them down. What `assembleProcess` does after resolving.
+ */
+export async function assembleResolved(
+  { config, graph }: { readonly config: LiveCrewConfig; readonly graph: CrewGraph },
+  options: Pick<LiveCrewAppOptions, 'container' | 'providers' | 'observer'>,
+  shape: Pick<ProcessShape, 'ports' | 'logFields'>,
+): Promise<AssembledProcess> {
   const container = (options.container ?? rootContainer).createChildContainer();
   await registerPorts(container, config, options.providers ?? [], await shape.ports(config, graph));
   const logger = shape.logFields !== undefined ? container.resolve(LOGGER).child(shape.logFields) : container.resolve(LOGGER);

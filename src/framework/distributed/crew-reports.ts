@@ -1,5 +1,5 @@
 import type { Clock } from '../ports/clock.js';
-import type { CrewSliceDone, WantedReport } from './runner-protocol.js';
+import type { CrewSliceDone, WantedReport } from '../runner-protocol.js';
 
 /** Told every `afterMs` of `clock`, while a wait lasts, which reports it still misses. */
 export interface StallWatch {

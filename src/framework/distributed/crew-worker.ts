@@ -10,7 +10,7 @@ import type { ActionSink, EmittedAction, ErrorSink } from '../ports/sinks.js';
 import { CrewRunner, type RunnerLimits } from '../runtime/crew-runner.js';
 import type { CrewRuntime } from '../runtime/route-table.js';
 import type { RunOutput } from '../runtime/run-output.js';
-import type { CrewSliceDone, CrewWork, SliceBase } from './runner-protocol.js';
+import type { CrewCall, CrewSliceDone, CrewWork, SliceBase } from '../runner-protocol.js';
 
 /** JSON has no -Infinity: "no slice yet" is stored as null. */
 const sliceOrNone = z
@@ -177,7 +177,7 @@ export class CrewWorker {
     return true;
   }
 
-  async #call(work: Extract<CrewWork, { type: 'call' }>): Promise<void> {
+  async #call(work: CrewCall): Promise<void> {
     const open = this.#open!;
     if (open.seen.has(work.position)) return;
     open.seen.add(work.position);
@@ -197,7 +197,7 @@ export class CrewWorker {
     // The scheduler merges context, but each runner applies its crew's vector writes, before it reports the slice done.
     await this.#options.models?.vectorCalls?.merged(streamId, slice);
     const writes = this.#runner.crewWrites(streamId, slice, crew.index);
-    await this.#options.report({ streamId, slice, crew: crew.definition.id, writes, disabled: this.#runner.laneStatus(streamId, crew.index).disabled });
+    await this.#options.report({ type: 'done', streamId, slice, crew: crew.definition.id, writes, disabled: this.#runner.laneStatus(streamId, crew.index).disabled });
     this.#doneSlice = slice;
     this.#workSeq = seq;
     this.#published = undefined;

@@ -5,7 +5,7 @@ import type { ContextBackend } from '../ports/context-backend.js';
 import type { MaybePromise } from '../ports/maybe-promise.js';
 import type { RunObserver } from '../ports/run-observer.js';
 import type { ContextSink } from '../ports/sinks.js';
-import type { CrewSliceDone, CrewWorkSink, SliceBase, SliceMerge, WantedReport } from './runner-protocol.js';
+import type { CrewSliceDone, CrewWorkSink, SliceBase, SliceMerge, WantedReport } from '../runner-protocol.js';
 import { CrewReports } from './crew-reports.js';
 import { mergeReports } from './merged-context-replica.js';
 import { andThen, runInOrder } from '../maybe-async.js';

@@ -1,7 +1,7 @@
 import { StreamContext, type MergedSlice } from '../context/stream-context.js';
 import type { ContextSnapshot } from '../model/committed-context.js';
 import type { CrewReports, StallWatch } from './crew-reports.js';
-import type { CrewSliceDone, SliceBase, WantedReport } from './runner-protocol.js';
+import type { CrewSliceDone, SliceBase, WantedReport } from '../runner-protocol.js';
 
 /**
  * How many slices behind the newest base a runner keeps reports for (per crew, times the most

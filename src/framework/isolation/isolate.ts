@@ -2,7 +2,7 @@ import type { IsolateLauncher, IsolateLink } from '../ports/isolate-launcher.js'
 import { messages } from '../messages.js';
 import { describeThrown } from '../describe-thrown.js';
 import { FrameworkVerdict } from '../runtime/framework-verdict.js';
-import { IsolateMessageSchema, type IsolateInit, type IsolatedCall, type IsolatedAnswer, type IsolatedRequest, type IsolatedOutcome, type IsolateMessage } from './isolation-protocol.js';
+import { IsolateReportSchema, type IsolateInit, type IsolatedCall, type RequestAnswer, type CrewHostRequest, type CrewCalled, type IsolateReport } from '../runner-protocol.js';
 
 /** How an isolated crew runs: in a worker thread or a child process, with its limits. */
 export interface IsolateSpec {
@@ -20,7 +20,7 @@ export interface IsolateSpec {
 /** The call an isolate is running, and how to end it. */
 interface Running {
   readonly id: number;
-  readonly resolve: (outcome: IsolatedOutcome) => void;
+  readonly resolve: (outcome: CrewCalled) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -45,7 +45,7 @@ export class Isolate {
   /** Told of output or a fault that escaped call `id` after it ended. */
   onStray: ((id: number, error: string) => void) | undefined;
   /** Answers what a handler in the isolate asks the app (a model call, a recorded effect); the answer is sent back. */
-  onRequest: ((request: IsolatedRequest) => Promise<IsolatedAnswer>) | undefined;
+  onRequest: ((request: CrewHostRequest) => Promise<RequestAnswer>) | undefined;
 
   private constructor(spec: IsolateSpec) {
     this.#spec = spec;
@@ -91,7 +91,7 @@ export class Isolate {
   }
 
   /** Runs a call; `signal` aborting ends the isolate and the call with it. */
-  call(call: Omit<IsolatedCall, 'type' | 'id'>, id: number, signal: AbortSignal): Promise<IsolatedOutcome> {
+  call(call: Omit<IsolatedCall, 'type' | 'id'>, id: number, signal: AbortSignal): Promise<CrewCalled> {
     if (this.#ended !== undefined) return Promise.reject(new FrameworkVerdict(this.#ended));
     return new Promise((resolve, reject) => {
       const onAbort = () => {
@@ -120,12 +120,12 @@ export class Isolate {
   }
 
   #received(raw: unknown): void {
-    const parsed = IsolateMessageSchema.safeParse(raw);
+    const parsed = IsolateReportSchema.safeParse(raw);
     if (!parsed.success) {
       this.#end(messages.isolateSentGarbage(this.#spec.init.crewId, this.#spec.kind));
       return;
     }
-    const message: IsolateMessage = parsed.data;
+    const message: IsolateReport = parsed.data;
     switch (message.type) {
       case 'ready':
         this.#started?.resolve();
@@ -148,7 +148,7 @@ export class Isolate {
       case 'vectors':
         void this.onRequest?.(message).then((answer) => this.#link.send(answer));
         return;
-      case 'done':
+      case 'called':
         if (this.#running?.id === message.id) this.#running.resolve(message);
         return;
       case 'failed':

@@ -7,7 +7,7 @@ import type { Logger } from '../ports/logger.js';
 import { messages } from '../messages.js';
 import { internal, type CallScope } from '../runtime/call-scope.js';
 import { Isolate, type IsolateSpec } from './isolate.js';
-import type { IsolatedOutcome } from './isolation-protocol.js';
+import type { CrewCalled } from '../runner-protocol.js';
 import { answerRequest } from './isolated-models.js';
 import type { ModelCalls } from '../model-calls/model-calls.js';
 import type { IsolateLauncher } from '../ports/isolate-launcher.js';
@@ -102,7 +102,7 @@ export class IsolatedCrew {
     resume();
     const id = this.#nextId++;
     this.#remember(id, scope);
-    let outcome: IsolatedOutcome;
+    let outcome: CrewCalled;
     try {
       outcome = await isolate.call(
         {

@@ -20,7 +20,7 @@ import type { VectorHit } from '../model/vector.js';
 import type { VectorCollection } from '../ports/crew-context.js';
 import { FrameworkVerdict } from '../runtime/framework-verdict.js';
 import { ErrorReason } from '../model/error-record.js';
-import type { IsolatedAnswer, IsolatedRequest, IsolateMessage } from './isolation-protocol.js';
+import type { RequestAnswer, CrewHostRequest, IsolateReport } from '../runner-protocol.js';
 
 /**
  * Answers what a handler in an isolate asks the app, through the call's own scope, so it is
@@ -28,8 +28,8 @@ import type { IsolatedAnswer, IsolatedRequest, IsolateMessage } from './isolatio
  * travels back in its journal form), an effect's journal entry, an effect's outcome to record. A
  * refusal (budget, replay divergence) also fails the call in the app.
  */
-export async function answerRequest(scope: CallScope | undefined, models: ModelCalls | undefined, request: IsolatedRequest): Promise<IsolatedAnswer> {
-  const answer = (result: Omit<IsolatedAnswer, 'type' | 'request'>): IsolatedAnswer => ({ type: 'answer', request: request.request, ...result });
+export async function answerRequest(scope: CallScope | undefined, models: ModelCalls | undefined, request: CrewHostRequest): Promise<RequestAnswer> {
+  const answer = (result: Omit<RequestAnswer, 'type' | 'request'>): RequestAnswer => ({ type: 'answer', request: request.request, ...result });
   if (scope === undefined || internal.ended(scope)) return answer({ error: 'the call this request belongs to has ended' });
   if (models === undefined) return answer({ error: messages.noModelsHere(scope.crewId) });
   try {
@@ -66,7 +66,7 @@ export async function answerRequest(scope: CallScope | undefined, models: ModelC
 }
 
 /** What a request leaves to the isolate to say: everything but its type and number. */
-type RequestBody = IsolatedRequest extends infer R ? (R extends IsolatedRequest ? Omit<R, 'request'> : never) : never;
+type RequestBody = CrewHostRequest extends infer R ? (R extends CrewHostRequest ? Omit<R, 'request'> : never) : never;
 
 /**
  * The models and recorded effects of an isolate: each `ctx.model()` is a stand-in whose calls the
@@ -74,12 +74,12 @@ type RequestBody = IsolatedRequest extends infer R ? (R extends IsolatedRequest 
  * metrics are the app's); the effect itself runs here.
  */
 export class ModelsByMessage implements ModelAccess {
-  readonly #send: (message: IsolateMessage) => void;
+  readonly #send: (message: IsolateReport) => void;
   readonly #callId: (scope: CallSite) => number;
-  readonly #pending = new Map<number, { resolve: (answer: IsolatedAnswer) => void; reject: (error: unknown) => void }>();
+  readonly #pending = new Map<number, { resolve: (answer: RequestAnswer) => void; reject: (error: unknown) => void }>();
   #next = 0;
 
-  constructor(send: (message: IsolateMessage) => void, callId: (scope: CallSite) => number) {
+  constructor(send: (message: IsolateReport) => void, callId: (scope: CallSite) => number) {
     this.#send = send;
     this.#callId = callId;
   }
@@ -146,18 +146,18 @@ export class ModelsByMessage implements ModelAccess {
   }
 
   /** The app answered a request. */
-  answered(answer: IsolatedAnswer): void {
+  answered(answer: RequestAnswer): void {
     const pending = this.#pending.get(answer.request);
     this.#pending.delete(answer.request);
     if (answer.error !== undefined) pending?.reject(new ModelCallError(answer.error));
     else pending?.resolve(answer);
   }
 
-  #ask(body: RequestBody): Promise<IsolatedAnswer> {
+  #ask(body: RequestBody): Promise<RequestAnswer> {
     return new Promise((resolve, reject) => {
       const request = this.#next++;
       this.#pending.set(request, { resolve, reject });
-      this.#send({ ...body, request } as IsolateMessage);
+      this.#send({ ...body, request } as IsolateReport);
     });
   }
 }

@@ -2,7 +2,7 @@ import { messages } from '../messages.js';
 import { locateEnvelope, type EventEnvelope } from '../model/event.js';
 import { ERROR_KIND, ErrorReason, type ErrorRecord } from '../model/error-record.js';
 import { canonicalUtc } from '../model/timestamp.js';
-import type { CrewSliceDone } from '../distributed/runner-protocol.js';
+import type { CrewSliceDone } from '../runner-protocol.js';
 
 /**
  * The error records the slicing itself produces (not a handler): one function per kind, so the

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CrewReports } from '../../../src/framework/distributed/crew-reports.js';
 import { MergedContextReplica } from '../../../src/framework/distributed/merged-context-replica.js';
-import type { CrewSliceDone, SliceBase } from '../../../src/framework/distributed/runner-protocol.js';
+import type { CrewSliceDone, SliceBase } from '../../../src/framework/runner-protocol.js';
 import { systemClock } from '../../../src/framework/system-clock.js';
 
 const CREWS = [
@@ -9,7 +9,7 @@ const CREWS = [
   { id: 'stats', lag: 0 },
   { id: 'recap', lag: 1 },
 ];
-const done = (crew: string, slice: number, writes: CrewSliceDone['writes']): CrewSliceDone => ({ streamId: 's1', slice, crew, writes, disabled: false });
+const done = (crew: string, slice: number, writes: CrewSliceDone['writes']): CrewSliceDone => ({ type: 'done', streamId: 's1', slice, crew, writes, disabled: false });
 
 function replica(contextMaxBytes = 10_000) {
   const reports = new CrewReports();

@@ -1,4 +1,3 @@
-import { container as rootContainer } from 'tsyringe';
 import { runnerLimits } from '../config/limits.js';
 import { StreamContext } from '../context/stream-context.js';
 import { loadCrewModule } from '../discovery/crew-module.js';
@@ -12,9 +11,10 @@ import { constructCrews } from '../runtime/instantiate-crews.js';
 import { Lane, StreamLanes } from '../runtime/lanes.js';
 import { routeTo, type CrewRuntime, type Route } from '../runtime/route-table.js';
 import { runAsCall, trapStrayFaults } from '../runtime/stray-faults.js';
-import { LIVE_CREW_CONFIG } from '../tokens.js';
-import type { IsolateInit, IsolatedAnswer, IsolatedCall } from './isolation-protocol.js';
-import { ModelsByMessage } from './isolated-models.js';
+import type { IsolateInit, RequestAnswer, IsolatedCall } from '../runner-protocol.js';
+import { ModelsByMessage } from '../isolation/isolated-models.js';
+import { isolatePorts } from './port-bindings.js';
+import { assembleResolved } from './process-assembly.js';
 import { freezeJson } from '../model/frozen-json.js';
 import type { IsolateChannel } from '../ports/isolate-launcher.js';
 
@@ -38,8 +38,9 @@ interface Hosted {
 const MEMORY_CHECK_MS = 25;
 
 /**
- * The program an isolated crew's worker thread or child process runs (DESIGN §8): it constructs
- * the crew from its module, as the app would, then runs the calls it is sent over `channel`, one
+ * The program an isolated crew's worker thread or child process runs (DESIGN §8, §13): it
+ * assembles itself as every process does, binding the isolate's ports, constructs the crew from
+ * its module, as the app would, then runs the calls it is sent over `channel`, one
  * at a time, and answers each with what the call emitted and wrote. Its model calls are made by
  * the app. The adapter that launches isolates runs this in them.
  */
@@ -75,7 +76,7 @@ export function serveIsolate(channel: IsolateChannel, machine: IsolateMachine): 
     const type = (message as { type?: unknown }).type;
     if (type === 'init') void start(message as IsolateInit);
     else if (type === 'call' && hosted !== undefined) void run(hosted, message as IsolatedCall);
-    else if (type === 'answer') models.answered(message as IsolatedAnswer);
+    else if (type === 'answer') models.answered(message as RequestAnswer);
   });
 
   async function start(init: IsolateInit): Promise<void> {
@@ -85,9 +86,8 @@ export function serveIsolate(channel: IsolateChannel, machine: IsolateMachine): 
       const { crews, providers } = await loadCrewModule(init.crewsModule);
       const graph = buildCrewGraph(crews);
       if (!graph.crews.some((crew) => crew.id === init.crewId)) throw new CrewDefinitionError(messages.isolatedCrewNotInModule(init.crewId, init.crewsModule));
-      const container = rootContainer.createChildContainer();
-      container.register(LIVE_CREW_CONFIG, { useValue: init.config });
-      for (const { token, ...provider } of providers) container.register(token, provider as never);
+      // Its crew runs here in process: the graph is the module's, without the app's isolation.
+      const { container } = await assembleResolved({ config: init.config, graph }, { providers }, { ports: isolatePorts });
       // An isolate is killed, never stopped: its crew and services get onStart here, and no onStop.
       const {
         crews: [crew],
@@ -132,6 +132,6 @@ export function serveIsolate(channel: IsolateChannel, machine: IsolateMachine): 
     internal.commitWrites(scope);
     const writes = stream.context.peekWrites(call.slice, crew.index)?.toWire() ?? [];
     const actions = internal.actions(scope).map(({ action }) => ({ kind: action.kind, payload: action.payload, ttlMs: action.ttl_ms }));
-    channel.send({ type: 'done', id: call.id, actions, writes });
+    channel.send({ type: 'called', id: call.id, actions, writes });
   }
 }
