@@ -1,31 +1,23 @@
 import type { ContextSnapshot } from './model/committed-context.js';
 import type { ErrorReason } from './model/error-record.js';
-import { EventDecoder } from './model/event.js';
 import type { LiveCrewConfig } from './config/config-schema.js';
-import { inputLimits, runnerLimits } from './config/limits.js';
 import { checkDistinctFiles, runFiles } from './config/distinct-files.js';
 import type { CrewDefinition } from './discovery/crew-definition.js';
 import type { ReloadableKnobs } from './discovery/crew-knobs.js';
 import { ConfigError, LiveCrewError } from './errors.js';
 import { messages } from './messages.js';
-import { CrewRunner } from './runtime/crew-runner.js';
 import { describeThrown } from './describe-thrown.js';
-import { EventPipeline } from './runtime/event-pipeline.js';
 import { Heartbeat } from './runtime/heartbeat.js';
 import { idleCrews, type IdleCrew } from './runtime/idle-crews.js';
-import { OutputBuffer } from './runtime/output-buffer.js';
-import { PacedEventSource } from './runtime/paced-event-source.js';
 import { trapStrayFaults } from './runtime/stray-faults.js';
 import type { Versions } from './runtime/versions.js';
-import { scheduleCrews } from './scheduler/crew-schedule.js';
-import { SliceEngine } from './scheduler/slice-engine.js';
 import type { DependencyContainer } from 'tsyringe';
 import { ACTION_SINK, CONTEXT_BACKEND, CONTEXT_SINK, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE } from './tokens.js';
 import type { LiveCrewAppOptions } from './assembly/assembly-options.js';
 import { CrewHost } from './assembly/crew-host.js';
 import { inProcessPorts } from './assembly/port-bindings.js';
 import { assembleProcess } from './assembly/process-assembly.js';
-import { sliceTiming } from './assembly/slice-timing.js';
+import { inProcessRun } from './assembly/in-process-run.js';
 
 export type { LiveCrewAppOptions };
 
@@ -107,31 +99,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const backend = container.resolve(CONTEXT_BACKEND);
   const contextOut = container.isRegistered(CONTEXT_SINK, true) ? container.resolve(CONTEXT_SINK) : undefined;
 
-  const output = new OutputBuffer(monitor);
-  // A pace replays recorded input live; live mode lets wall time close slices.
-  const liveRate = config.mode === 'live' || config.pace !== null ? (config.pace ?? 1) : undefined;
-  // Output of calls that end between input batches goes out through the pipeline, made below.
-  let flushSoon = (): void => {};
-  const runner = new CrewRunner(crews, backend, output, runnerLimits(config), {
-    journal,
-    clock,
-    observer: monitor,
-    models,
-    // With a backend that outlives the process, a slice's output goes out before its commit.
-    ...(config.kv_backend !== 'memory' ? { flushOutput: () => output.flush(actions, errors) } : {}),
-    // Batch output is the same whatever the timing; live output goes out as calls end.
-    ordered: liveRate === undefined,
-    outputReady: () => flushSoon(),
-    ...(contextOut !== undefined ? { contextOut } : {}),
-  });
-  const timing = sliceTiming(config, liveRate);
-  const engine = new SliceEngine(timing, scheduleCrews(graph.crews, config.eager_dispatch), runner, clock, journal);
-  const paced = config.pace !== null ? new PacedEventSource(source, config.pace, clock) : undefined;
-  const input = paced ?? source;
-  const ticker = liveRate !== undefined ? { clock, intervalMs: Math.max(1, config.slice_ms / liveRate / 4), ...(paced ? { eventTimeLimit: () => paced.eventTimeReached() } : {}) } : undefined;
-  const decoder = new EventDecoder(inputLimits(config));
-  const pipeline = new EventPipeline(decoder, engine, output, { observer: monitor });
-  flushSoon = () => pipeline.flushSoon();
+  const { output, runner, engine, decoder, pipeline, run: runPipeline } = inProcessRun({ config, graph, crews, models, clock, monitor, journal, backend, source, actions, errors, contextOut });
   const heartbeat = new Heartbeat({ intervalMs: config.heartbeat_s * 1000, clock, logger, monitor, beat: (seq) => logger.info({ kind: '__hb', seq }, messages.heartbeatLine) });
 
   let running: Promise<RunSummary> | undefined;
@@ -156,7 +124,7 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
       await host.start();
       logger.info({ transport: config.transport, crews: crews.length }, messages.runStarted);
       heartbeat.start();
-      await pipeline.run(input, actions, errors, () => stopping, ticker);
+      await runPipeline(() => stopping);
     } finally {
       await host.stop();
       process.off('beforeExit', onLoopEmpty);

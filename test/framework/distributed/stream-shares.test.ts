@@ -1,0 +1,71 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fairShare, preferred, shareStep } from '../../../src/framework/distributed/stream-shares.js';
+
+/** Workers taking turns, each doing its step as it sees the pool; a claim of a stream someone took meanwhile fails. */
+function settle(workers: readonly string[], streams: readonly string[], start: ReadonlyMap<string, string> = new Map(), rounds = 200) {
+  const owner = new Map(start);
+  for (let round = 0; round < rounds; round++) {
+    let moved = false;
+    for (const worker of workers) {
+      const owned = streams.filter((s) => owner.get(s) === worker);
+      const unowned = streams.filter((s) => !owner.has(s));
+      const step = shareStep({ worker, owned, unowned, active: streams.length, workers: workers.length });
+      for (const stream of step.claim) if (!owner.has(stream)) owner.set(stream, worker), (moved = true);
+      for (const stream of step.handOver) owner.delete(stream), (moved = true);
+    }
+    if (!moved) return { owner, rounds: round };
+  }
+  return { owner, rounds };
+}
+
+const counts = (owner: ReadonlyMap<string, string>, workers: readonly string[]) => workers.map((w) => [...owner.values()].filter((o) => o === w).length);
+const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+describe('stream shares (DESIGN §12)', () => {
+  it('gives each live worker ceil(active / workers), and nothing when no stream is active', () => {
+    expect(fairShare(300, 2)).toBe(150);
+    expect(fairShare(301, 2)).toBe(151);
+    expect(fairShare(3, 5)).toBe(1);
+    expect(fairShare(0, 3)).toBe(0);
+    // A worker that sees no live worker (its own heartbeat not stored yet) counts itself.
+    expect(fairShare(4, 0)).toBe(4);
+  });
+
+  it('orders streams differently per worker, the same every time', () => {
+    const streams = names('m', 20);
+    expect(preferred('a', streams)).toEqual(preferred('a', [...streams].reverse()));
+    expect(preferred('a', streams)).not.toEqual(preferred('b', streams));
+    expect([...preferred('a', streams)].sort()).toEqual([...streams].sort());
+  });
+
+  it('a joining worker gets its share from the others a stream at a time, and nobody takes more than theirs', () => {
+    const streams = names('m', 200);
+    const { owner } = settle(['w0', 'w1'], streams);
+    expect(counts(owner, ['w0', 'w1'])).toEqual([100, 100]);
+    const joined = settle(['w0', 'w1', 'w2'], streams, owner);
+    expect(joined.owner.size).toBe(200);
+    expect(counts(joined.owner, ['w0', 'w1', 'w2']).every((n) => n >= 66 && n <= 67)).toBe(true);
+    // One hand-over per worker per step: moving ~67 streams takes dozens of steps, not one.
+    expect(joined.rounds).toBeGreaterThan(30);
+  });
+
+  it('any pool settles with every stream owned once and every worker within its share', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 60 }), fc.array(fc.nat(5), { maxLength: 60 }), (workerCount, streamCount, initial) => {
+        const workers = names('w', workerCount);
+        const streams = names('s', streamCount);
+        // A pool after any history: some streams owned by workers that may since have left.
+        const start = new Map<string, string>();
+        initial.forEach((w, i) => {
+          if (i < streamCount && w < workerCount) start.set(streams[i]!, workers[w]!);
+        });
+        const { owner, rounds } = settle(workers, streams, start);
+        expect(rounds).toBeLessThan(200);
+        expect(owner.size).toBe(streamCount);
+        const share = fairShare(streamCount, workerCount);
+        for (const n of counts(owner, workers)) expect(n).toBeLessThanOrEqual(share);
+      }),
+    );
+  });
+});
