@@ -1,14 +1,21 @@
 import type { Command } from 'commander';
 import { isolatedCrewsModule, loadCrews } from '../framework/discovery/crew-module.js';
-import { crewsOption, parsePort, parseSelector, parseStreamId } from './options.js';
+import { crewsOption, parsePort, parseSelector, parseStreamId, parseWorkerId } from './options.js';
 import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
 
-interface DistributedOptions {
+interface NatsOptions {
   crews: string[];
-  stream: string;
   config?: string;
   natsUrl?: string;
   metricsPort?: number;
+}
+
+interface DistributedOptions extends NatsOptions {
+  stream: string;
+}
+
+interface WorkerOptions extends NatsOptions {
+  id?: string;
 }
 
 interface RunnerOptions extends DistributedOptions {
@@ -16,7 +23,8 @@ interface RunnerOptions extends DistributedOptions {
 }
 
 /**
- * `live-crew scheduler` and `live-crew runner`: the two halves of a distributed run (DESIGN §5).
+ * `live-crew scheduler` and `live-crew runner`: the two halves of one stream's distributed run
+ * (DESIGN §5); `live-crew worker`: one of a pool serving every stream (DESIGN §12).
  * The NATS client loads when one of them runs, not for every command.
  */
 export function registerDistributedCommands(program: Command): void {
@@ -35,25 +43,40 @@ export function registerDistributedCommands(program: Command): void {
       const { runDistributedRunner } = await import('../adapters/nats/distributed-runner.js');
       await runDistributedRunner({ ...common(options, crews), providers, selector, signal: stopSignal() });
     });
+  natsCommand(program, 'worker', 'serve every stream over NATS as one of a pool of identical workers: each claims its fair share, hands over the rest, takes over from a dead one')
+    .option('--id <id>', "this worker's id in the pool (default: <host>-<pid>)", parseWorkerId)
+    .action(async (options: WorkerOptions) => {
+      const { crews, providers } = await loadCrews(options.crews);
+      const { runStreamWorker } = await import('../adapters/nats/stream-worker.js');
+      await runStreamWorker({ ...processOptions(options, crews), providers, ...(options.id !== undefined ? { id: options.id } : {}), signal: stopSignal() });
+    });
 }
 
-/** A distributed command with the options both have. */
-function distributedCommand(program: Command, name: string, description: string): Command {
+/** A command of a process on NATS, with the options they all have. */
+function natsCommand(program: Command, name: string, description: string): Command {
   return program
     .command(name)
     .description(description)
     .addOption(crewsOption())
-    .requiredOption('--stream <id>', 'the stream it serves', parseStreamId)
     .option('--config <file>', 'the YAML config file (default: live-config.yaml if present)')
     .option('--nats-url <url>', 'the NATS server (default: nats_url from config)')
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port (default: metrics_port from config)', parsePort);
 }
 
+/** A command of one stream's distributed run. */
+function distributedCommand(program: Command, name: string, description: string): Command {
+  return natsCommand(program, name, description).requiredOption('--stream <id>', 'the stream it serves', parseStreamId);
+}
+
 function common(options: DistributedOptions, crews: Awaited<ReturnType<typeof loadCrews>>['crews']) {
+  return { ...processOptions(options, crews), streamId: options.stream };
+}
+
+/** What every process on NATS is given: its crews, their module, and its configuration. */
+function processOptions(options: NatsOptions, crews: Awaited<ReturnType<typeof loadCrews>>['crews']) {
   return {
     crews,
     crewsModule: isolatedCrewsModule(options.crews),
-    streamId: options.stream,
     ...(options.config !== undefined ? { configFile: options.config } : {}),
     config: {
       ...(options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {}),

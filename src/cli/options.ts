@@ -37,6 +37,12 @@ export function parseStreamId(value: string): string {
   return value;
 }
 
+/** A pool worker's id names its key in the pool bucket: a stream id's characters. */
+export function parseWorkerId(value: string): string {
+  if (!STREAM_ID_PATTERN.test(value)) throw new InvalidArgumentError(`must match ${STREAM_ID_PATTERN.source} (letters, digits, - and _)`);
+  return value;
+}
+
 /**
  * A selector matches a whole crew id: `scorer|stats` hosts exactly those two.
  *

@@ -44,6 +44,13 @@ export const messages = {
   checkpointNotWritten: (detail: string) => `checkpoint not written (a successor goes on from an older one): ${detail}`,
   resumingFromCheckpoint: (stream: string, slice: number, position: number) => `stream ${stream}: going on from the checkpoint of slice ${slice} (input after position ${position})`,
   leaseLost: (stream: string) => `another scheduler took the lease of stream ${stream}; stopping`,
+  workerJoined: (worker: string, crews: number) => `worker ${worker} joined the pool with ${crews} crews: it claims streams up to its fair share`,
+  streamClaimed: (stream: string, takeover: boolean) => `stream ${stream} claimed${takeover ? ' from a worker whose lease lapsed' : ''}: running it from its last commit`,
+  streamHandedOver: (stream: string, share: number) => `stream ${stream} handed over: this worker owns more than its fair share of ${share}`,
+  streamLeaseLost: (stream: string) => `another worker took the lease of stream ${stream}: giving it up at once`,
+  ownedStreamFailed: (stream: string, detail: string) => `stream ${stream} stopped on an error and goes back to the pool: ${detail}`,
+  poolStepFailed: (detail: string) => `could not look at the pool this time (tried again in a third of a lease): ${detail}`,
+  workerLeft: (worker: string, streams: number) => `worker ${worker} left the pool, handing over ${streams} streams`,
   streamInputEnded: (stream: string) => `stream ${stream}: input ended; every slice committed`,
   runnerHosting: (stream: string, crews: readonly string[]) => `stream ${stream}: hosting ${crews.join(', ')}`,
   viewerSkipsMessage: (subject: string) => `dashboard: a message on ${subject} is not what live-crew publishes there; such messages are skipped`,
@@ -236,6 +243,7 @@ export const messages = {
   notAnInterceptor: (crew: string, name: string) => `crew ${crew}: interceptor ${name} has no intercept(call, next) method`,
   distributedNeedsSharedContext: () =>
     'kv_backend: memory keeps the context inside one process, and a distributed run shares it between its scheduler and runners: use kv_backend: jetstream (the default for `live-crew scheduler` and `runner`) or redis',
+  decisionOfNoStreamHere: (key: string) => `decision ${key} names no stream this worker owns: it cannot be journaled for the stream's next owner`,
   distributedSchedulerNotInProcess: () =>
     'scheduler: nats runs as separate processes: `live-crew scheduler --stream <id>` and `live-crew runner --stream <id> --selector <regex>` (an app created in process uses scheduler: memory)',
   contextTruncated: (bytes: number, max: number, dropped: readonly string[]) =>

@@ -3,8 +3,8 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { DependencyContainer } from 'tsyringe';
 import type { LiveCrewAppOptions } from '../../framework/assembly/assembly-options.js';
-import { adapter, isolationPorts, serviceDefaults } from '../../framework/assembly/port-bindings.js';
-import { assembleProcess, type AssembledProcess } from '../../framework/assembly/process-assembly.js';
+import { adapter, isolationPorts, serviceDefaults, type PortDefault } from '../../framework/assembly/port-bindings.js';
+import { assembleProcess, type AssembledProcess, type ProcessShape } from '../../framework/assembly/process-assembly.js';
 import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
 import type { CrewGraph } from '../../framework/discovery/crew-definition.js';
 import { ConfigError } from '../../framework/errors.js';
@@ -80,10 +80,7 @@ export async function openDistributedRun(options: DistributedRunOptions, role: s
   let connection: Connection | undefined;
   try {
     const assembled = await assembleProcess(options, {
-      configDefaults: { kv_backend: 'jetstream' },
-      check: (config) => {
-        if (config.kv_backend === 'memory') throw new ConfigError(messages.distributedNeedsSharedContext());
-      },
+      ...SHARED_CONTEXT,
       ports: async (config, graph) => {
         link = new NatsLink(natsConnectOptions(config), liveRetention(config));
         const parts = await link.acquire();
@@ -92,13 +89,7 @@ export async function openDistributedRun(options: DistributedRunOptions, role: s
           RunStateBucket.open(parts.nc, parts.publisher, options.streamId),
         ]);
         connection = { link, parts, journal, bucket };
-        return [
-          // JetStream KV shares this process's connection; another backend is made by its adapter.
-          [CONTEXT_BACKEND, config.kv_backend === 'jetstream' ? () => new JetStreamContextBackend(parts.nc) : adapter('context', config.kv_backend, config)],
-          [DECISION_JOURNAL, () => journal?.journal],
-          ...isolationPorts(config, graph),
-          ...serviceDefaults(config),
-        ];
+        return [[DECISION_JOURNAL, () => journal?.journal], ...sharedContextPorts(config, graph, parts.nc)];
       },
       logFields: { stream: options.streamId },
     });
@@ -108,6 +99,27 @@ export async function openDistributedRun(options: DistributedRunOptions, role: s
     await link?.release();
     throw error;
   }
+}
+
+/** How a process whose context other processes share is configured: never in process memory. */
+export const SHARED_CONTEXT: Pick<ProcessShape, 'configDefaults' | 'check'> = {
+  configDefaults: { kv_backend: 'jetstream' },
+  check: (config) => {
+    if (config.kv_backend === 'memory') throw new ConfigError(messages.distributedNeedsSharedContext());
+  },
+};
+
+/**
+ * The ports of a process whose context other processes share: the context backend (JetStream KV
+ * on the process's connection `nc`, or the adapter `kv_backend` names), the isolates' launcher,
+ * and the services every process has.
+ */
+export function sharedContextPorts(config: LiveCrewConfig, graph: CrewGraph, nc: NatsConnection): PortDefault[] {
+  return [
+    [CONTEXT_BACKEND, config.kv_backend === 'jetstream' ? () => new JetStreamContextBackend(nc) : adapter('context', config.kv_backend, config)],
+    ...isolationPorts(config, graph),
+    ...serviceDefaults(config),
+  ];
 }
 
 /** What a distributed process holds of NATS: its connection, its journal (unless one was provided) and its run state. */

@@ -1,9 +1,9 @@
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
 import { ConfigError, ConnectionError } from '../../framework/errors.js';
 import { messages } from '../../framework/messages.js';
-import { CREW_ID_PATTERN } from '../../framework/model/patterns.js';
+import { CREW_ID_PATTERN, STREAM_ID_PATTERN } from '../../framework/model/patterns.js';
 import { crewOwner, SCHEDULER_OWNER, type DecisionOwner } from '../../framework/replay/decision-keys.js';
 import { describeThrown } from '../../framework/describe-thrown.js';
 
@@ -24,6 +24,23 @@ const UNOWNED_JOURNAL_SUBJECT = 'live.*.journal';
 /** The subject of a stream's events, actions, errors, heartbeats or context records: `live.<stream_id>.<what>`. */
 export function liveSubject(streamId: string, what: 'events' | 'actions' | 'errors' | 'heartbeats' | 'ctx'): string {
   return `live.${streamId}.${what}`;
+}
+
+/** `m1` of `live.m1.events`. */
+export function streamOfSubject(subject: string): string {
+  return subject.slice(subject.indexOf('.') + 1, subject.lastIndexOf('.'));
+}
+
+/**
+ * The streams with events stored in `LIVE_EVENTS`, from one request (the server counts messages
+ * per subject): how pool workers find streams to serve. A subject whose stream id is not one
+ * live-crew accepts is no stream.
+ */
+export async function streamsWithEvents(js: JetStreamClient): Promise<string[]> {
+  const info = await (await js.jetstreamManager()).streams.info(LIVE_STREAMS.events.name, { subjects_filter: liveSubject('*', 'events') });
+  return Object.keys(info.state.subjects ?? {})
+    .map(streamOfSubject)
+    .filter((streamId) => STREAM_ID_PATTERN.test(streamId));
 }
 
 /**

@@ -6,7 +6,7 @@ import { encodeErrorRecord, type ErrorRecord } from '../../framework/model/error
 import type { InputOrigin } from '../../framework/model/input-record.js';
 import type { EventSource, InputBatch } from '../../framework/ports/event-source.js';
 import type { EmittedAction } from '../../framework/ports/sinks.js';
-import { ensureLiveStreams, LIVE_STREAMS, liveSubject, type LiveRetention } from './jetstream-streams.js';
+import { ensureLiveStreams, LIVE_STREAMS, liveSubject, streamOfSubject, type LiveRetention } from './jetstream-streams.js';
 import { batchMessages } from './jetstream-reading.js';
 import { endsStream } from './end-of-stream.js';
 import { JetStreamPublisher, type OutgoingMessage } from './jetstream-publishing.js';
@@ -152,11 +152,6 @@ const EVENTS_ORIGIN: InputOrigin = {
  */
 export function toBatch(messages: readonly JsMsg[]): Omit<InputBatch, 'ack'> {
   return { origin: EVENTS_ORIGIN, records: messages.map((m) => ({ text: m.string(), position: m.seq, stream: streamOfSubject(m.subject) })) };
-}
-
-/** `m1` of `live.m1.events`. */
-function streamOfSubject(subject: string): string {
-  return subject.slice(subject.indexOf('.') + 1, subject.lastIndexOf('.'));
 }
 
 /**

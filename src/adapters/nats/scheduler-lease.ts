@@ -43,20 +43,30 @@ export class SchedulerLease {
     // One listener for the whole wait: a standby may wait for hours.
     const aborted = abortion(signal);
     while (!signal.aborted) {
-      const current = await this.#bucket.get(LEASE_KEY, Lease);
-      const now = this.#clock.now();
-      // A lease no scheduler wrote holds nobody: it is taken as one that lapsed.
-      if (current?.refused !== undefined) this.#logger.warn({ key: LEASE_KEY }, messages.runStateIgnored(current.refused, 'taken as a lease that lapsed'));
-      if (current?.value === undefined || current.value.until <= now) {
-        this.#revision = await this.#bucket.swap(LEASE_KEY, this.#lease(), current?.revision);
-        if (this.#revision !== undefined) return true;
-        continue;
-      }
-      if (told !== current.value.holder) waiting((told = current.value.holder));
+      const held = await this.tryAcquire();
+      if (held === 'free' || held === 'lapsed') return true;
+      if (held === undefined) continue;
+      if (told !== held.holder) waiting((told = held.holder));
       // Looked at twice a second: a lease given up (a clean stop) is taken at once.
-      await Promise.race([this.#clock.sleep(Math.min(STANDBY_POLL_MS, current.value.until - now + 1)), aborted]);
+      await Promise.race([this.#clock.sleep(Math.min(STANDBY_POLL_MS, held.until - this.#clock.now() + 1)), aborted]);
     }
     return false;
+  }
+
+  /**
+   * Takes the lease if nobody holds it (or its holder let it lapse), in one revision-checked
+   * write: `free` or `lapsed` when this process holds it now (`lapsed`: its holder died or was cut
+   * off); who holds it and until when otherwise; undefined when another process took it between
+   * the read and the write.
+   */
+  async tryAcquire(): Promise<'free' | 'lapsed' | { readonly holder: string; readonly until: number } | undefined> {
+    const current = await this.#bucket.get(LEASE_KEY, Lease);
+    // A lease no scheduler wrote holds nobody: it is taken as one that lapsed.
+    if (current?.refused !== undefined) this.#logger.warn({ key: LEASE_KEY }, messages.runStateIgnored(current.refused, 'taken as a lease that lapsed'));
+    if (current?.value !== undefined && current.value.until > this.#clock.now()) return current.value;
+    this.#revision = await this.#bucket.swap(LEASE_KEY, this.#lease(), current?.revision);
+    if (this.#revision === undefined) return undefined;
+    return current?.value !== undefined ? 'lapsed' : 'free';
   }
 
   /** Renews the lease until `release()`; calls `lost` once if another process took it. */

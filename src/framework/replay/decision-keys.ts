@@ -97,3 +97,13 @@ export function decisionOwner(key: string): DecisionOwner | undefined {
   const crew = fields[field]?.split('.')[0];
   return crew === undefined || crew === '' ? undefined : crewOwner(crew);
 }
+
+/** Per key prefix, the field of the key (split at `:`) that names its stream; the others name none. */
+const STREAM_FIELD: Readonly<Record<string, number>> = { wait: 2, future: 1, timeout: 2, model: 1, effect: 1, budget: 2 };
+
+/** The stream decision `key` was taken on, read from the key; undefined for a key of no stream (a tick, a reload). */
+export function decisionStream(key: string): string | undefined {
+  const fields = key.split(':');
+  const field = STREAM_FIELD[fields[0]!];
+  return field === undefined ? undefined : fields[field];
+}

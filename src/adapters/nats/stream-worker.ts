@@ -1,0 +1,191 @@
+import { hostname } from 'node:os';
+import type { LiveCrewAppOptions } from '../../framework/assembly/assembly-options.js';
+import { CrewHost } from '../../framework/assembly/crew-host.js';
+import { assembleProcess } from '../../framework/assembly/process-assembly.js';
+import { describeThrown } from '../../framework/describe-thrown.js';
+import { fairShare, shareStep } from '../../framework/distributed/stream-shares.js';
+import { messages } from '../../framework/messages.js';
+import type { Logger } from '../../framework/ports/logger.js';
+import { JournalsByStream } from '../../framework/replay/journals-by-stream.js';
+import { CONTEXT_BACKEND } from '../../framework/tokens.js';
+import { SHARED_CONTEXT, sharedContextPorts } from './distributed-run.js';
+import { liveRetention, streamsWithEvents } from './jetstream-streams.js';
+import { JetStreamSink, NatsLink, type NatsLinkParts } from './jetstream-transport.js';
+import { natsConnectOptions } from './nats-connect.js';
+import { runOwnedStream, type StreamPool } from './owned-stream.js';
+import { PoolRoster } from './pool-roster.js';
+import { RunStateBucket } from './run-state-bucket.js';
+import { SchedulerLease } from './scheduler-lease.js';
+import { WireRefusals } from './wire-refusals.js';
+
+/** Options of `runStreamWorker`. */
+export interface StreamWorkerOptions
+  extends Pick<LiveCrewAppOptions, 'crews' | 'config' | 'configFile' | 'env' | 'providers' | 'container' | 'crewsModule' | 'interceptors' | 'models' | 'embedders' | 'observer'> {
+  /** Stops the worker: it hands its streams over and leaves the pool. */
+  readonly signal?: AbortSignal;
+  /** This worker's id in the pool (letters, digits, `-`, `_`); default `<host>-<pid>`. */
+  readonly id?: string;
+}
+
+/** How many streams a worker claims at once: each claim opens the stream's run state and journal. */
+const CLAIMS_AT_ONCE = 8;
+
+/**
+ * A worker of a pool (DESIGN §12): every copy runs the same crews with the same config, and no
+ * stream is named. Each finds the streams in `LIVE_EVENTS`, claims unowned ones by their lease up
+ * to its fair share (ceil(active streams / live workers), workers known by their beats in the
+ * pool bucket), and runs each in process from its last commit. A worker over its share hands
+ * streams over; a worker that dies loses its leases when they lapse, and the others take its
+ * streams from their last commits. Runs until `signal` aborts.
+ *
+ * @throws ConfigError as `createLiveCrewApp`, and for `kv_backend: memory`
+ */
+export async function runStreamWorker(options: StreamWorkerOptions): Promise<void> {
+  const id = (options.id ?? `${hostname()}-${process.pid}`).replace(/[^a-zA-Z0-9_-]/g, '_');
+  let link: NatsLink | undefined;
+  let parts: NatsLinkParts | undefined;
+  try {
+    const assembled = await assembleProcess(options, {
+      ...SHARED_CONTEXT,
+      ports: async (config, graph) => {
+        link = new NatsLink(natsConnectOptions(config), liveRetention(config));
+        parts = await link.acquire();
+        return sharedContextPorts(config, graph, parts.nc);
+      },
+      logFields: { worker: id },
+    });
+    const { config, graph, container, clock, logger, monitor } = assembled;
+    const journals = new JournalsByStream();
+    const host = await CrewHost.open(assembled, journals, options);
+    const backend = container.resolve(CONTEXT_BACKEND);
+    const actions = JetStreamSink.forActions(link!);
+    const errors = JetStreamSink.forErrors(link!);
+    const roster = await PoolRoster.open(parts!.nc);
+    const pool: StreamPool = {
+      config,
+      graph,
+      crews: host.crews,
+      models: host.models,
+      clock,
+      monitor,
+      backend,
+      actions,
+      errors,
+      js: parts!.js,
+      publisher: parts!.publisher,
+      refusals: new WireRefusals(logger, clock),
+      journals,
+    };
+    try {
+      await monitor.start?.();
+      await host.start();
+      logger.info({ crews: host.crews.length }, messages.workerJoined(id, host.crews.length));
+      await new StreamWorker(id, pool, roster, parts!, logger).run(options.signal ?? new AbortController().signal);
+    } finally {
+      roster.close();
+      await host.stop();
+      await Promise.all([actions.close(), errors.close(), backend.close(), monitor.close(), host.close()]);
+    }
+  } finally {
+    await link?.release();
+  }
+}
+
+/** A stream this worker owns: its lease, and how to give it up. */
+interface Owned {
+  readonly lease: SchedulerLease;
+  readonly giveUp: AbortController;
+  readonly ended: Promise<void>;
+}
+
+/** The worker's loop: beat, look at the pool, claim or hand over, at a third of the lease time. */
+class StreamWorker {
+  readonly #owned = new Map<string, Owned>();
+
+  constructor(
+    readonly id: string,
+    readonly pool: StreamPool,
+    readonly roster: PoolRoster,
+    readonly nats: NatsLinkParts,
+    readonly logger: Logger,
+  ) {}
+
+  async run(signal: AbortSignal): Promise<void> {
+    const { config, clock } = this.pool;
+    const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    try {
+      // The first beat only announces this worker: workers started together see each other
+      // before any claims, instead of the first one up claiming every stream.
+      let claiming = false;
+      while (!signal.aborted) {
+        await this.#step(claiming).catch((error: unknown) => this.logger.warn({}, messages.poolStepFailed(describeThrown(error))));
+        claiming = true;
+        await Promise.race([clock.sleep(Math.max(100, config.lease_ms / 3)), stopped]);
+      }
+    } finally {
+      const streams = this.#owned.size;
+      for (const owned of this.#owned.values()) owned.giveUp.abort();
+      await Promise.all([...this.#owned.values()].map((owned) => owned.ended));
+      await this.roster.leave(this.id).catch(() => undefined);
+      this.logger.info({ streams }, messages.workerLeft(this.id, streams));
+    }
+  }
+
+  async #step(claiming: boolean): Promise<void> {
+    const { config, clock } = this.pool;
+    const now = clock.now();
+    await this.roster.beat(this.id, { name: this.id, until: now + config.lease_ms, streams: [...this.#owned.keys()] });
+    if (!claiming) return;
+    const live = this.roster.liveWorkers(now);
+    const ownedElsewhere = new Set([...live].flatMap(([worker, beat]) => (worker === this.id ? [] : beat.streams)));
+    const active = (await streamsWithEvents(this.nats.js)).filter((stream) => !this.roster.isFinished(stream) || this.#owned.has(stream));
+    const workers = new Set([...live.keys(), this.id]).size;
+    // A stream being given up (its calls in flight ending) is no longer counted as this worker's.
+    const keeping = [...this.#owned].flatMap(([stream, owned]) => (owned.giveUp.signal.aborted ? [] : [stream]));
+    const step = shareStep({
+      worker: this.id,
+      owned: keeping,
+      unowned: active.filter((stream) => !this.#owned.has(stream) && !ownedElsewhere.has(stream)),
+      active: active.length,
+      workers,
+    });
+    for (const stream of step.handOver) {
+      this.logger.info({ stream }, messages.streamHandedOver(stream, fairShare(active.length, workers)));
+      this.#owned.get(stream)?.giveUp.abort();
+    }
+    const claims = [...step.claim];
+    await Promise.all(
+      Array.from({ length: Math.min(CLAIMS_AT_ONCE, claims.length) }, async () => {
+        for (let stream = claims.shift(); stream !== undefined; stream = claims.shift()) await this.#claim(stream);
+      }),
+    );
+  }
+
+  /** Takes a stream's lease if nobody holds it, and runs the stream until it ends or is given up. */
+  async #claim(streamId: string): Promise<void> {
+    const { config, clock, publisher } = this.pool;
+    const bucket = await RunStateBucket.open(this.nats.nc, publisher, streamId);
+    const lease = new SchedulerLease(bucket, this.id, config.lease_ms, clock, this.logger);
+    const taken = await lease.tryAcquire();
+    if (taken !== 'free' && taken !== 'lapsed') return;
+    const giveUp = new AbortController();
+    lease.keep(() => {
+      this.logger.warn({ stream: streamId }, messages.streamLeaseLost(streamId));
+      giveUp.abort();
+    });
+    this.logger.info({ stream: streamId }, messages.streamClaimed(streamId, taken === 'lapsed'));
+    const ended = (async () => {
+      try {
+        const end = await runOwnedStream(this.pool, streamId, giveUp.signal);
+        // Marked before the lease goes: nobody claims a finished stream in between.
+        if (end.finished) await this.roster.finish(streamId, end.position);
+      } catch (error) {
+        this.logger.error({ stream: streamId }, messages.ownedStreamFailed(streamId, describeThrown(error)));
+      } finally {
+        this.#owned.delete(streamId);
+        await lease.release();
+      }
+    })();
+    this.#owned.set(streamId, { lease, giveUp, ended });
+  }
+}

@@ -1,0 +1,110 @@
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli, startCli, stopAll, storedCount, storedMessages, waitUntil, type CliProcess } from './distributed-cluster.js';
+import { natsServer, serverForSuite } from './servers.js';
+
+const start = natsServer();
+const POOL_CREWS = 'test/integration/fixtures/pool-crews.js';
+/** Short leases: a dead worker's streams are taken over within 1.5 s. */
+const WORKER_ENV = { LIVE_CREW_LEASE_MS: '1500', LIVE_CREW_LOG_LEVEL: 'info' };
+
+/** `streams` streams of `events` events each, 250 ms apart in event time, interleaved as they would arrive. */
+function eventsFile(streams: number, events: number): { file: string; ids: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'live-crew-pool-'));
+  const ids = Array.from({ length: streams }, (_, s) => `m${s}`);
+  const t0 = Date.parse('2024-05-18T15:00:00Z');
+  const lines: string[] = [];
+  for (let i = 0; i < events; i++) {
+    const kind = i % 13 === 12 ? 'bad' : i % 7 === 6 ? 'goal' : 'tick';
+    for (const id of ids) lines.push(JSON.stringify({ ts: new Date(t0 + i * 250).toISOString(), kind, stream_id: id, payload: { minute: i } }));
+  }
+  const file = join(dir, 'events.jsonl');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return { file, ids };
+}
+
+/** What one file-mode process gives for the same events: each stream's output is its own. */
+function fileModeOutput(file: string): { actions: string[]; errors: string[] } {
+  const [out, err] = [`${file}.actions`, `${file}.errors`];
+  const run = runCli(['run', file, '--crews', POOL_CREWS, '--out', out, '--errors', err]);
+  if (run.status !== 0) throw new Error(`file-mode run failed: ${run.stderr}`);
+  const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean);
+  return { actions: lines(out), errors: lines(err) };
+}
+
+/** An error record without its source: a file line and a JetStream sequence name the same event differently. */
+const withoutSource = (record: string) => JSON.stringify({ ...JSON.parse(record), payload: { ...JSON.parse(record).payload, source: undefined } });
+const ofStream = (records: readonly string[], id: string) => records.filter((line) => (JSON.parse(line) as { stream_id: string }).stream_id === id);
+
+/** How many streams the pool marked finished (input ended, every slice committed). */
+async function finishedStreams(url: string): Promise<number> {
+  const nc = await connect({ servers: url });
+  try {
+    const kv = await new Kvm(nc).open('live_crew_pool');
+    let finished = 0;
+    for await (const key of await kv.keys('finished.>')) if (key) finished++;
+    return finished;
+  } catch {
+    return 0;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Each stream's merged context, as the workers committed it. */
+async function contexts(url: string, ids: readonly string[]): Promise<Map<string, unknown>> {
+  const nc = await connect({ servers: url });
+  try {
+    const kvm = new Kvm(nc);
+    const found = new Map<string, unknown>();
+    for (const id of ids) {
+      const entry = await (await kvm.open(`live_crew_ctx_${id}`)).get('snapshot');
+      found.set(id, entry === null ? undefined : (JSON.parse(entry.string()) as { context: unknown }).context);
+    }
+    return found;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** What the pool stored matches the file-mode run, stream by stream: nothing lost, nothing twice, in order. */
+async function expectFileModeOutput(url: string, expected: { actions: string[]; errors: string[] }, ids: readonly string[], events: number): Promise<void> {
+  const actions = await storedMessages(url, 'LIVE_ACTIONS');
+  expect(actions.length, 'actions stored: none lost, none twice').toBe(expected.actions.length);
+  for (const id of ids) expect(ofStream(actions, id), `actions of ${id}, in order`).toEqual(ofStream(expected.actions, id));
+  const errors = await storedMessages(url, 'LIVE_ERRORS');
+  expect(errors.map(withoutSource).sort()).toEqual(expected.errors.map(withoutSource).sort());
+  for (const [id, context] of await contexts(url, ids)) expect(context, `context of ${id}`).toEqual({ n: events });
+}
+
+describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)', () => {
+  const server = serverForSuite(start!);
+  const running: CliProcess[] = [];
+  const worker = (id: string) => {
+    const started = startCli(['worker', '--crews', POOL_CREWS, '--nats-url', server().url, '--id', id], WORKER_ENV);
+    running.push(started);
+    return started;
+  };
+  afterEach(async () => {
+    await stopAll(running.splice(0));
+  });
+
+  it('200 streams over 2 workers: each stream as its file-mode run, the streams shared between both', async () => {
+    const { file, ids } = eventsFile(200, 50);
+    const expected = fileModeOutput(file);
+    expect(expected.errors.length, 'the run has error records to keep').toBeGreaterThan(0);
+    expect(expected.actions.filter((line) => line.includes('"watched"')).length, 'and a dependent reading merged context').toBeGreaterThan(0);
+    const [w1, w2] = [worker('w1'), worker('w2')];
+    const published = runCli(['publish', file, '--end', '--nats-url', server().url]);
+    expect(published.status, published.stderr).toBe(0);
+    await waitUntil(async () => (await finishedStreams(server().url)) === ids.length, 'every stream finished');
+    await expectFileModeOutput(server().url, expected, ids, 50);
+    const claimed = (p: CliProcess) => (p.stderr().match(/"msg":"stream m\d+ claimed/g) ?? []).length;
+    expect(claimed(w1), 'streams w1 ran').toBeGreaterThan(0);
+    expect(claimed(w2), 'streams w2 ran').toBeGreaterThan(0);
+  });
+});
