@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, startCli, stopAll, storedCount, storedMessages, waitUntil, type CliProcess } from './distributed-cluster.js';
+import { runCli, startCli, stopAll, storedMessages, waitUntil, type CliProcess } from './distributed-cluster.js';
 import { natsServer, serverForSuite } from './servers.js';
 
 const start = natsServer();
@@ -12,10 +12,10 @@ const POOL_CREWS = 'test/integration/fixtures/pool-crews.js';
 /** Short leases: a dead worker's streams are taken over within 1.5 s. */
 const WORKER_ENV = { LIVE_CREW_LEASE_MS: '1500', LIVE_CREW_LOG_LEVEL: 'info' };
 
-/** `streams` streams of `events` events each, 250 ms apart in event time, interleaved as they would arrive. */
-function eventsFile(streams: number, events: number): { file: string; ids: string[] } {
+/** `streams` streams named `<prefix><n>`, of `events` events each, 250 ms apart in event time, interleaved as they would arrive. */
+function eventsFile(prefix: string, streams: number, events: number): { file: string; ids: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'live-crew-pool-'));
-  const ids = Array.from({ length: streams }, (_, s) => `m${s}`);
+  const ids = Array.from({ length: streams }, (_, s) => `${prefix}${s}`);
   const t0 = Date.parse('2024-05-18T15:00:00Z');
   const lines: string[] = [];
   for (let i = 0; i < events; i++) {
@@ -38,18 +38,33 @@ function fileModeOutput(file: string): { actions: string[]; errors: string[] } {
 
 /** An error record without its source: a file line and a JetStream sequence name the same event differently. */
 const withoutSource = (record: string) => JSON.stringify({ ...JSON.parse(record), payload: { ...JSON.parse(record).payload, source: undefined } });
+/** How many streams a worker said it claimed, and how many of them from a worker whose lease lapsed. */
+const claimed = (p: CliProcess) => (p.stderr().match(/"msg":"stream [a-z]+\d+ claimed/g) ?? []).length;
+const takenOver = (p: CliProcess) => (p.stderr().match(/claimed from a worker whose lease lapsed/g) ?? []).length;
 const ofStream = (records: readonly string[], id: string) => records.filter((line) => (JSON.parse(line) as { stream_id: string }).stream_id === id);
 
-/** How many streams the pool marked finished (input ended, every slice committed). */
-async function finishedStreams(url: string): Promise<number> {
+/** How many of `ids` the pool marked finished (input ended, every slice committed). */
+async function finishedStreams(url: string, ids: readonly string[]): Promise<number> {
   const nc = await connect({ servers: url });
   try {
     const kv = await new Kvm(nc).open('live_crew_pool');
     let finished = 0;
-    for await (const key of await kv.keys('finished.>')) if (key) finished++;
+    const wanted = new Set(ids.map((id) => `finished.${id}`));
+    for await (const key of await kv.keys('finished.>')) if (wanted.has(key)) finished++;
     return finished;
   } catch {
     return 0;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** How many streams a worker's last beat says it owns. */
+async function ownedBy(url: string, worker: string): Promise<number> {
+  const nc = await connect({ servers: url });
+  try {
+    const entry = await (await new Kvm(nc).open('live_crew_pool')).get(`worker.${worker}`);
+    return entry === null || entry.operation !== 'PUT' ? 0 : (JSON.parse(entry.string()) as { streams: string[] }).streams.length;
   } finally {
     await nc.close();
   }
@@ -71,12 +86,18 @@ async function contexts(url: string, ids: readonly string[]): Promise<Map<string
   }
 }
 
+/** What a JetStream stream holds of the given live-crew streams (earlier tests' are there too). */
+async function storedOf(url: string, stream: string, ids: readonly string[]): Promise<string[]> {
+  const wanted = new Set(ids);
+  return (await storedMessages(url, stream)).filter((line) => wanted.has((JSON.parse(line) as { stream_id: string }).stream_id));
+}
+
 /** What the pool stored matches the file-mode run, stream by stream: nothing lost, nothing twice, in order. */
 async function expectFileModeOutput(url: string, expected: { actions: string[]; errors: string[] }, ids: readonly string[], events: number): Promise<void> {
-  const actions = await storedMessages(url, 'LIVE_ACTIONS');
+  const actions = await storedOf(url, 'LIVE_ACTIONS', ids);
   expect(actions.length, 'actions stored: none lost, none twice').toBe(expected.actions.length);
   for (const id of ids) expect(ofStream(actions, id), `actions of ${id}, in order`).toEqual(ofStream(expected.actions, id));
-  const errors = await storedMessages(url, 'LIVE_ERRORS');
+  const errors = await storedOf(url, 'LIVE_ERRORS', ids);
   expect(errors.map(withoutSource).sort()).toEqual(expected.errors.map(withoutSource).sort());
   for (const [id, context] of await contexts(url, ids)) expect(context, `context of ${id}`).toEqual({ n: events });
 }
@@ -94,17 +115,61 @@ describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)'
   });
 
   it('200 streams over 2 workers: each stream as its file-mode run, the streams shared between both', async () => {
-    const { file, ids } = eventsFile(200, 50);
+    const { file, ids } = eventsFile('many', 200, 50);
     const expected = fileModeOutput(file);
     expect(expected.errors.length, 'the run has error records to keep').toBeGreaterThan(0);
     expect(expected.actions.filter((line) => line.includes('"watched"')).length, 'and a dependent reading merged context').toBeGreaterThan(0);
     const [w1, w2] = [worker('w1'), worker('w2')];
     const published = runCli(['publish', file, '--end', '--nats-url', server().url]);
     expect(published.status, published.stderr).toBe(0);
-    await waitUntil(async () => (await finishedStreams(server().url)) === ids.length, 'every stream finished');
+    await waitUntil(async () => (await finishedStreams(server().url, ids)) === ids.length, 'every stream finished');
     await expectFileModeOutput(server().url, expected, ids, 50);
-    const claimed = (p: CliProcess) => (p.stderr().match(/"msg":"stream m\d+ claimed/g) ?? []).length;
     expect(claimed(w1), 'streams w1 ran').toBeGreaterThan(0);
     expect(claimed(w2), 'streams w2 ran').toBeGreaterThan(0);
+  });
+
+  it('workers SIGKILLed at three points mid-run, each replaced: their streams are taken over from their last commits, nothing lost, nothing twice', async () => {
+    const { file, ids } = eventsFile('kill', 40, 80);
+    const expected = fileModeOutput(file);
+    const pool = [worker('w1'), worker('w2')];
+    // 20 s of event time published in 10: the kills land while every stream is open.
+    const publisher = startCli(['publish', file, '--end', '--pace', '2', '--nats-url', server().url]);
+    // A fixed seed: the kill points are random, and the same on every run of the test.
+    let seed = 7;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const stored: number[] = [];
+    for (const [kill, share] of [0.2, 0.45, 0.7].entries()) {
+      const point = Math.floor(expected.actions.length * (share + random() * 0.05));
+      await waitUntil(async () => pool.every((p) => claimed(p) > 0) && (await storedOf(server().url, 'LIVE_ACTIONS', ids)).length >= point, `both workers at work and ${point} actions stored`);
+      stored.push((await storedOf(server().url, 'LIVE_ACTIONS', ids)).length);
+      const [victim, survivor] = [pool.shift()!, pool[0]!];
+      const takenBefore = takenOver(survivor);
+      const killedAt = Date.now();
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+      pool.push(worker(`w${kill + 3}`));
+      await waitUntil(() => takenOver(survivor) > takenBefore || pool.at(-1)!.stderr().includes('lease lapsed'), 'a takeover');
+      console.info(`worker-pool: kill ${kill + 1} at ${stored.at(-1)} actions; its first stream taken over ${Date.now() - killedAt} ms later (lease 1500 ms)`);
+    }
+    expect(await publisher.exited, publisher.stderr()).toBe(0);
+    await waitUntil(async () => (await finishedStreams(server().url, ids)) === ids.length, 'every stream finished');
+    expect(Math.max(...stored), 'every kill landed before the output was complete').toBeLessThan(expected.actions.length);
+    await expectFileModeOutput(server().url, expected, ids, 80);
+  });
+
+  it('a third worker joining mid-run gets a third of the streams from the other two, with nothing lost', async () => {
+    const { file, ids } = eventsFile('join', 60, 80);
+    const expected = fileModeOutput(file);
+    worker('j1');
+    worker('j2');
+    const publisher = startCli(['publish', file, '--end', '--pace', '1', '--nats-url', server().url]);
+    await waitUntil(async () => (await ownedBy(server().url, 'j1')) + (await ownedBy(server().url, 'j2')) === ids.length, 'every stream owned by the first two');
+    const joinedAt = Date.now();
+    worker('j3');
+    await waitUntil(async () => (await ownedBy(server().url, 'j3')) >= ids.length / 3 - 1, 'the third worker at its share');
+    console.info(`worker-pool: the joining worker owned ${await ownedBy(server().url, 'j3')} of ${ids.length} streams ${Date.now() - joinedAt} ms after it started`);
+    expect(await publisher.exited, publisher.stderr()).toBe(0);
+    await waitUntil(async () => (await finishedStreams(server().url, ids)) === ids.length, 'every stream finished');
+    await expectFileModeOutput(server().url, expected, ids, 80);
   });
 });

@@ -11,8 +11,9 @@ function settle(workers: readonly string[], streams: readonly string[], start: R
       const owned = streams.filter((s) => owner.get(s) === worker);
       const unowned = streams.filter((s) => !owner.has(s));
       const step = shareStep({ worker, owned, unowned, active: streams.length, workers: workers.length });
-      for (const stream of step.claim) if (!owner.has(stream)) owner.set(stream, worker), (moved = true);
-      for (const stream of step.handOver) owner.delete(stream), (moved = true);
+      for (const stream of step.claim.filter((s) => !owner.has(s))) owner.set(stream, worker);
+      for (const stream of step.handOver) owner.delete(stream);
+      moved ||= step.claim.length > 0 || step.handOver.length > 0;
     }
     if (!moved) return { owner, rounds: round };
   }
