@@ -5,6 +5,7 @@
  * Prometheus, pino, the AI SDK and the vector stores load only when a configuration chooses them.
  */
 import { registerAdapter, registerAdapterModule } from '../framework/adapter-registry.js';
+import { registerAppScheduler } from '../framework/app.js';
 import { consoleActionSink, consoleErrorSink } from './console/console-sinks.js';
 import { fileActionSink, fileContextSink, fileErrorSink } from './file/file-sinks.js';
 import { fileEventSource } from './file/file-event-source.js';
@@ -76,3 +77,6 @@ registerAdapterModule('vectors', 'qdrant', async () => {
   const { QdrantVectorStore } = await import('./qdrant/qdrant-vector-store.js');
   return (config) => new QdrantVectorStore({ url: config.vector!.url!, ...qdrantApiKey(config.vector!.api_key_env) });
 });
+
+// `scheduler: nats`: an app is one worker of a pool serving every stream (DESIGN §12).
+registerAppScheduler('nats', async () => (await import('./nats/stream-worker.js')).poolWorkerApp);

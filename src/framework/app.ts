@@ -1,5 +1,4 @@
 import type { ContextSnapshot } from './model/committed-context.js';
-import type { ErrorReason } from './model/error-record.js';
 import type { LiveCrewConfig } from './config/config-schema.js';
 import { checkDistinctFiles, runFiles } from './config/distinct-files.js';
 import type { CrewDefinition } from './discovery/crew-definition.js';
@@ -8,7 +7,7 @@ import { ConfigError, LiveCrewError } from './errors.js';
 import { messages } from './messages.js';
 import { describeThrown } from './describe-thrown.js';
 import { Heartbeat } from './runtime/heartbeat.js';
-import { idleCrews, type IdleCrew } from './runtime/idle-crews.js';
+import { idleCrews } from './runtime/idle-crews.js';
 import { trapStrayFaults } from './runtime/stray-faults.js';
 import type { Versions } from './runtime/versions.js';
 import type { DependencyContainer } from 'tsyringe';
@@ -16,35 +15,11 @@ import { ACTION_SINK, CONTEXT_BACKEND, CONTEXT_SINK, DECISION_JOURNAL, ERROR_SIN
 import type { LiveCrewAppOptions } from './assembly/assembly-options.js';
 import { CrewHost } from './assembly/crew-host.js';
 import { inProcessPorts } from './assembly/port-bindings.js';
-import { assembleProcess } from './assembly/process-assembly.js';
+import { assembleProcess, resolveConfig } from './assembly/process-assembly.js';
 import { inProcessRun } from './assembly/in-process-run.js';
+import { RunTotals, type RunSummary } from './assembly/run-summary.js';
 
-export type { LiveCrewAppOptions };
-
-/** What a run did. */
-export interface RunSummary {
-  /** Valid events taken in. */
-  events: number;
-  /** Input records rejected as invalid events. */
-  invalid: number;
-  /** Actions emitted. */
-  actions: number;
-  /** Error records published, all reasons. */
-  errors: number;
-  /** Error records per reason. */
-  errorsByReason: Record<ErrorReason, number>;
-  /** Slices closed that held at least one event, across streams. */
-  slices: number;
-  /**
-   * Handler calls that never finished: their promise could never settle, or they were still
-   * running `stop_timeout_ms` after a stop. Each failed as a `handler_error`; the CLI exits 1.
-   */
-  abandoned: number;
-  /** The crews that made no call, each with the likeliest reason (also logged as a warning). */
-  idleCrews: IdleCrew[];
-  /** Wall time of the run in ms. */
-  durationMs: number;
-}
+export type { LiveCrewAppOptions, RunSummary };
 
 /** A live-crew app: crews bound to adapters, ready to run. */
 export interface LiveCrewApp {
@@ -68,6 +43,25 @@ export interface LiveCrewApp {
 }
 
 /**
+ * How an app runs under a `scheduler:` other than `memory`, from the app's own options: provided
+ * by an adapter (`nats`: one worker of a pool, DESIGN §12).
+ */
+export type AppScheduler = (options: LiveCrewAppOptions) => Promise<LiveCrewApp>;
+
+const appSchedulers = new Map<string, () => Promise<AppScheduler>>();
+
+/** Registers how apps run under `scheduler: <name>`; `load` imports the adapter when a configuration chooses it. */
+export function registerAppScheduler(name: string, load: () => Promise<AppScheduler>): void {
+  appSchedulers.set(name, load);
+}
+
+async function appScheduler(name: string): Promise<AppScheduler> {
+  const load = appSchedulers.get(name);
+  if (load === undefined) throw new ConfigError(messages.schedulerNotRegistered(name));
+  return load();
+}
+
+/**
  * Builds an app: resolves configuration (defaults < `live-config.yaml` < `LIVE_CREW_*` env <
  * `config`), checks the crews and their dependency graph, binds the ports to adapters and
  * constructs the crews through DI. Nothing runs before `run()`.
@@ -81,11 +75,10 @@ export interface LiveCrewApp {
  * ```
  */
 export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<LiveCrewApp> {
+  const { scheduler } = resolveConfig(options);
+  if (scheduler !== 'memory') return (await appScheduler(scheduler))(options);
   const assembled = await assembleProcess(options, {
-    check: (config) => {
-      if (config.scheduler !== 'memory') throw new ConfigError(messages.distributedSchedulerNotInProcess());
-      checkDistinctFiles(runFiles(config));
-    },
+    check: (config) => checkDistinctFiles(runFiles(config)),
     ports: inProcessPorts,
   });
   const { config, graph, container, clock, logger, monitor } = assembled;
@@ -99,7 +92,8 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
   const backend = container.resolve(CONTEXT_BACKEND);
   const contextOut = container.isRegistered(CONTEXT_SINK, true) ? container.resolve(CONTEXT_SINK) : undefined;
 
-  const { output, runner, engine, decoder, pipeline, run: runPipeline } = inProcessRun({ config, graph, crews, models, clock, monitor, journal, backend, source, actions, errors, contextOut });
+  const inProcess = inProcessRun({ config, graph, crews, models, clock, monitor, journal, backend, source, actions, errors, contextOut });
+  const { output, runner, decoder } = inProcess;
   const heartbeat = new Heartbeat({ intervalMs: config.heartbeat_s * 1000, clock, logger, monitor, beat: (seq) => logger.info({ kind: '__hb', seq }, messages.heartbeatLine) });
 
   let running: Promise<RunSummary> | undefined;
@@ -124,25 +118,20 @@ export async function createLiveCrewApp(options: LiveCrewAppOptions): Promise<Li
       await host.start();
       logger.info({ transport: config.transport, crews: crews.length }, messages.runStarted);
       heartbeat.start();
-      await runPipeline(() => stopping);
+      await inProcess.run(() => stopping);
     } finally {
       await host.stop();
       process.off('beforeExit', onLoopEmpty);
       untrap();
       await closeAdapters();
     }
-    const errorsByReason = { ...output.errorCounts };
-    const summary = {
-      events: pipeline.counts.accepted,
-      invalid: pipeline.counts.invalid,
-      actions: output.actionCount,
-      errors: Object.values(errorsByReason).reduce((sum, n) => sum + n, 0),
-      errorsByReason,
-      slices: engine.slicesClosed,
+    const totals = new RunTotals();
+    totals.add(inProcess);
+    const summary = totals.summary({
       abandoned,
       idleCrews: idleCrews(graph.crews, { calls: runner.callsPerCrew(), kindsSeen: decoder.kindsSeen(), errorsByCrew: output.errorCountsByCrew }),
       durationMs: clock.now() - started,
-    };
+    });
     for (const idle of summary.idleCrews) logger.warn({ crew: idle.crew }, idle.message);
     logger.info({ events: summary.events, invalid: summary.invalid, actions: summary.actions, errors: summary.errors, slices: summary.slices, t_ms: summary.durationMs }, messages.runFinished);
     return summary;

@@ -244,8 +244,7 @@ export const messages = {
   distributedNeedsSharedContext: () =>
     'kv_backend: memory keeps the context inside one process, and a distributed run shares it between its scheduler and runners: use kv_backend: jetstream (the default for `live-crew scheduler` and `runner`) or redis',
   decisionOfNoStreamHere: (key: string) => `decision ${key} names no stream this worker owns: it cannot be journaled for the stream's next owner`,
-  distributedSchedulerNotInProcess: () =>
-    'scheduler: nats runs as separate processes: `live-crew scheduler --stream <id>` and `live-crew runner --stream <id> --selector <regex>` (an app created in process uses scheduler: memory)',
+  schedulerNotRegistered: (name: string) => `scheduler: ${name} has no adapter loaded: import live-crew (its entry registers the nats pool worker) before creating the app`,
   contextTruncated: (bytes: number, max: number, dropped: readonly string[]) =>
     `context snapshot would be ${bytes} bytes, over context_max_bytes ${max}; this slice's writes to ${dropped.map((k) => `"${k}"`).join(', ')} were dropped`,
   callEnded: (crew: string, what: string) => `${crew}: ${what} after the handler finished was ignored; await your work inside the handler`,

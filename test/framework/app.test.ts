@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { ACTION_SINK, CONTEXT_BACKEND, ConfigError, Crew, createLiveCrewApp, ERROR_SINK, EVENT_SOURCE, OnEvent, type CrewContext, type Event } from '../../src/index.js';
+import { ACTION_SINK, CONTEXT_BACKEND, ConfigError, ConnectionError, Crew, createLiveCrewApp, ERROR_SINK, EVENT_SOURCE, OnEvent, type CrewContext, type Event } from '../../src/index.js';
 import { FileEventSource, MemoryContextBackend } from '../../src/embedded.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, createTestingApp } from '../../src/testing.js';
 
@@ -75,10 +75,10 @@ describe('createLiveCrewApp', () => {
     expect(Math.max(...writes)).toBeLessThan(100);
   });
 
-  it('refuses scheduler: nats, saying which commands run a distributed stream', async () => {
-    const app = createLiveCrewApp({ crews: [Echo], configFile: false, env: { LIVE_CREW_SCHEDULER: 'nats' } });
-    await expect(app).rejects.toThrow(ConfigError);
-    await expect(app).rejects.toThrow(/live-crew scheduler --stream <id>.*live-crew runner --stream <id> --selector <regex>/);
+  it('makes scheduler: nats one worker of a pool, which needs its server: none there fails at once, naming it', async () => {
+    const app = createLiveCrewApp({ crews: [Echo], configFile: false, env: { LIVE_CREW_SCHEDULER: 'nats', LIVE_CREW_NATS_URL: 'nats://127.0.0.1:1' } });
+    await expect(app).rejects.toThrow(ConnectionError);
+    await expect(app).rejects.toThrow(/cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/);
   });
 
   it('reports each malformed line with file:line and processes every good one', async () => {

@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLiveCrewApp } from '../../dist/index.js';
+import { crews as poolCrews } from './fixtures/pool-crews.js';
 import { runCli, startCli, stopAll, storedMessages, waitUntil, type CliProcess } from './distributed-cluster.js';
 import { natsServer, serverForSuite } from './servers.js';
 
@@ -126,6 +128,26 @@ describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)'
     await expectFileModeOutput(server().url, expected, ids, 50);
     expect(claimed(w1), 'streams w1 ran').toBeGreaterThan(0);
     expect(claimed(w2), 'streams w2 ran').toBeGreaterThan(0);
+  });
+
+  it('an app created with scheduler: nats is a worker too: it shares the streams with a CLI worker, and its run sums up what it ran', async () => {
+    const { file, ids } = eventsFile('app', 30, 40);
+    const expected = fileModeOutput(file);
+    const app = await createLiveCrewApp({ crews: poolCrews, configFile: false, env: {}, config: { scheduler: 'nats', nats_url: server().url, lease_ms: 1500, log_level: 'silent' } });
+    const running = app.run();
+    const cli = worker('c1');
+    const published = runCli(['publish', file, '--end', '--nats-url', server().url]);
+    expect(published.status, published.stderr).toBe(0);
+    await waitUntil(async () => (await finishedStreams(server().url, ids)) === ids.length, 'every stream finished');
+    await app.stop();
+    const summary = await running;
+    await expectFileModeOutput(server().url, expected, ids, 40);
+    const ranByCli = claimed(cli);
+    expect(ranByCli, 'streams the CLI worker ran').toBeGreaterThan(0);
+    expect(ranByCli, 'and the app the others').toBeLessThan(ids.length);
+    // Each stream ran start to end in one worker: the app's events are 40 per stream it ran.
+    expect(summary.events).toBe((ids.length - ranByCli) * 40);
+    expect(summary.errors).toBeGreaterThan(0);
   });
 
   it('workers SIGKILLed at three points mid-run, each replaced: their streams are taken over from their last commits, nothing lost, nothing twice', async () => {

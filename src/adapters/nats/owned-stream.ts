@@ -1,5 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { inProcessRun, type InProcessRunParts } from '../../framework/assembly/in-process-run.js';
+import type { RunTotals } from '../../framework/assembly/run-summary.js';
 import { crewOwner, SCHEDULER_OWNER } from '../../framework/replay/decision-keys.js';
 import type { JournalsByStream } from '../../framework/replay/journals-by-stream.js';
 import { JetStreamDecisionJournal } from './jetstream-decision-journal.js';
@@ -15,6 +16,8 @@ export interface StreamPool extends Omit<InProcessRunParts, 'journal' | 'source'
   readonly refusals: WireRefusals;
   /** Where the crews' model calls and effects are journaled: each owned stream's journal is added while it runs. */
   readonly journals: JournalsByStream;
+  /** What the streams' runs did, added up as each ends. */
+  readonly totals: RunTotals;
 }
 
 /** How an owned stream's run ended. */
@@ -51,6 +54,7 @@ export async function runOwnedStream(pool: StreamPool, streamId: string, signal:
       await run.run(() => false);
     } finally {
       signal.removeEventListener('abort', giveUp);
+      pool.totals.add(run);
     }
     return signal.aborted ? { finished: false } : { finished: true, position: run.pipeline.resumePosition };
   } finally {

@@ -1,7 +1,10 @@
 import { hostname } from 'node:os';
 import type { LiveCrewAppOptions } from '../../framework/assembly/assembly-options.js';
+import type { LiveCrewApp } from '../../framework/app.js';
+import { RunTotals, type RunSummary } from '../../framework/assembly/run-summary.js';
+import { LiveCrewError } from '../../framework/errors.js';
 import { CrewHost } from '../../framework/assembly/crew-host.js';
-import { assembleProcess } from '../../framework/assembly/process-assembly.js';
+import { assembleProcess, type AssembledProcess } from '../../framework/assembly/process-assembly.js';
 import { describeThrown } from '../../framework/describe-thrown.js';
 import { fairShare, shareStep } from '../../framework/distributed/stream-shares.js';
 import { messages } from '../../framework/messages.js';
@@ -19,10 +22,13 @@ import { SchedulerLease } from './scheduler-lease.js';
 import { WireRefusals } from './wire-refusals.js';
 
 /** Options of `runStreamWorker`. */
-export interface StreamWorkerOptions
-  extends Pick<LiveCrewAppOptions, 'crews' | 'config' | 'configFile' | 'env' | 'providers' | 'container' | 'crewsModule' | 'interceptors' | 'models' | 'embedders' | 'observer'> {
+export interface StreamWorkerOptions extends PoolWorkerOptions {
   /** Stops the worker: it hands its streams over and leaves the pool. */
   readonly signal?: AbortSignal;
+}
+
+/** Options of `poolWorkerApp`: an app's, and the worker's id. */
+export interface PoolWorkerOptions extends LiveCrewAppOptions {
   /** This worker's id in the pool (letters, digits, `-`, `_`); default `<host>-<pid>`. */
   readonly id?: string;
 }
@@ -31,19 +37,40 @@ export interface StreamWorkerOptions
 const CLAIMS_AT_ONCE = 8;
 
 /**
- * A worker of a pool (DESIGN §12): every copy runs the same crews with the same config, and no
- * stream is named. Each finds the streams in `LIVE_EVENTS`, claims unowned ones by their lease up
- * to its fair share (ceil(active streams / live workers), workers known by their beats in the
- * pool bucket), and runs each in process from its last commit. A worker over its share hands
- * streams over; a worker that dies loses its leases when they lapse, and the others take its
- * streams from their last commits. Runs until `signal` aborts.
+ * Runs one worker of a pool until `signal` aborts (`live-crew worker`): see `poolWorkerApp`.
  *
  * @throws ConfigError as `createLiveCrewApp`, and for `kv_backend: memory`
  */
-export async function runStreamWorker(options: StreamWorkerOptions): Promise<void> {
+export async function runStreamWorker(options: StreamWorkerOptions): Promise<RunSummary> {
+  const app = await poolWorkerApp(options);
+  const stop = () => void app.stop();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    const running = app.run();
+    if (options.signal?.aborted) stop();
+    return await running;
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+  }
+}
+
+/**
+ * One worker of a pool (DESIGN §12), as an app: what `createLiveCrewApp` makes under
+ * `scheduler: nats`. Every copy runs the same crews with the same config, and no stream is
+ * named. Each finds the streams in `LIVE_EVENTS`, claims unowned ones by their lease up to its
+ * fair share (ceil(active streams / live workers), workers known by their beats in the pool
+ * bucket), and runs each in process from its last commit. A worker over its share hands streams
+ * over; a worker that dies loses its leases when they lapse, and the others take its streams from
+ * their last commits. `run()` goes on until `stop()`, which hands every stream over; the streams'
+ * context is in the shared backend, so `context()` has none.
+ *
+ * @throws ConfigError as `createLiveCrewApp`, and for `kv_backend: memory`
+ */
+export async function poolWorkerApp(options: PoolWorkerOptions): Promise<LiveCrewApp> {
   const id = (options.id ?? `${hostname()}-${process.pid}`).replace(/[^a-zA-Z0-9_-]/g, '_');
   let link: NatsLink | undefined;
   let parts: NatsLinkParts | undefined;
+  let opened: { readonly pool: StreamPool; readonly host: CrewHost; readonly roster: PoolRoster; readonly assembled: AssembledProcess } | undefined;
   try {
     const assembled = await assembleProcess(options, {
       ...SHARED_CONTEXT,
@@ -57,10 +84,6 @@ export async function runStreamWorker(options: StreamWorkerOptions): Promise<voi
     const { config, graph, container, clock, logger, monitor } = assembled;
     const journals = new JournalsByStream();
     const host = await CrewHost.open(assembled, journals, options);
-    const backend = container.resolve(CONTEXT_BACKEND);
-    const actions = JetStreamSink.forActions(link!);
-    const errors = JetStreamSink.forErrors(link!);
-    const roster = await PoolRoster.open(parts!.nc);
     const pool: StreamPool = {
       config,
       graph,
@@ -68,27 +91,62 @@ export async function runStreamWorker(options: StreamWorkerOptions): Promise<voi
       models: host.models,
       clock,
       monitor,
-      backend,
-      actions,
-      errors,
+      backend: container.resolve(CONTEXT_BACKEND),
+      actions: JetStreamSink.forActions(link!),
+      errors: JetStreamSink.forErrors(link!),
       js: parts!.js,
       publisher: parts!.publisher,
       refusals: new WireRefusals(logger, clock),
       journals,
+      totals: new RunTotals(),
     };
+    opened = { pool, host, roster: await PoolRoster.open(parts!.nc), assembled };
+  } catch (error) {
+    await link?.release();
+    throw error;
+  }
+  const { pool, host, roster, assembled } = opened;
+  const { logger, monitor, clock } = assembled;
+  const stopping = new AbortController();
+  let running: Promise<RunSummary> | undefined;
+  const close = async () => {
+    roster.close();
+    await Promise.all([pool.actions.close(), pool.errors.close(), pool.backend.close(), monitor.close(), host.close()]);
+    await link!.release();
+  };
+  const run = async (): Promise<RunSummary> => {
+    const started = clock.now();
     try {
       await monitor.start?.();
       await host.start();
       logger.info({ crews: host.crews.length }, messages.workerJoined(id, host.crews.length));
-      await new StreamWorker(id, pool, roster, parts!, logger).run(options.signal ?? new AbortController().signal);
+      await new StreamWorker(id, pool, roster, parts!, logger).run(stopping.signal);
     } finally {
-      roster.close();
       await host.stop();
-      await Promise.all([actions.close(), errors.close(), backend.close(), monitor.close(), host.close()]);
+      await close();
     }
-  } finally {
-    await link?.release();
-  }
+    return pool.totals.summary({ abandoned: 0, idleCrews: [], durationMs: clock.now() - started });
+  };
+  return {
+    config: assembled.config,
+    crews: assembled.graph.crews,
+    container: assembled.container,
+    run() {
+      if (running) throw new LiveCrewError(messages.appAlreadyRan());
+      running = run();
+      return running;
+    },
+    async stop() {
+      stopping.abort();
+      if (!running) return close();
+      await running.then(
+        () => undefined,
+        () => undefined,
+      );
+    },
+    context: () => undefined,
+    reloadableKnobs: new Map(),
+  };
 }
 
 /** A stream this worker owns: its lease, and how to give it up. */

@@ -79,7 +79,17 @@ export async function assembleResolved(
  * @throws ConfigError, CrewDefinitionError or DependencyCycleError, as `createLiveCrewApp`
  */
 export function resolveCrews(options: Pick<LiveCrewAppOptions, 'crews' | 'config' | 'configFile' | 'env' | 'configDefaults'>): { config: LiveCrewConfig; graph: CrewGraph } {
-  const config = loadConfig({ file: options.configFile, env: options.env ?? process.env, values: options.config, defaults: options.configDefaults });
+  const config = resolveConfig(options);
   const crewIds = options.crews.map(declaredCrewId).filter((id) => id !== undefined);
   return { config, graph: withIsolation(buildCrewGraph(options.crews, loadRuntimeOverrides(options.configFile, crewIds)), config) };
+}
+
+/**
+ * The configuration of an app's options: defaults < `configDefaults` < the file < `LIVE_CREW_*`
+ * env vars < `config`.
+ *
+ * @throws ConfigError naming the source and key of each problem
+ */
+export function resolveConfig(options: Pick<LiveCrewAppOptions, 'config' | 'configFile' | 'env' | 'configDefaults'>): LiveCrewConfig {
+  return loadConfig({ file: options.configFile, env: options.env ?? process.env, values: options.config, defaults: options.configDefaults });
 }
