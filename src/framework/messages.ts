@@ -48,6 +48,7 @@ export const messages = {
   streamClaimed: (stream: string, takeover: boolean) => `stream ${stream} claimed${takeover ? ' from a worker whose lease lapsed' : ''}: running it from its last commit`,
   streamHandedOver: (stream: string, share: number) => `stream ${stream} handed over: this worker owns more than its fair share of ${share}`,
   streamLeaseLost: (stream: string) => `another worker took the lease of stream ${stream}: giving it up at once`,
+  streamReleasedIdle: (stream: string, idleMs: number) => `stream ${stream} released: no event for ${idleMs} ms (stream_idle_ms); it is claimed again when events return`,
   ownedStreamFailed: (stream: string, detail: string) => `stream ${stream} stopped on an error and goes back to the pool: ${detail}`,
   poolStepFailed: (detail: string) => `could not look at the pool this time (tried again in a third of a lease): ${detail}`,
   workerLeft: (worker: string, streams: number) => `worker ${worker} left the pool, handing over ${streams} streams`,

@@ -8,6 +8,7 @@ import { createLiveCrewApp } from '../../dist/index.js';
 import { crews as poolCrews } from './fixtures/pool-crews.js';
 import { runCli, startCli, stopAll, storedMessages, waitUntil, type CliProcess } from './distributed-cluster.js';
 import { natsServer, serverForSuite } from './servers.js';
+import { freePort } from '../../bench/local-servers.js';
 
 const start = natsServer();
 const POOL_CREWS = 'test/integration/fixtures/pool-crews.js';
@@ -42,6 +43,7 @@ function fileModeOutput(file: string): { actions: string[]; errors: string[] } {
 const withoutSource = (record: string) => JSON.stringify({ ...JSON.parse(record), payload: { ...JSON.parse(record).payload, source: undefined } });
 /** How many streams a worker said it claimed, and how many of them from a worker whose lease lapsed. */
 const claimed = (p: CliProcess) => (p.stderr().match(/"msg":"stream [a-z]+\d+ claimed/g) ?? []).length;
+const released = (p: CliProcess) => (p.stderr().match(/"msg":"stream [a-z]+\d+ released: no event/g) ?? []).length;
 const takenOver = (p: CliProcess) => (p.stderr().match(/claimed from a worker whose lease lapsed/g) ?? []).length;
 const ofStream = (records: readonly string[], id: string) => records.filter((line) => (JSON.parse(line) as { stream_id: string }).stream_id === id);
 
@@ -148,6 +150,35 @@ describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)'
     // Each stream ran start to end in one worker: the app's events are 40 per stream it ran.
     expect(summary.events).toBe((ids.length - ranByCli) * 40);
     expect(summary.errors).toBeGreaterThan(0);
+  });
+
+  it('a stream idle past stream_idle_ms is released, holding nothing, and claimed again when its events return', async () => {
+    const { file, ids } = eventsFile('idle', 10, 40);
+    const expected = fileModeOutput(file);
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    const [first, rest] = [`${file}.first`, `${file}.rest`];
+    writeFileSync(first, `${lines.slice(0, lines.length / 2).join('\n')}\n`);
+    writeFileSync(rest, `${lines.slice(lines.length / 2).join('\n')}\n`);
+    const port = await freePort();
+    const w = startCli(['worker', '--crews', POOL_CREWS, '--nats-url', server().url, '--id', 'i1', '--metrics-port', String(port)], { ...WORKER_ENV, LIVE_CREW_STREAM_IDLE_MS: '1000' });
+    running.push(w);
+    expect(runCli(['publish', first, '--nats-url', server().url]).status).toBe(0);
+    await waitUntil(() => released(w) === ids.length, 'every stream released idle');
+    // Its next beat says it holds none of them.
+    await waitUntil(async () => (await ownedBy(server().url, 'i1')) === 0, 'a beat owning no stream');
+    expect(runCli(['publish', rest, '--end', '--nats-url', server().url]).status).toBe(0);
+    await waitUntil(async () => (await finishedStreams(server().url, ids)) === ids.length, 'every stream finished');
+    expect(claimed(w), 'each stream claimed twice: before and after its pause').toBe(2 * ids.length);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    for (const [change, count] of [
+      ['claimed', 2 * ids.length],
+      ['released-idle', ids.length],
+      ['finished', ids.length],
+    ] as const) {
+      expect(metrics).toMatch(new RegExp(`^live_crew_pool_ownership_changes_total\\{change="${change}"\\} ${count}$`, 'm'));
+    }
+    expect(metrics).toMatch(/^live_crew_pool_workers 1$/m);
+    await expectFileModeOutput(server().url, expected, ids, 40);
   });
 
   it('workers SIGKILLed at three points mid-run, each replaced: their streams are taken over from their last commits, nothing lost, nothing twice', async () => {

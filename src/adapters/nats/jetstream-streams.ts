@@ -32,15 +32,17 @@ export function streamOfSubject(subject: string): string {
 }
 
 /**
- * The streams with events stored in `LIVE_EVENTS`, from one request (the server counts messages
- * per subject): how pool workers find streams to serve. A subject whose stream id is not one
- * live-crew accepts is no stream.
+ * The streams with events stored in `LIVE_EVENTS`, each with how many it holds, from one request
+ * (the server counts messages per subject): how pool workers find streams to serve. A subject
+ * whose stream id is not one live-crew accepts is no stream.
  */
-export async function streamsWithEvents(js: JetStreamClient): Promise<string[]> {
+export async function streamsWithEvents(js: JetStreamClient): Promise<Map<string, number>> {
   const info = await (await js.jetstreamManager()).streams.info(LIVE_STREAMS.events.name, { subjects_filter: liveSubject('*', 'events') });
-  return Object.keys(info.state.subjects ?? {})
-    .map(streamOfSubject)
-    .filter((streamId) => STREAM_ID_PATTERN.test(streamId));
+  return new Map(
+    Object.entries(info.state.subjects ?? {})
+      .map(([subject, count]) => [streamOfSubject(subject), count] as const)
+      .filter(([streamId]) => STREAM_ID_PATTERN.test(streamId)),
+  );
 }
 
 /**

@@ -24,8 +24,11 @@ export interface StreamPool extends Omit<InProcessRunParts, 'journal' | 'source'
 export type OwnedStreamEnd =
   /** Its input ended (the end-of-stream marker) and every slice is committed. */
   | { readonly finished: true; readonly position: number }
-  /** Given up (`signal`): what it committed stays, and the next owner goes on from there. */
-  | { readonly finished: false };
+  /**
+   * Given up (`signal`), or released after `stream_idle_ms` without an event (`idle`): what it
+   * committed stays, and the next owner goes on from there.
+   */
+  | { readonly finished: false; readonly idle: boolean };
 
 /**
  * Runs one stream a worker owns, in process (DESIGN §12): its events from JetStream, from the
@@ -44,21 +47,55 @@ export async function runOwnedStream(pool: StreamPool, streamId: string, signal:
     const committed = await pool.backend.load(streamId);
     const source = new JetStreamReplaySource(pool.js, streamId, (committed?.position ?? 0) + 1);
     const run = inProcessRun({ ...pool, journal, source });
+    let idle = false;
     const giveUp = () => {
       run.pipeline.abandon();
       void source.close();
     };
     signal.addEventListener('abort', giveUp, { once: true });
+    const stopWatching = watchIdle(
+      pool,
+      () => run.pipeline.resumePosition,
+      () => {
+        idle = true;
+        giveUp();
+      },
+    );
     try {
       if (signal.aborted) giveUp();
       await run.run(() => false);
     } finally {
+      stopWatching();
       signal.removeEventListener('abort', giveUp);
       pool.totals.add(run);
     }
-    return signal.aborted ? { finished: false } : { finished: true, position: run.pipeline.resumePosition };
+    return signal.aborted || idle ? { finished: false, idle: idle && !signal.aborted } : { finished: true, position: run.pipeline.resumePosition };
   } finally {
     pool.journals.remove(streamId);
     await journal.close();
   }
+}
+
+/**
+ * Calls `idle` once the run's input position has not moved for `stream_idle_ms` (wall time): the
+ * stream is released, so an idle stream holds no consumer and no memory. Returns the stop.
+ */
+function watchIdle(pool: Pick<StreamPool, 'config' | 'clock'>, position: () => number, idle: () => void): () => void {
+  const idleMs = pool.config.stream_idle_ms;
+  if (idleMs === null) return () => undefined;
+  let seen = position();
+  let since = pool.clock.now();
+  const timer = setInterval(
+    () => {
+      const now = pool.clock.now();
+      if (position() !== seen) [seen, since] = [position(), now];
+      else if (now - since >= idleMs) {
+        clearInterval(timer);
+        idle();
+      }
+    },
+    Math.min(1000, Math.max(10, idleMs / 4)),
+  );
+  timer.unref();
+  return () => clearInterval(timer);
 }

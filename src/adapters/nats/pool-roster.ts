@@ -15,14 +15,17 @@ export interface WorkerBeat {
   readonly streams: readonly string[];
 }
 
+const IdleSchema = z.object({ events: z.number().int().min(0) });
 const WorkerBeatSchema = z.object({ name: z.string().max(1000), until: z.number(), streams: z.array(z.string().regex(STREAM_ID_PATTERN)).max(100_000) });
 /** A roster record nests two levels; past this it is none. */
 const RECORD_MAX_DEPTH = 8;
 
 /**
  * The pool's shared view (DESIGN §12), in the KV bucket `live_crew_pool`: `worker.<id>`, each
- * worker's beat (who it is, until when, which streams it owns), and `finished.<stream>`, the
- * streams whose input ended and whose every slice is committed. Every worker watches the bucket,
+ * worker's beat (who it is, until when, which streams it owns); `finished.<stream>`, the
+ * streams whose input ended and whose every slice is committed; and `idle.<stream>`, streams
+ * released after `stream_idle_ms` without an event, with how many events they had then (one
+ * with more is active again). Every worker watches the bucket,
  * so each knows the live workers and the finished streams without asking; the per-stream lease
  * (the run bucket's `scheduler.lease`) stays what decides who owns a stream. A record that is
  * not one live-crew writes is ignored.
@@ -31,6 +34,7 @@ export class PoolRoster {
   readonly #kv: KV;
   readonly #workers = new Map<string, WorkerBeat>();
   readonly #finished = new Set<string>();
+  readonly #idle = new Map<string, number>();
   #watch: Awaited<ReturnType<KV['watch']>> | undefined;
 
   private constructor(kv: KV) {
@@ -54,6 +58,17 @@ export class PoolRoster {
   /** Whether a stream's input ended and every slice of it is committed. */
   isFinished(streamId: string): boolean {
     return this.#finished.has(streamId);
+  }
+
+  /** Whether a stream was released idle and has had no event since (it holds `events` events, as it did then). */
+  isIdle(streamId: string, events: number): boolean {
+    return this.#idle.get(streamId) === events;
+  }
+
+  /** Marks a stream released idle with `events` events: nobody claims it until it has more. */
+  async release(streamId: string, events: number): Promise<void> {
+    this.#idle.set(streamId, events);
+    await untilStored(() => this.#kv.put(`idle.${streamId}`, JSON.stringify({ events })), `writing idle.${streamId}`);
   }
 
   /** Stores a worker's beat. */
@@ -97,16 +112,29 @@ export class PoolRoster {
   #apply(key: string, text: string | undefined): void {
     const [kind, ...rest] = key.split('.');
     const id = rest.join('.');
-    const removed = text === undefined;
     if (kind === 'finished' && STREAM_ID_PATTERN.test(id)) {
-      if (removed) this.#finished.delete(id);
+      if (text === undefined) this.#finished.delete(id);
       else this.#finished.add(id);
       return;
     }
+    if (kind === 'idle' && STREAM_ID_PATTERN.test(id)) {
+      const idle = parsed(text, IdleSchema);
+      if (idle === undefined) this.#idle.delete(id);
+      else this.#idle.set(id, idle.events);
+      return;
+    }
     if (kind !== 'worker') return;
-    const json = removed ? undefined : parseForeignJson(text, RECORD_MAX_DEPTH);
-    const parsed = json?.problem === undefined && json !== undefined ? WorkerBeatSchema.safeParse(json.value) : undefined;
-    if (parsed?.success) this.#workers.set(id, parsed.data);
-    else this.#workers.delete(id);
+    const beat = parsed(text, WorkerBeatSchema);
+    if (beat === undefined) this.#workers.delete(id);
+    else this.#workers.set(id, beat);
   }
+}
+
+/** A stored record as `schema` reads it; undefined for one removed, or one that is not what live-crew writes. */
+function parsed<T>(text: string | undefined, schema: z.ZodType<T>): T | undefined {
+  if (text === undefined) return undefined;
+  const json = parseForeignJson(text, RECORD_MAX_DEPTH);
+  if (json.problem !== undefined) return undefined;
+  const result = schema.safeParse(json.value);
+  return result.success ? result.data : undefined;
 }

@@ -23,6 +23,8 @@ export class SchedulerLease {
   readonly #clock: Clock;
   readonly #logger: Logger;
   #revision: number | undefined;
+  /** When the lease was last taken or renewed (ms since the epoch). */
+  #renewedAt = 0;
   #renewing: ReturnType<typeof setInterval> | undefined;
 
   /** @param holder - a name for this process, shown to standbys */
@@ -66,6 +68,7 @@ export class SchedulerLease {
     if (current?.value !== undefined && current.value.until > this.#clock.now()) return current.value;
     this.#revision = await this.#bucket.swap(LEASE_KEY, this.#lease(), current?.revision);
     if (this.#revision === undefined) return undefined;
+    this.#renewedAt = this.#clock.now();
     return current?.value !== undefined ? 'lapsed' : 'free';
   }
 
@@ -75,7 +78,9 @@ export class SchedulerLease {
     this.#renewing = setInterval(() => {
       renewal = renewal.then(async () => {
         if (this.#revision === undefined) return;
-        const revision = await this.#bucket.swap(LEASE_KEY, this.#lease(), this.#revision).catch(() => this.#revision);
+        // A write that failed (the server out of reach) renews nothing, and is tried again next time.
+        const revision = await this.#bucket.swap(LEASE_KEY, this.#lease(), this.#revision).catch(() => 'failed' as const);
+        if (revision === 'failed') return;
         if (revision === undefined) {
           this.#stopRenewing();
           this.#revision = undefined;
@@ -83,9 +88,15 @@ export class SchedulerLease {
           return;
         }
         this.#revision = revision;
+        this.#renewedAt = this.#clock.now();
       });
     }, this.#ttlMs / 3);
     this.#renewing.unref();
+  }
+
+  /** When this process last took or renewed the lease (ms since the epoch; 0 before it took it). */
+  get renewedAt(): number {
+    return this.#renewedAt;
   }
 
   /** Gives the lease up, so a standby takes over at once instead of after it lapses. */

@@ -159,6 +159,8 @@ interface Owned {
 /** The worker's loop: beat, look at the pool, claim or hand over, at a third of the lease time. */
 class StreamWorker {
   readonly #owned = new Map<string, Owned>();
+  /** How many events each stream held when the pool was last looked at. */
+  #counts = new Map<string, number>();
 
   constructor(
     readonly id: string,
@@ -196,7 +198,9 @@ class StreamWorker {
     if (!claiming) return;
     const live = this.roster.liveWorkers(now);
     const ownedElsewhere = new Set([...live].flatMap(([worker, beat]) => (worker === this.id ? [] : beat.streams)));
-    const active = (await streamsWithEvents(this.nats.js)).filter((stream) => !this.roster.isFinished(stream) || this.#owned.has(stream));
+    const counts = await streamsWithEvents(this.nats.js);
+    this.#counts = counts;
+    const active = [...counts].flatMap(([stream, events]) => (this.#owned.has(stream) || (!this.roster.isFinished(stream) && !this.roster.isIdle(stream, events)) ? [stream] : []));
     const workers = new Set([...live.keys(), this.id]).size;
     // A stream being given up (its calls in flight ending) is no longer counted as this worker's.
     const keeping = [...this.#owned].flatMap(([stream, owned]) => (owned.giveUp.signal.aborted ? [] : [stream]));
@@ -207,8 +211,11 @@ class StreamWorker {
       active: active.length,
       workers,
     });
+    const share = fairShare(active.length, workers);
+    this.pool.monitor.poolLooked?.({ owned: keeping.length, share, workers, activeStreams: active.length, staleLeaseMs: this.#staleLeaseMs(now) });
     for (const stream of step.handOver) {
-      this.logger.info({ stream }, messages.streamHandedOver(stream, fairShare(active.length, workers)));
+      this.logger.info({ stream }, messages.streamHandedOver(stream, share));
+      this.pool.monitor.streamOwnership?.('handed-over', stream);
       this.#owned.get(stream)?.giveUp.abort();
     }
     const claims = [...step.claim];
@@ -219,6 +226,11 @@ class StreamWorker {
     );
   }
 
+  /** How long ago the stalest of this worker's leases was renewed, in ms (0 with none). */
+  #staleLeaseMs(now: number): number {
+    return Math.max(0, ...[...this.#owned.values()].map((owned) => now - owned.lease.renewedAt));
+  }
+
   /** Takes a stream's lease if nobody holds it, and runs the stream until it ends or is given up. */
   async #claim(streamId: string): Promise<void> {
     const { config, clock, publisher } = this.pool;
@@ -227,16 +239,26 @@ class StreamWorker {
     const taken = await lease.tryAcquire();
     if (taken !== 'free' && taken !== 'lapsed') return;
     const giveUp = new AbortController();
+    const { monitor } = this.pool;
     lease.keep(() => {
       this.logger.warn({ stream: streamId }, messages.streamLeaseLost(streamId));
+      monitor.streamOwnership?.('lost', streamId);
       giveUp.abort();
     });
     this.logger.info({ stream: streamId }, messages.streamClaimed(streamId, taken === 'lapsed'));
+    monitor.streamOwnership?.(taken === 'lapsed' ? 'taken-over' : 'claimed', streamId);
     const ended = (async () => {
       try {
         const end = await runOwnedStream(this.pool, streamId, giveUp.signal);
-        // Marked before the lease goes: nobody claims a finished stream in between.
-        if (end.finished) await this.roster.finish(streamId, end.position);
+        // Marked before the lease goes: nobody claims a finished or idle stream in between.
+        if (end.finished) {
+          monitor.streamOwnership?.('finished', streamId);
+          await this.roster.finish(streamId, end.position);
+        } else if (end.idle) {
+          monitor.streamOwnership?.('released-idle', streamId);
+          await this.roster.release(streamId, this.#counts.get(streamId) ?? 0);
+          this.logger.info({ stream: streamId }, messages.streamReleasedIdle(streamId, this.pool.config.stream_idle_ms ?? 0));
+        }
       } catch (error) {
         this.logger.error({ stream: streamId }, messages.ownedStreamFailed(streamId, describeThrown(error)));
       } finally {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorRecord } from '../../framework/model/error-record.js';
 import type { Event } from '../../framework/model/event.js';
-import type { ModelCallReport, VectorSearchReport, Monitor } from '../../framework/ports/run-observer.js';
+import type { ModelCallReport, VectorSearchReport, Monitor, OwnershipChange, PoolView } from '../../framework/ports/run-observer.js';
 import type { EmittedAction } from '../../framework/ports/sinks.js';
 import type { CallNext, HandlerCall, Interceptor } from '../../framework/ports/interceptor.js';
 
@@ -86,6 +86,17 @@ export class PrometheusMonitor implements Monitor {
     labelNames: ['selector'],
     registers: [this.registry],
   });
+  readonly #ownership = new Counter({
+    name: 'live_crew_pool_ownership_changes_total',
+    help: "Changes of this pool worker's hold on streams: claimed, taken-over, handed-over, released-idle, finished, lost",
+    labelNames: ['change'],
+    registers: [this.registry],
+  });
+  readonly #owned = new Gauge({ name: 'live_crew_pool_streams_owned', help: 'Streams this pool worker owns', registers: [this.registry] });
+  readonly #share = new Gauge({ name: 'live_crew_pool_fair_share', help: "This pool worker's fair share: ceil(active streams / live workers)", registers: [this.registry] });
+  readonly #workers = new Gauge({ name: 'live_crew_pool_workers', help: 'Live workers this pool worker sees, itself included', registers: [this.registry] });
+  readonly #activeStreams = new Gauge({ name: 'live_crew_pool_active_streams', help: 'Streams with events that are neither finished nor idle', registers: [this.registry] });
+  readonly #staleLease = new Gauge({ name: 'live_crew_pool_lease_age_seconds', help: "Time since the stalest of this worker's leases was renewed", registers: [this.registry] });
   readonly #vectorSearches = new Counter({
     name: 'live_crew_vector_searches_total',
     help: 'Vector searches by outcome: ok, error, replayed (from the journal)',
@@ -174,6 +185,18 @@ export class PrometheusMonitor implements Monitor {
     if (call.inputTokens > 0) this.#modelTokens.labels({ ...labels, type: 'input' }).inc(call.inputTokens);
     if (call.outputTokens > 0) this.#modelTokens.labels({ ...labels, type: 'output' }).inc(call.outputTokens);
     this.#modelSeconds.labels(labels).observe(call.seconds);
+  }
+
+  streamOwnership(change: OwnershipChange): void {
+    this.#ownership.labels({ change }).inc();
+  }
+
+  poolLooked(view: PoolView): void {
+    this.#owned.set(view.owned);
+    this.#share.set(view.share);
+    this.#workers.set(view.workers);
+    this.#activeStreams.set(view.activeStreams);
+    this.#staleLease.set(view.staleLeaseMs / 1000);
   }
 
   runnerSilent(runner: string, silent: boolean): void {

@@ -13,7 +13,12 @@ const OBSERVER_HOOKS = [
   'modelCalled',
   'vectorSearched',
   'runnerSilent',
-] as const;
+  'streamOwnership',
+  'poolLooked',
+] as const satisfies readonly (keyof RunObserver)[];
+
+// A hook added to RunObserver and missing above would never reach the observers: it fails to compile here.
+true satisfies [Exclude<keyof RunObserver, (typeof OBSERVER_HOOKS)[number]>] extends [never] ? true : never;
 
 /**
  * A monitor that also tells `observers` everything it is told. A hook nobody has stays absent,

@@ -42,6 +42,29 @@ export interface RunObserver {
    * for more than 3 beats (`silent`), or beats again: the distributed scheduler watches them.
    */
   runnerSilent?(runner: string, silent: boolean): void;
+  /** A pool worker's hold on a stream changed (DESIGN §12). */
+  streamOwnership?(change: OwnershipChange, streamId: string): void;
+  /**
+   * A pool worker looked at the pool: how many streams it owns, its fair share, and how long ago
+   * the stalest of its leases was last renewed (ms; 0 with none).
+   */
+  poolLooked?(view: PoolView): void;
+}
+
+/**
+ * How a pool worker's hold on a stream changed: it claimed an unowned one, took over one whose
+ * holder's lease lapsed, handed one over (over its share, or stopping), released one idle past
+ * `stream_idle_ms`, saw one finish, or lost one's lease to another worker.
+ */
+export type OwnershipChange = 'claimed' | 'taken-over' | 'handed-over' | 'released-idle' | 'finished' | 'lost';
+
+/** What a pool worker saw when it last looked at the pool. */
+export interface PoolView {
+  readonly owned: number;
+  readonly share: number;
+  readonly workers: number;
+  readonly activeStreams: number;
+  readonly staleLeaseMs: number;
 }
 
 /** One vector search, as monitors see it: never its query. */
