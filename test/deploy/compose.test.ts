@@ -16,6 +16,7 @@ interface Service {
   environment?: Record<string, string>;
   volumes?: string[];
   ports?: string[];
+  deploy?: { replicas?: number };
 }
 const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 const liveCrewServices = Object.entries(compose.services).filter(([, service]) => service.build === '.');
@@ -27,16 +28,13 @@ function help(command: string): string {
 }
 
 describe('docker-compose.yml', () => {
-  it('has NATS with JetStream on a volume, a scheduler, two runners with selectors, the publisher, Prometheus and Grafana', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['grafana', 'nats', 'prometheus', 'publisher', 'runner-media', 'runner-score', 'scheduler']);
+  it('has NATS with JetStream on a volume, a pool of two workers, the publisher, Prometheus and Grafana', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['grafana', 'nats', 'prometheus', 'publisher', 'worker']);
     expect(compose.services['nats']!.command).toEqual(expect.arrayContaining(['-js', '-sd', '/data']));
     expect(compose.services['nats']!.volumes).toEqual(['nats-data:/data']);
     expect(compose.volumes).toHaveProperty('nats-data');
-    const selectors = ['runner-score', 'runner-media'].map((name) => {
-      const command = compose.services[name]!.command!;
-      return command[command.indexOf('--selector') + 1];
-    });
-    expect(selectors).toEqual(['score_tracker|stats|commentator', 'graphics|referee_watch|pundit']);
+    expect(compose.services['worker']!.command![0]).toBe('worker');
+    expect(compose.services['worker']!.deploy).toEqual({ replicas: 2 });
   });
 
   it('runs only commands and options the CLI has, against the compose NATS', () => {
@@ -48,11 +46,14 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('Prometheus scrapes exactly the metrics port of every long-running live-crew process', () => {
+  it('Prometheus scrapes the metrics port of every replica of every long-running live-crew service', () => {
     const longRunning = liveCrewServices.filter(([name]) => name !== 'publisher');
     const targets = longRunning.map(([name, service]) => `${name}:${service.command![service.command!.indexOf('--metrics-port') + 1]}`);
-    const prometheus = parse(read('deploy/prometheus.yml')) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
-    expect(prometheus.scrape_configs.flatMap((job) => job.static_configs.flatMap((c) => c.targets)).sort()).toEqual(targets.sort());
+    type Job = { dns_sd_configs: Array<{ names: string[]; type: string; port: number }> };
+    const prometheus = parse(read('deploy/prometheus.yml')) as { scrape_configs: Job[] };
+    // Compose's DNS answers a service's name with the address of each of its replicas.
+    const scraped = prometheus.scrape_configs.flatMap((job) => job.dns_sd_configs.flatMap((c) => (c.type === 'A' ? c.names.map((name) => `${name}:${c.port}`) : [])));
+    expect(scraped.sort()).toEqual(targets.sort());
     expect(compose.services['prometheus']!.volumes).toContain('./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
   });
 
