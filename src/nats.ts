@@ -1,6 +1,6 @@
 /**
  * `live-crew/nats`: NATS JetStream as transport and context store, and crews distributed over it
- * (a scheduler per stream, runners per crew). Loads the NATS client; `transport: nats` and
+ * (a scheduler per stream, runners per crew), or a pool of workers serving every stream. Loads the NATS client; `transport: nats` and
  * `kv_backend: jetstream` select these adapters without this import.
  */
 import 'reflect-metadata';
@@ -13,4 +13,5 @@ export { natsConnectOptions, type NatsSettings } from './adapters/nats/nats-conn
 export { runDistributedScheduler, type DistributedSchedulerOptions, type SchedulerOutcome } from './adapters/nats/distributed-scheduler.js';
 export { runDistributedRunner, type DistributedRunnerOptions } from './adapters/nats/distributed-runner.js';
 export type { DistributedRunOptions } from './adapters/nats/distributed-run.js';
+export { poolWorkerApp, runStreamWorker, type PoolWorkerOptions, type StreamWorkerOptions } from './adapters/nats/stream-worker.js';
 export { publishEndOfStream, END_OF_STREAM_HEADER } from './adapters/nats/end-of-stream.js';

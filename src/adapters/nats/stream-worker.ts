@@ -35,6 +35,13 @@ export interface PoolWorkerOptions extends LiveCrewAppOptions {
 
 /** How many streams a worker claims at once: each claim opens the stream's run state and journal. */
 const CLAIMS_AT_ONCE = 8;
+/**
+ * A worker looks at the pool every third of a lease (it renews its beat then), at most this many
+ * ms apart: a new stream waits at most this long for its first claim.
+ */
+const MAX_LOOK_MS = 1000;
+/** Between a worker's first beat and its first claims: long enough for the beats of workers started with it to arrive. */
+const FIRST_LOOK_MS = 300;
 
 /**
  * Runs one worker of a pool until `signal` aborts (`live-crew worker`): see `poolWorkerApp`.
@@ -179,8 +186,9 @@ class StreamWorker {
       let claiming = false;
       while (!signal.aborted) {
         await this.#step(claiming).catch((error: unknown) => this.logger.warn({}, messages.poolStepFailed(describeThrown(error))));
+        const pause = claiming ? Math.min(MAX_LOOK_MS, config.lease_ms / 3) : FIRST_LOOK_MS;
         claiming = true;
-        await Promise.race([clock.sleep(Math.max(100, config.lease_ms / 3)), stopped]);
+        await Promise.race([clock.sleep(pause), stopped]);
       }
     } finally {
       const streams = this.#owned.size;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 // How a pool of identical workers spreads streams (DESIGN §12): each claims unowned streams up to
 // its fair share and hands over what it holds beyond it. No coordinator decides: every worker
 // works its own step out from what all of them can see (the active streams, the live workers),
-// so the pool settles at every worker within one stream of the others.
+// so the pool settles with every worker at or below its share.
 
 /** The most streams one worker should own: ceil(active streams / live workers); 0 with none active. */
 export function fairShare(activeStreams: number, liveWorkers: number): number {
@@ -34,14 +34,15 @@ export interface ShareStep {
 /**
  * The next step of a worker towards its fair share: claim unowned streams while it owns fewer,
  * in the order it prefers (so workers starting together try different streams first), or hand
- * over those it prefers least while it owns more. It hands over one stream per step at most,
- * so a pool rebalancing after a join moves streams a few at a time, never all at once.
+ * over what it holds beyond its share, those it prefers least, while it owns more: a joining
+ * worker gets its share in one step of the others, however many streams that is. Workers that
+ * already hold their share claim nothing, so what one hands over goes to those below theirs.
  */
 export function shareStep(view: ShareView): ShareStep {
   const share = fairShare(view.active, view.workers);
   const owned = view.owned.length;
   if (owned < share) return { claim: preferred(view.worker, view.unowned).slice(0, share - owned), handOver: [] };
-  if (owned > share) return { claim: [], handOver: preferred(view.worker, view.owned).slice(-1) };
+  if (owned > share) return { claim: [], handOver: preferred(view.worker, view.owned).slice(share) };
   return { claim: [], handOver: [] };
 }
 
