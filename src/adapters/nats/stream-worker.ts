@@ -218,6 +218,7 @@ class StreamWorker {
       unowned: active.filter((stream) => !this.#owned.has(stream) && !ownedElsewhere.has(stream)),
       active: active.length,
       workers,
+      others: [...live].flatMap(([worker, beat]) => (worker === this.id ? [] : [beat.streams.length])),
     });
     const share = fairShare(active.length, workers);
     this.pool.monitor.poolLooked?.({ owned: keeping.length, share, workers, activeStreams: active.length, staleLeaseMs: this.#staleLeaseMs(now) });

@@ -23,6 +23,8 @@ export interface ShareView {
   readonly active: number;
   /** Live workers, itself included. */
   readonly workers: number;
+  /** How many streams each other live worker owns. */
+  readonly others: readonly number[];
 }
 
 /** A worker's next step: streams to try to claim, streams to hand over. */
@@ -33,16 +35,20 @@ export interface ShareStep {
 
 /**
  * The next step of a worker towards its fair share: claim unowned streams while it owns fewer,
- * in the order it prefers (so workers starting together try different streams first), or hand
- * over what it holds beyond its share, those it prefers least, while it owns more: a joining
- * worker gets its share in one step of the others, however many streams that is. Workers that
- * already hold their share claim nothing, so what one hands over goes to those below theirs.
+ * in the order it prefers (so workers starting together try different streams first); or, while
+ * it owns more and another worker owns less than its share with nothing unowned to claim (one
+ * just joined), hand over what it holds beyond its share, those it prefers least: a joining
+ * worker gets its share in one step of the others, however many streams that is. A hand-over
+ * costs the stream's open slices, run again by the next owner, so a worker over its share
+ * because streams finished elsewhere keeps what it runs until someone is short. Workers that
+ * hold their share claim nothing, so what one hands over goes to those below theirs.
  */
 export function shareStep(view: ShareView): ShareStep {
   const share = fairShare(view.active, view.workers);
   const owned = view.owned.length;
   if (owned < share) return { claim: preferred(view.worker, view.unowned).slice(0, share - owned), handOver: [] };
-  if (owned > share) return { claim: [], handOver: preferred(view.worker, view.owned).slice(share) };
+  const someoneShort = view.unowned.length === 0 && view.others.some((n) => n < share);
+  if (owned > share && someoneShort) return { claim: [], handOver: preferred(view.worker, view.owned).slice(share) };
   return { claim: [], handOver: [] };
 }
 
