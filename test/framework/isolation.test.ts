@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 // The built package, as a user runs it: isolates load the built framework and the crews module.
 import { ACTION_SINK, ConfigError, createLiveCrewApp, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LOGGER, type EventSource, type Interceptor, type LiveCrewAppOptions } from '../../dist/index.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, hashEmbedder, MemoryDecisionJournal, scriptedModel } from '../../dist/testing.js';
+import { crews as injecting } from './fixtures/injecting-crew.js';
 import { crews } from './fixtures/isolated-crews.js';
 import { PushSource } from './fixtures/push-source.js';
 
@@ -157,9 +158,23 @@ describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (iso
   });
 
   it("constructs the crew with what it injects from the isolate's own container: its clock and logger", async () => {
-    const r = await run(isolation, [at(0, 'stamp')]);
-    expect(r.errors).toEqual([]);
-    expect(r.actions.filter((a) => a.kind === 'stamped').map((a) => a.payload)).toEqual([{ now: true }]);
+    const actions = new CollectingActionSink();
+    const errors = new CollectingErrorSink();
+    const app = await createLiveCrewApp({
+      crews: injecting,
+      crewsModule: join(import.meta.dirname, 'fixtures', 'injecting-crew.js'),
+      configFile: false,
+      env: {},
+      config: { isolation, log_level: 'silent' },
+      providers: [
+        { token: EVENT_SOURCE, useValue: new ArrayEventSource([at(0, 'stamp')]) },
+        { token: ACTION_SINK, useValue: actions },
+        { token: ERROR_SINK, useValue: errors },
+      ],
+    });
+    await app.run();
+    expect(errors.errors).toEqual([]);
+    expect(actions.actions.map((a) => [a.kind, a.payload])).toEqual([['stamped', { now: true }]]);
   });
 
   it('logs what the crew prints with its id, and never lets it reach the actions', async () => {
@@ -235,7 +250,7 @@ describe('isolation: set-up', () => {
   it('refuses isolated crews without the module to load them from, naming them and what to give', async () => {
     await expect(createLiveCrewApp({ crews, configFile: false, env: {}, config: { isolation: 'worker', log_level: 'silent' } })).rejects.toThrow(ConfigError);
     await expect(createLiveCrewApp({ crews, configFile: false, env: {}, config: { isolation: 'worker', log_level: 'silent' } })).rejects.toThrow(
-      /crews agent, hoarder, timekeeper run isolated \(isolation: worker or process\).*crewsModule/,
+      /crews agent, hoarder run isolated \(isolation: worker or process\).*crewsModule/,
     );
   });
 
