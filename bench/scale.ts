@@ -89,7 +89,8 @@ async function stop(processes: readonly Served[]): Promise<void> {
   await Promise.all(processes.map((p) => p.exited));
 }
 
-const eventLine = (stream: string, i: number) => `{"ts":"${new Date(T0 + i * 100).toISOString()}","kind":"reading","stream_id":"${stream}","payload":{"v":${i}}}`;
+/** Event `i` of a stream, stamped `ts` (default: 100 ms apart from T0, for a stored backlog). */
+const eventLine = (stream: string, i: number, ts = T0 + i * 100) => `{"ts":"${new Date(ts).toISOString()}","kind":"reading","stream_id":"${stream}","payload":{"v":${i}}}`;
 const streamIds = (prefix: string, n: number) => Array.from({ length: n }, (_, s) => `${prefix}${s}`);
 
 async function publishBacklog(js: JetStreamClient, ids: readonly string[], events: number): Promise<void> {
@@ -144,8 +145,9 @@ async function live(start: (url: string) => Served[]): Promise<{ p50: number; p9
     const ids = streamIds('l', LIVE_STREAMS);
     const processes = start(url);
     const js = jetstream(nc);
-    // Every stream under way before the clock starts: claimed by a worker, or consumed.
-    await Promise.all(ids.map((id) => js.publish(`live.${id}.events`, eventLine(id, -1))));
+    // Every stream under way before the clock starts: claimed by a worker, or consumed. Live
+    // events are stamped when they are sent, as a live source's are: event time keeps wall time.
+    await Promise.all(ids.map((id) => js.publish(`live.${id}.events`, eventLine(id, -1, Date.now()))));
     await until(async () => (await storedActions(nc)) >= ids.length);
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];
@@ -162,12 +164,17 @@ async function live(start: (url: string) => Served[]): Promise<{ p50: number; p9
       await new Promise((done) => setTimeout(done, Math.max(0, firstTick + (i * 1000) / RATE - performance.now())));
       for (const id of ids) {
         sentAt.set(`${id}:${i}`, performance.now());
-        void js.publish(`live.${id}.events`, eventLine(id, i));
+        void js.publish(`live.${id}.events`, eventLine(id, i, Date.now()));
       }
     }
     // Every action stored, the warm-up's included: what the subscription missed shows as seen < sent.
     await until(async () => (await storedActions(nc)) >= ids.length * (ticks + 1), 60_000).catch(() => undefined);
     const stored = (await storedActions(nc)) - ids.length;
+    const errors = (await (await jetstreamManager(nc)).streams.info('LIVE_ERRORS')).state.messages;
+    if (errors > 0) {
+      const last = await (await jetstream(nc).streams.get('LIVE_ERRORS')).getMessage({ last_by_subj: `live.${ids[0]}.errors` }).catch(() => null);
+      console.log(`  (${errors} error records; the last of ${ids[0]}: ${last?.string().slice(0, 300) ?? 'none'})`);
+    }
     subscription.unsubscribe();
     await stop(processes);
     const sorted = latencies.sort((a, b) => a - b);
