@@ -41,7 +41,7 @@ const CLAIMS_AT_ONCE = 8;
  */
 const MAX_LOOK_MS = 1000;
 /** Between a worker's first beat and its first claims: long enough for the beats of workers started with it to arrive. */
-const FIRST_LOOK_MS = 300;
+const FIRST_LOOK_MS = 1000;
 
 /**
  * Runs one worker of a pool until `signal` aborts (`live-crew worker`): see `poolWorkerApp`.
