@@ -179,6 +179,12 @@ describe('live-crew CLI', () => {
     expect(cli(['run', 'x.jsonl']).code).toBe(2);
     expect(cli(['frobnicate']).code).toBe(2);
     expect(cli(['run', 'x.jsonl', '--crews', 'c.js', '--bogus']).code).toBe(2);
+    // A worker's id names its key in the pool bucket: nothing that would split or widen it.
+    for (const id of ['bad id', 'w.1', 'w*', '>', '']) {
+      const r = cli(['worker', '--crews', 'c.js', '--id', id]);
+      expect(r.code, id).toBe(2);
+      expect(r.stderr, id).toContain(`option '--id <id>' argument '${id}' is invalid`);
+    }
   });
 
   it('has --help on every command and --version, exiting 0', () => {
