@@ -53,8 +53,11 @@ async function finishedOf(url: string, ids: readonly string[]): Promise<Set<stri
   const finished = new Set<string>();
   try {
     const kv = await new Kvm(nc).open('live_crew_pool');
-    const wanted = new Set(ids);
-    for await (const key of await kv.keys('finished.>')) if (wanted.has(key.slice('finished.'.length))) finished.add(key.slice('finished.'.length));
+    for (const id of ids) {
+      // As a worker writes it: where the stream's input ended.
+      const entry = await kv.get(`finished.${id}`);
+      if (entry?.operation === 'PUT' && typeof (JSON.parse(entry.string()) as { position?: unknown } | null)?.position === 'number') finished.add(id);
+    }
   } catch {
     // No worker made the pool bucket yet.
   } finally {
@@ -214,6 +217,27 @@ describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)'
       });
       expect(tallies, `every event of ${id} counted once, in order`).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     }
+  });
+
+  it('records in the pool bucket that no worker wrote are ignored: the streams they name are served all the same', async () => {
+    const { file, ids } = eventsFile('junk', 4, 20);
+    const expected = fileModeOutput(file);
+    const nc = await connect({ servers: server().url });
+    try {
+      const pool = await new Kvm(nc).create('live_crew_pool', { history: 1 });
+      await pool.put('worker.junk', 'not json');
+      await pool.put('worker.deep', '['.repeat(5000));
+      await pool.put('idle.junk0', '{"events":"many"}');
+      await pool.put('finished.junk1', '{}');
+      await pool.put('finished.junk2', 'null');
+      await pool.put('something.else', '{}');
+    } finally {
+      await nc.close();
+    }
+    worker('k1');
+    expect(runCli(['publish', file, '--end', '--nats-url', server().url]).status).toBe(0);
+    await waitUntil(async () => (await finishedStreams(server().url, ids)) === ids.length, 'every stream finished');
+    await expectFileModeOutput(server().url, expected, ids, 20);
   });
 
   it('workers SIGKILLed at three points mid-run, each replaced: their streams are taken over from their last commits, nothing lost, nothing twice', async () => {

@@ -16,6 +16,7 @@ export interface WorkerBeat {
 }
 
 const IdleSchema = z.object({ events: z.number().int().min(0) });
+const FinishedSchema = z.object({ position: z.number().int().min(0) });
 const WorkerBeatSchema = z.object({ name: z.string().max(1000), until: z.number(), streams: z.array(z.string().regex(STREAM_ID_PATTERN)).max(100_000) });
 /** A roster record nests two levels; past this it is none. */
 const RECORD_MAX_DEPTH = 8;
@@ -113,7 +114,7 @@ export class PoolRoster {
     const [kind, ...rest] = key.split('.');
     const id = rest.join('.');
     if (kind === 'finished' && STREAM_ID_PATTERN.test(id)) {
-      if (text === undefined) this.#finished.delete(id);
+      if (parsed(text, FinishedSchema) === undefined) this.#finished.delete(id);
       else this.#finished.add(id);
       return;
     }
