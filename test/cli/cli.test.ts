@@ -187,6 +187,12 @@ describe('live-crew CLI', () => {
     }
   });
 
+  it('pool: a NATS server that is not there exits 1, naming it', () => {
+    const r = cli(['pool', '--nats-url', 'nats://127.0.0.1:1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cannot connect to NATS at nats://127.0.0.1:1');
+  });
+
   it('has --help on every command and --version, exiting 0', () => {
     const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     expect(cli(['--version'])).toMatchObject({ code: 0, stdout: `${version}\n` });

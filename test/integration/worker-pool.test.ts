@@ -179,6 +179,13 @@ describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)'
     await waitUntil(() => released(w) === ids.length, 'every stream released idle');
     // Its next beat says it holds none of them.
     await waitUntil(async () => (await ownedBy(server().url, 'i1')) === 0, 'a beat owning no stream');
+    // `live-crew pool` says so too: the worker holds nothing, the streams are idle, none waits for a claim.
+    const pool = runCli(['pool', '--json', '--nats-url', server().url]);
+    expect(pool.status, pool.stderr).toBe(0);
+    const status = JSON.parse(pool.stdout) as { workers: unknown[]; idle: number; unowned: string[] };
+    expect(status.workers).toContainEqual({ id: 'i1', owned: 0, streams: [] });
+    expect(status.idle).toBeGreaterThanOrEqual(ids.length);
+    expect(status.unowned.filter((stream) => ids.includes(stream))).toEqual([]);
     expect(runCli(['publish', rest, '--end', '--nats-url', server().url]).status).toBe(0);
     await waitUntil(async () => (await finishedStreams(server().url, ids)) === ids.length, 'every stream finished');
     expect(claimed(w), 'each stream claimed twice: before and after its pause').toBe(2 * ids.length);
