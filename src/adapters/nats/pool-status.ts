@@ -25,14 +25,14 @@ export async function poolStatus(nc: NatsConnection, now: number): Promise<PoolS
     const workers = [...roster.liveWorkers(now)].map(([id, beat]) => ({ id, owned: beat.streams.length, streams: [...beat.streams].sort() }));
     const owned = new Set(workers.flatMap((worker) => worker.streams));
     const finished = [...counts.keys()].filter((stream) => roster.isFinished(stream));
-    const idle = [...counts].filter(([stream, events]) => !roster.isFinished(stream) && roster.isIdle(stream, events)).map(([stream]) => stream);
-    const active = [...counts.keys()].filter((stream) => !roster.isFinished(stream) && !idle.includes(stream));
+    const idle = new Set([...counts].filter(([stream, events]) => !roster.isFinished(stream) && roster.isIdle(stream, events)).map(([stream]) => stream));
+    const active = [...counts.keys()].filter((stream) => !roster.isFinished(stream) && !idle.has(stream));
     return {
       workers: workers.sort((a, b) => (a.id < b.id ? -1 : 1)),
       streams: counts.size,
       active: active.length,
       finished: finished.length,
-      idle: idle.length,
+      idle: idle.size,
       unowned: active.filter((stream) => !owned.has(stream)).sort(),
     };
   } finally {

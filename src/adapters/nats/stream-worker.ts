@@ -89,6 +89,8 @@ export async function poolWorkerApp(options: PoolWorkerOptions): Promise<LiveCre
       logFields: { worker: id },
     });
     const { config, graph, container, clock, logger, monitor } = assembled;
+    // Opened before anything else holds the connection: a failure here leaves nothing to close.
+    const roster = await PoolRoster.open(parts!.nc);
     const journals = new JournalsByStream();
     const host = await CrewHost.open(assembled, journals, options);
     const pool: StreamPool = {
@@ -107,7 +109,7 @@ export async function poolWorkerApp(options: PoolWorkerOptions): Promise<LiveCre
       journals,
       totals: new RunTotals(),
     };
-    opened = { pool, host, roster: await PoolRoster.open(parts!.nc), assembled };
+    opened = { pool, host, roster, assembled };
   } catch (error) {
     await link?.release();
     throw error;
