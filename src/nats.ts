@@ -13,5 +13,5 @@ export { natsConnectOptions, type NatsSettings } from './adapters/nats/nats-conn
 export { runDistributedScheduler, type DistributedSchedulerOptions, type SchedulerOutcome } from './adapters/nats/distributed-scheduler.js';
 export { runDistributedRunner, type DistributedRunnerOptions } from './adapters/nats/distributed-runner.js';
 export type { DistributedRunOptions } from './adapters/nats/distributed-run.js';
-export { poolWorkerApp, runStreamWorker, type PoolWorkerOptions, type StreamWorkerOptions } from './adapters/nats/stream-worker.js';
+export { poolWorkerApp, runnerGroupApp, runRunnerGroup, runStreamWorker, type PoolWorkerOptions, type RunnerGroupOptions, type StreamWorkerOptions } from './adapters/nats/stream-worker.js';
 export { publishEndOfStream, END_OF_STREAM_HEADER } from './adapters/nats/end-of-stream.js';

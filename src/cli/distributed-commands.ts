@@ -1,6 +1,8 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { UsageError } from '../framework/errors.js';
+import { messages } from '../framework/messages.js';
 import { isolatedCrewsModule, loadCrews } from '../framework/discovery/crew-module.js';
-import { crewsOption, parsePort, parseSelector, parseStreamId, parseWorkerId } from './options.js';
+import { crewsOption, parsePort, parseRunnerGroup, parseSelector, parseStreamId, parseWorkerId } from './options.js';
 import { onStopSignal, STOP_GRACE_MS } from './stop-signals.js';
 
 interface NatsOptions {
@@ -18,13 +20,17 @@ interface WorkerOptions extends NatsOptions {
   id?: string;
 }
 
-interface RunnerOptions extends DistributedOptions {
+interface RunnerOptions extends NatsOptions {
+  stream?: string;
   selector?: string;
+  group?: string;
+  id?: string;
 }
 
 /**
- * `live-crew scheduler` and `live-crew runner`: the two halves of one stream's distributed run
- * (DESIGN §5); `live-crew worker`: one of a pool serving every stream (DESIGN §12).
+ * `live-crew scheduler` and `live-crew runner --stream`: the two halves of one stream's
+ * distributed run (DESIGN §5); `live-crew worker` and `live-crew runner --group`: members of a
+ * pool serving every stream (DESIGN §12).
  * The NATS client loads when one of them runs, not for every command.
  */
 export function registerDistributedCommands(program: Command): void {
@@ -35,13 +41,24 @@ export function registerDistributedCommands(program: Command): void {
     // Lost the lease: another scheduler goes on; a supervisor restarting this one makes it a standby.
     if (outcome === 'lost-lease') process.exitCode = 1;
   });
-  distributedCommand(program, 'runner', "run the crews a selector picks, for a stream's scheduler over NATS")
-    .option('--selector <regex>', 'host the crews whose ids match (default: LIVE_CREW_SELECTOR, else every crew)')
+  natsCommand(program, 'runner', "run crews over NATS: a runner group's share of every stream (--group), or the crews a selector picks for one stream's scheduler (--stream)")
+    .addOption(
+      new Option('--group <name>', 'serve this runner group of the config (runners.<name>) for every stream, as one of its pool').argParser(parseRunnerGroup).conflicts(['stream', 'selector']),
+    )
+    .option('--id <id>', "with --group: this runner's id in the pool (default: <host>-<pid>)", parseWorkerId)
+    .option('--stream <id>', 'the one stream it serves, with the crews --selector picks', parseStreamId)
+    .option('--selector <regex>', 'with --stream: host the crews whose ids match (default: LIVE_CREW_SELECTOR, else every crew)')
     .action(async (options: RunnerOptions) => {
+      if (options.group === undefined && options.stream === undefined) throw new UsageError(messages.runnerNeedsGroupOrStream());
       const { crews, providers } = await loadCrews(options.crews);
+      if (options.group !== undefined) {
+        const { runRunnerGroup } = await import('../adapters/nats/stream-worker.js');
+        await runRunnerGroup({ ...processOptions(options, crews), providers, group: options.group, ...(options.id !== undefined ? { id: options.id } : {}), signal: stopSignal() });
+        return;
+      }
       const selector = parseSelector(options.selector ?? process.env['LIVE_CREW_SELECTOR'] ?? '.*');
       const { runDistributedRunner } = await import('../adapters/nats/distributed-runner.js');
-      await runDistributedRunner({ ...common(options, crews), providers, selector, signal: stopSignal() });
+      await runDistributedRunner({ ...processOptions(options, crews), streamId: options.stream!, providers, selector, signal: stopSignal() });
     });
   natsCommand(program, 'worker', 'serve every stream over NATS as one of a pool of identical workers: each claims its fair share, hands over the rest, takes over from a dead one')
     .option('--id <id>', "this worker's id in the pool (default: <host>-<pid>)", parseWorkerId)

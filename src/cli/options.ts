@@ -1,3 +1,4 @@
+import { RUNNER_GROUP_PATTERN } from '../framework/config/runner-groups-config.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig } from '../framework/config/load-config.js';
 import { ConfigError } from '../framework/errors.js';
@@ -40,6 +41,12 @@ export function parseStreamId(value: string): string {
 /** A pool worker's id names its key in the pool bucket: a stream id's characters. */
 export function parseWorkerId(value: string): string {
   if (!STREAM_ID_PATTERN.test(value)) throw new InvalidArgumentError(`must match ${STREAM_ID_PATTERN.source} (letters, digits, - and _)`);
+  return value;
+}
+
+/** A runner group's name, as the config's `runners` keys spell it. */
+export function parseRunnerGroup(value: string): string {
+  if (!RUNNER_GROUP_PATTERN.test(value)) throw new InvalidArgumentError(`must match ${RUNNER_GROUP_PATTERN.source} (1-32 letters, digits, - and _)`);
   return value;
 }
 

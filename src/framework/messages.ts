@@ -51,7 +51,8 @@ export const messages = {
   streamReleasedIdle: (stream: string, idleMs: number) => `stream ${stream} released: no event for ${idleMs} ms (stream_idle_ms); it is claimed again when events return`,
   ownedStreamFailed: (stream: string, detail: string) => `stream ${stream} stopped on an error and goes back to the pool: ${detail}`,
   poolStepFailed: (detail: string) => `could not look at the pool this time (tried again in a third of a lease): ${detail}`,
-  workerLeft: (worker: string, streams: number) => `worker ${worker} left the pool, handing over ${streams} streams`,
+  runnerJoined: (runner: string, group: string, crews: number) => `runner ${runner} of group ${group} joined the pool with ${crews} crews: it serves them for its fair share of the streams`,
+  memberLeft: (member: string, streams: number) => `${member} left the pool, handing over ${streams} streams`,
   streamInputEnded: (stream: string) => `stream ${stream}: input ended; every slice committed`,
   runnerHosting: (stream: string, crews: readonly string[]) => `stream ${stream}: hosting ${crews.join(', ')}`,
   viewerSkipsMessage: (subject: string) => `dashboard: a message on ${subject} is not what live-crew publishes there; such messages are skipped`,
@@ -333,6 +334,10 @@ export const messages = {
   selectorNotRegex: (pattern: string, detail: string) => `--selector ${JSON.stringify(pattern)} is not a regular expression: ${detail}`,
   runnerWaitsForReports: (slice: number, missing: ReadonlyArray<readonly [crew: string, slice: number]>) =>
     `slice ${slice} cannot start here: it waits for the report of ${missing.map(([crew, of]) => `${crew} (slice ${of})`).join(', ')}; is the runner hosting ${missing.length === 1 ? 'it' : 'them'} running?`,
+  runnerGroupMatchesNoCrew: (group: string, pattern: string, crews: string) => `runners.${group}.crews: ${JSON.stringify(pattern)} matches no crew (the crews are: ${crews})`,
+  crewInTwoRunnerGroups: (crew: string, groups: readonly string[]) => `crew ${crew} is in runner groups ${groups.join(' and ')}: a crew belongs to one group (runners.<group>.crews)`,
+  unknownRunnerGroup: (group: string, groups: readonly string[]) => `no runner group ${group} in the config's runners (${groups.length === 0 ? 'it names none' : `groups: ${groups.join(', ')}`})`,
+  runnerNeedsGroupOrStream: () => 'runner needs --group <name> (serve a runner group of the config for every stream) or --stream <id> (serve one stream)',
   selectorMatchesNoCrew: (selector: string, crews: string) => `selector ${selector} matches no crew (the crews are: ${crews})`,
   aclUnhostedCrews: (crews: readonly string[]) => `no runner hosts ${crews.join(', ')}: give every crew a --runner name=selector that matches it`,
   apiKeyEnvNotSet: (key: string, env: string, provider: string) =>

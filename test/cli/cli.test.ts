@@ -185,6 +185,13 @@ describe('live-crew CLI', () => {
       expect(r.code, id).toBe(2);
       expect(r.stderr, id).toContain(`option '--id <id>' argument '${id}' is invalid`);
     }
+    // A runner serves a group for every stream, or one stream: it is told which.
+    expect(cli(['runner', '--crews', 'c.js'])).toMatchObject({ code: 2, stderr: expect.stringContaining('runner needs --group <name>') });
+    expect(cli(['runner', '--crews', 'c.js', '--group', 'slow', '--stream', 's1'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("option '--group <name>' cannot be used with option '--stream <id>'"),
+    });
+    expect(cli(['runner', '--crews', 'c.js', '--group', 'a.b'])).toMatchObject({ code: 2, stderr: expect.stringContaining("option '--group <name>' argument 'a.b' is invalid") });
   });
 
   it('pool: a NATS server that is not there exits 1, naming it', () => {

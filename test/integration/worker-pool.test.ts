@@ -1,12 +1,11 @@
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLiveCrewApp } from '../../dist/index.js';
 import { crews as poolCrews } from './fixtures/pool-crews.js';
-import { runCli, startCli, stopAll, storedMessages, waitUntil, type CliProcess } from './distributed-cluster.js';
+import { runCli, startCli, stopAll, waitUntil, type CliProcess } from './distributed-cluster.js';
+import { claimed, eventsFile, expectFileModeOutput, fileModeOutput, finishedOf, finishedStreams, ofStream, ownedBy, released, storedOf, streamsOf, takenOver } from './pool-helpers.js';
 import { natsServer, serverForSuite } from './servers.js';
 import { freePort } from '../../bench/local-servers.js';
 
@@ -14,112 +13,6 @@ const start = natsServer();
 const POOL_CREWS = 'test/integration/fixtures/pool-crews.js';
 /** Short leases: a dead worker's streams are taken over within 1.5 s. */
 const WORKER_ENV = { LIVE_CREW_LEASE_MS: '1500', LIVE_CREW_LOG_LEVEL: 'info' };
-
-/** `streams` streams named `<prefix><n>`, of `events` events each, 250 ms apart in event time, interleaved as they would arrive. */
-function eventsFile(prefix: string, streams: number, events: number): { file: string; ids: string[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'live-crew-pool-'));
-  const ids = Array.from({ length: streams }, (_, s) => `${prefix}${s}`);
-  const t0 = Date.parse('2024-05-18T15:00:00Z');
-  const lines: string[] = [];
-  for (let i = 0; i < events; i++) {
-    const kind = i % 13 === 12 ? 'bad' : i % 7 === 6 ? 'goal' : 'tick';
-    for (const id of ids) lines.push(JSON.stringify({ ts: new Date(t0 + i * 250).toISOString(), kind, stream_id: id, payload: { minute: i } }));
-  }
-  const file = join(dir, 'events.jsonl');
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  return { file, ids };
-}
-
-/** What one file-mode process gives for the same events: each stream's output is its own. */
-function fileModeOutput(file: string): { actions: string[]; errors: string[] } {
-  const [out, err] = [`${file}.actions`, `${file}.errors`];
-  const run = runCli(['run', file, '--crews', POOL_CREWS, '--out', out, '--errors', err]);
-  if (run.status !== 0) throw new Error(`file-mode run failed: ${run.stderr}`);
-  const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean);
-  return { actions: lines(out), errors: lines(err) };
-}
-
-/** An error record without its source: a file line and a JetStream sequence name the same event differently. */
-const withoutSource = (record: string) => JSON.stringify({ ...JSON.parse(record), payload: { ...JSON.parse(record).payload, source: undefined } });
-/** How many streams a worker said it claimed, and how many of them from a worker whose lease lapsed. */
-const claimed = (p: CliProcess) => (p.stderr().match(/"msg":"stream [a-z]+\d+ claimed/g) ?? []).length;
-const released = (p: CliProcess) => (p.stderr().match(/"msg":"stream [a-z]+\d+ released: no event/g) ?? []).length;
-const takenOver = (p: CliProcess) => (p.stderr().match(/claimed from a worker whose lease lapsed/g) ?? []).length;
-const ofStream = (records: readonly string[], id: string) => records.filter((line) => (JSON.parse(line) as { stream_id: string }).stream_id === id);
-
-/** Which of `ids` the pool marked finished (input ended, every slice committed). */
-async function finishedOf(url: string, ids: readonly string[]): Promise<Set<string>> {
-  const nc = await connect({ servers: url });
-  const finished = new Set<string>();
-  try {
-    const kv = await new Kvm(nc).open('live_crew_pool');
-    for (const id of ids) {
-      // As a worker writes it: where the stream's input ended.
-      const entry = await kv.get(`finished.${id}`);
-      if (entry?.operation === 'PUT' && typeof (JSON.parse(entry.string()) as { position?: unknown } | null)?.position === 'number') finished.add(id);
-    }
-  } catch {
-    // No worker made the pool bucket yet.
-  } finally {
-    await nc.close();
-  }
-  return finished;
-}
-
-/** How many of `ids` the pool marked finished. */
-async function finishedStreams(url: string, ids: readonly string[]): Promise<number> {
-  return (await finishedOf(url, ids)).size;
-}
-
-/** How many streams a worker's last beat says it owns. */
-async function ownedBy(url: string, worker: string): Promise<number> {
-  return (await streamsOf(url, worker)).length;
-}
-
-/** The streams a worker's last beat says it owns. */
-async function streamsOf(url: string, worker: string): Promise<string[]> {
-  const nc = await connect({ servers: url });
-  try {
-    const entry = await (await new Kvm(nc).open('live_crew_pool')).get(`worker.${worker}`);
-    return entry === null || entry.operation !== 'PUT' ? [] : (JSON.parse(entry.string()) as { streams: string[] }).streams;
-  } catch {
-    return [];
-  } finally {
-    await nc.close();
-  }
-}
-
-/** Each stream's merged context, as the workers committed it. */
-async function contexts(url: string, ids: readonly string[]): Promise<Map<string, unknown>> {
-  const nc = await connect({ servers: url });
-  try {
-    const kvm = new Kvm(nc);
-    const found = new Map<string, unknown>();
-    for (const id of ids) {
-      const entry = await (await kvm.open(`live_crew_ctx_${id}`)).get('snapshot');
-      found.set(id, entry === null ? undefined : (JSON.parse(entry.string()) as { context: unknown }).context);
-    }
-    return found;
-  } finally {
-    await nc.close();
-  }
-}
-
-/** What a JetStream stream holds of the given live-crew streams (earlier tests' are there too). */
-async function storedOf(url: string, stream: string, ids: readonly string[]): Promise<string[]> {
-  const wanted = new Set(ids);
-  return (await storedMessages(url, stream)).filter((line) => wanted.has((JSON.parse(line) as { stream_id: string }).stream_id));
-}
-
-/** What the pool stored matches the file-mode run, stream by stream: nothing lost, nothing twice, in order. */
-async function expectFileModeOutput(url: string, expected: { actions: string[]; errors: string[] }, ids: readonly string[], events: number): Promise<void> {
-  const actions = await storedOf(url, 'LIVE_ACTIONS', ids);
-  expect(actions.length, 'actions stored: none lost, none twice').toBe(expected.actions.length);
-  for (const id of ids) expect(ofStream(actions, id), `actions of ${id}, in order`).toEqual(ofStream(expected.actions, id));
-  const errors = await storedOf(url, 'LIVE_ERRORS', ids);
-  expect(errors.map(withoutSource).sort()).toEqual(expected.errors.map(withoutSource).sort());
-  for (const [id, context] of await contexts(url, ids)) expect(context, `context of ${id}`).toEqual({ n: events });
-}
 
 describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)', () => {
   const server = serverForSuite(start!);
@@ -135,7 +28,7 @@ describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)'
 
   it('200 streams over 2 workers: each stream as its file-mode run, the streams shared between both', async () => {
     const { file, ids } = eventsFile('many', 200, 50);
-    const expected = fileModeOutput(file);
+    const expected = fileModeOutput(file, POOL_CREWS);
     expect(expected.errors.length, 'the run has error records to keep').toBeGreaterThan(0);
     expect(expected.actions.filter((line) => line.includes('"watched"')).length, 'and a dependent reading merged context').toBeGreaterThan(0);
     const [w1, w2] = [worker('w1'), worker('w2')];
@@ -149,7 +42,7 @@ describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)'
 
   it('an app created with scheduler: nats is a worker too: it shares the streams with a CLI worker, and its run sums up what it ran', async () => {
     const { file, ids } = eventsFile('app', 30, 40);
-    const expected = fileModeOutput(file);
+    const expected = fileModeOutput(file, POOL_CREWS);
     const app = await createLiveCrewApp({ crews: poolCrews, configFile: false, env: {}, config: { scheduler: 'nats', nats_url: server().url, lease_ms: 1500, log_level: 'silent' } });
     const running = app.run();
     const cli = worker('c1');
@@ -167,7 +60,7 @@ describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)'
 
   it('a stream idle past stream_idle_ms is released, holding nothing, and claimed again when its events return', async () => {
     const { file, ids } = eventsFile('idle', 10, 40);
-    const expected = fileModeOutput(file);
+    const expected = fileModeOutput(file, POOL_CREWS);
     const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
     const [first, rest] = [`${file}.first`, `${file}.rest`];
     writeFileSync(first, `${lines.slice(0, lines.length / 2).join('\n')}\n`);
@@ -228,7 +121,7 @@ describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)'
 
   it('records in the pool bucket that no worker wrote are ignored: the streams they name are served all the same', async () => {
     const { file, ids } = eventsFile('junk', 4, 20);
-    const expected = fileModeOutput(file);
+    const expected = fileModeOutput(file, POOL_CREWS);
     const nc = await connect({ servers: server().url });
     try {
       const pool = await new Kvm(nc).create('live_crew_pool', { history: 1 });
@@ -249,7 +142,7 @@ describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)'
 
   it('workers SIGKILLed at three points mid-run, each replaced: their streams are taken over from their last commits, nothing lost, nothing twice', async () => {
     const { file, ids } = eventsFile('kill', 40, 80);
-    const expected = fileModeOutput(file);
+    const expected = fileModeOutput(file, POOL_CREWS);
     const pool = [worker('w1'), worker('w2')];
     // Who is killed at each point (the oldest), and who is alive after it.
     const victimIds = ['w1', 'w2', 'w3'];
@@ -294,7 +187,7 @@ describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)'
 
   it('a third worker joining mid-run gets a third of the streams from the other two, with nothing lost', async () => {
     const { file, ids } = eventsFile('join', 60, 80);
-    const expected = fileModeOutput(file);
+    const expected = fileModeOutput(file, POOL_CREWS);
     worker('j1');
     worker('j2');
     // 20 s of event time published in 10: the join lands while every stream is open.

@@ -52,33 +52,47 @@ export async function runDistributedRunner(options: DistributedRunnerOptions): P
     );
     const backend = run.config.vector?.backend;
     if (backend === 'memory' || backend === 'pglite') run.logger.warn({ backend }, messages.vectorStorePerProcess(backend));
-    const actions = JetStreamSink.forActions(run.link);
-    const errors = JetStreamSink.forErrors(run.link);
-    const replica: MergedContextReplica = new MergedContextReplica({
-      streamId: options.streamId,
-      crews: run.graph.crews,
-      contextMaxBytes: run.config.context_max_bytes,
-      reports: new CrewReports(),
-      readReports: (from, again) => reader.read(from, again),
-      stopReading: () => reader.stop(),
-      stalled: {
-        clock: run.clock,
-        afterMs: 10_000,
-        stalled: (slice, missing, waitedMs) => run.logger.warn({ slice, missing, t_ms: waitedMs }, messages.runnerWaitsForReports(slice, missing)),
-      },
-    });
-    const refusals = run.refusals;
-    const reader = new ReportReader(run, options.streamId, replica, refusals);
     try {
       await host.start();
-      await Promise.all(crews.map((crew) => work(run, options, crew, { models, actions, errors, replica, refusals })));
+      await serveStreamCrews(run, options.streamId, crews, models, options.signal);
       if (!options.signal?.aborted) run.logger.info({}, messages.runnerStreamEnded(options.streamId));
     } finally {
       await host.stop();
-      await Promise.all([actions.close(), errors.close(), host.close(), reader.close()]);
+      await host.close();
     }
   } finally {
     await run.close();
+  }
+}
+
+/**
+ * Runs the work of `crews` for one stream until the stream ends (the scheduler says so to each
+ * crew) or `signal` aborts: what a runner does for its stream, and a pool member for each stream
+ * it owns. Each crew goes on from its progress in the stream's run bucket.
+ */
+export async function serveStreamCrews(run: DistributedRun, streamId: string, crews: readonly CrewRuntime[], models: ModelCalls, signal: AbortSignal | undefined): Promise<void> {
+  const actions = JetStreamSink.forActions(run.link);
+  const errors = JetStreamSink.forErrors(run.link);
+  const replica: MergedContextReplica = new MergedContextReplica({
+    streamId,
+    crews: run.graph.crews,
+    contextMaxBytes: run.config.context_max_bytes,
+    reports: new CrewReports(),
+    readReports: (from, again) => reader.read(from, again),
+    stopReading: () => reader.stop(),
+    stalled: {
+      clock: run.clock,
+      afterMs: 10_000,
+      stalled: (slice, missing, waitedMs) => run.logger.warn({ slice, missing, t_ms: waitedMs }, messages.runnerWaitsForReports(slice, missing)),
+    },
+  });
+  const refusals = run.refusals;
+  const reader = new ReportReader(run, streamId, replica, refusals);
+  const stopped = signal ?? new AbortController().signal;
+  try {
+    await Promise.all(crews.map((crew) => work(run, streamId, stopped, crew, { models, actions, errors, replica, refusals })));
+  } finally {
+    await Promise.all([actions.close(), errors.close(), reader.close()]);
   }
 }
 
@@ -93,15 +107,15 @@ interface RunnerShared {
   readonly refusals: WireRefusals;
 }
 
-/** Runs one crew's work until the signal aborts. */
-async function work(run: DistributedRun, options: DistributedRunnerOptions, crew: CrewRuntime, { models, actions, errors, replica, refusals }: RunnerShared): Promise<void> {
+/** Runs one crew's work until the stream ends or the signal aborts. */
+async function work(run: DistributedRun, streamId: string, signal: AbortSignal, crew: CrewRuntime, { models, actions, errors, replica, refusals }: RunnerShared): Promise<void> {
   const id = crew.definition.id;
   const key = `crew.${id}`;
   const saved = await run.bucket.get(key, CrewProgressSchema);
   if (saved?.refused !== undefined) run.logger.error({ crew: id, key }, messages.runStateIgnored(saved.refused, `crew ${id} starts without it, from the stream's first work`));
   const worker = new CrewWorker({
     crew,
-    streamId: options.streamId,
+    streamId,
     backend: run.backend,
     actions,
     errors,
@@ -118,8 +132,7 @@ async function work(run: DistributedRun, options: DistributedRunnerOptions, crew
     },
     saveProgress: (progress) => run.bucket.put(key, progress),
   });
-  const signal = options.signal ?? new AbortController().signal;
-  const subject = sliceSubject(options.streamId, '*', id, 'ready');
+  const subject = sliceSubject(streamId, '*', id, 'ready');
   for await (const batch of readSubject(run.js, { stream: LIVE_STREAMS.slices.name, subject, fromSeq: worker.resumeAfter + 1, signal })) {
     await worker.handle(
       batch.flatMap((message) => {

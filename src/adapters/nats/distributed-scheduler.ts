@@ -68,9 +68,20 @@ export async function runDistributedScheduler(options: DistributedSchedulerOptio
     await run.catchUpJournal();
     logger.info({}, messages.schedulingStream(options.streamId));
     const stopWatching = watchRunners(run, options.streamId);
+    const stopping = new AbortController();
+    let lost = false;
+    const onAbort = () => stopping.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    lease.keep(() => {
+      logger.warn({}, messages.leaseLost(options.streamId));
+      lost = true;
+      stopping.abort();
+    });
     try {
-      return await schedule(run, options.streamId, signal, lease);
+      const scheduled = await scheduleStream(run, options.streamId, stopping.signal);
+      return lost ? 'lost-lease' : scheduled.outcome;
     } finally {
+      signal.removeEventListener('abort', onAbort);
       stopWatching();
     }
   } finally {
@@ -79,7 +90,20 @@ export async function runDistributedScheduler(options: DistributedSchedulerOptio
   }
 }
 
-async function schedule(run: DistributedRun, streamId: string, signal: AbortSignal, lease: SchedulerLease): Promise<SchedulerOutcome> {
+/** How `scheduleStream` ended, and the input position it reached. */
+export interface ScheduledStream {
+  readonly outcome: 'finished' | 'stopped';
+  /** The position of the last input message read. */
+  readonly position: number;
+}
+
+/**
+ * Schedules one stream whose lease the caller holds, until its input ends (`finished`) or
+ * `signal` aborts (`stopped`): from its checkpoint, live, its crews' work sent to their runners
+ * and their reports merged. `watch` is given the input position as the run starts and returns
+ * its own stop (a pool worker watches for an idle stream with it).
+ */
+export async function scheduleStream(run: DistributedRun, streamId: string, signal: AbortSignal, watch?: (position: () => number) => () => void): Promise<ScheduledStream> {
   const { config, graph, logger, monitor } = run;
   const checkpoint = await run.bucket.get(CHECKPOINT_KEY, StoredSchedulerCheckpointSchema);
   if (checkpoint?.refused !== undefined) logger.error({ key: CHECKPOINT_KEY }, messages.runStateIgnored(checkpoint.refused, 'going on without it: the stream is read from its first event'));
@@ -128,20 +152,17 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
   }
   const source = new JetStreamReplaySource(run.js, streamId, from !== undefined ? from.position + 1 : 1);
 
-  let outcome: SchedulerOutcome = 'finished';
-  const stop = (why: SchedulerOutcome) => {
+  let outcome: ScheduledStream['outcome'] = 'finished';
+  const stop = () => {
     if (outcome !== 'finished') return;
-    outcome = why;
+    outcome = 'stopped';
     pipeline.abandon();
-    target.cancel(new Error(`scheduler of stream ${streamId} ${why}`));
+    target.cancel(new Error(`scheduler of stream ${streamId} stopped`));
     void source.close();
   };
-  const onAbort = () => stop('stopped');
-  signal.addEventListener('abort', onAbort, { once: true });
-  lease.keep(() => {
-    logger.warn({}, messages.leaseLost(streamId));
-    stop('lost-lease');
-  });
+  signal.addEventListener('abort', stop, { once: true });
+  if (signal.aborted) stop();
+  const stopWatching = watch?.(() => pipeline.resumePosition) ?? (() => undefined);
 
   const reports = new AbortController();
   const refusals = run.refusals;
@@ -159,7 +180,8 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     // Stopping cancels a slice waiting on reports; only a failure of a run going on is one.
     if (outcome === 'finished') throw error;
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    signal.removeEventListener('abort', stop);
+    stopWatching();
     reports.abort();
     // A stopping scheduler still commits what it merged: less for its successor to redo.
     await Promise.all([reading, target.settled().catch(() => undefined)]);
@@ -171,5 +193,5 @@ async function schedule(run: DistributedRun, streamId: string, signal: AbortSign
     await work.flush();
     logger.info({ events: pipeline.counts.accepted }, messages.streamInputEnded(streamId));
   }
-  return outcome;
+  return { outcome, position: pipeline.resumePosition };
 }

@@ -5,8 +5,8 @@ import { parseForeignJson } from '../../framework/model/json.js';
 import { STREAM_ID_PATTERN } from '../../framework/model/patterns.js';
 import { untilStored } from './jetstream-publishing.js';
 
-/** What a worker says of itself at each beat. */
-export interface WorkerBeat {
+/** What a pool member (a worker, a runner of a group) says of itself at each beat. */
+export interface MemberBeat {
   /** This process, as logs and the dashboard name it (`worker on host:4242`). */
   readonly name: string;
   /** Its beat is good until then (ms since the epoch): past it, the worker counts as gone. */
@@ -17,13 +17,16 @@ export interface WorkerBeat {
 
 const IdleSchema = z.object({ events: z.number().int().min(0) });
 const FinishedSchema = z.object({ position: z.number().int().min(0) });
-const WorkerBeatSchema = z.object({ name: z.string().max(1000), until: z.number(), streams: z.array(z.string().regex(STREAM_ID_PATTERN)).max(100_000) });
+const MemberBeatSchema = z.object({ name: z.string().max(1000), until: z.number(), streams: z.array(z.string().regex(STREAM_ID_PATTERN)).max(100_000) });
+/** The kind of pool member: workers own streams; a runner group's runners serve its crews for the streams they own. */
+export type MemberKind = 'worker' | `runner.${string}`;
 /** A roster record nests two levels; past this it is none. */
 const RECORD_MAX_DEPTH = 8;
 
 /**
  * The pool's shared view (DESIGN §12), in the KV bucket `live_crew_pool`: `worker.<id>`, each
- * worker's beat (who it is, until when, which streams it owns); `finished.<stream>`, the
+ * worker's beat (who it is, until when, which streams it owns), and `runner.<group>.<id>`, each
+ * group runner's; `finished.<stream>`, the
  * streams whose input ended and whose every slice is committed; and `idle.<stream>`, streams
  * released after `stream_idle_ms` without an event, with how many events they had then (one
  * with more is active again). Every worker watches the bucket,
@@ -33,7 +36,8 @@ const RECORD_MAX_DEPTH = 8;
  */
 export class PoolRoster {
   readonly #kv: KV;
-  readonly #workers = new Map<string, WorkerBeat>();
+  /** Beats by key: `worker.<id>`, `runner.<group>.<id>`. */
+  readonly #members = new Map<string, MemberBeat>();
   readonly #finished = new Set<string>();
   readonly #idle = new Map<string, number>();
   #watch: Awaited<ReturnType<KV['watch']>> | undefined;
@@ -51,9 +55,17 @@ export class PoolRoster {
     return roster;
   }
 
-  /** Workers whose beat is good at `now`. */
-  liveWorkers(now: number): ReadonlyMap<string, WorkerBeat> {
-    return new Map([...this.#workers].filter(([, beat]) => beat.until > now));
+  /** Members of a kind whose beat is good at `now`, by id. */
+  liveMembers(kind: MemberKind, now: number): ReadonlyMap<string, MemberBeat> {
+    const prefix = `${kind}.`;
+    return new Map(
+      [...this.#members].flatMap(([key, beat]) => (key.startsWith(prefix) && beat.until > now && !key.slice(prefix.length).includes('.') ? [[key.slice(prefix.length), beat] as const] : [])),
+    );
+  }
+
+  /** The runner groups with a live runner at `now`. */
+  liveGroups(now: number): string[] {
+    return [...new Set([...this.#members].flatMap(([key, beat]) => (key.startsWith('runner.') && beat.until > now ? [key.split('.')[1]!] : [])))];
   }
 
   /** Whether a stream's input ended and every slice of it is committed. */
@@ -72,14 +84,14 @@ export class PoolRoster {
     await untilStored(() => this.#kv.put(`idle.${streamId}`, JSON.stringify({ events })), `writing idle.${streamId}`);
   }
 
-  /** Stores a worker's beat. */
-  async beat(id: string, beat: WorkerBeat): Promise<void> {
-    await untilStored(() => this.#kv.put(`worker.${id}`, JSON.stringify(beat)), `writing worker.${id}`);
+  /** Stores a member's beat. */
+  async beat(kind: MemberKind, id: string, beat: MemberBeat): Promise<void> {
+    await untilStored(() => this.#kv.put(`${kind}.${id}`, JSON.stringify(beat)), `writing ${kind}.${id}`);
   }
 
-  /** Takes a worker off the roster (it stopped): the others count it gone at once. */
-  async leave(id: string): Promise<void> {
-    await untilStored(() => this.#kv.delete(`worker.${id}`), `deleting worker.${id}`);
+  /** Takes a member off the roster (it stopped): the others count it gone at once. */
+  async leave(kind: MemberKind, id: string): Promise<void> {
+    await untilStored(() => this.#kv.delete(`${kind}.${id}`), `deleting ${kind}.${id}`);
   }
 
   /** Marks a stream finished: no worker claims it again. */
@@ -124,10 +136,10 @@ export class PoolRoster {
       else this.#idle.set(id, idle.events);
       return;
     }
-    if (kind !== 'worker') return;
-    const beat = parsed(text, WorkerBeatSchema);
-    if (beat === undefined) this.#workers.delete(id);
-    else this.#workers.set(id, beat);
+    if (kind !== 'worker' && kind !== 'runner') return;
+    const beat = parsed(text, MemberBeatSchema);
+    if (beat === undefined) this.#members.delete(key);
+    else this.#members.set(key, beat);
   }
 }
 

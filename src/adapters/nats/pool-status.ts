@@ -22,7 +22,7 @@ export async function poolStatus(nc: NatsConnection, now: number): Promise<PoolS
   const roster = await PoolRoster.open(nc);
   try {
     const counts = await streamsWithEvents(jetstream(nc));
-    const workers = [...roster.liveWorkers(now)].map(([id, beat]) => ({ id, owned: beat.streams.length, streams: [...beat.streams].sort() }));
+    const workers = [...roster.liveMembers('worker', now)].map(([id, beat]) => ({ id, owned: beat.streams.length, streams: [...beat.streams].sort() }));
     const owned = new Set(workers.flatMap((worker) => worker.streams));
     const finished = [...counts.keys()].filter((stream) => roster.isFinished(stream));
     const idle = new Set([...counts].filter(([stream, events]) => !roster.isFinished(stream) && roster.isIdle(stream, events)).map(([stream]) => stream));

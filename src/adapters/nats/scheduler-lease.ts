@@ -4,7 +4,8 @@ import type { Logger } from '../../framework/ports/logger.js';
 import { messages } from '../../framework/messages.js';
 import type { RunStateBucket } from './run-state-bucket.js';
 
-const LEASE_KEY = 'scheduler.lease';
+/** The scheduler's lease of a stream: the run bucket key a pool worker claims too. */
+export const SCHEDULER_LEASE_KEY = 'scheduler.lease';
 /** How often a standby looks at the lease, in ms. */
 const STANDBY_POLL_MS = 500;
 const Lease = z.object({ holder: z.string(), until: z.number() });
@@ -18,6 +19,7 @@ const Lease = z.object({ holder: z.string(), until: z.number() });
  */
 export class SchedulerLease {
   readonly #bucket: RunStateBucket;
+  readonly #key: string;
   readonly #holder: string;
   readonly #ttlMs: number;
   readonly #clock: Clock;
@@ -27,9 +29,13 @@ export class SchedulerLease {
   #renewedAt = 0;
   #renewing: ReturnType<typeof setInterval> | undefined;
 
-  /** @param holder - a name for this process, shown to standbys */
-  constructor(bucket: RunStateBucket, holder: string, ttlMs: number, clock: Clock, logger: Logger) {
+  /**
+   * @param holder - a name for this process, shown to standbys
+   * @param key - the lease's key in the bucket: the scheduler's, or a runner group's (`runner.<group>.lease`)
+   */
+  constructor(bucket: RunStateBucket, holder: string, ttlMs: number, clock: Clock, logger: Logger, key = SCHEDULER_LEASE_KEY) {
     this.#bucket = bucket;
+    this.#key = key;
     this.#holder = holder;
     this.#ttlMs = ttlMs;
     this.#clock = clock;
@@ -62,11 +68,11 @@ export class SchedulerLease {
    * the read and the write.
    */
   async tryAcquire(): Promise<'free' | 'lapsed' | { readonly holder: string; readonly until: number } | undefined> {
-    const current = await this.#bucket.get(LEASE_KEY, Lease);
+    const current = await this.#bucket.get(this.#key, Lease);
     // A lease no scheduler wrote holds nobody: it is taken as one that lapsed.
-    if (current?.refused !== undefined) this.#logger.warn({ key: LEASE_KEY }, messages.runStateIgnored(current.refused, 'taken as a lease that lapsed'));
+    if (current?.refused !== undefined) this.#logger.warn({ key: this.#key }, messages.runStateIgnored(current.refused, 'taken as a lease that lapsed'));
     if (current?.value !== undefined && current.value.until > this.#clock.now()) return current.value;
-    this.#revision = await this.#bucket.swap(LEASE_KEY, this.#lease(), current?.revision);
+    this.#revision = await this.#bucket.swap(this.#key, this.#lease(), current?.revision);
     if (this.#revision === undefined) return undefined;
     this.#renewedAt = this.#clock.now();
     return current?.value !== undefined ? 'lapsed' : 'free';
@@ -79,7 +85,7 @@ export class SchedulerLease {
       renewal = renewal.then(async () => {
         if (this.#revision === undefined) return;
         // A write that failed (the server out of reach) renews nothing, and is tried again next time.
-        const revision = await this.#bucket.swap(LEASE_KEY, this.#lease(), this.#revision).catch(() => 'failed' as const);
+        const revision = await this.#bucket.swap(this.#key, this.#lease(), this.#revision).catch(() => 'failed' as const);
         if (revision === 'failed') return;
         if (revision === undefined) {
           this.#stopRenewing();
@@ -104,7 +110,7 @@ export class SchedulerLease {
     this.#stopRenewing();
     if (this.#revision === undefined) return;
     this.#revision = undefined;
-    await this.#bucket.delete(LEASE_KEY).catch(() => undefined);
+    await this.#bucket.delete(this.#key).catch(() => undefined);
   }
 
   #lease() {

@@ -3,6 +3,7 @@ import { adapterNames, type PortName } from '../adapter-names.js';
 import { messages } from '../messages.js';
 import { durationMs } from './durations.js';
 import { EmbeddersSchema, ModelsSchema } from './model-config.js';
+import { RunnerGroupsSchema } from './runner-groups-config.js';
 import { VectorConfigSchema } from './vector-config.js';
 
 /**
@@ -114,6 +115,13 @@ export const configShape = {
    */
   scheduler: z.enum(['memory', 'nats']),
   /**
+   * Runner groups (DESIGN §5 amendments): `{ <group>: { crews: <regex> } }`. The crews a group's
+   * pattern matches (whole ids) are hosted by `live-crew runner --group <group>` processes, each
+   * serving its share of every stream; the other crews run in the process that owns the stream.
+   * From env: JSON. {}: none.
+   */
+  runners: RunnerGroupsSchema,
+  /**
    * Distributed runs: how long a scheduler's lease lasts without renewal, in ms. A standby takes
    * over at most this long after the leader dies (at once when it stops cleanly).
    */
@@ -222,6 +230,7 @@ export const CONFIG_DEFAULTS: LiveCrewConfig = {
   nats_tls_key: null,
   redis_url: 'redis://127.0.0.1:6379',
   scheduler: 'memory',
+  runners: {},
   lease_ms: 5000,
   checkpoint_slices: 10,
   events_retention_ms: null,

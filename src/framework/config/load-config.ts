@@ -126,7 +126,17 @@ function envValue(key: ConfigKey, raw: string): unknown {
   if (NUMERIC_KEYS.has(key) && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   if (key === 'eager_dispatch' && (text === 'true' || text === 'false')) return text === 'true';
   if (key === 'isolation_allow_write' || key === 'crews') return text === '' ? [] : text.split(delimiter);
+  if (key === 'runners') return parseEnvJson(text);
   return raw;
+}
+
+/** A variable holding JSON (`{"slow":{"crews":"scorer"}}`); what does not parse is checked as the text, and refused. */
+function parseEnvJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 function envName(key: string): string {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { regexPattern } from './regex-pattern.js';
 import { MODEL_NAME_PATTERN } from '../discovery/crew-knobs.js';
 
 const modelId = z.string({ error: "must be the provider's model id (gpt-4o-mini, claude-sonnet-4-5, llama3.2)" }).min(1, { error: 'must not be empty' });
@@ -18,20 +19,7 @@ const hosted = {
 
 /** A rule of a scripted model: the first whose `when` (a regular expression) matches the prompt's last user text gives the reply. */
 const ScriptedReply = z.strictObject({
-  when: z
-    .string({ error: 'must be a regular expression' })
-    .refine(
-      (pattern) => {
-        try {
-          new RegExp(pattern);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      { error: 'must be a valid regular expression' },
-    )
-    .optional(),
+  when: regexPattern('matched against the prompt').optional(),
   text: z.string({ error: 'must be the reply text' }),
 });
 

@@ -1,0 +1,123 @@
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { runCli, storedMessages, type CliProcess } from './distributed-cluster.js';
+
+// What the pool tests (workers, runner groups) read of a run: the events they publish, what a
+// file-mode run of them gives, and what the pool stored, marked and owns.
+
+/** `streams` streams named `<prefix><n>`, of `events` events each, 250 ms apart in event time, interleaved as they would arrive. */
+export function eventsFile(prefix: string, streams: number, events: number): { file: string; ids: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'live-crew-pool-'));
+  const ids = Array.from({ length: streams }, (_, s) => `${prefix}${s}`);
+  const t0 = Date.parse('2024-05-18T15:00:00Z');
+  const lines: string[] = [];
+  for (let i = 0; i < events; i++) {
+    const kind = i % 13 === 12 ? 'bad' : i % 7 === 6 ? 'goal' : 'tick';
+    for (const id of ids) lines.push(JSON.stringify({ ts: new Date(t0 + i * 250).toISOString(), kind, stream_id: id, payload: { minute: i } }));
+  }
+  const file = join(dir, 'events.jsonl');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return { file, ids };
+}
+
+/** What one file-mode process gives for the same events: each stream's output is its own. */
+export function fileModeOutput(file: string, crews: string): { actions: string[]; errors: string[] } {
+  const [out, err] = [`${file}.actions`, `${file}.errors`];
+  const run = runCli(['run', file, '--crews', crews, '--out', out, '--errors', err]);
+  if (run.status !== 0) throw new Error(`file-mode run failed: ${run.stderr}`);
+  const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean);
+  return { actions: lines(out), errors: lines(err) };
+}
+
+/** An error record without its source: a file line and a JetStream sequence name the same event differently. */
+export const withoutSource = (record: string) => JSON.stringify({ ...JSON.parse(record), payload: { ...JSON.parse(record).payload, source: undefined } });
+/** How many streams a worker said it claimed, and how many of them from a worker whose lease lapsed. */
+export const claimed = (p: CliProcess) => (p.stderr().match(/"msg":"stream [a-z]+\d+ claimed/g) ?? []).length;
+export const released = (p: CliProcess) => (p.stderr().match(/"msg":"stream [a-z]+\d+ released: no event/g) ?? []).length;
+export const takenOver = (p: CliProcess) => (p.stderr().match(/claimed from a worker whose lease lapsed/g) ?? []).length;
+export const ofStream = (records: readonly string[], id: string) => records.filter((line) => (JSON.parse(line) as { stream_id: string }).stream_id === id);
+
+/** Which of `ids` the pool marked finished (input ended, every slice committed). */
+export async function finishedOf(url: string, ids: readonly string[]): Promise<Set<string>> {
+  const nc = await connect({ servers: url });
+  const finished = new Set<string>();
+  try {
+    const kv = await new Kvm(nc).open('live_crew_pool');
+    for (const id of ids) {
+      // As a worker writes it: where the stream's input ended.
+      const entry = await kv.get(`finished.${id}`);
+      if (entry?.operation === 'PUT' && typeof (JSON.parse(entry.string()) as { position?: unknown } | null)?.position === 'number') finished.add(id);
+    }
+  } catch {
+    // No worker made the pool bucket yet.
+  } finally {
+    await nc.close();
+  }
+  return finished;
+}
+
+/** How many of `ids` the pool marked finished. */
+export async function finishedStreams(url: string, ids: readonly string[]): Promise<number> {
+  return (await finishedOf(url, ids)).size;
+}
+
+/** How many streams a worker's last beat says it owns. */
+export async function ownedBy(url: string, worker: string): Promise<number> {
+  return (await streamsOf(url, worker)).length;
+}
+
+/** The streams a pool member's last beat says it owns: a worker by its id, a group's runner as `runner.<group>.<id>`. */
+export async function streamsOf(url: string, member: string): Promise<string[]> {
+  const nc = await connect({ servers: url });
+  try {
+    const entry = await (await new Kvm(nc).open('live_crew_pool')).get(member.includes('.') ? member : `worker.${member}`);
+    return entry === null || entry.operation !== 'PUT' ? [] : (JSON.parse(entry.string()) as { streams: string[] }).streams;
+  } catch {
+    return [];
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Each stream's merged context, as the workers committed it. */
+export async function contexts(url: string, ids: readonly string[]): Promise<Map<string, unknown>> {
+  const nc = await connect({ servers: url });
+  try {
+    const kvm = new Kvm(nc);
+    const found = new Map<string, unknown>();
+    for (const id of ids) {
+      const entry = await (await kvm.open(`live_crew_ctx_${id}`)).get('snapshot');
+      found.set(id, entry === null ? undefined : (JSON.parse(entry.string()) as { context: unknown }).context);
+    }
+    return found;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** What a JetStream stream holds of the given live-crew streams (earlier tests' are there too). */
+export async function storedOf(url: string, stream: string, ids: readonly string[]): Promise<string[]> {
+  const wanted = new Set(ids);
+  return (await storedMessages(url, stream)).filter((line) => wanted.has((JSON.parse(line) as { stream_id: string }).stream_id));
+}
+
+/**
+ * What the pool stored matches the file-mode run, stream by stream: nothing lost, nothing twice,
+ * in order. `order: 'lane'`: in order crew by crew (each fixture crew emits a kind of its own),
+ * as crews hosted in other processes publish side by side.
+ */
+export async function expectFileModeOutput(url: string, expected: { actions: string[]; errors: string[] }, ids: readonly string[], events: number, order: 'stream' | 'lane' = 'stream'): Promise<void> {
+  const actions = await storedOf(url, 'LIVE_ACTIONS', ids);
+  expect(actions.length, 'actions stored: none lost, none twice').toBe(expected.actions.length);
+  const kinds = order === 'stream' ? [undefined] : [...new Set(expected.actions.map((line) => (JSON.parse(line) as { kind: string }).kind))];
+  const ofLane = (records: readonly string[], id: string, kind: string | undefined) =>
+    ofStream(records, id).filter((line) => kind === undefined || (JSON.parse(line) as { kind: string }).kind === kind);
+  for (const id of ids) for (const kind of kinds) expect(ofLane(actions, id, kind), `actions of ${id}${kind === undefined ? '' : ` (${kind})`}, in order`).toEqual(ofLane(expected.actions, id, kind));
+  const errors = await storedOf(url, 'LIVE_ERRORS', ids);
+  expect(errors.map(withoutSource).sort()).toEqual(expected.errors.map(withoutSource).sort());
+  for (const [id, context] of await contexts(url, ids)) expect(context, `context of ${id}`).toEqual({ n: events });
+}
