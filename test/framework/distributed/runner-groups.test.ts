@@ -31,7 +31,9 @@ describe('RunnerGroups', () => {
 
   it('refuses a group matching no crew, a crew in two groups, and a group the config does not name, saying which', () => {
     expect(() => groupsOf({ llm: { crews: 'comentary' } })).toThrow(new ConfigError('runners.llm.crews: "comentary" matches no crew (the crews are: commentary, commentary_fr, scorer, summary)'));
-    expect(() => groupsOf({ a: { crews: 'commentary.*' }, b: { crews: 'commentary_fr' } })).toThrow(new ConfigError('crew commentary_fr is in runner groups a and b: a crew belongs to one group (runners.<group>.crews)'));
+    expect(() => groupsOf({ a: { crews: 'commentary.*' }, b: { crews: 'commentary_fr' } })).toThrow(
+      new ConfigError('crew commentary_fr is in runner groups a and b: a crew belongs to one group (runners.<group>.crews)'),
+    );
     expect(() => groupsOf({ a: { crews: 'scorer' } }).hostedBy('b')).toThrow(new ConfigError("no runner group b in the config's runners (groups: a)"));
     expect(() => groupsOf({}).hostedBy('b')).toThrow(new ConfigError("no runner group b in the config's runners (it names none)"));
   });
