@@ -338,6 +338,7 @@ export const messages = {
   crewInTwoRunnerGroups: (crew: string, groups: readonly string[]) => `crew ${crew} is in runner groups ${groups.join(' and ')}: a crew belongs to one group (runners.<group>.crews)`,
   unknownRunnerGroup: (group: string, groups: readonly string[]) => `no runner group ${group} in the config's runners (${groups.length === 0 ? 'it names none' : `groups: ${groups.join(', ')}`})`,
   runnerNeedsGroupOrStream: () => 'runner needs --group <name> (serve a runner group of the config for every stream) or --stream <id> (serve one stream)',
+  aclNeedsStreamOrPool: () => 'acl needs --stream <id> (the users of one stream) or --pool (the users of a pool of workers and its runner groups)',
   selectorMatchesNoCrew: (selector: string, crews: string) => `selector ${selector} matches no crew (the crews are: ${crews})`,
   aclUnhostedCrews: (crews: readonly string[]) => `no runner hosts ${crews.join(', ')}: give every crew a --runner name=selector that matches it`,
   apiKeyEnvNotSet: (key: string, env: string, provider: string) =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authorizationConfig, deploymentUsers } from '../../src/adapters/nats/nats-authorization.js';
+import { authorizationConfig, deploymentUsers, poolUsers } from '../../src/adapters/nats/nats-authorization.js';
 
 describe('deploymentUsers', () => {
   const users = deploymentUsers('m1', [
@@ -45,8 +45,35 @@ describe('deploymentUsers', () => {
   });
 
   it('writes a nats-server authorization block with the subjects quoted', () => {
-    const text = authorizationConfig('m1', users);
+    const text = authorizationConfig('stream m1', users);
     expect(text).toMatch(/^# live-crew acl: NATS users of stream m1/);
     expect(text).toMatch(/authorization \{\n {2}users = \[\n {4}\{"user":"scheduler_m1","password":"[^"]+","permissions":\{"publish":\{"allow":\["\$JS\.API\.INFO"/);
+  });
+});
+
+describe('poolUsers', () => {
+  const users = poolUsers(['scorer'], [{ name: 'llm', crews: ['commentary', 'summary'] }]);
+  const publish = (user: string) => users.find((u) => u.user === user)!.permissions.publish.allow;
+  const kvWrites = (user: string) => publish(user).filter((s) => s.startsWith('$KV.'));
+
+  it('gives every worker one user, one to each runner group and a producer, for every stream', () => {
+    expect(users.map((u) => [u.role, u.user])).toEqual([
+      ['worker', 'worker'],
+      ['runner', 'runner_llm'],
+      ['producer', 'producer'],
+    ]);
+    expect(publish('producer').filter((s) => !s.startsWith('$JS.API.'))).toEqual(['live.*.events']);
+  });
+
+  it("lets a group's runner send only its crews' reports and write only its crews' progress, its lease and its beats", () => {
+    const llm = publish('runner_llm');
+    expect(llm.filter((s) => s.startsWith('live.') && s.endsWith('.done'))).toEqual(['live.*.slice.*.commentary.done', 'live.*.slice.*.summary.done']);
+    expect(kvWrites('runner_llm')).toEqual(['$KV.*.crew.commentary', '$KV.*.crew.summary', '$KV.*.runner.llm.lease', '$KV.live_crew_pool.runner.llm.*']);
+    expect(llm.filter((s) => s.includes('scorer') || (s.startsWith('live.') && s.endsWith('.ready')) || s.includes('.events'))).toEqual([]);
+  });
+
+  it("lets a worker write its lease and checkpoint, the context and its own crews' progress, not a group's", () => {
+    expect(kvWrites('worker')).toEqual(['$KV.*.scheduler.*', '$KV.*.snapshot', '$KV.*.crew.scorer', '$KV.live_crew_pool.>']);
+    expect(publish('worker').filter((s) => s.includes('commentary') || s.includes('summary'))).toEqual([]);
   });
 });

@@ -185,7 +185,9 @@ describe('live-crew CLI', () => {
       expect(r.code, id).toBe(2);
       expect(r.stderr, id).toContain(`option '--id <id>' argument '${id}' is invalid`);
     }
-    // A runner serves a group for every stream, or one stream: it is told which.
+    // acl and a runner serve a pool, or one stream: they are told which.
+    expect(cli(['acl', '--crews', 'c.js'])).toMatchObject({ code: 2, stderr: expect.stringContaining('acl needs --stream <id>') });
+    expect(cli(['acl', '--crews', 'c.js', '--pool', '--stream', 's1'])).toMatchObject({ code: 2, stderr: expect.stringContaining("option '--pool' cannot be used with option '--stream <id>'") });
     expect(cli(['runner', '--crews', 'c.js'])).toMatchObject({ code: 2, stderr: expect.stringContaining('runner needs --group <name>') });
     expect(cli(['runner', '--crews', 'c.js', '--group', 'slow', '--stream', 's1'])).toMatchObject({
       code: 2,

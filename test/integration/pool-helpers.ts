@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { runCli, storedMessages, type CliProcess } from './distributed-cluster.js';
 
+/** A user to connect as; none: the server's default. */
+export type Auth = { user?: string; pass?: string };
+
 // What the pool tests (workers, runner groups) read of a run: the events they publish, what a
 // file-mode run of them gives, and what the pool stored, marked and owns.
 
@@ -42,8 +45,8 @@ export const takenOver = (p: CliProcess) => (p.stderr().match(/claimed from a wo
 export const ofStream = (records: readonly string[], id: string) => records.filter((line) => (JSON.parse(line) as { stream_id: string }).stream_id === id);
 
 /** Which of `ids` the pool marked finished (input ended, every slice committed). */
-export async function finishedOf(url: string, ids: readonly string[]): Promise<Set<string>> {
-  const nc = await connect({ servers: url });
+export async function finishedOf(url: string, ids: readonly string[], auth: Auth = {}): Promise<Set<string>> {
+  const nc = await connect({ servers: url, ...auth });
   const finished = new Set<string>();
   try {
     const kv = await new Kvm(nc).open('live_crew_pool');
@@ -61,8 +64,8 @@ export async function finishedOf(url: string, ids: readonly string[]): Promise<S
 }
 
 /** How many of `ids` the pool marked finished. */
-export async function finishedStreams(url: string, ids: readonly string[]): Promise<number> {
-  return (await finishedOf(url, ids)).size;
+export async function finishedStreams(url: string, ids: readonly string[], auth: Auth = {}): Promise<number> {
+  return (await finishedOf(url, ids, auth)).size;
 }
 
 /** How many streams a worker's last beat says it owns. */
@@ -84,8 +87,8 @@ export async function streamsOf(url: string, member: string): Promise<string[]> 
 }
 
 /** Each stream's merged context, as the workers committed it. */
-export async function contexts(url: string, ids: readonly string[]): Promise<Map<string, unknown>> {
-  const nc = await connect({ servers: url });
+export async function contexts(url: string, ids: readonly string[], auth: Auth = {}): Promise<Map<string, unknown>> {
+  const nc = await connect({ servers: url, ...auth });
   try {
     const kvm = new Kvm(nc);
     const found = new Map<string, unknown>();
@@ -100,9 +103,9 @@ export async function contexts(url: string, ids: readonly string[]): Promise<Map
 }
 
 /** What a JetStream stream holds of the given live-crew streams (earlier tests' are there too). */
-export async function storedOf(url: string, stream: string, ids: readonly string[]): Promise<string[]> {
+export async function storedOf(url: string, stream: string, ids: readonly string[], auth: Auth = {}): Promise<string[]> {
   const wanted = new Set(ids);
-  return (await storedMessages(url, stream)).filter((line) => wanted.has((JSON.parse(line) as { stream_id: string }).stream_id));
+  return (await storedMessages(url, stream, auth)).filter((line) => wanted.has((JSON.parse(line) as { stream_id: string }).stream_id));
 }
 
 /**
@@ -110,14 +113,30 @@ export async function storedOf(url: string, stream: string, ids: readonly string
  * in order. `order: 'lane'`: in order crew by crew (each fixture crew emits a kind of its own),
  * as crews hosted in other processes publish side by side.
  */
-export async function expectFileModeOutput(url: string, expected: { actions: string[]; errors: string[] }, ids: readonly string[], events: number, order: 'stream' | 'lane' = 'stream'): Promise<void> {
-  const actions = await storedOf(url, 'LIVE_ACTIONS', ids);
+export async function expectFileModeOutput(
+  url: string,
+  expected: { actions: string[]; errors: string[] },
+  ids: readonly string[],
+  events: number,
+  { order = 'stream', auth = {} }: { order?: 'stream' | 'lane'; auth?: Auth } = {},
+): Promise<void> {
+  const actions = await storedOf(url, 'LIVE_ACTIONS', ids, auth);
   expect(actions.length, 'actions stored: none lost, none twice').toBe(expected.actions.length);
   const kinds = order === 'stream' ? [undefined] : [...new Set(expected.actions.map((line) => (JSON.parse(line) as { kind: string }).kind))];
   const ofLane = (records: readonly string[], id: string, kind: string | undefined) =>
     ofStream(records, id).filter((line) => kind === undefined || (JSON.parse(line) as { kind: string }).kind === kind);
   for (const id of ids) for (const kind of kinds) expect(ofLane(actions, id, kind), `actions of ${id}${kind === undefined ? '' : ` (${kind})`}, in order`).toEqual(ofLane(expected.actions, id, kind));
-  const errors = await storedOf(url, 'LIVE_ERRORS', ids);
+  const errors = await storedOf(url, 'LIVE_ERRORS', ids, auth);
   expect(errors.map(withoutSource).sort()).toEqual(expected.errors.map(withoutSource).sort());
-  for (const [id, context] of await contexts(url, ids)) expect(context, `context of ${id}`).toEqual({ n: events });
+  for (const [id, context] of await contexts(url, ids, auth)) expect(context, `context of ${id}`).toEqual({ n: events });
+}
+
+/** The crews of the runner-group tests: the pool's, and a slow one the group `slow` hosts. */
+export const GROUP_CREWS = 'test/integration/fixtures/group-crews.js';
+
+/** A config file putting the slow crew in the runner group `slow`. */
+export function groupConfig(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'live-crew-groups-')), 'live-config.yaml');
+  writeFileSync(file, 'runners:\n  slow:\n    crews: mull\n');
+  return file;
 }

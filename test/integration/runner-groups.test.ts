@@ -3,20 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, startCli, stopAll, waitUntil, type CliProcess } from './distributed-cluster.js';
-import { claimed, eventsFile, expectFileModeOutput, fileModeOutput, finishedStreams, storedOf, streamsOf, takenOver } from './pool-helpers.js';
+import { claimed, eventsFile, expectFileModeOutput, GROUP_CREWS, groupConfig, fileModeOutput, finishedStreams, storedOf, streamsOf, takenOver } from './pool-helpers.js';
 import { natsServer, serverForSuite } from './servers.js';
 
 const start = natsServer();
-const GROUP_CREWS = 'test/integration/fixtures/group-crews.js';
 /** Short leases: a dead runner's streams are taken over within 1.5 s. */
 const POOL_ENV = { LIVE_CREW_LEASE_MS: '1500', LIVE_CREW_LOG_LEVEL: 'info' };
-
-/** A config file putting the slow crew in the runner group `slow`. */
-function groupConfig(): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'live-crew-groups-')), 'live-config.yaml');
-  writeFileSync(file, 'runners:\n  slow:\n    crews: mull\n');
-  return file;
-}
 
 describe.skipIf(start === undefined)('runner groups (DESIGN §5 amendments, issue 31)', () => {
   const server = serverForSuite(start!);
@@ -46,7 +38,7 @@ describe.skipIf(start === undefined)('runner groups (DESIGN §5 amendments, issu
     await runners[0]!.exited;
     expect(await publisher.exited, publisher.stderr()).toBe(0);
     await waitUntil(async () => (await finishedStreams(server().url, ids)) === ids.length, 'every stream finished');
-    await expectFileModeOutput(server().url, expected, ids, 40, 'lane');
+    await expectFileModeOutput(server().url, expected, ids, 40, { order: 'lane' });
     expect(orphans.length, 'the killed runner served streams').toBeGreaterThan(0);
     expect(takenOver(runners[1]!), "the survivor took the killed runner's streams over").toBeGreaterThan(0);
     // The worker ran the other crews and scheduled every stream; the slow crew ran only in the group.

@@ -36,6 +36,11 @@ export class RunnerGroups {
     return this.#names.length > 0;
   }
 
+  /** The groups' names. */
+  get names(): readonly string[] {
+    return this.#names;
+  }
+
   /** The group hosting a crew; undefined for a crew its stream's owner runs. */
   groupOf(crewId: string): string | undefined {
     return this.#groupOfCrew.get(crewId);
