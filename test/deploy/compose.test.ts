@@ -28,13 +28,30 @@ function help(command: string): string {
 }
 
 describe('docker-compose.yml', () => {
-  it('has NATS with JetStream on a volume, a pool of two workers, the publisher, Prometheus and Grafana', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['grafana', 'nats', 'prometheus', 'publisher', 'worker']);
+  it('has NATS with JetStream on a volume, a pool of two workers, a runner group of two, the publisher, Prometheus and Grafana', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['grafana', 'nats', 'prometheus', 'publisher', 'runner-slow', 'worker']);
     expect(compose.services['nats']!.command).toEqual(expect.arrayContaining(['-js', '-sd', '/data']));
     expect(compose.services['nats']!.volumes).toEqual(['nats-data:/data']);
     expect(compose.volumes).toHaveProperty('nats-data');
     expect(compose.services['worker']!.command![0]).toBe('worker');
     expect(compose.services['worker']!.deploy).toEqual({ replicas: 2 });
+    expect(compose.services['runner-slow']!.command!.slice(0, 3)).toEqual(['runner', '--group', 'slow']);
+    expect(compose.services['runner-slow']!.deploy).toEqual({ replicas: 2 });
+  });
+
+  it("names a runner group every live-crew service reads, hosting a crew of the example's", () => {
+    const groups = new Set(liveCrewServices.map(([, service]) => service.environment?.['LIVE_CREW_RUNNERS']));
+    expect(groups.size).toBe(1);
+    const runners = JSON.parse([...groups][0]!) as Record<string, { crews: string }>;
+    expect(Object.keys(runners)).toEqual(['slow']);
+    // The workers and the group's runners start with the example's crews and these groups: checked as `acl --pool` reads them.
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'acl', '--pool', '--json', '--crews', 'examples/match-day/dist/crews.js'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, LIVE_CREW_RUNNERS: [...groups][0]! },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { users: Array<{ user: string }> }).users.map((u) => u.user)).toEqual(['worker', 'runner_slow', 'producer']);
   });
 
   it('runs only commands and options the CLI has, against the compose NATS', () => {
