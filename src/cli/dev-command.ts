@@ -20,13 +20,16 @@ interface DevOptions extends Omit<RunOptions, 'crews'> {
 
 /**
  * `live-crew dev <events> --crews …`: a run with the live dashboard, which stays up after the run;
- * `live-crew dev --stream <id> --nats-url …`: the dashboard of a distributed stream, read-only.
+ * `live-crew dev --stream <id> --nats-url …`: the dashboard of a distributed stream, read-only;
+ * `live-crew dev --nats-url …`: a pool's streams and who serves each, read-only.
  */
 export function registerDevCommand(program: Command): void {
   withRunOptions(
     program
       .command('dev')
-      .description('run crews over an event file with the live dashboard in the browser; with --stream, watch a distributed stream over NATS instead (read-only)')
+      .description(
+        'run crews over an event file with the live dashboard in the browser; with --stream, watch a distributed stream over NATS instead; with --nats-url alone, a pool of workers: every stream and who serves it (read-only)',
+      )
       .argument('[events]', 'the events file, or - for stdin (not with --stream)'),
     false,
   )
@@ -40,10 +43,50 @@ export function registerDevCommand(program: Command): void {
         await watchStream(options.stream, { ...options, ui });
         return;
       }
-      if (events === undefined) command.error('error: dev needs an events file (or - for stdin), or --stream <id> to watch a distributed stream');
+      if (events === undefined && options.natsUrl !== undefined) {
+        await watchPool({ ...options, natsUrl: options.natsUrl, ui });
+        return;
+      }
+      if (events === undefined) command.error('error: dev needs an events file (or - for stdin), --stream <id> to watch a distributed stream, or --nats-url <url> to watch a pool of workers');
       if (options.crews === undefined) command.error('error: dev <events> needs --crews <path>: the crews to run');
       await runCrews(events, { ...options, crews: options.crews, ui, ...(options.host !== undefined ? { uiHost: options.host } : {}) }, true);
     });
+}
+
+/** How often the pool view is read again, in ms. */
+const POOL_LOOK_MS = 1000;
+
+/** Serves the dashboard of a pool (its workers, runner groups and streams) until a stop signal. */
+async function watchPool(options: DevOptions & { natsUrl: string; ui: number }): Promise<void> {
+  const { config } = resolveCrews({ crews: [], ...(options.config !== undefined ? { configFile: options.config } : {}), config: { nats_url: options.natsUrl } });
+  const stopped = stopSignalled();
+  const [{ connectNats, natsConnectOptions }, { poolStatus }, { PoolRoster }, { jetstream }] = await Promise.all([
+    import('../adapters/nats/nats-connect.js'),
+    import('../adapters/nats/pool-status.js'),
+    import('../adapters/nats/pool-roster.js'),
+    import('@nats-io/jetstream'),
+  ]);
+  const nc = await connectNats(natsConnectOptions(config));
+  const feed = new DashboardFeed({ mode: 'viewer', title: `pool on ${config.nats_url}` });
+  const roster = await PoolRoster.open(nc);
+  const server = await serveDashboard(feed, { ui: options.ui, ...(options.host !== undefined ? { uiHost: options.host } : {}) });
+  const look = async () => feed.poolSeen(await poolStatus(roster, jetstream(nc), systemClock.now()));
+  try {
+    await look();
+    // A look that fails (the server restarting) is tried again at the next.
+    const timer = setInterval(() => void look().catch(() => undefined), POOL_LOOK_MS);
+    await stopped;
+    clearInterval(timer);
+  } finally {
+    roster.close();
+    await server.close();
+    await nc.drain();
+  }
+}
+
+/** Resolves on SIGINT or SIGTERM. */
+function stopSignalled(): Promise<void> {
+  return new Promise<void>((resolve) => onStopSignal(resolve, STOP_GRACE_MS));
 }
 
 /** Serves the dashboard of a distributed stream until a stop signal. */
@@ -54,9 +97,7 @@ async function watchStream(streamId: string, options: DevOptions & { ui: number 
     ...(options.config !== undefined ? { configFile: options.config } : {}),
     config: options.natsUrl !== undefined ? { nats_url: options.natsUrl } : {},
   });
-  let stop = (): void => {};
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
-  onStopSignal(() => stop(), STOP_GRACE_MS);
+  const stopped = stopSignalled();
   // The NATS client loads only for a distributed stream, not for `dev <events>`.
   const [{ followStream }, { connectNats, natsConnectOptions }, { pinoLogger }] = await Promise.all([
     import('../adapters/dashboard/nats-stream-view.js'),

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { DashboardView } from '../../src/adapters/dashboard/dashboard-view.js';
 import { runCli, startCli, stopAll, waitUntil, type CliProcess } from './distributed-cluster.js';
 import { claimed, eventsFile, expectFileModeOutput, GROUP_CREWS, groupConfig, fileModeOutput, finishedStreams, storedOf, streamsOf, takenOver } from './pool-helpers.js';
 import { natsServer, serverForSuite } from './servers.js';
@@ -20,6 +21,28 @@ describe.skipIf(start === undefined)('runner groups (DESIGN §5 amendments, issu
   };
   afterEach(async () => {
     await stopAll(running.splice(0));
+  });
+
+  it('dev --nats-url shows every stream of the pool with the worker and the runner serving it', async () => {
+    const config = groupConfig();
+    const { file, ids } = eventsFile('dev', 4, 8);
+    // First in the suite, on a server where nothing made live-crew's streams yet: a pool of none.
+    const viewer = started(['dev', '--port', '0']);
+    await waitUntil(() => /live-crew dashboard: (http:\S+)/.test(viewer.stderr()), 'the viewer to serve its dashboard');
+    const page = /live-crew dashboard: (http:\S+)/.exec(viewer.stderr())![1]!;
+    const pool = async () => ((await (await fetch(new URL('api/view', page))).json()) as DashboardView).pool!;
+    await waitUntil(async () => (await fetch(new URL('api/view', page))).ok, 'the view');
+    expect(await pool()).toMatchObject({ workers: [], groups: [], streams: 0, list: [] });
+    started(['worker', '--config', config, '--id', 'dw1']);
+    started(['runner', '--group', 'slow', '--config', config, '--id', 'dr1']);
+    // No --end: the streams stay active, each held by the worker and by the group's runner.
+    expect(runCli(['publish', file, '--nats-url', server().url]).status).toBe(0);
+    const ours = async () => (await pool()).list.filter((stream) => ids.includes(stream.id));
+    await waitUntil(async () => (await ours()).filter((s) => s.worker === 'dw1' && s.runners['slow'] === 'dr1').length === ids.length, 'every stream served by dw1 and dr1');
+    expect(await ours()).toEqual(ids.map((id) => ({ id, events: 8, state: 'active', worker: 'dw1', runners: { slow: 'dr1' } })));
+    const view = await pool();
+    expect(view.workers).toContainEqual({ id: 'dw1', owned: ids.length, streams: [...ids].sort() });
+    expect(view.groups).toContainEqual({ group: 'slow', runners: [{ id: 'dr1', owned: ids.length, streams: [...ids].sort() }] });
   });
 
   it('a group of 2 runners serves its slow crew for 50 streams, the streams shared between them; killing one mid-run loses nothing', async () => {

@@ -1,7 +1,9 @@
 import { useState } from 'preact/hooks';
+import type { DashboardView, StreamView } from '../../src/adapters/dashboard/dashboard-view.js';
 import { ContextPanel } from './context-panel.js';
 import { CrewsPanel } from './crews-panel.js';
 import { DependencyGraph } from './dependency-graph.js';
+import { PoolPanel } from './pool-panel.js';
 import { ActionsPanel, ErrorsPanel, ModelCallsPanel } from './records-panels.js';
 import { Timeline } from './timeline.js';
 import { useDashboard } from './use-dashboard.js';
@@ -19,17 +21,28 @@ export function App() {
         <span class="title">{view.title}</span>
         <span class={`badge ${view.finished ? 'finished' : 'live'}`}>{view.finished ? 'finished' : view.mode === 'viewer' ? 'viewing' : 'running'}</span>
         {link === 'lost' && <span class="badge offline">disconnected</span>}
-        <dl class="counts">
-          <dt>events</dt>
-          <dd>{view.counts.events}</dd>
-          <dt>actions</dt>
-          <dd>{view.counts.actions}</dd>
-          <dt>errors</dt>
-          <dd>{view.counts.errors}</dd>
-          <dt>model calls</dt>
-          <dd>{view.counts.modelCalls}</dd>
-        </dl>
+        {view.pool === undefined && (
+          <dl class="counts">
+            <dt>events</dt>
+            <dd>{view.counts.events}</dd>
+            <dt>actions</dt>
+            <dd>{view.counts.actions}</dd>
+            <dt>errors</dt>
+            <dd>{view.counts.errors}</dd>
+            <dt>model calls</dt>
+            <dd>{view.counts.modelCalls}</dd>
+          </dl>
+        )}
       </header>
+      {view.pool !== undefined ? <PoolPanel pool={view.pool} /> : <RunPanels view={view} stream={stream} choose={choose} />}
+    </div>
+  );
+}
+
+/** What a run (or a viewed stream) shows: its streams, context, crews, graph and records. */
+function RunPanels({ view, stream, choose }: { view: DashboardView; stream: StreamView | undefined; choose: (id: string) => void }) {
+  return (
+    <>
       <section aria-label="Streams" class="streams">
         <h2>Streams</h2>
         {view.streams.length === 0 && <p class="empty">No event yet.</p>}
@@ -43,6 +56,6 @@ export function App() {
       <ActionsPanel actions={view.actions} />
       <ErrorsPanel errors={view.errors} />
       <ModelCallsPanel calls={view.modelCalls} />
-    </div>
+    </>
   );
 }

@@ -4,6 +4,7 @@ import { isPromiseLike } from '../../framework/maybe-async.js';
 import type { ContextRecord } from '../../framework/model/context-record.js';
 import type { ErrorRecord } from '../../framework/model/error-record.js';
 import type { Event } from '../../framework/model/event.js';
+import type { PoolView } from '../../framework/distributed/pool-view.js';
 import { sliceIndex } from '../../framework/model/slice.js';
 import type { ModelCallReport, RunObserver } from '../../framework/ports/run-observer.js';
 import type { EmittedAction } from '../../framework/ports/sinks.js';
@@ -63,6 +64,7 @@ export class DashboardFeed implements RunObserver {
   #seq = 0;
   #finished = false;
   #dirty = false;
+  #pool: PoolView | undefined;
   readonly #listeners = new Set<(patch: DashboardPatch) => void>();
   #timer: ReturnType<typeof setInterval> | undefined;
 
@@ -142,6 +144,7 @@ export class DashboardFeed implements RunObserver {
       actions: this.#actions.latest(),
       errors: this.#errors.latest(),
       modelCalls: this.#modelCalls.latest(),
+      ...(this.#pool !== undefined ? { pool: this.#pool } : {}),
     };
   }
 
@@ -160,8 +163,15 @@ export class DashboardFeed implements RunObserver {
       actions,
       errors,
       modelCalls,
+      ...(this.#pool !== undefined ? { pool: this.#pool } : {}),
     };
     for (const listener of this.#listeners) listener(patch);
+  }
+
+  /** What a pool over NATS is doing now (`dev --nats-url`). */
+  poolSeen(pool: PoolView): void {
+    this.#pool = pool;
+    this.#dirty = true;
   }
 
   /** The run's input is done: every slice is closed. */

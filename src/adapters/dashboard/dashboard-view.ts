@@ -2,6 +2,8 @@
 // page connects, then `DashboardPatch`es. The page (`ui/`) imports this module too, so both ends
 // read the same shapes and fold patches the same way. Nothing here may import Node.
 
+import type { PoolView } from '../../framework/distributed/pool-view.js';
+
 /** What a crew is doing, as the dashboard tells it. */
 export type CrewStatus = 'idle' | 'running' | 'waiting' | 'lagging' | 'disabled';
 
@@ -119,6 +121,8 @@ export interface DashboardView {
   readonly actions: readonly ActionView[];
   readonly errors: readonly ErrorView[];
   readonly modelCalls: readonly ModelCallView[];
+  /** A pool over NATS (`dev --nats-url`): its workers, runner groups and streams; absent otherwise. */
+  readonly pool?: PoolView;
 }
 
 /** What changed since the last patch: the parts given replace the view's, the lists append. */
@@ -131,6 +135,7 @@ export interface DashboardPatch {
   readonly actions?: readonly ActionView[];
   readonly errors?: readonly ErrorView[];
   readonly modelCalls?: readonly ModelCallView[];
+  readonly pool?: PoolView;
 }
 
 /** The id of the element the served page holds the view in (JSON), for its first paint. */
@@ -150,6 +155,7 @@ export function applyPatch(view: DashboardView, patch: DashboardPatch): Dashboar
     ...(patch.crews !== undefined ? { crews: patch.crews } : {}),
     ...(patch.streams !== undefined ? { streams: patch.streams } : {}),
     ...(patch.runners !== undefined ? { runners: patch.runners } : {}),
+    ...(patch.pool !== undefined ? { pool: patch.pool } : {}),
     actions: appended(view.actions, patch.actions),
     errors: appended(view.errors, patch.errors),
     modelCalls: appended(view.modelCalls, patch.modelCalls),

@@ -1,4 +1,4 @@
-import { jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { LiveCrewConfig } from '../../framework/config/config-schema.js';
 import { ConfigError, ConnectionError } from '../../framework/errors.js';
@@ -37,7 +37,13 @@ export function streamOfSubject(subject: string): string {
  * whose stream id is not one live-crew accepts is no stream.
  */
 export async function streamsWithEvents(js: JetStreamClient): Promise<Map<string, number>> {
-  const info = await (await js.jetstreamManager()).streams.info(LIVE_STREAMS.events.name, { subjects_filter: liveSubject('*', 'events') });
+  const jsm = await js.jetstreamManager();
+  // Before the first worker or publisher made it, there is no stream yet.
+  const info = await jsm.streams.info(LIVE_STREAMS.events.name, { subjects_filter: liveSubject('*', 'events') }).catch((error: unknown) => {
+    if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return undefined;
+    throw error;
+  });
+  if (info === undefined) return new Map();
   return new Map(
     Object.entries(info.state.subjects ?? {})
       .map(([subject, count]) => [streamOfSubject(subject), count] as const)
