@@ -8,10 +8,13 @@
  *   workers over one (a machine with 2 cores caps this near 2x, less what nats-server takes);
  * - live: `--live-streams` streams of `--rate` events/s each for `--seconds`, on two workers and
  *   on `run --transport nats` (live mode): p50/p99 from an event's publish to its action;
+ * - rebalance: `--live-streams` live streams on two workers (lease 3 s): how long a joining third
+ *   worker takes to own its share, and how long the streams of a SIGKILLed one take to be owned
+ *   again (target: lease + 1 s);
  * - idle: `--idle` streams of one event each, owned by one worker in this process, then released
  *   after `stream_idle_ms`: the worker's heap per stream owned and per stream released.
  *
- *   node --expose-gc bench/dist/scale.js [--streams 100] [--events 200] [--live-streams 100] [--rate 10] [--seconds 10] [--idle 2000]
+ *   node --expose-gc bench/dist/scale.js [--streams 100] [--events 200] [--live-streams 100] [--rate 10] [--seconds 10] [--idle 2000] [--parts backlog,live,rebalance,idle]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -33,8 +36,10 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '10' },
     seconds: { type: 'string', default: '10' },
     idle: { type: 'string', default: '2000' },
+    parts: { type: 'string', default: 'backlog,live,rebalance,idle' },
   },
 });
+const PARTS = new Set(values.parts.split(','));
 const [STREAMS, EVENTS, LIVE_STREAMS, RATE, SECONDS, IDLE] = [values.streams, values.events, values['live-streams'], values.rate, values.seconds, values.idle].map(Number) as [
   number,
   number,
@@ -183,6 +188,61 @@ async function live(start: (url: string) => Served[]): Promise<{ p50: number; p9
   });
 }
 
+/** The streams each worker's beat says it owns. */
+async function owners(nc: NatsConnection): Promise<Map<string, string[]>> {
+  const pool = await new Kvm(nc).open('live_crew_pool');
+  const found = new Map<string, string[]>();
+  for await (const key of await pool.keys('worker.*')) {
+    const entry = await pool.get(key);
+    if (entry?.operation === 'PUT') found.set(key.slice('worker.'.length), entry.json<{ streams: string[] }>().streams);
+  }
+  return found;
+}
+
+/**
+ * Live streams on two workers, then a third joining, then one of the first two SIGKILLed: ms
+ * until the third owns its share less one, and until every stream of the killed one is owned by
+ * another again.
+ */
+async function rebalance(): Promise<{ joinMs: number; takeoverMs: number; leaseMs: number; orphans: number }> {
+  const leaseMs = 3000;
+  return withServer(async (url, nc) => {
+    const ids = streamIds('r', LIVE_STREAMS);
+    const env = { LIVE_CREW_MODE: 'live', LIVE_CREW_LEASE_MS: String(leaseMs) };
+    const js = jetstream(nc);
+    let feeding = true;
+    // One event a second per stream: every stream stays active.
+    const feed = (async () => {
+      for (let i = 0; feeding; i++) {
+        await Promise.all(ids.map((id) => js.publish(`live.${id}.events`, eventLine(id, i, Date.now()))));
+        await new Promise((done) => setTimeout(done, 1000));
+      }
+    })();
+    const processes = [worker(url, 'w1', env), worker(url, 'w2', env)];
+    const ownedBy = async (id: string) => (await owners(nc)).get(id)?.length ?? 0;
+    await until(async () => (await ownedBy('w1')) + (await ownedBy('w2')) === ids.length);
+    const joined = performance.now();
+    processes.push(worker(url, 'w3', env));
+    await until(async () => (await ownedBy('w3')) >= Math.ceil(ids.length / 3) - 1);
+    const joinMs = performance.now() - joined;
+    await until(async () => (await ownedBy('w1')) > 0);
+    const orphans = (await owners(nc)).get('w1') ?? [];
+    const killed = performance.now();
+    processes[0]!.child.kill('SIGKILL');
+    await processes[0]!.exited;
+    await until(async () => {
+      const all = await owners(nc);
+      const held = new Set([...(all.get('w2') ?? []), ...(all.get('w3') ?? [])]);
+      return orphans.every((stream) => held.has(stream));
+    });
+    const takeoverMs = performance.now() - killed;
+    feeding = false;
+    await feed;
+    await stop(processes.slice(1));
+    return { joinMs, takeoverMs, leaseMs, orphans: orphans.length };
+  });
+}
+
 /**
  * The heap of a worker in this process (`poolWorkerApp`, after a full GC) with no stream, owning
  * `IDLE` quiet streams, and after it released them idle: what a stream costs while owned and idle.
@@ -197,7 +257,9 @@ async function idle(): Promise<{ emptyKb: number; ownedKb: number; releasedKb: n
       }
       return process.memoryUsage().heapUsed / 1024;
     };
-    const app = await poolWorkerApp({ crews, configFile: false, env: {}, id: 'idle', config: { nats_url: url, log_level: 'error', stream_idle_ms: 15_000 } });
+    // Long enough for every claim to land before the first claimed is released (about 10 ms a claim here).
+    const idleMs = Math.max(15_000, IDLE * 30);
+    const app = await poolWorkerApp({ crews, configFile: false, env: {}, id: 'idle', config: { nats_url: url, log_level: 'error', stream_idle_ms: idleMs } });
     const running = app.run();
     const pool = await new Kvm(nc).create('live_crew_pool', { history: 1 });
     const owned = async () => {
@@ -222,28 +284,43 @@ async function idle(): Promise<{ emptyKb: number; ownedKb: number; releasedKb: n
 
 const fmt = (n: number, digits = 0) => n.toFixed(digits);
 
-console.log(`scale: backlog of ${STREAMS} streams x ${EVENTS} events (3 crews, one action per event)`);
-const single = await backlog((url) => [oneProcess(url)]);
-const one = await backlog((url) => [worker(url, 'w1')]);
-const two = await backlog((url) => [worker(url, 'w1'), worker(url, 'w2')]);
-console.log(`  run --transport nats (one process): ${fmt(single.rate)} events/s, CPU ${fmt(single.cpu[0]!, 1)} s`);
-console.log(`  1 worker:                           ${fmt(one.rate)} events/s, CPU ${fmt(one.cpu[0]!, 1)} s   (${fmt(one.rate / single.rate, 2)}x the one process)`);
-console.log(`  2 workers:                          ${fmt(two.rate)} events/s, CPU ${two.cpu.map((c) => fmt(c, 1)).join(' + ')} s   (${fmt(two.rate / one.rate, 2)}x one worker)`);
+if (PARTS.has('backlog')) {
+  console.log(`scale: backlog of ${STREAMS} streams x ${EVENTS} events (3 crews, one action per event)`);
+  const single = await backlog((url) => [oneProcess(url)]);
+  const one = await backlog((url) => [worker(url, 'w1')]);
+  const two = await backlog((url) => [worker(url, 'w1'), worker(url, 'w2')]);
+  console.log(`  run --transport nats (one process): ${fmt(single.rate)} events/s, CPU ${fmt(single.cpu[0]!, 1)} s`);
+  console.log(`  1 worker:                           ${fmt(one.rate)} events/s, CPU ${fmt(one.cpu[0]!, 1)} s   (${fmt(one.rate / single.rate, 2)}x the one process)`);
+  console.log(`  2 workers:                          ${fmt(two.rate)} events/s, CPU ${two.cpu.map((c) => fmt(c, 1)).join(' + ')} s   (${fmt(two.rate / one.rate, 2)}x one worker)`);
+}
 
-console.log(`scale: live, ${LIVE_STREAMS} streams x ${RATE} events/s for ${SECONDS} s, live mode`);
-const liveEnv = { LIVE_CREW_MODE: 'live' };
-const liveOne = await live((url) => [oneProcess(url, liveEnv)]);
-const livePool = await live((url) => [worker(url, 'w1', liveEnv), worker(url, 'w2', liveEnv)]);
-console.log(`  run --transport nats: p50 ${fmt(liveOne.p50, 1)} ms, p99 ${fmt(liveOne.p99, 1)} ms (${liveOne.stored}/${liveOne.sent} actions stored, ${liveOne.seen} timed)`);
-console.log(
-  `  2 workers:            p50 ${fmt(livePool.p50, 1)} ms, p99 ${fmt(livePool.p99, 1)} ms (${livePool.stored}/${livePool.sent} actions stored, ${livePool.seen} timed)   p99 ${fmt(livePool.p99 / liveOne.p99, 2)}x the one process`,
-);
+if (PARTS.has('live')) {
+  console.log(`scale: live, ${LIVE_STREAMS} streams x ${RATE} events/s for ${SECONDS} s, live mode`);
+  const liveEnv = { LIVE_CREW_MODE: 'live' };
+  const liveOne = await live((url) => [oneProcess(url, liveEnv)]);
+  const liveWorker = await live((url) => [worker(url, 'w1', liveEnv)]);
+  const livePool = await live((url) => [worker(url, 'w1', liveEnv), worker(url, 'w2', liveEnv)]);
+  const line = (name: string, figures: Awaited<ReturnType<typeof live>>) =>
+    `  ${name.padEnd(21)} p50 ${fmt(figures.p50, 1)} ms, p99 ${fmt(figures.p99, 1)} ms (${figures.stored}/${figures.sent} actions stored, ${figures.seen} timed)   p99 ${fmt(figures.p99 / liveOne.p99, 2)}x the one process`;
+  console.log(line('run --transport nats:', liveOne));
+  console.log(line('1 worker:', liveWorker));
+  console.log(line('2 workers:', livePool));
+}
 
-console.log(`scale: ${IDLE} streams of one event each on one worker (in this process)`);
-if (globalThis.gc === undefined) console.log('  (run with node --expose-gc for heap figures after a full GC)');
-const memory = await idle();
-console.log(
-  `  claimed all in ${fmt(memory.claimMs)} ms; heap ${fmt(memory.emptyKb / 1024, 1)} MB with none, ${fmt(memory.ownedKb / 1024, 1)} MB owning them, ${fmt(memory.releasedKb / 1024, 1)} MB once released idle`,
-);
-console.log(`  heap per stream owned: ${fmt((memory.ownedKb - memory.emptyKb) / IDLE, 1)} KB; per stream released idle: ${fmt((memory.releasedKb - memory.emptyKb) / IDLE, 1)} KB (target <= 20 KB)`);
+if (PARTS.has('rebalance')) {
+  console.log(`scale: rebalance, ${LIVE_STREAMS} live streams on 2 workers, a third joins, then one is SIGKILLed`);
+  const moved = await rebalance();
+  console.log(`  the joining worker owned its share ${fmt(moved.joinMs)} ms after it started (target <= 10000)`);
+  console.log(`  the ${moved.orphans} streams of the killed worker were owned again ${fmt(moved.takeoverMs)} ms after the kill (lease ${moved.leaseMs} ms; target <= ${moved.leaseMs + 1000})`);
+}
+
+if (PARTS.has('idle')) {
+  console.log(`scale: ${IDLE} streams of one event each on one worker (in this process)`);
+  if (globalThis.gc === undefined) console.log('  (run with node --expose-gc for heap figures after a full GC)');
+  const memory = await idle();
+  console.log(
+    `  claimed all in ${fmt(memory.claimMs)} ms; heap ${fmt(memory.emptyKb / 1024, 1)} MB with none, ${fmt(memory.ownedKb / 1024, 1)} MB owning them, ${fmt(memory.releasedKb / 1024, 1)} MB once released idle`,
+  );
+  console.log(`  heap per stream owned: ${fmt((memory.ownedKb - memory.emptyKb) / IDLE, 1)} KB; per stream released idle: ${fmt((memory.releasedKb - memory.emptyKb) / IDLE, 1)} KB (target <= 20 KB)`);
+}
 process.exit(0);

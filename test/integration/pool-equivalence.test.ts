@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCli, stopAll, waitUntil, type CliProcess } from './distributed-cluster.js';
-import { expectFileModeOutput, fileModeOutput, finishedStreams, GROUP_CREWS, groupConfig, storedOf } from './pool-helpers.js';
+import { describeStreamState, expectFileModeOutput, fileModeOutput, finishedOf, finishedStreams, GROUP_CREWS, groupConfig, storedOf } from './pool-helpers.js';
 import { natsServer, serverForSuite } from './servers.js';
 
 // The distributed-equivalence property (test/framework/distributed) over a real pool: for any
@@ -13,7 +13,7 @@ import { natsServer, serverForSuite } from './servers.js';
 
 const start = natsServer();
 const POOL_CREWS = 'test/integration/fixtures/pool-crews.js';
-const ENV = { LIVE_CREW_LEASE_MS: '1500', LIVE_CREW_LOG_LEVEL: 'warn' };
+const ENV = { LIVE_CREW_LEASE_MS: '1500', LIVE_CREW_LOG_LEVEL: 'info' };
 const T0 = Date.parse('2024-05-18T15:00:00Z');
 
 /** One generated case: the streams' events (kinds and time steps), the pool, the kills. */
@@ -70,6 +70,7 @@ describe.skipIf(start === undefined)('a pool gives each stream its file-mode out
         const spanMs = Math.max(...lines.map(({ ts }) => ts)) - T0;
         const publisher = startCli(['publish', file, '--end', '--pace', String(Math.max(1, spanMs / 3000)), '--nats-url', server().url]);
         running.push(publisher);
+        const killed: string[] = [];
         for (const kill of [...kills].sort((a, b) => a.at - b.at)) {
           const point = Math.floor(expected.actions.length * kill.at);
           await waitUntil(async () => (await storedOf(server().url, 'LIVE_ACTIONS', ids)).length >= point || (await finishedStreams(server().url, ids)) === ids.length, `${point} actions stored`);
@@ -79,14 +80,22 @@ describe.skipIf(start === undefined)('a pool gives each stream its file-mode out
           console.info(`pool property run ${run}: ${victim.args.join(' ')} killed at ${stored} of ${expected.actions.length} actions (${workers} workers, ${runners} runners)`);
           victim.process.child.kill('SIGKILL');
           await victim.process.exited;
+          killed.push(`${victim.args.join(' ')} at ${stored} actions:\n${victim.process.stderr()}`);
           victim.process = member(victim.args);
         }
         expect(await publisher.exited, publisher.stderr()).toBe(0);
-        await waitUntil(async () => (await finishedStreams(server().url, ids)) === ids.length, 'every stream finished');
+        await waitUntil(async () => (await finishedStreams(server().url, ids)) === ids.length, 'every stream finished', 60_000).catch(async (error: unknown) => {
+          // What each member logged and the state of each stream left open, for the counterexample fast-check prints.
+          for (const [i, { args, process }] of members.entries()) writeFileSync(join(dir, `member-${i}.log`), `${args.join(' ')}\n${process.stderr()}`);
+          for (const [i, log] of killed.entries()) writeFileSync(join(dir, `killed-${i}.log`), log);
+          const finished = await finishedOf(server().url, ids);
+          for (const id of ids) if (!finished.has(id)) writeFileSync(join(dir, `stream-${id}.txt`), await describeStreamState(server().url, id));
+          throw new Error(`${(error as Error).message}; the members' logs are in ${dir}`);
+        });
         await expectFileModeOutput(server().url, expected, ids, new Map(ids.map((id, s) => [id, streams[s]!.length])), { order: runners > 0 ? 'lane' : 'stream' });
         await stopAll(running.splice(0));
       }),
-      { numRuns: 4, endOnFailure: true },
+      { numRuns: 4, endOnFailure: true, ...(process.env['POOL_PROPERTY_SEED'] ? { seed: Number(process.env['POOL_PROPERTY_SEED']), path: process.env['POOL_PROPERTY_PATH'] } : {}) },
     );
     expect(midRun, 'kills that landed mid-run').toBeGreaterThan(0);
   });

@@ -145,3 +145,36 @@ export function groupConfig(): string {
   writeFileSync(file, 'runners:\n  slow:\n    crews: mull\n');
   return file;
 }
+
+/** A stream's run state and its work and reports in `LIVE_SLICES`, one line each: what a test that hangs on it prints. */
+export async function describeStreamState(url: string, id: string): Promise<string> {
+  const nc = await connect({ servers: url });
+  const lines: string[] = [];
+  try {
+    const run = await new Kvm(nc).open(`live_crew_run_${id}`);
+    for await (const key of await run.keys()) lines.push(`${key}: ${(await run.get(key))?.string() ?? ''}`);
+    const slices = await storedSubjects(url, 'LIVE_SLICES', `live.${id}.slice.>`);
+    lines.push(...slices);
+  } finally {
+    await nc.close();
+  }
+  return lines.join('\n');
+}
+
+/** Each message of `stream` on `subject`: its sequence, subject and the start of its body. */
+async function storedSubjects(url: string, stream: string, subject: string): Promise<string[]> {
+  const { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } = await import('@nats-io/jetstream');
+  const nc = await connect({ servers: url });
+  try {
+    const info = await (await jetstreamManager(nc)).consumers.add(stream, { ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, filter_subject: subject });
+    const lines: string[] = [];
+    if (info.num_pending === 0) return lines;
+    for await (const message of await (await jetstream(nc).consumers.get(stream, info.name)).consume()) {
+      lines.push(`${message.seq} ${message.subject} ${message.string().slice(0, 200)}`);
+      if (message.info.pending === 0) break;
+    }
+    return lines;
+  } finally {
+    await nc.close();
+  }
+}

@@ -71,6 +71,22 @@ describe.skipIf(start === undefined)('runner groups (DESIGN §5 amendments, issu
     expect(worker.stderr()).toMatch(/"msg":"worker gw1 joined the pool with 3 crews/);
   });
 
+  it('a worker with runner groups hands streams over to a joining worker mid-run: the scheduler and its crews stop at once, nothing lost', async () => {
+    const config = groupConfig();
+    const { file, ids } = eventsFile('ghand', 20, 40);
+    const expected = fileModeOutput(file, GROUP_CREWS);
+    started(['worker', '--config', config, '--id', 'hw1']);
+    started(['runner', '--group', 'slow', '--config', config, '--id', 'hr1']);
+    // 10 s of event time published in 5: the hand-over lands while the streams are open.
+    const publisher = startCli(['publish', file, '--end', '--pace', '2', '--nats-url', server().url]);
+    await waitUntil(async () => (await streamsOf(server().url, 'hw1')).length === ids.length, 'every stream owned by the first worker');
+    started(['worker', '--config', config, '--id', 'hw2']);
+    await waitUntil(async () => (await streamsOf(server().url, 'hw2')).length === ids.length / 2, 'half the streams handed over');
+    expect(await publisher.exited, publisher.stderr()).toBe(0);
+    await waitUntil(async () => (await finishedStreams(server().url, ids)) === ids.length, 'every stream finished');
+    await expectFileModeOutput(server().url, expected, ids, 40, { order: 'lane' });
+  });
+
   it('a config whose runner groups contradict its crews is refused before connecting, naming the group', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'live-crew-groups-'));
     const config = (name: string, yaml: string) => {

@@ -89,9 +89,18 @@ export async function serveStreamCrews(run: DistributedRun, streamId: string, cr
   const refusals = run.refusals;
   const reader = new ReportReader(run, streamId, replica, refusals);
   const stopped = signal ?? new AbortController().signal;
+  // A crew waiting for the merge its next slice starts from would wait for good once the
+  // stream's scheduler stops too (a pool hands the stream over): stopping ends the wait.
+  const cancel = () => replica.cancel(new Error(`stopped serving stream ${streamId}`));
+  stopped.addEventListener('abort', cancel, { once: true });
+  if (stopped.aborted) cancel();
   try {
-    await Promise.all(crews.map((crew) => work(run, streamId, stopped, crew, { models, actions, errors, replica, refusals })));
+    const served = await Promise.allSettled(crews.map((crew) => work(run, streamId, stopped, crew, { models, actions, errors, replica, refusals })));
+    const failed = served.find((outcome) => outcome.status === 'rejected');
+    // What a stop cut short is left to the crews' progress: the next owner goes on from there.
+    if (failed !== undefined && !stopped.aborted) throw failed.reason;
   } finally {
+    stopped.removeEventListener('abort', cancel);
     await Promise.all([actions.close(), errors.close(), reader.close()]);
   }
 }

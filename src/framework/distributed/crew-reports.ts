@@ -86,6 +86,11 @@ export class CrewReports {
     }
   }
 
+  /** The sequence of the last report read (0: none yet): how far a stalled wait has looked. */
+  get readTo(): number {
+    return this.#lastSeq;
+  }
+
   /** How many reports are kept. */
   get size(): number {
     return this.#reports.size;

@@ -128,6 +128,11 @@ export class DistributedSliceTarget implements SliceTarget {
     this.#reports.cancel(reason);
   }
 
+  /** The sequence of the last report received (0: none yet). */
+  get reportsReadTo(): number {
+    return this.#reports.readTo;
+  }
+
   openStream(streamId: string): MaybePromise<undefined> {
     return andThen(this.#options.backend.load(streamId), (committed) =>
       andThen(this.#options.resume?.(streamId), (resume) => {
