@@ -125,7 +125,10 @@ export async function scheduleStream(run: DistributedRun, streamId: string, sign
     contextMaxBytes: config.context_max_bytes,
     observer: monitor,
     clock: run.clock,
-    stalled: (_stream, slice, crews, waitedMs) => logger.warn({ slice, crews, t_ms: waitedMs, reports_read_to: target.reportsReadTo }, messages.sliceWaitsForReports(slice, crews)),
+    stalled: (stream, slice, crews, waitedMs) => {
+      const { reportsReadTo, merged } = target.progressOf(stream);
+      logger.warn({ slice, crews, t_ms: waitedMs, reports_read_to: reportsReadTo, merged }, messages.sliceWaitsForReports(slice, crews));
+    },
     flushOutput: () => output.flush(noActions, errors),
     position: (): number => pipeline.resumePosition,
     // Written after its slice's commit, in order, every checkpoint_slices slices (and when one

@@ -128,9 +128,9 @@ export class DistributedSliceTarget implements SliceTarget {
     this.#reports.cancel(reason);
   }
 
-  /** The sequence of the last report received (0: none yet). */
-  get reportsReadTo(): number {
-    return this.#reports.readTo;
+  /** How far a stream has come: the sequence of the last report received (0: none yet), the last slice merged. */
+  progressOf(streamId: string): { readonly reportsReadTo: number; readonly merged: number | undefined } {
+    return { reportsReadTo: this.#reports.readTo, merged: this.#streams.get(streamId)?.merged };
   }
 
   openStream(streamId: string): MaybePromise<undefined> {
@@ -260,6 +260,7 @@ export class DistributedSliceTarget implements SliceTarget {
         slice,
         working.filter((index) => this.#watched.has(index)),
       ),
+      stream,
     );
     await before;
     if (this.#commitFailure !== undefined) throw this.#commitFailure;
@@ -336,6 +337,7 @@ export class DistributedSliceTarget implements SliceTarget {
         slice,
         crews.filter((index) => working.has(index)),
       ),
+      stream,
     );
   }
 
@@ -354,10 +356,16 @@ export class DistributedSliceTarget implements SliceTarget {
     return crews.map((index) => [this.#options.crews[index]!.id, slice]);
   }
 
-  /** The `wanted` reports once all are here; tells `stalled`, about slice `slice`, while some are not. */
-  async #awaitReports(streamId: string, slice: number, wanted: readonly WantedReport[]): Promise<CrewSliceDone[]> {
+  /**
+   * The `wanted` reports once all are here; tells `stalled`, about slice `slice`, while some are
+   * not. Given the stream (`unlessMerged`), a wait for what only decides a dependency: a report
+   * whose slice merged meanwhile is not waited for, as its merge forgot it (the engine asks only
+   * whether the crew was disabled, which every report received says).
+   */
+  async #awaitReports(streamId: string, slice: number, wanted: readonly WantedReport[], unlessMerged?: StreamWork): Promise<CrewSliceDone[]> {
+    const needed = () => (unlessMerged === undefined ? wanted : wanted.filter(([crew, of]) => of + this.#options.crews[this.#indexOf.get(crew)!]!.lag > unlessMerged.merged));
     // The work they answer must be stored first; a failure to store it ends the wait.
-    if (wanted.some(([crew, of]) => this.#reports.get(streamId, of, crew) === undefined)) await this.#options.work.flush();
+    if (needed().some(([crew, of]) => this.#reports.get(streamId, of, crew) === undefined)) await this.#options.work.flush();
     const { stalled, stalledAfterMs = 10_000, clock } = this.#options;
     const watch = stalled && {
       clock,
@@ -370,7 +378,8 @@ export class DistributedSliceTarget implements SliceTarget {
           waitedMs,
         ),
     };
-    return this.#reports.waitAll(streamId, wanted, watch);
+    // Filtered again after the flush: a merge may have taken them while the work was stored.
+    return this.#reports.waitAll(streamId, needed(), watch);
   }
 
   #slice(stream: StreamWork, slice: number) {

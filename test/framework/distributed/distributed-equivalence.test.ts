@@ -214,7 +214,9 @@ async function takeOver(events: readonly object[], crews: CrewClass[], leader: A
   const target = new DistributedSliceTarget({
     crews: schedules,
     backend,
-    work: { send: () => undefined, flush: async () => undefined },
+    // Stored as JetStream stores them, a turn of the event loop later: the reports the leader's
+    // runners published are all here, so merges go on while the successor's sends are under way.
+    work: { send: () => new Promise<void>((stored) => setImmediate(stored)), flush: () => new Promise<void>((stored) => setImmediate(stored)) },
     output,
     contextMaxBytes: config.context_max_bytes,
     flushOutput: async () => undefined,
