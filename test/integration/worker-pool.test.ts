@@ -131,6 +131,10 @@ describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)'
       await pool.put('finished.junk1', '{}');
       await pool.put('finished.junk2', 'null');
       await pool.put('something.else', '{}');
+      // A runner group's beats: junk, one nesting a key too deep, one claiming every stream but long dead.
+      await pool.put('runner.slow.junk', '{"name":1}');
+      await pool.put('runner.slow.a.b', '{"name":"x","until":99999999999999,"streams":["junk0"]}');
+      await pool.put('runner.slow.dead', '{"name":"x","until":1,"streams":["junk0","junk1","junk2","junk3"]}');
     } finally {
       await nc.close();
     }
@@ -138,6 +142,9 @@ describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)'
     expect(runCli(['publish', file, '--end', '--nats-url', server().url]).status).toBe(0);
     await waitUntil(async () => (await finishedStreams(server().url, ids)) === ids.length, 'every stream finished');
     await expectFileModeOutput(server().url, expected, ids, 20);
+    // No runner group is up: the junk beats name none.
+    const pool = runCli(['pool', '--json', '--nats-url', server().url]);
+    expect((JSON.parse(pool.stdout) as { groups: unknown[] }).groups).toEqual([]);
   });
 
   it('workers SIGKILLed at three points mid-run, each replaced: their streams are taken over from their last commits, nothing lost, nothing twice', async () => {

@@ -211,10 +211,10 @@ class PoolMember {
   }
 
   async #step(claiming: boolean): Promise<void> {
-    const { config, clock } = this.pool;
+    const { clock } = this.pool;
     const { kind } = this.role;
     const now = clock.now();
-    await this.roster.beat(kind, this.id, { name: this.pool.name, until: now + config.lease_ms, streams: [...this.#owned.keys()] });
+    await this.#beat();
     if (!claiming) return;
     const live = this.roster.liveMembers(kind, now);
     const ownedElsewhere = new Set([...live].flatMap(([member, beat]) => (member === this.id ? [] : beat.streams)));
@@ -248,6 +248,13 @@ class PoolMember {
         for (let stream = claims.shift(); stream !== undefined; stream = claims.shift()) await this.#claim(stream);
       }),
     );
+    // What it took is told at once, not a look later: the others count it, and a takeover shows.
+    if (step.claim.some((stream) => this.#owned.has(stream))) await this.#beat();
+  }
+
+  async #beat(): Promise<void> {
+    const { config, clock } = this.pool;
+    await this.roster.beat(this.role.kind, this.id, { name: this.pool.name, until: clock.now() + config.lease_ms, streams: [...this.#owned.keys()] });
   }
 
   /** How long ago the stalest of this member's leases was renewed, in ms (0 with none). */

@@ -65,7 +65,14 @@ export class PoolRoster {
 
   /** The runner groups with a live runner at `now`. */
   liveGroups(now: number): string[] {
-    return [...new Set([...this.#members].flatMap(([key, beat]) => (key.startsWith('runner.') && beat.until > now ? [key.split('.')[1]!] : [])))];
+    return [
+      ...new Set(
+        [...this.#members].flatMap(([key, beat]) => {
+          const [kind, group, id, ...more] = key.split('.');
+          return kind === 'runner' && id !== undefined && more.length === 0 && beat.until > now ? [group!] : [];
+        }),
+      ),
+    ];
   }
 
   /** Whether a stream's input ended and every slice of it is committed. */
