@@ -3,13 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCli, stopAll, waitUntil, type CliProcess } from '../integration/distributed-cluster.js';
-import { requireBinary } from '../integration/servers.js';
+import { runCli, startCli, stopAll, waitUntil, type CliProcess } from '../integration/distributed-cluster.js';
+import { eventsFile, GROUP_CREWS, groupConfig } from '../integration/pool-helpers.js';
+import { natsServer, requireBinary } from '../integration/servers.js';
 
 // What a person sees on the dev dashboard during a paced match-day run, in Debian's chromium
 // (`.ci/run` installs it), driven by playwright-core. LIVE_CREW_TEST_SCREENSHOT=<file.png> also saves
 // the finished page there (the README's picture is made so).
 const browserPath = requireBinary('chromium');
+const startNats = natsServer();
 
 /** Flags for a root, headless chromium on a closed network (no update or sync connections). */
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -112,5 +114,37 @@ describe.skipIf(browserPath === undefined)('the dev dashboard in a browser', () 
     await fresh.screenshot({ path: screenshot, fullPage: true });
     expect(await fresh.locator('tr[data-crew]').count()).toBe(7);
     await fresh.close();
+  });
+
+  it.skipIf(startNats === undefined)('dev --nats-url shows a pool: its worker and runner group, and each stream with who serves it', async () => {
+    const server = await startNats!();
+    const running: CliProcess[] = [];
+    try {
+      const config = groupConfig();
+      const member = (args: string[]) => {
+        const p = startCli([...args, '--crews', GROUP_CREWS, '--config', config, '--nats-url', server.url], { LIVE_CREW_LEASE_MS: '1500' });
+        running.push(p);
+        return p;
+      };
+      const viewer = member(['dev', '--port', '0']);
+      member(['worker', '--id', 'bw1']);
+      member(['runner', '--group', 'slow', '--id', 'br1']);
+      const { file, ids } = eventsFile('shown', 3, 6);
+      expect(runCli(['publish', file, '--nats-url', server.url]).status).toBe(0);
+      await waitUntil(() => /live-crew dashboard: (http:\S+)/.test(viewer.stderr()), 'the dashboard to be served');
+      const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+      await page.goto(/live-crew dashboard: (http:\S+)/.exec(viewer.stderr())![1]!);
+      const streams = page.getByRole('region', { name: 'Pool streams' });
+      // Each stream's row names its worker and, under the group's column, its runner.
+      await waitUntil(async () => (await streams.locator('tr[data-stream]').allInnerTexts()).filter((row) => /bw1\s+br1$/.test(row)).length === ids.length, 'every stream served by bw1 and br1');
+      expect(await streams.locator('th').allInnerTexts()).toEqual(['stream', 'state', 'events', 'worker', 'slow']);
+      expect((await streams.locator('tr[data-stream]').allInnerTexts()).map((row) => row.split(/\s+/))).toEqual(ids.map((id) => [id, 'active', '6', 'bw1', 'br1']));
+      const members = page.getByRole('region', { name: 'Members' });
+      expect(await members.locator('li[data-member]').allInnerTexts()).toEqual(['bw1: 3 streams', 'br1: 3 streams']);
+      await page.close();
+    } finally {
+      await stopAll(running);
+      await server.stop();
+    }
   });
 });
