@@ -24,7 +24,7 @@ describe('live-crew dev and run --ui: the dashboard from the command line', () =
   });
 
   it('refuses what it cannot do, saying why: no events, events with --stream, no crews, a bad port', () => {
-    expect(cli(['dev'])).toMatchObject({ code: 2, stderr: expect.stringContaining('dev needs an events file (or - for stdin), or --stream <id>') });
+    expect(cli(['dev'])).toMatchObject({ code: 2, stderr: expect.stringContaining('dev needs an events file (or - for stdin), --stream <id> to watch a distributed stream, or --nats-url <url>') });
     expect(cli(['dev', 'x.jsonl', '--stream', 's1'])).toMatchObject({ code: 2, stderr: expect.stringContaining('dev --stream watches a stream over NATS and reads no events file (got x.jsonl)') });
     expect(cli(['dev', 'x.jsonl'])).toMatchObject({ code: 2, stderr: expect.stringContaining('dev <events> needs --crews <path>') });
     expect(cli(['dev', '--stream', 'a.b'])).toMatchObject({ code: 2, stderr: expect.stringContaining("option '--stream <id>' argument 'a.b' is invalid") });
