@@ -126,7 +126,11 @@ export async function expectFileModeOutput(
   { order = 'stream', auth = {} }: { order?: 'stream' | 'lane'; auth?: Auth } = {},
 ): Promise<void> {
   const actions = await storedOf(url, 'LIVE_ACTIONS', ids, auth);
-  expect(actions.length, 'actions stored: none lost, none twice').toBe(expected.actions.length);
+  if (actions.length !== expected.actions.length) {
+    const errors = await storedOf(url, 'LIVE_ERRORS', ids, auth);
+    const reasons = [...new Set(errors.map((line) => (JSON.parse(line) as { payload: { reason: string } }).payload.reason))];
+    expect.fail(`actions stored: ${actions.length} of ${expected.actions.length} (${differences(expected.actions, actions)}); error reasons stored: ${reasons.join(', ')}`);
+  }
   const kinds = order === 'stream' ? [undefined] : [...new Set(expected.actions.map((line) => (JSON.parse(line) as { kind: string }).kind))];
   const ofLane = (records: readonly string[], id: string, kind: string | undefined) =>
     ofStream(records, id).filter((line) => kind === undefined || (JSON.parse(line) as { kind: string }).kind === kind);
@@ -177,4 +181,19 @@ async function storedSubjects(url: string, stream: string, subject: string): Pro
   } finally {
     await nc.close();
   }
+}
+
+/** Which stored records differ from the expected ones, by stream and kind: what a failed count shows. */
+function differences(expected: readonly string[], stored: readonly string[]): string {
+  const count = (records: readonly string[]) => {
+    const counts = new Map<string, number>();
+    for (const line of records) {
+      const { stream_id, kind } = JSON.parse(line) as { stream_id: string; kind: string };
+      counts.set(`${stream_id}/${kind}`, (counts.get(`${stream_id}/${kind}`) ?? 0) + 1);
+    }
+    return counts;
+  };
+  const [want, got] = [count(expected), count(stored)];
+  const keys = [...new Set([...want.keys(), ...got.keys()])].sort();
+  return keys.flatMap((key) => (want.get(key) === got.get(key) ? [] : [`${key}: ${got.get(key) ?? 0} of ${want.get(key) ?? 0}`])).join(', ');
 }
