@@ -95,16 +95,22 @@ describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)'
   });
 
   it('live mode: streams handed over to a joining worker mid-run lose nothing: no event late, no count missed or made twice', async () => {
-    const { file, ids } = eventsFile('live', 20, 40);
+    const events = 80;
+    const { file, ids } = eventsFile('live', 20, events);
     const env = { LIVE_CREW_MODE: 'live' };
     const first = startCli(['worker', '--crews', POOL_CREWS, '--nats-url', server().url, '--id', 'v1'], { ...WORKER_ENV, ...env });
     running.push(first);
-    // 10 s of event time, published as it happens.
+    // 20 s of event time, published as it happens: the hand-over lands while every stream is
+    // open, however slow a loaded machine makes the claims.
     const publisher = startCli(['publish', file, '--end', '--pace', '1', '--nats-url', server().url]);
-    await waitUntil(async () => (await ownedBy(server().url, 'v1')) === ids.length, 'every stream owned by the first worker');
+    const ours = async (worker: string) => (await streamsOf(server().url, worker)).filter((stream) => ids.includes(stream)).length;
+    await waitUntil(async () => (await ours('v1')) === ids.length, 'every stream owned by the first worker');
     const second = startCli(['worker', '--crews', POOL_CREWS, '--nats-url', server().url, '--id', 'v2'], { ...WORKER_ENV, ...env });
     running.push(second);
-    await waitUntil(async () => (await ownedBy(server().url, 'v2')) === ids.length / 2, 'half the streams handed over');
+    // Half of the active streams, earlier tests' included if any is still open.
+    await waitUntil(async () => (await ours('v2')) >= ids.length / 2 - 2, 'half the streams handed over').catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}\nv1:\n${first.stderr()}\nv2:\n${second.stderr()}`);
+    });
     expect(await publisher.exited, publisher.stderr()).toBe(0);
     await waitUntil(async () => (await finishedStreams(server().url, ids)) === ids.length, 'every stream finished');
     const errors = await storedOf(server().url, 'LIVE_ERRORS', ids);
@@ -115,7 +121,7 @@ describe.skipIf(start === undefined)('a pool of workers (DESIGN §12, issue 31)'
         const action = JSON.parse(line) as { kind: string; payload: { n: number } };
         return action.kind === 'tallied' ? [action.payload.n] : [];
       });
-      expect(tallies, `every event of ${id} counted once, in order`).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      expect(tallies, `every event of ${id} counted once, in order`).toEqual(Array.from({ length: events }, (_, i) => i + 1));
     }
   });
 
