@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { buildCrewGraph, ConfigError, loadConfig } from '../index.js';
 import { loadCrews } from '../framework/discovery/crew-module.js';
+import { RUNNER_GROUP_PATTERN } from '../framework/config/runner-groups-config.js';
 import { RunnerGroups } from '../framework/distributed/runner-groups.js';
 import { UsageError } from '../framework/errors.js';
 import { crewsOption, parseSelector, parseStreamId } from './options.js';
@@ -19,7 +20,7 @@ interface AclOptions {
 function parseRunner(value: string, previous: NonNullable<AclOptions['runner']> = []): NonNullable<AclOptions['runner']> {
   const at = value.indexOf('=');
   const name = value.slice(0, at);
-  if (at <= 0 || !/^[a-zA-Z0-9_-]{1,32}$/.test(name)) throw new InvalidArgumentError('must be name=selector, the name 1-32 letters, digits, _ or -');
+  if (at <= 0 || !RUNNER_GROUP_PATTERN.test(name)) throw new InvalidArgumentError('must be name=selector, the name 1-32 letters, digits, _ or -');
   return [...previous, { name, selector: value.slice(at + 1) }];
 }
 
@@ -37,7 +38,7 @@ export function registerAclCommand(program: Command): void {
     .addOption(crewsOption())
     .option('--stream <id>', 'the stream the deployment serves', parseStreamId)
     .addOption(new Option('--pool', "a pool's users: workers, one per runner group of the config (runners:), a producer").conflicts(['stream', 'runner']))
-    .option('--config <file>', 'with --pool: the YAML config naming the runner groups (default: live-config.yaml if present)')
+    .addOption(new Option('--config <file>', 'with --pool: the YAML config naming the runner groups (default: live-config.yaml if present)').conflicts('stream'))
     .option('--runner <name=selector>', 'with --stream: a runner and the crews it hosts (repeatable; default: one runner "all" hosting every crew)', parseRunner)
     .option('--json', 'print the users as JSON instead of a nats-server config block')
     .action(async (options: AclOptions) => {

@@ -45,7 +45,7 @@ export function registerDistributedCommands(program: Command): void {
     .addOption(
       new Option('--group <name>', 'serve this runner group of the config (runners.<name>) for every stream, as one of its pool').argParser(parseRunnerGroup).conflicts(['stream', 'selector']),
     )
-    .option('--id <id>', "with --group: this runner's id in the pool (default: <host>-<pid>)", parseWorkerId)
+    .addOption(new Option('--id <id>', "with --group: this runner's id in the pool (default: <host>-<pid>)").argParser(parseWorkerId).conflicts('stream'))
     .option('--stream <id>', 'the one stream it serves, with the crews --selector picks', parseStreamId)
     .option('--selector <regex>', 'with --stream: host the crews whose ids match (default: LIVE_CREW_SELECTOR, else every crew)')
     .action(async (options: RunnerOptions) => {

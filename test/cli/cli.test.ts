@@ -194,6 +194,15 @@ describe('live-crew CLI', () => {
       stderr: expect.stringContaining("option '--group <name>' cannot be used with option '--stream <id>'"),
     });
     expect(cli(['runner', '--crews', 'c.js', '--group', 'a.b'])).toMatchObject({ code: 2, stderr: expect.stringContaining("option '--group <name>' argument 'a.b' is invalid") });
+    // An option the other mode would ignore is refused, not dropped without a word.
+    expect(cli(['runner', '--crews', 'c.js', '--stream', 's1', '--id', 'r1'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("option '--id <id>' cannot be used with option '--stream <id>'"),
+    });
+    expect(cli(['acl', '--crews', 'c.js', '--stream', 's1', '--config', 'c.yaml'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("option '--config <file>' cannot be used with option '--stream <id>'"),
+    });
   });
 
   it('pool: a NATS server that is not there exits 1, naming it', () => {

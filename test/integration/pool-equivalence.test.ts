@@ -86,7 +86,11 @@ describe.skipIf(start === undefined)('a pool gives each stream its file-mode out
         expect(await publisher.exited, publisher.stderr()).toBe(0);
         await waitUntil(async () => (await finishedStreams(server().url, ids)) === ids.length, 'every stream finished', 60_000).catch(async (error: unknown) => {
           // What each member logged and the state of each stream left open, for the counterexample fast-check prints.
-          for (const [i, { args, process }] of members.entries()) writeFileSync(join(dir, `member-${i}.log`), `${args.join(' ')}\n${process.stderr()}`);
+          for (const [i, { args, process }] of members.entries())
+            writeFileSync(
+              join(dir, `member-${i}.log`),
+              `${args.join(' ')} (pid ${process.child.pid}, ${process.child.exitCode === null && process.child.signalCode === null ? 'running' : `exited ${process.child.exitCode ?? process.child.signalCode}`})\n${process.stderr()}`,
+            );
           for (const [i, log] of killed.entries()) writeFileSync(join(dir, `killed-${i}.log`), log);
           const finished = await finishedOf(server().url, ids);
           for (const id of ids) if (!finished.has(id)) writeFileSync(join(dir, `stream-${id}.txt`), await describeStreamState(server().url, id));

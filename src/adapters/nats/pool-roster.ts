@@ -36,8 +36,8 @@ const RECORD_MAX_DEPTH = 8;
  */
 export class PoolRoster {
   readonly #kv: KV;
-  /** Beats by key: `worker.<id>`, `runner.<group>.<id>`. */
-  readonly #members = new Map<string, MemberBeat>();
+  /** Beats by key (`worker.<id>`, `runner.<group>.<id>`), with the kind and id the key names. */
+  readonly #members = new Map<string, { readonly kind: MemberKind; readonly id: string; readonly beat: MemberBeat }>();
   readonly #finished = new Set<string>();
   readonly #idle = new Map<string, number>();
   #watch: Awaited<ReturnType<KV['watch']>> | undefined;
@@ -57,22 +57,12 @@ export class PoolRoster {
 
   /** Members of a kind whose beat is good at `now`, by id. */
   liveMembers(kind: MemberKind, now: number): ReadonlyMap<string, MemberBeat> {
-    const prefix = `${kind}.`;
-    return new Map(
-      [...this.#members].flatMap(([key, beat]) => (key.startsWith(prefix) && beat.until > now && !key.slice(prefix.length).includes('.') ? [[key.slice(prefix.length), beat] as const] : [])),
-    );
+    return new Map([...this.#members.values()].flatMap((member) => (member.kind === kind && member.beat.until > now ? [[member.id, member.beat] as const] : [])));
   }
 
   /** The runner groups with a live runner at `now`. */
   liveGroups(now: number): string[] {
-    return [
-      ...new Set(
-        [...this.#members].flatMap(([key, beat]) => {
-          const [kind, group, id, ...more] = key.split('.');
-          return kind === 'runner' && id !== undefined && more.length === 0 && beat.until > now ? [group!] : [];
-        }),
-      ),
-    ];
+    return [...new Set([...this.#members.values()].flatMap(({ kind, beat }) => (kind !== 'worker' && beat.until > now ? [kind.slice('runner.'.length)] : [])))];
   }
 
   /** Whether a stream's input ended and every slice of it is committed. */
@@ -143,11 +133,20 @@ export class PoolRoster {
       else this.#idle.set(id, idle.events);
       return;
     }
-    if (kind !== 'worker' && kind !== 'runner') return;
+    const member = memberOfKey(key);
+    if (member === undefined) return;
     const beat = parsed(text, MemberBeatSchema);
     if (beat === undefined) this.#members.delete(key);
-    else this.#members.set(key, beat);
+    else this.#members.set(key, { ...member, beat });
   }
+}
+
+/** The member a beat's key names (`worker.<id>`, `runner.<group>.<id>`); undefined for any other key. */
+function memberOfKey(key: string): { readonly kind: MemberKind; readonly id: string } | undefined {
+  const parts = key.split('.');
+  if (parts[0] === 'worker' && parts.length === 2) return { kind: 'worker', id: parts[1]! };
+  if (parts[0] === 'runner' && parts.length === 3) return { kind: `runner.${parts[1]!}`, id: parts[2]! };
+  return undefined;
 }
 
 /** A stored record as `schema` reads it; undefined for one removed, or one that is not what live-crew writes. */

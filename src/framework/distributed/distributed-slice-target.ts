@@ -153,7 +153,7 @@ export class DistributedSliceTarget implements SliceTarget {
           if (index !== undefined) for (const slice of slices) this.#slice(stream, slice).working.add(index);
         }
         this.#streams.set(streamId, stream);
-        this.#reports.forget((done) => done.streamId === streamId && done.slice + this.#options.crews[this.#indexOf.get(done.crew)!]!.lag <= merged);
+        this.#reports.forget((done) => done.streamId === streamId && done.slice + this.#lagOf(done.crew) <= merged);
         // The engine resumes this stream from nothing of ours: the scheduler's journal holds where it was.
         return undefined;
       }),
@@ -280,7 +280,7 @@ export class DistributedSliceTarget implements SliceTarget {
     for (const done of reports) if (done.refused !== undefined) this.#options.output.error(badReportRecord({ ...done, refused: done.refused }, endMs));
     const merged = mergeReports(stream.context, slice, reports, this.#indexOf);
     // What merged, and any report of a slice that can no longer merge (one no crew got work in).
-    this.#reports.forget((done) => done.streamId === streamId && (reports.includes(done) || done.slice + this.#options.crews[this.#indexOf.get(done.crew)!]!.lag <= slice));
+    this.#reports.forget((done) => done.streamId === streamId && (reports.includes(done) || done.slice + this.#lagOf(done.crew) <= slice));
     // With the context: a base taken from here on starts from S(slice).
     stream.merges.delete(slice);
     stream.merged = slice;
@@ -363,7 +363,7 @@ export class DistributedSliceTarget implements SliceTarget {
    * whether the crew was disabled, which every report received says).
    */
   async #awaitReports(streamId: string, slice: number, wanted: readonly WantedReport[], unlessMerged?: StreamWork): Promise<CrewSliceDone[]> {
-    const needed = () => (unlessMerged === undefined ? wanted : wanted.filter(([crew, of]) => of + this.#options.crews[this.#indexOf.get(crew)!]!.lag > unlessMerged.merged));
+    const needed = () => (unlessMerged === undefined ? wanted : wanted.filter(([crew, of]) => of + this.#lagOf(crew) > unlessMerged.merged));
     // The work they answer must be stored first; a failure to store it ends the wait.
     if (needed().some(([crew, of]) => this.#reports.get(streamId, of, crew) === undefined)) await this.#options.work.flush();
     const { stalled, stalledAfterMs = 10_000, clock } = this.#options;
@@ -380,6 +380,11 @@ export class DistributedSliceTarget implements SliceTarget {
     };
     // Filtered again after the flush: a merge may have taken them while the work was stored.
     return this.#reports.waitAll(streamId, needed(), watch);
+  }
+
+  /** How many slices after its own a crew's writes merge. */
+  #lagOf(crew: string): number {
+    return this.#options.crews[this.#indexOf.get(crew)!]!.lag;
   }
 
   #slice(stream: StreamWork, slice: number) {
