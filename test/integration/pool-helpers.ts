@@ -27,6 +27,15 @@ export function eventsFile(prefix: string, streams: number, events: number): { f
   return { file, ids };
 }
 
+/** An events file cut in two halves, each a file of its own, published apart. */
+export function halvesOf(file: string): { first: string; rest: string } {
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const [first, rest] = [`${file}.first`, `${file}.rest`];
+  writeFileSync(first, `${lines.slice(0, lines.length / 2).join('\n')}\n`);
+  writeFileSync(rest, `${lines.slice(lines.length / 2).join('\n')}\n`);
+  return { first, rest };
+}
+
 /** What one file-mode process gives for the same events: each stream's output is its own. */
 export function fileModeOutput(file: string, crews: string): { actions: string[]; errors: string[] } {
   const [out, err] = [`${file}.actions`, `${file}.errors`];
