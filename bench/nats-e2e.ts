@@ -5,7 +5,7 @@
  *
  * - framework, in process: `transport: nats`, one process consumes, runs the crews, publishes;
  * - framework, distributed: one scheduler and one runner (every call travels through
- *   `live.<stream>.slice.<n>.<crew>.ready`, every slice is reported and committed in KV), in
+ *   `live.<stream>.work.<group>`, every slice is reported and committed in KV), in
  *   this process, and as a deployment runs them: each a `live-crew` process of its own;
  * - baseline: a hand-written nats.js pipeline: durable pull consumer, the bench crews' work by
  *   hand (`BaselineProcessor`), publish with a message id, ack after the publishes are stored;
@@ -215,7 +215,7 @@ const twoHopBaseline: Pipeline = {
   async start(url) {
     const nc = await handWrittenConnection(url);
     const processor = new BaselineProcessor();
-    const work = `live.${STREAM}.slice.0.relay.ready`;
+    const work = `live.${STREAM}.work.relay`;
     const relay = await handWrittenStage(nc, 'LIVE_EVENTS', 'live.*.events', 'relay', (message) => {
       const seq = headers();
       seq.set('Event-Seq', String(message.seq));

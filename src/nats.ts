@@ -8,7 +8,7 @@ import './adapters/builtin.js';
 
 export { JetStreamContextBackend, type JetStreamContextBackendOptions } from './adapters/nats/jetstream-context-backend.js';
 export { JetStreamEventSource, JetStreamSink, NatsLink, type JetStreamEventSourceOptions } from './adapters/nats/jetstream-transport.js';
-export { ensureLiveStreams, LIVE_STREAMS, liveSubject, sliceSubject } from './adapters/nats/jetstream-streams.js';
+export { ensureLiveStreams, LIVE_STREAMS, liveSubject, reportSubject, workSubject } from './adapters/nats/jetstream-streams.js';
 export { natsConnectOptions, type NatsSettings } from './adapters/nats/nats-connect.js';
 export { runDistributedScheduler, type DistributedSchedulerOptions, type SchedulerOutcome } from './adapters/nats/distributed-scheduler.js';
 export { runDistributedRunner, type DistributedRunnerOptions } from './adapters/nats/distributed-runner.js';

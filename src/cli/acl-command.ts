@@ -38,7 +38,7 @@ export function registerAclCommand(program: Command): void {
     .addOption(crewsOption())
     .option('--stream <id>', 'the stream the deployment serves', parseStreamId)
     .addOption(new Option('--pool', "a pool's users: workers, one per runner group of the config (runners:), a producer").conflicts(['stream', 'runner']))
-    .addOption(new Option('--config <file>', 'with --pool: the YAML config naming the runner groups (default: live-config.yaml if present)').conflicts('stream'))
+    .option('--config <file>', 'the YAML config naming the runner groups, whose work messages runners read (default: live-config.yaml if present)')
     .option('--runner <name=selector>', 'with --stream: a runner and the crews it hosts (repeatable; default: one runner "all" hosting every crew)', parseRunner)
     .option('--json', 'print the users as JSON instead of a nats-server config block')
     .action(async (options: AclOptions) => {
@@ -46,9 +46,9 @@ export function registerAclCommand(program: Command): void {
       const { crews } = await loadCrews(options.crews);
       const graph = buildCrewGraph(crews);
       const { authorizationConfig, deploymentUsers, poolUsers } = await import('../adapters/nats/nats-authorization.js');
+      const groups = RunnerGroups.of(loadConfig({ file: options.config, env: process.env }), graph);
+      const ids = graph.crews.map((crew) => crew.id);
       if (options.pool === true) {
-        const groups = RunnerGroups.of(loadConfig({ file: options.config, env: process.env }), graph);
-        const ids = graph.crews.map((crew) => crew.id);
         const local = ids.filter((id) => groups.groupOf(id) === undefined);
         const users = poolUsers(
           local,
@@ -58,10 +58,10 @@ export function registerAclCommand(program: Command): void {
         return;
       }
       const stream = options.stream!;
-      const ids = graph.crews.map((crew) => crew.id);
       const runners = (options.runner ?? [{ name: 'all', selector: '.*' }]).map(({ name, selector }) => {
         const pattern = parseSelector(selector);
-        return { name, selector, crews: ids.filter((id) => pattern.test(id)) };
+        const crews = ids.filter((id) => pattern.test(id));
+        return { name, selector, crews, groups: [...new Set(crews.map((id) => groups.workGroupOf(id)))] };
       });
       const unhosted = ids.filter((id) => !runners.some((runner) => runner.crews.includes(id)));
       if (unhosted.length > 0) throw new ConfigError(messages.aclUnhostedCrews(unhosted));

@@ -223,8 +223,8 @@ export const messages = {
     `Redis at ${where} failed a command on key ${key}: ${detail.replace(/\.$/, '')}. Is redis-server running there? Set redis_url (LIVE_CREW_REDIS_URL).`,
   natsUnreachable: (url: string, detail: string) => `cannot connect to NATS at ${url}: ${detail}. Is nats-server running there (with -js)? Set nats_url (LIVE_CREW_NATS_URL) or --nats-url.`,
   natsNoJetStream: (url: string, detail: string) => `the NATS server at ${url} has no JetStream (${detail}): start nats-server with -js (and a store directory, -sd)`,
-  jetStreamStreamMismatch: (name: string, subjects: unknown, needed: string) =>
-    `JetStream stream ${name} exists with subjects ${JSON.stringify(subjects)}; live-crew needs ${needed} in it (delete or fix the stream)`,
+  jetStreamStreamMismatch: (name: string, subjects: unknown, needed: readonly string[]) =>
+    `JetStream stream ${name} exists with subjects ${JSON.stringify(subjects)}; live-crew needs ${needed.join(' and ')} in it (delete or fix the stream)`,
   outputNotWritable: (what: string, key: string, path: string, detail: string) => `cannot write ${what} to ${path} (${key}): ${detail}`,
   outputFolderMissing: (folder: string) => `the folder ${folder} does not exist; create it first`,
   outputIsFolder: () => 'it is a folder; name a file in it',
@@ -305,10 +305,11 @@ export const messages = {
     `stream ${stream}: LIVE_EVENTS now starts at sequence ${firstSeq}, after the checkpoint's input (from ${position}): retention dropped messages a successor needed, and events of this stream among them are lost to the run; raise events_retention_ms`,
   notARunStateRecord: (where: string, key: string, text: string, problem: string) => `KV ${where} holds ${JSON.stringify(text.slice(0, 200))}, not a live-crew ${key} record (${problem})`,
   runStateIgnored: (refusal: string, instead: string) => `${refusal}; ${instead}`,
-  notLiveCrewWork: (problem: string) => `not a live-crew work item: ${problem}`,
+  notLiveCrewWork: (problem: string) => `not a live-crew work message: ${problem}`,
+  workItemNamesNoEvent: (crew: string, item: number, event: number, events: number) => `crews.${crew}[${item}] names event ${event}, and the message holds ${events}`,
   notLiveCrewReport: (problem: string) => `not a live-crew slice report: ${problem}`,
   wireSubjectNotOurs: (what: 'work' | 'report') =>
-    what === 'work' ? 'not a live-crew work subject (live.<stream>.slice.<n>.<crew>.ready)' : "not the report subject of one of this run's crews (live.<stream>.slice.<n>.<crew>.done)",
+    what === 'work' ? 'not a live-crew work subject (live.<stream>.work.<group>)' : "not the report subject of one of this run's crews (live.<stream>.slice.<n>.<crew>.done)",
   wireIdNotOurs: (id: string, what: 'work' | 'report') =>
     `its message id ${id === '' ? '(none)' : JSON.stringify(id.slice(0, 100))} is not one a live-crew ${what === 'work' ? 'scheduler gives work' : 'runner gives a report'} on this subject`,
   decisionNotOwned: (key: string, streamId: string) =>

@@ -3,8 +3,8 @@ import { authorizationConfig, deploymentUsers, poolUsers } from '../../src/adapt
 
 describe('deploymentUsers', () => {
   const users = deploymentUsers('m1', [
-    { name: 'a', selector: 'scorer|stats', crews: ['scorer', 'stats'] },
-    { name: 'b', selector: 'graphics', crews: ['graphics'] },
+    { name: 'a', selector: 'scorer|stats', crews: ['scorer', 'stats'], groups: ['default'] },
+    { name: 'b', selector: 'graphics', crews: ['graphics'], groups: ['gfx'] },
   ]);
   const publish = (user: string) => users.find((u) => u.user === user)!.permissions.publish.allow;
 
@@ -20,21 +20,22 @@ describe('deploymentUsers', () => {
     expect(users.map((u) => u.permissions.subscribe.allow)).toEqual([['_INBOX.>', 'live.m1.heartbeats'], ['_INBOX.>'], ['_INBOX.>'], ['_INBOX.>']]);
   });
 
-  it('lets a runner read the work and send the reports of its own crews only, and read every report', () => {
+  it("lets a runner read its crews' groups' work and send the reports of its own crews only, and read every report", () => {
     const a = publish('runner_a_m1');
     expect(a).toEqual(
       expect.arrayContaining([
         'live.m1.slice.*.scorer.done',
         'live.m1.slice.*.stats.done',
-        '$JS.API.CONSUMER.CREATE.LIVE_SLICES.*.live.m1.slice.*.scorer.ready',
+        '$JS.API.CONSUMER.CREATE.LIVE_SLICES.*.live.m1.work.default',
         '$JS.API.CONSUMER.CREATE.LIVE_SLICES.*.live.m1.slice.*.*.done',
         '$KV.live_crew_run_m1.crew.stats',
       ]),
     );
     // It sends reports of its own crews only.
     expect(a.filter((s) => s.startsWith('live.') && s.endsWith('.done'))).toEqual(['live.m1.slice.*.scorer.done', 'live.m1.slice.*.stats.done']);
-    // Nothing of the other runner's crew, no work sent, no context written, no events.
-    expect(a.filter((s) => s.includes('graphics') || s.includes('$KV.live_crew_ctx_') || (s.startsWith('live.') && s.endsWith('.ready')) || s.includes('.events'))).toEqual([]);
+    // Nothing of the other runner's crew or group, no work sent, no context written, no events.
+    expect(a.filter((s) => s.includes('graphics') || s.includes('gfx') || s.includes('$KV.live_crew_ctx_') || /^live\.[^.]+\.work\./.test(s) || s.includes('.events'))).toEqual([]);
+    expect(publish('scheduler_m1')).toContain('live.m1.work.*');
     expect(a.every((s) => !s.includes('>') || s.startsWith('$JS.API.DIRECT.GET.KV_live_crew_ctx_m1.'))).toBe(true);
   });
 
@@ -69,11 +70,13 @@ describe('poolUsers', () => {
     const llm = publish('runner_llm');
     expect(llm.filter((s) => s.startsWith('live.') && s.endsWith('.done'))).toEqual(['live.*.slice.*.commentary.done', 'live.*.slice.*.summary.done']);
     expect(kvWrites('runner_llm')).toEqual(['$KV.*.crew.commentary', '$KV.*.crew.summary', '$KV.*.runner.llm.lease', '$KV.live_crew_pool.runner.llm.*']);
-    expect(llm.filter((s) => s.includes('scorer') || (s.startsWith('live.') && s.endsWith('.ready')) || s.includes('.events'))).toEqual([]);
+    expect(llm).toContain('$JS.API.CONSUMER.CREATE.LIVE_SLICES.*.live.*.work.llm');
+    expect(llm.filter((s) => s.includes('scorer') || s.includes('work.default') || /^live\.[^.]+\.work\./.test(s) || s.includes('.events'))).toEqual([]);
   });
 
   it("lets a worker write its lease and checkpoint, the context and its own crews' progress, not a group's", () => {
     expect(kvWrites('worker')).toEqual(['$KV.*.scheduler.*', '$KV.*.snapshot', '$KV.*.crew.scorer', '$KV.live_crew_pool.>']);
-    expect(publish('worker').filter((s) => s.includes('commentary') || s.includes('summary'))).toEqual([]);
+    expect(publish('worker').filter((s) => s.includes('commentary') || s.includes('summary') || s.includes('work.llm'))).toEqual([]);
+    expect(publish('worker')).toContain('$JS.API.CONSUMER.CREATE.LIVE_SLICES.*.live.*.work.default');
   });
 });

@@ -118,7 +118,7 @@ describe.skipIf(start === undefined)('readSubject', () => {
     const nc = await connect({ servers: server().url });
     await ensureLiveStreams(nc);
     const stop = new AbortController();
-    const reading = readSubject(jetstream(nc), { stream: 'LIVE_SLICES', subject: 'live.r1.slice.*.x.ready', fromSeq: 1, signal: stop.signal })[Symbol.asyncIterator]();
+    const reading = readSubject(jetstream(nc), { stream: 'LIVE_SLICES', subject: 'live.r1.work.x', fromSeq: 1, signal: stop.signal })[Symbol.asyncIterator]();
     const next = reading.next();
     stop.abort();
     const ended = await Promise.race([next.then((result) => result.done), new Promise((resolve) => setTimeout(() => resolve('still reading after 5 s'), 5000))]);

@@ -77,7 +77,7 @@ describe.skipIf(binary === undefined)('live-crew acl --pool: workers and a runne
       await expect(js.publish('live.acl0.slice.1.mull.done', '{"writes":[],"disabled":false}')).resolves.toMatchObject({ stream: 'LIVE_SLICES' });
       await expect(js.publish('live.acl0.journal.crew.tally', 'x')).rejects.toThrow(/permission/i);
       await expect(js.publish('live.acl0.events', '{}')).rejects.toThrow(/permission/i);
-      await expect(js.publish('live.acl0.slice.1.mull.ready', '{}')).rejects.toThrow(/permission/i);
+      await expect(js.publish('live.acl0.work.slow', '{}')).rejects.toThrow(/permission/i);
       const pool = await new Kvm(nc).open('live_crew_pool');
       await expect(pool.put('worker.forged', '{}')).rejects.toThrow(/permission/i);
       await expect(pool.put('finished.acl0', '{"position":1}')).rejects.toThrow(/permission/i);

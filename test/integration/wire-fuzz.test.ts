@@ -47,20 +47,21 @@ const junkBody = fc.oneof(
   fc.constant('{"writes":[["__proto__",{"polluted":true}]],"disabled":false}'),
   fc.constant(`{"writes":[["k",${deep(70)}]],"disabled":false}`),
   fc.constant('{"writes":[["k",1e999]],"disabled":false}'),
-  fc.constant(`{"calls":[{"event":{"ts":"2024-05-18T15:00:00.000Z","kind":"goal","stream_id":"${S}","payload":${deep(80)}},"position":1,"source":"s"}]}`),
-  fc.constant('{"calls":[{"position":"nine"}]}'),
-  fc.constant('{"close":"soon"}'),
+  fc.constant(`{"events":[{"event":{"ts":"2024-05-18T15:00:00.000Z","kind":"goal","stream_id":"${S}","payload":${deep(80)}},"position":1,"source":"s","slice":1}],"crews":{"stats":[0]}}`),
+  fc.constant('{"events":[{"position":"nine"}],"crews":{}}'),
+  fc.constant('{"events":[],"crews":{"stats":[3]}}'),
+  fc.constant('{"events":[],"crews":{"stats":[{"close":"soon"}]}}'),
 );
 const slice = fc.integer({ min: -2, max: 12_000 });
 const crew = fc.constantFrom(...CREWS);
 
 /** Hostile messages on every subject the scheduler, the runners and the viewer read. */
 const hostile: fc.Arbitrary<Hostile> = fc.oneof(
-  // Junk work, with and without an id the scheduler's work could have.
-  fc.record({ crew, slice, data: junkBody, withId: fc.boolean() }).map(({ crew: c, slice: n, data, withId }) => ({
-    subject: `live.${S}.slice.${n}.${c}.ready`,
+  // Junk work for the runners' group and another, with and without an id the scheduler's work could have.
+  fc.record({ group: fc.constantFrom('default', 'ghost'), crew, slice, data: junkBody, withId: fc.boolean() }).map(({ group, crew: c, slice: n, data, withId }) => ({
+    subject: `live.${S}.work.${group}`,
     data,
-    ...(withId ? { msgID: `${S}:${n}:${c}:${n}-${n}:1` } : {}),
+    ...(withId ? { msgID: `${S}:${group}:${c}/${n}/${n}~${c}/${n}/${n}:1` } : {}),
   })),
   // A junk report with the report's own id: the forged crew's report of that slice if it comes first.
   fc.record({ slice, data: junkBody }).map(({ slice: n, data }) => ({ subject: `live.${S}.slice.${n}.${FORGED}.done`, data, msgID: `${S}:${n}:${FORGED}:done`, sender: 'the fuzz' })),
@@ -80,7 +81,7 @@ const hostile: fc.Arbitrary<Hostile> = fc.oneof(
 
 /** Publishes a message as an attacker would: JetStream subjects stored, the others on core NATS. */
 async function publish(nc: NatsConnection, js: JetStreamClient, { subject, data, msgID, sender }: Hostile): Promise<number | undefined> {
-  const stored = /\.(slice|journal)\./.test(subject) || subject.endsWith('.actions');
+  const stored = /\.(slice|journal|work)\./.test(subject) || subject.endsWith('.actions');
   if (!stored) {
     nc.publish(subject, data);
     return undefined;
@@ -217,8 +218,9 @@ describe.skipIf(start === undefined)('nothing on the wire can stop a stream', ()
       // Each process logged each refusal it made once.
       const logs = () => processes.map((p) => refusalsLogged(p.stderr()));
       for (const [i, log] of logs().entries()) for (const [at, count] of log) expect(count, `${at} in the log of process ${i}`).toBe(1);
-      // Work sent after the restart is read by the live runners, which refuse every junk message of it.
-      const junkWork = published.slice(sentBefore).filter((m) => m.subject.endsWith('.ready'));
+      // Work for the runners' group sent after the restart is read by the live runners, which refuse every junk message of it.
+      const junkWork = published.slice(sentBefore).filter((m) => m.subject === `live.${S}.work.default`);
+      expect(junkWork.length).toBeGreaterThan(0);
       await waitUntil(() => junkWork.every(({ subject, seq }) => logs().some((log) => log.has(`${subject}#${seq}`))), 'the runners to refuse the junk work');
       // Every process read its owners' journal as it opened: the forged and junk entries were refused.
       const schedulerJunk = published.filter((m) => m.subject === `live.${S}.journal.scheduler`);

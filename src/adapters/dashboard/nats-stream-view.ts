@@ -34,7 +34,11 @@ const ContextBody = z.object({
   payload: z.object({ slice: z.number().int(), context: z.record(z.string(), z.unknown()), changed: z.array(z.string()), deleted: z.array(z.string()) }),
 });
 const Beat = z.object({ payload: z.object({ process: z.string().max(1000) }) });
-const WorkBody = z.union([z.object({ close: z.literal(true) }), z.object({ end: z.literal(true) }), z.object({ calls: z.array(z.object({ event: EventHead })).min(1) })]);
+/** A runner group's work message, as far as the viewer reads it (`crew-work-wire.ts` has the whole). */
+const WorkBody = z.object({
+  events: z.array(z.object({ event: EventHead })),
+  crews: z.record(z.string(), z.array(z.union([z.number().int().min(0), z.object({ close: z.number().int() }), z.object({ end: z.number().int() })]))),
+});
 const DoneBody = z.object({ disabled: z.boolean() });
 
 /** What `followStream` needs beside the connection. */
@@ -65,8 +69,8 @@ const READER_INACTIVE_MS = 30_000;
  * (the slice it closes, at its end in event time); its events, actions and errors from their
  * JetStream streams, from the first stored message on (ephemeral ordered consumers, gone when it
  * stops: a finished stream shows its counts), then as they come; and, on core NATS, `__context`
- * records, heartbeats, and the crews' work and reports (`slice.<n>.<crew>.ready|done`: a crew runs
- * from its work to its report). A message the viewer cannot read is logged once per subject and
+ * records, heartbeats, and the crews' work and reports (`work.<group>`, `slice.<n>.<crew>.done`: a
+ * crew runs from its work to its report). A message the viewer cannot read is logged once per subject and
  * skipped. Nothing is created on the server that outlives it: its consumers are deleted at the
  * stop, or dropped by the server 30 s after a viewer that was killed. Returns the stop.
  */
@@ -83,7 +87,7 @@ export async function followStream(nc: NatsConnection, streamId: string, feed: D
     const json = parseForeignJson(message.string(), VIEWED_MAX_DEPTH);
     const parsed = json.problem === undefined ? schema.safeParse(json.value) : undefined;
     if (parsed?.success) return parsed.data;
-    const kind = message.subject.replace(/^live\.[^.]+\.slice\.\d+\.[^.]+\./, `live.${streamId}.slice.<n>.<crew>.`);
+    const kind = message.subject.replace(/^live\.[^.]+\.slice\.-?\d+\.[^.]+\./, `live.${streamId}.slice.<n>.<crew>.`);
     if (!unreadable.has(kind)) {
       unreadable.add(kind);
       options.logger.warn({ stream: streamId, subject: message.subject }, messages.viewerSkipsMessage(message.subject));
@@ -118,17 +122,12 @@ export async function followStream(nc: NatsConnection, streamId: string, feed: D
           watch.beat(beat.payload.process);
           feed.runnerHeard(beat.payload.process);
         }
-      } else if (what === 'slice' && crew !== undefined) {
-        const slice = Number(n);
-        if (report === 'ready') {
-          const work = read(message, WorkBody);
-          if (work === undefined) return;
-          if ('close' in work) feed.sliceClosed(streamId, slice);
-          else if ('calls' in work) feed.workStarted(crew, streamId, work.calls[0]!.event.ts);
-        } else if (report === 'done') {
-          const done = read(message, DoneBody);
-          if (done !== undefined) feed.workOfSliceEnded(crew, streamId, slice, done.disabled);
-        }
+      } else if (what === 'work') {
+        const work = read(message, WorkBody);
+        if (work !== undefined) showWork(feed, streamId, work);
+      } else if (what === 'slice' && report === 'done' && crew !== undefined) {
+        const done = read(message, DoneBody);
+        if (done !== undefined) feed.workOfSliceEnded(crew, streamId, Number(n), done.disabled);
       }
     },
   });
@@ -145,6 +144,16 @@ export async function followStream(nc: NatsConnection, streamId: string, feed: D
     watch.stop();
     subscription.unsubscribe();
   };
+}
+
+/** What a work message shows: each crew's first call in it starts its work, each close ends a slice. */
+function showWork(feed: DashboardFeed, streamId: string, work: z.output<typeof WorkBody>): void {
+  for (const [crew, items] of Object.entries(work.crews)) {
+    const first = items.find((item) => typeof item === 'number');
+    const called = first === undefined ? undefined : work.events[first];
+    if (called !== undefined) feed.workStarted(crew, streamId, called.event.ts);
+    for (const item of items) if (typeof item !== 'number' && 'close' in item) feed.sliceClosed(streamId, item.close);
+  }
 }
 
 /**

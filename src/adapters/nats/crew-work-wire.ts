@@ -1,8 +1,9 @@
 import { PubHeaders, type JsMsg } from '@nats-io/jetstream';
 import { z } from 'zod';
-import type { CrewCall, CrewSliceDone, CrewWork } from '../../framework/runner-protocol.js';
+import type { CrewCall, CrewSliceDone, CrewWork, SliceBase } from '../../framework/runner-protocol.js';
 import type { ContextWrite } from '../../framework/model/committed-context.js';
-import { sliceSubject } from './jetstream-streams.js';
+import { reportSubject, workSubject } from './jetstream-streams.js';
+import { RUNNER_GROUP_PATTERN } from '../../framework/config/runner-groups-config.js';
 import type { OutgoingMessage } from './jetstream-publishing.js';
 import type { WireRefusals } from './wire-refusals.js';
 import { contextKeyProblem, DEFAULT_MAX_DEPTH, freezeParsedJson } from '../../framework/model/frozen-json.js';
@@ -12,17 +13,24 @@ import { messages } from '../../framework/messages.js';
 import { describeIssues } from '../../framework/model/event.js';
 
 /**
- * How crews' work and reports travel (DESIGN §5). Work goes to
- * `live.<stream>.slice.<n>.<crew>.ready`: a message holds a run of the crew's calls in order
- * (`{"calls":[…]}`, with the slice's `SliceBase` before its first call), the slice's end
- * (`{"close":true}`), or, after the last slice, the stream's (`{"end":true}`); a report goes to `…<crew>.done`. Subjects carry stream, slice and crew; bodies carry the rest as JSON. Every message has a
- * deterministic id. A runner runs a call once even if it is sent again (it knows the call by
- * slice and position), so a re-send after a takeover may group calls differently.
+ * How crews' work and reports travel (DESIGN §5 and its amendments). Work goes to a runner group,
+ * on `live.<stream>.work.<group>`: a message holds a run of the group's work items, in order,
+ * each event once however many of its crews call it:
+ *
+ *     {"bases":[[n, SliceBase]],
+ *      "events":[{"event":{…},"position":p,"source":"nats:live.m1.events#42","slice":n}],
+ *      "crews":{"<crew>":[0, 1, {"close":n}, 2, {"end":n}]}}
+ *
+ * Each crew's list is its items in order: an index is a call of that event (in the event's
+ * slice), `close` ends a slice for the crew, `end` the stream. `bases` holds the base of each
+ * slice whose first calls the message carries. A report goes to
+ * `live.<stream>.slice.<n>.<crew>.done`. Every message has a deterministic id. A runner runs a
+ * call once even if it is sent again (it knows the call by slice and position), so a re-send
+ * after a takeover may group items differently.
  */
 
 /** An event as the scheduler decoded it. Its payload is checked and frozen after the parse, as the decoder does in process. */
 const WireEvent = z.object({ ts: z.string(), kind: z.string(), stream_id: z.string(), payload: z.unknown() });
-const Call = z.object({ event: WireEvent, position: z.number().int(), source: z.string() });
 /** A context key as a crew may write it: a key that reaches a prototype never gets into a snapshot. */
 const ContextKey = z.string().check((check) => {
   const problem = contextKeyProblem(check.value);
@@ -38,9 +46,13 @@ const Base = z.object({
   merges: z.array(z.object({ slice: z.number().int(), reports: z.array(z.tuple([z.string(), z.number().int()]).readonly()) })),
   reportsFrom: z.number().int().min(1),
 });
-const CallsBody = z.object({ base: Base.optional(), calls: z.array(Call).min(1) });
-const CloseBody = z.strictObject({ close: z.literal(true) });
-const EndBody = z.strictObject({ end: z.literal(true) });
+const WorkEvent = z.object({ event: WireEvent, position: z.number().int(), source: z.string(), slice: z.number().int() });
+const WorkItem = z.union([z.number().int().min(0), z.strictObject({ close: z.number().int() }), z.strictObject({ end: z.number().int() })]);
+const WorkBody = z.object({
+  bases: z.array(z.tuple([z.number().int(), Base])).optional(),
+  events: z.array(WorkEvent),
+  crews: z.record(z.string().regex(CREW_ID_PATTERN), z.array(WorkItem).min(1)),
+});
 /** `[key, value]`, or `[key]` for a deletion. */
 const Write = z
   .tuple([ContextKey], z.unknown())
@@ -53,70 +65,102 @@ export const RUNNER_HEADER = 'Live-Crew-Runner';
 const MAX_SENDER_LENGTH = 200;
 const UNKNOWN_SENDER = 'a sender that gave no name';
 
-/** The most call bytes one message carries (NATS' default max_payload is 1 MB). */
+/** The most bytes one work message carries, past its first item (NATS' default max_payload is 1 MB). */
 const MAX_MESSAGE_BYTES = 512 * 1024;
 
-/** Consecutive calls of a crew in a slice, becoming one message. */
-class CallRun {
-  readonly calls: string[] = [];
+/** Consecutive work items of a runner group on a stream, becoming one message. */
+class GroupRun {
+  readonly #events: string[] = [];
+  /** Each event's index in `#events`, by slice and position. */
+  readonly #eventIndex = new Map<string, number>();
+  readonly #bases = new Map<number, string>();
+  readonly #items = new Map<string, string[]>();
+  #count = 0;
+  #first = '';
+  #last = '';
   bytes = 0;
-  #last = 0;
 
   constructor(
     readonly subject: string,
-    readonly first: CrewCall,
+    readonly streamId: string,
+    readonly group: string,
   ) {}
 
-  add(work: CrewCall, call: string): void {
-    this.calls.push(call);
-    this.bytes += call.length;
-    this.#last = work.position;
+  /** How many bytes `work` adds to the message: its event and base when they are not in it yet. */
+  cost(work: CrewWork, call: string | undefined): number {
+    if (work.type !== 'call') return 12;
+    return 4 + (this.#eventIndex.has(eventKey(work)) ? 0 : call!.length) + (work.base === undefined || this.#bases.has(work.slice) ? 0 : JSON.stringify(work.base).length);
+  }
+
+  add(work: CrewWork, call: string | undefined): void {
+    this.bytes += this.cost(work, call);
+    let item: string;
+    if (work.type === 'call') {
+      const key = eventKey(work);
+      let index = this.#eventIndex.get(key);
+      if (index === undefined) {
+        index = this.#events.push(call!) - 1;
+        this.#eventIndex.set(key, index);
+      }
+      if (work.base !== undefined && !this.#bases.has(work.slice)) this.#bases.set(work.slice, `[${work.slice},${JSON.stringify(work.base)}]`);
+      item = String(index);
+    } else item = `{"${work.type}":${work.slice}}`;
+    const items = this.#items.get(work.crew);
+    if (items === undefined) this.#items.set(work.crew, [item]);
+    else items.push(item);
+    const name = `${work.crew}/${work.slice}/${work.type === 'call' ? work.position : work.type}`;
+    if (this.#count++ === 0) this.#first = name;
+    this.#last = name;
   }
 
   message(): OutgoingMessage {
-    const { streamId, slice, crew, position, base } = this.first;
-    const head = base === undefined ? '' : `"base":${JSON.stringify(base)},`;
-    return { subject: this.subject, data: `{${head}"calls":[${this.calls.join(',')}]}`, msgID: `${streamId}:${slice}:${crew}:${position}-${this.#last}:${this.calls.length}` };
+    const bases = this.#bases.size === 0 ? '' : `"bases":[${[...this.#bases.values()].join(',')}],`;
+    const crews = [...this.#items].map(([crew, items]) => `"${crew}":[${items.join(',')}]`).join(',');
+    return { subject: this.subject, data: `{${bases}"events":[${this.#events.join(',')}],"crews":{${crews}}}`, msgID: `${this.streamId}:${this.group}:${this.#first}~${this.#last}:${this.#count}` };
   }
 }
 
+const eventKey = (work: CrewCall) => `${work.slice}:${work.position}`;
+
 /**
- * Work items as messages, in order: consecutive calls of a crew in a slice share a message (up
- * to MAX_MESSAGE_BYTES), so the cost per call stays far below a message's.
+ * Work items as messages, in order: consecutive items of a runner group on a stream share a
+ * message (up to MAX_MESSAGE_BYTES), which carries each event once, so the cost per call stays
+ * far below a message's and an event's bytes are stored once per group.
+ *
+ * @param groupOf - the work group of a crew (`RunnerGroups.workGroupOf`)
  */
-export function encodeWork(items: readonly CrewWork[]): OutgoingMessage[] {
-  const ordered: Array<OutgoingMessage | CallRun> = [];
-  const open = new Map<string, CallRun>();
+export function encodeWork(items: readonly CrewWork[], groupOf: (crew: string) => string): OutgoingMessage[] {
+  const ordered: GroupRun[] = [];
+  const open = new Map<string, GroupRun>();
   // An event's calls for several crews come one after another: it is encoded once for them all.
   let encoded: { readonly work: CrewCall; readonly call: string } | undefined;
   for (const work of items) {
-    const subject = sliceSubject(work.streamId, work.slice, work.crew, 'ready');
-    if (work.type !== 'call') {
-      open.delete(subject);
-      ordered.push({ subject, data: `{"${work.type}":true}`, msgID: `${work.streamId}:${work.slice}:${work.crew}:${work.type}` });
-      continue;
+    const group = groupOf(work.crew);
+    const subject = workSubject(work.streamId, group);
+    let call: string | undefined;
+    if (work.type === 'call') {
+      if (encoded === undefined || encoded.work.event !== work.event || encoded.work.position !== work.position) encoded = { work, call: encodeCall(work) };
+      call = encoded.call;
     }
-    if (encoded === undefined || encoded.work.event !== work.event || encoded.work.position !== work.position) encoded = { work, call: encodeCall(work) };
-    const call = encoded.call;
     let run = open.get(subject);
-    if (run === undefined || run.bytes + call.length > MAX_MESSAGE_BYTES) {
-      run = new CallRun(subject, work);
+    if (run === undefined || run.bytes + run.cost(work, call) > MAX_MESSAGE_BYTES) {
+      run = new GroupRun(subject, work.streamId, group);
       open.set(subject, run);
       ordered.push(run);
     }
     run.add(work, call);
   }
-  return ordered.map((entry) => (entry instanceof CallRun ? entry.message() : entry));
+  return ordered.map((run) => run.message());
 }
 
 function encodeCall(work: CrewCall): string {
-  return JSON.stringify({ event: work.event, position: work.position, source: work.source });
+  return JSON.stringify({ event: work.event, position: work.position, source: work.source, slice: work.slice });
 }
 
 /** A crew's report as a message, naming the runner that sends it (`sender`, shown in a refusal of it). */
 export function encodeDone(done: CrewSliceDone, sender: string): OutgoingMessage {
   return {
-    subject: sliceSubject(done.streamId, done.slice, done.crew, 'done'),
+    subject: reportSubject(done.streamId, done.slice, done.crew),
     data: JSON.stringify({ writes: done.writes, disabled: done.disabled }),
     msgID: reportID(done.streamId, done.slice, done.crew),
     headers: { [RUNNER_HEADER]: sender },
@@ -147,14 +191,22 @@ export function wireMessage(message: JsMsg): WireMessage {
   };
 }
 
-/** The stream, slice and crew a slice subject names, if it is one live-crew writes. */
-function parseSubject(subject: string, what: 'ready' | 'done'): { streamId: string; slice: number; crew: string } | undefined {
+/** The stream, slice and crew a report subject names, if it is one live-crew writes. */
+function parseReportSubject(subject: string): { streamId: string; slice: number; crew: string } | undefined {
   const parts = subject.split('.');
-  if (parts.length !== 6 || parts[0] !== 'live' || parts[2] !== 'slice' || parts[5] !== what) return undefined;
+  if (parts.length !== 6 || parts[0] !== 'live' || parts[2] !== 'slice' || parts[5] !== 'done') return undefined;
   const [, streamId, , n, crew] = parts as [string, string, string, string, string, string];
   const slice = Number(n);
   if (!STREAM_ID_PATTERN.test(streamId) || !CREW_ID_PATTERN.test(crew) || !/^-?\d{1,15}$/.test(n) || !Number.isSafeInteger(slice)) return undefined;
   return { streamId, slice, crew };
+}
+
+/** The stream and group a work subject names, if it is one live-crew writes. */
+function parseWorkSubject(subject: string): { streamId: string; group: string } | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 4 || parts[0] !== 'live' || parts[2] !== 'work') return undefined;
+  const [, streamId, , group] = parts as [string, string, string, string];
+  return STREAM_ID_PATTERN.test(streamId) && RUNNER_GROUP_PATTERN.test(group) ? { streamId, group } : undefined;
 }
 
 /**
@@ -169,47 +221,54 @@ function parseBody<S extends z.ZodType>(data: string, schemaOf: (value: unknown)
   return parsed.success ? { body: parsed.data } : { problem: describeIssues(parsed.error) };
 }
 
-/** A work message as a runner takes it: its items in order, or why it is refused. */
+/** A work message as a runner takes it: its items, each crew's in order, or why it is refused. */
 export type WorkReading = { readonly work: CrewWork[]; readonly refused?: undefined } | { readonly work?: undefined; readonly refused: string };
 
 /**
- * The work items of a message, or why it is not work the scheduler wrote. Their events are deeply
- * frozen, as the in-process decoder leaves them, so a crew that changes its event fails alike in both.
+ * The work items of a message, each crew's in order, or why it is not work the scheduler wrote.
+ * Its events are deeply frozen, as the in-process decoder leaves them, so a crew that changes
+ * its event fails alike in both. A crew's first call of a slice in the message carries the
+ * slice's base when the message has one.
  *
  * @param payloadMaxDepth - the deepest payload nesting accepted (`payload_max_depth`)
  */
 export function readWork(message: WireMessage, payloadMaxDepth = DEFAULT_MAX_DEPTH): WorkReading {
-  const named = parseSubject(message.subject, 'ready');
+  const named = parseWorkSubject(message.subject);
   if (named === undefined) return { refused: messages.wireSubjectNotOurs('work') };
-  const { streamId, slice, crew } = named;
-  if (!message.msgID.startsWith(`${streamId}:${slice}:${crew}:`)) return { refused: messages.wireIdNotOurs(message.msgID, 'work') };
-  // The key picks the schema: a failed parse of the other would build an error for every message.
-  const read = parseBody(message.data, (value) => (typeof value !== 'object' || value === null ? CallsBody : 'close' in value ? CloseBody : 'end' in value ? EndBody : CallsBody));
+  const { streamId, group } = named;
+  if (!message.msgID.startsWith(`${streamId}:${group}:`)) return { refused: messages.wireIdNotOurs(message.msgID, 'work') };
+  const read = parseBody(message.data, () => WorkBody);
   if (read.problem !== undefined) return { refused: messages.notLiveCrewWork(read.problem) };
-  const body = read.body;
-  if ('close' in body) return { work: [{ type: 'close', streamId, slice, crew }] };
-  if ('end' in body) return { work: [{ type: 'end', streamId, slice, crew }] };
-  for (const { event } of body.calls) {
-    const problem = freezeParsedJson(event.payload, payloadMaxDepth, 'payload');
+  const { events, crews } = read.body;
+  for (const [i, { event }] of events.entries()) {
+    const problem = freezeParsedJson(event.payload, payloadMaxDepth, `events[${i}].event.payload`);
     if (problem !== undefined) return { refused: messages.notLiveCrewWork(problem) };
     Object.freeze(event);
   }
-  // The snapshot's values are context values: as deep as a crew may write them.
-  const snapshot = body.base === undefined ? undefined : freezeParsedJson(body.base.snapshot, payloadMaxDepth + 1, 'base.snapshot');
-  if (snapshot !== undefined) return { refused: messages.notLiveCrewWork(snapshot) };
-  const { calls, base } = body;
-  return {
-    work: calls.map((call, i) => ({
-      type: 'call',
-      streamId,
-      slice,
-      crew,
-      event: call.event,
-      position: call.position,
-      source: call.source,
-      ...(i === 0 && base !== undefined ? { base } : {}),
-    })),
-  };
+  const bases = new Map<number, SliceBase>();
+  for (const [i, [slice, base]] of (read.body.bases ?? []).entries()) {
+    // The snapshot's values are context values: as deep as a crew may write them.
+    const problem = freezeParsedJson(base.snapshot, payloadMaxDepth + 1, `bases[${i}][1].snapshot`);
+    if (problem !== undefined) return { refused: messages.notLiveCrewWork(problem) };
+    bases.set(slice, base);
+  }
+  const work: CrewWork[] = [];
+  for (const [crew, items] of Object.entries(crews)) {
+    const based = new Set<number>();
+    for (const [i, item] of items.entries()) {
+      if (typeof item !== 'number') {
+        work.push('close' in item ? { type: 'close', streamId, slice: item.close, crew } : { type: 'end', streamId, slice: item.end, crew });
+        continue;
+      }
+      const called = events[item];
+      if (called === undefined) return { refused: messages.notLiveCrewWork(messages.workItemNamesNoEvent(crew, i, item, events.length)) };
+      const { event, position, source, slice } = called;
+      const base = based.has(slice) ? undefined : bases.get(slice);
+      based.add(slice);
+      work.push({ type: 'call', streamId, slice, crew, event, position, source, ...(base !== undefined ? { base } : {}) });
+    }
+  }
+  return { work };
 }
 
 /** A message on a report subject: a crew's report (refused when its body is not one), or why it is none at all. */
@@ -225,7 +284,7 @@ export type ReportReading = { readonly report: CrewSliceDone; readonly ignored?:
  * @param crews - the ids of the run's crews
  */
 export function readReport(message: WireMessage, crews: ReadonlySet<string>, payloadMaxDepth = DEFAULT_MAX_DEPTH): ReportReading {
-  const named = parseSubject(message.subject, 'done');
+  const named = parseReportSubject(message.subject);
   if (named === undefined || !crews.has(named.crew)) return { ignored: messages.wireSubjectNotOurs('report') };
   const { streamId, slice, crew } = named;
   if (message.msgID !== reportID(streamId, slice, crew)) return { ignored: messages.wireIdNotOurs(message.msgID, 'report') };

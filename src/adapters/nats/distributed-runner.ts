@@ -6,7 +6,8 @@ import type { ErrorRecord } from '../../framework/model/error-record.js';
 import type { EmittedAction } from '../../framework/ports/sinks.js';
 import { messages } from '../../framework/messages.js';
 import { ConfigError } from '../../framework/errors.js';
-import { CrewProgressSchema, CrewWorker, type CrewProgress } from '../../framework/distributed/crew-worker.js';
+import { CrewProgressSchema, CrewWorker, type CrewProgress, type ReceivedWork } from '../../framework/distributed/crew-worker.js';
+import { RunnerGroups } from '../../framework/distributed/runner-groups.js';
 import { CrewReports } from '../../framework/distributed/crew-reports.js';
 import { MergedContextReplica } from '../../framework/distributed/merged-context-replica.js';
 import type { CrewRuntime } from '../../framework/runtime/route-table.js';
@@ -15,7 +16,7 @@ import type { WireRefusals } from './wire-refusals.js';
 import { crewOwner } from '../../framework/replay/decision-keys.js';
 import { openDistributedRun, type DistributedRun, type DistributedRunOptions } from './distributed-run.js';
 import { readSubject } from './jetstream-reading.js';
-import { LIVE_STREAMS, sliceSubject } from './jetstream-streams.js';
+import { LIVE_STREAMS, reportSubject, workSubject } from './jetstream-streams.js';
 import { JetStreamSink } from './jetstream-transport.js';
 
 /** Options of `runDistributedRunner`. */
@@ -95,7 +96,14 @@ export async function serveStreamCrews(run: DistributedRun, streamId: string, cr
   stopped.addEventListener('abort', cancel, { once: true });
   if (stopped.aborted) cancel();
   try {
-    const served = await Promise.allSettled(crews.map((crew) => work(run, streamId, stopped, crew, { models, actions, errors, replica, refusals })));
+    const groups = RunnerGroups.of(run.config, run.graph);
+    const byGroup = new Map<string, CrewRuntime[]>();
+    for (const crew of crews) {
+      const group = groups.workGroupOf(crew.definition.id);
+      byGroup.set(group, [...(byGroup.get(group) ?? []), crew]);
+    }
+    const shared = { models, actions, errors, replica, refusals };
+    const served = await Promise.allSettled([...byGroup].map(([group, members]) => serveGroup(run, streamId, group, members, stopped, shared)));
     const failed = served.find((outcome) => outcome.status === 'rejected');
     // What a stop cut short is left to the crews' progress: the next owner goes on from there.
     if (failed !== undefined && !stopped.aborted) throw failed.reason;
@@ -116,13 +124,42 @@ interface RunnerShared {
   readonly refusals: WireRefusals;
 }
 
-/** Runs one crew's work until the stream ends or the signal aborts. */
-async function work(run: DistributedRun, streamId: string, signal: AbortSignal, crew: CrewRuntime, { models, actions, errors, replica, refusals }: RunnerShared): Promise<void> {
+/**
+ * Runs the work of a work group's crews hosted here until the stream ends for them all or the
+ * signal aborts: one reader of the group's messages hands each crew its items, and each crew runs
+ * its own in order, in a lane of its own, so a slow crew holds up no other.
+ */
+async function serveGroup(run: DistributedRun, streamId: string, group: string, crews: readonly CrewRuntime[], signal: AbortSignal, shared: RunnerShared): Promise<void> {
+  const workers = await Promise.all(crews.map((crew) => crewWorker(run, streamId, crew, shared)));
+  const reading = new AbortController();
+  const stop = () => reading.abort();
+  signal.addEventListener('abort', stop, { once: true });
+  if (signal.aborted) stop();
+  const lanes: ReadonlyMap<string, WorkLane> = new Map(workers.map((worker) => [worker.crewId, new WorkLane(worker, () => [...lanes.values()].every((lane) => lane.ended), stop)]));
+  const fromSeq = Math.min(...workers.map((worker) => worker.resumeFrom));
+  try {
+    for await (const batch of readSubject(run.js, { stream: LIVE_STREAMS.slices.name, subject: workSubject(streamId, group), fromSeq, signal: reading.signal })) {
+      for (const message of batch) {
+        const read = readWork(wireMessage(message), run.config.payload_max_depth);
+        if (read.refused !== undefined) shared.refusals.refuse(message.subject, message.seq, read.refused, 'skipped');
+        else for (const work of read.work) lanes.get(work.crew)?.take({ work, seq: message.seq });
+      }
+      await Promise.all([...lanes.values()].map((lane) => lane.room()));
+    }
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
+  await Promise.all([...lanes.values()].map((lane) => lane.drained()));
+  await Promise.all(workers.map((worker) => worker.settled()));
+}
+
+/** A crew's worker for a stream, from the progress its last runner saved. */
+async function crewWorker(run: DistributedRun, streamId: string, crew: CrewRuntime, { models, actions, errors, replica }: RunnerShared): Promise<CrewWorker> {
   const id = crew.definition.id;
   const key = `crew.${id}`;
   const saved = await run.bucket.get(key, CrewProgressSchema);
   if (saved?.refused !== undefined) run.logger.error({ crew: id, key }, messages.runStateIgnored(saved.refused, `crew ${id} starts without it, from the stream's first work`));
-  const worker = new CrewWorker({
+  return new CrewWorker({
     crew,
     streamId,
     backend: run.backend,
@@ -141,19 +178,69 @@ async function work(run: DistributedRun, streamId: string, signal: AbortSignal, 
     },
     saveProgress: (progress) => run.bucket.put(key, progress),
   });
-  const subject = sliceSubject(streamId, '*', id, 'ready');
-  for await (const batch of readSubject(run.js, { stream: LIVE_STREAMS.slices.name, subject, fromSeq: worker.resumeAfter + 1, signal })) {
-    await worker.handle(
-      batch.flatMap((message) => {
-        const read = readWork(wireMessage(message), run.config.payload_max_depth);
-        if (read.refused === undefined) return read.work.map((work) => ({ work, seq: message.seq }));
-        refusals.refuse(message.subject, message.seq, read.refused, 'skipped');
-        return [];
-      }),
-    );
-    if (worker.ended) break;
+}
+
+/** How many of a crew's work items may wait in its lane before the group's reader waits for it. */
+const MAX_QUEUED = 4096;
+
+/**
+ * One crew's work items as its group's reader hands them over, run in order, a batch at a time:
+ * what arrives while a batch runs is the next batch. A crew that fails stops the reader.
+ */
+class WorkLane {
+  readonly #worker: CrewWorker;
+  readonly #ended: () => void;
+  readonly #failed: () => void;
+  #queued: ReceivedWork[] = [];
+  #running: Promise<void> | undefined;
+  #failure: unknown;
+
+  /** @param allEnded - whether every lane of the group has ended; `stop` stops the reader */
+  constructor(worker: CrewWorker, allEnded: () => boolean, stop: () => void) {
+    this.#worker = worker;
+    this.#ended = () => {
+      if (allEnded()) stop();
+    };
+    this.#failed = stop;
   }
-  await worker.settled();
+
+  /** Whether the stream ended for the crew. */
+  get ended(): boolean {
+    return this.#worker.ended;
+  }
+
+  take(work: ReceivedWork): void {
+    if (this.#failure !== undefined || this.#worker.ended) return;
+    this.#queued.push(work);
+    this.#running ??= this.#run();
+  }
+
+  /** Resolves when the lane may take more. */
+  async room(): Promise<void> {
+    if (this.#queued.length > MAX_QUEUED) await this.#running;
+  }
+
+  /** Resolves when everything taken has run; rejects if the crew failed. */
+  async drained(): Promise<void> {
+    await this.#running;
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (this.#queued.length > 0 && !this.#worker.ended) {
+        const batch = this.#queued;
+        this.#queued = [];
+        await this.#worker.handle(batch);
+      }
+      if (this.#worker.ended) this.#ended();
+    } catch (error) {
+      this.#failure = error;
+      this.#failed();
+    } finally {
+      this.#running = undefined;
+    }
+  }
 }
 
 /**
@@ -186,7 +273,7 @@ class ReportReader {
     const stop = new AbortController();
     this.#stop = stop;
     this.#from = from;
-    const subject = sliceSubject(this.#streamId, '*', '*', 'done');
+    const subject = reportSubject(this.#streamId, '*', '*');
     this.#reading = this.#reading.then(async () => {
       try {
         for await (const batch of readSubject(this.#run.js, { stream: LIVE_STREAMS.slices.name, subject, fromSeq: from, signal: stop.signal })) {

@@ -10,6 +10,7 @@ import { scheduleCrews } from '../../framework/scheduler/crew-schedule.js';
 import { DistributedSliceTarget } from '../../framework/distributed/distributed-slice-target.js';
 import { StoredSchedulerCheckpointSchema } from '../../framework/distributed/scheduler-checkpoint.js';
 import { SliceEngine } from '../../framework/scheduler/slice-engine.js';
+import { RunnerGroups } from '../../framework/distributed/runner-groups.js';
 import { takeReports } from './crew-work-wire.js';
 import { SCHEDULER_OWNER } from '../../framework/replay/decision-keys.js';
 import { openDistributedRun, type DistributedRun, type DistributedRunOptions } from './distributed-run.js';
@@ -18,7 +19,7 @@ import { readSubject } from './jetstream-reading.js';
 import { JetStreamReplaySource } from './jetstream-replay-source.js';
 import { watchRunners } from './runner-heartbeats.js';
 import { NatsContextBroadcast } from './context-broadcast.js';
-import { LIVE_STREAMS, sliceSubject } from './jetstream-streams.js';
+import { LIVE_STREAMS, reportSubject } from './jetstream-streams.js';
 import { JetStreamSink } from './jetstream-transport.js';
 import { SchedulerLease } from './scheduler-lease.js';
 import { describeThrown } from '../../framework/describe-thrown.js';
@@ -43,8 +44,8 @@ export interface DistributedSchedulerOptions extends DistributedRunOptions {
 /**
  * The scheduler of one stream in a distributed run (DESIGN §5). It waits for the stream's lease
  * (a standby waits here), then reads the stream's events, runs the slice engine on them exactly
- * as in process, and sends each crew's calls to `live.<stream>.slice.<n>.<crew>.ready` for the
- * runners; the runners' reports are merged into the context, slice by slice.
+ * as in process, and sends its crews' calls to `live.<stream>.work.<group>` for the runners of
+ * each work group (DESIGN §5 amendments); the runners' reports are merged into the context, slice by slice.
  *
  * Every `checkpoint_slices` committed slices it stores a checkpoint (`scheduler.checkpoint` in
  * the run's bucket): the engine's state, the input position and report sequence to read on
@@ -115,7 +116,8 @@ export async function scheduleStream(run: DistributedRun, streamId: string, sign
   const noActions: ActionSink = { write: () => undefined, close: async () => undefined };
   const schedules = scheduleCrews(graph.crews, config.eager_dispatch);
   const contextOut = new NatsContextBroadcast(run.link);
-  const work = new JetStreamCrewWorkSink(run.publisher);
+  const groups = RunnerGroups.of(config, graph);
+  const work = new JetStreamCrewWorkSink(run.publisher, (crew) => groups.workGroupOf(crew));
   const target = new DistributedSliceTarget({
     contextOut,
     crews: schedules,
@@ -171,7 +173,7 @@ export async function scheduleStream(run: DistributedRun, streamId: string, sign
   const refusals = run.refusals;
   const crewIds = new Set(graph.crews.map((crew) => crew.id));
   const reading = (async () => {
-    const subject = sliceSubject(streamId, '*', '*', 'done');
+    const subject = reportSubject(streamId, '*', '*');
     for await (const batch of readSubject(run.js, { stream: LIVE_STREAMS.slices.name, subject, fromSeq: stored?.reportsFrom ?? 1, signal: reports.signal })) {
       takeReports(batch, crewIds, config.payload_max_depth, refusals, (done, seq) => target.receive(done, seq));
     }

@@ -7,21 +7,24 @@ const MAX_GATHERED = 1024;
 
 /**
  * Publishes crews' work to JetStream in the order sent. One publish is in flight at a time;
- * what is sent meanwhile is gathered and goes out together when it is stored, a crew's calls
- * sharing messages. So at a trickle every call goes out at once, and under load the batches
+ * what is sent meanwhile is gathered and goes out together when it is stored, a runner group's
+ * items sharing messages. So at a trickle every call goes out at once, and under load the batches
  * grow instead of a queue: the cost per call falls as the rate rises. Every message has a
  * deterministic id; a runner runs a call once even if it is sent again.
  */
 export class JetStreamCrewWorkSink implements CrewWorkSink {
   readonly #publisher: JetStreamPublisher;
+  readonly #groupOf: (crew: string) => string;
   #gathered: CrewWork[] = [];
   /** The publishing under way, until nothing is gathered. */
   #draining: Promise<void> | undefined;
   /** Why a publish failed: every send and flush after it fails too, so no later wait misses it. */
   #failure: unknown;
 
-  constructor(publisher: JetStreamPublisher) {
+  /** @param groupOf - the work group of a crew: its runner group's, or `default` (`RunnerGroups.workGroupOf`) */
+  constructor(publisher: JetStreamPublisher, groupOf: (crew: string) => string) {
     this.#publisher = publisher;
+    this.#groupOf = groupOf;
   }
 
   send(work: CrewWork): Promise<void> | undefined {
@@ -48,7 +51,7 @@ export class JetStreamCrewWorkSink implements CrewWorkSink {
       while (this.#gathered.length > 0) {
         const items = this.#gathered;
         this.#gathered = [];
-        await this.#publisher.publishInOrder(encodeWork(items));
+        await this.#publisher.publishInOrder(encodeWork(items, this.#groupOf));
       }
     } catch (error) {
       this.#failure ??= error;

@@ -9,17 +9,20 @@ import { describeThrown } from '../../framework/describe-thrown.js';
 
 /** The JetStream streams live-crew uses, and the subjects each holds (DESIGN §5). */
 export const LIVE_STREAMS = {
-  events: { name: 'LIVE_EVENTS', subject: 'live.*.events' },
-  actions: { name: 'LIVE_ACTIONS', subject: 'live.*.actions' },
-  errors: { name: 'LIVE_ERRORS', subject: 'live.*.errors' },
-  /** Distributed runs: the scheduler's work for crews and the runners' reports. */
-  slices: { name: 'LIVE_SLICES', subject: 'live.*.slice.>' },
+  events: { name: 'LIVE_EVENTS', subjects: ['live.*.events'] },
+  actions: { name: 'LIVE_ACTIONS', subjects: ['live.*.actions'] },
+  errors: { name: 'LIVE_ERRORS', subjects: ['live.*.errors'] },
+  /** Distributed runs: the scheduler's work for runner groups and the runners' reports. */
+  slices: { name: 'LIVE_SLICES', subjects: ['live.*.work.*', 'live.*.slice.>'] },
   /** Distributed runs: the decisions of schedulers and runners, each owner's on a subject of its own. */
-  journal: { name: 'LIVE_JOURNAL', subject: 'live.*.journal.>' },
+  journal: { name: 'LIVE_JOURNAL', subjects: ['live.*.journal.>'] },
 } as const;
 
-/** What LIVE_JOURNAL held before decisions were owned: a stream made so is moved to the owners' subjects. */
-const UNOWNED_JOURNAL_SUBJECT = 'live.*.journal';
+/** Subjects a stream held in an earlier release, replaced by its current ones when a process finds them. */
+const EARLIER_SUBJECTS: ReadonlySet<string> = new Set([
+  // LIVE_JOURNAL before decisions were owned.
+  'live.*.journal',
+]);
 
 /** The subject of a stream's events, actions, errors, heartbeats or context records: `live.<stream_id>.<what>`. */
 export function liveSubject(streamId: string, what: 'events' | 'actions' | 'errors' | 'heartbeats' | 'ctx'): string {
@@ -68,12 +71,14 @@ export function journalOwnerOf(subject: string): DecisionOwner | undefined {
   return parts.length === 5 && parts[3] === 'crew' && CREW_ID_PATTERN.test(parts[4]!) ? crewOwner(parts[4]!) : undefined;
 }
 
-/**
- * The subject of a crew's work in a slice (`ready`) or of its report (`done`):
- * `live.<stream>.slice.<n>.<crew>.ready|done`. `*` for any slice or crew.
- */
-export function sliceSubject(streamId: string, slice: number | '*', crew: string, what: 'ready' | 'done' | '*'): string {
-  return `live.${streamId}.slice.${slice}.${crew}.${what}`;
+/** The subject of a crew's report that it finished a slice: `live.<stream>.slice.<n>.<crew>.done`. `*` for any slice or crew. */
+export function reportSubject(streamId: string, slice: number | '*', crew: string): string {
+  return `live.${streamId}.slice.${slice}.${crew}.done`;
+}
+
+/** The subject of a runner group's work on a stream (DESIGN §5 amendments): `live.<stream>.work.<group>`. `*` for any stream or group. */
+export function workSubject(streamId: string, group: string): string {
+  return `live.${streamId}.work.${group}`;
 }
 
 /** How long the streams a distributed run reads again keep their messages, in ms; absent or null: as the stream is. */
@@ -119,19 +124,25 @@ export async function ensureLiveStreams(nc: NatsConnection, retention: LiveReten
   } catch (error) {
     throw new ConnectionError(messages.natsNoJetStream(nc.getServer(), describeThrown(error)), { cause: error });
   }
-  for (const [key, { name, subject }] of Object.entries(LIVE_STREAMS)) {
+  for (const [key, { name, subjects }] of Object.entries(LIVE_STREAMS)) {
     const keepMs = retention[key as keyof LiveRetention];
     const maxAge = keepMs === undefined || keepMs === null ? undefined : nanos(keepMs);
     const existing = await jsm.streams.info(name).catch(() => undefined);
     if (existing === undefined) {
-      await jsm.streams.add({ name, subjects: [subject], ...(maxAge !== undefined ? retentionSettings(maxAge) : {}) });
+      await jsm.streams.add({ name, subjects: [...subjects], ...(maxAge !== undefined ? retentionSettings(maxAge) : {}) });
       continue;
     }
-    const subjects = existing.config.subjects ?? [];
-    const unowned = key === 'journal' && subjects.length === 1 && subjects[0] === UNOWNED_JOURNAL_SUBJECT;
-    if (!subjects.includes(subject) && !unowned) throw new ConnectionError(messages.jetStreamStreamMismatch(name, existing.config.subjects, subject));
-    if (unowned || (maxAge !== undefined && existing.config.max_age !== maxAge)) {
-      await jsm.streams.update(name, { ...existing.config, subjects: [subject], ...(maxAge !== undefined ? retentionSettings(maxAge, existing.config.duplicate_window) : {}) });
+    const had = existing.config.subjects ?? [];
+    const missing = subjects.filter((subject) => !had.includes(subject));
+    // A stream an earlier release made is brought up to date; one made for something else is not touched.
+    const earlier = missing.length > 0 && had.every((subject) => EARLIER_SUBJECTS.has(subject) || (subjects as readonly string[]).includes(subject));
+    if (missing.length > 0 && !earlier) throw new ConnectionError(messages.jetStreamStreamMismatch(name, had, subjects));
+    if (earlier || (maxAge !== undefined && existing.config.max_age !== maxAge)) {
+      await jsm.streams.update(name, {
+        ...existing.config,
+        subjects: earlier ? [...subjects] : had,
+        ...(maxAge !== undefined ? retentionSettings(maxAge, existing.config.duplicate_window) : {}),
+      });
     }
   }
   return jsm;

@@ -110,7 +110,7 @@ export class JetStreamEventSource implements EventSource {
         deliver_policy: DeliverPolicy.StartSequence,
         // A consumer the server reports without an ack floor (seen once, just after it was made) starts from the first message.
         opt_start_seq: (existing?.ack_floor?.stream_seq ?? 0) + 1,
-        filter_subject: LIVE_STREAMS.events.subject,
+        filter_subject: liveSubject('*', 'events'),
         // Events stay unacknowledged while their slice is open; a live process acknowledges
         // them, a restarted one takes them again from the ack floor.
         ack_wait: ACK_WAIT_NS,
@@ -141,9 +141,9 @@ export class JetStreamEventSource implements EventSource {
 
 /** Where stored events come from: `nats:live.m1.events#42`, the subject each came in on. */
 const EVENTS_ORIGIN: InputOrigin = {
-  name: `nats:${LIVE_STREAMS.events.subject}`,
+  name: `nats:${liveSubject('*', 'events')}`,
   durable: true,
-  locate: (seq, streamId) => `nats:${streamId === undefined ? LIVE_STREAMS.events.subject : liveSubject(streamId, 'events')}#${seq}`,
+  locate: (seq, streamId) => `nats:${streamId === undefined ? liveSubject('*', 'events') : liveSubject(streamId, 'events')}#${seq}`,
 };
 
 /**

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { journalSubject, LIVE_STREAMS, liveSubject, sliceSubject } from './jetstream-streams.js';
+import { journalSubject, LIVE_STREAMS, liveSubject, reportSubject, workSubject } from './jetstream-streams.js';
+import { DEFAULT_WORK_GROUP } from '../../framework/config/runner-groups-config.js';
 import { crewOwner, SCHEDULER_OWNER, type DecisionOwner } from '../../framework/replay/decision-keys.js';
 
-/** A runner of a deployment: its name and the crews it hosts. */
+/** A runner of a deployment: its name, the crews it hosts and the work groups they are in. */
 export interface RunnerAccount {
   readonly name: string;
   /** The selector it runs with (`--selector`), for the note on how to start it. */
   readonly selector: string;
   readonly crews: readonly string[];
+  /** The work groups of its crews (`RunnerGroups.workGroupOf`): it reads their work messages. */
+  readonly groups: readonly string[];
 }
 
 /** One NATS user of a deployment and what it may publish and subscribe to. */
@@ -25,6 +28,9 @@ export interface RunnerGroupAccount {
   readonly name: string;
   readonly crews: readonly string[];
 }
+
+/** The work group of the crews a pool's workers run. */
+const WORKER_GROUPS = [DEFAULT_WORK_GROUP];
 
 /** Replies to requests and JetStream acknowledgements come back on inboxes. */
 const INBOXES = '_INBOX.>';
@@ -48,7 +54,7 @@ export function deploymentUsers(streamId: string, runners: readonly RunnerAccoun
     user('scheduler', `scheduler_${streamId}`, `live-crew scheduler --stream ${streamId}`, schedulerSubjects(scope), [liveSubject(streamId, 'heartbeats')]),
     ...runners.map((runner) =>
       user('runner', `runner_${runner.name}_${streamId}`, `live-crew runner --stream ${streamId} --selector '${runner.selector}'`, [
-        ...runnerSubjects(scope, runner.crews),
+        ...runnerSubjects(scope, runner.crews, runner.groups),
         liveSubject(streamId, 'heartbeats'),
       ]),
     ),
@@ -71,10 +77,10 @@ export function poolUsers(localCrews: readonly string[], groups: readonly Runner
   const pool = bucket(`${KV_PREFIX}_pool`);
   const watchPool = reading(pool.stream, `$KV.${KV_PREFIX}_pool.>`);
   return [
-    user('worker', 'worker', 'live-crew worker', [...schedulerSubjects(scope), ...runnerSubjects(scope, localCrews), ...pool.owner, ...watchPool]),
+    user('worker', 'worker', 'live-crew worker', [...schedulerSubjects(scope), ...runnerSubjects(scope, localCrews, WORKER_GROUPS), ...pool.owner, ...watchPool]),
     ...groups.map((group) =>
       user('runner', `runner_${group.name}`, `live-crew runner --group ${group.name}`, [
-        ...runnerSubjects(scope, group.crews),
+        ...runnerSubjects(scope, group.crews, [group.name]),
         ...scope.run.key(`runner.${group.name}.lease`),
         ...pool.reader,
         ...watchPool,
@@ -131,8 +137,8 @@ function schedulerSubjects({ streamId, run, ctx }: StreamScope): string[] {
     ...run.key('scheduler.*'),
     ...ctx.key('snapshot'),
     ...reading(LIVE_STREAMS.events.name, liveSubject(streamId, 'events')),
-    ...reading(LIVE_STREAMS.slices.name, sliceSubject(streamId, '*', '*', 'done')),
-    sliceSubject(streamId, '*', '*', 'ready'),
+    ...reading(LIVE_STREAMS.slices.name, reportSubject(streamId, '*', '*')),
+    workSubject(streamId, '*'),
     liveSubject(streamId, 'errors'),
     liveSubject(streamId, 'heartbeats'),
     liveSubject(streamId, 'ctx'),
@@ -140,15 +146,20 @@ function schedulerSubjects({ streamId, run, ctx }: StreamScope): string[] {
   ];
 }
 
-/** A runner's of `crews`: their work read, their reports sent, their progress kept, their decisions; every report and the context read. */
-function runnerSubjects({ streamId, run, ctx }: StreamScope, crews: readonly string[]): string[] {
+/**
+ * A runner's of `crews`: the work of their `groups` read (a group's messages carry the calls of
+ * every crew in it), their reports sent, their progress kept, their decisions; every report and
+ * the context read.
+ */
+function runnerSubjects({ streamId, run, ctx }: StreamScope, crews: readonly string[], groups: readonly string[]): string[] {
   return [
     ...run.open,
     ...crews.flatMap((crew) => run.key(`crew.${crew}`)),
     ...ctx.reader,
-    ...crews.flatMap((crew) => [...reading(LIVE_STREAMS.slices.name, sliceSubject(streamId, '*', crew, 'ready')), sliceSubject(streamId, '*', crew, 'done')]),
+    ...groups.flatMap((group) => reading(LIVE_STREAMS.slices.name, workSubject(streamId, group))),
+    ...crews.map((crew) => reportSubject(streamId, '*', crew)),
     // Every crew's reports: a runner merges the slices its crews start from (`MergedContextReplica`).
-    ...reading(LIVE_STREAMS.slices.name, sliceSubject(streamId, '*', '*', 'done')),
+    ...reading(LIVE_STREAMS.slices.name, reportSubject(streamId, '*', '*')),
     liveSubject(streamId, 'actions'),
     liveSubject(streamId, 'errors'),
     ...crews.flatMap((crew) => journal(streamId, crewOwner(crew))),

@@ -22,7 +22,7 @@ const sliceOrNone = z
 export const CrewProgressSchema = z.object({
   /** The last slice the crew reported done. */
   doneSlice: sliceOrNone,
-  /** Where that report's `close` item is in the work channel: a restart resumes after it. */
+  /** The work message holding that report's `close` item: a restart reads on from it, skipping what it reported. */
   workSeq: z.number().int().min(0),
   /** The crew's error streak and status at the end of `doneSlice`. */
   consecutiveErrors: z.number().int().min(0),
@@ -118,9 +118,17 @@ export class CrewWorker {
     });
   }
 
-  /** Where in the work channel this crew resumes: after the last slice it reported done. */
-  get resumeAfter(): number {
-    return this.#workSeq;
+  /** The id of the crew it runs. */
+  get crewId(): string {
+    return this.#options.crew.definition.id;
+  }
+
+  /**
+   * The work message this crew resumes from: the one holding its last slice's close (later items
+   * of its group may share it), or the first.
+   */
+  get resumeFrom(): number {
+    return Math.max(1, this.#workSeq);
   }
 
   /** Resolves when every progress save so far is stored; rejects if one failed. */

@@ -1,5 +1,6 @@
 import type { LiveCrewConfig } from '../config/config-schema.js';
 import type { CrewGraph } from '../discovery/crew-definition.js';
+import { DEFAULT_WORK_GROUP } from '../config/runner-groups-config.js';
 import { ConfigError } from '../errors.js';
 import { messages } from '../messages.js';
 
@@ -44,6 +45,14 @@ export class RunnerGroups {
   /** The group hosting a crew; undefined for a crew its stream's owner runs. */
   groupOf(crewId: string): string | undefined {
     return this.#groupOfCrew.get(crewId);
+  }
+
+  /**
+   * The group whose work message carries a crew's calls (DESIGN §5 amendments): its runner
+   * group, or `default` for a crew in none.
+   */
+  workGroupOf(crewId: string): string {
+    return this.#groupOfCrew.get(crewId) ?? DEFAULT_WORK_GROUP;
   }
 
   /**

@@ -84,7 +84,7 @@ describe('CrewWorker', () => {
     const progress = shared.saved.at(-1)!;
     expect(progress.published).toEqual({ slice: 0, calls: 2 });
     const successor = worker(shared, progress);
-    await successor.handle(WORK.filter(({ seq }) => seq > successor.resumeAfter));
+    await successor.handle(WORK.filter(({ seq }) => seq >= successor.resumeFrom));
 
     expect(totals(shared)).toEqual(totals(uninterrupted));
     expect(shared.actions.actions.map((action) => action.ts)).toEqual(uninterrupted.actions.actions.map((action) => action.ts));
@@ -106,7 +106,7 @@ describe('CrewWorker', () => {
     await first.handle(failing.slice(0, 2));
     await first.settled();
     const successor = worker(shared, shared.saved.at(-1));
-    await successor.handle(failing.filter(({ seq }) => seq > successor.resumeAfter));
+    await successor.handle(failing.filter(({ seq }) => seq >= successor.resumeFrom));
     expect(shared.errors.errors.map((error) => error.payload.reason)).toEqual(['handler_error', 'handler_error', 'disabled']);
     expect(shared.reports.map((report) => report.disabled)).toEqual([false, true]);
   });
