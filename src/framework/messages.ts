@@ -305,6 +305,8 @@ export const messages = {
     `stream ${stream}: LIVE_EVENTS now starts at sequence ${firstSeq}, after the checkpoint's input (from ${position}): retention dropped messages a successor needed, and events of this stream among them are lost to the run; raise events_retention_ms`,
   notARunStateRecord: (where: string, key: string, text: string, problem: string) => `KV ${where} holds ${JSON.stringify(text.slice(0, 200))}, not a live-crew ${key} record (${problem})`,
   runStateIgnored: (refusal: string, instead: string) => `${refusal}; ${instead}`,
+  storedOutOfOrder: (stream: string, subject: string, seq: number, laterSubject: string, laterSeq: number) =>
+    `JetStream stream ${stream} stored the message to ${subject} at sequence ${seq}, after the one to ${laterSubject} (sequence ${laterSeq}), which was sent after it: the server refused the first for a while and took it on a retry after the later one; its readers would see them out of order, so this process stops (look for what refused it in the server's log)`,
   notLiveCrewWork: (problem: string) => `not a live-crew work message: ${problem}`,
   workItemNamesNoEvent: (crew: string, item: number, event: number, events: number) => `crews.${crew}[${item}] names event ${event}, and the message holds ${events}`,
   notLiveCrewReport: (problem: string) => `not a live-crew slice report: ${problem}`,

@@ -11,10 +11,10 @@ const start = natsServer();
 
 const messages = (subject: string, from: number, to: number): OutgoingMessage[] => Array.from({ length: to - from }, (_, i) => ({ subject, data: `m${from + i}`, msgID: `${subject}:${from + i}` }));
 
-/** A connection and a stream `name` on `name.>`; `oneByOne` lists the subjects published the slow way, one request each. */
-async function withStream(url: string, name: string, options: { max_msg_size?: number } = {}) {
+/** A connection and a stream `name` on `name.>` (or `subjects`); `oneByOne` lists the subjects published the slow way, one request each. */
+async function withStream(url: string, name: string, { subjects = [`${name.toLowerCase()}.>`], ...options }: { max_msg_size?: number; subjects?: string[] } = {}) {
   const nc = await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-  await (await jetstreamManager(nc)).streams.add({ name, subjects: [`${name.toLowerCase()}.>`], ...options });
+  await (await jetstreamManager(nc)).streams.add({ name, subjects, ...options });
   const js = jetstream(nc);
   const oneByOne: string[] = [];
   const counting = new Proxy(js, {
@@ -50,6 +50,25 @@ describe.skipIf(start === undefined)('JetStreamPublisher', () => {
     expect(await readStored(js, 'TINY', 'tiny.>')).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     // Each acknowledgement was matched to its message: the refused one is where the slow way began.
     expect(oneByOne).toEqual(['tiny.big']);
+    await nc.close();
+  });
+
+  it('a message retried after a later one was stored fails the batch loudly, naming both: readers would see them out of order', async () => {
+    const { nc, js, publisher, oneByOne } = await withStream(server().url, 'HOLE', { subjects: ['hole.a'] });
+    // hole.b is in no stream yet: the server answers that nobody stores it, and its retries go on
+    // while hole.a, sent after it, is stored.
+    const publishing = publisher.publishInOrder([
+      { subject: 'hole.b', data: 'first', msgID: 'first' },
+      { subject: 'hole.a', data: 'second', msgID: 'second' },
+    ]);
+    const failed = expect(publishing).rejects.toThrow(
+      /stream HOLE stored the message to hole\.b at sequence 2, after the one to hole\.a \(sequence 1\), which was sent after it: .*out of order/,
+    );
+    while (oneByOne.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.update('HOLE', { subjects: ['hole.a', 'hole.b'] });
+    await failed;
+    expect(await readStored(js, 'HOLE', 'hole.>')).toEqual(['second', 'first']);
     await nc.close();
   });
 

@@ -52,10 +52,18 @@ function headersOf({ msgID, headers: own }: OutgoingMessage): MsgHdrs | undefine
 /** How long a pipelined publish waits for its acknowledgement before it is sent the slow way, in ms (the client's request timeout). */
 const ACK_WAIT_MS = 5_000;
 
+/** Where the server stored a message: its stream and sequence, and whether it had it already (a duplicate id). */
+interface StoredAt {
+  readonly stream: string;
+  readonly seq: number;
+  readonly duplicate: boolean;
+}
+
 /** A pipelined publish waiting for its acknowledgement. */
 interface AwaitedAck {
   readonly sentAt: number;
-  readonly resolve: (stored: boolean) => void;
+  /** Where it was stored; undefined when it was not acknowledged as stored. */
+  readonly resolve: (stored: StoredAt | undefined) => void;
 }
 
 /**
@@ -67,9 +75,11 @@ interface AwaitedAck {
  * client's `js.publish` makes every publish a request of its own: a timer, a promise chain, and
  * an `Error` built whatever the outcome (up to a tenth of a distributed run's CPU in `bench/nats-e2e`).
  * The connection delivers in order, so what a disconnect cut off is a suffix. From the first
- * message not acknowledged (refused, timed out, or cut off) the batch goes again one message at
- * a time through `js.publish` and `untilStored`, and the stored ones are de-duplicated by id: so
- * failures are retried, and named, as before.
+ * message not acknowledged (refused, timed out, or cut off) on, each message not acknowledged
+ * goes again, one at a time, through `js.publish` and `untilStored` (one stored all the same is
+ * de-duplicated by id): so failures are retried, and named, as before. A message retried so may land after later ones the
+ * server did store (it refused the first for a while, then took it): the acknowledgements' sequences
+ * show it, and the publish fails rather than leave readers a reordered stream unsaid.
  */
 export class JetStreamPublisher {
   readonly #nc: NatsConnection;
@@ -87,31 +97,40 @@ export class JetStreamPublisher {
     void nc.closed().then(() => this.#stop());
   }
 
-  /** Publishes `messages` in order; resolves when the stream has stored them all. @throws ConnectionError naming the subject of one that cannot be stored */
-  async publishInOrder(messages: readonly OutgoingMessage[]): Promise<void> {
-    const acknowledged = await Promise.all(messages.map((message) => this.#send(message)));
-    const first = acknowledged.indexOf(false);
+  /**
+   * Publishes `batch` in order; resolves when the stream has stored it all.
+   *
+   * @throws ConnectionError naming the subject of one that cannot be stored, or of one stored
+   *   after a later message of the batch (its retry came after the server took that one)
+   */
+  async publishInOrder(batch: readonly OutgoingMessage[]): Promise<void> {
+    const stored = await Promise.all(batch.map((message) => this.#send(message)));
+    const first = stored.indexOf(undefined);
     if (first < 0) return;
-    for (const message of messages.slice(first)) {
+    for (let i = first; i < batch.length; i++) {
+      if (stored[i] !== undefined) continue;
+      const message = batch[i]!;
       // The id goes in the headers: the client would set it there over a header of the same name.
       const header = headersOf(message);
-      await untilStored(() => this.#js.publish(message.subject, message.data, header === undefined ? undefined : { headers: header }), `publishing to ${message.subject}`);
+      const ack = await untilStored(() => this.#js.publish(message.subject, message.data, header === undefined ? undefined : { headers: header }), `publishing to ${message.subject}`);
+      stored[i] = { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
     }
+    checkStoredInOrder(batch, stored as StoredAt[]);
   }
 
-  /** Sends one message; resolves whether the server acknowledged storing it. */
-  #send(message: OutgoingMessage): Promise<boolean> {
+  /** Sends one message; resolves where the server stored it, or undefined if it did not say it stored it. */
+  #send(message: OutgoingMessage): Promise<StoredAt | undefined> {
     const { subject, data } = message;
     const token = this.#next++;
     const reply = `${this.#inbox}.${token}`;
     const header = headersOf(message);
     const options: PublishOptions = header === undefined ? { reply } : { reply, headers: header };
-    return new Promise<boolean>((resolve) => {
+    return new Promise<StoredAt | undefined>((resolve) => {
       try {
         this.#nc.publish(subject, data, options);
       } catch {
         // A closed or draining connection: the slow way says so.
-        resolve(false);
+        resolve(undefined);
         return;
       }
       this.#awaited.set(token, { sentAt: Date.now(), resolve });
@@ -125,7 +144,7 @@ export class JetStreamPublisher {
     const awaited = this.#awaited.get(token);
     if (awaited === undefined) return;
     this.#awaited.delete(token);
-    awaited.resolve(isStoredAck(message));
+    awaited.resolve(storedAt(message));
   }
 
   /** Gives up on acknowledgements older than ACK_WAIT_MS: the oldest come first. */
@@ -134,7 +153,7 @@ export class JetStreamPublisher {
     for (const [token, awaited] of this.#awaited) {
       if (now - awaited.sentAt < ACK_WAIT_MS) break;
       this.#awaited.delete(token);
-      awaited.resolve(false);
+      awaited.resolve(undefined);
     }
   }
 
@@ -146,7 +165,7 @@ export class JetStreamPublisher {
   #giveUpAll(): void {
     const awaited = [...this.#awaited.values()];
     this.#awaited.clear();
-    for (const { resolve } of awaited) resolve(false);
+    for (const { resolve } of awaited) resolve(undefined);
   }
 
   #stop(): void {
@@ -155,13 +174,31 @@ export class JetStreamPublisher {
   }
 }
 
-/** Whether a reply is JetStream's acknowledgement of a stored message (not an error, nor a status with no body). */
-function isStoredAck(message: Msg): boolean {
+/** Where a reply says the message was stored, if it is JetStream's acknowledgement of it (not an error, nor a status with no body). */
+function storedAt(message: Msg): StoredAt | undefined {
   try {
-    const ack = JSON.parse(message.string()) as { stream?: unknown; error?: unknown };
-    return ack.error === undefined && typeof ack.stream === 'string' && ack.stream !== '';
+    const ack = JSON.parse(message.string()) as { stream?: unknown; seq?: unknown; duplicate?: unknown; error?: unknown };
+    if (ack.error !== undefined || typeof ack.stream !== 'string' || ack.stream === '' || typeof ack.seq !== 'number') return undefined;
+    return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate === true };
   } catch {
-    return false;
+    return undefined;
+  }
+}
+
+/**
+ * Checks that what the server newly stored of a batch is in the batch's order in each stream. A
+ * duplicate was stored before, by an earlier batch: its place is its own.
+ *
+ * @throws ConnectionError naming the message stored after a later one, and that one
+ */
+function checkStoredInOrder(batch: readonly OutgoingMessage[], stored: readonly StoredAt[]): void {
+  const last = new Map<string, { readonly seq: number; readonly subject: string }>();
+  for (const [i, at] of stored.entries()) {
+    if (at.duplicate) continue;
+    const before = last.get(at.stream);
+    const subject = batch[i]!.subject;
+    if (before !== undefined && at.seq < before.seq) throw new ConnectionError(messages.storedOutOfOrder(at.stream, before.subject, before.seq, subject, at.seq));
+    last.set(at.stream, { seq: at.seq, subject });
   }
 }
 
