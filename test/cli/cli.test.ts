@@ -199,10 +199,19 @@ describe('live-crew CLI', () => {
       code: 2,
       stderr: expect.stringContaining("option '--id <id>' cannot be used with option '--stream <id>'"),
     });
-    expect(cli(['acl', '--crews', 'c.js', '--stream', 's1', '--config', 'c.yaml'])).toMatchObject({
-      code: 2,
-      stderr: expect.stringContaining("option '--config <file>' cannot be used with option '--stream <id>'"),
-    });
+  });
+
+  it("acl --stream gives each runner its crews' work groups from --config: a runner of a group's crew reads that group's work, and no other", () => {
+    const config = join(mkdtempSync(join(tmpdir(), 'live-crew-acl-')), 'live-config.yaml');
+    writeFileSync(config, 'runners:\n  slow:\n    crews: mull\n');
+    const crews = 'test/integration/fixtures/group-crews.js';
+    const r = cli(['acl', '--crews', crews, '--stream', 's1', '--config', config, '--runner', 'slow=mull', '--runner', 'fast=^(?!mull$).*', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const { users } = JSON.parse(r.stdout) as { users: { user: string; permissions: { publish: { allow: string[] } } }[] };
+    const reads = (user: string) => users.find((u) => u.user === user)!.permissions.publish.allow.filter((s) => s.includes('.work.'));
+    expect(reads('runner_slow_s1')).toEqual(['$JS.API.CONSUMER.CREATE.LIVE_SLICES.*.live.s1.work.slow']);
+    expect(reads('runner_fast_s1')).toEqual(['$JS.API.CONSUMER.CREATE.LIVE_SLICES.*.live.s1.work.default']);
+    expect(reads('scheduler_s1')).toEqual(['live.s1.work.*']);
   });
 
   it('pool: a NATS server that is not there exits 1, naming it', () => {
