@@ -91,11 +91,15 @@ export class CrewWorker {
   #open: OpenSlice | undefined;
   #ended = false;
   /**
-   * Progress is saved behind the work, in order, never holding the next call up: a successor
-   * starting from a save one batch old repeats output published milliseconds before, which the
-   * server de-duplicates by id.
+   * Progress is saved behind the work, never holding the next call up: one save at a time, and
+   * what changes meanwhile goes in the next, as progress then stands (a save per batch would be
+   * a KV write per event at a trickle). A successor starting from a save a few batches old
+   * repeats output published milliseconds before, which the server de-duplicates by id.
    */
   #saved: Promise<void> = Promise.resolve();
+  #saving = false;
+  /** Progress changed while a save was under way: the save goes again when it ends. */
+  #changed = false;
   #saveFailure: unknown;
   /** The crew's error streak and status when the open slice began: where a re-run of it starts. */
   #streakAtOpen = 0;
@@ -231,14 +235,23 @@ export class CrewWorker {
     this.#save();
   }
 
-  /** Saves the progress as it is now, after the saves before it; a failure stops the worker at its next batch. */
+  /** Saves the progress as it stands once the save under way (if any) ends; a failure stops the worker at its next batch. */
   #save(): void {
-    const progress = this.#progress();
-    this.#saved = this.#saved
-      .then(() => this.#options.saveProgress(progress))
-      .catch((error: unknown) => {
+    this.#changed = true;
+    if (this.#saving) return;
+    this.#saving = true;
+    this.#saved = (async () => {
+      try {
+        while (this.#changed) {
+          this.#changed = false;
+          await this.#options.saveProgress(this.#progress());
+        }
+      } catch (error) {
         this.#saveFailure ??= error;
-      });
+      } finally {
+        this.#saving = false;
+      }
+    })();
   }
 
   #progress(): CrewProgress {
