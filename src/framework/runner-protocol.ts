@@ -10,11 +10,12 @@ import type { MaybePromise } from './ports/maybe-promise.js';
 // - in process: `CrewRunner` is called directly; nothing is sent.
 // - NATS (`adapters/nats/crew-work-wire.ts`): `call`, `close` and `end` go down to a runner,
 //   which publishes its crew's actions itself and reports `done` once per slice.
-// - an isolate (a worker thread or child process, `isolation/`): `init` starts it, and each `call`
-//   carries the crew's view (an isolate keeps nothing between calls) and is answered with
-//   `called` or `failed`, which the app applies as if the call had run in process, so a crash
-//   loses only the call in flight. Its model calls, vector calls and recorded effects are
-//   requests the app answers, so they are journaled and budgeted as in process.
+// - an isolate (a worker thread or child process, `isolation/`): `init` starts it, and `calls`
+//   carries a lane's waiting calls of a slice with the crew's view (an isolate keeps no context
+//   between messages), run in order, each call's writes applied to the view before the next.
+//   Each is answered as it ends (`ran`), and the app applies the answers call by call as if they
+//   had run in process, so a crash loses only the call in flight. Its model calls, vector calls and recorded effects are requests the app
+//   answers, so they are journaled and budgeted as in process.
 //
 // Every message has a `type`; a link carries the part of `RunnerDown` and `RunnerUp` it needs.
 
@@ -119,13 +120,29 @@ export interface IsolateInit {
   readonly memoryLimitMb?: number;
 }
 
-/** A call as an isolate receives it: it names its handler and carries the crew's view, and is answered by `id`. */
-export interface IsolatedCall extends CrewCall {
+/** A call as an isolate receives it: it names its handler, and is answered by `id`. */
+export interface IsolatedCall extends Omit<CrewCall, 'type' | 'base'> {
   /** Names the call in the isolate's answer. */
   readonly id: number;
   /** The handler to run: the call names the crew, an isolate hosts one. */
   readonly method: string;
-  /** S(n-1) with the crew's own writes not merged yet: what its reads see. */
+  /**
+   * The call's limit, when the app holds it to one: a call that ran longer (the app times it
+   * out) ends the run of calls, as a failed one does, so no later call runs on a view the app
+   * will not have.
+   */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Calls of one lane in one slice (DESIGN §8): the isolate runs them in order on `context`, each
+ * call's writes applied before the next, up to the first that fails or runs past its limit; the
+ * calls after it are answered as not run.
+ */
+export interface IsolatedCalls {
+  readonly type: 'calls';
+  readonly calls: readonly IsolatedCall[];
+  /** S(n-1) with the crew's own writes not merged yet: what the first call reads. */
   readonly context: ContextSnapshot;
 }
 
@@ -143,27 +160,38 @@ export interface RequestAnswer {
 }
 
 /** What goes to a crew's host. */
-export type RunnerDown = CrewWork | IsolatedCall | IsolateInit | RequestAnswer;
+export type RunnerDown = CrewWork | IsolatedCalls | IsolateInit | RequestAnswer;
 
 /** A write as it travels: `[key, value]`, or `[key]` for a deletion. */
 const WireWrite = z.union([z.tuple([z.string()]).readonly(), z.tuple([z.string(), z.unknown()]).readonly()]);
 
 /**
  * What an isolate sends, checked on arrival (what runs there is crew code): it is ready; it could
- * not start; a call ended with its actions and writes (`called`), or failed; something escaped a
- * call after it ended (`stray`); and its requests (`model`, `effect`, `effect-outcome`, `embed`,
- * `vectors`).
+ * not start; calls ended, each with its actions and writes or its failure, and which were not run
+ * (`ran`); something escaped a call after it ended (`stray`); and its requests (`model`,
+ * `effect`, `effect-outcome`, `embed`, `vectors`).
  */
 export const IsolateReportSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready') }),
   z.strictObject({ type: z.literal('fatal'), error: z.string() }),
   z.strictObject({
-    type: z.literal('called'),
-    id: z.number().int(),
-    actions: z.array(z.strictObject({ kind: z.string(), payload: z.unknown(), ttlMs: z.number() })),
-    writes: z.array(WireWrite),
+    type: z.literal('ran'),
+    results: z.array(
+      z.discriminatedUnion('outcome', [
+        z.strictObject({
+          outcome: z.literal('called'),
+          id: z.number().int(),
+          actions: z.array(z.strictObject({ kind: z.string(), payload: z.unknown(), ttlMs: z.number() })),
+          writes: z.array(WireWrite),
+          /** How long the call ran in the isolate. */
+          ms: z.number().min(0),
+        }),
+        z.strictObject({ outcome: z.literal('failed'), id: z.number().int(), error: z.string() }),
+      ]),
+    ),
+    /** Calls of the run that were not run: a call before them failed or ran past its limit. */
+    unrun: z.array(z.number().int()),
   }),
-  z.strictObject({ type: z.literal('failed'), id: z.number().int(), error: z.string() }),
   z.strictObject({ type: z.literal('stray'), id: z.number().int(), error: z.string() }),
   z.strictObject({
     type: z.literal('model'),
@@ -215,5 +243,5 @@ export type RunnerUp = CrewSliceDone | IsolateReport;
  */
 export type CrewHostRequest = Extract<IsolateReport, { type: 'model' | 'effect' | 'effect-outcome' | 'embed' | 'vectors' }>;
 
-/** What a call that ended on its host did: the actions it emitted and its writes, in order. */
-export type CrewCalled = Extract<IsolateReport, { type: 'called' }>;
+/** What a call that ended on its host did: the actions it emitted, its writes, how long it ran. */
+export type CrewCalled = Extract<Extract<IsolateReport, { type: 'ran' }>['results'][number], { outcome: 'called' }>;

@@ -42,7 +42,8 @@ const reportOn = (data: string, { crew = 'stats', msgID = `m-1:3:${crew}:done`, 
   msgID,
   sender,
 });
-const callBody = (payload: string) => `{"events":[{"event":{"ts":"2024-05-18T15:00:00.000Z","kind":"goal","stream_id":"m-1","payload":${payload}},"position":1,"source":"s","slice":3}],"crews":{"stats":[0]}}`;
+const callBody = (payload: string) =>
+  `{"events":[{"event":{"ts":"2024-05-18T15:00:00.000Z","kind":"goal","stream_id":"m-1","payload":${payload}},"position":1,"source":"s","slice":3}],"crews":{"stats":[0]}}`;
 const withBase = (base: string) => `{"bases":[[3,${base}]],${callBody('{}').slice(1)}`;
 const deep = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
 
@@ -83,7 +84,7 @@ describe('the crew work wire format', () => {
     expect(readReport(stored(message), CREWS)).toEqual({ report: done });
   });
 
-  it('splits a run of work that would make a message over 512 KB, keeping each crew\'s order', () => {
+  it("splits a run of work that would make a message over 512 KB, keeping each crew's order", () => {
     const big = (crew: string, position: number): CrewWork => ({ ...call(crew, 0, position), event: { ...event(position), payload: { text: 'x'.repeat(60_000) } } }) as CrewWork;
     const messages = encode(Array.from({ length: 12 }, (_, i) => [big('stats', i), big('score', i)]).flat());
     expect(messages.length).toBe(2);
@@ -136,7 +137,9 @@ describe('a runner reading work', () => {
 
   it('refuses nesting far past the bounds without recursing into it: the schema, then a bounded walk of what it keeps', () => {
     expect(readWork(workOn(deep(100_000))).refused).toMatch(/\(root\): Invalid input: expected object, received array \(got \(an array that cannot be shown\)\)/);
-    expect(readWork(workOn(withBase(`{"after":2,"snapshot":{"k":${deep(100_000)}},"merges":[],"reportsFrom":1}`))).refused).toMatch(/bases\[0\]\[1\]\.snapshot\.k(\[0\])+ is nested deeper than 65 levels/);
+    expect(readWork(workOn(withBase(`{"after":2,"snapshot":{"k":${deep(100_000)}},"merges":[],"reportsFrom":1}`))).refused).toMatch(
+      /bases\[0\]\[1\]\.snapshot\.k(\[0\])+ is nested deeper than 65 levels/,
+    );
   });
 
   it('never lets a snapshot key reach a prototype', () => {

@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 // The built package, as a user runs it: isolates load the built framework and the crews module.
 import { ACTION_SINK, ConfigError, createLiveCrewApp, DECISION_JOURNAL, ERROR_SINK, EVENT_SOURCE, LOGGER, type EventSource, type Interceptor, type LiveCrewAppOptions } from '../../dist/index.js';
+// The launcher port is not public: the test wraps the default one to see what goes to the isolates.
+import { nodeIsolates } from '../../dist/adapters/node-isolation/node-isolate-launcher.js';
+import { ISOLATE_LAUNCHER } from '../../dist/framework/tokens.js';
+import type { IsolateLauncher } from '../../dist/framework/ports/isolate-launcher.js';
 import { ArrayEventSource, CollectingActionSink, CollectingErrorSink, hashEmbedder, MemoryDecisionJournal, scriptedModel } from '../../dist/testing.js';
 import { crews as injecting } from './fixtures/injecting-crew.js';
 import { crews } from './fixtures/isolated-crews.js';
@@ -76,6 +80,28 @@ describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (iso
     const replay = await run(isolation, events, {}, { models: { m: unused }, providers: [{ token: DECISION_JOURNAL, useValue: new MemoryDecisionJournal(journal.recorded) }] });
     expect(unused.prompts).toEqual([]);
     expect(replay.actions).toEqual(live.actions);
+  });
+
+  it("sends a lane's waiting calls of a slice to its isolate together: fewer messages than calls, each call run once, a model call asked ahead answered in its turn", async () => {
+    const events = [...[0, 10, 20, 30].map((ms) => at(ms)), at(35, 'ask', { q: 'kane' }), ...[40, 50, 60, 600, 610].map((ms) => at(ms))];
+    const sent: { type?: string; calls?: unknown[] }[] = [];
+    const counting: IsolateLauncher = {
+      launch(launch, events) {
+        const link = nodeIsolates.launch(launch, events);
+        return { send: (message) => (sent.push(message as (typeof sent)[number]), link.send(message)), kill: () => link.kill(), drained: link.drained };
+      },
+    };
+    const models = { m: scriptedModel((prompt) => prompt.toUpperCase()) };
+    const inProcess = await run('none', events, {}, { models });
+    const isolated = await run(isolation, events, {}, { models, providers: [{ token: ISOLATE_LAUNCHER, useValue: counting }] });
+    expect(isolated.errors).toEqual([]);
+    expect(isolated.actions).toEqual(inProcess.actions);
+    expect(isolated.context).toEqual(inProcess.context);
+    const calls = sent.filter((message) => message.type === 'calls').map((message) => message.calls as { crew: string; position: number; method: string }[]);
+    const named = calls.flat().map((call) => `${call.crew}.${call.method}@${call.position}`);
+    expect(new Set(named).size, 'no call sent twice').toBe(named.length);
+    expect(named.filter((call) => call.startsWith('agent.')).length, "every one of agent's calls sent").toBe(events.length);
+    expect(calls.length, `calls per message: ${calls.map((batch) => batch.length).join(', ')}`).toBeLessThan(named.length / 2);
   });
 
   it("searches, upserts and deletes vectors through the app: held in the call's scope there, as in process, and replayed exactly", async () => {

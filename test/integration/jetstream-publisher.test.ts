@@ -61,9 +61,7 @@ describe.skipIf(start === undefined)('JetStreamPublisher', () => {
       { subject: 'hole.b', data: 'first', msgID: 'first' },
       { subject: 'hole.a', data: 'second', msgID: 'second' },
     ]);
-    const failed = expect(publishing).rejects.toThrow(
-      /stream HOLE stored the message to hole\.b at sequence 2, after the one to hole\.a \(sequence 1\), which was sent after it: .*out of order/,
-    );
+    const failed = expect(publishing).rejects.toThrow(/stream HOLE stored the message to hole\.b at sequence 2, after the one to hole\.a \(sequence 1\), which was sent after it: .*out of order/);
     while (oneByOne.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     const jsm = await jetstreamManager(nc);
     await jsm.streams.update('HOLE', { subjects: ['hole.a', 'hole.b'] });

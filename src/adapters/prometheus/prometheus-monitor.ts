@@ -119,6 +119,7 @@ export class PrometheusMonitor implements Monitor {
     const duration = this.#duration;
     const lag = this.#lag;
     this.interceptor = {
+      observesOnly: true,
       intercept(call: HandlerCall, next: CallNext) {
         lag.labels(call.crew).set((Date.now() - Date.parse(call.event.ts)) / 1000);
         const stop = duration.startTimer({ crew: call.crew });

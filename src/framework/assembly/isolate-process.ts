@@ -11,7 +11,7 @@ import { constructCrews } from '../runtime/instantiate-crews.js';
 import { Lane, StreamLanes } from '../runtime/lanes.js';
 import { routeTo, type CrewRuntime, type Route } from '../runtime/route-table.js';
 import { runAsCall, trapStrayFaults } from '../runtime/stray-faults.js';
-import type { IsolateInit, RequestAnswer, IsolatedCall } from '../runner-protocol.js';
+import type { IsolateInit, RequestAnswer, IsolatedCalls } from '../runner-protocol.js';
 import { ModelsByMessage } from '../isolation/isolated-models.js';
 import { isolatePorts } from './port-bindings.js';
 import { assembleResolved } from './process-assembly.js';
@@ -40,9 +40,9 @@ const MEMORY_CHECK_MS = 25;
 /**
  * The program an isolated crew's worker thread or child process runs (DESIGN §8, §13): it
  * assembles itself as every process does, binding the isolate's ports, constructs the crew from
- * its module, as the app would, then runs the calls it is sent over `channel`, one
- * at a time, and answers each with what the call emitted and wrote. Its model calls are made by
- * the app. The adapter that launches isolates runs this in them.
+ * its module, as the app would, then runs the calls it is sent over `channel`, one at a time,
+ * and answers each with what the call emitted and wrote. Its model calls are made by the app. The
+ * adapter that launches isolates runs this in them.
  */
 export function serveIsolate(channel: IsolateChannel, machine: IsolateMachine): void {
   // By the call, and by the call as its model calls see it (`internal.site`).
@@ -75,7 +75,7 @@ export function serveIsolate(channel: IsolateChannel, machine: IsolateMachine): 
   channel.on((message) => {
     const type = (message as { type?: unknown }).type;
     if (type === 'init') void start(message as IsolateInit);
-    else if (type === 'call' && hosted !== undefined) void run(hosted, message as IsolatedCall);
+    else if (type === 'calls' && hosted !== undefined) void run(hosted, message as IsolatedCalls);
     else if (type === 'answer') models.answered(message as RequestAnswer);
   });
 
@@ -109,29 +109,41 @@ export function serveIsolate(channel: IsolateChannel, machine: IsolateMachine): 
     }
   }
 
-  /** Runs one call on the view it was sent, and answers with its actions and writes, or its failure. */
-  async function run({ crew, routes, crewCount, host }: Hosted, call: IsolatedCall): Promise<void> {
-    const stream = new StreamLanes(call.streamId, new StreamContext(call.context, crewCount, Number.MAX_SAFE_INTEGER), crewCount);
+  /**
+   * Runs a lane's calls on the view they were sent, in order, each call's writes applied before
+   * the next, answering each as it ends: a later call may never end (a loop the app stops at its
+   * timeout, a crash), and what ended before it stands. Stops after a call that fails or runs
+   * past its limit (the app will not have its writes), the rest answered as not run.
+   */
+  async function run({ crew, routes, crewCount, host }: Hosted, { calls, context }: IsolatedCalls): Promise<void> {
+    const stream = new StreamLanes(calls[0]?.streamId ?? '', new StreamContext(context, crewCount, Number.MAX_SAFE_INTEGER), crewCount);
     // Lag 0: the view it was sent already holds its own writes not merged yet.
     const lane = new Lane(crew, stream, 0);
-    // The event arrives as a copy: frozen all through, as the decoder leaves it in the app's process.
-    const event = freezeJson(call.event);
-    const envelope: EventEnvelope = { event, tsMs: Date.parse(event.ts), origin: { name: call.source, locate: () => call.source }, position: call.position };
-    const scope = new CallScope(routes.get(call.method)!, call.slice, envelope, lane, host);
-    callIds.set(scope, call.id);
-    callIds.set(internal.site(scope), call.id);
-    try {
-      await runAsCall(internal.faulting(scope), internal.route(scope).call, event, scope);
-    } catch (error) {
-      internal.end(scope, true);
-      channel.send({ type: 'failed', id: call.id, error: describeThrown(error) });
-      return;
+    const unrunAfter = (i: number) => calls.slice(i + 1).map((later) => later.id);
+    for (const [i, call] of calls.entries()) {
+      // The event arrives as a copy: frozen all through, as the decoder leaves it in the app's process.
+      const event = freezeJson(call.event);
+      const envelope: EventEnvelope = { event, tsMs: Date.parse(event.ts), origin: { name: call.source, locate: () => call.source }, position: call.position };
+      const scope = new CallScope(routes.get(call.method)!, call.slice, envelope, lane, host);
+      callIds.set(scope, call.id);
+      callIds.set(internal.site(scope), call.id);
+      const started = performance.now();
+      try {
+        await runAsCall(internal.faulting(scope), internal.route(scope).call, event, scope);
+      } catch (error) {
+        internal.end(scope, true);
+        channel.send({ type: 'ran', results: [{ outcome: 'failed', id: call.id, error: describeThrown(error) }], unrun: unrunAfter(i) });
+        return;
+      }
+      const ms = performance.now() - started;
+      if (overMemory(memoryLimitMb)) return;
+      internal.end(scope);
+      internal.commitWrites(scope);
+      const actions = internal.actions(scope).map(({ action }) => ({ kind: action.kind, payload: action.payload, ttlMs: action.ttl_ms }));
+      const overTime = call.timeoutMs !== undefined && ms > call.timeoutMs;
+      const last = overTime || i === calls.length - 1;
+      channel.send({ type: 'ran', results: [{ outcome: 'called', id: call.id, actions, writes: internal.ownWrites(scope), ms }], unrun: last ? unrunAfter(i) : [] });
+      if (overTime) return;
     }
-    if (overMemory(memoryLimitMb)) return;
-    internal.end(scope);
-    internal.commitWrites(scope);
-    const writes = stream.context.peekWrites(call.slice, crew.index)?.toWire() ?? [];
-    const actions = internal.actions(scope).map(({ action }) => ({ kind: action.kind, payload: action.payload, ttlMs: action.ttl_ms }));
-    channel.send({ type: 'called', id: call.id, actions, writes });
   }
 }

@@ -2,7 +2,7 @@ import type { DependencyContainer, InjectionToken } from 'tsyringe';
 import { adapterFactory, type AdapterPorts } from '../adapter-registry.js';
 import type { LiveCrewConfig } from '../config/config-schema.js';
 import type { CrewGraph } from '../discovery/crew-definition.js';
-import { isIsolated } from '../isolation/isolated-crews.js';
+import { isIsolated } from '../discovery/crew-definition.js';
 import { NO_MODELS } from '../model-calls/model-calls.js';
 import type { ModelProvider } from '../ports/model-provider.js';
 import { NO_MONITOR } from '../runtime/heartbeat.js';

@@ -30,6 +30,11 @@ export interface CrewDefinition extends ResolvedKnobs {
   readonly interceptors: readonly InterceptorRef[];
 }
 
+/** Whether a crew runs in a worker thread or a child process. */
+export function isIsolated(crew: CrewDefinition): boolean {
+  return crew.isolation === 'worker' || crew.isolation === 'process';
+}
+
 /**
  * The crews of an app in run order: offset-0 dependencies first, ties broken by crew id. The
  * same order decides whose context write wins a merge (DESIGN §4).

@@ -3,6 +3,7 @@ import { messages } from '../messages.js';
 import { describeThrown } from '../describe-thrown.js';
 import { FrameworkVerdict } from '../runtime/framework-verdict.js';
 import { IsolateReportSchema, type IsolateInit, type IsolatedCall, type RequestAnswer, type CrewHostRequest, type CrewCalled, type IsolateReport } from '../runner-protocol.js';
+import type { ContextSnapshot } from '../model/committed-context.js';
 
 /** How an isolated crew runs: in a worker thread or a child process, with its limits. */
 export interface IsolateSpec {
@@ -17,23 +18,26 @@ export interface IsolateSpec {
   readonly launcher: IsolateLauncher;
 }
 
-/** The call an isolate is running, and how to end it. */
+/** How a call sent to an isolate ended there: it ran (what it did), or it was not run. */
+export type IsolateOutcome = { readonly ran: true; readonly called: CrewCalled } | { readonly ran: false };
+
+/** A call sent and not answered yet, and how to end it. */
 interface Running {
-  readonly id: number;
-  readonly resolve: (outcome: CrewCalled) => void;
+  readonly resolve: (outcome: IsolateOutcome) => void;
   readonly reject: (error: unknown) => void;
 }
 
 /**
- * One worker thread or child process running one crew, one call at a time (DESIGN §8). It can
- * be ended at any moment, which is what makes `timeoutMs` a hard limit: a call whose signal
- * aborts ends its isolate, and a call whose isolate dies (out of memory, `process.exit`, an
- * exception nothing caught) fails with what happened.
+ * One worker thread or child process running one crew, one call at a time, a lane's calls sent
+ * to it together (DESIGN §8). It can be ended at any moment, which is what makes `timeoutMs` a
+ * hard limit: a call whose signal aborts ends its isolate, and a call whose isolate dies (out of
+ * memory, `process.exit`, an exception nothing caught) fails with what happened.
  */
 export class Isolate {
   readonly #spec: IsolateSpec;
   readonly #link: IsolateLink;
-  #running: Running | undefined;
+  /** The calls sent and not answered yet, by id. */
+  readonly #running = new Map<number, Running>();
   /** Why it ended; undefined while it lives. */
   #ended: string | undefined;
   /** Set once it is being killed: it takes no further call. */
@@ -90,26 +94,27 @@ export class Isolate {
     return this.#ended === undefined && !this.#killed;
   }
 
-  /** Runs a call; `signal` aborting ends the isolate and the call with it. */
-  call(call: Omit<IsolatedCall, 'type' | 'id'>, id: number, signal: AbortSignal): Promise<CrewCalled> {
-    if (this.#ended !== undefined) return Promise.reject(new FrameworkVerdict(this.#ended));
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        reject(signal.reason);
-        this.kill();
-      };
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      const settle =
-        <T>(then: (value: T) => void) =>
-        (value: T) => {
-          signal.removeEventListener('abort', onAbort);
-          this.#running = undefined;
-          then(value);
-        };
-      this.#running = { id, resolve: settle(resolve), reject: settle(reject) };
-      this.#link.send({ type: 'call', id, ...call } satisfies IsolatedCall);
-    });
+  /**
+   * Sends calls of one lane in one slice, run in order on `context` (`IsolatedCalls`). Returns
+   * how each ends, in order: its outcome, not run, or a failure (its handler threw, or the isolate
+   * ended first).
+   */
+  run(calls: readonly IsolatedCall[], context: ContextSnapshot): Promise<IsolateOutcome>[] {
+    if (this.#ended !== undefined) {
+      const ended = this.#ended;
+      return calls.map(() => Promise.reject(new FrameworkVerdict(ended)));
+    }
+    const outcomes = calls.map((call) => new Promise<IsolateOutcome>((resolve, reject) => this.#running.set(call.id, { resolve, reject })));
+    this.#link.send({ type: 'calls', calls, context });
+    return outcomes;
+  }
+
+  /** Call `id` is given up (its timeout, a stop): it fails with `reason`, and the isolate, busy with it, ends. */
+  abandon(id: number, reason: unknown): void {
+    const running = this.#take(id);
+    if (running === undefined) return;
+    running.reject(reason);
+    void this.kill();
   }
 
   /** Ends it now (a worker is terminated, a child process SIGKILLed); resolves once it has exited. */
@@ -148,16 +153,24 @@ export class Isolate {
       case 'vectors':
         void this.onRequest?.(message).then((answer) => this.#link.send(answer));
         return;
-      case 'called':
-        if (this.#running?.id === message.id) this.#running.resolve(message);
-        return;
-      case 'failed':
-        if (this.#running?.id === message.id) this.#running.reject(new Error(message.error));
+      case 'ran':
+        for (const result of message.results) {
+          const running = this.#take(result.id);
+          if (result.outcome === 'called') running?.resolve({ ran: true, called: result });
+          else running?.reject(new Error(result.error));
+        }
+        for (const id of message.unrun) this.#take(id)?.resolve({ ran: false });
         return;
       default:
         // Every message type is handled above: a new one fails to compile here until it is.
         message satisfies never;
     }
+  }
+
+  #take(id: number): Running | undefined {
+    const running = this.#running.get(id);
+    this.#running.delete(id);
+    return running;
   }
 
   /** It ended (`how`: exited, killed, misbehaved): what waited on it fails with that. */
@@ -166,7 +179,9 @@ export class Isolate {
     const detail = this.#error === undefined ? how : `${how}: ${describeThrown(this.#error)}`;
     this.#ended = messages.isolateEnded(this.#spec.init.crewId, this.#spec.kind, detail);
     this.#started?.reject(new FrameworkVerdict(this.#ended));
-    this.#running?.reject(new FrameworkVerdict(this.#ended));
+    const running = [...this.#running.values()];
+    this.#running.clear();
+    for (const call of running) call.reject(new FrameworkVerdict(this.#ended));
     this.#link.kill();
   }
 }

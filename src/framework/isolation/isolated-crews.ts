@@ -1,7 +1,7 @@
 import type { ModelCalls } from '../model-calls/model-calls.js';
 import { resolve } from 'node:path';
 import type { LiveCrewConfig } from '../config/config-schema.js';
-import type { CrewDefinition, CrewGraph } from '../discovery/crew-definition.js';
+import { isIsolated, type CrewDefinition, type CrewGraph } from '../discovery/crew-definition.js';
 import { ConfigError, CrewDefinitionError } from '../errors.js';
 import { messages } from '../messages.js';
 import type { Clock } from '../ports/clock.js';
@@ -21,11 +21,6 @@ export function withIsolation(graph: CrewGraph, config: LiveCrewConfig): CrewGra
       return { ...crew, isolation, concurrency: isolation === 'none' ? crew.concurrency : (crew.concurrency ?? 1) };
     }),
   };
-}
-
-/** Whether a crew runs in a worker thread or a child process. */
-export function isIsolated(crew: CrewDefinition): boolean {
-  return crew.isolation === 'worker' || crew.isolation === 'process';
 }
 
 /** The isolated crews of an app (DESIGN §8), started with it and ended with it. */

@@ -94,6 +94,11 @@ export class ModelCalls implements ModelAccess {
           });
   }
 
+  /** The run's decision journal, which its calls' answers and timeouts go to. */
+  get journal(): DecisionJournal {
+    return this.#services.journal;
+  }
+
   /** Closes the vector store, once the writes of every merged slice are applied. */
   async close(): Promise<void> {
     await this.vectorCalls?.close();

@@ -41,6 +41,12 @@ export type CallNext = () => MaybePromise<unknown>;
  */
 export interface Interceptor {
   intercept(call: HandlerCall, next: CallNext): MaybePromise<unknown>;
+  /**
+   * Set when it only watches: it always calls `next()` once, changes nothing of the call, and
+   * neither emits nor writes. An isolated crew whose calls pass only such interceptors in the app
+   * gets a lane's waiting calls sent to its isolate together (DESIGN §8), ahead of their turn.
+   */
+  readonly observesOnly?: boolean;
 }
 
 /** An interceptor class, constructed through DI. */

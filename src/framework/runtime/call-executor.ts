@@ -119,7 +119,7 @@ export class CallExecutor {
       return this.#succeed(scope);
     }
     // From now on its calls run as themselves: what they leave running is theirs.
-    route.leavesWork = true;
+    route.leavesWork = !route.runsElsewhere;
     return this.#settle(scope, result, deadline, started);
   }
 

@@ -1,6 +1,6 @@
 import type { VectorWrite } from '../model/vector.js';
 import type { CrewSliceWrites } from '../context/stream-context.js';
-import type { ContextSnapshot } from '../model/committed-context.js';
+import type { ContextSnapshot, ContextWrite } from '../model/committed-context.js';
 import type { CallSite } from './call-site.js';
 import type { CallFailureReason, FrameworkVerdict } from './framework-verdict.js';
 import type { EventEnvelope } from '../model/event.js';
@@ -41,6 +41,8 @@ export interface LaggedView {
 /** What few calls need: their abort signal, a timeout clock that waits may pause, a verdict, their model calls. */
 export interface CallControl {
   abort: AbortController | undefined;
+  /** Told when the call is aborted, without the cost of a signal and its listeners (`onAbort`). */
+  abortListeners: ((reason: unknown) => void)[] | undefined;
   timeoutClock: TimeoutClock | undefined;
   paused: boolean;
   /** Set when the framework failed the call from inside (a model call over budget): it fails whatever the handler does. */
@@ -71,6 +73,7 @@ export interface CallControl {
 export function newCallControl(): CallControl {
   return {
     abort: undefined,
+    abortListeners: undefined,
     timeoutClock: undefined,
     paused: false,
     verdict: undefined,
@@ -107,8 +110,12 @@ export interface CallInternals<Scope> {
   actions(scope: Scope): readonly EmittedAction[];
   /** Adds the call's writes to its crew's writes of the slice, where its next calls read them; its vector writes wait for the same merge. */
   commitWrites(scope: Scope): void;
+  /** The call's own writes, the last per key, as they travel (`[key, value]`, `[key]` for a deletion). */
+  ownWrites(scope: Scope): ContextWrite[];
   /** Aborts the call's signal (a timeout, a stop, an abandoned call); the first reason stays. */
   abort(scope: Scope, reason: unknown): void;
+  /** Calls `listener` with the reason when the call is aborted (at once if it was); returns how to stop listening. */
+  onAbort(scope: Scope, listener: (reason: unknown) => void): () => void;
   /** How the call failed; undefined unless it threw, rejected or timed out. */
   failure(scope: Scope): CallFailure | undefined;
   fail(scope: Scope, failure: CallFailure): void;

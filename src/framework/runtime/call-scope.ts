@@ -8,7 +8,7 @@ import { CallAction, outputId } from './call-action.js';
 import { newCallControl, type CallControl, type CallInternals, type OutputLimits } from './call-outcome.js';
 import { checkContextKey, checkJson, frozenJsonCopy } from '../model/frozen-json.js';
 import { DELETED, type CrewSliceWrites } from '../context/stream-context.js';
-import type { ContextSnapshot } from '../model/committed-context.js';
+import type { ContextSnapshot, ContextWrite } from '../model/committed-context.js';
 import type { EventEnvelope } from '../model/event.js';
 import type { ContextView, CrewContext, EmitOptions, VectorCollection } from '../ports/crew-context.js';
 import type { Route } from './route-table.js';
@@ -160,8 +160,25 @@ export class CallScope implements CrewContext {
   }
 
   #abort(reason: unknown): void {
-    const controller = (this.#controls().abort ??= new AbortController());
-    if (!controller.signal.aborted) controller.abort(reason);
+    const control = this.#controls();
+    const controller = (control.abort ??= new AbortController());
+    if (controller.signal.aborted) return;
+    controller.abort(reason);
+    for (const listener of control.abortListeners?.splice(0) ?? []) listener(reason);
+  }
+
+  #onAbort(listener: (reason: unknown) => void): () => void {
+    const control = this.#controls();
+    if (control.abort?.signal.aborted) {
+      listener(control.abort.signal.reason);
+      return () => undefined;
+    }
+    (control.abortListeners ??= []).push(listener);
+    return () => {
+      const listeners = control.abortListeners!;
+      const at = listeners.indexOf(listener);
+      if (at >= 0) listeners.splice(at, 1);
+    };
   }
 
   #commitWrites(): void {
@@ -171,6 +188,16 @@ export class CallScope implements CrewContext {
     if (writes === undefined) return;
     const target = this.#lane.stream.context.writesOf(this.#slice + this.#lane.lag, this.#route.crew.index);
     for (let i = 0; i < writes.length; i += 2) target.record(writes[i] as string, writes[i + 1]);
+  }
+
+  #ownWrites(): ContextWrite[] {
+    const latest = new Map<string, unknown>();
+    const writes = this.#writes ?? [];
+    for (let i = 0; i < writes.length; i += 2) {
+      latest.delete(writes[i] as string);
+      latest.set(writes[i] as string, writes[i + 1]);
+    }
+    return [...latest].map(([key, value]): ContextWrite => (value === DELETED ? [key] : [key, value]));
   }
 
   #get(key: string): unknown {
@@ -322,7 +349,9 @@ export class CallScope implements CrewContext {
       },
       actions: (scope) => scope.#actions ?? NO_ACTIONS,
       commitWrites: (scope) => scope.#commitWrites(),
+      ownWrites: (scope) => scope.#ownWrites(),
       abort: (scope, reason) => scope.#abort(reason),
+      onAbort: (scope, listener) => scope.#onAbort(listener),
       failure: (scope) => scope.#control?.failure,
       fail: (scope, failure) => {
         scope.#controls().failure = failure;

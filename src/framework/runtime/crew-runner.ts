@@ -1,3 +1,4 @@
+import { isIsolated } from '../discovery/crew-definition.js';
 import type { EventEnvelope } from '../model/event.js';
 import { andThen, isPromiseLike } from '../maybe-async.js';
 import type { ModelCalls } from '../model-calls/model-calls.js';
@@ -101,7 +102,9 @@ export class CrewRunner implements SliceTarget {
     const gates: (CrewGate | undefined)[] = [];
     for (const crew of crews) {
       byIndex[crew.index] = crew;
-      if (crew.definition.concurrency !== undefined) gates[crew.index] = new CrewGate(crew.definition.concurrency);
+      // An isolated crew's isolates are its cap: a call waits there for one, while the calls its
+      // lane sent ahead to an isolate go on in it (a gate here could hand that lane's turn away).
+      if (crew.definition.concurrency !== undefined && !isIsolated(crew.definition)) gates[crew.index] = new CrewGate(crew.definition.concurrency);
     }
     this.#crews = byIndex;
     this.#gates = gates;

@@ -55,6 +55,11 @@ export class Lane {
     return this.#queue[this.#head];
   }
 
+  /** The calls waiting, the next first. */
+  *waiting(): IterableIterator<QueuedCall> {
+    for (let i = this.#head; i < this.#queue.length; i++) yield this.#queue[i]!;
+  }
+
   push(call: QueuedCall): void {
     this.#queue.push(call);
   }

@@ -29,6 +29,8 @@ export interface Route {
    * such calls run as themselves, so what escapes them is theirs (`runAsCall`).
    */
   leavesWork: boolean;
+  /** Its handler runs in another thread or process (an isolated crew's stand-in): whatever it leaves running is not here. */
+  readonly runsElsewhere: boolean;
   /** Calls made (their event passed the payload schema): how a run tells the crews that never ran. */
   calls: number;
 }
@@ -72,10 +74,14 @@ export class RouteTable {
   }
 }
 
+/** Marks a stand-in's method whose handler runs in an isolate: its calls never run as themselves here (`runAsCall`). */
+export const RUNS_ELSEWHERE: unique symbol = Symbol('live-crew.runsElsewhere');
+
 /** The route to one handler of a crew: its method, bound, inside its interceptors. */
 export function routeTo(crew: CrewRuntime, handler: HandlerDefinition): Route {
   const method = (crew.instance as Record<string, (event: unknown, ctx: unknown) => unknown>)[handler.method]!;
   const chain = crew.interceptors.get(handler.method) ?? [];
   const call = intercepted(chain, method.bind(crew.instance), { crew: crew.definition.id, handler: handler.method });
-  return { crew, handler, call, leavesWork: method.constructor.name === 'AsyncFunction', calls: 0 };
+  const runsElsewhere = (method as { [RUNS_ELSEWHERE]?: boolean })[RUNS_ELSEWHERE] === true;
+  return { crew, handler, call, leavesWork: !runsElsewhere && method.constructor.name === 'AsyncFunction', runsElsewhere, calls: 0 };
 }
