@@ -1,4 +1,4 @@
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, nanos } from '@nats-io/transport-node';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Kvm } from '@nats-io/kv';
@@ -17,6 +17,7 @@ import {
   type CliProcess,
 } from './distributed-cluster.js';
 import { natsServer, type TestServer } from './servers.js';
+import { readStoredMessages } from '../../src/adapters/nats/jetstream-reading.js';
 
 const start = natsServer();
 const RUNNER_A = 'score_tracker|stats|commentator';
@@ -70,9 +71,9 @@ describe.skipIf(start === undefined)('a distributed run over NATS gives the in-p
     for (const [name, subject] of [
       ['LIVE_ACTIONS', 'live.*.actions'],
       ['LIVE_ERRORS', 'live.*.errors'],
-      ['LIVE_SLICES', 'live.*.slice.>'],
+      ['LIVE_SLICES', ['live.*.work.*', 'live.*.slice.>']],
     ] as const) {
-      await jsm.streams.add({ name, subjects: [subject], duplicate_window: nanos(100) });
+      await jsm.streams.add({ name, subjects: typeof subject === 'string' ? [subject] : [...subject], duplicate_window: nanos(100) });
     }
     await nc.close();
   }
@@ -117,6 +118,32 @@ describe.skipIf(start === undefined)('a distributed run over NATS gives the in-p
     await new Promise((done) => setTimeout(done, 300));
     track(startRunner(server.url, killed));
     expect(await scheduler.exited, scheduler.stderr()).toBe(0);
+    await expectInProcessOutput();
+  });
+
+  it('a runner killed after publishing and before saving its progress: its successor publishes none of that output again, past the dedup window', async () => {
+    await shortDuplicateWindow();
+    publishMatchDay(server.url);
+    const scheduler = track(startScheduler(server.url));
+    const runners = [track(startRunner(server.url, RUNNER_A)), track(startRunner(server.url, RUNNER_B))];
+    expect(await scheduler.exited, scheduler.stderr()).toBe(0);
+    for (const runner of runners) expect(await runner.exited, runner.stderr()).toBe(0);
+    // The crew that published last loses the progress of its last slice, as if its runner had
+    // been killed between that slice's publish and the save counting it.
+    const nc = await connect({ servers: server.url });
+    const stored = await readStoredMessages(jetstream(nc), 'LIVE_ACTIONS', `live.${MATCH_DAY_STREAM}.actions`, { headersOnly: true });
+    const [, lastSlice, call] = stored.at(-1)!.msgID.split(':') as [string, string, string];
+    const crew = call.slice(0, call.indexOf('.'));
+    const again = stored.filter(({ msgID }) => msgID.startsWith(`${MATCH_DAY_STREAM}:${lastSlice}:${crew}.`));
+    const bucket = await new Kvm(nc).open(`live_crew_run_${MATCH_DAY_STREAM}`);
+    const progress = (await bucket.get(`crew.${crew}`))!.json<{ doneSlice: number }>();
+    expect(progress.doneSlice).toBeGreaterThanOrEqual(Number(lastSlice));
+    await bucket.put(`crew.${crew}`, JSON.stringify({ ...progress, doneSlice: Number(lastSlice) - 1, workSeq: 0, published: undefined }));
+    await nc.close();
+    await new Promise((done) => setTimeout(done, 300));
+    const successor = track(startRunner(server.url, `^${crew}$`));
+    expect(await successor.exited, successor.stderr()).toBe(0);
+    expect(again.length, `${crew}'s actions of slice ${lastSlice}, made again by the successor`).toBeGreaterThan(0);
     await expectInProcessOutput();
   });
 

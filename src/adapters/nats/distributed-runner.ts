@@ -6,7 +6,7 @@ import type { ErrorRecord } from '../../framework/model/error-record.js';
 import type { EmittedAction } from '../../framework/ports/sinks.js';
 import { messages } from '../../framework/messages.js';
 import { ConfigError } from '../../framework/errors.js';
-import { CrewProgressSchema, CrewWorker, type CrewProgress, type ReceivedWork } from '../../framework/distributed/crew-worker.js';
+import { CrewProgressSchema, CrewWorker, OUTPUT_AFTER_SAVE_MS, type CrewProgress, type ReceivedWork } from '../../framework/distributed/crew-worker.js';
 import { RunnerGroups } from '../../framework/distributed/runner-groups.js';
 import { CrewReports } from '../../framework/distributed/crew-reports.js';
 import { MergedContextReplica } from '../../framework/distributed/merged-context-replica.js';
@@ -15,8 +15,8 @@ import { encodeDone, readWork, takeReports, wireMessage } from './crew-work-wire
 import type { WireRefusals } from './wire-refusals.js';
 import { crewOwner } from '../../framework/replay/decision-keys.js';
 import { openDistributedRun, type DistributedRun, type DistributedRunOptions } from './distributed-run.js';
-import { readSubject } from './jetstream-reading.js';
-import { LIVE_STREAMS, reportSubject, workSubject } from './jetstream-streams.js';
+import { readStoredMessages, readSubject } from './jetstream-reading.js';
+import { LIVE_STREAMS, liveSubject, reportSubject, workSubject } from './jetstream-streams.js';
 import { JetStreamSink } from './jetstream-transport.js';
 
 /** Options of `runDistributedRunner`. */
@@ -153,18 +153,34 @@ async function serveGroup(run: DistributedRun, streamId: string, group: string, 
   await Promise.all(workers.map((worker) => worker.settled()));
 }
 
-/** A crew's worker for a stream, from the progress its last runner saved. */
+/**
+ * How long before its progress record was stored a runner may have computed it: output stored
+ * from then on may be newer than the record says (a save takes a round trip, longer while the
+ * server is away).
+ */
+const PROGRESS_SAVE_MARGIN_MS = 10_000;
+
+/**
+ * A crew's worker for a stream, from the progress its last runner saved. That runner may have
+ * stored output after its last save (it was killed between a publish and the save that counts
+ * it), within OUTPUT_AFTER_SAVE_MS of the save: what was stored then is looked up by message id
+ * and not published again, so nothing goes out twice even past JetStream's de-duplication
+ * window. A crew without progress published nothing: a worker saves before its first output.
+ */
 async function crewWorker(run: DistributedRun, streamId: string, crew: CrewRuntime, { models, actions, errors, replica }: RunnerShared): Promise<CrewWorker> {
   const id = crew.definition.id;
   const key = `crew.${id}`;
   const saved = await run.bucket.get(key, CrewProgressSchema);
   if (saved?.refused !== undefined) run.logger.error({ crew: id, key }, messages.runStateIgnored(saved.refused, `crew ${id} starts without it, from the stream's first work`));
-  return new CrewWorker({
+  const savedAt = saved?.storedAt.getTime();
+  const stored =
+    savedAt === undefined ? undefined : await storedOutputIds(run, streamId, new Date(savedAt - PROGRESS_SAVE_MARGIN_MS), new Date(savedAt + OUTPUT_AFTER_SAVE_MS + PROGRESS_SAVE_MARGIN_MS));
+  const worker = new CrewWorker({
     crew,
     streamId,
     backend: run.backend,
-    actions,
-    errors,
+    actions: stored === undefined ? actions : actions.unless(stored),
+    errors: stored === undefined ? errors : errors.unless(stored),
     limits: runnerLimits(run.config),
     journal: run.journal,
     clock: run.clock,
@@ -178,6 +194,14 @@ async function crewWorker(run: DistributedRun, streamId: string, crew: CrewRunti
     },
     saveProgress: (progress) => run.bucket.put(key, progress),
   });
+  return worker;
+}
+
+/** The message ids of the stream's actions and error records the server stored between `since` and `until`. */
+async function storedOutputIds(run: DistributedRun, streamId: string, since: Date, until: Date): Promise<Set<string>> {
+  const read = (what: 'actions' | 'errors') => readStoredMessages(run.js, LIVE_STREAMS[what].name, liveSubject(streamId, what), { since, until, headersOnly: true });
+  const [actions, errors] = await Promise.all([read('actions'), read('errors')]);
+  return new Set([...actions, ...errors].map((message) => message.msgID));
 }
 
 /** How many of a crew's work items may wait in its lane before the group's reader waits for it. */

@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, PubHeaders, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { nuid } from '@nats-io/transport-node';
 
 /** The most messages handed over as one batch. */
@@ -120,19 +120,35 @@ export interface StoredMessage {
   readonly subject: string;
   readonly seq: number;
   readonly text: string;
+  /** Its message id (`Nats-Msg-Id`); empty when it has none. */
+  readonly msgID: string;
+  /** When the server stored it. */
+  readonly storedAt: Date;
 }
 
-/** Every message stored on a subject (wildcards allowed) of a JetStream stream now, in order. */
-export async function readStoredMessages(js: JetStreamClient, stream: string, subject: string): Promise<StoredMessage[]> {
+/**
+ * Every message stored on a subject (wildcards allowed) of a JetStream stream now, in order:
+ * only those the server stored from `since` up to `until`, when given; with `headersOnly`,
+ * without their bodies.
+ */
+export async function readStoredMessages(
+  js: JetStreamClient,
+  stream: string,
+  subject: string,
+  { since, until, headersOnly = false }: { since?: Date; until?: Date; headersOnly?: boolean } = {},
+): Promise<StoredMessage[]> {
   const jsm = await js.jetstreamManager();
-  const info = await jsm.consumers.add(stream, { name: readerName(), filter_subject: subject, ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, mem_storage: true });
+  const from = since === undefined ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() };
+  const info = await jsm.consumers.add(stream, { name: readerName(), filter_subject: subject, ack_policy: AckPolicy.None, ...from, headers_only: headersOnly, mem_storage: true });
   try {
     const stored: StoredMessage[] = [];
     if (info.num_pending === 0) return stored;
     const messages = await (await js.consumers.get(stream, info.name)).consume();
+    let read = 0;
     for await (const message of messages) {
-      stored.push({ subject: message.subject, seq: message.seq, text: message.string() });
-      if (stored.length === info.num_pending) break;
+      if (until !== undefined && message.time > until) break;
+      stored.push({ subject: message.subject, seq: message.seq, text: message.string(), msgID: message.headers?.get(PubHeaders.MsgIdHdr) ?? '', storedAt: message.time });
+      if (++read === info.num_pending) break;
     }
     return stored;
   } finally {

@@ -189,6 +189,20 @@ export class JetStreamSink<T> {
     await (await this.#publisher).publishInOrder(records.map(this.#toMessage));
   }
 
+  /** The message id a record is published with. */
+  idOf(record: T): string | undefined {
+    return this.#toMessage(record).msgID;
+  }
+
+  /** This sink for output of which what `stored` names is stored already: that is not published again. */
+  unless(stored: ReadonlySet<string>): { write(records: readonly T[]): Promise<void>; close(): Promise<void> } {
+    return {
+      write: (records) => this.write(records.filter((record) => !stored.has(this.idOf(record) ?? ''))),
+      // The sink is shared: its owner closes it.
+      close: async () => undefined,
+    };
+  }
+
   close(): Promise<void> {
     return this.#link.release();
   }

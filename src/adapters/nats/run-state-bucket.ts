@@ -10,7 +10,11 @@ import { messages } from '../../framework/messages.js';
  * A stored value and the revision a conditional update must name; or, for a value that is not
  * what live-crew writes there, why (its revision lets the writer of a good value replace it).
  */
-export type Revisioned<T> = { readonly value: T; readonly revision: number; readonly refused?: undefined } | { readonly value?: undefined; readonly revision: number; readonly refused: string };
+export type Revisioned<T> = ({ readonly value: T; readonly refused?: undefined } | { readonly value?: undefined; readonly refused: string }) & {
+  readonly revision: number;
+  /** When the server stored it. */
+  readonly storedAt: Date;
+};
 
 /** Run-state records are small and flat: nesting past this is not one. */
 const RECORD_MAX_DEPTH = 32;
@@ -50,8 +54,8 @@ export class RunStateBucket {
     const text = entry.string();
     const json = parseForeignJson(text, RECORD_MAX_DEPTH);
     const parsed = json.problem === undefined ? schema.safeParse(json.value) : undefined;
-    if (parsed?.success) return { value: parsed.data, revision: entry.revision };
-    return { revision: entry.revision, refused: messages.notARunStateRecord(`${this.name}/${key}`, key, text, json.problem ?? describeIssues(parsed!.error)) };
+    if (parsed?.success) return { value: parsed.data, revision: entry.revision, storedAt: entry.created };
+    return { revision: entry.revision, storedAt: entry.created, refused: messages.notARunStateRecord(`${this.name}/${key}`, key, text, json.problem ?? describeIssues(parsed!.error)) };
   }
 
   /**

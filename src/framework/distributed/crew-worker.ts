@@ -12,6 +12,13 @@ import type { CrewRuntime } from '../runtime/route-table.js';
 import type { RunOutput } from '../runtime/run-output.js';
 import type { CrewCall, CrewSliceDone, CrewWork, SliceBase } from '../runner-protocol.js';
 
+/**
+ * A worker publishes output at most this long after its last progress save began: past it, it
+ * saves first. So the output a killed worker stored that its last save does not count was stored
+ * within this of that save, and a successor looks for it there (DESIGN §5: effectively once).
+ */
+export const OUTPUT_AFTER_SAVE_MS = 5_000;
+
 /** JSON has no -Infinity: "no slice yet" is stored as null. */
 const sliceOrNone = z
   .number()
@@ -100,6 +107,8 @@ export class CrewWorker {
   #saving = false;
   /** Progress changed while a save was under way: the save goes again when it ends. */
   #changed = false;
+  /** When the last save began (the run's clock). */
+  #savedAt = Number.NEGATIVE_INFINITY;
   #saveFailure: unknown;
   /** The crew's error streak and status when the open slice began: where a re-run of it starts. */
   #streakAtOpen = 0;
@@ -221,6 +230,10 @@ export class CrewWorker {
   async #publish(): Promise<void> {
     const { actions, errors } = this.#output.take();
     if (actions.length === 0 && errors.length === 0) return;
+    if (this.#options.clock.now() - this.#savedAt > OUTPUT_AFTER_SAVE_MS) {
+      this.#save();
+      await this.settled();
+    }
     if (errors.length > 0) {
       await this.#options.errors.write(errors);
       this.#options.observer?.errorsSent?.(errors);
@@ -244,6 +257,7 @@ export class CrewWorker {
       try {
         while (this.#changed) {
           this.#changed = false;
+          this.#savedAt = this.#options.clock.now();
           await this.#options.saveProgress(this.#progress());
         }
       } catch (error) {
