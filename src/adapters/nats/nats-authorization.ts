@@ -43,8 +43,8 @@ const KV_PREFIX = 'live_crew';
  * - the scheduler reads the stream's events and the runners' reports, sends work to every crew,
  *   records and reads its own decisions, and owns the stream's run and context buckets;
  * - a runner reads only its crews' work, reports only for its crews, records and reads only its
- *   crews' decisions, publishes the stream's actions and errors, keeps only its crews' progress,
- *   and reads the stream's context and every crew's reports.
+ *   crews' decisions, publishes (and reads) the stream's actions and errors, keeps only its
+ *   crews' progress, and reads the stream's context and every crew's reports.
  * Consumers are created through the API subject that names their filter, so a user can read only
  * the subjects its permissions name. Passwords are random.
  */
@@ -162,6 +162,9 @@ function runnerSubjects({ streamId, run, ctx }: StreamScope, crews: readonly str
     ...reading(LIVE_STREAMS.slices.name, reportSubject(streamId, '*', '*')),
     liveSubject(streamId, 'actions'),
     liveSubject(streamId, 'errors'),
+    // What a killed predecessor published after its last progress save is looked up there.
+    ...reading(LIVE_STREAMS.actions.name, liveSubject(streamId, 'actions')),
+    ...reading(LIVE_STREAMS.errors.name, liveSubject(streamId, 'errors')),
     ...crews.flatMap((crew) => journal(streamId, crewOwner(crew))),
   ];
 }
