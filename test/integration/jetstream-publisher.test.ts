@@ -90,7 +90,7 @@ describe.skipIf(start === undefined)('JetStreamPublisher', () => {
     await bucket.put('crew.stats', { n: 1 });
     await bucket.put('crew.stats', { n: 2 });
     const stored = await bucket.get('crew.stats', z.object({ n: z.number() }));
-    expect(stored).toEqual({ value: { n: 2 }, revision: 3 });
+    expect(stored).toEqual({ value: { n: 2 }, revision: 3, storedAt: expect.any(Date) });
     expect(oneByOne).toEqual([]);
     await nc.close();
   });
