@@ -88,7 +88,11 @@ describe.each(['worker', 'process'] as const)('isolation: %s (DESIGN §8)', (iso
     const counting: IsolateLauncher = {
       launch(launch, events) {
         const link = nodeIsolates.launch(launch, events);
-        return { send: (message) => (sent.push(message as (typeof sent)[number]), link.send(message)), kill: () => link.kill(), drained: link.drained };
+        const send = (message: unknown) => {
+          sent.push(message as (typeof sent)[number]);
+          link.send(message);
+        };
+        return { send, kill: () => link.kill(), drained: link.drained };
       },
     };
     const models = { m: scriptedModel((prompt) => prompt.toUpperCase()) };
