@@ -87,22 +87,22 @@ class GroupRun {
   ) {}
 
   /** How many bytes `work` adds to the message: its event and base when they are not in it yet. */
-  cost(work: CrewWork, call: string | undefined): number {
+  cost(work: CrewWork, json: EncodedCall | undefined): number {
     if (work.type !== 'call') return 12;
-    return 4 + (this.#eventIndex.has(eventKey(work)) ? 0 : call!.length) + (work.base === undefined || this.#bases.has(work.slice) ? 0 : JSON.stringify(work.base).length);
+    return 4 + (this.#eventIndex.has(eventKey(work)) ? 0 : json!.call.length) + (json!.base === undefined || this.#bases.has(work.slice) ? 0 : json!.base.length);
   }
 
-  add(work: CrewWork, call: string | undefined): void {
-    this.bytes += this.cost(work, call);
+  add(work: CrewWork, json: EncodedCall | undefined): void {
+    this.bytes += this.cost(work, json);
     let item: string;
     if (work.type === 'call') {
       const key = eventKey(work);
       let index = this.#eventIndex.get(key);
       if (index === undefined) {
-        index = this.#events.push(call!) - 1;
+        index = this.#events.push(json!.call) - 1;
         this.#eventIndex.set(key, index);
       }
-      if (work.base !== undefined && !this.#bases.has(work.slice)) this.#bases.set(work.slice, `[${work.slice},${JSON.stringify(work.base)}]`);
+      if (json!.base !== undefined && !this.#bases.has(work.slice)) this.#bases.set(work.slice, `[${work.slice},${json!.base}]`);
       item = String(index);
     } else item = `{"${work.type}":${work.slice}}`;
     const items = this.#items.get(work.crew);
@@ -122,6 +122,12 @@ class GroupRun {
 
 const eventKey = (work: CrewCall) => `${work.slice}:${work.position}`;
 
+/** A call's event as JSON, and its slice's base when it carries one. */
+interface EncodedCall {
+  readonly call: string;
+  readonly base: string | undefined;
+}
+
 /**
  * Work items as messages, in order: consecutive items of a runner group on a stream share a
  * message (up to MAX_MESSAGE_BYTES), which carries each event once, so the cost per call stays
@@ -132,23 +138,30 @@ const eventKey = (work: CrewCall) => `${work.slice}:${work.position}`;
 export function encodeWork(items: readonly CrewWork[], groupOf: (crew: string) => string): OutgoingMessage[] {
   const ordered: GroupRun[] = [];
   const open = new Map<string, GroupRun>();
-  // An event's calls for several crews come one after another: it is encoded once for them all.
+  // An event's calls for several crews come one after another: it is encoded once for them all,
+  // and a slice's base (one object, on each crew's first call) once.
   let encoded: { readonly work: CrewCall; readonly call: string } | undefined;
+  const bases = new WeakMap<SliceBase, string>();
   for (const work of items) {
     const group = groupOf(work.crew);
     const subject = workSubject(work.streamId, group);
-    let call: string | undefined;
+    let json: EncodedCall | undefined;
     if (work.type === 'call') {
       if (encoded === undefined || encoded.work.event !== work.event || encoded.work.position !== work.position) encoded = { work, call: encodeCall(work) };
-      call = encoded.call;
+      let base: string | undefined;
+      if (work.base !== undefined) {
+        base = bases.get(work.base) ?? JSON.stringify(work.base);
+        bases.set(work.base, base);
+      }
+      json = { call: encoded.call, base };
     }
     let run = open.get(subject);
-    if (run === undefined || run.bytes + run.cost(work, call) > MAX_MESSAGE_BYTES) {
+    if (run === undefined || run.bytes + run.cost(work, json) > MAX_MESSAGE_BYTES) {
       run = new GroupRun(subject, work.streamId, group);
       open.set(subject, run);
       ordered.push(run);
     }
-    run.add(work, call);
+    run.add(work, json);
   }
   return ordered.map((run) => run.message());
 }
