@@ -128,6 +128,21 @@ describe.skipIf(start === undefined)('JetStream transport against a real nats-se
     await ensureLiveStreams(nc);
   });
 
+  it("brings a LIVE_SLICES made by an earlier release (no work subject) up to date, keeping what it holds; one with a subject of another's is refused", async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete('LIVE_SLICES');
+    await jsm.streams.add({ name: 'LIVE_SLICES', subjects: ['live.*.slice.>'] });
+    await jetstream(nc).publish('live.m1.slice.3.stats.done', '{"writes":[],"disabled":false}');
+    await ensureLiveStreams(nc);
+    const info = await jsm.streams.info('LIVE_SLICES');
+    expect(info.config.subjects).toEqual(['live.*.work.*', 'live.*.slice.>']);
+    expect(info.state.messages).toBe(1);
+    await jsm.streams.update('LIVE_SLICES', { ...info.config, subjects: ['live.*.slice.>', 'elsewhere.>'] });
+    await expect(ensureLiveStreams(nc)).rejects.toThrow(/JetStream stream LIVE_SLICES exists with subjects \["live.\*.slice.>","elsewhere.>"\]; live-crew needs live.\*.work.\* and live.\*.slice.>/);
+    await jsm.streams.delete('LIVE_SLICES');
+    await ensureLiveStreams(nc);
+  });
+
   it('sets the retention of the streams a distributed run reads again, on a new stream and on one that exists; a minute shortens the duplicate window to it', async () => {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete('LIVE_JOURNAL');

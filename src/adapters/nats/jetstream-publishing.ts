@@ -77,9 +77,10 @@ interface AwaitedAck {
  * The connection delivers in order, so what a disconnect cut off is a suffix. From the first
  * message not acknowledged (refused, timed out, or cut off) on, each message not acknowledged
  * goes again, one at a time, through `js.publish` and `untilStored` (one stored all the same is
- * de-duplicated by id): so failures are retried, and named, as before. A message retried so may land after later ones the
- * server did store (it refused the first for a while, then took it): the acknowledgements' sequences
- * show it, and the publish fails rather than leave readers a reordered stream unsaid.
+ * de-duplicated by id): so failures are retried, and named, as before. A message retried so may
+ * land after later ones the server did store (it refused the first for a while, then took it):
+ * the acknowledgements' sequences show it, and the publish fails rather than leave readers a
+ * reordered stream unsaid.
  */
 export class JetStreamPublisher {
   readonly #nc: NatsConnection;

@@ -1,7 +1,6 @@
 import type { LiveCrewConfig } from '../config/config-schema.js';
 import type { CrewDefinition } from '../discovery/crew-definition.js';
-import type { Event } from '../model/event.js';
-import { locateEnvelope } from '../model/event.js';
+import { locateEnvelope, type Event, type EventEnvelope } from '../model/event.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import { messages } from '../messages.js';
@@ -57,7 +56,7 @@ export interface IsolatedCrewOptions {
  *
  * A message to an isolate and its answer cost far more than a trivial call, so a call goes with
  * the calls waiting behind it in its lane, of its slice: the isolate runs them in order, as the
- * runner would, and answers them together, and as the runner starts each, its outcome is there.
+ * runner would, answering each as it ends, and as the runner starts each, its outcome is there.
  * The isolate stops at a call that fails (it may disable the crew) or runs past its limit (the
  * runner times it out); those after it go again in their turn. A call sent ahead asks the app
  * for nothing (a model call, an effect) before the runner starts it, and what it waited for that
@@ -144,19 +143,7 @@ export class IsolatedCrew {
       resume();
       id = this.#nextId++;
       this.#remember(id, scope);
-      const limit = this.#limitOf(internal.knobs(scope).timeoutMs);
-      const first: IsolatedCall = {
-        id,
-        method,
-        crew: this.#definition.id,
-        streamId: scope.streamId,
-        slice: scope.slice,
-        event,
-        position: envelope.position,
-        source: locateEnvelope(envelope),
-        ...(limit !== undefined ? { timeoutMs: limit } : {}),
-      };
-      const calls = [first, ...this.#waitingBehind(scope)];
+      const calls = [this.#isolatedCall(id, method, scope.streamId, scope.slice, event, envelope, internal.knobs(scope).timeoutMs), ...this.#waitingBehind(scope)];
       const outcomes = isolate.run(calls, scope.context.snapshot());
       this.#sentTo.set(isolate, calls.length);
       outcome = outcomes[0]!;
@@ -201,6 +188,22 @@ export class IsolatedCrew {
     for (const action of called.actions) scope.emit(action.kind, action.payload, { ttlMs: action.ttlMs });
   }
 
+  /** A call as its isolate receives it, with the limit the runner holds it to (`timeoutMs`). */
+  #isolatedCall(id: number, method: string, streamId: string, slice: number, event: Event, envelope: EventEnvelope, timeoutMs: number | undefined): IsolatedCall {
+    const limit = this.#limitOf(timeoutMs);
+    return {
+      id,
+      method,
+      crew: this.#definition.id,
+      streamId,
+      slice,
+      event,
+      position: envelope.position,
+      source: locateEnvelope(envelope),
+      ...(limit !== undefined ? { timeoutMs: limit } : {}),
+    };
+  }
+
   /** The limit the runner holds a call to, as the isolate is told it: none while a replay takes every timeout from its journal. */
   #limitOf(timeoutMs: number | undefined): number | undefined {
     return this.#models?.journal.replaying ? undefined : timeoutMs;
@@ -229,18 +232,7 @@ export class IsolatedCrew {
         event = Object.freeze({ ...event, payload: parsed.data });
       }
       const knobs = route.crew.knobs?.forCall(scope.streamId, slice) ?? route.crew.definition;
-      const limit = this.#limitOf(knobs.timeoutMs);
-      calls.push({
-        id: this.#nextId++,
-        method: handler.method,
-        crew,
-        streamId: scope.streamId,
-        slice,
-        event,
-        position: envelope.position,
-        source: locateEnvelope(envelope),
-        ...(limit !== undefined ? { timeoutMs: limit } : {}),
-      });
+      calls.push(this.#isolatedCall(this.#nextId++, handler.method, scope.streamId, slice, event, envelope, knobs.timeoutMs));
     }
     return calls;
   }

@@ -193,10 +193,7 @@ export class CallScope implements CrewContext {
   #ownWrites(): ContextWrite[] {
     const latest = new Map<string, unknown>();
     const writes = this.#writes ?? [];
-    for (let i = 0; i < writes.length; i += 2) {
-      latest.delete(writes[i] as string);
-      latest.set(writes[i] as string, writes[i + 1]);
-    }
+    for (let i = 0; i < writes.length; i += 2) latest.set(writes[i] as string, writes[i + 1]);
     return [...latest].map(([key, value]): ContextWrite => (value === DELETED ? [key] : [key, value]));
   }
 
